@@ -1,0 +1,92 @@
+namespace Synod.Core.Persistence;
+
+/// <summary>
+/// What a replica has made durable, folded from its <see cref="PersistOp"/>s in order. A restarted core is
+/// built from one of these; the simulator's disk keeps one for the synced prefix.
+/// </summary>
+public sealed class DurableState
+{
+    public Ballot Promised { get; private set; } = Ballot.Zero;
+
+    public SortedDictionary<long, DurableEntry> Entries { get; } = [];
+
+    public long CommitIndex { get; private set; }
+
+    public long SnapshotSlot { get; private set; }
+
+    public byte[]? SnapshotData { get; private set; }
+
+    public void Apply(PersistOp op)
+    {
+        switch (op)
+        {
+            case PromiseOp promise:
+                Promised = Ballot.Max(Promised, promise.Ballot);
+                break;
+            case AcceptOp accept:
+                Promised = Ballot.Max(Promised, accept.Ballot);
+                if (accept.Slot > SnapshotSlot && !IsChosen(accept.Slot))
+                {
+                    Entries[accept.Slot] = new DurableEntry(accept.Ballot, accept.Commands, Chosen: false);
+                }
+
+                break;
+            case ChosenOp chosen:
+                if (chosen.Slot > SnapshotSlot)
+                {
+                    Entries[chosen.Slot] = new DurableEntry(Ballot.Zero, chosen.Commands, Chosen: true);
+                }
+
+                break;
+            case CommitOp commit:
+                CommitIndex = Math.Max(CommitIndex, commit.CommitIndex);
+                break;
+            case SnapshotOp snapshot:
+                ApplySnapshot(snapshot);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown persist op {op.GetType().Name}.");
+        }
+    }
+
+    public DurableState Clone()
+    {
+        var copy = new DurableState
+        {
+            Promised = Promised,
+            CommitIndex = CommitIndex,
+            SnapshotSlot = SnapshotSlot,
+            SnapshotData = SnapshotData,
+        };
+        foreach (var (slot, entry) in Entries)
+        {
+            copy.Entries[slot] = entry;
+        }
+
+        return copy;
+    }
+
+    private bool IsChosen(long slot) => Entries.TryGetValue(slot, out var entry) && entry.Chosen;
+
+    private void ApplySnapshot(SnapshotOp snapshot)
+    {
+        if (snapshot.Slot <= SnapshotSlot)
+        {
+            return;
+        }
+
+        SnapshotSlot = snapshot.Slot;
+        SnapshotData = snapshot.Data;
+        CommitIndex = Math.Max(CommitIndex, snapshot.Slot);
+        while (Entries.Count > 0)
+        {
+            var first = Entries.Keys.First();
+            if (first > snapshot.Slot)
+            {
+                break;
+            }
+
+            Entries.Remove(first);
+        }
+    }
+}

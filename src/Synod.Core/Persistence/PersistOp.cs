@@ -1,0 +1,22 @@
+namespace Synod.Core.Persistence;
+
+/// <summary>
+/// One change to a replica's durable state. The shell writes a Ready's ops in order and makes them
+/// durable before it sends that Ready's messages; <see cref="DurableState.Apply"/> folds them back on restart.
+/// </summary>
+public abstract record PersistOp;
+
+/// <summary>The acceptor promised Ballot: it will accept nothing lower.</summary>
+public sealed record PromiseOp(Ballot Ballot) : PersistOp;
+
+/// <summary>The acceptor accepted Commands in Slot at Ballot (which also promises Ballot).</summary>
+public sealed record AcceptOp(long Slot, Ballot Ballot, byte[][] Commands) : PersistOp;
+
+/// <summary>The learner learned that Commands is chosen in Slot (from a peer, not by accepting it).</summary>
+public sealed record ChosenOp(long Slot, byte[][] Commands) : PersistOp;
+
+/// <summary>Every slot up to CommitIndex is chosen and present in the log or the snapshot.</summary>
+public sealed record CommitOp(long CommitIndex) : PersistOp;
+
+/// <summary>The state machine as of Slot; every slot up to it may be forgotten.</summary>
+public sealed record SnapshotOp(long Slot, byte[] Data) : PersistOp;

@@ -1,0 +1,28 @@
+namespace Synod.Core;
+
+/// <summary>Names and descriptions of <see cref="ProtocolBugs"/>, as the simulator's --list-bugs prints them.</summary>
+public static class ProtocolBugCatalog
+{
+    public static IReadOnlyList<(string Name, ProtocolBugs Bug, string Description)> All { get; } =
+    [
+        ("ack-before-persist", ProtocolBugs.AckBeforePersist, "an acceptor answers (promise, accepted) before its state is persisted"),
+        ("skip-phase1", ProtocolBugs.SkipPhase1, "a new leader skips phase 1 and proposes without learning accepted values"),
+        ("small-quorum", ProtocolBugs.SmallQuorum, "a quorum is one smaller than a majority"),
+        ("apply-before-chosen", ProtocolBugs.ApplyBeforeChosen, "a learner applies a slot as soon as it accepts it, before it is chosen"),
+    ];
+
+    public static bool TryParse(string name, out ProtocolBugs bug)
+    {
+        foreach (var entry in All)
+        {
+            if (string.Equals(entry.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                bug = entry.Bug;
+                return true;
+            }
+        }
+
+        bug = ProtocolBugs.None;
+        return false;
+    }
+}

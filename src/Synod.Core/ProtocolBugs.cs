@@ -1,0 +1,23 @@
+namespace Synod.Core;
+
+/// <summary>
+/// Known protocol bugs that can be switched on in the simulator to prove that its checkers catch
+/// them. Never set outside tests: each one breaks safety on purpose.
+/// </summary>
+[Flags]
+public enum ProtocolBugs
+{
+    None = 0,
+
+    /// <summary>The shell sends a promise or an acceptance before the state it promises is durable.</summary>
+    AckBeforePersist = 1,
+
+    /// <summary>A new leader starts phase 2 without phase 1, so it never learns values already accepted.</summary>
+    SkipPhase1 = 2,
+
+    /// <summary>Quorums are one smaller than a majority, so two quorums need not intersect.</summary>
+    SmallQuorum = 4,
+
+    /// <summary>A learner applies a slot as soon as it accepts it, before a quorum has chosen it.</summary>
+    ApplyBeforeChosen = 8,
+}

@@ -1,0 +1,158 @@
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Phase 2, per slot: the leader batches waiting commands into slots, keeps up to PipelineSlotsMax of them in
+/// flight at once, and declares a slot chosen when a quorum has accepted it at the leader's ballot.
+/// Acceptors accept at any ballot not below their promise.
+/// </summary>
+public sealed partial class Replica
+{
+    private readonly Queue<byte[]> _proposals = new();
+    private readonly SortedDictionary<long, InFlightSlot> _inFlight = [];
+    private long _nextSlot;
+
+    private void FlushProposals()
+    {
+        if (_proposals.Count == 0)
+        {
+            return;
+        }
+
+        if (_role == ReplicaRole.Leader)
+        {
+            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax)
+            {
+                ProposeSlot(_nextSlot++, TakeBatch());
+            }
+        }
+        else if (_leaderId is int leader && leader != Id)
+        {
+            while (_proposals.Count > 0)
+            {
+                Send(new Forward(Id, leader, TakeBatch()));
+            }
+        }
+
+        // With no leader known, commands wait here (bounded) until one is.
+    }
+
+    private byte[][] TakeBatch()
+    {
+        var batch = new List<byte[]>();
+        var bytes = 0L;
+        while (_proposals.Count > 0 && batch.Count < _options.BatchCommandsMax)
+        {
+            var next = _proposals.Peek();
+            if (batch.Count > 0 && bytes + next.Length > _options.BatchBytesMax)
+            {
+                break;
+            }
+
+            batch.Add(_proposals.Dequeue());
+            bytes += next.Length;
+        }
+
+        return [.. batch];
+    }
+
+    private void ProposeSlot(long slot, byte[][] commands)
+    {
+        _inFlight[slot] = new InFlightSlot(commands, _tick);
+        var ballot = _ballot;
+        SendToAll(to => new Accept(Id, to, ballot, slot, commands, _commitIndex));
+    }
+
+    private void RetransmitAccepts()
+    {
+        foreach (var (slot, inFlight) in _inFlight)
+        {
+            if (_tick - inFlight.SentTick < _options.RetransmitTicks)
+            {
+                continue;
+            }
+
+            inFlight.SentTick = _tick;
+            foreach (var member in _members)
+            {
+                if (member != Id && !inFlight.AcceptedBy.Contains(member))
+                {
+                    Send(new Accept(Id, member, _ballot, slot, inFlight.Commands, _commitIndex));
+                }
+            }
+        }
+    }
+
+    private void OnForward(Forward forward)
+    {
+        // Only a leader takes forwarded commands; passing them on again could bounce them between two
+        // replicas with different views of the leader. The client retries if this one is dropped.
+        if (_role != ReplicaRole.Leader)
+        {
+            return;
+        }
+
+        foreach (var command in forward.Commands)
+        {
+            Propose(command);
+        }
+    }
+
+    private void OnAccept(Accept accept)
+    {
+        NoteBallot(accept.Ballot);
+        if (accept.Ballot < _promised)
+        {
+            Send(new Reject(Id, accept.From, accept.Ballot, _promised));
+            return;
+        }
+
+        var raised = accept.Ballot > _promised;
+        _promised = accept.Ballot;
+        NoteLeader(accept.From, accept.Ballot);
+        var alreadyChosen = accept.Slot <= _snapshotSlot || (_log.TryGetValue(accept.Slot, out var existing) && existing.Chosen);
+        if (alreadyChosen && raised)
+        {
+            _ready.PersistOps.Add(new PromiseOp(accept.Ballot));
+        }
+
+        if (!alreadyChosen)
+        {
+            var chosenAtOnce = (_options.Bugs & ProtocolBugs.ApplyBeforeChosen) != 0;
+            _log[accept.Slot] = new LogEntry(accept.Ballot, accept.Commands, chosenAtOnce);
+            _maxLogSlot = Math.Max(_maxLogSlot, accept.Slot);
+            _ready.PersistOps.Add(new AcceptOp(accept.Slot, accept.Ballot, accept.Commands));
+            if (chosenAtOnce)
+            {
+                AdvanceCommit();
+            }
+        }
+
+        // A slot already known chosen holds the same value at every later ballot, so acknowledging it is safe.
+        Send(new Accepted(Id, accept.From, accept.Ballot, accept.Slot));
+        LearnCommit(accept.Ballot, accept.CommitIndex, accept.From);
+    }
+
+    private void OnAccepted(Accepted accepted)
+    {
+        if (accepted.From != Id)
+        {
+            _lastAckTick[accepted.From] = _tick;
+        }
+
+        if (_role != ReplicaRole.Leader || accepted.Ballot != _ballot || !_inFlight.TryGetValue(accepted.Slot, out var inFlight))
+        {
+            return;
+        }
+
+        inFlight.AcceptedBy.Add(accepted.From);
+        if (IsQuorum(inFlight.AcceptedBy.Count))
+        {
+            _inFlight.Remove(accepted.Slot);
+            MarkChosen(accepted.Slot, inFlight.Commands, _ballot);
+            AdvanceCommit();
+        }
+    }
+}

@@ -1,0 +1,209 @@
+using Synod.Core.Messages;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Leader preference and liveness. The preferred leader is the live replica with the largest id: a follower
+/// that has not heard a valid leader for ElectionTimeoutTicks waits a further ElectionStaggerTicks for every
+/// live replica with a larger id, so the largest live one stands first. Leadership is sticky: a replica that
+/// hears a valid leader neither stands nor promises to anyone else, so a larger id that comes back follows the
+/// sitting leader instead of deposing it. None of this matters for safety, which rests on ballots alone.
+/// </summary>
+public sealed partial class Replica
+{
+    private ReplicaRole _role = ReplicaRole.Follower;
+    private Ballot _ballot;
+    private int? _leaderId;
+    private long _maxRoundSeen;
+    private long _roleSinceTick;
+    private long _lastLeaderContactTick;
+    private int _electionJitter;
+    private readonly Dictionary<int, long> _lastAckTick = [];
+
+    private bool HeardLeaderRecently =>
+        _leaderId is not null && _tick - _lastLeaderContactTick < _options.ElectionTimeoutTicks;
+
+    private void TickFollower()
+    {
+        SendHeartbeatIfDue();
+        var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
+        if (_tick - _lastLeaderContactTick >= waitTicks)
+        {
+            StartElection();
+        }
+    }
+
+    private void TickCandidate()
+    {
+        SendHeartbeatIfDue();
+        if (_tick - _roleSinceTick >= _options.ElectionTimeoutTicks)
+        {
+            // No quorum answered in time: stand again with a higher ballot, after the usual wait.
+            BecomeFollower();
+        }
+    }
+
+    private void TickLeader()
+    {
+        SendHeartbeatIfDue();
+        RetransmitAccepts();
+        if (_tick - _roleSinceTick >= _options.ElectionTimeoutTicks && !HasRecentQuorum())
+        {
+            // A leader cut off from a quorum steps down, so clients and peers stop waiting on it.
+            BecomeFollower();
+        }
+    }
+
+    private int LargerLiveReplicas()
+    {
+        var count = 0;
+        foreach (var member in _members)
+        {
+            if (member > Id && _tick - _lastHeardTick[member] < _options.ElectionTimeoutTicks)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private bool HasRecentQuorum()
+    {
+        var live = 1;
+        foreach (var member in _members)
+        {
+            if (member != Id && _tick - _lastAckTick[member] < _options.ElectionTimeoutTicks)
+            {
+                live++;
+            }
+        }
+
+        return IsQuorum(live);
+    }
+
+    private void SendHeartbeatIfDue()
+    {
+        if (_tick - _lastHeartbeatTick >= _options.HeartbeatIntervalTicks)
+        {
+            SendHeartbeat();
+        }
+    }
+
+    private void SendHeartbeat()
+    {
+        _lastHeartbeatTick = _tick;
+        var isLeader = _role == ReplicaRole.Leader;
+        var ballot = isLeader ? _ballot : _promised;
+        var round = CurrentReadRound;
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round));
+    }
+
+    private void StartElection()
+    {
+        _role = ReplicaRole.Candidate;
+        _roleSinceTick = _tick;
+        _leaderId = null;
+        _maxRoundSeen = Math.Max(_maxRoundSeen, _promised.Round) + 1;
+        _ballot = new Ballot(_maxRoundSeen, Id);
+        _promises.Clear();
+        _prepareFromSlot = _commitIndex + 1;
+        _electionJitter = _random.Next(_options.ElectionJitterTicks);
+        if ((_options.Bugs & ProtocolBugs.SkipPhase1) != 0)
+        {
+            BecomeLeader();
+            return;
+        }
+
+        var ballot = _ballot;
+        var fromSlot = _prepareFromSlot;
+        SendToAll(to => new Prepare(Id, to, ballot, fromSlot));
+    }
+
+    private void BecomeFollower()
+    {
+        var wasLeader = _role == ReplicaRole.Leader;
+        _role = ReplicaRole.Follower;
+        _roleSinceTick = _tick;
+        if (_leaderId == Id)
+        {
+            _leaderId = null;
+        }
+
+        // Wait a full timeout for another leader before standing again.
+        _lastLeaderContactTick = _tick;
+        _electionJitter = _random.Next(_options.ElectionJitterTicks);
+        _inFlight.Clear();
+        _promises.Clear();
+        if (wasLeader)
+        {
+            DropPendingReads();
+        }
+    }
+
+    /// <summary>A message from a replica that leads at <paramref name="ballot"/>, not below our promise.</summary>
+    private void NoteLeader(int leaderId, Ballot ballot)
+    {
+        if (_role != ReplicaRole.Follower && leaderId != Id && ballot > _ballot)
+        {
+            BecomeFollower();
+        }
+
+        if (leaderId != Id)
+        {
+            _leaderId = leaderId;
+            _lastLeaderContactTick = _tick;
+        }
+    }
+
+    private void NoteBallot(Ballot ballot)
+    {
+        _maxRoundSeen = Math.Max(_maxRoundSeen, ballot.Round);
+    }
+
+    private void OnHeartbeat(Heartbeat heartbeat)
+    {
+        _peerCommitIndex[heartbeat.From] = Math.Max(_peerCommitIndex[heartbeat.From], heartbeat.CommitIndex);
+        NoteBallot(heartbeat.Ballot);
+        if (!heartbeat.IsLeader)
+        {
+            if (heartbeat.CommitIndex > _commitIndex)
+            {
+                RequestCatchUp(heartbeat.From);
+            }
+
+            return;
+        }
+
+        if (heartbeat.Ballot < _promised)
+        {
+            Send(new Reject(Id, heartbeat.From, heartbeat.Ballot, _promised));
+            return;
+        }
+
+        NoteLeader(heartbeat.From, heartbeat.Ballot);
+        Send(new HeartbeatAck(Id, heartbeat.From, heartbeat.Ballot, heartbeat.ReadRound, _commitIndex));
+        LearnCommit(heartbeat.Ballot, heartbeat.CommitIndex, heartbeat.From);
+    }
+
+    private void OnHeartbeatAck(HeartbeatAck ack)
+    {
+        _peerCommitIndex[ack.From] = Math.Max(_peerCommitIndex[ack.From], ack.CommitIndex);
+        if (_role != ReplicaRole.Leader || ack.Ballot != _ballot)
+        {
+            return;
+        }
+
+        _lastAckTick[ack.From] = _tick;
+        OnReadRoundAck(ack.From, ack.ReadRound);
+    }
+
+    private void OnReject(Reject reject)
+    {
+        NoteBallot(reject.Promised);
+        if (_role != ReplicaRole.Follower && reject.Ballot == _ballot && reject.Promised > _ballot)
+        {
+            BecomeFollower();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Learning what is chosen: from the leader's commit index (a slot accepted at the leader's own ballot holds
+/// the chosen value), from peers' catch-up answers (chosen slots only), or from a snapshot when the peer has
+/// compacted the slots away. Chosen slots are handed to the shell in order, each exactly once.
+/// </summary>
+public sealed partial class Replica
+{
+    private long _commitNoticeSent;
+    private long _catchUpSentTick = long.MinValue / 2;
+
+    private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
+    {
+        if (slot <= _snapshotSlot)
+        {
+            return;
+        }
+
+        if (_log.TryGetValue(slot, out var entry) && entry.AcceptedBallot == ballot && !ballot.IsZero)
+        {
+            entry.Chosen = true;
+            return;
+        }
+
+        // This replica's own acceptor does not hold the value: persist it as learned, or a restart would lose it.
+        _log[slot] = new LogEntry(Ballot.Zero, commands, chosen: true);
+        _maxLogSlot = Math.Max(_maxLogSlot, slot);
+        _ready.PersistOps.Add(new ChosenOp(slot, commands));
+    }
+
+    private void AdvanceCommit()
+    {
+        while (_log.TryGetValue(_commitIndex + 1, out var next) && next.Chosen)
+        {
+            _commitIndex++;
+        }
+    }
+
+    /// <summary>The leader at <paramref name="ballot"/> says every slot up to <paramref name="leaderCommit"/> is chosen.</summary>
+    private void LearnCommit(Ballot ballot, long leaderCommit, int from)
+    {
+        if (leaderCommit <= _commitIndex)
+        {
+            return;
+        }
+
+        for (var slot = _commitIndex + 1; slot <= leaderCommit; slot++)
+        {
+            if (!_log.TryGetValue(slot, out var entry))
+            {
+                break;
+            }
+
+            if (!entry.Chosen && entry.AcceptedBallot != ballot)
+            {
+                break;
+            }
+
+            entry.Chosen = true;
+        }
+
+        AdvanceCommit();
+        if (_commitIndex < leaderCommit)
+        {
+            RequestCatchUp(from);
+        }
+    }
+
+    private void OnCommit(Commit commit)
+    {
+        if (commit.Ballot < _promised)
+        {
+            return;
+        }
+
+        NoteLeader(commit.From, commit.Ballot);
+        LearnCommit(commit.Ballot, commit.CommitIndex, commit.From);
+    }
+
+    /// <summary>Followers learn a new commit point at once, not at the next write or heartbeat.</summary>
+    private void NotifyCommit()
+    {
+        if (_role != ReplicaRole.Leader || _commitIndex <= _commitNoticeSent)
+        {
+            return;
+        }
+
+        _commitNoticeSent = _commitIndex;
+        var ballot = _ballot;
+        var commitIndex = _commitIndex;
+        SendToPeers(to => new Commit(Id, to, ballot, commitIndex));
+    }
+
+    private void RequestCatchUp(int peer)
+    {
+        if (peer == Id || _tick - _catchUpSentTick < _options.RetransmitTicks)
+        {
+            return;
+        }
+
+        _catchUpSentTick = _tick;
+        Send(new CatchUpRequest(Id, peer, _commitIndex + 1));
+    }
+
+    private void OnCatchUpRequest(CatchUpRequest request)
+    {
+        if (request.FromSlot <= _snapshotSlot && _snapshotData is not null)
+        {
+            Send(new InstallSnapshot(Id, request.From, _snapshotSlot, _snapshotData));
+            return;
+        }
+
+        var entries = new List<ChosenEntry>();
+        for (var slot = request.FromSlot; slot <= _commitIndex && entries.Count < _options.CatchUpEntriesMax; slot++)
+        {
+            entries.Add(new ChosenEntry(slot, _log[slot].Commands));
+        }
+
+        if (entries.Count > 0)
+        {
+            Send(new CatchUpReply(Id, request.From, entries, _commitIndex));
+        }
+    }
+
+    private void OnCatchUpReply(CatchUpReply reply)
+    {
+        foreach (var entry in reply.Entries)
+        {
+            if (entry.Slot > _commitIndex && !(_log.TryGetValue(entry.Slot, out var known) && known.Chosen))
+            {
+                MarkChosen(entry.Slot, entry.Commands, Ballot.Zero);
+            }
+        }
+
+        AdvanceCommit();
+        if (_commitIndex < reply.CommitIndex)
+        {
+            _catchUpSentTick = long.MinValue / 2;
+            RequestCatchUp(reply.From);
+        }
+    }
+
+    private void OnInstallSnapshot(InstallSnapshot snapshot)
+    {
+        if (snapshot.SnapshotSlot <= _commitIndex)
+        {
+            return;
+        }
+
+        DropLogThrough(snapshot.SnapshotSlot);
+        _snapshotSlot = snapshot.SnapshotSlot;
+        _snapshotData = snapshot.Data;
+        _commitIndex = snapshot.SnapshotSlot;
+        _pendingSnapshot = new SnapshotToInstall(snapshot.SnapshotSlot, snapshot.Data);
+        _ready.PersistOps.Add(new SnapshotOp(snapshot.SnapshotSlot, snapshot.Data));
+        AdvanceCommit();
+        _catchUpSentTick = long.MinValue / 2;
+        if (_peerCommitIndex[snapshot.From] > _commitIndex)
+        {
+            RequestCatchUp(snapshot.From);
+        }
+    }
+
+    private void DropLogThrough(long slot)
+    {
+        var from = Math.Max(1, _snapshotSlot + 1);
+        for (var s = from; s <= slot; s++)
+        {
+            _log.Remove(s);
+        }
+
+        _maxLogSlot = Math.Max(_maxLogSlot, slot);
+    }
+
+    private void EmitCommitted()
+    {
+        if (_pendingSnapshot is not null)
+        {
+            _ready.Snapshot = _pendingSnapshot;
+            _appliedIndex = Math.Max(_appliedIndex, _pendingSnapshot.Slot);
+            _pendingSnapshot = null;
+        }
+
+        while (_appliedIndex < _commitIndex)
+        {
+            _appliedIndex++;
+            _ready.Committed.Add(new CommittedEntry(_appliedIndex, _log[_appliedIndex].Commands));
+        }
+    }
+}

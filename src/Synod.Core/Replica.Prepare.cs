@@ -1,0 +1,145 @@
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Phase 1, once per leadership: a candidate asks every acceptor to promise its ballot for all slots it does
+/// not know chosen, learns what they accepted there, and re-proposes the highest-ballot value of each slot
+/// (a no-op where none was accepted) before any new command.
+/// </summary>
+public sealed partial class Replica
+{
+    private readonly Dictionary<int, Promise> _promises = [];
+    private long _prepareFromSlot;
+
+    private void OnPrepare(Prepare prepare)
+    {
+        NoteBallot(prepare.Ballot);
+        if (prepare.Ballot < _promised)
+        {
+            Send(new Reject(Id, prepare.From, prepare.Ballot, _promised));
+            return;
+        }
+
+        // Stickiness (liveness only): while a leader is heard, or while this replica leads, promise nobody else.
+        if (prepare.From != Id && (_role == ReplicaRole.Leader || (HeardLeaderRecently && _leaderId != prepare.From)))
+        {
+            return;
+        }
+
+        if (prepare.Ballot > _promised)
+        {
+            _promised = prepare.Ballot;
+            _ready.PersistOps.Add(new PromiseOp(prepare.Ballot));
+        }
+
+        if (_role != ReplicaRole.Follower && prepare.Ballot > _ballot)
+        {
+            BecomeFollower();
+        }
+
+        Send(BuildPromise(prepare));
+    }
+
+    private Promise BuildPromise(Prepare prepare)
+    {
+        var entries = new List<PromisedEntry>();
+        var truncated = false;
+        for (var slot = Math.Max(prepare.FromSlot, _snapshotSlot + 1); slot <= _maxLogSlot; slot++)
+        {
+            if (!_log.TryGetValue(slot, out var entry))
+            {
+                continue;
+            }
+
+            if (entries.Count == _options.PromiseEntriesMax)
+            {
+                truncated = true;
+                break;
+            }
+
+            entries.Add(new PromisedEntry(slot, entry.AcceptedBallot, entry.Commands, entry.Chosen));
+        }
+
+        return new Promise(Id, prepare.From, prepare.Ballot, prepare.FromSlot, entries, _commitIndex, _snapshotSlot, truncated);
+    }
+
+    private void OnPromise(Promise promise)
+    {
+        if (_role != ReplicaRole.Candidate || promise.Ballot != _ballot)
+        {
+            return;
+        }
+
+        if (promise.SnapshotSlot >= _prepareFromSlot || promise.Truncated)
+        {
+            // That acceptor forgot (compacted) or could not list chosen slots this candidate lacks: no-op-filling
+            // them would be unsafe, so catch up first and stand again later.
+            BecomeFollower();
+            RequestCatchUp(promise.From);
+            return;
+        }
+
+        _promises[promise.From] = promise;
+        if (IsQuorum(_promises.Count))
+        {
+            BecomeLeader();
+        }
+    }
+
+    private void BecomeLeader()
+    {
+        _role = ReplicaRole.Leader;
+        _roleSinceTick = _tick;
+        _leaderId = Id;
+        _inFlight.Clear();
+        foreach (var member in _members)
+        {
+            _lastAckTick[member] = _tick;
+        }
+
+        var recovered = RecoverAcceptedValues(out var maxSlot);
+        _nextSlot = Math.Max(maxSlot, _commitIndex) + 1;
+        for (var slot = _prepareFromSlot; slot < _nextSlot; slot++)
+        {
+            if (_log.TryGetValue(slot, out var known) && known.Chosen)
+            {
+                continue;
+            }
+
+            ProposeSlot(slot, recovered.TryGetValue(slot, out var value) ? value.Commands : []);
+        }
+
+        _promises.Clear();
+        SendHeartbeat();
+    }
+
+    /// <summary>For every slot any promise reported: a value known chosen, else the value accepted at the highest ballot.</summary>
+    private Dictionary<long, PromisedEntry> RecoverAcceptedValues(out long maxSlot)
+    {
+        var recovered = new Dictionary<long, PromisedEntry>();
+        maxSlot = 0;
+        foreach (var member in _members)
+        {
+            if (!_promises.TryGetValue(member, out var promise))
+            {
+                continue;
+            }
+
+            foreach (var entry in promise.Entries)
+            {
+                maxSlot = Math.Max(maxSlot, entry.Slot);
+                if (!recovered.TryGetValue(entry.Slot, out var best) || Outranks(entry, best))
+                {
+                    recovered[entry.Slot] = entry;
+                }
+            }
+        }
+
+        return recovered;
+    }
+
+    private static bool Outranks(PromisedEntry candidate, PromisedEntry current) =>
+        !current.Chosen && (candidate.Chosen || candidate.Ballot > current.Ballot);
+}

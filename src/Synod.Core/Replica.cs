@@ -1,0 +1,271 @@
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Core;
+
+/// <summary>
+/// One replica's Multi-Paxos core: proposer, acceptor and learner in one single-threaded, deterministic
+/// state machine. Inputs are <see cref="Step"/> (a peer's message), <see cref="Tick"/> (one unit of logical
+/// time), <see cref="Propose"/> (a client command), <see cref="RequestRead"/> (a linearizable read),
+/// <see cref="Persisted"/> ("durable up to this Ready") and <see cref="Compact"/> (a snapshot was taken).
+/// After inputs the shell calls <see cref="TakeReady"/> and carries out what it says.
+/// The parts live in Replica.Election.cs, Replica.Prepare.cs, Replica.Accept.cs, Replica.Learn.cs and Replica.Read.cs.
+/// </summary>
+public sealed partial class Replica
+{
+    private readonly ReplicaOptions _options;
+    private readonly IRandomSource _random;
+    private readonly int[] _members;
+
+    // Acceptor and learner: the log and what is known chosen.
+    private readonly Dictionary<long, LogEntry> _log = [];
+    private Ballot _promised;
+    private long _maxLogSlot;
+    private long _commitIndex;
+    private long _persistedCommitIndex;
+    private long _appliedIndex;
+    private long _snapshotSlot;
+    private byte[]? _snapshotData;
+    private SnapshotToInstall? _pendingSnapshot;
+
+    // Time and liveness, counted in ticks.
+    private long _tick;
+    private long _lastHeartbeatTick;
+    private readonly Dictionary<int, long> _lastHeardTick = [];
+    private readonly Dictionary<int, long> _peerCommitIndex = [];
+
+    // Output being gathered, and messages to self that wait for their Ready to be durable.
+    private Ready _ready = new() { Number = 1 };
+    private readonly List<(long ReadyNumber, Message Message)> _selfInbox = [];
+
+    public Replica(ReplicaOptions options, IRandomSource random, DurableState? restored = null)
+    {
+        options.Validate();
+        _options = options;
+        _random = random;
+        _members = [.. options.Members.Order()];
+        foreach (var member in _members)
+        {
+            // Every member counts as heard at start, so the largest id stands first after a cold start.
+            _lastHeardTick[member] = 0;
+            _peerCommitIndex[member] = 0;
+            _lastAckTick[member] = 0;
+        }
+
+        _electionJitter = _random.Next(_options.ElectionJitterTicks);
+        if (restored is not null)
+        {
+            Restore(restored);
+        }
+    }
+
+    public int Id => _options.Id;
+
+    public ReplicaOptions Options => _options;
+
+    public ReplicaRole Role => _role;
+
+    /// <summary>The leader this replica follows (itself when leading), or null when it knows none.</summary>
+    public int? LeaderId => _leaderId;
+
+    /// <summary>The ballot this replica leads or stands with; zero if it never stood.</summary>
+    public Ballot Ballot => _ballot;
+
+    public Ballot Promised => _promised;
+
+    public long CommitIndex => _commitIndex;
+
+    public long AppliedIndex => _appliedIndex;
+
+    public long SnapshotSlot => _snapshotSlot;
+
+    public long CurrentTick => _tick;
+
+    public int LogEntryCount => _log.Count;
+
+    /// <summary>A message from a peer (or, looped back by the core itself, from this replica).</summary>
+    public void Step(Message message)
+    {
+        if (message.To != Id)
+        {
+            throw new InvalidOperationException($"Replica {Id} was handed a message for replica {message.To}: {message}.");
+        }
+
+        if (message.From != Id)
+        {
+            _lastHeardTick[message.From] = _tick;
+        }
+
+        Dispatch(message);
+    }
+
+    /// <summary>One unit of logical time.</summary>
+    public void Tick()
+    {
+        _tick++;
+        switch (_role)
+        {
+            case ReplicaRole.Leader:
+                TickLeader();
+                break;
+            case ReplicaRole.Candidate:
+                TickCandidate();
+                break;
+            default:
+                TickFollower();
+                break;
+        }
+    }
+
+    /// <summary>A client command. It is proposed here if this replica leads, else passed on to the leader.</summary>
+    public void Propose(byte[] command)
+    {
+        if (_proposals.Count >= _options.ProposalQueueCommandsMax)
+        {
+            // The oldest waiting command is the one whose client has most likely given up already.
+            _proposals.Dequeue();
+        }
+
+        _proposals.Enqueue(command);
+    }
+
+    /// <summary>Everything the durable state of every Ready up to <paramref name="readyNumber"/> now holds.</summary>
+    public void Persisted(long readyNumber)
+    {
+        while (_selfInbox.Count > 0 && _selfInbox[0].ReadyNumber <= readyNumber)
+        {
+            var message = _selfInbox[0].Message;
+            _selfInbox.RemoveAt(0);
+            Dispatch(message);
+        }
+    }
+
+    /// <summary>
+    /// The shell took a snapshot of the state machine as of <paramref name="slot"/> (at most what it was handed to
+    /// apply): the log up to it may go, and peers too far behind receive the snapshot instead.
+    /// </summary>
+    public void Compact(long slot, byte[] snapshot)
+    {
+        if (slot > _appliedIndex)
+        {
+            throw new InvalidOperationException($"Replica {Id} cannot compact to slot {slot}: only slots up to {_appliedIndex} were handed out to apply.");
+        }
+
+        if (slot <= _snapshotSlot)
+        {
+            return;
+        }
+
+        DropLogThrough(slot);
+        _snapshotSlot = slot;
+        _snapshotData = snapshot;
+        _ready.PersistOps.Add(new SnapshotOp(slot, snapshot));
+    }
+
+    /// <summary>Collects what the shell must persist, send and apply since the last call.</summary>
+    public Ready TakeReady()
+    {
+        FlushProposals();
+        FlushReads();
+        NotifyCommit();
+        if (_commitIndex > _persistedCommitIndex)
+        {
+            _ready.PersistOps.Add(new CommitOp(_commitIndex));
+            _persistedCommitIndex = _commitIndex;
+        }
+
+        EmitCommitted();
+        var ready = _ready;
+        _ready = new Ready { Number = ready.Number + 1 };
+        return ready;
+    }
+
+    private void Dispatch(Message message)
+    {
+        switch (message)
+        {
+            case Prepare prepare: OnPrepare(prepare); break;
+            case Promise promise: OnPromise(promise); break;
+            case Accept accept: OnAccept(accept); break;
+            case Accepted accepted: OnAccepted(accepted); break;
+            case Reject reject: OnReject(reject); break;
+            case Heartbeat heartbeat: OnHeartbeat(heartbeat); break;
+            case HeartbeatAck ack: OnHeartbeatAck(ack); break;
+            case Commit commit: OnCommit(commit); break;
+            case CatchUpRequest request: OnCatchUpRequest(request); break;
+            case CatchUpReply reply: OnCatchUpReply(reply); break;
+            case InstallSnapshot snapshot: OnInstallSnapshot(snapshot); break;
+            case Forward forward: OnForward(forward); break;
+            case ReadIndexRequest request: OnReadIndexRequest(request); break;
+            case ReadIndexReply reply: OnReadIndexReply(reply); break;
+            default: throw new InvalidOperationException($"Replica {Id} got a message of unknown type {message.GetType().Name}.");
+        }
+    }
+
+    /// <summary>
+    /// Sends a message. Messages to this replica are handled here: requests at once, answers that carry a
+    /// promise or an acceptance only once the Ready that persisted that promise is durable.
+    /// </summary>
+    private void Send(Message message)
+    {
+        if (message.To != Id)
+        {
+            _ready.Messages.Add(message);
+        }
+        else if (message is Promise or Accepted)
+        {
+            _selfInbox.Add((_ready.Number, message));
+        }
+        else
+        {
+            Dispatch(message);
+        }
+    }
+
+    private void SendToPeers(Func<int, Message> make)
+    {
+        foreach (var member in _members)
+        {
+            if (member != Id)
+            {
+                _ready.Messages.Add(make(member));
+            }
+        }
+    }
+
+    private void SendToAll(Func<int, Message> make)
+    {
+        SendToPeers(make);
+        Send(make(Id));
+    }
+
+    private bool IsQuorum(int count) => count >= _options.QuorumSize;
+
+    private void Restore(DurableState state)
+    {
+        _promised = state.Promised;
+        _maxRoundSeen = state.Promised.Round;
+        _snapshotSlot = state.SnapshotSlot;
+        _snapshotData = state.SnapshotData;
+        foreach (var (slot, entry) in state.Entries)
+        {
+            _log[slot] = new LogEntry(entry.Ballot, entry.Commands, entry.Chosen);
+            _maxLogSlot = Math.Max(_maxLogSlot, slot);
+        }
+
+        // The commit point on disk covers only slots whose values are on disk too; trust no more than that.
+        _commitIndex = _snapshotSlot;
+        while (_commitIndex < state.CommitIndex && _log.TryGetValue(_commitIndex + 1, out var next))
+        {
+            next.Chosen = true;
+            _commitIndex++;
+        }
+
+        AdvanceCommit();
+        _persistedCommitIndex = _commitIndex;
+        if (_snapshotData is not null)
+        {
+            _pendingSnapshot = new SnapshotToInstall(_snapshotSlot, _snapshotData);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+namespace Synod.Core;
+
+/// <summary>
+/// Configuration of one replica's core. Every limit is named with its unit last; relationships
+/// between limits are checked in <see cref="Validate"/>, which names the setting that is wrong.
+/// </summary>
+public sealed record ReplicaOptions
+{
+    public const int ReplicasMax = 15;
+
+    public required int Id { get; init; }
+
+    /// <summary>The ids of every replica in the cluster, this one included.</summary>
+    public required IReadOnlyList<int> Members { get; init; }
+
+    /// <summary>How often every replica announces itself (and the leader its commit point).</summary>
+    public int HeartbeatIntervalTicks { get; init; } = 2;
+
+    /// <summary>Silence from the leader after which a follower suspects it; also the leader's lease on its followers.</summary>
+    public int ElectionTimeoutTicks { get; init; } = 10;
+
+    /// <summary>Extra wait per live replica with a larger id, so that the largest live id stands first.</summary>
+    public int ElectionStaggerTicks { get; init; } = 4;
+
+    /// <summary>Random extra wait (exclusive bound) that breaks ties between equally ranked candidates.</summary>
+    public int ElectionJitterTicks { get; init; } = 3;
+
+    /// <summary>How long a leader waits for an answer before sending an accept or a catch-up request again.</summary>
+    public int RetransmitTicks { get; init; } = 4;
+
+    /// <summary>Slots a leader may have proposed and not yet seen chosen (phase 2 pipelining).</summary>
+    public int PipelineSlotsMax { get; init; } = 32;
+
+    /// <summary>Client commands in one slot (batching).</summary>
+    public int BatchCommandsMax { get; init; } = 128;
+
+    /// <summary>Bytes of client commands in one slot (a single larger command still goes alone).</summary>
+    public int BatchBytesMax { get; init; } = 1024 * 1024;
+
+    /// <summary>Commands a replica holds while it has no leader to send them to; older ones are dropped.</summary>
+    public int ProposalQueueCommandsMax { get; init; } = 8192;
+
+    /// <summary>Chosen slots in one catch-up answer.</summary>
+    public int CatchUpEntriesMax { get; init; } = 256;
+
+    /// <summary>Accepted slots in one promise; a promise with more is marked truncated and the candidate catches up first.</summary>
+    public int PromiseEntriesMax { get; init; } = 4096;
+
+    /// <summary>Reads waiting for a read index on one replica; more are refused.</summary>
+    public int PendingReadsMax { get; init; } = 65536;
+
+    /// <summary>Protocol bugs switched on for the simulator's self-test. Always None in production.</summary>
+    public ProtocolBugs Bugs { get; init; } = ProtocolBugs.None;
+
+    public int QuorumSize => (Bugs & ProtocolBugs.SmallQuorum) != 0 ? Members.Count / 2 : (Members.Count / 2) + 1;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the setting that is wrong and why.</summary>
+    public void Validate()
+    {
+        Require(Members.Count >= 1 && Members.Count <= ReplicasMax, $"Members has {Members.Count} replicas; a cluster has 1 to {ReplicasMax}.");
+        Require(Members.Distinct().Count() == Members.Count, "Members lists a replica id twice; every replica needs its own id.");
+        Require(Members.All(m => m > 0), "Members holds an id below 1; replica ids start at 1.");
+        Require(Members.Contains(Id), $"Id {Id} is not in Members [{string.Join(",", Members)}]; a replica must be a member of its cluster.");
+        Require(HeartbeatIntervalTicks >= 1, "HeartbeatIntervalTicks must be at least 1.");
+        Require(ElectionTimeoutTicks > 2 * HeartbeatIntervalTicks,
+            $"ElectionTimeoutTicks ({ElectionTimeoutTicks}) must exceed twice HeartbeatIntervalTicks ({HeartbeatIntervalTicks}), or one lost heartbeat starts an election.");
+        Require(ElectionStaggerTicks >= 0, "ElectionStaggerTicks must not be negative.");
+        Require(ElectionJitterTicks >= 1, "ElectionJitterTicks must be at least 1.");
+        Require(RetransmitTicks >= 1, "RetransmitTicks must be at least 1.");
+        Require(PipelineSlotsMax >= 1, "PipelineSlotsMax must be at least 1.");
+        Require(BatchCommandsMax >= 1, "BatchCommandsMax must be at least 1.");
+        Require(BatchBytesMax >= 1, "BatchBytesMax must be at least 1.");
+        Require(ProposalQueueCommandsMax >= BatchCommandsMax,
+            $"ProposalQueueCommandsMax ({ProposalQueueCommandsMax}) must be at least BatchCommandsMax ({BatchCommandsMax}), or a full batch can never form.");
+        Require(CatchUpEntriesMax >= 1, "CatchUpEntriesMax must be at least 1.");
+        Require(PromiseEntriesMax >= PipelineSlotsMax,
+            $"PromiseEntriesMax ({PromiseEntriesMax}) must be at least PipelineSlotsMax ({PipelineSlotsMax}), or a promise cannot carry one leader's in-flight slots.");
+        Require(PendingReadsMax >= 1, "PendingReadsMax must be at least 1.");
+    }
+
+    private static void Require(bool condition, string sentence)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(sentence);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+namespace Synod.Core;
+
+public enum ReplicaRole
+{
+    Follower,
+    Candidate,
+    Leader,
+}

@@ -1,0 +1,11 @@
+namespace Synod.Kv;
+
+/// <summary>
+/// The answer to one command of a slot. <paramref name="Duplicate"/> is true when the command was a retry of
+/// the client's last applied command, in which case <paramref name="Status"/> is that command's first result.
+/// </summary>
+/// <param name="ClientId">The command's client id, or 0 if the bytes could not be decoded.</param>
+/// <param name="Sequence">The command's sequence, or 0 if the bytes could not be decoded.</param>
+/// <param name="Status">The outcome.</param>
+/// <param name="Duplicate">True if this is a retry answered from the client's session.</param>
+public readonly record struct AppliedCommand(ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate);

@@ -1,0 +1,116 @@
+namespace Synod.Kv;
+
+/// <summary>
+/// One client command as it travels through the log: opaque bytes to the consensus core, decoded only by
+/// <see cref="KvStateMachine"/>. A client numbers its commands 1, 2, 3, ... and sends n + 1 only after it
+/// is done with n, which is what lets the state machine apply a retried command once.
+/// Equality compares the key and value bytes, not the array references.
+/// </summary>
+/// <param name="ClientId">The client's id, unique per client session.</param>
+/// <param name="Sequence">The command's number within the client's session, starting at 1.</param>
+/// <param name="Operation">Put or Delete.</param>
+/// <param name="Key">The key, 1 to <see cref="KvLimits.KeyBytesMax"/> bytes.</param>
+/// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
+public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
+{
+    /// <summary>The encoding version this code writes and the only one it reads.</summary>
+    public const byte FormatVersion = 1;
+
+    /// <summary>Version and operation bytes that precede the varints.</summary>
+    private const int FixedBytes = 2;
+
+    private const string Subject = "KvCommand";
+
+    /// <summary>
+    /// Encodes as: version (1 byte), operation (1 byte), varint client id, varint sequence,
+    /// varint key length, key, varint value length, value. Limits are not checked here but by
+    /// <see cref="Validate"/> and, on the way back, by <see cref="Decode"/>.
+    /// </summary>
+    public byte[] Encode()
+    {
+        ArgumentNullException.ThrowIfNull(Key);
+        ArgumentNullException.ThrowIfNull(Value);
+        var size = FixedBytes
+            + Varint.Size(ClientId)
+            + Varint.Size(Sequence)
+            + Varint.Size((ulong)Key.Length) + Key.Length
+            + Varint.Size((ulong)Value.Length) + Value.Length;
+        var bytes = new byte[size];
+        var writer = new ByteWriter(bytes);
+        writer.WriteByte(FormatVersion);
+        writer.WriteByte((byte)Operation);
+        writer.WriteVarint(ClientId);
+        writer.WriteVarint(Sequence);
+        writer.WriteLengthPrefixed(Key);
+        writer.WriteLengthPrefixed(Value);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Decodes what <see cref="Encode"/> wrote. Throws <see cref="KvFormatException"/>, never another exception,
+    /// for truncated input, an unknown version or operation, a length over its limit, or trailing bytes.
+    /// Semantic rules (empty key, sequence 0) are left to <see cref="Validate"/>.
+    /// </summary>
+    public static KvCommand Decode(ReadOnlySpan<byte> bytes)
+    {
+        var reader = new ByteReader(bytes, Subject);
+        var version = reader.ReadByte("version");
+        if (version != FormatVersion)
+        {
+            throw new KvFormatException($"The {Subject} has version {version}; only version {FormatVersion} is understood.");
+        }
+
+        var operation = reader.ReadByte("operation");
+        if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete))
+        {
+            throw new KvFormatException(
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put) or {(byte)KvOperation.Delete} (Delete).");
+        }
+
+        var clientId = reader.ReadVarint("client id");
+        var sequence = reader.ReadVarint("sequence");
+        var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
+        var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+        reader.ExpectEnd();
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value);
+    }
+
+    /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
+    public string? Validate()
+    {
+        if (Key is null)
+        {
+            return "The key is missing (null).";
+        }
+
+        if (Value is null)
+        {
+            return "The value is missing (null); use an empty array for no value.";
+        }
+
+        return Sequence == 0 ? "The sequence is 0; sequences start at 1."
+            : Operation is not (KvOperation.Put or KvOperation.Delete) ? $"The operation {(byte)Operation} is neither Put (1) nor Delete (2)."
+            : Key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
+            : Key.Length > KvLimits.KeyBytesMax ? $"The key is {Key.Length} bytes, over KeyBytesMax ({KvLimits.KeyBytesMax} bytes)."
+            : Value.Length > KvLimits.ValueBytesMax ? $"The value is {Value.Length} bytes, over ValueBytesMax ({KvLimits.ValueBytesMax} bytes)."
+            : Operation == KvOperation.Delete && Value.Length != 0 ? $"A Delete carries no value, but this one has {Value.Length} bytes."
+            : null;
+    }
+
+    public bool Equals(KvCommand? other) =>
+        other is not null
+        && ClientId == other.ClientId
+        && Sequence == other.Sequence
+        && Operation == other.Operation
+        && Key.AsSpan().SequenceEqual(other.Key)
+        && Value.AsSpan().SequenceEqual(other.Value);
+
+    public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"ClientId = {ClientId}, Sequence = {Sequence}, Operation = {Operation}, ");
+        builder.Append($"Key = {Key?.Length ?? 0} bytes, Value = {Value?.Length ?? 0} bytes");
+        return true;
+    }
+}

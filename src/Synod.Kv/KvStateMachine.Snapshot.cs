@@ -1,0 +1,213 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+
+namespace Synod.Kv;
+
+/// <summary>
+/// Snapshot and restore. Layout (README.md has the full table): a 17-byte header — magic "SYKV",
+/// version, body length (uint64 LE), CRC32C of the body (uint32 LE) — then the body: applied slot,
+/// keys in bytewise order with their values, sessions in client-id order. Sorting makes the bytes a pure
+/// function of the state, so replicas with the same state write identical snapshots.
+/// </summary>
+public sealed partial class KvStateMachine
+{
+    /// <summary>The snapshot format this code writes and the only one it reads.</summary>
+    public const byte SnapshotFormatVersion = 1;
+
+    private const int SnapshotMagicBytes = 4;
+    private const int SnapshotHeaderBytes = SnapshotMagicBytes + 1 + sizeof(ulong) + sizeof(uint);
+    private const int SnapshotVersionOffset = SnapshotMagicBytes;
+    private const int SnapshotBodyLengthOffset = SnapshotVersionOffset + 1;
+    private const int SnapshotChecksumOffset = SnapshotBodyLengthOffset + sizeof(ulong);
+    private const string SnapshotBody = "snapshot body";
+
+    // The smallest encodings, used to bound counts read from a snapshot before allocating for them.
+    private const int EntryBytesMin = 3;
+    private const int SessionBytesMin = 4;
+
+    private static ReadOnlySpan<byte> SnapshotMagic => "SYKV"u8;
+
+    /// <summary>Writes the whole state: applied slot, every key and value, every session.</summary>
+    /// <exception cref="InvalidOperationException">The state does not fit in one array.</exception>
+    public byte[] Snapshot()
+    {
+        var keys = SortedKeys();
+        var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
+        var bodyBytes = SnapshotBodyBytes(keys, sessions);
+        if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
+        {
+            throw new InvalidOperationException(
+                $"The state needs a {bodyBytes}-byte snapshot body, more than one array can hold ({Array.MaxLength - SnapshotHeaderBytes} bytes).");
+        }
+
+        var snapshot = new byte[SnapshotHeaderBytes + bodyBytes];
+        var writer = new ByteWriter(snapshot.AsSpan(SnapshotHeaderBytes));
+        writer.WriteVarint((ulong)AppliedSlot);
+        writer.WriteVarint((ulong)keys.Length);
+        foreach (var key in keys)
+        {
+            writer.WriteLengthPrefixed(key);
+            writer.WriteLengthPrefixed(_entries[key]);
+        }
+
+        writer.WriteVarint((ulong)sessions.Length);
+        foreach (var (clientId, session) in sessions)
+        {
+            writer.WriteVarint(clientId);
+            writer.WriteVarint(session.LastSequence);
+            writer.WriteByte((byte)session.LastStatus);
+            writer.WriteVarint((ulong)session.LastUsedSlot);
+        }
+
+        var body = snapshot.AsSpan(SnapshotHeaderBytes);
+        SnapshotMagic.CopyTo(snapshot);
+        snapshot[SnapshotVersionOffset] = SnapshotFormatVersion;
+        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(SnapshotBodyLengthOffset), (ulong)body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(SnapshotChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Rebuilds a state machine from <see cref="Snapshot"/> bytes. If the snapshot holds more sessions than
+    /// <paramref name="sessionsMax"/>, the least recently used are evicted, as they would have been.
+    /// </summary>
+    /// <exception cref="KvFormatException">Bad magic or version, truncation, trailing bytes, a checksum mismatch, or a malformed body.</exception>
+    public static KvStateMachine Restore(ReadOnlySpan<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault)
+    {
+        var body = CheckedSnapshotBody(snapshot);
+        var machine = new KvStateMachine(sessionsMax);
+        var reader = new ByteReader(body, SnapshotBody);
+        var appliedSlot = reader.ReadVarint("applied slot");
+        if (appliedSlot > long.MaxValue)
+        {
+            throw new KvFormatException($"The {SnapshotBody} has applied slot {appliedSlot}, beyond the largest slot ({long.MaxValue}).");
+        }
+
+        machine.AppliedSlot = (long)appliedSlot;
+        machine.ReadEntries(ref reader);
+        machine.ReadSessions(ref reader);
+        reader.ExpectEnd();
+        machine.EvictDownTo(sessionsMax);
+        return machine;
+    }
+
+    private long SnapshotBodyBytes(byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+    {
+        long bytes = Varint.Size((ulong)AppliedSlot) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
+        foreach (var key in keys)
+        {
+            var value = _entries[key];
+            bytes += Varint.Size((ulong)key.Length) + key.Length + Varint.Size((ulong)value.Length) + value.Length;
+        }
+
+        foreach (var (clientId, session) in sessions)
+        {
+            bytes += Varint.Size(clientId) + Varint.Size(session.LastSequence) + 1 + Varint.Size((ulong)session.LastUsedSlot);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
+    private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot)
+    {
+        if (snapshot.Length < SnapshotHeaderBytes)
+        {
+            throw new KvFormatException(
+                $"The snapshot is truncated: it is {snapshot.Length} bytes, shorter than its {SnapshotHeaderBytes}-byte header.");
+        }
+
+        if (!snapshot[..SnapshotMagicBytes].SequenceEqual(SnapshotMagic))
+        {
+            throw new KvFormatException(
+                $"The bytes are not a Synod KV snapshot: they start with {Convert.ToHexString(snapshot[..SnapshotMagicBytes])}, not the magic \"SYKV\".");
+        }
+
+        var version = snapshot[SnapshotVersionOffset];
+        if (version != SnapshotFormatVersion)
+        {
+            throw new KvFormatException($"The snapshot has version {version}; only version {SnapshotFormatVersion} is understood.");
+        }
+
+        var bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(snapshot[SnapshotBodyLengthOffset..]);
+        var body = snapshot[SnapshotHeaderBytes..];
+        if (bodyLength != (ulong)body.Length)
+        {
+            var problem = bodyLength > (ulong)body.Length ? "truncated" : "followed by trailing bytes";
+            throw new KvFormatException(
+                $"The snapshot is {problem}: its header announces a {bodyLength}-byte body but {body.Length} bytes follow the header.");
+        }
+
+        var storedChecksum = BinaryPrimitives.ReadUInt32LittleEndian(snapshot[SnapshotChecksumOffset..]);
+        var actualChecksum = Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body);
+        if (storedChecksum != actualChecksum)
+        {
+            throw new KvFormatException(
+                $"The snapshot is corrupt: the body's CRC32C checksum is 0x{actualChecksum:x8} but the header records 0x{storedChecksum:x8}.");
+        }
+
+        return body;
+    }
+
+    private void ReadEntries(ref ByteReader reader)
+    {
+        var count = ReadCount(ref reader, "key count", EntryBytesMin);
+        _entries.EnsureCapacity(count);
+        byte[]? previous = null;
+        for (var index = 0; index < count; index++)
+        {
+            var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
+            var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+
+            // Strictly ascending order is what Snapshot() writes; it also rules out empty and duplicate keys.
+            if (key.Length == 0 || (previous is not null && ByteArrayComparer.Instance.Compare(previous, key) >= 0))
+            {
+                throw new KvFormatException(
+                    $"The {SnapshotBody} has key #{index} out of order, empty or repeated (offset {reader.Position}).");
+            }
+
+            _entries.Add(key, value);
+            previous = key;
+        }
+    }
+
+    private void ReadSessions(ref ByteReader reader)
+    {
+        var count = ReadCount(ref reader, "session count", SessionBytesMin);
+        ulong? previousClientId = null;
+        for (var index = 0; index < count; index++)
+        {
+            var clientId = reader.ReadVarint("client id");
+            var lastSequence = reader.ReadVarint("last sequence");
+            var lastStatus = (KvStatus)reader.ReadByte("last status");
+            var lastUsedSlot = reader.ReadVarint("last used slot");
+            var problem =
+                clientId <= previousClientId ? "a client id out of order or repeated"
+                : lastSequence == 0 ? "last sequence 0"
+                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
+                : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
+                : null;
+            if (problem is not null)
+            {
+                throw new KvFormatException($"The {SnapshotBody} has, in session #{index} (client {clientId}), {problem}.");
+            }
+
+            RecordSession(clientId, new ClientSession(lastSequence, lastStatus, (long)lastUsedSlot));
+            previousClientId = clientId;
+        }
+    }
+
+    /// <summary>Reads a count and rejects one that the remaining bytes cannot hold, before anything is allocated for it.</summary>
+    private static int ReadCount(ref ByteReader reader, string field, int itemBytesMin)
+    {
+        var count = reader.ReadVarint(field);
+        var countMax = (ulong)(reader.Remaining / itemBytesMin);
+        if (count > countMax)
+        {
+            throw new KvFormatException(
+                $"The {SnapshotBody} has a {field} of {count}, more than the remaining {reader.Remaining} bytes can hold.");
+        }
+
+        return (int)count;
+    }
+}

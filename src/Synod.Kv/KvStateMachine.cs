@@ -1,0 +1,154 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Hashing;
+
+namespace Synod.Kv;
+
+/// <summary>
+/// The deterministic key-value state machine. Every replica applies the same chosen slots in the same order
+/// and so reaches the same keys, values, sessions, results, snapshot bytes and <see cref="ContentHash"/>.
+/// Nothing here depends on time, randomness or dictionary enumeration order: whatever is enumerated for a
+/// snapshot or a hash is sorted first. Not thread-safe; one owner loop drives it.
+/// </summary>
+/// <remarks>
+/// Exactly-once: each client id has a session holding its last applied sequence and that command's status
+/// (Raft dissertation §6.3). See <see cref="ApplyCommand"/> for the rules and README.md for why.
+/// </remarks>
+public sealed partial class KvStateMachine
+{
+    private readonly int _sessionsMax;
+    private readonly Dictionary<byte[], byte[]> _entries;
+    private readonly Dictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
+    private readonly Dictionary<ulong, ClientSession> _sessions = [];
+
+    // Orders sessions for eviction: least recently used slot first, ties by lower client id.
+    private readonly SortedSet<(long LastUsedSlot, ulong ClientId)> _sessionsByLastUse = [];
+
+    public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault)
+    {
+        if (sessionsMax < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(sessionsMax), sessionsMax, "sessionsMax must be at least 1, or no client could ever be served exactly once.");
+        }
+
+        _sessionsMax = sessionsMax;
+        _entries = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
+        _entriesBySpan = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    /// <summary>The last slot applied; 0 before the first, since slots start at 1.</summary>
+    public long AppliedSlot { get; private set; }
+
+    /// <summary>The number of keys.</summary>
+    public int Count => _entries.Count;
+
+    /// <summary>The number of client sessions kept.</summary>
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>
+    /// Applies one slot's batch of commands in order and answers each. A command that does not decode or
+    /// validate is answered <see cref="KvStatus.Invalid"/> and changes nothing; bad bytes never throw,
+    /// because every replica applies the same bytes and a throw would stop them all.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The slot is not <see cref="AppliedSlot"/> + 1.</exception>
+    public IReadOnlyList<AppliedCommand> ApplySlot(long slot, IReadOnlyList<byte[]> commands)
+    {
+        ArgumentNullException.ThrowIfNull(commands);
+        if (slot != AppliedSlot + 1)
+        {
+            throw new InvalidOperationException(
+                $"Slot {slot} cannot be applied: slots apply in order and the last applied is {AppliedSlot}, so the next must be {AppliedSlot + 1}.");
+        }
+
+        var results = new AppliedCommand[commands.Count];
+        for (var index = 0; index < results.Length; index++)
+        {
+            results[index] = ApplyBytes(slot, commands[index]);
+        }
+
+        AppliedSlot = slot;
+        return results;
+    }
+
+    /// <summary>
+    /// Looks a key up without allocating. The returned array is the stored value itself, shared to keep
+    /// reads cheap: callers must not modify it.
+    /// </summary>
+    public bool TryGet(ReadOnlySpan<byte> key, [MaybeNullWhen(false)] out byte[] value) =>
+        _entriesBySpan.TryGetValue(key, out value);
+
+    /// <summary>
+    /// A 64-bit XxHash3 of <see cref="AppliedSlot"/> and every key and value in bytewise key order, for
+    /// comparing replicas. Sessions are left out: they are bookkeeping for retries, not the data.
+    /// </summary>
+    public ulong ContentHash()
+    {
+        var hash = new XxHash3();
+        Span<byte> number = stackalloc byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64LittleEndian(number, AppliedSlot);
+        hash.Append(number);
+        BinaryPrimitives.WriteInt64LittleEndian(number, _entries.Count);
+        hash.Append(number);
+        foreach (var key in SortedKeys())
+        {
+            var value = _entries[key];
+
+            // Lengths go in so that ("ab", "c") and ("a", "bc") hash differently.
+            BinaryPrimitives.WriteInt32LittleEndian(number, key.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(number[sizeof(int)..], value.Length);
+            hash.Append(number);
+            hash.Append(key);
+            hash.Append(value);
+        }
+
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    private byte[][] SortedKeys()
+    {
+        var keys = _entries.Keys.ToArray();
+        Array.Sort(keys, ByteArrayComparer.Instance);
+        return keys;
+    }
+
+    private AppliedCommand ApplyBytes(long slot, byte[]? bytes)
+    {
+        if (bytes is null)
+        {
+            return new AppliedCommand(0, 0, KvStatus.Invalid, Duplicate: false);
+        }
+
+        KvCommand command;
+        try
+        {
+            command = KvCommand.Decode(bytes);
+        }
+        catch (KvFormatException)
+        {
+            return new AppliedCommand(0, 0, KvStatus.Invalid, Duplicate: false);
+        }
+
+        if (command.Validate() is not null)
+        {
+            return new AppliedCommand(command.ClientId, command.Sequence, KvStatus.Invalid, Duplicate: false);
+        }
+
+        return ApplyCommand(slot, command);
+    }
+
+    private KvStatus Execute(KvCommand command)
+    {
+        switch (command.Operation)
+        {
+            case KvOperation.Put:
+                _entries[command.Key] = command.Value;
+                return KvStatus.Ok;
+            case KvOperation.Delete:
+                return _entries.Remove(command.Key) ? KvStatus.Ok : KvStatus.NotFound;
+            default:
+                // Validate() admits only Put and Delete, so reaching here is a broken invariant.
+                throw new InvalidOperationException($"Operation {command.Operation} passed validation but has no implementation.");
+        }
+    }
+}

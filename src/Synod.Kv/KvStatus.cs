@@ -1,0 +1,23 @@
+namespace Synod.Kv;
+
+/// <summary>The outcome of one command. The numeric values are stored in snapshots, so never renumber them.</summary>
+public enum KvStatus : byte
+{
+    /// <summary>The command was applied.</summary>
+    Ok = 0,
+
+    /// <summary>A Delete was applied to a key that did not exist.</summary>
+    NotFound = 1,
+
+    /// <summary>
+    /// The client has no session and the sequence is above 1, so it cannot be known whether the command
+    /// was applied before the session was evicted. Not applied; the client must start over with a new client id.
+    /// </summary>
+    SessionExpired = 2,
+
+    /// <summary>The sequence is below the client's last applied one: an old message. Not applied.</summary>
+    StaleSequence = 3,
+
+    /// <summary>The bytes did not decode or the command broke a limit. Not applied.</summary>
+    Invalid = 4,
+}
