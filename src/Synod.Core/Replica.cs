@@ -83,6 +83,9 @@ public sealed partial class Replica
 
     public int LogEntryCount => _log.Count;
 
+    /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
+    public int SelfMessagesWaiting => _selfInbox.Count;
+
     /// <summary>A message from a peer (or, looped back by the core itself, from this replica).</summary>
     public void Step(Message message)
     {

@@ -1,0 +1,51 @@
+namespace Synod.Simulation;
+
+/// <summary>How many of each fault actually fired in a run: a simulator whose faults never fire proves nothing.</summary>
+public sealed class FaultCounters
+{
+    public long Crashes { get; set; }
+
+    public long Restarts { get; set; }
+
+    /// <summary>Faults that crashed a majority or every replica at the same instant.</summary>
+    public long PowerFailures { get; set; }
+
+    public long Partitions { get; set; }
+
+    public long OneWayPartitions { get; set; }
+
+    public long MessagesDropped { get; set; }
+
+    public long MessagesDuplicated { get; set; }
+
+    public long MessagesDelivered { get; set; }
+
+    public long UnsyncedOpsLost { get; set; }
+
+    public long SnapshotsInstalled { get; set; }
+
+    public long LeaderChanges { get; set; }
+
+    public long ClientRetries { get; set; }
+
+    public void Add(FaultCounters other)
+    {
+        Crashes += other.Crashes;
+        Restarts += other.Restarts;
+        PowerFailures += other.PowerFailures;
+        Partitions += other.Partitions;
+        OneWayPartitions += other.OneWayPartitions;
+        MessagesDropped += other.MessagesDropped;
+        MessagesDuplicated += other.MessagesDuplicated;
+        MessagesDelivered += other.MessagesDelivered;
+        UnsyncedOpsLost += other.UnsyncedOpsLost;
+        SnapshotsInstalled += other.SnapshotsInstalled;
+        LeaderChanges += other.LeaderChanges;
+        ClientRetries += other.ClientRetries;
+    }
+
+    public override string ToString() =>
+        $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
+        $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
+        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} leader-changes={LeaderChanges} client-retries={ClientRetries}";
+}

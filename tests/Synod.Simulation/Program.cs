@@ -1,0 +1,94 @@
+using System.CommandLine;
+using Synod.Core;
+using Synod.Simulation;
+
+var seedsOption = new Option<string>("--seeds") { Description = "Seeds to run, FIRST..LAST (inclusive).", DefaultValueFactory = _ => "1..100" };
+var seedOption = new Option<long?>("--seed") { Description = "Run one seed and print its details (overrides --seeds)." };
+var replicasOption = new Option<int>("--replicas") { Description = "Replicas in the simulated cluster.", DefaultValueFactory = _ => 5 };
+var opsOption = new Option<int>("--ops") { Description = "Client operations per seed (half under faults, half after healing).", DefaultValueFactory = _ => 200 };
+var clientsOption = new Option<int>("--clients") { Description = "Concurrent simulated clients.", DefaultValueFactory = _ => 5 };
+var bugOption = new Option<string?>("--bug") { Description = "Switch on a known protocol bug (see --list-bugs); the run must then find a violation." };
+var listBugsOption = new Option<bool>("--list-bugs") { Description = "Print the protocol bugs that --bug can switch on, one per line, and exit." };
+var traceHashOption = new Option<bool>("--trace-hash") { Description = "Print a SHA-256 of the whole event trace (same seed, same hash)." };
+
+var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
+{
+    seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption,
+};
+
+root.SetAction(parse =>
+{
+    if (parse.GetValue(listBugsOption))
+    {
+        foreach (var (name, _, description) in ProtocolBugCatalog.All)
+        {
+            Console.WriteLine($"{name}\t{description}");
+        }
+
+        return 0;
+    }
+
+    var bugs = ProtocolBugs.None;
+    var bugName = parse.GetValue(bugOption);
+    if (bugName is not null && !ProtocolBugCatalog.TryParse(bugName, out bugs))
+    {
+        Console.Error.WriteLine($"error: --bug '{bugName}' is not a known bug; run with --list-bugs to see them.");
+        return 2;
+    }
+
+    SeedRange seeds;
+    try
+    {
+        var single = parse.GetValue(seedOption);
+        seeds = single is long s ? new SeedRange(s, s) : SeedRange.Parse(parse.GetValue(seedsOption)!);
+    }
+    catch (FormatException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+
+    var baseOptions = new SimulationOptions
+    {
+        Replicas = parse.GetValue(replicasOption),
+        Ops = parse.GetValue(opsOption),
+        Clients = parse.GetValue(clientsOption),
+        Bugs = bugs,
+        TraceHash = parse.GetValue(traceHashOption),
+    };
+    try
+    {
+        baseOptions.Validate();
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+
+    var reproduce = (baseOptions.Replicas != 5 ? $" --replicas {baseOptions.Replicas}" : "") +
+        (baseOptions.Ops != 200 ? $" --ops {baseOptions.Ops}" : "") +
+        (baseOptions.Clients != 5 ? $" --clients {baseOptions.Clients}" : "") +
+        (bugName is not null ? $" --bug {bugName}" : "");
+    var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
+    {
+        if (seeds.Count == 1 || result.TraceHash is not null)
+        {
+            Console.WriteLine($"seed={result.Seed} ops-checked={result.OpsChecked} {result.Faults}");
+            if (result.TraceHash is not null)
+            {
+                Console.WriteLine($"seed={result.Seed} trace-hash={result.TraceHash}");
+            }
+        }
+    });
+    foreach (var failure in summary.Failures)
+    {
+        SeedRunner.PrintFailure(Console.Out, failure, reproduce);
+    }
+
+    Console.WriteLine($"faults fired: {summary.Faults}");
+    Console.WriteLine(summary.Line);
+    return summary.Failures.Count == 0 ? 0 : 1;
+});
+
+return root.Parse(args).Invoke();

@@ -1,0 +1,60 @@
+namespace Synod.Simulation;
+
+/// <summary>
+/// Checks while the run goes on, across all replicas: a slot, once applied anywhere, is applied with the same
+/// value everywhere (a chosen value never changes; applied prefixes agree), and a replica applies slots in order
+/// with no gap (its commit point never goes back within one life).
+/// </summary>
+public sealed class SafetyOracle
+{
+    private readonly Dictionary<long, (int Replica, byte[][] Commands)> _applied = [];
+    private readonly Dictionary<int, long> _lastApplied = [];
+
+    public List<string> Violations { get; } = [];
+
+    public long MaxAppliedSlot { get; private set; }
+
+    public void OnRestart(int replica) => _lastApplied.Remove(replica);
+
+    public void OnSnapshotInstalled(int replica, long slot) => _lastApplied[replica] = slot;
+
+    public void OnApplied(int replica, long slot, byte[][] commands)
+    {
+        if (_lastApplied.TryGetValue(replica, out var last) && slot != last + 1)
+        {
+            Violations.Add($"replica {replica} applied slot {slot} right after slot {last} (applied slots must be consecutive).");
+        }
+
+        _lastApplied[replica] = slot;
+        MaxAppliedSlot = Math.Max(MaxAppliedSlot, slot);
+        if (!_applied.TryGetValue(slot, out var first))
+        {
+            _applied[slot] = (replica, commands);
+            return;
+        }
+
+        if (!SameBatch(first.Commands, commands))
+        {
+            Violations.Add($"slot {slot} was applied with different values: {first.Commands.Length} command(s) on replica {first.Replica}, " +
+                $"{commands.Length} command(s) on replica {replica} (a chosen value must never change).");
+        }
+    }
+
+    private static bool SameBatch(byte[][] left, byte[][] right)
+    {
+        if (left.Length != right.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < left.Length; i++)
+        {
+            if (!left[i].AsSpan().SequenceEqual(right[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

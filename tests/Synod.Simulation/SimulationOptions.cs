@@ -1,0 +1,67 @@
+using Synod.Core;
+
+namespace Synod.Simulation;
+
+/// <summary>One simulated run. Times are simulated milliseconds; everything random derives from <see cref="Seed"/>.</summary>
+public sealed record SimulationOptions
+{
+    public long Seed { get; init; } = 1;
+
+    public int Replicas { get; init; } = 5;
+
+    /// <summary>Client operations in the whole run; the first half runs under faults, the rest after healing.</summary>
+    public int Ops { get; init; } = 200;
+
+    public int Clients { get; init; } = 5;
+
+    public int Keys { get; init; } = 4;
+
+    public ProtocolBugs Bugs { get; init; } = ProtocolBugs.None;
+
+    public bool TraceHash { get; init; }
+
+    public int TickMs { get; init; } = 10;
+
+    public int NetworkDelayMsMax { get; init; } = 12;
+
+    public double MessageLossProbability { get; init; } = 0.05;
+
+    public double MessageDuplicateProbability { get; init; } = 0.03;
+
+    public int FsyncDelayMsMax { get; init; } = 15;
+
+    public int ClientTimeoutMs { get; init; } = 400;
+
+    /// <summary>Attempts per operation under faults before the client gives up (outcome unknown).</summary>
+    public int ClientAttemptsMax { get; init; } = 3;
+
+    /// <summary>After healing, an operation that has not completed within this long is a liveness failure.</summary>
+    public int LivenessDeadlineMs { get; init; } = 15_000;
+
+    /// <summary>Mean gap between injected faults (crash, partition) during the safety phase.</summary>
+    public int FaultGapMsMean { get; init; } = 300;
+
+    /// <summary>Every replica takes a snapshot and compacts its log every this many applied slots.</summary>
+    public int SnapshotEverySlots { get; init; } = 25;
+
+    /// <summary>Upper bound on simulated time, so a broken run cannot spin forever.</summary>
+    public long RunMsMax { get; init; } = 600_000;
+
+    public void Validate()
+    {
+        if (Replicas < 1 || Replicas > ReplicaOptions.ReplicasMax)
+        {
+            throw new ArgumentException($"--replicas {Replicas} is out of range: use 1 to {ReplicaOptions.ReplicasMax}.");
+        }
+
+        if (Ops < 1)
+        {
+            throw new ArgumentException($"--ops {Ops} must be at least 1.");
+        }
+
+        if (Clients < 1 || Keys < 1)
+        {
+            throw new ArgumentException("A run needs at least one client and one key.");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using Synod.Core;
+
+namespace Synod.Simulation;
+
+/// <summary>
+/// The fault schedule of the safety phase: crashes (mostly of a minority, now and then of a majority) with
+/// restarts after a random delay, partitions (some one-way, some isolating the leader), on top of the network's
+/// loss and duplication. Healing restarts every replica and removes every partition and loss.
+/// </summary>
+public sealed partial class Simulator
+{
+    private const double MajorityCrashProbability = 0.1;
+    private const double OneWayPartitionProbability = 0.3;
+
+    private bool _healed;
+    private long _healedAtMs;
+    private bool _partitioned;
+
+    private void ScheduleNextFault()
+    {
+        var gap = 1 + Random.Next(2 * Options.FaultGapMsMean);
+        Schedule(NowMs + gap, Tracing ? "fault" : null, () =>
+        {
+            if (_healed)
+            {
+                return;
+            }
+
+            InjectFault();
+            ScheduleNextFault();
+        });
+    }
+
+    private void InjectFault()
+    {
+        var roll = Random.Next(100);
+        if (roll < 40)
+        {
+            CrashSomeReplica();
+        }
+        else if (roll < 50)
+        {
+            PowerFailure();
+        }
+        else if (roll < 82)
+        {
+            PartitionRandomly();
+        }
+        else
+        {
+            IsolateLeader();
+        }
+    }
+
+    private void CrashSomeReplica()
+    {
+        var up = _hosts.Where(h => h.Up).ToList();
+        var down = _hosts.Length - up.Count;
+        var minority = (_hosts.Length - 1) / 2;
+        if (up.Count == 0 || (down + 1 > minority && !Random.Chance(MajorityCrashProbability)))
+        {
+            return;
+        }
+
+        var victim = up[Random.Next(up.Count)];
+        victim.Crash();
+        Faults.Crashes++;
+        var restartAt = NowMs + 50 + Random.Next(1500);
+        Schedule(restartAt, Tracing ? $"restart r{victim.Id}" : null, () => Restart(victim));
+    }
+
+    /// <summary>
+    /// A majority, or every replica, crashes at the same instant (a rack losing power): whatever a quorum
+    /// acknowledged but had not synced is lost at once, which is what an acknowledgement before fsync risks.
+    /// </summary>
+    private void PowerFailure()
+    {
+        var victims = _hosts.Where(h => h.Up).ToList();
+        var count = Random.Chance(0.5) ? victims.Count : Math.Min(victims.Count, (_hosts.Length / 2) + 1);
+        while (victims.Count > count)
+        {
+            victims.RemoveAt(Random.Next(victims.Count));
+        }
+
+        var restartAt = NowMs + 50 + Random.Next(1000);
+        foreach (var victim in victims)
+        {
+            victim.Crash();
+            Faults.Crashes++;
+            Schedule(restartAt + Random.Next(50), Tracing ? $"restart r{victim.Id}" : null, () => Restart(victim));
+        }
+
+        Faults.PowerFailures++;
+    }
+
+    private void Restart(SimReplicaHost host)
+    {
+        if (host.Up)
+        {
+            return;
+        }
+
+        host.Start();
+        Faults.Restarts++;
+    }
+
+    private void PartitionRandomly()
+    {
+        if (_partitioned || _hosts.Length < 2)
+        {
+            return;
+        }
+
+        var sideA = new HashSet<int>();
+        var size = 1 + Random.Next(_hosts.Length - 1);
+        while (sideA.Count < size)
+        {
+            sideA.Add(1 + Random.Next(_hosts.Length));
+        }
+
+        StartPartition(sideA, Random.Chance(OneWayPartitionProbability));
+    }
+
+    private void IsolateLeader()
+    {
+        var leader = _hosts.FirstOrDefault(h => h.Up && h.Core.Role == ReplicaRole.Leader);
+        if (_partitioned || leader is null || _hosts.Length < 2)
+        {
+            return;
+        }
+
+        StartPartition([leader.Id], oneWay: Random.Chance(OneWayPartitionProbability));
+    }
+
+    private void StartPartition(HashSet<int> sideA, bool oneWay)
+    {
+        _partitioned = true;
+        Faults.Partitions++;
+        if (oneWay)
+        {
+            Faults.OneWayPartitions++;
+        }
+
+        for (var from = 1; from <= _hosts.Length; from++)
+        {
+            for (var to = 1; to <= _hosts.Length; to++)
+            {
+                var crosses = sideA.Contains(from) != sideA.Contains(to);
+                _blocked[from, to] = crosses && (!oneWay || sideA.Contains(from));
+            }
+        }
+
+        var healAt = NowMs + 100 + Random.Next(1500);
+        Schedule(healAt, Tracing ? "partition heals" : null, ClearPartition);
+    }
+
+    private void ClearPartition()
+    {
+        Array.Clear(_blocked);
+        _partitioned = false;
+    }
+
+    /// <summary>Ends the safety phase: every replica up, every link whole, no loss or duplication.</summary>
+    private void HealEverything()
+    {
+        if (_healed)
+        {
+            return;
+        }
+
+        _healed = true;
+        _healedAtMs = NowMs;
+        ClearPartition();
+        foreach (var host in _hosts)
+        {
+            Restart(host);
+        }
+
+        ScheduleLivenessWatch();
+    }
+}

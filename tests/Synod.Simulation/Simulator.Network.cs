@@ -1,0 +1,85 @@
+using Synod.Core.Messages;
+
+namespace Synod.Simulation;
+
+/// <summary>
+/// The simulated network. Every message gets a random delay (so messages reorder), and under faults may be
+/// lost or duplicated; a partition drops messages between its sides, possibly in one direction only.
+/// Client links share delay and loss but not partitions.
+/// </summary>
+public sealed partial class Simulator
+{
+    private readonly bool[,] _blocked;
+
+    public void SendPeerMessage(Message message)
+    {
+        if (_blocked[message.From, message.To])
+        {
+            Faults.MessagesDropped++;
+            return;
+        }
+
+        var copies = CopiesToDeliver();
+        for (var i = 0; i < copies; i++)
+        {
+            var target = Host(message.To);
+            Schedule(NowMs + 1 + Random.Next(Options.NetworkDelayMsMax), Tracing ? message.ToString() : null, () =>
+            {
+                if (target.Up)
+                {
+                    Faults.MessagesDelivered++;
+                    target.OnMessage(message);
+                }
+            });
+        }
+    }
+
+    public void SendClientRequest(int replica, ClientRequest request)
+    {
+        var copies = CopiesToDeliver();
+        for (var i = 0; i < copies; i++)
+        {
+            var target = Host(replica);
+            Schedule(NowMs + 1 + Random.Next(Options.NetworkDelayMsMax), Tracing ? $"to r{replica} {request}" : null, () =>
+            {
+                if (target.Up)
+                {
+                    target.OnClientRequest(request);
+                }
+            });
+        }
+    }
+
+    public void SendClientReply(int replica, ClientReply reply)
+    {
+        if (CopiesToDeliver() == 0)
+        {
+            return;
+        }
+
+        Schedule(NowMs + 1 + Random.Next(Options.NetworkDelayMsMax), Tracing ? $"from r{replica} {reply}" : null, () => OnClientReply(reply));
+    }
+
+    /// <summary>0 (lost), 1, or 2 (duplicated) — no loss or duplication once faults are healed.</summary>
+    private int CopiesToDeliver()
+    {
+        if (_healed)
+        {
+            return 1;
+        }
+
+        if (Random.Chance(Options.MessageLossProbability))
+        {
+            Faults.MessagesDropped++;
+            return 0;
+        }
+
+        if (Random.Chance(Options.MessageDuplicateProbability))
+        {
+            Faults.MessagesDuplicated++;
+            return 2;
+        }
+
+        return 1;
+    }
+}

@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using System.Text;
+using Synod.Checker;
+using Synod.Core;
+using Synod.Core.Messages;
+
+namespace Synod.Simulation;
+
+/// <summary>
+/// A deterministic discrete-event simulation of a whole cluster: every replica's real core and state machine,
+/// a simulated network (delay, loss, duplication, reordering, partitions including one-way ones), simulated disks
+/// (a crash loses unsynced writes), crashes and restarts, and clients that time out and retry elsewhere.
+/// Everything random comes from one seed, and events run in (time, sequence) order, so a seed replays byte
+/// for byte. A run has a safety phase under faults, then a liveness phase with every fault healed.
+/// Parts: Simulator.Network.cs, Simulator.Faults.cs, Simulator.Clients.cs.
+/// </summary>
+public sealed partial class Simulator
+{
+    /// <summary>After the last client finishes, how long replicas get to converge before states are compared.</summary>
+    private const long ConvergenceMs = 3_000;
+
+    private readonly PriorityQueue<Action, (long AtMs, long Sequence)> _events = new();
+    private readonly SimReplicaHost[] _hosts;
+    private readonly IncrementalHash? _trace;
+    private readonly List<string> _violations = [];
+    private long _sequence;
+    private bool _finished;
+    private bool _convergenceWindowEnded;
+
+    private Simulator(SimulationOptions options)
+    {
+        options.Validate();
+        Options = options;
+        Random = new SeededRandom(Mix((ulong)options.Seed, 0x5EED));
+        _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var members = Enumerable.Range(1, options.Replicas).ToArray();
+        _blocked = new bool[options.Replicas + 1, options.Replicas + 1];
+        _hosts = new SimReplicaHost[options.Replicas];
+        for (var i = 0; i < options.Replicas; i++)
+        {
+            var replicaOptions = new ReplicaOptions { Id = i + 1, Members = members, Bugs = options.Bugs };
+            _hosts[i] = new SimReplicaHost(this, replicaOptions);
+        }
+
+        _clients = new SimClient[options.Clients];
+        for (var c = 0; c < options.Clients; c++)
+        {
+            _clients[c] = new SimClient(c + 1);
+        }
+    }
+
+    public SimulationOptions Options { get; }
+
+    public SeededRandom Random { get; }
+
+    public FaultCounters Faults { get; } = new();
+
+    public SafetyOracle Oracle { get; } = new();
+
+    public long NowMs { get; private set; }
+
+    public bool Tracing => _trace is not null;
+
+    public static SimulationResult Run(SimulationOptions options) => new Simulator(options).RunToEnd();
+
+    /// <summary>Mixes numbers into one well-spread seed (SplitMix64 finaliser over each).</summary>
+    public static ulong Mix(params ulong[] values)
+    {
+        var state = 0x243F6A8885A308D3UL;
+        foreach (var value in values)
+        {
+            state = new SeededRandom(state ^ value).NextUInt64();
+        }
+
+        return state;
+    }
+
+    public void Schedule(long atMs, string? label, Action action)
+    {
+        var sequence = ++_sequence;
+        _events.Enqueue(() =>
+        {
+            if (_trace is not null && label is not null)
+            {
+                _trace.AppendData(Encoding.UTF8.GetBytes($"{NowMs} {label}\n"));
+            }
+
+            action();
+        }, (atMs, sequence));
+    }
+
+    private SimulationResult RunToEnd()
+    {
+        foreach (var host in _hosts)
+        {
+            ScheduleTicks(host, Random.Next(Options.TickMs));
+        }
+
+        ScheduleNextFault();
+        foreach (var client in _clients)
+        {
+            Schedule(Random.Next(20), Tracing ? $"client {client.Index} starts" : null, () => StartNextOperation(client));
+        }
+
+        while (!_finished && _events.TryDequeue(out var action, out var at))
+        {
+            NowMs = at.AtMs;
+            if (NowMs > Options.RunMsMax)
+            {
+                _violations.Add($"the run passed {Options.RunMsMax} ms of simulated time without finishing (no progress).");
+                break;
+            }
+
+            action();
+        }
+
+        return Conclude();
+    }
+
+    private void ScheduleTicks(SimReplicaHost host, long atMs)
+    {
+        Schedule(atMs, null, () =>
+        {
+            if (host.Up)
+            {
+                host.OnTick();
+            }
+
+            ScheduleTicks(host, atMs + Options.TickMs);
+        });
+    }
+
+    private void OnClientsDone()
+    {
+        Schedule(NowMs + ConvergenceMs, "converged?", () =>
+        {
+            _convergenceWindowEnded = true;
+            _finished = true;
+        });
+    }
+
+    private SimulationResult Conclude()
+    {
+        _violations.AddRange(Oracle.Violations);
+        if (_convergenceWindowEnded)
+        {
+            CheckConvergence();
+        }
+
+        var result = LinearizabilityChecker.Check(_history, TimeSpan.FromSeconds(60));
+        if (!result.Linearizable)
+        {
+            _violations.Add(result.TimedOut
+                ? "the linearizability check ran out of time (treated as a violation)."
+                : $"the client history is not linearizable (key {result.FailingKey}).");
+        }
+
+        string? traceHash = null;
+        if (_trace is not null)
+        {
+            _trace.AppendData(Encoding.UTF8.GetBytes(string.Join("\n", _violations)));
+            traceHash = Convert.ToHexStringLower(_trace.GetHashAndReset());
+        }
+
+        return new SimulationResult(Options.Seed, _violations, result.OperationsChecked, Faults, traceHash, _history, result.Counterexample);
+    }
+
+    private void CheckConvergence()
+    {
+        var first = _hosts[0];
+        foreach (var host in _hosts)
+        {
+            if (!host.Up)
+            {
+                _violations.Add($"replica {host.Id} is down at the end although every fault was healed.");
+                return;
+            }
+
+            if (host.Kv.AppliedSlot != first.Kv.AppliedSlot || host.Kv.ContentHash() != first.Kv.ContentHash())
+            {
+                _violations.Add($"replicas did not converge {ConvergenceMs} ms after the last operation: replica {first.Id} applied " +
+                    $"{first.Kv.AppliedSlot} slots (hash {first.Kv.ContentHash():x}), replica {host.Id} applied {host.Kv.AppliedSlot} (hash {host.Kv.ContentHash():x}).");
+                return;
+            }
+        }
+    }
+
+    private SimReplicaHost Host(int id) => _hosts[id - 1];
+
+    private string DescribeReplicas() => string.Join("; ", _hosts.Select(h => h.Up
+        ? $"r{h.Id} {h.Core.Role} leader={h.Core.LeaderId?.ToString() ?? "-"} ballot={h.Core.Ballot} promised={h.Core.Promised} commit={h.Core.CommitIndex} applied={h.Kv.AppliedSlot}"
+        : $"r{h.Id} down"));
+}
