@@ -1,0 +1,152 @@
+using Synod.Kv;
+
+namespace Synod.Tests.Kv;
+
+public sealed class KvCommandEncodingTests
+{
+    public static TheoryData<KvCommand> Commands() => new()
+    {
+        new KvCommand(1, 1, KvOperation.Put, [1], []),
+        new KvCommand(42, 7, KvOperation.Put, KvTestCommands.Bytes("key"), KvTestCommands.Bytes("value")),
+        new KvCommand(ulong.MaxValue, ulong.MaxValue, KvOperation.Delete, KvTestCommands.Bytes("gone"), []),
+        new KvCommand(0x80, 0x3FFF, KvOperation.Put, new byte[KvLimits.KeyBytesMax], new byte[KvLimits.ValueBytesMax]),
+    };
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Decode_of_Encode_is_the_same_command(KvCommand command)
+    {
+        var decoded = KvCommand.Decode(command.Encode());
+
+        Assert.Equal(command, decoded);
+        Assert.Equal(command.Key, decoded.Key);
+        Assert.Equal(command.Value, decoded.Value);
+    }
+
+    [Fact]
+    public void Encoding_is_version_byte_operation_byte_then_varints_and_lengths()
+    {
+        var bytes = new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB, 0xCC]).Encode();
+
+        byte[] expected = [KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x02, 0xBB, 0xCC];
+        Assert.Equal(expected, bytes);
+    }
+
+    [Fact]
+    public void Every_truncation_of_a_valid_encoding_throws_KvFormatException()
+    {
+        var bytes = new KvCommand(123_456, 789, KvOperation.Put, KvTestCommands.Bytes("some key"), KvTestCommands.Bytes("a value")).Encode();
+
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes.AsSpan(0, length)));
+            Assert.Contains("truncated", exception.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Random_garbage_throws_only_KvFormatException_or_decodes()
+    {
+        var random = new Random(20_240_601);
+        for (var round = 0; round < 20_000; round++)
+        {
+            var garbage = new byte[random.Next(0, 40)];
+            random.NextBytes(garbage);
+            if (round % 2 == 0 && garbage.Length >= 2)
+            {
+                // Half the inputs get a valid version and operation so that decoding reaches the varints.
+                garbage[0] = KvCommand.FormatVersion;
+                garbage[1] = (byte)random.Next(1, 3);
+            }
+
+            try
+            {
+                _ = KvCommand.Decode(garbage);
+            }
+            catch (KvFormatException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_single_byte_corruption_throws_only_KvFormatException_or_decodes()
+    {
+        var bytes = new KvCommand(5, 6, KvOperation.Delete, KvTestCommands.Bytes("key"), []).Encode();
+        for (var index = 0; index < bytes.Length; index++)
+        {
+            for (var value = 0; value < 256; value++)
+            {
+                var corrupt = (byte[])bytes.Clone();
+                corrupt[index] = (byte)value;
+                try
+                {
+                    _ = KvCommand.Decode(corrupt);
+                }
+                catch (KvFormatException)
+                {
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Unknown_version_is_rejected_naming_the_version()
+    {
+        var bytes = KvTestCommands.Put(1, 1, "k", "v");
+        bytes[0] = 9;
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("version 9", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(255)]
+    public void Unknown_operation_is_rejected_naming_the_operation(byte operation)
+    {
+        var bytes = KvTestCommands.Put(1, 1, "k", "v");
+        bytes[1] = operation;
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains($"operation {operation}", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Key_length_over_KeyBytesMax_is_rejected_before_reading_the_key()
+    {
+        var bytes = new KvCommand(1, 1, KvOperation.Put, new byte[KvLimits.KeyBytesMax + 1], []).Encode();
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("KeyBytesMax", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Value_length_over_ValueBytesMax_is_rejected_even_when_the_bytes_are_missing()
+    {
+        // Only the header of the value is present: the limit must be checked before any allocation or read.
+        byte[] bytes = [KvCommand.FormatVersion, 1, 1, 1, 1, 0x6B, 0x81, 0x80, 0x40];
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("ValueBytesMax", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Varint_overflowing_64_bits_is_rejected()
+    {
+        byte[] bytes = [KvCommand.FormatVersion, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 1, 1, 0x6B, 0];
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("overflows 64 bits", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trailing_bytes_are_rejected()
+    {
+        byte[] bytes = [.. KvTestCommands.Put(1, 1, "k", "v"), 0];
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("trailing", exception.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,166 @@
+using Synod.Kv;
+using static Synod.Tests.Kv.KvTestCommands;
+
+namespace Synod.Tests.Kv;
+
+/// <summary>The exactly-once rules of client sessions (Raft dissertation §6.3).</summary>
+public sealed class KvSessionTests
+{
+    [Fact]
+    public void A_retried_command_is_applied_once_and_answered_with_its_first_result()
+    {
+        var machine = new KvStateMachine();
+        Apply(machine, Put(1, 1, "k", "a"));
+        Apply(machine, Put(2, 1, "k", "b"));
+
+        var results = Apply(machine, Put(1, 1, "k", "a"));
+
+        Assert.Equal(new AppliedCommand(1, 1, KvStatus.Ok, Duplicate: true), results[0]);
+        Assert.Equal("b", Get(machine, "k"));
+    }
+
+    [Fact]
+    public void A_retried_delete_keeps_its_first_status_even_after_the_key_came_back()
+    {
+        var machine = new KvStateMachine();
+        Apply(machine, Put(1, 1, "k", "a"));
+        Apply(machine, Delete(2, 1, "k"));
+        Apply(machine, Put(1, 2, "k", "again"));
+
+        var results = Apply(machine, Delete(2, 1, "k"));
+
+        Assert.Equal(new AppliedCommand(2, 1, KvStatus.Ok, Duplicate: true), results[0]);
+        Assert.Equal("again", Get(machine, "k"));
+    }
+
+    [Fact]
+    public void A_retry_in_the_same_slot_is_also_a_duplicate()
+    {
+        var machine = new KvStateMachine();
+
+        var results = Apply(machine, Put(1, 1, "k", "a"), Put(1, 1, "k", "a"));
+
+        Assert.False(results[0].Duplicate);
+        Assert.True(results[1].Duplicate);
+    }
+
+    [Fact]
+    public void A_sequence_below_the_last_applied_is_StaleSequence_and_not_applied()
+    {
+        var machine = new KvStateMachine();
+        Apply(machine, Put(1, 1, "k", "a"), Put(1, 2, "k", "b"));
+
+        var results = Apply(machine, Put(1, 1, "k", "old"));
+
+        Assert.Equal(new AppliedCommand(1, 1, KvStatus.StaleSequence, false), results[0]);
+        Assert.Equal("b", Get(machine, "k"));
+    }
+
+    [Fact]
+    public void A_sequence_may_skip_ahead_when_the_client_gave_up_on_the_previous_one()
+    {
+        var machine = new KvStateMachine();
+        Apply(machine, Put(1, 1, "k", "a"));
+
+        var results = Apply(machine, Put(1, 3, "k", "c"), Put(1, 2, "k", "late"));
+
+        Assert.Equal(KvStatus.Ok, results[0].Status);
+        Assert.Equal(KvStatus.StaleSequence, results[1].Status);
+        Assert.Equal("c", Get(machine, "k"));
+    }
+
+    [Fact]
+    public void An_unknown_client_with_sequence_above_1_is_SessionExpired_and_not_applied()
+    {
+        var machine = new KvStateMachine();
+
+        var results = Apply(machine, Put(9, 2, "k", "a"));
+
+        Assert.Equal(new AppliedCommand(9, 2, KvStatus.SessionExpired, false), results[0]);
+        Assert.Null(Get(machine, "k"));
+        Assert.False(machine.HasSession(9));
+    }
+
+    [Fact]
+    public void An_evicted_client_gets_SessionExpired_for_its_next_sequence()
+    {
+        var machine = new KvStateMachine(sessionsMax: 1);
+        Apply(machine, Put(1, 1, "k", "a"));
+        Apply(machine, Put(2, 1, "k", "b"));
+
+        var results = Apply(machine, Put(1, 2, "k", "c"));
+
+        Assert.Equal(KvStatus.SessionExpired, results[0].Status);
+        Assert.Equal("b", Get(machine, "k"));
+    }
+
+    [Fact]
+    public void Eviction_removes_the_least_recently_used_session()
+    {
+        var machine = new KvStateMachine(sessionsMax: 3);
+        Apply(machine, Put(1, 1, "a", "1"));
+        Apply(machine, Put(2, 1, "b", "1"));
+        Apply(machine, Put(3, 1, "c", "1"));
+        Apply(machine, Put(1, 2, "a", "2")); // client 1 is used again, so client 2 is now the oldest
+
+        Apply(machine, Put(4, 1, "d", "1"));
+
+        Assert.True(machine.HasSession(1));
+        Assert.False(machine.HasSession(2));
+        Assert.True(machine.HasSession(3));
+        Assert.True(machine.HasSession(4));
+        Assert.Equal(3, machine.SessionCount);
+    }
+
+    [Fact]
+    public void A_duplicate_counts_as_a_use_for_eviction()
+    {
+        var machine = new KvStateMachine(sessionsMax: 2);
+        Apply(machine, Put(1, 1, "a", "1"));
+        Apply(machine, Put(2, 1, "b", "1"));
+        Apply(machine, Put(1, 1, "a", "1"));
+
+        Apply(machine, Put(3, 1, "c", "1"));
+
+        Assert.True(machine.HasSession(1));
+        Assert.False(machine.HasSession(2));
+    }
+
+    [Fact]
+    public void Eviction_ties_in_the_same_slot_go_to_the_lower_client_id()
+    {
+        var machine = new KvStateMachine(sessionsMax: 2);
+        Apply(machine, Put(20, 1, "a", "1"), Put(10, 1, "b", "1"));
+
+        Apply(machine, Put(30, 1, "c", "1"));
+
+        Assert.False(machine.HasSession(10));
+        Assert.True(machine.HasSession(20));
+        Assert.True(machine.HasSession(30));
+    }
+
+    [Fact]
+    public void Eviction_and_results_are_the_same_on_every_machine_fed_the_same_slots()
+    {
+        var first = new KvStateMachine(sessionsMax: 4);
+        var second = new KvStateMachine(sessionsMax: 4);
+        var random = new Random(5);
+        for (var slot = 1; slot <= 300; slot++)
+        {
+            var batch = new byte[random.Next(0, 4)][];
+            for (var index = 0; index < batch.Length; index++)
+            {
+                var client = (ulong)random.Next(1, 10);
+                var sequence = (ulong)random.Next(1, 4);
+                batch[index] = Put(client, sequence, $"k{random.Next(0, 5)}", $"v{slot}");
+            }
+
+            var firstResults = first.ApplySlot(slot, batch);
+            var secondResults = second.ApplySlot(slot, batch);
+
+            Assert.Equal(firstResults, secondResults);
+        }
+
+        Assert.Equal(first.Snapshot(), second.Snapshot());
+    }
+}

@@ -1,0 +1,23 @@
+using System.Text;
+using Synod.Kv;
+
+namespace Synod.Tests.Kv;
+
+/// <summary>Builds encoded commands for tests, with string keys and values for readability.</summary>
+internal static class KvTestCommands
+{
+    public static byte[] Put(ulong clientId, ulong sequence, string key, string value) =>
+        new KvCommand(clientId, sequence, KvOperation.Put, Bytes(key), Bytes(value)).Encode();
+
+    public static byte[] Delete(ulong clientId, ulong sequence, string key) =>
+        new KvCommand(clientId, sequence, KvOperation.Delete, Bytes(key), []).Encode();
+
+    public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    public static string? Get(KvStateMachine machine, string key) =>
+        machine.TryGet(Bytes(key), out var value) ? Encoding.UTF8.GetString(value) : null;
+
+    /// <summary>Applies one slot holding the given commands at the next slot number.</summary>
+    public static IReadOnlyList<AppliedCommand> Apply(KvStateMachine machine, params byte[][] commands) =>
+        machine.ApplySlot(machine.AppliedSlot + 1, commands);
+}
