@@ -24,6 +24,9 @@ public sealed class FaultCounters
 
     public long SnapshotsInstalled { get; set; }
 
+    /// <summary>Snapshots a peer sent to a replica too far behind to catch up slot by slot.</summary>
+    public long SnapshotsSentToLaggards { get; set; }
+
     public long LeaderChanges { get; set; }
 
     public long ClientRetries { get; set; }
@@ -40,6 +43,7 @@ public sealed class FaultCounters
         MessagesDelivered += other.MessagesDelivered;
         UnsyncedOpsLost += other.UnsyncedOpsLost;
         SnapshotsInstalled += other.SnapshotsInstalled;
+        SnapshotsSentToLaggards += other.SnapshotsSentToLaggards;
         LeaderChanges += other.LeaderChanges;
         ClientRetries += other.ClientRetries;
     }
@@ -47,5 +51,5 @@ public sealed class FaultCounters
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
-        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} leader-changes={LeaderChanges} client-retries={ClientRetries}";
+        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} leader-changes={LeaderChanges} client-retries={ClientRetries}";
 }

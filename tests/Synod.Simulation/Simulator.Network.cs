@@ -28,6 +28,11 @@ public sealed partial class Simulator
                 if (target.Up)
                 {
                     Faults.MessagesDelivered++;
+                    if (message is InstallSnapshot)
+                    {
+                        Faults.SnapshotsSentToLaggards++;
+                    }
+
                     target.OnMessage(message);
                 }
             });
