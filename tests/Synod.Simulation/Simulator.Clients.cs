@@ -40,7 +40,7 @@ public sealed partial class Simulator
         if (kind != OperationKind.Get)
         {
             client.Sequence++;
-            value = kind == OperationKind.Put ? $"c{client.Index}-{client.Sequence}" : null;
+            value = kind == OperationKind.Put ? $"c{client.ClientId}-{client.Sequence}" : null;
         }
 
         client.Current = new ClientRequest(client.Index, 0, client.ClientId, client.Sequence, kind, key, value);
