@@ -1,3 +1,6 @@
+using System.Text;
+using Synod.Kv;
+
 namespace Synod.Simulation;
 
 /// <summary>
@@ -10,7 +13,12 @@ public sealed class SafetyOracle
     private readonly Dictionary<long, (int Replica, byte[][] Commands)> _applied = [];
     private readonly Dictionary<int, long> _lastApplied = [];
 
+    /// <summary>Violations kept in full; later ones are only counted, since one broken slot usually breaks many.</summary>
+    private const int ViolationsKeptMax = 5;
+
     public List<string> Violations { get; } = [];
+
+    public int ViolationCount { get; private set; }
 
     public long MaxAppliedSlot { get; private set; }
 
@@ -22,7 +30,7 @@ public sealed class SafetyOracle
     {
         if (_lastApplied.TryGetValue(replica, out var last) && slot != last + 1)
         {
-            Violations.Add($"replica {replica} applied slot {slot} right after slot {last} (applied slots must be consecutive).");
+            Report($"replica {replica} applied slot {slot} right after slot {last} (applied slots must be consecutive).");
         }
 
         _lastApplied[replica] = slot;
@@ -35,9 +43,40 @@ public sealed class SafetyOracle
 
         if (!SameBatch(first.Commands, commands))
         {
-            Violations.Add($"slot {slot} was applied with different values: {first.Commands.Length} command(s) on replica {first.Replica}, " +
-                $"{commands.Length} command(s) on replica {replica} (a chosen value must never change).");
+            Report($"slot {slot} was applied with different values: {Describe(first.Commands)} on replica {first.Replica}, " +
+                $"{Describe(commands)} on replica {replica} (a chosen value must never change).");
         }
+    }
+
+    private void Report(string violation)
+    {
+        ViolationCount++;
+        if (Violations.Count < ViolationsKeptMax)
+        {
+            Violations.Add(violation);
+        }
+    }
+
+    private static string Describe(byte[][] batch)
+    {
+        if (batch.Length == 0)
+        {
+            return "[no-op]";
+        }
+
+        return "[" + string.Join(", ", batch.Select(bytes =>
+        {
+            try
+            {
+                var command = KvCommand.Decode(bytes);
+                var value = command.Operation == KvOperation.Put ? "=" + Encoding.UTF8.GetString(command.Value) : "";
+                return $"client {command.ClientId} seq {command.Sequence} {command.Operation.ToString().ToLowerInvariant()} {Encoding.UTF8.GetString(command.Key)}{value}";
+            }
+            catch (KvFormatException)
+            {
+                return $"{bytes.Length} undecodable bytes";
+            }
+        })) + "]";
     }
 
     private static bool SameBatch(byte[][] left, byte[][] right)

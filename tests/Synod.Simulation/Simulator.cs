@@ -141,7 +141,11 @@ public sealed partial class Simulator
 
     private SimulationResult Conclude()
     {
-        _violations.AddRange(Oracle.Violations);
+        _violations.InsertRange(0, Oracle.Violations);
+        if (Oracle.ViolationCount > Oracle.Violations.Count)
+        {
+            _violations.Insert(Oracle.Violations.Count, $"... and {Oracle.ViolationCount - Oracle.Violations.Count} more safety violations of the same kinds.");
+        }
         if (_convergenceWindowEnded)
         {
             CheckConvergence();
