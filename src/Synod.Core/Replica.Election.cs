@@ -19,6 +19,7 @@ public sealed partial class Replica
     private long _lastLeaderContactTick;
     private int _electionJitter;
     private readonly Dictionary<int, long> _lastAckTick = [];
+    private readonly HashSet<int> _heardSinceStart = [];
 
     private bool HeardLeaderRecently =>
         _leaderId is not null && _tick - _lastLeaderContactTick < _options.ElectionTimeoutTicks;
@@ -27,7 +28,8 @@ public sealed partial class Replica
     {
         SendHeartbeatIfDue();
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
-        if (_tick - _lastLeaderContactTick >= waitTicks)
+        var peersKnown = _tick >= _options.InitialElectionDelayTicks || _heardSinceStart.Count == _members.Length - 1;
+        if (_tick - _lastLeaderContactTick >= waitTicks && peersKnown)
         {
             StartElection();
         }
@@ -36,12 +38,25 @@ public sealed partial class Replica
     private void TickCandidate()
     {
         SendHeartbeatIfDue();
-        if (_tick - _roleSinceTick >= _options.ElectionTimeoutTicks)
+        if (_tick - _roleSinceTick < CandidateTimeoutTicks)
         {
-            // No quorum answered in time: stand again with a higher ballot, after the usual wait.
+            return;
+        }
+
+        // No quorum answered in time. The preferred replica (no larger one alive) stands again at once with a higher
+        // ballot; any other steps aside and waits the usual time, so that the preferred one is not overtaken.
+        if (LargerLiveReplicas() == 0)
+        {
+            StartElection();
+        }
+        else
+        {
             BecomeFollower();
         }
     }
+
+    /// <summary>Promises may be slow (each is fsynced first); a candidate waits longer than a follower's timeout.</summary>
+    private int CandidateTimeoutTicks => 2 * _options.ElectionTimeoutTicks;
 
     private void TickLeader()
     {

@@ -83,6 +83,13 @@ public sealed partial class Replica
 
     public int LogEntryCount => _log.Count;
 
+    /// <summary>The highest commit index this replica has heard of from any replica, itself included.</summary>
+    public long HighestKnownCommit => Math.Max(_commitIndex, _peerCommitIndex.Values.Max());
+
+    /// <summary>Replicas heard from within the election timeout, this one included, in id order.</summary>
+    public IReadOnlyList<int> LiveMembers() =>
+        [.. _members.Where(m => m == Id || _tick - _lastHeardTick[m] < _options.ElectionTimeoutTicks)];
+
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
 
@@ -97,6 +104,7 @@ public sealed partial class Replica
         if (message.From != Id)
         {
             _lastHeardTick[message.From] = _tick;
+            _heardSinceStart.Add(message.From);
         }
 
         Dispatch(message);

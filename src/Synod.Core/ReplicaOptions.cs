@@ -22,6 +22,13 @@ public sealed record ReplicaOptions
     /// <summary>Extra wait per live replica with a larger id, so that the largest live id stands first.</summary>
     public int ElectionStaggerTicks { get; init; } = 4;
 
+    /// <summary>
+    /// After a (re)start, a replica stands only once it has heard from every peer, or once this many ticks have
+    /// passed: replicas started a moment apart then all know each other, and the largest id wins the first
+    /// election. Zero in the simulator, where all start together.
+    /// </summary>
+    public int InitialElectionDelayTicks { get; init; }
+
     /// <summary>Random extra wait (exclusive bound) that breaks ties between equally ranked candidates.</summary>
     public int ElectionJitterTicks { get; init; } = 3;
 
@@ -65,6 +72,7 @@ public sealed record ReplicaOptions
         Require(ElectionTimeoutTicks > 2 * HeartbeatIntervalTicks,
             $"ElectionTimeoutTicks ({ElectionTimeoutTicks}) must exceed twice HeartbeatIntervalTicks ({HeartbeatIntervalTicks}), or one lost heartbeat starts an election.");
         Require(ElectionStaggerTicks >= 0, "ElectionStaggerTicks must not be negative.");
+        Require(InitialElectionDelayTicks >= 0, "InitialElectionDelayTicks must not be negative.");
         Require(ElectionJitterTicks >= 1, "ElectionJitterTicks must be at least 1.");
         Require(RetransmitTicks >= 1, "RetransmitTicks must be at least 1.");
         Require(PipelineSlotsMax >= 1, "PipelineSlotsMax must be at least 1.");

@@ -1,0 +1,64 @@
+using Synod.Client;
+
+namespace Synod.Cli;
+
+/// <summary>What put, get and delete do once the client is connected: the call and what is printed.</summary>
+internal static class ClientActions
+{
+    public static async Task<int> PutAsync(SynodClient client, SynodCallOptions? options, string key, string value, CancellationToken cancellationToken)
+    {
+        await client.PutAsync(key, value, options, cancellationToken);
+        await Console.Out.WriteLineAsync("OK");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Writes the value's bytes to stdout unchanged, then a newline; a stale read's lag goes to stderr.</summary>
+    public static async Task<int> GetAsync(
+        ClientCommandContext context, SynodClient client, SynodCallOptions? options, string key, bool stale, CancellationToken cancellationToken)
+    {
+        GetResult result;
+        try
+        {
+            result = await client.GetAsync(key, stale, options, cancellationToken);
+        }
+        catch (SynodNotFoundException)
+        {
+            await Console.Error.WriteLineAsync(KeyNotFoundLine(key));
+            return ExitCodes.NotFound;
+        }
+
+        if (stale && result.LagSlots > 0)
+        {
+            await Console.Error.WriteLineAsync(StaleReadLine(context, result));
+        }
+
+        await using var stdout = Console.OpenStandardOutput();
+        await stdout.WriteAsync(result.Value, cancellationToken);
+        await stdout.WriteAsync("\n"u8.ToArray(), cancellationToken);
+        return ExitCodes.Ok;
+    }
+
+    public static async Task<int> DeleteAsync(SynodClient client, SynodCallOptions? options, string key, CancellationToken cancellationToken)
+    {
+        var result = await client.DeleteAsync(key, options, cancellationToken);
+        if (!result.Existed)
+        {
+            await Console.Error.WriteLineAsync(KeyNotFoundLine(key));
+            return ExitCodes.NotFound;
+        }
+
+        await Console.Out.WriteLineAsync("deleted");
+        return ExitCodes.Ok;
+    }
+
+    public static string KeyNotFoundLine(string key) => ClientErrors.Line($"key not found: {key}");
+
+    /// <summary>"stale read from replica N, applied slot S, may be L slots behind", naming the replica by its cluster id.</summary>
+    public static string StaleReadLine(ClientCommandContext context, GetResult result)
+    {
+        var replica = context.Cluster.Replicas.FirstOrDefault(r => string.Equals(r.Endpoint, result.Endpoint, StringComparison.OrdinalIgnoreCase));
+        var id = replica?.Id ?? (int)result.ServedBy;
+        var slots = result.LagSlots == 1 ? "slot" : "slots";
+        return $"stale read from replica {id}, applied slot {result.AppliedSlot}, may be {result.LagSlots} {slots} behind";
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using Synod.Client;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// Where the cluster is, resolved from the client commands' options: --endpoints, else DATA_DIR/cluster.json,
+/// else the default local cluster of five replicas on 127.0.0.1:7001..7005.
+/// </summary>
+public sealed class ClientCommandContext
+{
+    public const double TimeoutSecondsDefault = 10;
+
+    /// <summary>The longest --timeout accepted, in seconds; the client refuses longer operation deadlines.</summary>
+    public const double TimeoutSecondsMax = 3600;
+
+    public const string DefaultHost = "127.0.0.1";
+    public const int DefaultPortFirst = 7001;
+    public const int DefaultReplicaCount = 5;
+
+    private ClientCommandContext(ClusterConfig cluster, string source)
+    {
+        Cluster = cluster;
+        Source = source;
+    }
+
+    public ClusterConfig Cluster { get; }
+
+    /// <summary>Where <see cref="Cluster"/> came from, for messages: "--endpoints", a file path, or the default cluster.</summary>
+    public string Source { get; }
+
+    /// <exception cref="ClientInputException">The endpoints or the cluster file are malformed or unreadable.</exception>
+    public static ClientCommandContext Resolve(string? endpoints, string? dataDir)
+    {
+        if (endpoints is not null)
+        {
+            try
+            {
+                return new ClientCommandContext(ClusterConfig.ParseEndpoints(endpoints), "--endpoints");
+            }
+            catch (FormatException e)
+            {
+                throw new ClientInputException($"--endpoints '{endpoints}' is malformed: {e.Message} Give HOST:PORT,HOST:PORT,...", e);
+            }
+        }
+
+        var path = Path.Combine(string.IsNullOrWhiteSpace(dataDir) ? ClientCommandOptions.DataDirDefault : dataDir, ClusterConfig.FileName);
+        if (!File.Exists(path))
+        {
+            return new ClientCommandContext(DefaultCluster(), $"the default cluster {DefaultHost}:{DefaultPortFirst}..{DefaultPortFirst + DefaultReplicaCount - 1}, as {path} does not exist");
+        }
+
+        try
+        {
+            return new ClientCommandContext(ClusterConfig.Load(path), path);
+        }
+        catch (FormatException e)
+        {
+            throw new ClientInputException($"{e.Message} Fix or remove the file, or pass --endpoints.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ClientInputException($"cannot read {path}: {e.Message} Pass --endpoints instead.", e);
+        }
+    }
+
+    /// <summary>Five replicas, ids 1..5, on consecutive local ports: what `synod cluster` starts by default.</summary>
+    public static ClusterConfig DefaultCluster() => new()
+    {
+        Replicas =
+        [
+            .. Enumerable.Range(1, DefaultReplicaCount).Select(id => new ClusterConfig.ReplicaEntry
+            {
+                Id = id,
+                Endpoint = $"{DefaultHost}:{DefaultPortFirst + id - 1}",
+            }),
+        ],
+    };
+
+    /// <summary>Parses --timeout (seconds, fractions allowed); null means the default.</summary>
+    public static TimeSpan ParseTimeout(string? text)
+    {
+        if (text is null)
+        {
+            return TimeSpan.FromSeconds(TimeoutSecondsDefault);
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeoutSecondsMax)
+        {
+            throw new ClientInputException($"--timeout '{text}' is not a number of seconds above 0 and at most {TimeoutSecondsMax}; for example --timeout 10.");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>The position in <see cref="Cluster"/> of the replica --node names, or null without --node.</summary>
+    public int? EndpointIndexOfNode(string? nodeText)
+    {
+        if (nodeText is null)
+        {
+            return null;
+        }
+
+        var ids = string.Join(",", Cluster.Replicas.Select(r => r.Id));
+        if (!int.TryParse(nodeText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            throw new ClientInputException($"--node '{nodeText}' is not a replica id; give one of {ids}, the ids in {Source}.");
+        }
+
+        var index = Cluster.Replicas.ToList().FindIndex(r => r.Id == id);
+        if (index < 0)
+        {
+            throw new ClientInputException($"--node {id} is not a replica of this cluster; the ids in {Source} are {ids}.");
+        }
+
+        return index;
+    }
+
+    /// <summary>The client settings for this cluster: endpoints in cluster order, so replica index i is endpoint i.</summary>
+    public SynodClientOptions ClientOptions(TimeSpan operationTimeout)
+    {
+        var options = new SynodClientOptions
+        {
+            Endpoints = [.. Cluster.Replicas.Select(r => r.Endpoint)],
+            OperationTimeout = operationTimeout,
+            AttemptTimeout = operationTimeout < SynodClientOptions.AttemptTimeoutDefault ? operationTimeout : SynodClientOptions.AttemptTimeoutDefault,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ClientInputException($"the replica list from {Source} cannot be used: {e.Message}", e);
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// The options every client command shares: where the cluster is and how long to try. Each command gets its own
+/// instances, because a symbol belongs to the command it is added to.
+/// </summary>
+internal sealed class ClientCommandOptions
+{
+    public const string DataDirDefault = "./synod-data";
+
+    public Option<string?> Endpoints { get; } = new("--endpoints")
+    {
+        Description = "The replicas as HOST:PORT,HOST:PORT,...; replica id N is the Nth. Overrides DATA_DIR/cluster.json.",
+    };
+
+    public Option<string> DataDir { get; } = new("--data-dir")
+    {
+        Description = "The directory whose cluster.json (written by `synod cluster`) lists the replicas; without it, 127.0.0.1:7001..7005.",
+        DefaultValueFactory = _ => DataDirDefault,
+    };
+
+    /// <summary>Parsed by the command, not the parser, so that a bad value gets the same one-line error and exit code as other bad input.</summary>
+    public Option<string?> Node { get; } = new("--node")
+    {
+        Description = "Contact only the replica with this id: no failover, and exit 5 if it is down.",
+    };
+
+    public Option<string?> Timeout { get; } = new("--timeout")
+    {
+        Description = $"Give up after this many seconds, retries and failovers included (default {ClientCommandContext.TimeoutSecondsDefault}).",
+    };
+
+    /// <summary>Adds the options to <paramref name="command"/>; <paramref name="withNode"/> and <paramref name="withTimeout"/> for the data commands only.</summary>
+    public void AddTo(Command command, bool withNode, bool withTimeout)
+    {
+        command.Add(Endpoints);
+        command.Add(DataDir);
+        if (withNode)
+        {
+            command.Add(Node);
+        }
+
+        if (withTimeout)
+        {
+            command.Add(Timeout);
+        }
+    }
+}

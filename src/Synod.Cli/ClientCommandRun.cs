@@ -1,0 +1,41 @@
+using Synod.Client;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// Runs the body of a client command against a connected <see cref="SynodClient"/>: resolves the cluster and
+/// the shared options, and turns every failure into one stderr line and its exit code.
+/// </summary>
+internal static class ClientCommandRun
+{
+    /// <param name="endpoints">--endpoints, or null.</param>
+    /// <param name="dataDir">--data-dir.</param>
+    /// <param name="node">--node, or null.</param>
+    /// <param name="timeout">--timeout, or null.</param>
+    /// <param name="body">The command's work, given the cluster, the client and the call options (--node pins).</param>
+    /// <param name="cancellationToken">Cancelled on Ctrl+C.</param>
+    public static async Task<int> RunAsync(
+        string? endpoints,
+        string? dataDir,
+        string? node,
+        string? timeout,
+        Func<ClientCommandContext, SynodClient, SynodCallOptions?, Task<int>> body,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            var context = ClientCommandContext.Resolve(endpoints, dataDir);
+            var operationTimeout = ClientCommandContext.ParseTimeout(timeout);
+            var pinned = context.EndpointIndexOfNode(node);
+            await using var client = new SynodClient(context.ClientOptions(operationTimeout));
+            var callOptions = pinned is { } index ? SynodCallOptions.Pinned(index) : null;
+            return await body(context, client, callOptions);
+        }
+        catch (Exception e) when (e is ClientInputException or SynodException
+            || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            await Console.Error.WriteLineAsync(ClientErrors.Line(e));
+            return ClientErrors.ExitCode(e);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// `synod cluster`: a local cluster of N replica processes on 127.0.0.1, data under --data-dir. It prints each
+/// replica's endpoint and the leader, reports replicas that exit and leader changes, and on Ctrl-C or SIGTERM stops
+/// every replica cleanly. Run again with the same --data-dir, it reuses the data.
+/// </summary>
+public static class ClusterCommand
+{
+    private const int ReplicasMin = 3;
+    private const int StartupWaitMs = 20_000;
+    private const int StopWaitMs = 10_000;
+    private const int WatchIntervalMs = 500;
+
+    public static Command Create()
+    {
+        var replicas = new Option<int>("--replicas") { Description = "Number of replicas (odd, 3 or more).", DefaultValueFactory = _ => 5 };
+        var dataDir = new Option<string>("--data-dir") { Description = "Where the replicas keep their data (one folder each).", DefaultValueFactory = _ => "synod-data" };
+        var basePort = new Option<int>("--base-port") { Description = "Replica N listens on base-port + N - 1.", DefaultValueFactory = _ => 7001 };
+        var command = new Command("cluster", "Start a local cluster of replica processes on 127.0.0.1 and keep it running until Ctrl-C.")
+        {
+            replicas, dataDir, basePort,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var count = parse.GetValue(replicas);
+            var port = parse.GetValue(basePort);
+            var directory = Path.GetFullPath(parse.GetValue(dataDir)!);
+            if (count < ReplicasMin || count % 2 == 0 || count > Core.ReplicaOptions.ReplicasMax)
+            {
+                Console.Error.WriteLine($"error: --replicas {count}: use an odd number from {ReplicasMin} to {Core.ReplicaOptions.ReplicasMax} (a majority must survive a failure).");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (port < 1 || port + count - 1 > 65535)
+            {
+                Console.Error.WriteLine($"error: --base-port {port}: ports {port}..{port + count - 1} must lie within 1..65535.");
+                return ExitCodes.InvalidInput;
+            }
+
+            return await new LocalCluster(count, port, directory).RunAsync(cancellation);
+        });
+        return command;
+    }
+
+    /// <summary>The supervisor's state: which replica runs as which process.</summary>
+    private sealed class LocalCluster(int count, int basePort, string directory)
+    {
+        private readonly Dictionary<int, Process> _processes = [];
+        private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
+        private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
+
+        public async Task<int> RunAsync(CancellationToken cancellation)
+        {
+            if (CheckDataDirectory() is { } problem || CheckPortsFree() is { } busy && (problem = busy) is not null)
+            {
+                Console.Error.WriteLine($"error: {problem}");
+                return ExitCodes.InvalidInput;
+            }
+
+            Console.WriteLine($"Starting {count} replicas, data in {directory}");
+            foreach (var id in _endpoints.Keys)
+            {
+                _processes[id] = StartReplica(id);
+            }
+
+            SaveConfig();
+            try
+            {
+                await ReportStartupAsync(cancellation);
+                await WatchAsync(cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                // Ctrl-C or SIGTERM: stop below.
+            }
+            finally
+            {
+                await StopAllAsync();
+            }
+
+            return ExitCodes.Ok;
+        }
+
+        private string? CheckDataDirectory()
+        {
+            Directory.CreateDirectory(directory);
+            if (!File.Exists(_configPath))
+            {
+                return null;
+            }
+
+            var existing = ClusterConfig.Load(_configPath);
+            var running = existing.Replicas.Where(r => r.ProcessId is int pid && IsRunning(pid)).ToList();
+            if (running.Count > 0)
+            {
+                return $"a cluster is already running from {directory} (replica processes {string.Join(", ", running.Select(r => r.ProcessId))}). " +
+                    "Stop it first (Ctrl-C in its terminal), or use another --data-dir.";
+            }
+
+            return existing.Replicas.Count != count
+                ? $"{directory} holds a {existing.Replicas.Count}-replica cluster; run with --replicas {existing.Replicas.Count}, or use another --data-dir."
+                : null;
+        }
+
+        private string? CheckPortsFree()
+        {
+            foreach (var (id, endpoint) in _endpoints)
+            {
+                try
+                {
+                    using var probe = new TcpListener(IPAddress.Loopback, basePort + id - 1);
+                    probe.Start();
+                }
+                catch (SocketException)
+                {
+                    return $"port {basePort + id - 1} (replica {id}, {endpoint}) is already in use; free it or choose another --base-port.";
+                }
+            }
+
+            return null;
+        }
+
+        private Process StartReplica(int id)
+        {
+            var replicaDir = Path.Combine(directory, $"r{id}");
+            Directory.CreateDirectory(replicaDir);
+            var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
+            var start = SelfStartInfo();
+            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.RedirectStandardOutput = true;
+            start.RedirectStandardError = true;
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start replica {id}.");
+            var log = new StreamWriter(Path.Combine(replicaDir, "replica.log"), append: true) { AutoFlush = true };
+            process.OutputDataReceived += (_, e) => WriteLog(log, e.Data);
+            process.ErrorDataReceived += (_, e) => WriteLog(log, e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return process;
+        }
+
+        private static void WriteLog(StreamWriter log, string? line)
+        {
+            if (line is not null)
+            {
+                lock (log)
+                {
+                    log.WriteLine(line);
+                }
+            }
+        }
+
+        /// <summary>This same program, whether it runs as an app host or as "dotnet synod.dll".</summary>
+        private static ProcessStartInfo SelfStartInfo()
+        {
+            var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running.");
+            var start = new ProcessStartInfo(processPath) { UseShellExecute = false };
+            if (Path.GetFileNameWithoutExtension(processPath) == "dotnet")
+            {
+                start.ArgumentList.Add(typeof(ClusterCommand).Assembly.Location);
+            }
+
+            return start;
+        }
+
+        private void SaveConfig() => new ClusterConfig
+        {
+            Replicas = [.. _endpoints.Select(e => new ClusterConfig.ReplicaEntry
+            {
+                Id = e.Key,
+                Endpoint = e.Value,
+                ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.Id : null,
+                DataDir = Path.Combine(directory, $"r{e.Key}"),
+            })],
+        }.Save(_configPath);
+
+        private async Task ReportStartupAsync(CancellationToken cancellation)
+        {
+            using var probe = new ClusterProbe(_endpoints);
+            var leader = await probe.WaitForLeaderAsync(TimeSpan.FromMilliseconds(StartupWaitMs), cancellation);
+            Console.WriteLine();
+            Console.WriteLine("  id  endpoint          pid      log");
+            foreach (var (id, endpoint) in _endpoints)
+            {
+                var marker = id == leader ? "  <- leader" : "";
+                Console.WriteLine($"  {id,-3} {endpoint,-17} {_processes[id].Id,-8} {Path.Combine(directory, $"r{id}", "replica.log")}{marker}");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(leader is int l
+                ? $"Cluster ready: replica {l} leads. Try: ./synod put greeting hello --node 1 && ./synod get greeting --node {count}"
+                : $"No leader after {StartupWaitMs / 1000} s; see the replica logs above. The cluster keeps trying.");
+            Console.WriteLine("Ctrl-C stops every replica cleanly.");
+        }
+
+        private async Task WatchAsync(CancellationToken cancellation)
+        {
+            using var probe = new ClusterProbe(_endpoints);
+            var reported = new HashSet<int>();
+            int? lastLeader = null;
+            while (true)
+            {
+                await Task.Delay(WatchIntervalMs, cancellation);
+                foreach (var (id, process) in _processes)
+                {
+                    if (process.HasExited && reported.Add(id))
+                    {
+                        Console.WriteLine($"replica {id} (pid {process.Id}) exited with code {process.ExitCode}; the others keep serving. " +
+                            $"Restart it: {RestartCommand(id)}");
+                        SaveConfig();
+                    }
+                }
+
+                var leader = await probe.FindLeaderAsync(cancellation);
+                if (leader is not null && leader != lastLeader)
+                {
+                    if (lastLeader is not null)
+                    {
+                        Console.WriteLine($"leader is now replica {leader}");
+                    }
+
+                    lastLeader = leader;
+                }
+            }
+        }
+
+        private string RestartCommand(int id) =>
+            $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")}";
+
+        private async Task StopAllAsync()
+        {
+            Console.WriteLine("Stopping replicas...");
+            foreach (var process in _processes.Values.Where(p => !p.HasExited))
+            {
+                Signals.Terminate(process.Id);
+            }
+
+            using var timeout = new CancellationTokenSource(StopWaitMs);
+            foreach (var (id, process) in _processes)
+            {
+                try
+                {
+                    await process.WaitForExitAsync(timeout.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine($"replica {id} did not stop within {StopWaitMs / 1000} s; killing it.");
+                    process.Kill();
+                }
+            }
+
+            SaveConfig();
+            Console.WriteLine($"All replicas stopped. Data kept in {directory}; run the same command again to resume.");
+        }
+
+        private static bool IsRunning(int pid)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return !process.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// The shape of a cluster: which replica id listens where. `synod cluster` writes one to DATA_DIR/cluster.json
+/// (with process ids) so that the other commands find the local cluster; `synod serve --config` reads one.
+/// </summary>
+public sealed record ClusterConfig
+{
+    public const string FileName = "cluster.json";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public required IReadOnlyList<ReplicaEntry> Replicas { get; init; }
+
+    public sealed record ReplicaEntry
+    {
+        public required int Id { get; init; }
+
+        /// <summary>host:port, serving both clients and peers.</summary>
+        public required string Endpoint { get; init; }
+
+        public int? ProcessId { get; init; }
+
+        public string? DataDir { get; init; }
+    }
+
+    public static ClusterConfig Load(string path)
+    {
+        try
+        {
+            var config = JsonSerializer.Deserialize<ClusterConfig>(File.ReadAllText(path), JsonOptions)
+                ?? throw new FormatException("the file is empty");
+            config.Validate();
+            return config;
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path} is not a valid cluster config: {e.Message}", e);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{path}: {e.Message}", e);
+        }
+    }
+
+    public void Save(string path)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, JsonOptions));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Parses "1=127.0.0.1:7001,2=127.0.0.1:7002" (the --peers form).</summary>
+    public static ClusterConfig ParsePeers(string text)
+    {
+        var replicas = new List<ReplicaEntry>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var pieces = part.Split('=', 2);
+            if (pieces.Length != 2 || !int.TryParse(pieces[0], out var id))
+            {
+                throw new FormatException($"'{part}' is not ID=HOST:PORT (for example 3=127.0.0.1:7003).");
+            }
+
+            replicas.Add(new ReplicaEntry { Id = id, Endpoint = pieces[1] });
+        }
+
+        var config = new ClusterConfig { Replicas = replicas };
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Parses "127.0.0.1:7001,127.0.0.1:7002" (the --endpoints form); replica ids are positions from 1.</summary>
+    public static ClusterConfig ParseEndpoints(string text)
+    {
+        var endpoints = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var config = new ClusterConfig { Replicas = [.. endpoints.Select((e, i) => new ReplicaEntry { Id = i + 1, Endpoint = e })] };
+        config.Validate();
+        return config;
+    }
+
+    public void Validate()
+    {
+        if (Replicas.Count == 0)
+        {
+            throw new FormatException("the cluster lists no replicas.");
+        }
+
+        foreach (var replica in Replicas)
+        {
+            if (replica.Id < 1)
+            {
+                throw new FormatException($"replica id {replica.Id} is below 1; ids start at 1.");
+            }
+
+            if (!TrySplitEndpoint(replica.Endpoint, out _, out _))
+            {
+                throw new FormatException($"replica {replica.Id}'s endpoint '{replica.Endpoint}' is not HOST:PORT (for example 127.0.0.1:7001).");
+            }
+        }
+
+        if (Replicas.Select(r => r.Id).Distinct().Count() != Replicas.Count)
+        {
+            throw new FormatException("a replica id appears twice; every replica needs its own id.");
+        }
+    }
+
+    public static bool TrySplitEndpoint(string endpoint, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = endpoint[..colon];
+        return true;
+    }
+}

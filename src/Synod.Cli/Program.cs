@@ -1,0 +1,14 @@
+using System.CommandLine;
+using Synod.Cli;
+
+var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (Multi-Paxos).");
+root.Subcommands.Add(ClusterCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+foreach (var command in ClientCommands.All())
+{
+    root.Subcommands.Add(command);
+}
+
+// Replicas and the cluster supervisor shut down cleanly on SIGINT/SIGTERM; give them time to do it.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(15) };
+return await root.Parse(args).InvokeAsync(invocation);

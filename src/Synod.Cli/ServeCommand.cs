@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Synod.Server;
+
+namespace Synod.Cli;
+
+/// <summary>`synod serve`: one replica, serving clients and peers on one address, until SIGINT or SIGTERM.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var id = new Option<int>("--id") { Description = "This replica's id (it must appear in --peers or the config).", Required = true };
+        var listen = new Option<string?>("--listen") { Description = "host:port to serve on (default: this replica's entry in --peers)." };
+        var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
+        var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
+        var dataDir = new Option<string>("--data-dir") { Description = "Where this replica keeps its durable state.", Required = true };
+        var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => 10 };
+        var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
+        {
+            id, listen, peers, config, dataDir, tickMs,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            ClusterConfig cluster;
+            try
+            {
+                cluster = LoadCluster(parse.GetValue(peers), parse.GetValue(config));
+            }
+            catch (Exception e) when (e is FormatException or IOException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var options = new ServerOptions
+            {
+                Id = parse.GetValue(id),
+                Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
+                Listen = parse.GetValue(listen),
+                DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
+                TickMs = parse.GetValue(tickMs),
+            };
+            try
+            {
+                options.Validate();
+                await SynodServer.RunAsync(options, cancellation);
+                return ExitCodes.Ok;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+            catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException)
+            {
+                Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+        return command;
+    }
+
+    private static ClusterConfig LoadCluster(string? peers, string? config)
+    {
+        if (peers is not null && config is not null)
+        {
+            throw new FormatException("give either --peers or --config, not both.");
+        }
+
+        if (peers is not null)
+        {
+            return ClusterConfig.ParsePeers(peers);
+        }
+
+        if (config is not null)
+        {
+            return ClusterConfig.Load(config);
+        }
+
+        throw new FormatException("say which replicas form the cluster: --peers 1=HOST:PORT,2=HOST:PORT,... or --config cluster.json.");
+    }
+}

@@ -1,0 +1,50 @@
+using Synod.Protocol;
+
+namespace Synod.Cli;
+
+/// <summary>One replica's line of `synod status`, and one object of `synod status --json`.</summary>
+/// <param name="Id">The replica id from the cluster file or --endpoints.</param>
+/// <param name="Endpoint">Where it listens (host:port).</param>
+/// <param name="Up">True if it answered.</param>
+/// <param name="Role">"leader", "candidate" or "follower"; null when down.</param>
+/// <param name="Ballot">Its current ballot; null when down.</param>
+/// <param name="CommitIndex">The highest slot it knows chosen.</param>
+/// <param name="AppliedSlot">The last slot it applied.</param>
+/// <param name="Lag">Slots it still has to apply: the highest commit index it heard of minus its applied slot.</param>
+/// <param name="Pid">Its process id: from cluster.json when recorded there, else as the replica reports it.</param>
+/// <param name="Leader">True if this replica is the leader.</param>
+/// <param name="LeaderId">The leader this replica knows of; null when none or down.</param>
+/// <param name="Error">Why it is down, in short ("connection refused"); null when up.</param>
+public sealed record StatusRow(
+    int Id,
+    string Endpoint,
+    bool Up,
+    string? Role,
+    string? Ballot,
+    ulong? CommitIndex,
+    ulong? AppliedSlot,
+    ulong? Lag,
+    int? Pid,
+    bool Leader,
+    int? LeaderId,
+    string? Error)
+{
+    public const string LeaderRole = "leader";
+
+    public static StatusRow FromResponse(ClusterConfig.ReplicaEntry replica, StatusResponse response) => new(
+        replica.Id,
+        replica.Endpoint,
+        Up: true,
+        response.Role,
+        response.Ballot,
+        response.CommitIndex,
+        response.AppliedSlot,
+        Lag: response.HighestKnownCommit > response.AppliedSlot ? response.HighestKnownCommit - response.AppliedSlot : 0,
+        Pid: replica.ProcessId ?? response.ProcessId,
+        Leader: response.Role == LeaderRole,
+        LeaderId: response.LeaderId == 0 ? null : (int)response.LeaderId,
+        Error: null);
+
+    public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
+        replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);
+}

@@ -1,0 +1,100 @@
+using System.Net.Sockets;
+using Grpc.Core;
+
+namespace Synod.Client;
+
+/// <summary>Classifies a failed gRPC attempt and describes transport failures in a few words.</summary>
+internal static class RpcFailure
+{
+    /// <summary>The detail Grpc.Net.Client gives a call whose connection could not be established.</summary>
+    public const string SubchannelConnectDetail = "Error connecting to subchannel.";
+
+    public static RpcFailureKind Classify(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.StatusCode switch
+        {
+            StatusCode.InvalidArgument => RpcFailureKind.InvalidArgument,
+            StatusCode.NotFound => RpcFailureKind.NotFound,
+            StatusCode.FailedPrecondition => RpcFailureKind.SessionExpired,
+            StatusCode.Unavailable when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
+
+            // A status a replica sent comes from its trailers and carries no local exception; one with a
+            // local exception is the transport failing mid-call, after the request may have been sent.
+            StatusCode.Unavailable when exception.Status.DebugException is not null => RpcFailureKind.Unanswered,
+            StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.Aborted => RpcFailureKind.Refused,
+            StatusCode.DeadlineExceeded or StatusCode.Cancelled => RpcFailureKind.Unanswered,
+            _ => RpcFailureKind.Unexpected,
+        };
+    }
+
+    /// <summary>True when the connection was never established, so the request cannot have reached the replica.</summary>
+    public static bool IsConnectFailure(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception.StatusCode != StatusCode.Unavailable)
+        {
+            return false;
+        }
+
+        if (exception.Status.Detail == SubchannelConnectDetail)
+        {
+            return true;
+        }
+
+        for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+
+            if (inner is SocketException socket && IsConnectSocketError(socket.SocketErrorCode))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A short, lower-case description of a transport failure for messages and the status table:
+    /// "connection refused", "host not found", "no answer within 2.0 s", or the gRPC detail.
+    /// </summary>
+    public static string Describe(RpcException exception, TimeSpan attemptTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            return $"no answer within {ClientText.Seconds(attemptTimeout)}";
+        }
+
+        for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return DescribeSocketError(socket.SocketErrorCode);
+            }
+        }
+
+        var detail = exception.Status.Detail;
+        var text = string.IsNullOrWhiteSpace(detail) ? exception.StatusCode.ToString() : detail.Trim().TrimEnd('.');
+        return exception.Status.DebugException is { } debug ? $"{text} ({debug.Message.Trim().TrimEnd('.')})" : text;
+    }
+
+    private static bool IsConnectSocketError(SocketError error) => error is SocketError.ConnectionRefused
+        or SocketError.HostNotFound or SocketError.HostUnreachable or SocketError.NetworkUnreachable
+        or SocketError.AddressNotAvailable or SocketError.TryAgain or SocketError.NoData;
+
+    private static string DescribeSocketError(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host not found",
+        SocketError.HostUnreachable => "host unreachable",
+        SocketError.NetworkUnreachable => "network unreachable",
+        SocketError.ConnectionReset => "connection reset",
+        SocketError.TimedOut => "connection timed out",
+        _ => $"socket error {error}",
+    };
+}

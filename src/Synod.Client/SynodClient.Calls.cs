@@ -1,0 +1,168 @@
+using Grpc.Core;
+using KvGrpcClient = Synod.Protocol.Kv.KvClient;
+
+namespace Synod.Client;
+
+/// <summary>The retry loop: failover between replicas, backoff, deadlines, and what each failure means.</summary>
+public sealed partial class SynodClient
+{
+    /// <summary>
+    /// Runs one write under a rented exactly-once session and gives the session back with how the write ended,
+    /// which decides whether its client id is kept (see <see cref="WriteSession.After"/>).
+    /// </summary>
+    private async Task<TResult> WriteAsync<TResponse, TResult>(
+        string operation,
+        SynodCallOptions? options,
+        byte[] key,
+        Func<WriteSession, KvGrpcClient, CallOptions, AsyncUnaryCall<TResponse>> call,
+        Func<TResponse, WriteSession, string, TResult> result,
+        CancellationToken cancellationToken)
+    {
+        var session = _sessions.Rent();
+        var end = WriteEnd.NotAcknowledged;
+        try
+        {
+            var history = new AttemptHistory(operation, isWrite: true);
+            var (response, endpoint) = await CallAsync(
+                history, options, key, (client, callOptions) => call(session, client, callOptions), cancellationToken);
+            end = WriteEnd.Acknowledged;
+            return result(response, session, endpoint);
+        }
+        catch (SynodSessionExpiredException)
+        {
+            end = WriteEnd.SessionExpired;
+            throw;
+        }
+        finally
+        {
+            _sessions.Return(session, end);
+        }
+    }
+
+    /// <summary>
+    /// Sends one request until a replica answers with a result or the operation's deadline passes. Each attempt
+    /// has its own deadline; after a retryable failure the next attempt goes to the next replica (or the same
+    /// one when pinned) after a growing pause. A write is resent unchanged, same client id and sequence.
+    /// </summary>
+    private async Task<(TResponse Response, string Endpoint)> CallAsync<TResponse>(
+        AttemptHistory history,
+        SynodCallOptions? options,
+        ReadOnlyMemory<byte> key,
+        Func<KvGrpcClient, CallOptions, AsyncUnaryCall<TResponse>> call,
+        CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var pinned = PinnedIndex(options);
+        var operationTimeout = OperationTimeout(options);
+        var started = _time.GetTimestamp();
+        var index = pinned ?? Volatile.Read(ref _preferredIndex);
+        for (var retry = 0; ; retry++)
+        {
+            var remaining = operationTimeout - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw history.Exhausted(_time.GetElapsedTime(started));
+            }
+
+            var attemptTimeout = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
+            var callOptions = new CallOptions(deadline: _time.GetUtcNow().UtcDateTime + attemptTimeout, cancellationToken: cancellationToken);
+            try
+            {
+                var response = await call(new KvGrpcClient(_channels[index].Value), callOptions);
+                if (pinned is null)
+                {
+                    Volatile.Write(ref _preferredIndex, index);
+                }
+
+                return (response, _endpoints[index]);
+            }
+            catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(
+                    $"The {history.Operation} was cancelled by the caller{(history.IsWrite ? "; its outcome is unknown" : "")}.", e, cancellationToken);
+            }
+            catch (RpcException e)
+            {
+                RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started));
+            }
+
+            index = pinned ?? (index + 1) % _endpoints.Length;
+            var pause = RetryBackoff.Delay(retry, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
+            remaining = operationTimeout - _time.GetElapsedTime(started);
+            if (remaining > TimeSpan.Zero)
+            {
+                await Task.Delay(pause < remaining ? pause : remaining, _time, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Records a failure that allows a retry; throws the specific exception for one that does not.</summary>
+    private static void RecordOrThrow(
+        RpcException e, AttemptHistory history, string endpoint, bool pinned, TimeSpan attemptTimeout, ReadOnlyMemory<byte> key, TimeSpan elapsed)
+    {
+        var kind = RpcFailure.Classify(e);
+        var detail = ClientText.Sentence(e.Status.Detail ?? "");
+        switch (kind)
+        {
+            case RpcFailureKind.InvalidArgument:
+                throw new SynodInvalidArgumentException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
+            case RpcFailureKind.NotFound when !history.IsWrite:
+                throw new SynodNotFoundException(key, detail.Length > 0 ? detail : "key not found.", e);
+            case RpcFailureKind.SessionExpired when history.IsWrite:
+                throw SessionExpired(e, history, endpoint, detail);
+            case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused:
+                var text = kind == RpcFailureKind.Refused ? detail : RpcFailure.Describe(e, attemptTimeout);
+                history.Record(endpoint, kind, text);
+                if (pinned && kind == RpcFailureKind.ConnectFailed)
+                {
+                    throw history.PinnedUnreachable(endpoint, text, elapsed);
+                }
+
+                return;
+            default:
+                var tail = history.IsWrite ? " Outcome unknown: the write may have taken effect." : "";
+                throw new SynodServerException(
+                    $"replica {endpoint} answered the {history.Operation} with {e.StatusCode}: {detail}{tail}", e.StatusCode, history.IsWrite, e);
+        }
+    }
+
+    private static SynodSessionExpiredException SessionExpired(RpcException e, AttemptHistory history, string endpoint, string detail)
+    {
+        var outcome = history.OutcomeUnknown
+            ? " An earlier attempt of this write went unanswered and may have taken effect before the session vanished: outcome unknown."
+            : " The write was not applied; retrying it is safe.";
+        return new SynodSessionExpiredException(
+            $"replica {endpoint} refused the {history.Operation} because the client session is gone: {detail}"
+            + $" The client has already dropped that client id and uses a new one from the next write on.{outcome}",
+            history.OutcomeUnknown,
+            e);
+    }
+
+    private int? PinnedIndex(SynodCallOptions? options)
+    {
+        if (options?.PinnedEndpointIndex is not { } index)
+        {
+            return null;
+        }
+
+        if (index < 0 || index >= _endpoints.Length)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), index, $"PinnedEndpointIndex {index} is outside the endpoint list (0 to {_endpoints.Length - 1}).");
+        }
+
+        return index;
+    }
+
+    private TimeSpan OperationTimeout(SynodCallOptions? options)
+    {
+        var timeout = options?.OperationTimeout ?? _options.OperationTimeout;
+        if (timeout <= TimeSpan.Zero || timeout > SynodClientOptions.OperationTimeoutMax)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), timeout, $"OperationTimeout must be positive and at most {SynodClientOptions.OperationTimeoutMax} (OperationTimeoutMax).");
+        }
+
+        return timeout;
+    }
+}

@@ -1,0 +1,199 @@
+using System.Text;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using Synod.Kv;
+using Synod.Protocol;
+
+namespace Synod.Client;
+
+/// <summary>
+/// A client of a Synod cluster. Any replica serves any call; the client starts at a random replica (then the
+/// last one that answered), fails over to the next on UNAVAILABLE, a connection failure or an attempt deadline,
+/// and retries with backoff until the operation's deadline. Writes are exactly-once: a write keeps its client id
+/// and sequence across every retry, so the replicas apply it once.
+/// </summary>
+/// <remarks>
+/// Thread-safe. Concurrent writes do not share a client id: each rents an exactly-once session (client id and
+/// next sequence) from a small pool for its whole life, because the replicas refuse a sequence older than the
+/// last one applied under an id, and two writes racing under one id would make the slower one stale.
+/// One gRPC channel per endpoint (HTTP/2 without TLS), created on first use and reused.
+/// </remarks>
+public sealed partial class SynodClient : IAsyncDisposable
+{
+    /// <summary>Room for the request or response fields around a maximal key and value.</summary>
+    private const int MessageOverheadBytes = 4096;
+
+    private const int MessageBytesMax = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + MessageOverheadBytes;
+
+    /// <summary>How soon a channel retries connecting to a replica it could not reach; short, because replicas restart.</summary>
+    private static readonly TimeSpan ReconnectBackoffInitial = TimeSpan.FromMilliseconds(100);
+
+    private static readonly TimeSpan ReconnectBackoffMax = TimeSpan.FromSeconds(1);
+
+    private readonly SynodClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly string[] _endpoints;
+    private readonly Lazy<GrpcChannel>[] _channels;
+    private readonly WriteSessionPool _sessions = new();
+
+    // The replica the next operation starts at: random at first, so many clients spread out, then the last that answered.
+    private int _preferredIndex;
+    private int _disposed;
+
+    /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
+    public SynodClient(SynodClientOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _endpoints = [.. options.Endpoints.Select(e => e.Trim())];
+        _channels = [.. _endpoints.Select(e => new Lazy<GrpcChannel>(() => CreateChannel(e), LazyThreadSafetyMode.ExecutionAndPublication))];
+        _preferredIndex = Random.Shared.Next(_endpoints.Length);
+    }
+
+    /// <summary>The replicas, as given; indexes into this list are what <see cref="SynodCallOptions.PinnedEndpointIndex"/> and <see cref="StatusAsync(int, TimeSpan?, CancellationToken)"/> take.</summary>
+    public IReadOnlyList<string> Endpoints => _endpoints;
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/>, exactly once however often it is retried.</summary>
+    /// <exception cref="SynodInvalidArgumentException">The key is empty or too long, or the value too long.</exception>
+    /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the write may still take effect.</exception>
+    /// <exception cref="SynodSessionExpiredException">The replicas forgot this client's session; the write was not applied.</exception>
+    public Task<PutResult> PutAsync(
+        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = key.ToArray();
+        var valueBytes = value.ToArray();
+        RequestValidation.ThrowIfInvalid(KvOperation.Put, keyBytes, valueBytes);
+        return WriteAsync(
+            "put",
+            options,
+            keyBytes,
+            (session, client, callOptions) => client.PutAsync(
+                new PutRequest
+                {
+                    Key = UnsafeByteOperations.UnsafeWrap(keyBytes),
+                    Value = UnsafeByteOperations.UnsafeWrap(valueBytes),
+                    ClientId = session.ClientId,
+                    Sequence = session.NextSequence,
+                },
+                callOptions),
+            (response, session, endpoint) => new PutResult(
+                response.Slot, response.ServedBy, response.Duplicate, session.ClientId, session.NextSequence, endpoint),
+            cancellationToken);
+    }
+
+    /// <summary>Sets a key to a value, both as UTF-8.</summary>
+    public Task<PutResult> PutAsync(string key, string value, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        PutAsync(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), options, cancellationToken);
+
+    /// <summary>
+    /// Reads a key. By default the read is linearizable (the replica confirms a read index first); with
+    /// <paramref name="stale"/> the contacted replica answers at once from what it has applied, and
+    /// <see cref="GetResult.LagSlots"/> says how far behind it may be.
+    /// </summary>
+    /// <exception cref="SynodNotFoundException">The key has no value.</exception>
+    public async Task<GetResult> GetAsync(
+        ReadOnlyMemory<byte> key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = key.ToArray();
+        RequestValidation.ThrowIfInvalid(KvOperation.Put, keyBytes, []);
+        var request = new GetRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), Stale = stale };
+        var history = new AttemptHistory("get", isWrite: false);
+        var (response, endpoint) = await CallAsync(
+            history, options, keyBytes, (client, callOptions) => client.GetAsync(request, callOptions), cancellationToken);
+        return new GetResult(response.Value.Memory, response.ServedBy, response.AppliedSlot, response.LagSlots, endpoint);
+    }
+
+    /// <summary>Reads a key given as UTF-8.</summary>
+    public Task<GetResult> GetAsync(string key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetAsync(Encoding.UTF8.GetBytes(key), stale, options, cancellationToken);
+
+    /// <summary>Removes a key, exactly once; the result says whether it existed.</summary>
+    /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the delete may still take effect.</exception>
+    public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = key.ToArray();
+        RequestValidation.ThrowIfInvalid(KvOperation.Delete, keyBytes, []);
+        return WriteAsync(
+            "delete",
+            options,
+            keyBytes,
+            (session, client, callOptions) => client.DeleteAsync(
+                new DeleteRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), ClientId = session.ClientId, Sequence = session.NextSequence },
+                callOptions),
+            (response, session, endpoint) => new DeleteResult(
+                response.Existed, response.Slot, response.ServedBy, session.ClientId, session.NextSequence, endpoint),
+            cancellationToken);
+    }
+
+    /// <summary>Removes a key given as UTF-8.</summary>
+    public Task<DeleteResult> DeleteAsync(string key, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        DeleteAsync(Encoding.UTF8.GetBytes(key), options, cancellationToken);
+
+    /// <summary>
+    /// Asks one replica (an index into <see cref="Endpoints"/>) for its state. No failover: a replica that cannot
+    /// be connected fails at once with <see cref="SynodUnreachableException"/>.
+    /// </summary>
+    /// <param name="endpointIndex">The replica, from 0.</param>
+    /// <param name="timeout">How long to wait for it; <see cref="SynodClientOptions.AttemptTimeout"/> if null.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<StatusResponse> StatusAsync(int endpointIndex, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var options = new SynodCallOptions { PinnedEndpointIndex = endpointIndex, OperationTimeout = timeout ?? _options.AttemptTimeout };
+        var history = new AttemptHistory("status", isWrite: false);
+        var (response, _) = await CallAsync(
+            history, options, ReadOnlyMemory<byte>.Empty, (client, callOptions) => client.StatusAsync(new StatusRequest(), callOptions), cancellationToken);
+        return response;
+    }
+
+    /// <summary>Asks the replica at <paramref name="endpoint"/>, which must be one of <see cref="Endpoints"/>, for its state.</summary>
+    public Task<StatusResponse> StatusAsync(string endpoint, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var index = Array.FindIndex(_endpoints, e => string.Equals(e, endpoint?.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (index < 0)
+        {
+            throw new ArgumentException(
+                $"'{endpoint}' is not one of this client's endpoints ({string.Join(",", _endpoints)}); list it in SynodClientOptions.Endpoints.",
+                nameof(endpoint));
+        }
+
+        return StatusAsync(index, timeout, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            foreach (var channel in _channels.Where(c => c.IsValueCreated))
+            {
+                channel.Value.Dispose();
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private GrpcChannel CreateChannel(string endpoint)
+    {
+        if (!EndpointAddress.TryParse(endpoint, out var address, out var problem))
+        {
+            // Validate() accepted every endpoint, so this is a broken invariant rather than bad input.
+            throw new InvalidOperationException($"Endpoint '{endpoint}' passed validation but does not parse: {problem}");
+        }
+
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = _options.AttemptTimeout,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                EnableMultipleHttp2Connections = true,
+            },
+            MaxReceiveMessageSize = MessageBytesMax,
+            MaxSendMessageSize = MessageBytesMax,
+            InitialReconnectBackoff = ReconnectBackoffInitial,
+            MaxReconnectBackoff = ReconnectBackoffMax,
+        });
+    }
+}

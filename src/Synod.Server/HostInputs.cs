@@ -1,0 +1,20 @@
+using Synod.Core.Messages;
+
+namespace Synod.Server;
+
+/// <summary>Something for the owner loop to do. Only the owner loop touches the core and the state machine.</summary>
+internal abstract record HostInput;
+
+internal sealed record PeerInput(Message Message) : HostInput;
+
+internal sealed record TickInput : HostInput
+{
+    public static readonly TickInput Instance = new();
+}
+
+/// <summary>A write: the encoded command and who waits for its result.</summary>
+internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Command, TaskCompletionSource<WriteOutcome> Completion) : HostInput;
+
+internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion) : HostInput;
+
+internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;

@@ -1,0 +1,146 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Synod.Kv;
+using Synod.Protocol;
+
+namespace Synod.Server;
+
+/// <summary>
+/// The client API on every replica. Writes are proposed here (the core forwards them to the leader) and answered
+/// when this replica applies them; reads are served here once a read index is confirmed and applied. Bad input is
+/// refused before it reaches consensus; a request that cannot finish before its deadline gets UNAVAILABLE with a
+/// sentence saying why, and for a write that the outcome is unknown.
+/// </summary>
+internal sealed class KvService(ReplicaHost host, ServerOptions options) : Protocol.Kv.KvBase
+{
+    public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
+    {
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, request.Key.ToByteArray(), request.Value.ToByteArray());
+        var outcome = await WriteAsync(command, context);
+        return new PutResponse { Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, Duplicate = outcome.Duplicate };
+    }
+
+    public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, request.Key.ToByteArray(), []);
+        var outcome = await WriteAsync(command, context);
+        return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot };
+    }
+
+    public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    {
+        var key = request.Key.ToByteArray();
+        Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
+        var completion = ReplicaHost.NewCompletion<ReadOutcome>();
+        using var deadline = Deadline(context);
+        ReadOutcome outcome;
+        try
+        {
+            await host.PostAsync(new ReadInput(key, request.Stale, completion), deadline.Token);
+            outcome = await completion.Task.WaitAsync(deadline.Token);
+        }
+        catch (NoLeaderException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot serve a linearizable read: {e.Message}. Retry, or use a stale read."));
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            completion.TrySetCanceled();
+            throw await NoQuorumAsync("read", outcomeUnknown: false);
+        }
+
+        if (outcome.Value is null)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot})"));
+        }
+
+        return new GetResponse
+        {
+            Value = UnsafeByteOperations.UnsafeWrap(outcome.Value),
+            ServedBy = (uint)options.Id,
+            AppliedSlot = (ulong)outcome.AppliedSlot,
+            LagSlots = (ulong)outcome.LagSlots,
+        };
+    }
+
+    public override async Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
+    {
+        var status = await host.StatusAsync(context.CancellationToken);
+        var response = new StatusResponse
+        {
+            Id = (uint)status.Id,
+            Endpoint = options.ListenEndpoint,
+            Role = status.Role,
+            LeaderId = (uint)(status.LeaderId ?? 0),
+            // A follower's current ballot is the one it has promised; a leader's, the one it leads with.
+            Ballot = status.Role == "leader" ? status.Ballot : status.Promised,
+            Promised = status.Promised,
+            CommitIndex = (ulong)status.CommitIndex,
+            AppliedSlot = (ulong)status.AppliedSlot,
+            HighestKnownCommit = (ulong)status.HighestKnownCommit,
+            SnapshotSlot = (ulong)status.SnapshotSlot,
+            ProcessId = Environment.ProcessId,
+            Replicas = (uint)status.Replicas,
+            Keys = (ulong)status.Keys,
+        };
+        response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
+        return response;
+    }
+
+    private async Task<WriteOutcome> WriteAsync(KvCommand command, ServerCallContext context)
+    {
+        Validate(command);
+        var completion = ReplicaHost.NewCompletion<WriteOutcome>();
+        using var deadline = Deadline(context);
+        WriteOutcome outcome;
+        try
+        {
+            await host.PostAsync(new ProposeInput(command.ClientId, command.Sequence, command.Encode(), completion), deadline.Token);
+            outcome = await completion.Task.WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            completion.TrySetCanceled();
+            throw await NoQuorumAsync("write", outcomeUnknown: true);
+        }
+
+        return outcome.Status switch
+        {
+            KvStatus.Ok or KvStatus.NotFound => outcome,
+            KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"client {command.ClientId} has no session on the replicas (it expired, or its first write never took effect); the write was not applied. Start a new client id.")),
+            KvStatus.StaleSequence => throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"sequence {command.Sequence} of client {command.ClientId} is older than one already applied; the write was not applied. Start a new client id.")),
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "the replicas refused the command as invalid.")),
+        };
+    }
+
+    private static void Validate(KvCommand command)
+    {
+        if (command.Validate() is { } problem)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+        }
+    }
+
+    /// <summary>The request's own deadline, or the server's request timeout if that is sooner.</summary>
+    private CancellationTokenSource Deadline(ServerCallContext context)
+    {
+        var source = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var timeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs);
+        var remaining = context.Deadline - DateTime.UtcNow;
+        source.CancelAfter(remaining < timeout && remaining > TimeSpan.Zero ? remaining : timeout);
+        return source;
+    }
+
+    private async Task<RpcException> NoQuorumAsync(string what, bool outcomeUnknown)
+    {
+        var status = await host.StatusAsync(CancellationToken.None);
+        var reach = $"replica {options.Id} reaches {status.LiveReplicas.Count} of {status.Replicas} replicas ({status.QuorumSize} needed for a quorum)";
+        var leader = status.LeaderId is int id ? $"leader {id}" : "no leader known";
+        var tail = outcomeUnknown ? " The write may still take effect; retry with the same client id and sequence to learn its outcome." : "";
+        var cause = status.LiveReplicas.Count < status.QuorumSize ? "no quorum" : "timed out";
+        return new RpcException(new Status(StatusCode.Unavailable,
+            $"{cause}: the {what} was not confirmed within the deadline; {reach}, {leader}.{tail}"));
+    }
+}

@@ -1,0 +1,240 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Synod.Core;
+using Synod.Kv;
+
+namespace Synod.Server;
+
+/// <summary>
+/// The one owner of a replica's core and state machine (etcd's node.go around RawNode). gRPC handlers and the
+/// tick timer only post inputs to a bounded channel; this loop drains what is waiting, steps the core, then for
+/// each Ready: persists (one fsync covers everything drained: group commit), sends, reports persisted, applies,
+/// and answers the requests whose commands or reads are now done.
+/// </summary>
+public sealed partial class ReplicaHost : IAsyncDisposable
+{
+    /// <summary>Inputs handled before the core is asked for a Ready, so that a busy loop batches many commands into one slot.</summary>
+    private const int DrainInputsMax = 4096;
+
+    private const int WaiterCleanupEveryTicks = 500;
+
+    /// <summary>Ticks posted at once after a stall; a longer stall is forgotten rather than replayed in a burst.</summary>
+    private const int TicksCatchUpMax = 50;
+
+    private ReplicaRole _lastRole = ReplicaRole.Follower;
+
+    private readonly ServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<HostInput> _inputs;
+    private readonly DurableLog _log;
+    private readonly PeerLinks _peers;
+    private readonly Replica _core;
+    private readonly Dictionary<(ulong ClientId, ulong Sequence), List<TaskCompletionSource<WriteOutcome>>> _writeWaiters = [];
+    private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
+    private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
+    private KvStateMachine _kv = new();
+    private long _nextReadId;
+    private long _lastSnapshotSlot;
+    private Task? _loop;
+    private Task? _ticker;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
+
+    public ReplicaHost(ServerOptions options, ILoggerFactory loggers)
+    {
+        _options = options;
+        _logger = loggers.CreateLogger($"replica-{options.Id}");
+        _inputs = Channel.CreateBounded<HostInput>(new BoundedChannelOptions(options.InputQueueMax) { SingleReader = true });
+        _log = DurableLog.Open(options.DataDir, _logger);
+        var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
+        _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _log.State);
+        _peers = new PeerLinks(options, this, loggers);
+        _logger.LogInformation("replica {Id}: recovered promise {Promised}, commit index {Commit}, snapshot at slot {Snapshot} from {Dir}",
+            options.Id, _core.Promised, _core.CommitIndex, _core.SnapshotSlot, options.DataDir);
+    }
+
+    public int Id => _options.Id;
+
+    public void Start()
+    {
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _ticker = Task.Run(() => TickAsync(_stopping.Token), CancellationToken.None);
+        _peers.Start(_stopping.Token);
+    }
+
+    /// <summary>Posts a peer's message; dropped when the loop is saturated (Paxos tolerates a lost message).</summary>
+    internal void PostFromPeer(HostInput input) => _inputs.Writer.TryWrite(input);
+
+    internal ValueTask PostAsync(HostInput input, CancellationToken cancellation) => _inputs.Writer.WriteAsync(input, cancellation);
+
+    public async Task<HostStatus> StatusAsync(CancellationToken cancellation)
+    {
+        var completion = NewCompletion<HostStatus>();
+        await PostAsync(new StatusInput(completion), cancellation);
+        return await completion.Task.WaitAsync(cancellation);
+    }
+
+    internal static TaskCompletionSource<T> NewCompletion<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        _inputs.Writer.TryComplete();
+        foreach (var task in new[] { _loop, _ticker })
+        {
+            if (task is not null)
+            {
+                await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        await _peers.DisposeAsync();
+        _log.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task TickAsync(CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.TickMs));
+        var started = TimeProvider.System.GetTimestamp();
+        long posted = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation))
+            {
+                // Post as many ticks as real time has passed, so a replica slowed down (JIT, a busy machine) keeps
+                // the same sense of time as its peers; a late timer must not stretch every timeout.
+                var due = (long)(TimeProvider.System.GetElapsedTime(started).TotalMilliseconds / _options.TickMs);
+                for (var catchUp = 0; posted < due && catchUp < TicksCatchUpMax; catchUp++, posted++)
+                {
+                    _inputs.Writer.TryWrite(TickInput.Instance);
+                }
+
+                posted = Math.Max(posted, due - TicksCatchUpMax);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            Flush();
+            while (await _inputs.Reader.WaitToReadAsync(cancellation))
+            {
+                for (var handled = 0; handled < DrainInputsMax && _inputs.Reader.TryRead(out var input); handled++)
+                {
+                    Handle(input);
+                }
+
+                Flush();
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception e)
+        {
+            // A broken invariant or a failed disk: stop the process rather than serve from a state we cannot trust.
+            _logger.LogCritical(e, "replica {Id}: the owner loop failed; stopping the process.", Id);
+            Environment.FailFast($"Synod replica {Id}: owner loop failed: {e.Message}", e);
+        }
+    }
+
+    private void Handle(HostInput input)
+    {
+        switch (input)
+        {
+            case PeerInput peer:
+                if (peer.Message.To == Id)
+                {
+                    _core.Step(peer.Message);
+                }
+
+                break;
+            case TickInput:
+                _core.Tick();
+                if (_core.CurrentTick % WaiterCleanupEveryTicks == 0)
+                {
+                    DropAbandonedWaiters();
+                }
+
+                break;
+            case ProposeInput propose:
+                AddWriteWaiter(propose);
+                _core.Propose(propose.Command);
+                break;
+            case ReadInput read:
+                StartRead(read);
+                break;
+            case StatusInput status:
+                status.Completion.TrySetResult(Snapshot());
+                break;
+        }
+    }
+
+    /// <summary>Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then.</summary>
+    private void DropAbandonedWaiters()
+    {
+        _writeWaiters.RemoveAllCompleted();
+        foreach (var readId in _readWaiters.Where(r => r.Value.Completion.Task.IsCompleted).Select(r => r.Key).ToList())
+        {
+            _readWaiters.Remove(readId);
+        }
+
+        _readsAwaitingApply.RemoveAll(r => r.Completion.Task.IsCompleted);
+    }
+
+    private void AddWriteWaiter(ProposeInput propose)
+    {
+        var key = (propose.ClientId, propose.Sequence);
+        if (!_writeWaiters.TryGetValue(key, out var waiters))
+        {
+            _writeWaiters[key] = waiters = [];
+        }
+
+        waiters.RemoveAll(w => w.Task.IsCompleted);
+        waiters.Add(propose.Completion);
+    }
+
+    private void StartRead(ReadInput read)
+    {
+        if (read.Stale)
+        {
+            var lag = Math.Max(0, _core.HighestKnownCommit - _kv.AppliedSlot);
+            read.Completion.TrySetResult(new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, lag));
+            return;
+        }
+
+        var readId = ++_nextReadId;
+        _readWaiters[readId] = (read.Key, read.Completion);
+        _core.RequestRead(readId);
+    }
+
+    private byte[]? Lookup(byte[] key) => _kv.TryGet(key, out var value) ? value : null;
+
+    private HostStatus Snapshot() => new(
+        Id,
+        _core.Role.ToString().ToLowerInvariant(),
+        _core.LeaderId,
+        _core.Ballot.ToString(),
+        _core.Promised.ToString(),
+        _core.CommitIndex,
+        _kv.AppliedSlot,
+        _core.HighestKnownCommit,
+        _core.SnapshotSlot,
+        _core.LiveMembers(),
+        _options.Endpoints.Count,
+        _kv.Count,
+        _core.Options.QuorumSize);
+}

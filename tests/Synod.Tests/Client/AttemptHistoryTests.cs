@@ -1,0 +1,81 @@
+using Synod.Client;
+
+namespace Synod.Tests.Client;
+
+public sealed class AttemptHistoryTests
+{
+    private static readonly TimeSpan Tried = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void A_write_that_never_connected_is_unreachable_and_not_applied()
+    {
+        var history = new AttemptHistory("put", isWrite: true);
+        history.Record("127.0.0.1:7001", RpcFailureKind.ConnectFailed, "connection refused");
+        history.Record("127.0.0.1:7002", RpcFailureKind.ConnectFailed, "connection refused");
+
+        var error = history.Exhausted(Tried);
+
+        var unreachable = Assert.IsType<SynodUnreachableException>(error);
+        Assert.False(unreachable.OutcomeUnknown);
+        Assert.Equal(2, unreachable.Attempts);
+        Assert.Equal(
+            "no replica could be connected: tried 2 replicas in 2 attempts over 10.0 s; last error from 127.0.0.1:7002: connection refused. The write was not applied.",
+            unreachable.Message);
+    }
+
+    [Fact]
+    public void A_write_a_replica_answered_unavailable_has_an_unknown_outcome_and_quotes_the_replica()
+    {
+        var history = new AttemptHistory("put", isWrite: true);
+        history.Record("127.0.0.1:7001", RpcFailureKind.ConnectFailed, "connection refused");
+        history.Record("127.0.0.1:7002", RpcFailureKind.Refused, "no quorum: replica 2 reaches 1 of 3 replicas.");
+
+        var error = history.Exhausted(Tried);
+
+        Assert.IsNotType<SynodUnreachableException>(error);
+        Assert.True(error.OutcomeUnknown);
+        Assert.Equal("no quorum: replica 2 reaches 1 of 3 replicas.", error.LastServerMessage);
+        Assert.Equal(
+            "unavailable: tried 2 replicas in 2 attempts over 10.0 s; last answer from 127.0.0.1:7002: no quorum: replica 2 reaches 1 of 3 replicas."
+            + " Outcome unknown: the write may still take effect.",
+            error.Message);
+    }
+
+    [Fact]
+    public void The_quoted_answer_names_the_replica_that_sent_it_not_the_last_one_tried()
+    {
+        var history = new AttemptHistory("get", isWrite: false);
+        history.Record("127.0.0.1:7002", RpcFailureKind.Refused, "no leader");
+        history.Record("127.0.0.1:7003", RpcFailureKind.ConnectFailed, "connection refused");
+
+        var error = history.Exhausted(Tried);
+
+        Assert.Contains("last answer from 127.0.0.1:7002: no leader.", error.Message, StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1:7003", error.LastEndpoint);
+    }
+
+    [Fact]
+    public void A_write_whose_attempt_went_unanswered_has_an_unknown_outcome()
+    {
+        var history = new AttemptHistory("delete", isWrite: true);
+        history.Record("127.0.0.1:7001", RpcFailureKind.Unanswered, "no answer within 2.0 s");
+
+        var error = history.Exhausted(Tried);
+
+        Assert.True(error.OutcomeUnknown);
+        Assert.Contains("failed: no answer within 2.0 s.", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Outcome unknown", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_read_never_has_an_unknown_outcome()
+    {
+        var history = new AttemptHistory("get", isWrite: false);
+        history.Record("127.0.0.1:7001", RpcFailureKind.Refused, "no leader");
+
+        var error = history.Exhausted(Tried);
+
+        Assert.False(error.OutcomeUnknown);
+        Assert.DoesNotContain("write", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Synod.Protocol;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>
+/// A real cluster for integration tests: N `synod serve` processes on free loopback ports, each with its own data
+/// directory under a temporary folder. Kill sends SIGKILL, as a crash would. Disposing kills every process it
+/// started and deletes the folder.
+/// </summary>
+public sealed class ReplicaProcesses : IAsyncDisposable
+{
+    private const int StatusTimeoutMs = 1_000;
+    private readonly Dictionary<int, Process?> _processes = [];
+    private readonly Dictionary<int, StringBuilder> _logs = [];
+    private readonly Dictionary<int, GrpcChannel> _channels = [];
+    private readonly string _root;
+
+    public ReplicaProcesses(int count)
+    {
+        _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_root);
+        var ports = FreePorts(count);
+        Endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{ports[i - 1]}");
+        foreach (var (id, endpoint) in Endpoints)
+        {
+            _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}");
+            Start(id);
+        }
+    }
+
+    public IReadOnlyDictionary<int, string> Endpoints { get; }
+
+    public IReadOnlyList<string> EndpointList => [.. Endpoints.OrderBy(e => e.Key).Select(e => e.Value)];
+
+    public void Start(int id)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
+        foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}")), "--data-dir", DataDir(id) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var log = _logs.TryGetValue(id, out var existing) ? existing : _logs[id] = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[id] = process;
+    }
+
+    public string DataDir(int id) => Path.Combine(_root, $"r{id}");
+
+    /// <summary>SIGKILL: the process gets no chance to flush or say goodbye.</summary>
+    public void Kill(int id)
+    {
+        if (_processes[id] is { } process)
+        {
+            process.Kill();
+            process.WaitForExit();
+            _processes[id] = null;
+        }
+    }
+
+    public string Log(int id)
+    {
+        lock (_logs[id])
+        {
+            return _logs[id].ToString();
+        }
+    }
+
+    public async Task<StatusResponse?> StatusAsync(int id)
+    {
+        try
+        {
+            return await new Protocol.Kv.KvClient(_channels[id]).StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddMilliseconds(StatusTimeoutMs));
+        }
+        catch (RpcException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits (bounded) until a replica among <paramref name="among"/> says it leads, and returns its id.</summary>
+    public async Task<int> WaitForLeaderAsync(TimeSpan limit, IEnumerable<int>? among = null)
+    {
+        var candidates = (among ?? Endpoints.Keys).ToList();
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var id in candidates)
+            {
+                if (await StatusAsync(id) is { Role: "leader" })
+                {
+                    return id;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"no leader among replicas {string.Join(",", candidates)} within {limit.TotalSeconds} s.\n{AllLogs()}");
+    }
+
+    /// <summary>Waits (bounded) until every listed replica has applied at least <paramref name="slot"/>.</summary>
+    public async Task WaitForAppliedAsync(IEnumerable<int> ids, ulong slot, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        foreach (var id in ids)
+        {
+            while (true)
+            {
+                if (await StatusAsync(id) is { } status && status.AppliedSlot >= slot)
+                {
+                    break;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"replica {id} did not apply slot {slot} within {limit.TotalSeconds} s.\n{Log(id)}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public string AllLogs() => string.Join("\n", Endpoints.Keys.Select(id => $"--- replica {id} ---\n{Log(id)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var id in Endpoints.Keys)
+        {
+            Kill(id);
+        }
+
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+
+        await Task.Yield();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temporary folder is harmless.
+        }
+    }
+
+    private static void Append(StringBuilder log, string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+        }
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}
