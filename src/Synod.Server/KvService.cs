@@ -13,6 +13,8 @@ namespace Synod.Server;
 /// </summary>
 internal sealed class KvService(ReplicaHost host, ServerOptions options) : Protocol.Kv.KvBase
 {
+    private const int AnswerBeforeDeadlineMs = 250;
+
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, request.Key.ToByteArray(), request.Value.ToByteArray());
@@ -123,12 +125,15 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
         }
     }
 
-    /// <summary>The request's own deadline, or the server's request timeout if that is sooner.</summary>
+    /// <summary>
+    /// The server's request timeout, or, if sooner, a moment before the caller's own deadline: answering just before
+    /// it lets the caller read why the request failed instead of seeing only that its deadline passed.
+    /// </summary>
     private CancellationTokenSource Deadline(ServerCallContext context)
     {
         var source = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var timeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs);
-        var remaining = context.Deadline - DateTime.UtcNow;
+        var remaining = context.Deadline - DateTime.UtcNow - TimeSpan.FromMilliseconds(AnswerBeforeDeadlineMs);
         source.CancelAfter(remaining < timeout && remaining > TimeSpan.Zero ? remaining : timeout);
         return source;
     }

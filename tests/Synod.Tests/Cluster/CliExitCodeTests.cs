@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Synod.Cli;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>The `synod` commands as a user runs them: real processes, exit codes and one clear line on stderr.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class CliExitCodeTests
+{
+    [Fact]
+    public async Task Each_kind_of_failure_has_its_own_exit_code_and_one_line_on_stderr()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var endpoints = string.Join(",", cluster.EndpointList);
+
+        var put = await RunAsync("put", "colour", "blue", "--endpoints", endpoints, "--node", "1");
+        Assert.Equal(ExitCodes.Ok, put.ExitCode);
+        var get = await RunAsync("get", "colour", "--endpoints", endpoints, "--node", "3");
+        Assert.Equal((ExitCodes.Ok, "blue"), (get.ExitCode, get.Stdout.Trim()));
+
+        AssertFailure(await RunAsync("get", "nothing-here", "--endpoints", endpoints), ExitCodes.NotFound, "not found");
+        AssertFailure(await RunAsync("put", new string('k', 1025), "v", "--endpoints", endpoints), ExitCodes.InvalidInput, "KeyBytesMax");
+        AssertFailure(await RunAsync("put", "", "v", "--endpoints", endpoints), ExitCodes.InvalidInput, "empty");
+
+        cluster.Kill(2);
+        AssertFailure(await RunAsync("get", "colour", "--endpoints", endpoints, "--node", "2"), ExitCodes.Unreachable, "");
+        cluster.Kill(3);
+        AssertFailure(await RunAsync("put", "colour", "red", "--endpoints", endpoints, "--timeout", "4"), ExitCodes.Unavailable, "no quorum");
+    }
+
+    private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions)
+    {
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(run.ExitCode == exitCode, $"exit code {run.ExitCode}, expected {exitCode}; stderr: {run.Stderr}");
+        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
+        Assert.Contains(mentions, lines[0], StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(limit.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

@@ -1,0 +1,193 @@
+using Synod.Client;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>
+/// A real 5-replica cluster: separate `synod serve` processes on loopback ports, real sockets, real files with
+/// fsync, and SIGKILL for crashes. Each test starts its own cluster and kills every process it started.
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class RealClusterTests
+{
+    private const int Replicas = 5;
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(30);
+
+    private static SynodClient NewClient(ReplicaProcesses cluster, double operationSeconds = 15) => new(new SynodClientOptions
+    {
+        Endpoints = cluster.EndpointList,
+        OperationTimeout = TimeSpan.FromSeconds(operationSeconds),
+    });
+
+    [Fact]
+    public async Task A_put_through_replica_1_is_read_through_replica_4_and_a_delete_through_replica_2_removes_it()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        await using var client = NewClient(cluster);
+
+        await client.PutAsync("greeting", "hello", SynodCallOptions.Pinned(0));
+        Assert.Equal("hello", (await client.GetAsync("greeting", options: SynodCallOptions.Pinned(3))).ValueAsString());
+
+        var deleted = await client.DeleteAsync("greeting", SynodCallOptions.Pinned(1));
+        Assert.True(deleted.Existed);
+        await Assert.ThrowsAsync<SynodNotFoundException>(() => client.GetAsync("greeting", options: SynodCallOptions.Pinned(3)));
+    }
+
+    [Fact]
+    public async Task A_thousand_concurrent_operations_through_different_replicas_are_all_answered_and_every_replica_ends_equal()
+    {
+        const int Clients = 8;
+        const int OperationsPerClient = 125;
+        const int Keys = 40;
+        await using var cluster = new ReplicaProcesses(Replicas);
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        var answered = 0;
+        var workers = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            await using var client = NewClient(cluster);
+            for (var i = 0; i < OperationsPerClient; i++)
+            {
+                var replica = SynodCallOptions.Pinned((c + i) % Replicas);
+                var key = $"k{(c * 7 + i) % Keys}";
+                switch (i % 5)
+                {
+                    case 4:
+                        await client.DeleteAsync(key, replica);
+                        break;
+                    case 3:
+                        try
+                        {
+                            await client.GetAsync(key, options: replica);
+                        }
+                        catch (SynodNotFoundException)
+                        {
+                            // Absent is an answer too.
+                        }
+
+                        break;
+                    default:
+                        await client.PutAsync(key, $"c{c}-{i}", replica);
+                        break;
+                }
+
+                Interlocked.Increment(ref answered);
+            }
+        })).ToList();
+        await Task.WhenAll(workers);
+        Assert.Equal(Clients * OperationsPerClient, answered);
+
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        var commit = (await cluster.StatusAsync(leader))!.CommitIndex;
+        await cluster.WaitForAppliedAsync(cluster.Endpoints.Keys, commit, TimeSpan.FromSeconds(20));
+        await using var reader = NewClient(cluster);
+        for (var k = 0; k < Keys; k++)
+        {
+            var values = new List<string?>();
+            for (var r = 0; r < Replicas; r++)
+            {
+                values.Add(await StaleValueAsync(reader, $"k{k}", r));
+            }
+
+            Assert.True(values.Distinct().Count() == 1, $"key k{k} differs across replicas: {string.Join(", ", values.Select(v => v ?? "(absent)"))}");
+        }
+    }
+
+    [Fact]
+    public async Task After_the_leader_is_killed_writes_resume_and_the_largest_live_id_leads()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        await using var client = NewClient(cluster);
+        await client.PutAsync("before", "1");
+
+        cluster.Kill(leader);
+        await client.PutAsync("after", "2");
+
+        var live = cluster.Endpoints.Keys.Where(id => id != leader).ToList();
+        var newLeader = await cluster.WaitForLeaderAsync(StartupLimit, live);
+        Assert.Equal(live.Max(), newLeader);
+        Assert.Equal("1", (await client.GetAsync("before")).ValueAsString());
+        Assert.Equal("2", (await client.GetAsync("after")).ValueAsString());
+    }
+
+    [Fact]
+    public async Task With_two_replicas_killed_the_other_three_still_serve_reads_and_writes()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        var victims = new[] { leader, cluster.Endpoints.Keys.First(id => id != leader) };
+        foreach (var victim in victims)
+        {
+            cluster.Kill(victim);
+        }
+
+        await using var client = NewClient(cluster);
+        await client.PutAsync("survivor", "yes");
+        foreach (var r in cluster.Endpoints.Keys.Where(id => !victims.Contains(id)))
+        {
+            Assert.Equal("yes", (await client.GetAsync("survivor", options: SynodCallOptions.Pinned(r - 1))).ValueAsString());
+        }
+    }
+
+    [Fact]
+    public async Task With_three_replicas_killed_a_write_fails_with_no_quorum_instead_of_hanging_and_succeeds_once_one_returns()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        await using (var warm = NewClient(cluster))
+        {
+            await warm.PutAsync("k", "before");
+        }
+
+        foreach (var victim in new[] { 5, 4, 3 })
+        {
+            cluster.Kill(victim);
+        }
+
+        await using (var client = NewClient(cluster, operationSeconds: 6))
+        {
+            var failure = await Assert.ThrowsAnyAsync<SynodUnavailableException>(() => client.PutAsync("k", "during", SynodCallOptions.Pinned(0)));
+            Assert.Contains("no quorum", failure.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.True(failure.OutcomeUnknown);
+        }
+
+        cluster.Start(3);
+        await using var recovered = NewClient(cluster, operationSeconds: 30);
+        await recovered.PutAsync("k", "after");
+        Assert.Equal("after", (await recovered.GetAsync("k")).ValueAsString());
+    }
+
+    [Fact]
+    public async Task A_restarted_replica_catches_up_on_the_writes_it_missed()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        var lagging = cluster.Endpoints.Keys.First(id => id != leader);
+        cluster.Kill(lagging);
+        await using var client = NewClient(cluster);
+        for (var i = 0; i < 30; i++)
+        {
+            await client.PutAsync($"missed{i}", $"v{i}");
+        }
+
+        cluster.Start(lagging);
+        var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
+        await cluster.WaitForAppliedAsync([lagging], commit, TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal($"v{i}", await StaleValueAsync(client, $"missed{i}", lagging - 1));
+        }
+    }
+
+    private static async Task<string?> StaleValueAsync(SynodClient client, string key, int replicaIndex)
+    {
+        try
+        {
+            return (await client.GetAsync(key, stale: true, options: SynodCallOptions.Pinned(replicaIndex))).ValueAsString();
+        }
+        catch (SynodNotFoundException)
+        {
+            return null;
+        }
+    }
+}
