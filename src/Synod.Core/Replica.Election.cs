@@ -20,6 +20,7 @@ public sealed partial class Replica
     private int _electionJitter;
     private readonly Dictionary<int, long> _lastAckTick = [];
     private readonly HashSet<int> _heardSinceStart = [];
+    private bool _startupOver;
 
     private bool HeardLeaderRecently =>
         _leaderId is not null && _tick - _lastLeaderContactTick < _options.ElectionTimeoutTicks;
@@ -27,9 +28,14 @@ public sealed partial class Replica
     private void TickFollower()
     {
         SendHeartbeatIfDue();
+        AnswerDeferredPrepare();
+        if (_role != ReplicaRole.Follower)
+        {
+            return;
+        }
+
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
-        var peersKnown = _tick >= _options.InitialElectionDelayTicks || _heardSinceStart.Count == _members.Length - 1;
-        if (_tick - _lastLeaderContactTick >= waitTicks && peersKnown)
+        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank())
         {
             StartElection();
         }
@@ -38,6 +44,12 @@ public sealed partial class Replica
     private void TickCandidate()
     {
         SendHeartbeatIfDue();
+        AnswerDeferredPrepare();
+        if (_role != ReplicaRole.Candidate)
+        {
+            return;
+        }
+
         if (_tick - _roleSinceTick < CandidateTimeoutTicks)
         {
             return;
@@ -67,6 +79,21 @@ public sealed partial class Replica
             // A leader cut off from a quorum steps down, so clients and peers stop waiting on it.
             BecomeFollower();
         }
+    }
+
+    /// <summary>
+    /// After a start, a replica's rank is known once it has heard every larger id (only they can outrank it), once it
+    /// has seen a leader (start-up is over), or once InitialElectionDelayTicks have passed (the rest may be down).
+    /// </summary>
+    private bool KnowsItsRank()
+    {
+        if (_startupOver)
+        {
+            return true;
+        }
+
+        _startupOver = _tick >= _options.InitialElectionDelayTicks || _members.All(m => m <= Id || _heardSinceStart.Contains(m));
+        return _startupOver;
     }
 
     private int LargerLiveReplicas()
@@ -168,6 +195,7 @@ public sealed partial class Replica
         {
             _leaderId = leaderId;
             _lastLeaderContactTick = _tick;
+            _startupOver = true;
         }
     }
 

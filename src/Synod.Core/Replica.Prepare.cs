@@ -11,6 +11,7 @@ namespace Synod.Core;
 public sealed partial class Replica
 {
     private readonly Dictionary<int, Promise> _promises = [];
+    private Prepare? _deferredPrepare;
     private long _prepareFromSlot;
 
     private void OnPrepare(Prepare prepare)
@@ -23,8 +24,15 @@ public sealed partial class Replica
         }
 
         // Stickiness (liveness only): while a leader is heard, or while this replica leads, promise nobody else.
+        // The prepare is deferred, not dropped: once the leader's lease lapses it is answered at once, so the
+        // candidate that noticed the failure first is not overtaken by one that waited longer.
         if (prepare.From != Id && (_role == ReplicaRole.Leader || (HeardLeaderRecently && _leaderId != prepare.From)))
         {
+            if (_deferredPrepare is null || prepare.Ballot > _deferredPrepare.Ballot)
+            {
+                _deferredPrepare = prepare;
+            }
+
             return;
         }
 
@@ -40,6 +48,22 @@ public sealed partial class Replica
         }
 
         Send(BuildPromise(prepare));
+    }
+
+    /// <summary>Answers a prepare that stickiness held back, once no leader is heard any more.</summary>
+    private void AnswerDeferredPrepare()
+    {
+        if (_deferredPrepare is null || _role == ReplicaRole.Leader || HeardLeaderRecently)
+        {
+            return;
+        }
+
+        var prepare = _deferredPrepare;
+        _deferredPrepare = null;
+        if (_tick - _lastHeardTick[prepare.From] < _options.ElectionTimeoutTicks)
+        {
+            OnPrepare(prepare);
+        }
     }
 
     private Promise BuildPromise(Prepare prepare)

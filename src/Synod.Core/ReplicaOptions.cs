@@ -23,9 +23,9 @@ public sealed record ReplicaOptions
     public int ElectionStaggerTicks { get; init; } = 4;
 
     /// <summary>
-    /// After a (re)start, a replica stands only once it has heard from every peer, or once this many ticks have
-    /// passed: replicas started a moment apart then all know each other, and the largest id wins the first
-    /// election. Zero in the simulator, where all start together.
+    /// After a (re)start, a replica stands only once it has heard from every larger id, or seen a leader, or once
+    /// this many ticks have passed: replicas started a moment apart then know their rank, and the largest id wins
+    /// the first election. Zero in the simulator, where all start together.
     /// </summary>
     public int InitialElectionDelayTicks { get; init; }
 

@@ -1,6 +1,9 @@
 namespace Synod.Tests.Cluster;
 
-/// <summary>Real-cluster tests run one at a time: five replica processes each already share two cores.</summary>
+/// <summary>
+/// Heavy tests run one at a time: a real cluster's five replica processes already share two cores, and the
+/// simulation tests use every core; together they would starve the replicas into spurious elections.
+/// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RealClusterCollection
 {

@@ -7,6 +7,7 @@ namespace Synod.Tests.Simulation;
 /// The simulator over many seeds: the real core and state machine under faults must keep every client history
 /// linearizable and every replica in agreement, and each known protocol bug must be caught.
 /// </summary>
+[Collection(Synod.Tests.Cluster.RealClusterCollection.Name)]
 public sealed class SimulationTests
 {
     private const int SeedCount = 200;
