@@ -12,7 +12,12 @@ internal sealed class ClusterProbe : IDisposable
 
     public ClusterProbe(IReadOnlyDictionary<int, string> endpoints)
     {
-        _channels = endpoints.ToDictionary(e => e.Key, e => GrpcChannel.ForAddress($"http://{e.Value}"));
+        _channels = endpoints.ToDictionary(e => e.Key, e => GrpcChannel.ForAddress($"http://{e.Value}", new GrpcChannelOptions
+        {
+            // Replicas may still be starting; do not let gRPC back off for seconds after the first refusal.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+        }));
     }
 
     /// <summary>The replica that says it leads, if any answers so.</summary>

@@ -5,9 +5,10 @@ namespace Synod.Core;
 /// <summary>
 /// Leader preference and liveness. The preferred leader is the live replica with the largest id: a follower
 /// that has not heard a valid leader for ElectionTimeoutTicks waits a further ElectionStaggerTicks for every
-/// live replica with a larger id, so the largest live one stands first. Leadership is sticky: a replica that
-/// hears a valid leader neither stands nor promises to anyone else, so a larger id that comes back follows the
-/// sitting leader instead of deposing it. None of this matters for safety, which rests on ballots alone.
+/// live replica with a larger id, so the largest live one stands first. Leadership is sticky: a replica stands
+/// only after a quorum answered a pre-vote (Replica.PreVote.cs), and a replica that hears a valid leader neither
+/// grants pre-votes nor promises to anyone else, so a larger id that comes back follows the sitting leader instead
+/// of deposing it. None of this matters for safety, which rests on ballots alone.
 /// </summary>
 public sealed partial class Replica
 {
@@ -37,7 +38,8 @@ public sealed partial class Replica
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
         if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank())
         {
-            StartElection();
+            // Asked again every heartbeat interval until a quorum says yes or a leader is heard.
+            StartPreVote();
         }
     }
 
@@ -196,6 +198,7 @@ public sealed partial class Replica
             _leaderId = leaderId;
             _lastLeaderContactTick = _tick;
             _startupOver = true;
+            ClearPreVote();
         }
     }
 

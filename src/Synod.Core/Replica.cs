@@ -209,6 +209,8 @@ public sealed partial class Replica
             case Forward forward: OnForward(forward); break;
             case ReadIndexRequest request: OnReadIndexRequest(request); break;
             case ReadIndexReply reply: OnReadIndexReply(reply); break;
+            case PreVote preVote: OnPreVote(preVote); break;
+            case PreVoteReply reply: OnPreVoteReply(reply); break;
             default: throw new InvalidOperationException($"Replica {Id} got a message of unknown type {message.GetType().Name}.");
         }
     }

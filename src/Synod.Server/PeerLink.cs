@@ -60,6 +60,10 @@ internal sealed class PeerLink : IAsyncDisposable
         _channel = GrpcChannel.ForAddress($"http://{_endpoint}", new GrpcChannelOptions
         {
             MaxSendMessageSize = _options.PeerFrameBytesMax,
+            // gRPC's own reconnect backoff starts at 1 s and grows to 2 minutes: far too slow for a peer that was
+            // restarting. Keep it short, as the link's own retry loop is.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(ReconnectDelayMsMin),
+            MaxReconnectBackoff = TimeSpan.FromMilliseconds(ReconnectDelayMsMax),
             HttpHandler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = false,

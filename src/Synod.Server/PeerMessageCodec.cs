@@ -37,6 +37,8 @@ public static class PeerMessageCodec
             case Forward m: pb.Forward = new ForwardPb { Batch = Encode([.. m.Commands]) }; break;
             case ReadIndexRequest m: pb.ReadIndexRequest = new ReadIndexRequestPb { ReadId = m.ReadId }; break;
             case ReadIndexReply m: pb.ReadIndexReply = new ReadIndexReplyPb { ReadId = m.ReadId, Index = m.Index }; break;
+            case PreVote m: pb.PreVote = new PreVotePb { Ballot = Encode(m.Ballot) }; break;
+            case PreVoteReply m: pb.PreVoteReply = new PreVoteReplyPb { Ballot = Encode(m.Ballot), Granted = m.Granted, Promised = Encode(m.Promised) }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
 
@@ -65,6 +67,8 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Forward => new Forward(from, to, Decode(pb.Forward.Batch)),
             PeerMessage.KindOneofCase.ReadIndexRequest => new ReadIndexRequest(from, to, pb.ReadIndexRequest.ReadId),
             PeerMessage.KindOneofCase.ReadIndexReply => new ReadIndexReply(from, to, pb.ReadIndexReply.ReadId, pb.ReadIndexReply.Index),
+            PeerMessage.KindOneofCase.PreVote => new PreVote(from, to, Decode(pb.PreVote.Ballot)),
+            PeerMessage.KindOneofCase.PreVoteReply => new PreVoteReply(from, to, Decode(pb.PreVoteReply.Ballot), pb.PreVoteReply.Granted, Decode(pb.PreVoteReply.Promised)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };
     }

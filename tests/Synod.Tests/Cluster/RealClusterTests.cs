@@ -111,6 +111,28 @@ public sealed class RealClusterTests
     }
 
     [Fact]
+    public async Task A_larger_id_that_comes_back_follows_the_sitting_leader_instead_of_deposing_it()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        var first = await cluster.WaitForLeaderAsync(StartupLimit);
+        cluster.Kill(first);
+        var live = cluster.Endpoints.Keys.Where(id => id != first).ToList();
+        var second = await cluster.WaitForLeaderAsync(StartupLimit, live);
+        var ballot = (await cluster.StatusAsync(second))!.Ballot;
+
+        cluster.Start(first);
+        await using var client = NewClient(cluster);
+        await client.PutAsync("after-return", "1");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var status = await cluster.StatusAsync(second);
+        Assert.True(status is { Role: "leader" } && status.Ballot == ballot,
+            $"replica {second} should still lead at ballot {ballot}; it is {status?.Role} at {status?.Ballot}.\n{cluster.AllLogs()}");
+        var returned = await cluster.StatusAsync(first);
+        Assert.Equal(("follower", (uint)second), (returned!.Role, returned.LeaderId));
+    }
+
+    [Fact]
     public async Task With_two_replicas_killed_the_other_three_still_serve_reads_and_writes()
     {
         await using var cluster = new ReplicaProcesses(Replicas);

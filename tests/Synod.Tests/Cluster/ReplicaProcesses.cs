@@ -29,7 +29,11 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         Endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{ports[i - 1]}");
         foreach (var (id, endpoint) in Endpoints)
         {
-            _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}");
+            _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}", new GrpcChannelOptions
+            {
+                InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+                MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+            });
             Start(id);
         }
     }

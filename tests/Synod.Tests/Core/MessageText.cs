@@ -25,6 +25,8 @@ internal static class MessageText
         Forward m => $"Forward {Batch([.. m.Commands])}",
         ReadIndexRequest m => $"ReadIndexRequest read={m.ReadId}",
         ReadIndexReply m => $"ReadIndexReply read={m.ReadId} index={m.Index}",
+        PreVote m => $"PreVote b={m.Ballot}",
+        PreVoteReply m => $"PreVoteReply b={m.Ballot} granted={m.Granted} promised={m.Promised}",
         _ => message.ToString(),
     };
 }

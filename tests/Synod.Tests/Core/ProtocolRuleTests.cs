@@ -183,6 +183,12 @@ public sealed class ProtocolRuleTests
             leader.Tick();
             ready = leader.TakeReady();
             leader.Persisted(ready.Number);
+            foreach (var preVote in ready.Messages.OfType<PreVote>().Where(p => p.To == 1))
+            {
+                leader.Step(new PreVoteReply(1, 3, preVote.Ballot, true, Ballot.Zero));
+                ready = leader.TakeReady();
+                leader.Persisted(ready.Number);
+            }
         }
         while (!ready.Messages.OfType<Prepare>().Any());
 
