@@ -97,7 +97,9 @@ public sealed partial class Replica
 
     private void RequestCatchUp(int peer)
     {
-        if (peer == Id || _tick - _catchUpSentTick < _options.RetransmitTicks)
+        // A sitting leader learns everything it needs in phase 1 and chooses the rest itself; adopting another
+        // leader's choices under its own ballot could make followers treat its stale proposals as chosen.
+        if (peer == Id || _role == ReplicaRole.Leader || _tick - _catchUpSentTick < _options.RetransmitTicks)
         {
             return;
         }
@@ -115,7 +117,7 @@ public sealed partial class Replica
         }
 
         var entries = new List<ChosenEntry>();
-        for (var slot = request.FromSlot; slot <= _commitIndex && entries.Count < _options.CatchUpEntriesMax; slot++)
+        for (var slot = Math.Max(request.FromSlot, _snapshotSlot + 1); slot <= _commitIndex && entries.Count < _options.CatchUpEntriesMax; slot++)
         {
             entries.Add(new ChosenEntry(slot, _log[slot].Commands));
         }
@@ -128,6 +130,11 @@ public sealed partial class Replica
 
     private void OnCatchUpReply(CatchUpReply reply)
     {
+        if (_role == ReplicaRole.Leader)
+        {
+            return;
+        }
+
         foreach (var entry in reply.Entries)
         {
             if (entry.Slot > _commitIndex && !(_log.TryGetValue(entry.Slot, out var known) && known.Chosen))
@@ -146,7 +153,7 @@ public sealed partial class Replica
 
     private void OnInstallSnapshot(InstallSnapshot snapshot)
     {
-        if (snapshot.SnapshotSlot <= _commitIndex)
+        if (snapshot.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader)
         {
             return;
         }

@@ -109,7 +109,8 @@ public sealed class DurableLog : IDisposable
                 }
 
                 throw new InvalidDataException($"{path} is corrupt at offset {offset}: a record's checksum does not match and more records follow. " +
-                    "The replica will not start on a damaged log; move the data directory aside and let it rejoin from its peers.");
+                    "The replica will not start on a damaged log. Do not delete the directory to get it going: an acceptor that forgets its promises " +
+                    "can break safety. Keep the file for inspection; rebuilding a replica safely from its peers comes with --rebuild-from-peers.");
             }
 
             state.Apply(ReadRecord(payload, path, offset));

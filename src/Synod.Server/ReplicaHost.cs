@@ -33,7 +33,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
     private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
     private KvStateMachine _kv = new();
-    private long _nextReadId;
+    // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life of this
+    // replica (delivered late after a quick restart) cannot complete a new read with an old index.
+    private long _nextReadId = Random.Shared.NextInt64(1, long.MaxValue / 2);
     private long _lastSnapshotSlot;
     private Task? _loop;
     private Task? _ticker;
