@@ -20,4 +20,7 @@ public enum ProtocolBugs
 
     /// <summary>A learner applies a slot as soon as it accepts it, before a quorum has chosen it.</summary>
     ApplyBeforeChosen = 8,
+
+    /// <summary>A replica that lost its disk votes at once, forgetting what it promised and accepted before.</summary>
+    VoteAfterDiskLoss = 16,
 }

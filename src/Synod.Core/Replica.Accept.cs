@@ -109,6 +109,12 @@ public sealed partial class Replica
             return;
         }
 
+        if (_rebuilding)
+        {
+            // A non-voter accepts nothing (Replica.Rebuild.cs); it learns chosen values from commits and catch-up.
+            return;
+        }
+
         var raised = accept.Ballot > _promised;
         _promised = accept.Ballot;
         NoteLeader(accept.From, accept.Ballot);

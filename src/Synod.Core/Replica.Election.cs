@@ -36,7 +36,7 @@ public sealed partial class Replica
         }
 
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
-        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank())
+        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank() && !_rebuilding)
         {
             // Asked again every heartbeat interval until a quorum says yes or a leader is heard.
             StartPreVote();
@@ -140,7 +140,8 @@ public sealed partial class Replica
         var isLeader = _role == ReplicaRole.Leader;
         var ballot = isLeader ? _ballot : _promised;
         var round = CurrentReadRound;
-        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round));
+        var phase1Slot = isLeader ? _phase1Slot : 0;
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot));
     }
 
     private void StartElection()
@@ -228,6 +229,15 @@ public sealed partial class Replica
         }
 
         NoteLeader(heartbeat.From, heartbeat.Ballot);
+        NoteEstablishedLeader(heartbeat.Ballot, heartbeat.Phase1Slot);
+        if (_rebuilding && _rebuildFloor is null)
+        {
+            // An acknowledgement vouches that no higher ballot was promised here, which a replica that lost its
+            // promises cannot know yet (a leader counts these to confirm reads).
+            LearnCommit(heartbeat.Ballot, heartbeat.CommitIndex, heartbeat.From);
+            return;
+        }
+
         Send(new HeartbeatAck(Id, heartbeat.From, heartbeat.Ballot, heartbeat.ReadRound, _commitIndex));
         LearnCommit(heartbeat.Ballot, heartbeat.CommitIndex, heartbeat.From);
     }

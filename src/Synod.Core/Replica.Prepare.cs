@@ -14,12 +14,21 @@ public sealed partial class Replica
     private Prepare? _deferredPrepare;
     private long _prepareFromSlot;
 
+    /// <summary>As leader: the last slot this leadership's phase 1 re-proposed; new commands go after it.</summary>
+    private long _phase1Slot;
+
     private void OnPrepare(Prepare prepare)
     {
         NoteBallot(prepare.Ballot);
         if (prepare.Ballot < _promised)
         {
             Send(new Reject(Id, prepare.From, prepare.Ballot, _promised));
+            return;
+        }
+
+        if (_rebuilding)
+        {
+            // A non-voter: its promise could contradict one it made before it lost its state (Replica.Rebuild.cs).
             return;
         }
 
@@ -125,6 +134,7 @@ public sealed partial class Replica
 
         var recovered = RecoverAcceptedValues(out var maxSlot);
         _nextSlot = Math.Max(maxSlot, _commitIndex) + 1;
+        _phase1Slot = _nextSlot - 1;
         for (var slot = _prepareFromSlot; slot < _nextSlot; slot++)
         {
             if (_log.TryGetValue(slot, out var known) && known.Chosen)

@@ -9,7 +9,8 @@ namespace Synod.Core;
 /// time), <see cref="Propose"/> (a client command), <see cref="RequestRead"/> (a linearizable read),
 /// <see cref="Persisted"/> ("durable up to this Ready") and <see cref="Compact"/> (a snapshot was taken).
 /// After inputs the shell calls <see cref="TakeReady"/> and carries out what it says.
-/// The parts live in Replica.Election.cs, Replica.Prepare.cs, Replica.Accept.cs, Replica.Learn.cs and Replica.Read.cs.
+/// The parts live in Replica.Election.cs, Replica.PreVote.cs, Replica.Prepare.cs, Replica.Accept.cs, Replica.Learn.cs,
+/// Replica.Read.cs and Replica.Rebuild.cs.
 /// </summary>
 public sealed partial class Replica
 {
@@ -114,6 +115,7 @@ public sealed partial class Replica
     public void Tick()
     {
         _tick++;
+        TickRebuild();
         switch (_role)
         {
             case ReplicaRole.Leader:
@@ -211,6 +213,9 @@ public sealed partial class Replica
             case ReadIndexReply reply: OnReadIndexReply(reply); break;
             case PreVote preVote: OnPreVote(preVote); break;
             case PreVoteReply reply: OnPreVoteReply(reply); break;
+            case VoterQuery query: OnVoterQuery(query); break;
+            case VoterQueryReply reply: OnVoterQueryReply(reply); break;
+            case Reballot reballot: OnReballot(reballot); break;
             default: throw new InvalidOperationException($"Replica {Id} got a message of unknown type {message.GetType().Name}.");
         }
     }
@@ -257,6 +262,7 @@ public sealed partial class Replica
     private void Restore(DurableState state)
     {
         _promised = state.Promised;
+        _rebuilding = state.Rebuilding && (_options.Bugs & ProtocolBugs.VoteAfterDiskLoss) == 0;
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;

@@ -148,6 +148,8 @@ public sealed class DurableLog : IDisposable
                 case ChosenOp c: writer.Write((byte)3); writer.Write(c.Slot); WriteBatch(writer, c.Commands); break;
                 case CommitOp c: writer.Write((byte)4); writer.Write(c.CommitIndex); break;
                 case SnapshotOp s: writer.Write((byte)5); writer.Write(s.Slot); writer.Write(s.Data.Length); writer.Write(s.Data); break;
+                case RebuildOp: writer.Write((byte)6); break;
+                case VoterOp v: writer.Write((byte)7); WriteBallot(writer, v.Ballot); break;
                 default: throw new ArgumentException($"No record type for {op.GetType().Name}.", nameof(op));
             }
         }
@@ -177,6 +179,8 @@ public sealed class DurableLog : IDisposable
                 3 => new ChosenOp(reader.ReadInt64(), ReadBatch(reader)),
                 4 => new CommitOp(reader.ReadInt64()),
                 5 => new SnapshotOp(reader.ReadInt64(), reader.ReadBytes(reader.ReadInt32())),
+                6 => new RebuildOp(),
+                7 => new VoterOp(ReadBallot(reader)),
                 var type => throw new InvalidDataException($"{path} at offset {offset}: unknown record type {type}."),
             };
         }

@@ -25,7 +25,7 @@ public static class PeerMessageCodec
             case Accept m: pb.Accept = new AcceptPb { Ballot = Encode(m.Ballot), Slot = m.Slot, Batch = Encode(m.Commands), CommitIndex = m.CommitIndex }; break;
             case Accepted m: pb.Accepted = new AcceptedPb { Ballot = Encode(m.Ballot), Slot = m.Slot }; break;
             case Reject m: pb.Reject = new RejectPb { Ballot = Encode(m.Ballot), Promised = Encode(m.Promised) }; break;
-            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound }; break;
+            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot }; break;
             case HeartbeatAck m: pb.HeartbeatAck = new HeartbeatAckPb { Ballot = Encode(m.Ballot), ReadRound = m.ReadRound, CommitIndex = m.CommitIndex }; break;
             case Commit m: pb.Commit = new CommitPb { Ballot = Encode(m.Ballot), CommitIndex = m.CommitIndex }; break;
             case CatchUpRequest m: pb.CatchUpRequest = new CatchUpRequestPb { FromSlot = m.FromSlot }; break;
@@ -39,6 +39,9 @@ public static class PeerMessageCodec
             case ReadIndexReply m: pb.ReadIndexReply = new ReadIndexReplyPb { ReadId = m.ReadId, Index = m.Index }; break;
             case PreVote m: pb.PreVote = new PreVotePb { Ballot = Encode(m.Ballot) }; break;
             case PreVoteReply m: pb.PreVoteReply = new PreVoteReplyPb { Ballot = Encode(m.Ballot), Granted = m.Granted, Promised = Encode(m.Promised) }; break;
+            case VoterQuery: pb.VoterQuery = new VoterQueryPb(); break;
+            case VoterQueryReply m: pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised) }; break;
+            case Reballot m: pb.Reballot = new ReballotPb { Above = Encode(m.Above) }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
 
@@ -57,7 +60,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Accept => new Accept(from, to, Decode(pb.Accept.Ballot), pb.Accept.Slot, Decode(pb.Accept.Batch), pb.Accept.CommitIndex),
             PeerMessage.KindOneofCase.Accepted => new Accepted(from, to, Decode(pb.Accepted.Ballot), pb.Accepted.Slot),
             PeerMessage.KindOneofCase.Reject => new Reject(from, to, Decode(pb.Reject.Ballot), Decode(pb.Reject.Promised)),
-            PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound),
+            PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot),
             PeerMessage.KindOneofCase.HeartbeatAck => new HeartbeatAck(from, to, Decode(pb.HeartbeatAck.Ballot), pb.HeartbeatAck.ReadRound, pb.HeartbeatAck.CommitIndex),
             PeerMessage.KindOneofCase.Commit => new Commit(from, to, Decode(pb.Commit.Ballot), pb.Commit.CommitIndex),
             PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot),
@@ -69,6 +72,9 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.ReadIndexReply => new ReadIndexReply(from, to, pb.ReadIndexReply.ReadId, pb.ReadIndexReply.Index),
             PeerMessage.KindOneofCase.PreVote => new PreVote(from, to, Decode(pb.PreVote.Ballot)),
             PeerMessage.KindOneofCase.PreVoteReply => new PreVoteReply(from, to, Decode(pb.PreVoteReply.Ballot), pb.PreVoteReply.Granted, Decode(pb.PreVoteReply.Promised)),
+            PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to),
+            PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised)),
+            PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };
     }

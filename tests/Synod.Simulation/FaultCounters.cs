@@ -29,6 +29,12 @@ public sealed class FaultCounters
 
     public long LeaderChanges { get; set; }
 
+    /// <summary>Crashes that also lost the disk: the replica restarts empty and rebuilds from its peers as a non-voter.</summary>
+    public long DiskWipes { get; set; }
+
+    /// <summary>Rebuilding replicas that became voters again.</summary>
+    public long VotersRestored { get; set; }
+
     public long ClientRetries { get; set; }
 
     public void Add(FaultCounters other)
@@ -45,11 +51,13 @@ public sealed class FaultCounters
         SnapshotsInstalled += other.SnapshotsInstalled;
         SnapshotsSentToLaggards += other.SnapshotsSentToLaggards;
         LeaderChanges += other.LeaderChanges;
+        DiskWipes += other.DiskWipes;
+        VotersRestored += other.VotersRestored;
         ClientRetries += other.ClientRetries;
     }
 
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
-        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} leader-changes={LeaderChanges} client-retries={ClientRetries}";
+        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
 }

@@ -10,7 +10,15 @@ public sealed class SimDisk
 {
     private readonly List<PersistOp> _unsynced = [];
 
-    public DurableState Synced { get; } = new();
+    public DurableState Synced { get; private set; } = new();
+
+    /// <summary>The disk is replaced by an empty one: the replica restarts rebuilding from its peers, a non-voter.</summary>
+    public void Wipe()
+    {
+        _unsynced.Clear();
+        Synced = new DurableState();
+        Synced.Apply(new RebuildOp());
+    }
 
     public void Write(IEnumerable<PersistOp> ops) => _unsynced.AddRange(ops);
 

@@ -22,6 +22,7 @@ public sealed class SimReplicaHost
     private long _lastFsyncDoneMs;
     private long _nextReadId;
     private long _lastSnapshotSlot;
+    private bool _wasRebuilding;
     private bool _wasLeader;
 
     public SimReplicaHost(Simulator sim, ReplicaOptions options)
@@ -63,6 +64,7 @@ public sealed class SimReplicaHost
         Kv = new KvStateMachine();
         _lastSnapshotSlot = 0;
         _wasLeader = false;
+        _wasRebuilding = Core.Rebuilding;
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;
         Process();
@@ -112,6 +114,12 @@ public sealed class SimReplicaHost
         }
 
         _wasLeader = Core.Role == ReplicaRole.Leader;
+        if (_wasRebuilding && !Core.Rebuilding)
+        {
+            _sim.Faults.VotersRestored++;
+        }
+
+        _wasRebuilding = Core.Rebuilding;
         while (true)
         {
             var ready = Core.TakeReady();

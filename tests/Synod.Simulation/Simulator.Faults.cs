@@ -11,6 +11,7 @@ public sealed partial class Simulator
 {
     private const double MajorityCrashProbability = 0.1;
     private const double OneWayPartitionProbability = 0.3;
+    private const double DiskWipeProbability = 0.15;
 
     private bool _healed;
     private long _healedAtMs;
@@ -42,6 +43,10 @@ public sealed partial class Simulator
         {
             PowerFailure();
         }
+        else if (roll < 55)
+        {
+            LoseTheDiskThatKnows();
+        }
         else if (roll < 82)
         {
             PartitionRandomly();
@@ -65,6 +70,11 @@ public sealed partial class Simulator
         var victim = up[Random.Next(up.Count)];
         victim.Crash();
         Faults.Crashes++;
+        if (Random.Chance(DiskWipeProbability) && CanLoseAnotherDisk())
+        {
+            victim.Disk.Wipe();
+            Faults.DiskWipes++;
+        }
         var restartAt = NowMs + 50 + Random.Next(1500);
         Schedule(restartAt, Tracing ? $"restart r{victim.Id}" : null, () => Restart(victim));
     }
@@ -91,6 +101,60 @@ public sealed partial class Simulator
         }
 
         Faults.PowerFailures++;
+    }
+
+    /// <summary>
+    /// The disk loss that hurts most: q-1 followers are cut off while the rest keep choosing values, then the leader and
+    /// the remaining others crash and the one replica that still knows those values loses its disk and comes back at
+    /// once, next to the laggards, just as the partition heals. Were it to vote at once, it and the laggards would be a
+    /// quorum that knows nothing of the values chosen meanwhile.
+    /// </summary>
+    private void LoseTheDiskThatKnows()
+    {
+        var leader = _hosts.FirstOrDefault(h => h.Up && h.Core.Role == ReplicaRole.Leader);
+        if (_partitioned || leader is null || _hosts.Any(h => !h.Up) || !CanLoseAnotherDisk())
+        {
+            return;
+        }
+
+        var quorum = (_hosts.Length / 2) + 1;
+        var followers = _hosts.Where(h => h != leader).OrderBy(_ => Random.Next(1000)).ToList();
+        var knower = followers[0];
+        var laggards = followers.Skip(1).Take(quorum - 1).Select(h => h.Id).ToHashSet();
+        var others = followers.Skip(quorum).Append(leader).ToList();
+        StartPartition(laggards, oneWay: false);
+        Schedule(NowMs + 100 + Random.Next(500), Tracing ? $"r{knower.Id} loses its disk" : null, () =>
+        {
+            if (_healed || !knower.Up || !CanLoseAnotherDisk())
+            {
+                return;
+            }
+
+            foreach (var other in others.Where(h => h.Up))
+            {
+                other.Crash();
+                Faults.Crashes++;
+                Schedule(NowMs + 300 + Random.Next(1500), Tracing ? $"restart r{other.Id}" : null, () => Restart(other));
+            }
+
+            knower.Crash();
+            Faults.Crashes++;
+            knower.Disk.Wipe();
+            Faults.DiskWipes++;
+            ClearPartition();
+            Restart(knower);
+        });
+    }
+
+    /// <summary>
+    /// A rebuilding replica needs a quorum of voting peers to answer it; with more disks lost than that allows, no
+    /// protocol can recover safely, so the simulator loses at most that many at once.
+    /// </summary>
+    private bool CanLoseAnotherDisk()
+    {
+        var rebuilding = _hosts.Count(h => h.Disk.Synced.Rebuilding);
+        var quorum = (_hosts.Length / 2) + 1;
+        return rebuilding + 1 <= _hosts.Length - quorum;
     }
 
     private void Restart(SimReplicaHost host)

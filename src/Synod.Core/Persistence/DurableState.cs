@@ -16,6 +16,9 @@ public sealed class DurableState
 
     public byte[]? SnapshotData { get; private set; }
 
+    /// <summary>The replica lost its state and has not yet been allowed to vote again (<see cref="RebuildOp"/>).</summary>
+    public bool Rebuilding { get; private set; }
+
     public void Apply(PersistOp op)
     {
         switch (op)
@@ -44,6 +47,13 @@ public sealed class DurableState
             case SnapshotOp snapshot:
                 ApplySnapshot(snapshot);
                 break;
+            case RebuildOp:
+                Rebuilding = true;
+                break;
+            case VoterOp voter:
+                Rebuilding = false;
+                Promised = Ballot.Max(Promised, voter.Ballot);
+                break;
             default:
                 throw new InvalidOperationException($"Unknown persist op {op.GetType().Name}.");
         }
@@ -57,6 +67,7 @@ public sealed class DurableState
             CommitIndex = CommitIndex,
             SnapshotSlot = SnapshotSlot,
             SnapshotData = SnapshotData,
+            Rebuilding = Rebuilding,
         };
         foreach (var (slot, entry) in Entries)
         {

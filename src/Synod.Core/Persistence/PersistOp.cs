@@ -20,3 +20,15 @@ public sealed record CommitOp(long CommitIndex) : PersistOp;
 
 /// <summary>The state machine as of Slot; every slot up to it may be forgotten.</summary>
 public sealed record SnapshotOp(long Slot, byte[] Data) : PersistOp;
+
+/// <summary>
+/// This replica lost its durable state (a new disk, or a damaged log discarded by --rebuild-from-peers) and rejoins as a
+/// non-voter: it makes no promise and accepts nothing until a <see cref="VoterOp"/> says it may vote again.
+/// </summary>
+public sealed record RebuildOp : PersistOp;
+
+/// <summary>
+/// A rebuilding replica saw a leader established at Ballot, above every ballot it could have promised before it lost
+/// its state: from here on it votes, and it has promised Ballot.
+/// </summary>
+public sealed record VoterOp(Ballot Ballot) : PersistOp;

@@ -1,0 +1,158 @@
+using System.Text;
+using Synod.Core;
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Tests.Core;
+
+/// <summary>
+/// I14 (docs/protocol.md): a replica that lost its disk rejoins as a non-voter, and votes again only once a leader was
+/// established above every ballot it could have promised before, and it knows every slot that leader's phase 1 covered.
+/// </summary>
+public sealed class RebuildRuleTests
+{
+    private static readonly int[] ThreeMembers = [1, 2, 3];
+
+    private static Replica NewRebuildingReplica()
+    {
+        var state = new DurableState();
+        state.Apply(new RebuildOp());
+        return new Replica(new ReplicaOptions { Id = 1, Members = ThreeMembers }, new SeededRandom(7), state);
+    }
+
+    private static Ready Settle(Replica replica)
+    {
+        var ready = replica.TakeReady();
+        replica.Persisted(ready.Number);
+        return ready;
+    }
+
+    /// <summary>Ticks until the rebuilding replica asks for the floor, and answers it from replicas 2 and 3.</summary>
+    private static void LearnFloor(Replica replica, Ballot fromTwo, Ballot fromThree)
+    {
+        Ready ready;
+        do
+        {
+            replica.Tick();
+            ready = Settle(replica);
+        }
+        while (!ready.Messages.OfType<VoterQuery>().Any());
+
+        replica.Step(new VoterQueryReply(2, 1, fromTwo));
+        replica.Step(new VoterQueryReply(3, 1, fromThree));
+    }
+
+    [Fact]
+    public void I14_a_rebuilding_replica_neither_promises_nor_accepts()
+    {
+        var replica = NewRebuildingReplica();
+        replica.Step(new Prepare(3, 1, new Ballot(9, 3), 1));
+        replica.Step(new Accept(3, 1, new Ballot(9, 3), 1, [Encoding.UTF8.GetBytes("put a 1")], 0));
+        var ready = Settle(replica);
+
+        Assert.True(replica.Rebuilding);
+        Assert.Empty(ready.Messages.OfType<Promise>());
+        Assert.Empty(ready.Messages.OfType<Accepted>());
+        Assert.DoesNotContain(ready.PersistOps, op => op is PromiseOp or AcceptOp);
+    }
+
+    [Fact]
+    public void I14_the_floor_is_the_largest_promise_of_a_quorum_of_voting_peers()
+    {
+        var replica = NewRebuildingReplica();
+        LearnFloor(replica, new Ballot(4, 2), new Ballot(6, 3));
+        var ready = Settle(replica);
+
+        Assert.Contains(new PromiseOp(new Ballot(6, 3)), ready.PersistOps);
+        Assert.Equal(new Ballot(6, 3), replica.Promised);
+        Assert.True(replica.Rebuilding);
+    }
+
+    [Fact]
+    public void I14_a_leader_at_the_floor_is_asked_to_run_phase_1_again_and_is_not_voted_for()
+    {
+        var replica = NewRebuildingReplica();
+        LearnFloor(replica, new Ballot(6, 3), new Ballot(6, 3));
+        Reballot? reballot = null;
+        for (var i = 0; i < 20 && reballot is null; i++)
+        {
+            replica.Step(new Heartbeat(3, 1, new Ballot(6, 3), true, 0, 0, 0));
+            replica.Tick();
+            reballot = Settle(replica).Messages.OfType<Reballot>().FirstOrDefault();
+        }
+
+        Assert.NotNull(reballot);
+        Assert.Equal(3, reballot.To);
+        Assert.Equal(new Ballot(6, 3), reballot.Above);
+        Assert.True(replica.Rebuilding);
+    }
+
+    [Fact]
+    public void I14_it_votes_again_only_once_it_knows_every_slot_the_new_leaders_phase_1_covered()
+    {
+        var replica = NewRebuildingReplica();
+        LearnFloor(replica, new Ballot(6, 3), new Ballot(6, 3));
+        Settle(replica);
+
+        replica.Step(new Heartbeat(3, 1, new Ballot(7, 3), true, 2, 0, Phase1Slot: 2));
+        replica.Tick();
+        var waiting = Settle(replica);
+        Assert.True(replica.Rebuilding);
+        Assert.Contains(waiting.Messages, m => m is CatchUpRequest { To: 3 });
+
+        replica.Step(new CatchUpReply(3, 1, [new ChosenEntry(1, []), new ChosenEntry(2, [])], 2));
+        replica.Tick();
+        var voter = Settle(replica);
+        Assert.False(replica.Rebuilding);
+        Assert.Contains(new VoterOp(new Ballot(7, 3)), voter.PersistOps);
+
+        replica.Step(new Accept(3, 1, new Ballot(7, 3), 3, [Encoding.UTF8.GetBytes("put a 1")], 2));
+        Assert.Single(Settle(replica).Messages.OfType<Accepted>());
+    }
+
+    [Fact]
+    public void I14_a_restart_while_rebuilding_stays_a_non_voter()
+    {
+        var replica = NewRebuildingReplica();
+        LearnFloor(replica, new Ballot(6, 3), new Ballot(6, 3));
+        var disk = new DurableState();
+        disk.Apply(new RebuildOp());
+        foreach (var op in Settle(replica).PersistOps)
+        {
+            disk.Apply(op);
+        }
+
+        var restarted = new Replica(new ReplicaOptions { Id = 1, Members = ThreeMembers }, new SeededRandom(8), disk);
+        restarted.Step(new Prepare(3, 1, new Ballot(9, 3), 1));
+        Assert.True(restarted.Rebuilding);
+        Assert.Empty(Settle(restarted).Messages.OfType<Promise>());
+    }
+
+    [Fact]
+    public void I14_a_leader_asked_to_reballot_runs_phase_1_again_above_the_floor()
+    {
+        var leader = new Replica(new ReplicaOptions { Id = 3, Members = ThreeMembers }, new SeededRandom(1));
+        Ready ready;
+        do
+        {
+            leader.Tick();
+            ready = Settle(leader);
+            foreach (var preVote in ready.Messages.OfType<PreVote>().Where(p => p.To == 2))
+            {
+                leader.Step(new PreVoteReply(2, 3, preVote.Ballot, true, Ballot.Zero));
+                ready = Settle(leader);
+            }
+        }
+        while (!ready.Messages.OfType<Prepare>().Any());
+
+        var prepare = ready.Messages.OfType<Prepare>().First();
+        leader.Step(new Promise(2, 3, prepare.Ballot, prepare.FromSlot, [], 0, 0, false));
+        Settle(leader);
+        Assert.Equal(ReplicaRole.Leader, leader.Role);
+
+        leader.Step(new Reballot(1, 3, leader.Ballot));
+        var again = Settle(leader).Messages.OfType<Prepare>().ToList();
+        Assert.NotEmpty(again);
+        Assert.All(again, p => Assert.True(p.Ballot > prepare.Ballot));
+    }
+}
