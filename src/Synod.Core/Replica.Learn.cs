@@ -12,6 +12,7 @@ public sealed partial class Replica
 {
     private long _commitNoticeSent;
     private long _catchUpSentTick = long.MinValue / 2;
+    private IncomingSnapshot? _incomingSnapshot;
 
     private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
     {
@@ -105,21 +106,35 @@ public sealed partial class Replica
         }
 
         _catchUpSentTick = _tick;
-        Send(new CatchUpRequest(Id, peer, _commitIndex + 1));
+        Send(_incomingSnapshot is { } incoming && incoming.From == peer
+            ? new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received)
+            : new CatchUpRequest(Id, peer, _commitIndex + 1));
     }
 
     private void OnCatchUpRequest(CatchUpRequest request)
     {
         if (request.FromSlot <= _snapshotSlot && _snapshotData is not null)
         {
-            Send(new InstallSnapshot(Id, request.From, _snapshotSlot, _snapshotData));
+            // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning.
+            var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, _snapshotData.Length) : 0;
+            var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
+            Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsSpan((int)offset, length).ToArray()));
             return;
         }
 
         var entries = new List<ChosenEntry>();
+        var bytes = 0L;
         for (var slot = Math.Max(request.FromSlot, _snapshotSlot + 1); slot <= _commitIndex && entries.Count < _options.CatchUpEntriesMax; slot++)
         {
-            entries.Add(new ChosenEntry(slot, _log[slot].Commands));
+            var commands = _log[slot].Commands;
+            var size = commands.Sum(c => (long)c.Length);
+            if (entries.Count > 0 && bytes + size > _options.CatchUpBytesMax)
+            {
+                break;
+            }
+
+            entries.Add(new ChosenEntry(slot, commands));
+            bytes += size;
         }
 
         if (entries.Count > 0)
@@ -151,24 +166,56 @@ public sealed partial class Replica
         }
     }
 
-    private void OnInstallSnapshot(InstallSnapshot snapshot)
+    private void OnInstallSnapshot(InstallSnapshot chunk)
     {
-        if (snapshot.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader)
+        if (chunk.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader || !IsWellFormed(chunk))
         {
             return;
         }
 
-        DropLogThrough(snapshot.SnapshotSlot);
-        _snapshotSlot = snapshot.SnapshotSlot;
-        _snapshotData = snapshot.Data;
-        _commitIndex = snapshot.SnapshotSlot;
-        _pendingSnapshot = new SnapshotToInstall(snapshot.SnapshotSlot, snapshot.Data);
-        _ready.PersistOps.Add(new SnapshotOp(snapshot.SnapshotSlot, snapshot.Data));
+        if (chunk.Offset == 0)
+        {
+            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes]);
+        }
+
+        var incoming = _incomingSnapshot;
+        if (incoming is null || incoming.From != chunk.From || incoming.Slot != chunk.SnapshotSlot ||
+            incoming.Data.Length != chunk.TotalBytes || incoming.Received != chunk.Offset)
+        {
+            // Out of order (a duplicate, or a chunk of an abandoned transfer): the next request names the offset needed.
+            return;
+        }
+
+        chunk.Chunk.CopyTo(incoming.Data, incoming.Received);
+        incoming.Received += chunk.Chunk.Length;
+        _catchUpSentTick = long.MinValue / 2;
+        if (incoming.Received < incoming.Data.Length)
+        {
+            RequestCatchUp(chunk.From);
+            return;
+        }
+
+        _incomingSnapshot = null;
+        InstallSnapshot(chunk.From, incoming.Slot, incoming.Data);
+    }
+
+    private bool IsWellFormed(InstallSnapshot chunk) =>
+        chunk.TotalBytes >= 0 && chunk.TotalBytes <= _options.SnapshotBytesMax && chunk.Offset >= 0 &&
+        chunk.Offset + chunk.Chunk.Length <= chunk.TotalBytes && (chunk.Chunk.Length > 0 || chunk.TotalBytes == 0);
+
+    private void InstallSnapshot(int from, long slot, byte[] data)
+    {
+        DropLogThrough(slot);
+        _snapshotSlot = slot;
+        _snapshotData = data;
+        _commitIndex = slot;
+        _pendingSnapshot = new SnapshotToInstall(slot, data);
+        _ready.PersistOps.Add(new SnapshotOp(slot, data));
         AdvanceCommit();
         _catchUpSentTick = long.MinValue / 2;
-        if (_peerCommitIndex[snapshot.From] > _commitIndex)
+        if (_peerCommitIndex[from] > _commitIndex)
         {
-            RequestCatchUp(snapshot.From);
+            RequestCatchUp(from);
         }
     }
 

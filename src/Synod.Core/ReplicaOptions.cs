@@ -50,6 +50,15 @@ public sealed record ReplicaOptions
     /// <summary>Chosen slots in one catch-up answer.</summary>
     public int CatchUpEntriesMax { get; init; } = 256;
 
+    /// <summary>Bytes of commands in one catch-up answer (a single larger slot still goes alone).</summary>
+    public int CatchUpBytesMax { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Bytes of snapshot in one InstallSnapshot message.</summary>
+    public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The largest snapshot a learner takes from a peer; a larger one is refused (it could not be held in memory).</summary>
+    public long SnapshotBytesMax { get; init; } = 1024L * 1024 * 1024;
+
     /// <summary>Accepted slots in one promise; a promise with more is marked truncated and the candidate catches up first.</summary>
     public int PromiseEntriesMax { get; init; } = 4096;
 
@@ -81,6 +90,9 @@ public sealed record ReplicaOptions
         Require(ProposalQueueCommandsMax >= BatchCommandsMax,
             $"ProposalQueueCommandsMax ({ProposalQueueCommandsMax}) must be at least BatchCommandsMax ({BatchCommandsMax}), or a full batch can never form.");
         Require(CatchUpEntriesMax >= 1, "CatchUpEntriesMax must be at least 1.");
+        Require(CatchUpBytesMax >= 1, "CatchUpBytesMax must be at least 1.");
+        Require(SnapshotChunkBytes >= 1, "SnapshotChunkBytes must be at least 1.");
+        Require(SnapshotBytesMax >= SnapshotChunkBytes, $"SnapshotBytesMax ({SnapshotBytesMax}) must be at least SnapshotChunkBytes ({SnapshotChunkBytes}).");
         Require(PromiseEntriesMax >= PipelineSlotsMax,
             $"PromiseEntriesMax ({PromiseEntriesMax}) must be at least PipelineSlotsMax ({PipelineSlotsMax}), or a promise cannot carry one leader's in-flight slots.");
         Require(PendingReadsMax >= 1, "PendingReadsMax must be at least 1.");

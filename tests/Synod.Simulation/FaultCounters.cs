@@ -29,6 +29,9 @@ public sealed class FaultCounters
 
     public long LeaderChanges { get; set; }
 
+    /// <summary>Snapshot chunks delivered, first chunks included.</summary>
+    public long SnapshotChunksDelivered { get; set; }
+
     /// <summary>Crashes that also lost the disk: the replica restarts empty and rebuilds from its peers as a non-voter.</summary>
     public long DiskWipes { get; set; }
 
@@ -51,6 +54,7 @@ public sealed class FaultCounters
         SnapshotsInstalled += other.SnapshotsInstalled;
         SnapshotsSentToLaggards += other.SnapshotsSentToLaggards;
         LeaderChanges += other.LeaderChanges;
+        SnapshotChunksDelivered += other.SnapshotChunksDelivered;
         DiskWipes += other.DiskWipes;
         VotersRestored += other.VotersRestored;
         ClientRetries += other.ClientRetries;
@@ -59,5 +63,5 @@ public sealed class FaultCounters
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
-        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
+        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
 }

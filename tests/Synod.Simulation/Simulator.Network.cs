@@ -30,6 +30,11 @@ public sealed partial class Simulator
                     Faults.MessagesDelivered++;
                     if (message is InstallSnapshot)
                     {
+                        Faults.SnapshotChunksDelivered++;
+                    }
+
+                    if (message is InstallSnapshot { Offset: 0 })
+                    {
                         Faults.SnapshotsSentToLaggards++;
                     }
 

@@ -19,6 +19,9 @@ public sealed partial class Simulator
     /// <summary>After the last client finishes, how long replicas get to converge before states are compared.</summary>
     private const long ConvergenceMs = 3_000;
 
+    /// <summary>Simulated state is small; chunks this small make every transfer take several.</summary>
+    private const int SnapshotChunkBytes = 24;
+
     private readonly PriorityQueue<Action, (long AtMs, long Sequence)> _events = new();
     private readonly SimReplicaHost[] _hosts;
     private readonly IncrementalHash? _trace;
@@ -38,7 +41,8 @@ public sealed partial class Simulator
         _hosts = new SimReplicaHost[options.Replicas];
         for (var i = 0; i < options.Replicas; i++)
         {
-            var replicaOptions = new ReplicaOptions { Id = i + 1, Members = members, Bugs = options.Bugs };
+            // Small snapshot chunks, so that transfers take many chunks and their loss, duplication and reordering are exercised.
+            var replicaOptions = new ReplicaOptions { Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = SnapshotChunkBytes };
             _hosts[i] = new SimReplicaHost(this, replicaOptions);
         }
 

@@ -29,7 +29,8 @@ public sealed class SimulationTests
         Assert.True(faults.Crashes > 0 && faults.Restarts > 0 && faults.PowerFailures > 0, faults.ToString());
         Assert.True(faults.Partitions > 0 && faults.OneWayPartitions > 0, faults.ToString());
         Assert.True(faults.MessagesDropped > 0 && faults.MessagesDuplicated > 0 && faults.UnsyncedOpsLost > 0, faults.ToString());
-        Assert.True(faults.SnapshotsInstalled > 0 && faults.SnapshotsSentToLaggards > 0 && faults.LeaderChanges > SeedCount, faults.ToString());
+        Assert.True(faults.SnapshotsInstalled > 0 && faults.SnapshotsSentToLaggards > 0 && faults.SnapshotChunksDelivered > faults.SnapshotsSentToLaggards && faults.LeaderChanges > SeedCount, faults.ToString());
+        Assert.True(faults.DiskWipes > 0 && faults.VotersRestored > 0, faults.ToString());
     }
 
     [Theory]

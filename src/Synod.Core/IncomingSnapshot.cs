@@ -1,0 +1,13 @@
+namespace Synod.Core;
+
+/// <summary>A snapshot being received from a peer, chunk by chunk, in order.</summary>
+internal sealed class IncomingSnapshot(int from, long slot, byte[] data)
+{
+    public int From { get; } = from;
+
+    public long Slot { get; } = slot;
+
+    public byte[] Data { get; } = data;
+
+    public int Received { get; set; }
+}
