@@ -7,7 +7,7 @@ namespace Synod.Server;
 
 /// <summary>
 /// The one owner of a replica's core and state machine (etcd's node.go around RawNode). gRPC handlers and the
-/// tick timer only post inputs to a bounded channel; this loop drains what is waiting, steps the core, then for
+/// tick timer only post inputs to one channel; this loop drains what is waiting, steps the core, then for
 /// each Ready: persists (one fsync covers everything drained: group commit), sends, reports persisted, applies,
 /// and answers the requests whose commands or reads are now done.
 /// </summary>
@@ -21,11 +21,19 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     /// <summary>Ticks posted at once after a stall; a longer stall is forgotten rather than replayed in a burst.</summary>
     private const int TicksCatchUpMax = 50;
 
+    /// <summary>Peer messages waiting for the loop; more are dropped (Paxos tolerates a lost message, and peers retransmit).</summary>
+    private const int PeerInputsWaitingMax = 65_536;
+
     private ReplicaRole _lastRole = ReplicaRole.Follower;
 
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
+    // One unbounded channel keeps inputs in arrival order; clients are bounded by _clientSlots (they wait for room)
+    // and peers by _peerInputsWaiting (their messages are dropped when too many wait), so a flood of clients can
+    // neither push out the ticks that keep leadership alive nor starve peer messages.
     private readonly Channel<HostInput> _inputs;
+    private readonly SemaphoreSlim _clientSlots;
+    private int _peerInputsWaiting;
     private readonly DurableLog _log;
     private readonly PeerLinks _peers;
     private readonly Replica _core;
@@ -46,7 +54,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     {
         _options = options;
         _logger = loggers.CreateLogger($"replica-{options.Id}");
-        _inputs = Channel.CreateBounded<HostInput>(new BoundedChannelOptions(options.InputQueueMax) { SingleReader = true });
+        _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
+        _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         _log = DurableLog.Open(options.DataDir, _logger);
         var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
         _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _log.State);
@@ -64,10 +73,25 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _peers.Start(_stopping.Token);
     }
 
-    /// <summary>Posts a peer's message; dropped when the loop is saturated (Paxos tolerates a lost message).</summary>
-    internal void PostFromPeer(HostInput input) => _inputs.Writer.TryWrite(input);
+    /// <summary>Posts a peer's message; dropped when too many wait already (Paxos tolerates a lost message).</summary>
+    internal void PostFromPeer(HostInput input)
+    {
+        if (Interlocked.Increment(ref _peerInputsWaiting) > PeerInputsWaitingMax || !_inputs.Writer.TryWrite(input))
+        {
+            Interlocked.Decrement(ref _peerInputsWaiting);
+        }
+    }
 
-    internal ValueTask PostAsync(HostInput input, CancellationToken cancellation) => _inputs.Writer.WriteAsync(input, cancellation);
+    /// <summary>Posts a client's request, waiting while InputQueueMax requests are queued already.</summary>
+    internal async ValueTask PostAsync(HostInput input, CancellationToken cancellation)
+    {
+        await _clientSlots.WaitAsync(cancellation);
+        if (!_inputs.Writer.TryWrite(input))
+        {
+            _clientSlots.Release();
+            throw new OperationCanceledException("The replica is stopping.");
+        }
+    }
 
     public async Task<HostStatus> StatusAsync(CancellationToken cancellation)
     {
@@ -155,6 +179,15 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
     private void Handle(HostInput input)
     {
+        if (input is PeerInput)
+        {
+            Interlocked.Decrement(ref _peerInputsWaiting);
+        }
+        else if (input is ProposeInput or ReadInput or StatusInput)
+        {
+            _clientSlots.Release();
+        }
+
         switch (input)
         {
             case PeerInput peer:
