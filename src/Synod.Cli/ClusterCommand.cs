@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Synod.Storage;
 
 namespace Synod.Cli;
 
@@ -64,9 +65,10 @@ public static class ClusterCommand
             }
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
+            var newCluster = !File.Exists(_configPath);
             foreach (var id in _endpoints.Keys)
             {
-                _processes[id] = StartReplica(id);
+                _processes[id] = StartReplica(id, StartMode(id, newCluster));
             }
 
             SaveConfig();
@@ -126,7 +128,28 @@ public static class ClusterCommand
             return null;
         }
 
-        private Process StartReplica(int id)
+        /// <summary>
+        /// The first run bootstraps a new cluster. Later, a replica whose data is gone (its folder deleted) must not
+        /// vote as if it remembered its promises: it rejoins with --rebuild-from-peers.
+        /// </summary>
+        private string? StartMode(int id, bool newCluster)
+        {
+            if (newCluster)
+            {
+                return "--new-cluster";
+            }
+
+            var replicaDir = Path.Combine(directory, $"r{id}");
+            if (File.Exists(Path.Combine(replicaDir, ReplicaStorage.MetaFileName)))
+            {
+                return null;
+            }
+
+            Console.WriteLine($"Replica {id} has no data in {replicaDir}: it rejoins with --rebuild-from-peers, as a non-voter until it has caught up.");
+            return "--rebuild-from-peers";
+        }
+
+        private Process StartReplica(int id, string? mode)
         {
             var replicaDir = Path.Combine(directory, $"r{id}");
             Directory.CreateDirectory(replicaDir);
@@ -135,6 +158,11 @@ public static class ClusterCommand
             foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir })
             {
                 start.ArgumentList.Add(arg);
+            }
+
+            if (mode is not null)
+            {
+                start.ArgumentList.Add(mode);
             }
 
             start.RedirectStandardOutput = true;

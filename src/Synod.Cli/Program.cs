@@ -4,6 +4,7 @@ using Synod.Cli;
 var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (Multi-Paxos).");
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(BenchWalCommand.Create());
 foreach (var command in ClientCommands.All())
 {
     root.Subcommands.Add(command);

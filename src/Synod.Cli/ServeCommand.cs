@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Synod.Server;
+using Synod.Storage;
 
 namespace Synod.Cli;
 
@@ -14,9 +15,20 @@ public static class ServeCommand
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
         var dataDir = new Option<string>("--data-dir") { Description = "Where this replica keeps its durable state.", Required = true };
         var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => 10 };
+        var newCluster = new Option<bool>("--new-cluster")
+        {
+            Description = "Initialise an empty --data-dir as a member of a brand-new cluster (a directory that holds state is just opened). Never use it to restart a replica that lost its data: use --rebuild-from-peers.",
+        };
+        var rebuild = new Option<bool>("--rebuild-from-peers")
+        {
+            Description = "Discard this replica's local state (moved aside into discarded-N in --data-dir) and rejoin as a non-voter that votes again only once it has caught up safely. For a lost or damaged disk.",
+        };
+        var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots.", DefaultValueFactory = _ => 10_000 };
+        var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs,
+            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, walSegmentBytes,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -31,6 +43,12 @@ public static class ServeCommand
                 return ExitCodes.InvalidInput;
             }
 
+            if (parse.GetValue(newCluster) && parse.GetValue(rebuild))
+            {
+                Console.Error.WriteLine("error: give --new-cluster (a brand-new cluster) or --rebuild-from-peers (rejoin after losing this replica's data), not both.");
+                return ExitCodes.InvalidInput;
+            }
+
             var options = new ServerOptions
             {
                 Id = parse.GetValue(id),
@@ -38,6 +56,10 @@ public static class ServeCommand
                 Listen = parse.GetValue(listen),
                 DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
                 TickMs = parse.GetValue(tickMs),
+                OpenMode = parse.GetValue(rebuild) ? StorageOpenMode.RebuildFromPeers : parse.GetValue(newCluster) ? StorageOpenMode.NewCluster : StorageOpenMode.Existing,
+                SnapshotEverySlots = parse.GetValue(snapshotEverySlots),
+                SnapshotEveryBytes = parse.GetValue(snapshotEveryBytes),
+                WalSegmentBytes = parse.GetValue(walSegmentBytes),
             };
             try
             {
@@ -49,6 +71,11 @@ public static class ServeCommand
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.InvalidInput;
+            }
+            catch (StorageException e)
+            {
+                Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}");
+                return ExitCodes.Failure;
             }
             catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException)
             {

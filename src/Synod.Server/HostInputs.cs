@@ -1,4 +1,5 @@
 using Synod.Core.Messages;
+using Synod.Storage;
 
 namespace Synod.Server;
 
@@ -18,3 +19,6 @@ internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Comma
 internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion) : HostInput;
 
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
+
+/// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>
+internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Failure) : HostInput;

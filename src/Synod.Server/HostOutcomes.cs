@@ -22,4 +22,9 @@ public sealed record HostStatus(
     IReadOnlyList<int> LiveReplicas,
     int Replicas,
     int Keys,
-    int QuorumSize);
+    int QuorumSize,
+    bool Rebuilding,
+    long WalBytes,
+    int WalSegments,
+    long Fsyncs,
+    long WalRecords);

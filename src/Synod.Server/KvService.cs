@@ -84,6 +84,11 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
             ProcessId = Environment.ProcessId,
             Replicas = (uint)status.Replicas,
             Keys = (ulong)status.Keys,
+            Rebuilding = status.Rebuilding,
+            WalBytes = (ulong)status.WalBytes,
+            WalSegments = (uint)status.WalSegments,
+            Fsyncs = (ulong)status.Fsyncs,
+            WalRecords = (ulong)status.WalRecords,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

@@ -1,12 +1,22 @@
 using Microsoft.Extensions.Logging;
 using Synod.Core;
 using Synod.Kv;
+using Synod.Storage;
 
 namespace Synod.Server;
 
-/// <summary>Carrying out the core's Readies: persist, send, report persisted, apply, answer.</summary>
+/// <summary>
+/// Carrying out the core's Readies: persist, send, report persisted, apply, answer. Group commit: while one fsync
+/// runs, inputs queue up; the loop then steps them all and makes their records durable with the next single fsync.
+/// Snapshots the replica takes itself are written on another thread while the loop goes on serving (the log still
+/// holds everything they cover); the storage writes a snapshot installed from a peer at once, inside Append, since
+/// nothing else on disk holds what it covers.
+/// </summary>
 public sealed partial class ReplicaHost
 {
+    private Task<Exception?>? _snapshotWriting;
+    private SnapshotWrite? _snapshotInFlight;
+
     private void Flush()
     {
         if (_core.Role != _lastRole)
@@ -27,7 +37,9 @@ public sealed partial class ReplicaHost
             if (ready.PersistOps.Count > 0)
             {
                 // The core's rule: whatever a message promises is durable before the message leaves.
-                _log.Append(ready.PersistOps);
+                _storage.Append(ready.PersistOps);
+                _storage.Sync();
+                StartSnapshotWrite();
             }
 
             foreach (var message in ready.Messages)
@@ -114,7 +126,8 @@ public sealed partial class ReplicaHost
 
     private void MaybeCompact()
     {
-        if (_kv.AppliedSlot - _lastSnapshotSlot < _options.SnapshotEverySlots)
+        var due = _kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots || _storage.BytesSinceSnapshot >= _options.SnapshotEveryBytes;
+        if (!due || _kv.AppliedSlot <= _lastSnapshotSlot || _snapshotWriting is not null || _storage.HasPendingSnapshot)
         {
             return;
         }
@@ -122,5 +135,55 @@ public sealed partial class ReplicaHost
         _lastSnapshotSlot = _kv.AppliedSlot;
         _core.Compact(_kv.AppliedSlot, _kv.Snapshot());
         _writeWaiters.RemoveAllCompleted();
+    }
+
+    /// <summary>Hands the pending snapshot, if any, to another thread; the loop hears back through a SnapshotWrittenInput.</summary>
+    private void StartSnapshotWrite()
+    {
+        if (_snapshotInFlight is not null || _storage.TakePendingSnapshot() is not { } write)
+        {
+            return;
+        }
+
+        _snapshotInFlight = write;
+        _snapshotWriting = Task.Run(() =>
+        {
+            Exception? failure = null;
+            try
+            {
+                write.Run();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            _inputs.Writer.TryWrite(new SnapshotWrittenInput(write, failure));
+            return failure;
+        });
+    }
+
+    private void FinishSnapshotWrite(SnapshotWrittenInput written)
+    {
+        if (ReferenceEquals(written.Write, _snapshotInFlight))
+        {
+            CompleteSnapshotWrite(written.Write, written.Failure);
+            StartSnapshotWrite();
+        }
+    }
+
+    private void CompleteSnapshotWrite(SnapshotWrite write, Exception? failure)
+    {
+        _snapshotInFlight = null;
+        _snapshotWriting = null;
+        if (failure is not null)
+        {
+            // The log still holds everything, but a disk that cannot take a snapshot will soon fail the log too.
+            throw new StorageException($"Writing the snapshot of slot {write.Slot} to {write.Path} failed: {failure.Message}", failure);
+        }
+
+        _storage.CompleteSnapshot(write);
+        _logger.LogInformation("replica {Id}: snapshot at slot {Slot} written ({Bytes} bytes); the log is now {Segments} segments, {WalBytes} bytes",
+            Id, write.Slot, write.DataBytes, _storage.SegmentCount, _storage.WalBytes);
     }
 }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Synod.Core;
 using Synod.Kv;
+using Synod.Storage;
 
 namespace Synod.Server;
 
@@ -34,7 +35,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private readonly Channel<HostInput> _inputs;
     private readonly SemaphoreSlim _clientSlots;
     private int _peerInputsWaiting;
-    private readonly DurableLog _log;
+    private readonly ReplicaStorage _storage;
     private readonly PeerLinks _peers;
     private readonly Replica _core;
     private readonly Dictionary<(ulong ClientId, ulong Sequence), List<TaskCompletionSource<WriteOutcome>>> _writeWaiters = [];
@@ -56,12 +57,14 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _logger = loggers.CreateLogger($"replica-{options.Id}");
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
-        _log = DurableLog.Open(options.DataDir, _logger);
+        _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.ToStorageOptions(),
+            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
         var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
-        _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _log.State);
+        _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _storage.State);
         _peers = new PeerLinks(options, this, loggers);
-        _logger.LogInformation("replica {Id}: recovered promise {Promised}, commit index {Commit}, snapshot at slot {Snapshot} from {Dir}",
-            options.Id, _core.Promised, _core.CommitIndex, _core.SnapshotSlot, options.DataDir);
+        _logger.LogInformation("replica {Id}: recovered promise {Promised}, commit index {Commit}, snapshot at slot {Snapshot} from {Dir} ({Segments} log segments, {Bytes} bytes){Rebuilding}",
+            options.Id, _core.Promised, _core.CommitIndex, _core.SnapshotSlot, options.DataDir, _storage.SegmentCount, _storage.WalBytes,
+            _core.Rebuilding ? "; rebuilding from peers: a non-voter until caught up" : "");
     }
 
     public int Id => _options.Id;
@@ -120,7 +123,13 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         }
 
         await _peers.DisposeAsync();
-        _log.Dispose();
+        if (_snapshotWriting is not null)
+        {
+            // The write catches its own failures; wait for it so the storage is not closed under it.
+            await _snapshotWriting;
+        }
+
+        _storage.Dispose();
         _stopping.Dispose();
     }
 
@@ -215,6 +224,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());
                 break;
+            case SnapshotWrittenInput written:
+                FinishSnapshotWrite(written);
+                break;
         }
     }
 
@@ -271,5 +283,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _core.LiveMembers(),
         _options.Endpoints.Count,
         _kv.Count,
-        _core.Options.QuorumSize);
+        _core.Options.QuorumSize,
+        _core.Rebuilding,
+        _storage.WalBytes,
+        _storage.SegmentCount,
+        _storage.Syncs,
+        _storage.RecordsWritten);
 }

@@ -1,5 +1,6 @@
 using Synod.Core;
 using Synod.Kv;
+using Synod.Storage;
 
 namespace Synod.Server;
 
@@ -18,6 +19,15 @@ public sealed record ServerOptions
     public string? Listen { get; init; }
 
     public required string DataDir { get; init; }
+
+    /// <summary>
+    /// Whether DataDir must already hold this replica's state (the default), may be initialised as a member of a new
+    /// cluster (--new-cluster), or is discarded and rebuilt from the peers as a non-voter (--rebuild-from-peers).
+    /// </summary>
+    public StorageOpenMode OpenMode { get; init; } = StorageOpenMode.Existing;
+
+    /// <summary>A write-ahead log segment is closed and a new one started at this size.</summary>
+    public long WalSegmentBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>Real time per core tick; the core's timeouts are counted in ticks.</summary>
     public int TickMs { get; init; } = 10;
@@ -38,8 +48,11 @@ public sealed record ServerOptions
     /// <summary>How long a request waits for its write to be chosen, or its read to be confirmed, unless the caller's deadline is sooner.</summary>
     public int RequestTimeoutMs { get; init; } = 5_000;
 
-    /// <summary>Take a snapshot and compact the log every this many applied slots.</summary>
+    /// <summary>Take a snapshot and compact the log every this many applied slots...</summary>
     public int SnapshotEverySlots { get; init; } = 10_000;
+
+    /// <summary>...or once this many bytes were logged since the last snapshot, whichever comes first.</summary>
+    public long SnapshotEveryBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>Inputs waiting for the owner loop; clients wait (and peers' messages are dropped) beyond this.</summary>
     public int InputQueueMax { get; init; } = 65_536;
@@ -50,7 +63,7 @@ public sealed record ServerOptions
     /// <summary>Messages in one frame on a peer stream.</summary>
     public int PeerFrameMessagesMax { get; init; } = 512;
 
-    /// <summary>Largest gRPC message a peer may send (a snapshot travels in one).</summary>
+    /// <summary>Largest gRPC message a peer may send (a frame of messages; snapshots travel in chunks of 1 MiB).</summary>
     public int PeerFrameBytesMax { get; init; } = 256 * 1024 * 1024;
 
     /// <summary>Largest client request: a maximal key and value with room for the envelope.</summary>
@@ -69,6 +82,8 @@ public sealed record ServerOptions
         RetransmitTicks = RetransmitTicks,
         InitialElectionDelayTicks = InitialElectionDelayTicks,
     };
+
+    public StorageOptions ToStorageOptions() => new() { SegmentBytesMax = WalSegmentBytes };
 
     public void Validate()
     {
@@ -97,6 +112,12 @@ public sealed record ServerOptions
             throw new ArgumentException("SnapshotEverySlots, InputQueueMax, PeerQueueMessagesMax and PeerFrameMessagesMax must each be at least 1.");
         }
 
+        if (SnapshotEveryBytes < 1)
+        {
+            throw new ArgumentException("SnapshotEveryBytes must be at least 1.");
+        }
+
+        ToStorageOptions().Validate();
         ToReplicaOptions().Validate();
     }
 }

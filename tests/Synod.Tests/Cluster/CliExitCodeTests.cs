@@ -37,7 +37,7 @@ public sealed class CliExitCodeTests
         Assert.Contains(mentions, lines[0], StringComparison.OrdinalIgnoreCase);
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));

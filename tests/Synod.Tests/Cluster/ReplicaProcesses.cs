@@ -21,8 +21,13 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     private readonly Dictionary<int, GrpcChannel> _channels = [];
     private readonly string _root;
 
-    public ReplicaProcesses(int count)
+    private readonly string[] _serveArgs;
+
+    /// <param name="count">Replicas in the cluster.</param>
+    /// <param name="serveArgs">Extra `synod serve` arguments for every replica (for example a small snapshot interval).</param>
+    public ReplicaProcesses(int count, params string[] serveArgs)
     {
+        _serveArgs = serveArgs;
         _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_root);
         var ports = FreePorts(count);
@@ -42,11 +47,20 @@ public sealed class ReplicaProcesses : IAsyncDisposable
 
     public IReadOnlyList<string> EndpointList => [.. Endpoints.OrderBy(e => e.Key).Select(e => e.Value)];
 
-    public void Start(int id)
+    /// <summary>
+    /// Starts replica <paramref name="id"/>. Its data directory is initialised as a member of this new cluster if empty
+    /// (--new-cluster), unless <paramref name="extraArgs"/> says otherwise (for example --rebuild-from-peers).
+    /// </summary>
+    public void Start(int id, params string[] extraArgs)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
         foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}")), "--data-dir", DataDir(id) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in _serveArgs.Concat(extraArgs.Contains("--rebuild-from-peers") ? extraArgs : [.. extraArgs, "--new-cluster"]))
         {
             start.ArgumentList.Add(arg);
         }

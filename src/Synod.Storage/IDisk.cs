@@ -1,0 +1,45 @@
+namespace Synod.Storage;
+
+/// <summary>
+/// Every file and directory operation the storage performs, so that one real and one simulated disk can stand behind
+/// it (hashicorp/raft's stores, Garnet's IDevice). Paths are full paths built with <see cref="Path.Combine(string, string)"/>.
+/// Failures of the device itself surface as <see cref="IOException"/>.
+/// </summary>
+public interface IDisk
+{
+    /// <summary>Creates the directory and any missing parents; nothing happens if it exists.</summary>
+    void CreateDirectory(string path);
+
+    /// <summary>Whether a file or a directory exists at the path.</summary>
+    bool Exists(string path);
+
+    /// <summary>Whether a directory exists at the path.</summary>
+    bool IsDirectory(string path);
+
+    /// <summary>The names (not paths) of the files and directories in a directory, in ordinal order.</summary>
+    IReadOnlyList<string> List(string directory);
+
+    /// <summary>Opens a file for appending, reading, truncating and syncing; creates it (empty) if it is missing.</summary>
+    IDiskFile Open(string path);
+
+    /// <summary>The whole content of a file.</summary>
+    byte[] ReadAll(string path);
+
+    /// <summary>Deletes a file, or an empty directory.</summary>
+    void Delete(string path);
+
+    /// <summary>
+    /// Renames a file, atomically replacing any file at the destination (rename(2)), or a directory to a destination
+    /// that does not exist. Durable only after <see cref="SyncDirectory"/> of the parent.
+    /// </summary>
+    void Rename(string source, string destination);
+
+    /// <summary>Makes the directory's entries (files created, renamed or deleted in it) durable.</summary>
+    void SyncDirectory(string path);
+
+    /// <summary>
+    /// Takes an exclusive lock on the path (creating the file) until the result is disposed. A second lock on the same
+    /// path, from this process or another, fails with an <see cref="IOException"/> that names the path.
+    /// </summary>
+    IDisposable Lock(string path);
+}

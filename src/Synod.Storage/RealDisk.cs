@@ -1,0 +1,66 @@
+namespace Synod.Storage;
+
+/// <summary>
+/// The machine's file system. Files sync with fdatasync, directories with open(O_DIRECTORY) + fsync (Linux; a no-op
+/// elsewhere), and locks are a LOCK file held open with FileShare.None (flock on Unix), which the kernel releases when
+/// the process dies.
+/// </summary>
+public sealed class RealDisk : IDisk
+{
+    public void CreateDirectory(string path) => Directory.CreateDirectory(path);
+
+    public bool Exists(string path) => File.Exists(path) || Directory.Exists(path);
+
+    public bool IsDirectory(string path) => Directory.Exists(path);
+
+    public IReadOnlyList<string> List(string directory) =>
+        Directory.EnumerateFileSystemEntries(directory).Select(entry => Path.GetFileName(entry)).Order(StringComparer.Ordinal).ToList();
+
+    public IDiskFile Open(string path) => new RealDiskFile(path);
+
+    public byte[] ReadAll(string path) => File.ReadAllBytes(path);
+
+    public void Delete(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: false);
+        }
+        else
+        {
+            File.Delete(path);
+        }
+    }
+
+    public void Rename(string source, string destination)
+    {
+        if (Directory.Exists(source))
+        {
+            Directory.Move(source, destination);
+        }
+        else
+        {
+            File.Move(source, destination, overwrite: true);
+        }
+    }
+
+    public void SyncDirectory(string path)
+    {
+        if (NativeSync.Supported)
+        {
+            NativeSync.SyncDirectory(path);
+        }
+    }
+
+    public IDisposable Lock(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{path} is locked by another process, or already open in this one ({e.Message}).", e);
+        }
+    }
+}

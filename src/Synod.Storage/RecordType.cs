@@ -1,0 +1,12 @@
+namespace Synod.Storage;
+
+/// <summary>The type byte of a WAL record. 5 was the snapshot record of format 1; format 2 keeps snapshots in files of their own.</summary>
+internal enum RecordType : byte
+{
+    Promise = 1,
+    Accept = 2,
+    Chosen = 3,
+    Commit = 4,
+    Rebuild = 6,
+    Voter = 7,
+}

@@ -1,0 +1,148 @@
+using Synod.Core.Persistence;
+
+namespace Synod.Storage;
+
+/// <summary>
+/// Snapshots and compaction without stopping the owner loop. A snapshot the log already covers waits as the pending
+/// snapshot; the owner hands it to another thread (<see cref="TakePendingSnapshot"/>, <see cref="SnapshotWrite.Run"/>)
+/// and afterwards compacts (<see cref="CompleteSnapshot"/>): a new segment that begins with a checkpoint of the state
+/// above the snapshot, synced, and only then are older segments and snapshots deleted, oldest first. Whenever the
+/// process dies, the disk holds either the old snapshot with every segment it needs, or the new snapshot with a
+/// contiguous run of segments ending in a whole checkpoint (docs/storage.md, "Snapshots and compaction").
+/// </summary>
+public sealed partial class ReplicaStorage
+{
+    private SnapshotOp? _pendingSnapshot;
+    private SnapshotWrite? _inFlightSnapshot;
+
+    /// <summary>A snapshot is waiting for <see cref="TakePendingSnapshot"/>.</summary>
+    public bool HasPendingSnapshot => _pendingSnapshot is not null;
+
+    /// <summary>
+    /// The newest snapshot appended and not yet written, to <see cref="SnapshotWrite.Run"/> on any thread; null when
+    /// there is none, or while an earlier one is still in flight (it is handed out after that one completes).
+    /// </summary>
+    public SnapshotWrite? TakePendingSnapshot()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_inFlightSnapshot is not null || _pendingSnapshot is not { } snapshot)
+        {
+            return null;
+        }
+
+        _pendingSnapshot = null;
+        _inFlightSnapshot = NewSnapshotWrite(snapshot);
+        return _inFlightSnapshot;
+    }
+
+    /// <summary>On the owner thread, once <see cref="SnapshotWrite.Run"/> has returned: compacts the log behind the snapshot.</summary>
+    public void CompleteSnapshot(SnapshotWrite write)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!ReferenceEquals(write, _inFlightSnapshot))
+        {
+            throw new InvalidOperationException($"The snapshot write for slot {write.Slot} is not the one in flight: complete each write TakePendingSnapshot returned, once.");
+        }
+
+        if (!write.IsDone)
+        {
+            throw new InvalidOperationException($"CompleteSnapshot for slot {write.Slot} was called before its Run() returned.");
+        }
+
+        _inFlightSnapshot = null;
+        FinishSnapshot(write);
+    }
+
+    private SnapshotWrite NewSnapshotWrite(SnapshotOp snapshot) => new(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data);
+
+    /// <summary>A SnapshotOp met in <see cref="Append"/>, after every op before it was written.</summary>
+    private void AcceptSnapshot(SnapshotOp snapshot)
+    {
+        if (snapshot.Slot <= _mirror.SnapshotSlot)
+        {
+            return;
+        }
+
+        var covered = Checkpoint.Covers(_mirror, snapshot.Slot);
+        _mirror.Apply(snapshot);
+        if (covered)
+        {
+            _pendingSnapshot = snapshot;
+            return;
+        }
+
+        // A snapshot installed from a peer stands for values this log does not hold, and the records after it (a
+        // commit index, a VoterOp) count on them: it must be durable after the records before it and before any after
+        // it. Installs are rare, so the owner thread writes it at once.
+        _pendingSnapshot = null;
+        Sync();
+        var write = NewSnapshotWrite(snapshot);
+        write.Run();
+        FinishSnapshot(write);
+    }
+
+    private void FinishSnapshot(SnapshotWrite write)
+    {
+        SnapshotsWritten++;
+        if (write.Slot <= SnapshotSlot)
+        {
+            // A newer snapshot (installed from a peer) became durable while this one was being written.
+            _disk.Delete(write.Path);
+            _disk.SyncDirectory(_snapshotDirectory);
+            return;
+        }
+
+        SnapshotSlot = write.Slot;
+        if (write.Slot == _mirror.SnapshotSlot)
+        {
+            CompactTo(write.Slot);
+        }
+        else
+        {
+            // A newer snapshot is pending, and the log still holds the slots between the two: keep every segment.
+            DeleteSnapshotsBelow(write.Slot);
+        }
+    }
+
+    private void CompactTo(long slot)
+    {
+        Roll();
+        var checkpointSequence = _currentSequence;
+        var checkpoint = Checkpoint.From(_mirror);
+        foreach (var op in checkpoint)
+        {
+            BufferRecord(op);
+        }
+
+        Sync();
+        var deleted = 0;
+        while (_closedSegments.Count > 0 && _closedSegments[0].Sequence < checkpointSequence)
+        {
+            // Oldest first, so that a crash part way leaves the segments that remain contiguous.
+            _disk.Delete(Path.Combine(_walDirectory, StorageLayout.SegmentFileName(_closedSegments[0].Sequence)));
+            _closedBytes -= _closedSegments[0].Bytes;
+            _closedSegments.RemoveAt(0);
+            deleted++;
+        }
+
+        _disk.SyncDirectory(_walDirectory);
+        DeleteSnapshotsBelow(slot);
+        BytesSinceSnapshot = 0;
+        _log($"{Directory}: snapshot at slot {slot} is durable; the WAL restarts at {StorageLayout.SegmentFileName(checkpointSequence)} " +
+            $"with a checkpoint of {checkpoint.Count} records, {deleted} older segments deleted.");
+    }
+
+    private void DeleteSnapshotsBelow(long slot)
+    {
+        var inFlight = _inFlightSnapshot?.Slot;
+        foreach (var name in _disk.List(_snapshotDirectory))
+        {
+            if (StorageLayout.TryParseSnapshot(name, out var older) && older < slot && older != inFlight)
+            {
+                _disk.Delete(Path.Combine(_snapshotDirectory, name));
+            }
+        }
+
+        _disk.SyncDirectory(_snapshotDirectory);
+    }
+}

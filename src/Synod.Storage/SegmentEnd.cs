@@ -1,0 +1,17 @@
+namespace Synod.Storage;
+
+/// <summary>How a segment's scan ended.</summary>
+internal enum SegmentEnd
+{
+    /// <summary>Every byte belongs to a whole record.</summary>
+    Clean,
+
+    /// <summary>The last segment ends in a record a crash tore; it is cut off at <see cref="SegmentScan.ValidBytes"/>.</summary>
+    TornTail,
+
+    /// <summary>A record failed a check in a way no crash explains: the replica must not start.</summary>
+    Corrupt,
+
+    /// <summary>A record whose checksums match has a format version this build does not read.</summary>
+    UnsupportedVersion,
+}

@@ -1,0 +1,94 @@
+using Synod.Client;
+using Synod.Cli;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>The durable storage in a real cluster: a lost data directory, a refused start, and a log that compaction keeps small.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class StorageClusterTests
+{
+    private const int Replicas = 5;
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_replica_whose_data_directory_was_deleted_refuses_to_start_plainly_and_rejoins_through_a_snapshot_with_rebuild_from_peers()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "50");
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        await WriteAsync(cluster, "before", 600, valueBytes: 64);
+        var lost = cluster.Endpoints.Keys.First(id => id != leader);
+        cluster.Kill(lost);
+        Directory.Delete(cluster.DataDir(lost), recursive: true);
+
+        // Started as if nothing happened, the empty directory is refused with the way out.
+        var plain = await CliExitCodeTests.RunAsync("serve", "--id", $"{lost}", "--peers", string.Join(",", cluster.Endpoints.Select(e => $"{e.Key}={e.Value}")),
+            "--data-dir", cluster.DataDir(lost));
+        Assert.Equal(ExitCodes.Failure, plain.ExitCode);
+        Assert.Contains("--rebuild-from-peers", plain.Stderr, StringComparison.Ordinal);
+
+        cluster.Start(lost, "--rebuild-from-peers");
+        await WriteAsync(cluster, "after", 100, valueBytes: 64);
+        var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
+        await cluster.WaitForAppliedAsync([lost], commit, TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await cluster.StatusAsync(lost))?.Rebuilding != false && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False((await cluster.StatusAsync(lost))!.Rebuilding, $"replica {lost} never became a voter again.\n{cluster.Log(lost)}");
+        Assert.Contains("installed a snapshot", cluster.Log(lost), StringComparison.Ordinal);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        var index = lost - 1;
+        Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
+        Assert.Equal("after-99", (await client.GetAsync("after-99", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
+    }
+
+    [Fact]
+    public async Task The_log_stays_bounded_under_a_long_write_load_because_snapshots_compact_it()
+    {
+        const int Writes = 3_000;
+        const int ValueBytes = 2_048;
+        await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "100");
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        var largest = 0UL;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                foreach (var id in cluster.Endpoints.Keys)
+                {
+                    largest = Math.Max(largest, (await cluster.StatusAsync(id))?.WalBytes ?? 0);
+                }
+
+                await Task.Delay(50);
+            }
+        });
+        await WriteAsync(cluster, "load", Writes, ValueBytes);
+        await sampling.CancelAsync();
+        await sampler;
+
+        const long Written = (long)Writes * ValueBytes;
+        var statuses = await Task.WhenAll(cluster.Endpoints.Keys.Select(cluster.StatusAsync));
+        Assert.All(statuses, s => Assert.True(s!.SnapshotSlot > 0, $"replica {s.Id} took no snapshot"));
+        Assert.True(largest > 0 && largest < (ulong)Written / 4,
+            $"some replica's log reached {largest} bytes while {Written} bytes of values were written: compaction did not keep it small.");
+        Assert.All(statuses, s => Assert.True(s!.WalSegments <= 2, $"replica {s.Id} kept {s.WalSegments} segments"));
+    }
+
+    private static async Task WriteAsync(ReplicaProcesses cluster, string prefix, int count, int valueBytes)
+    {
+        const int Writers = 16;
+        var padding = new string('x', Math.Max(0, valueBytes - 16));
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(async w =>
+        {
+            await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+            for (var i = w; i < count; i += Writers)
+            {
+                var value = prefix == "load" ? $"{prefix}-{i}{padding}" : $"{prefix}-{i}";
+                await client.PutAsync($"{prefix}-{i}", value);
+            }
+        }));
+    }
+}

@@ -1,0 +1,126 @@
+using Synod.Storage;
+
+namespace Synod.Tests.Storage;
+
+public sealed class SimulatedDiskTests
+{
+    private const string File = "/d/f";
+
+    [Fact]
+    public void A_crash_keeps_synced_bytes_and_loses_unsynced_ones()
+    {
+        var disk = NewDiskWithFile(out var file);
+        file.Append([1, 2, 3]);
+        file.Sync();
+        file.Append([4, 5]);
+
+        disk.Crash(tearLastWrite: false);
+
+        Assert.Equal([1, 2, 3], disk.ReadAll(File));
+        Assert.Throws<IOException>(() => file.Append([6]));
+    }
+
+    [Fact]
+    public void A_torn_crash_keeps_a_prefix_of_the_unsynced_bytes()
+    {
+        var lengths = new HashSet<int>();
+        for (var seed = 1UL; seed <= 40; seed++)
+        {
+            var disk = NewDiskWithFile(out var file, seed);
+            file.Append([1, 2]);
+            file.Sync();
+            file.Append([3, 4, 5, 6]);
+
+            disk.Crash(tearLastWrite: true);
+
+            var bytes = disk.ReadAll(File);
+            Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }[..bytes.Length], bytes);
+            lengths.Add(bytes.Length);
+        }
+
+        Assert.Equal([2, 3, 4, 5, 6], lengths.Order());
+    }
+
+    [Fact]
+    public void SkipFsync_makes_a_sync_do_nothing()
+    {
+        var disk = NewDiskWithFile(out var file);
+        disk.SkipFsync = true;
+        file.Append([1]);
+        file.Sync();
+
+        disk.Crash(tearLastWrite: false);
+
+        Assert.Empty(disk.ReadAll(File));
+        Assert.Equal(1, disk.FileSyncs);
+        Assert.Equal(1, disk.BytesWritten);
+    }
+
+    [Fact]
+    public void CorruptSector_flips_bits_of_one_synced_byte_and_says_where()
+    {
+        var disk = NewDiskWithFile(out var file);
+        Assert.Null(disk.CorruptSector());
+        file.Append(new byte[1500]);
+        file.Sync();
+        file.Append(new byte[100]);
+
+        var what = disk.CorruptSector();
+
+        var bytes = disk.ReadAll(File);
+        var changed = Enumerable.Range(0, bytes.Length).Where(i => bytes[i] != 0).ToList();
+        Assert.Single(changed);
+        Assert.True(changed[0] < 1500);
+        Assert.Contains($"offset {changed[0]}", what, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_second_lock_fails_until_the_first_is_released()
+    {
+        var disk = NewDiskWithFile(out _);
+        var held = disk.Lock("/d/LOCK");
+
+        var error = Assert.Throws<IOException>(() => disk.Lock("/d/LOCK"));
+        Assert.Contains("/d/LOCK", error.Message, StringComparison.Ordinal);
+
+        held.Dispose();
+        disk.Lock("/d/LOCK").Dispose();
+    }
+
+    [Fact]
+    public void CrashAfterOperations_fails_the_chosen_operation_without_doing_it()
+    {
+        var disk = NewDiskWithFile(out var file);
+        disk.CrashAfterOperations = 1;
+        file.Append([1]);
+
+        Assert.Throws<SimulatedCrashException>(() => file.Sync());
+        disk.Crash(tearLastWrite: false);
+
+        Assert.Empty(disk.ReadAll(File));
+        Assert.Null(disk.CrashAfterOperations);
+    }
+
+    [Fact]
+    public void Renaming_a_directory_moves_everything_under_it()
+    {
+        var disk = NewDiskWithFile(out var file);
+        file.Append([9]);
+        disk.CreateDirectory("/d/sub/deeper");
+
+        disk.Rename("/d", "/e");
+
+        Assert.Equal([9], disk.ReadAll("/e/f"));
+        Assert.True(disk.IsDirectory("/e/sub/deeper"));
+        Assert.False(disk.Exists("/d"));
+        Assert.Equal(["f", "sub"], disk.List("/e"));
+    }
+
+    private static SimulatedDisk NewDiskWithFile(out IDiskFile file, ulong seed = 1)
+    {
+        var disk = Stores.NewSimDisk(seed);
+        disk.CreateDirectory("/d");
+        file = disk.Open(File);
+        return disk;
+    }
+}
