@@ -9,6 +9,7 @@ public static class ProtocolBugCatalog
         ("skip-phase1", ProtocolBugs.SkipPhase1, "a new leader skips phase 1 and proposes without learning accepted values"),
         ("small-quorum", ProtocolBugs.SmallQuorum, "a quorum is one smaller than a majority"),
         ("apply-before-chosen", ProtocolBugs.ApplyBeforeChosen, "a learner applies a slot as soon as it accepts it, before it is chosen"),
+        ("skip-fsync", ProtocolBugs.SkipFsync, "the storage acknowledges without fsync, so a crash loses what was acknowledged"),
         ("vote-after-disk-loss", ProtocolBugs.VoteAfterDiskLoss, "a replica that lost its disk votes at once instead of rebuilding as a non-voter"),
     ];
 

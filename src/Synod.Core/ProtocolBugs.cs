@@ -23,4 +23,7 @@ public enum ProtocolBugs
 
     /// <summary>A replica that lost its disk votes at once, forgetting what it promised and accepted before.</summary>
     VoteAfterDiskLoss = 16,
+
+    /// <summary>The storage never fsyncs (a shell bug, switched on the simulated disk): acknowledged state lives only in the page cache.</summary>
+    SkipFsync = 32,
 }

@@ -11,7 +11,7 @@ namespace Synod.Storage;
 /// <item>Directory operations (create, rename, delete) and truncation are durable at once. A real file system needs the
 /// directory fsync the storage issues after each; this model does not check that it was issued.</item>
 /// <item><see cref="CorruptSector"/> damages synced bytes as a failing disk would.</item>
-/// <item><see cref="SkipFsync"/> is a bug switch: file syncs do nothing, so a crash loses data that was "synced".</item>
+/// <item><see cref="SkipFsync"/> is a bug switch: syncs of log segments do nothing, so a crash loses records that were "synced".</item>
 /// <item><see cref="CrashAfterOperations"/> makes a chosen mutating operation fail as the instant of a crash.</item>
 /// </list>
 /// Not thread-safe: the simulator calls it from one thread, and runs snapshot writes synchronously.
@@ -22,7 +22,7 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
     private readonly SortedSet<string> _directories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _locks = new(StringComparer.Ordinal);
 
-    /// <summary>The bug switch: when set, a file sync returns without making anything durable.</summary>
+    /// <summary>The bug switch: when set, a sync of a log segment returns without making anything durable.</summary>
     public bool SkipFsync { get; set; }
 
     /// <summary>

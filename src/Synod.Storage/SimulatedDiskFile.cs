@@ -45,7 +45,7 @@ internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, 
         CheckAlive();
         disk.BeginOperation("sync", Path);
         disk.CountFileSync();
-        if (!disk.SkipFsync)
+        if (!(disk.SkipFsync && Path.EndsWith(StorageLayout.SegmentExtension, StringComparison.Ordinal)))
         {
             file.Sync();
         }

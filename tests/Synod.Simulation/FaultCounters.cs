@@ -20,7 +20,19 @@ public sealed class FaultCounters
 
     public long MessagesDelivered { get; set; }
 
-    public long UnsyncedOpsLost { get; set; }
+    /// <summary>Bytes written but not yet synced when their replica crashed (lost, or partly kept by a torn write).</summary>
+    public long UnsyncedBytesLost { get; set; }
+
+    /// <summary>Crashes that kept a random prefix of the unsynced bytes (a torn last write).</summary>
+    public long TornWrites { get; set; }
+
+    /// <summary>Synced sectors damaged (--corrupt-sectors), and starts that then refused and were rebuilt from peers.</summary>
+    public long SectorsCorrupted { get; set; }
+
+    public long CorruptLogsRefused { get; set; }
+
+    /// <summary>Snapshot files written (tmp, fsync, rename) and the log compacted behind them.</summary>
+    public long SnapshotFilesWritten { get; set; }
 
     public long SnapshotsInstalled { get; set; }
 
@@ -50,7 +62,11 @@ public sealed class FaultCounters
         MessagesDropped += other.MessagesDropped;
         MessagesDuplicated += other.MessagesDuplicated;
         MessagesDelivered += other.MessagesDelivered;
-        UnsyncedOpsLost += other.UnsyncedOpsLost;
+        UnsyncedBytesLost += other.UnsyncedBytesLost;
+        TornWrites += other.TornWrites;
+        SectorsCorrupted += other.SectorsCorrupted;
+        CorruptLogsRefused += other.CorruptLogsRefused;
+        SnapshotFilesWritten += other.SnapshotFilesWritten;
         SnapshotsInstalled += other.SnapshotsInstalled;
         SnapshotsSentToLaggards += other.SnapshotsSentToLaggards;
         LeaderChanges += other.LeaderChanges;
@@ -63,5 +79,5 @@ public sealed class FaultCounters
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
-        $"unsynced-ops-lost={UnsyncedOpsLost} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
 }

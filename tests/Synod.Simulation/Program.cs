@@ -10,10 +10,11 @@ var clientsOption = new Option<int>("--clients") { Description = "Concurrent sim
 var bugOption = new Option<string?>("--bug") { Description = "Switch on a known protocol bug (see --list-bugs); the run must then find a violation." };
 var listBugsOption = new Option<bool>("--list-bugs") { Description = "Print the protocol bugs that --bug can switch on, one per line, and exit." };
 var traceHashOption = new Option<bool>("--trace-hash") { Description = "Print a SHA-256 of the whole event trace (same seed, same hash)." };
+var corruptOption = new Option<bool>("--corrupt-sectors") { Description = "Crashes may also damage a synced disk sector; the storage must refuse to start, and the replica is rebuilt from its peers." };
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
-    seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption,
+    seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
 };
 
 root.SetAction(parse =>
@@ -55,6 +56,7 @@ root.SetAction(parse =>
         Clients = parse.GetValue(clientsOption),
         Bugs = bugs,
         TraceHash = parse.GetValue(traceHashOption),
+        CorruptSectors = parse.GetValue(corruptOption),
     };
     try
     {
@@ -69,7 +71,8 @@ root.SetAction(parse =>
     var reproduce = (baseOptions.Replicas != 5 ? $" --replicas {baseOptions.Replicas}" : "") +
         (baseOptions.Ops != 200 ? $" --ops {baseOptions.Ops}" : "") +
         (baseOptions.Clients != 5 ? $" --clients {baseOptions.Clients}" : "") +
-        (bugName is not null ? $" --bug {bugName}" : "");
+        (bugName is not null ? $" --bug {bugName}" : "") +
+        (baseOptions.CorruptSectors ? " --corrupt-sectors" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

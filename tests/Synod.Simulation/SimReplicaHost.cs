@@ -2,14 +2,19 @@ using System.Text;
 using Synod.Checker;
 using Synod.Core;
 using Synod.Core.Messages;
+using Synod.Core.Persistence;
 using Synod.Kv;
+using Synod.Storage;
 
 namespace Synod.Simulation;
 
 /// <summary>
-/// The simulator's shell around one replica: the real <see cref="Replica"/> core and the real
-/// <see cref="KvStateMachine"/>, on a simulated disk and network. It follows the core's contract exactly as the
-/// server does: persist a Ready's ops, and only once they are synced send its messages and report it persisted.
+/// The simulator's shell around one replica: the real <see cref="Replica"/> core, the real
+/// <see cref="KvStateMachine"/> and the real <see cref="ReplicaStorage"/>, on a <see cref="SimulatedDisk"/> and a
+/// simulated network. It follows the core's contract exactly as the server does: append a Ready's ops, and only once
+/// they are synced send its messages and report it persisted. A crash loses unsynced bytes and may tear the last
+/// write; with --corrupt-sectors it may also damage a synced sector, and a replica whose storage then refuses to start
+/// is rebuilt from its peers, as an operator would with --rebuild-from-peers.
 /// </summary>
 public sealed class SimReplicaHost
 {
@@ -25,10 +30,21 @@ public sealed class SimReplicaHost
     private bool _wasRebuilding;
     private bool _wasLeader;
 
+    private const string DataDirectory = "/data";
+    private const double TornWriteProbability = 0.5;
+
+    private SimulatedDisk _disk;
+    private ReplicaStorage? _storage;
+    private StorageOpenMode _nextOpenMode = StorageOpenMode.NewCluster;
+    private SnapshotWrite? _snapshotInFlight;
+    private bool _sectorCorrupted;
+    private int _disks;
+
     public SimReplicaHost(Simulator sim, ReplicaOptions options)
     {
         _sim = sim;
         _options = options;
+        _disk = NewDisk();
         Start();
     }
 
@@ -39,7 +55,14 @@ public sealed class SimReplicaHost
     /// <summary>Bumped at every crash, so that events meant for an earlier life are ignored.</summary>
     public int Incarnation { get; private set; }
 
-    public SimDisk Disk { get; } = new();
+    /// <summary>
+    /// The replica's disk holds a rebuilding (non-voting) state: set when it loses its disk, cleared once a VoterOp is
+    /// synced. The simulator never lets more replicas lose their disks than leave a quorum of voters.
+    /// </summary>
+    public bool DurablyRebuilding { get; private set; }
+
+    /// <summary>A synced sector was damaged since the last start; the next start may refuse and rebuild.</summary>
+    public bool SectorCorrupted => _sectorCorrupted;
 
     public Replica Core { get; private set; } = null!;
 
@@ -49,7 +72,12 @@ public sealed class SimReplicaHost
     {
         Up = false;
         Incarnation++;
-        _sim.Faults.UnsyncedOpsLost += Disk.Crash();
+        _sim.Faults.UnsyncedBytesLost += _disk.UnsyncedBytes;
+        var tear = _sim.Random.Chance(TornWriteProbability);
+        _sim.Faults.TornWrites += tear && _disk.UnsyncedBytes > 0 ? 1 : 0;
+        _disk.Crash(tear);
+        _storage = null;
+        _snapshotInFlight = null;
         _unsynced.Clear();
         _writeWaiters.Clear();
         _readWaiters.Clear();
@@ -60,7 +88,8 @@ public sealed class SimReplicaHost
     {
         Up = true;
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
-        Core = new Replica(_options, random, Disk.Synced.Clone());
+        _storage = OpenStorage();
+        Core = new Replica(_options, random, _storage.State);
         Kv = new KvStateMachine();
         _lastSnapshotSlot = 0;
         _wasLeader = false;
@@ -68,6 +97,45 @@ public sealed class SimReplicaHost
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;
         Process();
+    }
+
+    /// <summary>The disk is replaced by an empty one: the replica restarts with --rebuild-from-peers, a non-voter.</summary>
+    public void LoseDisk()
+    {
+        _disk = NewDisk();
+        _nextOpenMode = StorageOpenMode.RebuildFromPeers;
+        _sectorCorrupted = false;
+        DurablyRebuilding = true;
+    }
+
+    /// <summary>Damages one synced sector of the (crashed) replica's disk; a start that finds it refuses and is rebuilt.</summary>
+    public string? CorruptSector()
+    {
+        var what = _disk.CorruptSector();
+        _sectorCorrupted |= what is not null;
+        return what;
+    }
+
+    private SimulatedDisk NewDisk() =>
+        new(new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, 0xD15C0000UL + (ulong)_disks++))) { SkipFsync = (_options.Bugs & ProtocolBugs.SkipFsync) != 0 };
+
+    private ReplicaStorage OpenStorage()
+    {
+        var storageOptions = new StorageOptions();
+        try
+        {
+            var storage = ReplicaStorage.Open(_disk, DataDirectory, Id, _nextOpenMode, storageOptions, _ => { });
+            _nextOpenMode = StorageOpenMode.Existing;
+            return storage;
+        }
+        catch (StorageException) when (_sectorCorrupted)
+        {
+            // The damage was found and the start refused: the operator rebuilds this replica from its peers.
+            _sim.Faults.CorruptLogsRefused++;
+            _sectorCorrupted = false;
+            DurablyRebuilding = true;
+            return ReplicaStorage.Open(_disk, DataDirectory, Id, StorageOpenMode.RebuildFromPeers, storageOptions, _ => { });
+        }
     }
 
     public void OnTick()
@@ -133,18 +201,16 @@ public sealed class SimReplicaHost
             {
                 // The bug: answer first, make it durable later.
                 SendAll(ready.Messages);
-                Disk.Write(ready.PersistOps);
-                ScheduleFsync(ready.PersistOps.Count, null);
+                ScheduleWrite(ready.PersistOps, null);
                 Core.Persisted(ready.Number);
                 continue;
             }
 
-            Disk.Write(ready.PersistOps);
             var pending = new PendingReady(ready, ready.PersistOps.Count == 0);
             _unsynced.Enqueue(pending);
             if (!pending.Synced)
             {
-                ScheduleFsync(ready.PersistOps.Count, pending);
+                ScheduleWrite(ready.PersistOps, pending);
             }
 
             var waitingBefore = Core.SelfMessagesWaiting;
@@ -156,22 +222,37 @@ public sealed class SimReplicaHost
         }
     }
 
-    private void ScheduleFsync(int opCount, PendingReady? pending)
+    /// <summary>
+    /// One write and fsync per Ready, one after another as a disk does them: the Ready's records are written when the
+    /// previous fsync has finished and are durable 1–FsyncDelayMsMax ms later. A crash in between loses them, or keeps
+    /// a torn prefix.
+    /// </summary>
+    private void ScheduleWrite(List<PersistOp> ops, PendingReady? pending)
     {
-        var done = Math.Max(_lastFsyncDoneMs, _sim.NowMs) + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax);
+        var start = Math.Max(_lastFsyncDoneMs, _sim.NowMs);
+        var done = start + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax);
         _lastFsyncDoneMs = done;
         var incarnation = Incarnation;
-        _sim.Schedule(done, $"fsync r{Id} ops={opCount}", () =>
+        _sim.Schedule(start, _sim.Tracing ? $"write r{Id} ops={ops.Count}" : null, () =>
+        {
+            if (Up && Incarnation == incarnation)
+            {
+                _storage!.Append(ops);
+                StartSnapshotWrite();
+            }
+        });
+        _sim.Schedule(done, _sim.Tracing ? $"fsync r{Id} ops={ops.Count}" : null, () =>
         {
             if (!Up || Incarnation != incarnation)
             {
                 return;
             }
 
-            Disk.Sync(opCount);
+            _storage!.Sync();
             if (pending is not null)
             {
                 pending.Synced = true;
+                DurablyRebuilding &= !pending.Ready.PersistOps.Any(op => op is VoterOp);
                 ReleaseSynced();
                 Process();
             }
@@ -271,6 +352,31 @@ public sealed class SimReplicaHost
 
         _lastSnapshotSlot = Kv.AppliedSlot;
         Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
+    }
+
+    /// <summary>Writes the pending snapshot a little later, as the server does on another thread, while serving goes on.</summary>
+    private void StartSnapshotWrite()
+    {
+        if (_snapshotInFlight is not null || _storage!.TakePendingSnapshot() is not { } write)
+        {
+            return;
+        }
+
+        _snapshotInFlight = write;
+        var incarnation = Incarnation;
+        _sim.Schedule(_sim.NowMs + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax * 2), _sim.Tracing ? $"snapshot r{Id} slot={write.Slot}" : null, () =>
+        {
+            if (!Up || Incarnation != incarnation)
+            {
+                return;
+            }
+
+            write.Run();
+            _storage!.CompleteSnapshot(write);
+            _sim.Faults.SnapshotFilesWritten++;
+            _snapshotInFlight = null;
+            StartSnapshotWrite();
+        });
     }
 
     private sealed class PendingReady(Ready ready, bool synced)

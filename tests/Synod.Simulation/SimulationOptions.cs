@@ -20,6 +20,9 @@ public sealed record SimulationOptions
 
     public bool TraceHash { get; init; }
 
+    /// <summary>Crashes may also damage a synced sector of the victim's disk (the storage must refuse, then it is rebuilt).</summary>
+    public bool CorruptSectors { get; init; }
+
     public int TickMs { get; init; } = 10;
 
     public int NetworkDelayMsMax { get; init; } = 12;

@@ -12,6 +12,7 @@ public sealed partial class Simulator
     private const double MajorityCrashProbability = 0.1;
     private const double OneWayPartitionProbability = 0.3;
     private const double DiskWipeProbability = 0.15;
+    private const double SectorCorruptionProbability = 0.3;
 
     private bool _healed;
     private long _healedAtMs;
@@ -72,8 +73,12 @@ public sealed partial class Simulator
         Faults.Crashes++;
         if (Random.Chance(DiskWipeProbability) && CanLoseAnotherDisk())
         {
-            victim.Disk.Wipe();
+            victim.LoseDisk();
             Faults.DiskWipes++;
+        }
+        else
+        {
+            MaybeCorruptSector(victim);
         }
         var restartAt = NowMs + 50 + Random.Next(1500);
         Schedule(restartAt, Tracing ? $"restart r{victim.Id}" : null, () => Restart(victim));
@@ -139,7 +144,7 @@ public sealed partial class Simulator
 
             knower.Crash();
             Faults.Crashes++;
-            knower.Disk.Wipe();
+            knower.LoseDisk();
             Faults.DiskWipes++;
             ClearPartition();
             Restart(knower);
@@ -152,9 +157,18 @@ public sealed partial class Simulator
     /// </summary>
     private bool CanLoseAnotherDisk()
     {
-        var rebuilding = _hosts.Count(h => h.Disk.Synced.Rebuilding);
+        var rebuilding = _hosts.Count(h => h.DurablyRebuilding || h.SectorCorrupted);
         var quorum = (_hosts.Length / 2) + 1;
         return rebuilding + 1 <= _hosts.Length - quorum;
+    }
+
+    /// <summary>With --corrupt-sectors, now and then a crash also damages a synced sector of the victim's disk.</summary>
+    private void MaybeCorruptSector(SimReplicaHost victim)
+    {
+        if (Options.CorruptSectors && Random.Chance(SectorCorruptionProbability) && CanLoseAnotherDisk() && victim.CorruptSector() is not null)
+        {
+            Faults.SectorsCorrupted++;
+        }
     }
 
     private void Restart(SimReplicaHost host)

@@ -3,6 +3,7 @@ using System.Text;
 using Synod.Checker;
 using Synod.Core;
 using Synod.Core.Messages;
+using Synod.Storage;
 
 namespace Synod.Simulation;
 
@@ -115,7 +116,17 @@ public sealed partial class Simulator
                 break;
             }
 
-            action();
+            try
+            {
+                action();
+            }
+            catch (Exception e) when (e is StorageException or InvalidOperationException or InvalidDataException)
+            {
+                // A replica refused to start on damaged state, or an invariant broke: a finding of this seed, not a crash
+                // of the whole run.
+                _violations.Add($"at {NowMs} ms: {e.GetType().Name}: {e.Message}");
+                break;
+            }
         }
 
         return Conclude();

@@ -28,7 +28,7 @@ public sealed class SimulationTests
         var faults = summary.Faults;
         Assert.True(faults.Crashes > 0 && faults.Restarts > 0 && faults.PowerFailures > 0, faults.ToString());
         Assert.True(faults.Partitions > 0 && faults.OneWayPartitions > 0, faults.ToString());
-        Assert.True(faults.MessagesDropped > 0 && faults.MessagesDuplicated > 0 && faults.UnsyncedOpsLost > 0, faults.ToString());
+        Assert.True(faults.MessagesDropped > 0 && faults.MessagesDuplicated > 0 && faults.UnsyncedBytesLost > 0 && faults.TornWrites > 0 && faults.SnapshotFilesWritten > 0, faults.ToString());
         Assert.True(faults.SnapshotsInstalled > 0 && faults.SnapshotsSentToLaggards > 0 && faults.SnapshotChunksDelivered > faults.SnapshotsSentToLaggards && faults.LeaderChanges > SeedCount, faults.ToString());
         Assert.True(faults.DiskWipes > 0 && faults.VotersRestored > 0, faults.ToString());
     }
@@ -40,6 +40,14 @@ public sealed class SimulationTests
     {
         var summary = SeedRunner.Run(new SeedRange(1, 40), seed => new SimulationOptions { Seed = seed, Replicas = replicas });
         Assert.True(summary.Failures.Count == 0, string.Join("\n", summary.Failures.SelectMany(f => f.Violations.Prepend($"seed={f.Seed}"))));
+    }
+
+    [Fact]
+    public void Damaged_sectors_are_refused_at_start_and_the_replica_rebuilt_from_its_peers_without_a_violation()
+    {
+        var summary = SeedRunner.Run(new SeedRange(1, 100), seed => new SimulationOptions { Seed = seed, CorruptSectors = true });
+        Assert.True(summary.Failures.Count == 0, string.Join("\n", summary.Failures.SelectMany(f => f.Violations.Prepend($"seed={f.Seed} --corrupt-sectors"))));
+        Assert.True(summary.Faults.SectorsCorrupted > 0 && summary.Faults.CorruptLogsRefused > 0 && summary.Faults.VotersRestored > 0, summary.Faults.ToString());
     }
 
     [Fact]

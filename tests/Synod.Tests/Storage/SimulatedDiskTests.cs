@@ -42,18 +42,21 @@ public sealed class SimulatedDiskTests
     }
 
     [Fact]
-    public void SkipFsync_makes_a_sync_do_nothing()
+    public void SkipFsync_makes_a_sync_of_a_log_segment_do_nothing_and_leaves_other_files_alone()
     {
         var disk = NewDiskWithFile(out var file);
         disk.SkipFsync = true;
-        file.Append([1]);
+        var segment = disk.Open("/d/0000000000000000001.wal");
+        segment.Append([1]);
+        segment.Sync();
+        file.Append([2]);
         file.Sync();
 
         disk.Crash(tearLastWrite: false);
 
-        Assert.Empty(disk.ReadAll(File));
-        Assert.Equal(1, disk.FileSyncs);
-        Assert.Equal(1, disk.BytesWritten);
+        Assert.Empty(disk.ReadAll("/d/0000000000000000001.wal"));
+        Assert.Equal([2], disk.ReadAll(File));
+        Assert.Equal(2, disk.FileSyncs);
     }
 
     [Fact]
