@@ -31,9 +31,18 @@ public sealed partial class KvStateMachine
     /// <exception cref="InvalidOperationException">The state does not fit in one array.</exception>
     public byte[] Snapshot()
     {
-        var keys = SortedKeys();
-        var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
-        var bodyBytes = SnapshotBodyBytes(keys, sessions);
+        if (_overlay is not null)
+        {
+            throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
+        }
+
+        return Serialize(AppliedSlot, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
+    }
+
+    /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
+    private static byte[] Serialize(long appliedSlot, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+    {
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, entries, keys, sessions);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -42,12 +51,12 @@ public sealed partial class KvStateMachine
 
         var snapshot = new byte[SnapshotHeaderBytes + bodyBytes];
         var writer = new ByteWriter(snapshot.AsSpan(SnapshotHeaderBytes));
-        writer.WriteVarint((ulong)AppliedSlot);
+        writer.WriteVarint((ulong)appliedSlot);
         writer.WriteVarint((ulong)keys.Length);
         foreach (var key in keys)
         {
             writer.WriteLengthPrefixed(key);
-            writer.WriteLengthPrefixed(_entries[key]);
+            writer.WriteLengthPrefixed(entries[key]);
         }
 
         writer.WriteVarint((ulong)sessions.Length);
@@ -91,12 +100,12 @@ public sealed partial class KvStateMachine
         return machine;
     }
 
-    private long SnapshotBodyBytes(byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+    private static long SnapshotBodyBytes(long appliedSlot, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        long bytes = Varint.Size((ulong)AppliedSlot) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
+        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
         foreach (var key in keys)
         {
-            var value = _entries[key];
+            var value = entries[key];
             bytes += Varint.Size((ulong)key.Length) + key.Length + Varint.Size((ulong)value.Length) + value.Length;
         }
 

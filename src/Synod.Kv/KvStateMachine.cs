@@ -41,7 +41,7 @@ public sealed partial class KvStateMachine
     public long AppliedSlot { get; private set; }
 
     /// <summary>The number of keys.</summary>
-    public int Count => _entries.Count;
+    public int Count => _entries.Count + _overlayCountDelta;
 
     /// <summary>The number of client sessions kept.</summary>
     public int SessionCount => _sessions.Count;
@@ -75,8 +75,16 @@ public sealed partial class KvStateMachine
     /// Looks a key up without allocating. The returned array is the stored value itself, shared to keep
     /// reads cheap: callers must not modify it.
     /// </summary>
-    public bool TryGet(ReadOnlySpan<byte> key, [MaybeNullWhen(false)] out byte[] value) =>
-        _entriesBySpan.TryGetValue(key, out value);
+    public bool TryGet(ReadOnlySpan<byte> key, [MaybeNullWhen(false)] out byte[] value)
+    {
+        if (_overlay is not null && _overlayBySpan.TryGetValue(key, out var written))
+        {
+            value = written;
+            return written is not null;
+        }
+
+        return _entriesBySpan.TryGetValue(key, out value);
+    }
 
     /// <summary>
     /// A 64-bit XxHash3 of <see cref="AppliedSlot"/> and every key and value in bytewise key order, for
@@ -88,11 +96,14 @@ public sealed partial class KvStateMachine
         Span<byte> number = stackalloc byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(number, AppliedSlot);
         hash.Append(number);
-        BinaryPrimitives.WriteInt64LittleEndian(number, _entries.Count);
+        BinaryPrimitives.WriteInt64LittleEndian(number, Count);
         hash.Append(number);
         foreach (var key in SortedKeys())
         {
-            var value = _entries[key];
+            if (!TryGet(key, out var value))
+            {
+                throw new InvalidOperationException("A sorted key has no value: the overlay and the frozen keys disagree.");
+            }
 
             // Lengths go in so that ("ab", "c") and ("a", "bc") hash differently.
             BinaryPrimitives.WriteInt32LittleEndian(number, key.Length);
@@ -107,7 +118,9 @@ public sealed partial class KvStateMachine
 
     private byte[][] SortedKeys()
     {
-        var keys = _entries.Keys.ToArray();
+        var keys = _overlay is null
+            ? _entries.Keys.ToArray()
+            : [.. _entries.Keys.Where(key => !_overlay.ContainsKey(key)), .. _overlay.Where(pair => pair.Value is not null).Select(pair => pair.Key)];
         Array.Sort(keys, ByteArrayComparer.Instance);
         return keys;
     }
@@ -142,10 +155,10 @@ public sealed partial class KvStateMachine
         switch (command.Operation)
         {
             case KvOperation.Put:
-                _entries[command.Key] = command.Value;
+                Put(command.Key, command.Value);
                 return KvStatus.Ok;
             case KvOperation.Delete:
-                return _entries.Remove(command.Key) ? KvStatus.Ok : KvStatus.NotFound;
+                return Delete(command.Key) ? KvStatus.Ok : KvStatus.NotFound;
             default:
                 // Validate() admits only Put and Delete, so reaching here is a broken invariant.
                 throw new InvalidOperationException($"Operation {command.Operation} passed validation but has no implementation.");

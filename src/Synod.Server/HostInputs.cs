@@ -1,4 +1,5 @@
 using Synod.Core.Messages;
+using Synod.Kv;
 using Synod.Storage;
 
 namespace Synod.Server;
@@ -22,3 +23,6 @@ internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) 
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>
 internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Failure) : HostInput;
+
+/// <summary>The state machine's snapshot was serialised on another thread; the owner hands it to the core.</summary>
+internal sealed record SnapshotSerializedInput(KvStateMachine StateMachine, KvSnapshotJob Job, byte[]? Data, Exception? Failure) : HostInput;

@@ -16,6 +16,8 @@ public sealed partial class ReplicaHost
 {
     private Task<Exception?>? _snapshotWriting;
     private SnapshotWrite? _snapshotInFlight;
+    private double _snapshotSerializeMs;
+    private long _snapshotStarted;
 
     private void Flush()
     {
@@ -127,14 +129,51 @@ public sealed partial class ReplicaHost
     private void MaybeCompact()
     {
         var due = _kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots || _storage.BytesSinceSnapshot >= _options.SnapshotEveryBytes;
-        if (!due || _kv.AppliedSlot <= _lastSnapshotSlot || _snapshotWriting is not null || _storage.HasPendingSnapshot)
+        if (!due || _kv.AppliedSlot <= _lastSnapshotSlot || _kv.SnapshotInProgress || _snapshotWriting is not null || _storage.HasPendingSnapshot)
         {
             return;
         }
 
+        // The state is frozen here (writes go to an overlay meanwhile) and serialised on another thread, so the loop
+        // never waits for a pass over the whole state; the file is then written on another thread too.
+        _snapshotStarted = TimeProvider.System.GetTimestamp();
         _lastSnapshotSlot = _kv.AppliedSlot;
-        _core.Compact(_kv.AppliedSlot, _kv.Snapshot());
+        var kv = _kv;
+        var job = kv.BeginSnapshot();
+        _ = Task.Run(() =>
+        {
+            byte[]? data = null;
+            Exception? failure = null;
+            try
+            {
+                data = job.Serialize();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            _inputs.Writer.TryWrite(new SnapshotSerializedInput(kv, job, data, failure));
+        });
         _writeWaiters.RemoveAllCompleted();
+    }
+
+    private void FinishSnapshotSerialize(SnapshotSerializedInput serialized)
+    {
+        if (!ReferenceEquals(serialized.StateMachine, _kv))
+        {
+            // A snapshot from a peer replaced the state machine meanwhile; this one is moot.
+            return;
+        }
+
+        _kv.EndSnapshot(serialized.Job);
+        if (serialized.Failure is not null || serialized.Data is null)
+        {
+            throw new InvalidOperationException($"Serialising the snapshot of slot {serialized.Job.Slot} failed: {serialized.Failure?.Message}", serialized.Failure);
+        }
+
+        _snapshotSerializeMs = TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds;
+        _core.Compact(serialized.Job.Slot, serialized.Data);
     }
 
     /// <summary>Hands the pending snapshot, if any, to another thread; the loop hears back through a SnapshotWrittenInput.</summary>
@@ -183,7 +222,8 @@ public sealed partial class ReplicaHost
         }
 
         _storage.CompleteSnapshot(write);
-        _logger.LogInformation("replica {Id}: snapshot at slot {Slot} written ({Bytes} bytes); the log is now {Segments} segments, {WalBytes} bytes",
-            Id, write.Slot, write.DataBytes, _storage.SegmentCount, _storage.WalBytes);
+        _logger.LogInformation(
+            "replica {Id}: snapshot at slot {Slot} written ({Bytes} bytes; {SerializeMs:F0} ms to serialise and {TotalMs:F0} ms in all, on other threads while serving); the log is now {Segments} segments, {WalBytes} bytes",
+            Id, write.Slot, write.DataBytes, _snapshotSerializeMs, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds, _storage.SegmentCount, _storage.WalBytes);
     }
 }

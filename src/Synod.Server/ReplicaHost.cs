@@ -227,6 +227,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
             case SnapshotWrittenInput written:
                 FinishSnapshotWrite(written);
                 break;
+            case SnapshotSerializedInput serialized:
+                FinishSnapshotSerialize(serialized);
+                break;
         }
     }
 

@@ -1,0 +1,99 @@
+namespace Synod.Kv;
+
+/// <summary>
+/// Snapshots without stopping the owner loop. <see cref="BeginSnapshot"/> freezes the key dictionary as it stands and
+/// copies the (bounded) sessions; from then on writes go to an overlay (a removed key is a null there), reads look in
+/// the overlay first, and another thread serialises the frozen state (<see cref="KvSnapshotJob.Serialize"/>).
+/// <see cref="EndSnapshot"/> folds the overlay back in, at a cost in proportion to the writes made meanwhile, not to
+/// the size of the state. The bytes are exactly what <see cref="Snapshot"/> would have returned at the begin.
+/// </summary>
+public sealed partial class KvStateMachine
+{
+    private Dictionary<byte[], byte[]?>? _overlay;
+    private Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> _overlayBySpan;
+    private int _overlayCountDelta;
+
+    /// <summary>True between <see cref="BeginSnapshot"/> and <see cref="EndSnapshot"/>.</summary>
+    public bool SnapshotInProgress => _overlay is not null;
+
+    /// <summary>Freezes the state as of <see cref="AppliedSlot"/> for serialising elsewhere.</summary>
+    /// <exception cref="InvalidOperationException">A snapshot is in progress already.</exception>
+    public KvSnapshotJob BeginSnapshot()
+    {
+        if (_overlay is not null)
+        {
+            throw new InvalidOperationException("A background snapshot is in progress already; finish it with EndSnapshot first.");
+        }
+
+        _overlay = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
+        _overlayBySpan = _overlay.GetAlternateLookup<ReadOnlySpan<byte>>();
+        _overlayCountDelta = 0;
+        var entries = _entries;
+        var slot = AppliedSlot;
+        var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
+        return new KvSnapshotJob(this, slot, () =>
+        {
+            var keys = entries.Keys.ToArray();
+            Array.Sort(keys, ByteArrayComparer.Instance);
+            return Serialize(slot, entries, keys, sessions);
+        });
+    }
+
+    /// <summary>On the owner thread, after the job's Serialize returned: writes made meanwhile join the state.</summary>
+    public void EndSnapshot(KvSnapshotJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (!ReferenceEquals(job.Owner, this) || _overlay is null)
+        {
+            throw new InvalidOperationException($"The snapshot job for slot {job.Slot} does not belong to this state machine, or was ended already.");
+        }
+
+        foreach (var (key, value) in _overlay)
+        {
+            if (value is null)
+            {
+                _entries.Remove(key);
+            }
+            else
+            {
+                _entries[key] = value;
+            }
+        }
+
+        _overlay = null;
+        _overlayCountDelta = 0;
+    }
+
+    private void Put(byte[] key, byte[] value)
+    {
+        if (_overlay is null)
+        {
+            _entries[key] = value;
+            return;
+        }
+
+        if (!TryGet(key, out _))
+        {
+            _overlayCountDelta++;
+        }
+
+        _overlay[key] = value;
+    }
+
+    private bool Delete(byte[] key)
+    {
+        if (_overlay is null)
+        {
+            return _entries.Remove(key);
+        }
+
+        if (!TryGet(key, out _))
+        {
+            return false;
+        }
+
+        _overlay[key] = null;
+        _overlayCountDelta--;
+        return true;
+    }
+}
