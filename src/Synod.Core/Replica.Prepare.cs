@@ -95,7 +95,8 @@ public sealed partial class Replica
             entries.Add(new PromisedEntry(slot, entry.AcceptedBallot, entry.Commands, entry.Chosen));
         }
 
-        return new Promise(Id, prepare.From, prepare.Ballot, prepare.FromSlot, entries, _commitIndex, _snapshotSlot, truncated);
+        return new Promise(Id, prepare.From, prepare.Ballot, prepare.FromSlot, entries, _commitIndex, _snapshotSlot, truncated,
+            IncarnationOf(Id), new Dictionary<int, long>(_incarnations));
     }
 
     private void OnPromise(Promise promise)
@@ -115,6 +116,7 @@ public sealed partial class Replica
         }
 
         _promises[promise.From] = promise;
+        DiscardPromisesOfLostLives();
         if (IsQuorum(_promises.Count))
         {
             BecomeLeader();

@@ -13,12 +13,21 @@ namespace Synod.Core;
 /// this replica, so every slot its lost acceptances could have helped choose is at or below the last slot that phase 1
 /// covered, and no value at a ballot below B can be chosen any more above it. Once this replica knows every slot up
 /// to that one chosen, it reports them in any promise it makes, and may vote: it starts with promise B.
+/// One more hole: a candidate may still be gathering promises and count one this replica made before the loss, for a
+/// ballot the floor quorum had not yet seen. So each life of a replica has a number (its incarnation): the rebuilding
+/// replica first learns from a quorum of voters the latest life they know of it and takes the next, and it asks for
+/// the floor in that new life; each voter records the new life durably before answering, and reports the lives it
+/// knows in every promise. A candidate discards a promise from an earlier life than any promise it counts (or it
+/// itself) knows of. Any quorum that counts the lost promise shares a member with the floor quorum: if that member
+/// promised the candidate before answering, the floor covers the ballot; if after, its promise exposes the old life.
 /// </summary>
 public sealed partial class Replica
 {
     private bool _rebuilding;
     private Ballot? _rebuildFloor;
     private readonly Dictionary<int, Ballot> _floorAnswers = [];
+    private readonly Dictionary<int, long> _incarnationAnswers = [];
+    private readonly Dictionary<int, long> _incarnations = [];
     private long _rebuildSentTick = long.MinValue / 2;
     private Ballot? _voterBallot;
     private long _voterAfterSlot;
@@ -41,9 +50,11 @@ public sealed partial class Replica
         }
 
         _rebuildSentTick = _tick;
+        var incarnation = IncarnationOf(Id);
         if (_rebuildFloor is not Ballot floor)
         {
-            SendToPeers(to => new VoterQuery(Id, to));
+            // Incarnation 0 asks which life the voters know of; the next question is asked in the life after it.
+            SendToPeers(to => new VoterQuery(Id, to, incarnation));
         }
         else if (_voterBallot is null && HeardLeaderRecently && _leaderId is int leader)
         {
@@ -51,20 +62,37 @@ public sealed partial class Replica
         }
     }
 
+    private long IncarnationOf(int replica) => _incarnations.GetValueOrDefault(replica);
+
     private void OnVoterQuery(VoterQuery query)
     {
         // A rebuilding replica's own promise proves nothing about what it promised before; only voters answer.
-        if (!_rebuilding)
+        if (_rebuilding)
         {
-            Send(new VoterQueryReply(Id, query.From, _promised));
+            return;
         }
+
+        if (query.Incarnation > IncarnationOf(query.From))
+        {
+            // Durable before the answer leaves (same Ready): from now on this replica's promises expose the old life.
+            _incarnations[query.From] = query.Incarnation;
+            _ready.PersistOps.Add(new IncarnationOp(query.From, query.Incarnation));
+        }
+
+        Send(new VoterQueryReply(Id, query.From, _promised, IncarnationOf(query.From), query.Incarnation));
     }
 
     private void OnVoterQueryReply(VoterQueryReply reply)
     {
         NoteBallot(reply.Promised);
-        if (!_rebuilding || _rebuildFloor is not null || reply.From == Id)
+        if (!_rebuilding || _rebuildFloor is not null || reply.From == Id || reply.Incarnation != IncarnationOf(Id))
         {
+            return;
+        }
+
+        if (reply.Incarnation == 0)
+        {
+            ChooseIncarnation(reply);
             return;
         }
 
@@ -83,6 +111,46 @@ public sealed partial class Replica
             // A true lower bound of what this replica promised before, so it may be kept and acted on (rejects).
             _promised = floor;
             _ready.PersistOps.Add(new PromiseOp(floor));
+        }
+    }
+
+    /// <summary>
+    /// A quorum of voters told which life of this replica they know of. Any quorum that recorded the last life shares a
+    /// member with this one, so the next number is new to all of them.
+    /// </summary>
+    private void ChooseIncarnation(VoterQueryReply reply)
+    {
+        _incarnationAnswers[reply.From] = reply.KnownIncarnation;
+        if (!IsQuorum(_incarnationAnswers.Count))
+        {
+            return;
+        }
+
+        var incarnation = _incarnationAnswers.Values.Max() + 1;
+        _incarnationAnswers.Clear();
+        _incarnations[Id] = incarnation;
+        _ready.PersistOps.Add(new IncarnationOp(Id, incarnation));
+        _rebuildSentTick = long.MinValue / 2;
+    }
+
+    /// <summary>Drops every counted promise made in a life of its acceptor older than one this candidate or another promise knows of.</summary>
+    private void DiscardPromisesOfLostLives()
+    {
+        foreach (var (from, promise) in _promises.ToList())
+        {
+            var latest = IncarnationOf(from);
+            foreach (var other in _promises.Values)
+            {
+                if (other.KnownIncarnations is { } known && known.TryGetValue(from, out var life))
+                {
+                    latest = Math.Max(latest, life);
+                }
+            }
+
+            if (promise.Incarnation < latest)
+            {
+                _promises.Remove(from);
+            }
         }
     }
 

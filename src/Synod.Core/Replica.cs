@@ -262,6 +262,10 @@ public sealed partial class Replica
     private void Restore(DurableState state)
     {
         _promised = state.Promised;
+        foreach (var (replica, incarnation) in state.Incarnations)
+        {
+            _incarnations[replica] = incarnation;
+        }
         _rebuilding = state.Rebuilding && (_options.Bugs & ProtocolBugs.VoteAfterDiskLoss) == 0;
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;

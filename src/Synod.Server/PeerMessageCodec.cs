@@ -19,7 +19,16 @@ public static class PeerMessageCodec
         {
             case Prepare m: pb.Prepare = new PreparePb { Ballot = Encode(m.Ballot), FromSlot = m.FromSlot }; break;
             case Promise m:
-                pb.Promise = new PromisePb { Ballot = Encode(m.Ballot), FromSlot = m.FromSlot, CommitIndex = m.CommitIndex, SnapshotSlot = m.SnapshotSlot, Truncated = m.Truncated };
+                pb.Promise = new PromisePb
+                {
+                    Ballot = Encode(m.Ballot), FromSlot = m.FromSlot, CommitIndex = m.CommitIndex, SnapshotSlot = m.SnapshotSlot, Truncated = m.Truncated,
+                    Incarnation = m.Incarnation,
+                };
+                foreach (var (replica, incarnation) in m.KnownIncarnations ?? new Dictionary<int, long>())
+                {
+                    pb.Promise.KnownIncarnations[(uint)replica] = incarnation;
+                }
+
                 pb.Promise.Entries.AddRange(m.Entries.Select(e => new PromisedEntryPb { Slot = e.Slot, Ballot = Encode(e.Ballot), Batch = Encode(e.Commands), Chosen = e.Chosen }));
                 break;
             case Accept m: pb.Accept = new AcceptPb { Ballot = Encode(m.Ballot), Slot = m.Slot, Batch = Encode(m.Commands), CommitIndex = m.CommitIndex }; break;
@@ -39,8 +48,8 @@ public static class PeerMessageCodec
             case ReadIndexReply m: pb.ReadIndexReply = new ReadIndexReplyPb { ReadId = m.ReadId, Index = m.Index }; break;
             case PreVote m: pb.PreVote = new PreVotePb { Ballot = Encode(m.Ballot) }; break;
             case PreVoteReply m: pb.PreVoteReply = new PreVoteReplyPb { Ballot = Encode(m.Ballot), Granted = m.Granted, Promised = Encode(m.Promised) }; break;
-            case VoterQuery: pb.VoterQuery = new VoterQueryPb(); break;
-            case VoterQueryReply m: pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised) }; break;
+            case VoterQuery m: pb.VoterQuery = new VoterQueryPb { Incarnation = m.Incarnation }; break;
+            case VoterQueryReply m: pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised), KnownIncarnation = m.KnownIncarnation, Incarnation = m.Incarnation }; break;
             case Reballot m: pb.Reballot = new ReballotPb { Above = Encode(m.Above) }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
@@ -56,7 +65,8 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Prepare => new Prepare(from, to, Decode(pb.Prepare.Ballot), pb.Prepare.FromSlot),
             PeerMessage.KindOneofCase.Promise => new Promise(from, to, Decode(pb.Promise.Ballot), pb.Promise.FromSlot,
                 [.. pb.Promise.Entries.Select(e => new PromisedEntry(e.Slot, Decode(e.Ballot), Decode(e.Batch), e.Chosen))],
-                pb.Promise.CommitIndex, pb.Promise.SnapshotSlot, pb.Promise.Truncated),
+                pb.Promise.CommitIndex, pb.Promise.SnapshotSlot, pb.Promise.Truncated, pb.Promise.Incarnation,
+                pb.Promise.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value)),
             PeerMessage.KindOneofCase.Accept => new Accept(from, to, Decode(pb.Accept.Ballot), pb.Accept.Slot, Decode(pb.Accept.Batch), pb.Accept.CommitIndex),
             PeerMessage.KindOneofCase.Accepted => new Accepted(from, to, Decode(pb.Accepted.Ballot), pb.Accepted.Slot),
             PeerMessage.KindOneofCase.Reject => new Reject(from, to, Decode(pb.Reject.Ballot), Decode(pb.Reject.Promised)),
@@ -72,8 +82,8 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.ReadIndexReply => new ReadIndexReply(from, to, pb.ReadIndexReply.ReadId, pb.ReadIndexReply.Index),
             PeerMessage.KindOneofCase.PreVote => new PreVote(from, to, Decode(pb.PreVote.Ballot)),
             PeerMessage.KindOneofCase.PreVoteReply => new PreVoteReply(from, to, Decode(pb.PreVoteReply.Ballot), pb.PreVoteReply.Granted, Decode(pb.PreVoteReply.Promised)),
-            PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to),
-            PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised)),
+            PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to, pb.VoterQuery.Incarnation),
+            PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation),
             PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };

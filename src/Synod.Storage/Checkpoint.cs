@@ -21,6 +21,11 @@ internal static class Checkpoint
             ops.Add(new RebuildOp());
         }
 
+        foreach (var (replica, incarnation) in state.Incarnations)
+        {
+            ops.Add(new IncarnationOp(replica, incarnation));
+        }
+
         if (state.CommitIndex > 0)
         {
             ops.Add(new CommitOp(state.CommitIndex));

@@ -19,6 +19,7 @@ internal static class RecordEncoder
         CommitOp => SlotBytes,
         RebuildOp => 0,
         VoterOp => BallotBytes,
+        IncarnationOp => CountBytes + SlotBytes,
         _ => throw NotARecord(op),
     };
 
@@ -53,6 +54,11 @@ internal static class RecordEncoder
             case VoterOp voter:
                 writer.WriteByte((byte)RecordType.Voter);
                 WriteBallot(ref writer, voter.Ballot);
+                break;
+            case IncarnationOp incarnation:
+                writer.WriteByte((byte)RecordType.Incarnation);
+                writer.WriteInt32(incarnation.Replica);
+                writer.WriteInt64(incarnation.Incarnation);
                 break;
             default:
                 throw NotARecord(op);

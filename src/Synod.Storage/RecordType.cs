@@ -9,4 +9,5 @@ internal enum RecordType : byte
     Commit = 4,
     Rebuild = 6,
     Voter = 7,
+    Incarnation = 8,
 }

@@ -16,6 +16,9 @@ public sealed class DurableState
 
     public byte[]? SnapshotData { get; private set; }
 
+    /// <summary>The latest incarnation known for each replica (this one included); absent means 0.</summary>
+    public SortedDictionary<int, long> Incarnations { get; } = [];
+
     /// <summary>The replica lost its state and has not yet been allowed to vote again (<see cref="RebuildOp"/>).</summary>
     public bool Rebuilding { get; private set; }
 
@@ -50,6 +53,9 @@ public sealed class DurableState
             case RebuildOp:
                 Rebuilding = true;
                 break;
+            case IncarnationOp incarnation:
+                Incarnations[incarnation.Replica] = Math.Max(Incarnations.GetValueOrDefault(incarnation.Replica), incarnation.Incarnation);
+                break;
             case VoterOp voter:
                 Rebuilding = false;
                 Promised = Ballot.Max(Promised, voter.Ballot);
@@ -72,6 +78,11 @@ public sealed class DurableState
         foreach (var (slot, entry) in Entries)
         {
             copy.Entries[slot] = entry;
+        }
+
+        foreach (var (replica, incarnation) in Incarnations)
+        {
+            copy.Incarnations[replica] = incarnation;
         }
 
         return copy;

@@ -32,3 +32,10 @@ public sealed record RebuildOp : PersistOp;
 /// its state: from here on it votes, and it has promised Ballot.
 /// </summary>
 public sealed record VoterOp(Ballot Ballot) : PersistOp;
+
+/// <summary>
+/// Replica is in its Incarnation-th life since it last lost its disk (0 for a replica that never did). Recorded by a
+/// peer before it answers that replica's VoterQuery, and by the replica itself: a candidate discards a promise from an
+/// earlier life of an acceptor once any promise it counts knows of a later one (Replica.Rebuild.cs).
+/// </summary>
+public sealed record IncarnationOp(int Replica, long Incarnation) : PersistOp;

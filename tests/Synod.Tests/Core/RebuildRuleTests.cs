@@ -27,19 +27,31 @@ public sealed class RebuildRuleTests
         return ready;
     }
 
-    /// <summary>Ticks until the rebuilding replica asks for the floor, and answers it from replicas 2 and 3.</summary>
-    private static void LearnFloor(Replica replica, Ballot fromTwo, Ballot fromThree)
+    /// <summary>Ticks until the rebuilding replica asks in the given life, and returns what it sent.</summary>
+    private static VoterQuery NextQuery(Replica replica)
     {
-        Ready ready;
-        do
+        for (var i = 0; i < 100; i++)
         {
             replica.Tick();
-            ready = Settle(replica);
+            if (Settle(replica).Messages.OfType<VoterQuery>().FirstOrDefault() is { } query)
+            {
+                return query;
+            }
         }
-        while (!ready.Messages.OfType<VoterQuery>().Any());
 
-        replica.Step(new VoterQueryReply(2, 1, fromTwo));
-        replica.Step(new VoterQueryReply(3, 1, fromThree));
+        throw new InvalidOperationException("the rebuilding replica never asked its peers.");
+    }
+
+    /// <summary>Replicas 2 and 3 tell the rebuilding replica the life they know of it (0), then answer the floor in its new life.</summary>
+    private static void LearnFloor(Replica replica, Ballot fromTwo, Ballot fromThree)
+    {
+        Assert.Equal(0, NextQuery(replica).Incarnation);
+        replica.Step(new VoterQueryReply(2, 1, fromTwo, KnownIncarnation: 0, Incarnation: 0));
+        replica.Step(new VoterQueryReply(3, 1, fromThree, KnownIncarnation: 0, Incarnation: 0));
+        var life = NextQuery(replica).Incarnation;
+        Assert.Equal(1, life);
+        replica.Step(new VoterQueryReply(2, 1, fromTwo, KnownIncarnation: life, Incarnation: life));
+        replica.Step(new VoterQueryReply(3, 1, fromThree, KnownIncarnation: life, Incarnation: life));
     }
 
     [Fact]
@@ -154,5 +166,46 @@ public sealed class RebuildRuleTests
         var again = Settle(leader).Messages.OfType<Prepare>().ToList();
         Assert.NotEmpty(again);
         Assert.All(again, p => Assert.True(p.Ballot > prepare.Ballot));
+    }
+
+    [Fact]
+    public void I14_a_voter_records_the_new_life_durably_before_it_answers_the_floor_question()
+    {
+        var voter = new Replica(new ReplicaOptions { Id = 2, Members = ThreeMembers }, new SeededRandom(3));
+        voter.Step(new VoterQuery(1, 2, Incarnation: 4));
+        var ready = Settle(voter);
+
+        Assert.Contains(new IncarnationOp(1, 4), ready.PersistOps);
+        var reply = Assert.Single(ready.Messages.OfType<VoterQueryReply>());
+        Assert.Equal((4L, 4L), (reply.KnownIncarnation, reply.Incarnation));
+    }
+
+    [Fact]
+    public void I14_a_candidate_discards_a_promise_from_an_earlier_life_of_its_acceptor()
+    {
+        var candidate = new Replica(new ReplicaOptions { Id = 3, Members = [1, 2, 3, 4, 5] }, new SeededRandom(1));
+        Ready ready;
+        do
+        {
+            candidate.Tick();
+            ready = Settle(candidate);
+            foreach (var preVote in ready.Messages.OfType<PreVote>().Where(p => p.To is 4 or 5))
+            {
+                candidate.Step(new PreVoteReply(preVote.To, 3, preVote.Ballot, true, Ballot.Zero));
+                ready = Settle(candidate);
+            }
+        }
+        while (!ready.Messages.OfType<Prepare>().Any());
+
+        var prepare = ready.Messages.OfType<Prepare>().First();
+        // Replica 1's promise is from its life 0; replica 2 has since recorded life 1 of replica 1.
+        candidate.Step(new Promise(1, 3, prepare.Ballot, prepare.FromSlot, [], 0, 0, false, Incarnation: 0));
+        candidate.Step(new Promise(2, 3, prepare.Ballot, prepare.FromSlot, [], 0, 0, false, 0, new Dictionary<int, long> { [1] = 1 }));
+        Settle(candidate);
+        Assert.Equal(ReplicaRole.Candidate, candidate.Role);
+
+        candidate.Step(new Promise(4, 3, prepare.Ballot, prepare.FromSlot, [], 0, 0, false));
+        Settle(candidate);
+        Assert.Equal(ReplicaRole.Leader, candidate.Role);
     }
 }

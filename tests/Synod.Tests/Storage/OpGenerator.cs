@@ -23,7 +23,8 @@ internal sealed class OpGenerator(ulong seed, int commandBytesMax = 64)
             < 55 => new AcceptOp(NextSlot(), new Ballot(_round, 1 + _random.Next(5)), Commands()),
             < 75 => new ChosenOp(NextSlot(), Commands()),
             < 95 => new CommitOp(_commit = Math.Max(_commit, Math.Min(_frontier, _commit + _random.Next(4)))),
-            < 97 => new RebuildOp(),
+            < 96 => new RebuildOp(),
+            < 98 => new IncarnationOp(1 + _random.Next(5), 1 + _random.Next(1000)),
             _ => new VoterOp(NextBallot()),
         };
     }

@@ -20,6 +20,7 @@ public sealed class RoundTripTests
         new AcceptOp(3, new Ballot(4, 1), [Value]),
         new RebuildOp(),
         new VoterOp(new Ballot(5, 3)),
+        new IncarnationOp(4, 7),
         new AcceptOp(long.MaxValue, new Ballot(long.MaxValue, int.MaxValue), []),
     ];
 

@@ -13,6 +13,7 @@ internal static class StateText
             $"commit {state.CommitIndex}",
             $"snapshot {state.SnapshotSlot} {Hex(state.SnapshotData ?? [])}",
             $"rebuilding {state.Rebuilding}",
+            $"incarnations {string.Join(",", state.Incarnations.Select(pair => $"{pair.Key}:{pair.Value}"))}",
         };
         foreach (var (slot, entry) in state.Entries)
         {
