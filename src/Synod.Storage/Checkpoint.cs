@@ -10,7 +10,7 @@ internal static class Checkpoint
 {
     public static List<PersistOp> From(DurableState state)
     {
-        var ops = new List<PersistOp>(state.Entries.Count + 3);
+        var ops = new List<PersistOp>(state.Entries.Count + 4);
         if (!state.Promised.IsZero)
         {
             ops.Add(new PromiseOp(state.Promised));
@@ -36,6 +36,8 @@ internal static class Checkpoint
             ops.Add(entry.Chosen ? new ChosenOp(slot, entry.Commands) : new AcceptOp(slot, entry.Ballot, entry.Commands));
         }
 
+        ops.Insert(0, new CheckpointMarkerOp(state.SnapshotSlot));
+        ops.Add(new CheckpointEndOp(state.SnapshotSlot));
         return ops;
     }
 

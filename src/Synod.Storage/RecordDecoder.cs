@@ -24,6 +24,8 @@ internal static class RecordDecoder
             RecordType.Commit => new CommitOp(reader.ReadInt64()),
             RecordType.Rebuild => new RebuildOp(),
             RecordType.Voter => new VoterOp(ReadBallot(ref reader)),
+            RecordType.CheckpointMarker => new CheckpointMarkerOp(reader.ReadInt64()),
+            RecordType.CheckpointEnd => new CheckpointEndOp(reader.ReadInt64()),
             RecordType.Incarnation => new IncarnationOp(reader.ReadInt32(), reader.ReadInt64()),
             _ => throw new MalformedRecordException($"unknown record type {type}"),
         };

@@ -20,6 +20,7 @@ internal static class RecordEncoder
         RebuildOp => 0,
         VoterOp => BallotBytes,
         IncarnationOp => CountBytes + SlotBytes,
+        CheckpointMarkerOp or CheckpointEndOp => SlotBytes,
         _ => throw NotARecord(op),
     };
 
@@ -54,6 +55,14 @@ internal static class RecordEncoder
             case VoterOp voter:
                 writer.WriteByte((byte)RecordType.Voter);
                 WriteBallot(ref writer, voter.Ballot);
+                break;
+            case CheckpointMarkerOp marker:
+                writer.WriteByte((byte)RecordType.CheckpointMarker);
+                writer.WriteInt64(marker.SnapshotSlot);
+                break;
+            case CheckpointEndOp end:
+                writer.WriteByte((byte)RecordType.CheckpointEnd);
+                writer.WriteInt64(end.SnapshotSlot);
                 break;
             case IncarnationOp incarnation:
                 writer.WriteByte((byte)RecordType.Incarnation);

@@ -10,4 +10,6 @@ internal enum RecordType : byte
     Rebuild = 6,
     Voter = 7,
     Incarnation = 8,
+    CheckpointMarker = 9,
+    CheckpointEnd = 10,
 }

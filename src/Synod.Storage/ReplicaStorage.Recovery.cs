@@ -81,16 +81,57 @@ public sealed partial class ReplicaStorage
                 $"the segment is missing between {StorageLayout.SegmentFileName(missing - 1)} and the next one present");
         }
 
-        var closed = new List<SegmentFile>();
-        foreach (var sequence in sequences.Take(sequences.Count - 1))
+        // Every segment is checked before any is replayed. Replay starts at the last segment that begins with a whole
+        // checkpoint (the ones before it are leftovers of a compaction the process did not finish, and are deleted), or at the first
+        // segment ever written; any other oldest segment means files were lost.
+        var scans = sequences.Select(sequence => ScanSegment(disk, Path.Combine(walDirectory, StorageLayout.SegmentFileName(sequence)),
+            lastSegment: sequence == sequences[^1], options)).ToList();
+        var start = LastWholeCheckpoint(scans);
+        if (start < 0 && sequences[0] != FirstSegmentSequence)
         {
-            var scan = ReplaySegment(disk, Path.Combine(walDirectory, StorageLayout.SegmentFileName(sequence)), lastSegment: false, state, options);
-            closed.Add(new SegmentFile(sequence, scan.TotalBytes));
+            throw StorageMessages.Damaged(Path.Combine(walDirectory, StorageLayout.SegmentFileName(sequences[0])),
+                "it is the oldest segment present but not the first ever written, and no segment begins with a checkpoint: the segments before it are missing");
+        }
+
+        start = Math.Max(start, 0);
+        if (scans[start].Ops.Count > 0 && scans[start].Ops[0] is CheckpointMarkerOp marker && state.SnapshotSlot < marker.SnapshotSlot)
+        {
+            throw StorageMessages.Damaged(Path.Combine(walDirectory, StorageLayout.SegmentFileName(sequences[start])),
+                $"it begins with the checkpoint after the snapshot of slot {marker.SnapshotSlot}, but that snapshot file is missing from {StorageLayout.SnapshotDirectoryName}/");
+        }
+
+        for (var i = 0; i < start; i++)
+        {
+            var leftover = Path.Combine(walDirectory, StorageLayout.SegmentFileName(sequences[i]));
+            disk.Delete(leftover);
+            log($"{leftover}: deleted; a later checkpoint supersedes it (a compaction had not finished deleting it).");
+        }
+
+        if (start > 0)
+        {
+            disk.SyncDirectory(walDirectory);
+        }
+
+        var closed = new List<SegmentFile>();
+        for (var i = start; i < scans.Count; i++)
+        {
+            foreach (var op in scans[i].Ops)
+            {
+                if (op is not (CheckpointMarkerOp or CheckpointEndOp))
+                {
+                    state.Apply(op);
+                }
+            }
+
+            if (i < scans.Count - 1)
+            {
+                closed.Add(new SegmentFile(sequences[i], scans[i].TotalBytes));
+            }
         }
 
         var lastSequence = sequences[^1];
         var path = Path.Combine(walDirectory, StorageLayout.SegmentFileName(lastSequence));
-        var lastScan = ReplaySegment(disk, path, lastSegment: true, state, options);
+        var lastScan = scans[^1];
         var current = disk.Open(path);
         if (lastScan.End == SegmentEnd.TornTail)
         {
@@ -111,8 +152,40 @@ public sealed partial class ReplicaStorage
         return new RecoveredWal(closed, current, lastSequence);
     }
 
-    /// <summary>Folds a segment's records into the state, or refuses on anything but a clean end or (last segment only) a torn tail.</summary>
-    private static SegmentScan ReplaySegment(IDisk disk, string path, bool lastSegment, DurableState state, StorageOptions options)
+    /// <summary>The last segment that begins a checkpoint whose end is present too (it may run on into the next segments); -1 if none.</summary>
+    private static int LastWholeCheckpoint(List<SegmentScan> scans)
+    {
+        for (var i = scans.Count - 1; i >= 0; i--)
+        {
+            if (scans[i].Ops.Count > 0 && scans[i].Ops[0] is CheckpointMarkerOp marker && EndsCheckpoint(scans.Skip(i).SelectMany(scan => scan.Ops).Skip(1), marker))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool EndsCheckpoint(IEnumerable<PersistOp> after, CheckpointMarkerOp marker)
+    {
+        foreach (var op in after)
+        {
+            if (op is CheckpointEndOp end)
+            {
+                return end.SnapshotSlot == marker.SnapshotSlot;
+            }
+
+            if (op is CheckpointMarkerOp)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Checks a segment's records, refusing on anything but a clean end or (last segment only) a torn tail.</summary>
+    private static SegmentScan ScanSegment(IDisk disk, string path, bool lastSegment, StorageOptions options)
     {
         var scan = SegmentScanner.Scan(disk.ReadAll(path), lastSegment, options.RecordBytesMax);
         switch (scan.End)
@@ -121,11 +194,6 @@ public sealed partial class ReplicaStorage
                 throw StorageMessages.Corrupt(path, scan.ValidBytes, scan.Problem!);
             case SegmentEnd.UnsupportedVersion:
                 throw StorageMessages.UnsupportedFormat(path, scan.ValidBytes, scan.Problem!);
-        }
-
-        foreach (var op in scan.Ops)
-        {
-            state.Apply(op);
         }
 
         return scan;

@@ -1,4 +1,5 @@
 using Synod.Core.Persistence;
+using Synod.Storage;
 
 namespace Synod.Tests.Storage;
 
@@ -28,7 +29,10 @@ internal static class StateText
         var state = new DurableState();
         foreach (var op in ops)
         {
-            state.Apply(op);
+            if (op is not (CheckpointMarkerOp or CheckpointEndOp))
+            {
+                state.Apply(op);
+            }
         }
 
         return state;
