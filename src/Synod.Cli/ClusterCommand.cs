@@ -65,7 +65,7 @@ public static class ClusterCommand
             }
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
-            var newCluster = !File.Exists(_configPath);
+            var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
             foreach (var id in _endpoints.Keys)
             {
                 _processes[id] = StartReplica(id, StartMode(id, newCluster));
@@ -132,6 +132,14 @@ public static class ClusterCommand
         /// The first run bootstraps a new cluster. Later, a replica whose data is gone (its folder deleted) must not
         /// vote as if it remembered its promises: it rejoins with --rebuild-from-peers.
         /// </summary>
+        /// <summary>Whether replica <paramref name="id"/>'s folder holds, or once held, Synod state (then it is no new cluster).</summary>
+        private bool HeldState(int id)
+        {
+            var replicaDir = Path.Combine(directory, $"r{id}");
+            return File.Exists(Path.Combine(replicaDir, ReplicaStorage.MetaFileName)) ||
+                (Directory.Exists(replicaDir) && Directory.EnumerateDirectories(replicaDir, "discarded-*").Any());
+        }
+
         private string? StartMode(int id, bool newCluster)
         {
             if (newCluster)

@@ -10,4 +10,7 @@ internal sealed class IncomingSnapshot(int from, long slot, byte[] data)
     public byte[] Data { get; } = data;
 
     public int Received { get; set; }
+
+    /// <summary>When the last chunk arrived; a transfer that stopped making progress may be abandoned for another source.</summary>
+    public long LastProgressTick { get; set; }
 }

@@ -105,6 +105,17 @@ public sealed partial class Replica
             return;
         }
 
+        if (_incomingSnapshot is { } stale && stale.Slot <= _commitIndex)
+        {
+            _incomingSnapshot = null;
+        }
+
+        // While a snapshot transfer makes progress, keep asking its source: another peer would start over from zero.
+        if (_incomingSnapshot is { } transfer && transfer.Received > 0 && _tick - transfer.LastProgressTick < _options.ElectionTimeoutTicks)
+        {
+            peer = transfer.From;
+        }
+
         _catchUpSentTick = _tick;
         Send(_incomingSnapshot is { } incoming && incoming.From == peer
             ? new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received)
@@ -173,9 +184,9 @@ public sealed partial class Replica
             return;
         }
 
-        if (chunk.Offset == 0)
+        if (chunk.Offset == 0 && !ContinuesTransfer(chunk))
         {
-            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes]);
+            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes]) { LastProgressTick = _tick };
         }
 
         var incoming = _incomingSnapshot;
@@ -188,6 +199,7 @@ public sealed partial class Replica
 
         chunk.Chunk.CopyTo(incoming.Data, incoming.Received);
         incoming.Received += chunk.Chunk.Length;
+        incoming.LastProgressTick = _tick;
         _catchUpSentTick = long.MinValue / 2;
         if (incoming.Received < incoming.Data.Length)
         {
@@ -198,6 +210,14 @@ public sealed partial class Replica
         _incomingSnapshot = null;
         InstallSnapshot(chunk.From, incoming.Slot, incoming.Data);
     }
+
+    /// <summary>
+    /// A first chunk that would throw away a transfer still making progress: the same snapshot again (a duplicate, or an
+    /// answer to an earlier request), or another source's while this one's keeps coming.
+    /// </summary>
+    private bool ContinuesTransfer(InstallSnapshot chunk) =>
+        _incomingSnapshot is { Received: > 0 } transfer && _tick - transfer.LastProgressTick < _options.ElectionTimeoutTicks &&
+        ((transfer.From == chunk.From && transfer.Slot == chunk.SnapshotSlot) || transfer.From != chunk.From);
 
     private bool IsWellFormed(InstallSnapshot chunk) =>
         chunk.TotalBytes >= 0 && chunk.TotalBytes <= _options.SnapshotBytesMax && chunk.Offset >= 0 &&
