@@ -66,9 +66,18 @@ public static class ClusterCommand
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
             var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
-            foreach (var id in _endpoints.Keys)
+            try
             {
-                _processes[id] = StartReplica(id, StartMode(id, newCluster));
+                foreach (var id in _endpoints.Keys)
+                {
+                    _processes[id] = StartReplica(id, StartMode(id, newCluster));
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+            {
+                Console.Error.WriteLine($"error: could not start every replica ({e.Message}); stopping the ones that started.");
+                await StopAllAsync();
+                return ExitCodes.Failure;
             }
 
             SaveConfig();

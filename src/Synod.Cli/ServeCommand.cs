@@ -77,7 +77,7 @@ public static class ServeCommand
                 Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}");
                 return ExitCodes.Failure;
             }
-            catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException)
+            catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}");
                 return ExitCodes.Failure;

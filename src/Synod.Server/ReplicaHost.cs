@@ -59,9 +59,19 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.ToStorageOptions(),
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
-        var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
-        _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _storage.State);
-        _peers = new PeerLinks(options, this, loggers);
+        try
+        {
+            var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
+            _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _storage.State);
+            _peers = new PeerLinks(options, this, loggers);
+        }
+        catch
+        {
+            // Release the data directory's lock, so that a corrected start is not refused as "in use".
+            _storage.Dispose();
+            throw;
+        }
+
         _logger.LogInformation("replica {Id}: recovered promise {Promised}, commit index {Commit}, snapshot at slot {Snapshot} from {Dir} ({Segments} log segments, {Bytes} bytes){Rebuilding}",
             options.Id, _core.Promised, _core.CommitIndex, _core.SnapshotSlot, options.DataDir, _storage.SegmentCount, _storage.WalBytes,
             _core.Rebuilding ? "; rebuilding from peers: a non-voter until caught up" : "");
