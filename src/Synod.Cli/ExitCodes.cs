@@ -19,4 +19,10 @@ public static class ExitCodes
 
     /// <summary>The replica(s) asked for could not be reached at all.</summary>
     public const int Unreachable = 5;
+
+    /// <summary>
+    /// `synod check` could not decide: the search hit its time budget (--timeout) or a key's memory cap
+    /// before proving the history linearizable or not.
+    /// </summary>
+    public const int Undecided = 6;
 }

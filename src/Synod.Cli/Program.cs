@@ -5,6 +5,8 @@ var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(BenchWalCommand.Create());
+root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(ChaosCommand.Create());
 foreach (var command in ClientCommands.All())
 {
     root.Subcommands.Add(command);

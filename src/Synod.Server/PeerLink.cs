@@ -25,6 +25,10 @@ internal sealed class PeerLink : IAsyncDisposable
     private GrpcChannel? _channel;
     private Task? _task;
     private bool _reportedDown;
+    private long _connectedAt;
+
+    /// <summary>A link up at least this long counts as healthy again: its next failure is retried at the shortest delay.</summary>
+    private const int StableLinkMs = 1_000;
 
     public PeerLink(ServerOptions options, int peerId, string endpoint, ILogger logger)
     {
@@ -82,6 +86,13 @@ internal sealed class PeerLink : IAsyncDisposable
             }
             catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException)
             {
+                // A link that had been up for a while retries quickly again; a link that fails soon after each connect
+                // (a peer that resets it) keeps backing off.
+                if (!_reportedDown && TimeProvider.System.GetElapsedTime(_connectedAt).TotalMilliseconds > StableLinkMs)
+                {
+                    delayMs = ReconnectDelayMsMin;
+                }
+
                 if (!_reportedDown)
                 {
                     _logger.LogInformation("replica {Id}: cannot reach peer {Peer} at {Endpoint} ({Reason}); retrying in the background.",
@@ -116,6 +127,11 @@ internal sealed class PeerLink : IAsyncDisposable
             if (first && _reportedDown)
             {
                 _logger.LogInformation("replica {Id}: connected to peer {Peer} at {Endpoint}.", _options.Id, _peerId, _endpoint);
+            }
+
+            if (first)
+            {
+                _connectedAt = TimeProvider.System.GetTimestamp();
             }
 
             first = false;

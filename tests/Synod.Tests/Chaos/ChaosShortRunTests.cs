@@ -1,0 +1,49 @@
+using Synod.Cli.Chaos;
+using Synod.Tests.Cluster;
+using Xunit.Abstractions;
+
+namespace Synod.Tests.Chaos;
+
+/// <summary>
+/// `synod chaos` end to end, in process: five real replica processes, every fault kind at least once (the planner
+/// forces each enabled kind early), clients throughout, then heal, convergence and the linearizability check.
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class ChaosShortRunTests(ITestOutputHelper output)
+{
+    private const int Seed = 20_251_124;
+
+    [Fact]
+    public async Task A_short_run_that_kills_restarts_wipes_pauses_and_partitions_replicas_stays_linearizable_and_converges()
+    {
+        var options = new ChaosOptions
+        {
+            Replicas = 5,
+            Duration = TimeSpan.FromSeconds(16),
+            Seed = Seed,
+            Clients = 6,
+            ReplicaProgram = ["dotnet", Path.Combine(AppContext.BaseDirectory, "synod.dll")],
+            ConvergenceTimeout = TimeSpan.FromSeconds(20),
+            CheckBudget = TimeSpan.FromSeconds(30),
+        };
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+
+        var result = await new ChaosRunner(options).RunAsync(limit.Token);
+
+        output.WriteLine(ChaosSummary.Render(result));
+        Assert.True(result.Passed, $"seed={Seed}: {string.Join(" ", result.Problems)} Evidence kept in {result.OutDir}.");
+        Assert.True(result.Linearizable);
+        Assert.NotNull(result.ConvergenceSeconds);
+        Assert.True(result.Faults.Kills >= 1, "no kill happened");
+        Assert.True(result.Faults.Restarts >= 1, "no restart happened");
+        Assert.True(result.Faults.Wipes >= 1, "no wipe happened");
+        if (FaultKinds.Supported().Contains(FaultKind.Pause))
+        {
+            Assert.True(result.Faults.Pauses >= 1, "no pause happened");
+        }
+
+        Assert.True(result.Faults.Partitions >= 1, "no partition happened");
+        Assert.True(result.OperationsOk > 0, "no client operation succeeded");
+        Assert.Contains(result.Timeline, e => e.Kind == "rebuilt");
+    }
+}
