@@ -286,7 +286,7 @@ public static class ClusterCommand
             Console.WriteLine("Stopping replicas...");
             foreach (var process in _processes.Values.Where(p => !p.HasExited))
             {
-                Signals.Terminate(process.Id);
+                ProcessSignals.Terminate(process.Id);
             }
 
             using var timeout = new CancellationTokenSource(StopWaitMs);

@@ -22,16 +22,28 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     private readonly string _root;
 
     private readonly string[] _serveArgs;
+    private readonly Func<int, IEnumerable<string>> _addressArgs;
 
     /// <param name="count">Replicas in the cluster.</param>
     /// <param name="serveArgs">Extra `synod serve` arguments for every replica (for example a small snapshot interval).</param>
     public ReplicaProcesses(int count, params string[] serveArgs)
+        : this(NewEndpoints(count), addressArgs: null, serveArgs)
+    {
+    }
+
+    /// <param name="endpoints">Each replica's real listen endpoint (clients and Status talk to these).</param>
+    /// <param name="addressArgs">
+    /// How a replica learns where it listens and where its peers are (default: `--peers` with these endpoints); a
+    /// partitioned cluster passes `--listen` and a `--peers` list that goes through its proxies.
+    /// </param>
+    /// <param name="serveArgs">Extra `synod serve` arguments for every replica.</param>
+    public ReplicaProcesses(IReadOnlyDictionary<int, string> endpoints, Func<int, IEnumerable<string>>? addressArgs, params string[] serveArgs)
     {
         _serveArgs = serveArgs;
         _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_root);
-        var ports = FreePorts(count);
-        Endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{ports[i - 1]}");
+        Endpoints = endpoints;
+        _addressArgs = addressArgs ?? (_ => ["--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}"))]);
         foreach (var (id, endpoint) in Endpoints)
         {
             _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}", new GrpcChannelOptions
@@ -55,7 +67,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
-        foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}")), "--data-dir", DataDir(id) })
+        foreach (var arg in new[] { "serve", "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)))
         {
             start.ArgumentList.Add(arg);
         }
@@ -185,6 +197,13 @@ public sealed class ReplicaProcesses : IAsyncDisposable
                 log.AppendLine(line);
             }
         }
+    }
+
+    /// <summary>Free loopback endpoints for replicas 1..count.</summary>
+    public static IReadOnlyDictionary<int, string> NewEndpoints(int count)
+    {
+        var ports = FreePorts(count);
+        return Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{ports[i - 1]}");
     }
 
     private static int[] FreePorts(int count)

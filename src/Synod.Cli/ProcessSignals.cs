@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Synod.Cli.Chaos;
+namespace Synod.Cli;
 
 /// <summary>
-/// The POSIX signals the chaos runner sends to the replica processes it started: SIGKILL (a crash), SIGSTOP and
+/// The POSIX signals the CLI sends to replica processes it started: SIGKILL (a crash), SIGSTOP and
 /// SIGCONT (a hang and its end), SIGTERM (a clean stop at the end). Process.Kill covers only SIGKILL, so kill(2)
 /// is called directly. SIGSTOP and SIGCONT have different numbers on Linux and on the BSDs (macOS).
 /// </summary>
