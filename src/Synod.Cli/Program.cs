@@ -1,9 +1,12 @@
 using System.CommandLine;
 using Synod.Cli;
+using Synod.Cli.Bench;
 
 var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (Multi-Paxos).");
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(BenchEchoCommand.Create());
 root.Subcommands.Add(BenchWalCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());

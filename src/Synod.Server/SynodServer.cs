@@ -65,7 +65,7 @@ public static class SynodServer
         }
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string endpoint)
+    internal static void Listen(KestrelServerOptions kestrel, string endpoint)
     {
         var colon = endpoint.LastIndexOf(':');
         var host = endpoint[..colon];

@@ -1,0 +1,41 @@
+"""Turns the JSON lines of bench/vs-etcd.sh into one markdown table: the median of the rounds per workload and system."""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+path, rounds, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+runs = defaultdict(list)
+order = []
+for line in open(path, encoding="utf-8"):
+    row = json.loads(line)
+    key = (row["workload"], row["system"])
+    runs[key].append(row["result"])
+    if row["workload"] not in order and row["system"] != "echo":
+        order.append(row["workload"])
+
+
+def median(workload, system, field):
+    values = [r[field] for r in runs.get((workload, system), [])]
+    return statistics.median(values) if values else float("nan")
+
+
+def errors(workload, system):
+    return sum(r["errors"] for r in runs.get((workload, system), []))
+
+
+print(f"Median of {rounds} round(s) of {duration} per run; 16 B keys, 256 B values; 5 Synod replicas and 5 etcd members on 127.0.0.1, fsync on.")
+print()
+print("| workload | clients | Synod ops/s | etcd ops/s | Synod / etcd | Synod p50 ms | etcd p50 ms | Synod p99 ms | etcd p99 ms | errors (Synod/etcd) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for workload in order:
+    mode, clients = workload.split(":")
+    s, e = median(workload, "synod", "ops_per_sec"), median(workload, "etcd", "ops_per_sec")
+    ratio = s / e if e else float("nan")
+    print(f"| {mode} | {clients} | {s:,.0f} | {e:,.0f} | {ratio:.2f}x | {median(workload, 'synod', 'p50_ms'):.2f} | {median(workload, 'etcd', 'p50_ms'):.2f} "
+          f"| {median(workload, 'synod', 'p99_ms'):.1f} | {median(workload, 'etcd', 'p99_ms'):.1f} | {errors(workload, 'synod')}/{errors(workload, 'etcd')} |")
+
+echo = median("put:256", "echo", "ops_per_sec")
+synod_put = median("put:256", "synod", "ops_per_sec")
+print()
+print(f"gRPC ceiling (`synod bench-echo`, put, 256 clients): {echo:,.0f} ops/s; Synod put at 256 clients is {synod_put / echo:.2f} of it.")

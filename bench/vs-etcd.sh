@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Synod and etcd side by side on this machine: a 5-replica Synod cluster and a 5-member etcd cluster on 127.0.0.1,
+# both with their default durability (fsync before acknowledging), plus `synod bench-echo` (the gRPC ceiling). Every
+# workload runs on each system in turn, alternating which goes first, for several rounds, all with the same load
+# generator (`synod bench`); the table shows the median of the rounds. Every process it starts is stopped at the end.
+#
+#   bench/vs-etcd.sh                      # 3 rounds of 5 s per workload (about 8 minutes)
+#   bench/vs-etcd.sh --rounds 5 --duration 10s
+#   bench/vs-etcd.sh --quick              # 1 round of 2 s, to check the script works
+#
+# Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
+# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset). Needs root only to install etcd.
+set -euo pipefail
+
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+synod="$root/synod"
+rounds=3
+duration=5s
+warmup=1s
+keep=""
+out=""
+workloads="put:1 put:16 put:64 put:256 get:64 get:256 get-stale:64 get-stale:256 mixed:64"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --quick) rounds=1; duration=2s; shift ;;
+    --keep) keep=yes; shift ;;
+    --out) out="$2"; shift 2 ;;
+    --workloads) workloads="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
+  esac
+done
+case "$rounds" in ''|*[!0-9]*|0) echo "vs-etcd: --rounds '$rounds' is not a positive whole number." >&2; exit 2 ;; esac
+
+# Ports of this run only, away from the defaults so a cluster someone already runs is left alone.
+synod_base=17001
+etcd_client_base=17380
+etcd_peer_base=17390
+echo_port=17100
+
+need_package() { # command, Debian package
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "vs-etcd: installing Debian's $2 (for $1)..." >&2
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "vs-etcd: $1 is missing and installing $2 needs root; run: sudo apt-get install -y $2" >&2
+      exit 1
+    fi
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >&2
+  fi
+}
+need_package etcd etcd-server
+need_package python3 python3
+
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/synod-vs-etcd.XXXXXX")"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ -z "$keep" ]; then rm -rf "$work"; else echo "vs-etcd: work directory kept: $work" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$synod" --help >/dev/null # builds once if the sources changed, before anything is timed
+
+echo "vs-etcd: work directory $work; logs in $work/logs" >&2
+mkdir -p "$work/logs"
+
+# etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged).
+cluster=""
+etcd_endpoints=""
+for i in 1 2 3 4 5; do
+  cluster+="${cluster:+,}m$i=http://127.0.0.1:$((etcd_peer_base + i))"
+  etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:$((etcd_client_base + i))"
+done
+for i in 1 2 3 4 5; do
+  etcd --name "m$i" --data-dir "$work/etcd/m$i" \
+    --listen-client-urls "http://127.0.0.1:$((etcd_client_base + i))" --advertise-client-urls "http://127.0.0.1:$((etcd_client_base + i))" \
+    --listen-peer-urls "http://127.0.0.1:$((etcd_peer_base + i))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_peer_base + i))" \
+    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd \
+    --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
+  pids+=($!)
+done
+
+# Synod: five replicas under `synod cluster` (which stops them when it is stopped).
+"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" >"$work/logs/synod-cluster.log" 2>&1 &
+pids+=($!)
+synod_endpoints=""
+for i in 1 2 3 4 5; do synod_endpoints+="${synod_endpoints:+,}127.0.0.1:$((synod_base + i - 1))"; done
+
+"$synod" bench-echo --listen "127.0.0.1:$echo_port" >"$work/logs/echo.log" 2>&1 &
+pids+=($!)
+
+endpoints_of() {
+  case "$1" in
+    synod) echo "$synod_endpoints" ;;
+    etcd) echo "$etcd_endpoints" ;;
+    echo) echo "127.0.0.1:$echo_port" ;;
+  esac
+}
+
+# One bench run; prints its JSON line with the system, workload and round added.
+run() { # system mode clients round
+  local json
+  if ! json="$("$synod" bench --target "$1" --endpoints "$(endpoints_of "$1")" --mode "$2" --clients "$3" \
+      --duration "$duration" --warmup "$warmup" --key-size 16 --value-size 256 --json 2>>"$work/logs/bench.log")"; then
+    echo "vs-etcd: synod bench --target $1 --mode $2 --clients $3 failed; see $work/logs/bench.log" >&2
+    tail -5 "$work/logs/bench.log" >&2
+    exit 1
+  fi
+  echo "{\"system\":\"$1\",\"workload\":\"$2:$3\",\"round\":$4,\"result\":$json}" >>"$work/results.jsonl"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-5s %-14s %9.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  errors %d" % (sys.argv[2], sys.argv[3], r["ops_per_sec"], r["p50_ms"], r["p99_ms"], r["errors"]))' \
+    "$json" "$1" "$2:$3" >&2
+}
+
+echo "vs-etcd: waiting for both clusters to serve..." >&2
+for system in synod etcd echo; do
+  ok=""
+  for _ in $(seq 1 60); do
+    if "$synod" bench --target "$system" --endpoints "$(endpoints_of "$system")" --clients 1 --ops 1 --timeout 2 --json >/dev/null 2>&1; then ok=yes; break; fi
+    sleep 1
+  done
+  if [ -z "$ok" ]; then echo "vs-etcd: $system did not start serving within 60 s; see $work/logs/." >&2; exit 1; fi
+done
+
+echo "vs-etcd: warming up (not counted)..." >&2
+for system in synod etcd echo; do
+  "$synod" bench --target "$system" --endpoints "$(endpoints_of "$system")" --clients 64 --duration 3s --json >/dev/null 2>>"$work/logs/bench.log"
+done
+
+: >"$work/results.jsonl"
+for round in $(seq 1 "$rounds"); do
+  echo "vs-etcd: round $round of $rounds" >&2
+  for workload in $workloads; do
+    mode="${workload%%:*}"
+    clients="${workload##*:}"
+    if [ $((round % 2)) -eq 1 ]; then order="synod etcd"; else order="etcd synod"; fi
+    for system in $order; do run "$system" "$mode" "$clients" "$round"; done
+  done
+  run echo put 256 "$round"
+done
+
+table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration")"
+echo
+echo "$table"
+if [ -n "$out" ]; then echo "$table" >"$out"; echo "vs-etcd: table written to $out" >&2; fi

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using HdrHistogram;
+
+namespace Synod.Cli.Bench;
+
+/// <summary>
+/// The load generator: <see cref="BenchSettings.Clients"/> loops, each with one request in flight, spread over the
+/// target's client instances. A loop picks a random key of the key space, issues the next operation as soon as the
+/// last one is answered (closed loop), and records the latency of each success in its own histogram.
+/// </summary>
+/// <remarks>
+/// When the duration ends no new request starts and the ones in flight finish, so every counted operation was
+/// really answered; the rate is operations over the time until the last answer.
+/// </remarks>
+public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, TextWriter progressOutput, bool terminal)
+{
+    /// <summary>The longest latency a histogram tracks, in microseconds; an operation's deadline is at most an hour.</summary>
+    private const long LatencyMicrosMax = 3_600_000_000;
+
+    private const int LatencySignificantDigits = 3;
+
+    /// <summary>Distinct error messages kept for the report; the rest are only counted.</summary>
+    private const int ErrorSamplesMax = 5;
+
+    private const int ErrorMessageCharsMax = 240;
+
+    private readonly BenchProgress _progress = new(progressOutput, terminal);
+    private readonly byte[][] _keys = BuildKeys(settings.KeySpace, settings.KeyBytes);
+
+    /// <summary>Puts every key once, so reads find values; uses the same clients.</summary>
+    public Task<BenchResult> FillAsync(CancellationToken cancellation)
+    {
+        var next = -1L;
+        return RunPhaseAsync(
+            "fill",
+            long.MaxValue,
+            Timeout.InfiniteTimeSpan,
+            (worker, random) =>
+            {
+                var index = Interlocked.Increment(ref next);
+                return index < _keys.Length ? (OperationKind.Put, _keys[index]) : null;
+            },
+            cancellation);
+    }
+
+    /// <summary>Load that is not counted: connections open, caches and the JIT warm up.</summary>
+    public Task<BenchResult> WarmupAsync(CancellationToken cancellation) =>
+        RunPhaseAsync("warmup", long.MaxValue, settings.Warmup, PickOperation, cancellation);
+
+    /// <summary>The measured phase, bounded by both <see cref="BenchSettings.Ops"/> and <see cref="BenchSettings.Duration"/>.</summary>
+    public Task<BenchResult> MeasureAsync(CancellationToken cancellation) =>
+        RunPhaseAsync("run", settings.Ops, settings.Duration, PickOperation, cancellation);
+
+    private (OperationKind, byte[])? PickOperation(int worker, Random random)
+    {
+        var key = _keys[random.Next(_keys.Length)];
+        var kind = settings.Mode switch
+        {
+            BenchMode.Put => OperationKind.Put,
+            BenchMode.Get => OperationKind.Get,
+            BenchMode.GetStale => OperationKind.GetStale,
+            _ => random.NextDouble() < settings.ReadRatio ? OperationKind.Get : OperationKind.Put,
+        };
+        return (kind, key);
+    }
+
+    private async Task<BenchResult> RunPhaseAsync(
+        string phase, long opsMax, TimeSpan duration, Func<int, Random, (OperationKind Kind, byte[] Key)?> pick, CancellationToken cancellation)
+    {
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (duration != Timeout.InfiniteTimeSpan)
+        {
+            ended.CancelAfter(duration);
+        }
+
+        var counters = new PhaseCounters();
+        var histograms = new LongHistogram[settings.Clients];
+        using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var progress = _progress.RunAsync(phase, () => (Volatile.Read(ref counters.Ops), Volatile.Read(ref counters.Errors)), progressStop.Token);
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, settings.Clients).Select(worker => Task.Run(async () =>
+        {
+            histograms[worker] = new LongHistogram(LatencyMicrosMax, LatencySignificantDigits);
+            await WorkerAsync(worker, opsMax, counters, histograms[worker], pick, ended.Token, cancellation);
+        }));
+        await Task.WhenAll(workers);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await progressStop.CancelAsync();
+        await progress;
+        cancellation.ThrowIfCancellationRequested();
+
+        var merged = new LongHistogram(LatencyMicrosMax, LatencySignificantDigits);
+        foreach (var histogram in histograms)
+        {
+            merged.Add(histogram);
+        }
+
+        return new BenchResult(counters.Ops, counters.Errors, elapsed, merged, counters.Samples);
+    }
+
+    private async Task WorkerAsync(
+        int worker,
+        long opsMax,
+        PhaseCounters counters,
+        LongHistogram histogram,
+        Func<int, Random, (OperationKind Kind, byte[] Key)?> pick,
+        CancellationToken ended,
+        CancellationToken cancellation)
+    {
+        var random = new Random(worker + 1);
+        var value = new byte[settings.ValueBytes];
+        random.NextBytes(value);
+        var conn = worker % target.Conns;
+        while (!ended.IsCancellationRequested && Interlocked.Increment(ref counters.Issued) <= opsMax)
+        {
+            if (pick(worker, random) is not { } operation)
+            {
+                return;
+            }
+
+            var began = Stopwatch.GetTimestamp();
+            try
+            {
+                await (operation.Kind switch
+                {
+                    OperationKind.Put => target.PutAsync(conn, operation.Key, value, cancellation),
+                    OperationKind.Get => target.GetAsync(conn, operation.Key, stale: false, cancellation),
+                    _ => target.GetAsync(conn, operation.Key, stale: true, cancellation),
+                });
+                histogram.RecordValue(Math.Min(LatencyMicrosMax, (long)Stopwatch.GetElapsedTime(began).TotalMicroseconds));
+                Interlocked.Increment(ref counters.Ops);
+            }
+            catch (Exception e) when (!cancellation.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref counters.Errors);
+                counters.Sample(e);
+            }
+        }
+    }
+
+    private static byte[][] BuildKeys(int count, int keyBytes)
+    {
+        // "k" then the key's number, zero-padded to the key size: distinct, printable, all the same length.
+        var digits = keyBytes - 1;
+        return [.. Enumerable.Range(0, count).Select(i => Encoding.ASCII.GetBytes("k" + i.ToString(new string('0', digits), System.Globalization.CultureInfo.InvariantCulture)))];
+    }
+
+    private enum OperationKind
+    {
+        Put,
+        Get,
+        GetStale,
+    }
+
+    private sealed class PhaseCounters
+    {
+        public long Issued;
+        public long Ops;
+        public long Errors;
+        public readonly ConcurrentDictionary<string, long> Samples = new();
+
+        public void Sample(Exception e)
+        {
+            var message = $"{e.GetType().Name}: {e.Message}";
+            message = message.Length > ErrorMessageCharsMax ? message[..ErrorMessageCharsMax] + "..." : message;
+            if (Samples.Count < ErrorSamplesMax || Samples.ContainsKey(message))
+            {
+                Samples.AddOrUpdate(message, 1, (_, n) => n + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Synod.Client;
+
+namespace Synod.Cli.Bench;
+
+/// <summary>Synod (or its echo server) through <see cref="SynodClient"/>: the library users call, with its failover and exactly-once writes.</summary>
+public sealed class SynodBenchTarget : IBenchTarget
+{
+    private readonly SynodClient[] _clients;
+
+    public SynodBenchTarget(BenchSettings settings)
+    {
+        _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new SynodClient(new SynodClientOptions
+        {
+            Endpoints = settings.Endpoints,
+            OperationTimeout = settings.OperationTimeout,
+            AttemptTimeout = settings.OperationTimeout < SynodClientOptions.AttemptTimeoutDefault ? settings.OperationTimeout : SynodClientOptions.AttemptTimeoutDefault,
+        }))];
+    }
+
+    public int Conns => _clients.Length;
+
+    public Task PutAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
+        _clients[conn].PutAsync(key, value, cancellationToken: cancellation);
+
+    public async Task GetAsync(int conn, byte[] key, bool stale, CancellationToken cancellation)
+    {
+        try
+        {
+            await _clients[conn].GetAsync(key, stale, cancellationToken: cancellation);
+        }
+        catch (SynodNotFoundException)
+        {
+            // An answer: the key has no value.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+}
