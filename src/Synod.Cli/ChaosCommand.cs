@@ -39,7 +39,7 @@ public static class ChaosCommand
                     Clients = parse.GetValue(clients),
                     Faults = parse.GetValue(faults) is { } list ? FaultKinds.Parse(list) : FaultKinds.Supported(),
                     OutDir = parse.GetValue(outDir),
-                    ReplicaProgram = SelfProgram(),
+                    ReplicaProgram = SelfProgram.Get(),
                 };
                 options.Validate();
             }
@@ -78,12 +78,5 @@ public static class ChaosCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.Failure;
         }
-    }
-
-    /// <summary>This same program, whether it runs as an app host or as "dotnet synod.dll".</summary>
-    private static IReadOnlyList<string> SelfProgram()
-    {
-        var processPath = Environment.ProcessPath ?? throw new ArgumentException("cannot tell which program is running, so the replicas cannot be started.");
-        return Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? [processPath, typeof(ChaosCommand).Assembly.Location] : [processPath];
     }
 }

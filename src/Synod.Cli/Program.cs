@@ -7,6 +7,7 @@ root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(BenchEchoCommand.Create());
+root.Subcommands.Add(BenchFailoverCommand.Create());
 root.Subcommands.Add(BenchWalCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Synod.Cli.Chaos;
+
+namespace Synod.Cli.Bench;
+
+/// <summary>`synod bench-failover`: how long writes stop when the leader is killed under load (docs/performance.md).</summary>
+public static class BenchFailoverCommand
+{
+    public static Command Create()
+    {
+        var replicas = new Option<int>("--replicas") { Description = "Replicas in the cluster it starts (odd, 3 to 9).", DefaultValueFactory = _ => 5 };
+        var clients = new Option<int>("--clients") { Description = "Puts in flight at once during the whole run.", DefaultValueFactory = _ => 64 };
+        var kills = new Option<int>("--kills") { Description = "How many times the leader is killed (restarted from its disk in between).", DefaultValueFactory = _ => 3 };
+        var steady = new Option<string>("--steady") { Description = "Steady load before each kill (3s, 500ms).", DefaultValueFactory = _ => "3s" };
+        var valueSize = new Option<int>("--value-size") { Description = "Value length in bytes.", DefaultValueFactory = _ => 256 };
+        var dir = new Option<string?>("--dir") { Description = "Keep the replicas' data and logs here (default: a temporary folder, deleted afterwards)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var command = new Command("bench-failover", "Start a local cluster, keep a put load on it, SIGKILL the leader and measure how long writes stop.")
+        {
+            replicas, clients, kills, steady, valueSize, dir, json,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            FailoverSettings settings;
+            try
+            {
+                settings = new FailoverSettings
+                {
+                    Replicas = parse.GetValue(replicas),
+                    Clients = parse.GetValue(clients),
+                    Kills = parse.GetValue(kills),
+                    Steady = DurationText.Parse(parse.GetValue(steady)!),
+                    ValueBytes = parse.GetValue(valueSize),
+                    WorkDir = parse.GetValue(dir),
+                    Json = parse.GetValue(json),
+                    ReplicaProgram = SelfProgram.Get(),
+                };
+                settings.Validate();
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            return await RunAsync(settings, cancellation);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FailoverSettings settings, CancellationToken cancellation)
+    {
+        var workDir = settings.WorkDir is { } given ? Path.GetFullPath(given) : Path.Combine(Path.GetTempPath(), $"synod-bench-failover-{Guid.NewGuid():N}");
+        Console.Error.WriteLine($"synod bench-failover: {settings.Replicas} replicas, {settings.Clients} clients putting {settings.ValueBytes} B values, " +
+            $"{settings.Kills} leader kill(s) after {settings.Steady.TotalSeconds:0.#} s of steady load each; election timeout {ElectionTimeoutText()}");
+        try
+        {
+            var kills = await new FailoverBench(settings, Console.Error).RunAsync(workDir, cancellation);
+            Console.WriteLine(settings.Json ? Json(kills) : Text(kills));
+            return kills.All(k => k.RecoveryMs is not null) ? ExitCodes.Ok : ExitCodes.Failure;
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("interrupted: every replica this run started has been stopped; no result.");
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"error: {e.Message} (replica logs: {Path.Combine(workDir, "logs")})");
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            if (settings.WorkDir is null)
+            {
+                try
+                {
+                    Directory.Delete(workDir, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"warning: could not delete {workDir}: {e.Message}");
+                }
+            }
+        }
+    }
+
+    private static string ElectionTimeoutText()
+    {
+        var defaults = new Server.ServerOptions { Id = 1, Endpoints = new Dictionary<int, string> { [1] = "127.0.0.1:1" }, DataDir = "." };
+        return $"{defaults.ElectionTimeoutTicks * defaults.TickMs} ms (+ up to {defaults.ElectionJitterTicks * defaults.TickMs} ms jitter)";
+    }
+
+    private static string Text(IReadOnlyList<FailoverKill> kills)
+    {
+        var lines = kills.Select((k, i) =>
+            $"kill {i + 1}: leader {k.Leader} -> {k.NewLeader}: writes again after {(k.RecoveryMs is { } r ? FailoverBench.Format(r) + " ms" : "NO RECOVERY")}, " +
+            $"longest gap {FailoverBench.Format(k.GapMs)} ms, failed {k.Failed}, unknown {k.Unknown}").ToList();
+        var recovered = kills.Where(k => k.RecoveryMs is not null).Select(k => k.RecoveryMs!.Value).Order().ToList();
+        if (recovered.Count > 0)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"recovery ms: median {recovered[recovered.Count / 2]:F0}, max {recovered[^1]:F0}"));
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string Json(IReadOnlyList<FailoverKill> kills) => JsonSerializer.Serialize(new
+    {
+        kills = kills.Select(k => new { leader = k.Leader, new_leader = k.NewLeader, recovery_ms = k.RecoveryMs, gap_ms = k.GapMs, failed = k.Failed, unknown = k.Unknown }),
+        recovery_ms_max = kills.All(k => k.RecoveryMs is not null) ? kills.Max(k => k.RecoveryMs) : null,
+    });
+}

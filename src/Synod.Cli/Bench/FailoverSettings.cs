@@ -1,0 +1,60 @@
+namespace Synod.Cli.Bench;
+
+/// <summary>`synod bench-failover`: how big a cluster, how much load, how many leader kills.</summary>
+public sealed record FailoverSettings
+{
+    public const int KillsMax = 20;
+    public static readonly TimeSpan SteadyMax = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long to wait for writes to succeed again after a kill before calling the attempt a failure.</summary>
+    public static readonly TimeSpan RecoveryWaitMax = TimeSpan.FromSeconds(30);
+
+    public int Replicas { get; init; } = 5;
+
+    public int Clients { get; init; } = 64;
+
+    public int Kills { get; init; } = 3;
+
+    /// <summary>Steady load before each kill.</summary>
+    public TimeSpan Steady { get; init; } = TimeSpan.FromSeconds(3);
+
+    public int ValueBytes { get; init; } = 256;
+
+    /// <summary>Real time per replica tick; the election timeout is counted in ticks (ServerOptions).</summary>
+    public int TickMs { get; init; } = 10;
+
+    /// <summary>Where the replicas keep data and logs; a fresh temporary folder when null (deleted afterwards).</summary>
+    public string? WorkDir { get; init; }
+
+    public bool Json { get; init; }
+
+    public required IReadOnlyList<string> ReplicaProgram { get; init; }
+
+    public void Validate()
+    {
+        if (Replicas < 3 || Replicas % 2 == 0 || Replicas > 9)
+        {
+            throw new ArgumentException($"--replicas {Replicas}: use an odd number from 3 to 9.");
+        }
+
+        if (Clients is < 1 or > BenchSettings.ClientsMax)
+        {
+            throw new ArgumentException($"--clients {Clients}: use 1 to {BenchSettings.ClientsMax}.");
+        }
+
+        if (Kills is < 1 or > KillsMax)
+        {
+            throw new ArgumentException($"--kills {Kills}: use 1 to {KillsMax}.");
+        }
+
+        if (Steady <= TimeSpan.Zero || Steady > SteadyMax)
+        {
+            throw new ArgumentException($"--steady {Steady}: use more than 0 and at most {SteadyMax}.");
+        }
+
+        if (ValueBytes is < 0 or > BenchSettings.ValueBytesMax)
+        {
+            throw new ArgumentException($"--value-size {ValueBytes}: use 0 to {BenchSettings.ValueBytesMax} bytes.");
+        }
+    }
+}
