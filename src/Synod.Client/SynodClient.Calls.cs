@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Synod.Protocol;
 using KvGrpcClient = Synod.Protocol.Kv.KvClient;
 
 namespace Synod.Client;
@@ -71,7 +72,7 @@ public sealed partial class SynodClient
                 var response = await call(new KvGrpcClient(_channels[index].Value), callOptions);
                 if (pinned is null)
                 {
-                    Volatile.Write(ref _preferredIndex, index);
+                    Volatile.Write(ref _preferredIndex, NextPreferred(index, response as ILeaderHint));
                 }
 
                 return (response, _endpoints[index]);
@@ -94,6 +95,36 @@ public sealed partial class SynodClient
                 await Task.Delay(pause < remaining ? pause : remaining, _time, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// Where the next operation starts: the replica that just answered, unless it named another replica as leader.
+    /// Then the leader's endpoint if the client has heard from it before (its id is learned from its own answers),
+    /// else the next endpoint, so that a few operations find the leader. A follower serves everything too, but
+    /// forwards writes and read-index requests to the leader: an extra hop for every operation.
+    /// </summary>
+    private int NextPreferred(int index, ILeaderHint? hint)
+    {
+        if (hint is null || hint.ServedBy == 0)
+        {
+            return index;
+        }
+
+        Volatile.Write(ref _servedByAt[index], hint.ServedBy);
+        if (hint.LeaderId == 0 || hint.LeaderId == hint.ServedBy)
+        {
+            return index;
+        }
+
+        for (var i = 0; i < _servedByAt.Length; i++)
+        {
+            if (Volatile.Read(ref _servedByAt[i]) == hint.LeaderId)
+            {
+                return i;
+            }
+        }
+
+        return (index + 1) % _endpoints.Length;
     }
 
     /// <summary>Records a failure that allows a retry; throws the specific exception for one that does not.</summary>

@@ -38,6 +38,9 @@ public sealed partial class SynodClient : IAsyncDisposable
 
     // The replica the next operation starts at: random at first, so many clients spread out, then the last that answered.
     private int _preferredIndex;
+
+    // The replica id each endpoint answered with last (0 until it answered), to find the leader's endpoint by id.
+    private readonly uint[] _servedByAt;
     private int _disposed;
 
     /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
@@ -50,6 +53,7 @@ public sealed partial class SynodClient : IAsyncDisposable
         _endpoints = [.. options.Endpoints.Select(e => e.Trim())];
         _channels = [.. _endpoints.Select(e => new Lazy<GrpcChannel>(() => CreateChannel(e), LazyThreadSafetyMode.ExecutionAndPublication))];
         _preferredIndex = Random.Shared.Next(_endpoints.Length);
+        _servedByAt = new uint[_endpoints.Length];
     }
 
     /// <summary>The replicas, as given; indexes into this list are what <see cref="SynodCallOptions.PinnedEndpointIndex"/> and <see cref="StatusAsync(int, TimeSpan?, CancellationToken)"/> take.</summary>

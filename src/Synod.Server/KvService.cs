@@ -19,14 +19,14 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
     {
         var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, request.Key.ToByteArray(), request.Value.ToByteArray());
         var outcome = await WriteAsync(command, context);
-        return new PutResponse { Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, Duplicate = outcome.Duplicate };
+        return new PutResponse { Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, Duplicate = outcome.Duplicate, LeaderId = host.KnownLeaderId };
     }
 
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, request.Key.ToByteArray(), []);
         var outcome = await WriteAsync(command, context);
-        return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot };
+        return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot, LeaderId = host.KnownLeaderId };
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
@@ -62,6 +62,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
             ServedBy = (uint)options.Id,
             AppliedSlot = (ulong)outcome.AppliedSlot,
             LagSlots = (ulong)outcome.LagSlots,
+            LeaderId = host.KnownLeaderId,
         };
     }
 

@@ -21,6 +21,7 @@ public sealed partial class ReplicaHost
 
     private void Flush()
     {
+        Volatile.Write(ref _knownLeaderId, (uint)(_core.LeaderId ?? 0));
         if (_core.Role != _lastRole)
         {
             _lastRole = _core.Role;
@@ -38,10 +39,15 @@ public sealed partial class ReplicaHost
 
             if (ready.PersistOps.Count > 0)
             {
-                // The core's rule: whatever a message promises is durable before the message leaves.
+                // The core's rule: whatever a message promises is durable before the message leaves. Records of what is
+                // already chosen promise nothing: they are written now and made durable by the next fsync, so a commit
+                // is answered without waiting for a disk.
                 _storage.Append(ready.PersistOps);
-                _storage.Sync();
-                StartSnapshotWrite();
+                if (ready.MustSyncBeforeSending)
+                {
+                    _storage.Sync();
+                    StartSnapshotWrite();
+                }
             }
 
             foreach (var message in ready.Messages)

@@ -50,6 +50,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private Task? _ticker;
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
+    private uint _knownLeaderId;
 
     public ReplicaHost(ServerOptions options, ILoggerFactory loggers)
     {
@@ -78,6 +79,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     }
 
     public int Id => _options.Id;
+
+    /// <summary>The leader this replica knows, 0 if none; published by the owner loop for the client answers' hint.</summary>
+    public uint KnownLeaderId => Volatile.Read(ref _knownLeaderId);
 
     public void Start()
     {

@@ -206,11 +206,12 @@ public sealed class SimReplicaHost
                 continue;
             }
 
-            var pending = new PendingReady(ready, ready.PersistOps.Count == 0);
+            // Records of what is already chosen are written but need no fsync before the messages (Ready.MustSyncBeforeSending).
+            var pending = new PendingReady(ready, !ready.MustSyncBeforeSending);
             _unsynced.Enqueue(pending);
-            if (!pending.Synced)
+            if (ready.PersistOps.Count > 0)
             {
-                ScheduleWrite(ready.PersistOps, pending);
+                ScheduleWrite(ready.PersistOps, pending.Synced ? null : pending);
             }
 
             var waitingBefore = Core.SelfMessagesWaiting;

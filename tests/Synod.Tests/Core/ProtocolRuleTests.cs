@@ -53,6 +53,33 @@ public sealed class ProtocolRuleTests
     }
 
     [Fact]
+    public void I2_a_ready_with_a_promise_or_an_acceptance_must_be_synced_before_its_messages_leave()
+    {
+        var promising = NewReplica();
+        promising.Step(new Prepare(3, 1, new Ballot(1, 3), 1));
+        Assert.True(promising.TakeReady().MustSyncBeforeSending);
+
+        var accepting = NewReplica();
+        accepting.Step(new Accept(3, 1, new Ballot(1, 3), 1, Batch("put a 1"), 0));
+        Assert.True(accepting.TakeReady().MustSyncBeforeSending);
+    }
+
+    [Fact]
+    public void I2_learning_a_commit_vouches_for_nothing_so_its_records_need_no_sync_before_sending()
+    {
+        var follower = NewReplica();
+        follower.Step(new Accept(3, 1, new Ballot(1, 3), 1, Batch("put a 1"), 0));
+        follower.TakeReady();
+        follower.Step(new Commit(3, 1, new Ballot(1, 3), 1));
+        var ready = follower.TakeReady();
+
+        Assert.Contains(ready.PersistOps, op => op is CommitOp { CommitIndex: 1 });
+        Assert.All(ready.PersistOps, op => Assert.True(op is CommitOp or ChosenOp, $"{op} must be durable before sending"));
+        Assert.False(ready.MustSyncBeforeSending);
+        Assert.Single(ready.Committed);
+    }
+
+    [Fact]
     public void I3_a_promise_reports_the_accepted_value_and_its_ballot()
     {
         var acceptor = NewReplica();
