@@ -9,8 +9,12 @@ namespace Synod.Client;
 /// </summary>
 internal sealed class WriteSessionPool
 {
-    /// <summary>Idle sessions kept for reuse; beyond this, returned sessions are dropped (the replicas evict them in time).</summary>
-    public const int IdleSessionsMax = 64;
+    /// <summary>
+    /// Idle sessions kept for reuse; beyond this, returned sessions are dropped (the replicas evict them in time). As
+    /// many as writes a busy client keeps in flight: below that, every write over the cap would mint a new client id,
+    /// a new session on every replica. Far below the replicas' own session limit (KvLimits.SessionsMaxDefault).
+    /// </summary>
+    public const int IdleSessionsMax = 1024;
 
     private readonly Stack<WriteSession> _idle = new();
     private readonly Lock _lock = new();
