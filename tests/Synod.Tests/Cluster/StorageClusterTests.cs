@@ -49,7 +49,9 @@ public sealed class StorageClusterTests
     {
         const int Writes = 3_000;
         const int ValueBytes = 2_048;
-        await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "100");
+        // 16 writers fill a slot with up to 16 values, so 20 slots hold at most about 650 KB: the bound below
+        // leaves room for the slots written while a snapshot is still being taken.
+        await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "20");
         await cluster.WaitForLeaderAsync(StartupLimit);
         var largest = 0UL;
         using var sampling = new CancellationTokenSource();
