@@ -62,7 +62,12 @@ public sealed partial class Replica
     {
         _inFlight[slot] = new InFlightSlot(commands, _tick);
         var ballot = _ballot;
-        SendToAll(to => new Accept(Id, to, ballot, slot, commands, _commitIndex));
+        SendToPeers(to => new Accept(Id, to, ballot, slot, commands, _commitIndex));
+
+        // An Accept vouches for nothing about the sender's own acceptor, so the leader takes up its own acceptance only
+        // once this Ready's messages have left (Persisted): its fsync then overlaps the followers' instead of holding
+        // the Accepts back. Its Accepted to itself still waits for that fsync (the self inbox), as every vote does.
+        _selfInbox.Add((_ready.Number, new Accept(Id, Id, ballot, slot, commands, _commitIndex)));
     }
 
     private void RetransmitAccepts()
