@@ -21,7 +21,7 @@ public sealed partial class ReplicaHost
 
     private void Flush()
     {
-        Volatile.Write(ref _knownLeaderId, (uint)(_core.LeaderId ?? 0));
+        ReproposeWritesOnLeaderChange();
         if (_core.Role != _lastRole)
         {
             _lastRole = _core.Role;
@@ -103,6 +103,7 @@ public sealed partial class ReplicaHost
 
     private void AnswerWrite(AppliedCommand applied, long slot)
     {
+        _writeCommands.Remove((applied.ClientId, applied.Sequence));
         if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var waiters))
         {
             var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate);
@@ -162,6 +163,7 @@ public sealed partial class ReplicaHost
             _inputs.Writer.TryWrite(new SnapshotSerializedInput(kv, job, data, failure));
         });
         _writeWaiters.RemoveAllCompleted();
+        DropAnsweredCommands();
     }
 
     private void FinishSnapshotSerialize(SnapshotSerializedInput serialized)

@@ -39,6 +39,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private readonly PeerLinks _peers;
     private readonly Replica _core;
     private readonly Dictionary<(ulong ClientId, ulong Sequence), List<TaskCompletionSource<WriteOutcome>>> _writeWaiters = [];
+    // The command of every write still waiting here, to propose again when the leader changes (see ReproposeWritesOnLeaderChange).
+    private readonly Dictionary<(ulong ClientId, ulong Sequence), byte[]> _writeCommands = [];
+    private uint _lastLeaderSeen;
     private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
     private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
     private KvStateMachine _kv = new();
@@ -251,6 +254,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private void DropAbandonedWaiters()
     {
         _writeWaiters.RemoveAllCompleted();
+        DropAnsweredCommands();
         foreach (var readId in _readWaiters.Where(r => r.Value.Completion.Task.IsCompleted).Select(r => r.Key).ToList())
         {
             _readWaiters.Remove(readId);
@@ -269,6 +273,46 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
         waiters.RemoveAll(w => w.Task.IsCompleted);
         waiters.Add(propose.Completion);
+        _writeCommands[key] = propose.Command;
+    }
+
+    private void DropAnsweredCommands()
+    {
+        foreach (var key in _writeCommands.Keys.Where(k => !_writeWaiters.ContainsKey(k)).ToList())
+        {
+            _writeCommands.Remove(key);
+        }
+    }
+
+    /// <summary>
+    /// A write forwarded to a leader that then died or was deposed is lost with it; its client would wait for its
+    /// attempt deadline. When a new leader appears, propose every waiting write again (forwarded to it, or chosen here
+    /// if this replica leads). Exactly-once sessions make a second copy harmless: the state machine answers a repeat
+    /// of a client's latest write with the first result and refuses an older one as stale.
+    /// </summary>
+    private void ReproposeWritesOnLeaderChange()
+    {
+        var leader = (uint)(_core.LeaderId ?? 0);
+        Volatile.Write(ref _knownLeaderId, leader);
+        if (leader == 0 || leader == _lastLeaderSeen)
+        {
+            return;
+        }
+
+        var first = _lastLeaderSeen == 0;
+        _lastLeaderSeen = leader;
+        if (first)
+        {
+            return;
+        }
+
+        foreach (var (key, command) in _writeCommands)
+        {
+            if (_writeWaiters.TryGetValue(key, out var waiters) && waiters.Exists(w => !w.Task.IsCompleted))
+            {
+                _core.Propose(command);
+            }
+        }
     }
 
     private void StartRead(ReadInput read)
