@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=yes; shift ;;
     --out) out="$2"; shift 2 ;;
     --workloads) workloads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
   esac
 done
