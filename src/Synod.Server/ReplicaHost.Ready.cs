@@ -103,11 +103,10 @@ public sealed partial class ReplicaHost
 
     private void AnswerWrite(AppliedCommand applied, long slot)
     {
-        _writeCommands.Remove((applied.ClientId, applied.Sequence));
-        if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var waiters))
+        if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var write))
         {
             var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate);
-            foreach (var waiter in waiters)
+            foreach (var waiter in write.Waiters)
             {
                 waiter.TrySetResult(outcome);
             }
@@ -163,7 +162,6 @@ public sealed partial class ReplicaHost
             _inputs.Writer.TryWrite(new SnapshotSerializedInput(kv, job, data, failure));
         });
         _writeWaiters.RemoveAllCompleted();
-        DropAnsweredCommands();
     }
 
     private void FinishSnapshotSerialize(SnapshotSerializedInput serialized)

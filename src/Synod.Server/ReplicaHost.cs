@@ -38,9 +38,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private readonly ReplicaStorage _storage;
     private readonly PeerLinks _peers;
     private readonly Replica _core;
-    private readonly Dictionary<(ulong ClientId, ulong Sequence), List<TaskCompletionSource<WriteOutcome>>> _writeWaiters = [];
-    // The command of every write still waiting here, to propose again when the leader changes (see ReproposeWritesOnLeaderChange).
-    private readonly Dictionary<(ulong ClientId, ulong Sequence), byte[]> _writeCommands = [];
+    private readonly Dictionary<(ulong ClientId, ulong Sequence), PendingWrite> _writeWaiters = [];
     private uint _lastLeaderSeen;
     private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
     private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
@@ -254,7 +252,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private void DropAbandonedWaiters()
     {
         _writeWaiters.RemoveAllCompleted();
-        DropAnsweredCommands();
         foreach (var readId in _readWaiters.Where(r => r.Value.Completion.Task.IsCompleted).Select(r => r.Key).ToList())
         {
             _readWaiters.Remove(readId);
@@ -266,22 +263,13 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private void AddWriteWaiter(ProposeInput propose)
     {
         var key = (propose.ClientId, propose.Sequence);
-        if (!_writeWaiters.TryGetValue(key, out var waiters))
+        if (!_writeWaiters.TryGetValue(key, out var write))
         {
-            _writeWaiters[key] = waiters = [];
+            _writeWaiters[key] = write = new PendingWrite(propose.Command);
         }
 
-        waiters.RemoveAll(w => w.Task.IsCompleted);
-        waiters.Add(propose.Completion);
-        _writeCommands[key] = propose.Command;
-    }
-
-    private void DropAnsweredCommands()
-    {
-        foreach (var key in _writeCommands.Keys.Where(k => !_writeWaiters.ContainsKey(k)).ToList())
-        {
-            _writeCommands.Remove(key);
-        }
+        write.Waiters.RemoveAll(w => w.Task.IsCompleted);
+        write.Waiters.Add(propose.Completion);
     }
 
     /// <summary>
@@ -306,11 +294,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable
             return;
         }
 
-        foreach (var (key, command) in _writeCommands)
+        foreach (var write in _writeWaiters.Values)
         {
-            if (_writeWaiters.TryGetValue(key, out var waiters) && waiters.Exists(w => !w.Task.IsCompleted))
+            if (write.IsWaited)
             {
-                _core.Propose(command);
+                _core.Propose(write.Command);
             }
         }
     }

@@ -3,16 +3,16 @@ namespace Synod.Server;
 /// <summary>Drops waiters whose requests already gave up, so abandoned writes do not pile up.</summary>
 internal static class WaiterCleanup
 {
-    public static void RemoveAllCompleted<TKey, TValue>(this Dictionary<TKey, List<TaskCompletionSource<TValue>>> waiters)
+    public static void RemoveAllCompleted<TKey>(this Dictionary<TKey, PendingWrite> writes)
         where TKey : notnull
     {
-        foreach (var key in waiters.Keys.ToList())
+        foreach (var key in writes.Keys.ToList())
         {
-            var list = waiters[key];
-            list.RemoveAll(w => w.Task.IsCompleted);
-            if (list.Count == 0)
+            var waiters = writes[key].Waiters;
+            waiters.RemoveAll(w => w.Task.IsCompleted);
+            if (waiters.Count == 0)
             {
-                waiters.Remove(key);
+                writes.Remove(key);
             }
         }
     }

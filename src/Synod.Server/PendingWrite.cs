@@ -1,0 +1,16 @@
+namespace Synod.Server;
+
+/// <summary>
+/// A write waiting for its slot to be applied: the command (to propose again if the leader changes before it is
+/// chosen) and every request waiting for it (a client's retry of the same write joins the first).
+/// </summary>
+internal sealed class PendingWrite(byte[] command)
+{
+    /// <summary>The first request's command; a retry carries the same client id and sequence, so the same write.</summary>
+    public byte[] Command { get; } = command;
+
+    public List<TaskCompletionSource<WriteOutcome>> Waiters { get; } = [];
+
+    /// <summary>Whether any request still waits; one that gave up (deadline) has a completed task.</summary>
+    public bool IsWaited => Waiters.Exists(w => !w.Task.IsCompleted);
+}
