@@ -17,21 +17,21 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
 
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
-        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, PeerMessageCodec.OwnedArray(request.Key), PeerMessageCodec.OwnedArray(request.Value));
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, ProtoBytes.OwnedArray(request.Key), ProtoBytes.OwnedArray(request.Value));
         var outcome = await WriteAsync(command, context);
         return new PutResponse { Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, Duplicate = outcome.Duplicate, LeaderId = host.KnownLeaderId };
     }
 
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
-        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, PeerMessageCodec.OwnedArray(request.Key), []);
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, ProtoBytes.OwnedArray(request.Key), []);
         var outcome = await WriteAsync(command, context);
         return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot, LeaderId = host.KnownLeaderId };
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
-        var key = PeerMessageCodec.OwnedArray(request.Key);
+        var key = ProtoBytes.OwnedArray(request.Key);
         Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
         var completion = ReplicaHost.NewCompletion<ReadOutcome>();
         using var deadline = Deadline(context);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Synod.Core;
 using Synod.Core.Messages;
@@ -77,7 +76,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset),
             PeerMessage.KindOneofCase.CatchUpReply => new CatchUpReply(from, to,
                 [.. pb.CatchUpReply.Entries.Select(e => new ChosenEntry(e.Slot, Decode(e.Batch)))], pb.CatchUpReply.CommitIndex),
-            PeerMessage.KindOneofCase.InstallSnapshot => new InstallSnapshot(from, to, pb.InstallSnapshot.SnapshotSlot, pb.InstallSnapshot.Offset, pb.InstallSnapshot.TotalBytes, OwnedArray(pb.InstallSnapshot.Chunk)),
+            PeerMessage.KindOneofCase.InstallSnapshot => new InstallSnapshot(from, to, pb.InstallSnapshot.SnapshotSlot, pb.InstallSnapshot.Offset, pb.InstallSnapshot.TotalBytes, ProtoBytes.OwnedArray(pb.InstallSnapshot.Chunk)),
             PeerMessage.KindOneofCase.Forward => new Forward(from, to, Decode(pb.Forward.Batch)),
             PeerMessage.KindOneofCase.ReadIndexRequest => new ReadIndexRequest(from, to, pb.ReadIndexRequest.ReadId),
             PeerMessage.KindOneofCase.ReadIndexReply => new ReadIndexReply(from, to, pb.ReadIndexReply.ReadId, pb.ReadIndexReply.Index),
@@ -116,18 +115,9 @@ public static class PeerMessageCodec
         var commands = new byte[pb.Commands.Count][];
         for (var i = 0; i < commands.Length; i++)
         {
-            commands[i] = OwnedArray(pb.Commands[i]);
+            commands[i] = ProtoBytes.OwnedArray(pb.Commands[i]);
         }
 
         return commands;
     }
-
-    /// <summary>
-    /// The parser gives each ByteString its own array (it copies out of the frame buffer), and nothing else keeps the
-    /// parsed message: take that array rather than copy it again. Half of an Accept's decoding cost was this copy.
-    /// </summary>
-    internal static byte[] OwnedArray(ByteString bytes) =>
-        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : bytes.ToByteArray();
 }

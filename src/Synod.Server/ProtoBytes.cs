@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+
+namespace Synod.Server;
+
+/// <summary>Bytes out of parsed protobuf messages without a second copy.</summary>
+internal static class ProtoBytes
+{
+    /// <summary>
+    /// The parser gives each ByteString its own array (it copies out of the frame buffer), and nothing keeps the
+    /// parsed message afterwards: take that array rather than copy it again. Half of an Accept's decoding cost was
+    /// this copy.
+    /// </summary>
+    public static byte[] OwnedArray(ByteString bytes) =>
+        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToByteArray();
+}
