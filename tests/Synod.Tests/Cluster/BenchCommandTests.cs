@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Synod.Cli;
 
@@ -49,7 +47,7 @@ public sealed class BenchCommandTests
         Assert.Equal(ExitCodes.InvalidInput, mode.ExitCode);
         Assert.Contains("--mode 'scan'", mode.Stderr, StringComparison.Ordinal);
 
-        var down = await CliExitCodeTests.RunAsync("bench", "--endpoints", $"127.0.0.1:{FreePort()}", "--timeout", "2", "--ops", "10");
+        var down = await CliExitCodeTests.RunAsync("bench", "--endpoints", ReplicaProcesses.NewEndpoints(1)[1], "--timeout", "2", "--ops", "10");
         Assert.Equal(ExitCodes.Unreachable, down.ExitCode);
         Assert.Contains("cannot reach synod", down.Stderr, StringComparison.Ordinal);
     }
@@ -57,7 +55,7 @@ public sealed class BenchCommandTests
     [Fact]
     public async Task Bench_echo_serves_the_client_api_from_memory_for_the_same_generator()
     {
-        var endpoint = $"127.0.0.1:{FreePort()}";
+        var endpoint = ReplicaProcesses.NewEndpoints(1)[1];
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "synod.dll"), "bench-echo", "--listen", endpoint })
         {
@@ -96,14 +94,5 @@ public sealed class BenchCommandTests
         Assert.True(kill.GetProperty("recovery_ms").GetDouble() > 0);
         Assert.NotEqual(kill.GetProperty("leader").GetInt32(), kill.GetProperty("new_leader").GetInt32());
         Assert.Contains("SIGKILL to leader", run.Stderr, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
