@@ -26,8 +26,9 @@ public class PeerCodecAcceptBenchmarks
     {
         // Mid-life numbers (a ballot past round 1, slots in the millions) so that varints have their usual widths.
         _accept = new Accept(From: 5, To: 1, new Ballot(7, 5), Slot: 3_141_592, SampleCommands.Batch(CommandCount), CommitIndex: 3_141_590);
-        _frameBytes = PeerWire.EncodeFrame(_accept).ToByteArray();
-        _sendBuffer = new byte[_frameBytes.Length];
+        var encoded = PeerWire.EncodeFrame(_accept);
+        _sendBuffer = new byte[PeerWire.FramedSize(encoded)];
+        _frameBytes = _sendBuffer[..PeerWire.Serialize(encoded, _sendBuffer)];
         var decoded = (Accept)PeerWire.DecodeFrame(_frameBytes, _frameBytes.Length);
         if (decoded.Slot != _accept.Slot || decoded.Commands.Length != CommandCount || !decoded.Commands[^1].AsSpan().SequenceEqual(_accept.Commands[^1]))
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using Google.Protobuf;
 using Synod.Core.Messages;
 using Synod.Protocol.Peer;
@@ -7,33 +8,34 @@ using Synod.Server;
 namespace Synod.Benchmarks;
 
 /// <summary>
-/// What happens to a core message between two replicas, short of the network: <see cref="PeerMessageCodec"/> and the
-/// protobuf serialisation that gRPC performs around it, in a one-message <see cref="PeerFrame"/> as <c>PeerLink</c>
-/// sends it when the link is idle.
+/// What happens to a core message between two replicas, short of the socket: <see cref="PeerMessageCodec"/> and the
+/// protobuf serialisation behind a 4-byte length prefix, as <c>PeerLink</c> writes it and <c>PeerReceiver</c> reads it.
 /// </summary>
 internal static class PeerWire
 {
-    public const int ClusterSize = 5;
+    private const int LengthPrefixBytes = 4;
 
-    public static PeerFrame EncodeFrame(Message message)
+    /// <summary>The connection's peer, which the receiver knows from the hello; any id but the addressee's will do.</summary>
+    private const int SenderId = 5;
+
+    public static PeerMessage EncodeFrame(Message message) => PeerMessageCodec.Encode(message);
+
+    public static int FramedSize(PeerMessage message) => LengthPrefixBytes + message.CalculateSize();
+
+    /// <summary>The link sizes the message and writes it after its length into its reused send buffer; so does this.</summary>
+    public static int Serialize(PeerMessage message, byte[] buffer)
     {
-        var frame = new PeerFrame { From = (uint)message.From, ClusterSize = ClusterSize };
-        frame.Messages.Add(PeerMessageCodec.Encode(message));
-        return frame;
+        var length = message.CalculateSize();
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)length);
+        message.WriteTo(buffer.AsSpan(LengthPrefixBytes, length));
+        return LengthPrefixBytes + length;
     }
 
-    /// <summary>gRPC sizes the message, then writes it into its own buffer; a reused array stands in for that buffer.</summary>
-    public static int Serialize(PeerFrame frame, byte[] buffer)
-    {
-        var length = frame.CalculateSize();
-        frame.WriteTo(buffer.AsSpan(0, length));
-        return length;
-    }
-
-    /// <summary>gRPC's server parses from a <see cref="ReadOnlySequence{T}"/> over its receive buffers; so does this.</summary>
+    /// <summary>The receiver parses from a <see cref="ReadOnlySequence{T}"/> over Kestrel's receive buffers; so does this.</summary>
     public static Message DecodeFrame(byte[] bytes, int length)
     {
-        var frame = PeerFrame.Parser.ParseFrom(new ReadOnlySequence<byte>(bytes, 0, length));
-        return PeerMessageCodec.Decode((int)frame.From, frame.Messages[0]);
+        var size = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        var message = PeerMessage.Parser.ParseFrom(new ReadOnlySequence<byte>(bytes, LengthPrefixBytes, Math.Min(size, length - LengthPrefixBytes)));
+        return PeerMessageCodec.Decode(SenderId, message);
     }
 }

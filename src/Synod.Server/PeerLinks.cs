@@ -29,11 +29,25 @@ internal sealed class PeerLinks : IAsyncDisposable
         }
     }
 
-    public void Send(Message message)
+    /// <summary>Queues each message on its peer's link, then sends: one write per peer for the whole list.</summary>
+    public void Send(IReadOnlyList<Message> messages)
     {
-        if (_links.TryGetValue(message.To, out var link))
+        if (messages.Count == 0)
         {
-            link.Enqueue(message);
+            return;
+        }
+
+        foreach (var message in messages)
+        {
+            if (_links.TryGetValue(message.To, out var link))
+            {
+                link.Enqueue(message);
+            }
+        }
+
+        foreach (var link in _links.Values)
+        {
+            link.Kick();
         }
     }
 

@@ -50,10 +50,7 @@ public sealed partial class ReplicaHost
                 }
             }
 
-            foreach (var message in ready.Messages)
-            {
-                _peers.Send(message);
-            }
+            _peers.Send(ready.Messages);
 
             _core.Persisted(ready.Number);
             Apply(ready);

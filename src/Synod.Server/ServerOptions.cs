@@ -60,11 +60,8 @@ public sealed record ServerOptions
     /// <summary>Messages waiting to go to one peer; the oldest are dropped beyond this (Paxos tolerates loss).</summary>
     public int PeerQueueMessagesMax { get; init; } = 16_384;
 
-    /// <summary>Messages in one frame on a peer stream.</summary>
-    public int PeerFrameMessagesMax { get; init; } = 512;
-
-    /// <summary>Largest gRPC message a peer may send (a frame of messages; snapshots travel in chunks of 1 MiB).</summary>
-    public int PeerFrameBytesMax { get; init; } = 256 * 1024 * 1024;
+    /// <summary>Largest single message a peer may send (batches are at most 1 MiB, catch-up 4 MiB, snapshot chunks 1 MiB); a connection sending a larger one is closed.</summary>
+    public int PeerMessageBytesMax { get; init; } = 256 * 1024 * 1024;
 
     /// <summary>Largest client request: a maximal key and value with room for the envelope.</summary>
     public int ClientRequestBytesMax { get; init; } = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + (64 * 1024);
@@ -107,9 +104,9 @@ public sealed record ServerOptions
             throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * ElectionTimeoutTicks} ms), or requests fail during every failover.");
         }
 
-        if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1 || PeerFrameMessagesMax < 1)
+        if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1 || PeerMessageBytesMax < 1)
         {
-            throw new ArgumentException("SnapshotEverySlots, InputQueueMax, PeerQueueMessagesMax and PeerFrameMessagesMax must each be at least 1.");
+            throw new ArgumentException("SnapshotEverySlots, InputQueueMax, PeerQueueMessagesMax and PeerMessageBytesMax must each be at least 1.");
         }
 
         if (SnapshotEveryBytes < 1)

@@ -9,8 +9,8 @@ using Microsoft.Extensions.Logging;
 namespace Synod.Server;
 
 /// <summary>
-/// One replica process: Kestrel serving HTTP/2 cleartext on one address for both the client API and the peer
-/// streams, plus gRPC reflection and the standard health service so generic gRPC tools can talk to it.
+/// One replica process: Kestrel on one address for both the client API (HTTP/2 cleartext, with gRPC reflection and the
+/// standard health service so generic gRPC tools can talk to it) and the peers' connections (<see cref="PeerWire"/>).
 /// </summary>
 public static class SynodServer
 {
@@ -36,19 +36,20 @@ public static class SynodServer
         {
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
-            Listen(kestrel, options.ListenEndpoint);
+            // Peers' connections are told apart by their first bytes and never reach HTTP/2.
+            Listen(kestrel, options.ListenEndpoint, listen => listen.Use(next => connection =>
+                kestrel.ApplicationServices.GetRequiredService<PeerReceiver>().OnConnectionAsync(connection, next)));
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(ShutdownSecondsMax));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(provider => new ReplicaHost(options, provider.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax)
-            .AddServiceOptions<PeerService>(peer => peer.MaxReceiveMessageSize = options.PeerFrameBytesMax);
+        builder.Services.AddSingleton<PeerReceiver>();
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
         await using var app = builder.Build();
         app.MapGrpcService<KvService>();
-        app.MapGrpcService<PeerService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
 
@@ -68,12 +69,17 @@ public static class SynodServer
         }
     }
 
-    internal static void Listen(KestrelServerOptions kestrel, string endpoint)
+    internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null)
     {
         var colon = endpoint.LastIndexOf(':');
         var host = endpoint[..colon];
         var port = int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        void Http2(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+        void Http2(ListenOptions listen)
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            configure?.Invoke(listen);
+        }
+
         if (host is "localhost")
         {
             kestrel.ListenLocalhost(port, Http2);

@@ -24,7 +24,6 @@ public sealed class GenericToolingTests
         Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));
         var services = reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
         Assert.Contains("synod.v1.Kv", services);
-        Assert.Contains("synod.peer.v1.Peer", services);
         Assert.Contains("grpc.health.v1.Health", services);
     }
 }

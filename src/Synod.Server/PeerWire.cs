@@ -1,0 +1,98 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using Google.Protobuf;
+using Synod.Protocol.Peer;
+
+namespace Synod.Server;
+
+/// <summary>
+/// The replica-to-replica wire format: plain TCP on the same port as the client API (a peer connection is told from
+/// HTTP/2 by its first bytes). The sender opens the connection and writes a hello (<see cref="Magic"/>, its id and
+/// its cluster size, each a little-endian uint32); the receiver answers one status byte, 0 to accept, or 1 followed by
+/// a little-endian uint16 length and a UTF-8 reason, and then closes. After an accept the sender writes messages, each a
+/// little-endian uint32 length and a <see cref="PeerMessage"/>; the receiver writes nothing more.
+/// </summary>
+/// <remarks>
+/// gRPC streams carried these messages before; every message then crossed an HTTP/2 writer and reader and two thread
+/// hand-offs on each side. Here the owner loop writes to the socket itself (docs/performance.md has the A/B).
+/// </remarks>
+internal static class PeerWire
+{
+    /// <summary>First bytes of a peer connection. HTTP/2 starts with "PRI " and TLS with 0x16, so neither is mistaken for it.</summary>
+    public static ReadOnlySpan<byte> Magic => "SYNODPR1"u8;
+
+    public const int HelloBytes = 16;
+
+    public const int LengthPrefixBytes = 4;
+
+    public const byte Accepted = 0;
+
+    public const byte Refused = 1;
+
+    /// <summary>Longest refusal reason sent back, in UTF-8 bytes; a longer one is cut.</summary>
+    public const int ReasonBytesMax = 1024;
+
+    /// <summary>TCP keep-alive on peer connections: probe a silent one after this long, then every interval, and give up after the count.</summary>
+    private const int KeepAliveIdleSeconds = 5;
+    private const int KeepAliveIntervalSeconds = 1;
+    private const int KeepAliveProbes = 5;
+
+    /// <summary>On Linux, a connection whose sent bytes stay unacknowledged this long is closed (TCP_USER_TIMEOUT).</summary>
+    private const int UnacknowledgedMsMax = 10_000;
+
+    private const int IpProtocolTcp = 6;
+    private const int TcpUserTimeoutOption = 18;
+
+    /// <summary>
+    /// Makes a peer that vanished without closing (power loss, a cut cable) noticed within seconds, not the kernel's
+    /// default of many minutes: keep-alive probes when the connection is idle, and a user timeout when it is not.
+    /// </summary>
+    public static void EnableKeepAlive(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(IpProtocolTcp, TcpUserTimeoutOption, BitConverter.GetBytes(UnacknowledgedMsMax));
+        }
+
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, KeepAliveIdleSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, KeepAliveIntervalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
+    }
+
+    public static byte[] Hello(int from, int clusterSize)
+    {
+        var hello = new byte[HelloBytes];
+        Magic.CopyTo(hello);
+        BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
+        BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
+        return hello;
+    }
+
+    /// <summary>Reads a hello from its first <see cref="HelloBytes"/> bytes, which start with <see cref="Magic"/>.</summary>
+    public static (int From, int ClusterSize) ParseHello(ReadOnlySpan<byte> hello) =>
+        ((int)BinaryPrimitives.ReadUInt32LittleEndian(hello[8..]), (int)BinaryPrimitives.ReadUInt32LittleEndian(hello[12..]));
+
+    public static byte[] Refusal(string reason)
+    {
+        var text = Encoding.UTF8.GetBytes(reason);
+        var length = Math.Min(text.Length, ReasonBytesMax);
+        var answer = new byte[3 + length];
+        answer[0] = Refused;
+        BinaryPrimitives.WriteUInt16LittleEndian(answer.AsSpan(1), (ushort)length);
+        text.AsSpan(0, length).CopyTo(answer.AsSpan(3));
+        return answer;
+    }
+
+    /// <summary>Appends one message with its length prefix.</summary>
+    public static void Write(IBufferWriter<byte> output, PeerMessage message)
+    {
+        var size = message.CalculateSize();
+        var span = output.GetSpan(LengthPrefixBytes + size);
+        BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)size);
+        message.WriteTo(span.Slice(LengthPrefixBytes, size));
+        output.Advance(LengthPrefixBytes + size);
+    }
+}
