@@ -17,7 +17,7 @@ public static class EchoServer
 
     public static async Task RunAsync(string listenEndpoint, Action<string> ready, CancellationToken cancellation)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = SynodServer.NewBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

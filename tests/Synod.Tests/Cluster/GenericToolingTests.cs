@@ -26,4 +26,25 @@ public sealed class GenericToolingTests
         Assert.Contains("synod.v1.Kv", services);
         Assert.Contains("grpc.health.v1.Health", services);
     }
+
+    /// <summary>
+    /// ASP.NET Core watches its content root for changed settings files by default; with the data directory under the
+    /// working directory (`synod cluster` keeps it in ./synod-data) every log write then woke a watcher thread.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_watches_no_files()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var descriptors = Directory.GetFiles($"/proc/{cluster.ProcessId(1)}/fd")
+            .Select(fd => new FileInfo(fd).LinkTarget ?? "")
+            .ToList();
+        Assert.NotEmpty(descriptors);
+        Assert.DoesNotContain(descriptors, target => target.Contains("inotify", StringComparison.Ordinal));
+    }
 }

@@ -88,6 +88,9 @@ public sealed class ReplicaProcesses : IAsyncDisposable
 
     public string DataDir(int id) => Path.Combine(_root, $"r{id}");
 
+    /// <summary>The operating system's process id of a running replica.</summary>
+    public int ProcessId(int id) => _processes[id]?.Id ?? throw new InvalidOperationException($"replica {id} is not running.");
+
     /// <summary>SIGKILL: the process gets no chance to flush or say goodbye.</summary>
     public void Kill(int id)
     {
