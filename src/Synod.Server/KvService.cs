@@ -33,7 +33,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
     {
         var key = ProtoBytes.OwnedArray(request.Key);
         Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
-        var completion = ReplicaHost.NewCompletion<ReadOutcome>();
+        var completion = ReplicaHost.NewAnswerCompletion<ReadOutcome>();
         using var deadline = Deadline(context);
         ReadOutcome outcome;
         try
@@ -98,7 +98,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
     private async Task<WriteOutcome> WriteAsync(KvCommand command, ServerCallContext context)
     {
         Validate(command);
-        var completion = ReplicaHost.NewCompletion<WriteOutcome>();
+        var completion = ReplicaHost.NewAnswerCompletion<WriteOutcome>();
         using var deadline = Deadline(context);
         WriteOutcome outcome;
         try

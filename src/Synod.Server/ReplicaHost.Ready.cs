@@ -105,7 +105,7 @@ public sealed partial class ReplicaHost
             var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate);
             foreach (var waiter in write.Waiters)
             {
-                waiter.TrySetResult(outcome);
+                AnswerLater(waiter, outcome);
             }
         }
     }
@@ -124,7 +124,7 @@ public sealed partial class ReplicaHost
                 return false;
             }
 
-            read.Completion.TrySetResult(new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, 0));
+            AnswerLater(read.Completion, new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, 0));
             return true;
         });
     }

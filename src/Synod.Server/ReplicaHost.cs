@@ -120,6 +120,44 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
     internal static TaskCompletionSource<T> NewCompletion<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// A completion for a client's write or read. The owner loop completes it in <see cref="DeliverAnswers"/>: at once,
+    /// on its own thread, when only a few answers are due, and through the thread pool otherwise.
+    /// </summary>
+    internal static TaskCompletionSource<T> NewAnswerCompletion<T>() => new();
+
+    /// <summary>
+    /// Answers finished in one pass of the loop up to this many are sent from the loop's own thread, which saves the
+    /// hand-off to a pool thread (about 0.1 ms on a small VM) when the load is light; more go through the thread
+    /// pool, so that a busy loop never writes hundreds of responses itself.
+    /// </summary>
+    private const int InlineAnswersMax = 2;
+
+    private readonly List<Action> _answersDue = [];
+
+    private void AnswerLater<T>(TaskCompletionSource<T> completion, T result) => _answersDue.Add(() => completion.TrySetResult(result));
+
+    /// <summary>Completes the answers of this pass, after its messages left and its disk writes were made.</summary>
+    private void DeliverAnswers()
+    {
+        if (_answersDue.Count <= InlineAnswersMax)
+        {
+            foreach (var answer in _answersDue)
+            {
+                answer();
+            }
+        }
+        else
+        {
+            foreach (var answer in _answersDue)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static answer => answer(), answer, preferLocal: false);
+            }
+        }
+
+        _answersDue.Clear();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -187,6 +225,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 }
 
                 Flush();
+                DeliverAnswers();
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -308,7 +347,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         if (read.Stale)
         {
             var lag = Math.Max(0, _core.HighestKnownCommit - _kv.AppliedSlot);
-            read.Completion.TrySetResult(new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, lag));
+            AnswerLater(read.Completion, new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, lag));
             return;
         }
 
