@@ -20,7 +20,12 @@ public interface IDisk
     IReadOnlyList<string> List(string directory);
 
     /// <summary>Opens a file for appending, reading, truncating and syncing; creates it (empty) if it is missing.</summary>
-    IDiskFile Open(string path);
+    /// <param name="path">The file.</param>
+    /// <param name="allocateAhead">
+    /// For a log: keep zeros written ahead of the end, so that a sync after an append need not also record a new file
+    /// size (see <see cref="IDiskFile.ReleaseAllocatedAhead"/>). A disk without such a cost may ignore it.
+    /// </param>
+    IDiskFile Open(string path, bool allocateAhead = false);
 
     /// <summary>The whole content of a file.</summary>
     byte[] ReadAll(string path);

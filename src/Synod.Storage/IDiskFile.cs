@@ -18,4 +18,10 @@ public interface IDiskFile : IDisposable
 
     /// <summary>Returns once every byte written so far is durable (fdatasync/fsync).</summary>
     void Sync();
+
+    /// <summary>
+    /// Cuts the zeros allocated ahead of <see cref="Length"/> (a file opened with allocateAhead), so that the file ends
+    /// at its last byte; durable after the next <see cref="Sync"/>. Returns whether there were any.
+    /// </summary>
+    bool ReleaseAllocatedAhead();
 }

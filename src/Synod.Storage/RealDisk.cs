@@ -16,7 +16,7 @@ public sealed class RealDisk : IDisk
     public IReadOnlyList<string> List(string directory) =>
         Directory.EnumerateFileSystemEntries(directory).Select(entry => Path.GetFileName(entry)).Order(StringComparer.Ordinal).ToList();
 
-    public IDiskFile Open(string path) => new RealDiskFile(path);
+    public IDiskFile Open(string path, bool allocateAhead = false) => new RealDiskFile(path, allocateAhead);
 
     public byte[] ReadAll(string path) => File.ReadAllBytes(path);
 

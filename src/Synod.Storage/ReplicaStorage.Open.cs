@@ -158,7 +158,7 @@ public sealed partial class ReplicaStorage
             state.Apply(new RebuildOp());
         }
 
-        var segment = disk.Open(Path.Combine(wal, StorageLayout.SegmentFileName(FirstSegmentSequence)));
+        var segment = disk.Open(Path.Combine(wal, StorageLayout.SegmentFileName(FirstSegmentSequence)), allocateAhead: true);
         var storage = new ReplicaStorage(disk, directory, replicaId, options, log, lockHandle, state, new RecoveredWal([], segment, FirstSegmentSequence));
         try
         {

@@ -132,8 +132,8 @@ public sealed partial class ReplicaStorage
         var lastSequence = sequences[^1];
         var path = Path.Combine(walDirectory, StorageLayout.SegmentFileName(lastSequence));
         var lastScan = scans[^1];
-        var current = disk.Open(path);
-        if (lastScan.End == SegmentEnd.TornTail)
+        var current = disk.Open(path, allocateAhead: true);
+        if (lastScan.End is SegmentEnd.TornTail or SegmentEnd.UnusedTail)
         {
             try
             {
@@ -146,7 +146,10 @@ public sealed partial class ReplicaStorage
                 throw;
             }
 
-            log($"{path}: cut off a torn last record at offset {lastScan.ValidBytes}, {lastScan.TornBytes} bytes ({lastScan.Problem}; a crash during a write).");
+            if (lastScan.End == SegmentEnd.TornTail)
+            {
+                log($"{path}: cut off a torn last record at offset {lastScan.ValidBytes}, {lastScan.TornBytes} bytes ({lastScan.Problem}; a crash during a write).");
+            }
         }
 
         return new RecoveredWal(closed, current, lastSequence);

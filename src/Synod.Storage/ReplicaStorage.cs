@@ -218,13 +218,14 @@ public sealed partial class ReplicaStorage : IDisposable
     }
 
     /// <summary>
-    /// Closes the current segment and starts the next. The closed one is synced first, so that only the last segment
-    /// can ever end in a torn record; the new one's directory entry is synced so that no later segment can outlive it.
+    /// Closes the current segment and starts the next. The closed one is cut to its last record (no zeros allocated
+    /// ahead) and synced first, so that only the last segment can ever end in a torn record or unused space; the new
+    /// one's directory entry is synced so that no later segment can outlive it.
     /// </summary>
     private void Roll()
     {
         WriteBuffered();
-        if (_unsyncedBytes > 0)
+        if (_current.ReleaseAllocatedAhead() || _unsyncedBytes > 0)
         {
             _current.Sync();
             Syncs++;
@@ -235,7 +236,7 @@ public sealed partial class ReplicaStorage : IDisposable
         _closedBytes += _current.Length;
         _current.Dispose();
         _currentSequence++;
-        _current = _disk.Open(Path.Combine(_walDirectory, StorageLayout.SegmentFileName(_currentSequence)));
+        _current = _disk.Open(Path.Combine(_walDirectory, StorageLayout.SegmentFileName(_currentSequence)), allocateAhead: true);
         _disk.SyncDirectory(_walDirectory);
         SegmentsCreated++;
     }

@@ -15,6 +15,11 @@ internal static class SegmentScanner
             var verdict = RecordInspector.Inspect(rest, recordBytesMax, out var payloadBytes);
             if (verdict != RecordVerdict.Complete)
             {
+                if (lastSegment && TornTailRule.ZeroRunStart(rest) == 0 && rest.Length >= RecordFormat.SectorBytes)
+                {
+                    return new SegmentScan(ops, offset, segment.Length, SegmentEnd.UnusedTail, null);
+                }
+
                 var end = TornTailRule.IsTornTail(verdict, rest, payloadBytes, lastSegment) ? SegmentEnd.TornTail : SegmentEnd.Corrupt;
                 return new SegmentScan(ops, offset, segment.Length, end, Explain(verdict, payloadBytes, recordBytesMax, lastSegment));
             }

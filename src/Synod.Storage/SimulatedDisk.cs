@@ -78,7 +78,7 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
             .ToList();
     }
 
-    public IDiskFile Open(string path)
+    public IDiskFile Open(string path, bool allocateAhead = false)
     {
         path = Normalize(path);
         if (!_files.TryGetValue(path, out var file))

@@ -28,6 +28,9 @@ internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, 
         return file.Read(offset, buffer);
     }
 
+    /// <summary>The simulated disk allocates nothing ahead: its files are exactly as long as what was written.</summary>
+    public bool ReleaseAllocatedAhead() => false;
+
     public void Truncate(long length)
     {
         CheckAlive();
