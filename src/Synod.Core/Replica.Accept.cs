@@ -5,12 +5,16 @@ namespace Synod.Core;
 
 /// <summary>
 /// Phase 2, per slot: the leader batches waiting commands into slots, keeps up to PipelineSlotsMax of them in
-/// flight at once, and declares a slot chosen when a quorum has accepted it at the leader's ballot.
+/// flight at once (only UnfilledSlotsInFlightMax of them with room left), and declares a slot chosen when a quorum
+/// has accepted it at the leader's ballot.
 /// Acceptors accept at any ballot not below their promise.
 /// </summary>
 public sealed partial class Replica
 {
     private readonly Queue<byte[]> _proposals = new();
+
+    /// <summary>Bytes of the commands in <see cref="_proposals"/>.</summary>
+    private long _proposalBytes;
     private readonly SortedDictionary<long, InFlightSlot> _inFlight = [];
     private long _nextSlot;
 
@@ -23,7 +27,8 @@ public sealed partial class Replica
 
         if (_role == ReplicaRole.Leader)
         {
-            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax)
+            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax &&
+                (_inFlight.Count < _options.UnfilledSlotsInFlightMax || WaitingFillASlot()))
             {
                 ProposeSlot(_nextSlot++, TakeBatch());
             }
@@ -51,11 +56,21 @@ public sealed partial class Replica
                 break;
             }
 
-            batch.Add(_proposals.Dequeue());
+            batch.Add(DequeueProposal());
             bytes += next.Length;
         }
 
         return [.. batch];
+    }
+
+    /// <summary>Whether the commands waiting would fill a slot: by count, or by bytes.</summary>
+    private bool WaitingFillASlot() => _proposals.Count >= _options.BatchCommandsMax || _proposalBytes >= _options.BatchBytesMax;
+
+    private byte[] DequeueProposal()
+    {
+        var command = _proposals.Dequeue();
+        _proposalBytes -= command.Length;
+        return command;
     }
 
     private void ProposeSlot(long slot, byte[][] commands)

@@ -136,10 +136,11 @@ public sealed partial class Replica
         if (_proposals.Count >= _options.ProposalQueueCommandsMax)
         {
             // The oldest waiting command is the one whose client has most likely given up already.
-            _proposals.Dequeue();
+            DequeueProposal();
         }
 
         _proposals.Enqueue(command);
+        _proposalBytes += command.Length;
     }
 
     /// <summary>Everything the durable state of every Ready up to <paramref name="readyNumber"/> now holds.</summary>

@@ -76,7 +76,9 @@ internal static class ScriptRunner
         var words = step.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words[0] == "cluster")
         {
-            var created = new ScriptedCluster(int.Parse(words[1]));
+            // "cluster N", or "cluster N batch=K" for slots of at most K commands.
+            var batch = words.Skip(2).FirstOrDefault(w => w.StartsWith("batch=", StringComparison.Ordinal));
+            var created = new ScriptedCluster(int.Parse(words[1]), batch is null ? null : int.Parse(batch["batch=".Length..]));
             trace = created.TakeOutput();
             return created;
         }

@@ -19,8 +19,11 @@ internal sealed class ScriptedCluster
     private readonly HashSet<(int From, int To)> _cut = [];
     private readonly StringBuilder _output = new();
 
-    public ScriptedCluster(int size)
+    private readonly int? _batchCommandsMax;
+
+    public ScriptedCluster(int size, int? batchCommandsMax = null)
     {
+        _batchCommandsMax = batchCommandsMax;
         _members = [.. Enumerable.Range(1, size)];
         foreach (var id in _members)
         {
@@ -163,6 +166,11 @@ internal sealed class ScriptedCluster
     public void Start(int id)
     {
         var options = new ReplicaOptions { Id = id, Members = _members, ElectionJitterTicks = 1 };
+        if (_batchCommandsMax is int batch)
+        {
+            options = options with { BatchCommandsMax = batch };
+        }
+
         _replicas[id] = new Replica(options, new SeededRandom((ulong)id), _disks[id].Clone());
         _roles[id] = ReplicaRole.Follower;
         Pump(id);
