@@ -72,6 +72,43 @@ public sealed class PeerWireTests
         Assert.Equal("still serving", (await client.GetAsync("after-garbage")).ValueAsString());
     }
 
+    /// <summary>
+    /// Messages far larger than what the receiver parses in place (64 KiB): Accepts of near-1 MiB values, and a
+    /// restarted replica's catch-up of several of them. Every replica must end up with every byte.
+    /// </summary>
+    [Fact]
+    public async Task Large_values_reach_every_replica_intact_including_one_that_catches_up()
+    {
+        const int ValueBytes = 900 * 1024;
+        const int Values = 3;
+        await using var cluster = new ReplicaProcesses(3);
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var lagging = cluster.Endpoints.Keys.First(id => id != leader);
+        cluster.Kill(lagging);
+
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        var values = new List<byte[]>();
+        for (var i = 0; i < Values; i++)
+        {
+            var value = new byte[ValueBytes];
+            new Random(i).NextBytes(value);
+            values.Add(value);
+            await client.PutAsync(Encoding.UTF8.GetBytes($"big{i}"), value);
+        }
+
+        cluster.Start(lagging);
+        var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30))))!.CommitIndex;
+        await cluster.WaitForAppliedAsync(cluster.Endpoints.Keys, commit, TimeSpan.FromSeconds(30));
+        for (var index = 0; index < cluster.EndpointList.Count; index++)
+        {
+            for (var i = 0; i < Values; i++)
+            {
+                var read = await client.GetAsync(Encoding.UTF8.GetBytes($"big{i}"), stale: true, options: SynodCallOptions.Pinned(index));
+                Assert.True(read.Value.Span.SequenceEqual(values[i]), $"replica at {cluster.EndpointList[index]} holds a different value for big{i}");
+            }
+        }
+    }
+
     /// <summary>The replica's log, once it holds the text or the read limit passed (the console logger writes in the background).</summary>
     private static async Task<string> LogOnceItHasAsync(ReplicaProcesses cluster, int id, string text)
     {
