@@ -21,7 +21,8 @@ public sealed partial class KvStateMachine
     private readonly Dictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
     private readonly Dictionary<ulong, ClientSession> _sessions = [];
 
-    // Orders sessions for eviction: least recently used slot first, ties by lower client id.
+    // Orders sessions for eviction: least recently used slot first, ties by lower client id. An entry may hold an
+    // earlier use than its session's last (RecordSession); eviction corrects it when it comes first.
     private readonly SortedSet<(long LastUsedSlot, ulong ClientId)> _sessionsByLastUse = [];
 
     public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault)

@@ -139,6 +139,87 @@ public sealed class KvSessionTests
         Assert.True(machine.HasSession(30));
     }
 
+    /// <summary>
+    /// A session used again keeps an entry at an earlier use until eviction reaches it; eviction must still pick the
+    /// least recently used session exactly. Checked against a model that re-sorts on every use.
+    /// </summary>
+    [Fact]
+    public void Eviction_matches_a_model_that_reorders_sessions_on_every_use()
+    {
+        const int SessionsMax = 6;
+        var machine = new KvStateMachine(SessionsMax);
+        var lastUsed = new Dictionary<ulong, long>();
+        var lastSequence = new Dictionary<ulong, ulong>();
+        var random = new Random(11);
+        for (var slot = 1; slot <= 2_000; slot++)
+        {
+            var batch = new byte[random.Next(1, 5)][];
+            var clients = new ulong[batch.Length];
+            var sequences = new ulong[batch.Length];
+            for (var index = 0; index < batch.Length; index++)
+            {
+                clients[index] = (ulong)random.Next(1, 16);
+                var known = lastSequence.TryGetValue(clients[index], out var last);
+                sequences[index] = !known ? 1 : random.Next(4) == 0 ? last : last + 1;
+                batch[index] = Put(clients[index], sequences[index], "k", $"v{slot}");
+            }
+
+            machine.ApplySlot(slot, batch);
+            for (var index = 0; index < batch.Length; index++)
+            {
+                var (client, sequence) = (clients[index], sequences[index]);
+                if (lastSequence.TryGetValue(client, out var last))
+                {
+                    if (sequence >= last)
+                    {
+                        lastUsed[client] = slot;
+                        lastSequence[client] = sequence;
+                    }
+                }
+                else if (sequence == 1)
+                {
+                    while (lastUsed.Count > SessionsMax - 1)
+                    {
+                        var oldest = lastUsed.OrderBy(s => s.Value).ThenBy(s => s.Key).First().Key;
+                        lastUsed.Remove(oldest);
+                        lastSequence.Remove(oldest);
+                    }
+
+                    lastUsed[client] = slot;
+                    lastSequence[client] = sequence;
+                }
+            }
+
+            for (var client = 1UL; client < 16; client++)
+            {
+                Assert.True(lastUsed.ContainsKey(client) == machine.HasSession(client), $"slot {slot}: client {client}'s session differs from the model");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_restored_machine_evicts_exactly_as_the_one_that_took_the_snapshot()
+    {
+        var live = new KvStateMachine(sessionsMax: 5);
+        var random = new Random(3);
+        byte[][] NextSlot(int slot) => [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ =>
+            Put((ulong)random.Next(1, 12), (ulong)random.Next(1, 3), $"k{random.Next(0, 4)}", $"v{slot}"))];
+
+        for (var slot = 1; slot <= 500; slot++)
+        {
+            live.ApplySlot(slot, NextSlot(slot));
+        }
+
+        var restored = KvStateMachine.Restore(live.Snapshot(), sessionsMax: 5);
+        for (var slot = 501; slot <= 1_000; slot++)
+        {
+            var batch = NextSlot(slot);
+            Assert.Equal(live.ApplySlot(slot, batch), restored.ApplySlot(slot, batch));
+        }
+
+        Assert.Equal(live.Snapshot(), restored.Snapshot());
+    }
+
     [Fact]
     public void Eviction_and_results_are_the_same_on_every_machine_fed_the_same_slots()
     {
