@@ -244,9 +244,7 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Connects, says hello and waits for the peer to accept; throws with the peer's reason if it refuses.</summary>
     private async Task<Socket> ConnectAsync(CancellationToken cancellation)
     {
-        var colon = _endpoint.LastIndexOf(':');
-        var host = _endpoint[..colon];
-        var port = int.Parse(_endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var (host, port) = SynodServer.SplitEndpoint(_endpoint);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -81,11 +81,24 @@ public static class SynodServer
         Args = ["--hostBuilder:reloadConfigOnChange=false"],
     });
 
-    internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null)
+    /// <summary>
+    /// The host (an IPv6 address without its brackets) and port of a "host:port" endpoint the CLI has already checked.
+    /// </summary>
+    internal static (string Host, int Port) SplitEndpoint(string endpoint)
     {
         var colon = endpoint.LastIndexOf(':');
         var host = endpoint[..colon];
-        var port = int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        return (host, int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null)
+    {
+        var (host, port) = SplitEndpoint(endpoint);
         void Http2(ListenOptions listen)
         {
             listen.Protocols = HttpProtocols.Http2;
