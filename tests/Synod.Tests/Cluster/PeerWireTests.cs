@@ -20,8 +20,7 @@ public sealed class PeerWireTests
         await using var cluster = new ReplicaProcesses(3);
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
 
-        using var socket = await ConnectAsync(cluster.Endpoints[1]);
-        await socket.SendAsync(Hello(from: 2, clusterSize: 5), SocketFlags.None);
+        using var socket = await SayHelloAsync(cluster.Endpoints[1], from: 2, clusterSize: 5);
         await using var stream = new NetworkStream(socket);
         using var deadline = new CancellationTokenSource(ReadLimit);
         var status = new byte[3];
@@ -42,8 +41,7 @@ public sealed class PeerWireTests
         await using var cluster = new ReplicaProcesses(3);
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
 
-        using var socket = await ConnectAsync(cluster.Endpoints[1]);
-        await socket.SendAsync(Hello(from: 2, clusterSize: 3), SocketFlags.None);
+        using var socket = await SayHelloAsync(cluster.Endpoints[1], from: 2, clusterSize: 3);
         await using var stream = new NetworkStream(socket);
         using var deadline = new CancellationTokenSource(ReadLimit);
         var status = new byte[1];
@@ -121,20 +119,17 @@ public sealed class PeerWireTests
         return cluster.Log(id);
     }
 
-    private static async Task<Socket> ConnectAsync(string endpoint)
+    /// <summary>Connects to a replica as peer <paramref name="from"/> would and sends the hello, written out byte by byte.</summary>
+    private static async Task<Socket> SayHelloAsync(string endpoint, int from, int clusterSize)
     {
         var colon = endpoint.LastIndexOf(':');
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(endpoint[..colon], int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        return socket;
-    }
-
-    private static byte[] Hello(int from, int clusterSize)
-    {
         var hello = new byte[16];
         "SYNODPR1"u8.CopyTo(hello);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
-        return hello;
+        await socket.SendAsync(hello, SocketFlags.None);
+        return socket;
     }
 }
