@@ -15,7 +15,7 @@ internal static class SegmentScanner
             var verdict = RecordInspector.Inspect(rest, recordBytesMax, out var payloadBytes);
             if (verdict != RecordVerdict.Complete)
             {
-                if (lastSegment && TornTailRule.ZeroRunStart(rest) == 0 && rest.Length >= RecordFormat.SectorBytes)
+                if (TornTailRule.IsUnusedTail(rest, lastSegment))
                 {
                     return new SegmentScan(ops, offset, segment.Length, SegmentEnd.UnusedTail, null);
                 }

@@ -29,6 +29,14 @@ internal static class TornTailRule
     }
 
     /// <summary>
+    /// Whether the last segment ends, at a record boundary, in nothing but zeros, a sector or more: space allocated
+    /// ahead of the log's end that no record reached. This is the zero rule below with the run starting at the
+    /// boundary itself, so it accepts nothing the torn-tail rule would refuse.
+    /// </summary>
+    public static bool IsUnusedTail(ReadOnlySpan<byte> rest, bool lastSegment) =>
+        lastSegment && ZeroRunStart(rest) == 0 && rest.Length >= RecordFormat.SectorBytes;
+
+    /// <summary>
     /// Whether every byte from some point before <paramref name="failedBytes"/> to the end of <paramref name="rest"/>
     /// is zero, in a run of at least one sector.
     /// </summary>
