@@ -11,6 +11,7 @@ public static class ProtocolBugCatalog
         ("apply-before-chosen", ProtocolBugs.ApplyBeforeChosen, "a learner applies a slot as soon as it accepts it, before it is chosen"),
         ("skip-fsync", ProtocolBugs.SkipFsync, "the storage acknowledges without fsync, so a crash loses what was acknowledged"),
         ("vote-after-disk-loss", ProtocolBugs.VoteAfterDiskLoss, "a replica that lost its disk votes at once instead of rebuilding as a non-voter"),
+        ("skip-validation", ProtocolBugs.SkipMessageValidation, "the core believes peers' messages that break the peer message rules (a forged Accept, a non-member's ballot)"),
     ];
 
     public static bool TryParse(string name, out ProtocolBugs bug)

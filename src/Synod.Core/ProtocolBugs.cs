@@ -26,4 +26,7 @@ public enum ProtocolBugs
 
     /// <summary>The storage never fsyncs (a shell bug, switched on the simulated disk): acknowledged state lives only in the page cache.</summary>
     SkipFsync = 32,
+
+    /// <summary>The core takes peers' messages without checking the rules of PeerMessageRules (a forged Accept is believed).</summary>
+    SkipMessageValidation = 64,
 }

@@ -27,7 +27,8 @@ public sealed partial class Replica
 
         if (_role == ReplicaRole.Leader)
         {
-            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax &&
+            // Never further than SlotsBeyondCommitMax beyond the commit index (V5), so acceptors can tell a sane slot.
+            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax && _nextSlot - _commitIndex <= _options.SlotsBeyondCommitMax &&
                 (_inFlight.Count < _options.UnfilledSlotsInFlightMax || WaitingFillASlot()))
             {
                 ProposeSlot(_nextSlot++, TakeBatch());

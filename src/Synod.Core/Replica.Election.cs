@@ -210,7 +210,7 @@ public sealed partial class Replica
 
     private void OnHeartbeat(Heartbeat heartbeat)
     {
-        _peerCommitIndex[heartbeat.From] = Math.Max(_peerCommitIndex[heartbeat.From], heartbeat.CommitIndex);
+        _peerCommitIndex[heartbeat.From] = heartbeat.CommitIndex;
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {
@@ -244,7 +244,7 @@ public sealed partial class Replica
 
     private void OnHeartbeatAck(HeartbeatAck ack)
     {
-        _peerCommitIndex[ack.From] = Math.Max(_peerCommitIndex[ack.From], ack.CommitIndex);
+        _peerCommitIndex[ack.From] = ack.CommitIndex;
         if (_role != ReplicaRole.Leader || ack.Ballot != _ballot)
         {
             return;

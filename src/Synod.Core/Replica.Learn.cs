@@ -241,8 +241,17 @@ public sealed partial class Replica
 
     private void DropLogThrough(long slot)
     {
-        var from = Math.Max(1, _snapshotSlot + 1);
-        for (var s = from; s <= slot; s++)
+        // Over the entries present: a snapshot far ahead of this log must not make the loop walk every slot number.
+        var dropped = new List<long>();
+        foreach (var s in _log.Keys)
+        {
+            if (s <= slot)
+            {
+                dropped.Add(s);
+            }
+        }
+
+        foreach (var s in dropped)
         {
             _log.Remove(s);
         }

@@ -77,39 +77,64 @@ public sealed partial class Replica
 
     private Promise BuildPromise(Prepare prepare)
     {
-        var entries = new List<PromisedEntry>();
-        var truncated = false;
-        for (var slot = Math.Max(prepare.FromSlot, _snapshotSlot + 1); slot <= _maxLogSlot; slot++)
+        // Over the entries present, never over a range of slot numbers: a slot far ahead (a bug, a damaged peer) must
+        // not make this loop run for ever.
+        var from = Math.Max(prepare.FromSlot, _snapshotSlot + 1);
+        var slots = new List<long>();
+        foreach (var slot in _log.Keys)
         {
-            if (!_log.TryGetValue(slot, out var entry))
+            if (slot >= from)
             {
-                continue;
+                slots.Add(slot);
             }
+        }
 
-            if (entries.Count == _options.PromiseEntriesMax)
+        slots.Sort();
+        var entries = new List<PromisedEntry>();
+        var bytes = 0L;
+        var truncated = false;
+        foreach (var slot in slots)
+        {
+            var entry = _log[slot];
+            var size = BatchBytes(entry.Commands);
+            if (entries.Count == _options.PromiseEntriesMax || (entries.Count > 0 && bytes + size > _options.PromiseBytesMax))
             {
                 truncated = true;
                 break;
             }
 
             entries.Add(new PromisedEntry(slot, entry.AcceptedBallot, entry.Commands, entry.Chosen));
+            bytes += size;
         }
 
         return new Promise(Id, prepare.From, prepare.Ballot, prepare.FromSlot, entries, _commitIndex, _snapshotSlot, truncated,
             IncarnationOf(Id), new Dictionary<int, long>(_incarnations));
     }
 
+    private static long BatchBytes(byte[][] commands)
+    {
+        var bytes = 0L;
+        foreach (var command in commands)
+        {
+            bytes += command.Length;
+        }
+
+        return bytes;
+    }
+
     private void OnPromise(Promise promise)
     {
-        if (_role != ReplicaRole.Candidate || promise.Ballot != _ballot)
+        if (_role != ReplicaRole.Candidate || promise.Ballot != _ballot || promise.FromSlot != _prepareFromSlot)
         {
+            // Not an answer to this candidacy's Prepare (one ballot, one Prepare, so a correct acceptor never sends this).
             return;
         }
 
-        if (promise.SnapshotSlot >= _prepareFromSlot || promise.Truncated)
+        if (promise.SnapshotSlot >= _prepareFromSlot || promise.Truncated || ReportsBeyondWindow(promise))
         {
             // That acceptor forgot (compacted) or could not list chosen slots this candidate lacks: no-op-filling
-            // them would be unsafe, so catch up first and stand again later.
+            // them would be unsafe, so catch up first and stand again later. A slot beyond SlotsBeyondCommitMax counts
+            // the same: this candidate is too far behind to fill the slots up to it, and catching up brings it closer.
             BecomeFollower();
             RequestCatchUp(promise.From);
             return;
@@ -121,6 +146,20 @@ public sealed partial class Replica
         {
             BecomeLeader();
         }
+    }
+
+    /// <summary>Whether a promise reports a slot further beyond this candidacy's commit index than a leader may propose (V5).</summary>
+    private bool ReportsBeyondWindow(Promise promise)
+    {
+        foreach (var entry in promise.Entries)
+        {
+            if (entry.Slot - (_prepareFromSlot - 1) > _options.SlotsBeyondCommitMax)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void BecomeLeader()

@@ -94,9 +94,26 @@ public sealed partial class Replica
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
 
-    /// <summary>A message from a peer (or, looped back by the core itself, from this replica).</summary>
+    /// <summary>Peers' messages dropped because they broke a rule of <see cref="PeerMessageRules"/>, since this core started.</summary>
+    public long RefusedMessages { get; private set; }
+
+    /// <summary>The last refused message and the rule it broke, for the shell's log; null if none was refused.</summary>
+    public string? LastRefusal { get; private set; }
+
+    /// <summary>
+    /// A message from a peer (or, looped back by the core itself, from this replica). A peer's message that no correct
+    /// replica could send is dropped and counted (<see cref="RefusedMessages"/>), and changes nothing.
+    /// </summary>
     public void Step(Message message)
     {
+        if (message.From != Id && (_options.Bugs & ProtocolBugs.SkipMessageValidation) == 0 &&
+            PeerMessageRules.Violation(message, _options) is { } violation)
+        {
+            RefusedMessages++;
+            LastRefusal = $"{message.GetType().Name} from replica {message.From}: {violation}";
+            return;
+        }
+
         if (message.To != Id)
         {
             throw new InvalidOperationException($"Replica {Id} was handed a message for replica {message.To}: {message}.");

@@ -71,6 +71,21 @@ public sealed record ReplicaOptions
     /// <summary>Accepted slots in one promise; a promise with more is marked truncated and the candidate catches up first.</summary>
     public int PromiseEntriesMax { get; init; } = 4096;
 
+    /// <summary>
+    /// Bytes of commands in one promise; a promise with more is marked truncated, like one with too many entries. It
+    /// bounds the largest message a replica ever sends (the server's PeerMessageBytesMax must exceed it), and it holds
+    /// two pipelines of full batches, so that the slots a leader had in flight always fit.
+    /// </summary>
+    public long PromiseBytesMax { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// How far beyond its commit index a leader may propose (rule V5 in docs/protocol.md): it proposes no new slot past
+    /// it, a candidate whose promises report a slot past it treats them as truncated (it catches up first), and an
+    /// acceptor drops an Accept whose slot lies past the commit index it carries. It must hold a full promise and a
+    /// pipeline beyond it; in practice a leader is a pipeline (PipelineSlotsMax) ahead of its commit index.
+    /// </summary>
+    public int SlotsBeyondCommitMax { get; init; } = 16_384;
+
     /// <summary>Reads waiting for a read index on one replica; more are refused.</summary>
     public int PendingReadsMax { get; init; } = 65536;
 
@@ -106,6 +121,10 @@ public sealed record ReplicaOptions
         Require(SnapshotBytesMax >= SnapshotChunkBytes, $"SnapshotBytesMax ({SnapshotBytesMax}) must be at least SnapshotChunkBytes ({SnapshotChunkBytes}).");
         Require(PromiseEntriesMax >= PipelineSlotsMax,
             $"PromiseEntriesMax ({PromiseEntriesMax}) must be at least PipelineSlotsMax ({PipelineSlotsMax}), or a promise cannot carry one leader's in-flight slots.");
+        Require(PromiseBytesMax >= 2L * PipelineSlotsMax * BatchBytesMax,
+            $"PromiseBytesMax ({PromiseBytesMax}) must be at least twice PipelineSlotsMax ({PipelineSlotsMax}) full batches of BatchBytesMax ({BatchBytesMax}), or a promise cannot carry one leader's in-flight slots.");
+        Require(SlotsBeyondCommitMax >= PromiseEntriesMax + PipelineSlotsMax && SlotsBeyondCommitMax <= 1 << 30,
+            $"SlotsBeyondCommitMax ({SlotsBeyondCommitMax}) must lie within PromiseEntriesMax + PipelineSlotsMax ({PromiseEntriesMax + PipelineSlotsMax}) and 2^30, or a candidate could not re-propose what one full promise reports.");
         Require(PendingReadsMax >= 1, "PendingReadsMax must be at least 1.");
     }
 

@@ -27,4 +27,5 @@ public sealed record HostStatus(
     long WalBytes,
     int WalSegments,
     long Fsyncs,
-    long WalRecords);
+    long WalRecords,
+    long PeerMessagesRefused);

@@ -90,6 +90,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
             WalSegments = (uint)status.WalSegments,
             Fsyncs = (ulong)status.Fsyncs,
             WalRecords = (ulong)status.WalRecords,
+            PeerMessagesRefused = (ulong)status.PeerMessagesRefused,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

@@ -25,7 +25,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     /// <summary>Peer messages waiting for the loop; more are dropped (Paxos tolerates a lost message, and peers retransmit).</summary>
     private const int PeerInputsWaitingMax = 65_536;
 
+    /// <summary>At most one log line about refused peer messages per this interval, so a flood cannot flood the log.</summary>
+    private const int RefusalLogIntervalMs = 10_000;
+
     private ReplicaRole _lastRole = ReplicaRole.Follower;
+    private long _refusalsLogged;
+    private long _refusalLoggedAtMs = long.MinValue / 2;
 
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
@@ -257,6 +262,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 if (peer.Message.To == Id)
                 {
                     _core.Step(peer.Message);
+                    LogRefusals();
                 }
 
                 break;
@@ -265,6 +271,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 if (_core.CurrentTick % WaiterCleanupEveryTicks == 0)
                 {
                     DropAbandonedWaiters();
+                    LogRefusals();
                 }
 
                 break;
@@ -285,6 +292,21 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 FinishSnapshotSerialize(serialized);
                 break;
         }
+    }
+
+    /// <summary>Logs peers' messages the core refused: at most one line per RefusalLogIntervalMs, with the count since the last.</summary>
+    private void LogRefusals()
+    {
+        var refused = _core.RefusedMessages;
+        if (refused == _refusalsLogged || Environment.TickCount64 - _refusalLoggedAtMs < RefusalLogIntervalMs)
+        {
+            return;
+        }
+
+        _logger.LogWarning("replica {Id}: refused {Count} peer message(s) that no correct replica could send (docs/protocol.md, peer message rules); the last: {Refusal}",
+            Id, refused - _refusalsLogged, _core.LastRefusal);
+        _refusalsLogged = refused;
+        _refusalLoggedAtMs = Environment.TickCount64;
     }
 
     /// <summary>Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then.</summary>
@@ -376,5 +398,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _storage.WalBytes,
         _storage.SegmentCount,
         _storage.Syncs,
-        _storage.RecordsWritten);
+        _storage.RecordsWritten,
+        _core.RefusedMessages);
 }

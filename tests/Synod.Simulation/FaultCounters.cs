@@ -52,6 +52,12 @@ public sealed class FaultCounters
 
     public long ClientRetries { get; set; }
 
+    /// <summary>Messages that break the peer message rules, sent in a member's name (a forged Accept, a non-member's ballot, slots past 2^53).</summary>
+    public long ForgedMessages { get; set; }
+
+    /// <summary>Peers' messages the cores refused under those rules.</summary>
+    public long MessagesRefused { get; set; }
+
     public void Add(FaultCounters other)
     {
         Crashes += other.Crashes;
@@ -74,10 +80,12 @@ public sealed class FaultCounters
         DiskWipes += other.DiskWipes;
         VotersRestored += other.VotersRestored;
         ClientRetries += other.ClientRetries;
+        ForgedMessages += other.ForgedMessages;
+        MessagesRefused += other.MessagesRefused;
     }
 
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
-        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries}";
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused}";
 }

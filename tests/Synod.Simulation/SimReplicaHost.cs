@@ -146,7 +146,9 @@ public sealed class SimReplicaHost
 
     public void OnMessage(Message message)
     {
+        var refused = Core.RefusedMessages;
         Core.Step(message);
+        _sim.Faults.MessagesRefused += Core.RefusedMessages - refused;
         Process();
     }
 

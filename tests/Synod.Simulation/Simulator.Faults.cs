@@ -1,4 +1,5 @@
 using Synod.Core;
+using Synod.Core.Messages;
 
 namespace Synod.Simulation;
 
@@ -36,7 +37,11 @@ public sealed partial class Simulator
     private void InjectFault()
     {
         var roll = Random.Next(100);
-        if (roll < 40)
+        if (roll < 4)
+        {
+            ForgeMessages();
+        }
+        else if (roll < 40)
         {
             CrashSomeReplica();
         }
@@ -82,6 +87,45 @@ public sealed partial class Simulator
         }
         var restartAt = NowMs + 50 + Random.Next(1500);
         Schedule(restartAt, Tracing ? $"restart r{victim.Id}" : null, () => Restart(victim));
+    }
+
+    /// <summary>
+    /// Messages that no correct replica could send, in a member's name, to one replica (docs/protocol.md, peer message
+    /// rules): an Accept at the leader's ballot from another member for the target's next slot, claiming it chosen (V3);
+    /// an Accept at a huge ballot of a non-member (V2); an Accept and a Heartbeat naming slots and commit indexes past
+    /// 2^53 (V4, V5). The cores must drop every one; with --bug skip-validation the first makes the target apply a value
+    /// no one chose.
+    /// </summary>
+    private void ForgeMessages()
+    {
+        var leader = _hosts.FirstOrDefault(h => h.Up && h.Core.Role == ReplicaRole.Leader);
+        if (leader is null || _hosts.Length < 3)
+        {
+            return;
+        }
+
+        var targets = _hosts.Where(h => h != leader && h.Up).ToList();
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
+        var target = targets[Random.Next(targets.Count)];
+        var sender = _hosts.First(h => h != leader && h != target).Id;
+        var slot = target.Core.CommitIndex + 1;
+        var huge = 1L << 62;
+        Message[] forged =
+        [
+            new Accept(sender, target.Id, leader.Core.Ballot, slot, [], slot),
+            new Accept(sender, target.Id, new Ballot(leader.Core.Ballot.Round + 1000, 99), slot, [], slot),
+            new Accept(leader.Id, target.Id, leader.Core.Ballot, huge, [], huge),
+            new Heartbeat(sender, target.Id, Ballot.Zero, false, huge, 0, 0),
+        ];
+        foreach (var message in forged)
+        {
+            Faults.ForgedMessages++;
+            SendPeerMessage(message);
+        }
     }
 
     /// <summary>

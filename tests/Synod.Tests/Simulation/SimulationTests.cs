@@ -31,6 +31,7 @@ public sealed class SimulationTests
         Assert.True(faults.MessagesDropped > 0 && faults.MessagesDuplicated > 0 && faults.UnsyncedBytesLost > 0 && faults.TornWrites > 0 && faults.SnapshotFilesWritten > 0, faults.ToString());
         Assert.True(faults.SnapshotsInstalled > 0 && faults.SnapshotsSentToLaggards > 0 && faults.SnapshotChunksDelivered > faults.SnapshotsSentToLaggards && faults.LeaderChanges > SeedCount, faults.ToString());
         Assert.True(faults.DiskWipes > 0 && faults.VotersRestored > 0, faults.ToString());
+        Assert.True(faults.ForgedMessages > 0 && faults.MessagesRefused > 0, faults.ToString());
     }
 
     [Theory]
