@@ -18,7 +18,8 @@ public sealed class RealDisk : IDisk
 
     public IDiskFile Open(string path, bool allocateAhead = false) => new RealDiskFile(path, allocateAhead);
 
-    public byte[] ReadAll(string path) => File.ReadAllBytes(path);
+    /// <summary>Past the page cache where the file system allows (NativeDirectRead): recovery must see what the device holds.</summary>
+    public byte[] ReadAll(string path) => NativeDirectRead.TryReadAll(path) ?? File.ReadAllBytes(path);
 
     public void Delete(string path)
     {

@@ -13,6 +13,16 @@ internal static class RecordDecoder
 
     public static PersistOp Decode(ReadOnlySpan<byte> payload)
     {
+        if (payload[0] == RecordFormat.RecordVersion)
+        {
+            if (payload[^1] != RecordFormat.EndMark)
+            {
+                throw new MalformedRecordException($"the record ends in 0x{payload[^1]:x2}, not its end mark 0x{RecordFormat.EndMark:x2}");
+            }
+
+            payload = payload[..^1];
+        }
+
         var reader = new PayloadReader(payload);
         _ = reader.ReadByte();
         var type = reader.ReadByte();

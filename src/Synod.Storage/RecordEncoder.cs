@@ -9,9 +9,10 @@ internal static class RecordEncoder
     private const int BallotBytes = 8 + 4;
     private const int SlotBytes = 8;
     private const int CountBytes = 4;
+    private const int EndMarkBytes = 1;
 
     /// <summary>The payload size, as a long so that an absurd batch cannot overflow before the limit check.</summary>
-    public static long PayloadBytes(PersistOp op) => RecordFormat.PayloadBytesMin + op switch
+    public static long PayloadBytes(PersistOp op) => RecordFormat.PayloadBytesMin + EndMarkBytes + op switch
     {
         PromiseOp => BallotBytes,
         AcceptOp accept => SlotBytes + BallotBytes + BatchBytes(accept.Commands),
@@ -27,7 +28,7 @@ internal static class RecordEncoder
     public static void EncodePayload(PersistOp op, Span<byte> payload)
     {
         var writer = new PayloadWriter(payload);
-        writer.WriteByte(RecordFormat.FormatVersion);
+        writer.WriteByte(RecordFormat.RecordVersion);
         switch (op)
         {
             case PromiseOp promise:
@@ -73,6 +74,7 @@ internal static class RecordEncoder
                 throw NotARecord(op);
         }
 
+        writer.WriteByte(RecordFormat.EndMark);
         if (writer.Position != payload.Length)
         {
             throw new InvalidOperationException($"Encoding {Describe(op)} wrote {writer.Position} bytes where {payload.Length} were computed; the size and the encoding disagree.");

@@ -133,7 +133,24 @@ public sealed partial class ReplicaStorage
         var path = Path.Combine(walDirectory, StorageLayout.SegmentFileName(lastSequence));
         var lastScan = scans[^1];
         var current = disk.Open(path, allocateAhead: true);
-        if (lastScan.End is SegmentEnd.TornTail or SegmentEnd.UnusedTail)
+        if (lastScan.Repaired is { } repaired)
+        {
+            try
+            {
+                // Written again whole, so that the record is intact when it is no longer the last one.
+                current.Truncate(repaired.Offset);
+                current.Append(repaired.Bytes);
+                current.Sync();
+            }
+            catch
+            {
+                current.Dispose();
+                throw;
+            }
+
+            log($"{path}: the last record, at offset {repaired.Offset}, lacked only its end mark (its checksum matches with it); wrote it again whole.");
+        }
+        else if (lastScan.End is SegmentEnd.TornTail or SegmentEnd.UnusedTail)
         {
             try
             {

@@ -9,27 +9,37 @@ internal static class SegmentScanner
     {
         var ops = new List<PersistOp>();
         var offset = 0;
+        RepairedRecord? repaired = null;
         while (offset < segment.Length)
         {
             var rest = segment[offset..];
+            var record = rest;
             var verdict = RecordInspector.Inspect(rest, recordBytesMax, out var payloadBytes);
+            if (verdict == RecordVerdict.PayloadChecksumMismatch && lastSegment && TornTailRule.RepairEndMark(rest, payloadBytes) is { } whole)
+            {
+                // The last record lacks only its end mark, and with the mark restored its checksum matches: it is whole.
+                repaired = new RepairedRecord(offset, whole);
+                record = whole;
+                verdict = RecordVerdict.Complete;
+            }
+
             if (verdict != RecordVerdict.Complete)
             {
                 if (TornTailRule.IsUnusedTail(rest, lastSegment))
                 {
-                    return new SegmentScan(ops, offset, segment.Length, SegmentEnd.UnusedTail, null);
+                    return new SegmentScan(ops, offset, segment.Length, SegmentEnd.UnusedTail, null, repaired);
                 }
 
-                var end = TornTailRule.IsTornTail(verdict, rest, payloadBytes, lastSegment) ? SegmentEnd.TornTail : SegmentEnd.Corrupt;
-                return new SegmentScan(ops, offset, segment.Length, end, Explain(verdict, payloadBytes, recordBytesMax, lastSegment));
+                var end = TornTailRule.IsTornTail(verdict, rest, payloadBytes, lastSegment, offset) ? SegmentEnd.TornTail : SegmentEnd.Corrupt;
+                return new SegmentScan(ops, offset, segment.Length, end, Explain(verdict, payloadBytes, recordBytesMax, lastSegment), repaired);
             }
 
-            var payload = rest.Slice(RecordFormat.HeaderBytes, payloadBytes);
+            var payload = record.Slice(RecordFormat.HeaderBytes, payloadBytes);
             var version = RecordDecoder.Version(payload);
-            if (version != RecordFormat.FormatVersion)
+            if (version is not (RecordFormat.RecordVersion or RecordFormat.RecordVersionWithoutEndMark))
             {
                 return new SegmentScan(ops, offset, segment.Length, SegmentEnd.UnsupportedVersion,
-                    $"a record of format version {version}, and this build reads format {RecordFormat.FormatVersion}");
+                    $"a record of format version {version}, and this build reads versions {RecordFormat.RecordVersionWithoutEndMark} and {RecordFormat.RecordVersion}", repaired);
             }
 
             try
@@ -38,13 +48,13 @@ internal static class SegmentScanner
             }
             catch (MalformedRecordException e)
             {
-                return new SegmentScan(ops, offset, segment.Length, SegmentEnd.Corrupt, $"a record whose checksums match does not decode ({e.Message})");
+                return new SegmentScan(ops, offset, segment.Length, SegmentEnd.Corrupt, $"a record whose checksums match does not decode ({e.Message})", repaired);
             }
 
             offset += RecordFormat.HeaderBytes + payloadBytes;
         }
 
-        return new SegmentScan(ops, offset, segment.Length, SegmentEnd.Clean, null);
+        return new SegmentScan(ops, offset, segment.Length, SegmentEnd.Clean, null, repaired);
     }
 
     private static string Explain(RecordVerdict verdict, int payloadBytes, int recordBytesMax, bool lastSegment) => verdict switch

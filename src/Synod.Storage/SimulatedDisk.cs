@@ -7,7 +7,9 @@ namespace Synod.Storage;
 /// random source passed in.
 /// <list type="bullet">
 /// <item>Each file holds synced bytes and bytes written since its last sync; <see cref="Crash"/> loses the latter,
-/// or with tearing keeps a random prefix of them (a torn write).</item>
+/// or with tearing keeps a random prefix of whole sectors of them (a torn write).</item>
+/// <item>Log files keep zeros written ahead of their end, as on the real disk, so recovery meets the shapes the real
+/// disk leaves: a torn record followed by zeros to the end of the file.</item>
 /// <item>Directory operations (create, rename, delete) and truncation are durable at once. A real file system needs the
 /// directory fsync the storage issues after each; this model does not check that it was issued.</item>
 /// <item><see cref="CorruptSector"/> damages synced bytes as a failing disk would.</item>
@@ -21,6 +23,12 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
     private readonly SortedDictionary<string, SimulatedFile> _files = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _directories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Zeros written ahead at a time by a log file; smaller than the real disk's 1 MiB, to keep runs cheap.</summary>
+    internal const int AllocateAheadChunkBytes = 16 * 1024;
+
+    /// <summary>After an append to a log file at least this many zeros follow it, as on the real disk.</summary>
+    internal const int AllocateAheadMarginBytes = 4096;
 
     /// <summary>The bug switch: when set, a sync of a log segment returns without making anything durable.</summary>
     public bool SkipFsync { get; set; }
@@ -89,7 +97,7 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
             _files[path] = file;
         }
 
-        return new SimulatedDiskFile(this, file, path, Generation);
+        return new SimulatedDiskFile(this, file, path, Generation, allocateAhead);
     }
 
     public byte[] ReadAll(string path)
@@ -164,13 +172,13 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
 
     /// <summary>
     /// The process (or the machine) dies: every unsynced byte is lost, or with <paramref name="tearLastWrite"/> a random
-    /// prefix of each file's unsynced bytes survives. Locks are released and open handles die.
+    /// prefix of whole sectors of each file's unsynced bytes survives. Locks are released and open handles die.
     /// </summary>
     public void Crash(bool tearLastWrite)
     {
         foreach (var file in _files.Values)
         {
-            var kept = tearLastWrite && file.UnsyncedBytes > 0 ? random.Next((int)Math.Min(file.UnsyncedBytes + 1, int.MaxValue)) : 0;
+            var kept = tearLastWrite && file.UnsyncedSectors > 0 ? random.Next((int)Math.Min(file.UnsyncedSectors + 1, int.MaxValue)) : 0;
             file.Crash(kept);
         }
 

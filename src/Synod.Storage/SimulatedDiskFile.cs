@@ -1,8 +1,15 @@
 namespace Synod.Storage;
 
-/// <summary>An open handle to a <see cref="SimulatedFile"/>; after a crash it belongs to a dead process and refuses every use.</summary>
-internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, string path, long generation) : IDiskFile
+/// <summary>
+/// An open handle to a <see cref="SimulatedFile"/>; after a crash it belongs to a dead process and refuses every use.
+/// A log file (allocateAhead) keeps zeros written ahead of its end, as <see cref="RealDiskFile"/> does, in smaller
+/// chunks: after an append at least <see cref="SimulatedDisk.AllocateAheadMarginBytes"/> zeros follow it.
+/// </summary>
+internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, string path, long generation, bool allocateAhead) : IDiskFile
 {
+    /// <summary>Where the data ends; the file may go on in zeros written ahead. Everything on disk counts when opened.</summary>
+    private long _length = file.Length;
+
     public string Path { get; } = path;
 
     public long Length
@@ -10,7 +17,7 @@ internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, 
         get
         {
             CheckAlive();
-            return file.Length;
+            return _length;
         }
     }
 
@@ -18,7 +25,14 @@ internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, 
     {
         CheckAlive();
         disk.BeginOperation("append", Path);
-        file.Append(bytes);
+        var end = _length + bytes.Length;
+        if (allocateAhead && end + SimulatedDisk.AllocateAheadMarginBytes > file.Length)
+        {
+            file.Write(file.Length, new byte[end + SimulatedDisk.AllocateAheadChunkBytes - file.Length]);
+        }
+
+        file.Write(_length, bytes);
+        _length = end;
         disk.CountWrite(bytes.Length);
     }
 
@@ -28,19 +42,30 @@ internal sealed class SimulatedDiskFile(SimulatedDisk disk, SimulatedFile file, 
         return file.Read(offset, buffer);
     }
 
-    /// <summary>The simulated disk allocates nothing ahead: its files are exactly as long as what was written.</summary>
-    public bool ReleaseAllocatedAhead() => false;
+    public bool ReleaseAllocatedAhead()
+    {
+        CheckAlive();
+        if (file.Length == _length)
+        {
+            return false;
+        }
+
+        disk.BeginOperation("truncate", Path);
+        file.Truncate(_length);
+        return true;
+    }
 
     public void Truncate(long length)
     {
         CheckAlive();
-        if (length < 0 || length > file.Length)
+        if (length < 0 || length > _length)
         {
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"{Path} is {file.Length} bytes long; it can only be cut to a length within 0..{file.Length}.");
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"{Path} is {_length} bytes long; it can only be cut to a length within 0..{_length}.");
         }
 
         disk.BeginOperation("truncate", Path);
         file.Truncate(length);
+        _length = length;
     }
 
     public void Sync()

@@ -1,29 +1,46 @@
 namespace Synod.Storage;
 
 /// <summary>
-/// The content of one simulated file: a prefix that is synced (survives a crash) followed by bytes that were written
-/// but not yet synced. Files only grow at the end, except by <see cref="Truncate"/>.
+/// The content of one simulated file: what the last sync made durable, and what was written since (anywhere at or
+/// before the end, so that zeros written ahead can be written over). A crash keeps the durable content and, with a torn
+/// write, a prefix of whole sectors of what was written since: sectors are what a disk writes atomically, so a record
+/// cut by a crash ends at a sector boundary, and what follows is what the disk held before (zeros where it held nothing).
 /// </summary>
 internal sealed class SimulatedFile
 {
     private byte[] _bytes = [];
+    private byte[] _durable = [];
+
+    /// <summary>The lowest offset written since the last sync; long.MaxValue when nothing was.</summary>
+    private long _dirtyFrom = long.MaxValue;
 
     public long Length { get; private set; }
 
     public long SyncedLength { get; private set; }
 
-    public long UnsyncedBytes => Length - SyncedLength;
+    public long UnsyncedBytes => _dirtyFrom >= Length ? 0 : Length - _dirtyFrom;
 
-    public void Append(ReadOnlySpan<byte> bytes)
+    /// <summary>Sectors holding bytes written since the last sync (what a torn write keeps a prefix of).</summary>
+    public long UnsyncedSectors => UnsyncedBytes == 0 ? 0 : ((Length - 1) / RecordFormat.SectorBytes) - (_dirtyFrom / RecordFormat.SectorBytes) + 1;
+
+    public void Append(ReadOnlySpan<byte> bytes) => Write(Length, bytes);
+
+    /// <summary>Writes at an offset at or before the end (over zeros written ahead, or at the end).</summary>
+    public void Write(long offset, ReadOnlySpan<byte> bytes)
     {
-        var needed = Length + bytes.Length;
-        if (needed > _bytes.Length)
+        if (offset > Length)
         {
-            Array.Resize(ref _bytes, (int)Math.Max(needed, Math.Min(Array.MaxLength, Math.Max(4096L, _bytes.Length * 2L))));
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"a simulated file of {Length} bytes is written at or before its end.");
         }
 
-        bytes.CopyTo(_bytes.AsSpan((int)Length));
-        Length = needed;
+        var needed = offset + bytes.Length;
+        Grow(ref _bytes, needed);
+        bytes.CopyTo(_bytes.AsSpan((int)offset));
+        Length = Math.Max(Length, needed);
+        if (bytes.Length > 0)
+        {
+            _dirtyFrom = Math.Min(_dirtyFrom, offset);
+        }
     }
 
     public int Read(long offset, Span<byte> buffer)
@@ -44,19 +61,69 @@ internal sealed class SimulatedFile
     public void Truncate(long length)
     {
         _bytes.AsSpan((int)length, (int)(Length - length)).Clear();
+        if (SyncedLength > length)
+        {
+            _durable.AsSpan((int)length, (int)(SyncedLength - length)).Clear();
+            SyncedLength = length;
+        }
+
         Length = length;
-        SyncedLength = Math.Min(SyncedLength, length);
+        if (_dirtyFrom >= length)
+        {
+            _dirtyFrom = long.MaxValue;
+        }
     }
 
-    public void Sync() => SyncedLength = Length;
-
-    /// <summary>A crash keeps the synced bytes and the first <paramref name="keptUnsyncedBytes"/> of the rest.</summary>
-    public void Crash(long keptUnsyncedBytes)
+    public void Sync()
     {
-        Truncate(SyncedLength + keptUnsyncedBytes);
+        if (_dirtyFrom < Length)
+        {
+            Grow(ref _durable, Length);
+            _bytes.AsSpan((int)_dirtyFrom, (int)(Length - _dirtyFrom)).CopyTo(_durable.AsSpan((int)_dirtyFrom));
+        }
+
         SyncedLength = Length;
+        _dirtyFrom = long.MaxValue;
     }
 
-    /// <summary>Damages a byte as a bad sector would: XOR with a nonzero mask.</summary>
-    public void Flip(long offset, byte mask) => _bytes[offset] ^= mask;
+    /// <summary>
+    /// A crash: the durable content survives, and of what was written since, the first <paramref name="keptSectors"/>
+    /// sectors (counted from the sector of the lowest offset written). The file is as long as the durable content or the
+    /// kept sectors reach, whichever is further; bytes past the durable content that no kept sector covers read as zeros.
+    /// </summary>
+    public void Crash(long keptSectors)
+    {
+        if (_dirtyFrom < Length)
+        {
+            var keptEnd = Math.Min(Length, ((_dirtyFrom / RecordFormat.SectorBytes) + keptSectors) * RecordFormat.SectorBytes);
+            var length = Math.Max(SyncedLength, keptEnd);
+            for (var offset = Math.Max(keptEnd, _dirtyFrom); offset < length; offset++)
+            {
+                _bytes[offset] = offset < SyncedLength ? _durable[offset] : (byte)0;
+            }
+
+            _bytes.AsSpan((int)length, (int)(Length - length)).Clear();
+            Length = length;
+        }
+
+        Sync();
+    }
+
+    /// <summary>Damages a durable byte as a bad sector would: XOR with a nonzero mask.</summary>
+    public void Flip(long offset, byte mask)
+    {
+        _bytes[offset] ^= mask;
+        if (offset < SyncedLength)
+        {
+            _durable[offset] ^= mask;
+        }
+    }
+
+    private static void Grow(ref byte[] bytes, long needed)
+    {
+        if (needed > bytes.Length)
+        {
+            Array.Resize(ref bytes, (int)Math.Max(needed, Math.Min(Array.MaxLength, Math.Max(4096L, bytes.Length * 2L))));
+        }
+    }
 }

@@ -73,7 +73,7 @@ public sealed class AllocateAheadTests
     }
 
     [Fact]
-    public void A_torn_record_in_the_allocated_space_is_still_cut_off_with_a_warning()
+    public void A_record_torn_at_a_sector_boundary_in_the_allocated_space_is_cut_off_with_a_warning()
     {
         using var temp = new TempDirectory();
         var disk = new RealDisk();
@@ -84,7 +84,36 @@ public sealed class AllocateAheadTests
             storage.Sync();
         }
 
-        // A crash that got only the first bytes of the next record's header to the disk, inside the zeros.
+        // A crash that got the next record to the disk only up to a sector boundary inside it; zeros after that.
+        var next = new AcceptOp(6, new Ballot(1, 1), [Enumerable.Repeat((byte)0x11, 2000).ToArray()]);
+        var start = RecordBytes(ops);
+        var boundary = ((start + RecordFormat.HeaderBytes) / RecordFormat.SectorBytes + 1) * RecordFormat.SectorBytes;
+        var segment = Directory.GetFiles(Path.Combine(temp.Path, "wal")).Single();
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = start;
+            file.Write(Record(next).AsSpan(0, (int)(boundary - start)));
+        }
+
+        var log = new List<string>();
+        using var reopened = Stores.Open(disk, temp.Path, log: log);
+        Assert.Equal(StateText.Describe(StateText.Fold(ops)), StateText.Describe(reopened.State));
+        Assert.Contains(log, line => line.Contains("cut off a torn last record", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bytes_in_the_allocated_space_that_no_crash_could_leave_are_refused()
+    {
+        using var temp = new TempDirectory();
+        var disk = new RealDisk();
+        var ops = Accepts(1, 5);
+        using (var storage = Stores.Open(disk, temp.Path, StorageOpenMode.NewCluster))
+        {
+            storage.Append(ops);
+            storage.Sync();
+        }
+
+        // Three bytes, then zeros: a sector is written whole or not at all, so this is damage, not a torn write.
         var segment = Directory.GetFiles(Path.Combine(temp.Path, "wal")).Single();
         using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
         {
@@ -92,10 +121,17 @@ public sealed class AllocateAheadTests
             file.Write([0x2a, 0x2a, 0x2a]);
         }
 
-        var log = new List<string>();
-        using var reopened = Stores.Open(disk, temp.Path, log: log);
-        Assert.Equal(StateText.Describe(StateText.Fold(ops)), StateText.Describe(reopened.State));
-        Assert.Contains(log, line => line.Contains("cut off a torn last record", StringComparison.Ordinal));
+        var error = Assert.Throws<StorageException>(() => Stores.Open(disk, temp.Path).Dispose());
+        Assert.Contains($"corrupt at offset {RecordBytes(ops)}", error.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] Record(PersistOp op)
+    {
+        var payloadBytes = (int)RecordEncoder.PayloadBytes(op);
+        var record = new byte[RecordFormat.HeaderBytes + payloadBytes];
+        RecordEncoder.EncodePayload(op, record.AsSpan(RecordFormat.HeaderBytes));
+        RecordFormat.WriteHeader(record.AsSpan(0, RecordFormat.HeaderBytes), record.AsSpan(RecordFormat.HeaderBytes));
+        return record;
     }
 
     private static List<PersistOp> Accepts(long firstSlot, int count) =>

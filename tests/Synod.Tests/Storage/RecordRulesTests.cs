@@ -20,8 +20,8 @@ public sealed class RecordRulesTests
         {
             var verdict = RecordInspector.Inspect(record.AsSpan(0, length), 1024, out _);
             Assert.Equal(length < RecordFormat.HeaderBytes ? RecordVerdict.IncompleteHeader : RecordVerdict.RunsPastEnd, verdict);
-            Assert.True(TornTailRule.IsTornTail(verdict, record.AsSpan(0, length), payload, lastSegment: true));
-            Assert.False(TornTailRule.IsTornTail(verdict, record.AsSpan(0, length), payload, lastSegment: false));
+            Assert.True(TornTailRule.IsTornTail(verdict, record.AsSpan(0, length), payload, lastSegment: true, recordOffset: 0));
+            Assert.False(TornTailRule.IsTornTail(verdict, record.AsSpan(0, length), payload, lastSegment: false, recordOffset: 0));
         }
     }
 
@@ -32,7 +32,7 @@ public sealed class RecordRulesTests
         record[1] ^= 0x01;
 
         Assert.Equal(RecordVerdict.HeaderChecksumMismatch, RecordInspector.Inspect(record, 1024, out _));
-        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, record, 0, lastSegment: true));
+        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, record, 0, lastSegment: true, recordOffset: 0));
     }
 
     [Fact]
@@ -41,35 +41,107 @@ public sealed class RecordRulesTests
         var record = Encode(new AcceptOp(1, new Ballot(1, 1), [new byte[100]]));
 
         Assert.Equal(RecordVerdict.LengthOutOfRange, RecordInspector.Inspect(record, 64, out _));
-        Assert.False(TornTailRule.IsTornTail(RecordVerdict.LengthOutOfRange, record, 0, lastSegment: true));
+        Assert.False(TornTailRule.IsTornTail(RecordVerdict.LengthOutOfRange, record, 0, lastSegment: true, recordOffset: 0));
     }
 
     [Fact]
-    public void Zeros_from_inside_a_record_to_the_end_are_torn_only_if_they_fill_a_sector()
+    public void Zeros_from_inside_a_record_to_the_end_are_torn_only_if_they_start_at_a_sector_boundary_inside_it()
     {
+        // A record of 1,067 bytes at offset 0: sector boundaries inside it at 512 and 1024; its last byte, the end mark, at 1066.
         var whole = Encode(new AcceptOp(1, new Ballot(1, 1), [Filled(2 * Sector)]));
-        foreach (var (zeroFrom, torn) in new[] { (whole.Length - Sector, true), (whole.Length - Sector + 1, false), (40, true), (RecordFormat.HeaderBytes, true) })
+        Assert.Equal(1067, whole.Length);
+        foreach (var (zeroFrom, torn) in new[] { (1024, true), (1025, false), (whole.Length - 1, false), (40, true), (RecordFormat.HeaderBytes, true) })
         {
             var record = (byte[])whole.Clone();
             Array.Clear(record, zeroFrom, record.Length - zeroFrom);
             var verdict = RecordInspector.Inspect(record, 4096, out var payload);
 
             Assert.Equal(RecordVerdict.PayloadChecksumMismatch, verdict);
-            Assert.Equal(torn, TornTailRule.IsTornTail(verdict, record, payload, lastSegment: true));
-            Assert.False(TornTailRule.IsTornTail(verdict, record, payload, lastSegment: false));
+            Assert.Equal(torn, TornTailRule.IsTornTail(verdict, record, payload, lastSegment: true, recordOffset: 0));
+            Assert.False(TornTailRule.IsTornTail(verdict, record, payload, lastSegment: false, recordOffset: 0));
         }
     }
 
     [Fact]
-    public void A_zeroed_header_is_torn_when_a_sector_of_zeros_runs_to_the_end()
+    public void Sector_boundaries_are_counted_in_file_offsets_not_from_the_record()
     {
-        Assert.True(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, new byte[Sector], 0, lastSegment: true));
-        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, new byte[Sector - 1], 0, lastSegment: true));
+        // The same zeros, 100 bytes into a record at file offset 412, start exactly at the file's sector boundary 512.
+        var record = Encode(new AcceptOp(1, new Ballot(1, 1), [Filled(300)]));
+        Array.Clear(record, 100, record.Length - 100);
+        var verdict = RecordInspector.Inspect(record, 4096, out var payload);
 
-        // Zeros that begin after the header do not explain a header that fails its checksum.
+        Assert.True(TornTailRule.IsTornTail(verdict, record, payload, lastSegment: true, recordOffset: 412));
+        Assert.False(TornTailRule.IsTornTail(verdict, record, payload, lastSegment: true, recordOffset: 413));
+    }
+
+    [Fact]
+    public void Zeros_from_a_record_boundary_to_the_end_are_the_unused_end_and_a_header_is_torn_only_by_a_sector_boundary_inside_it()
+    {
+        Assert.True(TornTailRule.IsUnusedTail(new byte[Sector], lastSegment: true));
+        Assert.True(TornTailRule.IsUnusedTail(new byte[3], lastSegment: true));
+        Assert.False(TornTailRule.IsUnusedTail(new byte[Sector], lastSegment: false));
+
+        // A header fully written, zeros after it: the zeros do not explain a header that fails its checksum.
         var tail = new byte[RecordFormat.HeaderBytes + Sector];
         tail.AsSpan(0, RecordFormat.HeaderBytes).Fill(0x5a);
-        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, tail, 0, lastSegment: true));
+        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, tail, 0, lastSegment: true, recordOffset: 0));
+
+        // A header across the sector boundary at 512, written only up to it: torn.
+        Array.Clear(tail, 6, RecordFormat.HeaderBytes - 6);
+        Assert.True(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, tail, 0, lastSegment: true, recordOffset: 506));
+        Assert.False(TornTailRule.IsTornTail(RecordVerdict.HeaderChecksumMismatch, tail, 0, lastSegment: true, recordOffset: 507));
+    }
+
+    [Fact]
+    public void Every_record_ends_in_its_nonzero_end_mark()
+    {
+        foreach (var op in new PersistOp[] { new PromiseOp(new Ballot(9, 2)), new AcceptOp(3, new Ballot(1, 1), []), new AcceptOp(3, new Ballot(1, 1), [[]]),
+            new CommitOp(256), new VoterOp(new Ballot(4, 1)), new IncarnationOp(2, 0), new CheckpointEndOp(0), new RebuildOp() })
+        {
+            var record = Encode(op);
+            Assert.Equal(RecordFormat.EndMark, record[^1]);
+            Assert.Equal(RecordFormat.RecordVersion, record[RecordFormat.HeaderBytes]);
+        }
+    }
+
+    [Fact]
+    public void Records_of_version_2_without_an_end_mark_are_still_read()
+    {
+        var current = Encode(new PromiseOp(new Ballot(9, 2)));
+        var payload = current.AsSpan(RecordFormat.HeaderBytes, current.Length - RecordFormat.HeaderBytes - 1).ToArray();
+        payload[0] = RecordFormat.RecordVersionWithoutEndMark;
+        var old = new byte[RecordFormat.HeaderBytes + payload.Length];
+        payload.CopyTo(old, RecordFormat.HeaderBytes);
+        RecordFormat.WriteHeader(old.AsSpan(0, RecordFormat.HeaderBytes), payload);
+
+        var scan = SegmentScanner.Scan(old.Concat(current).ToArray(), lastSegment: true, 1024);
+
+        Assert.Equal(SegmentEnd.Clean, scan.End);
+        Assert.Equal([new PromiseOp(new Ballot(9, 2)), new PromiseOp(new Ballot(9, 2))], scan.Ops);
+    }
+
+    [Fact]
+    public void A_last_record_that_lacks_only_its_end_mark_is_repaired_and_any_other_damage_is_not()
+    {
+        var record = Encode(new CommitOp(7));
+        var segment = record.Concat(new byte[Sector]).ToArray();
+        segment[record.Length - 1] = 0;
+
+        var scan = SegmentScanner.Scan(segment, lastSegment: true, 1024);
+
+        Assert.Equal([new CommitOp(7)], scan.Ops);
+        Assert.Equal(record, scan.Repaired!.Bytes);
+        Assert.Equal(0, scan.Repaired.Offset);
+        Assert.Equal(SegmentEnd.UnusedTail, scan.End);
+
+        // One more damaged byte and the checksum no longer matches with the mark restored: not whole.
+        segment[RecordFormat.HeaderBytes + 3] ^= 0x40;
+        Assert.Null(SegmentScanner.Scan(segment, lastSegment: true, 1024).Repaired);
+
+        // Not the last record: nothing is repaired in the middle of a log.
+        segment = record.Concat(record).ToArray();
+        segment[record.Length - 1] = 0;
+        Assert.Equal(SegmentEnd.Corrupt, SegmentScanner.Scan(segment, lastSegment: true, 1024).End);
     }
 
     [Fact]
@@ -89,7 +161,7 @@ public sealed class RecordRulesTests
     public void A_scan_stops_at_the_first_bad_record_and_keeps_the_ones_before()
     {
         var good = Encode(new CommitOp(1));
-        var segment = good.Concat(Encode(new CommitOp(2))).Concat(new byte[3]).ToArray();
+        var segment = good.Concat(Encode(new CommitOp(2))).Concat(new byte[] { 1, 2, 3 }).ToArray();
 
         var scan = SegmentScanner.Scan(segment, lastSegment: true, 1024);
 

@@ -27,7 +27,9 @@ public sealed class SegmentAndSnapshotTests
         }
 
         var segments = disk.List(WalDirectory);
-        Assert.All(segments, name => Assert.True(disk.ReadAll(Path.Combine(WalDirectory, name)).Length <= StorageOptions.SegmentBytesMin));
+        // The last segment goes on in zeros written ahead of its end, as on the real disk; its records end within the limit too.
+        Assert.All(segments, name => Assert.True(TornTailRule.ZeroRunStart(disk.ReadAll(Path.Combine(WalDirectory, name))) <= StorageOptions.SegmentBytesMin));
+        Assert.All(segments.Take(segments.Count - 1), name => Assert.True(disk.ReadAll(Path.Combine(WalDirectory, name)).Length <= StorageOptions.SegmentBytesMin));
         using var reopened = Stores.Open(disk, Stores.SimDirectory, options: Stores.SmallSegments);
         Assert.Equal(StateText.Describe(StateText.Fold(ops)), StateText.Describe(reopened.State));
         Assert.Equal(segments.Count, reopened.SegmentCount);

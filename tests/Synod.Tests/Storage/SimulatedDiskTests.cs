@@ -21,24 +21,27 @@ public sealed class SimulatedDiskTests
     }
 
     [Fact]
-    public void A_torn_crash_keeps_a_prefix_of_the_unsynced_bytes()
+    public void A_torn_crash_keeps_a_prefix_of_whole_sectors_of_the_unsynced_bytes()
     {
+        var written = Enumerable.Range(0, 1500).Select(i => (byte)(1 + (i % 250))).ToArray();
         var lengths = new HashSet<int>();
-        for (var seed = 1UL; seed <= 40; seed++)
+        for (var seed = 1UL; seed <= 60; seed++)
         {
             var disk = NewDiskWithFile(out var file, seed);
-            file.Append([1, 2]);
+            file.Append(written.AsSpan(0, 2));
             file.Sync();
-            file.Append([3, 4, 5, 6]);
+            file.Append(written.AsSpan(2));
 
             disk.Crash(tearLastWrite: true);
 
+            // Sectors are written whole: the synced 2 bytes alone (the first sector lost), or whole sectors up to 512,
+            // 1024, or everything.
             var bytes = disk.ReadAll(File);
-            Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }[..bytes.Length], bytes);
+            Assert.Equal(written[..bytes.Length], bytes);
             lengths.Add(bytes.Length);
         }
 
-        Assert.Equal([2, 3, 4, 5, 6], lengths.Order());
+        Assert.Equal([2, 512, 1024, 1500], lengths.Order());
     }
 
     [Fact]
