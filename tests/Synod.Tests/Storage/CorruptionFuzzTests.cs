@@ -67,16 +67,18 @@ public sealed class CorruptionFuzzTests
         {
             using var temp = new TempDirectory();
             List<PersistOp> ops = [new PromiseOp(new Ballot(3, 2)), new AcceptOp(1, new Ballot(3, 2), [[5, 5]]), last];
+            int start, end;
             using (var storage = Stores.Open(new RealDisk(), temp.Path, StorageOpenMode.NewCluster))
             {
-                storage.Append(ops);
+                storage.Append(ops[..^1]);
+                start = (int)storage.WalBytes;
+                storage.Append([last]);
                 storage.Sync();
+                end = (int)storage.WalBytes;
             }
 
             var segment = Path.Combine(temp.Path, "wal", "00000000000000000001.wal");
             var written = File.ReadAllBytes(segment);
-            var end = written.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
-            var start = end - (RecordFormat.HeaderBytes + (int)RecordEncoder.PayloadBytes(last));
             for (var offset = start; offset < end; offset++)
             {
                 // A random flip, and the byte set to zero (unless it is zero already).
