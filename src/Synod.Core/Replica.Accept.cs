@@ -13,6 +13,9 @@ public sealed partial class Replica
 {
     private readonly Queue<byte[]> _proposals = new();
 
+    /// <summary>The tick each command in <see cref="_proposals"/> arrived at, in the same order.</summary>
+    private readonly Queue<long> _proposalTicks = new();
+
     /// <summary>Bytes of the commands in <see cref="_proposals"/>.</summary>
     private long _proposalBytes;
     private readonly SortedDictionary<long, InFlightSlot> _inFlight = [];
@@ -69,9 +72,24 @@ public sealed partial class Replica
 
     private byte[] DequeueProposal()
     {
+        _proposalTicks.Dequeue();
         var command = _proposals.Dequeue();
         _proposalBytes -= command.Length;
         return command;
+    }
+
+    /// <summary>
+    /// Drops commands that waited for a leader longer than ProposalWaitTicksMax. Their clients have given up (with
+    /// "outcome unknown") and may have retried elsewhere; proposing them much later, after a partition heals, could
+    /// apply a write its client no longer expects.
+    /// </summary>
+    private void ExpireProposals()
+    {
+        while (_proposalTicks.Count > 0 && _tick - _proposalTicks.Peek() > _options.ProposalWaitTicksMax)
+        {
+            DequeueProposal();
+            ExpiredProposals++;
+        }
     }
 
     private void ProposeSlot(long slot, byte[][] commands)

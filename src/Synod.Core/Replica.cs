@@ -94,6 +94,9 @@ public sealed partial class Replica
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
 
+    /// <summary>Client commands dropped because no leader took them within ProposalWaitTicksMax, since this core started.</summary>
+    public long ExpiredProposals { get; private set; }
+
     /// <summary>Peers' messages dropped because they broke a rule of <see cref="PeerMessageRules"/>, since this core started.</summary>
     public long RefusedMessages { get; private set; }
 
@@ -132,6 +135,7 @@ public sealed partial class Replica
     public void Tick()
     {
         _tick++;
+        ExpireProposals();
         TickRebuild();
         switch (_role)
         {
@@ -157,6 +161,7 @@ public sealed partial class Replica
         }
 
         _proposals.Enqueue(command);
+        _proposalTicks.Enqueue(_tick);
         _proposalBytes += command.Length;
     }
 

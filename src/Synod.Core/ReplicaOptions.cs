@@ -56,6 +56,12 @@ public sealed record ReplicaOptions
     /// <summary>Commands a replica holds while it has no leader to send them to; older ones are dropped.</summary>
     public int ProposalQueueCommandsMax { get; init; } = 8192;
 
+    /// <summary>
+    /// How long a command may wait here for a leader before it is dropped; the server sets it to its request timeout,
+    /// after which the client has been told "outcome unknown" and may have retried elsewhere.
+    /// </summary>
+    public int ProposalWaitTicksMax { get; init; } = 500;
+
     /// <summary>Chosen slots in one catch-up answer.</summary>
     public int CatchUpEntriesMax { get; init; } = 256;
 
@@ -115,6 +121,7 @@ public sealed record ReplicaOptions
         Require(BatchBytesMax >= 1, "BatchBytesMax must be at least 1.");
         Require(ProposalQueueCommandsMax >= BatchCommandsMax,
             $"ProposalQueueCommandsMax ({ProposalQueueCommandsMax}) must be at least BatchCommandsMax ({BatchCommandsMax}), or a full batch can never form.");
+        Require(ProposalWaitTicksMax >= 1, "ProposalWaitTicksMax must be at least 1.");
         Require(CatchUpEntriesMax >= 1, "CatchUpEntriesMax must be at least 1.");
         Require(CatchUpBytesMax >= 1, "CatchUpBytesMax must be at least 1.");
         Require(SnapshotChunkBytes >= 1, "SnapshotChunkBytes must be at least 1.");

@@ -78,6 +78,7 @@ public sealed record ServerOptions
         ElectionJitterTicks = ElectionJitterTicks,
         RetransmitTicks = RetransmitTicks,
         InitialElectionDelayTicks = InitialElectionDelayTicks,
+        ProposalWaitTicksMax = Math.Max(1, RequestTimeoutMs / TickMs),
     };
 
     public StorageOptions ToStorageOptions() => new() { SegmentBytesMax = WalSegmentBytes };

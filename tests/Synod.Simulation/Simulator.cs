@@ -43,7 +43,11 @@ public sealed partial class Simulator
         for (var i = 0; i < options.Replicas; i++)
         {
             // Small snapshot chunks, so that transfers take many chunks and their loss, duplication and reordering are exercised.
-            var replicaOptions = new ReplicaOptions { Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = SnapshotChunkBytes };
+            var replicaOptions = new ReplicaOptions
+            {
+                Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = SnapshotChunkBytes,
+                ProposalWaitTicksMax = Math.Max(1, options.ClientTimeoutMs / options.TickMs),
+            };
             _hosts[i] = new SimReplicaHost(this, replicaOptions);
         }
 

@@ -225,4 +225,25 @@ public sealed class ProtocolRuleTests
         Assert.Equal(ReplicaRole.Leader, leader.Role);
         return leader;
     }
+
+    [Fact]
+    public void A_command_that_waited_for_a_leader_longer_than_ProposalWaitTicksMax_is_never_passed_on()
+    {
+        var follower = new Replica(new ReplicaOptions { Id = 1, Members = ThreeMembers, ProposalWaitTicksMax = 5, InitialElectionDelayTicks = 1000 }, new SeededRandom(7));
+        follower.Propose(Encoding.UTF8.GetBytes("put late 1"));
+        for (var i = 0; i < 6; i++)
+        {
+            follower.Tick();
+        }
+
+        follower.Propose(Encoding.UTF8.GetBytes("put fresh 1"));
+        follower.TakeReady();
+
+        // Leader 3 appears: only the command that has not expired goes to it.
+        follower.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 0, 0, 0));
+        var forwards = follower.TakeReady().Messages.OfType<Forward>().ToList();
+
+        Assert.Equal(1, follower.ExpiredProposals);
+        Assert.Equal(["put fresh 1"], forwards.SelectMany(f => f.Commands).Select(c => Encoding.UTF8.GetString(c)));
+    }
 }
