@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using Synod.Server;
 using Synod.Storage;
 
 namespace Synod.Cli;
@@ -9,7 +11,8 @@ namespace Synod.Cli;
 /// <summary>
 /// `synod cluster`: a local cluster of N replica processes on 127.0.0.1, data under --data-dir. It prints each
 /// replica's endpoint and the leader, reports replicas that exit and leader changes, and on Ctrl-C or SIGTERM stops
-/// every replica cleanly. Run again with the same --data-dir, it reuses the data.
+/// every replica cleanly. Run again with the same --data-dir, it reuses the data. Replicas authenticate each other
+/// with certificates it makes on the first run in DATA_DIR/certs (again if that folder is gone).
 /// </summary>
 public static class ClusterCommand
 {
@@ -55,6 +58,7 @@ public static class ClusterCommand
         private readonly Dictionary<int, Process> _processes = [];
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
+        private PeerCertificateFiles _certificates = new(Path.Combine(directory, "certs"));
 
         public async Task<int> RunAsync(CancellationToken cancellation)
         {
@@ -62,6 +66,12 @@ public static class ClusterCommand
             {
                 Console.Error.WriteLine($"error: {problem}");
                 return ExitCodes.InvalidInput;
+            }
+
+            if (PrepareCertificates() is { } certificateProblem)
+            {
+                Console.Error.WriteLine($"error: {certificateProblem}");
+                return ExitCodes.Failure;
             }
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
@@ -137,6 +147,25 @@ public static class ClusterCommand
             return null;
         }
 
+        /// <summary>The replicas' certificates: made on the first run (or when the folder is gone), reused after.</summary>
+        private string? PrepareCertificates()
+        {
+            var existed = Directory.Exists(_certificates.Directory);
+            try
+            {
+                _certificates = PeerCertificates.EnsureDevelopmentSet(_certificates.Directory, PeerCertificates.DefaultCluster, [.. _endpoints.Keys]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                return $"cannot use the peer certificates in {_certificates.Directory} ({e.Message}); move the folder aside and run again to make new ones.";
+            }
+
+            Console.WriteLine(existed
+                ? $"Peer certificates: {_certificates.Directory} (reused)"
+                : $"Peer certificates: made a development CA and one certificate per replica in {_certificates.Directory}");
+            return null;
+        }
+
         /// <summary>
         /// The first run bootstraps a new cluster. Later, a replica whose data is gone (its folder deleted) must not
         /// vote as if it remembered its promises: it rejoins with --rebuild-from-peers.
@@ -172,7 +201,7 @@ public static class ClusterCommand
             Directory.CreateDirectory(replicaDir);
             var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
             var start = SelfStartInfo();
-            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir })
+            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir }.Concat(_certificates.ServeArgs(id)))
             {
                 start.ArgumentList.Add(arg);
             }
@@ -279,7 +308,8 @@ public static class ClusterCommand
         }
 
         private string RestartCommand(int id) =>
-            $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")}";
+            $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")} " +
+            string.Join(" ", _certificates.ServeArgs(id));
 
         private async Task StopAllAsync()
         {

@@ -5,6 +5,7 @@ using Synod.Cli.Bench;
 var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (Multi-Paxos).");
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(CertsCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(BenchEchoCommand.Create());
 root.Subcommands.Add(BenchFailoverCommand.Create());

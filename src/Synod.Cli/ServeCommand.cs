@@ -26,9 +26,17 @@ public static class ServeCommand
         var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots.", DefaultValueFactory = _ => 10_000 };
         var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var peerCert = new Option<string?>("--peer-cert") { Description = "This replica's certificate (PEM, from ./synod certs: replica-N.pem); peers must show one from the same CA." };
+        var peerKey = new Option<string?>("--peer-key") { Description = "The private key of --peer-cert (PEM: replica-N-key.pem)." };
+        var peerCa = new Option<string?>("--peer-ca") { Description = "The cluster's CA certificate (PEM: ca.pem); only certificates it issued are accepted from peers." };
+        var insecurePeers = new Option<bool>("--insecure-peers")
+        {
+            Description = "Talk to peers in plaintext without certificates: any process that reaches the port can then speak as a replica. Only for trusted networks and tests.",
+        };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, walSegmentBytes,
+            peerCert, peerKey, peerCa, insecurePeers,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -49,8 +57,22 @@ public static class ServeCommand
                 return ExitCodes.InvalidInput;
             }
 
+            PeerCredentials? credentials;
+            try
+            {
+                credentials = LoadCredentials(parse.GetValue(peerCert), parse.GetValue(peerKey), parse.GetValue(peerCa), parse.GetValue(insecurePeers), parse.GetValue(id));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var ownedCredentials = credentials;
             var options = new ServerOptions
             {
+                PeerCredentials = credentials,
+                InsecurePeers = parse.GetValue(insecurePeers),
                 Id = parse.GetValue(id),
                 Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
                 Listen = parse.GetValue(listen),
@@ -84,6 +106,28 @@ public static class ServeCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The peer certificates, checked against the CA and --id; null with --insecure-peers, or when none are given (which Validate refuses with the way out).</summary>
+    private static PeerCredentials? LoadCredentials(string? certificate, string? key, string? authority, bool insecure, int id)
+    {
+        var given = new[] { certificate, key, authority }.Count(path => path is not null);
+        if (given == 0)
+        {
+            return null;
+        }
+
+        if (insecure)
+        {
+            throw new ArgumentException("give --peer-cert, --peer-key and --peer-ca, or --insecure-peers, not both.");
+        }
+
+        if (given < 3)
+        {
+            throw new ArgumentException("give all three of --peer-cert, --peer-key and --peer-ca (./synod certs --out DIR makes them).");
+        }
+
+        return PeerCredentials.Load(certificate!, key!, authority!, id);
     }
 
     private static ClusterConfig LoadCluster(string? peers, string? config)

@@ -1,17 +1,19 @@
 using System.Buffers;
-using System.Buffers.Binary;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using Synod.Core.Messages;
 
 namespace Synod.Server;
 
 /// <summary>
-/// A long-lived TCP connection to one peer (<see cref="PeerWire"/> has the format). The owner loop enqueues a
-/// Ready's messages and then kicks the link, which writes everything waiting with one send on the owner loop's own
-/// thread: on loopback or a fast network the send completes at once, with no hand-off to another thread. Only when
-/// the socket is full does the rest go out from the send's completion. When the peer is unreachable the link
-/// reconnects with backoff, and the queue keeps only the newest messages: Paxos retransmits what matters.
+/// A long-lived connection to one peer, TLS over TCP unless --insecure-peers (<see cref="PeerWire"/> has the format).
+/// The owner loop enqueues a Ready's messages and then kicks the link, which writes everything waiting with one write
+/// on the owner loop's own thread: on loopback or a fast network the write (and its encryption) completes at once,
+/// with no hand-off to another thread. Only when the socket is full does the rest go out from the write's completion.
+/// When the peer is unreachable the link reconnects with backoff, and the queue keeps only the newest messages: Paxos
+/// retransmits what matters.
 /// </summary>
 internal sealed class PeerLink : IAsyncDisposable
 {
@@ -21,7 +23,10 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>A link up at least this long counts as healthy again: its next failure is retried at the shortest delay.</summary>
     private const int StableLinkMs = 1_000;
 
-    /// <summary>How long connecting, and the peer's answer to the hello, may take before the attempt is given up.</summary>
+    /// <summary>
+    /// How long the TCP connect may take before the attempt is given up; the handshake that follows (TLS and the
+    /// hello) then has PeerHandshakeTimeoutMs, as on the receiving side.
+    /// </summary>
     private const int ConnectTimeoutMs = 1_000;
 
     /// <summary>A send buffer grown past this (by catch-up batches or snapshot chunks) is let go after its send.</summary>
@@ -36,6 +41,8 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly List<Message> _sendingNow = [];
     private ArrayBufferWriter<byte> _sendBuffer = new();
     private Socket? _socket;
+    // The stream over _socket that messages are written to: an SslStream, or a NetworkStream with --insecure-peers.
+    private Stream? _stream;
     private bool _sending;
     private Task? _task;
     private bool _reportedDown;
@@ -67,27 +74,29 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Starts sending what is queued, unless a send is under way already (its completion sends the rest) or the link is down.</summary>
     public void Kick()
     {
-        Socket socket;
+        Stream stream;
         lock (_gate)
         {
-            if (_sending || _socket is null || _pending.Count == 0)
+            if (_sending || _stream is null || _pending.Count == 0)
             {
                 return;
             }
 
             _sending = true;
-            socket = _socket;
+            stream = _stream;
         }
 
-        _ = DrainAsync(socket);
+        _ = DrainAsync(stream);
     }
 
     public async ValueTask DisposeAsync()
     {
         lock (_gate)
         {
+            // Closing the socket fails whatever read or write is under way; their owners then dispose the stream.
             _socket?.Dispose();
             _socket = null;
+            _stream = null;
         }
 
         if (_task is not null)
@@ -97,7 +106,7 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Sends until the queue is empty; runs on the kicking thread until a send cannot complete at once.</summary>
-    private async Task DrainAsync(Socket socket)
+    private async Task DrainAsync(Stream stream)
     {
         try
         {
@@ -105,7 +114,7 @@ internal sealed class PeerLink : IAsyncDisposable
             {
                 lock (_gate)
                 {
-                    if (_pending.Count == 0 || !ReferenceEquals(_socket, socket))
+                    if (_pending.Count == 0 || !ReferenceEquals(_stream, stream))
                     {
                         _sending = false;
                         break;
@@ -122,11 +131,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 }
 
                 _sendingNow.Clear();
-                var bytes = _sendBuffer.WrittenMemory;
-                for (var sent = 0; sent < bytes.Length;)
-                {
-                    sent += await socket.SendAsync(bytes[sent..], SocketFlags.None);
-                }
+                await stream.WriteAsync(_sendBuffer.WrittenMemory);
 
                 if (_sendBuffer.Capacity > SendBufferKeptBytes)
                 {
@@ -140,26 +145,29 @@ internal sealed class PeerLink : IAsyncDisposable
         }
         catch (Exception e)
         {
-            // The connection failed and what this send carried is lost, as on any network; Paxos retransmits. Drop the
-            // socket, so that its reader (RunAsync) notices and reconnects, and sends resume on the new connection.
-            if (e is not (SocketException or ObjectDisposedException))
+            // The connection failed and what this write carried is lost, as on any network; Paxos retransmits. Close
+            // the socket, so that its reader (RunAsync) notices and reconnects, and writes resume on the new connection.
+            if (e is not (SocketException or IOException or ObjectDisposedException))
             {
                 _logger.LogError(e, "replica {Id}: sending to peer {Peer} failed; reconnecting.", _options.Id, _peerId);
             }
 
             _sendingNow.Clear();
             _sendBuffer.ResetWrittenCount();
+            Socket? socket = null;
             lock (_gate)
             {
-                if (ReferenceEquals(_socket, socket))
+                if (ReferenceEquals(_stream, stream))
                 {
+                    socket = _socket;
                     _socket = null;
+                    _stream = null;
                 }
 
                 _sending = false;
             }
 
-            socket.Dispose();
+            socket?.Dispose();
         }
 
         // The link may have reconnected while this drain ran on the old socket: start on the new one.
@@ -171,11 +179,11 @@ internal sealed class PeerLink : IAsyncDisposable
         var delayMs = ReconnectDelayMsMin;
         while (!cancellation.IsCancellationRequested)
         {
-            Socket? socket = null;
+            (Socket Socket, Stream Stream)? connection = null;
             var connectedAt = 0L;
             try
             {
-                socket = await ConnectAsync(cancellation);
+                connection = await ConnectAsync(cancellation);
                 connectedAt = TimeProvider.System.GetTimestamp();
                 if (_reportedDown)
                 {
@@ -185,19 +193,20 @@ internal sealed class PeerLink : IAsyncDisposable
 
                 lock (_gate)
                 {
-                    _socket = socket;
+                    (_socket, _stream) = connection.Value;
                 }
 
                 Kick();
 
-                // The peer writes nothing after its answer, so this read returns only when the connection ends.
+                // The peer writes nothing after its answer, so this read returns only when the connection ends. Over TLS
+                // it also takes in what TLS itself sends after the handshake (session tickets), which carries no data.
                 var probe = new byte[1];
-                var read = await socket.ReceiveAsync(probe, SocketFlags.None, cancellation);
+                var read = await connection.Value.Stream.ReadAsync(probe, cancellation);
                 throw new IOException(read == 0 ? "the peer closed the connection" : "the peer sent bytes it should not have; closed the connection");
             }
-            catch (Exception e) when (e is SocketException or IOException or TimeoutException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or IOException or TimeoutException or ObjectDisposedException or AuthenticationException)
             {
-                Detach(socket);
+                Detach(connection);
                 // A link that had been up for a while retries quickly again; a link that fails soon after each connect
                 // (a peer that resets it) keeps backing off.
                 if (connectedAt != 0 && TimeProvider.System.GetElapsedTime(connectedAt).TotalMilliseconds > StableLinkMs)
@@ -214,7 +223,7 @@ internal sealed class PeerLink : IAsyncDisposable
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
-                Detach(socket);
+                Detach(connection);
                 return;
             }
 
@@ -223,29 +232,36 @@ internal sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    private void Detach(Socket? socket)
+    private void Detach((Socket Socket, Stream Stream)? connection)
     {
-        if (socket is null)
+        if (connection is not var (socket, stream))
         {
             return;
         }
 
         lock (_gate)
         {
-            if (ReferenceEquals(_socket, socket))
+            if (ReferenceEquals(_stream, stream))
             {
                 _socket = null;
+                _stream = null;
             }
         }
 
         socket.Dispose();
+        stream.Dispose();
     }
 
-    /// <summary>Connects, says hello and waits for the peer to accept; throws with the peer's reason if it refuses.</summary>
-    private async Task<Socket> ConnectAsync(CancellationToken cancellation)
+    /// <summary>
+    /// Connects and runs the handshake: TLS with this replica's certificate, checking that the peer's names the
+    /// replica dialled, then the hello; throws with the peer's reason if it refuses.
+    /// </summary>
+    private async Task<(Socket Socket, Stream Stream)> ConnectAsync(CancellationToken cancellation)
     {
         var (host, port) = SynodServer.SplitEndpoint(_endpoint);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        var phase = $"no connection within {ConnectTimeoutMs} ms";
         try
         {
             PeerWire.EnableKeepAlive(socket);
@@ -254,38 +270,56 @@ internal sealed class PeerLink : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(host, port, deadline.Token);
-                await socket.SendAsync(PeerWire.Hello(_options.Id, _options.Endpoints.Count), SocketFlags.None, deadline.Token);
-                await using var stream = new NetworkStream(socket, ownsSocket: false);
-                var answer = new byte[1];
-                await stream.ReadExactlyAsync(answer, deadline.Token);
-                if (answer[0] == PeerWire.Refused)
+                deadline.CancelAfter(_options.PeerHandshakeTimeoutMs);
+                phase = $"no answer to the handshake within {_options.PeerHandshakeTimeoutMs} ms";
+                stream = new NetworkStream(socket, ownsSocket: true);
+                if (_options.PeerCredentials is { } credentials)
                 {
-                    var length = new byte[2];
-                    await stream.ReadExactlyAsync(length, deadline.Token);
-                    var reason = new byte[BinaryPrimitives.ReadUInt16LittleEndian(length)];
-                    await stream.ReadExactlyAsync(reason, deadline.Token);
-                    throw new IOException($"refused: {System.Text.Encoding.UTF8.GetString(reason)}");
+                    stream = await StartTlsAsync(stream, credentials, host, deadline.Token);
                 }
 
-                if (answer[0] != PeerWire.Accepted)
-                {
-                    throw new IOException("it did not answer as a Synod replica of this version would; check that every replica runs the same Synod version");
-                }
+                await stream.WriteAsync(PeerWire.Hello(_options.Id, _options.Endpoints.Count), deadline.Token);
+                await PeerWire.ReadAnswerAsync(stream, deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
             {
-                throw new TimeoutException($"no answer within {ConnectTimeoutMs} ms");
+                throw new TimeoutException(phase);
             }
             catch (EndOfStreamException)
             {
-                throw new IOException("it closed the connection before answering; check that every replica runs the same Synod version");
+                throw new IOException("it closed the connection before answering; check that every replica runs the same Synod version and trusts the same CA (its log says why)");
             }
 
-            return socket;
+            return (socket, stream);
         }
         catch
         {
+            stream?.Dispose();
             socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Says that TLS follows, waits for the peer to agree, and runs the handshake as the TLS client.</summary>
+    private async Task<SslStream> StartTlsAsync(Stream plain, PeerCredentials credentials, string host, CancellationToken cancellation)
+    {
+        await plain.WriteAsync(PeerWire.TlsMagic.ToArray(), cancellation);
+        await PeerWire.ReadAnswerAsync(plain, cancellation);
+        var tls = new SslStream(plain, leaveInnerStreamOpen: false);
+        var check = new PeerTlsCheck();
+        try
+        {
+            await tls.AuthenticateAsClientAsync(credentials.ClientOptions(host, _peerId, check), cancellation);
+            return tls;
+        }
+        catch (AuthenticationException e)
+        {
+            await tls.DisposeAsync();
+            throw new IOException($"the TLS handshake failed: {check.Problem ?? e.Message}", e);
+        }
+        catch
+        {
+            await tls.DisposeAsync();
             throw;
         }
     }

@@ -1,219 +1,149 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
-using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Synod.Protocol.Peer;
 
 namespace Synod.Server;
 
 /// <summary>
-/// The receiving end of peers' connections, as Kestrel connection middleware on the one listen port: a connection
-/// that starts with <see cref="PeerWire.Magic"/> is a peer's; anything else goes on to HTTP/2 untouched. It checks who
-/// is talking, then decodes each message and posts it to the owner loop in order.
+/// The receiving end of peers' connections, as Kestrel connection middleware on the one listen port. A connection's
+/// first bytes say what it is (<see cref="PeerWire.Classify"/>): a peer's is authenticated (TLS with the cluster's
+/// certificates, then a hello in the certificate's own name), and its messages are decoded and posted to the owner
+/// loop in order; an HTTP/2 client's, or anything else, goes on to Kestrel untouched.
 /// </summary>
-internal sealed class PeerReceiver(ReplicaHost host, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<PeerReceiver> logger)
+/// <remarks>
+/// What a stranger can make a replica hold is bounded here: the first bytes and the whole handshake have a deadline
+/// (PeerHandshakeTimeoutMs), handshakes under way are capped (PeerHandshakesMax), a peer id has one live link, a frame
+/// that has begun must end within PeerFrameTimeoutMs, and memory grows with the bytes that arrive, never with the
+/// length a frame announces.
+/// </remarks>
+internal sealed partial class PeerReceiver
 {
     /// <summary>
-    /// A message up to this size waits in Kestrel's input buffer until it is whole. A longer one (a catch-up batch, a
-    /// snapshot chunk) is copied out as it arrives, since Kestrel stops reading a connection whose unread bytes pass
-    /// its buffer limit (1 MiB), and would then wait for this reader forever.
+    /// The receive buffer's segments: bytes are read into segments of this size as they arrive, so a message waits in
+    /// at most its own size plus one segment, however long it claims to be.
     /// </summary>
-    private const int InPlaceMessageBytesMax = 64 * 1024;
+    private const int ReadSegmentBytes = 64 * 1024;
 
-    private enum Verdict
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: ReadSegmentBytes, minimumReadSize: ReadSegmentBytes / 4, leaveOpen: true);
+
+    private readonly ReplicaHost _host;
+    private readonly ServerOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly RateLimitedLog _log;
+    private readonly Lock _inboundGate = new();
+    private readonly Dictionary<int, InboundPeerLink> _inbound = [];
+    private int _handshakes;
+
+    public PeerReceiver(ReplicaHost host, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<PeerReceiver> logger)
     {
-        Peer,
-        NotPeer,
-        NeedMore,
+        _host = host;
+        _options = options;
+        _lifetime = lifetime;
+        _log = new RateLimitedLog(logger, TimeProvider.System, RateLimitedLog.DefaultInterval);
     }
+
+    private int Id => _options.Id;
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
-        var input = connection.Transport.Input;
-        while (true)
+        var kind = await ClassifyAsync(connection);
+        if (kind is ConnectionKind.Http2 or ConnectionKind.Other)
         {
-            var result = await input.ReadAsync(connection.ConnectionClosed);
-            var verdict = Classify(result.Buffer);
-            if (verdict == Verdict.NotPeer)
-            {
-                // Nothing consumed: HTTP/2 reads the same bytes from the start.
-                input.AdvanceTo(result.Buffer.Start);
-                await next(connection);
-                return;
-            }
-
-            if (verdict == Verdict.Peer)
-            {
-                input.AdvanceTo(result.Buffer.Start);
-                break;
-            }
-
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return;
-            }
-
-            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            await next(connection);
+        }
+        else if (kind is ConnectionKind.PlainPeer or ConnectionKind.TlsPeer)
+        {
+            await ServePeerAsync(connection, kind);
         }
 
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
+        // NeedMore: closed, timed out, or the replica is stopping; returning closes the connection.
+    }
+
+    /// <summary>Waits, within PeerHandshakeTimeoutMs, until the first bytes say what the connection is; consumes none of them.</summary>
+    private async Task<ConnectionKind> ClassifyAsync(ConnectionContext connection)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        deadline.CancelAfter(_options.PeerHandshakeTimeoutMs);
+        var input = connection.Transport.Input;
+        var seen = 0L;
         try
         {
-            await ServeAsync(connection, stopping.Token);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // The peer went away, or this replica is stopping.
-        }
-        catch (IOException)
-        {
-            // The connection failed; the peer reconnects.
-        }
-    }
-
-    private static Verdict Classify(ReadOnlySequence<byte> buffer)
-    {
-        var magic = PeerWire.Magic;
-        var length = (int)Math.Min(buffer.Length, magic.Length);
-        Span<byte> head = stackalloc byte[magic.Length];
-        buffer.Slice(0, length).CopyTo(head);
-        if (!head[..length].SequenceEqual(magic[..length]))
-        {
-            return Verdict.NotPeer;
-        }
-
-        return length == magic.Length ? Verdict.Peer : Verdict.NeedMore;
-    }
-
-    private async Task ServeAsync(ConnectionContext connection, CancellationToken cancellation)
-    {
-        var input = connection.Transport.Input;
-        var helloBuffer = new byte[PeerWire.HelloBytes];
-        if (!await ReadExactlyAsync(input, helloBuffer, cancellation))
-        {
-            return;
-        }
-
-        var (from, clusterSize) = PeerWire.ParseHello(helloBuffer);
-        if (!options.Endpoints.ContainsKey(from) || from == options.Id || clusterSize != options.Endpoints.Count)
-        {
-            var reason = $"replica {options.Id} refuses a connection from replica {from} of a {clusterSize}-replica cluster: " +
-                $"this cluster has replicas {string.Join(",", options.Endpoints.Keys.Order())}. Check --peers on both sides.";
-            logger.LogWarning("{Reason}", reason);
-            await connection.Transport.Output.WriteAsync(PeerWire.Refusal(reason), cancellation);
-            return;
-        }
-
-        await connection.Transport.Output.WriteAsync(new[] { PeerWire.Accepted }, cancellation);
-        if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
-        {
-            PeerWire.EnableKeepAlive(socket);
-        }
-
-        byte[]? large = null;
-        var largeFilled = 0;
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellation);
-            var buffer = result.Buffer;
             while (true)
             {
-                if (large is not null)
+                var result = await input.ReadAsync(deadline.Token);
+                seen = result.Buffer.Length;
+                var kind = PeerWire.Classify(result.Buffer);
+                // Nothing is consumed: HTTP/2, or the peer's reader, reads the same bytes from the start.
+                input.AdvanceTo(result.Buffer.Start, kind == ConnectionKind.NeedMore ? result.Buffer.End : result.Buffer.Start);
+                if (kind != ConnectionKind.NeedMore || result.IsCompleted || result.IsCanceled)
                 {
-                    var take = (int)Math.Min(buffer.Length, large.Length - largeFilled);
-                    buffer.Slice(0, take).CopyTo(large.AsSpan(largeFilled));
-                    largeFilled += take;
-                    buffer = buffer.Slice(take);
-                    if (largeFilled < large.Length)
-                    {
-                        break;
-                    }
-
-                    Deliver(from, new ReadOnlySequence<byte>(large));
-                    large = null;
-                    continue;
+                    return kind;
                 }
-
-                if (buffer.Length < PeerWire.LengthPrefixBytes)
-                {
-                    break;
-                }
-
-                var length = ReadLength(buffer);
-                if (length > options.PeerMessageBytesMax)
-                {
-                    logger.LogWarning("replica {Id}: closed the connection from replica {From}: it sent a message of {Bytes} bytes, over the limit of {Max} (PeerMessageBytesMax).",
-                        options.Id, from, length, options.PeerMessageBytesMax);
-                    return;
-                }
-
-                if (buffer.Length >= PeerWire.LengthPrefixBytes + length)
-                {
-                    Deliver(from, buffer.Slice(PeerWire.LengthPrefixBytes, length));
-                    buffer = buffer.Slice(PeerWire.LengthPrefixBytes + length);
-                    continue;
-                }
-
-                if (length <= InPlaceMessageBytesMax)
-                {
-                    break;
-                }
-
-                large = new byte[length];
-                largeFilled = 0;
-                buffer = buffer.Slice(PeerWire.LengthPrefixBytes);
             }
-
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            if (!Closing(connection))
             {
-                return;
+                _log.Write(LogLevel.Warning, PeerLogKind.Unclassified,
+                    $"replica {Id} closed a connection from {Remote(connection)} that sent {seen} bytes of a peer hello or an HTTP/2 preface and no more within {_options.PeerHandshakeTimeoutMs} ms (PeerHandshakeTimeoutMs).");
             }
+
+            return ConnectionKind.NeedMore;
         }
     }
 
-    private static long ReadLength(ReadOnlySequence<byte> buffer)
+    private async Task ServePeerAsync(ConnectionContext connection, ConnectionKind kind)
     {
-        Span<byte> prefix = stackalloc byte[PeerWire.LengthPrefixBytes];
-        buffer.Slice(0, PeerWire.LengthPrefixBytes).CopyTo(prefix);
-        return BinaryPrimitives.ReadUInt32LittleEndian(prefix);
-    }
+        if (Interlocked.Increment(ref _handshakes) > _options.PeerHandshakesMax)
+        {
+            Interlocked.Decrement(ref _handshakes);
+            _log.Write(LogLevel.Warning, PeerLogKind.HandshakesFull,
+                $"replica {Id} closed a peer connection from {Remote(connection)} at once: {_options.PeerHandshakesMax} handshakes were under way already (PeerHandshakesMax).");
+            return;
+        }
 
-    private void Deliver(int from, ReadOnlySequence<byte> bytes)
-    {
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        cancellation.CancelAfter(_options.PeerHandshakeTimeoutMs);
+        await using var transport = new DuplexPipeStream(connection.Transport);
+        await using var session = new PeerSession(transport);
         try
         {
-            host.PostFromPeer(new PeerInput(PeerMessageCodec.Decode(from, PeerMessage.Parser.ParseFrom(bytes))));
+            int? from;
+            try
+            {
+                from = await HandshakeAsync(connection, kind, session, cancellation.Token);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                if (!Closing(connection))
+                {
+                    _log.Write(LogLevel.Warning, PeerLogKind.HandshakeTimeout,
+                        $"replica {Id} closed a peer connection from {Remote(connection)}: its handshake did not finish within {_options.PeerHandshakeTimeoutMs} ms (PeerHandshakeTimeoutMs).");
+                }
+
+                return;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _handshakes);
+            }
+
+            if (from is { } peer)
+            {
+                cancellation.CancelAfter(Timeout.Infinite);
+                await ReceiveLinkAsync(connection, peer, session.Reader!, cancellation);
+            }
         }
-        catch (Exception e) when (e is FormatException or InvalidProtocolBufferException)
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {
-            logger.LogWarning("replica {Id}: dropped a malformed message from replica {From}: {Reason}", options.Id, from, e.Message);
+            // The connection failed or was closed; the peer reconnects.
         }
     }
 
-    private static async ValueTask<bool> ReadExactlyAsync(PipeReader input, byte[] target, CancellationToken cancellation)
-    {
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellation);
-            if (result.Buffer.Length >= target.Length)
-            {
-                result.Buffer.Slice(0, target.Length).CopyTo(target);
-                input.AdvanceTo(result.Buffer.GetPosition(target.Length));
-                return true;
-            }
+    private bool Closing(ConnectionContext connection) =>
+        connection.ConnectionClosed.IsCancellationRequested || _lifetime.ApplicationStopping.IsCancellationRequested;
 
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                input.AdvanceTo(result.Buffer.End);
-                return false;
-            }
-
-            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-        }
-    }
+    private static string Remote(ConnectionContext connection) => connection.RemoteEndPoint?.ToString() ?? "an unknown address";
 }

@@ -8,20 +8,35 @@ using Synod.Protocol.Peer;
 namespace Synod.Server;
 
 /// <summary>
-/// The replica-to-replica wire format: plain TCP on the same port as the client API (a peer connection is told from
-/// HTTP/2 by its first bytes). The sender opens the connection and writes a hello (<see cref="Magic"/>, its id and
-/// its cluster size, each a little-endian uint32); the receiver answers one status byte, 0 to accept, or 1 followed by
-/// a little-endian uint16 length and a UTF-8 reason, and then closes. After an accept the sender writes messages, each a
-/// little-endian uint32 length and a <see cref="PeerMessage"/>; the receiver writes nothing more.
+/// The replica-to-replica wire format, on the same port as the client API: a peer connection is told from HTTP/2 by
+/// its first 8 bytes (docs/protocol.md, "Peer connections", has it byte by byte). The dialer writes
+/// <see cref="TlsMagic"/>; the receiver answers one status byte (<see cref="Accepted"/>: TLS follows, or a refusal), and
+/// both run a TLS 1.3 handshake in which each presents its replica certificate. Inside TLS the dialer writes a hello
+/// (<see cref="Magic"/>, its id and its cluster size, each a little-endian uint32); the receiver answers one status
+/// byte, 0 to accept, or 1 followed by a little-endian uint16 length and a UTF-8 reason, and then closes. After an
+/// accept the dialer writes messages, each a little-endian uint32 length and a <see cref="PeerMessage"/>; the
+/// receiver writes nothing more. With --insecure-peers the same hello, answer and messages run in plaintext, and the
+/// connection starts with the hello itself.
 /// </summary>
 /// <remarks>
 /// gRPC streams carried these messages before; every message then crossed an HTTP/2 writer and reader and two thread
-/// hand-offs on each side. Here the owner loop writes to the socket itself (docs/performance.md has the A/B).
+/// hand-offs on each side. Here the owner loop writes to the connection itself (docs/performance.md has the A/B).
 /// </remarks>
 internal static class PeerWire
 {
-    /// <summary>First bytes of a peer connection. HTTP/2 starts with "PRI " and TLS with 0x16, so neither is mistaken for it.</summary>
+    /// <summary>
+    /// First bytes of a hello: of the whole connection in plaintext (--insecure-peers), and again inside TLS. HTTP/2
+    /// starts with "PRI " and TLS with 0x16, so neither is mistaken for it.
+    /// </summary>
     public static ReadOnlySpan<byte> Magic => "SYNODPR1"u8;
+
+    /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
+    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT1"u8;
+
+    /// <summary>What an HTTP/2 client sends first (RFC 9113, 3.4); a connection is handed to HTTP/2 once all of it arrived.</summary>
+    public static ReadOnlySpan<byte> Http2Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+
+    public const int MagicBytes = 8;
 
     public const int HelloBytes = 16;
 
@@ -60,6 +75,60 @@ internal static class PeerWire
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, KeepAliveIdleSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, KeepAliveIntervalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
+    }
+
+    /// <summary>
+    /// What a connection's first bytes say it is. A strict beginning of a peer magic or of the HTTP/2 preface needs more
+    /// bytes (the caller bounds how long it waits); bytes that begin neither go to Kestrel untouched, as a client's TLS
+    /// will one day.
+    /// </summary>
+    public static ConnectionKind Classify(ReadOnlySequence<byte> buffer)
+    {
+        var preface = Http2Preface;
+        var length = (int)Math.Min(buffer.Length, preface.Length);
+        Span<byte> head = stackalloc byte[preface.Length];
+        buffer.Slice(0, length).CopyTo(head);
+        var seen = head[..length];
+        if (length >= MagicBytes && seen[..MagicBytes].SequenceEqual(Magic))
+        {
+            return ConnectionKind.PlainPeer;
+        }
+
+        if (length >= MagicBytes && seen[..MagicBytes].SequenceEqual(TlsMagic))
+        {
+            return ConnectionKind.TlsPeer;
+        }
+
+        if (preface.StartsWith(seen))
+        {
+            return length == preface.Length ? ConnectionKind.Http2 : ConnectionKind.NeedMore;
+        }
+
+        var peerPrefix = length < MagicBytes && (Magic.StartsWith(seen) || TlsMagic.StartsWith(seen));
+        return peerPrefix ? ConnectionKind.NeedMore : ConnectionKind.Other;
+    }
+
+    /// <summary>
+    /// Reads a status byte and, for a refusal, its reason; returns on an accept and throws <see cref="IOException"/>
+    /// with the peer's reason on a refusal.
+    /// </summary>
+    public static async Task ReadAnswerAsync(Stream stream, CancellationToken cancellation)
+    {
+        var answer = new byte[1];
+        await stream.ReadExactlyAsync(answer, cancellation);
+        if (answer[0] == Refused)
+        {
+            var length = new byte[2];
+            await stream.ReadExactlyAsync(length, cancellation);
+            var reason = new byte[BinaryPrimitives.ReadUInt16LittleEndian(length)];
+            await stream.ReadExactlyAsync(reason, cancellation);
+            throw new IOException($"refused: {Encoding.UTF8.GetString(reason)}");
+        }
+
+        if (answer[0] != Accepted)
+        {
+            throw new IOException("it did not answer as a Synod replica of this version would; check that every replica runs the same Synod version");
+        }
     }
 
     public static byte[] Hello(int from, int clusterSize)

@@ -60,8 +60,42 @@ public sealed record ServerOptions
     /// <summary>Messages waiting to go to one peer; the oldest are dropped beyond this (Paxos tolerates loss).</summary>
     public int PeerQueueMessagesMax { get; init; } = 16_384;
 
-    /// <summary>Largest single message a peer may send (batches are at most 1 MiB, catch-up 4 MiB, snapshot chunks 1 MiB); a connection sending a larger one is closed.</summary>
-    public int PeerMessageBytesMax { get; init; } = 256 * 1024 * 1024;
+    // Peer connections: who may speak as a replica, and what one connection may make this replica hold.
+
+    /// <summary>
+    /// This replica's certificate and key and the cluster's CA (`synod certs`): peers connect over TLS 1.3 and must show
+    /// a certificate of this cluster's CA that names them. Null only together with <see cref="InsecurePeers"/>.
+    /// </summary>
+    public PeerCredentials? PeerCredentials { get; init; }
+
+    /// <summary>Plain TCP between replicas: any process that reaches the port may speak as a replica (--insecure-peers).</summary>
+    public bool InsecurePeers { get; init; }
+
+    /// <summary>
+    /// Largest single message a peer may announce; a connection announcing a larger one is closed. The largest a
+    /// correct replica sends is a Promise of at most 64 MiB of commands (the core's PromiseBytesMax) plus its
+    /// envelope; catch-up replies are at most about 6 MiB and snapshot chunks 1 MiB. The receiver holds only the bytes
+    /// that arrived, so this bounds what one live link can make it hold, not what a claim allocates.
+    /// </summary>
+    public int PeerMessageBytesMax { get; init; } = 72 * 1024 * 1024;
+
+    /// <summary>
+    /// How long a new connection may take to say what it is (its first bytes) and, for a peer, to finish TLS and the
+    /// hello; a connection that sends part of a peer magic or of the HTTP/2 preface and then nothing is closed after it.
+    /// </summary>
+    public int PeerHandshakeTimeoutMs { get; init; } = 5_000;
+
+    /// <summary>Peer handshakes (not yet authenticated) under way at once; beyond this a new one is closed at once.</summary>
+    public int PeerHandshakesMax { get; init; } = 64;
+
+    /// <summary>
+    /// A message whose first bytes arrived must arrive whole within this; a link that stalls mid-message is closed.
+    /// 30 s lets a 72 MiB message cross a link of 2.5 MB/s.
+    /// </summary>
+    public int PeerFrameTimeoutMs { get; init; } = 30_000;
+
+    /// <summary>The smallest PeerMessageBytesMax that still carries a full catch-up reply (CatchUpBytesMax, 4 MiB, plus one slot and the envelope).</summary>
+    public const int PeerMessageBytesMin = 8 * 1024 * 1024;
 
     /// <summary>Largest client request: a maximal key and value with room for the envelope.</summary>
     public int ClientRequestBytesMax { get; init; } = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + (64 * 1024);
@@ -105,10 +139,12 @@ public sealed record ServerOptions
             throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * ElectionTimeoutTicks} ms), or requests fail during every failover.");
         }
 
-        if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1 || PeerMessageBytesMax < 1)
+        if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1)
         {
-            throw new ArgumentException("SnapshotEverySlots, InputQueueMax, PeerQueueMessagesMax and PeerMessageBytesMax must each be at least 1.");
+            throw new ArgumentException("SnapshotEverySlots, InputQueueMax and PeerQueueMessagesMax must each be at least 1.");
         }
+
+        ValidatePeerConnections();
 
         if (SnapshotEveryBytes < 1)
         {
@@ -117,5 +153,39 @@ public sealed record ServerOptions
 
         ToStorageOptions().Validate();
         ToReplicaOptions().Validate();
+    }
+
+    private void ValidatePeerConnections()
+    {
+        if (PeerCredentials is null && !InsecurePeers)
+        {
+            throw new ArgumentException(
+                "peers must be authenticated: give --peer-cert, --peer-key and --peer-ca (make them with ./synod certs --out DIR), or --insecure-peers to let any process that reaches the port speak as a replica.");
+        }
+
+        if (PeerCredentials is not null && InsecurePeers)
+        {
+            throw new ArgumentException("give --peer-cert, --peer-key and --peer-ca, or --insecure-peers, not both.");
+        }
+
+        if (PeerCredentials is { } credentials && credentials.Identity.Id != Id)
+        {
+            throw new ArgumentException($"PeerCredentials are replica {credentials.Identity.Id}'s, but this is --id {Id}; give replica {Id}'s certificate and key.");
+        }
+
+        if (PeerMessageBytesMax < PeerMessageBytesMin)
+        {
+            throw new ArgumentException($"PeerMessageBytesMax ({PeerMessageBytesMax}) must be at least {PeerMessageBytesMin} bytes, or a full catch-up reply could not reach a lagging replica.");
+        }
+
+        if (PeerHandshakeTimeoutMs < 1 || PeerFrameTimeoutMs < 1)
+        {
+            throw new ArgumentException("PeerHandshakeTimeoutMs and PeerFrameTimeoutMs must each be at least 1 ms.");
+        }
+
+        if (PeerHandshakesMax < Endpoints.Count)
+        {
+            throw new ArgumentException($"PeerHandshakesMax ({PeerHandshakesMax}) must be at least the cluster's {Endpoints.Count} replicas, or the peers' own reconnects after a restart could be turned away.");
+        }
     }
 }

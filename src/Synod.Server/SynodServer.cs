@@ -56,8 +56,14 @@ public static class SynodServer
         var host = app.Services.GetRequiredService<ReplicaHost>();
         host.Start();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("synod");
-        logger.LogInformation("replica {Id} serving clients and peers on {Endpoint} (cluster of {Count}; data in {Dir})",
-            options.Id, options.ListenEndpoint, options.Endpoints.Count, options.DataDir);
+        logger.LogInformation("replica {Id} serving clients and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
+            options.Id, options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
+            options.PeerCredentials is { } credentials ? $"authenticated by TLS as {credentials.Identity}" : "in plaintext");
+        if (options.InsecurePeers)
+        {
+            logger.LogWarning("replica {Id} runs with --insecure-peers: peer connections are neither authenticated nor encrypted, and any process that reaches {Endpoint} can speak as a replica. Use it only where nothing untrusted can reach the port.",
+                options.Id, options.ListenEndpoint);
+        }
         try
         {
             await app.RunAsync(cancellation);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Synod.Cli.Chaos;
 using Synod.Client;
+using Synod.Server;
 
 namespace Synod.Cli.Bench;
 
@@ -77,8 +78,12 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
         var listen = reserved.Select(l => $"127.0.0.1:{ReplicaPorts.Port(l)}").ToList();
         reserved.ForEach(l => l.Stop());
         var peers = string.Join(",", listen.Select((endpoint, i) => $"{i + 1}={endpoint}"));
+        // The same authenticated peer links as any cluster, so that the failover figure includes their reconnects.
+        var certificates = PeerCertificates.WriteDevelopmentSet(
+            Path.Combine(workDir, "certs"), PeerCertificates.DefaultCluster, [.. Enumerable.Range(1, settings.Replicas)], [], force: true);
         var replicas = listen.Select((endpoint, i) => new ChaosReplica(
-            i + 1, endpoint, peers, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"))).ToList();
+            i + 1, endpoint, peers, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
+            certificates.ServeArgs(i + 1))).ToList();
         foreach (var replica in replicas)
         {
             Directory.CreateDirectory(replica.DataDir);

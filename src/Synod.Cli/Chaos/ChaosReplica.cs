@@ -16,13 +16,16 @@ internal sealed class ChaosReplica : IDisposable
     private readonly Lock _gate = new();
     private readonly StreamWriter _log;
     private readonly List<Process> _lives = [];
+    private readonly IReadOnlyList<string> _peerArgs;
     private Process? _process;
     private ReplicaRunState _state = ReplicaRunState.Down;
     private bool _logClosed;
 
-    public ChaosReplica(int id, string listenEndpoint, string peers, string dataDir, string logPath)
+    /// <param name="peerArgs">The `synod serve` flags that give it its peer certificate, key and CA.</param>
+    public ChaosReplica(int id, string listenEndpoint, string peers, string dataDir, string logPath, IReadOnlyList<string> peerArgs)
     {
         Id = id;
+        _peerArgs = peerArgs;
         ListenEndpoint = listenEndpoint;
         Peers = peers;
         DataDir = dataDir;
@@ -84,7 +87,7 @@ internal sealed class ChaosReplica : IDisposable
         [
             "serve", "--id", Id.ToString(CultureInfo.InvariantCulture), "--peers", Peers, "--listen", ListenEndpoint,
             "--data-dir", DataDir, "--tick-ms", tickMs.ToString(CultureInfo.InvariantCulture),
-        ]).Concat(modeArgs).ToList();
+        ]).Concat(_peerArgs).Concat(modeArgs).ToList();
         args.ForEach(start.ArgumentList.Add);
         lock (_gate)
         {

@@ -244,6 +244,7 @@ public sealed partial class ChaosRunner
             // The data is only evidence while the replicas run; the logs and history stay when the user asked for
             // them (--out, elsewhere) or when a run without --out failed, so that there is something to look at.
             TryDelete(keepOutput ? Path.Combine(_workDir, "data") : _workDir);
+            TryDelete(Path.Combine(_workDir, "certs"));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Synod.Chaos;
+using Synod.Server;
 
 namespace Synod.Cli.Chaos;
 
@@ -132,8 +133,11 @@ public sealed partial class ChaosRunner
             }
 
             var network = _network;
+            // Peer traffic runs through the proxies, which forward TLS bytes like any others.
+            var certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_workDir, "certs"), PeerCertificates.DefaultCluster, [.. listen.Keys], [], force: true);
             _replicas = listen.Keys.ToDictionary(id => id, id => new ChaosReplica(
-                id, network.ListenEndpoint(id), network.PeersFor(id), Path.Combine(_workDir, "data", $"r{id}"), Path.Combine(LogDir, $"r{id}.log")));
+                id, network.ListenEndpoint(id), network.PeersFor(id), Path.Combine(_workDir, "data", $"r{id}"), Path.Combine(LogDir, $"r{id}.log"),
+                certificates.ServeArgs(id)));
 
             _monitor = new ReplicaMonitor(listen, _clock);
             foreach (var replica in _replicas.Values)

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Synod.Client;
 
@@ -19,19 +19,15 @@ public sealed class PeerWireTests
     {
         await using var cluster = new ReplicaProcesses(3);
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        using var certificate = LoadCertificate(cluster, 2);
 
-        using var socket = await SayHelloAsync(cluster.Endpoints[1], from: 2, clusterSize: 5);
-        await using var stream = new NetworkStream(socket);
-        using var deadline = new CancellationTokenSource(ReadLimit);
-        var status = new byte[3];
-        await stream.ReadExactlyAsync(status, deadline.Token);
-        Assert.Equal(1, status[0]);
-        var reason = new byte[BinaryPrimitives.ReadUInt16LittleEndian(status.AsSpan(1))];
-        await stream.ReadExactlyAsync(reason, deadline.Token);
-        var text = Encoding.UTF8.GetString(reason);
-        Assert.Contains("5-replica cluster", text);
-        Assert.Contains("Check --peers", text);
-        Assert.Equal(0, await stream.ReadAsync(new byte[1], deadline.Token));
+        await using var peer = await PeerDialer.ConnectTlsAsync(cluster.Endpoints[1], certificate);
+        var (status, reason) = await peer.SayHelloAsync(from: 2, clusterSize: 5);
+
+        Assert.Equal(1, status);
+        Assert.Contains("5-replica cluster", reason);
+        Assert.Contains("Check --peers", reason);
+        Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
         Assert.Contains("Check --peers", await LogOnceItHasAsync(cluster, 1, "Check --peers"));
     }
 
@@ -40,26 +36,25 @@ public sealed class PeerWireTests
     {
         await using var cluster = new ReplicaProcesses(3);
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
-
-        using var socket = await SayHelloAsync(cluster.Endpoints[1], from: 2, clusterSize: 3);
-        await using var stream = new NetworkStream(socket);
-        using var deadline = new CancellationTokenSource(ReadLimit);
-        var status = new byte[1];
-        await stream.ReadExactlyAsync(status, deadline.Token);
-        Assert.Equal(0, status[0]);
+        // The test speaks as replica 2, so the real one must not reconnect and take its link back.
+        cluster.Kill(2);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30), among: [1, 3]);
+        using var certificate = LoadCertificate(cluster, 2);
+        await using var peer = await PeerDialer.ConnectTlsAsync(cluster.Endpoints[1], certificate);
+        Assert.Equal(0, (await peer.SayHelloAsync(from: 2, clusterSize: 3)).Status);
 
         // A well-framed message that is not a valid one: dropped with a log line, the connection stays.
         var garbage = new byte[] { 0xff, 0xff, 0xff, 0xff, 0x0f };
         var framed = new byte[4 + garbage.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(framed, (uint)garbage.Length);
         garbage.CopyTo(framed, 4);
-        await socket.SendAsync(framed, SocketFlags.None);
+        await peer.WriteAsync(framed);
 
-        // A length past the 256 MiB limit: the replica closes the connection rather than wait for it.
+        // A length past PeerMessageBytesMax (72 MiB): the replica closes the connection rather than wait for it.
         var oversized = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(oversized, uint.MaxValue);
-        await socket.SendAsync(oversized, SocketFlags.None);
-        Assert.Equal(0, await stream.ReadAsync(new byte[1], deadline.Token));
+        await peer.WriteAsync(oversized);
+        Assert.True(await peer.ClosedByReplicaAsync(), "a message over PeerMessageBytesMax should close the connection");
 
         var log = await LogOnceItHasAsync(cluster, 1, "over the limit");
         Assert.Contains("dropped a malformed message from replica 2", log);
@@ -97,18 +92,21 @@ public sealed class PeerWireTests
         cluster.Start(lagging);
         var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30))))!.CommitIndex;
         await cluster.WaitForAppliedAsync(cluster.Endpoints.Keys, commit, TimeSpan.FromSeconds(30));
+        // A new client: the first one's channel to the restarted replica may still be waiting out its reconnect
+        // backoff (up to 1 s) from the puts, and a pinned read does not fail over, so it would fail at once.
+        await using var reader = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
         for (var index = 0; index < cluster.EndpointList.Count; index++)
         {
             for (var i = 0; i < Values; i++)
             {
-                var read = await client.GetAsync(Encoding.UTF8.GetBytes($"big{i}"), stale: true, options: SynodCallOptions.Pinned(index));
+                var read = await reader.GetAsync(Encoding.UTF8.GetBytes($"big{i}"), stale: true, options: SynodCallOptions.Pinned(index));
                 Assert.True(read.Value.Span.SequenceEqual(values[i]), $"replica at {cluster.EndpointList[index]} holds a different value for big{i}");
             }
         }
     }
 
     /// <summary>The replica's log, once it holds the text or the read limit passed (the console logger writes in the background).</summary>
-    private static async Task<string> LogOnceItHasAsync(ReplicaProcesses cluster, int id, string text)
+    internal static async Task<string> LogOnceItHasAsync(ReplicaProcesses cluster, int id, string text)
     {
         var started = DateTime.UtcNow;
         while (!cluster.Log(id).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow - started < ReadLimit)
@@ -119,17 +117,7 @@ public sealed class PeerWireTests
         return cluster.Log(id);
     }
 
-    /// <summary>Connects to a replica as peer <paramref name="from"/> would and sends the hello, written out byte by byte.</summary>
-    private static async Task<Socket> SayHelloAsync(string endpoint, int from, int clusterSize)
-    {
-        var colon = endpoint.LastIndexOf(':');
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(endpoint[..colon], int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        var hello = new byte[16];
-        "SYNODPR1"u8.CopyTo(hello);
-        BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
-        BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
-        await socket.SendAsync(hello, SocketFlags.None);
-        return socket;
-    }
+    /// <summary>Replica <paramref name="id"/>'s certificate and key as the cluster's replicas were given them.</summary>
+    internal static X509Certificate2 LoadCertificate(ReplicaProcesses cluster, int id) =>
+        X509Certificate2.CreateFromPemFile(cluster.Certificates.Certificate(id), cluster.Certificates.Key(id));
 }

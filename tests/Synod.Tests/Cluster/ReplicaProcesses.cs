@@ -5,13 +5,15 @@ using System.Text;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Synod.Protocol;
+using Synod.Server;
 
 namespace Synod.Tests.Cluster;
 
 /// <summary>
 /// A real cluster for integration tests: N `synod serve` processes on free loopback ports, each with its own data
-/// directory under a temporary folder. Kill sends SIGKILL, as a crash would. Disposing kills every process it
-/// started and deletes the folder.
+/// directory under a temporary folder, authenticating each other with certificates made there (pass
+/// --insecure-peers among the serve arguments for plaintext peers). Kill sends SIGKILL, as a crash would. Disposing
+/// kills every process it started and deletes the folder.
 /// </summary>
 public sealed class ReplicaProcesses : IAsyncDisposable
 {
@@ -22,6 +24,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     private readonly string _root;
 
     private readonly string[] _serveArgs;
+    private readonly bool _insecure;
     private readonly Func<int, IEnumerable<string>> _addressArgs;
 
     /// <param name="count">Replicas in the cluster.</param>
@@ -43,6 +46,8 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_root);
         Endpoints = endpoints;
+        Certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_root, "certs"), PeerCertificates.DefaultCluster, [.. endpoints.Keys], [], force: false);
+        _insecure = serveArgs.Contains("--insecure-peers");
         _addressArgs = addressArgs ?? (_ => ["--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}"))]);
         foreach (var (id, endpoint) in Endpoints)
         {
@@ -57,6 +62,12 @@ public sealed class ReplicaProcesses : IAsyncDisposable
 
     public IReadOnlyDictionary<int, string> Endpoints { get; }
 
+    /// <summary>The cluster's CA and every replica's certificate and key (made even for an insecure cluster, for tests that need them).</summary>
+    public PeerCertificateFiles Certificates { get; }
+
+    /// <summary>The `synod serve` flags replica <paramref name="id"/> runs with for its peer links.</summary>
+    public IReadOnlyList<string> PeerArgs(int id) => _insecure ? [] : Certificates.ServeArgs(id);
+
     public IReadOnlyList<string> EndpointList => [.. Endpoints.OrderBy(e => e.Key).Select(e => e.Value)];
 
     /// <summary>
@@ -67,7 +78,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
-        foreach (var arg in new[] { "serve", "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)))
+        foreach (var arg in new[] { "serve", "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)).Concat(PeerArgs(id)))
         {
             start.ArgumentList.Add(arg);
         }

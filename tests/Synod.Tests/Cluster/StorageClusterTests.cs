@@ -21,8 +21,8 @@ public sealed class StorageClusterTests
         Directory.Delete(cluster.DataDir(lost), recursive: true);
 
         // Started as if nothing happened, the empty directory is refused with the way out.
-        var plain = await CliExitCodeTests.RunAsync("serve", "--id", $"{lost}", "--peers", string.Join(",", cluster.Endpoints.Select(e => $"{e.Key}={e.Value}")),
-            "--data-dir", cluster.DataDir(lost));
+        var plain = await CliExitCodeTests.RunAsync(["serve", "--id", $"{lost}", "--peers", string.Join(",", cluster.Endpoints.Select(e => $"{e.Key}={e.Value}")),
+            "--data-dir", cluster.DataDir(lost), .. cluster.PeerArgs(lost)]);
         Assert.Equal(ExitCodes.Failure, plain.ExitCode);
         Assert.Contains("--rebuild-from-peers", plain.Stderr, StringComparison.Ordinal);
 

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Text.Json;
+using Synod.Server;
+
+namespace Synod.Cli;
+
+/// <summary>
+/// `synod certs`: a development CA and one certificate per replica, as PEM files for `synod serve --peer-cert
+/// --peer-key --peer-ca`. Replicas accept only peers whose certificate this CA issued and which names them, so the CA
+/// key (like each replica's key) is written readable by its owner only, and an existing one is never replaced unless
+/// asked.
+/// </summary>
+public static class CertsCommand
+{
+    public static Command Create()
+    {
+        var outDir = new Option<string?>("--out") { Description = "Folder for ca.pem, ca-key.pem, replica-N.pem and replica-N-key.pem (created if missing)." };
+        var replicas = new Option<int>("--replicas") { Description = "Make certificates for replicas 1..N.", DefaultValueFactory = _ => 5 };
+        var hosts = new Option<string?>("--hosts")
+        {
+            Description = "Extra host names or IP addresses to list in every replica certificate, comma-separated (localhost and 127.0.0.1 always are). Replicas check ids, not host names; other tools may check these.",
+        };
+        var cluster = new Option<string>("--cluster")
+        {
+            Description = "The cluster's name, written into every certificate; replicas accept only peers of their own cluster.",
+            DefaultValueFactory = _ => PeerCertificates.DefaultCluster,
+        };
+        var force = new Option<bool>("--force") { Description = "Replace an existing CA key in --out (every certificate it signed stops being accepted)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object naming the files instead of the summary." };
+        var command = new Command("certs", "Make a development CA and a certificate per replica for authenticated peer connections.")
+        {
+            outDir, replicas, hosts, cluster, force, json,
+        };
+        command.SetAction(parse =>
+        {
+            var count = parse.GetValue(replicas);
+            if (parse.GetValue(outDir) is not { Length: > 0 } directory)
+            {
+                Console.Error.WriteLine("error: say where to write the certificates: --out DIR.");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (count < 1 || count > Core.ReplicaOptions.ReplicasMax)
+            {
+                Console.Error.WriteLine($"error: --replicas {count}: make certificates for 1 to {Core.ReplicaOptions.ReplicasMax} replicas.");
+                return ExitCodes.InvalidInput;
+            }
+
+            var hostList = (parse.GetValue(hosts) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var name = parse.GetValue(cluster)!;
+            PeerCertificateFiles files;
+            try
+            {
+                files = PeerCertificates.WriteDevelopmentSet(directory, name, [.. Enumerable.Range(1, count)], hostList, parse.GetValue(force));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"error: cannot write the certificates into {Path.GetFullPath(directory)}: {e.Message}");
+                return ExitCodes.Failure;
+            }
+
+            Console.Write(parse.GetValue(json) ? Json(files, name, count) : Summary(files, name, count));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Summary(PeerCertificateFiles files, string cluster, int count)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"Made a development CA and certificates for replicas 1..{count} of cluster '{cluster}' in {files.Directory}");
+        text.AppendLine($"  {Path.GetFileName(files.Authority)}, {Path.GetFileName(files.AuthorityKey)}   the CA; keep its key private: whoever holds it can speak as any replica");
+        for (var id = 1; id <= count; id++)
+        {
+            text.AppendLine($"  {Path.GetFileName(files.Certificate(id))}, {Path.GetFileName(files.Key(id))}");
+        }
+
+        text.AppendLine($"Start replica N with: ./synod serve --id N ... --peer-cert {files.Certificate(1).Replace("replica-1", "replica-N", StringComparison.Ordinal)} " +
+            $"--peer-key {files.Key(1).Replace("replica-1", "replica-N", StringComparison.Ordinal)} --peer-ca {files.Authority}");
+        return text.ToString();
+    }
+
+    private static string Json(PeerCertificateFiles files, string cluster, int count) => JsonSerializer.Serialize(new
+    {
+        cluster,
+        directory = files.Directory,
+        ca = files.Authority,
+        caKey = files.AuthorityKey,
+        replicas = Enumerable.Range(1, count).Select(id => new { id, cert = files.Certificate(id), key = files.Key(id) }),
+    }) + Environment.NewLine;
+}

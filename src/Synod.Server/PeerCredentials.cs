@@ -1,0 +1,242 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Synod.Server;
+
+/// <summary>
+/// A replica's own certificate and key and its cluster's CA, checked once at start, and the rules every peer's
+/// certificate must pass: it chains to this CA alone (no system roots, no revocation lookups: the CA is the cluster's
+/// own), it is valid now and for its side of the handshake, it names this cluster, and where the replica id is known
+/// in advance (the dialer knows whom it dialled) it names that replica. Host names are not checked, since peers may
+/// be reached through proxies and addresses the certificate cannot list.
+/// </summary>
+public sealed class PeerCredentials : IDisposable
+{
+    private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
+    private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
+
+    private readonly X509Certificate2 _certificate;
+    private readonly X509Certificate2 _authority;
+    private readonly SslStreamCertificateContext _context;
+
+    private PeerCredentials(X509Certificate2 certificate, X509Certificate2 authority, PeerIdentity identity)
+    {
+        _certificate = certificate;
+        _authority = authority;
+        Identity = identity;
+        _context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+    }
+
+    /// <summary>This replica's id and cluster, as its own certificate names them.</summary>
+    public PeerIdentity Identity { get; }
+
+    /// <summary>
+    /// Reads the PEM files given to `synod serve` and checks that the certificate chains to the CA and is replica
+    /// <paramref name="id"/>'s.
+    /// </summary>
+    /// <exception cref="ArgumentException">A file is missing or unreadable, or the certificate does not fit; the message names the file and why.</exception>
+    public static PeerCredentials Load(string certificatePath, string keyPath, string authorityPath, int id)
+    {
+        foreach (var (flag, path) in new[] { ("--peer-cert", certificatePath), ("--peer-key", keyPath), ("--peer-ca", authorityPath) })
+        {
+            if (!File.Exists(path))
+            {
+                throw new ArgumentException($"{flag} {path}: no such file (make a cluster's certificates with ./synod certs --out DIR).");
+            }
+        }
+
+        X509Certificate2 authority;
+        try
+        {
+            authority = X509Certificate2.CreateFromPem(File.ReadAllText(authorityPath));
+        }
+        catch (CryptographicException e)
+        {
+            throw new ArgumentException($"--peer-ca {authorityPath} holds no PEM certificate ({e.Message}).", e);
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            // A key read from PEM is ephemeral, which TLS on some platforms refuses; a PKCS#12 round trip makes it a key TLS can use everywhere.
+            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            authority.Dispose();
+            throw new ArgumentException($"--peer-cert {certificatePath} and --peer-key {keyPath} are not a PEM certificate and its private key ({e.Message}).", e);
+        }
+
+        try
+        {
+            return Create(certificate, authority, id, $"--peer-cert {certificatePath}", $"--peer-ca {authorityPath}");
+        }
+        catch
+        {
+            certificate.Dispose();
+            authority.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Credentials from certificates already in memory (the certificate with its private key).</summary>
+    /// <param name="certificateName">How an error names the certificate, for example "--peer-cert FILE".</param>
+    /// <param name="authorityName">How an error names the CA.</param>
+    /// <exception cref="ArgumentException">The certificate does not chain to the CA, or is not replica <paramref name="id"/>'s.</exception>
+    public static PeerCredentials Create(X509Certificate2 certificate, X509Certificate2 authority, int id, string certificateName, string authorityName)
+    {
+        if (!certificate.HasPrivateKey)
+        {
+            throw new ArgumentException($"{certificateName} comes without its private key.");
+        }
+
+        if (authority.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
+        {
+            throw new ArgumentException($"{authorityName} ('{authority.Subject}') is not a CA certificate; give the cluster's ca.pem.");
+        }
+
+        if (PeerIdentity.Read(certificate, out var problem) is not { } identity)
+        {
+            throw new ArgumentException($"{certificateName} is not a Synod replica certificate: {problem}.");
+        }
+
+        if (ChainProblem(certificate, authority, [ServerAuth, ClientAuth]) is { } chainProblem)
+        {
+            throw new ArgumentException($"{certificateName} ({identity}) {chainProblem} (checked against {authorityName}).");
+        }
+
+        if (identity.Id != id)
+        {
+            throw new ArgumentException($"{certificateName} is replica {identity.Id}'s certificate (CN={PeerIdentity.CommonNamePrefix}{identity.Id}), but this is --id {id}; give replica {id}'s certificate and key.");
+        }
+
+        return new PeerCredentials(certificate, authority, identity);
+    }
+
+    /// <summary>
+    /// Why a peer's certificate is not acceptable, or null when it is: it must chain to this cluster's CA, be valid
+    /// now for <paramref name="role"/>, name this cluster, and name replica <paramref name="expectedId"/> if given.
+    /// </summary>
+    public string? CheckPeer(X509Certificate2 certificate, TlsRole role, int? expectedId)
+    {
+        if (ChainProblem(certificate, _authority, [role == TlsRole.Server ? ServerAuth : ClientAuth]) is { } chainProblem)
+        {
+            return $"its certificate ('{certificate.Subject}') {chainProblem}";
+        }
+
+        if (PeerIdentity.Read(certificate, out var problem) is not { } identity)
+        {
+            return $"its certificate is not a Synod replica certificate: {problem}";
+        }
+
+        if (identity.Cluster != Identity.Cluster)
+        {
+            return $"its certificate is {identity}, and this is cluster '{Identity.Cluster}'";
+        }
+
+        if (expectedId is { } id && identity.Id != id)
+        {
+            return $"its certificate is replica {identity.Id}'s, but replica {id} was dialled; check --peers on replica {Identity.Id}";
+        }
+
+        return null;
+    }
+
+    internal SslServerAuthenticationOptions ServerOptions(PeerTlsCheck check) => new()
+    {
+        ServerCertificateContext = _context,
+        ClientCertificateRequired = true,
+        EnabledSslProtocols = SslProtocols.Tls13,
+        // A resumed session skips the client's certificate, and with it the identity this link is checked against.
+        AllowTlsResume = false,
+        CertificateChainPolicy = ChainPolicy(_authority, [ClientAuth]),
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Client, expectedId: null, check),
+    };
+
+    internal SslClientAuthenticationOptions ClientOptions(string targetHost, int peerId, PeerTlsCheck check) => new()
+    {
+        TargetHost = targetHost,
+        ClientCertificateContext = _context,
+        EnabledSslProtocols = SslProtocols.Tls13,
+        AllowTlsResume = false,
+        CertificateChainPolicy = ChainPolicy(_authority, [ServerAuth]),
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Server, peerId, check),
+    };
+
+    public void Dispose()
+    {
+        _certificate.Dispose();
+        _authority.Dispose();
+    }
+
+    /// <summary>
+    /// SslStream's own verdict is not used: it counts a host-name mismatch, which does not apply here, and says
+    /// nothing about the replica id. The chain is built again with the same policy, so what runs here is what the
+    /// unit tests check through <see cref="CheckPeer"/>.
+    /// </summary>
+    private bool Judge(X509Certificate? certificate, TlsRole role, int? expectedId, PeerTlsCheck check)
+    {
+        if (certificate is not X509Certificate2 presented)
+        {
+            check.Problem = "it presented no certificate";
+            return false;
+        }
+
+        check.Problem = CheckPeer(presented, role, expectedId);
+        check.Identity = check.Problem is null ? PeerIdentity.Read(presented, out _) : null;
+        return check.Problem is null;
+    }
+
+    private static X509ChainPolicy ChainPolicy(X509Certificate2 authority, Oid[] purposes)
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.Add(authority);
+        foreach (var purpose in purposes)
+        {
+            policy.ApplicationPolicy.Add(purpose);
+        }
+
+        return policy;
+    }
+
+    /// <summary>Why <paramref name="certificate"/> does not chain to <paramref name="authority"/> for every purpose given, or null.</summary>
+    private static string? ChainProblem(X509Certificate2 certificate, X509Certificate2 authority, Oid[] purposes)
+    {
+        using var chain = new X509Chain { ChainPolicy = ChainPolicy(authority, purposes) };
+        var built = chain.Build(certificate);
+        var root = chain.ChainElements.Count > 0 ? chain.ChainElements[^1].Certificate : null;
+        if (built && root is not null && root.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span))
+        {
+            return null;
+        }
+
+        var flags = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, status) => all | status.Status);
+        const X509ChainStatusFlags OtherIssuer = X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid;
+        if ((flags & OtherIssuer) != 0 || (built && root is not null))
+        {
+            return certificate.Issuer == authority.Subject
+                ? $"was not issued by this cluster's CA, but by another CA of the same name ('{authority.Subject}'), such as one from another run of ./synod certs"
+                : $"was not issued by this cluster's CA ('{authority.Subject}'); its issuer is '{certificate.Issuer}'";
+        }
+
+        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
+        {
+            return $"is not valid now: it is valid from {certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}";
+        }
+
+        if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
+        {
+            return $"does not allow {string.Join(" and ", purposes.Select(p => p.FriendlyName ?? p.Value))} (extended key usage)";
+        }
+
+        return $"does not chain to this cluster's CA: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
+    }
+}

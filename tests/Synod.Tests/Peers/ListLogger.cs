@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Logging;
+
+namespace Synod.Tests.Peers;
+
+/// <summary>A logger that keeps every line it is given.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public List<string> Lines { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Lines.Add(formatter(state, exception));
+}
