@@ -24,6 +24,9 @@ internal enum PeerLogKind
     /// <summary>A framed message did not decode.</summary>
     MalformedMessage,
 
+    /// <summary>A message broke a peer message rule (PeerMessageRules): nothing a correct replica sends.</summary>
+    RuleBroken,
+
     /// <summary>A frame announced more than PeerMessageBytesMax.</summary>
     OversizedMessage,
 

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
+using Synod.Core;
 using Synod.Protocol.Peer;
 
 namespace Synod.Server;
@@ -129,7 +130,17 @@ internal sealed partial class PeerReceiver
     {
         try
         {
-            _host.PostFromPeer(new PeerInput(PeerMessageCodec.Decode(from, PeerMessage.Parser.ParseFrom(bytes))));
+            var message = PeerMessageCodec.Decode(from, PeerMessage.Parser.ParseFrom(bytes));
+            if (PeerMessageRules.Violation(message, _rules) is { } violation)
+            {
+                // Checked here so it never queues for the owner loop; the core checks the same rules again.
+                _host.NoteRefusedPeerMessage();
+                _log.Write(LogLevel.Warning, PeerLogKind.RuleBroken,
+                    $"replica {Id}: dropped a {message.GetType().Name} from replica {from} that no correct replica could send (docs/protocol.md, peer message rules): {violation}");
+                return;
+            }
+
+            _host.PostFromPeer(new PeerInput(message));
         }
         catch (Exception e) when (e is FormatException or InvalidProtocolBufferException)
         {

@@ -29,6 +29,9 @@ internal sealed partial class PeerReceiver
 
     private readonly ReplicaHost _host;
     private readonly ServerOptions _options;
+
+    /// <summary>The core's configuration, for checking each message against the peer message rules before it is queued.</summary>
+    private readonly Core.ReplicaOptions _rules;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly RateLimitedLog _log;
     private readonly Lock _inboundGate = new();
@@ -39,6 +42,7 @@ internal sealed partial class PeerReceiver
     {
         _host = host;
         _options = options;
+        _rules = options.ToReplicaOptions();
         _lifetime = lifetime;
         _log = new RateLimitedLog(logger, TimeProvider.System, RateLimitedLog.DefaultInterval);
     }

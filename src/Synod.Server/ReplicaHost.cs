@@ -30,6 +30,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
     private ReplicaRole _lastRole = ReplicaRole.Follower;
     private long _refusalsLogged;
+    private long _refusedAtReceiver;
     private long _refusalLoggedAtMs = long.MinValue / 2;
 
     private readonly ServerOptions _options;
@@ -95,6 +96,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _ticker = Task.Run(() => TickAsync(_stopping.Token), CancellationToken.None);
         _peers.Start(_stopping.Token);
     }
+
+    /// <summary>A peer's message the receiver dropped under the peer message rules before it reached the core.</summary>
+    internal void NoteRefusedPeerMessage() => Interlocked.Increment(ref _refusedAtReceiver);
 
     /// <summary>Posts a peer's message; dropped when too many wait already (Paxos tolerates a lost message).</summary>
     internal void PostFromPeer(HostInput input)
@@ -399,5 +403,5 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _storage.SegmentCount,
         _storage.Syncs,
         _storage.RecordsWritten,
-        _core.RefusedMessages);
+        _core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver));
 }

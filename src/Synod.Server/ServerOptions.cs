@@ -94,6 +94,12 @@ public sealed record ServerOptions
     /// </summary>
     public int PeerFrameTimeoutMs { get; init; } = 30_000;
 
+    /// <summary>
+    /// Room for a promise's framing beyond its commands: per entry a slot, a ballot, a batch count and per command a
+    /// length (at most PromiseEntriesMax entries of BatchCommandsMax commands), with margin.
+    /// </summary>
+    private const int PeerMessageEnvelopeBytes = 8 * 1024 * 1024;
+
     /// <summary>The smallest PeerMessageBytesMax that still carries a full catch-up reply (CatchUpBytesMax, 4 MiB, plus one slot and the envelope).</summary>
     public const int PeerMessageBytesMin = 8 * 1024 * 1024;
 
@@ -176,6 +182,12 @@ public sealed record ServerOptions
         if (PeerMessageBytesMax < PeerMessageBytesMin)
         {
             throw new ArgumentException($"PeerMessageBytesMax ({PeerMessageBytesMax}) must be at least {PeerMessageBytesMin} bytes, or a full catch-up reply could not reach a lagging replica.");
+        }
+
+        var promiseBytesMax = ToReplicaOptions().PromiseBytesMax;
+        if (PeerMessageBytesMax < promiseBytesMax + PeerMessageEnvelopeBytes)
+        {
+            throw new ArgumentException($"PeerMessageBytesMax ({PeerMessageBytesMax}) must exceed the core's PromiseBytesMax ({promiseBytesMax}) by {PeerMessageEnvelopeBytes} bytes of envelope, or a full promise could not reach its candidate.");
         }
 
         if (PeerHandshakeTimeoutMs < 1 || PeerFrameTimeoutMs < 1)
