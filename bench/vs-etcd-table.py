@@ -5,6 +5,7 @@ import sys
 from collections import defaultdict
 
 path, rounds, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+peers = sys.argv[4] if len(sys.argv) > 4 else "peers over mutual TLS"
 runs = defaultdict(list)
 order = []
 for line in open(path, encoding="utf-8"):
@@ -24,7 +25,7 @@ def errors(workload, system):
     return sum(r["errors"] for r in runs.get((workload, system), []))
 
 
-print(f"Median of {rounds} round(s) of {duration} per run; 16 B keys, 256 B values; 5 Synod replicas and 5 etcd members on 127.0.0.1, fsync on.")
+print(f"Median of {rounds} round(s) of {duration} per run; 16 B keys, 256 B values; 5 Synod replicas and 5 etcd members on 127.0.0.1, fsync on, {peers}.")
 print()
 print("| workload | clients | Synod ops/s | etcd ops/s | Synod / etcd | Synod p50 ms | etcd p50 ms | Synod p99 ms | etcd p99 ms | errors (Synod/etcd) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

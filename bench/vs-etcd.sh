@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Synod and etcd side by side on this machine: a 5-replica Synod cluster and a 5-member etcd cluster on 127.0.0.1,
-# both with their default durability (fsync before acknowledging), plus `synod bench-echo` (the gRPC ceiling). Every
+# both with their default durability (fsync before acknowledging) and with authenticated peers (mutual TLS between
+# replicas and between members, with certificates from `synod certs`), plus `synod bench-echo` (the gRPC ceiling). Every
 # workload runs on each system in turn, alternating which goes first, for several rounds, all with the same load
 # generator (`synod bench`); the table shows the median of the rounds. Every process it starts is stopped at the end.
 #
 #   bench/vs-etcd.sh                      # 3 rounds of 5 s per workload (about 8 minutes)
 #   bench/vs-etcd.sh --rounds 5 --duration 10s
 #   bench/vs-etcd.sh --quick              # 1 round of 2 s, to check the script works
+#   bench/vs-etcd.sh --plain-peers        # both without peer TLS (Synod --insecure-peers, etcd http), for the A/B
 #
 # Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
-# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset). Needs root only to install etcd.
+# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers. Needs root only to
+# install etcd.
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -20,6 +23,7 @@ warmup=1s
 keep=""
 out=""
 workloads="put:1 put:16 put:64 put:256 get:64 get:256 get-stale:64 get-stale:256 mixed:64"
+plain_peers=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,7 +33,8 @@ while [ $# -gt 0 ]; do
     --keep) keep=yes; shift ;;
     --out) out="$2"; shift 2 ;;
     --workloads) workloads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --plain-peers) plain_peers=yes; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
   esac
 done
@@ -75,24 +80,40 @@ trap 'exit 130' INT TERM
 echo "vs-etcd: work directory $work; logs in $work/logs" >&2
 mkdir -p "$work/logs"
 
-# etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged).
+# etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged). Peers talk mutual TLS
+# with certificates from `synod certs` (ECDSA P-256, SANs 127.0.0.1 and localhost), as Synod's replicas do by default.
+peer_scheme=https
+synod_peer_flags=()
+if [ -n "$plain_peers" ]; then
+  peer_scheme=http
+  synod_peer_flags=(--insecure-peers)
+else
+  "$synod" certs --out "$work/etcd-certs" --replicas 5 --cluster vs-etcd >/dev/null
+fi
+etcd_peer_tls() { # member
+  if [ -z "$plain_peers" ]; then
+    echo "--peer-cert-file=$work/etcd-certs/replica-$1.pem --peer-key-file=$work/etcd-certs/replica-$1-key.pem" \
+      "--peer-trusted-ca-file=$work/etcd-certs/ca.pem --peer-client-cert-auth"
+  fi
+}
 cluster=""
 etcd_endpoints=""
 for i in 1 2 3 4 5; do
-  cluster+="${cluster:+,}m$i=http://127.0.0.1:$((etcd_peer_base + i))"
+  cluster+="${cluster:+,}m$i=$peer_scheme://127.0.0.1:$((etcd_peer_base + i))"
   etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:$((etcd_client_base + i))"
 done
 for i in 1 2 3 4 5; do
+  # shellcheck disable=SC2046 # the TLS flags are words on purpose
   etcd --name "m$i" --data-dir "$work/etcd/m$i" \
     --listen-client-urls "http://127.0.0.1:$((etcd_client_base + i))" --advertise-client-urls "http://127.0.0.1:$((etcd_client_base + i))" \
-    --listen-peer-urls "http://127.0.0.1:$((etcd_peer_base + i))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_peer_base + i))" \
-    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd \
+    --listen-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" --initial-advertise-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" \
+    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd $(etcd_peer_tls "$i") \
     --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
   pids+=($!)
 done
 
-# Synod: five replicas under `synod cluster` (which stops them when it is stopped).
-"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" >"$work/logs/synod-cluster.log" 2>&1 &
+# Synod: five replicas under `synod cluster` (which stops them when it is stopped; it makes their certificates).
+"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" "${synod_peer_flags[@]}" >"$work/logs/synod-cluster.log" 2>&1 &
 pids+=($!)
 synod_endpoints=""
 for i in 1 2 3 4 5; do synod_endpoints+="${synod_endpoints:+,}127.0.0.1:$((synod_base + i - 1))"; done
@@ -149,7 +170,9 @@ for round in $(seq 1 "$rounds"); do
   run echo put 256 "$round"
 done
 
-table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration")"
+peers_text="peers over mutual TLS"
+[ -n "$plain_peers" ] && peers_text="peers over plain TCP (--plain-peers)"
+table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration" "$peers_text")"
 echo
 echo "$table"
 if [ -n "$out" ]; then echo "$table" >"$out"; echo "vs-etcd: table written to $out" >&2; fi

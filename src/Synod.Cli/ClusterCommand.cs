@@ -26,9 +26,13 @@ public static class ClusterCommand
         var replicas = new Option<int>("--replicas") { Description = "Number of replicas (odd, 3 or more).", DefaultValueFactory = _ => 5 };
         var dataDir = new Option<string>("--data-dir") { Description = "Where the replicas keep their data (one folder each).", DefaultValueFactory = _ => "synod-data" };
         var basePort = new Option<int>("--base-port") { Description = "Replica N listens on base-port + N - 1.", DefaultValueFactory = _ => 7001 };
+        var insecurePeers = new Option<bool>("--insecure-peers")
+        {
+            Description = "Replicas talk plain TCP to each other, unauthenticated (for measuring what peer TLS costs; never on a shared host).",
+        };
         var command = new Command("cluster", "Start a local cluster of replica processes on 127.0.0.1 and keep it running until Ctrl-C.")
         {
-            replicas, dataDir, basePort,
+            replicas, dataDir, basePort, insecurePeers,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -47,13 +51,13 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            return await new LocalCluster(count, port, directory).RunAsync(cancellation);
+            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers)).RunAsync(cancellation);
         });
         return command;
     }
 
     /// <summary>The supervisor's state: which replica runs as which process.</summary>
-    private sealed class LocalCluster(int count, int basePort, string directory)
+    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers)
     {
         private readonly Dictionary<int, Process> _processes = [];
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
@@ -68,7 +72,7 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            if (PrepareCertificates() is { } certificateProblem)
+            if (!insecurePeers && PrepareCertificates() is { } certificateProblem)
             {
                 Console.Error.WriteLine($"error: {certificateProblem}");
                 return ExitCodes.Failure;
@@ -147,6 +151,8 @@ public static class ClusterCommand
             return null;
         }
 
+        private IEnumerable<string> PeerArgs(int id) => insecurePeers ? ["--insecure-peers"] : _certificates.ServeArgs(id);
+
         /// <summary>The replicas' certificates: made on the first run (or when the folder is gone), reused after.</summary>
         private string? PrepareCertificates()
         {
@@ -201,7 +207,7 @@ public static class ClusterCommand
             Directory.CreateDirectory(replicaDir);
             var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
             var start = SelfStartInfo();
-            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir }.Concat(_certificates.ServeArgs(id)))
+            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir }.Concat(PeerArgs(id)))
             {
                 start.ArgumentList.Add(arg);
             }
@@ -309,7 +315,7 @@ public static class ClusterCommand
 
         private string RestartCommand(int id) =>
             $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")} " +
-            string.Join(" ", _certificates.ServeArgs(id));
+            string.Join(" ", PeerArgs(id));
 
         private async Task StopAllAsync()
         {
