@@ -101,7 +101,8 @@ public static class ServeCommand
             }
             catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}");
+                var cause = e.InnerException is { } inner ? $" ({inner.Message})" : "";
+                Console.Error.WriteLine($"error: replica {options.Id} cannot start: {e.Message}{cause}");
                 return ExitCodes.Failure;
             }
         });

@@ -13,7 +13,8 @@ public static class EchoServer
     /// <summary>What the echo server reports as the serving replica.</summary>
     public const uint ReplicaId = 1;
 
-    private const int StreamsPerConnectionMax = 1024;
+    /// <summary>A replica's default ClientStreamsPerConnectionMax.</summary>
+    private const int StreamsPerConnectionMax = 128;
 
     public static async Task RunAsync(string listenEndpoint, Action<string> ready, CancellationToken cancellation)
     {

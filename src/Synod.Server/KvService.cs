@@ -11,7 +11,7 @@ namespace Synod.Server;
 /// refused before it reaches consensus; a request that cannot finish before its deadline gets UNAVAILABLE with a
 /// sentence saying why, and for a write that the outcome is unknown.
 /// </summary>
-internal sealed class KvService(ReplicaHost host, ServerOptions options) : Protocol.Kv.KvBase
+internal sealed class KvService(ReplicaHost host, ServerOptions options, ResponseBudget responses) : KvApi
 {
     private const int AnswerBeforeDeadlineMs = 250;
 
@@ -56,6 +56,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
             throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot})"));
         }
 
+        responses.Reserve(context, outcome.Value.Length);
         return new GetResponse
         {
             Value = UnsafeByteOperations.UnsafeWrap(outcome.Value),
@@ -98,6 +99,12 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options) : Proto
 
     private async Task<WriteOutcome> WriteAsync(KvCommand command, ServerCallContext context)
     {
+        if (command.ClientId == 0)
+        {
+            // Logs written before this rule may hold client id 0, so the state machine still applies it; only new requests are refused.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; client ids start at 1 (the client library picks a random non-zero one)."));
+        }
+
         Validate(command);
         var completion = ReplicaHost.NewAnswerCompletion<WriteOutcome>();
         using var deadline = Deadline(context);

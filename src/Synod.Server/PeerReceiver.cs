@@ -34,12 +34,14 @@ internal sealed partial class PeerReceiver
     private readonly Core.ReplicaOptions _rules;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly RateLimitedLog _log;
+    private readonly ResponseBudget _responses;
     private readonly Lock _inboundGate = new();
     private readonly Dictionary<int, InboundPeerLink> _inbound = [];
     private int _handshakes;
 
-    public PeerReceiver(ReplicaHost host, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<PeerReceiver> logger)
+    public PeerReceiver(ReplicaHost host, ServerOptions options, ResponseBudget responses, IHostApplicationLifetime lifetime, ILogger<PeerReceiver> logger)
     {
+        _responses = responses;
         _host = host;
         _options = options;
         _rules = options.ToReplicaOptions();
@@ -52,7 +54,11 @@ internal sealed partial class PeerReceiver
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var kind = await ClassifyAsync(connection);
-        if (kind is ConnectionKind.Http2 or ConnectionKind.Other)
+        if (kind is ConnectionKind.Http2)
+        {
+            await _responses.WatchAsync(connection, next);
+        }
+        else if (kind is ConnectionKind.Other)
         {
             await next(connection);
         }

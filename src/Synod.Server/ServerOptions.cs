@@ -106,6 +106,30 @@ public sealed record ServerOptions
     /// <summary>Largest client request: a maximal key and value with room for the envelope.</summary>
     public int ClientRequestBytesMax { get; init; } = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + (64 * 1024);
 
+    // The client port: what clients, and anything else that reaches it, may make this replica hold.
+
+    /// <summary>
+    /// Connections open at once on the listen port, clients' and peers' together; Kestrel closes a new one beyond
+    /// this at once. Each costs a few KiB idle; what streams on it may hold is bounded below.
+    /// </summary>
+    public int ConnectionsMax { get; init; } = 4_096;
+
+    /// <summary>
+    /// Requests in flight at once on one client connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). The client
+    /// library opens another connection when one is full.
+    /// </summary>
+    public int ClientStreamsPerConnectionMax { get; init; } = 128;
+
+    /// <summary>
+    /// Bytes of values in read responses that one connection's reader has not yet taken. A read that would go beyond
+    /// it is answered RESOURCE_EXHAUSTED, so a client that never reads holds at most this much of the replica's memory
+    /// per connection. At least one maximal value, so that every value can be read.
+    /// </summary>
+    public long ClientResponseBytesPerConnectionMax { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>The same, summed over every connection: the most that slow readers together can make a replica hold.</summary>
+    public long ClientResponseBytesMax { get; init; } = 256L * 1024 * 1024;
+
     public string ListenEndpoint => Listen ?? Endpoints[Id];
 
     public ReplicaOptions ToReplicaOptions() => new()
@@ -151,6 +175,7 @@ public sealed record ServerOptions
         }
 
         ValidatePeerConnections();
+        ValidateClientPort();
 
         if (SnapshotEveryBytes < 1)
         {
@@ -198,6 +223,31 @@ public sealed record ServerOptions
         if (PeerHandshakesMax < Endpoints.Count)
         {
             throw new ArgumentException($"PeerHandshakesMax ({PeerHandshakesMax}) must be at least the cluster's {Endpoints.Count} replicas, or the peers' own reconnects after a restart could be turned away.");
+        }
+    }
+
+    private void ValidateClientPort()
+    {
+        // Every peer holds one connection to this replica, and a restarted one may briefly hold a second.
+        var peerConnections = 2 * (Endpoints.Count - 1);
+        if (ConnectionsMax <= peerConnections)
+        {
+            throw new ArgumentException($"ConnectionsMax ({ConnectionsMax}) must exceed the {peerConnections} connections the peers may hold, or no client could connect.");
+        }
+
+        if (ClientStreamsPerConnectionMax < 1)
+        {
+            throw new ArgumentException($"ClientStreamsPerConnectionMax ({ClientStreamsPerConnectionMax}) must be at least 1.");
+        }
+
+        if (ClientResponseBytesPerConnectionMax < KvLimits.ValueBytesMax)
+        {
+            throw new ArgumentException($"ClientResponseBytesPerConnectionMax ({ClientResponseBytesPerConnectionMax}) must be at least ValueBytesMax ({KvLimits.ValueBytesMax} bytes), or the largest value could never be read.");
+        }
+
+        if (ClientResponseBytesMax < ClientResponseBytesPerConnectionMax)
+        {
+            throw new ArgumentException($"ClientResponseBytesMax ({ClientResponseBytesMax}) must be at least ClientResponseBytesPerConnectionMax ({ClientResponseBytesPerConnectionMax}).");
         }
     }
 }

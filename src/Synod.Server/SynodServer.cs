@@ -35,7 +35,8 @@ public static class SynodServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            kestrel.Limits.MaxConcurrentConnections = options.ConnectionsMax;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.ClientStreamsPerConnectionMax;
             // Peers' connections are told apart by their first bytes and never reach HTTP/2.
             Listen(kestrel, options.ListenEndpoint, listen => listen.Use(next => connection =>
                 kestrel.ApplicationServices.GetRequiredService<PeerReceiver>().OnConnectionAsync(connection, next)));
@@ -44,6 +45,7 @@ public static class SynodServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(provider => new ReplicaHost(options, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<PeerReceiver>();
+        builder.Services.AddSingleton<ResponseBudget>();
         builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());

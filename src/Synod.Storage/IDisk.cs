@@ -44,7 +44,8 @@ public interface IDisk
 
     /// <summary>
     /// Takes an exclusive lock on the path (creating the file) until the result is disposed. A second lock on the same
-    /// path, from this process or another, fails with an <see cref="IOException"/> that names the path.
+    /// path, from this process or another, fails with a <see cref="DiskLockedException"/> that names the path; a lock
+    /// file that cannot be created or opened (a read-only file system, no permission) fails with another exception.
     /// </summary>
     IDisposable Lock(string path);
 }

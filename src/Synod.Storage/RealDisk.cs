@@ -53,15 +53,18 @@ public sealed class RealDisk : IDisk
         }
     }
 
+    /// <summary>EWOULDBLOCK: on Linux .NET reports a lock held elsewhere as an IOException whose HResult is this errno.</summary>
+    private const int WouldBlockErrno = 11;
+
     public IDisposable Lock(string path)
     {
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e)
+        catch (IOException e) when (e.HResult == WouldBlockErrno)
         {
-            throw new IOException($"{path} is locked by another process, or already open in this one ({e.Message}).", e);
+            throw new DiskLockedException($"{path} is locked by another process, or already open in this one ({e.Message}).", e);
         }
     }
 }

@@ -94,9 +94,13 @@ public sealed partial class ReplicaStorage
         {
             return disk.Lock(path);
         }
-        catch (IOException e)
+        catch (DiskLockedException e)
         {
             throw new StorageException($"The data directory {directory} is in use by another replica ({path} is locked). Stop that replica, or give this one another --data-dir.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"The data directory {directory} is not writable: {path} could not be created ({e.Message}). A replica must write its log there; give it a writable --data-dir, or fix the directory's file system or permissions.", e);
         }
     }
 

@@ -160,7 +160,7 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
         path = Normalize(path);
         if (_locks.Contains(path))
         {
-            throw new IOException($"{path} is locked by another process, or already open in this one.");
+            throw new DiskLockedException($"{path} is locked by another process, or already open in this one.");
         }
 
         RequireParent(path);

@@ -86,7 +86,7 @@ public sealed class SimulatedDiskTests
         var disk = NewDiskWithFile(out _);
         var held = disk.Lock("/d/LOCK");
 
-        var error = Assert.Throws<IOException>(() => disk.Lock("/d/LOCK"));
+        var error = Assert.Throws<DiskLockedException>(() => disk.Lock("/d/LOCK"));
         Assert.Contains("/d/LOCK", error.Message, StringComparison.Ordinal);
 
         held.Dispose();

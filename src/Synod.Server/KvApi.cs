@@ -1,0 +1,37 @@
+using Grpc.Core;
+using Synod.Protocol;
+
+namespace Synod.Server;
+
+/// <summary>
+/// The client API's methods, bound with <see cref="ClientMessageMarshaller"/> in place of the generated marshallers so
+/// that an undecodable request is answered INVALID_ARGUMENT. gRPC binds the methods this class declares (it finds each
+/// handler by name and requires it to override a method declared here); the class still derives from the generated
+/// base, so reflection describes the service from synod_kv.proto. A test checks that every method the proto declares
+/// is bound.
+/// </summary>
+[BindServiceMethod(typeof(KvApi), nameof(BindService))]
+internal abstract class KvApi : Protocol.Kv.KvBase
+{
+    public abstract new Task<PutResponse> Put(PutRequest request, ServerCallContext context);
+
+    public abstract new Task<GetResponse> Get(GetRequest request, ServerCallContext context);
+
+    public abstract new Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context);
+
+    public abstract new Task<StatusResponse> Status(StatusRequest request, ServerCallContext context);
+
+    public static void BindService(ServiceBinderBase binder, KvApi service)
+    {
+        // The binder finds each handler on the service type by the method's name; the delegates passed here are unused.
+        binder.AddMethod(Unary(nameof(Put), PutRequest.Parser, PutResponse.Parser), (UnaryServerMethod<PutRequest, PutResponse>)null!);
+        binder.AddMethod(Unary(nameof(Get), GetRequest.Parser, GetResponse.Parser), (UnaryServerMethod<GetRequest, GetResponse>)null!);
+        binder.AddMethod(Unary(nameof(Delete), DeleteRequest.Parser, DeleteResponse.Parser), (UnaryServerMethod<DeleteRequest, DeleteResponse>)null!);
+        binder.AddMethod(Unary(nameof(Status), StatusRequest.Parser, StatusResponse.Parser), (UnaryServerMethod<StatusRequest, StatusResponse>)null!);
+    }
+
+    private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name, Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>
+        where TResponse : class, Google.Protobuf.IMessage<TResponse> =>
+        new(MethodType.Unary, Protocol.Kv.Descriptor.FullName, name, ClientMessageMarshaller.For(request), ClientMessageMarshaller.For(response));
+}
