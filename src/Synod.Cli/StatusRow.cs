@@ -15,6 +15,7 @@ namespace Synod.Cli;
 /// <param name="Leader">True if this replica is the leader.</param>
 /// <param name="LeaderId">The leader this replica knows of; null when none or down.</param>
 /// <param name="Error">Why it is down, in short ("connection refused"); null when up.</param>
+/// <param name="Rebuilding">True while it rejoins after losing its disk: it follows and learns but does not vote; null when down.</param>
 public sealed record StatusRow(
     int Id,
     string Endpoint,
@@ -27,7 +28,8 @@ public sealed record StatusRow(
     int? Pid,
     bool Leader,
     int? LeaderId,
-    string? Error)
+    string? Error,
+    bool? Rebuilding = null)
 {
     public const string LeaderRole = "leader";
 
@@ -43,7 +45,8 @@ public sealed record StatusRow(
         Pid: replica.ProcessId ?? response.ProcessId,
         Leader: response.Role == LeaderRole,
         LeaderId: response.LeaderId == 0 ? null : (int)response.LeaderId,
-        Error: null);
+        Error: null,
+        Rebuilding: response.Rebuilding);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);

@@ -41,14 +41,42 @@ public static class StatusTable
 
     public static string Json(IReadOnlyList<StatusRow> rows) => JsonSerializer.Serialize(rows, JsonOptions) + "\n";
 
-    /// <summary>"3 of 5 replicas up; leader: replica 2", or "no leader known" when no replica answering names one.</summary>
+    /// <summary>
+    /// "3 of 5 replicas up; leader: replica 2". A leader is named only when that replica answered with the role of
+    /// leader; what others believe is reported as such ("replicas 1, 3 name replica 4, whose role is follower"). Ends
+    /// with the replicas that are rebuilding, if any.
+    /// </summary>
     public static string Summary(IReadOnlyList<StatusRow> rows)
     {
         var up = rows.Count(r => r.Up);
-        var leader = rows.FirstOrDefault(r => r.Leader)?.Id
-            ?? rows.Where(r => r.LeaderId is not null).GroupBy(r => r.LeaderId).OrderByDescending(g => g.Count()).FirstOrDefault()?.Key;
-        var leaderText = leader is { } id ? $"leader: replica {id}" : "no leader known";
-        return $"{up} of {rows.Count} replicas up; {leaderText}";
+        var leaders = rows.Where(r => r.Leader).Select(r => r.Id).ToList();
+        var leaderText = leaders.Count switch
+        {
+            1 => $"leader: replica {leaders[0]}",
+            > 1 => $"leaders: replicas {string.Join(", ", leaders)} (two at once is harmless: the higher ballot's wins)",
+            _ => NoLeader(rows),
+        };
+        var rebuilding = rows.Where(r => r.Up && r.Rebuilding == true).Select(r => r.Id).ToList();
+        var rebuildingText = rebuilding.Count == 0 ? "" : $"; rebuilding (not voting): replica{(rebuilding.Count > 1 ? "s" : "")} {string.Join(", ", rebuilding)}";
+        return $"{up} of {rows.Count} replicas up; {leaderText}{rebuildingText}";
+    }
+
+    /// <summary>Why no replica is shown as leader: none is named, or the one named did not answer, or is not one.</summary>
+    private static string NoLeader(IReadOnlyList<StatusRow> rows)
+    {
+        var named = rows.Where(r => r.LeaderId is not null).GroupBy(r => r.LeaderId!.Value).OrderByDescending(g => g.Count()).FirstOrDefault();
+        if (named is null)
+        {
+            return "no leader";
+        }
+
+        var believers = $"replica{(named.Count() > 1 ? "s" : "")} {string.Join(", ", named.Select(r => r.Id))}";
+        var claimed = rows.FirstOrDefault(r => r.Id == named.Key);
+        var why = claimed is null ? "which is not in the list"
+            : !claimed.Up ? "which did not answer"
+            : $"whose role is {claimed.Role}";
+        var verb = named.Count() > 1 ? "name" : "names";
+        return $"no leader confirmed ({believers} {verb} replica {named.Key}, {why})";
     }
 
     private static string[] Cells(StatusRow row) =>
@@ -63,6 +91,6 @@ public static class StatusTable
         row.Lag?.ToString() ?? Missing,
         row.Pid?.ToString() ?? Missing,
         row.Leader ? LeaderMarker : "",
-        row.Error ?? "",
+        row.Error ?? (row.Rebuilding == true ? "rebuilding (not voting)" : ""),
     ];
 }

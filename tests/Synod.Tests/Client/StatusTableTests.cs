@@ -48,4 +48,28 @@ public sealed class StatusTableTests
         Assert.Contains("\"up\": false", json, StringComparison.Ordinal);
         Assert.Contains("\"error\": \"connection refused\"", json, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Issue 13, finding 3: status printed "leader: replica 4" while no replica's role was leader, and showed no
+    /// replica as rebuilding. A leader is named only by its own answer; rebuilding replicas are listed.
+    /// </summary>
+    [Fact]
+    public void No_leader_is_named_that_no_replica_confirms_and_rebuilding_replicas_are_shown()
+    {
+        var three = new ClusterConfig.ReplicaEntry { Id = 3, Endpoint = "127.0.0.1:7003" };
+        var rows = new[]
+        {
+            StatusRow.FromResponse(One, new StatusResponse { Role = "follower", Ballot = "217.4", LeaderId = 2, Rebuilding = true }),
+            StatusRow.FromResponse(Two, new StatusResponse { Role = "follower", Ballot = "1312.5", LeaderId = 2 }),
+            StatusRow.FromResponse(three, new StatusResponse { Role = "candidate", Ballot = "1312.5" }),
+        };
+
+        var text = StatusTable.Text(rows);
+
+        Assert.EndsWith("3 of 3 replicas up; no leader confirmed (replicas 1, 2 name replica 2, whose role is follower); rebuilding (not voting): replica 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("rebuilding (not voting)", text.Split('\n')[1], StringComparison.Ordinal);
+        Assert.Contains("\"rebuilding\": true", StatusTable.Json(rows), StringComparison.Ordinal);
+        Assert.Equal("1 of 2 replicas up; no leader confirmed (replica 1 names replica 2, which did not answer)",
+            StatusTable.Summary([StatusRow.FromResponse(One, new StatusResponse { Role = "follower", LeaderId = 2 }), StatusRow.Down(Two, "refused")]));
+    }
 }
