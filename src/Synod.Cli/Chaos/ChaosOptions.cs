@@ -53,6 +53,13 @@ public sealed record ChaosOptions
     /// <summary>How long the healed cluster may take to agree on one state before the run reports divergence.</summary>
     public TimeSpan ConvergenceTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The run fails if no write succeeds for longer than this while, by the planner's account, a quorum of replicas
+    /// runs, votes, is connected and answers (<see cref="QuorumStall"/>). An election takes well under a second and a
+    /// restarted replica's catch-up a few; 30 s is far beyond what faults that leave a quorum explain.
+    /// </summary>
+    public TimeSpan WriteStallMax { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Wall-clock budget of the linearizability check; past it the verdict is "unknown".</summary>
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(120);
 
@@ -92,6 +99,11 @@ public sealed record ChaosOptions
         if (ReplicaProgram is null || ReplicaProgram.Count == 0 || string.IsNullOrWhiteSpace(ReplicaProgram[0]))
         {
             throw new ArgumentException("ReplicaProgram is empty; give the synod program (or dotnet and synod.dll) that runs a replica.");
+        }
+
+        if (WriteStallMax < TimeSpan.FromSeconds(5))
+        {
+            throw new ArgumentException($"WriteStallMax is {WriteStallMax.TotalSeconds:0.#} s; give at least 5 s, or an ordinary failover would fail the run.");
         }
 
         if (TickMs < 1)

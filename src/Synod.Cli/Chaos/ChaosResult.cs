@@ -22,6 +22,9 @@ public sealed record ChaosResult
 
     public required WriteGap LongestWriteGap { get; init; }
 
+    /// <summary>The longest stretch without a successful write while a quorum was healthy; null if a quorum never was.</summary>
+    public QuorumStall? LongestQuorumStall { get; init; }
+
     /// <summary>Seconds from healing everything until every replica held the same state; null if that never happened in time.</summary>
     public required double? ConvergenceSeconds { get; init; }
 
@@ -68,6 +71,11 @@ public sealed record ChaosResult
             if (Divergence is not null)
             {
                 problems.Add($"the replicas did not converge: {Divergence}");
+            }
+
+            if (LongestQuorumStall is { } stall && stall.Seconds > Options.WriteStallMax.TotalSeconds)
+            {
+                problems.Add($"no write succeeded for {stall.Seconds:0.0} s (from {stall.From:0.0} s to {stall.To:0.0} s) while a quorum was healthy by the planner's account, over WriteStallMax ({Options.WriteStallMax.TotalSeconds:0} s); at its start: {stall.Describe()}.");
             }
 
             if (Faults.UnexpectedExits > 0)

@@ -55,9 +55,11 @@ public sealed partial class ChaosRunner
             var now = _clock.Now;
             ObserveReplicas(now);
             Recover(now, everything: false);
+            var picture = Picture(now);
+            _pictures.Add(picture);
             if (now >= nextFaultAt && now < end)
             {
-                if (_planner!.Next(Picture(now)) is { } plan)
+                if (_planner!.Next(picture) is { } plan)
                 {
                     Apply(plan, now);
                     nextFaultAt = now + _planner.GapSeconds();

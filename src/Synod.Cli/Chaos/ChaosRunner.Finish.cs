@@ -41,6 +41,7 @@ public sealed partial class ChaosRunner
             WorkloadStart = start,
             WorkloadEnd = end,
             LongestWriteGap = WriteGap.Longest(history.Where(op => op.ClientId != FinalReaderClientId), start, end),
+            LongestQuorumStall = QuorumStall.Longest(history.Where(op => op.ClientId != FinalReaderClientId), _pictures, (_options.Replicas / 2) + 1, start, end),
             ConvergenceSeconds = convergence.Seconds,
             Divergence = convergence.Difference,
             ConvergedSlot = convergence.Slot,

@@ -27,6 +27,9 @@ public sealed partial class ChaosRunner
     private readonly RunClock _clock = new();
     private readonly FaultTimeline _timeline = new();
     private readonly HistoryRecorder _history = new();
+
+    /// <summary>The planner's picture at every fault tick, for <see cref="QuorumStall"/>.</summary>
+    private readonly List<FaultPicture> _pictures = [];
     private IReadOnlyDictionary<int, ChaosReplica> _replicas = new Dictionary<int, ChaosReplica>();
     private readonly HashSet<int> _cutOff = [];
     private readonly Dictionary<int, int> _exitsOnTheirOwn = [];

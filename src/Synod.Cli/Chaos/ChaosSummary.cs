@@ -16,6 +16,10 @@ public static class ChaosSummary
         text.AppendLine($"  faults        kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions} (majority faults {f.MajorityFaults}, unexpected exits {f.UnexpectedExits})");
         var gap = result.LongestWriteGap;
         text.AppendLine($"  no-write gap  {gap.Seconds:0.00} s longest with no successful write (from {gap.From:0.00} s to {gap.To:0.00} s)");
+        if (result.LongestQuorumStall is { } stall)
+        {
+            text.AppendLine($"  with quorum   {stall.Seconds:0.00} s longest with no successful write while a quorum was healthy (from {stall.From:0.00} s; bound {o.WriteStallMax.TotalSeconds:0} s)");
+        }
         text.AppendLine(result.ConvergenceSeconds is double converged
             ? $"  convergence   {converged:0.00} s after healing: all {o.Replicas} replicas applied slot {result.ConvergedSlot} and hold the same {result.ConvergedKeys} keys"
             : $"  convergence   none: {result.Divergence}");
