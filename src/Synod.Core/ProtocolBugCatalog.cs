@@ -12,7 +12,15 @@ public static class ProtocolBugCatalog
         ("skip-fsync", ProtocolBugs.SkipFsync, "the storage acknowledges without fsync, so a crash loses what was acknowledged"),
         ("vote-after-disk-loss", ProtocolBugs.VoteAfterDiskLoss, "a replica that lost its disk votes at once instead of rebuilding as a non-voter"),
         ("skip-validation", ProtocolBugs.SkipMessageValidation, "the core believes peers' messages that break the peer message rules (a forged Accept, a non-member's ballot)"),
+        ("candidate-installs-snapshot", ProtocolBugs.CandidateInstallsSnapshot, "a candidate that installs a snapshot during its election still leads on that election's phase 1"),
     ];
+
+    /// <summary>
+    /// Bugs that the random simulator does not yet reach within a few thousand seeds: only their golden schedule
+    /// (a hand-driven test of real cores) shows them caught. Each is an open gap of the simulator, named in
+    /// docs/protocol.md; the exhaustive explorer is meant to close it.
+    /// </summary>
+    public static IReadOnlySet<ProtocolBugs> GoldenScheduleOnly { get; } = new HashSet<ProtocolBugs> { ProtocolBugs.CandidateInstallsSnapshot };
 
     public static bool TryParse(string name, out ProtocolBugs bug)
     {

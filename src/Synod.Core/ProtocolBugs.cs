@@ -29,4 +29,7 @@ public enum ProtocolBugs
 
     /// <summary>The core takes peers' messages without checking the rules of PeerMessageRules (a forged Accept is believed).</summary>
     SkipMessageValidation = 64,
+
+    /// <summary>A candidate that installs a snapshot keeps its election going and leads on its stale phase 1 (issue 13, finding 1).</summary>
+    CandidateInstallsSnapshot = 128,
 }

@@ -225,6 +225,13 @@ public sealed partial class Replica
 
     private void InstallSnapshot(int from, long slot, byte[] data)
     {
+        if (_role == ReplicaRole.Candidate && (_options.Bugs & ProtocolBugs.CandidateInstallsSnapshot) == 0)
+        {
+            // I15: this election's phase 1 asked from the old commit index, and the slots the snapshot covers leave the
+            // log; leading on it would re-propose chosen slots. Stand down and stand again from the new commit index.
+            BecomeFollower();
+        }
+
         DropLogThrough(slot);
         _snapshotSlot = slot;
         _snapshotData = data;

@@ -176,7 +176,10 @@ public sealed partial class Replica
         var recovered = RecoverAcceptedValues(out var maxSlot);
         _nextSlot = Math.Max(maxSlot, _commitIndex) + 1;
         _phase1Slot = _nextSlot - 1;
-        for (var slot = _prepareFromSlot; slot < _nextSlot; slot++)
+        // I15: never below the snapshot: those slots are chosen and gone from the log, and a promise's silence about
+        // them does not make them free.
+        var from = (_options.Bugs & ProtocolBugs.CandidateInstallsSnapshot) == 0 ? Math.Max(_prepareFromSlot, _snapshotSlot + 1) : _prepareFromSlot;
+        for (var slot = from; slot < _nextSlot; slot++)
         {
             if (_log.TryGetValue(slot, out var known) && known.Chosen)
             {

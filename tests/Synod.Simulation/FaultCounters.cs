@@ -18,6 +18,15 @@ public sealed class FaultCounters
 
     public long MessagesDuplicated { get; set; }
 
+    /// <summary>Replicas whose timer ran slow for a while (their candidacies and timeouts stretch).</summary>
+    public long SlowClocks { get; set; }
+
+    /// <summary>Snapshots a replica installed while it was a candidate (with the fix, it stands down as it does).</summary>
+    public long SnapshotsInstalledByCandidates { get; set; }
+
+    /// <summary>Peer messages held far longer than the usual delay, or across a partition.</summary>
+    public long MessagesHeldLong { get; set; }
+
     public long MessagesDelivered { get; set; }
 
     /// <summary>Bytes written but not yet synced when their replica crashed (lost, or partly kept by a torn write).</summary>
@@ -67,6 +76,9 @@ public sealed class FaultCounters
         OneWayPartitions += other.OneWayPartitions;
         MessagesDropped += other.MessagesDropped;
         MessagesDuplicated += other.MessagesDuplicated;
+        MessagesHeldLong += other.MessagesHeldLong;
+        SnapshotsInstalledByCandidates += other.SnapshotsInstalledByCandidates;
+        SlowClocks += other.SlowClocks;
         MessagesDelivered += other.MessagesDelivered;
         UnsyncedBytesLost += other.UnsyncedBytesLost;
         TornWrites += other.TornWrites;
@@ -86,6 +98,6 @@ public sealed class FaultCounters
 
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
-        $"dropped={MessagesDropped} duplicated={MessagesDuplicated} delivered={MessagesDelivered} " +
+        $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused}";
 }

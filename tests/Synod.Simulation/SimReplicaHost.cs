@@ -66,6 +66,10 @@ public sealed class SimReplicaHost
 
     public Replica Core { get; private set; } = null!;
 
+    /// <summary>Until this simulated time the replica's timer fires late (a slow clock, a starved timer thread): its
+    /// timeouts stretch while it still handles every message at once, so a candidacy outlives other replicas' work.</summary>
+    public long SlowClockUntilMs { get; set; }
+
     public KvStateMachine Kv { get; private set; } = null!;
 
     public void Crash()
@@ -289,6 +293,10 @@ public sealed class SimReplicaHost
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _sim.Oracle.OnSnapshotInstalled(Id, ready.Snapshot.Slot);
             _sim.Faults.SnapshotsInstalled++;
+            if (Core.Role == ReplicaRole.Candidate)
+            {
+                _sim.Faults.SnapshotsInstalledByCandidates++;
+            }
         }
 
         foreach (var entry in ready.Committed)

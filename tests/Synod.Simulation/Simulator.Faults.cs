@@ -15,6 +15,10 @@ public sealed partial class Simulator
     private const double DiskWipeProbability = 0.15;
     private const double SectorCorruptionProbability = 0.3;
 
+    /// <summary>How much slower a slow clock ticks, and for how long at most.</summary>
+    private const int SlowClockFactor = 8;
+    private const int SlowClockMsMax = 3_000;
+
     private bool _healed;
     private long _healedAtMs;
     private bool _partitioned;
@@ -41,6 +45,10 @@ public sealed partial class Simulator
         {
             ForgeMessages();
         }
+        else if (roll < 12)
+        {
+            SlowSomeClock();
+        }
         else if (roll < 40)
         {
             CrashSomeReplica();
@@ -61,6 +69,14 @@ public sealed partial class Simulator
         {
             IsolateLeader();
         }
+    }
+
+    /// <summary>One replica's timer runs slow for a while, most often a follower's, so that it stands late and stays a candidate long.</summary>
+    private void SlowSomeClock()
+    {
+        var victim = _hosts[Random.Next(_hosts.Length)];
+        victim.SlowClockUntilMs = NowMs + 1 + Random.Next(SlowClockMsMax);
+        Faults.SlowClocks++;
     }
 
     private void CrashSomeReplica()

@@ -13,17 +13,23 @@ public sealed partial class Simulator
 
     public void SendPeerMessage(Message message)
     {
+        var held = false;
         if (_blocked[message.From, message.To])
         {
-            Faults.MessagesDropped++;
-            return;
+            if (!Random.Chance(Options.HeldAcrossPartitionProbability))
+            {
+                Faults.MessagesDropped++;
+                return;
+            }
+
+            held = true;
         }
 
-        var copies = CopiesToDeliver();
+        var copies = held ? 1 : CopiesToDeliver();
         for (var i = 0; i < copies; i++)
         {
             var target = Host(message.To);
-            Schedule(NowMs + 1 + Random.Next(Options.NetworkDelayMsMax), Tracing ? message.ToString() : null, () =>
+            Schedule(NowMs + PeerDelayMs(held), Tracing ? message.ToString() : null, () =>
             {
                 if (target.Up)
                 {
@@ -68,6 +74,21 @@ public sealed partial class Simulator
         }
 
         Schedule(NowMs + 1 + Random.Next(Options.NetworkDelayMsMax), Tracing ? $"from r{replica} {reply}" : null, () => OnClientReply(reply));
+    }
+
+    /// <summary>
+    /// Milliseconds until a peer message arrives: the usual short delay, or under faults now and then a long hold (and
+    /// always one for a message held across a partition).
+    /// </summary>
+    private int PeerDelayMs(bool held)
+    {
+        if (held || (!_healed && Random.Chance(Options.LongDelayProbability)))
+        {
+            Faults.MessagesHeldLong++;
+            return 1 + Options.NetworkDelayMsMax + Random.Next(Options.LongDelayMsMax);
+        }
+
+        return 1 + Random.Next(Options.NetworkDelayMsMax);
     }
 
     /// <summary>0 (lost), 1, or 2 (duplicated) — no loss or duplication once faults are healed.</summary>

@@ -145,7 +145,7 @@ public sealed partial class Simulator
                 host.OnTick();
             }
 
-            ScheduleTicks(host, atMs + Options.TickMs);
+            ScheduleTicks(host, atMs + (host.SlowClockUntilMs > NowMs ? Options.TickMs * SlowClockFactor : Options.TickMs));
         });
     }
 
