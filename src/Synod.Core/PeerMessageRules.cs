@@ -55,7 +55,7 @@ public static class PeerMessageRules
             PreVoteReply m => AnswerBallot(m.Ballot, m, options) ?? AnyBallot(m.Promised, "promised ballot", options),
             VoterQuery m => Number(m.Incarnation, "incarnation"),
             VoterQueryReply m => AnyBallot(m.Promised, "promised ballot", options) ?? Number(m.KnownIncarnation, "known incarnation") ??
-                Number(m.Incarnation, "incarnation"),
+                Number(m.Incarnation, "incarnation") ?? Lives(m.KnownIncarnations, options),
             Reballot m => AnyBallot(m.Above, "ballot", options),
             _ => $"V1: a message of unknown type {message.GetType().Name}",
         };
@@ -143,7 +143,13 @@ public static class PeerMessageRules
             }
         }
 
-        foreach (var (replica, life) in m.KnownIncarnations ?? new Dictionary<int, long>())
+        return Lives(m.KnownIncarnations, options);
+    }
+
+    /// <summary>V7: the lives a promise or a voter's answer reports are of members, and valid numbers (so at most one per member).</summary>
+    private static string? Lives(IReadOnlyDictionary<int, long>? lives, ReplicaOptions options)
+    {
+        foreach (var (replica, life) in lives ?? new Dictionary<int, long>())
         {
             if (!IsMember(replica, options) || Number(life, "incarnation") is not null)
             {

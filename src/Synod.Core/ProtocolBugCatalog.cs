@@ -13,6 +13,7 @@ public static class ProtocolBugCatalog
         ("vote-after-disk-loss", ProtocolBugs.VoteAfterDiskLoss, "a replica that lost its disk votes at once instead of rebuilding as a non-voter"),
         ("skip-validation", ProtocolBugs.SkipMessageValidation, "the core believes peers' messages that break the peer message rules (a forged Accept, a non-member's ballot)"),
         ("candidate-installs-snapshot", ProtocolBugs.CandidateInstallsSnapshot, "a candidate that installs a snapshot during its election still leads on that election's phase 1"),
+        ("rebuild-forgets-lives", ProtocolBugs.RebuildForgetsLives, "a rebuilding replica starts with no knowledge of the other replicas' lives instead of its floor quorum's"),
     ];
 
     /// <summary>
@@ -20,7 +21,7 @@ public static class ProtocolBugCatalog
     /// (a hand-driven test of real cores) shows them caught. Each is an open gap of the simulator, named in
     /// docs/protocol.md; the exhaustive explorer is meant to close it.
     /// </summary>
-    public static IReadOnlySet<ProtocolBugs> GoldenScheduleOnly { get; } = new HashSet<ProtocolBugs> { ProtocolBugs.CandidateInstallsSnapshot };
+    public static IReadOnlySet<ProtocolBugs> GoldenScheduleOnly { get; } = new HashSet<ProtocolBugs> { ProtocolBugs.CandidateInstallsSnapshot, ProtocolBugs.RebuildForgetsLives };
 
     public static bool TryParse(string name, out ProtocolBugs bug)
     {

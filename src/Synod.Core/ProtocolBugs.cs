@@ -32,4 +32,7 @@ public enum ProtocolBugs
 
     /// <summary>A candidate that installs a snapshot keeps its election going and leads on its stale phase 1 (issue 13, finding 1).</summary>
     CandidateInstallsSnapshot = 128,
+
+    /// <summary>A rebuilding replica does not adopt the lives its floor quorum knows, so it forgets another's rebuild (issue 13, finding 2).</summary>
+    RebuildForgetsLives = 256,
 }

@@ -79,13 +79,19 @@ public sealed partial class Replica
             _ready.PersistOps.Add(new IncarnationOp(query.From, query.Incarnation));
         }
 
-        Send(new VoterQueryReply(Id, query.From, _promised, IncarnationOf(query.From), query.Incarnation));
+        Send(new VoterQueryReply(Id, query.From, _promised, IncarnationOf(query.From), query.Incarnation, new Dictionary<int, long>(_incarnations)));
     }
 
     private void OnVoterQueryReply(VoterQueryReply reply)
     {
         NoteBallot(reply.Promised);
-        if (!_rebuilding || _rebuildFloor is not null || reply.From == Id || reply.Incarnation != IncarnationOf(Id))
+        if (!_rebuilding || reply.From == Id)
+        {
+            return;
+        }
+
+        AdoptLives(reply);
+        if (_rebuildFloor is not null || reply.Incarnation != IncarnationOf(Id))
         {
             return;
         }
@@ -111,6 +117,30 @@ public sealed partial class Replica
             // A true lower bound of what this replica promised before, so it may be kept and acted on (rejects).
             _promised = floor;
             _ready.PersistOps.Add(new PromiseOp(floor));
+        }
+    }
+
+    /// <summary>
+    /// I16: a rebuilding replica takes every other replica's latest life that a voter reports, persisted (in the Ready
+    /// before any that makes it a voter) before it can promise. The voters that know a life form a quorum when it is
+    /// recorded; a member of that quorum that loses its disk learns the life again from its floor quorum, which shares
+    /// a member with the rest, so every later promise of a quorum still exposes a promise of the older life.
+    /// </summary>
+    private void AdoptLives(VoterQueryReply reply)
+    {
+        if ((_options.Bugs & ProtocolBugs.RebuildForgetsLives) != 0 || reply.KnownIncarnations is not { } lives)
+        {
+            return;
+        }
+
+        foreach (var (replica, life) in lives)
+        {
+            // Its own life this replica chooses itself (ChooseIncarnation); adopting a reported one would skip that.
+            if (replica != Id && _members.Contains(replica) && life > IncarnationOf(replica))
+            {
+                _incarnations[replica] = life;
+                _ready.PersistOps.Add(new IncarnationOp(replica, life));
+            }
         }
     }
 

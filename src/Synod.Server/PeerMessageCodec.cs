@@ -49,7 +49,14 @@ public static class PeerMessageCodec
             case PreVote m: pb.PreVote = new PreVotePb { Ballot = Encode(m.Ballot) }; break;
             case PreVoteReply m: pb.PreVoteReply = new PreVoteReplyPb { Ballot = Encode(m.Ballot), Granted = m.Granted, Promised = Encode(m.Promised) }; break;
             case VoterQuery m: pb.VoterQuery = new VoterQueryPb { Incarnation = m.Incarnation }; break;
-            case VoterQueryReply m: pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised), KnownIncarnation = m.KnownIncarnation, Incarnation = m.Incarnation }; break;
+            case VoterQueryReply m:
+                pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised), KnownIncarnation = m.KnownIncarnation, Incarnation = m.Incarnation };
+                foreach (var (replica, incarnation) in m.KnownIncarnations ?? new Dictionary<int, long>())
+                {
+                    pb.VoterQueryReply.KnownIncarnations[(uint)replica] = incarnation;
+                }
+
+                break;
             case Reballot m: pb.Reballot = new ReballotPb { Above = Encode(m.Above) }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
@@ -83,7 +90,8 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.PreVote => new PreVote(from, to, Decode(pb.PreVote.Ballot)),
             PeerMessage.KindOneofCase.PreVoteReply => new PreVoteReply(from, to, Decode(pb.PreVoteReply.Ballot), pb.PreVoteReply.Granted, Decode(pb.PreVoteReply.Promised)),
             PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to, pb.VoterQuery.Incarnation),
-            PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation),
+            PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation,
+                pb.VoterQueryReply.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value)),
             PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };

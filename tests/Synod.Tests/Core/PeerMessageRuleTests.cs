@@ -110,6 +110,7 @@ public sealed class PeerMessageRuleTests
             new PreVoteReply(2, 1, new Ballot(4, 1), true, LeaderBallot),
             new VoterQuery(2, 1, 3),
             new VoterQueryReply(2, 1, LeaderBallot, 2, 3),
+            new VoterQueryReply(2, 1, LeaderBallot, 2, 3, new Dictionary<int, long> { [3] = 2, [1] = 3 }),
             new Reballot(2, 1, LeaderBallot),
         ];
 
@@ -132,6 +133,8 @@ public sealed class PeerMessageRuleTests
         Assert.StartsWith("V7", PeerMessageRules.Violation(before, options));
         Assert.StartsWith("V7", PeerMessageRules.Violation(zeroUnchosen, options));
         Assert.StartsWith("V7", PeerMessageRules.Violation(strangeLife, options));
+        Assert.StartsWith("V7", PeerMessageRules.Violation(new VoterQueryReply(2, 1, Ballot.Zero, 0, 0, new Dictionary<int, long> { [42] = 1 }), options));
+        Assert.StartsWith("V7", PeerMessageRules.Violation(new VoterQueryReply(2, 1, Ballot.Zero, 0, 0, new Dictionary<int, long> { [3] = -1 }), options));
     }
 
     [Fact]
