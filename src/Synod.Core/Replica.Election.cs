@@ -59,13 +59,15 @@ public sealed partial class Replica
 
         // No quorum answered in time. The preferred replica (no larger one alive) stands again at once with a higher
         // ballot; any other steps aside and waits the usual time, so that the preferred one is not overtaken.
+        var why = $"no quorum of promises within {CandidateTimeoutTicks} ticks";
         if (LargerLiveReplicas() == 0)
         {
+            NoteCandidacyFailed(why + "; standing again at once (no larger replica is live)");
             StartElection();
         }
         else
         {
-            BecomeFollower();
+            BecomeFollower(why + "; stepping aside for a larger live replica");
         }
     }
 
@@ -79,7 +81,7 @@ public sealed partial class Replica
         if (_tick - _roleSinceTick >= _options.ElectionTimeoutTicks && !HasRecentQuorum())
         {
             // A leader cut off from a quorum steps down, so clients and peers stop waiting on it.
-            BecomeFollower();
+            BecomeFollower("no quorum acknowledged this leader within the election timeout");
         }
     }
 
@@ -152,6 +154,8 @@ public sealed partial class Replica
         _maxRoundSeen = Math.Max(_maxRoundSeen, _promised.Round) + 1;
         _ballot = new Ballot(_maxRoundSeen, Id);
         _promises.Clear();
+        _candidacyRejects.Clear();
+        _candidacyDiscarded.Clear();
         _prepareFromSlot = _commitIndex + 1;
         _electionJitter = _random.Next(_options.ElectionJitterTicks);
         if ((_options.Bugs & ProtocolBugs.SkipPhase1) != 0)
@@ -165,8 +169,13 @@ public sealed partial class Replica
         SendToAll(to => new Prepare(Id, to, ballot, fromSlot));
     }
 
-    private void BecomeFollower()
+    private void BecomeFollower(string? why = null)
     {
+        if (_role == ReplicaRole.Candidate)
+        {
+            NoteCandidacyFailed(why ?? "it stood down");
+        }
+
         var wasLeader = _role == ReplicaRole.Leader;
         _role = ReplicaRole.Follower;
         _roleSinceTick = _tick;
@@ -191,7 +200,7 @@ public sealed partial class Replica
     {
         if (_role != ReplicaRole.Follower && leaderId != Id && ballot > _ballot)
         {
-            BecomeFollower();
+            BecomeFollower($"replica {leaderId} leads at {ballot}");
         }
 
         if (leaderId != Id)
@@ -259,7 +268,8 @@ public sealed partial class Replica
         NoteBallot(reject.Promised);
         if (_role != ReplicaRole.Follower && reject.Ballot == _ballot && reject.Promised > _ballot)
         {
-            BecomeFollower();
+            _candidacyRejects[reject.From] = reject.Promised;
+            BecomeFollower($"replica {reject.From} had promised {reject.Promised}");
         }
     }
 }

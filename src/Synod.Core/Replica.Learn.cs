@@ -229,7 +229,7 @@ public sealed partial class Replica
         {
             // I15: this election's phase 1 asked from the old commit index, and the slots the snapshot covers leave the
             // log; leading on it would re-propose chosen slots. Stand down and stand again from the new commit index.
-            BecomeFollower();
+            BecomeFollower($"it installed a snapshot at slot {slot}, past the first slot its phase 1 asked for");
         }
 
         DropLogThrough(slot);

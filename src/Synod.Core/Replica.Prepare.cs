@@ -53,7 +53,7 @@ public sealed partial class Replica
 
         if (_role != ReplicaRole.Follower && prepare.Ballot > _ballot)
         {
-            BecomeFollower();
+            BecomeFollower($"it promised replica {prepare.From}'s higher ballot {prepare.Ballot}");
         }
 
         Send(BuildPromise(prepare));
@@ -135,7 +135,7 @@ public sealed partial class Replica
             // That acceptor forgot (compacted) or could not list chosen slots this candidate lacks: no-op-filling
             // them would be unsafe, so catch up first and stand again later. A slot beyond SlotsBeyondCommitMax counts
             // the same: this candidate is too far behind to fill the slots up to it, and catching up brings it closer.
-            BecomeFollower();
+            BecomeFollower($"replica {promise.From}'s promise cannot list every slot from {_prepareFromSlot} (snapshot at {promise.SnapshotSlot}{(promise.Truncated ? ", truncated" : "")}); catching up first");
             RequestCatchUp(promise.From);
             return;
         }

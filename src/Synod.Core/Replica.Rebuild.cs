@@ -180,6 +180,7 @@ public sealed partial class Replica
             if (promise.Incarnation < latest)
             {
                 _promises.Remove(from);
+                _candidacyDiscarded.Add(from);
             }
         }
     }

@@ -18,6 +18,7 @@ public sealed partial class ReplicaHost
     private SnapshotWrite? _snapshotInFlight;
     private double _snapshotSerializeMs;
     private long _snapshotStarted;
+    private long _failedCandidaciesLogged;
 
     private void Flush()
     {
@@ -27,6 +28,13 @@ public sealed partial class ReplicaHost
             _lastRole = _core.Role;
             _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit})",
                 Id, _core.Role.ToString().ToLowerInvariant(), _core.Ballot, _core.Promised, _core.CommitIndex);
+        }
+
+        if (_core.FailedCandidacies != _failedCandidaciesLogged)
+        {
+            // One line per failed candidacy: they come at most once per election timeout.
+            _failedCandidaciesLogged = _core.FailedCandidacies;
+            _logger.LogInformation("replica {Id}: {Failure}", Id, _core.LastCandidacyFailure);
         }
 
         while (true)
