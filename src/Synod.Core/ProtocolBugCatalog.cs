@@ -13,6 +13,7 @@ public static class ProtocolBugCatalog
         ("vote-after-disk-loss", ProtocolBugs.VoteAfterDiskLoss, "a replica that lost its disk votes at once instead of rebuilding as a non-voter"),
         ("skip-validation", ProtocolBugs.SkipMessageValidation, "the core believes peers' messages that break the peer message rules (a forged Accept, a non-member's ballot)"),
         ("candidate-installs-snapshot", ProtocolBugs.CandidateInstallsSnapshot, "a candidate that installs a snapshot during its election still leads on that election's phase 1"),
+        ("never-stand-again", ProtocolBugs.NeverStandAgain, "a replica whose candidacy failed never stands again, so the cluster can end with no leader (a liveness bug)"),
         ("rebuild-forgets-lives", ProtocolBugs.RebuildForgetsLives, "a rebuilding replica starts with no knowledge of the other replicas' lives instead of its floor quorum's"),
     ];
 

@@ -35,4 +35,7 @@ public enum ProtocolBugs
 
     /// <summary>A rebuilding replica does not adopt the lives its floor quorum knows, so it forgets another's rebuild (issue 13, finding 2).</summary>
     RebuildForgetsLives = 256,
+
+    /// <summary>A replica whose candidacy failed never stands again (a liveness bug: the cluster can be left with no one to lead).</summary>
+    NeverStandAgain = 512,
 }

@@ -36,7 +36,8 @@ public sealed partial class Replica
         }
 
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
-        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank() && !_rebuilding)
+        var mayStand = (_options.Bugs & ProtocolBugs.NeverStandAgain) == 0 || FailedCandidacies == 0;
+        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank() && !_rebuilding && mayStand)
         {
             // Asked again every heartbeat interval until a quorum says yes or a leader is heard.
             StartPreVote();
@@ -60,7 +61,7 @@ public sealed partial class Replica
         // No quorum answered in time. The preferred replica (no larger one alive) stands again at once with a higher
         // ballot; any other steps aside and waits the usual time, so that the preferred one is not overtaken.
         var why = $"no quorum of promises within {CandidateTimeoutTicks} ticks";
-        if (LargerLiveReplicas() == 0)
+        if (LargerLiveReplicas() == 0 && (_options.Bugs & ProtocolBugs.NeverStandAgain) == 0)
         {
             NoteCandidacyFailed(why + "; standing again at once (no larger replica is live)");
             StartElection();

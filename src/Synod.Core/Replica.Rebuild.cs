@@ -91,6 +91,14 @@ public sealed partial class Replica
         }
 
         AdoptLives(reply);
+        if (IncarnationOf(Id) > 0 && reply.KnownIncarnation > IncarnationOf(Id))
+        {
+            // I17: a voter holds a later life of this replica than the one it chose (a voter that knew it was out of
+            // reach when the life was chosen). A life must never go backwards, or every promise of it is discarded.
+            TakeLifeAbove(reply.KnownIncarnation);
+            return;
+        }
+
         if (_rebuildFloor is not null || reply.Incarnation != IncarnationOf(Id))
         {
             return;
@@ -141,6 +149,34 @@ public sealed partial class Replica
                 _incarnations[replica] = life;
                 _ready.PersistOps.Add(new IncarnationOp(replica, life));
             }
+        }
+    }
+
+    /// <summary>
+    /// Takes the life after <paramref name="known"/>, durably, and asks the floor question again in it: what was learned
+    /// in the earlier life was asked of voters that may not record it. The promise kept so far only grows.
+    /// </summary>
+    private void TakeLifeAbove(long known)
+    {
+        _incarnations[Id] = known + 1;
+        _ready.PersistOps.Add(new IncarnationOp(Id, known + 1));
+        _rebuildFloor = null;
+        _floorAnswers.Clear();
+        _voterBallot = null;
+        _rebuildSentTick = long.MinValue / 2;
+    }
+
+    /// <summary>
+    /// I17 for a voter: a promise to this candidate reports a later life of it than its own (a life chosen without that
+    /// voter's answer). It takes the life after it, durably; its own promise of the older life is then discarded like any
+    /// other, and it stands again in the new life. Raising a life only discards more promises, never fewer.
+    /// </summary>
+    private void NoteOwnLifeIn(Promise promise)
+    {
+        if (promise.KnownIncarnations is { } lives && lives.TryGetValue(Id, out var known) && known > IncarnationOf(Id))
+        {
+            _incarnations[Id] = known + 1;
+            _ready.PersistOps.Add(new IncarnationOp(Id, known + 1));
         }
     }
 

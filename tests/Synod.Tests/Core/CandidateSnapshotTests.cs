@@ -25,7 +25,7 @@ public sealed class CandidateSnapshotTests(ITestOutputHelper output)
         // Finding 3's other half: a failed candidacy says why.
         Assert.Equal(1, h.R[1].FailedCandidacies);
         Assert.Equal("candidacy at 2.1 from slot 2 failed: it installed a snapshot at slot 2, past the first slot its phase 1 asked for; " +
-            "promises from 1,2 of the 3 needed; no answer from 3,4,5 (rebuilding, deferring to a leader, down or cut off)", h.R[1].LastCandidacyFailure);
+            "promises from 1,2 (3 needed); no answer from 3,4,5 (rebuilding, deferring to a leader, down or cut off)", h.R[1].LastCandidacyFailure);
     }
 
     [Fact]
