@@ -16,8 +16,17 @@ public sealed class BackwardLifeTests(ITestOutputHelper output)
 {
     private static readonly int[] Five = [1, 2, 3, 4, 5];
 
+    /// <summary>4 answers 5's floor question, which tells 5 of the later life: 5 takes life 3 before it votes.</summary>
     [Fact]
-    public void I17_a_life_chosen_without_a_voter_that_knew_a_later_one_is_raised_and_the_three_voters_elect_a_leader()
+    public void I17_a_life_chosen_without_a_voter_that_knew_a_later_one_is_raised_and_the_three_voters_elect_a_leader() =>
+        Run(fourUnreachableUntilVoting: false);
+
+    /// <summary>4 is out of 5's reach for the whole rebuild: 5 votes in life 1, and learns of life 2 from 4's promise when it stands.</summary>
+    [Fact]
+    public void I17_a_candidate_told_of_a_later_life_of_itself_takes_the_next_and_the_three_voters_elect_a_leader() =>
+        Run(fourUnreachableUntilVoting: true);
+
+    private void Run(bool fourUnreachableUntilVoting)
     {
         var h = new CoreHarness(Five);
 
@@ -42,7 +51,14 @@ public sealed class BackwardLifeTests(ITestOutputHelper output)
         output.WriteLine("5 chose life 1 while 4 knows life 2");
 
         // Everything is delivered again until 5 votes.
-        for (var t = 0; t < 300 && h.R[5].Rebuilding; t++) { foreach (var id in Five) h.Tick(id); h.Deliver(_ => true); }
+        static bool FourAndFive(Message m) => (m.From == 5 && m.To == 4) || (m.From == 4 && m.To == 5);
+        for (var t = 0; t < 300 && h.R[5].Rebuilding; t++)
+        {
+            foreach (var id in Five) h.Tick(id);
+            h.Drop(m => fourUnreachableUntilVoting && FourAndFive(m));
+            h.Deliver(_ => true);
+        }
+
         Assert.False(h.R[5].Rebuilding);
         output.WriteLine($"5 votes in life {h.Disk[5].Incarnations[5]}; 4 knows life {h.Disk[4].Incarnations[5]} of it");
 
