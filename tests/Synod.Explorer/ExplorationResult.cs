@@ -30,7 +30,7 @@ public sealed record ExplorationResult
 
     public string Summary =>
         $"states explored: {StatesExplored}, distinct states: {DistinctStates}, depth reached: {DepthReached}, " +
-        $"cut at the message bound: {CutAtMessageBound}, time: {Elapsed.TotalSeconds:0.0} s, search {(Exhausted ? "exhausted the depth bound" : "stopped at the state budget")}";
+        $"cut at the message bound: {CutAtMessageBound}, time: {Elapsed.TotalSeconds:0.0} s, search {(Violation is not null ? "stopped at the first violation" : Exhausted ? "exhausted the depth bound" : "stopped at the state budget")}";
 
     public string Verdict => Violation is null
         ? "verdict: no violation"

@@ -37,7 +37,7 @@ internal sealed class ExploredCluster
     {
         _options = options;
         _trace = trace;
-        _replicas = [.. Enumerable.Range(1, options.Replicas).Select(id => new ExploredReplica(options.CoreOptions(id), _oracle, Send))];
+        _replicas = [.. Enumerable.Range(1, options.Replicas).Select(id => new ExploredReplica(options.CoreOptions(id), options.TickHorizonTicks, _oracle, Send))];
         foreach (var replica in _replicas)
         {
             replica.Log = trace is null ? null : line => trace.AppendLine("      " + line);
@@ -54,9 +54,16 @@ internal sealed class ExploredCluster
     public List<Step> EnabledSteps()
     {
         var steps = new List<Step>();
+        var linksSeen = new HashSet<(int From, int To)>();
         for (var index = 0; index < _inFlight.Count; index++)
         {
             var to = _inFlight[index].To;
+            if (!linksSeen.Add((_inFlight[index].From, to)) && !_options.ReorderWithinLink)
+            {
+                // Not the head of its link: it waits for the ones sent before it.
+                continue;
+            }
+
             steps.Add(new Step(StepKind.Deliver, to, index));
             AddIf(steps, Has(ExplorerFaults.Duplicate) && _duplicates < _options.DuplicatesMax, new Step(StepKind.Duplicate, to, index));
             AddIf(steps, Has(ExplorerFaults.Drop) && _drops < _options.DropsMax, new Step(StepKind.Drop, to, index));
@@ -66,7 +73,6 @@ internal sealed class ExploredCluster
         {
             var id = replica.Id;
             steps.Add(new Step(StepKind.Timeout, id));
-            steps.Add(new Step(StepKind.Tick, id));
             AddIf(steps, _proposals < _options.Slots, new Step(StepKind.Propose, id));
             AddIf(steps, Has(ExplorerFaults.Crash) && _crashes < _options.CrashesMax, new Step(StepKind.Crash, id));
             AddIf(steps, Has(ExplorerFaults.DiskLoss) && _diskLosses < _options.DiskLossesMax && MayLoseDisk(replica), new Step(StepKind.DiskLoss, id));
@@ -100,7 +106,7 @@ internal sealed class ExploredCluster
     /// <summary>The hash that prunes repeated states: every replica's core, disk, unsynced records and state machine; the set of messages in flight; the oracle's record; the fault budget spent.</summary>
     public ulong Hash()
     {
-        var hash = StateHasher.Of(_oracle);
+        var hash = StateHasher.Of(_oracle, _options.TickHorizonTicks);
         foreach (var replica in _replicas)
         {
             hash = StateHasher.Combine(hash, replica.Hash());
@@ -113,7 +119,7 @@ internal sealed class ExploredCluster
         }
 
         hash = StateHasher.Combine(hash, messages);
-        return StateHasher.Combine(hash, StateHasher.Of(new[] { _proposals, _crashes, _diskLosses, _snapshots, _drops, _duplicates }));
+        return StateHasher.Combine(hash, StateHasher.Of(new[] { _proposals, _crashes, _diskLosses, _snapshots, _drops, _duplicates }, 0));
     }
 
     public string Describe(Step step) => step.Kind switch
@@ -122,8 +128,7 @@ internal sealed class ExploredCluster
         StepKind.Duplicate => $"duplicate {ScheduleText.Describe(_inFlight[step.Message])} (delivered, stays in flight)",
         StepKind.Drop => $"drop      {ScheduleText.Describe(_inFlight[step.Message])}",
         StepKind.Propose => $"propose   r{step.Replica} {ScheduleText.Batch([Command(_proposals + 1)])}",
-        StepKind.Tick => $"tick      r{step.Replica}",
-        StepKind.Timeout => $"timeout   r{step.Replica} (ticks until it acts)",
+        StepKind.Timeout => $"time      r{step.Replica} (ticks until it sends something new or changes role)",
         StepKind.Crash => $"crash     r{step.Replica} (restarts from its disk)",
         StepKind.DiskLoss => $"disk-loss r{step.Replica} (restarts rebuilding from peers)",
         StepKind.Snapshot => $"snapshot  r{step.Replica} at slot {_replicas[step.Replica - 1].Kv.AppliedSlot}",
@@ -160,9 +165,6 @@ internal sealed class ExploredCluster
                 replica.Core.Propose(Command(++_proposals));
                 replica.Pump();
                 break;
-            case StepKind.Tick:
-                replica.Tick();
-                break;
             case StepKind.Timeout:
                 TickUntilActs(replica);
                 break;
@@ -183,7 +185,10 @@ internal sealed class ExploredCluster
         }
     }
 
-    /// <summary>Time passes for one replica until it sends something besides heartbeats or changes role.</summary>
+    /// <summary>
+    /// Time passes for one replica until it puts a message in flight that is not there already, or changes role: ticks
+    /// that change nothing but the replica's clock are not separate states worth a step each.
+    /// </summary>
     private void TickUntilActs(ExploredReplica replica)
     {
         var role = replica.Core.Role;
@@ -205,15 +210,15 @@ internal sealed class ExploredCluster
 
     private void Send(Message message)
     {
-        if (_acted is not null && message.From == _actingSender && message is not (Heartbeat or HeartbeatAck))
-        {
-            _acted();
-        }
-
-        var hash = StateHasher.Of(message);
+        var hash = StateHasher.Of(message, 0);
         if (_inFlightHashes.Contains(hash))
         {
             return;
+        }
+
+        if (_acted is not null && message.From == _actingSender)
+        {
+            _acted();
         }
 
         _inFlight.Add(message);

@@ -21,8 +21,11 @@ internal sealed class ExploredReplica
     private readonly List<PersistOp> _unsynced = [];
     private readonly Action<Message> _send;
 
-    public ExploredReplica(ReplicaOptions options, SafetyOracle oracle, Action<Message> send)
+    private readonly long _tickHorizonTicks;
+
+    public ExploredReplica(ReplicaOptions options, long tickHorizonTicks, SafetyOracle oracle, Action<Message> send)
     {
+        _tickHorizonTicks = tickHorizonTicks;
         _options = options;
         _oracle = oracle;
         _send = send;
@@ -109,9 +112,9 @@ internal sealed class ExploredReplica
 
     public ulong Hash()
     {
-        var hash = StateHasher.Of(Core);
-        hash = StateHasher.Combine(hash, StateHasher.Of(Disk));
-        hash = StateHasher.Combine(hash, StateHasher.Of(_unsynced));
+        var hash = StateHasher.Of(Core, _tickHorizonTicks);
+        hash = StateHasher.Combine(hash, StateHasher.Of(Disk, 0));
+        hash = StateHasher.Combine(hash, StateHasher.Of(_unsynced, 0));
         return StateHasher.Combine(hash, Kv.ContentHash());
     }
 

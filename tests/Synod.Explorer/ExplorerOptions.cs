@@ -31,6 +31,13 @@ public sealed record ExplorerOptions
     /// <summary>Seed of the random walk; the exhaustive strategies use none.</summary>
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Whether messages on one link (sender to receiver) may overtake each other. Off by default: peers talk over one
+    /// ordered stream per link (Synod.Server's PeerLink), so only the head of each link is deliverable, and a message
+    /// delayed holds back those behind it; drop lets a head go. On, every message in flight is deliverable at any time.
+    /// </summary>
+    public bool ReorderWithinLink { get; init; }
+
     public int CrashesMax { get; init; } = 1;
 
     public int DiskLossesMax { get; init; } = 1;
@@ -55,6 +62,15 @@ public sealed record ExplorerOptions
 
     /// <summary>The cores' retransmit interval (accepts, voter queries, catch-up).</summary>
     public int RetransmitTicks { get; init; } = 2;
+
+    /// <summary>The cores' wait for a leader before a queued client command is dropped (the server's request timeout).</summary>
+    public int ProposalWaitTicks { get; init; } = 12;
+
+    /// <summary>
+    /// Ages of ticks (clock minus a recorded tick) beyond this are hashed alike: it exceeds every timeout the core compares
+    /// an age with (a candidate's, twice the election timeout; retransmits; heartbeats; the proposal wait).
+    /// </summary>
+    public long TickHorizonTicks => Math.Max(Math.Max(2 * ElectionTimeoutTicks, ProposalWaitTicks), Math.Max(RetransmitTicks, HeartbeatIntervalTicks)) + 1;
 
     /// <summary>Largest-id preference is a liveness aid; with no stagger every replica may stand first.</summary>
     public int ElectionStaggerTicks { get; init; }
@@ -83,6 +99,7 @@ public sealed record ExplorerOptions
         ElectionStaggerTicks = ElectionStaggerTicks,
         ElectionJitterTicks = 1,
         RetransmitTicks = RetransmitTicks,
+        ProposalWaitTicksMax = ProposalWaitTicks,
         Bugs = Bugs,
     };
 

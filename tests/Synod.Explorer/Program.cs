@@ -16,12 +16,13 @@ var diskLossesOption = new Option<int>("--disk-losses-max") { Description = "Dis
 var snapshotsOption = new Option<int>("--snapshots-max") { Description = "Snapshots in one schedule.", DefaultValueFactory = _ => 1 };
 var dropsOption = new Option<int>("--drops-max") { Description = "Dropped messages in one schedule.", DefaultValueFactory = _ => 2 };
 var duplicatesOption = new Option<int>("--duplicates-max") { Description = "Duplicated deliveries in one schedule.", DefaultValueFactory = _ => 1 };
+var reorderOption = new Option<bool>("--reorder") { Description = "Messages on one link may overtake each other (by default each link delivers in order, as a peer stream does)." };
 var inFlightOption = new Option<int>("--in-flight-max") { Description = "Distinct messages in flight; schedules that exceed it are cut.", DefaultValueFactory = _ => 24 };
 
 var root = new RootCommand("Synod's bounded explorer: every schedule of a small cluster of real cores within a budget, states pruned by hash, safety checked at every state.")
 {
     replicasOption, slotsOption, depthOption, statesOption, bugOption, listBugsOption, faultsOption, strategyOption, seedOption,
-    crashesOption, diskLossesOption, snapshotsOption, dropsOption, duplicatesOption, inFlightOption,
+    crashesOption, diskLossesOption, snapshotsOption, dropsOption, duplicatesOption, inFlightOption, reorderOption,
 };
 
 root.SetAction(parse =>
@@ -63,6 +64,7 @@ root.SetAction(parse =>
             DropsMax = parse.GetValue(dropsOption),
             DuplicatesMax = parse.GetValue(duplicatesOption),
             InFlightMessagesMax = parse.GetValue(inFlightOption),
+            ReorderWithinLink = parse.GetValue(reorderOption),
         };
         options.Validate();
     }
@@ -73,7 +75,7 @@ root.SetAction(parse =>
     }
 
     Console.WriteLine($"exploring: replicas={options.Replicas} slots={options.Slots} depth={options.DepthMax} states-max={options.StatesMax} " +
-        $"strategy={options.Strategy} faults={options.Faults} bug={bugName ?? "none"}");
+        $"strategy={options.Strategy} faults={options.Faults} bug={bugName ?? "none"}{(options.ReorderWithinLink ? " reorder" : "")}");
     var result = new Explorer(options).Run();
     if (result.Schedule is not null)
     {

@@ -10,11 +10,16 @@ namespace Synod.Explorer;
 /// private fields and has no canonical serialization. Every instance field counts, public or not, except the few in
 /// <see cref="IgnoredFields"/>; dictionaries and sets hash as unordered collections (insertion order never matters to
 /// the core's behaviour), lists, queues and arrays in order. Delegates count as nothing.
+/// Time is hashed relative to the owner's clock: inside an object with a <c>_tick</c> field, every long under a field
+/// whose name holds "Tick" counts as its age (clock minus value) capped at a horizon, and the clock itself not at all.
+/// The core only ever compares such ages with its timeouts, so two states whose ages agree up to a horizon above every
+/// timeout behave alike forever; without this, every tick would make a new state.
 /// </summary>
 public static class StateHasher
 {
     private const int DepthMax = 32;
     private const ulong NullHash = 0x6A09E667F3BCC909UL;
+    private const string ClockField = "_tick";
 
     /// <summary>
     /// Fields that never change what a core does next: diagnostics counters, the configuration (the same in every state),
@@ -33,7 +38,8 @@ public static class StateHasher
 
     private static readonly ConcurrentDictionary<Type, FieldInfo[]> Fields = new();
 
-    public static ulong Of(object? value) => Of(value, 0);
+    /// <summary>The hash of <paramref name="value"/>'s contents, ages of ticks capped at <paramref name="tickHorizonTicks"/>.</summary>
+    public static ulong Of(object? value, long tickHorizonTicks) => Of(value, 0, new HashClock(tickHorizonTicks, null, false));
 
     public static ulong Combine(ulong left, ulong right)
     {
@@ -43,7 +49,7 @@ public static class StateHasher
         return z ^ (z >> 31);
     }
 
-    private static ulong Of(object? value, int depth)
+    private static ulong Of(object? value, int depth, HashClock clock)
     {
         if (depth > DepthMax)
         {
@@ -57,58 +63,71 @@ public static class StateHasher
             byte[] bytes => Combine(0xB7E151628AED2A6BUL, XxHash64.HashToUInt64(bytes)),
             Enum e => Combine(0x243F6A8885A308D3UL, (ulong)Convert.ToInt64(e, System.Globalization.CultureInfo.InvariantCulture)),
             bool b => b ? 0x13198A2E03707344UL : 0xA4093822299F31D0UL,
+            long age when clock is { IsAge: true, Now: long now } => Combine(0x5A827999UL, (ulong)Math.Clamp(now - age, 0, clock.HorizonTicks)),
             int or long or short or sbyte => Combine(0x082EFA98EC4E6C89UL, (ulong)Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)),
             uint or ulong or ushort or byte => Combine(0x082EFA98EC4E6C89UL, Convert.ToUInt64(value, System.Globalization.CultureInfo.InvariantCulture)),
             Delegate => 0,
-            IDictionary dictionary => Unordered(dictionary, depth),
-            IEnumerable items when IsSet(value.GetType()) => UnorderedItems(items, depth),
-            IEnumerable items => Ordered(items, depth),
-            _ => ByFields(value, depth),
+            IDictionary dictionary => Unordered(dictionary, depth, clock),
+            IEnumerable items when IsSet(value.GetType()) => UnorderedItems(items, depth, clock),
+            IEnumerable items => Ordered(items, depth, clock),
+            _ => ByFields(value, depth, clock),
         };
     }
 
-    private static ulong Unordered(IDictionary dictionary, int depth)
+    private static ulong Unordered(IDictionary dictionary, int depth, HashClock clock)
     {
         var sum = 0x452821E638D01377UL;
         foreach (DictionaryEntry entry in dictionary)
         {
-            sum += Combine(Of(entry.Key, depth + 1), Of(entry.Value, depth + 1));
+            sum += Combine(Of(entry.Key, depth + 1, clock with { IsAge = false }), Of(entry.Value, depth + 1, clock));
         }
 
         return Combine(sum, (ulong)dictionary.Count);
     }
 
-    private static ulong UnorderedItems(IEnumerable items, int depth)
+    private static ulong UnorderedItems(IEnumerable items, int depth, HashClock clock)
     {
         var sum = 0xBE5466CF34E90C6CUL;
         var count = 0UL;
         foreach (var item in items)
         {
-            sum += Combine(Of(item, depth + 1), 1);
+            sum += Combine(Of(item, depth + 1, clock), 1);
             count++;
         }
 
         return Combine(sum, count);
     }
 
-    private static ulong Ordered(IEnumerable items, int depth)
+    private static ulong Ordered(IEnumerable items, int depth, HashClock clock)
     {
         var hash = 0xC0AC29B7C97C50DDUL;
         foreach (var item in items)
         {
-            hash = Combine(hash, Of(item, depth + 1));
+            hash = Combine(hash, Of(item, depth + 1, clock));
         }
 
         return hash;
     }
 
-    private static ulong ByFields(object value, int depth)
+    private static ulong ByFields(object value, int depth, HashClock clock)
     {
         var type = value.GetType();
         var hash = Combine(0x3F84D5B5B5470917UL, XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(type.FullName ?? type.Name)));
-        foreach (var field in Fields.GetOrAdd(type, FieldsOf))
+        var fields = Fields.GetOrAdd(type, FieldsOf);
+        if (Array.Find(fields, f => f.Name == ClockField && f.FieldType == typeof(long)) is { } clockField)
         {
-            hash = Combine(hash, Of(field.GetValue(value), depth + 1));
+            clock = clock with { Now = (long)clockField.GetValue(value)! };
+        }
+
+        foreach (var field in fields)
+        {
+            if (field.Name == ClockField)
+            {
+                continue;
+            }
+
+            var inner = clock with { IsAge = clock.IsAge || (clock.Now is not null && field.Name.Contains("Tick", StringComparison.Ordinal)) };
+            hash = Combine(hash, Of(field.GetValue(value), depth + 1, inner));
         }
 
         return hash;

@@ -3,10 +3,7 @@ namespace Synod.Explorer;
 /// <summary>One kind of step in a schedule.</summary>
 public enum StepKind
 {
-    /// <summary>One tick of one replica's logical clock.</summary>
-    Tick,
-
-    /// <summary>Ticks of one replica until it does more than send heartbeats (stands, asks, retransmits), at most TimeoutTicksMax.</summary>
+    /// <summary>Ticks of one replica until it sends a message not already in flight or changes role, at most TimeoutTicksMax.</summary>
     Timeout,
 
     /// <summary>A client command handed to one replica.</summary>
