@@ -76,7 +76,7 @@ root.SetAction(parse =>
 
     Console.WriteLine($"exploring: replicas={options.Replicas} slots={options.Slots} depth={options.DepthMax} states-max={options.StatesMax} " +
         $"strategy={options.Strategy} faults={options.Faults} bug={bugName ?? "none"}{(options.ReorderWithinLink ? " reorder" : "")}");
-    var result = new Explorer(options).Run();
+    var result = new ScheduleExplorer(options).Run();
     if (result.Schedule is not null)
     {
         Console.WriteLine($"shortest schedule found ({result.ScheduleLength} steps):");

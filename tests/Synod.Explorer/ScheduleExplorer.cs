@@ -10,7 +10,7 @@ namespace Synod.Explorer;
 /// and the invariants checked after every step. A state is stored as the schedule that reaches it (a parent link and a
 /// step) and rebuilt by replaying that schedule, since the core cannot be copied.
 /// </summary>
-public sealed class Explorer
+public sealed class ScheduleExplorer
 {
     private readonly ExplorerOptions _options;
     private readonly List<int> _parents = [];
@@ -22,7 +22,7 @@ public sealed class Explorer
     private long _cut;
     private int _depthReached;
 
-    public Explorer(ExplorerOptions options)
+    public ScheduleExplorer(ExplorerOptions options)
     {
         options.Validate();
         _options = options;
