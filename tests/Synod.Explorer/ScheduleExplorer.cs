@@ -65,79 +65,76 @@ public sealed class ScheduleExplorer
         _parents.Clear();
         _steps.Clear();
         _depths.Clear();
-        var shallowest = new Dictionary<ulong, int>();
-        var root = new ExploredCluster(_options);
-        shallowest[root.Hash()] = 0;
+        var shallowest = new Dictionary<ulong, int> { [new ExploredCluster(_options).Hash()] = 0 };
         AddNode(-1, default, 0);
         var frontier = new LinkedList<int>([0]);
         while (frontier.Count > 0)
         {
+            // Depth first takes the last node added (children go in reversed, so the first enabled step comes first).
             var node = lifo ? frontier.Last!.Value : frontier.First!.Value;
-            if (lifo)
-            {
-                frontier.RemoveLast();
-            }
-            else
-            {
-                frontier.RemoveFirst();
-            }
-
-            var depth = _depths[node];
-            if (depth >= depthMax)
+            frontier.Remove(lifo ? frontier.Last! : frontier.First!);
+            if (_depths[node] >= depthMax)
             {
                 continue;
             }
 
-            var schedule = ScheduleOf(node);
-            var parent = Replay(schedule);
-            var steps = parent.EnabledSteps();
             var children = new List<int>();
-            for (var i = 0; i < steps.Count; i++)
+            if (Expand(node, shallowest, children) is { } stop)
             {
-                var cluster = i == 0 ? parent : Replay(schedule);
-                cluster.Apply(steps[i]);
-                _explored++;
-                if (cluster.Violation is { } violation)
-                {
-                    return Found([.. schedule, steps[i]], violation, exhausted: false);
-                }
-
-                if (cluster.OverMessageBound)
-                {
-                    _cut++;
-                    continue;
-                }
-
-                var hash = cluster.Hash();
-                if (shallowest.TryGetValue(hash, out var seen) && seen <= depth + 1)
-                {
-                    continue;
-                }
-
-                shallowest[hash] = depth + 1;
-                children.Add(AddNode(node, steps[i], depth + 1));
-                _distinct = Math.Max(_distinct, shallowest.Count);
-                if (shallowest.Count >= _options.StatesMax)
-                {
-                    return Finish(exhausted: false);
-                }
+                return stop;
             }
 
-            // Depth first takes the first enabled step first; breadth first keeps them in order either way.
             for (var i = 0; i < children.Count; i++)
             {
-                if (lifo)
-                {
-                    frontier.AddLast(children[children.Count - 1 - i]);
-                }
-                else
-                {
-                    frontier.AddLast(children[i]);
-                }
+                frontier.AddLast(lifo ? children[children.Count - 1 - i] : children[i]);
             }
         }
 
         return Finish(exhausted: true);
+    }
+
+    /// <summary>
+    /// Runs every step enabled at <paramref name="node"/>'s state and adds the states not seen at this depth or less to
+    /// <paramref name="children"/>; returns a result when a violation is found or the state budget is spent.
+    /// </summary>
+    private ExplorationResult? Expand(int node, Dictionary<ulong, int> shallowest, List<int> children)
+    {
+        var depth = _depths[node];
+        var schedule = ScheduleOf(node);
+        var parent = Replay(schedule);
+        var steps = parent.EnabledSteps();
+        for (var i = 0; i < steps.Count; i++)
+        {
+            var cluster = i == 0 ? parent : Replay(schedule);
+            cluster.Apply(steps[i]);
+            _explored++;
+            if (cluster.Violation is { } violation)
+            {
+                return Found([.. schedule, steps[i]], violation, exhausted: false);
+            }
+
+            if (cluster.OverMessageBound)
+            {
+                _cut++;
+                continue;
+            }
+
+            var hash = cluster.Hash();
+            if (shallowest.TryGetValue(hash, out var seen) && seen <= depth + 1)
+            {
+                continue;
+            }
+
+            shallowest[hash] = depth + 1;
+            children.Add(AddNode(node, steps[i], depth + 1));
+            _distinct = Math.Max(_distinct, shallowest.Count);
+            if (shallowest.Count >= _options.StatesMax)
+            {
+                return Finish(exhausted: false);
+            }
+        }
+
+        return null;
     }
 
     private ExplorationResult IterativeDeepening()
