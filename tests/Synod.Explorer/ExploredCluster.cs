@@ -223,6 +223,7 @@ internal sealed class ExploredCluster
 
         _inFlight.Add(message);
         _inFlightHashes.Add(hash);
+        _trace?.AppendLine($"      sends {ScheduleText.Describe(message)}");
         OverMessageBound |= _inFlight.Count > _options.InFlightMessagesMax;
     }
 
