@@ -167,20 +167,6 @@ public sealed partial class Replica
     }
 
     /// <summary>
-    /// I17 for a voter: a promise to this candidate reports a later life of it than its own (a life chosen without that
-    /// voter's answer). It takes the life after it, durably; its own promise of the older life is then discarded like any
-    /// other, and it stands again in the new life. Raising a life only discards more promises, never fewer.
-    /// </summary>
-    private void NoteOwnLifeIn(Promise promise)
-    {
-        if (promise.KnownIncarnations is { } lives && lives.TryGetValue(Id, out var known) && known > IncarnationOf(Id))
-        {
-            _incarnations[Id] = known + 1;
-            _ready.PersistOps.Add(new IncarnationOp(Id, known + 1));
-        }
-    }
-
-    /// <summary>
     /// A quorum of voters told which life of this replica they know of. Any quorum that recorded the last life shares a
     /// member with this one, so the next number is new to all of them.
     /// </summary>
