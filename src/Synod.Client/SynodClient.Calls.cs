@@ -19,7 +19,7 @@ public sealed partial class SynodClient
         Func<TResponse, WriteSession, string, TResult> result,
         CancellationToken cancellationToken)
     {
-        var session = _sessions.Rent();
+        var session = _sessions.TryRent() ?? await RegisterAsync(operation, options, cancellationToken);
         var end = WriteEnd.NotAcknowledged;
         try
         {
@@ -38,6 +38,27 @@ public sealed partial class SynodClient
         {
             _sessions.Return(session, end);
         }
+    }
+
+    /// <summary>
+    /// Asks the replicas for a new client id (a Register chosen through the log), under the write's own call options.
+    /// Retrying a registration is safe (a second one only spends an id), so it is retried like a read, and a failure
+    /// leaves the write unsent: its outcome is known, nothing was applied.
+    /// </summary>
+    private async Task<WriteSession> RegisterAsync(string operation, SynodCallOptions? options, CancellationToken cancellationToken)
+    {
+        var request = new RegisterRequest { Nonce = WriteSessionPool.RandomNonce() };
+        var history = new AttemptHistory($"registration of a client id for the {operation} (the {operation} was not sent)", isWrite: false);
+        var (response, endpoint) = await CallAsync(
+            history, options, ReadOnlyMemory<byte>.Empty, (client, callOptions) => client.RegisterAsync(request, callOptions), cancellationToken);
+        if (response.ClientId == 0)
+        {
+            throw new SynodServerException(
+                $"replica {endpoint} answered the registration with client id 0, which is never assigned; the {operation} was not sent.",
+                Grpc.Core.StatusCode.Internal, outcomeUnknown: false);
+        }
+
+        return WriteSession.Registered(response.ClientId);
     }
 
     /// <summary>

@@ -5,31 +5,21 @@ namespace Synod.Client;
 /// <summary>
 /// Idle exactly-once sessions of one client. A write rents one for its whole life (retries included) and gives it
 /// back after, so concurrent writes never share a client id: the state machine refuses a sequence older than the
-/// last applied one, and two writes racing under one id would make the slower one stale. Thread-safe.
+/// last applied one, and two writes racing under one id would make the slower one stale. When none is idle, the
+/// caller registers a new client id with the replicas (<see cref="SynodClient"/>). Thread-safe.
 /// </summary>
 internal sealed class WriteSessionPool
 {
     /// <summary>
     /// Idle sessions kept for reuse; beyond this, returned sessions are dropped (the replicas evict them in time). As
-    /// many as writes a busy client keeps in flight: below that, every write over the cap would mint a new client id,
-    /// a new session on every replica. Far below the replicas' own session limit (KvLimits.SessionsMaxDefault).
+    /// many as writes a busy client keeps in flight: below that, every write over the cap would register a new client
+    /// id, a round of consensus and a new session on every replica. Far below the replicas' own session limit
+    /// (KvLimits.SessionsMaxDefault).
     /// </summary>
     public const int IdleSessionsMax = 1024;
 
     private readonly Stack<WriteSession> _idle = new();
     private readonly Lock _lock = new();
-    private readonly Func<ulong> _newClientId;
-
-    public WriteSessionPool()
-        : this(RandomClientId)
-    {
-    }
-
-    /// <param name="newClientId">Makes a fresh client id; tests pass a predictable one.</param>
-    public WriteSessionPool(Func<ulong> newClientId)
-    {
-        _newClientId = newClientId;
-    }
 
     public int IdleCount
     {
@@ -42,18 +32,13 @@ internal sealed class WriteSessionPool
         }
     }
 
-    /// <summary>The most recently returned idle session (so few ids stay in use), or a fresh one.</summary>
-    public WriteSession Rent()
+    /// <summary>The most recently returned idle session (so few ids stay in use), or null if none is idle.</summary>
+    public WriteSession? TryRent()
     {
         lock (_lock)
         {
-            if (_idle.TryPop(out var session))
-            {
-                return session;
-            }
+            return _idle.TryPop(out var session) ? session : null;
         }
-
-        return WriteSession.Fresh(_newClientId());
     }
 
     /// <summary>Gives a session back after a write ended as <paramref name="end"/>; an abandoned id is dropped.</summary>
@@ -74,20 +59,20 @@ internal sealed class WriteSessionPool
     }
 
     /// <summary>
-    /// A random, non-zero 64-bit id from the cryptographic generator, so ids from different processes and
-    /// machines do not collide in practice (a collision would merge two clients' sessions).
+    /// A random, non-zero 64-bit registration nonce from the cryptographic generator, so that registrations in flight
+    /// from different processes and machines do not collide in practice (a collision would let one answer the other).
     /// </summary>
-    public static ulong RandomClientId()
+    public static ulong RandomNonce()
     {
         Span<byte> bytes = stackalloc byte[sizeof(ulong)];
-        ulong id;
+        ulong nonce;
         do
         {
             RandomNumberGenerator.Fill(bytes);
-            id = BitConverter.ToUInt64(bytes);
+            nonce = BitConverter.ToUInt64(bytes);
         }
-        while (id == 0);
+        while (nonce == 0);
 
-        return id;
+        return nonce;
     }
 }

@@ -38,4 +38,10 @@ public enum ProtocolBugs
 
     /// <summary>A replica whose candidacy failed never stands again (a liveness bug: the cluster can be left with no one to lead).</summary>
     NeverStandAgain = 512,
+
+    /// <summary>
+    /// The state machine's old session rule (a shell bug, switched on the KV state machine): a write with sequence 1
+    /// opens a session, so a late copy of a first write whose session was evicted is applied again.
+    /// </summary>
+    FirstWriteOpensSession = 1024,
 }

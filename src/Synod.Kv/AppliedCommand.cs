@@ -8,4 +8,5 @@ namespace Synod.Kv;
 /// <param name="Sequence">The command's sequence, or 0 if the bytes could not be decoded.</param>
 /// <param name="Status">The outcome.</param>
 /// <param name="Duplicate">True if this is a retry answered from the client's session.</param>
-public readonly record struct AppliedCommand(ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate);
+/// <param name="RegisteredClientId">For a <see cref="KvOperation.Register"/> applied, the client id it assigned; otherwise 0.</param>
+public readonly record struct AppliedCommand(ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate, ulong RegisteredClientId = 0);

@@ -6,9 +6,9 @@ namespace Synod.Kv;
 /// is done with n, which is what lets the state machine apply a retried command once.
 /// Equality compares the key and value bytes, not the array references.
 /// </summary>
-/// <param name="ClientId">The client's id, unique per client session.</param>
-/// <param name="Sequence">The command's number within the client's session, starting at 1.</param>
-/// <param name="Operation">Put or Delete.</param>
+/// <param name="ClientId">The client's id, assigned by a <see cref="KvOperation.Register"/>; 0 for a Register itself.</param>
+/// <param name="Sequence">The command's number within the client's session, starting at 1; a Register's nonce.</param>
+/// <param name="Operation">Put, Delete or Register.</param>
 /// <param name="Key">The key, 1 to <see cref="KvLimits.KeyBytesMax"/> bytes.</param>
 /// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
 public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
@@ -61,10 +61,10 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         }
 
         var operation = reader.ReadByte("operation");
-        if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete))
+        if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put) or {(byte)KvOperation.Delete} (Delete).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete) or {(byte)KvOperation.Register} (Register).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -88,8 +88,16 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             return "The value is missing (null); use an empty array for no value.";
         }
 
+        if (Operation == KvOperation.Register)
+        {
+            return ClientId != 0 ? $"A Register carries client id 0, not {ClientId}: the replicas assign the id."
+                : Sequence == 0 ? "A Register's nonce (its sequence) is 0; it must be non-zero."
+                : Key.Length != 0 || Value.Length != 0 ? "A Register carries no key and no value."
+                : null;
+        }
+
         return Sequence == 0 ? "The sequence is 0; sequences start at 1."
-            : Operation is not (KvOperation.Put or KvOperation.Delete) ? $"The operation {(byte)Operation} is neither Put (1) nor Delete (2)."
+            : Operation is not (KvOperation.Put or KvOperation.Delete) ? $"The operation {(byte)Operation} is neither Put (1), Delete (2) nor Register (3)."
             : Key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
             : Key.Length > KvLimits.KeyBytesMax ? $"The key is {Key.Length} bytes, over KeyBytesMax ({KvLimits.KeyBytesMax} bytes)."
             : Value.Length > KvLimits.ValueBytesMax ? $"The value is {Value.Length} bytes, over ValueBytesMax ({KvLimits.ValueBytesMax} bytes)."

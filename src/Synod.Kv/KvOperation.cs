@@ -8,4 +8,12 @@ public enum KvOperation : byte
 
     /// <summary>Removes the key; answered with <see cref="KvStatus.NotFound"/> if it did not exist.</summary>
     Delete = 2,
+
+    /// <summary>
+    /// Assigns the next client id and opens its session (<see cref="KvStateMachine.LastClientId"/>). Carries client id 0,
+    /// the caller's nonce as its sequence (so that the replica that proposed it can tell whose answer it is), and no key
+    /// or value. Registering twice only spends an id, so a registration is safe to retry; a write is not, which is why a
+    /// write never opens a session.
+    /// </summary>
+    Register = 3,
 }

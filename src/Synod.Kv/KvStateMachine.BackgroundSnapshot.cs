@@ -31,11 +31,12 @@ public sealed partial class KvStateMachine
         var entries = _entries;
         var slot = AppliedSlot;
         var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
+        var lastClientId = LastClientId;
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, entries, keys, sessions);
+            return Serialize(slot, lastClientId, entries, keys, sessions);
         });
     }
 

@@ -7,43 +7,58 @@ public sealed partial class KvStateMachine
     public bool HasSession(ulong clientId) => _sessions.ContainsKey(clientId);
 
     /// <summary>
-    /// Applies a valid command under the session rules:
-    /// with a session, a sequence above the last is applied and recorded, the last sequence again is a
-    /// duplicate answered with the recorded status, and a lower one is stale; without a session, sequence 1
-    /// opens one and is applied, and anything higher is <see cref="KvStatus.SessionExpired"/>, because the
-    /// session may have been evicted and the command may already have been applied.
+    /// The last client id a <see cref="KvOperation.Register"/> assigned: ids are 1, 2, 3, ... in log order, so every
+    /// replica assigns the same. 0 before the first registration.
+    /// </summary>
+    public ulong LastClientId { get; private set; }
+
+    /// <summary>
+    /// Applies a valid command under the session rules (I11, docs/protocol.md). A Register assigns the next client id
+    /// and opens its session, with nothing applied under it yet. With a session, a sequence above the last is applied
+    /// and recorded, the last sequence again is a duplicate answered with the recorded status, and a lower one is stale.
+    /// Without a session a write is never applied: an id at or below <see cref="LastClientId"/> had a session that was
+    /// evicted, so the command may have been applied before (<see cref="KvStatus.SessionExpired"/>); an id above it was
+    /// never assigned (<see cref="KvStatus.UnknownClient"/>). A write therefore never opens a session, and a late copy of
+    /// a client's first write cannot be applied a second time after its session was evicted.
     /// </summary>
     private AppliedCommand ApplyCommand(long slot, KvCommand command)
     {
         var clientId = command.ClientId;
         var sequence = command.Sequence;
-        if (_sessions.TryGetValue(clientId, out var session))
+        if (command.Operation == KvOperation.Register)
         {
-            if (sequence < session.LastSequence)
-            {
-                // An old, delayed message: the client has moved on, so it does not count as a use.
-                return new AppliedCommand(clientId, sequence, KvStatus.StaleSequence, Duplicate: false);
-            }
-
-            if (sequence == session.LastSequence)
-            {
-                RecordSession(clientId, session with { LastUsedSlot = slot });
-                return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true);
-            }
+            EvictDownTo(_sessionsMax - 1);
+            var assigned = ++LastClientId;
+            RecordSession(assigned, new ClientSession(0, KvStatus.Ok, slot));
+            return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, RegisteredClientId: assigned);
         }
-        else
+
+        if (!_sessions.TryGetValue(clientId, out var session))
         {
-            if (sequence > 1)
+            var refusal = (_bugs & KvBugs.FirstWriteOpensSession) != 0 && sequence == 1 ? (KvStatus?)null
+                : clientId <= LastClientId ? KvStatus.SessionExpired
+                : KvStatus.UnknownClient;
+            if (refusal is { } status)
             {
-                return new AppliedCommand(clientId, sequence, KvStatus.SessionExpired, Duplicate: false);
+                return new AppliedCommand(clientId, sequence, status, Duplicate: false);
             }
 
             EvictDownTo(_sessionsMax - 1);
         }
+        else if (sequence < session.LastSequence)
+        {
+            // An old, delayed message: the client has moved on, so it does not count as a use.
+            return new AppliedCommand(clientId, sequence, KvStatus.StaleSequence, Duplicate: false);
+        }
+        else if (sequence == session.LastSequence)
+        {
+            RecordSession(clientId, session with { LastUsedSlot = slot });
+            return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true);
+        }
 
-        var status = Execute(command);
-        RecordSession(clientId, new ClientSession(sequence, status, slot));
-        return new AppliedCommand(clientId, sequence, status, Duplicate: false);
+        var result = Execute(command);
+        RecordSession(clientId, new ClientSession(sequence, result, slot));
+        return new AppliedCommand(clientId, sequence, result, Duplicate: false);
     }
 
     /// <summary>

@@ -5,14 +5,17 @@ namespace Synod.Kv;
 
 /// <summary>
 /// Snapshot and restore. Layout (README.md has the full table): a 17-byte header — magic "SYKV",
-/// version, body length (uint64 LE), CRC32C of the body (uint32 LE) — then the body: applied slot,
-/// keys in bytewise order with their values, sessions in client-id order. Sorting makes the bytes a pure
+/// version, body length (uint64 LE), CRC32C of the body (uint32 LE) — then the body: applied slot, the last
+/// client id assigned (version 2), keys in bytewise order with their values, sessions in client-id order. Sorting makes the bytes a pure
 /// function of the state, so replicas with the same state write identical snapshots.
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>The snapshot format this code writes and the only one it reads.</summary>
-    public const byte SnapshotFormatVersion = 1;
+    /// <summary>The snapshot format this code writes: version 2 adds the last client id assigned after the applied slot.</summary>
+    public const byte SnapshotFormatVersion = 2;
+
+    /// <summary>The format before client ids were assigned through the log, still read (its last client id is 0).</summary>
+    private const byte SnapshotFormatVersionUnassignedIds = 1;
 
     private const int SnapshotMagicBytes = 4;
     private const int SnapshotHeaderBytes = SnapshotMagicBytes + 1 + sizeof(ulong) + sizeof(uint);
@@ -36,13 +39,14 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
         }
 
-        return Serialize(AppliedSlot, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
+        return Serialize(AppliedSlot, LastClientId, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
-    private static byte[] Serialize(long appliedSlot, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+    private static byte[] Serialize(
+        long appliedSlot, ulong lastClientId, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, entries, keys, sessions);
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, entries, keys, sessions);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -52,6 +56,7 @@ public sealed partial class KvStateMachine
         var snapshot = new byte[SnapshotHeaderBytes + bodyBytes];
         var writer = new ByteWriter(snapshot.AsSpan(SnapshotHeaderBytes));
         writer.WriteVarint((ulong)appliedSlot);
+        writer.WriteVarint(lastClientId);
         writer.WriteVarint((ulong)keys.Length);
         foreach (var key in keys)
         {
@@ -81,10 +86,10 @@ public sealed partial class KvStateMachine
     /// <paramref name="sessionsMax"/>, the least recently used are evicted, as they would have been.
     /// </summary>
     /// <exception cref="KvFormatException">Bad magic or version, truncation, trailing bytes, a checksum mismatch, or a malformed body.</exception>
-    public static KvStateMachine Restore(ReadOnlySpan<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault)
+    public static KvStateMachine Restore(ReadOnlySpan<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
     {
-        var body = CheckedSnapshotBody(snapshot);
-        var machine = new KvStateMachine(sessionsMax);
+        var body = CheckedSnapshotBody(snapshot, out var version);
+        var machine = new KvStateMachine(sessionsMax, bugs);
         var reader = new ByteReader(body, SnapshotBody);
         var appliedSlot = reader.ReadVarint("applied slot");
         if (appliedSlot > long.MaxValue)
@@ -93,6 +98,7 @@ public sealed partial class KvStateMachine
         }
 
         machine.AppliedSlot = (long)appliedSlot;
+        machine.LastClientId = version == SnapshotFormatVersionUnassignedIds ? 0 : reader.ReadVarint("last client id");
         machine.ReadEntries(ref reader);
         machine.ReadSessions(ref reader);
         reader.ExpectEnd();
@@ -100,9 +106,10 @@ public sealed partial class KvStateMachine
         return machine;
     }
 
-    private static long SnapshotBodyBytes(long appliedSlot, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+    private static long SnapshotBodyBytes(
+        long appliedSlot, ulong lastClientId, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
+        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
         foreach (var key in keys)
         {
             var value = entries[key];
@@ -118,7 +125,7 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
-    private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot)
+    private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot, out byte version)
     {
         if (snapshot.Length < SnapshotHeaderBytes)
         {
@@ -132,10 +139,11 @@ public sealed partial class KvStateMachine
                 $"The bytes are not a Synod KV snapshot: they start with {Convert.ToHexString(snapshot[..SnapshotMagicBytes])}, not the magic \"SYKV\".");
         }
 
-        var version = snapshot[SnapshotVersionOffset];
-        if (version != SnapshotFormatVersion)
+        version = snapshot[SnapshotVersionOffset];
+        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionUnassignedIds))
         {
-            throw new KvFormatException($"The snapshot has version {version}; only version {SnapshotFormatVersion} is understood.");
+            throw new KvFormatException(
+                $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} and {SnapshotFormatVersion} are understood.");
         }
 
         var bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(snapshot[SnapshotBodyLengthOffset..]);
@@ -192,7 +200,7 @@ public sealed partial class KvStateMachine
             var lastUsedSlot = reader.ReadVarint("last used slot");
             var problem =
                 clientId <= previousClientId ? "a client id out of order or repeated"
-                : lastSequence == 0 ? "last sequence 0"
+                : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
                 : lastStatus is not (KvStatus.Ok or KvStatus.NotFound) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
                 : null;

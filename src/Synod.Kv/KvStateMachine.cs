@@ -17,6 +17,7 @@ namespace Synod.Kv;
 public sealed partial class KvStateMachine
 {
     private readonly int _sessionsMax;
+    private readonly KvBugs _bugs;
     private readonly Dictionary<byte[], byte[]> _entries;
     private readonly Dictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
     private readonly Dictionary<ulong, ClientSession> _sessions = [];
@@ -25,7 +26,9 @@ public sealed partial class KvStateMachine
     // earlier use than its session's last (RecordSession); eviction corrects it when it comes first.
     private readonly SortedSet<(long LastUsedSlot, ulong ClientId)> _sessionsByLastUse = [];
 
-    public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault)
+    /// <param name="sessionsMax">Sessions kept; the least recently used beyond it are evicted.</param>
+    /// <param name="bugs">Rules switched off, for tests and the simulator only.</param>
+    public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
     {
         if (sessionsMax < 1)
         {
@@ -34,6 +37,7 @@ public sealed partial class KvStateMachine
         }
 
         _sessionsMax = sessionsMax;
+        _bugs = bugs;
         _entries = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
         _entriesBySpan = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
     }

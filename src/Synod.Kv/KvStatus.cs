@@ -10,8 +10,8 @@ public enum KvStatus : byte
     NotFound = 1,
 
     /// <summary>
-    /// The client has no session and the sequence is above 1, so it cannot be known whether the command
-    /// was applied before the session was evicted. Not applied; the client must start over with a new client id.
+    /// The client id was assigned but its session is gone (evicted), so it cannot be known whether the command was
+    /// applied before. Not applied; the client must register a new client id.
     /// </summary>
     SessionExpired = 2,
 
@@ -20,4 +20,7 @@ public enum KvStatus : byte
 
     /// <summary>The bytes did not decode or the command broke a limit. Not applied.</summary>
     Invalid = 4,
+
+    /// <summary>The client id was never assigned by a registration (it is above <see cref="KvStateMachine.LastClientId"/>). Not applied.</summary>
+    UnknownClient = 5,
 }

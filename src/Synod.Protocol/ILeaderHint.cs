@@ -20,3 +20,6 @@ public sealed partial class GetResponse : ILeaderHint;
 
 /// <summary>The generated message already has both fields.</summary>
 public sealed partial class DeleteResponse : ILeaderHint;
+
+/// <summary>The generated message already has both fields.</summary>
+public sealed partial class RegisterResponse : ILeaderHint;

@@ -13,6 +13,7 @@ namespace Synod.Server;
 internal sealed class EchoKvService : Protocol.Kv.KvBase
 {
     private readonly ConcurrentDictionary<ByteString, ByteString> _values = new();
+    private long _lastClientId;
 
     public override Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
@@ -32,6 +33,9 @@ internal sealed class EchoKvService : Protocol.Kv.KvBase
 
     public override Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context) =>
         Task.FromResult(new DeleteResponse { Existed = _values.TryRemove(request.Key, out _), ServedBy = EchoServer.ReplicaId });
+
+    public override Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context) =>
+        Task.FromResult(new RegisterResponse { ClientId = (ulong)Interlocked.Increment(ref _lastClientId), ServedBy = EchoServer.ReplicaId });
 
     public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context) =>
         Task.FromResult(new StatusResponse());

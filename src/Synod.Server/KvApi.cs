@@ -21,6 +21,8 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task<StatusResponse> Status(StatusRequest request, ServerCallContext context);
 
+    public abstract new Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context);
+
     public static void BindService(ServiceBinderBase binder, KvApi service)
     {
         // The binder finds each handler on the service type by the method's name; the delegates passed here are unused.
@@ -28,6 +30,7 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(Get), GetRequest.Parser, GetResponse.Parser), (UnaryServerMethod<GetRequest, GetResponse>)null!);
         binder.AddMethod(Unary(nameof(Delete), DeleteRequest.Parser, DeleteResponse.Parser), (UnaryServerMethod<DeleteRequest, DeleteResponse>)null!);
         binder.AddMethod(Unary(nameof(Status), StatusRequest.Parser, StatusResponse.Parser), (UnaryServerMethod<StatusRequest, StatusResponse>)null!);
+        binder.AddMethod(Unary(nameof(Register), RegisterRequest.Parser, RegisterResponse.Parser), (UnaryServerMethod<RegisterRequest, RegisterResponse>)null!);
     }
 
     private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name, Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)

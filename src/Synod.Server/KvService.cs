@@ -29,6 +29,17 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot, LeaderId = host.KnownLeaderId };
     }
 
+    public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
+    {
+        if (request.Nonce == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the registration's nonce is 0; pick any non-zero number (the client library picks a random one)."));
+        }
+
+        var outcome = await WriteAsync(new KvCommand(0, request.Nonce, KvOperation.Register, [], []), context);
+        return new RegisterResponse { ClientId = outcome.RegisteredClientId, Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, LeaderId = host.KnownLeaderId };
+    }
+
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
         var key = ProtoBytes.OwnedArray(request.Key);
@@ -99,10 +110,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
 
     private async Task<WriteOutcome> WriteAsync(KvCommand command, ServerCallContext context)
     {
-        if (command.ClientId == 0)
+        if (command.ClientId == 0 && command.Operation != KvOperation.Register)
         {
-            // Logs written before this rule may hold client id 0, so the state machine still applies it; only new requests are refused.
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; client ids start at 1 (the client library picks a random non-zero one)."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; write under a client id that Register assigned (the client library registers one)."));
         }
 
         Validate(command);
@@ -124,7 +134,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         {
             KvStatus.Ok or KvStatus.NotFound => outcome,
             KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"client {command.ClientId} has no session on the replicas (it expired, or its first write never took effect); the write was not applied. Start a new client id.")),
+                $"client {command.ClientId}'s session expired on the replicas (evicted to make room for newer ones); the write was not applied. Register a new client id.")),
+            KvStatus.UnknownClient => throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"client {command.ClientId} was never assigned by Register (the last id assigned is lower); the write was not applied. Register a client id first.")),
             KvStatus.StaleSequence => throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"sequence {command.Sequence} of client {command.ClientId} is older than one already applied; the write was not applied. Start a new client id.")),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "the replicas refused the command as invalid.")),

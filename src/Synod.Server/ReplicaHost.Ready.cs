@@ -110,7 +110,7 @@ public sealed partial class ReplicaHost
     {
         if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var write))
         {
-            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate);
+            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId);
             foreach (var waiter in write.Waiters)
             {
                 AnswerLater(waiter, outcome);

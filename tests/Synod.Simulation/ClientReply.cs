@@ -1,4 +1,8 @@
 namespace Synod.Simulation;
 
-/// <summary>A replica's answer. Ok false means "not served here, try elsewhere" and nothing took effect through this attempt.</summary>
-public sealed record ClientReply(int Client, long Attempt, bool Ok, string? Value, string Detail);
+/// <summary>
+/// A replica's answer. Ok false means "not served here, try elsewhere" and nothing took effect through this attempt;
+/// <paramref name="SessionGone"/> means the replicas refused the write for want of a session (expired or never
+/// assigned), so no retry under that client id can succeed. A registration's answer carries the id it assigned.
+/// </summary>
+public sealed record ClientReply(int Client, long Attempt, bool Ok, string? Value, string Detail, ulong RegisteredClientId = 0, bool SessionGone = false);

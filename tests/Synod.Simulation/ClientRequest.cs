@@ -2,5 +2,9 @@ using Synod.Checker;
 
 namespace Synod.Simulation;
 
-/// <summary>A simulated client's request to a replica. Attempt tells a late reply from a current one.</summary>
-public sealed record ClientRequest(int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value);
+/// <summary>
+/// A simulated client's request to a replica. Attempt tells a late reply from a current one. A registration
+/// (<paramref name="Register"/>) carries its nonce as <paramref name="Sequence"/> and client id 0; Kind, Key and Value
+/// are then those of the write it is for.
+/// </summary>
+public sealed record ClientRequest(int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false);

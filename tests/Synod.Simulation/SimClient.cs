@@ -2,33 +2,22 @@ using Synod.Checker;
 
 namespace Synod.Simulation;
 
-/// <summary>A simulated client: one operation at a time, each retried with the same client id and sequence.</summary>
+/// <summary>
+/// A simulated client: one operation at a time, each retried with the same client id and sequence. Its client id is
+/// assigned by the replicas (a Register through the log) before its first write, and again after its session expired
+/// or the client "restarted" and forgot it.
+/// </summary>
 public sealed class SimClient(int index)
 {
     public int Index { get; } = index;
 
-    /// <summary>Client ids in use at once are spread this far apart, so a client's later ids never collide with others'.</summary>
-    private const ulong IdGenerationStride = 1_000_000;
-
-    private int _generation;
-
-    public ulong ClientId => (ulong)Index + (IdGenerationStride * (ulong)_generation);
-
-    /// <summary>Whether any write under the current client id was acknowledged, so the replicas hold its session.</summary>
-    public bool HasAcknowledgedWrite { get; set; }
-
-    /// <summary>
-    /// Gives up the current client id: until one of its writes is acknowledged, the replicas may hold no session for
-    /// it, and its next sequence would be refused as SessionExpired. A fresh id starts again at sequence 1.
-    /// </summary>
-    public void AbandonClientId()
-    {
-        _generation++;
-        Sequence = 0;
-        HasAcknowledgedWrite = false;
-    }
+    /// <summary>The client id the replicas assigned; 0 until a registration is answered.</summary>
+    public ulong ClientId { get; set; }
 
     public ulong Sequence { get; set; }
+
+    /// <summary>The write that waits for <see cref="Current"/>, a registration, to be answered.</summary>
+    public ClientRequest? PendingWrite { get; set; }
 
     public long Attempt { get; set; }
 
@@ -43,4 +32,11 @@ public sealed class SimClient(int index)
     public bool Done { get; set; }
 
     public OperationKind Kind => Current?.Kind ?? OperationKind.Get;
+
+    /// <summary>Forgets the client id, as a restarted client process or one whose session expired does: the next write registers a new one.</summary>
+    public void ForgetClientId()
+    {
+        ClientId = 0;
+        Sequence = 0;
+    }
 }

@@ -88,13 +88,19 @@ public sealed class SimReplicaHost
         _readsAwaitingApply.Clear();
     }
 
+    /// <summary>The state machine's bugs among the simulator's: only the session rule lives there.</summary>
+    private static KvBugs KvBugsOf(ProtocolBugs bugs) =>
+        (bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None;
+
+    private KvStateMachine NewStateMachine() => new(_sim.Options.SessionsMax, KvBugsOf(_options.Bugs));
+
     public void Start()
     {
         Up = true;
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
         _storage = OpenStorage();
         Core = new Replica(_options, random, _storage.State);
-        Kv = new KvStateMachine();
+        Kv = NewStateMachine();
         _lastSnapshotSlot = 0;
         _wasLeader = false;
         _wasRebuilding = Core.Rebuilding;
@@ -166,12 +172,14 @@ public sealed class SimReplicaHost
         }
         else
         {
-            var command = new KvCommand(
-                request.ClientId,
-                request.Sequence,
-                request.Kind == OperationKind.Put ? KvOperation.Put : KvOperation.Delete,
-                Encoding.UTF8.GetBytes(request.Key),
-                request.Value is null ? [] : Encoding.UTF8.GetBytes(request.Value));
+            var command = request.Register
+                ? new KvCommand(0, request.Sequence, KvOperation.Register, [], [])
+                : new KvCommand(
+                    request.ClientId,
+                    request.Sequence,
+                    request.Kind == OperationKind.Put ? KvOperation.Put : KvOperation.Delete,
+                    Encoding.UTF8.GetBytes(request.Key),
+                    request.Value is null ? [] : Encoding.UTF8.GetBytes(request.Value));
             _writeWaiters[(request.ClientId, request.Sequence)] = request;
             Core.Propose(command.Encode());
         }
@@ -289,7 +297,7 @@ public sealed class SimReplicaHost
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data);
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _sim.Options.SessionsMax, KvBugsOf(_options.Bugs));
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _sim.Oracle.OnSnapshotInstalled(Id, ready.Snapshot.Slot);
             _sim.Faults.SnapshotsInstalled++;
@@ -336,7 +344,8 @@ public sealed class SimReplicaHost
         }
 
         var ok = applied.Status is KvStatus.Ok or KvStatus.NotFound;
-        _sim.SendClientReply(Id, new ClientReply(request.Client, request.Attempt, ok, null, applied.Status.ToString()));
+        var gone = applied.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
+        _sim.SendClientReply(Id, new ClientReply(request.Client, request.Attempt, ok, null, applied.Status.ToString(), applied.RegisteredClientId, gone));
     }
 
     private void AnswerReadsApplied()

@@ -63,6 +63,15 @@ public sealed record SimulationOptions
     /// <summary>Every replica takes a snapshot and compacts its log every this many applied slots.</summary>
     public int SnapshotEverySlots { get; init; } = 25;
 
+    /// <summary>
+    /// Client sessions each replica's state machine keeps (KvLimits.SessionsMaxDefault in the server). Close to the
+    /// number of clients, so that registrations evict sessions and expiry is exercised in every run.
+    /// </summary>
+    public int SessionsMax { get; init; } = 6;
+
+    /// <summary>Probability that a client forgets its client id before a write, as a restarted process does, and registers a new one.</summary>
+    public double ClientRestartProbability { get; init; } = 0.1;
+
     /// <summary>Upper bound on simulated time, so a broken run cannot spin forever.</summary>
     public long RunMsMax { get; init; } = 600_000;
 
@@ -81,6 +90,16 @@ public sealed record SimulationOptions
         if (Clients < 1 || Keys < 1)
         {
             throw new ArgumentException("A run needs at least one client and one key.");
+        }
+
+        if (SessionsMax < 1)
+        {
+            throw new ArgumentException($"SessionsMax {SessionsMax} must be at least 1, or no client could be served exactly once.");
+        }
+
+        if (ClientRestartProbability is < 0 or > 1)
+        {
+            throw new ArgumentException($"ClientRestartProbability {ClientRestartProbability} must be within 0..1.");
         }
     }
 }

@@ -4,7 +4,9 @@ namespace Synod.Simulation;
 
 /// <summary>
 /// The clients: each runs one operation at a time against a random replica, and after a timeout retries the
-/// same operation (same client id and sequence) against another one. Under faults a client gives up after a
+/// same operation (same client id and sequence) against another one. A write needs a client id that the replicas
+/// assigned: a client without one registers first (not an operation of the history), and now and then a client forgets
+/// its id, as a restarted process does, so that sessions are evicted and expire while the run goes on. Under faults a client gives up after a
 /// few attempts and records the outcome as unknown; after healing it must always succeed, in bounded time.
 /// Every operation's invocation, completion and result go into the history that the checker judges.
 /// </summary>
@@ -17,6 +19,7 @@ public sealed partial class Simulator
     private readonly List<Operation> _history = [];
     private int _operationsStarted;
     private int _operationsEnded;
+    private ulong _lastRegistrationNonce;
 
     private void StartNextOperation(SimClient client)
     {
@@ -36,14 +39,27 @@ public sealed partial class Simulator
         var roll = Random.Next(100);
         var kind = roll < 45 ? OperationKind.Get : roll < 85 ? OperationKind.Put : OperationKind.Delete;
         var key = $"k{Random.Next(Options.Keys)}";
-        string? value = null;
-        if (kind != OperationKind.Get)
+        var value = kind == OperationKind.Put ? $"c{client.Index}-{_operationsStarted}" : null;
+        var request = new ClientRequest(client.Index, 0, 0, 0, kind, key, value);
+        if (kind != OperationKind.Get && Random.NextDouble() < Options.ClientRestartProbability)
         {
-            client.Sequence++;
-            value = kind == OperationKind.Put ? $"c{client.ClientId}-{client.Sequence}" : null;
+            client.ForgetClientId();
         }
 
-        client.Current = new ClientRequest(client.Index, 0, client.ClientId, client.Sequence, kind, key, value);
+        if (kind == OperationKind.Get)
+        {
+            client.Current = request;
+        }
+        else if (client.ClientId == 0)
+        {
+            client.PendingWrite = request;
+            client.Current = request with { Sequence = ++_lastRegistrationNonce, Register = true };
+        }
+        else
+        {
+            client.Current = request with { ClientId = client.ClientId, Sequence = ++client.Sequence };
+        }
+
         client.InvokeMs = NowMs;
         client.AttemptsOfOperation = 0;
         SendAttempt(client);
@@ -80,14 +96,34 @@ public sealed partial class Simulator
             return;
         }
 
+        var request = client.Current;
+        if (reply.SessionGone)
+        {
+            // Not applied by this attempt; an earlier one that went unanswered may have been, before the session went.
+            client.ForgetClientId();
+            _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs,
+                client.AttemptsOfOperation > 1 ? null : NowMs, client.AttemptsOfOperation > 1 ? Outcome.Unknown : Outcome.Fail));
+            EndOperation(client);
+            return;
+        }
+
         if (!reply.Ok)
         {
             OnAttemptFailed(client, timedOut: false);
             return;
         }
 
-        var request = client.Current;
-        client.HasAcknowledgedWrite |= request.Kind != OperationKind.Get;
+        if (request.Register)
+        {
+            client.ClientId = reply.RegisteredClientId;
+            client.Sequence = 1;
+            client.Current = client.PendingWrite! with { ClientId = client.ClientId, Sequence = 1 };
+            client.PendingWrite = null;
+            client.AttemptsOfOperation = 0;
+            SendAttempt(client);
+            return;
+        }
+
         _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value,
             request.Kind == OperationKind.Get ? reply.Value : null, client.InvokeMs, NowMs, Outcome.Ok));
         EndOperation(client);
@@ -99,11 +135,16 @@ public sealed partial class Simulator
         if (!_healed && client.AttemptsOfOperation >= Options.ClientAttemptsMax)
         {
             var request = client.Current!;
-            // A write that may still be in flight somewhere may take effect at any later time: outcome unknown.
-            _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, null, Outcome.Unknown));
-            if (request.Kind != OperationKind.Get && !client.HasAcknowledgedWrite)
+            if (request.Register)
             {
-                client.AbandonClientId();
+                // The write was never sent; the registration, if it took effect, only spent an id.
+                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, NowMs, Outcome.Fail));
+                client.PendingWrite = null;
+            }
+            else
+            {
+                // A write that may still be in flight somewhere may take effect at any later time: outcome unknown.
+                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, null, Outcome.Unknown));
             }
 
             EndOperation(client);

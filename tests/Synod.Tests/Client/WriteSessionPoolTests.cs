@@ -4,63 +4,49 @@ namespace Synod.Tests.Client;
 
 public sealed class WriteSessionPoolTests
 {
-    private ulong _lastId;
-
-    private WriteSessionPool NewPool() => new(() => ++_lastId);
-
     [Fact]
-    public void Concurrent_writes_never_share_a_client_id()
+    public void An_empty_pool_rents_nothing_so_the_client_registers_a_new_id()
     {
-        var pool = NewPool();
-
-        var first = pool.Rent();
-        var second = pool.Rent();
-
-        Assert.NotEqual(first.ClientId, second.ClientId);
+        Assert.Null(new WriteSessionPool().TryRent());
     }
 
     [Fact]
-    public void A_returned_session_is_reused_with_its_next_sequence()
+    public void A_returned_session_is_reused_with_its_next_sequence_and_rented_once()
     {
-        var pool = NewPool();
-        var session = pool.Rent();
+        var pool = new WriteSessionPool();
 
-        pool.Return(session, WriteEnd.Acknowledged);
+        pool.Return(WriteSession.Registered(5), WriteEnd.Acknowledged);
 
-        Assert.Equal(new WriteSession(session.ClientId, 2, Established: true), pool.Rent());
+        Assert.Equal(new WriteSession(5, 2), pool.TryRent());
+        Assert.Null(pool.TryRent());
     }
 
     [Fact]
-    public void An_abandoned_session_is_not_returned_and_the_next_write_gets_a_fresh_id()
+    public void An_expired_session_is_not_returned()
     {
-        var pool = NewPool();
-        var session = pool.Rent();
+        var pool = new WriteSessionPool();
 
-        pool.Return(session, WriteEnd.NotAcknowledged);
-        var next = pool.Rent();
+        pool.Return(WriteSession.Registered(5), WriteEnd.SessionExpired);
 
         Assert.Equal(0, pool.IdleCount);
-        Assert.NotEqual(session.ClientId, next.ClientId);
-        Assert.Equal(1UL, next.NextSequence);
     }
 
     [Fact]
     public void Idle_sessions_are_bounded()
     {
-        var pool = NewPool();
-        var sessions = Enumerable.Range(0, WriteSessionPool.IdleSessionsMax + 5).Select(_ => pool.Rent()).ToList();
+        var pool = new WriteSessionPool();
 
-        foreach (var session in sessions)
+        for (var id = 1UL; id <= WriteSessionPool.IdleSessionsMax + 5; id++)
         {
-            pool.Return(session, WriteEnd.Acknowledged);
+            pool.Return(WriteSession.Registered(id), WriteEnd.Acknowledged);
         }
 
         Assert.Equal(WriteSessionPool.IdleSessionsMax, pool.IdleCount);
     }
 
     [Fact]
-    public void Random_client_ids_are_never_zero()
+    public void Registration_nonces_are_never_zero()
     {
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.NotEqual(0UL, WriteSessionPool.RandomClientId()));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.NotEqual(0UL, WriteSessionPool.RandomNonce()));
     }
 }

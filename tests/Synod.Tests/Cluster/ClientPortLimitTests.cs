@@ -120,11 +120,20 @@ public sealed class ClientPortLimitTests(ITestOutputHelper output)
         Assert.Equal(StatusCode.InvalidArgument, zero.StatusCode);
         Assert.Contains("client id 0", zero.Status.Detail, StringComparison.Ordinal);
 
-        // The replica still serves a well-formed request.
-        var put = await new Synod.Protocol.Kv.KvClient(channel).PutAsync(
-            new PutRequest { ClientId = 7, Sequence = 1, Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") },
+        // A client id that no registration assigned is refused, and nothing is applied.
+        var kv = new Synod.Protocol.Kv.KvClient(channel);
+        var unassigned = await Assert.ThrowsAsync<RpcException>(async () => await kv.PutAsync(
+            new PutRequest { ClientId = 1_000_007, Sequence = 1, Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") },
+            deadline: DateTime.UtcNow.AddSeconds(10)));
+        Assert.Equal(StatusCode.FailedPrecondition, unassigned.StatusCode);
+        Assert.Contains("never assigned by Register", unassigned.Status.Detail, StringComparison.Ordinal);
+
+        // The replica still serves a well-formed request under a registered id.
+        var registered = await kv.RegisterAsync(new RegisterRequest { Nonce = 99 }, deadline: DateTime.UtcNow.AddSeconds(10));
+        var put = await kv.PutAsync(
+            new PutRequest { ClientId = registered.ClientId, Sequence = 1, Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") },
             deadline: DateTime.UtcNow.AddSeconds(10));
-        Assert.True(put.Slot > 0);
+        Assert.True(registered.ClientId > 0 && put.Slot > registered.Slot);
     }
 
     /// <summary>The process's resident set (VmRSS in /proc/PID/status), in bytes.</summary>

@@ -15,8 +15,8 @@ public sealed class KvBackgroundSnapshotTests
     public async Task A_background_snapshot_equals_the_state_at_its_begin_and_writes_made_meanwhile_are_kept(int seed)
     {
         var random = new Random(seed);
-        var live = new KvStateMachine();
-        var reference = new KvStateMachine();
+        var live = WithClients(5);
+        var reference = WithClients(5);
         var sequences = new Dictionary<ulong, ulong>();
         void Step()
         {
@@ -52,7 +52,7 @@ public sealed class KvBackgroundSnapshotTests
     [Fact]
     public void Only_one_background_snapshot_runs_at_a_time_and_a_plain_snapshot_waits_for_it()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
         Apply(machine, Put(1, 1, "a", "1"));
         var job = machine.BeginSnapshot();
 

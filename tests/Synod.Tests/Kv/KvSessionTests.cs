@@ -3,13 +3,16 @@ using static Synod.Tests.Kv.KvTestCommands;
 
 namespace Synod.Tests.Kv;
 
-/// <summary>The exactly-once rules of client sessions (Raft dissertation §6.3).</summary>
+/// <summary>
+/// The exactly-once rules of client sessions (I11, docs/protocol.md; Raft dissertation §6.3): client ids are assigned
+/// through the log by Register, which opens the session; a write never opens one.
+/// </summary>
 public sealed class KvSessionTests
 {
     [Fact]
     public void A_retried_command_is_applied_once_and_answered_with_its_first_result()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(2);
         Apply(machine, Put(1, 1, "k", "a"));
         Apply(machine, Put(2, 1, "k", "b"));
 
@@ -22,7 +25,7 @@ public sealed class KvSessionTests
     [Fact]
     public void A_retried_delete_keeps_its_first_status_even_after_the_key_came_back()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(2);
         Apply(machine, Put(1, 1, "k", "a"));
         Apply(machine, Delete(2, 1, "k"));
         Apply(machine, Put(1, 2, "k", "again"));
@@ -36,7 +39,7 @@ public sealed class KvSessionTests
     [Fact]
     public void A_retry_in_the_same_slot_is_also_a_duplicate()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
 
         var results = Apply(machine, Put(1, 1, "k", "a"), Put(1, 1, "k", "a"));
 
@@ -47,7 +50,7 @@ public sealed class KvSessionTests
     [Fact]
     public void A_sequence_below_the_last_applied_is_StaleSequence_and_not_applied()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
         Apply(machine, Put(1, 1, "k", "a"), Put(1, 2, "k", "b"));
 
         var results = Apply(machine, Put(1, 1, "k", "old"));
@@ -59,7 +62,7 @@ public sealed class KvSessionTests
     [Fact]
     public void A_sequence_may_skip_ahead_when_the_client_gave_up_on_the_previous_one()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
         Apply(machine, Put(1, 1, "k", "a"));
 
         var results = Apply(machine, Put(1, 3, "k", "c"), Put(1, 2, "k", "late"));
@@ -70,22 +73,60 @@ public sealed class KvSessionTests
     }
 
     [Fact]
-    public void An_unknown_client_with_sequence_above_1_is_SessionExpired_and_not_applied()
+    public void Register_assigns_ids_1_2_3_in_log_order_and_opens_an_empty_session()
     {
         var machine = new KvStateMachine();
 
-        var results = Apply(machine, Put(9, 2, "k", "a"));
+        var results = Apply(machine, Register(77), Register(5));
+        var third = Apply(machine, Register(77))[0];
 
-        Assert.Equal(new AppliedCommand(9, 2, KvStatus.SessionExpired, false), results[0]);
+        Assert.Equal(new AppliedCommand(0, 77, KvStatus.Ok, false, RegisteredClientId: 1), results[0]);
+        Assert.Equal(new AppliedCommand(0, 5, KvStatus.Ok, false, RegisteredClientId: 2), results[1]);
+        Assert.Equal(3UL, third.RegisteredClientId);
+        Assert.Equal(3UL, machine.LastClientId);
+        Assert.True(machine.HasSession(1) && machine.HasSession(2) && machine.HasSession(3));
+    }
+
+    [Fact]
+    public void A_write_from_an_id_never_assigned_is_UnknownClient_and_opens_no_session()
+    {
+        var machine = WithClients(2);
+
+        var results = Apply(machine, Put(3, 1, "k", "a"), Put(9, 2, "k", "b"));
+
+        Assert.Equal(new AppliedCommand(3, 1, KvStatus.UnknownClient, false), results[0]);
+        Assert.Equal(KvStatus.UnknownClient, results[1].Status);
         Assert.Null(Get(machine, "k"));
-        Assert.False(machine.HasSession(9));
+        Assert.False(machine.HasSession(3));
+    }
+
+    /// <summary>
+    /// Issue 13's session finding: a first write whose session was evicted, arriving again late (a replica that queued
+    /// it, a delayed message), was applied a second time because sequence 1 opened a session. Now it is SessionExpired;
+    /// with the old rule switched back on (<see cref="KvBugs.FirstWriteOpensSession"/>) the same slots apply it twice.
+    /// </summary>
+    [Theory]
+    [InlineData(KvBugs.None, KvStatus.SessionExpired, "b")]
+    [InlineData(KvBugs.FirstWriteOpensSession, KvStatus.Ok, "a")]
+    public void A_late_copy_of_a_first_write_after_its_session_was_evicted_is_never_applied_again(KvBugs bugs, KvStatus lateStatus, string finalValue)
+    {
+        var machine = WithClients(1, sessionsMax: 1, bugs);
+        Apply(machine, Put(1, 1, "k", "a"));
+        Apply(machine, Register(2)); // client 2 evicts client 1's session
+        Apply(machine, Put(2, 1, "k", "b"));
+
+        var late = Apply(machine, Put(1, 1, "k", "a"))[0];
+
+        Assert.Equal(lateStatus, late.Status);
+        Assert.Equal(finalValue, Get(machine, "k"));
     }
 
     [Fact]
     public void An_evicted_client_gets_SessionExpired_for_its_next_sequence()
     {
-        var machine = new KvStateMachine(sessionsMax: 1);
+        var machine = WithClients(1, sessionsMax: 1);
         Apply(machine, Put(1, 1, "k", "a"));
+        Apply(machine, Register(2));
         Apply(machine, Put(2, 1, "k", "b"));
 
         var results = Apply(machine, Put(1, 2, "k", "c"));
@@ -98,12 +139,12 @@ public sealed class KvSessionTests
     public void Eviction_removes_the_least_recently_used_session()
     {
         var machine = new KvStateMachine(sessionsMax: 3);
-        Apply(machine, Put(1, 1, "a", "1"));
-        Apply(machine, Put(2, 1, "b", "1"));
-        Apply(machine, Put(3, 1, "c", "1"));
-        Apply(machine, Put(1, 2, "a", "2")); // client 1 is used again, so client 2 is now the oldest
+        Apply(machine, Register(1));
+        Apply(machine, Register(2));
+        Apply(machine, Register(3));
+        Apply(machine, Put(1, 1, "a", "1")); // client 1 is used, so client 2 is now the oldest
 
-        Apply(machine, Put(4, 1, "d", "1"));
+        Apply(machine, Register(4));
 
         Assert.True(machine.HasSession(1));
         Assert.False(machine.HasSession(2));
@@ -116,11 +157,13 @@ public sealed class KvSessionTests
     public void A_duplicate_counts_as_a_use_for_eviction()
     {
         var machine = new KvStateMachine(sessionsMax: 2);
+        Apply(machine, Register(1));
+        Apply(machine, Register(2));
         Apply(machine, Put(1, 1, "a", "1"));
         Apply(machine, Put(2, 1, "b", "1"));
         Apply(machine, Put(1, 1, "a", "1"));
 
-        Apply(machine, Put(3, 1, "c", "1"));
+        Apply(machine, Register(3));
 
         Assert.True(machine.HasSession(1));
         Assert.False(machine.HasSession(2));
@@ -130,13 +173,13 @@ public sealed class KvSessionTests
     public void Eviction_ties_in_the_same_slot_go_to_the_lower_client_id()
     {
         var machine = new KvStateMachine(sessionsMax: 2);
-        Apply(machine, Put(20, 1, "a", "1"), Put(10, 1, "b", "1"));
+        Apply(machine, Register(20), Register(10));
 
-        Apply(machine, Put(30, 1, "c", "1"));
+        Apply(machine, Register(30));
 
-        Assert.False(machine.HasSession(10));
-        Assert.True(machine.HasSession(20));
-        Assert.True(machine.HasSession(30));
+        Assert.False(machine.HasSession(1));
+        Assert.True(machine.HasSession(2));
+        Assert.True(machine.HasSession(3));
     }
 
     /// <summary>
@@ -150,6 +193,7 @@ public sealed class KvSessionTests
         var machine = new KvStateMachine(SessionsMax);
         var lastUsed = new Dictionary<ulong, long>();
         var lastSequence = new Dictionary<ulong, ulong>();
+        var assigned = 0UL;
         var random = new Random(11);
         for (var slot = 1; slot <= 2_000; slot++)
         {
@@ -158,9 +202,15 @@ public sealed class KvSessionTests
             var sequences = new ulong[batch.Length];
             for (var index = 0; index < batch.Length; index++)
             {
-                clients[index] = (ulong)random.Next(1, 16);
-                var known = lastSequence.TryGetValue(clients[index], out var last);
-                sequences[index] = !known ? 1 : random.Next(4) == 0 ? last : last + 1;
+                if (random.Next(6) == 0)
+                {
+                    batch[index] = Register((ulong)slot);
+                    continue;
+                }
+
+                clients[index] = (ulong)random.Next(1, (int)assigned + 3);
+                var last = lastSequence.GetValueOrDefault(clients[index]);
+                sequences[index] = random.Next(4) == 0 && last > 0 ? last : last + 1;
                 batch[index] = Put(clients[index], sequences[index], "k", $"v{slot}");
             }
 
@@ -168,15 +218,7 @@ public sealed class KvSessionTests
             for (var index = 0; index < batch.Length; index++)
             {
                 var (client, sequence) = (clients[index], sequences[index]);
-                if (lastSequence.TryGetValue(client, out var last))
-                {
-                    if (sequence >= last)
-                    {
-                        lastUsed[client] = slot;
-                        lastSequence[client] = sequence;
-                    }
-                }
-                else if (sequence == 1)
+                if (client == 0)
                 {
                     while (lastUsed.Count > SessionsMax - 1)
                     {
@@ -185,12 +227,18 @@ public sealed class KvSessionTests
                         lastSequence.Remove(oldest);
                     }
 
+                    assigned++;
+                    lastUsed[assigned] = slot;
+                    lastSequence[assigned] = 0;
+                }
+                else if (lastSequence.TryGetValue(client, out var last) && sequence >= last)
+                {
                     lastUsed[client] = slot;
                     lastSequence[client] = sequence;
                 }
             }
 
-            for (var client = 1UL; client < 16; client++)
+            for (var client = 1UL; client <= assigned + 2; client++)
             {
                 Assert.True(lastUsed.ContainsKey(client) == machine.HasSession(client), $"slot {slot}: client {client}'s session differs from the model");
             }
@@ -202,8 +250,9 @@ public sealed class KvSessionTests
     {
         var live = new KvStateMachine(sessionsMax: 5);
         var random = new Random(3);
-        byte[][] NextSlot(int slot) => [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ =>
-            Put((ulong)random.Next(1, 12), (ulong)random.Next(1, 3), $"k{random.Next(0, 4)}", $"v{slot}"))];
+        byte[][] NextSlot(int slot) => [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ => random.Next(4) == 0
+            ? Register((ulong)slot)
+            : Put((ulong)random.Next(1, 12), (ulong)random.Next(1, 3), $"k{random.Next(0, 4)}", $"v{slot}"))];
 
         for (var slot = 1; slot <= 500; slot++)
         {
@@ -211,6 +260,7 @@ public sealed class KvSessionTests
         }
 
         var restored = KvStateMachine.Restore(live.Snapshot(), sessionsMax: 5);
+        Assert.Equal(live.LastClientId, restored.LastClientId);
         for (var slot = 501; slot <= 1_000; slot++)
         {
             var batch = NextSlot(slot);
@@ -231,9 +281,9 @@ public sealed class KvSessionTests
             var batch = new byte[random.Next(0, 4)][];
             for (var index = 0; index < batch.Length; index++)
             {
-                var client = (ulong)random.Next(1, 10);
-                var sequence = (ulong)random.Next(1, 4);
-                batch[index] = Put(client, sequence, $"k{random.Next(0, 5)}", $"v{slot}");
+                batch[index] = random.Next(4) == 0
+                    ? Register((ulong)random.Next(1, 1000))
+                    : Put((ulong)random.Next(1, 10), (ulong)random.Next(1, 4), $"k{random.Next(0, 5)}", $"v{slot}");
             }
 
             var firstResults = first.ApplySlot(slot, batch);

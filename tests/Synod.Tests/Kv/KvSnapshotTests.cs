@@ -172,7 +172,7 @@ public sealed class KvSnapshotTests
     [Fact]
     public void Restore_with_a_smaller_sessionsMax_keeps_the_most_recently_used_sessions()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(3);
         Apply(machine, Put(1, 1, "a", "1"));
         Apply(machine, Put(2, 1, "b", "1"));
         Apply(machine, Put(3, 1, "c", "1"));
@@ -184,10 +184,39 @@ public sealed class KvSnapshotTests
         Assert.True(restored.HasSession(3));
     }
 
-    /// <summary>Slots 1-4: client 1 puts k twice, client 2 puts and deletes, client 3 puts; slot 3 is empty.</summary>
+    /// <summary>
+    /// A version 1 snapshot, written before client ids were assigned through the log, has no last client id: it is read
+    /// as 0, and its sessions (under ids the clients picked) go on as before.
+    /// </summary>
+    [Fact]
+    public void A_version_1_snapshot_is_read_with_last_client_id_0_and_its_sessions_kept()
+    {
+        var old = new KvStateMachine(bugs: KvBugs.FirstWriteOpensSession);
+        Apply(old, Put(7_000_123, 1, "k", "v"));
+        var snapshot = old.Snapshot();
+        var body = snapshot.AsSpan(HeaderBytes);
+        // Version 2 body: applied slot (1 byte here), last client id (0: 1 byte), then as version 1.
+        Assert.Equal(0, body[1]);
+        byte[] oldBody = [body[0], .. body[2..]];
+        var v1 = new byte[HeaderBytes + oldBody.Length];
+        snapshot.AsSpan(0, HeaderBytes).CopyTo(v1);
+        oldBody.CopyTo(v1.AsSpan(HeaderBytes));
+        v1[4] = 1;
+        BinaryPrimitives.WriteUInt64LittleEndian(v1.AsSpan(5), (ulong)oldBody.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(v1.AsSpan(ChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, oldBody));
+
+        var restored = KvStateMachine.Restore(v1);
+
+        Assert.Equal(0UL, restored.LastClientId);
+        Assert.Equal("v", Get(restored, "k"));
+        Assert.Equal(new AppliedCommand(7_000_123, 2, KvStatus.Ok, false), Apply(restored, Put(7_000_123, 2, "k", "w"))[0]);
+        Assert.Equal(KvStatus.UnknownClient, Apply(restored, Put(7_000_124, 1, "k", "x"))[0].Status);
+    }
+
+    /// <summary>Slot 1 registers clients 1-3; slots 2-5: client 1 puts k twice, client 2 puts and deletes, client 3 puts; slot 4 is empty.</summary>
     private static KvStateMachine SampleMachine()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(3);
         Apply(machine, Put(1, 1, "k", "v1"), Put(2, 1, "deleted", "d"));
         Apply(machine, Put(1, 2, "k", "v2"), Delete(2, 2, "deleted"));
         Apply(machine);
@@ -205,8 +234,8 @@ public sealed class KvSnapshotTests
     {
         var random = new Random(seed);
         var sequences = new Dictionary<ulong, ulong>();
-        var slots = new List<byte[][]>();
-        for (var slot = 0; slot < count; slot++)
+        List<byte[][]> slots = [[.. Enumerable.Range(1, 19).Select(i => Register((ulong)i))]];
+        for (var slot = 1; slot < count; slot++)
         {
             var batch = new byte[random.Next(0, 6)][];
             for (var index = 0; index < batch.Length; index++)

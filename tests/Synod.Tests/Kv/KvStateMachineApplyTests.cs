@@ -18,20 +18,20 @@ public sealed class KvStateMachineApplyTests
     [Fact]
     public void Put_sets_the_value_and_answers_Ok()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
 
         var results = Apply(machine, Put(1, 1, "k", "a"), Put(1, 2, "k", "b"));
 
         Assert.Equal([new(1, 1, KvStatus.Ok, false), new(1, 2, KvStatus.Ok, false)], results);
         Assert.Equal("b", Get(machine, "k"));
         Assert.Equal(1, machine.Count);
-        Assert.Equal(1, machine.AppliedSlot);
+        Assert.Equal(2, machine.AppliedSlot);
     }
 
     [Fact]
     public void Delete_of_an_existing_key_answers_Ok_and_removes_it()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
         Apply(machine, Put(1, 1, "k", "a"));
 
         var results = Apply(machine, Delete(1, 2, "k"));
@@ -44,7 +44,7 @@ public sealed class KvStateMachineApplyTests
     [Fact]
     public void Delete_of_a_missing_key_answers_NotFound_and_is_still_applied()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
 
         var results = Apply(machine, Delete(1, 1, "missing"), Delete(1, 1, "missing"));
 
@@ -81,19 +81,19 @@ public sealed class KvStateMachineApplyTests
     [Fact]
     public void A_slot_cannot_be_applied_twice()
     {
-        var machine = new KvStateMachine();
-        machine.ApplySlot(1, [Put(1, 1, "k", "a")]);
+        var machine = WithClients(2);
+        machine.ApplySlot(2, [Put(1, 1, "k", "a")]);
 
-        var exception = Assert.Throws<InvalidOperationException>(() => machine.ApplySlot(1, [Put(2, 1, "k", "b")]));
+        var exception = Assert.Throws<InvalidOperationException>(() => machine.ApplySlot(2, [Put(2, 1, "k", "b")]));
 
-        Assert.Contains("last applied is 1", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("last applied is 2", exception.Message, StringComparison.Ordinal);
         Assert.Equal("a", Get(machine, "k"));
     }
 
     [Fact]
     public void An_invalid_command_inside_a_batch_does_not_stop_the_others()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(2);
         var oversized = new KvCommand(3, 1, KvOperation.Put, new byte[KvLimits.KeyBytesMax + 1], []).Encode();
         var sequenceZero = new KvCommand(4, 0, KvOperation.Put, [1], []).Encode();
 
@@ -151,7 +151,7 @@ public sealed class KvStateMachineApplyTests
     [Fact]
     public void TryGet_reads_by_span_and_misses_cleanly()
     {
-        var machine = new KvStateMachine();
+        var machine = WithClients(1);
         Apply(machine, Put(1, 1, "key", "value"));
 
         Assert.True(machine.TryGet("key"u8, out var value));
@@ -163,8 +163,8 @@ public sealed class KvStateMachineApplyTests
     [Fact]
     public void ContentHash_depends_on_the_data_and_AppliedSlot()
     {
-        var first = new KvStateMachine();
-        var second = new KvStateMachine();
+        var first = WithClients(1);
+        var second = WithClients(1);
         Apply(first, Put(1, 1, "ab", "c"));
         Apply(second, Put(1, 1, "a", "bc"));
         var emptyAtSlot1 = new KvStateMachine();

@@ -12,6 +12,19 @@ internal static class KvTestCommands
     public static byte[] Delete(ulong clientId, ulong sequence, string key) =>
         new KvCommand(clientId, sequence, KvOperation.Delete, Bytes(key), []).Encode();
 
+    public static byte[] Register(ulong nonce) => new KvCommand(0, nonce, KvOperation.Register, [], []).Encode();
+
+    /// <summary>
+    /// A state machine whose slot 1 registered <paramref name="clients"/> clients, so client ids 1 to that number have
+    /// sessions (I11: a write never opens one). Tests go on at slot 2.
+    /// </summary>
+    public static KvStateMachine WithClients(int clients, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
+    {
+        var machine = new KvStateMachine(sessionsMax, bugs);
+        machine.ApplySlot(1, [.. Enumerable.Range(1, clients).Select(i => Register((ulong)i))]);
+        return machine;
+    }
+
     public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     public static string? Get(KvStateMachine machine, string key) =>

@@ -1,0 +1,17 @@
+namespace Synod.Kv;
+
+/// <summary>
+/// Rules of the state machine that a test or the simulator can switch off, to prove that the checks which guard them
+/// can fail. Never set outside tests and the simulator.
+/// </summary>
+[Flags]
+public enum KvBugs
+{
+    None = 0,
+
+    /// <summary>
+    /// The rule before client ids were assigned through the log: a write with sequence 1 from an id without a session
+    /// opens one and is applied. A late copy of a first write whose session was evicted is then applied twice.
+    /// </summary>
+    FirstWriteOpensSession = 1,
+}
