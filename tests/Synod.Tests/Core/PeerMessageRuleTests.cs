@@ -34,6 +34,8 @@ public sealed class PeerMessageRuleTests
         { "V1 addressed to another replica", new Commit(5, 2, LeaderBallot, 2) },
         { "V2 a non-member's huge ballot", new Accept(2, 1, new Ballot(1_000_000, 99), 2, Batch("x"), 1) },
         { "V2 a negative round", new Prepare(2, 1, new Ballot(-1, 2), 2) },
+        { "V2 a round of long.MaxValue, which the next candidacy's round + 1 would overflow", new Prepare(2, 1, new Ballot(long.MaxValue, 2), 2) },
+        { "V2 a heartbeat's round above RoundMax", new Heartbeat(2, 1, new Ballot(PeerMessageRules.RoundMax + 1, 2), true, 1, 0, 0) },
         { "V3 the leader's ballot from another member", new Accept(2, 1, LeaderBallot, 2, Batch("x"), 2) },
         { "V3 a commit at another's ballot", new Commit(2, 1, LeaderBallot, 2) },
         { "V3 a prepare at another's ballot", new Prepare(2, 1, new Ballot(9, 4), 2) },
