@@ -19,4 +19,11 @@ foreach (var command in ClientCommands.All())
 
 // Replicas and the cluster supervisor shut down cleanly on SIGINT/SIGTERM; give them time to do it.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(15) };
-return await root.Parse(args).InvokeAsync(invocation);
+var parsed = root.Parse(args);
+if (CommandLineErrors.Describe(parsed) is { } problem)
+{
+    await Console.Error.WriteLineAsync($"error: {problem}");
+    return ExitCodes.InvalidInput;
+}
+
+return await parsed.InvokeAsync(invocation);
