@@ -141,7 +141,6 @@ public sealed partial class Replica
         }
 
         _promises[promise.From] = promise;
-        NoteOwnLifeIn(promise);
         DiscardPromisesOfLostLives();
         if (IsQuorum(_promises.Count))
         {

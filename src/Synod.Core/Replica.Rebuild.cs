@@ -32,10 +32,6 @@ public sealed partial class Replica
     private Ballot? _voterBallot;
     private long _voterAfterSlot;
 
-    // I17 for a voter: the life it is raising to (0: none), and the peers that recorded that life before answering.
-    private long _lifeRaise;
-    private readonly HashSet<int> _lifeRaiseAnswers = [];
-
     /// <summary>True while this replica rebuilds its lost state and must not vote.</summary>
     public bool Rebuilding => _rebuilding;
 
@@ -44,12 +40,6 @@ public sealed partial class Replica
     {
         if (!_rebuilding)
         {
-            if (_lifeRaise > 0 && _tick - _rebuildSentTick >= _options.RetransmitTicks)
-            {
-                _rebuildSentTick = _tick;
-                SendToPeers(to => new VoterQuery(Id, to, _lifeRaise));
-            }
-
             return;
         }
 
@@ -95,12 +85,6 @@ public sealed partial class Replica
     private void OnVoterQueryReply(VoterQueryReply reply)
     {
         NoteBallot(reply.Promised);
-        if (!_rebuilding && reply.From != Id)
-        {
-            OnLifeRaiseReply(reply);
-            return;
-        }
-
         if (!_rebuilding || reply.From == Id)
         {
             return;
@@ -180,63 +164,6 @@ public sealed partial class Replica
         _floorAnswers.Clear();
         _voterBallot = null;
         _rebuildSentTick = long.MinValue / 2;
-    }
-
-    /// <summary>
-    /// I17 for a voter: a promise to this candidate reports a later life of it than its own (a life its rebuild chose
-    /// while a voter that knew a later one was out of reach). Every promise of its own life is then discarded by any
-    /// candidacy that counts that voter. It raises its life, but only through voters: the new number must be recorded
-    /// by a quorum before any promise uses it, or a later rebuild of this replica could choose the same number again
-    /// and a promise of the lost life would pass for one of the new (the I14 hole).
-    /// </summary>
-    private void NoteOwnLifeIn(Promise promise)
-    {
-        if (_rebuilding || promise.KnownIncarnations is not { } lives || !lives.TryGetValue(Id, out var known)
-            || known <= IncarnationOf(Id) || known < _lifeRaise)
-        {
-            return;
-        }
-
-        StartLifeRaise(known + 1);
-    }
-
-    /// <summary>Asks the voters to record life <paramref name="life"/> of this replica; it takes it once q - 1 of them have.</summary>
-    private void StartLifeRaise(long life)
-    {
-        _lifeRaise = life;
-        _lifeRaiseAnswers.Clear();
-        _rebuildSentTick = _tick;
-        SendToPeers(to => new VoterQuery(Id, to, life));
-    }
-
-    /// <summary>
-    /// A voter recorded (durably, before answering) the life this replica is raising to. With q - 1 of them and this
-    /// replica itself, a quorum knows it: any quorum a later rebuild of this replica asks shares a member with it, so
-    /// that rebuild chooses a larger number. Only then is the life taken and used in promises.
-    /// </summary>
-    private void OnLifeRaiseReply(VoterQueryReply reply)
-    {
-        if (_lifeRaise == 0 || reply.Incarnation != _lifeRaise)
-        {
-            return;
-        }
-
-        if (reply.KnownIncarnation > _lifeRaise)
-        {
-            StartLifeRaise(reply.KnownIncarnation + 1);
-            return;
-        }
-
-        _lifeRaiseAnswers.Add(reply.From);
-        if (!IsQuorum(_lifeRaiseAnswers.Count + 1))
-        {
-            return;
-        }
-
-        _incarnations[Id] = _lifeRaise;
-        _ready.PersistOps.Add(new IncarnationOp(Id, _lifeRaise));
-        _lifeRaise = 0;
-        _lifeRaiseAnswers.Clear();
     }
 
     /// <summary>
