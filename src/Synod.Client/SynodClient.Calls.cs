@@ -9,7 +9,9 @@ public sealed partial class SynodClient
 {
     /// <summary>
     /// Runs one write under a rented exactly-once session and gives the session back with how the write ended,
-    /// which decides whether its client id is kept (see <see cref="WriteSession.After"/>).
+    /// which decides whether its client id is kept (see <see cref="WriteSession.After"/>). A registration, when no
+    /// session is idle, and the write share the operation's one deadline. A write refused because its session expired
+    /// (an idle session evicted meanwhile) and known not to have been applied is sent once more under a new id.
     /// </summary>
     private async Task<TResult> WriteAsync<TResponse, TResult>(
         string operation,
@@ -19,25 +21,43 @@ public sealed partial class SynodClient
         Func<TResponse, WriteSession, string, TResult> result,
         CancellationToken cancellationToken)
     {
-        var session = _sessions.TryRent() ?? await RegisterAsync(operation, options, cancellationToken);
-        var end = WriteEnd.NotAcknowledged;
-        try
+        var deadline = _time.GetTimestamp() + (long)(OperationTimeout(options).TotalSeconds * _time.TimestampFrequency);
+        for (var sessionsTried = 1; ; sessionsTried++)
         {
-            var history = new AttemptHistory(operation, isWrite: true);
-            var (response, endpoint) = await CallAsync(
-                history, options, key, (client, callOptions) => call(session, client, callOptions), cancellationToken);
-            end = WriteEnd.Acknowledged;
-            return result(response, session, endpoint);
+            var session = _sessions.TryRent() ?? await RegisterAsync(operation, Remaining(options, deadline), cancellationToken);
+            var end = WriteEnd.NotAcknowledged;
+            try
+            {
+                var history = new AttemptHistory(operation, isWrite: true);
+                var (response, endpoint) = await CallAsync(
+                    history, Remaining(options, deadline), key, (client, callOptions) => call(session, client, callOptions), cancellationToken);
+                end = WriteEnd.Acknowledged;
+                return result(response, session, endpoint);
+            }
+            catch (SynodSessionExpiredException e) when (!e.OutcomeUnknown && sessionsTried < WriteSessionsTriedMax)
+            {
+                end = WriteEnd.SessionExpired;
+            }
+            catch (SynodSessionExpiredException)
+            {
+                end = WriteEnd.SessionExpired;
+                throw;
+            }
+            finally
+            {
+                _sessions.Return(session, end);
+            }
         }
-        catch (SynodSessionExpiredException)
-        {
-            end = WriteEnd.SessionExpired;
-            throw;
-        }
-        finally
-        {
-            _sessions.Return(session, end);
-        }
+    }
+
+    /// <summary>Sessions one write may use: a second one only when the first had expired and nothing was applied under it.</summary>
+    private const int WriteSessionsTriedMax = 2;
+
+    /// <summary>The call options with what is left of the operation's deadline (at least a millisecond, so the call can say why it failed).</summary>
+    private SynodCallOptions Remaining(SynodCallOptions? options, long deadline)
+    {
+        var left = TimeSpan.FromSeconds((double)(deadline - _time.GetTimestamp()) / _time.TimestampFrequency);
+        return (options ?? new SynodCallOptions()) with { OperationTimeout = left > TimeSpan.FromMilliseconds(1) ? left : TimeSpan.FromMilliseconds(1) };
     }
 
     /// <summary>

@@ -12,6 +12,9 @@ public sealed partial class KvStateMachine
     /// </summary>
     public ulong LastClientId { get; private set; }
 
+    /// <summary>The largest client id a registration assigns (2^53, as the peer rules' numbers): beyond it Register is Invalid.</summary>
+    public const ulong ClientIdMax = 1UL << 53;
+
     /// <summary>
     /// Applies a valid command under the session rules (I11, docs/protocol.md). A Register assigns the next client id
     /// and opens its session, with nothing applied under it yet. With a session, a sequence above the last is applied
@@ -20,6 +23,9 @@ public sealed partial class KvStateMachine
     /// evicted, so the command may have been applied before (<see cref="KvStatus.SessionExpired"/>); an id above it was
     /// never assigned (<see cref="KvStatus.UnknownClient"/>). A write therefore never opens a session, and a late copy of
     /// a client's first write cannot be applied a second time after its session was evicted.
+    /// Until the first registration is applied (<see cref="LastClientId"/> 0), the rule of the code before registration
+    /// holds: sequence 1 from an unknown id opens a session. So a log written by that code, replayed by this one after an
+    /// upgrade, applies exactly as it did; the switch happens at a point of the log, the same on every replica.
     /// </summary>
     private AppliedCommand ApplyCommand(long slot, KvCommand command)
     {
@@ -27,6 +33,11 @@ public sealed partial class KvStateMachine
         var sequence = command.Sequence;
         if (command.Operation == KvOperation.Register)
         {
+            if (LastClientId >= ClientIdMax)
+            {
+                return new AppliedCommand(clientId, sequence, KvStatus.Invalid, Duplicate: false);
+            }
+
             EvictDownTo(_sessionsMax - 1);
             var assigned = ++LastClientId;
             RecordSession(assigned, new ClientSession(0, KvStatus.Ok, slot));
@@ -35,7 +46,8 @@ public sealed partial class KvStateMachine
 
         if (!_sessions.TryGetValue(clientId, out var session))
         {
-            var refusal = (_bugs & KvBugs.FirstWriteOpensSession) != 0 && sequence == 1 ? (KvStatus?)null
+            var firstWriteOpens = LastClientId == 0 || (_bugs & KvBugs.FirstWriteOpensSession) != 0;
+            var refusal = firstWriteOpens && sequence == 1 ? (KvStatus?)null
                 : clientId <= LastClientId ? KvStatus.SessionExpired
                 : KvStatus.UnknownClient;
             if (refusal is { } status)

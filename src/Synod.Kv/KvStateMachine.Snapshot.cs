@@ -99,8 +99,13 @@ public sealed partial class KvStateMachine
 
         machine.AppliedSlot = (long)appliedSlot;
         machine.LastClientId = version == SnapshotFormatVersionUnassignedIds ? 0 : reader.ReadVarint("last client id");
+        if (machine.LastClientId > ClientIdMax)
+        {
+            throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
+        }
+
         machine.ReadEntries(ref reader);
-        machine.ReadSessions(ref reader);
+        machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds);
         reader.ExpectEnd();
         machine.EvictDownTo(sessionsMax);
         return machine;
@@ -188,7 +193,7 @@ public sealed partial class KvStateMachine
         }
     }
 
-    private void ReadSessions(ref ByteReader reader)
+    private void ReadSessions(ref ByteReader reader, bool emptySessionsAllowed)
     {
         var count = ReadCount(ref reader, "session count", SessionBytesMin);
         ulong? previousClientId = null;
@@ -200,6 +205,7 @@ public sealed partial class KvStateMachine
             var lastUsedSlot = reader.ReadVarint("last used slot");
             var problem =
                 clientId <= previousClientId ? "a client id out of order or repeated"
+                : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
                 : lastStatus is not (KvStatus.Ok or KvStatus.NotFound) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"

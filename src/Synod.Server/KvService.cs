@@ -127,7 +127,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
             completion.TrySetCanceled();
-            throw await NoQuorumAsync("write", outcomeUnknown: true);
+            throw command.Operation == KvOperation.Register
+                ? await NoQuorumAsync("registration", outcomeUnknown: false)
+                : await NoQuorumAsync("write", outcomeUnknown: true);
         }
 
         return outcome.Status switch

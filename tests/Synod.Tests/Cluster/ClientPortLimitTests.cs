@@ -120,8 +120,9 @@ public sealed class ClientPortLimitTests(ITestOutputHelper output)
         Assert.Equal(StatusCode.InvalidArgument, zero.StatusCode);
         Assert.Contains("client id 0", zero.Status.Detail, StringComparison.Ordinal);
 
-        // A client id that no registration assigned is refused, and nothing is applied.
+        // Once a registration was applied, a client id that no registration assigned is refused, and nothing is applied.
         var kv = new Synod.Protocol.Kv.KvClient(channel);
+        var registered = await kv.RegisterAsync(new RegisterRequest { Nonce = 99 }, deadline: DateTime.UtcNow.AddSeconds(10));
         var unassigned = await Assert.ThrowsAsync<RpcException>(async () => await kv.PutAsync(
             new PutRequest { ClientId = 1_000_007, Sequence = 1, Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") },
             deadline: DateTime.UtcNow.AddSeconds(10)));
@@ -129,7 +130,6 @@ public sealed class ClientPortLimitTests(ITestOutputHelper output)
         Assert.Contains("never assigned by Register", unassigned.Status.Detail, StringComparison.Ordinal);
 
         // The replica still serves a well-formed request under a registered id.
-        var registered = await kv.RegisterAsync(new RegisterRequest { Nonce = 99 }, deadline: DateTime.UtcNow.AddSeconds(10));
         var put = await kv.PutAsync(
             new PutRequest { ClientId = registered.ClientId, Sequence = 1, Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") },
             deadline: DateTime.UtcNow.AddSeconds(10));

@@ -294,4 +294,73 @@ public sealed class KvSessionTests
 
         Assert.Equal(first.Snapshot(), second.Snapshot());
     }
+    /// <summary>
+    /// An upgrade: replicas restart on new code and replay log tails that the old code applied, from snapshots taken at
+    /// different slots. Before the first registration the old rule holds, so every replica ends in the same state, with
+    /// the old clients' acknowledged writes in it (review finding: they were refused on replay, and replicas diverged).
+    /// </summary>
+    [Fact]
+    public void A_log_tail_written_before_registration_replays_as_it_applied_whatever_the_snapshot_slot()
+    {
+        const ulong OldClient = 0x9e3779b97f4a7c15;
+        byte[][] tail = [Put(OldClient, 1, "k", "v"), Put(OldClient, 2, "k2", "w"), Register(1), Put(OldClient, 3, "k3", "x")];
+        var fromStart = new KvStateMachine();
+        var fromMiddle = new KvStateMachine();
+        fromMiddle.ApplySlot(1, [tail[0]]);
+        fromMiddle = KvStateMachine.Restore(fromMiddle.Snapshot());
+
+        for (var slot = 1; slot <= tail.Length; slot++)
+        {
+            var results = fromStart.ApplySlot(slot, [tail[slot - 1]]);
+            Assert.NotEqual(KvStatus.UnknownClient, results[0].Status);
+            if (slot > 1)
+            {
+                Assert.Equal(results, fromMiddle.ApplySlot(slot, [tail[slot - 1]]));
+            }
+        }
+
+        Assert.Equal(("v", "w", "x"), (Get(fromStart, "k"), Get(fromStart, "k2"), Get(fromStart, "k3")));
+        Assert.Equal(fromStart.Snapshot(), fromMiddle.Snapshot());
+    }
+
+    [Fact]
+    public void Register_past_ClientIdMax_is_invalid_and_assigns_nothing()
+    {
+        var machine = WithClients(1);
+        var snapshot = machine.Snapshot();
+        Assert.Equal(1, snapshot[18]); // body: applied slot 1 (one byte), then the last client id
+        var damaged = KvStateMachine.Restore(Reencoded(snapshot, body => [body[0], .. Varint(KvStateMachine.ClientIdMax), .. body[2..]]));
+
+        var result = Apply(damaged, Register(3))[0];
+
+        Assert.Equal(KvStatus.Invalid, result.Status);
+        Assert.Equal(KvStateMachine.ClientIdMax, damaged.LastClientId);
+    }
+
+    private static byte[] Varint(ulong value)
+    {
+        var bytes = new List<byte>();
+        do
+        {
+            var low = (byte)(value & 0x7F);
+            value >>= 7;
+            bytes.Add(value == 0 ? low : (byte)(low | 0x80));
+        }
+        while (value != 0);
+
+        return [.. bytes];
+    }
+
+    /// <summary>The same snapshot header with a new body, its length and checksum recomputed.</summary>
+    private static byte[] Reencoded(byte[] snapshot, Func<byte[], byte[]> newBody)
+    {
+        var body = newBody(snapshot[17..]);
+        var result = new byte[17 + body.Length];
+        snapshot.AsSpan(0, 17).CopyTo(result);
+        body.CopyTo(result, 17);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(result.AsSpan(5), (ulong)body.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(
+            result.AsSpan(13), System.IO.Hashing.Crc32.HashToUInt32(System.IO.Hashing.Crc32ParameterSet.Crc32C, body));
+        return result;
+    }
 }

@@ -186,7 +186,8 @@ public sealed class KvSnapshotTests
 
     /// <summary>
     /// A version 1 snapshot, written before client ids were assigned through the log, has no last client id: it is read
-    /// as 0, and its sessions (under ids the clients picked) go on as before.
+    /// as 0, and its sessions (under ids the clients picked) go on as before. Until the first registration the old rule
+    /// holds, so a log tail written by the old code replays as it applied; after it, an id nobody assigned is refused.
     /// </summary>
     [Fact]
     public void A_version_1_snapshot_is_read_with_last_client_id_0_and_its_sessions_kept()
@@ -210,7 +211,10 @@ public sealed class KvSnapshotTests
         Assert.Equal(0UL, restored.LastClientId);
         Assert.Equal("v", Get(restored, "k"));
         Assert.Equal(new AppliedCommand(7_000_123, 2, KvStatus.Ok, false), Apply(restored, Put(7_000_123, 2, "k", "w"))[0]);
-        Assert.Equal(KvStatus.UnknownClient, Apply(restored, Put(7_000_124, 1, "k", "x"))[0].Status);
+        Assert.Equal(KvStatus.Ok, Apply(restored, Put(7_000_124, 1, "k", "x"))[0].Status);
+        Assert.Equal(1UL, Apply(restored, Register(5))[0].RegisteredClientId);
+        Assert.Equal(KvStatus.UnknownClient, Apply(restored, Put(7_000_125, 1, "k", "y"))[0].Status);
+        Assert.Equal(new AppliedCommand(7_000_124, 2, KvStatus.Ok, false), Apply(restored, Put(7_000_124, 2, "k", "z"))[0]);
     }
 
     /// <summary>Slot 1 registers clients 1-3; slots 2-5: client 1 puts k twice, client 2 puts and deletes, client 3 puts; slot 4 is empty.</summary>
