@@ -354,6 +354,20 @@ public sealed class SimReplicaHost
         });
     }
 
+    /// <summary>A snapshot at the applied slot now, not at the next multiple of SnapshotEverySlots (a targeted fault's step).</summary>
+    public bool CompactNow()
+    {
+        if (!Up || Kv.AppliedSlot <= Core.SnapshotSlot)
+        {
+            return false;
+        }
+
+        _lastSnapshotSlot = Kv.AppliedSlot;
+        Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
+        Process();
+        return true;
+    }
+
     private void MaybeCompact()
     {
         if (Kv.AppliedSlot - _lastSnapshotSlot < _sim.Options.SnapshotEverySlots)

@@ -63,6 +63,26 @@ public sealed record SimulationOptions
     /// <summary>Every replica takes a snapshot and compacts its log every this many applied slots.</summary>
     public int SnapshotEverySlots { get; init; } = 25;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is a stalled candidacy (<see cref="StalledCandidacyFault"/>, I15): a
+    /// candidate's Prepare to one peer is held while its clock runs slow and another replica leads, chooses and snapshots.
+    /// </summary>
+    public double StalledCandidacyProbability { get; init; } = 0.05;
+
+    /// <summary>Shortest and longest hold of the stalled candidate's Prepare to its last promiser.</summary>
+    public int StalledPrepareHoldMsMin { get; init; } = 800;
+
+    public int StalledPrepareHoldMsMax { get; init; } = 1_500;
+
+    /// <summary>While the stalled candidate waits, every other replica but its late promiser takes a snapshot this often.</summary>
+    public int StalledSnapshotEveryMs { get; init; } = 100;
+
+    /// <summary>How many times slow a stalled candidate's timer runs (the random slow clock runs 8 times slow).</summary>
+    public int StalledClockFactor { get; init; } = 8;
+
+    /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
+    public int TargetedStepMsMax { get; init; } = 3_000;
+
     /// <summary>Upper bound on simulated time, so a broken run cannot spin forever.</summary>
     public long RunMsMax { get; init; } = 600_000;
 
@@ -81,6 +101,42 @@ public sealed record SimulationOptions
         if (Clients < 1 || Keys < 1)
         {
             throw new ArgumentException("A run needs at least one client and one key.");
+        }
+
+        RequireProbability(MessageLossProbability, nameof(MessageLossProbability));
+        RequireProbability(LongDelayProbability, nameof(LongDelayProbability));
+        RequireProbability(HeldAcrossPartitionProbability, nameof(HeldAcrossPartitionProbability));
+        RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
+        RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
+        Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
+        ValidateTargetedFaults();
+    }
+
+    /// <summary>Each targeted fault must be able to reach its schedule with the cores' timeouts (ReplicaOptions' defaults).</summary>
+    private void ValidateTargetedFaults()
+    {
+        var electionTimeoutMs = new ReplicaOptions { Id = 1, Members = [1] }.ElectionTimeoutTicks * TickMs;
+        Require(StalledSnapshotEveryMs >= 1, $"StalledSnapshotEveryMs {StalledSnapshotEveryMs} must be at least 1.");
+        Require(StalledClockFactor >= 1, $"StalledClockFactor {StalledClockFactor} must be at least 1.");
+        Require(StalledPrepareHoldMsMin > electionTimeoutMs && StalledPrepareHoldMsMax >= StalledPrepareHoldMsMin,
+            $"StalledPrepareHoldMsMin ({StalledPrepareHoldMsMin}) must exceed an election timeout ({electionTimeoutMs} ms), or no other leader can " +
+            $"rise meanwhile, and StalledPrepareHoldMsMax ({StalledPrepareHoldMsMax}) must be at least it.");
+        var stalledCandidacyMs = 2L * electionTimeoutMs * StalledClockFactor;
+        Require(StalledPrepareHoldMsMax < stalledCandidacyMs,
+            $"StalledPrepareHoldMsMax ({StalledPrepareHoldMsMax}) must be below a stalled candidacy ({stalledCandidacyMs} ms at StalledClockFactor " +
+            $"{StalledClockFactor}), or the candidacy ends before the held Prepare arrives.");
+        Require(TargetedStepMsMax > 2 * electionTimeoutMs,
+            $"TargetedStepMsMax ({TargetedStepMsMax}) must exceed two election timeouts ({2 * electionTimeoutMs} ms), or no candidacy can begin in time.");
+    }
+
+    private static void RequireProbability(double probability, string name) =>
+        Require(probability is >= 0 and <= 1, $"{name} ({probability}) must be a probability, within 0 and 1.");
+
+    private static void Require(bool condition, string sentence)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(sentence);
         }
     }
 }

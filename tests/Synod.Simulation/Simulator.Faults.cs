@@ -20,8 +20,12 @@ public sealed partial class Simulator
     private const int SlowClockMsMax = 3_000;
 
     private bool _healed;
+    private bool _healWhenTargetedEnds;
     private long _healedAtMs;
     private bool _partitioned;
+
+    /// <summary>Counts partitions begun, so that an old partition's heal leaves a newer one alone.</summary>
+    private long _partitionEpoch;
 
     private void ScheduleNextFault()
     {
@@ -40,6 +44,11 @@ public sealed partial class Simulator
 
     private void InjectFault()
     {
+        if (_targeted is not null || MaybeStartTargetedFault())
+        {
+            return;
+        }
+
         var roll = Random.Next(100);
         if (roll < 4)
         {
@@ -190,7 +199,7 @@ public sealed partial class Simulator
         StartPartition(laggards, oneWay: false);
         Schedule(NowMs + 100 + Random.Next(500), Tracing ? $"r{knower.Id} loses its disk" : null, () =>
         {
-            if (_healed || !knower.Up || !CanLoseAnotherDisk())
+            if (_healed || _targeted is not null || !knower.Up || !CanLoseAnotherDisk())
             {
                 return;
             }
@@ -215,7 +224,7 @@ public sealed partial class Simulator
     /// A rebuilding replica needs a quorum of voting peers to answer it; with more disks lost than that allows, no
     /// protocol can recover safely, so the simulator loses at most that many at once.
     /// </summary>
-    private bool CanLoseAnotherDisk()
+    internal bool CanLoseAnotherDisk()
     {
         var rebuilding = _hosts.Count(h => h.DurablyRebuilding || h.SectorCorrupted);
         var quorum = (_hosts.Length / 2) + 1;
@@ -288,8 +297,16 @@ public sealed partial class Simulator
             }
         }
 
+        var epoch = ++_partitionEpoch;
         var healAt = NowMs + 100 + Random.Next(1500);
-        Schedule(healAt, Tracing ? "partition heals" : null, ClearPartition);
+        Schedule(healAt, Tracing ? "partition heals" : null, () =>
+        {
+            // A partition cleared early (by the targeted disk loss) must not clear whatever came after it.
+            if (epoch == _partitionEpoch)
+            {
+                ClearPartition();
+            }
+        });
     }
 
     private void ClearPartition()
@@ -303,6 +320,14 @@ public sealed partial class Simulator
     {
         if (_healed)
         {
+            return;
+        }
+
+        if (_targeted is not null)
+        {
+            // A targeted fault runs to its end (each of its steps is bounded by TargetedStepMsMax): cut short, it would
+            // rarely reach the schedule it was written for, since clients finish fast while it keeps other faults away.
+            _healWhenTargetedEnds = true;
             return;
         }
 
