@@ -17,11 +17,16 @@ var stalledOption = new Option<double>("--stalled-candidacy-probability")
     Description = "Per injected fault, the chance of a stalled candidacy (a Prepare held while another replica leads and snapshots; I15). 0 switches it off.",
     DefaultValueFactory = _ => defaults.StalledCandidacyProbability,
 };
+var forgottenOption = new Option<double>("--forgotten-life-probability")
+{
+    Description = "Per injected fault, the chance of a forgotten life (a Prepare held across two rebuilds; I16). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.ForgottenLifeProbability,
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption,
+    stalledOption, forgottenOption,
 };
 
 root.SetAction(parse =>
@@ -65,6 +70,7 @@ root.SetAction(parse =>
         TraceHash = parse.GetValue(traceHashOption),
         CorruptSectors = parse.GetValue(corruptOption),
         StalledCandidacyProbability = parse.GetValue(stalledOption),
+        ForgottenLifeProbability = parse.GetValue(forgottenOption),
     };
     try
     {
@@ -81,7 +87,8 @@ root.SetAction(parse =>
         (baseOptions.Clients != 5 ? $" --clients {baseOptions.Clients}" : "") +
         (bugName is not null ? $" --bug {bugName}" : "") +
         (baseOptions.CorruptSectors ? " --corrupt-sectors" : "") +
-        (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "");
+        (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
+        (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

@@ -80,6 +80,27 @@ public sealed record SimulationOptions
     /// <summary>How many times slow a stalled candidate's timer runs (the random slow clock runs 8 times slow).</summary>
     public int StalledClockFactor { get; init; } = 8;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is a forgotten life (<see cref="ForgottenLifeFault"/>, I16): a candidate's
+    /// Prepare held across two rebuilds, the second of a replica that answered the first one's floor question.
+    /// </summary>
+    public double ForgottenLifeProbability { get; init; } = 0.05;
+
+    /// <summary>
+    /// Rounds by which the isolated candidate's ballot must lead every ballot the others promised or hold before its
+    /// Prepare goes out: the two rebuilds that follow raise the leader's ballot by a round each.
+    /// </summary>
+    public int ForgottenLifeRoundsAhead { get; init; } = 6;
+
+    /// <summary>While the isolated candidate climbs, its timer ticks this often (a fast clock), so its failed candidacies come quickly.</summary>
+    public int ForgottenLifeClimbingTickMs { get; init; } = 2;
+
+    /// <summary>How many times slow the isolated candidate's timer runs from its Prepare on, so one candidacy outlasts two rebuilds.</summary>
+    public int ForgottenLifeClockFactor { get; init; } = 32;
+
+    /// <summary>Longest time the rebuilt floor member hears no one before the held Prepare reaches it (at least an election timeout).</summary>
+    public int ForgottenLifeQuietMsMax { get; init; } = 800;
+
     /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
     public int TargetedStepMsMax { get; init; } = 3_000;
 
@@ -108,6 +129,7 @@ public sealed record SimulationOptions
         RequireProbability(HeldAcrossPartitionProbability, nameof(HeldAcrossPartitionProbability));
         RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
+        RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }
@@ -125,6 +147,13 @@ public sealed record SimulationOptions
         Require(StalledPrepareHoldMsMax < stalledCandidacyMs,
             $"StalledPrepareHoldMsMax ({StalledPrepareHoldMsMax}) must be below a stalled candidacy ({stalledCandidacyMs} ms at StalledClockFactor " +
             $"{StalledClockFactor}), or the candidacy ends before the held Prepare arrives.");
+        Require(ForgottenLifeRoundsAhead >= 3,
+            $"ForgottenLifeRoundsAhead ({ForgottenLifeRoundsAhead}) must be at least 3: two rebuilds each raise the leader's ballot a round.");
+        Require(ForgottenLifeClimbingTickMs >= 1 && ForgottenLifeClimbingTickMs <= TickMs,
+            $"ForgottenLifeClimbingTickMs ({ForgottenLifeClimbingTickMs}) must lie within 1 and TickMs ({TickMs}): it is a fast clock.");
+        Require(ForgottenLifeClockFactor >= 1, $"ForgottenLifeClockFactor {ForgottenLifeClockFactor} must be at least 1.");
+        Require(ForgottenLifeQuietMsMax > electionTimeoutMs,
+            $"ForgottenLifeQuietMsMax ({ForgottenLifeQuietMsMax}) must exceed an election timeout ({electionTimeoutMs} ms), or the replica still defers to the leader.");
         Require(TargetedStepMsMax > 2 * electionTimeoutMs,
             $"TargetedStepMsMax ({TargetedStepMsMax}) must exceed two election timeouts ({2 * electionTimeoutMs} ms), or no candidacy can begin in time.");
     }

@@ -11,8 +11,12 @@ public sealed partial class Simulator
 {
     private readonly bool[,] _blocked;
 
+    /// <summary>The highest ballot round any peer message has carried so far (no replica has seen a higher one).</summary>
+    internal long HighestRoundSent { get; private set; }
+
     public void SendPeerMessage(Message message)
     {
+        HighestRoundSent = Math.Max(HighestRoundSent, MessageRounds.Highest(message));
         if (_targeted is { } fault && !_healed)
         {
             switch (fault.Route(message))

@@ -83,6 +83,10 @@ public sealed partial class Simulator
         {
             _targeted = StalledCandidacyFault.TryStart(this);
         }
+        else if (Random.Chance(Options.ForgottenLifeProbability))
+        {
+            _targeted = ForgottenLifeFault.TryStart(this);
+        }
 
         return _targeted is not null;
     }
