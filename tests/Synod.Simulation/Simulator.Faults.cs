@@ -6,7 +6,8 @@ namespace Synod.Simulation;
 /// <summary>
 /// The fault schedule of the safety phase: crashes (mostly of a minority, now and then of a majority) with
 /// restarts after a random delay, partitions (some one-way, some isolating the leader), on top of the network's
-/// loss and duplication. Healing restarts every replica and removes every partition and loss.
+/// loss and duplication, and now and then a targeted fault (Simulator.Targeted.cs) that runs its own schedule.
+/// Healing restarts every replica and removes every partition and loss, once no targeted fault runs.
 /// </summary>
 public sealed partial class Simulator
 {

@@ -13,7 +13,8 @@ namespace Synod.Simulation;
 /// (a crash loses unsynced writes), crashes and restarts, and clients that time out and retry elsewhere.
 /// Everything random comes from one seed, and events run in (time, sequence) order, so a seed replays byte
 /// for byte. A run has a safety phase under faults, then a liveness phase with every fault healed.
-/// Parts: Simulator.Network.cs, Simulator.Faults.cs, Simulator.Clients.cs.
+/// Parts: Simulator.Network.cs, Simulator.Faults.cs, Simulator.Clients.cs, Simulator.Targeted.cs (with the targeted
+/// faults StalledCandidacyFault.cs and ForgottenLifeFault.cs).
 /// </summary>
 public sealed partial class Simulator
 {
