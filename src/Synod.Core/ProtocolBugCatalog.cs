@@ -18,13 +18,6 @@ public static class ProtocolBugCatalog
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 
-    /// <summary>
-    /// Bugs that the random simulator does not yet reach within a few thousand seeds: only their golden schedule
-    /// (a hand-driven test of real cores) shows them caught. Each is an open gap of the simulator, named in
-    /// docs/protocol.md; the exhaustive explorer is meant to close it.
-    /// </summary>
-    public static IReadOnlySet<ProtocolBugs> GoldenScheduleOnly { get; } = new HashSet<ProtocolBugs> { ProtocolBugs.CandidateInstallsSnapshot, ProtocolBugs.RebuildForgetsLives };
-
     public static bool TryParse(string name, out ProtocolBugs bug)
     {
         foreach (var entry in All)

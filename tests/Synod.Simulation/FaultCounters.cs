@@ -61,6 +61,24 @@ public sealed class FaultCounters
 
     public long ClientRetries { get; set; }
 
+    /// <summary>Candidacies the targeted fault stalled: a Prepare held, the clock slow, another leader rising meanwhile (I15).</summary>
+    public long StalledCandidacies { get; set; }
+
+    /// <summary>Snapshots the stalled-candidacy fault had the candidate's promisers take while it waited.</summary>
+    public long TargetedSnapshots { get; set; }
+
+    /// <summary>Disk losses of a replica right after it promised the isolated candidate (the forgotten-life fault's first).</summary>
+    public long PromiserDiskLosses { get; set; }
+
+    /// <summary>Disk losses of a replica that had answered another's floor question (VoterQuery) in its new life (I16).</summary>
+    public long FloorMemberDiskLosses { get; set; }
+
+    /// <summary>Prepares held across two rebuilds and then delivered to the second rebuilt replica (I16).</summary>
+    public long PreparesHeldAcrossRebuilds { get; set; }
+
+    /// <summary>Targeted faults that gave up at a step the cluster did not reach in time (they heal what they cut).</summary>
+    public long TargetedFaultsAbandoned { get; set; }
+
     /// <summary>Messages that break the peer message rules, sent in a member's name (a forged Accept, a non-member's ballot, slots past 2^53).</summary>
     public long ForgedMessages { get; set; }
 
@@ -92,6 +110,12 @@ public sealed class FaultCounters
         DiskWipes += other.DiskWipes;
         VotersRestored += other.VotersRestored;
         ClientRetries += other.ClientRetries;
+        StalledCandidacies += other.StalledCandidacies;
+        TargetedSnapshots += other.TargetedSnapshots;
+        PromiserDiskLosses += other.PromiserDiskLosses;
+        FloorMemberDiskLosses += other.FloorMemberDiskLosses;
+        PreparesHeldAcrossRebuilds += other.PreparesHeldAcrossRebuilds;
+        TargetedFaultsAbandoned += other.TargetedFaultsAbandoned;
         ForgedMessages += other.ForgedMessages;
         MessagesRefused += other.MessagesRefused;
     }
@@ -99,5 +123,7 @@ public sealed class FaultCounters
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
-        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused}";
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} " +
+        $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} targeted-abandoned={TargetedFaultsAbandoned}";
 }

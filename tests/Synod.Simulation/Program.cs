@@ -11,10 +11,22 @@ var bugOption = new Option<string?>("--bug") { Description = "Switch on a known 
 var listBugsOption = new Option<bool>("--list-bugs") { Description = "Print the protocol bugs that --bug can switch on, one per line, and exit." };
 var traceHashOption = new Option<bool>("--trace-hash") { Description = "Print a SHA-256 of the whole event trace (same seed, same hash)." };
 var corruptOption = new Option<bool>("--corrupt-sectors") { Description = "Crashes may also damage a synced disk sector; the storage must refuse to start, and the replica is rebuilt from its peers." };
+var defaults = new SimulationOptions();
+var stalledOption = new Option<double>("--stalled-candidacy-probability")
+{
+    Description = "Per injected fault, the chance of a stalled candidacy (a Prepare held while another replica leads and snapshots; I15). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.StalledCandidacyProbability,
+};
+var forgottenOption = new Option<double>("--forgotten-life-probability")
+{
+    Description = "Per injected fault, the chance of a forgotten life (a Prepare held across two rebuilds; I16). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.ForgottenLifeProbability,
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
+    stalledOption, forgottenOption,
 };
 
 root.SetAction(parse =>
@@ -57,6 +69,8 @@ root.SetAction(parse =>
         Bugs = bugs,
         TraceHash = parse.GetValue(traceHashOption),
         CorruptSectors = parse.GetValue(corruptOption),
+        StalledCandidacyProbability = parse.GetValue(stalledOption),
+        ForgottenLifeProbability = parse.GetValue(forgottenOption),
     };
     try
     {
@@ -72,7 +86,9 @@ root.SetAction(parse =>
         (baseOptions.Ops != 200 ? $" --ops {baseOptions.Ops}" : "") +
         (baseOptions.Clients != 5 ? $" --clients {baseOptions.Clients}" : "") +
         (bugName is not null ? $" --bug {bugName}" : "") +
-        (baseOptions.CorruptSectors ? " --corrupt-sectors" : "");
+        (baseOptions.CorruptSectors ? " --corrupt-sectors" : "") +
+        (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
+        (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

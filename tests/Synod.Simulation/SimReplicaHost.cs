@@ -363,9 +363,26 @@ public sealed class SimReplicaHost
         });
     }
 
+    /// <summary>No snapshot every SnapshotEverySlots while set (a snapshot thread that falls behind; a targeted fault's step).</summary>
+    public bool SnapshotsPaused { get; set; }
+
+    /// <summary>A snapshot at the applied slot now, not at the next multiple of SnapshotEverySlots (a targeted fault's step).</summary>
+    public bool CompactNow()
+    {
+        if (!Up || Kv.AppliedSlot <= Core.SnapshotSlot)
+        {
+            return false;
+        }
+
+        _lastSnapshotSlot = Kv.AppliedSlot;
+        Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
+        Process();
+        return true;
+    }
+
     private void MaybeCompact()
     {
-        if (Kv.AppliedSlot - _lastSnapshotSlot < _sim.Options.SnapshotEverySlots)
+        if (SnapshotsPaused || Kv.AppliedSlot - _lastSnapshotSlot < _sim.Options.SnapshotEverySlots)
         {
             return;
         }

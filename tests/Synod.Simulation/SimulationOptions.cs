@@ -72,6 +72,47 @@ public sealed record SimulationOptions
     /// <summary>Probability that a client forgets its client id before a write, as a restarted process does, and registers a new one.</summary>
     public double ClientRestartProbability { get; init; } = 0.1;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is a stalled candidacy (<see cref="StalledCandidacyFault"/>, I15): a
+    /// candidate's Prepare to one peer is held while its clock runs slow and another replica leads, chooses and snapshots.
+    /// </summary>
+    public double StalledCandidacyProbability { get; init; } = 0.05;
+
+    /// <summary>Shortest and longest hold of the stalled candidate's Prepare to its last promiser.</summary>
+    public int StalledPrepareHoldMsMin { get; init; } = 800;
+
+    public int StalledPrepareHoldMsMax { get; init; } = 1_500;
+
+    /// <summary>While the stalled candidate waits, every other replica but its late promiser takes a snapshot this often.</summary>
+    public int StalledSnapshotEveryMs { get; init; } = 100;
+
+    /// <summary>How many times slow a stalled candidate's timer runs (the random slow clock runs 8 times slow).</summary>
+    public int StalledClockFactor { get; init; } = 8;
+
+    /// <summary>
+    /// Per injected fault, the chance that it is a forgotten life (<see cref="ForgottenLifeFault"/>, I16): a candidate's
+    /// Prepare held across two rebuilds, the second of a replica that answered the first one's floor question.
+    /// </summary>
+    public double ForgottenLifeProbability { get; init; } = 0.05;
+
+    /// <summary>
+    /// Rounds by which the isolated candidate's ballot must lead every ballot the others promised or hold before its
+    /// Prepare goes out: the two rebuilds that follow raise the leader's ballot by a round each.
+    /// </summary>
+    public int ForgottenLifeRoundsAhead { get; init; } = 6;
+
+    /// <summary>While the isolated candidate climbs, its timer ticks this often (a fast clock), so its failed candidacies come quickly.</summary>
+    public int ForgottenLifeClimbingTickMs { get; init; } = 2;
+
+    /// <summary>How many times slow the isolated candidate's timer runs from its Prepare on, so one candidacy outlasts two rebuilds.</summary>
+    public int ForgottenLifeClockFactor { get; init; } = 32;
+
+    /// <summary>Longest time the rebuilt floor member hears no one before the held Prepare reaches it (at least an election timeout).</summary>
+    public int ForgottenLifeQuietMsMax { get; init; } = 800;
+
+    /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
+    public int TargetedStepMsMax { get; init; } = 3_000;
+
     /// <summary>Upper bound on simulated time, so a broken run cannot spin forever.</summary>
     public long RunMsMax { get; init; } = 600_000;
 
@@ -92,14 +133,50 @@ public sealed record SimulationOptions
             throw new ArgumentException("A run needs at least one client and one key.");
         }
 
-        if (SessionsMax < 1)
-        {
-            throw new ArgumentException($"SessionsMax {SessionsMax} must be at least 1, or no client could be served exactly once.");
-        }
+        Require(SessionsMax >= 1, $"SessionsMax ({SessionsMax}) must be at least 1, or no client could be served exactly once.");
+        RequireProbability(ClientRestartProbability, nameof(ClientRestartProbability));
+        RequireProbability(MessageLossProbability, nameof(MessageLossProbability));
+        RequireProbability(LongDelayProbability, nameof(LongDelayProbability));
+        RequireProbability(HeldAcrossPartitionProbability, nameof(HeldAcrossPartitionProbability));
+        RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
+        RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
+        RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
+        Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
+        ValidateTargetedFaults();
+    }
 
-        if (ClientRestartProbability is < 0 or > 1)
+    /// <summary>Each targeted fault must be able to reach its schedule with the cores' timeouts (ReplicaOptions' defaults).</summary>
+    private void ValidateTargetedFaults()
+    {
+        var electionTimeoutMs = new ReplicaOptions { Id = 1, Members = [1] }.ElectionTimeoutTicks * TickMs;
+        Require(StalledSnapshotEveryMs >= 1, $"StalledSnapshotEveryMs {StalledSnapshotEveryMs} must be at least 1.");
+        Require(StalledClockFactor >= 1, $"StalledClockFactor {StalledClockFactor} must be at least 1.");
+        Require(StalledPrepareHoldMsMin > electionTimeoutMs && StalledPrepareHoldMsMax >= StalledPrepareHoldMsMin,
+            $"StalledPrepareHoldMsMin ({StalledPrepareHoldMsMin}) must exceed an election timeout ({electionTimeoutMs} ms), or no other leader can " +
+            $"rise meanwhile, and StalledPrepareHoldMsMax ({StalledPrepareHoldMsMax}) must be at least it.");
+        var stalledCandidacyMs = 2L * electionTimeoutMs * StalledClockFactor;
+        Require(StalledPrepareHoldMsMax < stalledCandidacyMs,
+            $"StalledPrepareHoldMsMax ({StalledPrepareHoldMsMax}) must be below a stalled candidacy ({stalledCandidacyMs} ms at StalledClockFactor " +
+            $"{StalledClockFactor}), or the candidacy ends before the held Prepare arrives.");
+        Require(ForgottenLifeRoundsAhead >= 3,
+            $"ForgottenLifeRoundsAhead ({ForgottenLifeRoundsAhead}) must be at least 3: two rebuilds each raise the leader's ballot a round.");
+        Require(ForgottenLifeClimbingTickMs >= 1 && ForgottenLifeClimbingTickMs <= TickMs,
+            $"ForgottenLifeClimbingTickMs ({ForgottenLifeClimbingTickMs}) must lie within 1 and TickMs ({TickMs}): it is a fast clock.");
+        Require(ForgottenLifeClockFactor >= 1, $"ForgottenLifeClockFactor {ForgottenLifeClockFactor} must be at least 1.");
+        Require(ForgottenLifeQuietMsMax > electionTimeoutMs,
+            $"ForgottenLifeQuietMsMax ({ForgottenLifeQuietMsMax}) must exceed an election timeout ({electionTimeoutMs} ms), or the replica still defers to the leader.");
+        Require(TargetedStepMsMax > 2 * electionTimeoutMs,
+            $"TargetedStepMsMax ({TargetedStepMsMax}) must exceed two election timeouts ({2 * electionTimeoutMs} ms), or no candidacy can begin in time.");
+    }
+
+    private static void RequireProbability(double probability, string name) =>
+        Require(probability is >= 0 and <= 1, $"{name} ({probability}) must be a probability, within 0 and 1.");
+
+    private static void Require(bool condition, string sentence)
+    {
+        if (!condition)
         {
-            throw new ArgumentException($"ClientRestartProbability {ClientRestartProbability} must be within 0..1.");
+            throw new ArgumentException(sentence);
         }
     }
 }

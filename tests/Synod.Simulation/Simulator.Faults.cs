@@ -6,7 +6,8 @@ namespace Synod.Simulation;
 /// <summary>
 /// The fault schedule of the safety phase: crashes (mostly of a minority, now and then of a majority) with
 /// restarts after a random delay, partitions (some one-way, some isolating the leader), on top of the network's
-/// loss and duplication. Healing restarts every replica and removes every partition and loss.
+/// loss and duplication, and now and then a targeted fault (Simulator.Targeted.cs) that runs its own schedule.
+/// Healing restarts every replica and removes every partition and loss, once no targeted fault runs.
 /// </summary>
 public sealed partial class Simulator
 {
@@ -20,8 +21,12 @@ public sealed partial class Simulator
     private const int SlowClockMsMax = 3_000;
 
     private bool _healed;
+    private bool _healWhenTargetedEnds;
     private long _healedAtMs;
     private bool _partitioned;
+
+    /// <summary>Counts partitions begun, so that an old partition's heal leaves a newer one alone.</summary>
+    private long _partitionEpoch;
 
     private void ScheduleNextFault()
     {
@@ -40,6 +45,11 @@ public sealed partial class Simulator
 
     private void InjectFault()
     {
+        if (_targeted is not null || MaybeStartTargetedFault())
+        {
+            return;
+        }
+
         var roll = Random.Next(100);
         if (roll < 4)
         {
@@ -190,7 +200,7 @@ public sealed partial class Simulator
         StartPartition(laggards, oneWay: false);
         Schedule(NowMs + 100 + Random.Next(500), Tracing ? $"r{knower.Id} loses its disk" : null, () =>
         {
-            if (_healed || !knower.Up || !CanLoseAnotherDisk())
+            if (_healed || _targeted is not null || !knower.Up || !CanLoseAnotherDisk())
             {
                 return;
             }
@@ -215,7 +225,7 @@ public sealed partial class Simulator
     /// A rebuilding replica needs a quorum of voting peers to answer it; with more disks lost than that allows, no
     /// protocol can recover safely, so the simulator loses at most that many at once.
     /// </summary>
-    private bool CanLoseAnotherDisk()
+    internal bool CanLoseAnotherDisk()
     {
         var rebuilding = _hosts.Count(h => h.DurablyRebuilding || h.SectorCorrupted);
         var quorum = (_hosts.Length / 2) + 1;
@@ -288,8 +298,16 @@ public sealed partial class Simulator
             }
         }
 
+        var epoch = ++_partitionEpoch;
         var healAt = NowMs + 100 + Random.Next(1500);
-        Schedule(healAt, Tracing ? "partition heals" : null, ClearPartition);
+        Schedule(healAt, Tracing ? "partition heals" : null, () =>
+        {
+            // A partition cleared early (by the targeted disk loss) must not clear whatever came after it.
+            if (epoch == _partitionEpoch)
+            {
+                ClearPartition();
+            }
+        });
     }
 
     private void ClearPartition()
@@ -303,6 +321,14 @@ public sealed partial class Simulator
     {
         if (_healed)
         {
+            return;
+        }
+
+        if (_targeted is not null)
+        {
+            // A targeted fault runs to its end (each of its steps is bounded by TargetedStepMsMax): cut short, it would
+            // rarely reach the schedule it was written for, since clients finish fast while it keeps other faults away.
+            _healWhenTargetedEnds = true;
             return;
         }
 

@@ -11,8 +11,28 @@ public sealed partial class Simulator
 {
     private readonly bool[,] _blocked;
 
+    /// <summary>The highest ballot round any peer message has carried so far (no replica has seen a higher one).</summary>
+    internal long HighestRoundSent { get; private set; }
+
     public void SendPeerMessage(Message message)
     {
+        HighestRoundSent = Math.Max(HighestRoundSent, MessageRounds.Highest(message));
+        if (_targeted is { } fault && !_healed)
+        {
+            switch (fault.Route(message))
+            {
+                case MessageRoute.Drop:
+                    Faults.MessagesDropped++;
+                    return;
+                case MessageRoute.Hold:
+                    Faults.MessagesHeldLong++;
+                    return;
+                case MessageRoute.Deliver:
+                    DeliverPeerMessage(message, 1 + Random.Next(Options.NetworkDelayMsMax));
+                    return;
+            }
+        }
+
         var held = false;
         if (_blocked[message.From, message.To])
         {
@@ -28,26 +48,38 @@ public sealed partial class Simulator
         var copies = held ? 1 : CopiesToDeliver();
         for (var i = 0; i < copies; i++)
         {
-            var target = Host(message.To);
-            Schedule(NowMs + PeerDelayMs(held), Tracing ? message.ToString() : null, () =>
-            {
-                if (target.Up)
-                {
-                    Faults.MessagesDelivered++;
-                    if (message is InstallSnapshot)
-                    {
-                        Faults.SnapshotChunksDelivered++;
-                    }
-
-                    if (message is InstallSnapshot { Offset: 0 })
-                    {
-                        Faults.SnapshotsSentToLaggards++;
-                    }
-
-                    target.OnMessage(message);
-                }
-            });
+            DeliverPeerMessage(message, PeerDelayMs(held));
         }
+    }
+
+    /// <summary>Hands <paramref name="message"/> to its target after <paramref name="delayMs"/>, if the target is up then.</summary>
+    public void DeliverPeerMessage(Message message, long delayMs)
+    {
+        var target = Host(message.To);
+        Schedule(NowMs + delayMs, Tracing ? message.ToString() : null, () =>
+        {
+            if (_targeted is { } fault && !_healed && !fault.Admits(message))
+            {
+                Faults.MessagesDropped++;
+                return;
+            }
+
+            if (target.Up)
+            {
+                Faults.MessagesDelivered++;
+                if (message is InstallSnapshot)
+                {
+                    Faults.SnapshotChunksDelivered++;
+                }
+
+                if (message is InstallSnapshot { Offset: 0 })
+                {
+                    Faults.SnapshotsSentToLaggards++;
+                }
+
+                target.OnMessage(message);
+            }
+        });
     }
 
     public void SendClientRequest(int replica, ClientRequest request)

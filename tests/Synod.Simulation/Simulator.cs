@@ -13,7 +13,8 @@ namespace Synod.Simulation;
 /// (a crash loses unsynced writes), crashes and restarts, and clients that time out and retry elsewhere.
 /// Everything random comes from one seed, and events run in (time, sequence) order, so a seed replays byte
 /// for byte. A run has a safety phase under faults, then a liveness phase with every fault healed.
-/// Parts: Simulator.Network.cs, Simulator.Faults.cs, Simulator.Clients.cs.
+/// Parts: Simulator.Network.cs, Simulator.Faults.cs, Simulator.Clients.cs, Simulator.Targeted.cs (with the targeted
+/// faults StalledCandidacyFault.cs and ForgottenLifeFault.cs).
 /// </summary>
 public sealed partial class Simulator
 {
@@ -27,6 +28,10 @@ public sealed partial class Simulator
     private readonly SimReplicaHost[] _hosts;
     private readonly IncrementalHash? _trace;
     private readonly List<string> _violations = [];
+
+    /// <summary>Until when a targeted fault sets a replica's timer to another rate, and the ms between its ticks meanwhile (by id).</summary>
+    private readonly long[] _clockUntilMs;
+    private readonly long[] _clockTickMs;
     private long _sequence;
     private bool _finished;
     private bool _convergenceWindowEnded;
@@ -39,6 +44,8 @@ public sealed partial class Simulator
         _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var members = Enumerable.Range(1, options.Replicas).ToArray();
         _blocked = new bool[options.Replicas + 1, options.Replicas + 1];
+        _clockUntilMs = new long[options.Replicas + 1];
+        _clockTickMs = new long[options.Replicas + 1];
         _hosts = new SimReplicaHost[options.Replicas];
         for (var i = 0; i < options.Replicas; i++)
         {
@@ -145,7 +152,10 @@ public sealed partial class Simulator
                 host.OnTick();
             }
 
-            ScheduleTicks(host, atMs + (host.SlowClockUntilMs > NowMs ? Options.TickMs * SlowClockFactor : Options.TickMs));
+            var tickMs = _clockUntilMs[host.Id] > NowMs ? _clockTickMs[host.Id]
+                : host.SlowClockUntilMs > NowMs ? Options.TickMs * SlowClockFactor
+                : Options.TickMs;
+            ScheduleTicks(host, atMs + tickMs);
         });
     }
 
