@@ -146,6 +146,12 @@ internal sealed class ExploredCluster
         return StateHasher.Combine(hash, StateHasher.Of(new[] { _proposals, _crashes, _diskLosses, _snapshots, _drops, _duplicates }, 0));
     }
 
+    /// <summary>Messages delivered by the coarse steps so far (not part of the state: a measure of how many single steps a schedule stands for).</summary>
+    public long MessagesDelivered { get; private set; }
+
+    /// <summary>Ticks taken by replicas so far (not part of the state, like <see cref="MessagesDelivered"/>).</summary>
+    public long TicksTaken { get; private set; }
+
     /// <summary>Client commands proposed so far in this schedule.</summary>
     public int Proposals => _proposals;
 
@@ -198,6 +204,7 @@ internal sealed class ExploredCluster
                 {
                     var replica = _replicas[id - 1];
                     Guard(id, replica.Tick);
+                    TicksTaken++;
                     DeliverWhile(Inside);
                 }
             }
@@ -222,6 +229,7 @@ internal sealed class ExploredCluster
             for (var tick = 0; tick < ticksMax && !_awaitedSent && _stopped is null; tick++)
             {
                 Guard(id, replica.Tick);
+                TicksTaken++;
             }
 
             return _awaitedSent;
@@ -325,6 +333,7 @@ internal sealed class ExploredCluster
             for (var tick = 0; tick < _options.TimeoutTicksMax && !acted && replica.Core.Role == role; tick++)
             {
                 replica.Tick();
+                TicksTaken++;
             }
         }
         finally
@@ -371,6 +380,7 @@ internal sealed class ExploredCluster
     {
         var message = _inFlight[index];
         RemoveInFlight(index);
+        MessagesDelivered++;
         if (!_quiet)
         {
             _trace?.AppendLine($"      delivers {ScheduleText.Describe(message)}");

@@ -99,6 +99,7 @@ public sealed class InterruptedElectionSearch
             }
         }
 
+        trace.AppendLine($"      ({cluster.MessagesDelivered} messages delivered and {cluster.TicksTaken} ticks taken in all)");
         return trace.ToString();
     }
 
