@@ -28,6 +28,9 @@ public sealed record ExplorationResult
 
     public int ScheduleLength { get; init; }
 
+    /// <summary>What else the search has to say about its bound (for the interrupted-election search, how many interruptions it started from); null if nothing.</summary>
+    public string? Detail { get; init; }
+
     public string Summary =>
         $"states explored: {StatesExplored}, distinct states: {DistinctStates}, depth reached: {DepthReached}, " +
         $"cut at the message bound: {CutAtMessageBound}, time: {Elapsed.TotalSeconds:0.0} s, search {(Violation is not null ? "stopped at the first violation" : Exhausted ? "exhausted the depth bound" : "stopped at the state budget")}";

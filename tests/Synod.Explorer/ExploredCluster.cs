@@ -33,6 +33,16 @@ internal sealed class ExploredCluster
     private int _actingSender;
     private Action? _acted;
 
+    // While a replica's time passes alone (TickAlone): what it must send for the wait to end, and whether it did.
+    private Func<Message, bool>? _awaited;
+    private bool _awaitedSent;
+
+    // While a group settles: its many sends and deliveries are left out of a printed schedule.
+    private bool _quiet;
+
+    /// <summary>Deliveries one exchange or settle may make before the explorer gives up on it ever going quiet (a bug of the explorer, not a finding).</summary>
+    private const int DeliveriesPerEpisodeMax = 100_000;
+
     public ExploredCluster(ExplorerOptions options, StringBuilder? trace = null)
     {
         _options = options;
@@ -42,6 +52,20 @@ internal sealed class ExploredCluster
         {
             replica.Log = trace is null ? null : line => trace.AppendLine("      " + line);
         }
+    }
+
+    /// <summary>A copy of <paramref name="source"/> to branch from (no trace): every replica through its own copy, the same messages in flight.</summary>
+    private ExploredCluster(ExploredCluster source)
+    {
+        _options = source._options;
+        _oracle = StateCloner.Copy(source._oracle);
+        _replicas = [.. source._replicas.Select(r => r.Clone(_oracle, Send))];
+        _inFlight.AddRange(source._inFlight);
+        _inFlightHashes.AddRange(source._inFlightHashes);
+        _stopped = source._stopped;
+        (_proposals, _crashes, _diskLosses, _snapshots, _drops, _duplicates) =
+            (source._proposals, source._crashes, source._diskLosses, source._snapshots, source._drops, source._duplicates);
+        OverMessageBound = source.OverMessageBound;
     }
 
     /// <summary>More messages were in flight than InFlightMessagesMax allows: this schedule is cut here, not explored on.</summary>
@@ -122,6 +146,115 @@ internal sealed class ExploredCluster
         return StateHasher.Combine(hash, StateHasher.Of(new[] { _proposals, _crashes, _diskLosses, _snapshots, _drops, _duplicates }, 0));
     }
 
+    /// <summary>Messages delivered by the coarse steps so far (not part of the state: a measure of how many single steps a schedule stands for).</summary>
+    public long MessagesDelivered { get; private set; }
+
+    /// <summary>Ticks taken by replicas so far (not part of the state, like <see cref="MessagesDelivered"/>).</summary>
+    public long TicksTaken { get; private set; }
+
+    /// <summary>Client commands proposed so far in this schedule.</summary>
+    public int Proposals => _proposals;
+
+    public int Crashes => _crashes;
+
+    public int DiskLosses => _diskLosses;
+
+    public int Snapshots => _snapshots;
+
+    /// <summary>Replica <paramref name="id"/>'s core, to read its role, ballot and commit point.</summary>
+    public Replica Core(int id) => _replicas[id - 1].Core;
+
+    /// <summary>Whether replica <paramref name="id"/> may take a snapshot now: its state machine applied past its last one.</summary>
+    public bool MaySnapshot(int id) => _replicas[id - 1].Kv.AppliedSlot > _replicas[id - 1].Core.SnapshotSlot;
+
+    /// <summary>The simulator's rule: never more replicas rebuilding than leaves a quorum of voters.</summary>
+    public bool MayLoseDisk(int id) => MayLoseDisk(_replicas[id - 1]);
+
+    /// <summary>A copy of this state to branch from, without a trace.</summary>
+    public ExploredCluster Clone() => new(this);
+
+    /// <summary>Delivers, in the order sent, what is in flight from <paramref name="from"/> to <paramref name="to"/> now; the answers stay in flight.</summary>
+    public void DeliverLink(int from, int to)
+    {
+        var count = _inFlight.Count(m => m.From == from && m.To == to);
+        for (var i = 0; i < count && _stopped is null; i++)
+        {
+            DeliverAt(_inFlight.FindIndex(m => m.From == from && m.To == to));
+        }
+    }
+
+    /// <summary>Delivers, in the order sent, everything in flight between <paramref name="a"/> and <paramref name="b"/> (both ways) and their answers, until nothing is left between them.</summary>
+    public void Exchange(int a, int b) => DeliverWhile(m => (m.From == a && m.To == b) || (m.From == b && m.To == a));
+
+    /// <summary>
+    /// The replicas of <paramref name="group"/> run together for <paramref name="ticks"/> ticks: each tick, every member ticks in id
+    /// order and whatever is in flight between members is delivered at once, answers included. Messages to or from anyone else
+    /// stay in flight, and the others' clocks stand still.
+    /// </summary>
+    public void Settle(IReadOnlyList<int> group, int ticks)
+    {
+        bool Inside(Message m) => group.Contains(m.From) && group.Contains(m.To);
+        _quiet = true;
+        try
+        {
+            DeliverWhile(Inside);
+            for (var tick = 0; tick < ticks && _stopped is null; tick++)
+            {
+                foreach (var id in group)
+                {
+                    var replica = _replicas[id - 1];
+                    Guard(id, replica.Tick);
+                    TicksTaken++;
+                    DeliverWhile(Inside);
+                }
+            }
+        }
+        finally
+        {
+            _quiet = false;
+        }
+    }
+
+    /// <summary>
+    /// Time passes for replica <paramref name="id"/> alone (nothing is delivered) until it sends a message that <paramref name="until"/>
+    /// accepts, at most <paramref name="ticksMax"/> ticks; returns whether it did.
+    /// </summary>
+    public bool TickAlone(int id, Func<Message, bool> until, int ticksMax)
+    {
+        var replica = _replicas[id - 1];
+        _awaited = m => m.From == id && until(m);
+        _awaitedSent = false;
+        try
+        {
+            for (var tick = 0; tick < ticksMax && !_awaitedSent && _stopped is null; tick++)
+            {
+                Guard(id, replica.Tick);
+                TicksTaken++;
+            }
+
+            return _awaitedSent;
+        }
+        finally
+        {
+            _awaited = null;
+        }
+    }
+
+    /// <summary>A client command, a crash, a disk loss or a snapshot at replica <paramref name="id"/>, as the step of that kind does it, without a line of its own in a printed schedule.</summary>
+    public void Act(StepKind kind, int id)
+    {
+        if (kind is not (StepKind.Propose or StepKind.Crash or StepKind.DiskLoss or StepKind.Snapshot))
+        {
+            throw new ArgumentException($"Act takes a step that names a replica only, not {kind}.", nameof(kind));
+        }
+
+        var replica = _replicas[id - 1];
+        Guard(id, () => ApplyTo(replica, new Step(kind, id)));
+    }
+
+    /// <summary>Appends a line to the printed schedule (nothing while searching).</summary>
+    public void Note(string line) => _trace?.AppendLine(line);
+
     public string Describe(Step step) => step.Kind switch
     {
         StepKind.Deliver => $"deliver   {ScheduleText.Describe(_inFlight[step.Message])}",
@@ -200,6 +333,7 @@ internal sealed class ExploredCluster
             for (var tick = 0; tick < _options.TimeoutTicksMax && !acted && replica.Core.Role == role; tick++)
             {
                 replica.Tick();
+                TicksTaken++;
             }
         }
         finally
@@ -210,6 +344,11 @@ internal sealed class ExploredCluster
 
     private void Send(Message message)
     {
+        if (_awaited is not null && _awaited(message))
+        {
+            _awaitedSent = true;
+        }
+
         var hash = StateHasher.Of(message, 0);
         if (_inFlightHashes.Contains(hash))
         {
@@ -223,7 +362,11 @@ internal sealed class ExploredCluster
 
         _inFlight.Add(message);
         _inFlightHashes.Add(hash);
-        _trace?.AppendLine($"      sends {ScheduleText.Describe(message)}");
+        if (!_quiet)
+        {
+            _trace?.AppendLine($"      sends {ScheduleText.Describe(message)}");
+        }
+
         OverMessageBound |= _inFlight.Count > _options.InFlightMessagesMax;
     }
 
@@ -231,6 +374,57 @@ internal sealed class ExploredCluster
     {
         _inFlight.RemoveAt(index);
         _inFlightHashes.RemoveAt(index);
+    }
+
+    private void DeliverAt(int index)
+    {
+        var message = _inFlight[index];
+        RemoveInFlight(index);
+        MessagesDelivered++;
+        if (!_quiet)
+        {
+            _trace?.AppendLine($"      delivers {ScheduleText.Describe(message)}");
+        }
+
+        var replica = _replicas[message.To - 1];
+        Guard(message.To, () =>
+        {
+            replica.Core.Step(message);
+            replica.Pump();
+        });
+    }
+
+    /// <summary>Delivers, oldest first, every message in flight that <paramref name="inScope"/> accepts, and the answers it accepts, until none is left.</summary>
+    private void DeliverWhile(Func<Message, bool> inScope)
+    {
+        for (var delivered = 0; _stopped is null; delivered++)
+        {
+            if (delivered > DeliveriesPerEpisodeMax)
+            {
+                throw new InvalidOperationException($"The explorer delivered {DeliveriesPerEpisodeMax} messages in one episode without the replicas going quiet.");
+            }
+
+            var index = _inFlight.FindIndex(m => inScope(m));
+            if (index < 0)
+            {
+                return;
+            }
+
+            DeliverAt(index);
+        }
+    }
+
+    /// <summary>Runs a step of one replica; a core that stops on a broken assertion is a finding, like an oracle's report.</summary>
+    private void Guard(int id, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KvFormatException)
+        {
+            _stopped ??= $"replica {id} stopped: {e.Message}";
+        }
     }
 
     /// <summary>The simulator's rule: never more replicas rebuilding than leaves a quorum of voters.</summary>

@@ -33,6 +33,20 @@ internal sealed class ExploredReplica
         Start();
     }
 
+    /// <summary>A copy of <paramref name="source"/> (core, disk, unsynced records, state machine) that reports to another oracle and sends elsewhere.</summary>
+    private ExploredReplica(ExploredReplica source, SafetyOracle oracle, Action<Message> send)
+    {
+        _tickHorizonTicks = source._tickHorizonTicks;
+        _options = source._options;
+        _oracle = oracle;
+        _send = send;
+        _unsynced.AddRange(source._unsynced);
+        Core = StateCloner.Copy(source.Core);
+        Disk = source.Disk.Clone();
+        Kv = KvStateMachine.Restore(source.Kv.Snapshot());
+        KvFailure = source.KvFailure;
+    }
+
     public int Id => _options.Id;
 
     public Replica Core { get; private set; } = null!;
@@ -109,6 +123,9 @@ internal sealed class ExploredReplica
             ApplyOutput(ready);
         }
     }
+
+    /// <summary>A copy of this replica for a copy of the cluster: the state machine through its own snapshot, the rest through <see cref="StateCloner"/>.</summary>
+    public ExploredReplica Clone(SafetyOracle oracle, Action<Message> send) => new(this, oracle, send);
 
     public ulong Hash()
     {

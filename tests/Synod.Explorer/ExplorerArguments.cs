@@ -30,6 +30,35 @@ public static class ExplorerArguments
         "dfs" => SearchStrategy.Dfs,
         "iddfs" => SearchStrategy.IterativeDeepening,
         "random" => SearchStrategy.RandomWalk,
-        _ => throw new ArgumentException($"--strategy: '{text}' is not a strategy; use bfs, dfs, iddfs or random."),
+        "interrupted" => SearchStrategy.InterruptedElection,
+        _ => throw new ArgumentException($"--strategy: '{text}' is not a strategy; use bfs, dfs, iddfs, random or interrupted."),
+    };
+
+    public static EpisodeMenu ParseEpisodes(string text)
+    {
+        var menu = EpisodeMenu.None;
+        foreach (var word in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            menu |= word.ToLowerInvariant() switch
+            {
+                "lose-disk" or "disk-loss" => EpisodeMenu.LoseDisk,
+                "crash" => EpisodeMenu.Crash,
+                "write" => EpisodeMenu.Write,
+                "run" => EpisodeMenu.Run,
+                "snapshot" => EpisodeMenu.Snapshot,
+                "exchange" => EpisodeMenu.Exchange,
+                "all" => EpisodeMenu.All,
+                _ => throw new ArgumentException($"--episodes: '{word}' is not an episode; use lose-disk, crash, write, run, snapshot, exchange or all."),
+            };
+        }
+
+        return menu;
+    }
+
+    public static InterruptionShapes ParseInterruptions(string text) => text.ToLowerInvariant() switch
+    {
+        "canonical" => InterruptionShapes.Canonical,
+        "all" => InterruptionShapes.All,
+        _ => throw new ArgumentException($"--interruptions: '{text}' is not a choice; use canonical or all."),
     };
 }

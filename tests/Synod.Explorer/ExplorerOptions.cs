@@ -75,6 +75,44 @@ public sealed record ExplorerOptions
     /// <summary>Largest-id preference is a liveness aid; with no stagger every replica may stand first.</summary>
     public int ElectionStaggerTicks { get; init; }
 
+    /// <summary>Interrupted-election search: episodes of the other replicas between the interruption and the reconnections.</summary>
+    public int EpisodesMax { get; init; } = 3;
+
+    /// <summary>Interrupted-election search: reconnections of a peer with the interrupted candidate, after the episodes.</summary>
+    public int ReconnectsMax { get; init; } = 2;
+
+    /// <summary>Interrupted-election search: ticks the replicas taking part in an episode run together after its fault or command.</summary>
+    public int SettleTicks { get; init; } = 24;
+
+    /// <summary>Interrupted-election search: the interruptions it starts from.</summary>
+    public InterruptionShapes Interruptions { get; init; } = InterruptionShapes.Canonical;
+
+    /// <summary>Interrupted-election search: the episodes it tries, and whether a reconnection may skip the wait for the peer's leader to fall silent.</summary>
+    public EpisodeMenu Episodes { get; init; } = EpisodeMenu.LoseDisk | EpisodeMenu.Write | EpisodeMenu.Snapshot;
+
+    /// <summary>
+    /// The defaults of the interrupted-election search: five replicas (neither finding has a schedule on fewer, docs/protocol.md),
+    /// two commands (the candidate's and one written meanwhile), two disk losses, the server's one-tick stagger per larger live
+    /// replica (so that a settling group elects its largest live member and nobody else stands: without it every member times
+    /// out at once and the losers' Prepares would outlive the episode), and no bound on messages in flight (the candidate's
+    /// messages and those addressed to it pile up by design).
+    /// </summary>
+    public static ExplorerOptions InterruptedElection { get; } = new()
+    {
+        Strategy = SearchStrategy.InterruptedElection,
+        Replicas = 5,
+        Slots = 2,
+        DiskLossesMax = 2,
+        CrashesMax = 1,
+        SnapshotsMax = 1,
+        ElectionStaggerTicks = 1,
+        InFlightMessagesMax = InFlightMessagesUnbounded,
+        StatesMax = 2_000_000,
+    };
+
+    /// <summary>InFlightMessagesMax for searches that keep messages in flight on purpose: more than any schedule of theirs holds.</summary>
+    public const int InFlightMessagesUnbounded = 100_000;
+
     public void Validate()
     {
         Require(Replicas >= 1 && Replicas <= ReplicasMax, $"--replicas {Replicas} is out of range: the explorer takes 1 to {ReplicasMax}.");
@@ -87,6 +125,15 @@ public sealed record ExplorerOptions
         Require(TimeoutTicksMax >= ElectionTimeoutTicks * 4,
             $"TimeoutTicksMax ({TimeoutTicksMax}) must be at least four election timeouts ({ElectionTimeoutTicks * 4}), or a candidate's own timeout never fires within one Timeout step.");
         CoreOptions(1).Validate();
+        if (Strategy == SearchStrategy.InterruptedElection)
+        {
+            Require(Replicas >= 3, $"--replicas {Replicas}: the interrupted-election search needs at least 3 replicas (a candidate and a quorum of others).");
+            Require(EpisodesMax >= 0 && ReconnectsMax >= 0, "--episodes-max and --reconnects-max must not be negative.");
+            Require(SettleTicks >= 4 * ElectionTimeoutTicks,
+                $"--settle-ticks {SettleTicks} must be at least four election timeouts ({4 * ElectionTimeoutTicks}), or an episode may end before its election or rebuild does.");
+            Require(ElectionStaggerTicks >= 1,
+                "ElectionStaggerTicks must be at least 1 for the interrupted-election search: without it every member of a settling group stands at once, and the losers' Prepares outlive the episode.");
+        }
     }
 
     /// <summary>The options of replica <paramref name="id"/>'s core. Jitter is 1 (no randomness), so the state hash may ignore the random source.</summary>

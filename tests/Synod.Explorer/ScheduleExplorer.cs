@@ -37,6 +37,7 @@ public sealed class ScheduleExplorer
             SearchStrategy.Dfs => Search(lifo: true, _options.DepthMax),
             SearchStrategy.IterativeDeepening => IterativeDeepening(),
             SearchStrategy.RandomWalk => RandomWalk(),
+            SearchStrategy.InterruptedElection => new InterruptedElectionSearch(_options).Run(),
             _ => throw new ArgumentException($"Unknown strategy {_options.Strategy}."),
         };
     }

@@ -14,4 +14,7 @@ public enum SearchStrategy
 
     /// <summary>Random schedules to the depth bound, restarted from the initial state, until the state budget is spent.</summary>
     RandomWalk,
+
+    /// <summary>Coarse episodes around an interrupted election (<see cref="InterruptedElectionSearch"/>), every combination within its bounds.</summary>
+    InterruptedElection,
 }
