@@ -67,10 +67,10 @@ public sealed record SimulationOptions
     /// Client sessions each replica's state machine keeps (KvLimits.SessionsMaxDefault in the server). Close to the
     /// number of clients, so that registrations evict sessions and expiry is exercised in every run.
     /// </summary>
-    public int SessionsMax { get; init; } = 6;
+    public int SessionsMax { get; init; } = 5;
 
     /// <summary>Probability that a client forgets its client id before a write, as a restarted process does, and registers a new one.</summary>
-    public double ClientRestartProbability { get; init; } = 0.1;
+    public double ClientRestartProbability { get; init; } = 0.3;
 
     /// <summary>
     /// Per injected fault, the chance that it is a stalled candidacy (<see cref="StalledCandidacyFault"/>, I15): a
