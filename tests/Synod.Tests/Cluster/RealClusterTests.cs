@@ -156,21 +156,26 @@ public sealed class RealClusterTests
     {
         await using var cluster = new ReplicaProcesses(Replicas);
         await cluster.WaitForLeaderAsync(StartupLimit);
-        await using (var warm = NewClient(cluster))
-        {
-            await warm.PutAsync("k", "before");
-        }
+        await using var warm = NewClient(cluster);
+        await warm.PutAsync("k", "before");
 
         foreach (var victim in new[] { 5, 4, 3 })
         {
             cluster.Kill(victim);
         }
 
+        // A client with a session sends the write: its outcome is unknown.
+        var pinned = new SynodCallOptions { PinnedEndpointIndex = 0, OperationTimeout = TimeSpan.FromSeconds(6) };
+        var failure = await Assert.ThrowsAnyAsync<SynodUnavailableException>(() => warm.PutAsync("k", "during", pinned));
+        Assert.Contains("no quorum", failure.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.True(failure.OutcomeUnknown);
+
+        // A new client must first register an id, which fails the same way: its write was never sent.
         await using (var client = NewClient(cluster, operationSeconds: 6))
         {
-            var failure = await Assert.ThrowsAnyAsync<SynodUnavailableException>(() => client.PutAsync("k", "during", SynodCallOptions.Pinned(0)));
-            Assert.Contains("no quorum", failure.Message, StringComparison.OrdinalIgnoreCase);
-            Assert.True(failure.OutcomeUnknown);
+            var unsent = await Assert.ThrowsAnyAsync<SynodUnavailableException>(() => client.PutAsync("k", "never", SynodCallOptions.Pinned(0)));
+            Assert.Contains("registration", unsent.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.False(unsent.OutcomeUnknown);
         }
 
         cluster.Start(3);
