@@ -25,6 +25,11 @@ public static class ServeCommand
         };
         var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots.", DefaultValueFactory = _ => 10_000 };
         var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var sessionsMax = new Option<int>("--sessions-max")
+        {
+            Description = "Client sessions kept for exactly-once writes; a new client beyond it evicts the least recently used. The same on every replica.",
+            DefaultValueFactory = _ => Synod.Kv.KvLimits.SessionsMaxDefault,
+        };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
         var peerCert = new Option<string?>("--peer-cert") { Description = "This replica's certificate (PEM, from ./synod certs: replica-N.pem); peers must show one from the same CA." };
         var peerKey = new Option<string?>("--peer-key") { Description = "The private key of --peer-cert (PEM: replica-N-key.pem)." };
@@ -35,7 +40,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, walSegmentBytes,
+            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -82,6 +87,7 @@ public static class ServeCommand
                 SnapshotEverySlots = parse.GetValue(snapshotEverySlots),
                 SnapshotEveryBytes = parse.GetValue(snapshotEveryBytes),
                 WalSegmentBytes = parse.GetValue(walSegmentBytes),
+                SessionsMax = parse.GetValue(sessionsMax),
             };
             try
             {

@@ -73,7 +73,7 @@ public sealed partial class ReplicaHost
     {
         if (ready.Snapshot is not null)
         {
-            _kv = KvStateMachine.Restore(ready.Snapshot.Data);
+            _kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax);
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys)", Id, ready.Snapshot.Slot, _kv.Count);
         }

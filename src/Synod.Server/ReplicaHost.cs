@@ -48,7 +48,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private uint _lastLeaderSeen;
     private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
     private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
-    private KvStateMachine _kv = new();
+    private KvStateMachine _kv;
     // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life of this
     // replica (delivered late after a quick restart) cannot complete a new read with an old index.
     private long _nextReadId = Random.Shared.NextInt64(1, long.MaxValue / 2);
@@ -65,6 +65,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _logger = loggers.CreateLogger($"replica-{options.Id}");
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
+        _kv = new KvStateMachine(options.SessionsMax);
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.ToStorageOptions(),
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
         try

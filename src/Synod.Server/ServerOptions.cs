@@ -54,6 +54,12 @@ public sealed record ServerOptions
     /// <summary>...or once this many bytes were logged since the last snapshot, whichever comes first.</summary>
     public long SnapshotEveryBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Client sessions the state machine keeps (exactly-once writes); a registration beyond it evicts the least recently
+    /// used. Every replica of a cluster must use the same number, or their sessions and answers diverge.
+    /// </summary>
+    public int SessionsMax { get; init; } = Synod.Kv.KvLimits.SessionsMaxDefault;
+
     /// <summary>Inputs waiting for the owner loop; clients wait (and peers' messages are dropped) beyond this.</summary>
     public int InputQueueMax { get; init; } = 65_536;
 
@@ -167,6 +173,11 @@ public sealed record ServerOptions
         if (RequestTimeoutMs < TickMs * ElectionTimeoutTicks)
         {
             throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * ElectionTimeoutTicks} ms), or requests fail during every failover.");
+        }
+
+        if (SessionsMax < 1)
+        {
+            throw new ArgumentException($"SessionsMax (--sessions-max) is {SessionsMax}; it must be at least 1, or no client could write exactly once.");
         }
 
         if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1)
