@@ -53,9 +53,10 @@ public static class PeerMessageRules
             ReadIndexReply m => Number(m.Index, "read index"),
             PreVote m => OwnBallot(m.Ballot, m, options),
             PreVoteReply m => AnswerBallot(m.Ballot, m, options) ?? AnyBallot(m.Promised, "promised ballot", options),
-            VoterQuery m => Number(m.Incarnation, "incarnation"),
+            VoterQuery m => Number(m.Incarnation, "incarnation") ?? Number(m.Round, "question round"),
             VoterQueryReply m => AnyBallot(m.Promised, "promised ballot", options) ?? Number(m.KnownIncarnation, "known incarnation") ??
-                Number(m.Incarnation, "incarnation") ?? Lives(m.KnownIncarnations, options),
+                Number(m.Incarnation, "incarnation") ?? Number(m.Round, "question round") ?? Number(m.Life, "life") ??
+                Lives(m.KnownIncarnations, options),
             Reballot m => AnyBallot(m.Above, "ballot", options),
             _ => $"V1: a message of unknown type {message.GetType().Name}",
         };

@@ -44,4 +44,10 @@ public enum ProtocolBugs
     /// opens a session, so a late copy of a first write whose session was evicted is applied again.
     /// </summary>
     FirstWriteOpensSession = 1024,
+
+    /// <summary>
+    /// A rebuilding replica counts the first answer of each voter, without the confirmation round: an answer whose
+    /// sender lost its disk before the count completed passes for a durable record (docs/protocol.md, I18).
+    /// </summary>
+    UnconfirmedAnswers = 2048,
 }

@@ -25,9 +25,16 @@ public sealed partial class Replica
 {
     private bool _rebuilding;
     private Ballot? _rebuildFloor;
-    private readonly Dictionary<int, Ballot> _floorAnswers = [];
-    private readonly Dictionary<int, long> _incarnationAnswers = [];
     private readonly Dictionary<int, long> _incarnations = [];
+
+    // The confirmation round (docs/protocol.md): the voters' own lives in the answers to this life's question so far;
+    // the same as it was when the current round began (answers that arrived before it); and the answers to the current
+    // round from a voter whose life is the one it had in its earlier answer.
+    private readonly Dictionary<int, long> _answeredLives = [];
+    private readonly Dictionary<int, long> _roundLives = [];
+    private readonly Dictionary<int, VoterQueryReply> _confirmed = [];
+    private long _queryRound;
+    private bool _roundAsked;
     private long _rebuildSentTick = long.MinValue / 2;
     private Ballot? _voterBallot;
     private long _voterAfterSlot;
@@ -50,11 +57,10 @@ public sealed partial class Replica
         }
 
         _rebuildSentTick = _tick;
-        var incarnation = IncarnationOf(Id);
         if (_rebuildFloor is not Ballot floor)
         {
-            // Incarnation 0 asks which life the voters know of; the next question is asked in the life after it.
-            SendToPeers(to => new VoterQuery(Id, to, incarnation));
+            // A new round once an answer arrived since the current one began (it may confirm it); else ask it again.
+            AskVoters(newRound: !_roundAsked || !SameLives(_answeredLives, _roundLives));
         }
         else if (_voterBallot is null && HeardLeaderRecently && _leaderId is int leader)
         {
@@ -79,7 +85,8 @@ public sealed partial class Replica
             _ready.PersistOps.Add(new IncarnationOp(query.From, query.Incarnation));
         }
 
-        Send(new VoterQueryReply(Id, query.From, _promised, IncarnationOf(query.From), query.Incarnation, new Dictionary<int, long>(_incarnations)));
+        Send(new VoterQueryReply(
+            Id, query.From, _promised, IncarnationOf(query.From), query.Incarnation, new Dictionary<int, long>(_incarnations), query.Round, IncarnationOf(Id)));
     }
 
     private void OnVoterQueryReply(VoterQueryReply reply)
@@ -104,21 +111,36 @@ public sealed partial class Replica
             return;
         }
 
+        // Counted only if this voter answered the current round in the life it had when it answered before the round
+        // began: then it held what that earlier answer recorded at the moment the round began, as every counted voter did.
+        var unconfirmed = (_options.Bugs & ProtocolBugs.UnconfirmedAnswers) != 0;
+        if (unconfirmed || (reply.Round == _queryRound && _roundLives.TryGetValue(reply.From, out var life) && life == reply.Life))
+        {
+            _confirmed[reply.From] = reply;
+        }
+
+        _answeredLives[reply.From] = reply.Life;
+        if (!IsQuorum(_confirmed.Count))
+        {
+            if (!IsQuorum(_roundLives.Count) && IsQuorum(_answeredLives.Count))
+            {
+                // The first quorum of answers: ask them again at once rather than at the next retransmission.
+                AskVoters(newRound: true);
+            }
+
+            return;
+        }
+
         if (reply.Incarnation == 0)
         {
-            ChooseIncarnation(reply);
+            ChooseIncarnation();
             return;
         }
 
-        _floorAnswers[reply.From] = reply.Promised;
-        if (!IsQuorum(_floorAnswers.Count))
-        {
-            return;
-        }
-
-        var floor = _floorAnswers.Values.Aggregate(Ballot.Zero, Ballot.Max);
+        // The answers to the confirming round were written after it began, and promises only grow.
+        var floor = _confirmed.Values.Select(answer => answer.Promised).Aggregate(Ballot.Zero, Ballot.Max);
         _rebuildFloor = floor;
-        _floorAnswers.Clear();
+        ForgetAnswers();
         _rebuildSentTick = long.MinValue / 2;
         if (floor > _promised)
         {
@@ -161,25 +183,68 @@ public sealed partial class Replica
         _incarnations[Id] = known + 1;
         _ready.PersistOps.Add(new IncarnationOp(Id, known + 1));
         _rebuildFloor = null;
-        _floorAnswers.Clear();
+        ForgetAnswers();
         _voterBallot = null;
         _rebuildSentTick = long.MinValue / 2;
     }
 
     /// <summary>
-    /// A quorum of voters told which life of this replica they know of. Any quorum that recorded the last life shares a
-    /// member with this one, so the next number is new to all of them.
+    /// Sends this life's question to every peer: in a new round (persisted before the queries leave, in the same Ready,
+    /// so no round number is ever used twice) that begins now, with the lives of the answers so far; or the current
+    /// round again to those not yet counted in it.
     /// </summary>
-    private void ChooseIncarnation(VoterQueryReply reply)
+    private void AskVoters(bool newRound)
     {
-        _incarnationAnswers[reply.From] = reply.KnownIncarnation;
-        if (!IsQuorum(_incarnationAnswers.Count))
+        var incarnation = IncarnationOf(Id);
+        if (newRound)
         {
-            return;
+            _queryRound++;
+            _roundAsked = true;
+            _ready.PersistOps.Add(new QueryRoundOp(_queryRound));
+            _roundLives.Clear();
+            foreach (var (voter, life) in _answeredLives)
+            {
+                _roundLives[voter] = life;
+            }
+
+            if ((_options.Bugs & ProtocolBugs.UnconfirmedAnswers) == 0)
+            {
+                _confirmed.Clear();
+            }
+
+            _rebuildSentTick = _tick;
         }
 
-        var incarnation = _incarnationAnswers.Values.Max() + 1;
-        _incarnationAnswers.Clear();
+        var round = _queryRound;
+        foreach (var member in _members)
+        {
+            if (member != Id && !_confirmed.ContainsKey(member))
+            {
+                Send(new VoterQuery(Id, member, incarnation, round));
+            }
+        }
+    }
+
+    private static bool SameLives(Dictionary<int, long> a, Dictionary<int, long> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var life) && life == pair.Value);
+
+    /// <summary>Answers belong to one life's question; a new life asks afresh.</summary>
+    private void ForgetAnswers()
+    {
+        _answeredLives.Clear();
+        _roundLives.Clear();
+        _confirmed.Clear();
+        _roundAsked = false;
+    }
+
+    /// <summary>
+    /// A confirmed quorum of voters told which life of this replica they know of. Any quorum that recorded the last life
+    /// shares a member with this one, so the next number is new to all of them.
+    /// </summary>
+    private void ChooseIncarnation()
+    {
+        var incarnation = _confirmed.Values.Max(answer => answer.KnownIncarnation) + 1;
+        ForgetAnswers();
         _incarnations[Id] = incarnation;
         _ready.PersistOps.Add(new IncarnationOp(Id, incarnation));
         _rebuildSentTick = long.MinValue / 2;

@@ -290,6 +290,7 @@ public sealed partial class Replica
             _incarnations[replica] = incarnation;
         }
         _rebuilding = state.Rebuilding && (_options.Bugs & ProtocolBugs.VoteAfterDiskLoss) == 0;
+        _queryRound = state.QueryRound;
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;

@@ -48,9 +48,12 @@ public static class PeerMessageCodec
             case ReadIndexReply m: pb.ReadIndexReply = new ReadIndexReplyPb { ReadId = m.ReadId, Index = m.Index }; break;
             case PreVote m: pb.PreVote = new PreVotePb { Ballot = Encode(m.Ballot) }; break;
             case PreVoteReply m: pb.PreVoteReply = new PreVoteReplyPb { Ballot = Encode(m.Ballot), Granted = m.Granted, Promised = Encode(m.Promised) }; break;
-            case VoterQuery m: pb.VoterQuery = new VoterQueryPb { Incarnation = m.Incarnation }; break;
+            case VoterQuery m: pb.VoterQuery = new VoterQueryPb { Incarnation = m.Incarnation, Round = m.Round }; break;
             case VoterQueryReply m:
-                pb.VoterQueryReply = new VoterQueryReplyPb { Promised = Encode(m.Promised), KnownIncarnation = m.KnownIncarnation, Incarnation = m.Incarnation };
+                pb.VoterQueryReply = new VoterQueryReplyPb
+                {
+                    Promised = Encode(m.Promised), KnownIncarnation = m.KnownIncarnation, Incarnation = m.Incarnation, Round = m.Round, Life = m.Life,
+                };
                 foreach (var (replica, incarnation) in m.KnownIncarnations ?? new Dictionary<int, long>())
                 {
                     pb.VoterQueryReply.KnownIncarnations[(uint)replica] = incarnation;
@@ -89,9 +92,9 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.ReadIndexReply => new ReadIndexReply(from, to, pb.ReadIndexReply.ReadId, pb.ReadIndexReply.Index),
             PeerMessage.KindOneofCase.PreVote => new PreVote(from, to, Decode(pb.PreVote.Ballot)),
             PeerMessage.KindOneofCase.PreVoteReply => new PreVoteReply(from, to, Decode(pb.PreVoteReply.Ballot), pb.PreVoteReply.Granted, Decode(pb.PreVoteReply.Promised)),
-            PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to, pb.VoterQuery.Incarnation),
+            PeerMessage.KindOneofCase.VoterQuery => new VoterQuery(from, to, pb.VoterQuery.Incarnation, pb.VoterQuery.Round),
             PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation,
-                pb.VoterQueryReply.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value)),
+                pb.VoterQueryReply.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value), pb.VoterQueryReply.Round, pb.VoterQueryReply.Life),
             PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };

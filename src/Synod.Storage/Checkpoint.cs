@@ -26,6 +26,11 @@ internal static class Checkpoint
             ops.Add(new IncarnationOp(replica, incarnation));
         }
 
+        if (state.QueryRound > 0)
+        {
+            ops.Add(new QueryRoundOp(state.QueryRound));
+        }
+
         if (state.CommitIndex > 0)
         {
             ops.Add(new CommitOp(state.CommitIndex));

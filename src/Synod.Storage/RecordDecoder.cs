@@ -37,6 +37,7 @@ internal static class RecordDecoder
             RecordType.CheckpointMarker => new CheckpointMarkerOp(reader.ReadInt64()),
             RecordType.CheckpointEnd => new CheckpointEndOp(reader.ReadInt64()),
             RecordType.Incarnation => new IncarnationOp(reader.ReadInt32(), reader.ReadInt64()),
+            RecordType.QueryRound => new QueryRoundOp(reader.ReadInt64()),
             _ => throw new MalformedRecordException($"unknown record type {type}"),
         };
         if (reader.Remaining != 0)

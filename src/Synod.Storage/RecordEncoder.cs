@@ -21,6 +21,7 @@ internal static class RecordEncoder
         RebuildOp => 0,
         VoterOp => BallotBytes,
         IncarnationOp => CountBytes + SlotBytes,
+        QueryRoundOp => SlotBytes,
         CheckpointMarkerOp or CheckpointEndOp => SlotBytes,
         _ => throw NotARecord(op),
     };
@@ -69,6 +70,10 @@ internal static class RecordEncoder
                 writer.WriteByte((byte)RecordType.Incarnation);
                 writer.WriteInt32(incarnation.Replica);
                 writer.WriteInt64(incarnation.Incarnation);
+                break;
+            case QueryRoundOp round:
+                writer.WriteByte((byte)RecordType.QueryRound);
+                writer.WriteInt64(round.Round);
                 break;
             default:
                 throw NotARecord(op);

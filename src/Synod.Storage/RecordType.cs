@@ -12,4 +12,5 @@ internal enum RecordType : byte
     Incarnation = 8,
     CheckpointMarker = 9,
     CheckpointEnd = 10,
+    QueryRound = 11,
 }

@@ -19,6 +19,9 @@ public sealed class DurableState
     /// <summary>The latest incarnation known for each replica (this one included); absent means 0.</summary>
     public SortedDictionary<int, long> Incarnations { get; } = [];
 
+    /// <summary>The last round of voter questions this replica asked while rebuilding (<see cref="QueryRoundOp"/>); 0 if none.</summary>
+    public long QueryRound { get; private set; }
+
     /// <summary>The replica lost its state and has not yet been allowed to vote again (<see cref="RebuildOp"/>).</summary>
     public bool Rebuilding { get; private set; }
 
@@ -56,6 +59,9 @@ public sealed class DurableState
             case IncarnationOp incarnation:
                 Incarnations[incarnation.Replica] = Math.Max(Incarnations.GetValueOrDefault(incarnation.Replica), incarnation.Incarnation);
                 break;
+            case QueryRoundOp round:
+                QueryRound = Math.Max(QueryRound, round.Round);
+                break;
             case VoterOp voter:
                 Rebuilding = false;
                 Promised = Ballot.Max(Promised, voter.Ballot);
@@ -74,6 +80,7 @@ public sealed class DurableState
             SnapshotSlot = SnapshotSlot,
             SnapshotData = SnapshotData,
             Rebuilding = Rebuilding,
+            QueryRound = QueryRound,
         };
         foreach (var (slot, entry) in Entries)
         {

@@ -39,3 +39,10 @@ public sealed record VoterOp(Ballot Ballot) : PersistOp;
 /// earlier life of an acceptor once any promise it counts knows of a later one (Replica.Rebuild.cs).
 /// </summary>
 public sealed record IncarnationOp(int Replica, long Incarnation) : PersistOp;
+
+/// <summary>
+/// A rebuilding replica asked its voters question round Round (docs/protocol.md, "confirmation round"): persisted before
+/// the round's queries leave, so no round number is used twice by one replica, across restarts too, and an answer
+/// that echoes a round was written after that round began.
+/// </summary>
+public sealed record QueryRoundOp(long Round) : PersistOp;

@@ -45,14 +45,29 @@ public sealed class RebuildRuleTests
     /// <summary>Replicas 2 and 3 tell the rebuilding replica the life they know of it (0), then answer the floor in its new life.</summary>
     private static void LearnFloor(Replica replica, Ballot fromTwo, Ballot fromThree)
     {
-        Assert.Equal(0, NextQuery(replica).Incarnation);
-        replica.Step(new VoterQueryReply(2, 1, fromTwo, KnownIncarnation: 0, Incarnation: 0));
-        replica.Step(new VoterQueryReply(3, 1, fromThree, KnownIncarnation: 0, Incarnation: 0));
-        var life = NextQuery(replica).Incarnation;
-        Assert.Equal(1, life);
-        replica.Step(new VoterQueryReply(2, 1, fromTwo, KnownIncarnation: life, Incarnation: life));
-        replica.Step(new VoterQueryReply(3, 1, fromThree, KnownIncarnation: life, Incarnation: life));
+        Assert.Equal(0, AnswerTwice(replica, fromTwo, fromThree));
+        Assert.Equal(1, AnswerTwice(replica, fromTwo, fromThree));
     }
+
+    /// <summary>
+    /// Replicas 2 and 3 (both in life 0) answer the next question, then the confirming round it asks at once (I18);
+    /// returns the life the question was asked in.
+    /// </summary>
+    private static long AnswerTwice(Replica replica, Ballot fromTwo, Ballot fromThree)
+    {
+        var query = NextQuery(replica);
+        replica.Step(Answer(2, query, fromTwo));
+        replica.Step(Answer(3, query, fromThree));
+        var confirm = Settle(replica).Messages.OfType<VoterQuery>().First();
+        Assert.Equal(query.Incarnation, confirm.Incarnation);
+        Assert.True(confirm.Round > query.Round, $"the confirming round {confirm.Round} follows {query.Round}");
+        replica.Step(Answer(2, confirm, fromTwo));
+        replica.Step(Answer(3, confirm, fromThree));
+        return query.Incarnation;
+    }
+
+    private static VoterQueryReply Answer(int from, VoterQuery query, Ballot promised, long life = 0) =>
+        new(from, query.From, promised, KnownIncarnation: query.Incarnation, Incarnation: query.Incarnation, Round: query.Round, Life: life);
 
     [Fact]
     public void I14_a_rebuilding_replica_neither_promises_nor_accepts()
@@ -207,5 +222,70 @@ public sealed class RebuildRuleTests
         candidate.Step(new Promise(4, 3, prepare.Ballot, prepare.FromSlot, [], 0, 0, false));
         Settle(candidate);
         Assert.Equal(ReplicaRole.Leader, candidate.Role);
+    }
+
+    [Fact]
+    public void I18_a_second_copy_of_an_answer_to_the_first_round_does_not_confirm_it()
+    {
+        var replica = NewRebuildingReplica();
+        var query = NextQuery(replica);
+        replica.Step(Answer(2, query, new Ballot(4, 2)));
+        replica.Step(Answer(3, query, new Ballot(4, 2)));
+        Settle(replica);
+
+        // Duplicated or retransmitted first answers were written before the confirming round began.
+        replica.Step(Answer(2, query, new Ballot(4, 2)));
+        replica.Step(Answer(3, query, new Ballot(4, 2)));
+        Assert.DoesNotContain(Settle(replica).PersistOps, op => op is IncarnationOp { Replica: 1 });
+    }
+
+    [Fact]
+    public void I18_a_voter_that_lost_its_disk_between_its_answers_is_not_counted()
+    {
+        var replica = NewRebuildingReplica();
+        var query = NextQuery(replica);
+        replica.Step(Answer(2, query, new Ballot(4, 2)));
+        replica.Step(Answer(3, query, new Ballot(4, 2)));
+        var confirm = Settle(replica).Messages.OfType<VoterQuery>().First();
+
+        // 3 answers the confirming round in a new life: what its first answer said may be gone with its disk.
+        replica.Step(Answer(2, confirm, new Ballot(4, 2)));
+        replica.Step(Answer(3, confirm, new Ballot(4, 2), life: 1));
+        Assert.DoesNotContain(Settle(replica).PersistOps, op => op is IncarnationOp { Replica: 1 });
+
+        // The next round begins with 3's new life known, and both answers to it count.
+        var again = NextQuery(replica);
+        Assert.True(again.Round > confirm.Round);
+        replica.Step(Answer(2, again, new Ballot(4, 2)));
+        replica.Step(Answer(3, again, new Ballot(4, 2), life: 1));
+        Assert.Contains(new IncarnationOp(1, 1), Settle(replica).PersistOps);
+    }
+
+    [Fact]
+    public void I18_a_round_is_durable_before_its_questions_leave_and_a_restart_never_asks_it_again()
+    {
+        var replica = NewRebuildingReplica();
+        var disk = new DurableState();
+        disk.Apply(new RebuildOp());
+        long asked = 0;
+        for (var i = 0; i < 100 && asked == 0; i++)
+        {
+            replica.Tick();
+            var ready = Settle(replica);
+            foreach (var op in ready.PersistOps)
+            {
+                disk.Apply(op);
+            }
+
+            if (ready.Messages.OfType<VoterQuery>().FirstOrDefault() is { } query)
+            {
+                Assert.Contains(new QueryRoundOp(query.Round), ready.PersistOps);
+                asked = query.Round;
+            }
+        }
+
+        var restarted = new Replica(new ReplicaOptions { Id = 1, Members = ThreeMembers }, new SeededRandom(8), disk);
+        var next = NextQuery(restarted);
+        Assert.True(next.Round > asked, $"after a restart the replica asked round {next.Round}, not above {asked}");
     }
 }
