@@ -50,4 +50,10 @@ public enum ProtocolBugs
     /// sender lost its disk before the count completed passes for a durable record (docs/protocol.md, I18).
     /// </summary>
     UnconfirmedAnswers = 2048,
+
+    /// <summary>The replica driver answers a client's write as soon as it is proposed, not once it is applied.</summary>
+    AnswerWriteOnPropose = 4096,
+
+    /// <summary>The replica driver serves a linearizable read from what it has applied, without a confirmed read index.</summary>
+    ReadWithoutReadIndex = 8192,
 }

@@ -1,4 +1,5 @@
 using Synod.Core.Messages;
+using Synod.Driver;
 using Synod.Kv;
 using Synod.Storage;
 

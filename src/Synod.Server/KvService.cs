@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Synod.Driver;
 using Synod.Kv;
 using Synod.Protocol;
 

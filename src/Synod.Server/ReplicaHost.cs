@@ -1,23 +1,22 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Synod.Core;
-using Synod.Kv;
+using Synod.Core.Messages;
+using Synod.Driver;
 using Synod.Storage;
 
 namespace Synod.Server;
 
 /// <summary>
-/// The one owner of a replica's core and state machine (etcd's node.go around RawNode). gRPC handlers and the
-/// tick timer only post inputs to one channel; this loop drains what is waiting, steps the core, then for
-/// each Ready: persists (one fsync covers everything drained: group commit), sends, reports persisted, applies,
-/// and answers the requests whose commands or reads are now done.
+/// The server's shell around a <see cref="ReplicaDriver"/>, the one owner of the replica's core and state machine.
+/// gRPC handlers and the tick timer only post inputs to one channel; this loop drains what is waiting into the driver,
+/// which steps the core and carries out its Readies through this shell: the WAL (one fsync covers everything drained:
+/// group commit), the peer links, a pool thread for snapshots, and the answers, delivered once the pass is done.
 /// </summary>
-public sealed partial class ReplicaHost : IAsyncDisposable
+public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOutbox, IBackgroundWork, IReplicaEvents
 {
     /// <summary>Inputs handled before the core is asked for a Ready, so that a busy loop batches many commands into one slot.</summary>
     private const int DrainInputsMax = 4096;
-
-    private const int WaiterCleanupEveryTicks = 500;
 
     /// <summary>Ticks posted at once after a stall; a longer stall is forgotten rather than replayed in a burst.</summary>
     private const int TicksCatchUpMax = 50;
@@ -25,10 +24,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     /// <summary>Peer messages waiting for the loop; more are dropped (Paxos tolerates a lost message, and peers retransmit).</summary>
     private const int PeerInputsWaitingMax = 65_536;
 
+    /// <summary>Refused peer messages are counted into the log this often (in ticks) when no peer message arrives.</summary>
+    private const int RefusalLogEveryTicks = 500;
+
     /// <summary>At most one log line about refused peer messages per this interval, so a flood cannot flood the log.</summary>
     private const int RefusalLogIntervalMs = 10_000;
 
-    private ReplicaRole _lastRole = ReplicaRole.Follower;
     private long _refusalsLogged;
     private long _refusedAtReceiver;
     private long _refusalLoggedAtMs = long.MinValue / 2;
@@ -43,16 +44,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     private int _peerInputsWaiting;
     private readonly ReplicaStorage _storage;
     private readonly PeerLinks _peers;
-    private readonly Replica _core;
-    private readonly Dictionary<(ulong ClientId, ulong Sequence), PendingWrite> _writeWaiters = [];
-    private uint _lastLeaderSeen;
-    private readonly Dictionary<long, (byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readWaiters = [];
-    private readonly List<(long Index, byte[] Key, TaskCompletionSource<ReadOutcome> Completion)> _readsAwaitingApply = [];
-    private KvStateMachine _kv;
-    // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life of this
-    // replica (delivered late after a quick restart) cannot complete a new read with an old index.
-    private long _nextReadId = Random.Shared.NextInt64(1, long.MaxValue / 2);
-    private long _lastSnapshotSlot;
+    private readonly ReplicaDriver _driver;
     private Task? _loop;
     private Task? _ticker;
     private readonly CancellationTokenSource _stopping = new();
@@ -65,13 +57,21 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         _logger = loggers.CreateLogger($"replica-{options.Id}");
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
-        _kv = new KvStateMachine(options.SessionsMax);
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.ToStorageOptions(),
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
         try
         {
             var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
-            _core = new Replica(options.ToReplicaOptions(), new SeededRandom(seed), _storage.State);
+            var driverOptions = new DriverOptions
+            {
+                SessionsMax = options.SessionsMax,
+                SnapshotEverySlots = options.SnapshotEverySlots,
+                SnapshotEveryBytes = options.SnapshotEveryBytes,
+                // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
+                // of this replica (delivered late after a quick restart) cannot complete a new read with an old index.
+                FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
+            };
+            _driver = new ReplicaDriver(options.ToReplicaOptions(), driverOptions, new SeededRandom(seed), _storage.State, this, this, this, this);
             _peers = new PeerLinks(options, this, loggers);
         }
         catch
@@ -82,8 +82,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         }
 
         _logger.LogInformation("replica {Id}: recovered promise {Promised}, commit index {Commit}, snapshot at slot {Snapshot} from {Dir} ({Segments} log segments, {Bytes} bytes){Rebuilding}",
-            options.Id, _core.Promised, _core.CommitIndex, _core.SnapshotSlot, options.DataDir, _storage.SegmentCount, _storage.WalBytes,
-            _core.Rebuilding ? "; rebuilding from peers: a non-voter until caught up" : "");
+            options.Id, _driver.Core.Promised, _driver.Core.CommitIndex, _driver.Core.SnapshotSlot, options.DataDir, _storage.SegmentCount, _storage.WalBytes,
+            _driver.Core.Rebuilding ? "; rebuilding from peers: a non-voter until caught up" : "");
     }
 
     public int Id => _options.Id;
@@ -145,7 +145,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable
 
     private readonly List<Action> _answersDue = [];
 
-    private void AnswerLater<T>(TaskCompletionSource<T> completion, T result) => _answersDue.Add(() => completion.TrySetResult(result));
+    /// <summary>Queues a completion to run once this pass of the loop is done (its messages sent, its records written).</summary>
+    internal void AnswerLater(Action answer) => _answersDue.Add(answer);
 
     /// <summary>Completes the answers of this pass, after its messages left and its disk writes were made.</summary>
     private void DeliverAnswers()
@@ -226,7 +227,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     {
         try
         {
-            Flush();
+            Process();
             while (await _inputs.Reader.WaitToReadAsync(cancellation))
             {
                 for (var handled = 0; handled < DrainInputsMax && _inputs.Reader.TryRead(out var input); handled++)
@@ -234,7 +235,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                     Handle(input);
                 }
 
-                Flush();
+                Process();
                 DeliverAnswers();
             }
         }
@@ -266,26 +267,24 @@ public sealed partial class ReplicaHost : IAsyncDisposable
             case PeerInput peer:
                 if (peer.Message.To == Id)
                 {
-                    _core.Step(peer.Message);
+                    _driver.Step(peer.Message);
                     LogRefusals();
                 }
 
                 break;
             case TickInput:
-                _core.Tick();
-                if (_core.CurrentTick % WaiterCleanupEveryTicks == 0)
+                _driver.Tick();
+                if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
                 {
-                    DropAbandonedWaiters();
                     LogRefusals();
                 }
 
                 break;
             case ProposeInput propose:
-                AddWriteWaiter(propose);
-                _core.Propose(propose.Command);
+                _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion));
                 break;
             case ReadInput read:
-                StartRead(read);
+                _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion));
                 break;
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());
@@ -294,7 +293,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable
                 FinishSnapshotWrite(written);
                 break;
             case SnapshotSerializedInput serialized:
-                FinishSnapshotSerialize(serialized);
+                _driver.SnapshotSerialized(serialized.StateMachine, serialized.Job, serialized.Data, serialized.Failure,
+                    TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds);
                 break;
         }
     }
@@ -302,107 +302,36 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     /// <summary>Logs peers' messages the core refused: at most one line per RefusalLogIntervalMs, with the count since the last.</summary>
     private void LogRefusals()
     {
-        var refused = _core.RefusedMessages;
+        var refused = _driver.Core.RefusedMessages;
         if (refused == _refusalsLogged || Environment.TickCount64 - _refusalLoggedAtMs < RefusalLogIntervalMs)
         {
             return;
         }
 
         _logger.LogWarning("replica {Id}: refused {Count} peer message(s) that no correct replica could send (docs/protocol.md, peer message rules); the last: {Refusal}",
-            Id, refused - _refusalsLogged, _core.LastRefusal);
+            Id, refused - _refusalsLogged, _driver.Core.LastRefusal);
         _refusalsLogged = refused;
         _refusalLoggedAtMs = Environment.TickCount64;
     }
 
-    /// <summary>Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then.</summary>
-    private void DropAbandonedWaiters()
-    {
-        _writeWaiters.RemoveAllCompleted();
-        foreach (var readId in _readWaiters.Where(r => r.Value.Completion.Task.IsCompleted).Select(r => r.Key).ToList())
-        {
-            _readWaiters.Remove(readId);
-        }
-
-        _readsAwaitingApply.RemoveAll(r => r.Completion.Task.IsCompleted);
-    }
-
-    private void AddWriteWaiter(ProposeInput propose)
-    {
-        var key = (propose.ClientId, propose.Sequence);
-        if (!_writeWaiters.TryGetValue(key, out var write))
-        {
-            _writeWaiters[key] = write = new PendingWrite(propose.Command);
-        }
-
-        write.Waiters.RemoveAll(w => w.Task.IsCompleted);
-        write.Waiters.Add(propose.Completion);
-    }
-
-    /// <summary>
-    /// A write forwarded to a leader that then died or was deposed is lost with it; its client would wait for its
-    /// attempt deadline. When a new leader appears, propose every waiting write again (forwarded to it, or chosen here
-    /// if this replica leads). Exactly-once sessions make a second copy harmless: the state machine answers a repeat
-    /// of a client's latest write with the first result and refuses an older one as stale.
-    /// </summary>
-    private void ReproposeWritesOnLeaderChange()
-    {
-        var leader = (uint)(_core.LeaderId ?? 0);
-        Volatile.Write(ref _knownLeaderId, leader);
-        if (leader == 0 || leader == _lastLeaderSeen)
-        {
-            return;
-        }
-
-        var first = _lastLeaderSeen == 0;
-        _lastLeaderSeen = leader;
-        if (first)
-        {
-            return;
-        }
-
-        foreach (var write in _writeWaiters.Values)
-        {
-            if (write.IsWaited)
-            {
-                _core.Propose(write.Command);
-            }
-        }
-    }
-
-    private void StartRead(ReadInput read)
-    {
-        if (read.Stale)
-        {
-            var lag = Math.Max(0, _core.HighestKnownCommit - _kv.AppliedSlot);
-            AnswerLater(read.Completion, new ReadOutcome(Lookup(read.Key), _kv.AppliedSlot, lag));
-            return;
-        }
-
-        var readId = ++_nextReadId;
-        _readWaiters[readId] = (read.Key, read.Completion);
-        _core.RequestRead(readId);
-    }
-
-    private byte[]? Lookup(byte[] key) => _kv.TryGet(key, out var value) ? value : null;
-
     private HostStatus Snapshot() => new(
         Id,
-        _core.Role.ToString().ToLowerInvariant(),
-        _core.LeaderId,
-        _core.Ballot.ToString(),
-        _core.Promised.ToString(),
-        _core.CommitIndex,
-        _kv.AppliedSlot,
-        _core.HighestKnownCommit,
-        _core.SnapshotSlot,
-        _core.LiveMembers(),
+        _driver.Core.Role.ToString().ToLowerInvariant(),
+        _driver.Core.LeaderId,
+        _driver.Core.Ballot.ToString(),
+        _driver.Core.Promised.ToString(),
+        _driver.Core.CommitIndex,
+        _driver.Kv.AppliedSlot,
+        _driver.Core.HighestKnownCommit,
+        _driver.Core.SnapshotSlot,
+        _driver.Core.LiveMembers(),
         _options.Endpoints.Count,
-        _kv.Count,
-        _core.Options.QuorumSize,
-        _core.Rebuilding,
+        _driver.Kv.Count,
+        _driver.Core.Options.QuorumSize,
+        _driver.Core.Rebuilding,
         _storage.WalBytes,
         _storage.SegmentCount,
         _storage.Syncs,
         _storage.RecordsWritten,
-        _core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver));
+        _driver.Core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver));
 }

@@ -3,6 +3,7 @@ using Synod.Checker;
 using Synod.Core;
 using Synod.Core.Messages;
 using Synod.Core.Persistence;
+using Synod.Driver;
 using Synod.Kv;
 using Synod.Storage;
 
@@ -16,19 +17,13 @@ namespace Synod.Simulation;
 /// write; with --corrupt-sectors it may also damage a synced sector, and a replica whose storage then refuses to start
 /// is rebuilt from its peers, as an operator would with --rebuild-from-peers.
 /// </summary>
-public sealed class SimReplicaHost
+public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, IReplicaEvents
 {
     private readonly Simulator _sim;
     private readonly ReplicaOptions _options;
-    private readonly Queue<PendingReady> _unsynced = new();
-    private readonly Dictionary<(ulong ClientId, ulong Sequence), ClientRequest> _writeWaiters = [];
-    private readonly Dictionary<long, ClientRequest> _readWaiters = [];
-    private readonly List<(ReadState State, ClientRequest Request)> _readsAwaitingApply = [];
     private long _lastFsyncDoneMs;
-    private long _nextReadId;
-    private long _lastSnapshotSlot;
     private bool _wasRebuilding;
-    private bool _wasLeader;
+    private ReplicaDriver _driver = null!;
 
     private const string DataDirectory = "/data";
     private const double TornWriteProbability = 0.5;
@@ -64,13 +59,13 @@ public sealed class SimReplicaHost
     /// <summary>A synced sector was damaged since the last start; the next start may refuse and rebuild.</summary>
     public bool SectorCorrupted => _sectorCorrupted;
 
-    public Replica Core { get; private set; } = null!;
+    public Replica Core => _driver.Core;
 
     /// <summary>Until this simulated time the replica's timer fires late (a slow clock, a starved timer thread): its
     /// timeouts stretch while it still handles every message at once, so a candidacy outlives other replicas' work.</summary>
     public long SlowClockUntilMs { get; set; }
 
-    public KvStateMachine Kv { get; private set; } = null!;
+    public KvStateMachine Kv => _driver.Kv;
 
     public void Crash()
     {
@@ -82,27 +77,20 @@ public sealed class SimReplicaHost
         _disk.Crash(tear);
         _storage = null;
         _snapshotInFlight = null;
-        _unsynced.Clear();
-        _writeWaiters.Clear();
-        _readWaiters.Clear();
-        _readsAwaitingApply.Clear();
     }
-
-    /// <summary>The state machine's bugs among the simulator's: only the session rule lives there.</summary>
-    private static KvBugs KvBugsOf(ProtocolBugs bugs) =>
-        (bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None;
-
-    private KvStateMachine NewStateMachine() => new(_sim.Options.SessionsMax, KvBugsOf(_options.Bugs));
 
     public void Start()
     {
         Up = true;
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
         _storage = OpenStorage();
-        Core = new Replica(_options, random, _storage.State);
-        Kv = NewStateMachine();
-        _lastSnapshotSlot = 0;
-        _wasLeader = false;
+        var driverOptions = new DriverOptions
+        {
+            SessionsMax = _sim.Options.SessionsMax,
+            SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
+            FirstReadId = (long)Incarnation << 40,
+        };
+        _driver = new ReplicaDriver(_options, driverOptions, random, _storage.State, this, this, this, this);
         _wasRebuilding = Core.Rebuilding;
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;
@@ -150,14 +138,14 @@ public sealed class SimReplicaHost
 
     public void OnTick()
     {
-        Core.Tick();
+        _driver.Tick();
         Process();
     }
 
     public void OnMessage(Message message)
     {
         var refused = Core.RefusedMessages;
-        Core.Step(message);
+        _driver.Step(message);
         _sim.Faults.MessagesRefused += Core.RefusedMessages - refused;
         Process();
     }
@@ -166,9 +154,7 @@ public sealed class SimReplicaHost
     {
         if (request.Kind == OperationKind.Get)
         {
-            var readId = ++_nextReadId;
-            _readWaiters[readId] = request;
-            Core.RequestRead(readId);
+            _driver.Read(Encoding.UTF8.GetBytes(request.Key), stale: false, new ReadAnswer(this, request));
         }
         else
         {
@@ -180,83 +166,55 @@ public sealed class SimReplicaHost
                     request.Kind == OperationKind.Put ? KvOperation.Put : KvOperation.Delete,
                     Encoding.UTF8.GetBytes(request.Key),
                     request.Value is null ? [] : Encoding.UTF8.GetBytes(request.Value));
-            _writeWaiters[(request.ClientId, request.Sequence)] = request;
-            Core.Propose(command.Encode());
+            _driver.Write(command.ClientId, command.Sequence, command.Encode(), new WriteAnswer(this, request));
         }
 
         Process();
     }
 
-    /// <summary>Drains the core's output until it has nothing more to say, or must wait for an fsync.</summary>
+    /// <summary>The driver carries out what the core says; the host counts what the simulator reports.</summary>
     private void Process()
     {
-        if (Core.Role == ReplicaRole.Leader && !_wasLeader)
-        {
-            _sim.Faults.LeaderChanges++;
-        }
+        _driver.Process();
+        NoteRebuilding();
+    }
 
-        _wasLeader = Core.Role == ReplicaRole.Leader;
+    private void NoteRebuilding()
+    {
         if (_wasRebuilding && !Core.Rebuilding)
         {
             _sim.Faults.VotersRestored++;
         }
 
         _wasRebuilding = Core.Rebuilding;
-        while (true)
-        {
-            var ready = Core.TakeReady();
-            if (ready.IsEmpty && Core.SelfMessagesWaiting == 0)
-            {
-                return;
-            }
-
-            Apply(ready);
-            if ((_options.Bugs & ProtocolBugs.AckBeforePersist) != 0)
-            {
-                // The bug: answer first, make it durable later.
-                SendAll(ready.Messages);
-                ScheduleWrite(ready.PersistOps, null);
-                Core.Persisted(ready.Number);
-                continue;
-            }
-
-            // Records of what is already chosen are written but need no fsync before the messages (Ready.MustSyncBeforeSending).
-            var pending = new PendingReady(ready, !ready.MustSyncBeforeSending);
-            _unsynced.Enqueue(pending);
-            if (ready.PersistOps.Count > 0)
-            {
-                ScheduleWrite(ready.PersistOps, pending.Synced ? null : pending);
-            }
-
-            var waitingBefore = Core.SelfMessagesWaiting;
-            ReleaseSynced();
-            if (ready.IsEmpty && Core.SelfMessagesWaiting == waitingBefore)
-            {
-                return;
-            }
-        }
     }
+
+    long IReplicaLog.BytesSinceSnapshot => _storage!.BytesSinceSnapshot;
+
+    bool IReplicaLog.SnapshotBusy => _snapshotInFlight is not null || _storage!.HasPendingSnapshot;
 
     /// <summary>
     /// One write and fsync per Ready, one after another as a disk does them: the Ready's records are written when the
     /// previous fsync has finished and are durable 1–FsyncDelayMsMax ms later. A crash in between loses them, or keeps
-    /// a torn prefix.
+    /// a torn prefix. The driver hears of the sync through <see cref="ReplicaDriver.Synced"/>.
     /// </summary>
-    private void ScheduleWrite(List<PersistOp> ops, PendingReady? pending)
+    bool IReplicaLog.Write(IReadOnlyList<PersistOp> ops, long? syncToken)
     {
         var start = Math.Max(_lastFsyncDoneMs, _sim.NowMs);
         var done = start + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax);
         _lastFsyncDoneMs = done;
         var incarnation = Incarnation;
-        _sim.Schedule(start, _sim.Tracing ? $"write r{Id} ops={ops.Count}" : null, () =>
+        var driver = _driver;
+        var records = ops.ToList();
+        _sim.Schedule(start, _sim.Tracing ? $"write r{Id} ops={records.Count}" : null, () =>
         {
             if (Up && Incarnation == incarnation)
             {
-                _storage!.Append(ops);
+                _storage!.Append(records);
                 StartSnapshotWrite();
             }
         });
-        _sim.Schedule(done, _sim.Tracing ? $"fsync r{Id} ops={ops.Count}" : null, () =>
+        _sim.Schedule(done, _sim.Tracing ? $"fsync r{Id} ops={records.Count}" : null, () =>
         {
             if (!Up || Incarnation != incarnation)
             {
@@ -264,28 +222,17 @@ public sealed class SimReplicaHost
             }
 
             _storage!.Sync();
-            if (pending is not null)
+            DurablyRebuilding &= !records.Any(op => op is VoterOp);
+            if (syncToken is { } token)
             {
-                pending.Synced = true;
-                DurablyRebuilding &= !pending.Ready.PersistOps.Any(op => op is VoterOp);
-                ReleaseSynced();
-                Process();
+                driver.Synced(token);
+                NoteRebuilding();
             }
         });
+        return syncToken is null;
     }
 
-    /// <summary>Sends the messages of every synced Ready at the head of the queue, in order, and reports them persisted.</summary>
-    private void ReleaseSynced()
-    {
-        while (_unsynced.Count > 0 && _unsynced.Peek().Synced)
-        {
-            var done = _unsynced.Dequeue();
-            SendAll(done.Ready.Messages);
-            Core.Persisted(done.Ready.Number);
-        }
-    }
-
-    private void SendAll(List<Message> messages)
+    void IPeerOutbox.Send(IReadOnlyList<Message> messages)
     {
         foreach (var message in messages)
         {
@@ -293,102 +240,49 @@ public sealed class SimReplicaHost
         }
     }
 
-    private void Apply(Ready ready)
+    /// <summary>Serialises a snapshot a little later, as the server does on a pool thread, while the replica goes on applying into the overlay.</summary>
+    void IBackgroundWork.SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
     {
-        if (ready.Snapshot is not null)
+        var incarnation = Incarnation;
+        var driver = _driver;
+        _sim.Schedule(_sim.NowMs + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax), _sim.Tracing ? $"serialise r{Id} slot={job.Slot}" : null, () =>
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _sim.Options.SessionsMax, KvBugsOf(_options.Bugs));
-            _lastSnapshotSlot = ready.Snapshot.Slot;
-            _sim.Oracle.OnSnapshotInstalled(Id, ready.Snapshot.Slot);
-            _sim.Faults.SnapshotsInstalled++;
-            if (Core.Role == ReplicaRole.Candidate)
+            if (Up && Incarnation == incarnation)
             {
-                _sim.Faults.SnapshotsInstalledByCandidates++;
+                driver.SnapshotSerialized(stateMachine, job, job.Serialize(), null, 0);
+                Process();
             }
-        }
-
-        foreach (var entry in ready.Committed)
-        {
-            _sim.Oracle.OnApplied(Id, entry.Slot, entry.Commands);
-            foreach (var applied in Kv.ApplySlot(entry.Slot, entry.Commands))
-            {
-                AnswerWrite(applied);
-            }
-        }
-
-        foreach (var readId in ready.DroppedReads)
-        {
-            if (_readWaiters.Remove(readId, out var request))
-            {
-                _sim.SendClientReply(Id, new ClientReply(request.Client, request.Attempt, false, null, "no leader for a read index"));
-            }
-        }
-
-        foreach (var state in ready.ReadStates)
-        {
-            if (_readWaiters.Remove(state.ReadId, out var request))
-            {
-                _readsAwaitingApply.Add((state, request));
-            }
-        }
-
-        AnswerReadsApplied();
-        MaybeCompact();
-    }
-
-    private void AnswerWrite(AppliedCommand applied)
-    {
-        if (!_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var request))
-        {
-            return;
-        }
-
-        var ok = applied.Status is KvStatus.Ok or KvStatus.NotFound;
-        var gone = applied.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
-        _sim.SendClientReply(Id, new ClientReply(request.Client, request.Attempt, ok, null, applied.Status.ToString(), applied.RegisteredClientId, gone));
-    }
-
-    private void AnswerReadsApplied()
-    {
-        _readsAwaitingApply.RemoveAll(pair =>
-        {
-            if (Kv.AppliedSlot < pair.State.Index)
-            {
-                return false;
-            }
-
-            var value = Kv.TryGet(Encoding.UTF8.GetBytes(pair.Request.Key), out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
-            _sim.SendClientReply(Id, new ClientReply(pair.Request.Client, pair.Request.Attempt, true, value, "read"));
-            return true;
         });
     }
 
+    void IReplicaEvents.RoleChanged(ReplicaRole role) => _sim.Faults.LeaderChanges += role == ReplicaRole.Leader ? 1 : 0;
+
+    void IReplicaEvents.Applied(long slot, byte[][] commands) => _sim.Oracle.OnApplied(Id, slot, commands);
+
+    void IReplicaEvents.SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled)
+    {
+        _sim.Oracle.OnSnapshotInstalled(Id, slot);
+        _sim.Faults.SnapshotsInstalled++;
+        _sim.Faults.SnapshotsInstalledByCandidates += roleWhenInstalled == ReplicaRole.Candidate ? 1 : 0;
+    }
+
     /// <summary>No snapshot every SnapshotEverySlots while set (a snapshot thread that falls behind; a targeted fault's step).</summary>
-    public bool SnapshotsPaused { get; set; }
+    public bool SnapshotsPaused
+    {
+        get => _driver.SnapshotsPaused;
+        set => _driver.SnapshotsPaused = value;
+    }
 
     /// <summary>A snapshot at the applied slot now, not at the next multiple of SnapshotEverySlots (a targeted fault's step).</summary>
     public bool CompactNow()
     {
-        if (!Up || Kv.AppliedSlot <= Core.SnapshotSlot)
+        if (!Up || !_driver.CompactNow())
         {
             return false;
         }
 
-        _lastSnapshotSlot = Kv.AppliedSlot;
-        Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
         Process();
         return true;
-    }
-
-    private void MaybeCompact()
-    {
-        if (SnapshotsPaused || Kv.AppliedSlot - _lastSnapshotSlot < _sim.Options.SnapshotEverySlots)
-        {
-            return;
-        }
-
-        _lastSnapshotSlot = Kv.AppliedSlot;
-        Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
     }
 
     /// <summary>Writes the pending snapshot a little later, as the server does on another thread, while serving goes on.</summary>
@@ -416,10 +310,30 @@ public sealed class SimReplicaHost
         });
     }
 
-    private sealed class PendingReady(Ready ready, bool synced)
+    /// <summary>A simulated client's attempt waiting for a write; it gave up once the client moved on to another attempt.</summary>
+    private sealed class WriteAnswer(SimReplicaHost host, ClientRequest request) : IAnswer<WriteOutcome>
     {
-        public Ready Ready { get; } = ready;
+        public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
 
-        public bool Synced { get; set; } = synced;
+        public void Complete(WriteOutcome result)
+        {
+            var ok = result.Status is KvStatus.Ok or KvStatus.NotFound;
+            var gone = result.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone));
+        }
+
+        public void Fail(ReplicaFailure failure) =>
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, failure.ToString()));
+    }
+
+    private sealed class ReadAnswer(SimReplicaHost host, ClientRequest request) : IAnswer<ReadOutcome>
+    {
+        public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
+
+        public void Complete(ReadOutcome result) =>
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, result.Value is null ? null : Encoding.UTF8.GetString(result.Value), "read"));
+
+        public void Fail(ReplicaFailure failure) =>
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, "no leader for a read index"));
     }
 }

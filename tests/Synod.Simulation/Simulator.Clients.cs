@@ -88,6 +88,9 @@ public sealed partial class Simulator
         });
     }
 
+    /// <summary>Whether a client still waits for this attempt; a replica's waiter for an earlier one is abandoned.</summary>
+    internal bool IsCurrentAttempt(int client, long attempt) => _clients[client - 1] is { Current: not null } c && c.Attempt == attempt;
+
     private void OnClientReply(ClientReply reply)
     {
         var client = _clients[reply.Client - 1];

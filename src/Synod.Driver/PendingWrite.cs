@@ -1,4 +1,4 @@
-namespace Synod.Server;
+namespace Synod.Driver;
 
 /// <summary>
 /// A write waiting for its slot to be applied: the command (to propose again if the leader changes before it is
@@ -9,8 +9,8 @@ internal sealed class PendingWrite(byte[] command)
     /// <summary>The first request's command; a retry carries the same client id and sequence, so the same write.</summary>
     public byte[] Command { get; } = command;
 
-    public List<TaskCompletionSource<WriteOutcome>> Waiters { get; } = [];
+    public List<IAnswer<WriteOutcome>> Waiters { get; } = [];
 
-    /// <summary>Whether any request still waits; one that gave up (deadline) has a completed task.</summary>
-    public bool IsWaited => Waiters.Exists(w => !w.Task.IsCompleted);
+    /// <summary>Whether any request still waits; one that gave up (deadline) is abandoned.</summary>
+    public bool IsWaited => Waiters.Exists(w => !w.Abandoned);
 }

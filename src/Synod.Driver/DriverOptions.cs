@@ -1,0 +1,22 @@
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>The driver's settings; the shell validates them with the rest of its options.</summary>
+public sealed record DriverOptions
+{
+    /// <summary>Client sessions the state machine keeps (serve --sessions-max).</summary>
+    public int SessionsMax { get; init; } = KvLimits.SessionsMaxDefault;
+
+    /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
+    public long SnapshotEverySlots { get; init; } = 10_000;
+
+    /// <summary>A snapshot is taken once the log grew by this many bytes since the last one.</summary>
+    public long SnapshotEveryBytes { get; init; } = long.MaxValue;
+
+    /// <summary>The first read id, less one; a per-process random start keeps a late reply to an earlier life from completing a new read.</summary>
+    public long FirstReadId { get; init; }
+
+    /// <summary>Waiters whose requests gave up are swept every this many ticks.</summary>
+    public int WaiterCleanupEveryTicks { get; init; } = 500;
+}

@@ -1,0 +1,27 @@
+using Synod.Core;
+
+namespace Synod.Driver;
+
+/// <summary>What the driver reports as it goes: the server logs it, the simulator checks it. Every method may do nothing.</summary>
+public interface IReplicaEvents
+{
+    void RoleChanged(ReplicaRole role)
+    {
+    }
+
+    void CandidacyFailed(string reason)
+    {
+    }
+
+    void Applied(long slot, byte[][] commands)
+    {
+    }
+
+    void SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled)
+    {
+    }
+
+    void SnapshotTaken(long slot, double serializeMs)
+    {
+    }
+}

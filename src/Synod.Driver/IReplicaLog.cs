@@ -1,0 +1,21 @@
+using Synod.Core.Persistence;
+
+namespace Synod.Driver;
+
+/// <summary>The replica's durable log as the driver sees it: the server's WAL, or the simulator's model of one.</summary>
+public interface IReplicaLog
+{
+    /// <summary>Bytes written to the log since the last snapshot (a snapshot is due past SnapshotEveryBytes).</summary>
+    long BytesSinceSnapshot { get; }
+
+    /// <summary>A snapshot is being written or waits to be; no new one is started meanwhile.</summary>
+    bool SnapshotBusy { get; }
+
+    /// <summary>
+    /// Writes a Ready's records. With a <paramref name="syncToken"/> they must be durable before the Ready's messages
+    /// leave: return true if they are durable now, or false and call <see cref="ReplicaDriver.Synced"/> with the token
+    /// once they are. Without one (records of what is already chosen) they are written and made durable by a later
+    /// sync; return true.
+    /// </summary>
+    bool Write(IReadOnlyList<PersistOp> ops, long? syncToken);
+}

@@ -1,0 +1,80 @@
+using Synod.Core;
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>Applying what a Ready says is chosen, and answering the requests that waited for it.</summary>
+public sealed partial class ReplicaDriver
+{
+    private void Apply(Ready ready)
+    {
+        if (ready.Snapshot is not null)
+        {
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs);
+            _lastSnapshotSlot = ready.Snapshot.Slot;
+            _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
+        }
+
+        foreach (var entry in ready.Committed)
+        {
+            _events.Applied(entry.Slot, entry.Commands);
+            foreach (var applied in Kv.ApplySlot(entry.Slot, entry.Commands))
+            {
+                AnswerWrite(applied, entry.Slot);
+            }
+        }
+
+        foreach (var readId in ready.DroppedReads)
+        {
+            if (_readWaiters.Remove(readId, out var dropped))
+            {
+                dropped.Answer.Fail(ReplicaFailure.NoLeader);
+            }
+        }
+
+        foreach (var state in ready.ReadStates)
+        {
+            if (_readWaiters.Remove(state.ReadId, out var read))
+            {
+                _readsAwaitingApply.Add((state.Index, read.Key, read.Answer));
+            }
+        }
+
+        AnswerReadsApplied();
+        MaybeCompact();
+    }
+
+    private void AnswerWrite(AppliedCommand applied, long slot)
+    {
+        if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var write))
+        {
+            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId);
+            foreach (var waiter in write.Waiters)
+            {
+                if (!waiter.Abandoned)
+                {
+                    waiter.Complete(outcome);
+                }
+            }
+        }
+    }
+
+    private void AnswerReadsApplied()
+    {
+        if (_readsAwaitingApply.Count == 0)
+        {
+            return;
+        }
+
+        _readsAwaitingApply.RemoveAll(read =>
+        {
+            if (read.Index > Kv.AppliedSlot)
+            {
+                return false;
+            }
+
+            read.Answer.Complete(new ReadOutcome(Lookup(read.Key), Kv.AppliedSlot, 0));
+            return true;
+        });
+    }
+}

@@ -1,0 +1,61 @@
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// When to snapshot, and handing the snapshot to the core. The state is frozen where it stands (later writes go to an
+/// overlay) and serialised as background work, so the owner never waits for a pass over the whole state.
+/// </summary>
+public sealed partial class ReplicaDriver
+{
+    private long _lastSnapshotSlot;
+
+    /// <summary>No snapshot is started while set (a snapshot thread that falls behind; a simulator fault's step).</summary>
+    public bool SnapshotsPaused { get; set; }
+
+    private void MaybeCompact()
+    {
+        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots || _log.BytesSinceSnapshot >= _options.SnapshotEveryBytes;
+        if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _log.SnapshotBusy)
+        {
+            return;
+        }
+
+        _lastSnapshotSlot = Kv.AppliedSlot;
+        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot());
+    }
+
+    /// <summary>
+    /// The background work finished serialising <paramref name="job"/> of <paramref name="stateMachine"/> (null data
+    /// and a failure if it could not). A snapshot of a state machine replaced meanwhile (one installed from a peer) is moot.
+    /// </summary>
+    public void SnapshotSerialized(KvStateMachine stateMachine, KvSnapshotJob job, byte[]? data, Exception? failure, double serializeMs)
+    {
+        if (!ReferenceEquals(stateMachine, Kv))
+        {
+            return;
+        }
+
+        Kv.EndSnapshot(job);
+        if (failure is not null || data is null)
+        {
+            throw new InvalidOperationException($"Serialising the snapshot of slot {job.Slot} failed: {failure?.Message}", failure);
+        }
+
+        _events.SnapshotTaken(job.Slot, serializeMs);
+        Core.Compact(job.Slot, data);
+    }
+
+    /// <summary>A snapshot at the applied slot now, serialised at once (a simulator fault's step); false if there is nothing new.</summary>
+    public bool CompactNow()
+    {
+        if (Kv.AppliedSlot <= Core.SnapshotSlot || Kv.SnapshotInProgress)
+        {
+            return false;
+        }
+
+        _lastSnapshotSlot = Kv.AppliedSlot;
+        Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
+        return true;
+    }
+}

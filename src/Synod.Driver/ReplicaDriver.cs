@@ -1,0 +1,241 @@
+using Synod.Core;
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// Everything between a replica's core and its shell, shared by the server and the simulator (etcd's node.go around
+/// RawNode, without the goroutines): it owns the core <see cref="Replica"/> and the <see cref="KvStateMachine"/>,
+/// carries out each Ready in the core's order (records durable before the messages that rest on them, then reported
+/// persisted), applies what is chosen, answers the client requests waiting for it, proposes waiting writes again when
+/// the leader changes, and decides when to snapshot. Synchronous and deterministic like the core: no threads,
+/// sockets, clocks or files; the shell feeds it inputs on one thread and gives it a log, an outbox, a place for
+/// background work and a listener. One driver serves one life of a replica: a restart builds a new one.
+/// </summary>
+public sealed partial class ReplicaDriver
+{
+    private readonly DriverOptions _options;
+    private readonly IReplicaLog _log;
+    private readonly IPeerOutbox _outbox;
+    private readonly IBackgroundWork _background;
+    private readonly IReplicaEvents _events;
+    private readonly Queue<(Ready Ready, bool Synced)> _unsynced = new();
+    private readonly Dictionary<(ulong ClientId, ulong Sequence), PendingWrite> _writeWaiters = [];
+    private readonly Dictionary<long, (byte[] Key, IAnswer<ReadOutcome> Answer)> _readWaiters = [];
+    private readonly List<(long Index, byte[] Key, IAnswer<ReadOutcome> Answer)> _readsAwaitingApply = [];
+    private long _nextReadId;
+    private int _lastLeaderSeen;
+    private ReplicaRole _lastRole = ReplicaRole.Follower;
+    private long _failedCandidaciesSeen;
+
+    public ReplicaDriver(
+        ReplicaOptions coreOptions, DriverOptions options, IRandomSource random, DurableState state,
+        IReplicaLog log, IPeerOutbox outbox, IBackgroundWork background, IReplicaEvents events)
+    {
+        _options = options;
+        _log = log;
+        _outbox = outbox;
+        _background = background;
+        _events = events;
+        _nextReadId = options.FirstReadId;
+        Core = new Replica(coreOptions, random, state);
+        Kv = NewStateMachine();
+    }
+
+    public Replica Core { get; }
+
+    /// <summary>The state machine; replaced when a snapshot from a peer is installed.</summary>
+    public KvStateMachine Kv { get; private set; }
+
+    /// <summary>The leader this replica knows, 0 if none.</summary>
+    public int KnownLeaderId => Core.LeaderId ?? 0;
+
+    /// <summary>Client writes waiting for their slot to be applied (distinct client id and sequence).</summary>
+    public int WritesWaiting => _writeWaiters.Count;
+
+    /// <summary>One tick of the shell's clock.</summary>
+    public void Tick()
+    {
+        Core.Tick();
+        if (Core.CurrentTick % _options.WaiterCleanupEveryTicks == 0)
+        {
+            DropAbandonedWaiters();
+        }
+    }
+
+    /// <summary>A peer's message (the shell has checked it is addressed here).</summary>
+    public void Step(Message message) => Core.Step(message);
+
+    /// <summary>
+    /// A client's write: <paramref name="command"/> is the encoded <see cref="KvCommand"/> with this client id and
+    /// sequence. A retry of a write still waiting joins it rather than proposing it twice from here.
+    /// </summary>
+    public void Write(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
+    {
+        var key = (clientId, sequence);
+        if (!_writeWaiters.TryGetValue(key, out var write))
+        {
+            _writeWaiters[key] = write = new PendingWrite(command);
+        }
+
+        write.Waiters.RemoveAll(w => w.Abandoned);
+        write.Waiters.Add(answer);
+        Core.Propose(command);
+        if ((Core.Options.Bugs & ProtocolBugs.AnswerWriteOnPropose) != 0 && clientId != 0)
+        {
+            // The bug: the client hears "done" for a write that may never be chosen.
+            _writeWaiters.Remove(key);
+            answer.Complete(new WriteOutcome(KvStatus.Ok, Kv.AppliedSlot, Duplicate: false));
+        }
+    }
+
+    /// <summary>A client's read: stale ones are answered at once from what is applied; others wait for a read index.</summary>
+    public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer)
+    {
+        if (stale || (Core.Options.Bugs & ProtocolBugs.ReadWithoutReadIndex) != 0)
+        {
+            var lag = Math.Max(0, Core.HighestKnownCommit - Kv.AppliedSlot);
+            answer.Complete(new ReadOutcome(Lookup(key), Kv.AppliedSlot, lag));
+            return;
+        }
+
+        var readId = ++_nextReadId;
+        _readWaiters[readId] = (key, answer);
+        Core.RequestRead(readId);
+    }
+
+    /// <summary>
+    /// Carries out what the core has to say until it has nothing more, or must wait for a sync: each Ready is applied,
+    /// its records written, and once they are durable its messages sent and the core told. Call it after inputs (the
+    /// server after a batch of them, so that one Ready and one sync cover many: group commit).
+    /// </summary>
+    public void Process()
+    {
+        NoteLeaderAndRole();
+        while (true)
+        {
+            var ready = Core.TakeReady();
+            if (ready.IsEmpty && Core.SelfMessagesWaiting == 0)
+            {
+                return;
+            }
+
+            Apply(ready);
+            if ((Core.Options.Bugs & ProtocolBugs.AckBeforePersist) != 0)
+            {
+                // The bug: answer first, make it durable later.
+                _outbox.Send(ready.Messages);
+                _log.Write(ready.PersistOps, null);
+                Core.Persisted(ready.Number);
+                continue;
+            }
+
+            // Records of what is already chosen are written but need no sync before the messages (Ready.MustSyncBeforeSending).
+            var synced = ready.PersistOps.Count == 0 || _log.Write(ready.PersistOps, ready.MustSyncBeforeSending ? ready.Number : null);
+            _unsynced.Enqueue((ready, synced || !ready.MustSyncBeforeSending));
+            var waitingBefore = Core.SelfMessagesWaiting;
+            ReleaseSynced();
+            if (ready.IsEmpty && Core.SelfMessagesWaiting == waitingBefore)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The records of the Ready numbered <paramref name="syncToken"/> are durable (a sync the log finished later).</summary>
+    public void Synced(long syncToken)
+    {
+        var count = _unsynced.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var entry = _unsynced.Dequeue();
+            _unsynced.Enqueue(entry.Ready.Number == syncToken ? (entry.Ready, true) : entry);
+        }
+
+        ReleaseSynced();
+        Process();
+    }
+
+    /// <summary>Sends the messages of every durable Ready at the head of the queue, in order, and reports them persisted.</summary>
+    private void ReleaseSynced()
+    {
+        while (_unsynced.Count > 0 && _unsynced.Peek().Synced)
+        {
+            var (ready, _) = _unsynced.Dequeue();
+            _outbox.Send(ready.Messages);
+            Core.Persisted(ready.Number);
+        }
+    }
+
+    /// <summary>
+    /// A write forwarded to a leader that then died or was deposed is lost with it; its client would wait for its
+    /// attempt deadline. When a new leader appears, propose every waiting write again (forwarded to it, or chosen here
+    /// if this replica leads). Exactly-once sessions make a second copy harmless: the state machine answers a repeat
+    /// of a client's latest write with the first result and refuses an older one as stale.
+    /// </summary>
+    private void NoteLeaderAndRole()
+    {
+        if (Core.Role != _lastRole)
+        {
+            _lastRole = Core.Role;
+            _events.RoleChanged(Core.Role);
+        }
+
+        if (Core.FailedCandidacies != _failedCandidaciesSeen)
+        {
+            _failedCandidaciesSeen = Core.FailedCandidacies;
+            _events.CandidacyFailed(Core.LastCandidacyFailure ?? "a candidacy failed");
+        }
+
+        var leader = Core.LeaderId ?? 0;
+        if (leader == 0 || leader == _lastLeaderSeen)
+        {
+            return;
+        }
+
+        var first = _lastLeaderSeen == 0;
+        _lastLeaderSeen = leader;
+        if (first)
+        {
+            return;
+        }
+
+        foreach (var write in _writeWaiters.Values)
+        {
+            if (write.IsWaited)
+            {
+                Core.Propose(write.Command);
+            }
+        }
+    }
+
+    /// <summary>Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then.</summary>
+    private void DropAbandonedWaiters()
+    {
+        foreach (var key in _writeWaiters.Keys.ToList())
+        {
+            var waiters = _writeWaiters[key].Waiters;
+            waiters.RemoveAll(w => w.Abandoned);
+            if (waiters.Count == 0)
+            {
+                _writeWaiters.Remove(key);
+            }
+        }
+
+        foreach (var readId in _readWaiters.Where(r => r.Value.Answer.Abandoned).Select(r => r.Key).ToList())
+        {
+            _readWaiters.Remove(readId);
+        }
+
+        _readsAwaitingApply.RemoveAll(r => r.Answer.Abandoned);
+    }
+
+    /// <summary>The state machine's bugs among the protocol's: only the session rule lives there.</summary>
+    private KvBugs KvBugs => (Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None;
+
+    private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs);
+
+    private byte[]? Lookup(byte[] key) => Kv.TryGet(key, out var value) ? value : null;
+}

@@ -1,0 +1,20 @@
+using Synod.Driver;
+
+namespace Synod.Server;
+
+/// <summary>
+/// A gRPC call waiting for the driver's answer. The answer is completed once the loop's pass is done (its records
+/// durable, its messages sent); a call whose deadline passed has completed its task already and counts as abandoned.
+/// </summary>
+internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> completion) : IAnswer<T>
+{
+    public bool Abandoned => completion.Task.IsCompleted;
+
+    public void Complete(T result) => host.AnswerLater(() => completion.TrySetResult(result));
+
+    public void Fail(ReplicaFailure failure) => host.AnswerLater(() => completion.TrySetException(failure switch
+    {
+        ReplicaFailure.NoLeader => new NoLeaderException(),
+        _ => new InvalidOperationException($"The replica failed the request: {failure}."),
+    }));
+}
