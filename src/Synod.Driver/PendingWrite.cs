@@ -11,6 +11,13 @@ internal sealed class PendingWrite(byte[] command)
 
     public List<IAnswer<WriteOutcome>> Waiters { get; } = [];
 
+    /// <summary>
+    /// A snapshot was installed while the write waited, so a copy of it may have been applied out of this replica's
+    /// sight (a copy proposed again after a leader change, or the first one, chosen in a slot the snapshot covers). A
+    /// later copy refused for a session that is gone then does not mean the write never took effect.
+    /// </summary>
+    public bool MayHaveBeenAppliedUnseen { get; set; }
+
     /// <summary>Whether any request still waits; one that gave up (deadline) is abandoned.</summary>
     public bool IsWaited => Waiters.Exists(w => !w.Abandoned);
 }

@@ -13,6 +13,10 @@ public sealed partial class ReplicaDriver
             Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs);
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
+            foreach (var write in _writeWaiters.Values)
+            {
+                write.MayHaveBeenAppliedUnseen = true;
+            }
         }
 
         foreach (var entry in ready.Committed)
@@ -48,6 +52,20 @@ public sealed partial class ReplicaDriver
     {
         if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var write))
         {
+            if (write.MayHaveBeenAppliedUnseen && applied.Status is KvStatus.SessionExpired or KvStatus.UnknownClient)
+            {
+                // This copy was refused, but an earlier one may have been applied before the session went.
+                foreach (var waiter in write.Waiters)
+                {
+                    if (!waiter.Abandoned)
+                    {
+                        waiter.Fail(ReplicaFailure.WriteOutcomeUnknown);
+                    }
+                }
+
+                return;
+            }
+
             var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId);
             foreach (var waiter in write.Waiters)
             {

@@ -125,6 +125,11 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             await host.PostAsync(new ProposeInput(command.ClientId, command.Sequence, command.Encode(), completion), deadline.Token);
             outcome = await completion.Task.WaitAsync(deadline.Token);
         }
+        catch (WriteOutcomeUnknownException e)
+        {
+            // Unknown, not FailedPrecondition: the client must not take it for "not applied" and resend under a new id.
+            throw new RpcException(new Status(StatusCode.Unknown, $"client {command.ClientId}'s {e.Message}; outcome unknown. Read the key to learn whether it took effect."));
+        }
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
             completion.TrySetCanceled();

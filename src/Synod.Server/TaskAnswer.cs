@@ -15,6 +15,7 @@ internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> co
     public void Fail(ReplicaFailure failure) => host.AnswerLater(() => completion.TrySetException(failure switch
     {
         ReplicaFailure.NoLeader => new NoLeaderException(),
+        ReplicaFailure.WriteOutcomeUnknown => new WriteOutcomeUnknownException(),
         _ => new InvalidOperationException($"The replica failed the request: {failure}."),
     }));
 }

@@ -322,6 +322,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone));
         }
 
+        /// <summary>Not ok and not "session gone": the client retries, and a retry's refusal then counts as outcome unknown.</summary>
         public void Fail(ReplicaFailure failure) =>
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, failure.ToString()));
     }

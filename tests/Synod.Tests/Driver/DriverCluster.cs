@@ -1,0 +1,158 @@
+using Synod.Core;
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+using Synod.Driver;
+using Synod.Kv;
+
+namespace Synod.Tests.Driver;
+
+/// <summary>
+/// A hand-driven cluster of real <see cref="ReplicaDriver"/>s (the code the server and the simulator run): every
+/// record is durable at once, snapshots are serialised at the next delivery, and messages move only when the test
+/// delivers them; links can be cut.
+/// </summary>
+internal sealed class DriverCluster
+{
+    private readonly Dictionary<int, ReplicaDriver> _drivers = [];
+    private readonly List<Message> _network = [];
+    private readonly List<Action> _background = [];
+
+    public DriverCluster(int size, int sessionsMax)
+    {
+        int[] members = [.. Enumerable.Range(1, size)];
+        foreach (var id in members)
+        {
+            var shell = new Shell(this);
+            var options = new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1 };
+            var driverOptions = new DriverOptions { SessionsMax = sessionsMax, SnapshotEverySlots = long.MaxValue };
+            _drivers[id] = new ReplicaDriver(options, driverOptions, new SeededRandom((ulong)id), new DurableState(), shell, shell, shell, shell);
+        }
+    }
+
+    /// <summary>Replicas whose messages, both ways, are dropped.</summary>
+    public HashSet<int> Isolated { get; } = [];
+
+    /// <summary>Replicas that send but hear nothing: messages to them are dropped.</summary>
+    public HashSet<int> Deaf { get; } = [];
+
+    public ReplicaDriver this[int id] => _drivers[id];
+
+    public int? Leader => _drivers.Values.FirstOrDefault(d => d.Core.Role == ReplicaRole.Leader)?.Core.Id;
+
+    /// <summary>Ticks every replica and delivers what follows, until one leads (at most <paramref name="ticksMax"/> ticks).</summary>
+    public int ElectLeader(int ticksMax = 200)
+    {
+        for (var t = 0; t < ticksMax && Leader is null; t++)
+        {
+            TickAll();
+        }
+
+        return Leader ?? throw new InvalidOperationException($"no leader after {ticksMax} ticks");
+    }
+
+    public void TickAll(int times = 1)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            foreach (var driver in _drivers.Values)
+            {
+                driver.Tick();
+                driver.Process();
+            }
+
+            Deliver();
+        }
+    }
+
+    /// <summary>Delivers every message (and finishes background snapshots) until nothing more moves.</summary>
+    public void Deliver(int stepsMax = 100_000)
+    {
+        for (var step = 0; step < stepsMax; step++)
+        {
+            if (_background.Count > 0)
+            {
+                var work = _background[0];
+                _background.RemoveAt(0);
+                work();
+                continue;
+            }
+
+            if (_network.Count == 0)
+            {
+                return;
+            }
+
+            var message = _network[0];
+            _network.RemoveAt(0);
+            if (Isolated.Contains(message.From) || Isolated.Contains(message.To) || Deaf.Contains(message.To) || !_drivers.TryGetValue(message.To, out var to))
+            {
+                continue;
+            }
+
+            to.Step(message);
+            to.Process();
+        }
+
+        throw new InvalidOperationException($"messages still moving after {stepsMax} steps");
+    }
+
+    public RecordingAnswer<WriteOutcome> Write(int id, KvCommand command)
+    {
+        var answer = new RecordingAnswer<WriteOutcome>();
+        _drivers[id].Write(command.ClientId, command.Sequence, command.Encode(), answer);
+        _drivers[id].Process();
+        Deliver();
+        return answer;
+    }
+
+    /// <summary>Registers a client through replica <paramref name="id"/> and returns the id the log assigned.</summary>
+    public ulong Register(int id, ulong nonce)
+    {
+        var answer = Write(id, new KvCommand(0, nonce, KvOperation.Register, [], []));
+        return answer.Result?.RegisteredClientId ?? throw new InvalidOperationException($"the registration through replica {id} was not answered: {answer.Failure}");
+    }
+
+    private sealed class Shell(DriverCluster cluster) : IReplicaLog, IPeerOutbox, IBackgroundWork, IReplicaEvents
+    {
+        public long BytesSinceSnapshot => 0;
+
+        public bool SnapshotBusy => false;
+
+        public bool Write(IReadOnlyList<PersistOp> ops, long? syncToken) => true;
+
+        public void Send(IReadOnlyList<Message> messages) => cluster._network.AddRange(messages);
+
+        public void SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job) =>
+            cluster._background.Add(() =>
+            {
+                var driver = cluster._drivers.Values.First(d => ReferenceEquals(d.Kv, stateMachine));
+                driver.SnapshotSerialized(stateMachine, job, job.Serialize(), null, 0);
+                driver.Process();
+            });
+    }
+}
+
+/// <summary>What the driver answered a request: a result, a failure, or nothing yet.</summary>
+internal sealed class RecordingAnswer<T> : IAnswer<T>
+    where T : class
+{
+    public bool Abandoned => false;
+
+    public T? Result { get; private set; }
+
+    public ReplicaFailure? Failure { get; private set; }
+
+    public int Answers { get; private set; }
+
+    public void Complete(T result)
+    {
+        Result = result;
+        Answers++;
+    }
+
+    public void Fail(ReplicaFailure failure)
+    {
+        Failure = failure;
+        Answers++;
+    }
+}

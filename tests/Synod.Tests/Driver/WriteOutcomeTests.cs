@@ -1,0 +1,69 @@
+using System.Text;
+using Synod.Driver;
+using Synod.Kv;
+
+namespace Synod.Tests.Driver;
+
+/// <summary>
+/// What the driver tells a waiting write, on real drivers and cores. Found by the simulator once it ran the shipped
+/// driver (seed 2485 of `--seeds 1..10000`): a write applied in a slot that a waiting replica only learned through a
+/// snapshot, whose session was evicted before a later copy of it was applied, was answered "session expired, not
+/// applied" — and a client that believes it resends the write under a new id, applying it twice.
+/// </summary>
+public sealed class WriteOutcomeTests
+{
+    private static readonly byte[] Key = Encoding.UTF8.GetBytes("k");
+    private static readonly byte[] Value = Encoding.UTF8.GetBytes("v");
+
+    [Fact]
+    public void A_write_applied_out_of_sight_whose_session_then_went_is_answered_outcome_unknown_not_session_expired()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 1);
+        var leader = cluster.ElectLeader();
+        var waiting = leader == 1 ? 2 : 1;
+        var client = cluster.Register(leader, nonce: 11);
+
+        // The waiting replica proposes the write (it reaches the leader and is chosen) but hears nothing back.
+        cluster.Deaf.Add(waiting);
+        var put = new KvCommand(client, 1, KvOperation.Put, Key, Value);
+        var first = cluster.Write(waiting, put);
+        Assert.True(cluster[leader].Kv.TryGet(Key, out _), "the write should be applied on the leader");
+        Assert.Equal(0, first.Answers);
+
+        // Another client's registration evicts this client's session (one session kept); the others snapshot past it.
+        cluster.Register(leader, nonce: 12);
+        foreach (var id in new[] { 1, 2, 3 }.Where(id => id != waiting))
+        {
+            Assert.True(cluster[id].CompactNow());
+            cluster.Deliver();
+        }
+
+        // The waiting replica hears again, learns the slots through a snapshot, and the client's retry joins the waiter:
+        // its copy of the write is chosen and refused, the session being gone.
+        cluster.Deaf.Remove(waiting);
+        cluster.TickAll(30);
+        Assert.True(cluster[waiting].Kv.TryGet(Key, out var applied), "the waiting replica should have caught up through the snapshot");
+        Assert.Equal(Value, applied);
+        var retry = cluster.Write(waiting, put);
+        cluster.TickAll(10);
+
+        Assert.Equal(ReplicaFailure.WriteOutcomeUnknown, first.Failure);
+        Assert.Equal(ReplicaFailure.WriteOutcomeUnknown, retry.Failure);
+        Assert.Null(first.Result);
+    }
+
+    [Fact]
+    public void A_write_whose_every_copy_the_replica_saw_applied_is_answered_with_the_first_result()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 1);
+        var leader = cluster.ElectLeader();
+        var waiting = leader == 1 ? 2 : 1;
+        var client = cluster.Register(leader, nonce: 11);
+
+        var answer = cluster.Write(waiting, new KvCommand(client, 1, KvOperation.Put, Key, Value));
+        cluster.TickAll(5);
+
+        Assert.Equal(KvStatus.Ok, answer.Result?.Status);
+        Assert.Equal(1, answer.Answers);
+    }
+}
