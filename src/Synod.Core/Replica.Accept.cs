@@ -154,10 +154,23 @@ public sealed partial class Replica
             return;
         }
 
+        Invariant.Check(
+            accept.Ballot >= _promised,
+            "an acceptor never accepts below its promise",
+            $"replica {Id} promised {_promised} and was about to accept slot {accept.Slot} at {accept.Ballot}");
         var raised = accept.Ballot > _promised;
         _promised = accept.Ballot;
         NoteLeader(accept.From, accept.Ballot);
-        var alreadyChosen = accept.Slot <= _snapshotSlot || (_log.TryGetValue(accept.Slot, out var existing) && existing.Chosen);
+        _log.TryGetValue(accept.Slot, out var existing);
+        var alreadyChosen = accept.Slot <= _snapshotSlot || existing is { Chosen: true };
+        if (existing is { Chosen: true } && !existing.AcceptedBallot.IsZero && accept.Ballot >= existing.AcceptedBallot)
+        {
+            // Only at or above the ballot this replica accepted the chosen value at (which is the ballot it was chosen
+            // at) must an Accept carry the same value. A delayed Accept from a lower ballot may carry another value:
+            // it can no longer gather a quorum (the choosing quorum promised above it), so acknowledging it is harmless.
+            CheckSameChosen(accept.Slot, existing.Commands, accept.Commands, $"in an Accept from replica {accept.From} at {accept.Ballot}");
+        }
+
         if (alreadyChosen && raised)
         {
             _ready.PersistOps.Add(new PromiseOp(accept.Ballot));

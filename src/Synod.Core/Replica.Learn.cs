@@ -21,7 +21,13 @@ public sealed partial class Replica
             return;
         }
 
-        if (_log.TryGetValue(slot, out var entry) && entry.AcceptedBallot == ballot && !ballot.IsZero)
+        if (_log.TryGetValue(slot, out var entry) && entry.Chosen)
+        {
+            CheckSameChosen(slot, entry.Commands, commands, "learned again");
+            return;
+        }
+
+        if (entry is not null && entry.AcceptedBallot == ballot && !ballot.IsZero)
         {
             entry.Chosen = true;
             return;
@@ -32,6 +38,13 @@ public sealed partial class Replica
         _maxLogSlot = Math.Max(_maxLogSlot, slot);
         _ready.PersistOps.Add(new ChosenOp(slot, commands));
     }
+
+    /// <summary>Runtime invariant: a slot known chosen is only ever learned, accepted or proposed again with the same value.</summary>
+    private void CheckSameChosen(long slot, byte[][] chosen, byte[][] other, string where) =>
+        Invariant.Check(
+            Invariant.SameCommands(chosen, other),
+            "a chosen slot never changes",
+            $"replica {Id} holds slot {slot} chosen as {chosen.Length} command(s), and saw another value for it {where}");
 
     private void AdvanceCommit()
     {
@@ -163,7 +176,11 @@ public sealed partial class Replica
 
         foreach (var entry in reply.Entries)
         {
-            if (entry.Slot > _commitIndex && !(_log.TryGetValue(entry.Slot, out var known) && known.Chosen))
+            if (_log.TryGetValue(entry.Slot, out var known) && known.Chosen)
+            {
+                CheckSameChosen(entry.Slot, known.Commands, entry.Commands, $"in a catch-up reply from replica {reply.From}");
+            }
+            else if (entry.Slot > _commitIndex)
             {
                 MarkChosen(entry.Slot, entry.Commands, Ballot.Zero);
             }
@@ -278,6 +295,10 @@ public sealed partial class Replica
         while (_appliedIndex < _commitIndex)
         {
             _appliedIndex++;
+            Invariant.Check(
+                _log.TryGetValue(_appliedIndex, out var applied) && applied.Chosen,
+                "only chosen slots are applied",
+                $"replica {Id} was about to apply slot {_appliedIndex} (commit index {_commitIndex}), which its log does not hold chosen");
             _ready.Committed.Add(new CommittedEntry(_appliedIndex, _log[_appliedIndex].Commands));
         }
     }

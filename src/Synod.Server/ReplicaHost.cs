@@ -243,9 +243,15 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             // Stopping.
         }
+        catch (InvariantViolationException e)
+        {
+            // One line that says which rule broke and where; the state cannot be trusted, so nothing more is served.
+            _logger.LogCritical("replica {Id}: {Violation}; stopping the process.", Id, e.Message);
+            Environment.FailFast($"Synod replica {Id}: {e.Message}");
+        }
         catch (Exception e)
         {
-            // A broken invariant or a failed disk: stop the process rather than serve from a state we cannot trust.
+            // A failed disk or another fault of the loop: stop the process rather than serve from a state we cannot trust.
             _logger.LogCritical(e, "replica {Id}: the owner loop failed; stopping the process.", Id);
             Environment.FailFast($"Synod replica {Id}: owner loop failed: {e.Message}", e);
         }

@@ -19,7 +19,7 @@ public sealed class CandidateSnapshotTests(ITestOutputHelper output)
     {
         var h = Run(ProtocolBugs.None);
 
-        Assert.Null(h.FirstDifference());
+        Assert.Null(h.Broken());
         Assert.NotEqual(ReplicaRole.Leader, h.R[1].Role);
 
         // Finding 3's other half: a failed candidacy says why.

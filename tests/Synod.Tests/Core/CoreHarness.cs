@@ -96,8 +96,21 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
             foreach (var message in batch)
             {
                 Net.Remove(message);
-                R[message.To].Step(message);
-                Pump(message.To);
+                if (Stopped.ContainsKey(message.To))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    R[message.To].Step(message);
+                    Pump(message.To);
+                }
+                catch (InvariantViolationException e)
+                {
+                    // As the server does: the replica stops, and hears nothing more.
+                    Stopped[message.To] = e.Message;
+                }
             }
         }
     }
@@ -123,6 +136,13 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
             Drop(m => m.From == id && m is not Prepare);
         }
     }
+
+    /// <summary>Replicas a runtime invariant stopped (docs/protocol.md, "Runtime invariants"), with the rule broken.</summary>
+    public Dictionary<int, string> Stopped { get; } = [];
+
+    /// <summary>The first difference in what was applied, or else the first replica a runtime invariant stopped; null if neither.</summary>
+    public string? Broken() =>
+        FirstDifference() ?? Stopped.Select(s => $"replica {s.Key} stopped: {s.Value}").FirstOrDefault();
 
     /// <summary>Every pair of replicas that applied a slot applied the same batch there (invariant I8); else the first difference.</summary>
     public string? FirstDifference()

@@ -21,7 +21,7 @@ public sealed class RebuiltFloorMemberTests(ITestOutputHelper output)
     {
         var h = Run(ProtocolBugs.None);
 
-        Assert.Null(h.FirstDifference());
+        Assert.Null(h.Broken());
         Assert.NotEqual(ReplicaRole.Leader, h.R[5].Role);
     }
 
@@ -30,10 +30,11 @@ public sealed class RebuiltFloorMemberTests(ITestOutputHelper output)
     {
         var h = Run(ProtocolBugs.RebuildForgetsLives);
 
-        var difference = h.FirstDifference();
-        output.WriteLine(difference ?? "no difference");
-        Assert.NotNull(difference);
-        Assert.StartsWith("slot 2:", difference, StringComparison.Ordinal);
+        // Two values in slot 2, or the runtime invariant stopping a replica that holds slot 2 chosen and is asked to accept another.
+        var broken = h.Broken();
+        output.WriteLine(broken ?? "no difference");
+        Assert.NotNull(broken);
+        Assert.Contains("slot 2", broken, StringComparison.Ordinal);
     }
 
     private CoreHarness Run(ProtocolBugs bugs)

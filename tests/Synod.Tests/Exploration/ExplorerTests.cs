@@ -41,8 +41,11 @@ public sealed class ExplorerTests
     {
         var result = new InterruptedElectionSearch(InterruptedBudget with { Bugs = ProtocolBugs.RebuildForgetsLives }).Run();
 
+        // Two values applied, or a replica's runtime invariant stopping it before it accepts the second.
         Assert.NotNull(result.Violation);
-        Assert.Contains("applied with different values", result.Violation);
+        Assert.True(
+            result.Violation.Contains("applied with different values", StringComparison.Ordinal) || result.Violation.Contains("a chosen slot never changes", StringComparison.Ordinal),
+            result.Violation);
         Assert.Equal(2, result.Schedule!.Split('\n').Count(line => line.Contains(". disk-loss", StringComparison.Ordinal)));
     }
 
