@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Synod.Core;
 using Synod.Core.Persistence;
+using Synod.Simulation;
 using Synod.Storage;
 
 namespace Synod.Benchmarks;

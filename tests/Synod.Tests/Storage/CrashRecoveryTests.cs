@@ -1,5 +1,6 @@
 using Synod.Core.Persistence;
 using Synod.Core;
+using Synod.Simulation;
 using Synod.Storage;
 
 namespace Synod.Tests.Storage;

@@ -1,3 +1,4 @@
+using Synod.Simulation;
 using Synod.Storage;
 
 namespace Synod.Tests.Storage;

@@ -1,4 +1,5 @@
 using Synod.Core.Persistence;
+using Synod.Simulation;
 using Synod.Storage;
 
 namespace Synod.Tests.Storage;

@@ -1,4 +1,5 @@
-namespace Synod.Storage;
+using Synod.Storage;
+namespace Synod.Simulation;
 
 /// <summary>A held <see cref="SimulatedDisk.Lock"/>; disposing it after a crash does nothing (the crash released it).</summary>
 internal sealed class SimulatedDiskLock(SimulatedDisk disk, string path, long generation) : IDisposable

@@ -1,6 +1,7 @@
 using Synod.Core;
+using Synod.Storage;
 
-namespace Synod.Storage;
+namespace Synod.Simulation;
 
 /// <summary>
 /// An in-memory disk for the simulator and the tests: deterministic, no clocks or threads, its faults drawn from the

@@ -1,4 +1,5 @@
-namespace Synod.Storage;
+using Synod.Storage;
+namespace Synod.Simulation;
 
 /// <summary>
 /// Thrown by a <see cref="SimulatedDisk"/> operation that <see cref="SimulatedDisk.CrashAfterOperations"/> chose as the

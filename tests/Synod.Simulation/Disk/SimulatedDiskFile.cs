@@ -1,4 +1,5 @@
-namespace Synod.Storage;
+using Synod.Storage;
+namespace Synod.Simulation;
 
 /// <summary>
 /// An open handle to a <see cref="SimulatedFile"/>; after a crash it belongs to a dead process and refuses every use.

@@ -1,4 +1,5 @@
-namespace Synod.Storage;
+using Synod.Storage;
+namespace Synod.Simulation;
 
 /// <summary>
 /// The content of one simulated file: what the last sync made durable, and what was written since (anywhere at or
