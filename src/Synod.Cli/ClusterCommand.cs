@@ -59,7 +59,10 @@ public static class ClusterCommand
     /// <summary>The supervisor's state: which replica runs as which process.</summary>
     private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers)
     {
+        private const string SupervisorLockFileName = "cluster.lock";
+
         private readonly Dictionary<int, Process> _processes = [];
+        private IDisposable? _supervisorLock;
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
         private PeerCertificateFiles _certificates = new(Path.Combine(directory, "certs"));
@@ -115,22 +118,60 @@ public static class ClusterCommand
         private string? CheckDataDirectory()
         {
             Directory.CreateDirectory(directory);
+
+            // Held for the life of this supervisor: a second `synod cluster` on the same folder is refused even before
+            // any replica has started. The kernel drops it when the process dies, however it dies.
+            try
+            {
+                _supervisorLock = new RealDisk().Lock(Path.Combine(directory, SupervisorLockFileName));
+            }
+            catch (DiskLockedException)
+            {
+                return $"a cluster is already running from {directory} (another `synod cluster` holds {SupervisorLockFileName}). " +
+                    "Stop it first (Ctrl-C in its terminal), or use another --data-dir.";
+            }
+
             if (!File.Exists(_configPath))
             {
                 return null;
             }
 
             var existing = ClusterConfig.Load(_configPath);
-            var running = existing.Replicas.Where(r => r.ProcessId is int pid && IsRunning(pid)).ToList();
+            var running = existing.Replicas.Where(r => ReplicaRunning(r.Id)).ToList();
             if (running.Count > 0)
             {
-                return $"a cluster is already running from {directory} (replica processes {string.Join(", ", running.Select(r => r.ProcessId))}). " +
-                    "Stop it first (Ctrl-C in its terminal), or use another --data-dir.";
+                return $"replicas {string.Join(", ", running.Select(r => r.Id))} of the cluster in {directory} are still running (they hold their data folders' {ReplicaStorage.LockFileName}" +
+                    $"{(running.Any(r => r.ProcessId is not null) ? $"; last known processes {string.Join(", ", running.Select(r => r.ProcessId))}" : "")}). " +
+                    "Stop them first, or use another --data-dir.";
             }
 
             return existing.Replicas.Count != count
                 ? $"{directory} holds a {existing.Replicas.Count}-replica cluster; run with --replicas {existing.Replicas.Count}, or use another --data-dir."
                 : null;
+        }
+
+        /// <summary>
+        /// Whether a process holds replica <paramref name="id"/>'s data folder: its LOCK, which the storage holds for the
+        /// replica's life and the kernel releases when it dies. Process ids are not asked: after a kill -9 they may
+        /// belong to anything.
+        /// </summary>
+        private bool ReplicaRunning(int id)
+        {
+            var lockPath = Path.Combine(directory, $"r{id}", ReplicaStorage.LockFileName);
+            if (!File.Exists(lockPath))
+            {
+                return false;
+            }
+
+            try
+            {
+                new RealDisk().Lock(lockPath).Dispose();
+                return false;
+            }
+            catch (DiskLockedException)
+            {
+                return true;
+            }
         }
 
         private string? CheckPortsFree()
@@ -340,20 +381,8 @@ public static class ClusterCommand
             }
 
             SaveConfig();
+            _supervisorLock?.Dispose();
             Console.WriteLine($"All replicas stopped. Data kept in {directory}; run the same command again to resume.");
-        }
-
-        private static bool IsRunning(int pid)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(pid);
-                return !process.HasExited;
-            }
-            catch (ArgumentException)
-            {
-                return false;
-            }
         }
     }
 }

@@ -55,6 +55,9 @@ public sealed partial class ReplicaStorage : IDisposable
     /// <summary>The file whose presence marks a data directory that holds Synod state.</summary>
     public const string MetaFileName = StorageLayout.MetaFileName;
 
+    /// <summary>The file a replica holds locked for its whole life; the kernel releases it when the process dies.</summary>
+    public const string LockFileName = StorageLayout.LockFileName;
+
     public string Directory { get; }
 
     public int ReplicaId { get; }
