@@ -69,6 +69,12 @@ public sealed partial class Replica
     /// <summary>The leader this replica follows (itself when leading), or null when it knows none.</summary>
     public int? LeaderId => _leaderId;
 
+    /// <summary>
+    /// This replica leads, or heard its leader within an election timeout. Without one, a client request would only
+    /// wait: the driver answers "no leader" at once instead (and proposes nothing).
+    /// </summary>
+    public bool KnowsLiveLeader => _role == ReplicaRole.Leader || HeardLeaderRecently;
+
     /// <summary>The ballot this replica leads or stands with; zero if it never stood.</summary>
     public Ballot Ballot => _ballot;
 

@@ -74,6 +74,13 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public void Write(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
     {
+        if (!Core.KnowsLiveLeader)
+        {
+            // Nothing is proposed, so the client knows the write did not take effect and may retry elsewhere at once.
+            answer.Fail(ReplicaFailure.NoLeader);
+            return;
+        }
+
         var key = (clientId, sequence);
         if (!_writeWaiters.TryGetValue(key, out var write))
         {
@@ -98,6 +105,12 @@ public sealed partial class ReplicaDriver
         {
             var lag = Math.Max(0, Core.HighestKnownCommit - Kv.AppliedSlot);
             answer.Complete(new ReadOutcome(Lookup(key), Kv.AppliedSlot, lag));
+            return;
+        }
+
+        if (!Core.KnowsLiveLeader)
+        {
+            answer.Fail(ReplicaFailure.NoLeader);
             return;
         }
 

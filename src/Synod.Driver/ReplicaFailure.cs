@@ -3,7 +3,10 @@ namespace Synod.Driver;
 /// <summary>Why a request was answered without a result.</summary>
 public enum ReplicaFailure
 {
-    /// <summary>No leader could confirm a linearizable read (an election is under way, or no quorum is reachable). Nothing took effect.</summary>
+    /// <summary>
+    /// The replica knows no live leader (an election is under way, or it cannot reach a quorum), or none could confirm
+    /// a linearizable read. Nothing took effect: a write answered so was never proposed.
+    /// </summary>
     NoLeader,
 
     /// <summary>

@@ -125,6 +125,11 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             await host.PostAsync(new ProposeInput(command.ClientId, command.Sequence, command.Encode(), completion), deadline.Token);
             outcome = await completion.Task.WaitAsync(deadline.Token);
         }
+        catch (NoLeaderException e)
+        {
+            var what = command.Operation == KvOperation.Register ? "registration" : "write";
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; nothing was proposed. Retry, here or at another replica."));
+        }
         catch (WriteOutcomeUnknownException e)
         {
             // Unknown, not FailedPrecondition: the client must not take it for "not applied" and resend under a new id.

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Synod.Protocol;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>A replica that knows no live leader says so at once, instead of holding a request until its deadline.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class NoLeaderAnswerTests
+{
+    private static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_write_and_a_linearizable_read_to_a_replica_cut_off_from_every_peer_are_answered_no_leader_well_before_the_deadline()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var survivor = leader == 1 ? 2 : 1;
+        foreach (var id in new[] { 1, 2, 3 }.Where(id => id != survivor))
+        {
+            cluster.Kill(id);
+        }
+
+        using var channel = GrpcChannel.ForAddress($"http://{cluster.Endpoints[survivor]}");
+        var kv = new Synod.Protocol.Kv.KvClient(channel);
+
+        // Until an election timeout has passed the survivor still trusts the leader it heard: probe with short deadlines.
+        for (var probe = 0; probe < 20; probe++)
+        {
+            try
+            {
+                await kv.GetAsync(new GetRequest { Key = ByteString.CopyFromUtf8("k") }, deadline: DateTime.UtcNow.AddSeconds(1.5)).ResponseAsync;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && e.Status.Detail.Contains("no leader", StringComparison.Ordinal))
+            {
+                break;
+            }
+            catch (RpcException)
+            {
+                // Still waiting for the leader it remembers.
+            }
+        }
+
+        var write = Stopwatch.StartNew();
+        var writeRefused = await Assert.ThrowsAsync<RpcException>(() => kv.PutAsync(
+            new PutRequest { Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v"), ClientId = 1, Sequence = 1 },
+            deadline: DateTime.UtcNow + CallDeadline).ResponseAsync);
+        write.Stop();
+        var read = Stopwatch.StartNew();
+        var readRefused = await Assert.ThrowsAsync<RpcException>(() => kv.GetAsync(
+            new GetRequest { Key = ByteString.CopyFromUtf8("k") }, deadline: DateTime.UtcNow + CallDeadline).ResponseAsync);
+        read.Stop();
+
+        Assert.Equal(StatusCode.Unavailable, writeRefused.StatusCode);
+        Assert.Contains("nothing was proposed", writeRefused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unavailable, readRefused.StatusCode);
+        Assert.Contains("no leader", readRefused.Status.Detail, StringComparison.Ordinal);
+
+        // Not a speed threshold: "at once" against "at the deadline", with the deadline 20 s away.
+        Assert.True(write.Elapsed < CallDeadline / 2, $"the write was answered after {write.Elapsed.TotalSeconds:F1} s of a {CallDeadline.TotalSeconds} s deadline");
+        Assert.True(read.Elapsed < CallDeadline / 2, $"the read was answered after {read.Elapsed.TotalSeconds:F1} s of a {CallDeadline.TotalSeconds} s deadline");
+    }
+}
