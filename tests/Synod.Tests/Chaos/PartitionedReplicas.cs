@@ -39,25 +39,25 @@ public sealed class PartitionedReplicas : IAsyncDisposable
         IEnumerable<int> ids, Func<IReadOnlyDictionary<int, StatusResponse>, bool> done, string what, TimeSpan limit)
     {
         var among = ids.ToList();
-        var deadline = DateTime.UtcNow + limit;
         var last = new Dictionary<int, StatusResponse>();
-        while (DateTime.UtcNow < deadline)
-        {
-            last.Clear();
-            foreach (var id in among)
+        if (await Eventually.WithinAsync(
+            async () =>
             {
-                if (await StatusAsync(id) is { } status)
+                last.Clear();
+                foreach (var id in among)
                 {
-                    last[id] = status;
+                    if (await StatusAsync(id) is { } status)
+                    {
+                        last[id] = status;
+                    }
                 }
-            }
 
-            if (last.Count == among.Count && done(last))
-            {
-                return last;
-            }
-
-            await Task.Delay(PollMs);
+                return last.Count == among.Count && done(last);
+            },
+            limit,
+            TimeSpan.FromMilliseconds(PollMs)))
+        {
+            return last;
         }
 
         var seen = string.Join("; ", last.Select(s => $"{s.Key}: {s.Value.Role}, leader {s.Value.LeaderId}, applied {s.Value.AppliedSlot}"));

@@ -32,11 +32,7 @@ public sealed class DurabilityTests
 
             // Let the load get going, then kill every replica while writes are in flight.
             var before = acknowledged.Count;
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (acknowledged.Count < before + 150 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
+            await Eventually.WithinAsync(() => Task.FromResult(acknowledged.Count >= before + 150), TimeSpan.FromSeconds(20));
 
             foreach (var id in cluster.Endpoints.Keys.OrderBy(_ => Random.Shared.Next()))
             {

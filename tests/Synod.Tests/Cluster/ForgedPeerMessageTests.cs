@@ -131,13 +131,6 @@ public sealed class ForgedPeerMessageTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Limit;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the follower did not count the forged messages as refused in time");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) =>
+        Eventually.TrueAsync(condition, Limit, () => "the follower did not count the forged messages as refused", TimeSpan.FromMilliseconds(100));
 }

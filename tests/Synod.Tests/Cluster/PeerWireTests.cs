@@ -108,12 +108,7 @@ public sealed class PeerWireTests
     /// <summary>The replica's log, once it holds the text or the read limit passed (the console logger writes in the background).</summary>
     internal static async Task<string> LogOnceItHasAsync(ReplicaProcesses cluster, int id, string text)
     {
-        var started = DateTime.UtcNow;
-        while (!cluster.Log(id).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow - started < ReadLimit)
-        {
-            await Task.Delay(50);
-        }
-
+        await Eventually.WithinAsync(() => Task.FromResult(cluster.Log(id).Contains(text, StringComparison.Ordinal)), ReadLimit, TimeSpan.FromMilliseconds(50));
         return cluster.Log(id);
     }
 

@@ -122,8 +122,11 @@ public sealed class RealClusterTests
 
         cluster.Start(first);
         await using var client = NewClient(cluster);
-        await client.PutAsync("after-return", "1");
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var put = await client.PutAsync("after-return", "1");
+
+        // Once it has caught up and heard the sitting leader it could stand; it must follow instead.
+        await cluster.WaitForAppliedAsync([first], put.Slot, StartupLimit);
+        await Eventually.WithinAsync(async () => (await cluster.StatusAsync(first))?.LeaderId == (uint)second, StartupLimit, TimeSpan.FromMilliseconds(100));
 
         var status = await cluster.StatusAsync(second);
         Assert.True(status is { Role: "leader" } && status.Ballot == ballot,

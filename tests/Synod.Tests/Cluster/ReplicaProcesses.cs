@@ -133,22 +133,16 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         }
     }
 
+    private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Waits (bounded) until a replica among <paramref name="among"/> says it leads, and returns its id.</summary>
     public async Task<int> WaitForLeaderAsync(TimeSpan limit, IEnumerable<int>? among = null)
     {
         var candidates = (among ?? Endpoints.Keys).ToList();
-        var deadline = DateTime.UtcNow + limit;
-        while (DateTime.UtcNow < deadline)
+        var leader = 0;
+        if (await Eventually.WithinAsync(async () => (leader = await LeaderAmongAsync(candidates)) != 0, limit, StatusPoll))
         {
-            foreach (var id in candidates)
-            {
-                if (await StatusAsync(id) is { Role: "leader" })
-                {
-                    return id;
-                }
-            }
-
-            await Task.Delay(100);
+            return leader;
         }
 
         throw new TimeoutException($"no leader among replicas {string.Join(",", candidates)} within {limit.TotalSeconds} s.\n{AllLogs()}");
@@ -157,24 +151,27 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     /// <summary>Waits (bounded) until every listed replica has applied at least <paramref name="slot"/>.</summary>
     public async Task WaitForAppliedAsync(IEnumerable<int> ids, ulong slot, TimeSpan limit)
     {
-        var deadline = DateTime.UtcNow + limit;
         foreach (var id in ids)
         {
-            while (true)
+            if (!await Eventually.WithinAsync(async () => await StatusAsync(id) is { } status && status.AppliedSlot >= slot, limit, StatusPoll))
             {
-                if (await StatusAsync(id) is { } status && status.AppliedSlot >= slot)
-                {
-                    break;
-                }
-
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TimeoutException($"replica {id} did not apply slot {slot} within {limit.TotalSeconds} s.\n{Log(id)}");
-                }
-
-                await Task.Delay(100);
+                throw new TimeoutException($"replica {id} did not apply slot {slot} within {limit.TotalSeconds} s.\n{Log(id)}");
             }
         }
+    }
+
+    /// <summary>The replica among <paramref name="candidates"/> whose status says it leads, 0 if none does.</summary>
+    private async Task<int> LeaderAmongAsync(IEnumerable<int> candidates)
+    {
+        foreach (var id in candidates)
+        {
+            if (await StatusAsync(id) is { Role: "leader" })
+            {
+                return id;
+            }
+        }
+
+        return 0;
     }
 
     public string AllLogs() => string.Join("\n", Endpoints.Keys.Select(id => $"--- replica {id} ---\n{Log(id)}"));

@@ -30,12 +30,7 @@ public sealed class StorageClusterTests
         await WriteAsync(cluster, "after", 100, valueBytes: 64);
         var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
         await cluster.WaitForAppliedAsync([lost], commit, TimeSpan.FromSeconds(30));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await cluster.StatusAsync(lost))?.Rebuilding != false && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
+        await Eventually.WithinAsync(async () => (await cluster.StatusAsync(lost))?.Rebuilding == false, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
         Assert.False((await cluster.StatusAsync(lost))!.Rebuilding, $"replica {lost} never became a voter again.\n{cluster.Log(lost)}");
         Assert.Contains("installed a snapshot", cluster.Log(lost), StringComparison.Ordinal);
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
