@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 
 namespace Synod.Cli;
 

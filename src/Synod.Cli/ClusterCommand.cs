@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Synod.Chaos;
 using Synod.Server;
 using Synod.Storage;
 

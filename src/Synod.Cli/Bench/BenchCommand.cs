@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 
 namespace Synod.Cli.Bench;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 
 namespace Synod.Cli.Bench;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 using Synod.Client;
 using Synod.Server;
 

@@ -1,4 +1,4 @@
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 
 namespace Synod.Tests.Chaos;
 

@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Synod.Checker;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 using Synod.Client;
 
 namespace Synod.Tests.Chaos;

@@ -1,4 +1,4 @@
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 using Synod.Tests.Cluster;
 using Xunit.Abstractions;
 

@@ -1,5 +1,5 @@
 using Synod.Checker;
-using Synod.Cli.Chaos;
+using Synod.Chaos;
 
 namespace Synod.Tests.Chaos;
 

@@ -1,0 +1,113 @@
+
+namespace Synod.Chaos;
+
+/// <summary>
+/// What one chaos run does. <see cref="Validate"/> rejects a bad setting with a sentence that names it and says
+/// why, before any process starts.
+/// </summary>
+public sealed record ChaosOptions
+{
+    public const int ReplicasMin = 3;
+
+    /// <summary>The link proxies grow as the square of the replicas; <see cref="PartitionNetwork.ReplicasMax"/> keeps them few.</summary>
+    public const int ReplicasMax = PartitionNetwork.ReplicasMax;
+
+    public const int ClientsMax = 64;
+    public const int KeysMax = 1_000;
+
+    public static readonly TimeSpan DurationMin = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DurationMax = TimeSpan.FromHours(24);
+
+    public int Replicas { get; init; } = 5;
+
+    /// <summary>How long faults and the workload run; healing, convergence and the check come after.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Seeds the fault schedule and the clients' choices, so a run can be repeated (timing still varies).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Concurrent workload clients, each one operation at a time.</summary>
+    public int Clients { get; init; } = 8;
+
+    /// <summary>Keys the workload touches ("k0".."k{n-1}"); few keys make operations collide, which is what tests linearizability.</summary>
+    public int Keys { get; init; } = 8;
+
+    public IReadOnlySet<FaultKind> Faults { get; init; } = FaultKinds.Supported();
+
+    /// <summary>Where history.jsonl, faults.jsonl, the replica logs and report.html go; null keeps nothing.</summary>
+    public string? OutDir { get; init; }
+
+    /// <summary>
+    /// The program that runs `synod` and any arguments before "serve": the synod app host, or "dotnet",
+    /// "/path/synod.dll".
+    /// </summary>
+    public required IReadOnlyList<string> ReplicaProgram { get; init; }
+
+    /// <summary>`synod serve --tick-ms` for every replica.</summary>
+    public int TickMs { get; init; } = 10;
+
+    /// <summary>How long the cluster may take to elect its first leader.</summary>
+    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the healed cluster may take to agree on one state before the run reports divergence.</summary>
+    public TimeSpan ConvergenceTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The run fails if no write succeeds for longer than this while, by the planner's account, a quorum of replicas
+    /// runs, votes, is connected and answers (<see cref="QuorumStall"/>). An election takes well under a second and a
+    /// restarted replica's catch-up a few; 30 s is far beyond what faults that leave a quorum explain.
+    /// </summary>
+    public TimeSpan WriteStallMax { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Wall-clock budget of the linearizability check; past it the verdict is "unknown".</summary>
+    public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting and why it is bad.</summary>
+    public void Validate()
+    {
+        if (Replicas < ReplicasMin || Replicas > ReplicasMax || Replicas % 2 == 0)
+        {
+            throw new ArgumentException($"--replicas {Replicas}: use an odd number from {ReplicasMin} to {ReplicasMax}, so that a majority survives a minority of faults.");
+        }
+
+        if (Duration < DurationMin || Duration > DurationMax)
+        {
+            throw new ArgumentException($"--duration {DurationText.Format(Duration)}: use {DurationMin.TotalSeconds:0} s to {DurationMax.TotalHours:0} h; a shorter run has no room for a fault and its recovery.");
+        }
+
+        if (Clients < 1 || Clients > ClientsMax)
+        {
+            throw new ArgumentException($"--clients {Clients}: use 1 to {ClientsMax}; without a client there is no history to check.");
+        }
+
+        if (Keys < 1 || Keys > KeysMax)
+        {
+            throw new ArgumentException($"Keys is {Keys}: use 1 to {KeysMax}; every key is read on every replica at the end.");
+        }
+
+        if (Faults.Contains(FaultKind.Restart) && !Faults.Contains(FaultKind.Kill))
+        {
+            throw new ArgumentException("--faults lists restart without kill: a restart brings back a killed replica, so add kill (or drop restart).");
+        }
+
+        if (Faults.Contains(FaultKind.Pause) && !ProcessSignals.CanPause)
+        {
+            throw new ArgumentException("--faults lists pause, which needs SIGSTOP and SIGCONT; this system has no POSIX signals.");
+        }
+
+        if (ReplicaProgram is null || ReplicaProgram.Count == 0 || string.IsNullOrWhiteSpace(ReplicaProgram[0]))
+        {
+            throw new ArgumentException("ReplicaProgram is empty; give the synod program (or dotnet and synod.dll) that runs a replica.");
+        }
+
+        if (WriteStallMax < TimeSpan.FromSeconds(5))
+        {
+            throw new ArgumentException($"WriteStallMax is {WriteStallMax.TotalSeconds:0.#} s; give at least 5 s, or an ordinary failover would fail the run.");
+        }
+
+        if (TickMs < 1)
+        {
+            throw new ArgumentException($"TickMs is {TickMs}; a tick must last at least 1 ms.");
+        }
+    }
+}

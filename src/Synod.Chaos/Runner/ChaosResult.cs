@@ -1,0 +1,89 @@
+using Synod.Checker;
+
+namespace Synod.Chaos;
+
+/// <summary>The outcome of one chaos run: what was done, what the clients saw, and the verdicts.</summary>
+public sealed record ChaosResult
+{
+    public required ChaosOptions Options { get; init; }
+
+    public required int OperationsOk { get; init; }
+
+    public required int OperationsFailed { get; init; }
+
+    public required int OperationsUnknown { get; init; }
+
+    public required FaultCounts Faults { get; init; }
+
+    /// <summary>Run-clock seconds when the faults began and ended; the clients ran from the start until healing was done.</summary>
+    public required double WorkloadStart { get; init; }
+
+    public required double WorkloadEnd { get; init; }
+
+    public required WriteGap LongestWriteGap { get; init; }
+
+    /// <summary>The longest stretch without a successful write while a quorum was healthy; null if a quorum never was.</summary>
+    public QuorumStall? LongestQuorumStall { get; init; }
+
+    /// <summary>Seconds from healing everything until every replica held the same state; null if that never happened in time.</summary>
+    public required double? ConvergenceSeconds { get; init; }
+
+    /// <summary>What differed between replicas once they claimed to agree, or why convergence was not reached; null when they agreed.</summary>
+    public required string? Divergence { get; init; }
+
+    /// <summary>The slot every replica had applied when they agreed, and how many keys they held.</summary>
+    public required ulong ConvergedSlot { get; init; }
+
+    public required int ConvergedKeys { get; init; }
+
+    /// <summary>True or false from <see cref="LinearizabilityChecker"/>; null when the check ran out of time.</summary>
+    public required bool? Linearizable { get; init; }
+
+    public required int OperationsChecked { get; init; }
+
+    /// <summary>A short non-linearizable sub-history, one operation per line, or empty.</summary>
+    public required string Counterexample { get; init; }
+
+    public required IReadOnlyList<Operation> History { get; init; }
+
+    public required IReadOnlyList<FaultEvent> Timeline { get; init; }
+
+    /// <summary>Where the history, fault timeline, logs and report were kept, or null.</summary>
+    public required string? OutDir { get; init; }
+
+    public bool Passed => Problems.Count == 0;
+
+    /// <summary>Each reason the run failed, as a sentence; empty when it passed.</summary>
+    public IReadOnlyList<string> Problems
+    {
+        get
+        {
+            var problems = new List<string>();
+            if (Linearizable == false)
+            {
+                problems.Add("the history is not linearizable: a client saw something no order of the operations explains.");
+            }
+            else if (Linearizable is null)
+            {
+                problems.Add($"the linearizability check ran out of its {Options.CheckBudget.TotalSeconds:0} s budget, so the verdict is unknown.");
+            }
+
+            if (Divergence is not null)
+            {
+                problems.Add($"the replicas did not converge: {Divergence}");
+            }
+
+            if (LongestQuorumStall is { } stall && stall.Seconds > Options.WriteStallMax.TotalSeconds)
+            {
+                problems.Add($"no write succeeded for {stall.Seconds:0.0} s (from {stall.From:0.0} s to {stall.To:0.0} s) while a quorum was healthy by the planner's account, over WriteStallMax ({Options.WriteStallMax.TotalSeconds:0} s); at its start: {stall.Describe()}.");
+            }
+
+            if (Faults.UnexpectedExits > 0)
+            {
+                problems.Add($"{Faults.UnexpectedExits} replica process(es) exited without being killed (see \"exit\" in the fault timeline and the replica logs).");
+            }
+
+            return problems;
+        }
+    }
+}

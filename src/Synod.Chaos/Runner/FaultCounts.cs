@@ -1,0 +1,20 @@
+namespace Synod.Chaos;
+
+/// <summary>
+/// Faults injected so far. Kills, pauses, restarts and wipes count replicas (a kill of two replicas is two kills);
+/// partitions and majority faults count events. <see cref="UnexpectedExits"/> counts replicas that stopped without
+/// being killed: each one is a failure of the run.
+/// </summary>
+public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes, int Partitions, int MajorityFaults, int UnexpectedExits)
+{
+    internal static FaultCounts From(FaultTimeline timeline) => new(
+        timeline.CountReplicas(FaultTimeline.Kill),
+        timeline.CountReplicas(FaultTimeline.Pause),
+        timeline.CountReplicas(FaultTimeline.Restart),
+        timeline.CountReplicas(FaultTimeline.Wipe),
+        timeline.CountEvents(FaultTimeline.Partition),
+        timeline.Events.Count(e => e.Majority),
+        timeline.CountReplicas(FaultTimeline.Exit));
+
+    public int Total => Kills + Pauses + Wipes + Partitions;
+}

@@ -1,0 +1,20 @@
+namespace Synod.Chaos;
+
+/// <summary>The kinds of fault `synod chaos` injects into real replica processes; docs/chaos.md says what each does.</summary>
+public enum FaultKind
+{
+    /// <summary>SIGKILL of one or more replicas: a crash, with no chance to flush or say goodbye.</summary>
+    Kill,
+
+    /// <summary>SIGSTOP, then SIGCONT a little later: a process that hangs (a long GC pause, a stalled VM) and comes back.</summary>
+    Pause,
+
+    /// <summary>A killed replica is started again on its data directory after a random delay.</summary>
+    Restart,
+
+    /// <summary>A replica is killed, its data directory deleted, and it is started again with --rebuild-from-peers.</summary>
+    Wipe,
+
+    /// <summary>Peer traffic between groups of replicas is dropped (both ways or one way) through the link proxies.</summary>
+    Partition,
+}
