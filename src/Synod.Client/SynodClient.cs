@@ -1,7 +1,6 @@
 using System.Text;
 using Google.Protobuf;
 using Grpc.Net.Client;
-using Synod.Kv;
 using Synod.Protocol;
 
 namespace Synod.Client;
@@ -23,7 +22,7 @@ public sealed partial class SynodClient : IAsyncDisposable
     /// <summary>Room for the request or response fields around a maximal key and value.</summary>
     private const int MessageOverheadBytes = 4096;
 
-    private const int MessageBytesMax = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + MessageOverheadBytes;
+    private const int MessageBytesMax = RequestRules.KeyBytesMax + RequestRules.ValueBytesMax + MessageOverheadBytes;
 
     /// <summary>How soon a channel retries connecting to a replica it could not reach; short, because replicas restart.</summary>
     private static readonly TimeSpan ReconnectBackoffInitial = TimeSpan.FromMilliseconds(100);
@@ -68,7 +67,7 @@ public sealed partial class SynodClient : IAsyncDisposable
     {
         var keyBytes = key.ToArray();
         var valueBytes = value.ToArray();
-        RequestValidation.ThrowIfInvalid(KvOperation.Put, keyBytes, valueBytes);
+        RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, valueBytes);
         return WriteAsync(
             "put",
             options,
@@ -101,7 +100,7 @@ public sealed partial class SynodClient : IAsyncDisposable
         ReadOnlyMemory<byte> key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         var keyBytes = key.ToArray();
-        RequestValidation.ThrowIfInvalid(KvOperation.Put, keyBytes, []);
+        RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, []);
         var request = new GetRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), Stale = stale };
         var history = new AttemptHistory("get", isWrite: false);
         var (response, endpoint) = await CallAsync(
@@ -118,7 +117,7 @@ public sealed partial class SynodClient : IAsyncDisposable
     public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         var keyBytes = key.ToArray();
-        RequestValidation.ThrowIfInvalid(KvOperation.Delete, keyBytes, []);
+        RequestValidation.ThrowIfInvalid(RequestRules.Delete, keyBytes, []);
         return WriteAsync(
             "delete",
             options,

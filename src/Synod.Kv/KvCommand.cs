@@ -76,34 +76,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     }
 
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
-    public string? Validate()
-    {
-        if (Key is null)
-        {
-            return "The key is missing (null).";
-        }
-
-        if (Value is null)
-        {
-            return "The value is missing (null); use an empty array for no value.";
-        }
-
-        if (Operation == KvOperation.Register)
-        {
-            return ClientId != 0 ? $"A Register carries client id 0, not {ClientId}: the replicas assign the id."
-                : Sequence == 0 ? "A Register's nonce (its sequence) is 0; it must be non-zero."
-                : Key.Length != 0 || Value.Length != 0 ? "A Register carries no key and no value."
-                : null;
-        }
-
-        return Sequence == 0 ? "The sequence is 0; sequences start at 1."
-            : Operation is not (KvOperation.Put or KvOperation.Delete) ? $"The operation {(byte)Operation} is neither Put (1), Delete (2) nor Register (3)."
-            : Key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
-            : Key.Length > KvLimits.KeyBytesMax ? $"The key is {Key.Length} bytes, over KeyBytesMax ({KvLimits.KeyBytesMax} bytes)."
-            : Value.Length > KvLimits.ValueBytesMax ? $"The value is {Value.Length} bytes, over ValueBytesMax ({KvLimits.ValueBytesMax} bytes)."
-            : Operation == KvOperation.Delete && Value.Length != 0 ? $"A Delete carries no value, but this one has {Value.Length} bytes."
-            : null;
-    }
+    public string? Validate() => RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value);
 
     public bool Equals(KvCommand? other) =>
         other is not null

@@ -6,11 +6,11 @@ namespace Synod.Kv;
 /// </summary>
 public static class KvLimits
 {
-    /// <summary>The longest key, in bytes (1 KiB).</summary>
-    public const int KeyBytesMax = 1024;
+    /// <summary>The longest key, in bytes (1 KiB); defined with the client's copy of the rules (Shared/RequestRules.cs).</summary>
+    public const int KeyBytesMax = RequestRules.KeyBytesMax;
 
-    /// <summary>The longest value, in bytes (1 MiB).</summary>
-    public const int ValueBytesMax = 1024 * 1024;
+    /// <summary>The longest value, in bytes (1 MiB); defined with the client's copy of the rules (Shared/RequestRules.cs).</summary>
+    public const int ValueBytesMax = RequestRules.ValueBytesMax;
 
     /// <summary>How many client sessions are kept for exactly-once retries unless configured otherwise.</summary>
     public const int SessionsMaxDefault = 10_000;

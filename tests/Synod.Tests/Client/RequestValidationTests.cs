@@ -45,6 +45,23 @@ public sealed class RequestValidationTests
     [Fact]
     public void A_value_at_its_limit_is_valid()
     {
-        Assert.Null(RequestValidation.Problem(KvOperation.Put, "k"u8.ToArray(), new byte[KvLimits.ValueBytesMax]));
+        Assert.Null(RequestValidation.Problem((byte)KvOperation.Put, "k"u8.ToArray(), new byte[KvLimits.ValueBytesMax]));
+    }
+
+    [Fact]
+    public void The_client_and_the_state_machine_refuse_the_same_commands_in_the_same_words()
+    {
+        byte[][] keys = [[], "k"u8.ToArray(), new byte[KvLimits.KeyBytesMax], new byte[KvLimits.KeyBytesMax + 1]];
+        byte[][] values = [[], "v"u8.ToArray(), new byte[KvLimits.ValueBytesMax + 1]];
+        foreach (var operation in new[] { KvOperation.Put, KvOperation.Delete })
+        {
+            foreach (var key in keys)
+            {
+                foreach (var value in values)
+                {
+                    Assert.Equal(new KvCommand(1, 1, operation, key, value).Validate(), RequestValidation.Problem((byte)operation, key, value));
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,53 @@
+// One definition, compiled into two assemblies: Synod.Kv (the state machine's own check) and Synod.Client (checked
+// before sending, so a bad request fails fast and reads the same as a replica's refusal), as an internal class in
+// each. The client package therefore needs neither Synod.Kv nor anything else of the server.
+#if SYNOD_CLIENT
+namespace Synod.Client;
+#else
+namespace Synod.Kv;
+#endif
+
+/// <summary>What makes a key-value request valid, and the limits every replica and client share.</summary>
+internal static class RequestRules
+{
+    /// <summary>The longest key, in bytes (1 KiB).</summary>
+    public const int KeyBytesMax = 1024;
+
+    /// <summary>The longest value, in bytes (1 MiB).</summary>
+    public const int ValueBytesMax = 1024 * 1024;
+
+    /// <summary>The wire numbers of the operations (KvOperation).</summary>
+    public const byte Put = 1;
+    public const byte Delete = 2;
+    public const byte Register = 3;
+
+    /// <summary>The sentence saying what is wrong with a command, or null if it is valid.</summary>
+    public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[]? key, byte[]? value)
+    {
+        if (key is null)
+        {
+            return "The key is missing (null).";
+        }
+
+        if (value is null)
+        {
+            return "The value is missing (null); use an empty array for no value.";
+        }
+
+        if (operation == Register)
+        {
+            return clientId != 0 ? $"A Register carries client id 0, not {clientId}: the replicas assign the id."
+                : sequence == 0 ? "A Register's nonce (its sequence) is 0; it must be non-zero."
+                : key.Length != 0 || value.Length != 0 ? "A Register carries no key and no value."
+                : null;
+        }
+
+        return sequence == 0 ? "The sequence is 0; sequences start at 1."
+            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2) nor Register (3)."
+            : key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
+            : key.Length > KeyBytesMax ? $"The key is {key.Length} bytes, over KeyBytesMax ({KeyBytesMax} bytes)."
+            : value.Length > ValueBytesMax ? $"The value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."
+            : operation == Delete && value.Length != 0 ? $"A Delete carries no value, but this one has {value.Length} bytes."
+            : null;
+    }
+}
