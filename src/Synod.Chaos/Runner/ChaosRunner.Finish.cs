@@ -77,6 +77,7 @@ public sealed partial class ChaosRunner
             ObserveReplicas(_clock.Now);
             Recover(_clock.Now, everything: true);
             await _monitor!.BeatAsync(cancellation);
+            ObserveReplicas(_clock.Now);
             if (AgreedSlot(out waitingFor) is not ulong slot)
             {
                 continue;

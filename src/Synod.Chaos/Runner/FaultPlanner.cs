@@ -56,7 +56,7 @@ public sealed class FaultPlanner
         _replicas = replicas;
         _enabled = enabled;
         _random = new Random(seed);
-        _forced = new Queue<FaultKind>(new[] { FaultKind.Kill, FaultKind.Wipe, FaultKind.Pause, FaultKind.Partition }.Where(enabled.Contains));
+        _forced = new Queue<FaultKind>(new[] { FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Wipe }.Where(enabled.Contains));
         _minorityKinds = [.. FaultKinds.All.Where(k => k != FaultKind.Restart && enabled.Contains(k))];
 
         // A killed majority must come back, so a majority kill needs restarts.
@@ -127,8 +127,8 @@ public sealed class FaultPlanner
             return null;
         }
 
-        // A forced fault takes one victim, so that the next forced kind finds budget even on a slow machine (where a
-        // wiped replica stays impaired for long while it rebuilds); random faults take up to the whole budget.
+        // A forced fault takes one victim, and the wipe (whose victim stays impaired until it has rebuilt, long on a slow
+        // machine) is forced last, so that each forced kind finds budget early; random faults take up to the whole budget.
         var count = kind == FaultKind.Wipe || Forcing ? 1 : 1 + _random.Next(budget);
         var victims = Pick(picture.Healthy, count);
         switch (kind)

@@ -17,7 +17,7 @@ public sealed class ChaosRunPlannerTests
             kinds.Add(planner.Next(new FaultPicture(1 + i, [1, 2, 3, 4, 5], 0, 0, false))!.Kind);
         }
 
-        Assert.Equal([FaultKind.Kill, FaultKind.Wipe, FaultKind.Pause, FaultKind.Partition], kinds);
+        Assert.Equal([FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Wipe], kinds);
         Assert.False(planner.Forcing);
     }
 
