@@ -142,6 +142,8 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         var leader = 0;
         if (await Eventually.WithinAsync(async () => (leader = await LeaderAmongAsync(candidates)) != 0, limit, StatusPoll))
         {
+            // Tests pin calls to single replicas, and a pinned call to one not yet listening fails at once.
+            await WaitForAllServingAsync(limit);
             return leader;
         }
 
@@ -156,6 +158,19 @@ public sealed class ReplicaProcesses : IAsyncDisposable
             if (!await Eventually.WithinAsync(async () => await StatusAsync(id) is { } status && status.AppliedSlot >= slot, limit, StatusPoll))
             {
                 throw new TimeoutException($"replica {id} did not apply slot {slot} within {limit.TotalSeconds} s.\n{Log(id)}");
+            }
+        }
+    }
+
+    /// <summary>Waits (bounded) until every running replica answers its status: a leader alone says nothing of the slow starters.</summary>
+    public async Task WaitForAllServingAsync(TimeSpan limit)
+    {
+        foreach (var id in Endpoints.Keys.Where(id => _processes.GetValueOrDefault(id) is { HasExited: false }))
+        {
+            // One that exits meanwhile (a start the test expects refused) is not waited for.
+            if (!await Eventually.WithinAsync(async () => _processes.GetValueOrDefault(id) is not { HasExited: false } || await StatusAsync(id) is not null, limit, StatusPoll))
+            {
+                throw new TimeoutException($"replica {id} did not answer within {limit.TotalSeconds} s.\n{Log(id)}");
             }
         }
     }
