@@ -193,12 +193,19 @@ public sealed partial class Replica
     /// so no round number is ever used twice) that begins now, with the lives of the answers so far; or the current
     /// round again to those not yet counted in it.
     /// </summary>
+    /// <summary>A random first round in [2^12, 2^52), a multiple of 2^12: 2^40 possible bases.</summary>
+    private long RandomRoundBase() =>
+        ((((long)_random.Next(1 << 20) << 20) | (uint)_random.Next(1 << 20)) | 1L) << 12;
+
     private void AskVoters(bool newRound)
     {
         var incarnation = IncarnationOf(Id);
         if (newRound)
         {
-            _queryRound++;
+            // A rebuild that starts on an empty disk knows no earlier round of its own: it starts from a random one,
+            // so that an answer still in flight from a rebuild before its last disk loss (whose rounds were lost with
+            // that disk) cannot pass for an answer to this one. Rounds stay far below PeerMessageRules.NumberMax.
+            _queryRound = _queryRound == 0 ? RandomRoundBase() : _queryRound + 1;
             _roundAsked = true;
             _ready.PersistOps.Add(new QueryRoundOp(_queryRound));
             _roundLives.Clear();

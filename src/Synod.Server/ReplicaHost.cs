@@ -61,7 +61,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
         try
         {
-            var seed = (ulong)Environment.TickCount64 ^ ((ulong)options.Id << 32);
+            // From the OS's entropy: the first round of a rebuild after a disk loss is drawn from it (I18), and the time
+            // since boot repeats after a reboot.
+            var seed = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
             var driverOptions = new DriverOptions
             {
                 SessionsMax = options.SessionsMax,

@@ -21,11 +21,12 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
     /// <summary>What each replica applied, slot by slot, as its commands joined with ","; "" for a no-op.</summary>
     public Dictionary<int, Dictionary<long, string>> Applied { get; } = [];
 
-    public void Start(int id, DurableState disk)
+    /// <summary>Starts replica <paramref name="id"/> on <paramref name="disk"/>; each process of one replica draws from its own <paramref name="seed"/>.</summary>
+    public void Start(int id, DurableState disk, ulong? seed = null)
     {
         Disk[id] = disk;
         Applied[id] = [];
-        R[id] = new Replica(new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1, Bugs = bugs }, new SeededRandom((ulong)id), disk.Clone());
+        R[id] = new Replica(new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1, Bugs = bugs }, new SeededRandom(seed ?? (ulong)id), disk.Clone());
         Pump(id);
     }
 
