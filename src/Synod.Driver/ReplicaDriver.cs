@@ -49,8 +49,8 @@ public sealed partial class ReplicaDriver
     /// <summary>The state machine; replaced when a snapshot from a peer is installed.</summary>
     public KvStateMachine Kv { get; private set; }
 
-    /// <summary>The leader this replica knows, 0 if none.</summary>
-    public int KnownLeaderId => Core.LeaderId ?? 0;
+    /// <summary>The leader this replica heard within an election timeout (itself if it leads), 0 if none: a leader it no longer hears is not named to clients or in status.</summary>
+    public int KnownLeaderId => Core.KnowsLiveLeader ? Core.LeaderId ?? 0 : 0;
 
     /// <summary>Client writes waiting for their slot to be applied (distinct client id and sequence).</summary>
     public int WritesWaiting => _writeWaiters.Count;

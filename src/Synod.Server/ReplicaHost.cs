@@ -325,7 +325,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private HostStatus Snapshot() => new(
         Id,
         _driver.Core.Role.ToString().ToLowerInvariant(),
-        _driver.Core.LeaderId,
+        _driver.Core.KnowsLiveLeader ? _driver.Core.LeaderId : null,
         _driver.Core.Ballot.ToString(),
         _driver.Core.Promised.ToString(),
         _driver.Core.CommitIndex,

@@ -53,6 +53,8 @@ public sealed class NoLeaderAnswerTests
             new GetRequest { Key = ByteString.CopyFromUtf8("k") }, deadline: DateTime.UtcNow + CallDeadline).ResponseAsync);
         read.Stop();
 
+        // Nor does its status name the leader it no longer hears.
+        Assert.Equal(0u, (await cluster.StatusAsync(survivor))!.LeaderId);
         Assert.Equal(StatusCode.Unavailable, writeRefused.StatusCode);
         Assert.Contains("nothing was proposed", writeRefused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.Unavailable, readRefused.StatusCode);
