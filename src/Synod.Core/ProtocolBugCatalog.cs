@@ -15,6 +15,7 @@ public static class ProtocolBugCatalog
         ("candidate-installs-snapshot", ProtocolBugs.CandidateInstallsSnapshot, "a candidate that installs a snapshot during its election still leads on that election's phase 1"),
         ("never-stand-again", ProtocolBugs.NeverStandAgain, "a replica whose candidacy failed never stands again, so the cluster can end with no leader (a liveness bug)"),
         ("rebuild-forgets-lives", ProtocolBugs.RebuildForgetsLives, "a rebuilding replica starts with no knowledge of the other replicas' lives instead of its floor quorum's"),
+        ("vote-before-catch-up", ProtocolBugs.VoteBeforeCatchUp, "a rebuilding replica votes once it hears a leader above its floor, before it knows every slot that leader's phase 1 covered"),
         ("answer-write-on-propose", ProtocolBugs.AnswerWriteOnPropose, "the replica driver tells a client its write is done when it is proposed, before it is chosen and applied"),
         ("read-without-read-index", ProtocolBugs.ReadWithoutReadIndex, "the replica driver serves a linearizable read from its own applied state, without a read index confirmed by a quorum"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),

@@ -56,4 +56,10 @@ public enum ProtocolBugs
 
     /// <summary>The replica driver serves a linearizable read from what it has applied, without a confirmed read index.</summary>
     ReadWithoutReadIndex = 8192,
+
+    /// <summary>
+    /// A rebuilding replica votes as soon as it hears a leader established above its floor, before it knows every slot
+    /// that leader's phase 1 covered (I14 step 3 skipped), so its promises hide values its lost acceptances helped choose.
+    /// </summary>
+    VoteBeforeCatchUp = 16384,
 }

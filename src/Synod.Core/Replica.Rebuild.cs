@@ -294,7 +294,7 @@ public sealed partial class Replica
 
     private void MaybeBecomeVoter()
     {
-        if (_voterBallot is not Ballot ballot || _commitIndex < _voterAfterSlot)
+        if (_voterBallot is not Ballot ballot || (_commitIndex < _voterAfterSlot && (_options.Bugs & ProtocolBugs.VoteBeforeCatchUp) == 0))
         {
             return;
         }

@@ -82,6 +82,9 @@ public sealed partial class Replica
 
     public long CommitIndex => _commitIndex;
 
+    /// <summary>The next slot this replica proposes in while it leads: every slot below it may have been proposed.</summary>
+    public long NextSlot => _nextSlot;
+
     public long AppliedIndex => _appliedIndex;
 
     public long SnapshotSlot => _snapshotSlot;

@@ -76,6 +76,12 @@ public sealed class FaultCounters
     /// <summary>Prepares held across two rebuilds and then delivered to the second rebuilt replica (I16).</summary>
     public long PreparesHeldAcrossRebuilds { get; set; }
 
+    /// <summary>Disk losses of a follower that helped choose slots a quorum's other side never saw (the early-vote fault's first step).</summary>
+    public long EarlyVoteDiskLosses { get; set; }
+
+    /// <summary>Rebuilt replicas cut off, with the replicas that never saw those slots, from the leader the moment they voted (I14).</summary>
+    public long EarlyVoteSplits { get; set; }
+
     /// <summary>Targeted faults that gave up at a step the cluster did not reach in time (they heal what they cut).</summary>
     public long TargetedFaultsAbandoned { get; set; }
 
@@ -115,6 +121,8 @@ public sealed class FaultCounters
         PromiserDiskLosses += other.PromiserDiskLosses;
         FloorMemberDiskLosses += other.FloorMemberDiskLosses;
         PreparesHeldAcrossRebuilds += other.PreparesHeldAcrossRebuilds;
+        EarlyVoteDiskLosses += other.EarlyVoteDiskLosses;
+        EarlyVoteSplits += other.EarlyVoteSplits;
         TargetedFaultsAbandoned += other.TargetedFaultsAbandoned;
         ForgedMessages += other.ForgedMessages;
         MessagesRefused += other.MessagesRefused;
@@ -125,5 +133,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} targeted-abandoned={TargetedFaultsAbandoned}";
 }

@@ -22,11 +22,16 @@ var forgottenOption = new Option<double>("--forgotten-life-probability")
     Description = "Per injected fault, the chance of a forgotten life (a Prepare held across two rebuilds; I16). 0 switches it off.",
     DefaultValueFactory = _ => defaults.ForgottenLifeProbability,
 };
+var earlyVoteOption = new Option<double>("--early-vote-probability")
+{
+    Description = "Per injected fault, the chance of an early vote (a rebuilt replica cut off from the leader the moment it votes; I14). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.EarlyVoteProbability,
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption, forgottenOption,
+    stalledOption, forgottenOption, earlyVoteOption,
 };
 
 root.SetAction(parse =>
@@ -71,6 +76,7 @@ root.SetAction(parse =>
         CorruptSectors = parse.GetValue(corruptOption),
         StalledCandidacyProbability = parse.GetValue(stalledOption),
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
+        EarlyVoteProbability = parse.GetValue(earlyVoteOption),
     };
     try
     {
@@ -88,7 +94,8 @@ root.SetAction(parse =>
         (bugName is not null ? $" --bug {bugName}" : "") +
         (baseOptions.CorruptSectors ? " --corrupt-sectors" : "") +
         (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
-        (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "");
+        (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
+        (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

@@ -110,6 +110,13 @@ public sealed record SimulationOptions
     /// <summary>Longest time the rebuilt floor member hears no one before the held Prepare reaches it (at least an election timeout).</summary>
     public int ForgottenLifeQuietMsMax { get; init; } = 800;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is an early vote (<see cref="EarlyVoteFault"/>, I14 step 3): a follower
+    /// that helped choose slots the rest never saw loses its disk, and is cut off with the rest from the leader the
+    /// moment it votes again.
+    /// </summary>
+    public double EarlyVoteProbability { get; init; } = 0.05;
+
     /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
     public int TargetedStepMsMax { get; init; } = 3_000;
 
@@ -141,6 +148,7 @@ public sealed record SimulationOptions
         RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
+        RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

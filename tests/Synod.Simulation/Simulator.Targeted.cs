@@ -87,6 +87,10 @@ public sealed partial class Simulator
         {
             _targeted = ForgottenLifeFault.TryStart(this);
         }
+        else if (Random.Chance(Options.EarlyVoteProbability))
+        {
+            _targeted = EarlyVoteFault.TryStart(this);
+        }
 
         return _targeted is not null;
     }

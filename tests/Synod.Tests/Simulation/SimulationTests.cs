@@ -33,9 +33,10 @@ public sealed class SimulationTests
         Assert.True(faults.DiskWipes > 0 && faults.VotersRestored > 0, faults.ToString());
         Assert.True(faults.ForgedMessages > 0 && faults.MessagesRefused > 0, faults.ToString());
 
-        // The targeted faults of I15 and I16 reach their last step, and the fixes hold there (no violation above).
+        // The targeted faults of I14, I15 and I16 reach their last step, and the rules hold there (no violation above).
         Assert.True(faults.StalledCandidacies > 0 && faults.TargetedSnapshots > 0, faults.ToString());
         Assert.True(faults.PromiserDiskLosses > 0 && faults.FloorMemberDiskLosses > 0 && faults.PreparesHeldAcrossRebuilds > 0, faults.ToString());
+        Assert.True(faults.EarlyVoteDiskLosses > 0 && faults.EarlyVoteSplits > 0, faults.ToString());
     }
 
     [Theory]
