@@ -40,9 +40,13 @@ public static class ClusterCommand
             var count = parse.GetValue(replicas);
             var port = parse.GetValue(basePort);
             var directory = Path.GetFullPath(parse.GetValue(dataDir)!);
-            if (count < ReplicasMin || count % 2 == 0 || count > Core.ReplicaOptions.ReplicasMax)
+            try
             {
-                Console.Error.WriteLine($"error: --replicas {count}: use an odd number from {ReplicasMin} to {Core.ReplicaOptions.ReplicasMax} (a majority must survive a failure).");
+                Core.ReplicaOptions.RequireOddReplicaCount(count, "--replicas", ReplicasMin);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.InvalidInput;
             }
 

@@ -14,7 +14,7 @@ public static class ServeCommand
         var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
         var dataDir = new Option<string>("--data-dir") { Description = "Where this replica keeps its durable state.", Required = true };
-        var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => 10 };
+        var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => ServerOptions.Defaults.TickMs };
         var newCluster = new Option<bool>("--new-cluster")
         {
             Description = "Initialise an empty --data-dir as a member of a brand-new cluster (a directory that holds state is just opened). Never use it to restart a replica that lost its data: use --rebuild-from-peers.",
@@ -23,14 +23,14 @@ public static class ServeCommand
         {
             Description = "Discard this replica's local state (moved aside into discarded-N in --data-dir) and rejoin as a non-voter that votes again only once it has caught up safely. For a lost or damaged disk.",
         };
-        var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots.", DefaultValueFactory = _ => 10_000 };
-        var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots.", DefaultValueFactory = _ => ServerOptions.Defaults.SnapshotEverySlots };
+        var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one.", DefaultValueFactory = _ => ServerOptions.Defaults.SnapshotEveryBytes };
         var sessionsMax = new Option<int>("--sessions-max")
         {
             Description = "Client sessions kept for exactly-once writes; a new client beyond it evicts the least recently used. The same on every replica.",
-            DefaultValueFactory = _ => Synod.Kv.KvLimits.SessionsMaxDefault,
+            DefaultValueFactory = _ => ServerOptions.Defaults.SessionsMax,
         };
-        var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
         var peerCert = new Option<string?>("--peer-cert") { Description = "This replica's certificate (PEM, from ./synod certs: replica-N.pem); peers must show one from the same CA." };
         var peerKey = new Option<string?>("--peer-key") { Description = "The private key of --peer-cert (PEM: replica-N-key.pem)." };
         var peerCa = new Option<string?>("--peer-ca") { Description = "The cluster's CA certificate (PEM: ca.pem); only certificates it issued are accepted from peers." };
@@ -86,7 +86,7 @@ public static class ServeCommand
                 OpenMode = parse.GetValue(rebuild) ? StorageOpenMode.RebuildFromPeers : parse.GetValue(newCluster) ? StorageOpenMode.NewCluster : StorageOpenMode.Existing,
                 SnapshotEverySlots = parse.GetValue(snapshotEverySlots),
                 SnapshotEveryBytes = parse.GetValue(snapshotEveryBytes),
-                WalSegmentBytes = parse.GetValue(walSegmentBytes),
+                Storage = new StorageOptions { SegmentBytesMax = parse.GetValue(walSegmentBytes) },
                 SessionsMax = parse.GetValue(sessionsMax),
             };
             try

@@ -100,6 +100,17 @@ public sealed record ReplicaOptions
 
     public int QuorumSize => (Bugs & ProtocolBugs.SmallQuorum) != 0 ? Members.Count / 2 : (Members.Count / 2) + 1;
 
+    /// <summary>
+    /// The replica count rule, for every command that sets one: odd (an even count tolerates no more failures than the
+    /// odd number below it) and within <paramref name="min"/>..<paramref name="max"/> (at most <see cref="ReplicasMax"/>).
+    /// Throws <see cref="ArgumentException"/> naming <paramref name="setting"/>.
+    /// </summary>
+    public static void RequireOddReplicaCount(int count, string setting, int min = 1, int max = ReplicasMax)
+    {
+        Require(count >= min && count <= Math.Min(max, ReplicasMax) && count % 2 == 1,
+            $"{setting} gives {count} replicas; use an odd number from {min} to {Math.Min(max, ReplicasMax)}: a majority must survive a minority of failures, and an even count tolerates no more failures than the odd number below it.");
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the setting that is wrong and why.</summary>
     public void Validate()
     {

@@ -10,6 +10,14 @@ namespace Synod.Server;
 /// </summary>
 public sealed record ServerOptions
 {
+    /// <summary>Every default in one place, for the command line's help and defaults (Id, Endpoints and DataDir are placeholders).</summary>
+    public static ServerOptions Defaults => new()
+    {
+        Id = 1,
+        Endpoints = new Dictionary<int, string> { [1] = "127.0.0.1:7001" },
+        DataDir = ".",
+    };
+
     public required int Id { get; init; }
 
     /// <summary>Every replica's id and host:port, this one included.</summary>
@@ -26,24 +34,35 @@ public sealed record ServerOptions
     /// </summary>
     public StorageOpenMode OpenMode { get; init; } = StorageOpenMode.Existing;
 
-    /// <summary>A write-ahead log segment is closed and a new one started at this size.</summary>
-    public long WalSegmentBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// The real server's core timing: ticks of <see cref="TickMs"/> (10 ms), so a 500 ms election timeout, heartbeats
+    /// every 50 ms, and a 5 s wait to hear every peer after a start so that the largest id wins the first election.
+    /// The core's own defaults are the simulator's (shorter); every other core limit keeps the core's default.
+    /// </summary>
+    public static readonly ReplicaOptions CoreDefaults = new()
+    {
+        Id = 1,
+        Members = [1],
+        HeartbeatIntervalTicks = 5,
+        ElectionTimeoutTicks = 50,
+        ElectionStaggerTicks = 50,
+        ElectionJitterTicks = 10,
+        RetransmitTicks = 20,
+        InitialElectionDelayTicks = 500,
+    };
+
+    /// <summary>
+    /// The consensus core's settings (timeouts in ticks, pipeline, batch, catch-up and promise limits). Id and Members
+    /// here are placeholders: <see cref="ToReplicaOptions"/> sets them from <see cref="Id"/> and <see cref="Endpoints"/>,
+    /// and ProposalWaitTicksMax from <see cref="RequestTimeoutMs"/>.
+    /// </summary>
+    public ReplicaOptions Core { get; init; } = CoreDefaults;
+
+    /// <summary>The storage's settings: WAL segment and record sizes, the largest snapshot.</summary>
+    public StorageOptions Storage { get; init; } = new();
 
     /// <summary>Real time per core tick; the core's timeouts are counted in ticks.</summary>
     public int TickMs { get; init; } = 10;
-
-    public int HeartbeatIntervalTicks { get; init; } = 5;
-
-    public int ElectionTimeoutTicks { get; init; } = 50;
-
-    public int ElectionStaggerTicks { get; init; } = 50;
-
-    public int ElectionJitterTicks { get; init; } = 10;
-
-    public int RetransmitTicks { get; init; } = 20;
-
-    /// <summary>After a start, wait to hear every peer (or this long) before standing, so the largest id wins the first election.</summary>
-    public int InitialElectionDelayTicks { get; init; } = 500;
 
     /// <summary>How long a request waits for its write to be chosen, or its read to be confirmed, unless the caller's deadline is sooner.</summary>
     public int RequestTimeoutMs { get; init; } = 5_000;
@@ -106,8 +125,11 @@ public sealed record ServerOptions
     /// </summary>
     private const int PeerMessageEnvelopeBytes = 8 * 1024 * 1024;
 
-    /// <summary>The smallest PeerMessageBytesMax that still carries a full catch-up reply (CatchUpBytesMax, 4 MiB, plus one slot and the envelope).</summary>
-    public const int PeerMessageBytesMin = 8 * 1024 * 1024;
+    /// <summary>
+    /// Room for an Accept's or a catch-up reply's framing beyond its commands: per entry a slot, a ballot, a batch count
+    /// and per command a length (CatchUpEntriesMax entries of BatchCommandsMax commands come to about 140 KiB), with margin.
+    /// </summary>
+    private const int FrameEnvelopeBytes = 1024 * 1024;
 
     /// <summary>Largest client request: a maximal key and value with room for the envelope.</summary>
     public int ClientRequestBytesMax { get; init; } = KvLimits.KeyBytesMax + KvLimits.ValueBytesMax + (64 * 1024);
@@ -138,20 +160,12 @@ public sealed record ServerOptions
 
     public string ListenEndpoint => Listen ?? Endpoints[Id];
 
-    public ReplicaOptions ToReplicaOptions() => new()
+    public ReplicaOptions ToReplicaOptions() => Core with
     {
         Id = Id,
         Members = [.. Endpoints.Keys.Order()],
-        HeartbeatIntervalTicks = HeartbeatIntervalTicks,
-        ElectionTimeoutTicks = ElectionTimeoutTicks,
-        ElectionStaggerTicks = ElectionStaggerTicks,
-        ElectionJitterTicks = ElectionJitterTicks,
-        RetransmitTicks = RetransmitTicks,
-        InitialElectionDelayTicks = InitialElectionDelayTicks,
-        ProposalWaitTicksMax = Math.Max(1, RequestTimeoutMs / TickMs),
+        ProposalWaitTicksMax = Math.Max(1, RequestTimeoutMs / Math.Max(1, TickMs)),
     };
-
-    public StorageOptions ToStorageOptions() => new() { SegmentBytesMax = WalSegmentBytes };
 
     public void Validate()
     {
@@ -160,19 +174,16 @@ public sealed record ServerOptions
             throw new ArgumentException($"--id {Id} is not among the peers ({string.Join(",", Endpoints.Keys.Order())}); list this replica in --peers too.");
         }
 
-        if (Endpoints.Count % 2 == 0)
-        {
-            throw new ArgumentException($"The cluster has {Endpoints.Count} replicas; use an odd number (3, 5, 7): an even one tolerates no more failures than the odd number below it.");
-        }
+        ReplicaOptions.RequireOddReplicaCount(Endpoints.Count, "--peers", 1);
 
         if (TickMs < 1)
         {
             throw new ArgumentException("TickMs must be at least 1.");
         }
 
-        if (RequestTimeoutMs < TickMs * ElectionTimeoutTicks)
+        if (RequestTimeoutMs < TickMs * Core.ElectionTimeoutTicks)
         {
-            throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * ElectionTimeoutTicks} ms), or requests fail during every failover.");
+            throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * Core.ElectionTimeoutTicks} ms), or requests fail during every failover.");
         }
 
         if (SessionsMax < 1)
@@ -193,8 +204,39 @@ public sealed record ServerOptions
             throw new ArgumentException("SnapshotEveryBytes must be at least 1.");
         }
 
-        ToStorageOptions().Validate();
+        Storage.Validate();
         ToReplicaOptions().Validate();
+        ValidateAcrossLayers();
+    }
+
+    /// <summary>What one layer's limit must leave room for in another's, each named in its sentence.</summary>
+    private void ValidateAcrossLayers()
+    {
+        var core = ToReplicaOptions();
+        // A batch is logged as one record: up to BatchBytesMax of commands, plus one command that may overflow it.
+        var largestBatch = (long)core.BatchBytesMax + ClientRequestBytesMax;
+        if (Storage.RecordBytesMax < largestBatch)
+        {
+            throw new ArgumentException($"the storage's RecordBytesMax ({Storage.RecordBytesMax}) must hold the core's largest batch, BatchBytesMax ({core.BatchBytesMax}) plus one ClientRequestBytesMax ({ClientRequestBytesMax}) command, or a chosen batch could not be logged.");
+        }
+
+        if (Storage.SnapshotBytesMax < core.SnapshotBytesMax)
+        {
+            throw new ArgumentException($"the storage's SnapshotBytesMax ({Storage.SnapshotBytesMax}) must be at least the core's SnapshotBytesMax ({core.SnapshotBytesMax}), or a snapshot the core takes from a peer could not be kept.");
+        }
+
+        foreach (var (name, bytes) in new[]
+        {
+            ("an Accept of the core's largest batch", largestBatch),
+            ("a catch-up reply of CatchUpBytesMax plus one batch", core.CatchUpBytesMax + largestBatch),
+            ("a snapshot chunk of SnapshotChunkBytes", (long)core.SnapshotChunkBytes),
+        })
+        {
+            if (PeerMessageBytesMax < bytes + FrameEnvelopeBytes)
+            {
+                throw new ArgumentException($"PeerMessageBytesMax ({PeerMessageBytesMax}) must hold {name} ({bytes} bytes) and {FrameEnvelopeBytes} bytes of envelope, or it could not reach its peer.");
+            }
+        }
     }
 
     private void ValidatePeerConnections()
@@ -213,11 +255,6 @@ public sealed record ServerOptions
         if (PeerCredentials is { } credentials && credentials.Identity.Id != Id)
         {
             throw new ArgumentException($"PeerCredentials are replica {credentials.Identity.Id}'s, but this is --id {Id}; give replica {Id}'s certificate and key.");
-        }
-
-        if (PeerMessageBytesMax < PeerMessageBytesMin)
-        {
-            throw new ArgumentException($"PeerMessageBytesMax ({PeerMessageBytesMax}) must be at least {PeerMessageBytesMin} bytes, or a full catch-up reply could not reach a lagging replica.");
         }
 
         var promiseBytesMax = ToReplicaOptions().PromiseBytesMax;

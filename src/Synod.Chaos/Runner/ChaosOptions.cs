@@ -65,10 +65,7 @@ public sealed record ChaosOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting and why it is bad.</summary>
     public void Validate()
     {
-        if (Replicas < ReplicasMin || Replicas > ReplicasMax || Replicas % 2 == 0)
-        {
-            throw new ArgumentException($"--replicas {Replicas}: use an odd number from {ReplicasMin} to {ReplicasMax}, so that a majority survives a minority of faults.");
-        }
+        Synod.Core.ReplicaOptions.RequireOddReplicaCount(Replicas, "--replicas", ReplicasMin, ReplicasMax);
 
         if (Duration < DurationMin || Duration > DurationMax)
         {

@@ -89,8 +89,8 @@ public static class BenchFailoverCommand
 
     private static string ElectionTimeoutText()
     {
-        var defaults = new Server.ServerOptions { Id = 1, Endpoints = new Dictionary<int, string> { [1] = "127.0.0.1:1" }, DataDir = "." };
-        return $"{defaults.ElectionTimeoutTicks * defaults.TickMs} ms (+ up to {defaults.ElectionJitterTicks * defaults.TickMs} ms jitter)";
+        var defaults = Server.ServerOptions.Defaults;
+        return $"{defaults.Core.ElectionTimeoutTicks * defaults.TickMs} ms (+ up to {defaults.Core.ElectionJitterTicks * defaults.TickMs} ms jitter)";
     }
 
     private static string Text(IReadOnlyList<FailoverKill> kills)

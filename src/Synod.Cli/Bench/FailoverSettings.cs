@@ -32,10 +32,7 @@ public sealed record FailoverSettings
 
     public void Validate()
     {
-        if (Replicas < 3 || Replicas % 2 == 0 || Replicas > 9)
-        {
-            throw new ArgumentException($"--replicas {Replicas}: use an odd number from 3 to 9.");
-        }
+        Core.ReplicaOptions.RequireOddReplicaCount(Replicas, "--replicas", 3, 9);
 
         if (Clients is < 1 or > BenchSettings.ClientsMax)
         {

@@ -1,0 +1,76 @@
+using Synod.Core;
+using Synod.Server;
+using Synod.Storage;
+
+namespace Synod.Tests.Server;
+
+/// <summary>
+/// One place for the server's settings: the core's and the storage's are composed, not copied, and what one layer's
+/// limit must leave room for in another's is refused at start with a sentence that names the setting.
+/// </summary>
+public sealed class ServerOptionsTests
+{
+    private static ServerOptions Options(int replicas = 3) => ServerOptions.Defaults with
+    {
+        Endpoints = Enumerable.Range(1, replicas).ToDictionary(id => id, id => $"127.0.0.1:{7000 + id}"),
+        InsecurePeers = true,
+    };
+
+    [Fact]
+    public void The_defaults_are_valid_and_the_core_gets_the_servers_timing_with_this_replicas_id_and_members()
+    {
+        var options = Options() with { Id = 2 };
+        options.Validate();
+
+        var core = options.ToReplicaOptions();
+        Assert.Equal(2, core.Id);
+        Assert.Equal([1, 2, 3], core.Members);
+        Assert.Equal(ServerOptions.CoreDefaults.ElectionTimeoutTicks, core.ElectionTimeoutTicks);
+        Assert.Equal(options.RequestTimeoutMs / options.TickMs, core.ProposalWaitTicksMax);
+    }
+
+    [Fact]
+    public void A_core_setting_changed_in_the_options_reaches_the_core()
+    {
+        var options = Options() with { Core = ServerOptions.CoreDefaults with { ElectionTimeoutTicks = 80, PipelineSlotsMax = 8 } };
+        options.Validate();
+
+        Assert.Equal(80, options.ToReplicaOptions().ElectionTimeoutTicks);
+        Assert.Equal(8, options.ToReplicaOptions().PipelineSlotsMax);
+    }
+
+    [Theory]
+    [InlineData("RecordBytesMax")]
+    [InlineData("SnapshotBytesMax")]
+    [InlineData("CatchUpBytesMax")]
+    [InlineData("SnapshotChunkBytes")]
+    [InlineData("ElectionTimeoutTicks")]
+    public void A_limit_that_leaves_no_room_for_another_layers_is_refused_naming_it(string setting)
+    {
+        var options = setting switch
+        {
+            // A batch of a megabyte plus one request cannot be logged in 1.5 MiB records.
+            "RecordBytesMax" => Options() with { Storage = new StorageOptions { RecordBytesMax = 1536 * 1024 } },
+            // The core takes snapshots up to 1 GiB from peers; the storage could keep only 16 MiB of them.
+            "SnapshotBytesMax" => Options() with { Storage = new StorageOptions { SnapshotBytesMax = 16 * 1024 * 1024 } },
+            // A 72 MiB catch-up reply cannot cross 72 MiB peer messages with its envelope.
+            "CatchUpBytesMax" => Options() with { Core = ServerOptions.CoreDefaults with { CatchUpBytesMax = 72 * 1024 * 1024, PromiseBytesMax = 64L * 1024 * 1024 } },
+            "SnapshotChunkBytes" => Options() with { Core = ServerOptions.CoreDefaults with { SnapshotChunkBytes = 80 * 1024 * 1024 } },
+            // Requests would time out before a failover could end.
+            _ => Options() with { Core = ServerOptions.CoreDefaults with { ElectionTimeoutTicks = 1_000 } },
+        };
+
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(setting == "ElectionTimeoutTicks" ? "RequestTimeoutMs" : setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void An_even_number_of_replicas_is_refused_with_the_one_rule_every_command_uses(int replicas)
+    {
+        var error = Assert.Throws<ArgumentException>(Options(replicas).Validate);
+        Assert.Contains("use an odd number", error.Message, StringComparison.Ordinal);
+        Assert.Equal(error.Message, Assert.Throws<ArgumentException>(() => ReplicaOptions.RequireOddReplicaCount(replicas, "--peers")).Message);
+    }
+}
