@@ -72,6 +72,9 @@ public static class ClusterCommand
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
         private PeerCertificateFiles _certificates = new(Path.Combine(directory, "certs"));
 
+        /// <summary>Drawn at random for a new cluster and kept in cluster.json; a cluster.json from before tokens means the default.</summary>
+        private string _clusterToken = Server.ServerOptions.ClusterTokenDefault;
+
         public async Task<int> RunAsync(CancellationToken cancellation)
         {
             if (CheckDataDirectory() is { } problem || CheckPortsFree() is { } busy && (problem = busy) is not null)
@@ -88,6 +91,9 @@ public static class ClusterCommand
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
             var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
+            _clusterToken = newCluster
+                ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))
+                : (File.Exists(_configPath) ? ClusterConfig.Load(_configPath).ClusterToken : null) ?? Server.ServerOptions.ClusterTokenDefault;
             try
             {
                 foreach (var id in _endpoints.Keys)
@@ -253,7 +259,7 @@ public static class ClusterCommand
             Directory.CreateDirectory(replicaDir);
             var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
             var start = SelfStartInfo();
-            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir }.Concat(PeerArgs(id)))
+            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir, "--cluster-token", _clusterToken }.Concat(PeerArgs(id)))
             {
                 start.ArgumentList.Add(arg);
             }
@@ -300,6 +306,7 @@ public static class ClusterCommand
 
         private void SaveConfig() => new ClusterConfig
         {
+            ClusterToken = _clusterToken,
             Replicas = [.. _endpoints.Select(e => new ClusterConfig.ReplicaEntry
             {
                 Id = e.Key,
@@ -361,7 +368,7 @@ public static class ClusterCommand
 
         private string RestartCommand(int id) =>
             $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")} " +
-            string.Join(" ", PeerArgs(id));
+            $"--cluster-token {_clusterToken} " + string.Join(" ", PeerArgs(id));
 
         private async Task StopAllAsync()
         {

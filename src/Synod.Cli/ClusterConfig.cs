@@ -20,6 +20,9 @@ public sealed record ClusterConfig
 
     public required IReadOnlyList<ReplicaEntry> Replicas { get; init; }
 
+    /// <summary>The cluster's --cluster-token (`synod cluster` draws one at random for a new cluster); null means the default.</summary>
+    public string? ClusterToken { get; init; }
+
     public sealed record ReplicaEntry
     {
         public required int Id { get; init; }

@@ -31,6 +31,10 @@ public static class ServeCommand
             DefaultValueFactory = _ => ServerOptions.Defaults.SessionsMax,
         };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
+        var clusterToken = new Option<string?>("--cluster-token")
+        {
+            Description = $"Names this cluster; every replica of it gives the same one. With the replica ids it makes the cluster id, stamped in the data directory and checked on every peer connection (default: the --config file's, else \"{ServerOptions.ClusterTokenDefault}\").",
+        };
         var peerCert = new Option<string?>("--peer-cert") { Description = "This replica's certificate (PEM, from ./synod certs: replica-N.pem); peers must show one from the same CA." };
         var peerKey = new Option<string?>("--peer-key") { Description = "The private key of --peer-cert (PEM: replica-N-key.pem)." };
         var peerCa = new Option<string?>("--peer-ca") { Description = "The cluster's CA certificate (PEM: ca.pem); only certificates it issued are accepted from peers." };
@@ -41,7 +45,7 @@ public static class ServeCommand
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, walSegmentBytes,
-            peerCert, peerKey, peerCa, insecurePeers,
+            peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -87,6 +91,7 @@ public static class ServeCommand
                 SnapshotEverySlots = parse.GetValue(snapshotEverySlots),
                 SnapshotEveryBytes = parse.GetValue(snapshotEveryBytes),
                 Storage = new StorageOptions { SegmentBytesMax = parse.GetValue(walSegmentBytes) },
+                ClusterToken = parse.GetValue(clusterToken) ?? cluster.ClusterToken ?? ServerOptions.ClusterTokenDefault,
                 SessionsMax = parse.GetValue(sessionsMax),
             };
             try

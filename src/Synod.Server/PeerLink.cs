@@ -278,7 +278,7 @@ internal sealed class PeerLink : IAsyncDisposable
                     stream = await StartTlsAsync(stream, credentials, host, deadline.Token);
                 }
 
-                await stream.WriteAsync(PeerWire.Hello(_options.Id, _options.Endpoints.Count), deadline.Token);
+                await stream.WriteAsync(PeerWire.Hello(_options.Id, _options.Endpoints.Count, _options.ClusterId), deadline.Token);
                 await PeerWire.ReadAnswerAsync(stream, deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)

@@ -87,7 +87,7 @@ internal sealed partial class PeerReceiver
             return $"replica {Id} got no Synod hello after the TLS handshake; check that every replica runs the same Synod version.";
         }
 
-        var (from, clusterSize) = PeerWire.ParseHello(hello);
+        var (from, clusterSize, clusterId) = PeerWire.ParseHello(hello);
         if (kind == ConnectionKind.PlainPeer && _options.PeerCredentials is not null)
         {
             return $"replica {Id} accepts only authenticated peers, and this connection (claiming to be replica {from}) said a plaintext hello: " +
@@ -104,6 +104,12 @@ internal sealed partial class PeerReceiver
         {
             return $"replica {Id} refuses a connection from replica {from} of a {clusterSize}-replica cluster: " +
                 $"this cluster has replicas {string.Join(",", _options.Endpoints.Keys.Order())}. Check --peers on both sides.";
+        }
+
+        if (_options.ClusterId is var ours && clusterId != ours)
+        {
+            return $"replica {Id} of cluster {ours:x16} refuses replica {from} of cluster {clusterId:x16}: a replica of another cluster cannot take part. " +
+                $"Check --cluster-token and --peers on both sides (every replica of one cluster gives the same ones); a replica that lost its data rejoins with --rebuild-from-peers.";
         }
 
         return null;

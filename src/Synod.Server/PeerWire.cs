@@ -28,17 +28,17 @@ internal static class PeerWire
     /// First bytes of a hello: of the whole connection in plaintext (--insecure-peers), and again inside TLS. HTTP/2
     /// starts with "PRI " and TLS with 0x16, so neither is mistaken for it.
     /// </summary>
-    public static ReadOnlySpan<byte> Magic => "SYNODPR1"u8;
+    public static ReadOnlySpan<byte> Magic => "SYNODPR2"u8;
 
     /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
-    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT1"u8;
+    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT2"u8;
 
     /// <summary>What an HTTP/2 client sends first (RFC 9113, 3.4); a connection is handed to HTTP/2 once all of it arrived.</summary>
     public static ReadOnlySpan<byte> Http2Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
 
     public const int MagicBytes = 8;
 
-    public const int HelloBytes = 16;
+    public const int HelloBytes = 24;
 
     public const int LengthPrefixBytes = 4;
 
@@ -131,18 +131,20 @@ internal static class PeerWire
         }
     }
 
-    public static byte[] Hello(int from, int clusterSize)
+    public static byte[] Hello(int from, int clusterSize, ulong clusterId)
     {
         var hello = new byte[HelloBytes];
         Magic.CopyTo(hello);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(hello.AsSpan(16), clusterId);
         return hello;
     }
 
     /// <summary>Reads a hello from its first <see cref="HelloBytes"/> bytes, which start with <see cref="Magic"/>.</summary>
-    public static (int From, int ClusterSize) ParseHello(ReadOnlySpan<byte> hello) =>
-        ((int)BinaryPrimitives.ReadUInt32LittleEndian(hello[8..]), (int)BinaryPrimitives.ReadUInt32LittleEndian(hello[12..]));
+    public static (int From, int ClusterSize, ulong ClusterId) ParseHello(ReadOnlySpan<byte> hello) =>
+        ((int)BinaryPrimitives.ReadUInt32LittleEndian(hello[8..]), (int)BinaryPrimitives.ReadUInt32LittleEndian(hello[12..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(hello[16..]));
 
     public static byte[] Refusal(string reason)
     {

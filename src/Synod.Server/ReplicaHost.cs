@@ -58,7 +58,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
-            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message));
+            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId);
         try
         {
             // From the OS's entropy: the first round of a rebuild after a disk loss is drawn from it (I18), and the time

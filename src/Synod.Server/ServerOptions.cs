@@ -28,6 +28,33 @@ public sealed record ServerOptions
 
     public required string DataDir { get; init; }
 
+    /// <summary>The token --cluster-token gives when none is: two clusters that both keep it differ only by their ids.</summary>
+    public const string ClusterTokenDefault = "synod";
+
+    /// <summary>The longest --cluster-token, in characters.</summary>
+    public const int ClusterTokenCharsMax = 256;
+
+    /// <summary>
+    /// Names this cluster, with the replica ids (--cluster-token; `synod cluster` draws a random one and keeps it in its
+    /// cluster.json): see <see cref="ClusterId"/>.
+    /// </summary>
+    public string ClusterToken { get; init; } = ClusterTokenDefault;
+
+    /// <summary>
+    /// The cluster's id: the first 8 bytes of SHA-256 over the token and the sorted replica ids (never 0). It is stamped
+    /// in synod.meta when a data directory is initialised and checked at every start, and every peer's hello carries it:
+    /// a replica of another cluster, or a data directory of another cluster, is refused with both ids named.
+    /// </summary>
+    public ulong ClusterId
+    {
+        get
+        {
+            var text = $"synod-cluster\n{ClusterToken}\n{string.Join(",", Endpoints.Keys.Order())}";
+            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(hash) | 1;
+        }
+    }
+
     /// <summary>
     /// Whether DataDir must already hold this replica's state (the default), may be initialised as a member of a new
     /// cluster (--new-cluster), or is discarded and rebuilt from the peers as a non-voter (--rebuild-from-peers).
@@ -175,6 +202,10 @@ public sealed record ServerOptions
         }
 
         ReplicaOptions.RequireOddReplicaCount(Endpoints.Count, "--peers", 1);
+        if (string.IsNullOrWhiteSpace(ClusterToken) || ClusterToken.Length > ClusterTokenCharsMax)
+        {
+            throw new ArgumentException($"--cluster-token must be 1 to {ClusterTokenCharsMax} characters, not blank; every replica of one cluster gives the same one.");
+        }
 
         if (TickMs < 1)
         {

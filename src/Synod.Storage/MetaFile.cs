@@ -3,26 +3,35 @@ using System.Buffers.Binary;
 namespace Synod.Storage;
 
 /// <summary>
-/// synod.meta: <c>["SYND"][format version u32][replica id i32][crc32c u32 of the first 12 bytes]</c>. It is written
-/// last when a directory is initialised (tmp, fsync, rename, fsync dir), so its presence means the state is complete.
+/// synod.meta: <c>["SYND"][format version u32][replica id i32][cluster id u64][crc32c u32 of the first 20 bytes]</c>,
+/// or, as written before cluster ids, the same without the cluster id (16 bytes). It is written last when a directory
+/// is initialised (tmp, fsync, rename, fsync dir), so its presence means the state is complete.
 /// </summary>
 internal static class MetaFile
 {
-    public const int Bytes = 16;
+    public const int Bytes = 24;
+
+    /// <summary>The length of a meta file written before cluster ids: it names no cluster.</summary>
+    public const int BytesWithoutCluster = 16;
+
     private const uint Magic = 0x444E5953; // "SYND" read as little-endian
 
-    public static byte[] Encode(int replicaId)
+    public static byte[] Encode(int replicaId, ulong clusterId)
     {
         var bytes = new byte[Bytes];
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, Magic);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), RecordFormat.FormatVersion);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), replicaId);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(12), RecordFormat.Checksum(bytes.AsSpan(0, 12)));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(12), clusterId);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(20), RecordFormat.Checksum(bytes.AsSpan(0, 20)));
         return bytes;
     }
 
-    /// <summary>The replica id the file names, or a <see cref="StorageException"/> saying what is wrong with it.</summary>
-    public static int Decode(ReadOnlySpan<byte> bytes, string path)
+    /// <summary>
+    /// The replica id and cluster id (0 in a file written before cluster ids) the file names, or a
+    /// <see cref="StorageException"/> saying what is wrong with it.
+    /// </summary>
+    public static (int ReplicaId, ulong ClusterId) Decode(ReadOnlySpan<byte> bytes, string path)
     {
         if (bytes.Length < 8 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
         {
@@ -35,11 +44,14 @@ internal static class MetaFile
             throw StorageMessages.UnsupportedFormat(path, 4, $"format version {version}, and this build reads format {RecordFormat.FormatVersion}");
         }
 
-        if (bytes.Length != Bytes || BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]) != RecordFormat.Checksum(bytes[..12]))
+        var checksumAt = bytes.Length == BytesWithoutCluster ? 12 : 20;
+        if ((bytes.Length != Bytes && bytes.Length != BytesWithoutCluster) ||
+            BinaryPrimitives.ReadUInt32LittleEndian(bytes[checksumAt..]) != RecordFormat.Checksum(bytes[..checksumAt]))
         {
             throw StorageMessages.Damaged(path, $"its length ({bytes.Length} bytes, expected {Bytes}) or checksum is wrong");
         }
 
-        return BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
+        var clusterId = bytes.Length == Bytes ? BinaryPrimitives.ReadUInt64LittleEndian(bytes[12..]) : 0;
+        return (BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]), clusterId);
     }
 }

@@ -11,9 +11,10 @@ public sealed partial class ReplicaStorage
     /// <summary>
     /// Opens (or, as the mode allows, initialises) the replica's data directory and recovers its state. Every refusal
     /// is a <see cref="StorageException"/> whose message names the file and says what to do; a disk failure is an
-    /// <see cref="IOException"/>; bad options are an <see cref="ArgumentException"/>.
+    /// <see cref="IOException"/>; bad options are an <see cref="ArgumentException"/>. A new directory is stamped with
+    /// <paramref name="clusterId"/>, and an existing one must carry it (0: the caller names no cluster, nothing is checked).
     /// </summary>
-    public static ReplicaStorage Open(IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log)
+    public static ReplicaStorage Open(IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log, ulong clusterId = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(replicaId);
         options.Validate();
@@ -26,7 +27,7 @@ public sealed partial class ReplicaStorage
         var lockHandle = AcquireLock(disk, directory);
         try
         {
-            return OpenLocked(disk, directory, replicaId, mode, options, log, lockHandle);
+            return OpenLocked(disk, directory, replicaId, clusterId, mode, options, log, lockHandle);
         }
         catch
         {
@@ -57,7 +58,7 @@ public sealed partial class ReplicaStorage
 
     private static bool HoldsData(IDisk disk, string path) => disk.IsDirectory(path) || disk.ReadAll(path).Length > 0;
 
-    private static ReplicaStorage OpenLocked(IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log, IDisposable lockHandle)
+    private static ReplicaStorage OpenLocked(IDisk disk, string directory, int replicaId, ulong clusterId, StorageOpenMode mode, StorageOptions options, Action<string> log, IDisposable lockHandle)
     {
         var contents = Inspect(disk, directory);
         if (mode == StorageOpenMode.RebuildFromPeers)
@@ -67,13 +68,13 @@ public sealed partial class ReplicaStorage
                 MoveStateAside(disk, directory, log);
             }
 
-            return Initialise(disk, directory, replicaId, options, log, lockHandle, rebuilding: true);
+            return Initialise(disk, directory, replicaId, clusterId, options, log, lockHandle, rebuilding: true);
         }
 
         switch (contents)
         {
             case DirectoryContents.Initialised:
-                return Recover(disk, directory, replicaId, options, log, lockHandle);
+                return Recover(disk, directory, replicaId, clusterId, options, log, lockHandle);
             case DirectoryContents.OldLayout:
                 throw new StorageException($"{Path.Combine(directory, StorageLayout.OldLogFileName)} is the single-file log of format 1, which this build does not read. " +
                     "Run the build that wrote it, or rejoin with this build: ./synod serve <same flags> --rebuild-from-peers (moves the old file aside into discarded-<n> and rejoins as a non-voter until caught up).");
@@ -81,7 +82,7 @@ public sealed partial class ReplicaStorage
                 throw StorageMessages.Damaged(directory, $"it holds WAL segments or snapshots but no {StorageLayout.MetaFileName} (an initialisation that did not finish, or a damaged directory)");
             case DirectoryContents.Empty when mode == StorageOpenMode.NewCluster:
                 RefuseIfStateWasDiscarded(disk, directory);
-                return Initialise(disk, directory, replicaId, options, log, lockHandle, rebuilding: false);
+                return Initialise(disk, directory, replicaId, clusterId, options, log, lockHandle, rebuilding: false);
             default:
                 throw StorageMessages.NoState(directory);
         }
@@ -144,7 +145,7 @@ public sealed partial class ReplicaStorage
     /// Starts a fresh log: wal/ with its first segment (for a rebuild, holding a synced RebuildOp), snap/, and last the
     /// meta file (tmp, fsync, rename, fsync dir), whose presence says the rest is complete.
     /// </summary>
-    private static ReplicaStorage Initialise(IDisk disk, string directory, int replicaId, StorageOptions options, Action<string> log, IDisposable lockHandle, bool rebuilding)
+    private static ReplicaStorage Initialise(IDisk disk, string directory, int replicaId, ulong clusterId, StorageOptions options, Action<string> log, IDisposable lockHandle, bool rebuilding)
     {
         var wal = Path.Combine(directory, StorageLayout.WalDirectoryName);
         var snap = Path.Combine(directory, StorageLayout.SnapshotDirectoryName);
@@ -175,7 +176,7 @@ public sealed partial class ReplicaStorage
             disk.SyncDirectory(wal);
             disk.SyncDirectory(snap);
             disk.SyncDirectory(directory);
-            WriteMeta(disk, directory, replicaId);
+            WriteMeta(disk, directory, replicaId, clusterId);
         }
         catch
         {
@@ -190,14 +191,14 @@ public sealed partial class ReplicaStorage
         return storage;
     }
 
-    private static void WriteMeta(IDisk disk, string directory, int replicaId)
+    private static void WriteMeta(IDisk disk, string directory, int replicaId, ulong clusterId)
     {
         var path = Path.Combine(directory, StorageLayout.MetaFileName);
         var temporary = path + StorageLayout.TemporaryExtension;
         using (var file = disk.Open(temporary))
         {
             file.Truncate(0);
-            file.Append(MetaFile.Encode(replicaId));
+            file.Append(MetaFile.Encode(replicaId, clusterId));
             file.Sync();
         }
 

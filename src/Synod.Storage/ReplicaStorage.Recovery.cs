@@ -5,9 +5,9 @@ namespace Synod.Storage;
 /// <summary>Recovery: the meta file, the newest snapshot, then every segment replayed in order (docs/storage.md, "Recovery").</summary>
 public sealed partial class ReplicaStorage
 {
-    private static ReplicaStorage Recover(IDisk disk, string directory, int replicaId, StorageOptions options, Action<string> log, IDisposable lockHandle)
+    private static ReplicaStorage Recover(IDisk disk, string directory, int replicaId, ulong clusterId, StorageOptions options, Action<string> log, IDisposable lockHandle)
     {
-        CheckMeta(disk, directory, replicaId);
+        CheckMeta(disk, directory, replicaId, clusterId, log);
         var state = new DurableState();
         if (LoadNewestSnapshot(disk, Path.Combine(directory, StorageLayout.SnapshotDirectoryName), options, log) is { } snapshot)
         {
@@ -18,14 +18,29 @@ public sealed partial class ReplicaStorage
         return new ReplicaStorage(disk, directory, replicaId, options, log, lockHandle, state, wal);
     }
 
-    private static void CheckMeta(IDisk disk, string directory, int replicaId)
+    private static void CheckMeta(IDisk disk, string directory, int replicaId, ulong clusterId, Action<string> log)
     {
         var path = Path.Combine(directory, StorageLayout.MetaFileName);
-        var owner = MetaFile.Decode(disk.ReadAll(path), path);
+        var (owner, stamped) = MetaFile.Decode(disk.ReadAll(path), path);
         if (owner != replicaId)
         {
             throw new StorageException($"{path} says {directory} belongs to replica {owner}, not to replica {replicaId}. Give replica {replicaId} its own --data-dir, or start replica {owner} on this one.");
         }
+
+        if (clusterId == 0 || stamped == clusterId)
+        {
+            return;
+        }
+
+        if (stamped != 0)
+        {
+            throw new StorageException($"{path} says {directory} belongs to cluster {stamped:x16}, but replica {replicaId} was started for cluster {clusterId:x16} (the id comes from --cluster-token and the replica ids in --peers). " +
+                "Start it with the flags of the cluster it belongs to; to move this replica to the other cluster, give it an empty --data-dir and --rebuild-from-peers.");
+        }
+
+        // Written before cluster ids: it takes the id it is started with (tmp, fsync, rename, fsync dir, as at initialisation).
+        WriteMeta(disk, directory, replicaId, clusterId);
+        log($"{path}: stamped with cluster {clusterId:x16} (the file predates cluster ids).");
     }
 
     /// <summary>

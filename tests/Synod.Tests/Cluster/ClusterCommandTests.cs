@@ -45,12 +45,16 @@ public sealed class ClusterCommandTests : IDisposable
         _started.Add(stranger);
         var configPath = Path.Combine(_directory, "cluster.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        var token = config["clusterToken"]!.GetValue<string>();
+        Assert.Matches("^[0-9a-f]{32}$", token);
         config["replicas"]![0]!["processId"] = stranger.Id;
         File.WriteAllText(configPath, config.ToJsonString());
         Assert.Contains(stranger.Id, ReplicaProcessIds());
 
+        // The restarted replicas keep the cluster's token, so their data directories (stamped with its id) open.
         var again = await StartClusterAsync(basePort);
         Assert.False(again.HasExited);
+        Assert.Equal(token, JsonNode.Parse(File.ReadAllText(configPath))!["clusterToken"]!.GetValue<string>());
         await StopAsync(again);
     }
 

@@ -38,14 +38,14 @@ internal sealed class PeerDialer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Connects and starts TLS as a replica holding <paramref name="certificate"/> would: "SYNODPT1", the one-byte
+    /// Connects and starts TLS as a replica holding <paramref name="certificate"/> would: "SYNODPT2", the one-byte
     /// answer, then the handshake. Of the server's certificate only its form is checked: these tests are about what the
     /// replica accepts. Throws <see cref="AuthenticationException"/> if the handshake fails on this side.
     /// </summary>
     public static async Task<PeerDialer> ConnectTlsAsync(string endpoint, X509Certificate2 certificate)
     {
         var dialer = await ConnectAsync(endpoint);
-        await dialer.WriteAsync("SYNODPT1"u8.ToArray());
+        await dialer.WriteAsync("SYNODPT2"u8.ToArray());
         var (status, reason) = await dialer.ReadAnswerAsync();
         Assert.True(status == 0, $"the replica refused to start TLS: {reason}");
         var tls = new SslStream(dialer.Stream, leaveInnerStreamOpen: false);
@@ -61,15 +61,27 @@ internal sealed class PeerDialer : IAsyncDisposable
         return dialer;
     }
 
-    /// <summary>The hello: "SYNODPR1", the sender's id and its cluster size, each a little-endian uint32.</summary>
-    public static byte[] Hello(int from, int clusterSize)
+    /// <summary>
+    /// The hello: "SYNODPR2", the sender's id and its cluster size, each a little-endian uint32, then its cluster id, a
+    /// little-endian uint64 (by default that of a test cluster of replicas 1..clusterSize with the default token).
+    /// </summary>
+    public static byte[] Hello(int from, int clusterSize, ulong? clusterId = null)
     {
-        var hello = new byte[16];
-        "SYNODPR1"u8.CopyTo(hello);
+        var hello = new byte[24];
+        "SYNODPR2"u8.CopyTo(hello);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(hello.AsSpan(16), clusterId ?? ClusterIdOf(clusterSize));
         return hello;
     }
+
+    /// <summary>The cluster id of replicas 1..<paramref name="replicas"/> started with <paramref name="token"/>, as they compute it.</summary>
+    public static ulong ClusterIdOf(int replicas, string token = Synod.Server.ServerOptions.ClusterTokenDefault) =>
+        (Synod.Server.ServerOptions.Defaults with
+        {
+            Endpoints = Enumerable.Range(1, replicas).ToDictionary(id => id, id => $"127.0.0.1:{7000 + id}"),
+            ClusterToken = token,
+        }).ClusterId;
 
     /// <summary>A message as the sender frames it: a little-endian uint32 length, then the PeerMessage.</summary>
     public static byte[] Frame(PeerMessage message)
@@ -89,9 +101,9 @@ internal sealed class PeerDialer : IAsyncDisposable
     }
 
     /// <summary>Sends the hello and reads the answer: 0 and no reason for an accept, 1 and the reason for a refusal.</summary>
-    public async Task<(byte Status, string? Reason)> SayHelloAsync(int from, int clusterSize)
+    public async Task<(byte Status, string? Reason)> SayHelloAsync(int from, int clusterSize, ulong? clusterId = null)
     {
-        await WriteAsync(Hello(from, clusterSize));
+        await WriteAsync(Hello(from, clusterSize, clusterId));
         return await ReadAnswerAsync();
     }
 

@@ -32,6 +32,26 @@ public sealed class PeerWireTests
     }
 
     [Fact]
+    public async Task A_replica_of_another_cluster_is_refused_with_both_cluster_ids_named()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        using var certificate = LoadCertificate(cluster, 2);
+        var ours = PeerDialer.ClusterIdOf(3);
+        var theirs = PeerDialer.ClusterIdOf(3, token: "another-cluster");
+
+        await using var peer = await PeerDialer.ConnectTlsAsync(cluster.Endpoints[1], certificate);
+        var (status, reason) = await peer.SayHelloAsync(from: 2, clusterSize: 3, clusterId: theirs);
+
+        Assert.Equal(1, status);
+        Assert.Contains($"cluster {ours:x16}", reason);
+        Assert.Contains($"cluster {theirs:x16}", reason);
+        Assert.Contains("--cluster-token", reason);
+        Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
+        Assert.Contains($"cluster {theirs:x16}", await LogOnceItHasAsync(cluster, 1, "--cluster-token"));
+    }
+
+    [Fact]
     public async Task Garbage_and_an_oversized_message_from_a_peer_are_dropped_and_the_cluster_keeps_serving()
     {
         await using var cluster = new ReplicaProcesses(3);

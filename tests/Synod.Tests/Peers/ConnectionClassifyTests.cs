@@ -12,8 +12,8 @@ namespace Synod.Tests.Peers;
 public sealed class ConnectionClassifyTests
 {
     [Theory]
-    [InlineData("SYNODPR1\u0002\u0000\u0000\u0000", "PlainPeer")]
-    [InlineData("SYNODPT1", "TlsPeer")]
+    [InlineData("SYNODPR2\u0002\u0000\u0000\u0000", "PlainPeer")]
+    [InlineData("SYNODPT2", "TlsPeer")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000", "Http2")]
     [InlineData("", "NeedMore")]
     [InlineData("SYNO", "NeedMore")]

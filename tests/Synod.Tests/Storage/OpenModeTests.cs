@@ -45,6 +45,46 @@ public sealed class OpenModeTests
     }
 
     [Fact]
+    public void A_directory_of_another_cluster_is_refused_naming_both_cluster_ids()
+    {
+        var disk = Stores.NewSimDisk();
+        ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.NewCluster, new StorageOptions(), _ => { }, clusterId: 0xaaaa).Dispose();
+        ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xaaaa).Dispose();
+
+        var error = Assert.Throws<StorageException>(() =>
+            ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xbbbb));
+
+        Assert.Contains("belongs to cluster 000000000000aaaa", error.Message, StringComparison.Ordinal);
+        Assert.Contains("started for cluster 000000000000bbbb", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--cluster-token", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_meta_file_from_before_cluster_ids_takes_the_id_it_is_started_with_and_keeps_it()
+    {
+        var disk = Stores.NewSimDisk();
+        Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster).Dispose();
+        var meta = Path.Combine(Stores.SimDirectory, ReplicaStorage.MetaFileName);
+        var old = new byte[MetaFile.BytesWithoutCluster];
+        MetaFile.Encode(1, 0).AsSpan(0, 12).CopyTo(old);
+        BinaryPrimitives.WriteUInt32LittleEndian(old.AsSpan(12), RecordFormat.Checksum(old.AsSpan(0, 12)));
+        using (var file = disk.Open(meta))
+        {
+            file.Truncate(0);
+            file.Append(old);
+            file.Sync();
+        }
+
+        var log = new List<string>();
+        ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), log.Add, clusterId: 0xcccc).Dispose();
+
+        Assert.Contains(log, line => line.Contains("stamped with cluster 000000000000cccc", StringComparison.Ordinal));
+        Assert.Equal(MetaFile.Bytes, disk.ReadAll(meta).Length);
+        Assert.Throws<StorageException>(() =>
+            ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xdddd));
+    }
+
+    [Fact]
     public void A_future_format_version_is_refused()
     {
         var disk = Stores.NewSimDisk();
