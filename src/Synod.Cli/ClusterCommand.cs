@@ -66,7 +66,7 @@ public static class ClusterCommand
     {
         private const string SupervisorLockFileName = "cluster.lock";
 
-        private readonly Dictionary<int, Process> _processes = [];
+        private readonly Dictionary<int, ReplicaProcess> _processes = [];
         private IDisposable? _supervisorLock;
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
@@ -253,55 +253,31 @@ public static class ClusterCommand
             return "--rebuild-from-peers";
         }
 
-        private Process StartReplica(int id, string? mode)
+        private ReplicaProcess StartReplica(int id, string? mode)
         {
             var replicaDir = Path.Combine(directory, $"r{id}");
             Directory.CreateDirectory(replicaDir);
             var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
-            var start = SelfStartInfo();
-            foreach (var arg in new[] { "serve", "--id", $"{id}", "--peers", peers, "--data-dir", replicaDir, "--cluster-token", _clusterToken }.Concat(PeerArgs(id)))
+            string[] serveArgs = ["--id", $"{id}", "--peers", peers, "--data-dir", replicaDir, "--cluster-token", _clusterToken, .. PeerArgs(id)];
+            var replica = new ReplicaProcess(id, SelfProgram(), serveArgs, Path.Combine(replicaDir, "replica.log"), appendLog: true);
+            try
             {
-                start.ArgumentList.Add(arg);
+                replica.Start(mode is null ? [] : [mode], "synod cluster");
+            }
+            catch
+            {
+                replica.Dispose();
+                throw;
             }
 
-            if (mode is not null)
-            {
-                start.ArgumentList.Add(mode);
-            }
-
-            start.RedirectStandardOutput = true;
-            start.RedirectStandardError = true;
-            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start replica {id}.");
-            var log = new StreamWriter(Path.Combine(replicaDir, "replica.log"), append: true) { AutoFlush = true };
-            process.OutputDataReceived += (_, e) => WriteLog(log, e.Data);
-            process.ErrorDataReceived += (_, e) => WriteLog(log, e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return process;
-        }
-
-        private static void WriteLog(StreamWriter log, string? line)
-        {
-            if (line is not null)
-            {
-                lock (log)
-                {
-                    log.WriteLine(line);
-                }
-            }
+            return replica;
         }
 
         /// <summary>This same program, whether it runs as an app host or as "dotnet synod.dll".</summary>
-        private static ProcessStartInfo SelfStartInfo()
+        private static string[] SelfProgram()
         {
             var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running.");
-            var start = new ProcessStartInfo(processPath) { UseShellExecute = false };
-            if (Path.GetFileNameWithoutExtension(processPath) == "dotnet")
-            {
-                start.ArgumentList.Add(typeof(ClusterCommand).Assembly.Location);
-            }
-
-            return start;
+            return Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? [processPath, typeof(ClusterCommand).Assembly.Location] : [processPath];
         }
 
         private void SaveConfig() => new ClusterConfig
@@ -311,7 +287,7 @@ public static class ClusterCommand
             {
                 Id = e.Key,
                 Endpoint = e.Value,
-                ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.Id : null,
+                ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.ProcessId : null,
                 DataDir = Path.Combine(directory, $"r{e.Key}"),
             })],
         }.Save(_configPath);
@@ -325,7 +301,7 @@ public static class ClusterCommand
             foreach (var (id, endpoint) in _endpoints)
             {
                 var marker = id == leader ? "  <- leader" : "";
-                Console.WriteLine($"  {id,-3} {endpoint,-17} {_processes[id].Id,-8} {Path.Combine(directory, $"r{id}", "replica.log")}{marker}");
+                Console.WriteLine($"  {id,-3} {endpoint,-17} {_processes[id].ProcessId,-8} {Path.Combine(directory, $"r{id}", "replica.log")}{marker}");
             }
 
             Console.WriteLine();
@@ -343,11 +319,11 @@ public static class ClusterCommand
             while (true)
             {
                 await Task.Delay(WatchIntervalMs, cancellation);
-                foreach (var (id, process) in _processes)
+                foreach (var (id, replica) in _processes)
                 {
-                    if (process.HasExited && reported.Add(id))
+                    if (replica.ExitedOnItsOwn(out var exitCode) && reported.Add(id))
                     {
-                        Console.WriteLine($"replica {id} (pid {process.Id}) exited with code {process.ExitCode}; the others keep serving. " +
+                        Console.WriteLine($"replica {id} (pid {replica.ProcessId}) exited with code {exitCode}; the others keep serving. " +
                             $"Restart it: {RestartCommand(id)}");
                         SaveConfig();
                     }
@@ -373,26 +349,21 @@ public static class ClusterCommand
         private async Task StopAllAsync()
         {
             Console.WriteLine("Stopping replicas...");
-            foreach (var process in _processes.Values.Where(p => !p.HasExited))
+            var stopped = await Task.WhenAll(_processes.Values.Select(r => r.StopAsync(TimeSpan.FromMilliseconds(StopWaitMs), "synod cluster")));
+            foreach (var (replica, clean) in _processes.Values.Zip(stopped))
             {
-                ProcessSignals.Terminate(process.Id);
-            }
-
-            using var timeout = new CancellationTokenSource(StopWaitMs);
-            foreach (var (id, process) in _processes)
-            {
-                try
+                if (!clean)
                 {
-                    await process.WaitForExitAsync(timeout.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Console.WriteLine($"replica {id} did not stop within {StopWaitMs / 1000} s; killing it.");
-                    process.Kill();
+                    Console.WriteLine($"replica {replica.Id} did not stop within {StopWaitMs / 1000} s; killed it.");
                 }
             }
 
             SaveConfig();
+            foreach (var replica in _processes.Values)
+            {
+                replica.Dispose();
+            }
+
             _supervisorLock?.Dispose();
             Console.WriteLine($"All replicas stopped. Data kept in {directory}; run the same command again to resume.");
         }

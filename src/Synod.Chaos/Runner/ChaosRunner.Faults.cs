@@ -139,7 +139,7 @@ public sealed partial class ChaosRunner
 
         Directory.CreateDirectory(replica.DataDir);
         string[] mode = replica.RebuildPending ? ["--rebuild-from-peers"] : [];
-        var pid = replica.Start(_options.ReplicaProgram, _options.TickMs, mode, now);
+        var pid = replica.Start(mode, now);
         _timeline.Add(new FaultEvent(now, FaultTimeline.Restart, [replica.Id], false, $"pid {pid}{(mode.Length > 0 ? " " + mode[0] : "")}"));
     }
 

@@ -138,14 +138,14 @@ public sealed partial class ChaosRunner
             // Peer traffic runs through the proxies, which forward TLS bytes like any others.
             var certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_workDir, "certs"), PeerCertificates.DefaultCluster, [.. listen.Keys], [], force: true);
             _replicas = listen.Keys.ToDictionary(id => id, id => new ChaosReplica(
-                id, network.ListenEndpoint(id), network.PeersFor(id), Path.Combine(_workDir, "data", $"r{id}"), Path.Combine(LogDir, $"r{id}.log"),
+                id, _options.ReplicaProgram, _options.TickMs, network.ListenEndpoint(id), network.PeersFor(id), Path.Combine(_workDir, "data", $"r{id}"), Path.Combine(LogDir, $"r{id}.log"),
                 certificates.ServeArgs(id)));
 
             _monitor = new ReplicaMonitor(listen, _clock);
             foreach (var replica in _replicas.Values)
             {
                 Directory.CreateDirectory(replica.DataDir);
-                replica.Start(_options.ReplicaProgram, _options.TickMs, ["--new-cluster"], _clock.Now);
+                replica.Start(["--new-cluster"], _clock.Now);
             }
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException or SocketException or ArgumentException)

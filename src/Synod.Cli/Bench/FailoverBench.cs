@@ -57,7 +57,7 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
                 var newLeader = await WaitForLeaderAsync(status, replicas, StartupTimeout, cancellation);
                 kills.Add(new FailoverKill(leader, newLeader, recovered is { } r ? Ms(killedAt, r) : null, 0, 0, 0));
                 progress.WriteLine($"          writes again after {(recovered is { } at ? $"{Ms(killedAt, at):F0} ms" : "no recovery")}; leader now {newLeader}; restarting replica {leader}");
-                replicas[leader - 1].Start(settings.ReplicaProgram, settings.TickMs, [], Now());
+                replicas[leader - 1].Start([], Now());
             }
 
             await Task.Delay(settings.Steady, cancellation);
@@ -82,12 +82,12 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
         var certificates = PeerCertificates.WriteDevelopmentSet(
             Path.Combine(workDir, "certs"), PeerCertificates.DefaultCluster, [.. Enumerable.Range(1, settings.Replicas)], [], force: true);
         var replicas = listen.Select((endpoint, i) => new ChaosReplica(
-            i + 1, endpoint, peers, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
+            i + 1, settings.ReplicaProgram, settings.TickMs, endpoint, peers, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
             certificates.ServeArgs(i + 1))).ToList();
         foreach (var replica in replicas)
         {
             Directory.CreateDirectory(replica.DataDir);
-            replica.Start(settings.ReplicaProgram, settings.TickMs, ["--new-cluster"], Now());
+            replica.Start(["--new-cluster"], Now());
         }
 
         progress.WriteLine($"  started {settings.Replicas} replicas on {string.Join(",", listen)}; logs in {Path.Combine(workDir, "logs")}");

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Synod.Protocol;
+using Synod.Chaos;
 using Synod.Server;
 
 namespace Synod.Tests.Cluster;
@@ -18,8 +18,7 @@ namespace Synod.Tests.Cluster;
 public sealed class ReplicaProcesses : IAsyncDisposable
 {
     private const int StatusTimeoutMs = 1_000;
-    private readonly Dictionary<int, Process?> _processes = [];
-    private readonly Dictionary<int, StringBuilder> _logs = [];
+    private readonly Dictionary<int, ReplicaProcess> _processes = [];
     private readonly Dictionary<int, GrpcChannel> _channels = [];
     private readonly string _root;
 
@@ -76,50 +75,26 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     /// </summary>
     public void Start(int id, params string[] extraArgs)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
-        foreach (var arg in new[] { "serve", "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)).Concat(PeerArgs(id)))
+        if (!_processes.TryGetValue(id, out var replica))
         {
-            start.ArgumentList.Add(arg);
+            var serveArgs = new[] { "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)).Concat(PeerArgs(id)).Concat(_serveArgs).ToList();
+            replica = _processes[id] = new ReplicaProcess(id, ["dotnet", Path.Combine(AppContext.BaseDirectory, "synod.dll")], serveArgs, Path.Combine(_root, $"r{id}.log"));
         }
 
-        foreach (var arg in _serveArgs.Concat(extraArgs.Contains("--rebuild-from-peers") ? extraArgs : [.. extraArgs, "--new-cluster"]))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        var log = _logs.TryGetValue(id, out var existing) ? existing : _logs[id] = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(log, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes[id] = process;
+        replica.Start(extraArgs.Contains("--rebuild-from-peers") ? extraArgs : [.. extraArgs, "--new-cluster"]);
     }
 
     public string DataDir(int id) => Path.Combine(_root, $"r{id}");
 
     /// <summary>The operating system's process id of a running replica.</summary>
-    public int ProcessId(int id) => _processes[id]?.Id ?? throw new InvalidOperationException($"replica {id} is not running.");
+    public int ProcessId(int id) =>
+        _processes[id] is { State: not ReplicaRunState.Down, ProcessId: int pid } ? pid : throw new InvalidOperationException($"replica {id} is not running.");
 
     /// <summary>SIGKILL: the process gets no chance to flush or say goodbye.</summary>
-    public void Kill(int id)
-    {
-        if (_processes[id] is { } process)
-        {
-            process.Kill();
-            process.WaitForExit();
-            _processes[id] = null;
-        }
-    }
+    public void Kill(int id) => _processes[id].Kill("killed by the test");
 
-    public string Log(int id)
-    {
-        lock (_logs[id])
-        {
-            return _logs[id].ToString();
-        }
-    }
+    /// <summary>Everything replica <paramref name="id"/> wrote, over all its lives, with a marker line for each start and kill.</summary>
+    public string Log(int id) => _processes[id].ReadLog();
 
     public async Task<StatusResponse?> StatusAsync(int id)
     {
@@ -165,10 +140,10 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     /// <summary>Waits (bounded) until every running replica answers its status: a leader alone says nothing of the slow starters.</summary>
     public async Task WaitForAllServingAsync(TimeSpan limit)
     {
-        foreach (var id in Endpoints.Keys.Where(id => _processes.GetValueOrDefault(id) is { HasExited: false }))
+        foreach (var id in Endpoints.Keys.Where(Running))
         {
             // One that exits meanwhile (a start the test expects refused) is not waited for.
-            if (!await Eventually.WithinAsync(async () => _processes.GetValueOrDefault(id) is not { HasExited: false } || await StatusAsync(id) is not null, limit, StatusPoll))
+            if (!await Eventually.WithinAsync(async () => !Running(id) || await StatusAsync(id) is not null, limit, StatusPoll))
             {
                 throw new TimeoutException($"replica {id} did not answer within {limit.TotalSeconds} s.\n{Log(id)}");
             }
@@ -191,11 +166,14 @@ public sealed class ReplicaProcesses : IAsyncDisposable
 
     public string AllLogs() => string.Join("\n", Endpoints.Keys.Select(id => $"--- replica {id} ---\n{Log(id)}"));
 
+    /// <summary>Started, not killed, and not exited on its own.</summary>
+    private bool Running(int id) => _processes.GetValueOrDefault(id) is { State: not ReplicaRunState.Down, HasExited: false };
+
     public async ValueTask DisposeAsync()
     {
-        foreach (var id in Endpoints.Keys)
+        foreach (var replica in _processes.Values)
         {
-            Kill(id);
+            replica.Dispose();
         }
 
         foreach (var channel in _channels.Values)
@@ -211,17 +189,6 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         catch (IOException)
         {
             // A leftover temporary folder is harmless.
-        }
-    }
-
-    private static void Append(StringBuilder log, string? line)
-    {
-        if (line is not null)
-        {
-            lock (log)
-            {
-                log.AppendLine(line);
-            }
         }
     }
 

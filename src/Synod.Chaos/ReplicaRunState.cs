@@ -1,6 +1,6 @@
 namespace Synod.Chaos;
 
-/// <summary>What the chaos runner did last to a replica's process (not whether it answers: see <see cref="ReplicaHealth"/>).</summary>
+/// <summary>What a tool did last to a replica's process (<see cref="ReplicaProcess"/>) (not whether it answers: see <see cref="ReplicaHealth"/>).</summary>
 public enum ReplicaRunState
 {
     /// <summary>Not running: killed, wiped, or exited, and not started again yet.</summary>
