@@ -31,7 +31,7 @@ public sealed class CheckCommand : SynchronousCommandLineAction
     /// <summary>The largest history file read, in bytes; the whole history is held in memory while it is checked.</summary>
     public const long HistoryBytesMax = 1L << 30;
 
-    private const string Usage = "synod check FILE [--json] [--timeout SECONDS]";
+    private const string Usage = "synod check FILE [--json] [--timeout DURATION]";
 
     // 1 reports the history, not the tool: scripts test for it as they would for diff finding a difference.
     private const int NotLinearizableExitCode = ExitCodes.Failure;
@@ -130,12 +130,22 @@ public sealed class CheckCommand : SynchronousCommandLineAction
         {
             return null;
         }
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
-            || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeoutSecondsMax)
+        TimeSpan parsed;
+        try
         {
-            return $"--timeout '{timeoutText}' is not a number of seconds above 0 and at most {TimeoutSecondsMax}; for example --timeout {TimeoutSecondsDefault}.";
+            parsed = Synod.Chaos.DurationText.Parse(timeoutText);
         }
-        budget = TimeSpan.FromSeconds(seconds);
+        catch (FormatException)
+        {
+            parsed = TimeSpan.Zero;
+        }
+
+        if (parsed <= TimeSpan.Zero || parsed > TimeSpan.FromSeconds(TimeoutSecondsMax))
+        {
+            return $"--timeout '{timeoutText}' is not a duration above 0 and at most {TimeoutSecondsMax} s; for example --timeout {TimeoutSecondsDefault} (seconds), {TimeoutSecondsDefault}s or 1m.";
+        }
+
+        budget = parsed;
         return null;
     }
 

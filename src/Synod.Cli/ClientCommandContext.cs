@@ -77,7 +77,7 @@ public sealed class ClientCommandContext
         ],
     };
 
-    /// <summary>Parses --timeout (seconds, fractions allowed); null means the default.</summary>
+    /// <summary>Parses --timeout like every duration on the command line (DurationText: "10", "2.5", "10s", "500ms", "1m"); null means the default.</summary>
     public static TimeSpan ParseTimeout(string? text)
     {
         if (text is null)
@@ -85,13 +85,22 @@ public sealed class ClientCommandContext
             return TimeSpan.FromSeconds(TimeoutSecondsDefault);
         }
 
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
-            || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeoutSecondsMax)
+        TimeSpan timeout;
+        try
         {
-            throw new ClientInputException($"--timeout '{text}' is not a number of seconds above 0 and at most {TimeoutSecondsMax}; for example --timeout 10.");
+            timeout = Synod.Chaos.DurationText.Parse(text);
+        }
+        catch (FormatException)
+        {
+            timeout = TimeSpan.Zero;
         }
 
-        return TimeSpan.FromSeconds(seconds);
+        if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromSeconds(TimeoutSecondsMax))
+        {
+            throw new ClientInputException($"--timeout '{text}' is not a duration above 0 and at most {TimeoutSecondsMax} s; for example --timeout 10 (seconds), 10s or 500ms.");
+        }
+
+        return timeout;
     }
 
     /// <summary>The position in <see cref="Cluster"/> of the replica --node names, or null without --node.</summary>

@@ -104,9 +104,9 @@ public sealed record ClusterConfig
                 throw new FormatException($"replica id {replica.Id} is below 1; ids start at 1.");
             }
 
-            if (!TrySplitEndpoint(replica.Endpoint, out _, out _))
+            if (!Synod.Protocol.HostPort.TryParse(replica.Endpoint, out _, out _, out var problem))
             {
-                throw new FormatException($"replica {replica.Id}'s endpoint '{replica.Endpoint}' is not HOST:PORT (for example 127.0.0.1:7001).");
+                throw new FormatException($"replica {replica.Id}'s endpoint {problem}");
             }
         }
 
@@ -114,19 +114,5 @@ public sealed record ClusterConfig
         {
             throw new FormatException("a replica id appears twice; every replica needs its own id.");
         }
-    }
-
-    public static bool TrySplitEndpoint(string endpoint, out string host, out int port)
-    {
-        host = "";
-        port = 0;
-        var colon = endpoint.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out port) || port is < 1 or > 65535)
-        {
-            return false;
-        }
-
-        host = endpoint[..colon];
-        return true;
     }
 }

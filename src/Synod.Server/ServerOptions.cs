@@ -202,6 +202,13 @@ public sealed record ServerOptions
         }
 
         ReplicaOptions.RequireOddReplicaCount(Endpoints.Count, "--peers", 1);
+        foreach (var (id, endpoint) in Endpoints.Append(new(0, ListenEndpoint)))
+        {
+            if (!Synod.Protocol.HostPort.TryParse(endpoint, out _, out _, out var problem))
+            {
+                throw new ArgumentException($"{(id == 0 ? "--listen" : $"replica {id}'s endpoint in --peers")} {problem}");
+            }
+        }
         if (string.IsNullOrWhiteSpace(ClusterToken) || ClusterToken.Length > ClusterTokenCharsMax)
         {
             throw new ArgumentException($"--cluster-token must be 1 to {ClusterTokenCharsMax} characters, not blank; every replica of one cluster gives the same one.");

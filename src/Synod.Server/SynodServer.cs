@@ -89,20 +89,9 @@ public static class SynodServer
         Args = ["--hostBuilder:reloadConfigOnChange=false"],
     });
 
-    /// <summary>
-    /// The host (an IPv6 address without its brackets) and port of a "host:port" endpoint the CLI has already checked.
-    /// </summary>
-    internal static (string Host, int Port) SplitEndpoint(string endpoint)
-    {
-        var colon = endpoint.LastIndexOf(':');
-        var host = endpoint[..colon];
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-
-        return (host, int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-    }
+    /// <summary>The host (an IPv6 address without its brackets) and port of a "host:port" endpoint ServerOptions has checked.</summary>
+    internal static (string Host, int Port) SplitEndpoint(string endpoint) =>
+        Protocol.HostPort.TryParse(endpoint, out var host, out var port, out var problem) ? (host, port) : throw new ArgumentException(problem);
 
     internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null)
     {

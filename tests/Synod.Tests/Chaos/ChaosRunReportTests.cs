@@ -24,6 +24,9 @@ public sealed class ChaosRunReportTests
     [InlineData("-5")]
     [InlineData("10 parsecs")]
     [InlineData("s")]
+    [InlineData("NaN")]
+    [InlineData("1e300")]
+    [InlineData("99999999999h")]
     public void A_duration_that_is_not_positive_is_refused_with_the_accepted_forms(string text) =>
         Assert.Contains("1m30s", Assert.Throws<FormatException>(() => DurationText.Parse(text)).Message);
 

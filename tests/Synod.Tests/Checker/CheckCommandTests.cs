@@ -104,8 +104,8 @@ public sealed class CheckCommandTests : IDisposable
     [InlineData(new[] { "FILE", "extra" }, "unexpected argument 'extra'")]
     [InlineData(new[] { "FILE", "--no-such-option" }, "unexpected argument '--no-such-option'")]
     [InlineData(new[] { "FILE", "--timeout" }, "--timeout")]
-    [InlineData(new[] { "FILE", "--timeout", "0" }, "--timeout '0' is not a number of seconds above 0")]
-    [InlineData(new[] { "FILE", "--timeout", "soon" }, "--timeout 'soon' is not a number of seconds")]
+    [InlineData(new[] { "FILE", "--timeout", "0" }, "--timeout '0' is not a duration above 0")]
+    [InlineData(new[] { "FILE", "--timeout", "soon" }, "--timeout 'soon' is not a duration")]
     public void Bad_usage_exits_2_never_1_which_would_mean_not_linearizable(string[] args, string mentions)
     {
         var path = WriteHistory(LinearizableLines);

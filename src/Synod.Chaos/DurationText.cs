@@ -8,6 +8,19 @@ public static class DurationText
     /// <exception cref="FormatException">The text is not a positive duration; the message shows the accepted forms.</exception>
     public static TimeSpan Parse(string text)
     {
+        try
+        {
+            return ParseUnchecked(text);
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentException)
+        {
+            // NaN, infinity, or more than TimeSpan holds (10,675,199 days).
+            throw Invalid(text);
+        }
+    }
+
+    private static TimeSpan ParseUnchecked(string text)
+    {
         var rest = text.Trim();
         if (rest.Length == 0)
         {
