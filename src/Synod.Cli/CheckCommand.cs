@@ -46,8 +46,8 @@ public sealed class CheckCommand : SynchronousCommandLineAction
     /// <summary>Parsed here, not by the parser, so that a bad value gets a sentence that says what is accepted.</summary>
     private readonly Option<string?> _timeout = new("--timeout")
     {
-        HelpName = "seconds",
-        Description = $"Give up after this many seconds and report the verdict as unknown, exit code {ExitCodes.Undecided} (default {TimeoutSecondsDefault}).",
+        HelpName = "duration",
+        Description = $"Give up after this long (seconds, or 500ms, 10s, 1m) and report the verdict as unknown, exit code {ExitCodes.Undecided} (default {TimeoutSecondsDefault}).",
     };
 
     private CheckCommand()

@@ -29,7 +29,7 @@ internal sealed class ClientCommandOptions
 
     public Option<string?> Timeout { get; } = new("--timeout")
     {
-        Description = $"Give up after this many seconds, retries and failovers included (default {ClientCommandContext.TimeoutSecondsDefault}).",
+        Description = $"Give up after this long, retries and failovers included: seconds, or 500ms, 10s, 1m (default {ClientCommandContext.TimeoutSecondsDefault} s).",
     };
 
     /// <summary>Adds the options to <paramref name="command"/>; <paramref name="withNode"/> and <paramref name="withTimeout"/> for the data commands only.</summary>
