@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Synod.Bench;
 using Synod.Storage;
 
 namespace Synod.Cli;

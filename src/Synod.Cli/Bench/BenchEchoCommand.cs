@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Synod.Bench;
 using Synod.Server;
 
 namespace Synod.Cli.Bench;

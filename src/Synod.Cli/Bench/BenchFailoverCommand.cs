@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Synod.Bench;
 using Synod.Chaos;
 
 namespace Synod.Cli.Bench;

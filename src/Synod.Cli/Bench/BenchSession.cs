@@ -1,3 +1,5 @@
+using Synod.Bench;
+
 namespace Synod.Cli.Bench;
 
 /// <summary>One `synod bench` run: reach the target, fill the keys if reads need them, warm up, measure, report.</summary>

@@ -1,6 +1,6 @@
 using Synod.Client;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>Synod (or its echo server) through <see cref="SynodClient"/>: the library users call, with its failover and exactly-once writes.</summary>
 public sealed class SynodBenchTarget : IBenchTarget

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Synod.Server;
 
-namespace Synod.Server;
+namespace Synod.Bench;
 
 /// <summary>
 /// `synod bench-echo`: a gRPC server with Synod's client API and the same Kestrel settings as a replica, answering

@@ -1,8 +1,8 @@
-using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using dotnet_etcd;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>
 /// etcd through the dotnet-etcd client (plain gRPC, round robin over the endpoints). `get` is etcd's default

@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using Synod.Core;
 using Synod.Core.Persistence;
+using Synod.Core;
+using Synod.Storage;
 
-namespace Synod.Storage;
+namespace Synod.Bench;
 
 /// <summary>
 /// How fast the WAL makes records durable on this machine's disk, against what the disk itself allows: first the raw

@@ -5,7 +5,7 @@ using Synod.Chaos;
 using Synod.Client;
 using Synod.Server;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>
 /// `synod bench-failover`: a fresh local cluster of real `synod serve` processes under a steady put load; the

@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>One benchmark run, as given on the command line; <see cref="Validate"/> names the first bad setting.</summary>
 public sealed record BenchSettings

@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>
 /// The calls the generator makes, one implementation per system. A call returns when the system acknowledged it

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>The result as text for a person, or as one JSON object for scripts (bench/vs-etcd.sh reads it).</summary>
 public static class BenchReport

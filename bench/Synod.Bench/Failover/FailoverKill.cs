@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>What one leader kill cost the clients.</summary>
 /// <param name="Leader">The replica killed (it reported itself leader).</param>

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Synod.Protocol;
 
-namespace Synod.Server;
+namespace Synod.Bench;
 
 /// <summary>
 /// Synod's client API answered at once from one in-memory dictionary: no consensus, no peers, no disk. Measured by

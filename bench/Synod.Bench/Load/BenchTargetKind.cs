@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>Which system the benchmark drives. The generator is the same for all; only the calls differ.</summary>
 public enum BenchTargetKind

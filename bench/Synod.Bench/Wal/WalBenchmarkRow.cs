@@ -1,4 +1,4 @@
-namespace Synod.Storage;
+namespace Synod.Bench;
 
 /// <summary>One row of <see cref="WalBenchmark"/>: how many syncs, records and bytes in how long, and the sync latency.</summary>
 public sealed record WalBenchmarkRow(string Name, int BatchRecords, long Syncs, long Records, long Bytes, double Seconds, double P50Microseconds, double P99Microseconds)

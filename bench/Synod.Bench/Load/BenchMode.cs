@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>What each operation of a benchmark is.</summary>
 public enum BenchMode

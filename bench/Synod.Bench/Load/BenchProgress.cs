@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>
 /// The live progress line: on a terminal one line rewritten every second, otherwise a plain line every few seconds

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using HdrHistogram;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>
 /// The load generator: <see cref="BenchSettings.Clients"/> loops, each with one request in flight, spread over the

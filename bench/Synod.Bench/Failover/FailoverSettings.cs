@@ -1,4 +1,4 @@
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>`synod bench-failover`: how big a cluster, how much load, how many leader kills.</summary>
 public sealed record FailoverSettings

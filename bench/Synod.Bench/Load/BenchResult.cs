@@ -1,6 +1,6 @@
 using HdrHistogram;
 
-namespace Synod.Cli.Bench;
+namespace Synod.Bench;
 
 /// <summary>What one measured phase of a benchmark produced: counts, wall time and the latency of every success.</summary>
 /// <param name="Ops">Operations acknowledged.</param>
