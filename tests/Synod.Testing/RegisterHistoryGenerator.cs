@@ -7,7 +7,7 @@ namespace Synod.Tests.Checker;
 /// linearization point inside its interval (or, for a timed-out write, anywhere after its invocation),
 /// and gets read whatever the register holds at their point.
 /// </summary>
-internal static class RegisterHistoryGenerator
+public static class RegisterHistoryGenerator
 {
     private const double UnknownWriteFraction = 0.05;
     private const double FailFraction = 0.01;

@@ -4,7 +4,7 @@ using Synod.Kv;
 namespace Synod.Tests.Kv;
 
 /// <summary>Builds encoded commands for tests, with string keys and values for readability.</summary>
-internal static class KvTestCommands
+public static class KvTestCommands
 {
     public static byte[] Put(ulong clientId, ulong sequence, string key, string value) =>
         new KvCommand(clientId, sequence, KvOperation.Put, Bytes(key), Bytes(value)).Encode();
