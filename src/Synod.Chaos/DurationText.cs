@@ -19,6 +19,22 @@ public static class DurationText
         }
     }
 
+    /// <summary>Parses <paramref name="text"/> as <see cref="Parse"/> does; false if it is not a duration above 0 and at most <paramref name="max"/>.</summary>
+    public static bool TryParse(string text, TimeSpan max, out TimeSpan duration)
+    {
+        try
+        {
+            duration = Parse(text);
+        }
+        catch (FormatException)
+        {
+            duration = TimeSpan.Zero;
+            return false;
+        }
+
+        return duration <= max;
+    }
+
     private static TimeSpan ParseUnchecked(string text)
     {
         var rest = text.Trim();

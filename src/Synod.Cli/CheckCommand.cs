@@ -130,17 +130,7 @@ public sealed class CheckCommand : SynchronousCommandLineAction
         {
             return null;
         }
-        TimeSpan parsed;
-        try
-        {
-            parsed = Synod.Chaos.DurationText.Parse(timeoutText);
-        }
-        catch (FormatException)
-        {
-            parsed = TimeSpan.Zero;
-        }
-
-        if (parsed <= TimeSpan.Zero || parsed > TimeSpan.FromSeconds(TimeoutSecondsMax))
+        if (!Synod.Chaos.DurationText.TryParse(timeoutText, TimeSpan.FromSeconds(TimeoutSecondsMax), out var parsed))
         {
             return $"--timeout '{timeoutText}' is not a duration above 0 and at most {TimeoutSecondsMax} s; for example --timeout {TimeoutSecondsDefault} (seconds), {TimeoutSecondsDefault}s or 1m.";
         }

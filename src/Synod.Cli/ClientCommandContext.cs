@@ -85,17 +85,7 @@ public sealed class ClientCommandContext
             return TimeSpan.FromSeconds(TimeoutSecondsDefault);
         }
 
-        TimeSpan timeout;
-        try
-        {
-            timeout = Synod.Chaos.DurationText.Parse(text);
-        }
-        catch (FormatException)
-        {
-            timeout = TimeSpan.Zero;
-        }
-
-        if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromSeconds(TimeoutSecondsMax))
+        if (!Synod.Chaos.DurationText.TryParse(text, TimeSpan.FromSeconds(TimeoutSecondsMax), out var timeout))
         {
             throw new ClientInputException($"--timeout '{text}' is not a duration above 0 and at most {TimeoutSecondsMax} s; for example --timeout 10 (seconds), 10s or 500ms.");
         }
