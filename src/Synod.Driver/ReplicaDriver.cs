@@ -74,20 +74,30 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public void Write(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
     {
+        var key = (clientId, sequence);
+        var waiting = _writeWaiters.TryGetValue(key, out var write);
         if (!Core.KnowsLiveLeader)
         {
-            // Nothing is proposed, so the client knows the write did not take effect and may retry elsewhere at once.
+            if (waiting)
+            {
+                // An earlier copy was proposed from here and may yet be chosen: "nothing was proposed" would be false.
+                // The retry waits with it (and is answered with it, or gives up at its deadline).
+                write!.Waiters.RemoveAll(w => w.Abandoned);
+                write.Waiters.Add(answer);
+                return;
+            }
+
+            // Nothing is proposed, so the client knows this attempt did not take effect and may retry elsewhere at once.
             answer.Fail(ReplicaFailure.NoLeader);
             return;
         }
 
-        var key = (clientId, sequence);
-        if (!_writeWaiters.TryGetValue(key, out var write))
+        if (!waiting)
         {
             _writeWaiters[key] = write = new PendingWrite(command);
         }
 
-        write.Waiters.RemoveAll(w => w.Abandoned);
+        write!.Waiters.RemoveAll(w => w.Abandoned);
         write.Waiters.Add(answer);
         Core.Propose(command);
         if ((Core.Options.Bugs & ProtocolBugs.AnswerWriteOnPropose) != 0 && clientId != 0)

@@ -66,4 +66,52 @@ public sealed class WriteOutcomeTests
         Assert.Equal(KvStatus.Ok, answer.Result?.Status);
         Assert.Equal(1, answer.Answers);
     }
+
+    [Fact]
+    public void A_retry_at_a_replica_that_lost_its_leader_waits_with_the_copy_it_proposed_instead_of_hearing_nothing_was_proposed()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 4);
+        var leader = cluster.ElectLeader();
+        var waiting = leader == 1 ? 2 : 1;
+        var client = cluster.Register(leader, nonce: 11);
+
+        // The waiting replica proposes the write (it reaches the leader and is chosen there) but hears nothing back,
+        // and then nothing at all for longer than an election timeout: it knows no live leader.
+        cluster.Deaf.Add(waiting);
+        var put = new KvCommand(client, 1, KvOperation.Put, Key, Value);
+        var first = cluster.Write(waiting, put);
+        Assert.True(cluster[leader].Kv.TryGet(Key, out _), "the write should be applied on the leader");
+        cluster.Isolated.Add(waiting);
+        cluster.TickAll(cluster[waiting].Core.Options.ElectionTimeoutTicks + 5);
+        Assert.Equal(0, cluster[waiting].KnownLeaderId);
+
+        // The client's retry: the copy proposed from here took effect, so "no leader, nothing was proposed" would be a lie.
+        var retry = cluster.Write(waiting, put);
+        Assert.Null(retry.Failure);
+
+        // Once the replica hears again it learns the slot, and both attempts get the write's result.
+        cluster.Isolated.Remove(waiting);
+        cluster.Deaf.Remove(waiting);
+        cluster.TickAll(30);
+        Assert.Equal(KvStatus.Ok, first.Result?.Status);
+        Assert.Equal(KvStatus.Ok, retry.Result?.Status);
+    }
+
+    [Fact]
+    public void A_first_write_at_a_replica_that_knows_no_leader_is_refused_at_once_and_never_proposed()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 4);
+        var leader = cluster.ElectLeader();
+        var alone = leader == 1 ? 2 : 1;
+        var client = cluster.Register(leader, nonce: 11);
+        cluster.Isolated.Add(alone);
+        cluster.TickAll(cluster[alone].Core.Options.ElectionTimeoutTicks + 5);
+
+        var answer = cluster.Write(alone, new KvCommand(client, 1, KvOperation.Put, Key, Value));
+        cluster.Isolated.Remove(alone);
+        cluster.TickAll(30);
+
+        Assert.Equal(ReplicaFailure.NoLeader, answer.Failure);
+        Assert.False(cluster[leader].Kv.TryGet(Key, out _), "a write refused with 'no leader' must never take effect");
+    }
 }
