@@ -45,13 +45,25 @@ internal sealed class AttemptHistory
     /// <param name="endpoint">The replica tried.</param>
     /// <param name="kind">How it failed: <see cref="RpcFailureKind.ConnectFailed"/>, <see cref="RpcFailureKind.Unanswered"/> or <see cref="RpcFailureKind.Refused"/>.</param>
     /// <param name="text">The replica's message for Refused, else the short transport error.</param>
-    public void Record(string endpoint, RpcFailureKind kind, string text)
+    /// <param name="neverConnected">
+    /// The attempt ran out of time on a channel that has not connected to the replica since the client started (an
+    /// attempt cut short by the operation's deadline while the channel still waited to connect): it does not show that
+    /// any replica was reached. A write's outcome still counts as unknown, in case the channel connected unseen.
+    /// </param>
+    public void Record(string endpoint, RpcFailureKind kind, string text, bool neverConnected = false)
     {
         Attempts++;
         _endpointsTried.Add(endpoint);
         LastEndpoint = endpoint;
         if (kind == RpcFailureKind.ConnectFailed)
         {
+            LastError = text;
+            return;
+        }
+
+        if (kind == RpcFailureKind.Unanswered && neverConnected)
+        {
+            OutcomeUnknown |= IsWrite;
             LastError = text;
             return;
         }

@@ -111,6 +111,7 @@ public sealed partial class SynodClient
             try
             {
                 var response = await call(new KvGrpcClient(_channels[index].Value), callOptions);
+                Volatile.Write(ref _connected[index], true);
                 if (pinned is null)
                 {
                     Volatile.Write(ref _preferredIndex, NextPreferred(index, response as ILeaderHint));
@@ -125,7 +126,12 @@ public sealed partial class SynodClient
             }
             catch (RpcException e)
             {
-                RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started));
+                // Only a deadline can pass without a connection ever made: any other failure that is not a connect
+                // failure came from a replica or a link that was up. A channel connected now may have sent the request.
+                var connected = Volatile.Read(ref _connected[index]) || _channels[index].Value.State == ConnectivityState.Ready ||
+                    (e.StatusCode is not (StatusCode.DeadlineExceeded or StatusCode.Cancelled) && !RpcFailure.IsConnectFailure(e));
+                Volatile.Write(ref _connected[index], connected);
+                RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
             }
 
             index = pinned ?? (index + 1) % _endpoints.Length;
@@ -170,7 +176,8 @@ public sealed partial class SynodClient
 
     /// <summary>Records a failure that allows a retry; throws the specific exception for one that does not.</summary>
     private static void RecordOrThrow(
-        RpcException e, AttemptHistory history, string endpoint, bool pinned, TimeSpan attemptTimeout, ReadOnlyMemory<byte> key, TimeSpan elapsed)
+        RpcException e, AttemptHistory history, string endpoint, bool pinned, TimeSpan attemptTimeout, ReadOnlyMemory<byte> key, TimeSpan elapsed,
+        bool neverConnected)
     {
         var kind = RpcFailure.Classify(e);
         var detail = ClientText.Sentence(e.Status.Detail ?? "");
@@ -184,7 +191,7 @@ public sealed partial class SynodClient
                 throw SessionExpired(e, history, endpoint, detail);
             case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused:
                 var text = kind == RpcFailureKind.Refused ? detail : RpcFailure.Describe(e, attemptTimeout);
-                history.Record(endpoint, kind, text);
+                history.Record(endpoint, kind, text, neverConnected);
                 if (pinned && kind == RpcFailureKind.ConnectFailed)
                 {
                     throw history.PinnedUnreachable(endpoint, text, elapsed);

@@ -33,6 +33,9 @@ public sealed partial class SynodClient : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string[] _endpoints;
     private readonly Lazy<GrpcChannel>[] _channels;
+
+    /// <summary>Per endpoint: whether its channel has reached the replica since this client started (a call answered, a status received, or seen connected).</summary>
+    private readonly bool[] _connected;
     private readonly WriteSessionPool _sessions = new();
 
     // The replica the next operation starts at: random at first, so many clients spread out, then the last that answered.
@@ -51,6 +54,7 @@ public sealed partial class SynodClient : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _endpoints = [.. options.Endpoints.Select(e => e.Trim())];
         _channels = [.. _endpoints.Select(e => new Lazy<GrpcChannel>(() => CreateChannel(e), LazyThreadSafetyMode.ExecutionAndPublication))];
+        _connected = new bool[_endpoints.Length];
         _preferredIndex = Random.Shared.Next(_endpoints.Length);
         _servedByAt = new uint[_endpoints.Length];
     }

@@ -24,6 +24,29 @@ public sealed class AttemptHistoryTests
     }
 
     [Fact]
+    public void A_last_attempt_cut_short_by_the_deadline_before_its_channel_ever_connected_leaves_the_cluster_unreachable()
+    {
+        // Seen in CI under load: every attempt was refused a connection, and the last one, given only what was left of
+        // the deadline, timed out while its channel waited to connect; it was taken for a replica reached (exit 4, not 5).
+        var read = new AttemptHistory("get", isWrite: false);
+        read.Record("127.0.0.1:1", RpcFailureKind.ConnectFailed, "connection refused");
+        read.Record("127.0.0.1:1", RpcFailureKind.Unanswered, "no answer within 0.05 s", neverConnected: true);
+        Assert.IsType<SynodUnreachableException>(read.Exhausted(Tried));
+
+        // A write stays "outcome unknown" all the same: the channel may have connected and sent it unseen.
+        var write = new AttemptHistory("put", isWrite: true);
+        write.Record("127.0.0.1:1", RpcFailureKind.Unanswered, "no answer within 0.05 s", neverConnected: true);
+        var error = Assert.IsType<SynodUnreachableException>(write.Exhausted(Tried));
+        Assert.True(error.OutcomeUnknown);
+        Assert.DoesNotContain("was not applied", error.Message, StringComparison.Ordinal);
+
+        // On a channel that did connect, a timeout means a replica was reached.
+        var reached = new AttemptHistory("get", isWrite: false);
+        reached.Record("127.0.0.1:7001", RpcFailureKind.Unanswered, "no answer within 2 s");
+        Assert.IsNotType<SynodUnreachableException>(reached.Exhausted(Tried));
+    }
+
+    [Fact]
     public void A_write_a_replica_answered_unavailable_has_an_unknown_outcome_and_quotes_the_replica()
     {
         var history = new AttemptHistory("put", isWrite: true);
