@@ -196,7 +196,8 @@ public sealed partial class ReplicaDriver
     /// A write forwarded to a leader that then died or was deposed is lost with it; its client would wait for its
     /// attempt deadline. When a new leader appears, propose every waiting write again (forwarded to it, or chosen here
     /// if this replica leads). Exactly-once sessions make a second copy harmless: the state machine answers a repeat
-    /// of a client's latest write with the first result and refuses an older one as stale.
+    /// of a client's latest write with the first result and refuses an older one as stale. Registrations have no
+    /// session yet, so they are not proposed again: a lost one is retried by its client when its attempt times out.
     /// </summary>
     private void NoteLeaderAndRole()
     {
@@ -225,9 +226,11 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        foreach (var write in _writeWaiters.Values)
+        foreach (var ((clientId, _), write) in _writeWaiters)
         {
-            if (write.IsWaited)
+            // Not a registration (client id 0): the state machine does not recognise a second copy of one, and would
+            // assign a second client id (evicting another client's session) if the first copy was chosen unseen.
+            if (clientId != 0 && write.IsWaited)
             {
                 Core.Propose(write.Command);
             }

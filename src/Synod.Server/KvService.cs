@@ -62,6 +62,11 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             completion.TrySetCanceled();
             throw await NoQuorumAsync("read", outcomeUnknown: false);
         }
+        finally
+        {
+            // Every way out (the caller cancelled or went away, too) marks the driver's waiter abandoned, so its sweep drops it.
+            completion.TrySetCanceled();
+        }
 
         if (outcome.Value is null)
         {
@@ -141,6 +146,11 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             throw command.Operation == KvOperation.Register
                 ? await NoQuorumAsync("registration", outcomeUnknown: false)
                 : await NoQuorumAsync("write", outcomeUnknown: true);
+        }
+        finally
+        {
+            // Every way out (the caller cancelled or went away, too) marks the driver's waiter abandoned, so its sweep drops it.
+            completion.TrySetCanceled();
         }
 
         return outcome.Status switch

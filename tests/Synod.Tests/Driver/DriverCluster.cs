@@ -35,6 +35,9 @@ internal sealed class DriverCluster
     /// <summary>Replicas that send but hear nothing: messages to them are dropped.</summary>
     public HashSet<int> Deaf { get; } = [];
 
+    /// <summary>Messages this says to lose (null: none beyond Isolated and Deaf).</summary>
+    public Func<Message, bool>? Drop { get; set; }
+
     public ReplicaDriver this[int id] => _drivers[id];
 
     public int? Leader => _drivers.Values.FirstOrDefault(d => d.Core.Role == ReplicaRole.Leader)?.Core.Id;
@@ -84,7 +87,8 @@ internal sealed class DriverCluster
 
             var message = _network[0];
             _network.RemoveAt(0);
-            if (Isolated.Contains(message.From) || Isolated.Contains(message.To) || Deaf.Contains(message.To) || !_drivers.TryGetValue(message.To, out var to))
+            if (Isolated.Contains(message.From) || Isolated.Contains(message.To) || Deaf.Contains(message.To) || (Drop?.Invoke(message) ?? false) ||
+                !_drivers.TryGetValue(message.To, out var to))
             {
                 continue;
             }

@@ -114,4 +114,33 @@ public sealed class WriteOutcomeTests
         Assert.Equal(ReplicaFailure.NoLeader, answer.Failure);
         Assert.False(cluster[leader].Kv.TryGet(Key, out _), "a write refused with 'no leader' must never take effect");
     }
+
+    [Fact]
+    public void A_registration_chosen_unseen_is_not_proposed_again_when_the_leader_changes()
+    {
+        // Found by a cold review of the driver: a registration waiting at a follower was proposed again at the leader
+        // change although it had been chosen; both copies applied, a second client id was assigned, and another
+        // client's session was evicted for it.
+        var cluster = new DriverCluster(3, sessionsMax: 2);
+        var leader = cluster.ElectLeader();
+        var follower = leader == 1 ? 2 : 1;
+        var other = 6 - leader - follower;
+        var victim = cluster.Register(leader, nonce: 5);
+
+        // The registration's slot is chosen (the leader and the third replica accept it), but no one learns so: the
+        // leader's Commit and heartbeats are lost, and then it is cut off.
+        cluster.Deaf.Add(follower);
+        cluster.Drop = m => m.From == leader && m is not Synod.Core.Messages.Accept;
+        var registration = cluster.Write(follower, new KvCommand(0, 77, KvOperation.Register, [], []));
+        Assert.Null(registration.Result);
+        var idsAssigned = cluster[leader].Kv.LastClientId;
+
+        cluster.Isolated.Add(leader);
+        cluster.Deaf.Remove(follower);
+        cluster.TickAll(400);
+
+        Assert.NotEqual(leader, cluster.Leader);
+        Assert.Equal(idsAssigned, cluster[other].Kv.LastClientId);
+        Assert.True(cluster[other].Kv.HasSession(victim), "no second registration may evict another client's session");
+    }
 }
