@@ -133,7 +133,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         catch (NoLeaderException e)
         {
             var what = command.Operation == KvOperation.Register ? "registration" : "write";
-            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; nothing was proposed. Retry, here or at another replica."));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; this attempt was not proposed (an earlier attempt of the same write, here or elsewhere, may still take effect). Retry, here or at another replica."));
         }
         catch (WriteOutcomeUnknownException e)
         {

@@ -56,7 +56,7 @@ public sealed class NoLeaderAnswerTests
         // Nor does its status name the leader it no longer hears.
         Assert.Equal(0u, (await cluster.StatusAsync(survivor))!.LeaderId);
         Assert.Equal(StatusCode.Unavailable, writeRefused.StatusCode);
-        Assert.Contains("nothing was proposed", writeRefused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("this attempt was not proposed", writeRefused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.Unavailable, readRefused.StatusCode);
         Assert.Contains("no leader", readRefused.Status.Detail, StringComparison.Ordinal);
 
