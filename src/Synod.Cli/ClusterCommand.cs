@@ -66,6 +66,9 @@ public static class ClusterCommand
     {
         private const string SupervisorLockFileName = "cluster.lock";
 
+        /// <summary>Where a cluster's --cluster-token is kept (also in cluster.json, which may be lost or rewritten).</summary>
+        private const string ClusterTokenFileName = "cluster-token";
+
         private readonly Dictionary<int, ReplicaProcess> _processes = [];
         private IDisposable? _supervisorLock;
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
@@ -91,9 +94,7 @@ public static class ClusterCommand
 
             Console.WriteLine($"Starting {count} replicas, data in {directory}");
             var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
-            _clusterToken = newCluster
-                ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))
-                : (File.Exists(_configPath) ? ClusterConfig.Load(_configPath).ClusterToken : null) ?? Server.ServerOptions.ClusterTokenDefault;
+            _clusterToken = newCluster ? NewClusterToken() : KnownClusterToken();
             try
             {
                 foreach (var id in _endpoints.Keys)
@@ -124,6 +125,40 @@ public static class ClusterCommand
             }
 
             return ExitCodes.Ok;
+        }
+
+        /// <summary>
+        /// A new cluster's token, kept on its own in DATA_DIR/cluster-token (tmp, fsync, rename, fsync of the folder)
+        /// before any replica is stamped with the id it makes: cluster.json is rewritten often and not synced, and a
+        /// lost token would leave every replica refusing to start.
+        /// </summary>
+        private string NewClusterToken()
+        {
+            var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            var path = Path.Combine(directory, ClusterTokenFileName);
+            var disk = new RealDisk();
+            using (var file = disk.Open(path + ".tmp"))
+            {
+                file.Truncate(0);
+                file.Append(System.Text.Encoding.UTF8.GetBytes(token));
+                file.Sync();
+            }
+
+            disk.Rename(path + ".tmp", path);
+            disk.SyncDirectory(directory);
+            return token;
+        }
+
+        /// <summary>The token of an existing cluster: DATA_DIR/cluster-token, else cluster.json's, else the default (a cluster from before tokens).</summary>
+        private string KnownClusterToken()
+        {
+            var path = Path.Combine(directory, ClusterTokenFileName);
+            if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } saved)
+            {
+                return saved;
+            }
+
+            return (File.Exists(_configPath) ? ClusterConfig.Load(_configPath).ClusterToken : null) ?? Server.ServerOptions.ClusterTokenDefault;
         }
 
         private string? CheckDataDirectory()

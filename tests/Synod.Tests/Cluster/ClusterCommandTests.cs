@@ -47,7 +47,11 @@ public sealed class ClusterCommandTests : IDisposable
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
         var token = config["clusterToken"]!.GetValue<string>();
         Assert.Matches("^[0-9a-f]{32}$", token);
+        Assert.Equal(token, File.ReadAllText(Path.Combine(_directory, "cluster-token")));
         config["replicas"]![0]!["processId"] = stranger.Id;
+        // A cluster.json that lost its token (rewritten by an older build, or after a power loss) must not lock the
+        // cluster out: the token is also kept on its own, synced.
+        config.AsObject().Remove("clusterToken");
         File.WriteAllText(configPath, config.ToJsonString());
         Assert.Contains(stranger.Id, ReplicaProcessIds());
 
