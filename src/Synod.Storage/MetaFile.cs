@@ -3,9 +3,11 @@ using System.Buffers.Binary;
 namespace Synod.Storage;
 
 /// <summary>
-/// synod.meta: <c>["SYND"][format version u32][replica id i32][cluster id u64][crc32c u32 of the first 20 bytes]</c>,
-/// or, as written before cluster ids, the same without the cluster id (16 bytes). It is written last when a directory
-/// is initialised (tmp, fsync, rename, fsync dir), so its presence means the state is complete.
+/// synod.meta: <c>["SYND"][meta version u32 = 3][replica id i32][cluster id u64][crc32c u32 of the first 20 bytes]</c>,
+/// or, as written before cluster ids, <c>["SYND"][2][replica id i32][crc32c u32 of the first 12 bytes]</c>. The meta
+/// file has its own version (3) since it gained the cluster id, so that a build from before cluster ids names the
+/// version it cannot read instead of calling the file damaged. It is written last when a directory is initialised
+/// (tmp, fsync, rename, fsync dir), so its presence means the state is complete.
 /// </summary>
 internal static class MetaFile
 {
@@ -16,11 +18,17 @@ internal static class MetaFile
 
     private const uint Magic = 0x444E5953; // "SYND" read as little-endian
 
+    /// <summary>The version of a meta file that names its cluster.</summary>
+    public const uint Version = 3;
+
+    /// <summary>The version of a meta file written before cluster ids (the log's format version then).</summary>
+    public const uint VersionWithoutCluster = 2;
+
     public static byte[] Encode(int replicaId, ulong clusterId)
     {
         var bytes = new byte[Bytes];
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), RecordFormat.FormatVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), Version);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), replicaId);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(12), clusterId);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(20), RecordFormat.Checksum(bytes.AsSpan(0, 20)));
@@ -39,16 +47,18 @@ internal static class MetaFile
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-        if (version != RecordFormat.FormatVersion)
+        if (version != Version && version != VersionWithoutCluster)
         {
-            throw StorageMessages.UnsupportedFormat(path, 4, $"format version {version}, and this build reads format {RecordFormat.FormatVersion}");
+            throw StorageMessages.UnsupportedFormat(path, 4, $"meta version {version}, and this build reads meta versions {VersionWithoutCluster} and {Version}");
         }
 
-        var checksumAt = bytes.Length == BytesWithoutCluster ? 12 : 20;
-        if ((bytes.Length != Bytes && bytes.Length != BytesWithoutCluster) ||
+        // A version-2 file of 24 bytes was written by builds that stamped the cluster id before the meta file had its own version.
+        var expected = version == Version ? Bytes : bytes.Length == Bytes ? Bytes : BytesWithoutCluster;
+        var checksumAt = expected - 4;
+        if (bytes.Length != expected ||
             BinaryPrimitives.ReadUInt32LittleEndian(bytes[checksumAt..]) != RecordFormat.Checksum(bytes[..checksumAt]))
         {
-            throw StorageMessages.Damaged(path, $"its length ({bytes.Length} bytes, expected {Bytes}) or checksum is wrong");
+            throw StorageMessages.Damaged(path, $"its length ({bytes.Length} bytes, expected {expected} for meta version {version}) or checksum is wrong");
         }
 
         var clusterId = bytes.Length == Bytes ? BinaryPrimitives.ReadUInt64LittleEndian(bytes[12..]) : 0;

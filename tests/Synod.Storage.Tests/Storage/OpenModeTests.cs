@@ -67,6 +67,7 @@ public sealed class OpenModeTests
         var meta = Path.Combine(Stores.SimDirectory, ReplicaStorage.MetaFileName);
         var old = new byte[MetaFile.BytesWithoutCluster];
         MetaFile.Encode(1, 0).AsSpan(0, 12).CopyTo(old);
+        BinaryPrimitives.WriteUInt32LittleEndian(old.AsSpan(4), MetaFile.VersionWithoutCluster);
         BinaryPrimitives.WriteUInt32LittleEndian(old.AsSpan(12), RecordFormat.Checksum(old.AsSpan(0, 12)));
         using (var file = disk.Open(meta))
         {
@@ -80,24 +81,25 @@ public sealed class OpenModeTests
 
         Assert.Contains(log, line => line.Contains("stamped with cluster 000000000000cccc", StringComparison.Ordinal));
         Assert.Equal(MetaFile.Bytes, disk.ReadAll(meta).Length);
+        Assert.Equal(MetaFile.Version, BinaryPrimitives.ReadUInt32LittleEndian(disk.ReadAll(meta).AsSpan(4)));
         Assert.Throws<StorageException>(() =>
             ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xdddd));
     }
 
     [Fact]
-    public void A_future_format_version_is_refused()
+    public void A_future_meta_version_is_refused_naming_both_versions()
     {
         var disk = Stores.NewSimDisk();
         Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster).Dispose();
         var meta = Path.Combine(Stores.SimDirectory, "synod.meta");
         var bytes = disk.ReadAll(meta);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 3);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(12), RecordFormat.Checksum(bytes.AsSpan(0, 12)));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(20), RecordFormat.Checksum(bytes.AsSpan(0, 20)));
         Overwrite(disk, meta, bytes);
 
         var error = Assert.Throws<StorageException>(() => Stores.Open(disk, Stores.SimDirectory));
 
-        Assert.Contains("format version 3, and this build reads format 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("meta version 4, and this build reads meta versions 2 and 3", error.Message, StringComparison.Ordinal);
         Assert.Contains(meta, error.Message, StringComparison.Ordinal);
     }
 
