@@ -12,6 +12,9 @@ internal enum ConnectionKind
     /// <summary>A peer announcing a TLS handshake.</summary>
     TlsPeer,
 
+    /// <summary>A Synod peer magic of another version: a replica of another Synod build.</summary>
+    OtherPeerVersion,
+
     /// <summary>The whole HTTP/2 client preface: a client.</summary>
     Http2,
 

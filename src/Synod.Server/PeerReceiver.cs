@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.IO.Pipelines;
+using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,6 +68,10 @@ internal sealed partial class PeerReceiver
         {
             await ServePeerAsync(connection, kind);
         }
+        else if (kind is ConnectionKind.OtherPeerVersion)
+        {
+            await RefuseOtherVersionAsync(connection);
+        }
 
         // NeedMore: closed, timed out, or the replica is stopping; returning closes the connection.
     }
@@ -101,6 +107,33 @@ internal sealed partial class PeerReceiver
             }
 
             return ConnectionKind.NeedMore;
+        }
+    }
+
+    /// <summary>
+    /// A replica of another Synod build: says which peer protocol it spoke and which this one speaks, in the log and (if
+    /// the other build reads refusals the same way) in its log too, and closes.
+    /// </summary>
+    private async Task RefuseOtherVersionAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        var result = await input.ReadAsync(connection.ConnectionClosed);
+        var magic = new byte[PeerWire.MagicBytes];
+        result.Buffer.Slice(0, PeerWire.MagicBytes).CopyTo(magic);
+        input.AdvanceTo(result.Buffer.Start);
+        var said = string.Concat(magic.Select(b => b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}"));
+        var reason = $"replica {Id} speaks peer protocol {Encoding.ASCII.GetString(PeerWire.TlsMagic)}/{Encoding.ASCII.GetString(PeerWire.Magic)}, " +
+            $"and this connection began with {said}, another Synod build's: run the same Synod version on every replica.";
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        cancellation.CancelAfter(_options.PeerHandshakeTimeoutMs);
+        try
+        {
+            await using var transport = new DuplexPipeStream(connection.Transport);
+            await RefuseAsync(connection, transport, reason, cancellation.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The refusal is logged; that the other side did not take it changes nothing.
         }
     }
 

@@ -12,11 +12,13 @@ namespace Synod.Server;
 /// its first 8 bytes (docs/protocol.md, "Peer connections", has it byte by byte). The dialer writes
 /// <see cref="TlsMagic"/>; the receiver answers one status byte (<see cref="Accepted"/>: TLS follows, or a refusal), and
 /// both run a TLS 1.3 handshake in which each presents its replica certificate. Inside TLS the dialer writes a hello
-/// (<see cref="Magic"/>, its id and its cluster size, each a little-endian uint32); the receiver answers one status
+/// (<see cref="Magic"/>, then its id and its cluster size, each a little-endian uint32, and the cluster id, a
+/// little-endian uint64: <see cref="HelloBytes"/> in all); the receiver answers one status
 /// byte, 0 to accept, or 1 followed by a little-endian uint16 length and a UTF-8 reason, and then closes. After an
 /// accept the dialer writes messages, each a little-endian uint32 length and a <see cref="PeerMessage"/>; the
 /// receiver writes nothing more. With --insecure-peers the same hello, answer and messages run in plaintext, and the
-/// connection starts with the hello itself.
+/// connection starts with the hello itself. A magic of another version (another Synod build) is refused with a reason
+/// and logged.
 /// </summary>
 /// <remarks>
 /// gRPC streams carried these messages before; every message then crossed an HTTP/2 writer and reader and two thread
@@ -32,6 +34,9 @@ internal static class PeerWire
 
     /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
     public static ReadOnlySpan<byte> TlsMagic => "SYNODPT2"u8;
+
+    /// <summary>What every peer magic, of any version, begins with; the last two bytes are the mode and the version.</summary>
+    public static ReadOnlySpan<byte> MagicFamily => "SYNODP"u8;
 
     /// <summary>What an HTTP/2 client sends first (RFC 9113, 3.4); a connection is handed to HTTP/2 once all of it arrived.</summary>
     public static ReadOnlySpan<byte> Http2Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
@@ -99,12 +104,17 @@ internal static class PeerWire
             return ConnectionKind.TlsPeer;
         }
 
+        if (length >= MagicBytes && seen.StartsWith(MagicFamily))
+        {
+            return ConnectionKind.OtherPeerVersion;
+        }
+
         if (preface.StartsWith(seen))
         {
             return length == preface.Length ? ConnectionKind.Http2 : ConnectionKind.NeedMore;
         }
 
-        var peerPrefix = length < MagicBytes && (Magic.StartsWith(seen) || TlsMagic.StartsWith(seen));
+        var peerPrefix = length < MagicBytes && (MagicFamily.StartsWith(seen) || seen.StartsWith(MagicFamily));
         return peerPrefix ? ConnectionKind.NeedMore : ConnectionKind.Other;
     }
 

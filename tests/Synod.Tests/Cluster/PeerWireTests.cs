@@ -52,6 +52,24 @@ public sealed class PeerWireTests
     }
 
     [Fact]
+    public async Task A_replica_of_another_synod_build_is_refused_with_both_peer_protocols_named()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+
+        await using var peer = await PeerDialer.ConnectAsync(cluster.Endpoints[1]);
+        await peer.WriteAsync("SYNODPT1"u8.ToArray());
+        var (status, reason) = await peer.ReadAnswerAsync();
+
+        Assert.Equal(1, status);
+        Assert.Contains("SYNODPT2", reason);
+        Assert.Contains("began with SYNODPT1", reason);
+        Assert.Contains("run the same Synod version on every replica", reason);
+        Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
+        Assert.Contains("began with SYNODPT1", await LogOnceItHasAsync(cluster, 1, "another Synod build"));
+    }
+
+    [Fact]
     public async Task Garbage_and_an_oversized_message_from_a_peer_are_dropped_and_the_cluster_keeps_serving()
     {
         await using var cluster = new ReplicaProcesses(3);
