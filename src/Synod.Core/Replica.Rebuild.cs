@@ -188,15 +188,15 @@ public sealed partial class Replica
         _rebuildSentTick = long.MinValue / 2;
     }
 
+    /// <summary>A random first round in [2^12, 2^52): an odd multiple of 2^12, so one of 2^39 possible bases.</summary>
+    private long RandomRoundBase() =>
+        ((((long)_random.Next(1 << 20) << 20) | (uint)_random.Next(1 << 20)) | 1L) << 12;
+
     /// <summary>
     /// Sends this life's question to every peer: in a new round (persisted before the queries leave, in the same Ready,
     /// so no round number is ever used twice) that begins now, with the lives of the answers so far; or the current
     /// round again to those not yet counted in it.
     /// </summary>
-    /// <summary>A random first round in [2^12, 2^52), a multiple of 2^12: 2^40 possible bases.</summary>
-    private long RandomRoundBase() =>
-        ((((long)_random.Next(1 << 20) << 20) | (uint)_random.Next(1 << 20)) | 1L) << 12;
-
     private void AskVoters(bool newRound)
     {
         var incarnation = IncarnationOf(Id);
