@@ -31,9 +31,13 @@ public static class ClusterCommand
         {
             Description = "Replicas talk plain TCP to each other, unauthenticated (for measuring what peer TLS costs; never on a shared host).",
         };
+        var clusterToken = new Option<string?>("--cluster-token")
+        {
+            Description = "Names a new cluster (default: a random one); kept in DATA_DIR/cluster-token and cluster.json. A later run may repeat it, not change it.",
+        };
         var command = new Command("cluster", "Start a local cluster of replica processes on 127.0.0.1 and keep it running until Ctrl-C.")
         {
-            replicas, dataDir, basePort, insecurePeers,
+            replicas, dataDir, basePort, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -56,13 +60,20 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers)).RunAsync(cancellation);
+            var token = parse.GetValue(clusterToken);
+            if (token is not null && (string.IsNullOrWhiteSpace(token) || token.Length > ServerOptions.ClusterTokenCharsMax))
+            {
+                Console.Error.WriteLine($"error: --cluster-token must be 1 to {ServerOptions.ClusterTokenCharsMax} characters, not blank.");
+                return ExitCodes.InvalidInput;
+            }
+
+            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers), token).RunAsync(cancellation);
         });
         return command;
     }
 
     /// <summary>The supervisor's state: which replica runs as which process.</summary>
-    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers)
+    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers, string? givenToken)
     {
         private const string SupervisorLockFileName = "cluster.lock";
 
@@ -92,9 +103,15 @@ public static class ClusterCommand
                 return ExitCodes.Failure;
             }
 
-            Console.WriteLine($"Starting {count} replicas, data in {directory}");
             var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
             _clusterToken = newCluster ? NewClusterToken() : KnownClusterToken();
+            if (!newCluster && givenToken is not null && givenToken != _clusterToken)
+            {
+                Console.Error.WriteLine($"error: {directory} holds a cluster whose --cluster-token is \"{_clusterToken}\", not \"{givenToken}\": a cluster keeps its token. Leave --cluster-token out, give the same one, or give another --data-dir for a new cluster.");
+                return ExitCodes.InvalidInput;
+            }
+
+            Console.WriteLine($"Starting {count} replicas, data in {directory}");
             try
             {
                 foreach (var id in _endpoints.Keys)
@@ -129,23 +146,13 @@ public static class ClusterCommand
 
         /// <summary>
         /// A new cluster's token, kept on its own in DATA_DIR/cluster-token (tmp, fsync, rename, fsync of the folder)
-        /// before any replica is stamped with the id it makes: cluster.json is rewritten often and not synced, and a
-        /// lost token would leave every replica refusing to start.
+        /// before any replica is stamped with the id it makes: cluster.json may be deleted or rewritten by another build,
+        /// and a lost token would leave every replica refusing to start.
         /// </summary>
         private string NewClusterToken()
         {
-            var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-            var path = Path.Combine(directory, ClusterTokenFileName);
-            var disk = new RealDisk();
-            using (var file = disk.Open(path + ".tmp"))
-            {
-                file.Truncate(0);
-                file.Append(System.Text.Encoding.UTF8.GetBytes(token));
-                file.Sync();
-            }
-
-            disk.Rename(path + ".tmp", path);
-            disk.SyncDirectory(directory);
+            var token = givenToken ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            DurableFile.Replace(new RealDisk(), Path.Combine(directory, ClusterTokenFileName), System.Text.Encoding.UTF8.GetBytes(token));
             return token;
         }
 

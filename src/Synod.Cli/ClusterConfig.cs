@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Synod.Storage;
 
 namespace Synod.Cli;
 
@@ -54,12 +55,9 @@ public sealed record ClusterConfig
         }
     }
 
-    public void Save(string path)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, JsonOptions));
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>Replaces the file durably (tmp, fsync, rename, fsync of the folder): clients and restarts read it.</summary>
+    public void Save(string path) =>
+        DurableFile.Replace(new RealDisk(), path, JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions));
 
     /// <summary>Parses "1=127.0.0.1:7001,2=127.0.0.1:7002" (the --peers form).</summary>
     public static ClusterConfig ParsePeers(string text)

@@ -97,6 +97,12 @@ public static class ServeCommand
             try
             {
                 options.Validate();
+                if (options.OpenMode == StorageOpenMode.NewCluster && options.ClusterToken == ServerOptions.ClusterTokenDefault)
+                {
+                    Console.Error.WriteLine(
+                        $"warning: replica {options.Id} starts a new cluster with the default --cluster-token \"{ServerOptions.ClusterTokenDefault}\": any other cluster of the same replica ids started so has the same cluster id, and its replicas are not told apart from this one's. Give each cluster its own --cluster-token (the same on all its replicas).");
+                }
+
                 await SynodServer.RunAsync(options, cancellation);
                 return ExitCodes.Ok;
             }

@@ -191,18 +191,6 @@ public sealed partial class ReplicaStorage
         return storage;
     }
 
-    private static void WriteMeta(IDisk disk, string directory, int replicaId, ulong clusterId)
-    {
-        var path = Path.Combine(directory, StorageLayout.MetaFileName);
-        var temporary = path + StorageLayout.TemporaryExtension;
-        using (var file = disk.Open(temporary))
-        {
-            file.Truncate(0);
-            file.Append(MetaFile.Encode(replicaId, clusterId));
-            file.Sync();
-        }
-
-        disk.Rename(temporary, path);
-        disk.SyncDirectory(directory);
-    }
+    private static void WriteMeta(IDisk disk, string directory, int replicaId, ulong clusterId) =>
+        DurableFile.Replace(disk, Path.Combine(directory, StorageLayout.MetaFileName), MetaFile.Encode(replicaId, clusterId));
 }

@@ -62,10 +62,29 @@ public sealed class ClusterCommandTests : IDisposable
         await StopAsync(again);
     }
 
-    private async Task<Process> StartClusterAsync(int basePort)
+    [Fact]
+    public async Task A_given_cluster_token_names_the_cluster_and_a_later_run_may_repeat_it_but_not_change_it()
+    {
+        var basePort = ThreeFreePorts();
+        var first = await StartClusterAsync(basePort, "--cluster-token", "payments-prod");
+        Assert.Equal("payments-prod", JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cluster.json")))!["clusterToken"]!.GetValue<string>());
+        await StopAsync(first);
+
+        var changed = await CliExitCodeTests.RunAsync(
+            "cluster", "--replicas", "3", "--data-dir", _directory, "--base-port", basePort.ToString(), "--cluster-token", "payments-test");
+        Assert.Equal(ExitCodes.InvalidInput, changed.ExitCode);
+        Assert.Contains("whose --cluster-token is \"payments-prod\", not \"payments-test\"", changed.Stderr, StringComparison.Ordinal);
+
+        var again = await StartClusterAsync(basePort, "--cluster-token", "payments-prod");
+        Assert.False(again.HasExited);
+        await StopAsync(again);
+    }
+
+    private async Task<Process> StartClusterAsync(int basePort, params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "synod.dll"), "cluster", "--replicas", "3", "--data-dir", _directory, "--base-port", basePort.ToString() })
+        string[] args = [Path.Combine(AppContext.BaseDirectory, "synod.dll"), "cluster", "--replicas", "3", "--data-dir", _directory, "--base-port", basePort.ToString(), .. extra];
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }

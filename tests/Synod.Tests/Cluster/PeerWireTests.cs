@@ -49,6 +49,8 @@ public sealed class PeerWireTests
         Assert.Contains("--cluster-token", reason);
         Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
         Assert.Contains($"cluster {theirs:x16}", await LogOnceItHasAsync(cluster, 1, "--cluster-token"));
+        // Both clusters kept the default token; each replica warned at its start that nothing but the ids names it.
+        Assert.Contains("starts a new cluster with the default --cluster-token \"synod\"", cluster.Log(2));
     }
 
     [Fact]
