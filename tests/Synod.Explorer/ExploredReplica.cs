@@ -23,6 +23,9 @@ internal sealed class ExploredReplica
 
     private readonly long _tickHorizonTicks;
 
+    /// <summary>Disks lost so far: each life after a loss draws from another seed, as a real replica draws from the OS.</summary>
+    private int _disksLost;
+
     public ExploredReplica(ReplicaOptions options, long tickHorizonTicks, SafetyOracle oracle, Action<Message> send)
     {
         _tickHorizonTicks = tickHorizonTicks;
@@ -45,6 +48,7 @@ internal sealed class ExploredReplica
         Disk = source.Disk.Clone();
         Kv = KvStateMachine.Restore(source.Kv.Snapshot());
         KvFailure = source.KvFailure;
+        _disksLost = source._disksLost;
     }
 
     public int Id => _options.Id;
@@ -76,6 +80,7 @@ internal sealed class ExploredReplica
         _unsynced.Clear();
         Disk = new DurableState();
         Disk.Apply(new RebuildOp());
+        _disksLost++;
         Start();
     }
 
@@ -147,7 +152,7 @@ internal sealed class ExploredReplica
 
     private void Start()
     {
-        Core = new Replica(_options, new SeededRandom((ulong)_options.Id), Disk.Clone());
+        Core = new Replica(_options, new SeededRandom((uint)_options.Id | ((ulong)(uint)_disksLost << 32)), Disk.Clone());
         Kv = new KvStateMachine();
         _oracle.OnRestart(Id);
         Pump();
