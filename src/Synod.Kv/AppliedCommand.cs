@@ -9,4 +9,13 @@ namespace Synod.Kv;
 /// <param name="Status">The outcome.</param>
 /// <param name="Duplicate">True if this is a retry answered from the client's session.</param>
 /// <param name="RegisteredClientId">For a <see cref="KvOperation.Register"/> applied, the client id it assigned; otherwise 0.</param>
-public readonly record struct AppliedCommand(ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate, ulong RegisteredClientId = 0);
+/// <param name="Revision">
+/// For a put or delete: the revision of the change it made (also for a duplicate: the first application's), or, when
+/// it changed nothing (a compare that failed, a delete of an absent key), the revision it was applied at.
+/// </param>
+/// <param name="Entry">
+/// For a put applied now, the key's entry it wrote; for a failed compare, the key's entry as it stands (null: absent).
+/// Null otherwise (a duplicate reports only <paramref name="Revision"/>).
+/// </param>
+public readonly record struct AppliedCommand(
+    ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate, ulong RegisteredClientId = 0, long Revision = 0, KvEntry? Entry = null);

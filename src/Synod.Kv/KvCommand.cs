@@ -13,8 +13,14 @@ namespace Synod.Kv;
 /// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
 public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
 {
-    /// <summary>The encoding version this code writes and the only one it reads.</summary>
+    /// <summary>The encoding of a command without a condition (and of every command written before conditions).</summary>
     public const byte FormatVersion = 1;
+
+    /// <summary>The encoding of a command with a condition: version 1's fields, then the condition.</summary>
+    public const byte FormatVersionConditional = 2;
+
+    /// <summary>A condition on the key that the write takes effect under (compare-and-swap); null for none.</summary>
+    public KvCondition? Condition { get; init; }
 
     /// <summary>Version and operation bytes that precede the varints.</summary>
     private const int FixedBytes = 2;
@@ -23,7 +29,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
     /// <summary>
     /// Encodes as: version (1 byte), operation (1 byte), varint client id, varint sequence,
-    /// varint key length, key, varint value length, value. Limits are not checked here but by
+    /// varint key length, key, varint value length, value; with a condition (version 2), then the target (1 byte), the
+    /// op (1 byte), varint number, varint value length, value. Limits are not checked here but by
     /// <see cref="Validate"/> and, on the way back, by <see cref="Decode"/>.
     /// </summary>
     public byte[] Encode()
@@ -35,14 +42,27 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             + Varint.Size(Sequence)
             + Varint.Size((ulong)Key.Length) + Key.Length
             + Varint.Size((ulong)Value.Length) + Value.Length;
+        if (Condition is { } condition)
+        {
+            size += 2 + Varint.Size((ulong)condition.Number) + Varint.Size((ulong)condition.Value.Length) + condition.Value.Length;
+        }
+
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(FormatVersion);
+        writer.WriteByte(Condition is null ? FormatVersion : FormatVersionConditional);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
         writer.WriteLengthPrefixed(Key);
         writer.WriteLengthPrefixed(Value);
+        if (Condition is { } written)
+        {
+            writer.WriteByte((byte)written.Target);
+            writer.WriteByte((byte)written.Op);
+            writer.WriteVarint((ulong)written.Number);
+            writer.WriteLengthPrefixed(written.Value);
+        }
+
         return bytes;
     }
 
@@ -55,9 +75,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version != FormatVersion)
+        if (version is not (FormatVersion or FormatVersionConditional))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only version {FormatVersion} is understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersion} and {FormatVersionConditional} are understood.");
         }
 
         var operation = reader.ReadByte("operation");
@@ -71,12 +91,29 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var sequence = reader.ReadVarint("sequence");
         var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
         var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+        KvCondition? condition = null;
+        if (version == FormatVersionConditional)
+        {
+            var target = reader.ReadByte("condition target");
+            var op = reader.ReadByte("condition op");
+            if (target is < (byte)KvCompareTarget.Version or > (byte)KvCompareTarget.Value || op is < (byte)KvCompareOp.Equal or > (byte)KvCompareOp.Greater)
+            {
+                throw new KvFormatException($"The {Subject} has condition target {target} and op {op}; targets are 1 to 4 and ops 1 to 4.");
+            }
+
+            var number = reader.ReadVarint("condition number");
+            var operand = reader.ReadLengthPrefixed("condition value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+            condition = new KvCondition((KvCompareTarget)target, (KvCompareOp)op, (long)number, operand);
+        }
+
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value);
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition };
     }
 
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
-    public string? Validate() => RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value);
+    public string? Validate() =>
+        RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value)
+        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value) : null);
 
     public bool Equals(KvCommand? other) =>
         other is not null
@@ -84,7 +121,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         && Sequence == other.Sequence
         && Operation == other.Operation
         && Key.AsSpan().SequenceEqual(other.Key)
-        && Value.AsSpan().SequenceEqual(other.Value);
+        && Value.AsSpan().SequenceEqual(other.Value)
+        && Equals(Condition, other.Condition);
 
     public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);
 
@@ -92,6 +130,11 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         builder.Append($"ClientId = {ClientId}, Sequence = {Sequence}, Operation = {Operation}, ");
         builder.Append($"Key = {Key?.Length ?? 0} bytes, Value = {Value?.Length ?? 0} bytes");
+        if (Condition is not null)
+        {
+            builder.Append($", Condition = {Condition}");
+        }
+
         return true;
     }
 }

@@ -9,8 +9,8 @@ namespace Synod.Kv;
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    private Dictionary<byte[], byte[]?>? _overlay;
-    private Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> _overlayBySpan;
+    private Dictionary<byte[], KvEntry?>? _overlay;
+    private Dictionary<byte[], KvEntry?>.AlternateLookup<ReadOnlySpan<byte>> _overlayBySpan;
     private int _overlayCountDelta;
 
     /// <summary>True between <see cref="BeginSnapshot"/> and <see cref="EndSnapshot"/>.</summary>
@@ -25,18 +25,19 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is in progress already; finish it with EndSnapshot first.");
         }
 
-        _overlay = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
+        _overlay = new Dictionary<byte[], KvEntry?>(ByteArrayComparer.Instance);
         _overlayBySpan = _overlay.GetAlternateLookup<ReadOnlySpan<byte>>();
         _overlayCountDelta = 0;
         var entries = _entries;
         var slot = AppliedSlot;
         var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
         var lastClientId = LastClientId;
+        var revision = Revision;
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, entries, keys, sessions);
+            return Serialize(slot, lastClientId, revision, entries, keys, sessions);
         });
     }
 
@@ -57,7 +58,7 @@ public sealed partial class KvStateMachine
             }
             else
             {
-                _entries[key] = value;
+                _entries[key] = value.Value;
             }
         }
 
@@ -65,7 +66,7 @@ public sealed partial class KvStateMachine
         _overlayCountDelta = 0;
     }
 
-    private void Put(byte[] key, byte[] value)
+    private void Put(byte[] key, KvEntry value)
     {
         if (_overlay is null)
         {
@@ -73,7 +74,7 @@ public sealed partial class KvStateMachine
             return;
         }
 
-        if (!TryGet(key, out _))
+        if (!TryGetEntry(key, out _))
         {
             _overlayCountDelta++;
         }
@@ -88,7 +89,7 @@ public sealed partial class KvStateMachine
             return _entries.Remove(key);
         }
 
-        if (!TryGet(key, out _))
+        if (!TryGetEntry(key, out _))
         {
             return false;
         }

@@ -40,7 +40,7 @@ public sealed partial class KvStateMachine
 
             EvictDownTo(_sessionsMax - 1);
             var assigned = ++LastClientId;
-            RecordSession(assigned, new ClientSession(0, KvStatus.Ok, slot));
+            RecordSession(assigned, new ClientSession(0, KvStatus.Ok, slot, Revision));
             return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, RegisteredClientId: assigned);
         }
 
@@ -65,12 +65,12 @@ public sealed partial class KvStateMachine
         else if (sequence == session.LastSequence)
         {
             RecordSession(clientId, session with { LastUsedSlot = slot });
-            return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true);
+            return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true, Revision: session.LastRevision);
         }
 
-        var result = Execute(command);
-        RecordSession(clientId, new ClientSession(sequence, result, slot));
-        return new AppliedCommand(clientId, sequence, result, Duplicate: false);
+        var (result, entry) = Execute(command);
+        RecordSession(clientId, new ClientSession(sequence, result, slot, Revision));
+        return new AppliedCommand(clientId, sequence, result, Duplicate: false, Revision: Revision, Entry: entry);
     }
 
     /// <summary>

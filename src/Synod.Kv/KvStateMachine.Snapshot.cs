@@ -6,13 +6,17 @@ namespace Synod.Kv;
 /// <summary>
 /// Snapshot and restore. Layout (README.md has the full table): a 17-byte header — magic "SYKV",
 /// version, body length (uint64 LE), CRC32C of the body (uint32 LE) — then the body: applied slot, the last
-/// client id assigned (version 2), keys in bytewise order with their values, sessions in client-id order. Sorting makes the bytes a pure
-/// function of the state, so replicas with the same state write identical snapshots.
+/// client id assigned (version 2), the revision (version 3), keys in bytewise order with their values (and, version 3,
+/// their create and mod revisions and version), sessions in client-id order (version 3: with their last revision).
+/// Sorting makes the bytes a pure function of the state, so replicas with the same state write identical snapshots.
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>The snapshot format this code writes: version 2 adds the last client id assigned after the applied slot.</summary>
-    public const byte SnapshotFormatVersion = 2;
+    /// <summary>The snapshot format this code writes: version 3 adds revisions to version 2.</summary>
+    public const byte SnapshotFormatVersion = 3;
+
+    /// <summary>The format before revisions, still read: its keys are numbered 1..n in key order (see ReadEntries).</summary>
+    private const byte SnapshotFormatVersionNoRevisions = 2;
 
     /// <summary>The format before client ids were assigned through the log, still read (its last client id is 0).</summary>
     private const byte SnapshotFormatVersionUnassignedIds = 1;
@@ -39,14 +43,14 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
         }
 
-        return Serialize(AppliedSlot, LastClientId, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
+        return Serialize(AppliedSlot, LastClientId, Revision, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
-        long appliedSlot, ulong lastClientId, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+        long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, entries, keys, sessions);
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -57,11 +61,16 @@ public sealed partial class KvStateMachine
         var writer = new ByteWriter(snapshot.AsSpan(SnapshotHeaderBytes));
         writer.WriteVarint((ulong)appliedSlot);
         writer.WriteVarint(lastClientId);
+        writer.WriteVarint((ulong)revision);
         writer.WriteVarint((ulong)keys.Length);
         foreach (var key in keys)
         {
+            var entry = entries[key];
             writer.WriteLengthPrefixed(key);
-            writer.WriteLengthPrefixed(entries[key]);
+            writer.WriteLengthPrefixed(entry.Value);
+            writer.WriteVarint((ulong)entry.CreateRevision);
+            writer.WriteVarint((ulong)entry.ModRevision);
+            writer.WriteVarint((ulong)entry.Version);
         }
 
         writer.WriteVarint((ulong)sessions.Length);
@@ -71,6 +80,7 @@ public sealed partial class KvStateMachine
             writer.WriteVarint(session.LastSequence);
             writer.WriteByte((byte)session.LastStatus);
             writer.WriteVarint((ulong)session.LastUsedSlot);
+            writer.WriteVarint((ulong)session.LastRevision);
         }
 
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
@@ -104,26 +114,41 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        machine.ReadEntries(ref reader);
-        machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds);
+        var revisions = version == SnapshotFormatVersion;
+        if (revisions)
+        {
+            var revision = reader.ReadVarint("revision");
+            if (revision > RevisionMax)
+            {
+                throw new KvFormatException($"The {SnapshotBody} has revision {revision}, above the largest ({RevisionMax}).");
+            }
+
+            machine.Revision = (long)revision;
+        }
+
+        machine.ReadEntries(ref reader, revisions);
+        machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
         reader.ExpectEnd();
         machine.EvictDownTo(sessionsMax);
         return machine;
     }
 
     private static long SnapshotBodyBytes(
-        long appliedSlot, ulong lastClientId, Dictionary<byte[], byte[]> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+        long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
+        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)revision)
+            + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
         foreach (var key in keys)
         {
-            var value = entries[key];
-            bytes += Varint.Size((ulong)key.Length) + key.Length + Varint.Size((ulong)value.Length) + value.Length;
+            var entry = entries[key];
+            bytes += Varint.Size((ulong)key.Length) + key.Length + Varint.Size((ulong)entry.Value.Length) + entry.Value.Length
+                + Varint.Size((ulong)entry.CreateRevision) + Varint.Size((ulong)entry.ModRevision) + Varint.Size((ulong)entry.Version);
         }
 
         foreach (var (clientId, session) in sessions)
         {
-            bytes += Varint.Size(clientId) + Varint.Size(session.LastSequence) + 1 + Varint.Size((ulong)session.LastUsedSlot);
+            bytes += Varint.Size(clientId) + Varint.Size(session.LastSequence) + 1 + Varint.Size((ulong)session.LastUsedSlot)
+                + Varint.Size((ulong)session.LastRevision);
         }
 
         return bytes;
@@ -145,10 +170,10 @@ public sealed partial class KvStateMachine
         }
 
         version = snapshot[SnapshotVersionOffset];
-        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionUnassignedIds))
+        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
         {
             throw new KvFormatException(
-                $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} and {SnapshotFormatVersion} are understood.");
+                $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersion} are understood.");
         }
 
         var bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(snapshot[SnapshotBodyLengthOffset..]);
@@ -171,7 +196,11 @@ public sealed partial class KvStateMachine
         return body;
     }
 
-    private void ReadEntries(ref ByteReader reader)
+    /// <summary>
+    /// The keys in order. A snapshot from before revisions (version 1 or 2) numbers its keys 1..n in key order, each at
+    /// version 1, and sets the revision to n: every replica restoring the same snapshot gets the same numbers.
+    /// </summary>
+    private void ReadEntries(ref ByteReader reader, bool revisions)
     {
         var count = ReadCount(ref reader, "key count", EntryBytesMin);
         _entries.EnsureCapacity(count);
@@ -188,12 +217,37 @@ public sealed partial class KvStateMachine
                     $"The {SnapshotBody} has key #{index} out of order, empty or repeated (offset {reader.Position}).");
             }
 
-            _entries.Add(key, value);
+            KvEntry entry;
+            if (revisions)
+            {
+                var create = reader.ReadVarint("create revision");
+                var modified = reader.ReadVarint("mod revision");
+                var version = reader.ReadVarint("version");
+                if (create == 0 || create > modified || modified > (ulong)Revision || version == 0 || version > modified)
+                {
+                    throw new KvFormatException(
+                        $"The {SnapshotBody} has key #{index} with create revision {create}, mod revision {modified} and version {version}: " +
+                        $"they must satisfy 1 <= create <= mod <= the revision ({Revision}) and 1 <= version <= mod.");
+                }
+
+                entry = new KvEntry(value, (long)create, (long)modified, (long)version);
+            }
+            else
+            {
+                entry = new KvEntry(value, index + 1, index + 1, 1);
+            }
+
+            _entries.Add(key, entry);
             previous = key;
+        }
+
+        if (!revisions)
+        {
+            Revision = count;
         }
     }
 
-    private void ReadSessions(ref ByteReader reader, bool emptySessionsAllowed)
+    private void ReadSessions(ref ByteReader reader, bool emptySessionsAllowed, bool revisions)
     {
         var count = ReadCount(ref reader, "session count", SessionBytesMin);
         ulong? previousClientId = null;
@@ -203,19 +257,21 @@ public sealed partial class KvStateMachine
             var lastSequence = reader.ReadVarint("last sequence");
             var lastStatus = (KvStatus)reader.ReadByte("last status");
             var lastUsedSlot = reader.ReadVarint("last used slot");
+            var lastRevision = revisions ? reader.ReadVarint("last revision") : (ulong)Revision;
             var problem =
                 clientId <= previousClientId ? "a client id out of order or repeated"
                 : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
-                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
+                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
+                : lastRevision > (ulong)Revision ? $"last revision {lastRevision} above the revision ({Revision})"
                 : null;
             if (problem is not null)
             {
                 throw new KvFormatException($"The {SnapshotBody} has, in session #{index} (client {clientId}), {problem}.");
             }
 
-            RecordSession(clientId, new ClientSession(lastSequence, lastStatus, (long)lastUsedSlot));
+            RecordSession(clientId, new ClientSession(lastSequence, lastStatus, (long)lastUsedSlot, (long)lastRevision));
             previousClientId = clientId;
         }
     }

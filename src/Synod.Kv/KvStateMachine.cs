@@ -18,8 +18,8 @@ public sealed partial class KvStateMachine
 {
     private readonly int _sessionsMax;
     private readonly KvBugs _bugs;
-    private readonly Dictionary<byte[], byte[]> _entries;
-    private readonly Dictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
+    private readonly Dictionary<byte[], KvEntry> _entries;
+    private readonly Dictionary<byte[], KvEntry>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
     private readonly Dictionary<ulong, ClientSession> _sessions = [];
 
     // Orders sessions for eviction: least recently used slot first, ties by lower client id. An entry may hold an
@@ -38,12 +38,21 @@ public sealed partial class KvStateMachine
 
         _sessionsMax = sessionsMax;
         _bugs = bugs;
-        _entries = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
+        _entries = new Dictionary<byte[], KvEntry>(ByteArrayComparer.Instance);
         _entriesBySpan = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     /// <summary>The last slot applied; 0 before the first, since slots start at 1.</summary>
     public long AppliedSlot { get; private set; }
+
+    /// <summary>
+    /// The cluster revision: +1 for every command that changed a key (a put, a delete of a key that existed), the
+    /// same on every replica at the same slot. 0 before the first change.
+    /// </summary>
+    public long Revision { get; private set; }
+
+    /// <summary>The largest revision a snapshot may hold (2^53, the largest integer JSON keeps exact).</summary>
+    public const long RevisionMax = 1L << 53;
 
     /// <summary>The number of keys.</summary>
     public int Count => _entries.Count + _overlayCountDelta;
@@ -82,18 +91,32 @@ public sealed partial class KvStateMachine
     /// </summary>
     public bool TryGet(ReadOnlySpan<byte> key, [MaybeNullWhen(false)] out byte[] value)
     {
+        if (TryGetEntry(key, out var entry))
+        {
+            value = entry.Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    /// <summary>Looks a key up with its revisions, without allocating; the value is shared, as with <see cref="TryGet"/>.</summary>
+    public bool TryGetEntry(ReadOnlySpan<byte> key, out KvEntry entry)
+    {
         if (_overlay is not null && _overlayBySpan.TryGetValue(key, out var written))
         {
-            value = written;
+            entry = written.GetValueOrDefault();
             return written is not null;
         }
 
-        return _entriesBySpan.TryGetValue(key, out value);
+        return _entriesBySpan.TryGetValue(key, out entry);
     }
 
     /// <summary>
-    /// A 64-bit XxHash3 of <see cref="AppliedSlot"/> and every key and value in bytewise key order, for
-    /// comparing replicas. Sessions are left out: they are bookkeeping for retries, not the data.
+    /// A 64-bit XxHash3 of <see cref="AppliedSlot"/>, <see cref="Revision"/> and every key, value and the key's
+    /// revisions in bytewise key order, for comparing replicas. Sessions are left out: they are bookkeeping for
+    /// retries, not the data.
     /// </summary>
     public ulong ContentHash()
     {
@@ -101,21 +124,28 @@ public sealed partial class KvStateMachine
         Span<byte> number = stackalloc byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(number, AppliedSlot);
         hash.Append(number);
+        BinaryPrimitives.WriteInt64LittleEndian(number, Revision);
+        hash.Append(number);
         BinaryPrimitives.WriteInt64LittleEndian(number, Count);
         hash.Append(number);
         foreach (var key in SortedKeys())
         {
-            if (!TryGet(key, out var value))
+            if (!TryGetEntry(key, out var entry))
             {
                 throw new InvalidOperationException("A sorted key has no value: the overlay and the frozen keys disagree.");
             }
 
             // Lengths go in so that ("ab", "c") and ("a", "bc") hash differently.
             BinaryPrimitives.WriteInt32LittleEndian(number, key.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(number[sizeof(int)..], value.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(number[sizeof(int)..], entry.Value.Length);
             hash.Append(number);
             hash.Append(key);
-            hash.Append(value);
+            hash.Append(entry.Value);
+            foreach (var revision in (ReadOnlySpan<long>)[entry.CreateRevision, entry.ModRevision, entry.Version])
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(number, revision);
+                hash.Append(number);
+            }
         }
 
         return hash.GetCurrentHashAsUInt64();
@@ -155,15 +185,36 @@ public sealed partial class KvStateMachine
         return ApplyCommand(slot, command);
     }
 
-    private KvStatus Execute(KvCommand command)
+    /// <summary>
+    /// Carries out a put or delete whose session rules passed: under its condition, if it has one. Returns the status
+    /// and the key's entry afterwards (for a failed condition, as it stands; null when absent).
+    /// </summary>
+    private (KvStatus Status, KvEntry? Entry) Execute(KvCommand command)
     {
+        KvEntry? current = TryGetEntry(command.Key, out var found) ? found : null;
+        if (command.Condition is { } condition && !condition.Holds(current))
+        {
+            return (KvStatus.CompareFailed, current);
+        }
+
         switch (command.Operation)
         {
             case KvOperation.Put:
-                Put(command.Key, command.Value);
-                return KvStatus.Ok;
+                var revision = ++Revision;
+                var entry = current is { } existing
+                    ? new KvEntry(command.Value, existing.CreateRevision, revision, existing.Version + 1)
+                    : new KvEntry(command.Value, revision, revision, 1);
+                Put(command.Key, entry);
+                return (KvStatus.Ok, entry);
             case KvOperation.Delete:
-                return Delete(command.Key) ? KvStatus.Ok : KvStatus.NotFound;
+                if (current is null)
+                {
+                    return (KvStatus.NotFound, null);
+                }
+
+                ++Revision;
+                Delete(command.Key);
+                return (KvStatus.Ok, null);
             default:
                 // Validate() admits only Put and Delete, so reaching here is a broken invariant.
                 throw new InvalidOperationException($"Operation {command.Operation} passed validation but has no implementation.");

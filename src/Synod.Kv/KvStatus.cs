@@ -23,4 +23,7 @@ public enum KvStatus : byte
 
     /// <summary>The client id was never assigned by a registration (it is above <see cref="KvStateMachine.LastClientId"/>). Not applied.</summary>
     UnknownClient = 5,
+
+    /// <summary>The write's condition did not hold when it was applied: nothing changed (compare-and-swap failed).</summary>
+    CompareFailed = 6,
 }

@@ -12,6 +12,14 @@ public static class KvTestCommands
     public static byte[] Delete(ulong clientId, ulong sequence, string key) =>
         new KvCommand(clientId, sequence, KvOperation.Delete, Bytes(key), []).Encode();
 
+    /// <summary>A put that takes effect only if <paramref name="condition"/> holds when applied.</summary>
+    public static byte[] PutIf(ulong clientId, ulong sequence, string key, string value, KvCondition condition) =>
+        new KvCommand(clientId, sequence, KvOperation.Put, Bytes(key), Bytes(value)) { Condition = condition }.Encode();
+
+    /// <summary>A delete that takes effect only if <paramref name="condition"/> holds when applied.</summary>
+    public static byte[] DeleteIf(ulong clientId, ulong sequence, string key, KvCondition condition) =>
+        new KvCommand(clientId, sequence, KvOperation.Delete, Bytes(key), []) { Condition = condition }.Encode();
+
     public static byte[] Register(ulong nonce) => new KvCommand(0, nonce, KvOperation.Register, [], []).Encode();
 
     /// <summary>

@@ -21,6 +21,34 @@ internal static class RequestRules
     public const byte Delete = 2;
     public const byte Register = 3;
 
+    /// <summary>The wire numbers of the condition targets (KvCompareTarget).</summary>
+    public const byte CompareValue = 4;
+
+    /// <summary>The largest revision or version a condition may name (2^53, the largest integer JSON keeps exact).</summary>
+    public const long CompareNumberMax = 1L << 53;
+
+    /// <summary>The sentence saying what is wrong with a write's condition, or null if it is valid.</summary>
+    public static string? ConditionProblem(byte operation, byte target, long number, byte[]? value)
+    {
+        if (operation is not (Put or Delete))
+        {
+            return "Only a put or a delete may carry a condition.";
+        }
+
+        if (value is null)
+        {
+            return "The condition's value is missing (null); use an empty array for no value.";
+        }
+
+        return target == CompareValue
+            ? number != 0 ? "A condition on the value compares bytes, and carries number 0."
+                : value.Length > ValueBytesMax ? $"The condition's value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."
+                : null
+            : number is < 0 or > CompareNumberMax ? $"A condition compares a version or revision with {number}; it must lie in 0..{CompareNumberMax}."
+            : value.Length != 0 ? "A condition on a version or revision carries no value bytes."
+            : null;
+    }
+
     /// <summary>The sentence saying what is wrong with a command, or null if it is valid.</summary>
     public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[]? key, byte[]? value)
     {

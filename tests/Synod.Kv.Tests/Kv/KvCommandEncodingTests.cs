@@ -10,6 +10,15 @@ public sealed class KvCommandEncodingTests
         new KvCommand(42, 7, KvOperation.Put, KvTestCommands.Bytes("key"), KvTestCommands.Bytes("value")),
         new KvCommand(ulong.MaxValue, ulong.MaxValue, KvOperation.Delete, KvTestCommands.Bytes("gone"), []),
         new KvCommand(0x80, 0x3FFF, KvOperation.Put, new byte[KvLimits.KeyBytesMax], new byte[KvLimits.ValueBytesMax]),
+        new KvCommand(5, 9, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("v")) { Condition = KvCondition.Absent },
+        new KvCommand(5, 10, KvOperation.Delete, KvTestCommands.Bytes("k"), [])
+        {
+            Condition = new KvCondition(KvCompareTarget.ModRevision, KvCompareOp.Greater, 1L << 53, []),
+        },
+        new KvCommand(5, 11, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("v"))
+        {
+            Condition = new KvCondition(KvCompareTarget.Value, KvCompareOp.NotEqual, 0, KvTestCommands.Bytes("old")),
+        },
     };
 
     [Theory]
@@ -30,6 +39,28 @@ public sealed class KvCommandEncodingTests
 
         byte[] expected = [KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x02, 0xBB, 0xCC];
         Assert.Equal(expected, bytes);
+    }
+
+    [Fact]
+    public void A_condition_is_written_after_the_value_under_version_2_and_a_command_without_one_keeps_version_1()
+    {
+        var bytes = new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB]) { Condition = new KvCondition(KvCompareTarget.Version, KvCompareOp.Less, 3, []) }.Encode();
+
+        byte[] expected = [KvCommand.FormatVersionConditional, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x01, 0xBB, 1, 3, 3, 0];
+        Assert.Equal(expected, bytes);
+        Assert.Equal(KvCommand.FormatVersion, new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB]).Encode()[0]);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(5, 1)]
+    [InlineData(1, 0)]
+    [InlineData(1, 5)]
+    public void A_condition_with_an_unknown_target_or_op_does_not_decode(byte target, byte op)
+    {
+        byte[] bytes = [KvCommand.FormatVersionConditional, 1, 1, 1, 1, 0xAA, 0, target, op, 0, 0];
+
+        Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
     }
 
     [Fact]

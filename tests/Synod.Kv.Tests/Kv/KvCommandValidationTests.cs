@@ -4,6 +4,26 @@ namespace Synod.Tests.Kv;
 
 public sealed class KvCommandValidationTests
 {
+    [Theory]
+    [InlineData(KvCompareTarget.Version, -1L, 0, "must lie in 0..")]
+    [InlineData(KvCompareTarget.ModRevision, (1L << 53) + 1, 0, "must lie in 0..")]
+    [InlineData(KvCompareTarget.Version, 1L, 3, "carries no value bytes")]
+    [InlineData(KvCompareTarget.Value, 2L, 0, "carries number 0")]
+    public void A_condition_out_of_its_range_is_invalid_with_a_sentence_that_says_why(KvCompareTarget target, long number, int valueBytes, string expected)
+    {
+        var command = new KvCommand(1, 1, KvOperation.Put, [1], []) { Condition = new KvCondition(target, KvCompareOp.Equal, number, new byte[valueBytes]) };
+
+        Assert.Contains(expected, command.Validate(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_registration_may_not_carry_a_condition()
+    {
+        var command = new KvCommand(0, 1, KvOperation.Register, [], []) { Condition = KvCondition.Absent };
+
+        Assert.Contains("Only a put or a delete", command.Validate(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Empty_key_is_invalid()
     {

@@ -18,8 +18,10 @@ public sealed class KvSessionTests
 
         var results = Apply(machine, Put(1, 1, "k", "a"));
 
-        Assert.Equal(new AppliedCommand(1, 1, KvStatus.Ok, Duplicate: true), results[0]);
+        // Answered with the revision of its first application (1), not the key's current one (2).
+        Assert.Equal(new AppliedCommand(1, 1, KvStatus.Ok, Duplicate: true, Revision: 1), results[0]);
         Assert.Equal("b", Get(machine, "k"));
+        Assert.Equal(2, machine.Revision);
     }
 
     [Fact]
@@ -32,7 +34,7 @@ public sealed class KvSessionTests
 
         var results = Apply(machine, Delete(2, 1, "k"));
 
-        Assert.Equal(new AppliedCommand(2, 1, KvStatus.Ok, Duplicate: true), results[0]);
+        Assert.Equal(new AppliedCommand(2, 1, KvStatus.Ok, Duplicate: true, Revision: 2), results[0]);
         Assert.Equal("again", Get(machine, "k"));
     }
 

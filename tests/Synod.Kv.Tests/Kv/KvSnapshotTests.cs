@@ -34,7 +34,8 @@ public sealed class KvSnapshotTests
 
         var results = Apply(restored, Delete(2, 2, "deleted"), Put(1, 1, "k", "v1"));
 
-        Assert.Equal(new AppliedCommand(2, 2, KvStatus.Ok, Duplicate: true), results[0]);
+        // SampleMachine's revisions: 1 k=v1, 2 deleted=d, 3 k=v2, 4 the delete, 5 other=w.
+        Assert.Equal(new AppliedCommand(2, 2, KvStatus.Ok, Duplicate: true, Revision: 4), results[0]);
         Assert.Equal(new AppliedCommand(1, 1, KvStatus.StaleSequence, Duplicate: false), results[1]);
         Assert.Equal("v2", Get(restored, "k"));
     }
@@ -63,18 +64,15 @@ public sealed class KvSnapshotTests
     [Fact]
     public void Snapshot_bytes_do_not_depend_on_dictionary_insertion_history()
     {
-        var forward = new KvStateMachine();
-        var backward = new KvStateMachine();
-        foreach (var (machine, reverse) in new[] { (forward, false), (backward, true) })
-        {
-            // Same slots, commands in opposite orders; the deletes and re-puts reuse dictionary slots in forward.
-            machine.ApplySlot(1, Batch(200, reverse, i => Put(1_000 + (ulong)i, 1, $"key{i}", "x")));
-            machine.ApplySlot(2, Batch(200, reverse, i => i % 2 == 0 ? Delete(2_000 + (ulong)i, 1, $"key{i}") : []));
-            machine.ApplySlot(3, Batch(200, reverse, i => i % 2 == 0 ? Put(3_000 + (ulong)i, 1, $"key{i}", "y") : []));
-        }
+        var applied = new KvStateMachine();
+        // The deletes and re-puts reuse dictionary slots; a restore inserts the same keys in key order.
+        applied.ApplySlot(1, Batch(200, reverse: false, i => Put(1_000 + (ulong)i, 1, $"key{i}", "x")));
+        applied.ApplySlot(2, Batch(200, reverse: true, i => i % 2 == 0 ? Delete(2_000 + (ulong)i, 1, $"key{i}") : []));
+        applied.ApplySlot(3, Batch(200, reverse: false, i => i % 2 == 0 ? Put(3_000 + (ulong)i, 1, $"key{i}", "y") : []));
+        var restored = KvStateMachine.Restore(applied.Snapshot());
 
-        Assert.Equal(forward.Snapshot(), backward.Snapshot());
-        Assert.Equal(forward.ContentHash(), backward.ContentHash());
+        Assert.Equal(applied.Snapshot(), restored.Snapshot());
+        Assert.Equal(applied.ContentHash(), restored.ContentHash());
     }
 
     [Fact]
@@ -192,29 +190,58 @@ public sealed class KvSnapshotTests
     [Fact]
     public void A_version_1_snapshot_is_read_with_last_client_id_0_and_its_sessions_kept()
     {
-        var old = new KvStateMachine(bugs: KvBugs.FirstWriteOpensSession);
-        Apply(old, Put(7_000_123, 1, "k", "v"));
-        var snapshot = old.Snapshot();
-        var body = snapshot.AsSpan(HeaderBytes);
-        // Version 2 body: applied slot (1 byte here), last client id (0: 1 byte), then as version 1.
-        Assert.Equal(0, body[1]);
-        byte[] oldBody = [body[0], .. body[2..]];
-        var v1 = new byte[HeaderBytes + oldBody.Length];
-        snapshot.AsSpan(0, HeaderBytes).CopyTo(v1);
-        oldBody.CopyTo(v1.AsSpan(HeaderBytes));
-        v1[4] = 1;
-        BinaryPrimitives.WriteUInt64LittleEndian(v1.AsSpan(5), (ulong)oldBody.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(v1.AsSpan(ChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, oldBody));
+        // Version 1 body: applied slot 1; one key "k" = "v"; one session: client 7,000,123 at sequence 1, Ok, used in slot 1.
+        byte[] body = [1, 1, 1, (byte)'k', 1, (byte)'v', 1, .. Leb128(7_000_123), 1, (byte)KvStatus.Ok, 1];
+        var v1 = WithHeader(version: 1, body);
 
         var restored = KvStateMachine.Restore(v1);
 
         Assert.Equal(0UL, restored.LastClientId);
         Assert.Equal("v", Get(restored, "k"));
-        Assert.Equal(new AppliedCommand(7_000_123, 2, KvStatus.Ok, false), Apply(restored, Put(7_000_123, 2, "k", "w"))[0]);
+        // Keys of a snapshot from before revisions are numbered 1..n in key order.
+        Assert.Equal(1, restored.Revision);
+        Assert.Equal(new AppliedCommand(7_000_123, 1, KvStatus.Ok, true, Revision: 1), Apply(restored, Put(7_000_123, 1, "k", "v"))[0]);
+        var next = Apply(restored, Put(7_000_123, 2, "k", "w"))[0];
+        Assert.Equal((KvStatus.Ok, 2L, 1L, 2L), (next.Status, next.Revision, next.Entry!.Value.CreateRevision, next.Entry!.Value.Version));
         Assert.Equal(KvStatus.Ok, Apply(restored, Put(7_000_124, 1, "k", "x"))[0].Status);
         Assert.Equal(1UL, Apply(restored, Register(5))[0].RegisteredClientId);
         Assert.Equal(KvStatus.UnknownClient, Apply(restored, Put(7_000_125, 1, "k", "y"))[0].Status);
-        Assert.Equal(new AppliedCommand(7_000_124, 2, KvStatus.Ok, false), Apply(restored, Put(7_000_124, 2, "k", "z"))[0]);
+        Assert.Equal(KvStatus.Ok, Apply(restored, Put(7_000_124, 2, "k", "z"))[0].Status);
+    }
+
+    [Fact]
+    public void A_snapshot_whose_key_revisions_break_their_order_is_refused()
+    {
+        // Version 3 body: slot 1, last client 0, revision 2, key "k" = "v" with create 2 > mod 1, no sessions.
+        byte[] body = [1, 0, 2, 1, 1, (byte)'k', 1, (byte)'v', 2, 1, 1, 0];
+
+        var error = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(WithHeader(version: 3, body)));
+
+        Assert.Contains("create revision 2, mod revision 1", error.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] WithHeader(byte version, byte[] body)
+    {
+        var snapshot = new byte[HeaderBytes + body.Length];
+        "SYKV"u8.CopyTo(snapshot);
+        snapshot[4] = version;
+        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(5), (ulong)body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(ChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
+        body.CopyTo(snapshot.AsSpan(HeaderBytes));
+        return snapshot;
+    }
+
+    private static byte[] Leb128(ulong value)
+    {
+        var bytes = new List<byte>();
+        do
+        {
+            var low = (byte)(value & 0x7f);
+            value >>= 7;
+            bytes.Add(value == 0 ? low : (byte)(low | 0x80));
+        }
+        while (value != 0);
+        return [.. bytes];
     }
 
     /// <summary>Slot 1 registers clients 1-3; slots 2-5: client 1 puts k twice, client 2 puts and deletes, client 3 puts; slot 4 is empty.</summary>

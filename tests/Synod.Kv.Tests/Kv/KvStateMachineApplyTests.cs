@@ -22,7 +22,12 @@ public sealed class KvStateMachineApplyTests
 
         var results = Apply(machine, Put(1, 1, "k", "a"), Put(1, 2, "k", "b"));
 
-        Assert.Equal([new(1, 1, KvStatus.Ok, false), new(1, 2, KvStatus.Ok, false)], results);
+        Assert.Equal(
+            [
+                new(1, 1, KvStatus.Ok, false, Revision: 1, Entry: new KvEntry("a"u8.ToArray(), 1, 1, 1)),
+                new(1, 2, KvStatus.Ok, false, Revision: 2, Entry: new KvEntry("b"u8.ToArray(), 1, 2, 2)),
+            ],
+            results);
         Assert.Equal("b", Get(machine, "k"));
         Assert.Equal(1, machine.Count);
         Assert.Equal(2, machine.AppliedSlot);
@@ -101,13 +106,13 @@ public sealed class KvStateMachineApplyTests
 
         Assert.Equal(
             [
-                new(1, 1, KvStatus.Ok, false),
+                new(1, 1, KvStatus.Ok, false, Revision: 1, Entry: new KvEntry("1"u8.ToArray(), 1, 1, 1)),
                 new(0, 0, KvStatus.Invalid, false),
                 new(0, 0, KvStatus.Invalid, false),
                 new(0, 0, KvStatus.Invalid, false),
                 new(4, 0, KvStatus.Invalid, false),
                 new(0, 0, KvStatus.Invalid, false),
-                new(2, 1, KvStatus.Ok, false),
+                new(2, 1, KvStatus.Ok, false, Revision: 2, Entry: new KvEntry("2"u8.ToArray(), 2, 2, 1)),
             ],
             results);
         Assert.Equal("1", Get(machine, "a"));
