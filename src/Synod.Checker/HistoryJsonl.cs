@@ -10,6 +10,8 @@ namespace Synod.Checker;
 /// <c>{"client": 3, "op": "put", "key": "k1", "value": "v", "invoke": 1.25, "complete": 1.5, "result": "ok", "outcome": "ok"}</c>.
 /// <c>value</c> is null for get and delete; <c>complete</c> is null for an unknown outcome; <c>result</c> is
 /// the value read (null for absent) for a completed get, "ok" for a completed put or delete, and null otherwise.
+/// A compare-and-swap: <c>{"op": "cas", "key", "expect": value or null (absent), "value", "result": true (swapped) |
+/// false (compare failed) | null, "outcome", ...}</c>.
 /// </summary>
 public static class HistoryJsonl
 {
@@ -54,6 +56,20 @@ public static class HistoryJsonl
     {
         var result = op.Outcome != Outcome.Ok ? null : op.Kind == OperationKind.Get ? op.Result : ResultOk;
         var line = new StringBuilder();
+        if (op.Kind == OperationKind.Cas)
+        {
+            line.Append("{\"client\": ").Append(op.ClientId.ToString(CultureInfo.InvariantCulture))
+                .Append(", \"op\": \"cas\", \"key\": ").Append(Text(op.Key))
+                .Append(", \"expect\": ").Append(Text(op.Expect))
+                .Append(", \"value\": ").Append(Text(op.Value))
+                .Append(", \"invoke\": ").Append(Number(op.Invoke))
+                .Append(", \"complete\": ").Append(op.Complete is double done ? Number(done) : "null")
+                .Append(", \"result\": ").Append(op.Swapped is { } swapped ? (swapped ? "true" : "false") : "null")
+                .Append(", \"outcome\": ").Append(Text(OperationRules.OutcomeName(op.Outcome)))
+                .Append('}');
+            return line.ToString();
+        }
+
         line.Append("{\"client\": ").Append(op.ClientId.ToString(CultureInfo.InvariantCulture))
             .Append(", \"op\": ").Append(Text(OperationRules.KindName(op.Kind)))
             .Append(", \"key\": ").Append(Text(op.Key))
@@ -92,6 +108,11 @@ public static class HistoryJsonl
             }
             var kind = ParseKind(RequiredString(root, "op", lineNumber), lineNumber);
             var outcome = ParseOutcome(RequiredString(root, "outcome", lineNumber), lineNumber);
+            if (kind == OperationKind.Cas)
+            {
+                return ParseCas(root, outcome, lineNumber);
+            }
+
             var result = OptionalString(root, "result", lineNumber);
             var op = new Operation(
                 ClientId: RequiredInt(root, "client", lineNumber),
@@ -107,12 +128,44 @@ public static class HistoryJsonl
         }
     }
 
+    private static Operation ParseCas(JsonElement root, Outcome outcome, int lineNumber)
+    {
+        bool? swapped = root.TryGetProperty("result", out var result) ? result.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Null => null,
+            _ => throw Problem(lineNumber, "a cas's \"result\" must be true (swapped), false (compare failed) or null"),
+        } : null;
+        if (!root.TryGetProperty("expect", out _))
+        {
+            throw Missing(lineNumber, "expect");
+        }
+
+        var op = new Operation(
+            ClientId: RequiredInt(root, "client", lineNumber),
+            Kind: OperationKind.Cas,
+            Key: RequiredString(root, "key", lineNumber),
+            Value: OptionalString(root, "value", lineNumber),
+            Result: null,
+            Invoke: OptionalNumber(root, "invoke", lineNumber) ?? throw Missing(lineNumber, "invoke"),
+            Complete: OptionalNumber(root, "complete", lineNumber),
+            Outcome: outcome)
+        {
+            Expect = OptionalString(root, "expect", lineNumber),
+            Swapped = swapped,
+        };
+        var problem = OperationRules.FindProblem(op);
+        return problem is null ? op : throw Problem(lineNumber, problem);
+    }
+
     private static OperationKind ParseKind(string text, int lineNumber) => text switch
     {
         "get" => OperationKind.Get,
         "put" => OperationKind.Put,
         "delete" => OperationKind.Delete,
-        _ => throw Problem(lineNumber, $"\"op\" is \"{text}\"; expected \"get\", \"put\" or \"delete\""),
+        "cas" => OperationKind.Cas,
+        _ => throw Problem(lineNumber, $"\"op\" is \"{text}\"; expected \"get\", \"put\", \"delete\" or \"cas\""),
     };
 
     private static Outcome ParseOutcome(string text, int lineNumber) => text switch

@@ -16,14 +16,28 @@ internal sealed class KeyHistory
     /// <summary>Interned id of the absent value; the register starts absent.</summary>
     public const int AbsentValueId = 0;
 
-    private KeyHistory(bool[] isWrite, bool[] isOptional, int[] valueIds, double[] callTimes, double[] returnTimes)
+    /// <summary>In <see cref="ExpectIds"/>: the operation is no compare-and-swap.</summary>
+    public const int NoExpect = -1;
+
+    private KeyHistory(bool[] isWrite, bool[] isOptional, int[] valueIds, double[] callTimes, double[] returnTimes, int[]? expectIds = null)
     {
         IsWrite = isWrite;
         IsOptional = isOptional;
         ValueIds = valueIds;
         CallTimes = callTimes;
         ReturnTimes = returnTimes;
+        ExpectIds = expectIds ?? [.. Enumerable.Repeat(NoExpect, isWrite.Length)];
+        HasCas = expectIds is not null;
     }
+
+    /// <summary>
+    /// For a compare-and-swap, the state it compares with: one that swapped (or may have) is a write that requires
+    /// this state; one whose compare failed is not a write, and requires any other state. <see cref="NoExpect"/> otherwise.
+    /// </summary>
+    public int[] ExpectIds { get; }
+
+    /// <summary>True when some operation is a compare-and-swap: the search then takes no shortcut meant for blind writes.</summary>
+    public bool HasCas { get; }
 
     public int Count => IsWrite.Length;
 
@@ -46,6 +60,11 @@ internal sealed class KeyHistory
         // plus a short window, which is what makes its cache entries small.
         var ops = keyOps.OrderBy(op => op.Invoke).ToList();
         var valueIds = InternValues(ops);
+        if (ops.Any(op => op.Kind == OperationKind.Cas))
+        {
+            return WithCas(ops, valueIds);
+        }
+
         var readers = new int[valueIds.Count + 1];
         var writers = new int[valueIds.Count + 1];
         var firstReadComplete = new double[valueIds.Count + 1];
@@ -105,16 +124,49 @@ internal sealed class KeyHistory
         return new KeyHistory([.. isWrite], [.. isOptional], [.. ids], [.. calls], [.. returns]);
     }
 
+    /// <summary>
+    /// A key with compare-and-swaps, without the reductions above (they hold for blind writes only): every operation
+    /// as it is, an unknown one pending until +infinity.
+    /// </summary>
+    private static KeyHistory WithCas(IReadOnlyList<Operation> ops, Dictionary<string, int> valueIds)
+    {
+        var isWrite = new bool[ops.Count];
+        var ids = new int[ops.Count];
+        var expects = new int[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var op = ops[i];
+            ids[i] = IdOf(op, valueIds);
+            expects[i] = op.Kind == OperationKind.Cas ? (op.Expect is null ? AbsentValueId : valueIds[op.Expect]) : NoExpect;
+            isWrite[i] = op.Kind is OperationKind.Put or OperationKind.Delete || (op.Kind == OperationKind.Cas && op.Swapped != false);
+        }
+        return new KeyHistory(
+            isWrite,
+            [.. ops.Select(op => op.Outcome == Outcome.Unknown)],
+            ids,
+            [.. ops.Select(op => op.Invoke)],
+            [.. ops.Select(op => op.Complete ?? double.PositiveInfinity)],
+            expects);
+    }
+
     private static Dictionary<string, int> InternValues(IReadOnlyList<Operation> ops)
     {
         // A get may return a value no put wrote; it still gets an id, which no write can ever produce.
         var valueIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < ops.Count; i++)
+        foreach (var op in ops)
         {
-            var value = ops[i].Kind == OperationKind.Put ? ops[i].Value : ops[i].Result;
-            if (value is not null && !valueIds.ContainsKey(value))
+            var values = op.Kind switch
             {
-                valueIds.Add(value, valueIds.Count + 1);
+                OperationKind.Put => [op.Value],
+                OperationKind.Cas => [op.Value, op.Expect],
+                _ => new[] { op.Result },
+            };
+            foreach (var value in values)
+            {
+                if (value is not null && !valueIds.ContainsKey(value))
+                {
+                    valueIds.Add(value, valueIds.Count + 1);
+                }
             }
         }
         return valueIds;
@@ -124,7 +176,7 @@ internal sealed class KeyHistory
     {
         var value = op.Kind switch
         {
-            OperationKind.Put => op.Value,
+            OperationKind.Put or OperationKind.Cas => op.Value,
             OperationKind.Get => op.Result,
             _ => null,
         };

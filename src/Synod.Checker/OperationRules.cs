@@ -17,13 +17,21 @@ internal static class OperationRules
         {
             return "the invocation time must be a finite number";
         }
-        if (op.Kind == OperationKind.Put && op.Value is null)
+        if (op.Kind is OperationKind.Put or OperationKind.Cas && op.Value is null)
         {
-            return "a put must carry the value it writes";
+            return $"a {KindName(op.Kind)} must carry the value it writes";
         }
-        if (op.Kind != OperationKind.Put && op.Value is not null)
+        if (op.Kind is not (OperationKind.Put or OperationKind.Cas) && op.Value is not null)
         {
             return $"a {KindName(op.Kind)} carries no value";
+        }
+        if (op.Kind != OperationKind.Cas && (op.Expect is not null || op.Swapped is not null))
+        {
+            return $"a {KindName(op.Kind)} has no expected value and no swap result";
+        }
+        if (op.Kind == OperationKind.Cas && (op.Outcome == Outcome.Ok) != op.Swapped.HasValue)
+        {
+            return "a compare-and-swap has a result (true: swapped, false: compare failed) exactly when its outcome is ok";
         }
         return FindTimeProblem(op);
     }
@@ -33,6 +41,7 @@ internal static class OperationRules
         OperationKind.Get => "get",
         OperationKind.Put => "put",
         OperationKind.Delete => "delete",
+        OperationKind.Cas => "cas",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown operation kind"),
     };
 

@@ -39,6 +39,7 @@ internal static class OperationText
         {
             OperationKind.Put => $"{client} put {op.Key}={op.Value}",
             OperationKind.Delete => $"{client} delete {op.Key}",
+            OperationKind.Cas => $"{client} cas {op.Key} {op.Expect ?? "(absent)"}->{op.Value} -> {(op.Swapped is { } swapped ? (swapped ? "swapped" : "compare failed") : "?")}",
             _ => $"{client} get {op.Key} -> {ReadText(op)}",
         };
     }

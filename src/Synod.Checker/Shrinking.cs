@@ -29,6 +29,14 @@ internal sealed class Shrinking(SearchLimits limits, IReadOnlyList<Operation> ke
 
     private bool KeepsWriters(List<Operation> candidate)
     {
+        // A compare-and-swap observes the state as a read does, whether it swapped or not: with one kept, every
+        // write is kept, so that no write it depended on is missing (only reads are dropped).
+        if (candidate.Any(op => op.Kind == OperationKind.Cas)
+            && candidate.Count(op => op.Kind != OperationKind.Get) != keyOps.Count(op => op.Kind != OperationKind.Get))
+        {
+            return false;
+        }
+
         var puts = FirstPutInvokes(candidate);
         var delete = FirstDeleteInvoke(candidate);
         foreach (var op in candidate)

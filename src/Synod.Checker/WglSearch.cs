@@ -110,11 +110,25 @@ internal sealed class WglSearch
     {
         var op = _opOf[entry];
         var newState = _history.ValueIds[op];
-        if (!_history.IsWrite[op] && newState != state)
+        var expect = _history.ExpectIds[op];
+        if (expect != KeyHistory.NoExpect)
+        {
+            // A compare-and-swap: one that swapped (or may have) needs the state it expects; one whose compare
+            // failed needs any other, and leaves it.
+            if (_history.IsWrite[op] ? state != expect : state == expect)
+            {
+                return false;
+            }
+            if (!_history.IsWrite[op])
+            {
+                newState = state;
+            }
+        }
+        else if (!_history.IsWrite[op] && newState != state)
         {
             return false;
         }
-        if (_history.IsOptional[op] && !HasReaderReady(entry, newState))
+        if (_history.IsOptional[op] && !_history.HasCas && !HasReaderReady(entry, newState))
         {
             return false;
         }

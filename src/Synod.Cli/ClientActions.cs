@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Synod.Client;
 
 namespace Synod.Cli;
@@ -5,16 +6,33 @@ namespace Synod.Cli;
 /// <summary>What put, get and delete do once the client is connected: the call and what is printed.</summary>
 internal static class ClientActions
 {
-    public static async Task<int> PutAsync(SynodClient client, SynodCallOptions? options, string key, string value, CancellationToken cancellationToken)
+    public static async Task<int> PutAsync(
+        SynodClient client, SynodCallOptions? options, string key, string value, SynodCompare? compare, bool json, CancellationToken cancellationToken)
     {
-        await client.PutAsync(key, value, options, cancellationToken);
-        await Console.Out.WriteLineAsync("OK");
+        var result = await client.PutAsync(key, value, compare, options, cancellationToken);
+        if (result.CompareFailed)
+        {
+            await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
+            return ExitCodes.CompareFailed;
+        }
+
+        await Console.Out.WriteLineAsync(json
+            ? Json(new Dictionary<string, object>
+            {
+                ["key"] = key,
+                ["revision"] = result.Revision,
+                ["create_revision"] = result.CreateRevision,
+                ["mod_revision"] = result.ModRevision,
+                ["version"] = result.Version,
+                ["duplicate"] = result.Duplicate,
+            })
+            : "OK");
         return ExitCodes.Ok;
     }
 
     /// <summary>Writes the value's bytes to stdout unchanged, then a newline; a stale read's lag goes to stderr.</summary>
     public static async Task<int> GetAsync(
-        ClientCommandContext context, SynodClient client, SynodCallOptions? options, string key, bool stale, CancellationToken cancellationToken)
+        ClientCommandContext context, SynodClient client, SynodCallOptions? options, string key, bool stale, bool json, CancellationToken cancellationToken)
     {
         GetResult result;
         try
@@ -32,15 +50,42 @@ internal static class ClientActions
             await Console.Error.WriteLineAsync(StaleReadLine(context, result));
         }
 
+        if (json)
+        {
+            await Console.Out.WriteLineAsync(Json(new Dictionary<string, object>
+            {
+                ["key"] = key,
+                ["value"] = result.ValueAsString(),
+                ["create_revision"] = result.CreateRevision,
+                ["mod_revision"] = result.ModRevision,
+                ["version"] = result.Version,
+                ["revision"] = result.Revision,
+            }));
+            return ExitCodes.Ok;
+        }
+
         await using var stdout = Console.OpenStandardOutput();
         await stdout.WriteAsync(result.Value, cancellationToken);
         await stdout.WriteAsync("\n"u8.ToArray(), cancellationToken);
         return ExitCodes.Ok;
     }
 
-    public static async Task<int> DeleteAsync(SynodClient client, SynodCallOptions? options, string key, CancellationToken cancellationToken)
+    public static async Task<int> DeleteAsync(
+        SynodClient client, SynodCallOptions? options, string key, SynodCompare? compare, bool json, CancellationToken cancellationToken)
     {
-        var result = await client.DeleteAsync(key, options, cancellationToken);
+        var result = await client.DeleteAsync(key, compare, options, cancellationToken);
+        if (result.CompareFailed)
+        {
+            await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
+            return ExitCodes.CompareFailed;
+        }
+
+        if (json)
+        {
+            await Console.Out.WriteLineAsync(Json(new Dictionary<string, object> { ["key"] = key, ["existed"] = result.Existed, ["revision"] = result.Revision }));
+            return result.Existed ? ExitCodes.Ok : ExitCodes.NotFound;
+        }
+
         if (!result.Existed)
         {
             await Console.Error.WriteLineAsync(KeyNotFoundLine(key));
@@ -50,6 +95,8 @@ internal static class ClientActions
         await Console.Out.WriteLineAsync("deleted");
         return ExitCodes.Ok;
     }
+
+    private static string Json(Dictionary<string, object> fields) => JsonSerializer.Serialize(fields);
 
     public static string KeyNotFoundLine(string key) => ClientErrors.Line($"key not found: {key}");
 

@@ -15,11 +15,20 @@ public static class ClientCommands
     {
         var key = new Argument<string>("key") { Description = "The key (UTF-8, 1 to 1024 bytes)." };
         var value = new Argument<string>("value") { Description = "The value (UTF-8, up to 1 MiB)." };
+        var conditions = new WriteConditionOptions(withAbsent: true);
+        var json = JsonOption("{\"key\", \"revision\", \"create_revision\", \"mod_revision\", \"version\", \"duplicate\"} instead of OK");
         var shared = new ClientCommandOptions();
-        var command = new Command("put", "Set KEY to VALUE, exactly once however often it is retried; prints OK.") { key, value };
+        var command = new Command(
+            "put",
+            "Set KEY to VALUE, exactly once however often it is retried; prints OK. With a condition (--if-...), only if it holds when the write is applied; exit 7 if not.")
+        {
+            key, value, json,
+        };
+        conditions.AddTo(command);
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
-            ClientActions.PutAsync(client, options, parse.GetValue(key)!, parse.GetValue(value)!, cancellationToken), cancellationToken));
+            ClientActions.PutAsync(
+                client, options, parse.GetValue(key)!, parse.GetValue(value)!, conditions.Parse(parse), parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
 
@@ -30,24 +39,35 @@ public static class ClientCommands
         {
             Description = "Answer from the contacted replica at once, without confirming it is current; says on stderr how far behind it may be.",
         };
+        var json = JsonOption("{\"key\", \"value\", \"create_revision\", \"mod_revision\", \"version\", \"revision\"} instead of the bare value");
         var shared = new ClientCommandOptions();
-        var command = new Command("get", "Print the value of KEY; exit 3 if it has none.") { key, stale };
+        var command = new Command("get", "Print the value of KEY; exit 3 if it has none.") { key, stale, json };
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (context, client, options) =>
-            ClientActions.GetAsync(context, client, options, parse.GetValue(key)!, parse.GetValue(stale), cancellationToken), cancellationToken));
+            ClientActions.GetAsync(context, client, options, parse.GetValue(key)!, parse.GetValue(stale), parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
 
     private static Command Delete()
     {
         var key = new Argument<string>("key") { Description = "The key (UTF-8)." };
+        var conditions = new WriteConditionOptions(withAbsent: false);
+        var json = JsonOption("{\"key\", \"existed\", \"revision\"} instead of deleted");
         var shared = new ClientCommandOptions();
-        var command = new Command("delete", "Remove KEY, exactly once; prints deleted, or exits 3 if it was absent.") { key };
+        var command = new Command(
+            "delete",
+            "Remove KEY, exactly once; prints deleted, or exits 3 if it was absent. With a condition (--if-...), only if it holds when the delete is applied; exit 7 if not.")
+        {
+            key, json,
+        };
+        conditions.AddTo(command);
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
-            ClientActions.DeleteAsync(client, options, parse.GetValue(key)!, cancellationToken), cancellationToken));
+            ClientActions.DeleteAsync(client, options, parse.GetValue(key)!, conditions.Parse(parse), parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
+
+    private static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print one JSON object, {what}." };
 
     private static Command Status()
     {

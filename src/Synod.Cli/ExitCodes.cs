@@ -25,4 +25,7 @@ public static class ExitCodes
     /// before proving the history linearizable or not.
     /// </summary>
     public const int Undecided = 6;
+
+    /// <summary>A conditional write's compare did not hold (--if-absent, --if-value, ...): nothing was written.</summary>
+    public const int CompareFailed = 7;
 }

@@ -67,11 +67,22 @@ public sealed partial class SynodClient : IAsyncDisposable
     /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the write may still take effect.</exception>
     /// <exception cref="SynodSessionExpiredException">The replicas forgot this client's session; the write was not applied.</exception>
     public Task<PutResult> PutAsync(
-        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        PutAsync(key, value, compare: null, options, cancellationToken);
+
+    /// <summary>
+    /// Sets <paramref name="key"/> to <paramref name="value"/> only if <paramref name="compare"/> holds when the write is
+    /// applied (compare-and-swap; null: always), exactly once however often it is retried. A compare that does not
+    /// hold is no error: the result's <see cref="PutResult.CompareFailed"/> is true and it gives the key's current
+    /// version and revisions.
+    /// </summary>
+    public Task<PutResult> PutAsync(
+        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         var keyBytes = key.ToArray();
         var valueBytes = value.ToArray();
         RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, valueBytes);
+        var compareProto = ValidatedCompare(RequestRules.Put, compare);
         return WriteAsync(
             "put",
             options,
@@ -83,11 +94,38 @@ public sealed partial class SynodClient : IAsyncDisposable
                     Value = UnsafeByteOperations.UnsafeWrap(valueBytes),
                     ClientId = session.ClientId,
                     Sequence = session.NextSequence,
+                    Compare = compareProto,
                 },
                 callOptions),
             (response, session, endpoint) => new PutResult(
-                response.Slot, response.ServedBy, response.Duplicate, session.ClientId, session.NextSequence, endpoint),
+                response.Slot, response.ServedBy, response.Duplicate, session.ClientId, session.NextSequence, endpoint,
+                response.Revision, response.CompareFailed, response.CreateRevision, response.ModRevision, response.Version),
             cancellationToken);
+    }
+
+    /// <summary>Sets a key to a value, both as UTF-8, only if <paramref name="compare"/> holds (see the byte overload).</summary>
+    public Task<PutResult> PutAsync(string key, string value, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        PutAsync(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), compare, options, cancellationToken);
+
+    /// <summary>The compare as the wire carries it, after the same checks the replicas make; null for none.</summary>
+    private static Compare? ValidatedCompare(byte operation, SynodCompare? compare)
+    {
+        if (compare is null)
+        {
+            return null;
+        }
+
+        if (compare.Target is < CompareTarget.Version or > CompareTarget.Value || compare.Op is < CompareOp.Equal or > CompareOp.Greater)
+        {
+            throw new SynodInvalidArgumentException($"The compare names target {compare.Target} and op {compare.Op}; give a defined target and op.");
+        }
+
+        if (RequestRules.ConditionProblem(operation, (byte)compare.Target, compare.Number, compare.Value.ToArray()) is { } problem)
+        {
+            throw new SynodInvalidArgumentException(problem);
+        }
+
+        return compare.ToProto();
     }
 
     /// <summary>Sets a key to a value, both as UTF-8.</summary>
@@ -109,7 +147,9 @@ public sealed partial class SynodClient : IAsyncDisposable
         var history = new AttemptHistory("get", isWrite: false);
         var (response, endpoint) = await CallAsync(
             history, options, keyBytes, (client, callOptions) => client.GetAsync(request, callOptions), cancellationToken);
-        return new GetResult(response.Value.Memory, response.ServedBy, response.AppliedSlot, response.LagSlots, endpoint);
+        return new GetResult(
+            response.Value.Memory, response.ServedBy, response.AppliedSlot, response.LagSlots, endpoint,
+            response.Revision, response.CreateRevision, response.ModRevision, response.Version);
     }
 
     /// <summary>Reads a key given as UTF-8.</summary>
@@ -118,25 +158,35 @@ public sealed partial class SynodClient : IAsyncDisposable
 
     /// <summary>Removes a key, exactly once; the result says whether it existed.</summary>
     /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the delete may still take effect.</exception>
-    public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        DeleteAsync(key, compare: null, options, cancellationToken);
+
+    /// <summary>Removes a key only if <paramref name="compare"/> holds when the delete is applied (null: always), exactly once.</summary>
+    public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         var keyBytes = key.ToArray();
         RequestValidation.ThrowIfInvalid(RequestRules.Delete, keyBytes, []);
+        var compareProto = ValidatedCompare(RequestRules.Delete, compare);
         return WriteAsync(
             "delete",
             options,
             keyBytes,
             (session, client, callOptions) => client.DeleteAsync(
-                new DeleteRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), ClientId = session.ClientId, Sequence = session.NextSequence },
+                new DeleteRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), ClientId = session.ClientId, Sequence = session.NextSequence, Compare = compareProto },
                 callOptions),
             (response, session, endpoint) => new DeleteResult(
-                response.Existed, response.Slot, response.ServedBy, session.ClientId, session.NextSequence, endpoint),
+                response.Existed, response.Slot, response.ServedBy, session.ClientId, session.NextSequence, endpoint,
+                response.Revision, response.CompareFailed, response.ModRevision, response.Version),
             cancellationToken);
     }
 
     /// <summary>Removes a key given as UTF-8.</summary>
     public Task<DeleteResult> DeleteAsync(string key, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
         DeleteAsync(Encoding.UTF8.GetBytes(key), options, cancellationToken);
+
+    /// <summary>Removes a key given as UTF-8 only if <paramref name="compare"/> holds (see the byte overload).</summary>
+    public Task<DeleteResult> DeleteAsync(string key, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        DeleteAsync(Encoding.UTF8.GetBytes(key), compare, options, cancellationToken);
 
     /// <summary>
     /// Asks one replica (an index into <see cref="Endpoints"/>) for its state. No failover: a replica that cannot

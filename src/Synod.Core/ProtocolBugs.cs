@@ -62,4 +62,11 @@ public enum ProtocolBugs
     /// that leader's phase 1 covered (I14 step 3 skipped), so its promises hide values its lost acceptances helped choose.
     /// </summary>
     VoteBeforeCatchUp = 16384,
+
+    /// <summary>
+    /// The replica driver evaluates a conditional write's compare against the state it has applied when the write
+    /// arrives, and proposes the write without its condition (or answers "compare failed" at once): the compare sees a
+    /// state that may be stale by the time the write is applied, so two compare-and-swaps can both succeed.
+    /// </summary>
+    CompareAtProposal = 32768,
 }

@@ -66,7 +66,7 @@ public sealed partial class ReplicaDriver
                 return;
             }
 
-            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId);
+            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId, applied.Revision, applied.Entry);
             foreach (var waiter in write.Waiters)
             {
                 if (!waiter.Abandoned)
@@ -91,7 +91,7 @@ public sealed partial class ReplicaDriver
                 return false;
             }
 
-            read.Answer.Complete(new ReadOutcome(Lookup(read.Key), Kv.AppliedSlot, 0));
+            read.Answer.Complete(new ReadOutcome(Lookup(read.Key), Kv.Revision, Kv.AppliedSlot, 0));
             return true;
         });
     }

@@ -92,6 +92,11 @@ public sealed partial class ReplicaDriver
             return;
         }
 
+        if ((Core.Options.Bugs & ProtocolBugs.CompareAtProposal) != 0 && CompareHereFirst(ref command, answer))
+        {
+            return;
+        }
+
         if (!waiting)
         {
             _writeWaiters[key] = write = new PendingWrite(command);
@@ -108,13 +113,45 @@ public sealed partial class ReplicaDriver
         }
     }
 
+    /// <summary>
+    /// The bug <see cref="ProtocolBugs.CompareAtProposal"/>: a conditional write's compare is evaluated here, against
+    /// what this replica has applied, and the write goes on without its condition. True when it was answered here.
+    /// </summary>
+    private bool CompareHereFirst(ref byte[] command, IAnswer<WriteOutcome> answer)
+    {
+        KvCommand decoded;
+        try
+        {
+            decoded = KvCommand.Decode(command);
+        }
+        catch (KvFormatException)
+        {
+            return false;
+        }
+
+        if (decoded.Condition is not { } condition)
+        {
+            return false;
+        }
+
+        var current = Lookup(decoded.Key);
+        if (!condition.Holds(current))
+        {
+            answer.Complete(new WriteOutcome(KvStatus.CompareFailed, Kv.AppliedSlot, Duplicate: false, Revision: Kv.Revision, Entry: current));
+            return true;
+        }
+
+        command = (decoded with { Condition = null }).Encode();
+        return false;
+    }
+
     /// <summary>A client's read: stale ones are answered at once from what is applied; others wait for a read index.</summary>
     public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer)
     {
         if (stale || (Core.Options.Bugs & ProtocolBugs.ReadWithoutReadIndex) != 0)
         {
             var lag = Math.Max(0, Core.HighestKnownCommit - Kv.AppliedSlot);
-            answer.Complete(new ReadOutcome(Lookup(key), Kv.AppliedSlot, lag));
+            answer.Complete(new ReadOutcome(Lookup(key), Kv.Revision, Kv.AppliedSlot, lag));
             return;
         }
 
@@ -263,5 +300,5 @@ public sealed partial class ReplicaDriver
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs);
 
-    private byte[]? Lookup(byte[] key) => Kv.TryGet(key, out var value) ? value : null;
+    private KvEntry? Lookup(byte[] key) => Kv.TryGetEntry(key, out var entry) ? entry : null;
 }

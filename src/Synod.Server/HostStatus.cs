@@ -20,4 +20,5 @@ public sealed record HostStatus(
     int WalSegments,
     long Fsyncs,
     long WalRecords,
-    long PeerMessagesRefused);
+    long PeerMessagesRefused,
+    long Revision);

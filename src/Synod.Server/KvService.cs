@@ -18,16 +18,62 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
 
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
-        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, ProtoBytes.OwnedArray(request.Key), ProtoBytes.OwnedArray(request.Value));
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, ProtoBytes.OwnedArray(request.Key), ProtoBytes.OwnedArray(request.Value))
+        {
+            Condition = ConditionOf(request.Compare),
+        };
         var outcome = await WriteAsync(command, context);
-        return new PutResponse { Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, Duplicate = outcome.Duplicate, LeaderId = host.KnownLeaderId };
+        var entry = outcome.Entry.GetValueOrDefault();
+        return new PutResponse
+        {
+            Slot = (ulong)outcome.Slot,
+            ServedBy = (uint)options.Id,
+            Duplicate = outcome.Duplicate,
+            LeaderId = host.KnownLeaderId,
+            CompareFailed = outcome.Status == KvStatus.CompareFailed,
+            Revision = outcome.Revision,
+            CreateRevision = entry.CreateRevision,
+            ModRevision = entry.ModRevision,
+            Version = entry.Version,
+        };
     }
 
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
-        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, ProtoBytes.OwnedArray(request.Key), []);
+        var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Delete, ProtoBytes.OwnedArray(request.Key), [])
+        {
+            Condition = ConditionOf(request.Compare),
+        };
         var outcome = await WriteAsync(command, context);
-        return new DeleteResponse { Existed = outcome.Status == KvStatus.Ok, ServedBy = (uint)options.Id, Slot = (ulong)outcome.Slot, LeaderId = host.KnownLeaderId };
+        var entry = outcome.Entry.GetValueOrDefault();
+        return new DeleteResponse
+        {
+            Existed = outcome.Status == KvStatus.Ok,
+            ServedBy = (uint)options.Id,
+            Slot = (ulong)outcome.Slot,
+            LeaderId = host.KnownLeaderId,
+            CompareFailed = outcome.Status == KvStatus.CompareFailed,
+            Revision = outcome.Revision,
+            ModRevision = entry.ModRevision,
+            Version = entry.Version,
+        };
+    }
+
+    /// <summary>The request's compare as the state machine takes it; null when there is none. An incomplete one is refused.</summary>
+    private static KvCondition? ConditionOf(Compare? compare)
+    {
+        if (compare is null)
+        {
+            return null;
+        }
+
+        if (compare.Target is < CompareTarget.Version or > CompareTarget.Value || compare.Op is < CompareOp.Equal or > CompareOp.Greater)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"the compare names target {(int)compare.Target} and op {(int)compare.Op}: give a target (VERSION, CREATE_REVISION, MOD_REVISION or VALUE) and an op (EQUAL, NOT_EQUAL, LESS or GREATER)."));
+        }
+
+        return new KvCondition((KvCompareTarget)compare.Target, (KvCompareOp)compare.Op, compare.Number, ProtoBytes.OwnedArray(compare.Value));
     }
 
     public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
@@ -68,19 +114,23 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             completion.TrySetCanceled();
         }
 
-        if (outcome.Value is null)
+        if (outcome.Entry is not { } entry)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot})"));
+            throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot}, revision {outcome.Revision})"));
         }
 
-        responses.Reserve(context, outcome.Value.Length);
+        responses.Reserve(context, entry.Value.Length);
         return new GetResponse
         {
-            Value = UnsafeByteOperations.UnsafeWrap(outcome.Value),
+            Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
             ServedBy = (uint)options.Id,
             AppliedSlot = (ulong)outcome.AppliedSlot,
             LagSlots = (ulong)outcome.LagSlots,
             LeaderId = host.KnownLeaderId,
+            Revision = outcome.Revision,
+            CreateRevision = entry.CreateRevision,
+            ModRevision = entry.ModRevision,
+            Version = entry.Version,
         };
     }
 
@@ -109,6 +159,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             Fsyncs = (ulong)status.Fsyncs,
             WalRecords = (ulong)status.WalRecords,
             PeerMessagesRefused = (ulong)status.PeerMessagesRefused,
+            Revision = status.Revision,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;
@@ -155,7 +206,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
 
         return outcome.Status switch
         {
-            KvStatus.Ok or KvStatus.NotFound => outcome,
+            KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed => outcome,
             KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"client {command.ClientId}'s session expired on the replicas (evicted to make room for newer ones); the write was not applied. Register a new client id.")),
             KvStatus.UnknownClient => throw new RpcException(new Status(StatusCode.FailedPrecondition,

@@ -341,5 +341,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _storage.SegmentCount,
         _storage.Syncs,
         _storage.RecordsWritten,
-        _driver.Core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver));
+        _driver.Core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver),
+        _driver.Kv.Revision);
 }

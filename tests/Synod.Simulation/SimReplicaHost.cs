@@ -163,9 +163,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                 : new KvCommand(
                     request.ClientId,
                     request.Sequence,
-                    request.Kind == OperationKind.Put ? KvOperation.Put : KvOperation.Delete,
+                    request.Kind == OperationKind.Delete ? KvOperation.Delete : KvOperation.Put,
                     Encoding.UTF8.GetBytes(request.Key),
-                    request.Value is null ? [] : Encoding.UTF8.GetBytes(request.Value));
+                    request.Value is null ? [] : Encoding.UTF8.GetBytes(request.Value))
+                {
+                    Condition = request.Kind != OperationKind.Cas ? null
+                        : request.Expect is null ? KvCondition.Absent
+                        : new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes(request.Expect)),
+                };
             _driver.Write(command.ClientId, command.Sequence, command.Encode(), new WriteAnswer(this, request));
         }
 
@@ -317,9 +322,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         public void Complete(WriteOutcome result)
         {
-            var ok = result.Status is KvStatus.Ok or KvStatus.NotFound;
+            var ok = result.Status is KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed;
             var gone = result.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone));
+            bool? swapped = request.Kind == OperationKind.Cas && ok ? result.Status == KvStatus.Ok : null;
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone, swapped));
         }
 
         /// <summary>Not ok and not "session gone": the client retries, and a retry's refusal then counts as outcome unknown.</summary>

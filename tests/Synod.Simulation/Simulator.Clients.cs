@@ -21,6 +21,10 @@ public sealed partial class Simulator
     private int _operationsEnded;
     private ulong _lastRegistrationNonce;
 
+    // What the clients last learned each key holds (a read, or a write acknowledged): what a compare-and-swap expects.
+    // It may be stale by the time the swap applies, and then the compare fails, as it must.
+    private readonly Dictionary<string, string?> _lastSeen = [];
+
     private void StartNextOperation(SimClient client)
     {
         if (_operationsStarted >= Options.Ops)
@@ -37,10 +41,14 @@ public sealed partial class Simulator
 
         _operationsStarted++;
         var roll = Random.Next(100);
-        var kind = roll < 45 ? OperationKind.Get : roll < 85 ? OperationKind.Put : OperationKind.Delete;
+        var kind = roll < 40 ? OperationKind.Get
+            : roll < 70 ? OperationKind.Put
+            : roll < 80 ? OperationKind.Delete
+            : OperationKind.Cas;
         var key = $"k{Random.Next(Options.Keys)}";
-        var value = kind == OperationKind.Put ? $"c{client.Index}-{_operationsStarted}" : null;
-        var request = new ClientRequest(client.Index, 0, 0, 0, kind, key, value);
+        var value = kind is OperationKind.Put or OperationKind.Cas ? $"c{client.Index}-{_operationsStarted}" : null;
+        var expect = kind == OperationKind.Cas ? _lastSeen.GetValueOrDefault(key) : null;
+        var request = new ClientRequest(client.Index, 0, 0, 0, kind, key, value, Expect: expect);
         if (kind != OperationKind.Get && Random.NextDouble() < Options.ClientRestartProbability)
         {
             client.ForgetClientId();
@@ -105,7 +113,7 @@ public sealed partial class Simulator
             // Not applied by this attempt; an earlier one that went unanswered may have been, before the session went.
             client.ForgetClientId();
             _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs,
-                client.AttemptsOfOperation > 1 ? null : NowMs, client.AttemptsOfOperation > 1 ? Outcome.Unknown : Outcome.Fail));
+                client.AttemptsOfOperation > 1 ? null : NowMs, client.AttemptsOfOperation > 1 ? Outcome.Unknown : Outcome.Fail) { Expect = request.Expect });
             EndOperation(client);
             return;
         }
@@ -128,7 +136,18 @@ public sealed partial class Simulator
         }
 
         _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value,
-            request.Kind == OperationKind.Get ? reply.Value : null, client.InvokeMs, NowMs, Outcome.Ok));
+            request.Kind == OperationKind.Get ? reply.Value : null, client.InvokeMs, NowMs, Outcome.Ok)
+        {
+            Expect = request.Expect,
+            Swapped = request.Kind == OperationKind.Cas ? reply.Swapped ?? throw new InvalidOperationException("a compare-and-swap's answer says whether it swapped") : null,
+        });
+        _lastSeen[request.Key] = request.Kind switch
+        {
+            OperationKind.Get => reply.Value,
+            OperationKind.Put => request.Value,
+            OperationKind.Delete => null,
+            _ => reply.Swapped == true ? request.Value : _lastSeen.GetValueOrDefault(request.Key),
+        };
         EndOperation(client);
     }
 
@@ -141,13 +160,13 @@ public sealed partial class Simulator
             if (request.Register)
             {
                 // The write was never sent; the registration, if it took effect, only spent an id.
-                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, NowMs, Outcome.Fail));
+                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, NowMs, Outcome.Fail) { Expect = request.Expect });
                 client.PendingWrite = null;
             }
             else
             {
                 // A write that may still be in flight somewhere may take effect at any later time: outcome unknown.
-                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, null, Outcome.Unknown));
+                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, null, Outcome.Unknown) { Expect = request.Expect });
             }
 
             EndOperation(client);

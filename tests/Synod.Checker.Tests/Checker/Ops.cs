@@ -24,6 +24,13 @@ internal static class Ops
     public static Operation Get(int client, string key, string? result, double invoke, double complete) =>
         new(client, OperationKind.Get, key, null, result, invoke, complete, Outcome.Ok);
 
+    /// <summary>A completed compare-and-swap: <paramref name="expect"/> null means "only if absent".</summary>
+    public static Operation Cas(int client, string key, string? expect, string value, bool swapped, double invoke, double complete) =>
+        new(client, OperationKind.Cas, key, value, null, invoke, complete, Outcome.Ok) { Expect = expect, Swapped = swapped };
+
+    public static Operation UnknownCas(int client, string key, string? expect, string value, double invoke) =>
+        new(client, OperationKind.Cas, key, value, null, invoke, null, Outcome.Unknown) { Expect = expect };
+
     public static Operation UnknownGet(int client, string key, double invoke) =>
         new(client, OperationKind.Get, key, null, null, invoke, null, Outcome.Unknown);
 }
