@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Delete(), Status()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Delete(), Status()];
 
     private static Command Put()
     {
@@ -45,6 +45,31 @@ public static class ClientCommands
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (context, client, options) =>
             ClientActions.GetAsync(context, client, options, parse.GetValue(key)!, parse.GetValue(stale), parse.GetValue(json), cancellationToken), cancellationToken));
+        return command;
+    }
+
+    private static Command Range()
+    {
+        var prefix = new Option<string?>("--prefix") { Description = "Every key that begins with P (UTF-8)." };
+        var from = new Option<string?>("--from") { Description = "The first key of the range [A, B) (UTF-8)." };
+        var to = new Option<string?>("--to") { Description = "The end of the range [A, B), not included; leave it out for every key from A on." };
+        var limit = new Option<long>("--limit") { Description = "At most N keys (default: all, read in pages of at most 10,000 keys or 4 MiB)." };
+        var keysOnly = new Option<bool>("--keys-only") { Description = "Print the keys only." };
+        var countOnly = new Option<bool>("--count-only") { Description = "Print only how many keys the range holds." };
+        var stale = new Option<bool>("--stale") { Description = "Answer from the contacted replica at once, without confirming it is current." };
+        var json = JsonOption("{\"kvs\": [{\"key\", \"value\", \"create_revision\", \"mod_revision\", \"version\"}], \"more\", \"count\", \"revision\"}");
+        var shared = new ClientCommandOptions();
+        var command = new Command("range", "Print the keys of a prefix or of a range [A, B) in bytewise order, each key then its value on the next line.")
+        {
+            prefix, from, to, limit, keysOnly, countOnly, stale, json,
+        };
+        shared.AddTo(command, withNode: true, withTimeout: true);
+        command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
+        {
+            var request = RangeActions.Parse(
+                parse.GetValue(prefix), parse.GetValue(from), parse.GetValue(to), parse.GetValue(limit), parse.GetValue(keysOnly), parse.GetValue(countOnly));
+            return RangeActions.RunAsync(client, options, request, parse.GetValue(stale), parse.GetValue(json), cancellationToken);
+        }, cancellationToken));
         return command;
     }
 

@@ -24,6 +24,9 @@ public sealed partial class SynodClient : IAsyncDisposable
 
     private const int MessageBytesMax = RequestRules.KeyBytesMax + RequestRules.ValueBytesMax + MessageOverheadBytes;
 
+    /// <summary>The largest answer taken: a range's (the largest of all) and its fields.</summary>
+    private const int ResponseBytesMax = RequestRules.RangeResponseBytesMax + MessageOverheadBytes;
+
     /// <summary>How soon a channel retries connecting to a replica it could not reach; short, because replicas restart.</summary>
     private static readonly TimeSpan ReconnectBackoffInitial = TimeSpan.FromMilliseconds(100);
 
@@ -156,6 +159,65 @@ public sealed partial class SynodClient : IAsyncDisposable
     public Task<GetResult> GetAsync(string key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
         GetAsync(Encoding.UTF8.GetBytes(key), stale, options, cancellationToken);
 
+    /// <summary>
+    /// Reads the keys of <paramref name="range"/>, in bytewise order, from one applied state: linearizable by default,
+    /// from the contacted replica at once with <paramref name="stale"/>. One page: when <see cref="RangeResult.More"/>
+    /// is true, <see cref="RangeAllAsync"/> reads on.
+    /// </summary>
+    public async Task<RangeResult> RangeAsync(SynodRange range, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        if (range.From.Length > RequestRules.KeyBytesMax + 1 || range.To.Length > RequestRules.KeyBytesMax + 1 || range.Limit < 0 || (range.KeysOnly && range.CountOnly))
+        {
+            throw new SynodInvalidArgumentException(
+                $"The range is invalid: its start and end may be at most {RequestRules.KeyBytesMax + 1} bytes, its limit 0 or more, and it is keys-only or count-only, not both.");
+        }
+
+        var request = new RangeRequest
+        {
+            From = ByteString.CopyFrom(range.From.Span),
+            To = ByteString.CopyFrom(range.To.Span),
+            Limit = range.Limit,
+            KeysOnly = range.KeysOnly,
+            CountOnly = range.CountOnly,
+            Stale = stale,
+        };
+        var history = new AttemptHistory("range", isWrite: false);
+        var (response, endpoint) = await CallAsync(
+            history, options, range.From, (client, callOptions) => client.RangeAsync(request, callOptions), cancellationToken);
+        var kvs = response.Kvs.Select(kv => new SynodKeyValue(kv.Key.Memory, kv.Value.Memory, kv.CreateRevision, kv.ModRevision, kv.Version)).ToList();
+        return new RangeResult(kvs, response.More, response.Count, response.Revision, response.ServedBy, response.AppliedSlot, response.LagSlots, endpoint);
+    }
+
+    /// <summary>
+    /// Every key of <paramref name="range"/> (up to its limit), reading page after page. Each page is one applied
+    /// state; the pages together are not one snapshot (a key written between two pages may show its newer value).
+    /// </summary>
+    public async IAsyncEnumerable<SynodKeyValue> RangeAllAsync(
+        SynodRange range, bool stale = false, SynodCallOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        var page = range with { CountOnly = false };
+        var left = range.Limit;
+        while (true)
+        {
+            var result = await RangeAsync(page, stale, options, cancellationToken);
+            foreach (var kv in result.Kvs)
+            {
+                yield return kv;
+            }
+
+            left -= result.Kvs.Count;
+            if (!result.More || result.Kvs.Count == 0 || (range.Limit > 0 && left <= 0))
+            {
+                yield break;
+            }
+
+            // On from just after the last key returned: that key with a zero byte appended.
+            page = page with { From = (byte[])[.. result.Kvs[^1].Key.Span, 0], Limit = range.Limit > 0 ? left : 0 };
+        }
+    }
+
     /// <summary>Removes a key, exactly once; the result says whether it existed.</summary>
     /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the delete may still take effect.</exception>
     public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -247,7 +309,7 @@ public sealed partial class SynodClient : IAsyncDisposable
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 EnableMultipleHttp2Connections = true,
             },
-            MaxReceiveMessageSize = MessageBytesMax,
+            MaxReceiveMessageSize = ResponseBytesMax,
             MaxSendMessageSize = MessageBytesMax,
             InitialReconnectBackoff = ReconnectBackoffInitial,
             MaxReconnectBackoff = ReconnectBackoffMax,

@@ -69,4 +69,7 @@ public enum ProtocolBugs
     /// state that may be stale by the time the write is applied, so two compare-and-swaps can both succeed.
     /// </summary>
     CompareAtProposal = 32768,
+
+    /// <summary>The replica driver serves a linearizable range read from what it has applied, without a confirmed read index.</summary>
+    RangeWithoutReadIndex = 65536,
 }

@@ -32,7 +32,7 @@ public sealed partial class ReplicaDriver
         {
             if (_readWaiters.Remove(readId, out var dropped))
             {
-                dropped.Answer.Fail(ReplicaFailure.NoLeader);
+                dropped.Fail(ReplicaFailure.NoLeader);
             }
         }
 
@@ -40,7 +40,7 @@ public sealed partial class ReplicaDriver
         {
             if (_readWaiters.Remove(state.ReadId, out var read))
             {
-                _readsAwaitingApply.Add((state.Index, read.Key, read.Answer));
+                _readsAwaitingApply.Add((state.Index, read));
             }
         }
 
@@ -91,7 +91,7 @@ public sealed partial class ReplicaDriver
                 return false;
             }
 
-            read.Answer.Complete(new ReadOutcome(Lookup(read.Key), Kv.Revision, Kv.AppliedSlot, 0));
+            read.Read.Answer(Kv, 0);
             return true;
         });
     }

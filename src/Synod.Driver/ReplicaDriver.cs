@@ -23,8 +23,8 @@ public sealed partial class ReplicaDriver
     private readonly IReplicaEvents _events;
     private readonly Queue<(Ready Ready, bool Synced)> _unsynced = new();
     private readonly Dictionary<(ulong ClientId, ulong Sequence), PendingWrite> _writeWaiters = [];
-    private readonly Dictionary<long, (byte[] Key, IAnswer<ReadOutcome> Answer)> _readWaiters = [];
-    private readonly List<(long Index, byte[] Key, IAnswer<ReadOutcome> Answer)> _readsAwaitingApply = [];
+    private readonly Dictionary<long, PendingRead> _readWaiters = [];
+    private readonly List<(long Index, PendingRead Read)> _readsAwaitingApply = [];
     private long _nextReadId;
     private int _lastLeaderSeen;
     private ReplicaRole _lastRole = ReplicaRole.Follower;
@@ -145,24 +145,29 @@ public sealed partial class ReplicaDriver
         return false;
     }
 
-    /// <summary>A client's read: stale ones are answered at once from what is applied; others wait for a read index.</summary>
-    public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer)
+    /// <summary>A client's read of one key: a stale one is answered at once from what is applied; others wait for a read index.</summary>
+    public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer) => Read(new PendingRead.OfKey(key, answer), stale);
+
+    /// <summary>A client's range read, answered like <see cref="Read(byte[], bool, IAnswer{ReadOutcome})"/>.</summary>
+    public void Range(KvRange range, bool stale, IAnswer<RangeOutcome> answer) =>
+        Read(new PendingRead.OfRange(range, answer), stale || (Core.Options.Bugs & ProtocolBugs.RangeWithoutReadIndex) != 0);
+
+    private void Read(PendingRead read, bool stale)
     {
         if (stale || (Core.Options.Bugs & ProtocolBugs.ReadWithoutReadIndex) != 0)
         {
-            var lag = Math.Max(0, Core.HighestKnownCommit - Kv.AppliedSlot);
-            answer.Complete(new ReadOutcome(Lookup(key), Kv.Revision, Kv.AppliedSlot, lag));
+            read.Answer(Kv, Math.Max(0, Core.HighestKnownCommit - Kv.AppliedSlot));
             return;
         }
 
         if (!Core.KnowsLiveLeader)
         {
-            answer.Fail(ReplicaFailure.NoLeader);
+            read.Fail(ReplicaFailure.NoLeader);
             return;
         }
 
         var readId = ++_nextReadId;
-        _readWaiters[readId] = (key, answer);
+        _readWaiters[readId] = read;
         Core.RequestRead(readId);
     }
 
@@ -287,12 +292,12 @@ public sealed partial class ReplicaDriver
             }
         }
 
-        foreach (var readId in _readWaiters.Where(r => r.Value.Answer.Abandoned).Select(r => r.Key).ToList())
+        foreach (var readId in _readWaiters.Where(r => r.Value.Abandoned).Select(r => r.Key).ToList())
         {
             _readWaiters.Remove(readId);
         }
 
-        _readsAwaitingApply.RemoveAll(r => r.Answer.Abandoned);
+        _readsAwaitingApply.RemoveAll(r => r.Read.Abandoned);
     }
 
     /// <summary>The state machine's bugs among the protocol's: only the session rule lives there.</summary>

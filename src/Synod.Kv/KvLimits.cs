@@ -14,4 +14,10 @@ public static class KvLimits
 
     /// <summary>How many client sessions are kept for exactly-once retries unless configured otherwise.</summary>
     public const int SessionsMaxDefault = 10_000;
+
+    /// <summary>The most keys one range read returns (10,000); defined with the client's copy of the rules.</summary>
+    public const int RangeKeysMax = RequestRules.RangeKeysMax;
+
+    /// <summary>The most bytes one range read returns (4 MiB, with <see cref="RequestRules.RangeEntryOverheadBytes"/> per key); defined with the client's copy.</summary>
+    public const int RangeBytesMax = RequestRules.RangeBytesMax;
 }

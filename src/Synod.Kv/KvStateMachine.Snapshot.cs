@@ -238,6 +238,7 @@ public sealed partial class KvStateMachine
             }
 
             _entries.Add(key, entry);
+            _keyIndex.Add(key);
             previous = key;
         }
 

@@ -22,6 +22,10 @@ public sealed partial class KvStateMachine
     private readonly Dictionary<byte[], KvEntry>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
     private readonly Dictionary<ulong, ClientSession> _sessions = [];
 
+    // Every key in bytewise order, for range reads: changed only when a key is created or deleted, never by a write to
+    // a key that exists. Not part of a snapshot (restore rebuilds it), so a background snapshot never reads it.
+    private readonly SortedSet<byte[]> _keyIndex = new(ByteArrayComparer.Instance);
+
     // Orders sessions for eviction: least recently used slot first, ties by lower client id. An entry may hold an
     // earlier use than its session's last (RecordSession); eviction corrects it when it comes first.
     private readonly SortedSet<(long LastUsedSlot, ulong ClientId)> _sessionsByLastUse = [];
@@ -111,6 +115,64 @@ public sealed partial class KvStateMachine
         }
 
         return _entriesBySpan.TryGetValue(key, out entry);
+    }
+
+    /// <summary>
+    /// The keys of <paramref name="range"/> as this replica has applied them, in bytewise order, bounded by the
+    /// range's limit, <see cref="KvLimits.RangeKeysMax"/> and <see cref="KvLimits.RangeBytesMax"/>; past a bound the
+    /// answer says "more". The values are the stored arrays, shared: callers must not modify them.
+    /// </summary>
+    public KvRangeResult Range(KvRange range)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        var keysMax = range.Limit == 0 ? KvLimits.RangeKeysMax : Math.Min(range.Limit, KvLimits.RangeKeysMax);
+        var entries = new List<(byte[] Key, KvEntry Entry)>();
+        long count = 0;
+        long bytes = 0;
+        var more = false;
+        foreach (var key in KeysOf(range))
+        {
+            count++;
+            if (range.CountOnly || more)
+            {
+                continue;
+            }
+
+            if (!TryGetEntry(key, out var entry))
+            {
+                throw new InvalidOperationException("A key of the key index has no entry: the index and the keys disagree.");
+            }
+
+            var size = key.Length + (range.KeysOnly ? 0 : entry.Value.Length) + RequestRules.RangeEntryOverheadBytes;
+            if (entries.Count == keysMax || (entries.Count > 0 && bytes + size > KvLimits.RangeBytesMax))
+            {
+                more = true;
+                continue;
+            }
+
+            bytes += size;
+            entries.Add((key, range.KeysOnly ? entry with { Value = [] } : entry));
+        }
+
+        return new KvRangeResult(entries, more, count);
+    }
+
+    private IEnumerable<byte[]> KeysOf(KvRange range)
+    {
+        if (range.To.Length == 0)
+        {
+            return _keyIndex.Count == 0 || ByteArrayComparer.Instance.Compare(range.From, _keyIndex.Max) > 0
+                ? []
+                : _keyIndex.GetViewBetween(range.From, _keyIndex.Max!);
+        }
+
+        if (ByteArrayComparer.Instance.Compare(range.From, range.To) >= 0)
+        {
+            return [];
+        }
+
+        // [From, To): the view is inclusive at both ends, so the end itself is skipped.
+        return _keyIndex.GetViewBetween(range.From, range.To).Where(key => !key.AsSpan().SequenceEqual(range.To));
     }
 
     /// <summary>
@@ -205,6 +267,11 @@ public sealed partial class KvStateMachine
                     ? new KvEntry(command.Value, existing.CreateRevision, revision, existing.Version + 1)
                     : new KvEntry(command.Value, revision, revision, 1);
                 Put(command.Key, entry);
+                if (current is null)
+                {
+                    _keyIndex.Add(command.Key);
+                }
+
                 return (KvStatus.Ok, entry);
             case KvOperation.Delete:
                 if (current is null)
@@ -214,6 +281,7 @@ public sealed partial class KvStateMachine
 
                 ++Revision;
                 Delete(command.Key);
+                _keyIndex.Remove(command.Key);
                 return (KvStatus.Ok, null);
             default:
                 // Validate() admits only Put and Delete, so reaching here is a broken invariant.

@@ -20,6 +20,8 @@ internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Comma
 
 internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion) : HostInput;
 
+internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion) : HostInput;
+
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>

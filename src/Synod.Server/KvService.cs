@@ -92,28 +92,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         var key = ProtoBytes.OwnedArray(request.Key);
         Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
         var completion = ReplicaHost.NewAnswerCompletion<ReadOutcome>();
-        using var deadline = Deadline(context);
-        ReadOutcome outcome;
-        try
-        {
-            await host.PostAsync(new ReadInput(key, request.Stale, completion), deadline.Token);
-            outcome = await completion.Task.WaitAsync(deadline.Token);
-        }
-        catch (NoLeaderException e)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot serve a linearizable read: {e.Message}. Retry, or use a stale read."));
-        }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            completion.TrySetCanceled();
-            throw await NoQuorumAsync("read", outcomeUnknown: false);
-        }
-        finally
-        {
-            // Every way out (the caller cancelled or went away, too) marks the driver's waiter abandoned, so its sweep drops it.
-            completion.TrySetCanceled();
-        }
-
+        var outcome = await ReadAsync(new ReadInput(key, request.Stale, completion), completion, context);
         if (outcome.Entry is not { } entry)
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot}, revision {outcome.Revision})"));
@@ -132,6 +111,89 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             ModRevision = entry.ModRevision,
             Version = entry.Version,
         };
+    }
+
+    public override async Task<RangeResponse> Range(RangeRequest request, ServerCallContext context)
+    {
+        var range = RangeOf(request);
+        var completion = ReplicaHost.NewAnswerCompletion<RangeOutcome>();
+        var outcome = await ReadAsync(new RangeInput(range, request.Stale, completion), completion, context);
+        var response = new RangeResponse
+        {
+            More = outcome.Result.More,
+            Count = outcome.Result.Count,
+            Revision = outcome.Revision,
+            ServedBy = (uint)options.Id,
+            AppliedSlot = (ulong)outcome.AppliedSlot,
+            LagSlots = (ulong)outcome.LagSlots,
+            LeaderId = host.KnownLeaderId,
+        };
+        var bytes = 0;
+        foreach (var (key, entry) in outcome.Result.Entries)
+        {
+            bytes += key.Length + entry.Value.Length;
+            response.Kvs.Add(new KeyValue
+            {
+                Key = UnsafeByteOperations.UnsafeWrap(key),
+                Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
+                CreateRevision = entry.CreateRevision,
+                ModRevision = entry.ModRevision,
+                Version = entry.Version,
+            });
+        }
+
+        responses.Reserve(context, bytes);
+        return response;
+    }
+
+    /// <summary>The request's range, checked; a prefix or a range, not both.</summary>
+    private static KvRange RangeOf(RangeRequest request)
+    {
+        if (!request.Prefix.IsEmpty && (!request.From.IsEmpty || !request.To.IsEmpty))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "give a prefix or a range (from, to), not both."));
+        }
+
+        if (request.Limit is < 0 or > int.MaxValue)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"the range's limit is {request.Limit}; give 0 (none of your own) or 1 to {int.MaxValue}."));
+        }
+
+        var range = !request.Prefix.IsEmpty
+            ? KvRange.Prefix(ProtoBytes.OwnedArray(request.Prefix), (int)request.Limit, request.KeysOnly, request.CountOnly)
+            : new KvRange(ProtoBytes.OwnedArray(request.From), ProtoBytes.OwnedArray(request.To), (int)request.Limit, request.KeysOnly, request.CountOnly);
+        if (request.Prefix.Length > KvLimits.KeyBytesMax || range.Problem() is { } problem)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                range.Problem() ?? $"The prefix is {request.Prefix.Length} bytes, over KeyBytesMax ({KvLimits.KeyBytesMax} bytes)."));
+        }
+
+        return range;
+    }
+
+    /// <summary>Posts a read and waits for its answer, turning "no leader" and the deadline into the client's errors.</summary>
+    private async Task<T> ReadAsync<T>(HostInput input, TaskCompletionSource<T> completion, ServerCallContext context)
+    {
+        using var deadline = Deadline(context);
+        try
+        {
+            await host.PostAsync(input, deadline.Token);
+            return await completion.Task.WaitAsync(deadline.Token);
+        }
+        catch (NoLeaderException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot serve a linearizable read: {e.Message}. Retry, or use a stale read."));
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            completion.TrySetCanceled();
+            throw await NoQuorumAsync("read", outcomeUnknown: false);
+        }
+        finally
+        {
+            // Every way out (the caller cancelled or went away, too) marks the driver's waiter abandoned, so its sweep drops it.
+            completion.TrySetCanceled();
+        }
     }
 
     public override async Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)

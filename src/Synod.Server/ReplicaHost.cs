@@ -265,7 +265,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             Interlocked.Decrement(ref _peerInputsWaiting);
         }
-        else if (input is ProposeInput or ReadInput or StatusInput)
+        else if (input is ProposeInput or ReadInput or RangeInput or StatusInput)
         {
             _clientSlots.Release();
         }
@@ -293,6 +293,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case ReadInput read:
                 _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion));
+                break;
+            case RangeInput range:
+                _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion));
                 break;
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());

@@ -4,7 +4,9 @@ namespace Synod.Simulation;
 /// A replica's answer. Ok false means "not served here, try elsewhere" and nothing took effect through this attempt;
 /// <paramref name="SessionGone"/> means the replicas refused the write for want of a session (expired or never
 /// assigned), so no retry under that client id can succeed. A registration's answer carries the id it assigned.
-/// A compare-and-swap's answer says whether it swapped (<paramref name="Swapped"/>; false: its compare failed).
+/// A compare-and-swap's answer says whether it swapped (<paramref name="Swapped"/>; false: its compare failed); a range
+/// read's, every key it found with its value (<paramref name="Found"/>).
 /// </summary>
 public sealed record ClientReply(
-    int Client, long Attempt, bool Ok, string? Value, string Detail, ulong RegisteredClientId = 0, bool SessionGone = false, bool? Swapped = null);
+    int Client, long Attempt, bool Ok, string? Value, string Detail, ulong RegisteredClientId = 0, bool SessionGone = false, bool? Swapped = null,
+    IReadOnlyDictionary<string, string>? Found = null);

@@ -6,7 +6,9 @@ namespace Synod.Simulation;
 /// A simulated client's request to a replica. Attempt tells a late reply from a current one. A registration
 /// (<paramref name="Register"/>) carries its nonce as <paramref name="Sequence"/> and client id 0; Kind, Key and Value
 /// are then those of the write it is for. A compare-and-swap (<see cref="OperationKind.Cas"/>) writes Value only if
-/// the key holds <paramref name="Expect"/> (null: only if absent).
+/// the key holds <paramref name="Expect"/> (null: only if absent). A <paramref name="Range"/> read (Kind Get) reads
+/// every key that begins with <paramref name="Key"/>.
 /// </summary>
 public sealed record ClientRequest(
-    int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false, string? Expect = null);
+    int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false, string? Expect = null,
+    bool Range = false);

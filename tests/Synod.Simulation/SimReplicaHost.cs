@@ -152,7 +152,11 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnClientRequest(ClientRequest request)
     {
-        if (request.Kind == OperationKind.Get)
+        if (request.Range)
+        {
+            _driver.Range(KvRange.Prefix(Encoding.UTF8.GetBytes(request.Key)), stale: false, new RangeAnswer(this, request));
+        }
+        else if (request.Kind == OperationKind.Get)
         {
             _driver.Read(Encoding.UTF8.GetBytes(request.Key), stale: false, new ReadAnswer(this, request));
         }
@@ -331,6 +335,18 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         /// <summary>Not ok and not "session gone": the client retries, and a retry's refusal then counts as outcome unknown.</summary>
         public void Fail(ReplicaFailure failure) =>
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, failure.ToString()));
+    }
+
+    private sealed class RangeAnswer(SimReplicaHost host, ClientRequest request) : IAnswer<RangeOutcome>
+    {
+        public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
+
+        public void Complete(RangeOutcome result) =>
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, null, "range", Found: result.Result.Entries.ToDictionary(
+                kv => Encoding.UTF8.GetString(kv.Key), kv => Encoding.UTF8.GetString(kv.Entry.Value))));
+
+        public void Fail(ReplicaFailure failure) =>
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, "no leader for a read index"));
     }
 
     private sealed class ReadAnswer(SimReplicaHost host, ClientRequest request) : IAnswer<ReadOutcome>

@@ -41,6 +41,16 @@ public sealed partial class Simulator
 
         _operationsStarted++;
         var roll = Random.Next(100);
+        if (roll < 8)
+        {
+            // A range read of every key ("k" is their prefix): judged as one read of each key, at the same times.
+            client.Current = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true);
+            client.InvokeMs = NowMs;
+            client.AttemptsOfOperation = 0;
+            SendAttempt(client);
+            return;
+        }
+
         var kind = roll < 40 ? OperationKind.Get
             : roll < 70 ? OperationKind.Put
             : roll < 80 ? OperationKind.Delete
@@ -132,6 +142,24 @@ public sealed partial class Simulator
             client.PendingWrite = null;
             client.AttemptsOfOperation = 0;
             SendAttempt(client);
+            return;
+        }
+
+        if (request.Range)
+        {
+            var found = reply.Found ?? throw new InvalidOperationException("a range read's answer lists what it found");
+            for (var key = 0; key < Options.Keys; key++)
+            {
+                var name = $"k{key}";
+                _history.Add(new Operation(client.Index, OperationKind.Get, name, null, found.GetValueOrDefault(name), client.InvokeMs, NowMs, Outcome.Ok));
+            }
+
+            if (found.Keys.Any(key => !key.StartsWith('k')))
+            {
+                _violations.Add($"a range read of prefix k returned keys outside it: {string.Join(", ", found.Keys)}");
+            }
+
+            EndOperation(client);
             return;
         }
 

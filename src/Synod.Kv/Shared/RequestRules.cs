@@ -16,6 +16,21 @@ internal static class RequestRules
     /// <summary>The longest value, in bytes (1 MiB).</summary>
     public const int ValueBytesMax = 1024 * 1024;
 
+    /// <summary>The most keys one range read returns (10,000); a larger range answers "more", to be read in pages.</summary>
+    public const int RangeKeysMax = 10_000;
+
+    /// <summary>
+    /// The most bytes one range read returns (4 MiB), counting each key, its value and <see cref="RangeEntryOverheadBytes"/>;
+    /// past it the range answers "more". The first key is returned whatever its size.
+    /// </summary>
+    public const int RangeBytesMax = 4 * 1024 * 1024;
+
+    /// <summary>What a range counts for each key beyond its key and value bytes: the revisions and the framing.</summary>
+    public const int RangeEntryOverheadBytes = 48;
+
+    /// <summary>The largest range answer: <see cref="RangeBytesMax"/> and one largest key and value more.</summary>
+    public const int RangeResponseBytesMax = RangeBytesMax + KeyBytesMax + ValueBytesMax + RangeEntryOverheadBytes;
+
     /// <summary>The wire numbers of the operations (KvOperation).</summary>
     public const byte Put = 1;
     public const byte Delete = 2;
@@ -47,6 +62,25 @@ internal static class RequestRules
             : number is < 0 or > CompareNumberMax ? $"A condition compares a version or revision with {number}; it must lie in 0..{CompareNumberMax}."
             : value.Length != 0 ? "A condition on a version or revision carries no value bytes."
             : null;
+    }
+
+    /// <summary>
+    /// The first key after every key that begins with <paramref name="prefix"/>: the prefix with its last byte below
+    /// 0xff raised by one and what follows it dropped; empty (no end) when there is none (etcd's rule).
+    /// </summary>
+    public static byte[] PrefixEnd(ReadOnlySpan<byte> prefix)
+    {
+        for (var index = prefix.Length - 1; index >= 0; index--)
+        {
+            if (prefix[index] != 0xff)
+            {
+                var end = prefix[..(index + 1)].ToArray();
+                end[index]++;
+                return end;
+            }
+        }
+
+        return [];
     }
 
     /// <summary>The sentence saying what is wrong with a command, or null if it is valid.</summary>

@@ -1,0 +1,39 @@
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// A read waiting for a confirmed read index and then for the state machine to apply that far: what it asks of the
+/// state machine once it may be answered, and who waits for the answer.
+/// </summary>
+internal abstract class PendingRead
+{
+    public abstract bool Abandoned { get; }
+
+    /// <summary>Answers from <paramref name="kv"/>, which has applied at least as far as the read index.</summary>
+    public abstract void Answer(KvStateMachine kv, long lagSlots);
+
+    public abstract void Fail(ReplicaFailure failure);
+
+    /// <summary>A read of one key.</summary>
+    public sealed class OfKey(byte[] key, IAnswer<ReadOutcome> answer) : PendingRead
+    {
+        public override bool Abandoned => answer.Abandoned;
+
+        public override void Answer(KvStateMachine kv, long lagSlots) =>
+            answer.Complete(new ReadOutcome(kv.TryGetEntry(key, out var entry) ? entry : null, kv.Revision, kv.AppliedSlot, lagSlots));
+
+        public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
+    }
+
+    /// <summary>A read of a range of keys.</summary>
+    public sealed class OfRange(KvRange range, IAnswer<RangeOutcome> answer) : PendingRead
+    {
+        public override bool Abandoned => answer.Abandoned;
+
+        public override void Answer(KvStateMachine kv, long lagSlots) =>
+            answer.Complete(new RangeOutcome(kv.Range(range), kv.Revision, kv.AppliedSlot, lagSlots));
+
+        public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
+    }
+}

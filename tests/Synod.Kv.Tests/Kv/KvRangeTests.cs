@@ -1,0 +1,108 @@
+using System.Text;
+using Synod.Kv;
+using static Synod.Tests.Kv.KvTestCommands;
+
+namespace Synod.Tests.Kv;
+
+/// <summary>Range reads of the state machine: [from, to) and prefixes in bytewise order, limits, keys-only and counts.</summary>
+public sealed class KvRangeTests
+{
+    private static KvStateMachine Sample()
+    {
+        var machine = WithClients(1);
+        ulong sequence = 0;
+        foreach (var key in new[] { "app/b", "app/a", "apq", "app/c/x", "ap", "b", "app/" })
+        {
+            Apply(machine, Put(1, ++sequence, key, $"value of {key}"));
+        }
+
+        return machine;
+    }
+
+    private static string[] Keys(KvRangeResult result) => [.. result.Entries.Select(kv => Encoding.UTF8.GetString(kv.Key))];
+
+    [Fact]
+    public void A_prefix_reads_exactly_the_keys_that_begin_with_it_in_bytewise_order()
+    {
+        var result = Sample().Range(KvRange.Prefix(Bytes("app/")));
+
+        Assert.Equal(["app/", "app/a", "app/b", "app/c/x"], Keys(result));
+        Assert.Equal((false, 4L), (result.More, result.Count));
+        Assert.Equal("value of app/a", Encoding.UTF8.GetString(result.Entries[1].Entry.Value));
+    }
+
+    [Fact]
+    public void A_range_includes_its_start_and_excludes_its_end_and_an_empty_end_reads_to_the_last_key()
+    {
+        var machine = Sample();
+
+        Assert.Equal(["app/a", "app/b"], Keys(machine.Range(new KvRange(Bytes("app/a"), Bytes("app/c")))));
+        Assert.Equal(["apq", "b"], Keys(machine.Range(new KvRange(Bytes("apq"), []))));
+        Assert.Empty(Keys(machine.Range(new KvRange(Bytes("c"), []))));
+        Assert.Empty(Keys(machine.Range(new KvRange(Bytes("b"), Bytes("a")))));
+        Assert.Equal(7, machine.Range(KvRange.Prefix([])).Count);
+    }
+
+    [Fact]
+    public void A_limit_cuts_the_answer_and_says_more_with_the_count_of_the_whole_range()
+    {
+        var result = Sample().Range(KvRange.Prefix(Bytes("app/"), limit: 2));
+
+        Assert.Equal(["app/", "app/a"], Keys(result));
+        Assert.Equal((true, 4L), (result.More, result.Count));
+    }
+
+    [Fact]
+    public void Keys_only_drops_the_values_and_count_only_returns_no_keys()
+    {
+        var machine = Sample();
+
+        var keysOnly = machine.Range(KvRange.Prefix(Bytes("app/"), keysOnly: true));
+        Assert.All(keysOnly.Entries, kv => Assert.Empty(kv.Entry.Value));
+        Assert.Equal(4, keysOnly.Entries.Count);
+        var countOnly = machine.Range(KvRange.Prefix(Bytes("a"), countOnly: true));
+        Assert.Empty(countOnly.Entries);
+        Assert.Equal(6, countOnly.Count);
+    }
+
+    [Fact]
+    public void A_deleted_key_leaves_the_range_and_a_rewritten_one_shows_its_new_revision()
+    {
+        var machine = Sample();
+        Apply(machine, Delete(1, 100, "app/a"), Put(1, 101, "app/b", "new"));
+
+        var result = machine.Range(KvRange.Prefix(Bytes("app/")));
+
+        Assert.Equal(["app/", "app/b", "app/c/x"], Keys(result));
+        Assert.Equal((2L, machine.Revision), (result.Entries[1].Entry.Version, result.Entries[1].Entry.ModRevision));
+    }
+
+    [Fact]
+    public void A_range_read_during_a_background_snapshot_sees_the_writes_made_meanwhile_and_a_restore_rebuilds_the_order()
+    {
+        var machine = Sample();
+        var job = machine.BeginSnapshot();
+        Apply(machine, Put(1, 100, "app/0", "during"), Delete(1, 101, "app/c/x"));
+
+        Assert.Equal(["app/", "app/0", "app/a", "app/b"], Keys(machine.Range(KvRange.Prefix(Bytes("app/")))));
+        machine.EndSnapshot(job);
+        var restored = KvStateMachine.Restore(machine.Snapshot());
+        Assert.Equal(Keys(machine.Range(KvRange.Prefix([]))), Keys(restored.Range(KvRange.Prefix([]))));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x61 }, new byte[] { 0x62 })]
+    [InlineData(new byte[] { 0x61, 0xff }, new byte[] { 0x62 })]
+    [InlineData(new byte[] { 0xff, 0xff }, new byte[0])]
+    [InlineData(new byte[0], new byte[0])]
+    public void The_end_of_a_prefix_follows_etcds_rule(byte[] prefix, byte[] end) => Assert.Equal(end, KvRange.PrefixEnd(prefix));
+
+    [Fact]
+    public void A_range_out_of_its_limits_is_refused_with_a_sentence()
+    {
+        Assert.Contains("limit is -1", new KvRange([1], [], Limit: -1).Problem(), StringComparison.Ordinal);
+        Assert.Contains("not both", new KvRange([1], [], KeysOnly: true, CountOnly: true).Problem(), StringComparison.Ordinal);
+        Assert.Contains("KeyBytesMax + 1", new KvRange(new byte[KvLimits.KeyBytesMax + 2], []).Problem(), StringComparison.Ordinal);
+        Assert.Null(new KvRange(new byte[KvLimits.KeyBytesMax + 1], []).Problem());
+    }
+}
