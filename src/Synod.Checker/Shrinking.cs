@@ -8,6 +8,7 @@ internal sealed class Shrinking(SearchLimits limits, IReadOnlyList<Operation> ke
 
     private readonly Dictionary<string, double> _firstPutInvokes = FirstPutInvokes(keyOps);
     private readonly double _firstDeleteInvoke = FirstDeleteInvoke(keyOps);
+    private readonly bool _hasCas = keyOps.Any(op => op.Kind == OperationKind.Cas);
     private int _checks;
 
     public bool MayCheck => _checks < ChecksMax && !limits.IsPastDeadline;
@@ -29,10 +30,10 @@ internal sealed class Shrinking(SearchLimits limits, IReadOnlyList<Operation> ke
 
     private bool KeepsWriters(List<Operation> candidate)
     {
-        // A compare-and-swap observes the state as a read does, whether it swapped or not: with one kept, every
-        // write is kept, so that no write it depended on is missing (only reads are dropped).
-        if (candidate.Any(op => op.Kind == OperationKind.Cas)
-            && candidate.Count(op => op.Kind != OperationKind.Get) != keyOps.Count(op => op.Kind != OperationKind.Get))
+        // A compare-and-swap observes the state as a read does, whether it swapped or not: on a key that has one,
+        // every write is kept, so that no write an observer depended on is missing; only observers (reads and
+        // compares that failed) are dropped, and dropping an observer never makes a linearizable history fail.
+        if (_hasCas && candidate.Count(IsWrite) != keyOps.Count(IsWrite))
         {
             return false;
         }
@@ -56,13 +57,16 @@ internal sealed class Shrinking(SearchLimits limits, IReadOnlyList<Operation> ke
         return true;
     }
 
-    /// <summary>For each value put, the earliest invocation of a put that writes it.</summary>
+    /// <summary>Whether the operation may change the key: a put, a delete, or a compare-and-swap that swapped (or may have).</summary>
+    private static bool IsWrite(Operation op) => op.Kind is OperationKind.Put or OperationKind.Delete || (op.Kind == OperationKind.Cas && op.Swapped != false);
+
+    /// <summary>For each value put (or swapped in), the earliest invocation of a write that writes it.</summary>
     private static Dictionary<string, double> FirstPutInvokes(IEnumerable<Operation> ops)
     {
         var first = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var op in ops)
         {
-            if (op.Kind == OperationKind.Put)
+            if (op.Kind == OperationKind.Put || (op.Kind == OperationKind.Cas && op.Swapped != false))
             {
                 first[op.Value!] = Math.Min(op.Invoke, first.GetValueOrDefault(op.Value!, double.PositiveInfinity));
             }

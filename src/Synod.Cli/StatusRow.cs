@@ -16,6 +16,7 @@ namespace Synod.Cli;
 /// <param name="LeaderId">The leader this replica knows of; null when none or down.</param>
 /// <param name="Error">Why it is down, in short ("connection refused"); null when up.</param>
 /// <param name="Rebuilding">True while it rejoins after losing its disk: it follows and learns but does not vote; null when down.</param>
+/// <param name="Revision">The cluster revision it has applied; null when down.</param>
 public sealed record StatusRow(
     int Id,
     string Endpoint,
@@ -29,7 +30,8 @@ public sealed record StatusRow(
     bool Leader,
     int? LeaderId,
     string? Error,
-    bool? Rebuilding = null)
+    bool? Rebuilding = null,
+    long? Revision = null)
 {
     public const string LeaderRole = "leader";
 
@@ -46,7 +48,8 @@ public sealed record StatusRow(
         Leader: response.Role == LeaderRole,
         LeaderId: response.LeaderId == 0 ? null : (int)response.LeaderId,
         Error: null,
-        Rebuilding: response.Rebuilding);
+        Rebuilding: response.Rebuilding,
+        Revision: response.Revision);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);

@@ -13,7 +13,7 @@ public static class StatusTable
     public const string LeaderMarker = "*";
     public const string Missing = "-";
 
-    private static readonly string[] Headers = ["ID", "ENDPOINT", "STATE", "ROLE", "BALLOT", "COMMIT", "APPLIED", "LAG", "PID", "LEADER", "NOTE"];
+    private static readonly string[] Headers = ["ID", "ENDPOINT", "STATE", "ROLE", "BALLOT", "COMMIT", "APPLIED", "REV", "LAG", "PID", "LEADER", "NOTE"];
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -88,6 +88,7 @@ public static class StatusTable
         string.IsNullOrEmpty(row.Ballot) ? Missing : row.Ballot,
         row.CommitIndex?.ToString() ?? Missing,
         row.AppliedSlot?.ToString() ?? Missing,
+        row.Revision?.ToString() ?? Missing,
         row.Lag?.ToString() ?? Missing,
         row.Pid?.ToString() ?? Missing,
         row.Leader ? LeaderMarker : "",

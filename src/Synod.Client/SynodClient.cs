@@ -85,7 +85,7 @@ public sealed partial class SynodClient : IAsyncDisposable
         var keyBytes = key.ToArray();
         var valueBytes = value.ToArray();
         RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, valueBytes);
-        var compareProto = ValidatedCompare(RequestRules.Put, compare);
+        var compareProto = ValidatedCompare(RequestRules.Put, compare, valueBytes.Length);
         return WriteAsync(
             "put",
             options,
@@ -111,7 +111,7 @@ public sealed partial class SynodClient : IAsyncDisposable
         PutAsync(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), compare, options, cancellationToken);
 
     /// <summary>The compare as the wire carries it, after the same checks the replicas make; null for none.</summary>
-    private static Compare? ValidatedCompare(byte operation, SynodCompare? compare)
+    private static Compare? ValidatedCompare(byte operation, SynodCompare? compare, int valueBytes)
     {
         if (compare is null)
         {
@@ -123,7 +123,7 @@ public sealed partial class SynodClient : IAsyncDisposable
             throw new SynodInvalidArgumentException($"The compare names target {compare.Target} and op {compare.Op}; give a defined target and op.");
         }
 
-        if (RequestRules.ConditionProblem(operation, (byte)compare.Target, compare.Number, compare.Value.ToArray()) is { } problem)
+        if (RequestRules.ConditionProblem(operation, (byte)compare.Target, compare.Number, compare.Value.ToArray(), valueBytes) is { } problem)
         {
             throw new SynodInvalidArgumentException(problem);
         }
@@ -228,7 +228,7 @@ public sealed partial class SynodClient : IAsyncDisposable
     {
         var keyBytes = key.ToArray();
         RequestValidation.ThrowIfInvalid(RequestRules.Delete, keyBytes, []);
-        var compareProto = ValidatedCompare(RequestRules.Delete, compare);
+        var compareProto = ValidatedCompare(RequestRules.Delete, compare, 0);
         return WriteAsync(
             "delete",
             options,

@@ -72,4 +72,10 @@ public enum ProtocolBugs
 
     /// <summary>The replica driver serves a linearizable range read from what it has applied, without a confirmed read index.</summary>
     RangeWithoutReadIndex = 65536,
+
+    /// <summary>
+    /// The state machine's old revision rule (switched on the KV state machine): revisions start when a snapshot from
+    /// before them is restored, so replicas that restored old snapshots of different slots number them differently.
+    /// </summary>
+    RevisionsStartAtRestore = 131072,
 }

@@ -300,8 +300,10 @@ public sealed partial class ReplicaDriver
         _readsAwaitingApply.RemoveAll(r => r.Read.Abandoned);
     }
 
-    /// <summary>The state machine's bugs among the protocol's: only the session rule lives there.</summary>
-    private KvBugs KvBugs => (Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None;
+    /// <summary>The state machine's bugs among the protocol's: the session rule and when revisions start live there.</summary>
+    private KvBugs KvBugs =>
+        ((Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None)
+        | ((Core.Options.Bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None);
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs);
 

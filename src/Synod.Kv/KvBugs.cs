@@ -14,4 +14,10 @@ public enum KvBugs
     /// opens one and is applied. A late copy of a first write whose session was evicted is then applied twice.
     /// </summary>
     FirstWriteOpensSession = 1,
+
+    /// <summary>
+    /// Revisions start when a snapshot from before them is restored, instead of at a point in the log: replicas that
+    /// restored old snapshots taken at different slots then number revisions differently, for good.
+    /// </summary>
+    RevisionsStartAtRestore = 2,
 }

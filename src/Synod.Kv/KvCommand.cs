@@ -13,11 +13,18 @@ namespace Synod.Kv;
 /// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
 public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
 {
-    /// <summary>The encoding of a command without a condition (and of every command written before conditions).</summary>
-    public const byte FormatVersion = 1;
+    /// <summary>
+    /// The encoding this code writes: version 1's fields, then a condition flag (0 or 1) and the condition. The first
+    /// command of this encoding applied starts revisions (<see cref="KvStateMachine.RevisionsStarted"/>), at the same
+    /// slot on every replica.
+    /// </summary>
+    public const byte FormatVersion = 2;
 
-    /// <summary>The encoding of a command with a condition: version 1's fields, then the condition.</summary>
-    public const byte FormatVersionConditional = 2;
+    /// <summary>The encoding of the builds before revisions, still read (from old logs): no condition.</summary>
+    public const byte FormatVersionBeforeRevisions = 1;
+
+    /// <summary>The encoding the command was read in (<see cref="FormatVersion"/> for one built here).</summary>
+    public byte EncodingVersion { get; init; } = FormatVersion;
 
     /// <summary>A condition on the key that the write takes effect under (compare-and-swap); null for none.</summary>
     public KvCondition? Condition { get; init; }
@@ -28,9 +35,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     private const string Subject = "KvCommand";
 
     /// <summary>
-    /// Encodes as: version (1 byte), operation (1 byte), varint client id, varint sequence,
-    /// varint key length, key, varint value length, value; with a condition (version 2), then the target (1 byte), the
-    /// op (1 byte), varint number, varint value length, value. Limits are not checked here but by
+    /// Encodes as: version (1 byte, 2), operation (1 byte), varint client id, varint sequence, varint key length, key,
+    /// varint value length, value, then a condition flag (1 byte: 0 none, 1 one follows) and, with one, the target
+    /// (1 byte), the op (1 byte), varint number, varint value length, value. Limits are not checked here but by
     /// <see cref="Validate"/> and, on the way back, by <see cref="Decode"/>.
     /// </summary>
     public byte[] Encode()
@@ -41,7 +48,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             + Varint.Size(ClientId)
             + Varint.Size(Sequence)
             + Varint.Size((ulong)Key.Length) + Key.Length
-            + Varint.Size((ulong)Value.Length) + Value.Length;
+            + Varint.Size((ulong)Value.Length) + Value.Length
+            + 1;
         if (Condition is { } condition)
         {
             size += 2 + Varint.Size((ulong)condition.Number) + Varint.Size((ulong)condition.Value.Length) + condition.Value.Length;
@@ -49,12 +57,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(Condition is null ? FormatVersion : FormatVersionConditional);
+        writer.WriteByte(FormatVersion);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
         writer.WriteLengthPrefixed(Key);
         writer.WriteLengthPrefixed(Value);
+        writer.WriteByte(Condition is null ? (byte)0 : (byte)1);
         if (Condition is { } written)
         {
             writer.WriteByte((byte)written.Target);
@@ -75,9 +84,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersion or FormatVersionConditional))
+        if (version is not (FormatVersion or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersion} and {FormatVersionConditional} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} and {FormatVersion} are understood.");
         }
 
         var operation = reader.ReadByte("operation");
@@ -92,7 +101,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
         var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
         KvCondition? condition = null;
-        if (version == FormatVersionConditional)
+        var hasCondition = version == FormatVersion && reader.ReadByte("condition flag") switch
+        {
+            0 => false,
+            1 => true,
+            var flag => throw new KvFormatException($"The {Subject} has condition flag {flag}; expected 0 (none) or 1."),
+        };
+        if (hasCondition)
         {
             var target = reader.ReadByte("condition target");
             var op = reader.ReadByte("condition op");
@@ -107,13 +122,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         }
 
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition };
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version };
     }
 
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>
         RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value)
-        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value) : null);
+        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null);
 
     public bool Equals(KvCommand? other) =>
         other is not null

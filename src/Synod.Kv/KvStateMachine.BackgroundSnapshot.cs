@@ -33,11 +33,12 @@ public sealed partial class KvStateMachine
         var sessions = _sessions.OrderBy(pair => pair.Key).ToArray();
         var lastClientId = LastClientId;
         var revision = Revision;
+        var started = RevisionsStarted;
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, revision, entries, keys, sessions);
+            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions);
         });
     }
 

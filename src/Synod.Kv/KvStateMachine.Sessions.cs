@@ -65,11 +65,12 @@ public sealed partial class KvStateMachine
         else if (sequence == session.LastSequence)
         {
             RecordSession(clientId, session with { LastUsedSlot = slot });
-            return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true, Revision: session.LastRevision);
+            return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true, Revision: session.LastRevision, Entry: session.LastEntry);
         }
 
         var (result, entry) = Execute(command);
-        RecordSession(clientId, new ClientSession(sequence, result, slot, Revision));
+        var kept = entry.GetValueOrDefault();
+        RecordSession(clientId, new ClientSession(sequence, result, slot, Revision, kept.CreateRevision, kept.ModRevision, kept.Version));
         return new AppliedCommand(clientId, sequence, result, Duplicate: false, Revision: Revision, Entry: entry);
     }
 

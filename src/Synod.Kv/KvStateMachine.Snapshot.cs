@@ -6,8 +6,9 @@ namespace Synod.Kv;
 /// <summary>
 /// Snapshot and restore. Layout (README.md has the full table): a 17-byte header — magic "SYKV",
 /// version, body length (uint64 LE), CRC32C of the body (uint32 LE) — then the body: applied slot, the last
-/// client id assigned (version 2), the revision (version 3), keys in bytewise order with their values (and, version 3,
-/// their create and mod revisions and version), sessions in client-id order (version 3: with their last revision).
+/// client id assigned (version 2), the revision and whether revisions have started (version 3), keys in bytewise order
+/// with their values (and, version 3, their create and mod revisions and version), sessions in client-id order
+/// (version 3: with the revision and the key's revisions and version their last answer gave).
 /// Sorting makes the bytes a pure function of the state, so replicas with the same state write identical snapshots.
 /// </summary>
 public sealed partial class KvStateMachine
@@ -15,7 +16,7 @@ public sealed partial class KvStateMachine
     /// <summary>The snapshot format this code writes: version 3 adds revisions to version 2.</summary>
     public const byte SnapshotFormatVersion = 3;
 
-    /// <summary>The format before revisions, still read: its keys are numbered 1..n in key order (see ReadEntries).</summary>
+    /// <summary>The format before revisions, still read: it restores with revisions not started (see ReadEntries).</summary>
     private const byte SnapshotFormatVersionNoRevisions = 2;
 
     /// <summary>The format before client ids were assigned through the log, still read (its last client id is 0).</summary>
@@ -43,12 +44,12 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
         }
 
-        return Serialize(AppliedSlot, LastClientId, Revision, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
+        return Serialize(AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
-        long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+        long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
         var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
@@ -62,6 +63,7 @@ public sealed partial class KvStateMachine
         writer.WriteVarint((ulong)appliedSlot);
         writer.WriteVarint(lastClientId);
         writer.WriteVarint((ulong)revision);
+        writer.WriteByte(revisionsStarted ? (byte)1 : (byte)0);
         writer.WriteVarint((ulong)keys.Length);
         foreach (var key in keys)
         {
@@ -81,6 +83,9 @@ public sealed partial class KvStateMachine
             writer.WriteByte((byte)session.LastStatus);
             writer.WriteVarint((ulong)session.LastUsedSlot);
             writer.WriteVarint((ulong)session.LastRevision);
+            writer.WriteVarint((ulong)session.LastCreateRevision);
+            writer.WriteVarint((ulong)session.LastModRevision);
+            writer.WriteVarint((ulong)session.LastVersion);
         }
 
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
@@ -124,9 +129,20 @@ public sealed partial class KvStateMachine
             }
 
             machine.Revision = (long)revision;
+            machine.RevisionsStarted = reader.ReadByte("revisions started") switch
+            {
+                0 when revision == 0 => false,
+                1 => true,
+                var flag => throw new KvFormatException($"The {SnapshotBody} has revisions-started flag {flag} with revision {revision}; expected 1, or 0 with revision 0."),
+            };
         }
 
         machine.ReadEntries(ref reader, revisions);
+        if (!revisions && (bugs & KvBugs.RevisionsStartAtRestore) != 0)
+        {
+            machine.StartRevisions();
+        }
+
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
         reader.ExpectEnd();
         machine.EvictDownTo(sessionsMax);
@@ -136,7 +152,7 @@ public sealed partial class KvStateMachine
     private static long SnapshotBodyBytes(
         long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
     {
-        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)revision)
+        long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)revision) + 1
             + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
         foreach (var key in keys)
         {
@@ -148,7 +164,8 @@ public sealed partial class KvStateMachine
         foreach (var (clientId, session) in sessions)
         {
             bytes += Varint.Size(clientId) + Varint.Size(session.LastSequence) + 1 + Varint.Size((ulong)session.LastUsedSlot)
-                + Varint.Size((ulong)session.LastRevision);
+                + Varint.Size((ulong)session.LastRevision) + Varint.Size((ulong)session.LastCreateRevision)
+                + Varint.Size((ulong)session.LastModRevision) + Varint.Size((ulong)session.LastVersion);
         }
 
         return bytes;
@@ -197,8 +214,9 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
-    /// The keys in order. A snapshot from before revisions (version 1 or 2) numbers its keys 1..n in key order, each at
-    /// version 1, and sets the revision to n: every replica restoring the same snapshot gets the same numbers.
+    /// The keys in order. A snapshot from before revisions (version 1 or 2), or one taken before they started, holds
+    /// keys without revisions (all 0): the first command of the current encoding applied numbers them, at the same slot
+    /// on every replica (<see cref="StartRevisions"/>).
     /// </summary>
     private void ReadEntries(ref ByteReader reader, bool revisions)
     {
@@ -217,34 +235,30 @@ public sealed partial class KvStateMachine
                     $"The {SnapshotBody} has key #{index} out of order, empty or repeated (offset {reader.Position}).");
             }
 
-            KvEntry entry;
+            var entry = new KvEntry(value, 0, 0, 0);
             if (revisions)
             {
                 var create = reader.ReadVarint("create revision");
                 var modified = reader.ReadVarint("mod revision");
                 var version = reader.ReadVarint("version");
-                if (create == 0 || create > modified || modified > (ulong)Revision || version == 0 || version > modified)
+                var valid = RevisionsStarted
+                    ? create != 0 && create <= modified && modified <= (ulong)Revision && version != 0 && version <= modified
+                    : create == 0 && modified == 0 && version == 0;
+                if (!valid)
                 {
                     throw new KvFormatException(
                         $"The {SnapshotBody} has key #{index} with create revision {create}, mod revision {modified} and version {version}: " +
-                        $"they must satisfy 1 <= create <= mod <= the revision ({Revision}) and 1 <= version <= mod.");
+                        (RevisionsStarted
+                            ? $"they must satisfy 1 <= create <= mod <= the revision ({Revision}) and 1 <= version <= mod."
+                            : "before revisions start they must all be 0."));
                 }
 
                 entry = new KvEntry(value, (long)create, (long)modified, (long)version);
-            }
-            else
-            {
-                entry = new KvEntry(value, index + 1, index + 1, 1);
             }
 
             _entries.Add(key, entry);
             _keyIndex.Add(key);
             previous = key;
-        }
-
-        if (!revisions)
-        {
-            Revision = count;
         }
     }
 
@@ -258,21 +272,26 @@ public sealed partial class KvStateMachine
             var lastSequence = reader.ReadVarint("last sequence");
             var lastStatus = (KvStatus)reader.ReadByte("last status");
             var lastUsedSlot = reader.ReadVarint("last used slot");
-            var lastRevision = revisions ? reader.ReadVarint("last revision") : (ulong)Revision;
+            var lastRevision = revisions ? reader.ReadVarint("last revision") : 0;
+            var lastCreate = revisions ? reader.ReadVarint("last create revision") : 0;
+            var lastModified = revisions ? reader.ReadVarint("last mod revision") : 0;
+            var lastVersion = revisions ? reader.ReadVarint("last version") : 0;
             var problem =
                 clientId <= previousClientId ? "a client id out of order or repeated"
                 : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
                 : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
-                : lastRevision > (ulong)Revision ? $"last revision {lastRevision} above the revision ({Revision})"
+                : Math.Max(lastRevision, Math.Max(lastCreate, lastModified)) > (ulong)Revision || lastVersion > (ulong)RevisionMax
+                    ? $"a last revision ({lastRevision}, {lastCreate}, {lastModified}) above the revision ({Revision}) or version {lastVersion}"
                 : null;
             if (problem is not null)
             {
                 throw new KvFormatException($"The {SnapshotBody} has, in session #{index} (client {clientId}), {problem}.");
             }
 
-            RecordSession(clientId, new ClientSession(lastSequence, lastStatus, (long)lastUsedSlot, (long)lastRevision));
+            RecordSession(clientId, new ClientSession(
+                lastSequence, lastStatus, (long)lastUsedSlot, (long)lastRevision, (long)lastCreate, (long)lastModified, (long)lastVersion));
             previousClientId = clientId;
         }
     }

@@ -55,6 +55,14 @@ public sealed partial class KvStateMachine
     /// </summary>
     public long Revision { get; private set; }
 
+    /// <summary>
+    /// Whether revisions are counted. A new state machine and one restored from a snapshot written before revisions
+    /// start without; the first command of <see cref="KvCommand.FormatVersion"/> applied starts them, numbering the keys
+    /// there are 1..n in key order. That is a point in the log, the same slot on every replica, whatever snapshot each
+    /// one restored or log it replayed, so every replica numbers the same (docs/api.md, "Revisions").
+    /// </summary>
+    public bool RevisionsStarted { get; private set; }
+
     /// <summary>The largest revision a snapshot may hold (2^53, the largest integer JSON keeps exact).</summary>
     public const long RevisionMax = 1L << 53;
 
@@ -186,7 +194,7 @@ public sealed partial class KvStateMachine
         Span<byte> number = stackalloc byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(number, AppliedSlot);
         hash.Append(number);
-        BinaryPrimitives.WriteInt64LittleEndian(number, Revision);
+        BinaryPrimitives.WriteInt64LittleEndian(number, RevisionsStarted ? Revision : -1);
         hash.Append(number);
         BinaryPrimitives.WriteInt64LittleEndian(number, Count);
         hash.Append(number);
@@ -239,12 +247,36 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(0, 0, KvStatus.Invalid, Duplicate: false);
         }
 
+        if (command.EncodingVersion >= KvCommand.FormatVersion && !RevisionsStarted)
+        {
+            StartRevisions();
+        }
+
         if (command.Validate() is not null)
         {
             return new AppliedCommand(command.ClientId, command.Sequence, KvStatus.Invalid, Duplicate: false);
         }
 
         return ApplyCommand(slot, command);
+    }
+
+    /// <summary>Numbers the keys 1..n in key order, each at version 1, and sets the revision to n.</summary>
+    private void StartRevisions()
+    {
+        long revision = 0;
+        foreach (var key in _keyIndex)
+        {
+            revision++;
+            if (!TryGetEntry(key, out var entry))
+            {
+                throw new InvalidOperationException("A key of the key index has no entry: the index and the keys disagree.");
+            }
+
+            Put(key, new KvEntry(entry.Value, revision, revision, 1));
+        }
+
+        Revision = revision;
+        RevisionsStarted = true;
     }
 
     /// <summary>
@@ -262,9 +294,10 @@ public sealed partial class KvStateMachine
         switch (command.Operation)
         {
             case KvOperation.Put:
-                var revision = ++Revision;
-                var entry = current is { } existing
-                    ? new KvEntry(command.Value, existing.CreateRevision, revision, existing.Version + 1)
+                // Before revisions start (a log written before them) a key has none; StartRevisions numbers it.
+                var revision = RevisionsStarted ? ++Revision : 0;
+                var entry = !RevisionsStarted ? new KvEntry(command.Value, 0, 0, 0)
+                    : current is { } existing ? new KvEntry(command.Value, existing.CreateRevision, revision, existing.Version + 1)
                     : new KvEntry(command.Value, revision, revision, 1);
                 Put(command.Key, entry);
                 if (current is null)
@@ -279,7 +312,11 @@ public sealed partial class KvStateMachine
                     return (KvStatus.NotFound, null);
                 }
 
-                ++Revision;
+                if (RevisionsStarted)
+                {
+                    ++Revision;
+                }
+
                 Delete(command.Key);
                 _keyIndex.Remove(command.Key);
                 return (KvStatus.Ok, null);

@@ -82,6 +82,12 @@ public sealed class FaultCounters
     /// <summary>Rebuilt replicas cut off, with the replicas that never saw those slots, from the leader the moment they voted (I14).</summary>
     public long EarlyVoteSplits { get; set; }
 
+    /// <summary>Runs that began on the build before revisions and were upgraded in place (the upgrade fault).</summary>
+    public long Upgrades { get; set; }
+
+    /// <summary>Snapshots written in the old format (2) before an upgrade.</summary>
+    public long OldFormatSnapshots { get; set; }
+
     /// <summary>Targeted faults that gave up at a step the cluster did not reach in time (they heal what they cut).</summary>
     public long TargetedFaultsAbandoned { get; set; }
 
@@ -123,6 +129,8 @@ public sealed class FaultCounters
         PreparesHeldAcrossRebuilds += other.PreparesHeldAcrossRebuilds;
         EarlyVoteDiskLosses += other.EarlyVoteDiskLosses;
         EarlyVoteSplits += other.EarlyVoteSplits;
+        Upgrades += other.Upgrades;
+        OldFormatSnapshots += other.OldFormatSnapshots;
         TargetedFaultsAbandoned += other.TargetedFaultsAbandoned;
         ForgedMessages += other.ForgedMessages;
         MessagesRefused += other.MessagesRefused;
@@ -133,5 +141,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

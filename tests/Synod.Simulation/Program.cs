@@ -27,11 +27,16 @@ var earlyVoteOption = new Option<double>("--early-vote-probability")
     Description = "Per injected fault, the chance of an early vote (a rebuilt replica cut off from the leader the moment it votes; I14). 0 switches it off.",
     DefaultValueFactory = _ => defaults.EarlyVoteProbability,
 };
+var upgradeOption = new Option<double>("--upgrade-probability")
+{
+    Description = "Per run, the chance that it begins on the build before revisions (old commands, format-2 snapshots) and is upgraded in place a quarter of the way in. 0 switches it off.",
+    DefaultValueFactory = _ => defaults.UpgradeProbability,
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption,
 };
 
 root.SetAction(parse =>
@@ -77,6 +82,7 @@ root.SetAction(parse =>
         StalledCandidacyProbability = parse.GetValue(stalledOption),
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
+        UpgradeProbability = parse.GetValue(upgradeOption),
     };
     try
     {
@@ -95,7 +101,8 @@ root.SetAction(parse =>
         (baseOptions.CorruptSectors ? " --corrupt-sectors" : "") +
         (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
         (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
-        (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "");
+        (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
+        (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

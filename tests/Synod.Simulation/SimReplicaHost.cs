@@ -175,7 +175,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                         : request.Expect is null ? KvCondition.Absent
                         : new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes(request.Expect)),
                 };
-            _driver.Write(command.ClientId, command.Sequence, command.Encode(), new WriteAnswer(this, request));
+            var bytes = command.Encode();
+            if (_sim.BeforeUpgrade)
+            {
+                // The build before revisions: encoding version 1, which has no condition flag.
+                bytes[0] = KvCommand.FormatVersionBeforeRevisions;
+                bytes = bytes[..^1];
+            }
+
+            _driver.Write(command.ClientId, command.Sequence, bytes, new WriteAnswer(this, request));
         }
 
         Process();
@@ -258,7 +266,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             if (Up && Incarnation == incarnation)
             {
-                driver.SnapshotSerialized(stateMachine, job, job.Serialize(), null, 0);
+                var data = job.Serialize();
+                if (_sim.BeforeUpgrade && !stateMachine.RevisionsStarted)
+                {
+                    // The build before revisions writes snapshot format 2.
+                    data = Synod.Tests.Kv.KvSnapshotFormats.Format2(data);
+                    _sim.Faults.OldFormatSnapshots++;
+                }
+
+                driver.SnapshotSerialized(stateMachine, job, data, null, 0);
                 Process();
             }
         });

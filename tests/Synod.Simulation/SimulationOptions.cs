@@ -117,6 +117,14 @@ public sealed record SimulationOptions
     /// </summary>
     public double EarlyVoteProbability { get; init; } = 0.05;
 
+    /// <summary>
+    /// Per run, the chance that it begins on the build before revisions and is upgraded in place a quarter of the way in
+    /// (the upgrade fault): until then clients write commands of the old encoding (no compare-and-swap) and replicas
+    /// write their snapshots in the old format (2), so that after the upgrade replicas restore old snapshots taken at
+    /// slots of their own while others replay the old log; they must still number revisions alike.
+    /// </summary>
+    public double UpgradeProbability { get; init; } = 0.2;
+
     /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
     public int TargetedStepMsMax { get; init; } = 3_000;
 
@@ -149,6 +157,7 @@ public sealed record SimulationOptions
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
+        RequireProbability(UpgradeProbability, nameof(UpgradeProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

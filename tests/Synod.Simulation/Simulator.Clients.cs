@@ -25,6 +25,9 @@ public sealed partial class Simulator
     // It may be stale by the time the swap applies, and then the compare fails, as it must.
     private readonly Dictionary<string, string?> _lastSeen = [];
 
+    /// <summary>True while the run is on the build before revisions (the upgrade fault, <see cref="SimulationOptions.UpgradeProbability"/>).</summary>
+    public bool BeforeUpgrade { get; private set; }
+
     private void StartNextOperation(SimClient client)
     {
         if (_operationsStarted >= Options.Ops)
@@ -54,6 +57,7 @@ public sealed partial class Simulator
         var kind = roll < 40 ? OperationKind.Get
             : roll < 70 ? OperationKind.Put
             : roll < 80 ? OperationKind.Delete
+            : BeforeUpgrade ? OperationKind.Put // the build before revisions has no compare-and-swap
             : OperationKind.Cas;
         var key = $"k{Random.Next(Options.Keys)}";
         var value = kind is OperationKind.Put or OperationKind.Cas ? $"c{client.Index}-{_operationsStarted}" : null;
@@ -217,6 +221,13 @@ public sealed partial class Simulator
         client.Current = null;
         client.Attempt++;
         _operationsEnded++;
+        if (BeforeUpgrade && _operationsEnded >= Options.Ops / 4)
+        {
+            // Every replica runs this build from now on: clients write the current encoding, snapshots the current format.
+            BeforeUpgrade = false;
+            Faults.Upgrades++;
+        }
+
         if (_operationsEnded >= Options.Ops / 2)
         {
             HealEverything();

@@ -41,6 +41,9 @@ public sealed partial class Simulator
         options.Validate();
         Options = options;
         Random = new SeededRandom(Mix((ulong)options.Seed, 0x5EED));
+
+        // Drawn from its own stream, so that runs without the upgrade fault keep their schedules.
+        BeforeUpgrade = new SeededRandom(Mix((ulong)options.Seed, 0x0D1D)).Chance(options.UpgradeProbability);
         _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var members = Enumerable.Range(1, options.Replicas).ToArray();
         _blocked = new bool[options.Replicas + 1, options.Replicas + 1];

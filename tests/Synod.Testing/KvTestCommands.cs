@@ -20,6 +20,22 @@ public static class KvTestCommands
     public static byte[] DeleteIf(ulong clientId, ulong sequence, string key, KvCondition condition) =>
         new KvCommand(clientId, sequence, KvOperation.Delete, Bytes(key), []) { Condition = condition }.Encode();
 
+    /// <summary>A put as the builds before revisions encoded it (version 1: no condition flag), as old logs hold it.</summary>
+    public static byte[] PutBeforeRevisions(ulong clientId, ulong sequence, string key, string value)
+    {
+        var current = Put(clientId, sequence, key, value);
+        current[0] = KvCommand.FormatVersionBeforeRevisions;
+        return current[..^1];
+    }
+
+    /// <summary>A registration as the builds before revisions encoded it.</summary>
+    public static byte[] RegisterBeforeRevisions(ulong nonce)
+    {
+        var current = Register(nonce);
+        current[0] = KvCommand.FormatVersionBeforeRevisions;
+        return current[..^1];
+    }
+
     public static byte[] Register(ulong nonce) => new KvCommand(0, nonce, KvOperation.Register, [], []).Encode();
 
     /// <summary>

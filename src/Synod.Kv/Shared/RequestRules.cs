@@ -43,7 +43,8 @@ internal static class RequestRules
     public const long CompareNumberMax = 1L << 53;
 
     /// <summary>The sentence saying what is wrong with a write's condition, or null if it is valid.</summary>
-    public static string? ConditionProblem(byte operation, byte target, long number, byte[]? value)
+    /// <param name="writtenBytes">The write's own value bytes: the condition's value shares <see cref="ValueBytesMax"/> with them.</param>
+    public static string? ConditionProblem(byte operation, byte target, long number, byte[]? value, int writtenBytes)
     {
         if (operation is not (Put or Delete))
         {
@@ -57,7 +58,8 @@ internal static class RequestRules
 
         return target == CompareValue
             ? number != 0 ? "A condition on the value compares bytes, and carries number 0."
-                : value.Length > ValueBytesMax ? $"The condition's value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."
+                : value.Length + writtenBytes > ValueBytesMax
+                    ? $"The value ({writtenBytes} bytes) and the condition's value ({value.Length} bytes) together are over ValueBytesMax ({ValueBytesMax} bytes), which they share."
                 : null
             : number is < 0 or > CompareNumberMax ? $"A condition compares a version or revision with {number}; it must lie in 0..{CompareNumberMax}."
             : value.Length != 0 ? "A condition on a version or revision carries no value bytes."

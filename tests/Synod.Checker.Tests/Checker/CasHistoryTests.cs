@@ -134,4 +134,22 @@ public sealed class CasHistoryTests
         var noResult = bad.Replace("\"result\": \"yes\", ", "", StringComparison.Ordinal);
         Assert.Contains("exactly when its outcome is ok", Assert.Throws<FormatException>(() => HistoryJsonl.Read(new StringReader(noResult))).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_counterexample_of_a_stale_read_keeps_the_swap_that_wrote_the_value_and_the_put_that_replaced_it()
+    {
+        // Found by a cold review: the shrinker dropped the swap and printed a lone read, as if "a" was never written.
+        var result = LinearizabilityChecker.Check(
+        [
+            Cas(1, "k", null, "a", swapped: true, 0, 1),
+            Get(2, "k", "a", 2, 3),
+            Put(3, "k", "b", 4, 5),
+            Get(4, "k", "a", 6, 7),
+        ]);
+
+        Assert.False(result.Linearizable);
+        Assert.Contains(result.Counterexample, op => op.Kind == OperationKind.Cas);
+        Assert.Contains(result.Counterexample, op => op.Kind == OperationKind.Put && op.Value == "b");
+        Assert.DoesNotContain(result.Counterexample, op => op.ClientId == 2);
+    }
 }

@@ -37,18 +37,30 @@ public sealed class KvCommandEncodingTests
     {
         var bytes = new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB, 0xCC]).Encode();
 
-        byte[] expected = [KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x02, 0xBB, 0xCC];
+        byte[] expected = [KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x02, 0xBB, 0xCC, 0];
         Assert.Equal(expected, bytes);
     }
 
     [Fact]
-    public void A_condition_is_written_after_the_value_under_version_2_and_a_command_without_one_keeps_version_1()
+    public void A_command_of_the_encoding_before_revisions_still_decodes_and_says_so()
+    {
+        byte[] bytes = [KvCommand.FormatVersionBeforeRevisions, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x02, 0xBB, 0xCC];
+
+        var decoded = KvCommand.Decode(bytes);
+
+        Assert.Equal(new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB, 0xCC]), decoded);
+        Assert.Equal(KvCommand.FormatVersionBeforeRevisions, decoded.EncodingVersion);
+        Assert.Null(decoded.Condition);
+    }
+
+    [Fact]
+    public void A_condition_is_written_after_the_value_behind_a_flag()
     {
         var bytes = new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB]) { Condition = new KvCondition(KvCompareTarget.Version, KvCompareOp.Less, 3, []) }.Encode();
 
-        byte[] expected = [KvCommand.FormatVersionConditional, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x01, 0xBB, 1, 3, 3, 0];
+        byte[] expected = [KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x01, 0xBB, 1, 1, 3, 3, 0];
         Assert.Equal(expected, bytes);
-        Assert.Equal(KvCommand.FormatVersion, new KvCommand(300, 2, KvOperation.Put, [0xAA], [0xBB]).Encode()[0]);
+        Assert.Throws<KvFormatException>(() => KvCommand.Decode([KvCommand.FormatVersion, 1, 0xAC, 0x02, 0x02, 0x01, 0xAA, 0x01, 0xBB, 2]));
     }
 
     [Theory]
@@ -58,7 +70,7 @@ public sealed class KvCommandEncodingTests
     [InlineData(1, 5)]
     public void A_condition_with_an_unknown_target_or_op_does_not_decode(byte target, byte op)
     {
-        byte[] bytes = [KvCommand.FormatVersionConditional, 1, 1, 1, 1, 0xAA, 0, target, op, 0, 0];
+        byte[] bytes = [KvCommand.FormatVersion, 1, 1, 1, 1, 0xAA, 0, 1, target, op, 0, 0];
 
         Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
     }

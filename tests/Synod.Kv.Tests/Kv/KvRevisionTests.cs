@@ -157,4 +157,87 @@ public sealed class KvRevisionTests
         Assert.Equal(Get(once, "k"), Get(twice, "k"));
         Assert.NotEqual(once.ContentHash(), twice.ContentHash());
     }
+
+    [Theory]
+    [InlineData(KvBugs.None)]
+    [InlineData(KvBugs.RevisionsStartAtRestore)]
+    public void Replicas_upgraded_in_place_number_revisions_alike_whatever_old_snapshot_each_restored(KvBugs bugs)
+    {
+        // Found by a cold review: numbering keys when an old snapshot is restored gave each replica its own revisions
+        // (each took its old snapshots at its own slots), and a compare on a revision then split their values.
+        // The log, as a build before revisions wrote it: 1 registers client 1; 2 a=1; 3 b=1; 4 a=2.
+        byte[][][] log =
+        [
+            [RegisterBeforeRevisions(1)],
+            [PutBeforeRevisions(1, 1, "a", "1")],
+            [PutBeforeRevisions(1, 2, "b", "1")],
+            [PutBeforeRevisions(1, 3, "a", "2")],
+        ];
+        var a = KvStateMachine.Restore(OldFormatSnapshot(log, upTo: 2), bugs: bugs);
+        a.ApplySlot(3, log[2]);
+        a.ApplySlot(4, log[3]);
+        var b = KvStateMachine.Restore(OldFormatSnapshot(log, upTo: 4), bugs: bugs);
+        var c = new KvStateMachine(bugs: bugs);
+        for (var slot = 1; slot <= log.Length; slot++)
+        {
+            c.ApplySlot(slot, log[slot - 1]);
+        }
+
+        if (bugs == KvBugs.RevisionsStartAtRestore)
+        {
+            // The schedule the review found: a and b number "a" differently, and the same compare splits them.
+            var split = PutIf(1, 4, "a", "3", ModRevisionIs(3));
+            Assert.NotEqual(a.ApplySlot(5, [split])[0].Status, b.ApplySlot(5, [split])[0].Status);
+            Assert.NotEqual(Get(a, "a"), Get(b, "a"));
+            return;
+        }
+
+        Assert.All([a, b, c], machine => Assert.False(machine.RevisionsStarted));
+
+        // Slot 5, the first command of this build: revisions start here on every replica (a=1, b=2), then it applies.
+        var first = PutIf(1, 4, "a", "3", ModRevisionIs(1));
+        var answers = new[] { a, b, c }.Select(machine => machine.ApplySlot(5, [first])[0]).ToList();
+
+        Assert.All(answers, answer => Assert.Equal((KvStatus.Ok, 3L), (answer.Status, answer.Revision)));
+        Assert.Equal(a.ContentHash(), b.ContentHash());
+        Assert.Equal(a.ContentHash(), c.ContentHash());
+        Assert.Equal(a.Snapshot(), b.Snapshot());
+        Assert.Equal(a.Snapshot(), c.Snapshot());
+    }
+
+    [Fact]
+    public void A_retried_failed_compare_answers_the_key_fields_of_its_first_answer()
+    {
+        var machine = WithClients(1);
+        Apply(machine, Put(1, 1, "leader", "other"));
+        var first = Apply(machine, PutIf(1, 2, "leader", "me", KvCondition.Absent))[0];
+
+        var retry = Apply(machine, PutIf(1, 2, "leader", "me", KvCondition.Absent))[0];
+
+        Assert.Equal((KvStatus.CompareFailed, true), (retry.Status, retry.Duplicate));
+        Assert.Equal((first.Entry!.Value.ModRevision, first.Entry!.Value.Version), (retry.Entry!.Value.ModRevision, retry.Entry!.Value.Version));
+        var restored = KvStateMachine.Restore(machine.Snapshot());
+        Assert.Equal(retry.Entry, Apply(restored, PutIf(1, 2, "leader", "me", KvCondition.Absent))[0].Entry);
+    }
+
+    [Fact]
+    public void A_condition_shares_ValueBytesMax_with_the_value_it_guards()
+    {
+        var half = new byte[(KvLimits.ValueBytesMax / 2) + 1];
+        var command = new KvCommand(1, 1, KvOperation.Put, [1], half) { Condition = new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, half) };
+
+        Assert.Contains("together are over ValueBytesMax", command.Validate(), StringComparison.Ordinal);
+    }
+
+    /// <summary>The state after <paramref name="upTo"/> slots of <paramref name="log"/>, as a build before revisions wrote its snapshot (format 2).</summary>
+    private static byte[] OldFormatSnapshot(byte[][][] log, int upTo)
+    {
+        var machine = new KvStateMachine();
+        for (var slot = 1; slot <= upTo; slot++)
+        {
+            machine.ApplySlot(slot, log[slot - 1]);
+        }
+
+        return KvSnapshotFormats.Format2(machine.Snapshot());
+    }
 }

@@ -198,9 +198,10 @@ public sealed class KvSnapshotTests
 
         Assert.Equal(0UL, restored.LastClientId);
         Assert.Equal("v", Get(restored, "k"));
-        // Keys of a snapshot from before revisions are numbered 1..n in key order.
-        Assert.Equal(1, restored.Revision);
-        Assert.Equal(new AppliedCommand(7_000_123, 1, KvStatus.Ok, true, Revision: 1), Apply(restored, Put(7_000_123, 1, "k", "v"))[0]);
+        // A snapshot from before revisions restores without them; the first command of this build numbers the keys.
+        Assert.Equal((0L, false), (restored.Revision, restored.RevisionsStarted));
+        Assert.Equal(new AppliedCommand(7_000_123, 1, KvStatus.Ok, true, Revision: 0), Apply(restored, Put(7_000_123, 1, "k", "v"))[0]);
+        Assert.Equal((1L, true), (restored.Revision, restored.RevisionsStarted));
         var next = Apply(restored, Put(7_000_123, 2, "k", "w"))[0];
         Assert.Equal((KvStatus.Ok, 2L, 1L, 2L), (next.Status, next.Revision, next.Entry!.Value.CreateRevision, next.Entry!.Value.Version));
         Assert.Equal(KvStatus.Ok, Apply(restored, Put(7_000_124, 1, "k", "x"))[0].Status);
@@ -212,8 +213,8 @@ public sealed class KvSnapshotTests
     [Fact]
     public void A_snapshot_whose_key_revisions_break_their_order_is_refused()
     {
-        // Version 3 body: slot 1, last client 0, revision 2, key "k" = "v" with create 2 > mod 1, no sessions.
-        byte[] body = [1, 0, 2, 1, 1, (byte)'k', 1, (byte)'v', 2, 1, 1, 0];
+        // Version 3 body: slot 1, last client 0, revision 2, revisions started, key "k" = "v" with create 2 > mod 1, no sessions.
+        byte[] body = [1, 0, 2, 1, 1, 1, (byte)'k', 1, (byte)'v', 2, 1, 1, 0];
 
         var error = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(WithHeader(version: 3, body)));
 

@@ -12,8 +12,8 @@ namespace Synod.Tests.Peers;
 public sealed class ConnectionClassifyTests
 {
     [Theory]
-    [InlineData("SYNODPR2\u0002\u0000\u0000\u0000", "PlainPeer")]
-    [InlineData("SYNODPT2", "TlsPeer")]
+    [InlineData("SYNODPR3\u0002\u0000\u0000\u0000", "PlainPeer")]
+    [InlineData("SYNODPT3", "TlsPeer")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000", "Http2")]
     [InlineData("", "NeedMore")]
     [InlineData("SYNO", "NeedMore")]
@@ -22,7 +22,8 @@ public sealed class ConnectionClassifyTests
     [InlineData("PRI * HTTP/2.0\r\n", "NeedMore")]
     [InlineData("SYNODPX1", "OtherPeerVersion")]
     [InlineData("SYNODPT1", "OtherPeerVersion")]
-    [InlineData("SYNODPR3\u0002", "OtherPeerVersion")]
+    [InlineData("SYNODPR2\u0002", "OtherPeerVersion")]
+    [InlineData("SYNODPT2", "OtherPeerVersion")]
     [InlineData("SYNODX", "Other")]
     [InlineData("GET / HTTP/1.1\r\n", "Other")]
     [InlineData("\u0016\u0003\u0001", "Other")]
