@@ -14,4 +14,14 @@ public enum BenchMode
 
     /// <summary>Linearizable reads and puts, mixed by the read ratio.</summary>
     Mixed,
+
+    /// <summary>
+    /// Compare-and-swaps: each writes a random key only if its mod revision is the one this worker last saw of it (one
+    /// request: Synod's conditional put, etcd's txn with a put on success and a get on failure); a failed compare is a
+    /// completed operation too.
+    /// </summary>
+    Cas,
+
+    /// <summary>Linearizable range reads of <see cref="BenchSettings.RangeKeys"/> keys from a random key on.</summary>
+    Range,
 }

@@ -56,6 +56,8 @@ public static class BenchReport
         BenchMode.Put => "put",
         BenchMode.Get => "get",
         BenchMode.GetStale => "get-stale",
+        BenchMode.Cas => "cas",
+        BenchMode.Range => "range",
         _ => "mixed",
     };
 }

@@ -61,6 +61,8 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
             BenchMode.Put => OperationKind.Put,
             BenchMode.Get => OperationKind.Get,
             BenchMode.GetStale => OperationKind.GetStale,
+            BenchMode.Cas => OperationKind.Cas,
+            BenchMode.Range => OperationKind.Range,
             _ => random.NextDouble() < settings.ReadRatio ? OperationKind.Get : OperationKind.Put,
         };
         return (kind, key);
@@ -113,6 +115,7 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         var value = new byte[settings.ValueBytes];
         random.NextBytes(value);
         var conn = worker % target.Conns;
+        var seenModRevisions = new Dictionary<byte[], long>(ReferenceEqualityComparer.Instance);
         while (!ended.IsCancellationRequested && Interlocked.Increment(ref counters.Issued) <= opsMax)
         {
             if (pick(worker, random) is not { } operation)
@@ -123,12 +126,23 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
             var began = Stopwatch.GetTimestamp();
             try
             {
-                await (operation.Kind switch
+                if (operation.Kind == OperationKind.Cas)
                 {
-                    OperationKind.Put => target.PutAsync(conn, operation.Key, value, cancellation),
-                    OperationKind.Get => target.GetAsync(conn, operation.Key, stale: false, cancellation),
-                    _ => target.GetAsync(conn, operation.Key, stale: true, cancellation),
-                });
+                    // The keys are shared arrays, so the worker's last-seen mod revision is keyed by reference.
+                    var seen = seenModRevisions.GetValueOrDefault(operation.Key);
+                    seenModRevisions[operation.Key] = await target.CasAsync(conn, operation.Key, value, seen, cancellation);
+                }
+                else
+                {
+                    await (operation.Kind switch
+                    {
+                        OperationKind.Put => target.PutAsync(conn, operation.Key, value, cancellation),
+                        OperationKind.Get => target.GetAsync(conn, operation.Key, stale: false, cancellation),
+                        OperationKind.Range => target.RangeAsync(conn, operation.Key, settings.RangeKeys, cancellation),
+                        _ => target.GetAsync(conn, operation.Key, stale: true, cancellation),
+                    });
+                }
+
                 histogram.RecordValue(Math.Min(LatencyMicrosMax, (long)Stopwatch.GetElapsedTime(began).TotalMicroseconds));
                 Interlocked.Increment(ref counters.Ops);
             }
@@ -152,6 +166,8 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         Put,
         Get,
         GetStale,
+        Cas,
+        Range,
     }
 
     private sealed class PhaseCounters

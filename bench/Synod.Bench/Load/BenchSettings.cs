@@ -48,6 +48,9 @@ public sealed record BenchSettings
     /// <summary>Distinct keys; operations pick one at random. Reads first fill every key once.</summary>
     public int KeySpace { get; init; } = 1000;
 
+    /// <summary>In <see cref="BenchMode.Range"/>, how many keys each range read returns.</summary>
+    public int RangeKeys { get; init; } = 100;
+
     /// <summary>In <see cref="BenchMode.Mixed"/>, the fraction of operations that are reads.</summary>
     public double ReadRatio { get; init; } = 0.9;
 

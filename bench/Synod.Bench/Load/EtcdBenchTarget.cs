@@ -35,6 +35,35 @@ public sealed class EtcdBenchTarget : IBenchTarget
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation);
 
+    public async Task<long> CasAsync(int conn, byte[] key, byte[] value, long expectedModRevision, CancellationToken cancellation)
+    {
+        var keyBytes = UnsafeByteOperations.UnsafeWrap(key);
+        var request = new TxnRequest();
+        request.Compare.Add(new Compare
+        {
+            Key = keyBytes,
+            Target = Compare.Types.CompareTarget.Mod,
+            Result = Compare.Types.CompareResult.Equal,
+            ModRevision = expectedModRevision,
+        });
+        request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = keyBytes, Value = UnsafeByteOperations.UnsafeWrap(value) } });
+        request.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = keyBytes, KeysOnly = true } });
+        var response = await _clients[conn].TransactionAsync(request, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation);
+        if (response.Succeeded)
+        {
+            return response.Header.Revision;
+        }
+
+        var kvs = response.Responses[0].ResponseRange.Kvs;
+        return kvs.Count == 0 ? 0 : kvs[0].ModRevision;
+    }
+
+    public Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation) =>
+        _clients[conn].GetAsync(
+            new RangeRequest { Key = UnsafeByteOperations.UnsafeWrap(from), RangeEnd = ByteString.CopyFrom(0), Limit = limit },
+            deadline: DateTime.UtcNow + Timeout,
+            cancellationToken: cancellation);
+
     public ValueTask DisposeAsync()
     {
         foreach (var client in _clients)

@@ -14,4 +14,14 @@ public interface IBenchTarget : IAsyncDisposable
 
     /// <summary>Reads through client instance <paramref name="conn"/>; a missing key is an answer, not a failure.</summary>
     Task GetAsync(int conn, byte[] key, bool stale, CancellationToken cancellation);
+
+    /// <summary>
+    /// One compare-and-swap through client instance <paramref name="conn"/>: writes the key only if its mod revision is
+    /// still <paramref name="expectedModRevision"/>, in one request; returns the key's mod revision after it (the new
+    /// one when it swapped, the current one when the compare failed), for the worker's next attempt.
+    /// </summary>
+    Task<long> CasAsync(int conn, byte[] key, byte[] value, long expectedModRevision, CancellationToken cancellation);
+
+    /// <summary>A linearizable read of the <paramref name="limit"/> keys from <paramref name="from"/> on, in one request.</summary>
+    Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation);
 }

@@ -34,6 +34,15 @@ public sealed class SynodBenchTarget : IBenchTarget
         }
     }
 
+    public async Task<long> CasAsync(int conn, byte[] key, byte[] value, long expectedModRevision, CancellationToken cancellation)
+    {
+        var result = await _clients[conn].PutAsync(key, value, SynodCompare.ModRevisionIs(expectedModRevision), cancellationToken: cancellation);
+        return result.ModRevision;
+    }
+
+    public Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation) =>
+        _clients[conn].RangeAsync(new SynodRange(from, Array.Empty<byte>(), limit), cancellationToken: cancellation);
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)

@@ -17,7 +17,7 @@ public static class BenchCommand
     {
         var shared = new ClientCommandOptions();
         var target = new Option<string>("--target") { Description = "synod, etcd (dotnet-etcd client) or echo (`synod bench-echo`, the gRPC ceiling).", DefaultValueFactory = _ => "synod" };
-        var mode = new Option<string>("--mode") { Description = "put, get (linearizable), get-stale (Synod stale / etcd serializable) or mixed.", DefaultValueFactory = _ => "put" };
+        var mode = new Option<string>("--mode") { Description = "put, get (linearizable), get-stale (Synod stale / etcd serializable), mixed, cas (compare-and-swap on the key's mod revision: Synod's conditional put, etcd's txn) or range (linearizable reads of 100 keys).", DefaultValueFactory = _ => "put" };
         var clients = new Option<int>("--clients") { Description = "Requests in flight at once (closed loop).", DefaultValueFactory = _ => 16 };
         var conns = new Option<int?>("--conns") { Description = "Client instances, each with its own connections, that the clients share (default: clients/32, at least 1)." };
         var ops = new Option<long>("--ops") { Description = "Stop after this many operations ...", DefaultValueFactory = _ => 10_000_000 };
@@ -89,7 +89,9 @@ public static class BenchCommand
         "get" => BenchMode.Get,
         "get-stale" => BenchMode.GetStale,
         "mixed" => BenchMode.Mixed,
-        _ => throw new FormatException($"--mode '{text}' is not one of put, get, get-stale, mixed."),
+        "cas" => BenchMode.Cas,
+        "range" => BenchMode.Range,
+        _ => throw new FormatException($"--mode '{text}' is not one of put, get, get-stale, mixed, cas, range."),
     };
 
     private static (IReadOnlyList<string> Endpoints, string Source) ResolveEndpoints(BenchTargetKind kind, string? endpoints, string? dataDir)
