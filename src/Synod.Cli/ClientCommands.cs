@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Delete(), Status()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Status()];
 
     private static Command Put()
     {
@@ -70,6 +70,23 @@ public static class ClientCommands
                 parse.GetValue(prefix), parse.GetValue(from), parse.GetValue(to), parse.GetValue(limit), parse.GetValue(keysOnly), parse.GetValue(countOnly));
             return RangeActions.RunAsync(client, options, request, parse.GetValue(stale), parse.GetValue(json), cancellationToken);
         }, cancellationToken));
+        return command;
+    }
+
+    private static Command Txn()
+    {
+        var file = new Argument<string?>("file") { Description = "The transaction as JSON (docs/api.md); - or nothing: read stdin.", Arity = ArgumentArity.ZeroOrOne };
+        var json = JsonOption("{\"succeeded\", \"revision\", \"duplicate\", \"results\": [...]}");
+        var shared = new ClientCommandOptions();
+        var command = new Command(
+            "txn",
+            "Apply a transaction read as JSON: if every compare holds, the success operations, else the failure ones, at one revision; prints SUCCESS or FAILURE and each result.")
+        {
+            file, json,
+        };
+        shared.AddTo(command, withNode: true, withTimeout: true);
+        command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
+            TxnActions.RunAsync(TxnActions.Parse(client, TxnActions.ReadText(parse.GetValue(file))), options, parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
 

@@ -218,6 +218,69 @@ public sealed partial class SynodClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts a transaction (<see cref="SynodTxn"/>): compares with If, operations with Then and Else, then CommitAsync.</summary>
+    public SynodTxn Txn() => new(this);
+
+    internal Task<TxnResult> CommitTxnAsync(
+        IReadOnlyList<TxnCompare> compares, IReadOnlyList<TxnOp> success, IReadOnlyList<TxnOp> failure, SynodCallOptions? options, CancellationToken cancellationToken)
+    {
+        if (TxnProblem(compares, success, failure) is { } problem)
+        {
+            throw new SynodInvalidArgumentException(problem);
+        }
+
+        var first = compares.Select(c => c.Key).Concat(success.Select(o => o.Key)).FirstOrDefault() ?? ByteString.Empty;
+        return WriteAsync(
+            "txn",
+            options,
+            first.ToByteArray(),
+            (session, client, callOptions) =>
+            {
+                var request = new TxnRequest { ClientId = session.ClientId, Sequence = session.NextSequence };
+                request.Compare.AddRange(compares);
+                request.Success.AddRange(success);
+                request.Failure.AddRange(failure);
+                return client.TxnAsync(request, callOptions);
+            },
+            (response, session, endpoint) => new TxnResult(
+                response.Succeeded, response.Revision, response.Results, response.Duplicate, response.Slot, response.ServedBy, endpoint),
+            cancellationToken);
+    }
+
+    /// <summary>The checks the replicas make that need no state: counts, sizes, empty keys, a key written twice per branch.</summary>
+    private static string? TxnProblem(IReadOnlyList<TxnCompare> compares, IReadOnlyList<TxnOp> success, IReadOnlyList<TxnOp> failure)
+    {
+        if (compares.Count > RequestRules.TxnOpsMax || success.Count > RequestRules.TxnOpsMax || failure.Count > RequestRules.TxnOpsMax)
+        {
+            return $"The transaction has {compares.Count} compares, {success.Count} then and {failure.Count} else operations; each is at most TxnOpsMax ({RequestRules.TxnOpsMax}).";
+        }
+
+        var bytes = compares.Sum(c => (long)c.Key.Length + c.Value.Length) + success.Concat(failure).Sum(o => (long)o.Key.Length + o.Value.Length + o.RangeEnd.Length);
+        if (bytes > RequestRules.TxnBytesMax)
+        {
+            return $"The transaction's keys and values are {bytes} bytes in all, over TxnBytesMax ({RequestRules.TxnBytesMax} bytes).";
+        }
+
+        foreach (var branch in new[] { success, failure })
+        {
+            var written = new HashSet<ByteString>();
+            foreach (var op in branch)
+            {
+                if (op.Kind != TxnOpKind.Range && op.Key.IsEmpty)
+                {
+                    return "A transaction's operation has an empty key; a key needs at least 1 byte.";
+                }
+
+                if (op.Kind is TxnOpKind.Put or TxnOpKind.Delete && !written.Add(op.Key))
+                {
+                    return $"The transaction writes key \"{op.Key.ToStringUtf8()}\" twice in one branch; write each key at most once per branch.";
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Removes a key, exactly once; the result says whether it existed.</summary>
     /// <exception cref="SynodUnavailableException">The deadline passed; <see cref="SynodUnavailableException.OutcomeUnknown"/> says whether the delete may still take effect.</exception>
     public Task<DeleteResult> DeleteAsync(ReadOnlyMemory<byte> key, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -21,6 +21,7 @@ public static class ProtocolBugCatalog
         ("compare-at-proposal", ProtocolBugs.CompareAtProposal, "the replica driver evaluates a compare-and-swap's compare when the write arrives, against its own applied state, and proposes the write without it"),
         ("range-without-read-index", ProtocolBugs.RangeWithoutReadIndex, "the replica driver serves a linearizable range read from its own applied state, without a read index"),
         ("revisions-start-at-restore", ProtocolBugs.RevisionsStartAtRestore, "revisions start when a snapshot from before them is restored, not at a point in the log, so replicas upgraded in place number them differently"),
+        ("txn-compare-at-proposal", ProtocolBugs.TxnCompareAtProposal, "the replica driver decides a transaction's compares where it arrives, against its own applied state, and proposes the branch without them"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

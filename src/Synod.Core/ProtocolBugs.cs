@@ -78,4 +78,10 @@ public enum ProtocolBugs
     /// before them is restored, so replicas that restored old snapshots of different slots number them differently.
     /// </summary>
     RevisionsStartAtRestore = 131072,
+
+    /// <summary>
+    /// The replica driver decides a transaction's compares when it arrives, against its own applied state, and proposes
+    /// the chosen branch without them: two transfers from the same balances both apply.
+    /// </summary>
+    TxnCompareAtProposal = 262144,
 }

@@ -66,7 +66,7 @@ public sealed partial class ReplicaDriver
                 return;
             }
 
-            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId, applied.Revision, applied.Entry);
+            var outcome = new WriteOutcome(applied.Status, slot, applied.Duplicate, applied.RegisteredClientId, applied.Revision, applied.Entry, applied.Txn);
             foreach (var waiter in write.Waiters)
             {
                 if (!waiter.Abandoned)

@@ -92,7 +92,7 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        if ((Core.Options.Bugs & ProtocolBugs.CompareAtProposal) != 0 && CompareHereFirst(ref command, answer))
+        if ((Core.Options.Bugs & (ProtocolBugs.CompareAtProposal | ProtocolBugs.TxnCompareAtProposal)) != 0 && CompareHereFirst(ref command, answer))
         {
             return;
         }
@@ -114,8 +114,9 @@ public sealed partial class ReplicaDriver
     }
 
     /// <summary>
-    /// The bug <see cref="ProtocolBugs.CompareAtProposal"/>: a conditional write's compare is evaluated here, against
-    /// what this replica has applied, and the write goes on without its condition. True when it was answered here.
+    /// The bugs <see cref="ProtocolBugs.CompareAtProposal"/> and <see cref="ProtocolBugs.TxnCompareAtProposal"/>: a
+    /// conditional write's compare (a transaction's compares) is evaluated here, against what this replica has applied,
+    /// and the write goes on without it. True when it was answered here.
     /// </summary>
     private bool CompareHereFirst(ref byte[] command, IAnswer<WriteOutcome> answer)
     {
@@ -129,7 +130,20 @@ public sealed partial class ReplicaDriver
             return false;
         }
 
-        if (decoded.Condition is not { } condition)
+        if (decoded.Txn is { } txn)
+        {
+            if ((Core.Options.Bugs & ProtocolBugs.TxnCompareAtProposal) == 0)
+            {
+                return false;
+            }
+
+            // The same bug for a transaction: its compares decided here, its branch proposed without them.
+            var holds = txn.Compares.All(compare => compare.Condition.Holds(Lookup(compare.Key)));
+            command = (decoded with { Txn = new KvTxn([], holds ? txn.Success : txn.Failure, []) }).Encode();
+            return false;
+        }
+
+        if (decoded.Condition is not { } condition || (Core.Options.Bugs & ProtocolBugs.CompareAtProposal) == 0)
         {
             return false;
         }

@@ -15,7 +15,9 @@ namespace Synod.Kv;
 /// </param>
 /// <param name="Entry">
 /// For a put applied now, the key's entry it wrote; for a failed compare, the key's entry as it stands (null: absent).
-/// Null otherwise (a duplicate reports only <paramref name="Revision"/>).
+/// For a duplicate, the key's fields its first answer gave (without the value).
 /// </param>
+/// <param name="Txn">For a transaction applied now, which branch ran and each operation's answer; null for a duplicate.</param>
 public readonly record struct AppliedCommand(
-    ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate, ulong RegisteredClientId = 0, long Revision = 0, KvEntry? Entry = null);
+    ulong ClientId, ulong Sequence, KvStatus Status, bool Duplicate, ulong RegisteredClientId = 0, long Revision = 0, KvEntry? Entry = null,
+    KvTxnResult? Txn = null);

@@ -29,6 +29,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>A condition on the key that the write takes effect under (compare-and-swap); null for none.</summary>
     public KvCondition? Condition { get; init; }
 
+    /// <summary>For a <see cref="KvOperation.Txn"/>, the transaction (written after the condition flag); null otherwise.</summary>
+    public KvTxn? Txn { get; init; }
+
     /// <summary>Version and operation bytes that precede the varints.</summary>
     private const int FixedBytes = 2;
 
@@ -55,6 +58,14 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             size += 2 + Varint.Size((ulong)condition.Number) + Varint.Size((ulong)condition.Value.Length) + condition.Value.Length;
         }
 
+        List<byte>? txn = null;
+        if (Txn is not null)
+        {
+            txn = [];
+            Txn.Write(txn);
+            size += txn.Count;
+        }
+
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
         writer.WriteByte(FormatVersion);
@@ -70,6 +81,11 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             writer.WriteByte((byte)written.Op);
             writer.WriteVarint((ulong)written.Number);
             writer.WriteLengthPrefixed(written.Value);
+        }
+
+        if (txn is not null)
+        {
+            writer.WriteBytes(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(txn));
         }
 
         return bytes;
@@ -90,10 +106,11 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         }
 
         var operation = reader.ReadByte("operation");
-        if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register))
+        if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register)
+            && !(operation == (byte)KvOperation.Txn && version == FormatVersion))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete) or {(byte)KvOperation.Register} (Register).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register) or, in version {FormatVersion}, {(byte)KvOperation.Txn} (Txn).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -121,14 +138,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             condition = new KvCondition((KvCompareTarget)target, (KvCompareOp)op, (long)number, operand);
         }
 
+        var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader) : null;
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version };
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn };
     }
 
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>
         RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value)
-        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null);
+        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null)
+        ?? (Operation == KvOperation.Txn
+            ? Txn?.Problem() ?? (Txn is null ? "A transaction command carries no transaction." : null)
+            : Txn is not null ? "Only a transaction command carries a transaction." : null);
 
     public bool Equals(KvCommand? other) =>
         other is not null
@@ -137,7 +158,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         && Operation == other.Operation
         && Key.AsSpan().SequenceEqual(other.Key)
         && Value.AsSpan().SequenceEqual(other.Value)
-        && Equals(Condition, other.Condition);
+        && Equals(Condition, other.Condition)
+        && Equals(Txn, other.Txn);
 
     public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);
 

@@ -15,6 +15,12 @@ public static class KvLimits
     /// <summary>How many client sessions are kept for exactly-once retries unless configured otherwise.</summary>
     public const int SessionsMaxDefault = 10_000;
 
+    /// <summary>The most compares, and operations per branch, of one transaction (128); defined with the client's copy of the rules.</summary>
+    public const int TxnOpsMax = RequestRules.TxnOpsMax;
+
+    /// <summary>The most key and value bytes of one transaction (as much as the largest put); defined with the client's copy.</summary>
+    public const int TxnBytesMax = RequestRules.TxnBytesMax;
+
     /// <summary>The most keys one range read returns (10,000); defined with the client's copy of the rules.</summary>
     public const int RangeKeysMax = RequestRules.RangeKeysMax;
 

@@ -16,4 +16,7 @@ public enum KvOperation : byte
     /// write never opens a session.
     /// </summary>
     Register = 3,
+
+    /// <summary>A transaction (<see cref="KvCommand.Txn"/>): compares, then the success or the failure operations, at one revision.</summary>
+    Txn = 4,
 }

@@ -68,6 +68,14 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true, Revision: session.LastRevision, Entry: session.LastEntry);
         }
 
+        if (command.Txn is { } txn)
+        {
+            var answer = ExecuteTxn(txn);
+            var status = answer.Succeeded ? KvStatus.Ok : KvStatus.CompareFailed;
+            RecordSession(clientId, new ClientSession(sequence, status, slot, Revision));
+            return new AppliedCommand(clientId, sequence, status, Duplicate: false, Revision: Revision, Txn: answer);
+        }
+
         var (result, entry) = Execute(command);
         var kept = entry.GetValueOrDefault();
         RecordSession(clientId, new ClientSession(sequence, result, slot, Revision, kept.CreateRevision, kept.ModRevision, kept.Version));

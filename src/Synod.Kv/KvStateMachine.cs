@@ -280,6 +280,62 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
+    /// Carries out a transaction whose session rules passed: every compare against the state as the log has it here,
+    /// then the success or the failure operations in order, all at the next revision (taken only if one changed
+    /// something); a read in it sees the writes before it in it.
+    /// </summary>
+    private KvTxnResult ExecuteTxn(KvTxn txn)
+    {
+        var holds = txn.Compares.All(compare => compare.Condition.Holds(TryGetEntry(compare.Key, out var entry) ? entry : null));
+        var revision = Revision + 1;
+        var changed = false;
+        var results = new List<KvTxnOpResult>();
+        foreach (var op in holds ? txn.Success : txn.Failure)
+        {
+            KvEntry? current = TryGetEntry(op.Key, out var found) ? found : null;
+            switch (op.Kind)
+            {
+                case KvTxnOpKind.Put:
+                    var entry = current is { } existing
+                        ? new KvEntry(op.Value, existing.CreateRevision, revision, existing.Version + 1)
+                        : new KvEntry(op.Value, revision, revision, 1);
+                    Put(op.Key, entry);
+                    if (current is null)
+                    {
+                        _keyIndex.Add(op.Key);
+                    }
+
+                    changed = true;
+                    results.Add(new KvTxnOpResult(op.Kind, Entry: entry));
+                    break;
+                case KvTxnOpKind.Delete:
+                    if (current is not null)
+                    {
+                        Delete(op.Key);
+                        _keyIndex.Remove(op.Key);
+                        changed = true;
+                    }
+
+                    results.Add(new KvTxnOpResult(op.Kind, Existed: current is not null));
+                    break;
+                case KvTxnOpKind.Get:
+                    results.Add(new KvTxnOpResult(op.Kind, Entry: current));
+                    break;
+                default:
+                    results.Add(new KvTxnOpResult(op.Kind, Range: Range(new KvRange(op.Key, op.RangeEnd, op.Limit))));
+                    break;
+            }
+        }
+
+        if (changed)
+        {
+            Revision = revision;
+        }
+
+        return new KvTxnResult(holds, results);
+    }
+
+    /// <summary>
     /// Carries out a put or delete whose session rules passed: under its condition, if it has one. Returns the status
     /// and the key's entry afterwards (for a failed condition, as it stands; null when absent).
     /// </summary>

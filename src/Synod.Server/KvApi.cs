@@ -21,6 +21,8 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task<RangeResponse> Range(RangeRequest request, ServerCallContext context);
 
+    public abstract new Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context);
+
     public abstract new Task<StatusResponse> Status(StatusRequest request, ServerCallContext context);
 
     public abstract new Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context);
@@ -32,6 +34,7 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(Get), GetRequest.Parser, GetResponse.Parser), (UnaryServerMethod<GetRequest, GetResponse>)null!);
         binder.AddMethod(Unary(nameof(Delete), DeleteRequest.Parser, DeleteResponse.Parser), (UnaryServerMethod<DeleteRequest, DeleteResponse>)null!);
         binder.AddMethod(Unary(nameof(Range), RangeRequest.Parser, RangeResponse.Parser), (UnaryServerMethod<RangeRequest, RangeResponse>)null!);
+        binder.AddMethod(Unary(nameof(Txn), TxnRequest.Parser, TxnResponse.Parser), (UnaryServerMethod<TxnRequest, TxnResponse>)null!);
         binder.AddMethod(Unary(nameof(Status), StatusRequest.Parser, StatusResponse.Parser), (UnaryServerMethod<StatusRequest, StatusResponse>)null!);
         binder.AddMethod(Unary(nameof(Register), RegisterRequest.Parser, RegisterResponse.Parser), (UnaryServerMethod<RegisterRequest, RegisterResponse>)null!);
     }

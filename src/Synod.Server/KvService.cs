@@ -146,6 +146,75 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         return response;
     }
 
+    public override async Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
+    {
+        var txn = new KvTxn(
+            [.. request.Compare.Select(c => new KvTxnCompare(ProtoBytes.OwnedArray(c.Key), ConditionOf(new Compare { Target = c.Target, Op = c.Op, Number = c.Number, Value = c.Value })!))],
+            [.. request.Success.Select(TxnOpOf)],
+            [.. request.Failure.Select(TxnOpOf)]);
+        var outcome = await WriteAsync(new KvCommand(request.ClientId, request.Sequence, KvOperation.Txn, [], []) { Txn = txn }, context);
+        var response = new TxnResponse
+        {
+            Succeeded = outcome.Status == KvStatus.Ok,
+            Revision = outcome.Revision,
+            Duplicate = outcome.Duplicate,
+            Slot = (ulong)outcome.Slot,
+            ServedBy = (uint)options.Id,
+            LeaderId = host.KnownLeaderId,
+        };
+        var bytes = 0L;
+        foreach (var result in outcome.Txn?.Results ?? [])
+        {
+            var answer = new TxnOpResult { Kind = (TxnOpKind)result.Kind, Existed = result.Existed };
+            if (result.Entry is { } entry)
+            {
+                answer.Found = true;
+                answer.Kv = KeyValueOf([], entry);
+                bytes += entry.Value.Length;
+            }
+
+            if (result.Range is { } range)
+            {
+                answer.More = range.More;
+                answer.Count = range.Count;
+                foreach (var (key, found) in range.Entries)
+                {
+                    answer.Kvs.Add(KeyValueOf(key, found));
+                    bytes += key.Length + found.Value.Length;
+                }
+            }
+
+            response.Results.Add(answer);
+        }
+
+        responses.Reserve(context, bytes);
+        return response;
+    }
+
+    private static KeyValue KeyValueOf(byte[] key, KvEntry entry) => new()
+    {
+        Key = UnsafeByteOperations.UnsafeWrap(key),
+        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
+        CreateRevision = entry.CreateRevision,
+        ModRevision = entry.ModRevision,
+        Version = entry.Version,
+    };
+
+    private static KvTxnOp TxnOpOf(TxnOp op)
+    {
+        if (op.Kind is < TxnOpKind.Put or > TxnOpKind.Range)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"a transaction's operation has kind {(int)op.Kind}: give PUT, DELETE, GET or RANGE."));
+        }
+
+        if (op.Limit is < 0 or > int.MaxValue)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"a transaction's range has limit {op.Limit}; give 0 (none of your own) or 1 to {int.MaxValue}."));
+        }
+
+        return new KvTxnOp((KvTxnOpKind)op.Kind, ProtoBytes.OwnedArray(op.Key), ProtoBytes.OwnedArray(op.Value), ProtoBytes.OwnedArray(op.RangeEnd), (int)op.Limit);
+    }
+
     /// <summary>The request's range, checked; a prefix or a range, not both.</summary>
     private static KvRange RangeOf(RangeRequest request)
     {

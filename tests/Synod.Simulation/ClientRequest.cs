@@ -7,8 +7,9 @@ namespace Synod.Simulation;
 /// (<paramref name="Register"/>) carries its nonce as <paramref name="Sequence"/> and client id 0; Kind, Key and Value
 /// are then those of the write it is for. A compare-and-swap (<see cref="OperationKind.Cas"/>) writes Value only if
 /// the key holds <paramref name="Expect"/> (null: only if absent). A <paramref name="Range"/> read (Kind Get) reads
-/// every key that begins with <paramref name="Key"/>.
+/// every key that begins with <paramref name="Key"/>. A bank operation (<paramref name="Txn"/>, a write) is a
+/// transaction on the accounts; it is judged by the bank's invariant, not by the register checker.
 /// </summary>
 public sealed record ClientRequest(
     int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false, string? Expect = null,
-    bool Range = false);
+    bool Range = false, Synod.Kv.KvTxn? Txn = null);

@@ -164,6 +164,8 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             var command = request.Register
                 ? new KvCommand(0, request.Sequence, KvOperation.Register, [], [])
+                : request.Txn is { } txn
+                ? new KvCommand(request.ClientId, request.Sequence, KvOperation.Txn, [], []) { Txn = txn }
                 : new KvCommand(
                     request.ClientId,
                     request.Sequence,
@@ -344,7 +346,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             var ok = result.Status is KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed;
             var gone = result.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
-            bool? swapped = request.Kind == OperationKind.Cas && ok ? result.Status == KvStatus.Ok : null;
+            bool? swapped = (request.Kind == OperationKind.Cas || request.Txn is not null) && ok ? result.Status == KvStatus.Ok : null;
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone, swapped));
         }
 

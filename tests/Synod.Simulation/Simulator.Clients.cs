@@ -1,4 +1,6 @@
+using System.Text;
 using Synod.Checker;
+using Synod.Kv;
 
 namespace Synod.Simulation;
 
@@ -25,6 +27,16 @@ public sealed partial class Simulator
     // It may be stale by the time the swap applies, and then the compare fails, as it must.
     private readonly Dictionary<string, string?> _lastSeen = [];
 
+    /// <summary>The bank's accounts (keys "b0".."b3") and the total they always hold once opened.</summary>
+    private const int BankAccounts = 4;
+    private const int BankTotal = 400;
+
+    /// <summary>Of the clients' operations after any upgrade, the share that are bank operations (reads of every account, transfers).</summary>
+    private const int BankOperationPercent = 20;
+
+    // The accounts' values as a client last read them all (null until a read found every account).
+    private readonly Dictionary<int, int[]> _bankSeen = [];
+
     /// <summary>True while the run is on the build before revisions (the upgrade fault, <see cref="SimulationOptions.UpgradeProbability"/>).</summary>
     public bool BeforeUpgrade { get; private set; }
 
@@ -43,6 +55,12 @@ public sealed partial class Simulator
         }
 
         _operationsStarted++;
+        if (!BeforeUpgrade && Random.Next(100) < BankOperationPercent)
+        {
+            StartBankOperation(client);
+            return;
+        }
+
         var roll = Random.Next(100);
         if (roll < 8)
         {
@@ -122,6 +140,13 @@ public sealed partial class Simulator
         }
 
         var request = client.Current;
+        if (reply.SessionGone && request.Txn is not null)
+        {
+            client.ForgetClientId();
+            EndOperation(client);
+            return;
+        }
+
         if (reply.SessionGone)
         {
             // Not applied by this attempt; an earlier one that went unanswered may have been, before the session went.
@@ -146,6 +171,20 @@ public sealed partial class Simulator
             client.PendingWrite = null;
             client.AttemptsOfOperation = 0;
             SendAttempt(client);
+            return;
+        }
+
+        if (request.Txn is not null)
+        {
+            // Judged by the bank's invariant (every read of all accounts sums to the total), not by the register checker.
+            EndOperation(client);
+            return;
+        }
+
+        if (request.Range && request.Key == "b")
+        {
+            CheckBank(client, reply.Found ?? throw new InvalidOperationException("a range read's answer lists what it found"));
+            EndOperation(client);
             return;
         }
 
@@ -189,7 +228,12 @@ public sealed partial class Simulator
         if (!_healed && client.AttemptsOfOperation >= Options.ClientAttemptsMax)
         {
             var request = client.Current!;
-            if (request.Register)
+            if (request.Txn is not null || (request.Register && client.PendingWrite?.Txn is not null))
+            {
+                // A bank transaction is judged by the invariant alone: an unknown one may or may not have moved money.
+                client.PendingWrite = null;
+            }
+            else if (request.Register)
             {
                 // The write was never sent; the registration, if it took effect, only spent an id.
                 _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, NowMs, Outcome.Fail) { Expect = request.Expect });
@@ -259,5 +303,87 @@ public sealed partial class Simulator
 
             ScheduleLivenessWatch();
         });
+    }
+
+    /// <summary>
+    /// A bank operation: a read of every account, or a transfer between two (a transaction whose compares are the values
+    /// the client last read, so a transfer from stale balances fails), or opening the accounts once.
+    /// </summary>
+    private void StartBankOperation(SimClient client)
+    {
+        _operationsStarted++;
+        ClientRequest request;
+        if (!_bankSeen.TryGetValue(client.Index, out var seen) || Random.Next(3) == 0)
+        {
+            request = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "b", null, Range: true);
+            if (!_bankSeen.ContainsKey(client.Index))
+            {
+                // Open the accounts if nobody has: only if b0 was never written.
+                var open = new KvTxn(
+                    [new KvTxnCompare(Encoding.UTF8.GetBytes("b0"), KvCondition.Absent)],
+                    [.. Enumerable.Range(0, BankAccounts).Select(a => KvTxnOp.Put(Encoding.UTF8.GetBytes($"b{a}"), Encoding.UTF8.GetBytes($"{BankTotal / BankAccounts}")))],
+                    []);
+                request = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Put, "b0", null, Txn: open);
+                _bankSeen[client.Index] = [];
+            }
+        }
+        else if (seen.Length == BankAccounts)
+        {
+            var from = Random.Next(BankAccounts);
+            var to = (from + 1 + Random.Next(BankAccounts - 1)) % BankAccounts;
+            var amount = Math.Min(seen[from], 1 + Random.Next(30));
+            var transfer = new KvTxn(
+                [
+                    new KvTxnCompare(Encoding.UTF8.GetBytes($"b{from}"), new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes($"{seen[from]}"))),
+                    new KvTxnCompare(Encoding.UTF8.GetBytes($"b{to}"), new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes($"{seen[to]}"))),
+                ],
+                [
+                    KvTxnOp.Put(Encoding.UTF8.GetBytes($"b{from}"), Encoding.UTF8.GetBytes($"{seen[from] - amount}")),
+                    KvTxnOp.Put(Encoding.UTF8.GetBytes($"b{to}"), Encoding.UTF8.GetBytes($"{seen[to] + amount}")),
+                ],
+                []);
+            request = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Put, $"b{from}", null, Txn: transfer);
+        }
+        else
+        {
+            request = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "b", null, Range: true);
+        }
+
+        if (request.Txn is null)
+        {
+            client.Current = request;
+        }
+        else if (client.ClientId == 0)
+        {
+            client.PendingWrite = request;
+            client.Current = request with { Sequence = ++_lastRegistrationNonce, Register = true };
+        }
+        else
+        {
+            client.Current = request with { ClientId = client.ClientId, Sequence = ++client.Sequence };
+        }
+
+        client.InvokeMs = NowMs;
+        client.AttemptsOfOperation = 0;
+        SendAttempt(client);
+    }
+
+    /// <summary>The bank's invariant: a linearizable read of every account, once they are open, sums to the total.</summary>
+    private void CheckBank(SimClient client, IReadOnlyDictionary<string, string> found)
+    {
+        if (found.Count == 0)
+        {
+            return;
+        }
+
+        var balances = Enumerable.Range(0, BankAccounts).Select(a => found.TryGetValue($"b{a}", out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : -1).ToArray();
+        if (balances.Contains(-1) || balances.Sum() != BankTotal)
+        {
+            _violations.Add($"at {NowMs} ms client {client.Index} read the bank's accounts as {string.Join(", ", found.Select(kv => $"{kv.Key}={kv.Value}"))}: " +
+                $"they must be {BankAccounts} accounts summing to {BankTotal} (a transaction applied in part, twice, or from a stale compare)");
+            return;
+        }
+
+        _bankSeen[client.Index] = balances;
     }
 }

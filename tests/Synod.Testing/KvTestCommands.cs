@@ -36,6 +36,10 @@ public static class KvTestCommands
         return current[..^1];
     }
 
+    /// <summary>A transaction command.</summary>
+    public static byte[] Txn(ulong clientId, ulong sequence, KvTxn txn) =>
+        new KvCommand(clientId, sequence, KvOperation.Txn, [], []) { Txn = txn }.Encode();
+
     public static byte[] Register(ulong nonce) => new KvCommand(0, nonce, KvOperation.Register, [], []).Encode();
 
     /// <summary>

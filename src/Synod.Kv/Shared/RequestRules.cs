@@ -35,6 +35,13 @@ internal static class RequestRules
     public const byte Put = 1;
     public const byte Delete = 2;
     public const byte Register = 3;
+    public const byte Txn = 4;
+
+    /// <summary>The most compares, and the most operations in each branch, of one transaction (128, as etcd's default).</summary>
+    public const int TxnOpsMax = 128;
+
+    /// <summary>The most key and value bytes of one transaction in all: as much as the largest put carries.</summary>
+    public const int TxnBytesMax = KeyBytesMax + ValueBytesMax;
 
     /// <summary>The wire numbers of the condition targets (KvCompareTarget).</summary>
     public const byte CompareValue = 4;
@@ -106,8 +113,15 @@ internal static class RequestRules
                 : null;
         }
 
+        if (operation == Txn)
+        {
+            return sequence == 0 ? "The sequence is 0; sequences start at 1."
+                : key.Length != 0 || value.Length != 0 ? "A transaction carries its keys and values in its operations, not as the command's key and value."
+                : null;
+        }
+
         return sequence == 0 ? "The sequence is 0; sequences start at 1."
-            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2) nor Register (3)."
+            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2), Register (3) nor Txn (4)."
             : key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
             : key.Length > KeyBytesMax ? $"The key is {key.Length} bytes, over KeyBytesMax ({KeyBytesMax} bytes)."
             : value.Length > ValueBytesMax ? $"The value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."
