@@ -12,6 +12,19 @@ internal static class ClientActions
         var result = await client.PutAsync(key, value, compare, options, cancellationToken);
         if (result.CompareFailed)
         {
+            if (json)
+            {
+                await Console.Out.WriteLineAsync(Json(new Dictionary<string, object>
+                {
+                    ["key"] = key,
+                    ["compare_failed"] = true,
+                    ["revision"] = result.Revision,
+                    ["create_revision"] = result.CreateRevision,
+                    ["mod_revision"] = result.ModRevision,
+                    ["version"] = result.Version,
+                }));
+            }
+
             await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
             return ExitCodes.CompareFailed;
         }
@@ -25,6 +38,7 @@ internal static class ClientActions
                 ["mod_revision"] = result.ModRevision,
                 ["version"] = result.Version,
                 ["duplicate"] = result.Duplicate,
+                ["compare_failed"] = false,
             })
             : "OK");
         return ExitCodes.Ok;
@@ -76,6 +90,18 @@ internal static class ClientActions
         var result = await client.DeleteAsync(key, compare, options, cancellationToken);
         if (result.CompareFailed)
         {
+            if (json)
+            {
+                await Console.Out.WriteLineAsync(Json(new Dictionary<string, object>
+                {
+                    ["key"] = key,
+                    ["compare_failed"] = true,
+                    ["revision"] = result.Revision,
+                    ["mod_revision"] = result.ModRevision,
+                    ["version"] = result.Version,
+                }));
+            }
+
             await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
             return ExitCodes.CompareFailed;
         }

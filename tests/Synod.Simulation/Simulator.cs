@@ -218,6 +218,14 @@ public sealed partial class Simulator
                     $"{first.Kv.AppliedSlot} slots (hash {first.Kv.ContentHash():x}), replica {host.Id} applied {host.Kv.AppliedSlot} (hash {host.Kv.ContentHash():x}).");
                 return;
             }
+
+            // The hash leaves out the sessions and the client ids assigned; the snapshot bytes hold everything, sorted.
+            if (!host.Kv.SnapshotInProgress && !first.Kv.SnapshotInProgress && !host.Kv.Snapshot().AsSpan().SequenceEqual(first.Kv.Snapshot()))
+            {
+                _violations.Add($"replicas did not converge {ConvergenceMs} ms after the last operation: replicas {first.Id} and {host.Id} hold the same keys " +
+                    $"at slot {host.Kv.AppliedSlot} but different sessions (their snapshot bytes differ), so they would answer a retry differently.");
+                return;
+            }
         }
     }
 

@@ -32,7 +32,14 @@ public sealed class CompareAndSwapTests
         using var written = JsonDocument.Parse(swapped.Stdout);
         Assert.Equal(2, written.RootElement.GetProperty("version").GetInt64());
         Assert.True(written.RootElement.GetProperty("mod_revision").GetInt64() > modRevision);
-        AssertCompareFailed(await Cli("put", "config", "v3", "--if-mod-revision", $"{modRevision}", "--endpoints", endpoints), "config is at version 2");
+        var stale = await Cli("put", "config", "v3", "--if-mod-revision", $"{modRevision}", "--json", "--endpoints", endpoints);
+        AssertCompareFailed(stale, "config is at version 2");
+        using (var failed = JsonDocument.Parse(stale.Stdout))
+        {
+            Assert.True(failed.RootElement.GetProperty("compare_failed").GetBoolean());
+            Assert.Equal(2, failed.RootElement.GetProperty("version").GetInt64());
+        }
+
         Assert.Equal(ExitCodes.Ok, (await Cli("put", "config", "v3", "--if-value", "v2", "--endpoints", endpoints)).ExitCode);
         Assert.Equal(ExitCodes.Ok, (await Cli("put", "config", "v4", "--if-version", "3", "--endpoints", endpoints)).ExitCode);
         AssertCompareFailed(await Cli("put", "absent", "x", "--if-value", "anything", "--endpoints", endpoints), "absent is absent");
