@@ -45,10 +45,11 @@ internal static class RangeActions
 
     public static async Task<int> RunAsync(SynodClient client, SynodCallOptions? options, SynodRange range, bool stale, bool json, CancellationToken cancellationToken)
     {
-        // One page answers a count, a --limit within one page, and --json; otherwise every page is read and printed.
+        // One page answers a count and --json (its "more" says whether the range holds more); otherwise pages are read
+        // and printed until the range or --limit is done.
         var first = await client.RangeAsync(range, stale, options, cancellationToken);
         IReadOnlyList<SynodKeyValue> kvs = first.Kvs;
-        if (first.More && !range.CountOnly && range.Limit == 0 && !json)
+        if (first.More && !range.CountOnly && !json && (range.Limit == 0 || first.Kvs.Count < range.Limit))
         {
             var all = new List<SynodKeyValue>();
             await foreach (var kv in client.RangeAllAsync(range, stale, options, cancellationToken))

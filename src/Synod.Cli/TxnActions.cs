@@ -85,15 +85,16 @@ internal static class TxnActions
                 ["succeeded"] = result.Succeeded,
                 ["revision"] = result.Revision,
                 ["duplicate"] = result.Duplicate,
+                ["results_available"] = result.ResultsAvailable,
                 ["results"] = result.Results.Select(JsonOf).ToList(),
             }));
             return ExitCodes.Ok;
         }
 
         var text = new StringBuilder(result.Succeeded ? "SUCCESS\n" : "FAILURE\n");
-        if (result.Duplicate)
+        if (!result.ResultsAvailable)
         {
-            text.Append("(a retry of a transaction already applied: its results are not repeated)\n");
+            text.Append("(a retry of a transaction already applied: its results are not repeated; read the keys again)\n");
         }
 
         foreach (var answer in result.Results)

@@ -19,8 +19,11 @@ namespace Synod.Client;
 /// </remarks>
 public sealed partial class SynodClient : IAsyncDisposable
 {
-    /// <summary>Room for the request or response fields around a maximal key and value.</summary>
-    private const int MessageOverheadBytes = 4096;
+    /// <summary>
+    /// Room for the request or response fields around a maximal key and value, and for a transaction's framing around
+    /// its TxnBytesMax (up to about 15 bytes per compare and 13 per operation, 128 of each per branch).
+    /// </summary>
+    private const int MessageOverheadBytes = 16 * 1024;
 
     private const int MessageBytesMax = RequestRules.KeyBytesMax + RequestRules.ValueBytesMax + MessageOverheadBytes;
 
@@ -243,7 +246,8 @@ public sealed partial class SynodClient : IAsyncDisposable
                 return client.TxnAsync(request, callOptions);
             },
             (response, session, endpoint) => new TxnResult(
-                response.Succeeded, response.Revision, response.Results, response.Duplicate, response.Slot, response.ServedBy, endpoint),
+                response.Succeeded, response.Revision, response.Results, response.Duplicate, response.Slot, response.ServedBy, endpoint,
+                ResultsAvailable: !response.Duplicate || (response.Succeeded ? success : failure).Count == 0),
             cancellationToken);
     }
 

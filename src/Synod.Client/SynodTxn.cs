@@ -69,12 +69,15 @@ public sealed class SynodTxn
     /// <summary>Applies the transaction, exactly once however often it is retried.</summary>
     /// <exception cref="SynodInvalidArgumentException">A key twice in one branch, a limit passed, an empty key.</exception>
     public Task<TxnResult> CommitAsync(SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
-        _client.CommitTxnAsync(_compares, _success, _failure, options, cancellationToken);
+        _client.CommitTxnAsync(
+            [.. _compares.Select(c => c.Clone())], [.. _success.Select(o => o.Clone())], [.. _failure.Select(o => o.Clone())], options, cancellationToken);
 }
 
 /// <summary>
 /// A transaction's answer: whether its compares held (<see cref="Succeeded"/>: the Then operations ran; else the Else
 /// ones), the revision it left, and one answer per operation of the branch that ran. A retry of a transaction already
-/// applied (<see cref="Duplicate"/>) gives its branch and revision only, not its reads' results.
+/// applied (<see cref="Duplicate"/>, which the library may have sent for you after a lost answer) gives its branch and
+/// revision only: <see cref="ResultsAvailable"/> is then false and <see cref="Results"/> empty; read the keys again.
 /// </summary>
-public sealed record TxnResult(bool Succeeded, long Revision, IReadOnlyList<TxnOpResult> Results, bool Duplicate, ulong Slot, uint ServedBy, string Endpoint);
+public sealed record TxnResult(
+    bool Succeeded, long Revision, IReadOnlyList<TxnOpResult> Results, bool Duplicate, ulong Slot, uint ServedBy, string Endpoint, bool ResultsAvailable = true);

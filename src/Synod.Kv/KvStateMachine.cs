@@ -128,20 +128,28 @@ public sealed partial class KvStateMachine
     /// <summary>
     /// The keys of <paramref name="range"/> as this replica has applied them, in bytewise order, bounded by the
     /// range's limit, <see cref="KvLimits.RangeKeysMax"/> and <see cref="KvLimits.RangeBytesMax"/>; past a bound the
-    /// answer says "more". The values are the stored arrays, shared: callers must not modify them.
+    /// answer says "more" and stops: its count is then the keys returned plus one (a lower bound), so a page costs in
+    /// proportion to what it returns, not to the range. A count-only range counts every key of the range. The values
+    /// are the stored arrays, shared: callers must not modify them.
     /// </summary>
-    public KvRangeResult Range(KvRange range)
+    public KvRangeResult Range(KvRange range) => Range(range, KvLimits.RangeKeysMax, KvLimits.RangeBytesMax);
+
+    /// <summary>A range within what is left of a budget of keys and bytes (a transaction's reads share one).</summary>
+    private KvRangeResult Range(KvRange range, int keysLeft, long bytesLeft)
     {
         ArgumentNullException.ThrowIfNull(range);
-        var keysMax = range.Limit == 0 ? KvLimits.RangeKeysMax : Math.Min(range.Limit, KvLimits.RangeKeysMax);
+        var keysMax = range.Limit == 0 ? keysLeft : Math.Min(range.Limit, keysLeft);
+
+        // An answer of its own returns its first key whatever its size, so that every page makes progress; a range
+        // sharing a transaction's budget does not go past what is left of it.
+        var firstAlways = bytesLeft >= KvLimits.RangeBytesMax;
         var entries = new List<(byte[] Key, KvEntry Entry)>();
         long count = 0;
         long bytes = 0;
-        var more = false;
         foreach (var key in KeysOf(range))
         {
             count++;
-            if (range.CountOnly || more)
+            if (range.CountOnly)
             {
                 continue;
             }
@@ -152,17 +160,16 @@ public sealed partial class KvStateMachine
             }
 
             var size = key.Length + (range.KeysOnly ? 0 : entry.Value.Length) + RequestRules.RangeEntryOverheadBytes;
-            if (entries.Count == keysMax || (entries.Count > 0 && bytes + size > KvLimits.RangeBytesMax))
+            if (entries.Count >= keysMax || ((entries.Count > 0 || !firstAlways) && bytes + size > bytesLeft))
             {
-                more = true;
-                continue;
+                return new KvRangeResult(entries, More: true, count);
             }
 
             bytes += size;
             entries.Add((key, range.KeysOnly ? entry with { Value = [] } : entry));
         }
 
-        return new KvRangeResult(entries, more, count);
+        return new KvRangeResult(entries, More: false, count);
     }
 
     private IEnumerable<byte[]> KeysOf(KvRange range)
@@ -290,6 +297,11 @@ public sealed partial class KvStateMachine
         var revision = Revision + 1;
         var changed = false;
         var results = new List<KvTxnOpResult>();
+
+        // All the reads of one transaction share one answer's bounds, so that its work and its answer are bounded
+        // however many range operations it has: past them a range answers "more" with what fits.
+        var keysLeft = KvLimits.RangeKeysMax;
+        long bytesLeft = KvLimits.RangeBytesMax;
         foreach (var op in holds ? txn.Success : txn.Failure)
         {
             KvEntry? current = TryGetEntry(op.Key, out var found) ? found : null;
@@ -306,7 +318,7 @@ public sealed partial class KvStateMachine
                     }
 
                     changed = true;
-                    results.Add(new KvTxnOpResult(op.Kind, Entry: entry));
+                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: entry with { Value = [] }));
                     break;
                 case KvTxnOpKind.Delete:
                     if (current is not null)
@@ -316,13 +328,16 @@ public sealed partial class KvStateMachine
                         changed = true;
                     }
 
-                    results.Add(new KvTxnOpResult(op.Kind, Existed: current is not null));
+                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Existed: current is not null));
                     break;
                 case KvTxnOpKind.Get:
-                    results.Add(new KvTxnOpResult(op.Kind, Entry: current));
+                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: current));
                     break;
                 default:
-                    results.Add(new KvTxnOpResult(op.Kind, Range: Range(new KvRange(op.Key, op.RangeEnd, op.Limit))));
+                    var read = Range(new KvRange(op.Key, op.RangeEnd, op.Limit), Math.Max(0, keysLeft), Math.Max(0, bytesLeft));
+                    keysLeft -= read.Entries.Count;
+                    bytesLeft -= read.Entries.Sum(kv => (long)kv.Key.Length + kv.Entry.Value.Length + RequestRules.RangeEntryOverheadBytes);
+                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Range: read));
                     break;
             }
         }

@@ -216,8 +216,11 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
     public override int GetHashCode() => HashCode.Combine(Compares.Count, Success.Count, Failure.Count);
 }
 
-/// <summary>One operation's answer: a get's entry (null: absent), a range's keys, whether a delete removed a key.</summary>
-public sealed record KvTxnOpResult(KvTxnOpKind Kind, KvEntry? Entry = null, KvRangeResult? Range = null, bool Existed = false);
+/// <summary>
+/// One operation's answer, for the key it named: a get's entry (null: absent), a put's revisions (without the value it
+/// wrote), a range's keys (all the reads of one transaction share one answer's bounds), whether a delete removed a key.
+/// </summary>
+public sealed record KvTxnOpResult(KvTxnOpKind Kind, byte[] Key, KvEntry? Entry = null, KvRangeResult? Range = null, bool Existed = false);
 
 /// <summary>A transaction's answer: which branch ran, and each of its operations' answers in order.</summary>
 public sealed record KvTxnResult(bool Succeeded, IReadOnlyList<KvTxnOpResult> Results);

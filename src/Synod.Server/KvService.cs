@@ -169,7 +169,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             if (result.Entry is { } entry)
             {
                 answer.Found = true;
-                answer.Kv = KeyValueOf([], entry);
+                answer.Kv = KeyValueOf(result.Key, entry);
                 bytes += entry.Value.Length;
             }
 

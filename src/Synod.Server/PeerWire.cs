@@ -30,12 +30,13 @@ internal static class PeerWire
     /// First bytes of a hello: of the whole connection in plaintext (--insecure-peers), and again inside TLS. HTTP/2
     /// starts with "PRI " and TLS with 0x16, so neither is mistaken for it. The last byte is the version, raised
     /// whenever replicas of two builds must not serve one cluster: 3 since commands and snapshots carry revisions and
-    /// conditions, which a build of version 2 would apply differently (it refuses them as invalid).
+    /// conditions, 4 since the log carries transactions (an older build refuses both as invalid, so it would apply the
+    /// log differently).
     /// </summary>
-    public static ReadOnlySpan<byte> Magic => "SYNODPR3"u8;
+    public static ReadOnlySpan<byte> Magic => "SYNODPR4"u8;
 
     /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
-    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT3"u8;
+    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT4"u8;
 
     /// <summary>What every peer magic, of any version, begins with; the last two bytes are the mode and the version.</summary>
     public static ReadOnlySpan<byte> MagicFamily => "SYNODP"u8;

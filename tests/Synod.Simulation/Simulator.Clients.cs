@@ -37,6 +37,9 @@ public sealed partial class Simulator
     // The accounts' values as a client last read them all (null until a read found every account).
     private readonly Dictionary<int, int[]> _bankSeen = [];
 
+    // When a client first heard that the accounts were opened: a read invoked after it must find them.
+    private double? _bankOpenedAtMs;
+
     /// <summary>True while the run is on the build before revisions (the upgrade fault, <see cref="SimulationOptions.UpgradeProbability"/>).</summary>
     public bool BeforeUpgrade { get; private set; }
 
@@ -177,6 +180,11 @@ public sealed partial class Simulator
         if (request.Txn is not null)
         {
             // Judged by the bank's invariant (every read of all accounts sums to the total), not by the register checker.
+            if (reply.Swapped == true && request.Txn.Compares.Count == 1 && request.Txn.Compares[0].Condition.Equals(KvCondition.Absent))
+            {
+                _bankOpenedAtMs ??= NowMs;
+            }
+
             EndOperation(client);
             return;
         }
@@ -368,11 +376,32 @@ public sealed partial class Simulator
         SendAttempt(client);
     }
 
+    /// <summary>The bank's invariant on the converged state at the end of a run, when the accounts were opened.</summary>
+    internal void CheckBankAtEnd(KvStateMachine kv)
+    {
+        if (_bankOpenedAtMs is null)
+        {
+            return;
+        }
+
+        var accounts = kv.Range(KvRange.Prefix(Encoding.UTF8.GetBytes("b"))).Entries;
+        var sum = accounts.Sum(a => int.Parse(Encoding.UTF8.GetString(a.Entry.Value), System.Globalization.CultureInfo.InvariantCulture));
+        if (accounts.Count != BankAccounts || sum != BankTotal)
+        {
+            _violations.Add($"at the end the bank holds {accounts.Count} accounts summing to {sum}; it must hold {BankAccounts} summing to {BankTotal}.");
+        }
+    }
+
     /// <summary>The bank's invariant: a linearizable read of every account, once they are open, sums to the total.</summary>
     private void CheckBank(SimClient client, IReadOnlyDictionary<string, string> found)
     {
         if (found.Count == 0)
         {
+            if (_bankOpenedAtMs is { } opened && client.InvokeMs > opened)
+            {
+                _violations.Add($"at {NowMs} ms client {client.Index} found no account, though the accounts were opened at {opened} ms, before it asked.");
+            }
+
             return;
         }
 

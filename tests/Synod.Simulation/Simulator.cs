@@ -204,6 +204,11 @@ public sealed partial class Simulator
     private void CheckConvergence()
     {
         var first = _hosts[0];
+        if (first.Up)
+        {
+            CheckBankAtEnd(first.Kv);
+        }
+
         foreach (var host in _hosts)
         {
             if (!host.Up)

@@ -122,4 +122,23 @@ public sealed class KvTxnTests
         Assert.Equal([KvStatus.Ok, KvStatus.CompareFailed], results.Select(r => r.Status));
         Assert.Equal(100, int.Parse(Get(machine, "acct/a")!) + int.Parse(Get(machine, "acct/b")!));
     }
+
+    [Fact]
+    public void The_reads_of_one_transaction_share_one_answers_bounds_and_a_get_names_its_key()
+    {
+        var machine = WithClients(1);
+        var keys = Enumerable.Range(0, 12_000).Select(i => Put(1, (ulong)i + 1, $"k{i:D6}", "v")).ToArray();
+        for (var start = 0; start < keys.Length; start += 1_000)
+        {
+            Apply(machine, keys[start..(start + 1_000)]);
+        }
+
+        var ranges = new KvTxn([], [KvTxnOp.Get(Bytes("k000001")), .. Enumerable.Range(0, 3).Select(_ => KvTxnOp.Range(KvRange.Prefix(Bytes("k"))))], []);
+        var applied = Apply(machine, Txn(1, 20_000, ranges))[0];
+
+        Assert.Equal(Bytes("k000001"), applied.Txn!.Results[0].Key);
+        var returned = applied.Txn.Results.Skip(1).Select(r => r.Range!.Entries.Count).ToList();
+        Assert.Equal(KvLimits.RangeKeysMax, returned.Sum());
+        Assert.All(applied.Txn.Results.Skip(1), r => Assert.True(r.Range!.More));
+    }
 }

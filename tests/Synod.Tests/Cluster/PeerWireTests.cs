@@ -60,15 +60,15 @@ public sealed class PeerWireTests
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
 
         await using var peer = await PeerDialer.ConnectAsync(cluster.Endpoints[1]);
-        await peer.WriteAsync("SYNODPT2"u8.ToArray());
+        await peer.WriteAsync("SYNODPT3"u8.ToArray());
         var (status, reason) = await peer.ReadAnswerAsync();
 
         Assert.Equal(1, status);
-        Assert.Contains("SYNODPT3", reason);
-        Assert.Contains("began with SYNODPT2", reason);
+        Assert.Contains("SYNODPT4", reason);
+        Assert.Contains("began with SYNODPT3", reason);
         Assert.Contains("run the same Synod version on every replica", reason);
         Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
-        Assert.Contains("began with SYNODPT2", await LogOnceItHasAsync(cluster, 1, "another Synod build"));
+        Assert.Contains("began with SYNODPT3", await LogOnceItHasAsync(cluster, 1, "another Synod build"));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class TxnTests
         using var json = JsonDocument.Parse(second.Stdout);
         Assert.False(json.RootElement.GetProperty("succeeded").GetBoolean());
         var get = json.RootElement.GetProperty("results")[0];
-        Assert.Equal(("get", "me"), (get.GetProperty("op").GetString(), get.GetProperty("kv").GetProperty("value").GetString()));
+        Assert.Equal(("get", "lock", "me"), (get.GetProperty("op").GetString(), get.GetProperty("kv").GetProperty("key").GetString(), get.GetProperty("kv").GetProperty("value").GetString()));
 
         await File.WriteAllTextAsync(file, """{"success": [{"op": "put", "key": "a", "value": "1"}, {"op": "delete", "key": "a"}]}""");
         var twice = await Cli("txn", file, "--endpoints", endpoints);

@@ -12,8 +12,9 @@ namespace Synod.Tests.Peers;
 public sealed class ConnectionClassifyTests
 {
     [Theory]
-    [InlineData("SYNODPR3\u0002\u0000\u0000\u0000", "PlainPeer")]
-    [InlineData("SYNODPT3", "TlsPeer")]
+    [InlineData("SYNODPR4\u0002\u0000\u0000\u0000", "PlainPeer")]
+    [InlineData("SYNODPT4", "TlsPeer")]
+    [InlineData("SYNODPT3", "OtherPeerVersion")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000", "Http2")]
     [InlineData("", "NeedMore")]
     [InlineData("SYNO", "NeedMore")]
