@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 
 namespace Synod.Kv;
 
@@ -308,9 +309,7 @@ public sealed partial class KvStateMachine
             switch (op.Kind)
             {
                 case KvTxnOpKind.Put:
-                    var entry = current is { } existing
-                        ? new KvEntry(op.Value, existing.CreateRevision, revision, existing.Version + 1)
-                        : new KvEntry(op.Value, revision, revision, 1);
+                    var entry = Written(current, op.Value, revision);
                     Put(op.Key, entry);
                     if (current is null)
                     {
@@ -351,11 +350,34 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
+    /// A key's entry after a put of <paramref name="value"/> at <paramref name="revision"/>: a new key is created there,
+    /// an existing one counts one more version. Before revisions start (a log written before them) a key has none;
+    /// <see cref="StartRevisions"/> numbers it.
+    /// </summary>
+    private KvEntry Written(KvEntry? current, byte[] value, long revision) =>
+        !RevisionsStarted ? new KvEntry(value, 0, 0, 0)
+        : current is { } existing ? new KvEntry(value, existing.CreateRevision, revision, existing.Version + 1)
+        : new KvEntry(value, revision, revision, 1);
+
+    /// <summary>
     /// Carries out a put or delete whose session rules passed: under its condition, if it has one. Returns the status
     /// and the key's entry afterwards (for a failed condition, as it stands; null when absent).
     /// </summary>
     private (KvStatus Status, KvEntry? Entry) Execute(KvCommand command)
     {
+        if (command.Operation == KvOperation.Put && command.Condition is null && _overlay is null)
+        {
+            // The common put: one lookup of the dictionary, which the entry is then written through.
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, command.Key, out var existed);
+            slot = Written(existed ? slot : null, command.Value, RevisionsStarted ? ++Revision : 0);
+            if (!existed)
+            {
+                _keyIndex.Add(command.Key);
+            }
+
+            return (KvStatus.Ok, slot);
+        }
+
         KvEntry? current = TryGetEntry(command.Key, out var found) ? found : null;
         if (command.Condition is { } condition && !condition.Holds(current))
         {
@@ -365,11 +387,7 @@ public sealed partial class KvStateMachine
         switch (command.Operation)
         {
             case KvOperation.Put:
-                // Before revisions start (a log written before them) a key has none; StartRevisions numbers it.
-                var revision = RevisionsStarted ? ++Revision : 0;
-                var entry = !RevisionsStarted ? new KvEntry(command.Value, 0, 0, 0)
-                    : current is { } existing ? new KvEntry(command.Value, existing.CreateRevision, revision, existing.Version + 1)
-                    : new KvEntry(command.Value, revision, revision, 1);
+                var entry = Written(current, command.Value, RevisionsStarted ? ++Revision : 0);
                 Put(command.Key, entry);
                 if (current is null)
                 {
