@@ -12,21 +12,7 @@ internal static class ClientActions
         var result = await client.PutAsync(key, value, compare, options, cancellationToken);
         if (result.CompareFailed)
         {
-            if (json)
-            {
-                await Console.Out.WriteLineAsync(Json(new Dictionary<string, object>
-                {
-                    ["key"] = key,
-                    ["compare_failed"] = true,
-                    ["revision"] = result.Revision,
-                    ["create_revision"] = result.CreateRevision,
-                    ["mod_revision"] = result.ModRevision,
-                    ["version"] = result.Version,
-                }));
-            }
-
-            await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
-            return ExitCodes.CompareFailed;
+            return await CompareFailedAsync(key, result.Revision, result.CreateRevision, result.ModRevision, result.Version, json);
         }
 
         await Console.Out.WriteLineAsync(json
@@ -90,20 +76,7 @@ internal static class ClientActions
         var result = await client.DeleteAsync(key, compare, options, cancellationToken);
         if (result.CompareFailed)
         {
-            if (json)
-            {
-                await Console.Out.WriteLineAsync(Json(new Dictionary<string, object>
-                {
-                    ["key"] = key,
-                    ["compare_failed"] = true,
-                    ["revision"] = result.Revision,
-                    ["mod_revision"] = result.ModRevision,
-                    ["version"] = result.Version,
-                }));
-            }
-
-            await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, result.Version, result.ModRevision, result.Revision));
-            return ExitCodes.CompareFailed;
+            return await CompareFailedAsync(key, result.Revision, createRevision: null, result.ModRevision, result.Version, json);
         }
 
         if (json)
@@ -120,6 +93,26 @@ internal static class ClientActions
 
         await Console.Out.WriteLineAsync("deleted");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>A write whose compare did not hold: with --json the key's fields, then the stderr line, and exit 7.</summary>
+    private static async Task<int> CompareFailedAsync(string key, long revision, long? createRevision, long modRevision, long version, bool json)
+    {
+        if (json)
+        {
+            var fields = new Dictionary<string, object> { ["key"] = key, ["compare_failed"] = true, ["revision"] = revision };
+            if (createRevision is { } create)
+            {
+                fields["create_revision"] = create;
+            }
+
+            fields["mod_revision"] = modRevision;
+            fields["version"] = version;
+            await Console.Out.WriteLineAsync(Json(fields));
+        }
+
+        await Console.Error.WriteLineAsync(WriteConditionOptions.FailedLine(key, version, modRevision, revision));
+        return ExitCodes.CompareFailed;
     }
 
     private static string Json(Dictionary<string, object> fields) => JsonSerializer.Serialize(fields);

@@ -60,20 +60,19 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     }
 
     /// <summary>The request's compare as the state machine takes it; null when there is none. An incomplete one is refused.</summary>
-    private static KvCondition? ConditionOf(Compare? compare)
-    {
-        if (compare is null)
-        {
-            return null;
-        }
+    private static KvCondition? ConditionOf(Compare? compare) =>
+        compare is null ? null : ConditionOf(compare.Target, compare.Op, compare.Number, compare.Value);
 
-        if (compare.Target is < CompareTarget.Version or > CompareTarget.Value || compare.Op is < CompareOp.Equal or > CompareOp.Greater)
+    /// <summary>A compare's fields as the state machine takes them; an incomplete compare is refused.</summary>
+    private static KvCondition ConditionOf(CompareTarget target, CompareOp op, long number, ByteString value)
+    {
+        if (target is < CompareTarget.Version or > CompareTarget.Value || op is < CompareOp.Equal or > CompareOp.Greater)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"the compare names target {(int)compare.Target} and op {(int)compare.Op}: give a target (VERSION, CREATE_REVISION, MOD_REVISION or VALUE) and an op (EQUAL, NOT_EQUAL, LESS or GREATER)."));
+                $"the compare names target {(int)target} and op {(int)op}: give a target (VERSION, CREATE_REVISION, MOD_REVISION or VALUE) and an op (EQUAL, NOT_EQUAL, LESS or GREATER)."));
         }
 
-        return new KvCondition((KvCompareTarget)compare.Target, (KvCompareOp)compare.Op, compare.Number, ProtoBytes.OwnedArray(compare.Value));
+        return new KvCondition((KvCompareTarget)target, (KvCompareOp)op, number, ProtoBytes.OwnedArray(value));
     }
 
     public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
@@ -149,7 +148,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     public override async Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
     {
         var txn = new KvTxn(
-            [.. request.Compare.Select(c => new KvTxnCompare(ProtoBytes.OwnedArray(c.Key), ConditionOf(new Compare { Target = c.Target, Op = c.Op, Number = c.Number, Value = c.Value })!))],
+            [.. request.Compare.Select(c => new KvTxnCompare(ProtoBytes.OwnedArray(c.Key), ConditionOf(c.Target, c.Op, c.Number, c.Value)))],
             [.. request.Success.Select(TxnOpOf)],
             [.. request.Failure.Select(TxnOpOf)]);
         var outcome = await WriteAsync(new KvCommand(request.ClientId, request.Sequence, KvOperation.Txn, [], []) { Txn = txn }, context);

@@ -68,10 +68,7 @@ public sealed partial class Simulator
         if (roll < 8)
         {
             // A range read of every key ("k" is their prefix): judged as one read of each key, at the same times.
-            client.Current = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true);
-            client.InvokeMs = NowMs;
-            client.AttemptsOfOperation = 0;
-            SendAttempt(client);
+            Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true));
             return;
         }
 
@@ -89,7 +86,16 @@ public sealed partial class Simulator
             client.ForgetClientId();
         }
 
-        if (kind == OperationKind.Get)
+        Begin(client, request);
+    }
+
+    /// <summary>
+    /// Starts a client's operation: a read as it is; a write under the client's id and its next sequence, after a
+    /// registration when the client has no id.
+    /// </summary>
+    private void Begin(SimClient client, ClientRequest request)
+    {
+        if (request.Kind == OperationKind.Get)
         {
             client.Current = request;
         }
@@ -319,7 +325,6 @@ public sealed partial class Simulator
     /// </summary>
     private void StartBankOperation(SimClient client)
     {
-        _operationsStarted++;
         ClientRequest request;
         if (!_bankSeen.TryGetValue(client.Index, out var seen) || Random.Next(3) == 0)
         {
@@ -357,23 +362,7 @@ public sealed partial class Simulator
             request = new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "b", null, Range: true);
         }
 
-        if (request.Txn is null)
-        {
-            client.Current = request;
-        }
-        else if (client.ClientId == 0)
-        {
-            client.PendingWrite = request;
-            client.Current = request with { Sequence = ++_lastRegistrationNonce, Register = true };
-        }
-        else
-        {
-            client.Current = request with { ClientId = client.ClientId, Sequence = ++client.Sequence };
-        }
-
-        client.InvokeMs = NowMs;
-        client.AttemptsOfOperation = 0;
-        SendAttempt(client);
+        Begin(client, request);
     }
 
     /// <summary>The bank's invariant on the converged state at the end of a run, when the accounts were opened.</summary>
