@@ -32,16 +32,16 @@ internal static class ClientActions
 
     /// <summary>Writes the value's bytes to stdout unchanged, then a newline; a stale read's lag goes to stderr.</summary>
     public static async Task<int> GetAsync(
-        ClientCommandContext context, SynodClient client, SynodCallOptions? options, string key, bool stale, bool json, CancellationToken cancellationToken)
+        ClientCommandContext context, SynodClient client, SynodCallOptions? options, string key, bool stale, long revision, bool json, CancellationToken cancellationToken)
     {
         GetResult result;
         try
         {
-            result = await client.GetAsync(key, stale, options, cancellationToken);
+            result = await client.GetAsync(key, revision, stale, options, cancellationToken);
         }
         catch (SynodNotFoundException)
         {
-            await Console.Error.WriteLineAsync(KeyNotFoundLine(key));
+            await Console.Error.WriteLineAsync(revision == 0 ? KeyNotFoundLine(key) : ClientErrors.Line($"key {key} had no value at revision {revision}"));
             return ExitCodes.NotFound;
         }
 
@@ -67,6 +67,15 @@ internal static class ClientActions
         await using var stdout = Console.OpenStandardOutput();
         await stdout.WriteAsync(result.Value, cancellationToken);
         await stdout.WriteAsync("\n"u8.ToArray(), cancellationToken);
+        return ExitCodes.Ok;
+    }
+
+    public static async Task<int> CompactAsync(SynodClient client, SynodCallOptions? options, long revision, bool json, CancellationToken cancellationToken)
+    {
+        var kept = await client.CompactAsync(revision, options, cancellationToken);
+        await Console.Out.WriteLineAsync(json
+            ? Json(new Dictionary<string, object> { ["compact_revision"] = kept })
+            : kept > revision ? $"compacted already: the oldest revision kept is {kept}" : $"compacted: the oldest revision kept is {kept}");
         return ExitCodes.Ok;
     }
 

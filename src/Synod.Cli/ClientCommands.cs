@@ -9,7 +9,24 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Status()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Compact(), Status()];
+
+    private static Option<long> RevisionOption() => new("--rev")
+    {
+        Description = "Read as of revision R, within the history the replicas keep (default: now). Exit 3 if R has been compacted, naming the oldest revision kept.",
+    };
+
+    private static Command Compact()
+    {
+        var revision = new Argument<long>("revision") { Description = "The revision that becomes the oldest kept: reads and watches before it fail from then on." };
+        var json = JsonOption("{\"compact_revision\"} instead of the sentence");
+        var shared = new ClientCommandOptions();
+        var command = new Command("compact", "Discard the history before REVISION on every replica, through the log; prints the oldest revision kept.") { revision, json };
+        shared.AddTo(command, withNode: true, withTimeout: true);
+        command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
+            ClientActions.CompactAsync(client, options, parse.GetValue(revision), parse.GetValue(json), cancellationToken), cancellationToken));
+        return command;
+    }
 
     private static Command Put()
     {
@@ -41,10 +58,12 @@ public static class ClientCommands
         };
         var json = JsonOption("{\"key\", \"value\", \"create_revision\", \"mod_revision\", \"version\", \"revision\"} instead of the bare value");
         var shared = new ClientCommandOptions();
-        var command = new Command("get", "Print the value of KEY; exit 3 if it has none.") { key, stale, json };
+        var revision = RevisionOption();
+        var command = new Command("get", "Print the value of KEY; exit 3 if it has none.") { key, stale, revision, json };
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (context, client, options) =>
-            ClientActions.GetAsync(context, client, options, parse.GetValue(key)!, parse.GetValue(stale), parse.GetValue(json), cancellationToken), cancellationToken));
+            ClientActions.GetAsync(
+                context, client, options, parse.GetValue(key)!, parse.GetValue(stale), parse.GetValue(revision), parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
 
@@ -57,17 +76,19 @@ public static class ClientCommands
         var keysOnly = new Option<bool>("--keys-only") { Description = "Print the keys only." };
         var countOnly = new Option<bool>("--count-only") { Description = "Print only how many keys the range holds." };
         var stale = new Option<bool>("--stale") { Description = "Answer from the contacted replica at once, without confirming it is current." };
+        var revision = RevisionOption();
         var json = JsonOption("{\"kvs\": [{\"key\", \"value\", \"create_revision\", \"mod_revision\", \"version\"}], \"more\", \"count\", \"revision\"}");
         var shared = new ClientCommandOptions();
         var command = new Command("range", "Print the keys of a prefix or of a range [A, B) in bytewise order, each key then its value on the next line.")
         {
-            prefix, from, to, limit, keysOnly, countOnly, stale, json,
+            prefix, from, to, limit, keysOnly, countOnly, stale, revision, json,
         };
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
         {
             var request = RangeActions.Parse(
-                parse.GetValue(prefix), parse.GetValue(from), parse.GetValue(to), parse.GetValue(limit), parse.GetValue(keysOnly), parse.GetValue(countOnly));
+                parse.GetValue(prefix), parse.GetValue(from), parse.GetValue(to), parse.GetValue(limit), parse.GetValue(keysOnly), parse.GetValue(countOnly))
+                with { Revision = parse.GetValue(revision) };
             return RangeActions.RunAsync(client, options, request, parse.GetValue(stale), parse.GetValue(json), cancellationToken);
         }, cancellationToken));
         return command;

@@ -30,6 +30,16 @@ public static class ServeCommand
             Description = "Client sessions kept for exactly-once writes; a new client beyond it evicts the least recently used. The same on every replica.",
             DefaultValueFactory = _ => ServerOptions.Defaults.SessionsMax,
         };
+        var historyRevisions = new Option<long>("--history-revisions")
+        {
+            Description = "Revisions of history kept for reads at a past revision (get/range --rev) and for watchers catching up; older ones are compacted. Use the same on every replica.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.HistoryRevisions,
+        };
+        var historyBytes = new Option<long>("--history-bytes")
+        {
+            Description = "...and at most this many bytes of history (keys, values and previous values), whichever comes first.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.HistoryBytes,
+        };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
         var clusterToken = new Option<string?>("--cluster-token")
         {
@@ -44,7 +54,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, walSegmentBytes,
+            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -93,6 +103,8 @@ public static class ServeCommand
                 Storage = new StorageOptions { SegmentBytesMax = parse.GetValue(walSegmentBytes) },
                 ClusterToken = parse.GetValue(clusterToken) ?? cluster.ClusterToken ?? ServerOptions.ClusterTokenDefault,
                 SessionsMax = parse.GetValue(sessionsMax),
+                HistoryRevisions = parse.GetValue(historyRevisions),
+                HistoryBytes = parse.GetValue(historyBytes),
             };
             try
             {

@@ -17,6 +17,9 @@ namespace Synod.Cli;
 /// <param name="Error">Why it is down, in short ("connection refused"); null when up.</param>
 /// <param name="Rebuilding">True while it rejoins after losing its disk: it follows and learns but does not vote; null when down.</param>
 /// <param name="Revision">The cluster revision it has applied; null when down.</param>
+/// <param name="CompactRevision">The oldest revision a read or watch may ask it for; null when down.</param>
+/// <param name="HistoryChanges">The changes its history window holds; null when down.</param>
+/// <param name="HistoryBytes">The bytes they count for (bounded by serve --history-bytes); null when down.</param>
 public sealed record StatusRow(
     int Id,
     string Endpoint,
@@ -31,7 +34,10 @@ public sealed record StatusRow(
     int? LeaderId,
     string? Error,
     bool? Rebuilding = null,
-    long? Revision = null)
+    long? Revision = null,
+    long? CompactRevision = null,
+    ulong? HistoryChanges = null,
+    ulong? HistoryBytes = null)
 {
     public const string LeaderRole = "leader";
 
@@ -49,7 +55,10 @@ public sealed record StatusRow(
         LeaderId: response.LeaderId == 0 ? null : (int)response.LeaderId,
         Error: null,
         Rebuilding: response.Rebuilding,
-        Revision: response.Revision);
+        Revision: response.Revision,
+        CompactRevision: response.CompactRevision,
+        HistoryChanges: response.HistoryChanges,
+        HistoryBytes: response.HistoryBytes);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);

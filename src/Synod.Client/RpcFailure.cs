@@ -16,6 +16,7 @@ internal static class RpcFailure
         {
             StatusCode.InvalidArgument => RpcFailureKind.InvalidArgument,
             StatusCode.NotFound => RpcFailureKind.NotFound,
+            StatusCode.OutOfRange => RpcFailureKind.Compacted,
             StatusCode.FailedPrecondition => RpcFailureKind.SessionExpired,
             StatusCode.Unavailable when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
 
@@ -26,6 +27,17 @@ internal static class RpcFailure
             StatusCode.DeadlineExceeded or StatusCode.Cancelled => RpcFailureKind.Unanswered,
             _ => RpcFailureKind.Unexpected,
         };
+    }
+
+    /// <summary>The trailer of a compacted answer that names the oldest revision kept.</summary>
+    public const string CompactRevisionTrailer = "synod-compact-revision";
+
+    /// <summary>The oldest revision kept, from a compacted answer's trailer; 0 when it has none.</summary>
+    public static long CompactRevision(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var text = exception.Trailers.GetValue(CompactRevisionTrailer);
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var revision) ? revision : 0;
     }
 
     /// <summary>True when the connection was never established, so the request cannot have reached the replica.</summary>

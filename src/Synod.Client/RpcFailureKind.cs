@@ -21,6 +21,9 @@ internal enum RpcFailureKind
     /// <summary>FAILED_PRECONDITION: the client id's session is gone; the command was not applied.</summary>
     SessionExpired,
 
+    /// <summary>OUT_OF_RANGE: the revision asked for has been compacted.</summary>
+    Compacted,
+
     /// <summary>Any other status: a bug or version mismatch, not retried.</summary>
     Unexpected,
 }

@@ -187,6 +187,8 @@ public sealed partial class SynodClient
                 throw new SynodInvalidArgumentException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.NotFound when !history.IsWrite:
                 throw new SynodNotFoundException(key, detail.Length > 0 ? detail : "key not found.", e);
+            case RpcFailureKind.Compacted:
+                throw new SynodCompactedException(RpcFailure.CompactRevision(e), $"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.SessionExpired when history.IsWrite:
                 throw SessionExpired(e, history, endpoint, detail);
             case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused:

@@ -144,12 +144,24 @@ public sealed partial class SynodClient : IAsyncDisposable
     /// <see cref="GetResult.LagSlots"/> says how far behind it may be.
     /// </summary>
     /// <exception cref="SynodNotFoundException">The key has no value.</exception>
+    public Task<GetResult> GetAsync(
+        ReadOnlyMemory<byte> key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetAsync(key, revision: 0, stale, options, cancellationToken);
+
+    /// <summary>
+    /// Reads a key as it was at <paramref name="revision"/> (0: now), within the history the replicas keep; otherwise
+    /// as <see cref="GetAsync(ReadOnlyMemory{byte}, bool, SynodCallOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="SynodNotFoundException">The key had no value then.</exception>
+    /// <exception cref="SynodCompactedException">The revision has been compacted.</exception>
+    /// <exception cref="SynodInvalidArgumentException">The revision is past the one the replica has applied.</exception>
     public async Task<GetResult> GetAsync(
-        ReadOnlyMemory<byte> key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+        ReadOnlyMemory<byte> key, long revision, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         var keyBytes = key.ToArray();
         RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, []);
-        var request = new GetRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), Stale = stale };
+        ThrowIfInvalidRevision(revision);
+        var request = new GetRequest { Key = UnsafeByteOperations.UnsafeWrap(keyBytes), Stale = stale, Revision = revision };
         var history = new AttemptHistory("get", isWrite: false);
         var (response, endpoint) = await CallAsync(
             history, options, keyBytes, (client, callOptions) => client.GetAsync(request, callOptions), cancellationToken);
@@ -162,6 +174,40 @@ public sealed partial class SynodClient : IAsyncDisposable
     public Task<GetResult> GetAsync(string key, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
         GetAsync(Encoding.UTF8.GetBytes(key), stale, options, cancellationToken);
 
+    /// <summary>Reads a key given as UTF-8 as it was at <paramref name="revision"/>.</summary>
+    public Task<GetResult> GetAsync(string key, long revision, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetAsync(Encoding.UTF8.GetBytes(key), revision, stale, options, cancellationToken);
+
+    private static void ThrowIfInvalidRevision(long revision)
+    {
+        if (revision is < 0 or > RequestRules.RevisionMax)
+        {
+            throw new SynodInvalidArgumentException($"The revision is {revision}; give 0 (the current one) or a revision in 1..{RequestRules.RevisionMax}.");
+        }
+    }
+
+    /// <summary>
+    /// Compacts the history up to <paramref name="revision"/>, which becomes the oldest revision the replicas keep
+    /// (a point already passed stays); exactly once, through the log. Returns the oldest revision kept afterwards.
+    /// </summary>
+    /// <exception cref="SynodInvalidArgumentException">The revision is past the one the contacted replica has applied.</exception>
+    public Task<long> CompactAsync(long revision, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (revision is < 1 or > RequestRules.RevisionMax)
+        {
+            throw new SynodInvalidArgumentException($"The revision to compact to is {revision}; give one in 1..{RequestRules.RevisionMax}.");
+        }
+
+        return WriteAsync(
+            "compact",
+            options,
+            [],
+            (session, client, callOptions) => client.CompactAsync(
+                new CompactRequest { ClientId = session.ClientId, Sequence = session.NextSequence, Revision = revision }, callOptions),
+            (response, session, endpoint) => response.CompactRevision,
+            cancellationToken);
+    }
+
     /// <summary>
     /// Reads the keys of <paramref name="range"/>, in bytewise order, from one applied state: linearizable by default,
     /// from the contacted replica at once with <paramref name="stale"/>. One page: when <see cref="RangeResult.More"/>
@@ -170,6 +216,7 @@ public sealed partial class SynodClient : IAsyncDisposable
     public async Task<RangeResult> RangeAsync(SynodRange range, bool stale = false, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(range);
+        ThrowIfInvalidRevision(range.Revision);
         if (range.From.Length > RequestRules.KeyBytesMax + 1 || range.To.Length > RequestRules.KeyBytesMax + 1 || range.Limit < 0 || (range.KeysOnly && range.CountOnly))
         {
             throw new SynodInvalidArgumentException(
@@ -184,6 +231,7 @@ public sealed partial class SynodClient : IAsyncDisposable
             KeysOnly = range.KeysOnly,
             CountOnly = range.CountOnly,
             Stale = stale,
+            Revision = range.Revision,
         };
         var history = new AttemptHistory("range", isWrite: false);
         var (response, endpoint) = await CallAsync(
@@ -193,8 +241,10 @@ public sealed partial class SynodClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every key of <paramref name="range"/> (up to its limit), reading page after page. Each page is one applied
-    /// state; the pages together are not one snapshot (a key written between two pages may show its newer value).
+    /// Every key of <paramref name="range"/> (up to its limit), reading page after page. A linearizable read reads every
+    /// page at the first page's revision, so the pages together are one state (a <see cref="SynodCompactedException"/>
+    /// if the history window moves past it meanwhile); with <paramref name="stale"/> each page is one applied state of
+    /// its own, and a key written between two pages may show its newer value.
     /// </summary>
     public async IAsyncEnumerable<SynodKeyValue> RangeAllAsync(
         SynodRange range, bool stale = false, SynodCallOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -217,7 +267,14 @@ public sealed partial class SynodClient : IAsyncDisposable
             }
 
             // On from just after the last key returned: that key with a zero byte appended.
-            page = page with { From = (byte[])[.. result.Kvs[^1].Key.Span, 0], Limit = range.Limit > 0 ? left : 0 };
+            // A linearizable read pins the pages to the first one's revision, so that together they are one state; a
+            // stale one cannot (the next replica may not have applied that far).
+            page = page with
+            {
+                From = (byte[])[.. result.Kvs[^1].Key.Span, 0],
+                Limit = range.Limit > 0 ? left : 0,
+                Revision = page.Revision == 0 && !stale ? result.Revision : page.Revision,
+            };
         }
     }
 

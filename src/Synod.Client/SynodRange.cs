@@ -6,10 +6,13 @@ namespace Synod.Client;
 /// The keys a range read asks for: [<paramref name="From"/>, <paramref name="To"/>) in bytewise order (an empty
 /// <paramref name="To"/>: every key from <paramref name="From"/> on), at most <paramref name="Limit"/> of them (0: no
 /// limit of the caller's own; a replica returns at most 10,000 keys or 4 MiB and says there is more), with or without
-/// values, or only their count.
+/// values, or only their count; as they are now, or as they were at <see cref="Revision"/>.
 /// </summary>
 public sealed record SynodRange(ReadOnlyMemory<byte> From, ReadOnlyMemory<byte> To, long Limit = 0, bool KeysOnly = false, bool CountOnly = false)
 {
+    /// <summary>The revision to read the range at (0: the current one), within the history the replicas keep.</summary>
+    public long Revision { get; init; }
+
     /// <summary>Every key that begins with <paramref name="prefix"/> (all keys for an empty one).</summary>
     public static SynodRange Prefix(ReadOnlyMemory<byte> prefix, long limit = 0, bool keysOnly = false, bool countOnly = false) =>
         new(prefix, RequestRules.PrefixEnd(prefix.Span), limit, keysOnly, countOnly);

@@ -84,4 +84,10 @@ public enum ProtocolBugs
     /// the chosen branch without them: two transfers from the same balances both apply.
     /// </summary>
     TxnCompareAtProposal = 262144,
+
+    /// <summary>
+    /// The state machine's history (switched on the KV state machine): a read at a past revision undoes that revision's
+    /// own changes too, so it answers the state one revision earlier.
+    /// </summary>
+    HistoryUndoesOneTooMany = 524288,
 }

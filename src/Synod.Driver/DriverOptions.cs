@@ -8,6 +8,9 @@ public sealed record DriverOptions
     /// <summary>Client sessions the state machine keeps (serve --sessions-max).</summary>
     public int SessionsMax { get; init; } = KvLimits.SessionsMaxDefault;
 
+    /// <summary>How much history the state machine keeps (serve --history-revisions, --history-bytes).</summary>
+    public KvHistoryLimits History { get; init; } = KvHistoryLimits.Default;
+
     /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
     public long SnapshotEverySlots { get; init; } = 10_000;
 

@@ -16,23 +16,27 @@ internal abstract class PendingRead
     public abstract void Fail(ReplicaFailure failure);
 
     /// <summary>A read of one key.</summary>
-    public sealed class OfKey(byte[] key, IAnswer<ReadOutcome> answer) : PendingRead
+    public sealed class OfKey(byte[] key, long revision, IAnswer<ReadOutcome> answer) : PendingRead
     {
         public override bool Abandoned => answer.Abandoned;
 
         public override void Answer(KvStateMachine kv, long lagSlots) =>
-            answer.Complete(new ReadOutcome(kv.TryGetEntry(key, out var entry) ? entry : null, kv.Revision, kv.AppliedSlot, lagSlots));
+            answer.Complete(RevisionRefusal.Of(kv, revision) is { } refused
+                ? new ReadOutcome(null, kv.Revision, kv.AppliedSlot, lagSlots, refused)
+                : new ReadOutcome(kv.TryGetEntryAt(key, revision, out var entry) ? entry : null, kv.Revision, kv.AppliedSlot, lagSlots));
 
         public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
     }
 
     /// <summary>A read of a range of keys.</summary>
-    public sealed class OfRange(KvRange range, IAnswer<RangeOutcome> answer) : PendingRead
+    public sealed class OfRange(KvRange range, long revision, IAnswer<RangeOutcome> answer) : PendingRead
     {
         public override bool Abandoned => answer.Abandoned;
 
         public override void Answer(KvStateMachine kv, long lagSlots) =>
-            answer.Complete(new RangeOutcome(kv.Range(range), kv.Revision, kv.AppliedSlot, lagSlots));
+            answer.Complete(RevisionRefusal.Of(kv, revision) is { } refused
+                ? new RangeOutcome(new KvRangeResult([], More: false, 0), kv.Revision, kv.AppliedSlot, lagSlots, refused)
+                : new RangeOutcome(kv.RangeAt(range, revision), kv.Revision, kv.AppliedSlot, lagSlots));
 
         public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
     }

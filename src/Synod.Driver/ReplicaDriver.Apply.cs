@@ -10,7 +10,7 @@ public sealed partial class ReplicaDriver
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs);
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs, _options.History);
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
             foreach (var write in _writeWaiters.Values)

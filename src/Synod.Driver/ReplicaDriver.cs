@@ -160,11 +160,12 @@ public sealed partial class ReplicaDriver
     }
 
     /// <summary>A client's read of one key: a stale one is answered at once from what is applied; others wait for a read index.</summary>
-    public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer) => Read(new PendingRead.OfKey(key, answer), stale);
+    /// <param name="revision">The revision to read at (0: the current one); a past one must lie in the history window.</param>
+    public void Read(byte[] key, bool stale, IAnswer<ReadOutcome> answer, long revision = 0) => Read(new PendingRead.OfKey(key, revision, answer), stale);
 
-    /// <summary>A client's range read, answered like <see cref="Read(byte[], bool, IAnswer{ReadOutcome})"/>.</summary>
-    public void Range(KvRange range, bool stale, IAnswer<RangeOutcome> answer) =>
-        Read(new PendingRead.OfRange(range, answer), stale || (Core.Options.Bugs & ProtocolBugs.RangeWithoutReadIndex) != 0);
+    /// <summary>A client's range read, answered like <see cref="Read(byte[], bool, IAnswer{ReadOutcome}, long)"/>.</summary>
+    public void Range(KvRange range, bool stale, IAnswer<RangeOutcome> answer, long revision = 0) =>
+        Read(new PendingRead.OfRange(range, revision, answer), stale || (Core.Options.Bugs & ProtocolBugs.RangeWithoutReadIndex) != 0);
 
     private void Read(PendingRead read, bool stale)
     {
@@ -317,9 +318,10 @@ public sealed partial class ReplicaDriver
     /// <summary>The state machine's bugs among the protocol's: the session rule and when revisions start live there.</summary>
     private KvBugs KvBugs =>
         ((Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None);
+        | ((Core.Options.Bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None)
+        | ((Core.Options.Bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None);
 
-    private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs);
+    private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs, _options.History);
 
     private KvEntry? Lookup(byte[] key) => Kv.TryGetEntry(key, out var entry) ? entry : null;
 }

@@ -20,4 +20,10 @@ public enum KvBugs
     /// restored old snapshots taken at different slots then number revisions differently, for good.
     /// </summary>
     RevisionsStartAtRestore = 2,
+
+    /// <summary>
+    /// A read at a past revision undoes the changes of that revision too, so it answers the state one revision
+    /// earlier: what a key "was at revision R" then disagrees with what a read at R was told.
+    /// </summary>
+    HistoryUndoesOneTooMany = 4,
 }

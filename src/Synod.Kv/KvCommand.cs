@@ -107,10 +107,10 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
         var operation = reader.ReadByte("operation");
         if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register)
-            && !(operation == (byte)KvOperation.Txn && version == FormatVersion))
+            && !(operation is (byte)KvOperation.Txn or (byte)KvOperation.Compact && version == FormatVersion))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register) or, in version {FormatVersion}, {(byte)KvOperation.Txn} (Txn).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register) or, in version {FormatVersion}, {(byte)KvOperation.Txn} (Txn) or {(byte)KvOperation.Compact} (Compact).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -142,6 +142,17 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         reader.ExpectEnd();
         return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn };
     }
+
+    /// <summary>A command that compacts the history up to <paramref name="revision"/> (<see cref="KvOperation.Compact"/>).</summary>
+    public static KvCommand CompactTo(ulong clientId, ulong sequence, long revision)
+    {
+        var value = new byte[RequestRules.CompactValueBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, revision);
+        return new KvCommand(clientId, sequence, KvOperation.Compact, [], value);
+    }
+
+    /// <summary>For a valid <see cref="KvOperation.Compact"/>, the revision it compacts up to.</summary>
+    public long CompactRevision => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value);
 
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>

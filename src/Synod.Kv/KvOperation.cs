@@ -19,4 +19,10 @@ public enum KvOperation : byte
 
     /// <summary>A transaction (<see cref="KvCommand.Txn"/>): compares, then the success or the failure operations, at one revision.</summary>
     Txn = 4,
+
+    /// <summary>
+    /// Moves the history's compaction point (<see cref="KvStateMachine.CompactRevision"/>) on to the revision its value
+    /// carries (8 bytes, little-endian), and never back; no key, and it takes no revision of its own.
+    /// </summary>
+    Compact = 5,
 }

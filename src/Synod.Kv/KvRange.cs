@@ -14,6 +14,10 @@ public sealed record KvRange(byte[] From, byte[] To, int Limit = 0, bool KeysOnl
     /// <summary>The first key after every key that begins with <paramref name="prefix"/>; empty when there is none.</summary>
     public static byte[] PrefixEnd(ReadOnlySpan<byte> prefix) => RequestRules.PrefixEnd(prefix);
 
+    /// <summary>True if <paramref name="key"/> lies in the range.</summary>
+    public bool Contains(ReadOnlySpan<byte> key) =>
+        key.SequenceCompareTo(From) >= 0 && (To.Length == 0 || key.SequenceCompareTo(To) < 0);
+
     /// <summary>The sentence saying what is wrong with the range, or null if it may be read.</summary>
     public string? Problem() =>
         From.Length > KvLimits.KeyBytesMax + 1 ? $"The range's start is {From.Length} bytes, over KeyBytesMax + 1 ({KvLimits.KeyBytesMax + 1} bytes)."

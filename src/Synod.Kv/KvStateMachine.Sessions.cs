@@ -76,6 +76,15 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(clientId, sequence, status, Duplicate: false, Revision: Revision, Txn: answer);
         }
 
+        if (command.Operation == KvOperation.Compact)
+        {
+            // The answer's revision is the compaction point after it, which the session keeps for a retry.
+            // (On a cluster without a change yet the point, 1, is past the revision, 0, which a session may not hold.)
+            var point = Compact(command.CompactRevision);
+            RecordSession(clientId, new ClientSession(sequence, KvStatus.Ok, slot, Math.Min(point, Revision)));
+            return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, Revision: point);
+        }
+
         var (result, entry) = Execute(command);
         var kept = entry.GetValueOrDefault();
         RecordSession(clientId, new ClientSession(sequence, result, slot, Revision, kept.CreateRevision, kept.ModRevision, kept.Version));

@@ -13,8 +13,11 @@ namespace Synod.Kv;
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>The snapshot format this code writes: version 3 adds revisions to version 2.</summary>
-    public const byte SnapshotFormatVersion = 3;
+    /// <summary>The snapshot format this code writes: version 4 adds the history window to version 3.</summary>
+    public const byte SnapshotFormatVersion = 4;
+
+    /// <summary>The format with revisions but without history, still read: it restores with an empty window from the next revision.</summary>
+    private const byte SnapshotFormatVersionNoHistory = 3;
 
     /// <summary>The format before revisions, still read: it restores with revisions not started (see ReadEntries).</summary>
     private const byte SnapshotFormatVersionNoRevisions = 2;
@@ -32,6 +35,7 @@ public sealed partial class KvStateMachine
     // The smallest encodings, used to bound counts read from a snapshot before allocating for them.
     private const int EntryBytesMin = 3;
     private const int SessionBytesMin = 4;
+    private const int EventBytesMin = 4;
 
     private static ReadOnlySpan<byte> SnapshotMagic => "SYKV"u8;
 
@@ -44,14 +48,16 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
         }
 
-        return Serialize(AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray());
+        return Serialize(
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), CompactRevision, HistoryCopy());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
-        long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+        long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
+        KeyValuePair<ulong, ClientSession>[] sessions, long compactRevision, KvEvent[] history)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions);
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, compactRevision, history);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -88,6 +94,25 @@ public sealed partial class KvStateMachine
             writer.WriteVarint((ulong)session.LastVersion);
         }
 
+        writer.WriteVarint((ulong)compactRevision);
+        writer.WriteVarint((ulong)history.Length);
+        foreach (var change in history)
+        {
+            writer.WriteVarint((ulong)change.Revision);
+            writer.WriteLengthPrefixed(change.Key);
+            writer.WriteByte((byte)((change.Entry is null ? 0 : 1) | (change.Previous is null ? 0 : 2)));
+            foreach (var entry in (ReadOnlySpan<KvEntry?>)[change.Entry, change.Previous])
+            {
+                if (entry is { } written)
+                {
+                    writer.WriteLengthPrefixed(written.Value);
+                    writer.WriteVarint((ulong)written.CreateRevision);
+                    writer.WriteVarint((ulong)written.ModRevision);
+                    writer.WriteVarint((ulong)written.Version);
+                }
+            }
+        }
+
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
         SnapshotMagic.CopyTo(snapshot);
         snapshot[SnapshotVersionOffset] = SnapshotFormatVersion;
@@ -101,10 +126,11 @@ public sealed partial class KvStateMachine
     /// <paramref name="sessionsMax"/>, the least recently used are evicted, as they would have been.
     /// </summary>
     /// <exception cref="KvFormatException">Bad magic or version, truncation, trailing bytes, a checksum mismatch, or a malformed body.</exception>
-    public static KvStateMachine Restore(ReadOnlySpan<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
+    public static KvStateMachine Restore(
+        ReadOnlySpan<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null)
     {
         var body = CheckedSnapshotBody(snapshot, out var version);
-        var machine = new KvStateMachine(sessionsMax, bugs);
+        var machine = new KvStateMachine(sessionsMax, bugs, history);
         var reader = new ByteReader(body, SnapshotBody);
         var appliedSlot = reader.ReadVarint("applied slot");
         if (appliedSlot > long.MaxValue)
@@ -119,7 +145,7 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        var revisions = version == SnapshotFormatVersion;
+        var revisions = version is SnapshotFormatVersion or SnapshotFormatVersionNoHistory;
         if (revisions)
         {
             var revision = reader.ReadVarint("revision");
@@ -144,13 +170,24 @@ public sealed partial class KvStateMachine
         }
 
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
+        if (version == SnapshotFormatVersion)
+        {
+            machine.ReadHistory(ref reader);
+        }
+        else if (machine.RevisionsStarted)
+        {
+            machine.CompactRevision = machine.Revision + 1;
+        }
+
         reader.ExpectEnd();
+        machine.TrimHistory();
         machine.EvictDownTo(sessionsMax);
         return machine;
     }
 
     private static long SnapshotBodyBytes(
-        long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys, KeyValuePair<ulong, ClientSession>[] sessions)
+        long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys,
+        KeyValuePair<ulong, ClientSession>[] sessions, long compactRevision, KvEvent[] history)
     {
         long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)revision) + 1
             + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
@@ -166,6 +203,20 @@ public sealed partial class KvStateMachine
             bytes += Varint.Size(clientId) + Varint.Size(session.LastSequence) + 1 + Varint.Size((ulong)session.LastUsedSlot)
                 + Varint.Size((ulong)session.LastRevision) + Varint.Size((ulong)session.LastCreateRevision)
                 + Varint.Size((ulong)session.LastModRevision) + Varint.Size((ulong)session.LastVersion);
+        }
+
+        bytes += Varint.Size((ulong)compactRevision) + Varint.Size((ulong)history.Length);
+        foreach (var change in history)
+        {
+            bytes += Varint.Size((ulong)change.Revision) + Varint.Size((ulong)change.Key.Length) + change.Key.Length + 1;
+            foreach (var entry in (ReadOnlySpan<KvEntry?>)[change.Entry, change.Previous])
+            {
+                if (entry is { } written)
+                {
+                    bytes += Varint.Size((ulong)written.Value.Length) + written.Value.Length + Varint.Size((ulong)written.CreateRevision)
+                        + Varint.Size((ulong)written.ModRevision) + Varint.Size((ulong)written.Version);
+                }
+            }
         }
 
         return bytes;
@@ -187,7 +238,7 @@ public sealed partial class KvStateMachine
         }
 
         version = snapshot[SnapshotVersionOffset];
-        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
+        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
         {
             throw new KvFormatException(
                 $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersion} are understood.");
@@ -294,6 +345,56 @@ public sealed partial class KvStateMachine
                 lastSequence, lastStatus, (long)lastUsedSlot, (long)lastRevision, (long)lastCreate, (long)lastModified, (long)lastVersion));
             previousClientId = clientId;
         }
+    }
+
+    /// <summary>
+    /// The compaction point and the changes kept (version 4): in revision order, none before the point or after the
+    /// revision, each with entries whose revisions could have been. Trimmed to this replica's limits afterwards.
+    /// </summary>
+    private void ReadHistory(ref ByteReader reader)
+    {
+        var compactRevision = reader.ReadVarint("compact revision");
+        if (compactRevision < 1 || compactRevision > (ulong)Revision + 1)
+        {
+            throw new KvFormatException($"The {SnapshotBody} has compact revision {compactRevision}; it must lie in 1..{Revision + 1} (the revision + 1).");
+        }
+
+        CompactRevision = (long)compactRevision;
+        var count = ReadCount(ref reader, "history change count", EventBytesMin);
+        var previousRevision = CompactRevision;
+        for (var index = 0; index < count; index++)
+        {
+            var revision = (long)Math.Min(reader.ReadVarint("change revision"), (ulong)long.MaxValue);
+            var key = reader.ReadLengthPrefixed("change key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
+            var flags = reader.ReadByte("change flags");
+            if (!RevisionsStarted || revision < previousRevision || revision > Revision || key.Length == 0 || flags > 3)
+            {
+                throw new KvFormatException(
+                    $"The {SnapshotBody} has, in history change #{index}, revision {revision} (it must lie in {previousRevision}..{Revision}, in order), a {key.Length}-byte key or flags {flags} (0 to 3).");
+            }
+
+            var entry = (flags & 1) != 0 ? ReadHistoryEntry(ref reader, index, revision, mustBeAt: true) : (KvEntry?)null;
+            var previous = (flags & 2) != 0 ? ReadHistoryEntry(ref reader, index, revision - 1, mustBeAt: false) : (KvEntry?)null;
+            RecordEvent(revision, key, entry, previous);
+            previousRevision = revision;
+        }
+    }
+
+    private static KvEntry ReadHistoryEntry(ref ByteReader reader, int index, long revision, bool mustBeAt)
+    {
+        var value = reader.ReadLengthPrefixed("change value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+        var create = reader.ReadVarint("change create revision");
+        var modified = reader.ReadVarint("change mod revision");
+        var version = reader.ReadVarint("change version");
+        var valid = create != 0 && create <= modified && version != 0 && version <= modified
+            && (mustBeAt ? modified == (ulong)revision : modified <= (ulong)revision);
+        if (!valid)
+        {
+            throw new KvFormatException(
+                $"The {SnapshotBody} has, in history change #{index}, an entry with create revision {create}, mod revision {modified} and version {version} that no change at revision {(mustBeAt ? revision : revision + 1)} can have.");
+        }
+
+        return new KvEntry(value, (long)create, (long)modified, (long)version);
     }
 
     /// <summary>Reads a count and rejects one that the remaining bytes cannot hold, before anything is allocated for it.</summary>

@@ -33,8 +33,16 @@ public sealed partial class KvStateMachine
 
     /// <param name="sessionsMax">Sessions kept; the least recently used beyond it are evicted.</param>
     /// <param name="bugs">Rules switched off, for tests and the simulator only.</param>
-    public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
+    /// <param name="history">How much history is kept; <see cref="KvHistoryLimits.Default"/> when null.</param>
+    public KvStateMachine(int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null)
     {
+        var limits = history ?? KvHistoryLimits.Default;
+        if (limits.Problem() is { } problem)
+        {
+            throw new ArgumentOutOfRangeException(nameof(history), limits, problem);
+        }
+
+        _historyLimits = limits;
         if (sessionsMax < 1)
         {
             throw new ArgumentOutOfRangeException(
@@ -95,6 +103,7 @@ public sealed partial class KvStateMachine
         }
 
         AppliedSlot = slot;
+        TrimHistory();
         return results;
     }
 
@@ -139,6 +148,12 @@ public sealed partial class KvStateMachine
     private KvRangeResult Range(KvRange range, int keysLeft, long bytesLeft)
     {
         ArgumentNullException.ThrowIfNull(range);
+        return Range(range, keysLeft, bytesLeft, KeysOf(range), key => TryGetEntry(key, out var entry) ? entry : null);
+    }
+
+    /// <summary>A range over <paramref name="keys"/> (in order, all in the range) as <paramref name="lookup"/> finds them.</summary>
+    private static KvRangeResult Range(KvRange range, int keysLeft, long bytesLeft, IEnumerable<byte[]> keys, Func<byte[], KvEntry?> lookup)
+    {
         var keysMax = range.Limit == 0 ? keysLeft : Math.Min(range.Limit, keysLeft);
 
         // An answer of its own returns its first key whatever its size, so that every page makes progress; a range
@@ -147,7 +162,7 @@ public sealed partial class KvStateMachine
         var entries = new List<(byte[] Key, KvEntry Entry)>();
         long count = 0;
         long bytes = 0;
-        foreach (var key in KeysOf(range))
+        foreach (var key in keys)
         {
             count++;
             if (range.CountOnly)
@@ -155,10 +170,7 @@ public sealed partial class KvStateMachine
                 continue;
             }
 
-            if (!TryGetEntry(key, out var entry))
-            {
-                throw new InvalidOperationException("A key of the key index has no entry: the index and the keys disagree.");
-            }
+            var entry = lookup(key) ?? throw new InvalidOperationException("A key of the key index has no entry: the index and the keys disagree.");
 
             var size = key.Length + (range.KeysOnly ? 0 : entry.Value.Length) + RequestRules.RangeEntryOverheadBytes;
             if (entries.Count >= keysMax || ((entries.Count > 0 || !firstAlways) && bytes + size > bytesLeft))
@@ -285,6 +297,7 @@ public sealed partial class KvStateMachine
 
         Revision = revision;
         RevisionsStarted = true;
+        CompactRevision = revision + 1;
     }
 
     /// <summary>
@@ -316,6 +329,7 @@ public sealed partial class KvStateMachine
                         _keyIndex.Add(op.Key);
                     }
 
+                    RecordEvent(revision, op.Key, entry, current);
                     changed = true;
                     results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: entry with { Value = [] }));
                     break;
@@ -324,6 +338,7 @@ public sealed partial class KvStateMachine
                     {
                         Delete(op.Key);
                         _keyIndex.Remove(op.Key);
+                        RecordEvent(revision, op.Key, null, current);
                         changed = true;
                     }
 
@@ -369,12 +384,14 @@ public sealed partial class KvStateMachine
         {
             // The common put: one lookup of the dictionary, which the entry is then written through.
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, command.Key, out var existed);
-            slot = Written(existed ? slot : null, command.Value, RevisionsStarted ? ++Revision : 0);
+            KvEntry? previous = existed ? slot : null;
+            slot = Written(previous, command.Value, RevisionsStarted ? ++Revision : 0);
             if (!existed)
             {
                 _keyIndex.Add(command.Key);
             }
 
+            RecordEvent(Revision, command.Key, slot, previous);
             return (KvStatus.Ok, slot);
         }
 
@@ -394,6 +411,7 @@ public sealed partial class KvStateMachine
                     _keyIndex.Add(command.Key);
                 }
 
+                RecordEvent(Revision, command.Key, entry, current);
                 return (KvStatus.Ok, entry);
             case KvOperation.Delete:
                 if (current is null)
@@ -408,6 +426,7 @@ public sealed partial class KvStateMachine
 
                 Delete(command.Key);
                 _keyIndex.Remove(command.Key);
+                RecordEvent(Revision, command.Key, null, current);
                 return (KvStatus.Ok, null);
             default:
                 // Validate() admits only Put and Delete, so reaching here is a broken invariant.

@@ -18,9 +18,9 @@ internal sealed record TickInput : HostInput
 /// <summary>A write: the encoded command and who waits for its result.</summary>
 internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Command, TaskCompletionSource<WriteOutcome> Completion) : HostInput;
 
-internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion) : HostInput;
+internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion, long Revision = 0) : HostInput;
 
-internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion) : HostInput;
+internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion, long Revision = 0) : HostInput;
 
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
 

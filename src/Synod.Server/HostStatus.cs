@@ -21,4 +21,7 @@ public sealed record HostStatus(
     long Fsyncs,
     long WalRecords,
     long PeerMessagesRefused,
-    long Revision);
+    long Revision,
+    long CompactRevision,
+    long HistoryChanges,
+    long HistoryBytes);

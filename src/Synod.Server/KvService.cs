@@ -91,7 +91,8 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         var key = ProtoBytes.OwnedArray(request.Key);
         Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
         var completion = ReplicaHost.NewAnswerCompletion<ReadOutcome>();
-        var outcome = await ReadAsync(new ReadInput(key, request.Stale, completion), completion, context);
+        var outcome = await ReadAsync(new ReadInput(key, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
+        RefuseRevision(outcome.Refused);
         if (outcome.Entry is not { } entry)
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"key not found (replica {options.Id}, applied slot {outcome.AppliedSlot}, revision {outcome.Revision})"));
@@ -116,7 +117,8 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     {
         var range = RangeOf(request);
         var completion = ReplicaHost.NewAnswerCompletion<RangeOutcome>();
-        var outcome = await ReadAsync(new RangeInput(range, request.Stale, completion), completion, context);
+        var outcome = await ReadAsync(new RangeInput(range, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
+        RefuseRevision(outcome.Refused);
         var response = new RangeResponse
         {
             More = outcome.Result.More,
@@ -143,6 +145,51 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
 
         responses.Reserve(context, bytes);
         return response;
+    }
+
+    /// <summary>The trailer of an OUT_OF_RANGE answer that gives the oldest revision kept, for clients to resume from.</summary>
+    public const string CompactRevisionTrailer = "synod-compact-revision";
+
+    private static long RevisionOf(long revision) =>
+        revision is >= 0 and <= KvStateMachine.RevisionMax ? revision
+        : throw new RpcException(new Status(StatusCode.InvalidArgument, $"the revision is {revision}; give 0 (the current one) or a revision in 1..{KvStateMachine.RevisionMax}."));
+
+    /// <summary>A read at a revision this replica cannot serve: compacted (OUT_OF_RANGE, with the oldest kept) or in the future.</summary>
+    private void RefuseRevision(RevisionRefusal? refused)
+    {
+        if (refused is null)
+        {
+            return;
+        }
+
+        if (!refused.Compacted)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{refused.Message} (replica {options.Id})"));
+        }
+
+        throw new RpcException(
+            new Status(StatusCode.OutOfRange, $"{refused.Message} Read at revision {refused.CompactRevision} or later."),
+            new Metadata { { CompactRevisionTrailer, refused.CompactRevision.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+    }
+
+    public override async Task<CompactResponse> Compact(CompactRequest request, ServerCallContext context)
+    {
+        var status = await host.StatusAsync(context.CancellationToken);
+        if (request.Revision > status.Revision)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"revision {request.Revision} is in the future: replica {options.Id} has applied up to revision {status.Revision}; compact to that or less."));
+        }
+
+        var outcome = await WriteAsync(KvCommand.CompactTo(request.ClientId, request.Sequence, request.Revision), context);
+        return new CompactResponse
+        {
+            CompactRevision = outcome.Revision,
+            ServedBy = (uint)options.Id,
+            Slot = (ulong)outcome.Slot,
+            LeaderId = host.KnownLeaderId,
+            Duplicate = outcome.Duplicate,
+        };
     }
 
     public override async Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
@@ -290,6 +337,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             WalRecords = (ulong)status.WalRecords,
             PeerMessagesRefused = (ulong)status.PeerMessagesRefused,
             Revision = status.Revision,
+            CompactRevision = status.CompactRevision,
+            HistoryChanges = (ulong)status.HistoryChanges,
+            HistoryBytes = (ulong)status.HistoryBytes,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

@@ -67,6 +67,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             var driverOptions = new DriverOptions
             {
                 SessionsMax = options.SessionsMax,
+                History = new Synod.Kv.KvHistoryLimits(options.HistoryRevisions, options.HistoryBytes),
                 SnapshotEverySlots = options.SnapshotEverySlots,
                 SnapshotEveryBytes = options.SnapshotEveryBytes,
                 // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
@@ -292,10 +293,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion));
                 break;
             case ReadInput read:
-                _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion));
+                _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion), read.Revision);
                 break;
             case RangeInput range:
-                _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion));
+                _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion), range.Revision);
                 break;
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());
@@ -345,5 +346,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _storage.Syncs,
         _storage.RecordsWritten,
         _driver.Core.RefusedMessages + Interlocked.Read(ref _refusedAtReceiver),
-        _driver.Kv.Revision);
+        _driver.Kv.Revision,
+        _driver.Kv.CompactRevision,
+        _driver.Kv.HistoryEventCount,
+        _driver.Kv.HistoryBytes);
 }

@@ -106,6 +106,16 @@ public sealed record ServerOptions
     /// </summary>
     public int SessionsMax { get; init; } = Synod.Kv.KvLimits.SessionsMaxDefault;
 
+    /// <summary>
+    /// The most revisions of history kept for reads at a past revision and for watchers catching up (--history-revisions);
+    /// older changes are compacted. Every replica should use the same, or a read at an old revision may be served by one
+    /// replica and refused by another.
+    /// </summary>
+    public long HistoryRevisions { get; init; } = Synod.Kv.KvHistoryLimits.RevisionsDefault;
+
+    /// <summary>The most bytes of history kept (--history-bytes), whichever of the two bounds comes first.</summary>
+    public long HistoryBytes { get; init; } = Synod.Kv.KvHistoryLimits.BytesDefault;
+
     /// <summary>Inputs waiting for the owner loop; clients wait (and peers' messages are dropped) beyond this.</summary>
     public int InputQueueMax { get; init; } = 65_536;
 
@@ -227,6 +237,16 @@ public sealed record ServerOptions
         if (SessionsMax < 1)
         {
             throw new ArgumentException($"SessionsMax (--sessions-max) is {SessionsMax}; it must be at least 1, or no client could write exactly once.");
+        }
+
+        if (HistoryRevisions < 1)
+        {
+            throw new ArgumentException($"HistoryRevisions (--history-revisions) is {HistoryRevisions}; it must be at least 1 (the newest revision is always kept).");
+        }
+
+        if (HistoryBytes < 0)
+        {
+            throw new ArgumentException($"HistoryBytes (--history-bytes) is {HistoryBytes}; it must be 0 or more bytes (0 keeps only the newest revision's changes).");
         }
 
         if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1)

@@ -8,8 +8,13 @@ namespace Synod.Simulation;
 /// are then those of the write it is for. A compare-and-swap (<see cref="OperationKind.Cas"/>) writes Value only if
 /// the key holds <paramref name="Expect"/> (null: only if absent). A <paramref name="Range"/> read (Kind Get) reads
 /// every key that begins with <paramref name="Key"/>. A bank operation (<paramref name="Txn"/>, a write) is a
-/// transaction on the accounts; it is judged by the bank's invariant, not by the register checker.
+/// transaction on the accounts; it is judged by the bank's invariant, not by the register checker. A range read with
+/// <see cref="AtRevision"/> reads the keys as they were at that revision.
 /// </summary>
 public sealed record ClientRequest(
     int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false, string? Expect = null,
-    bool Range = false, Synod.Kv.KvTxn? Txn = null);
+    bool Range = false, Synod.Kv.KvTxn? Txn = null)
+{
+    /// <summary>For a range read, the revision to read at; 0: now.</summary>
+    public long AtRevision { get; init; }
+}

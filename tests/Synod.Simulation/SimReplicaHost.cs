@@ -87,6 +87,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         var driverOptions = new DriverOptions
         {
             SessionsMax = _sim.Options.SessionsMax,
+            History = _sim.HistoryLimits,
             SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
             FirstReadId = (long)Incarnation << 40,
         };
@@ -154,7 +155,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     {
         if (request.Range)
         {
-            _driver.Range(KvRange.Prefix(Encoding.UTF8.GetBytes(request.Key)), stale: false, new RangeAnswer(this, request));
+            _driver.Range(KvRange.Prefix(Encoding.UTF8.GetBytes(request.Key)), stale: false, new RangeAnswer(this, request), request.AtRevision);
         }
         else if (request.Kind == OperationKind.Get)
         {
@@ -360,8 +361,12 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
 
         public void Complete(RangeOutcome result) =>
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, null, "range", Found: result.Result.Entries.ToDictionary(
-                kv => Encoding.UTF8.GetString(kv.Key), kv => Encoding.UTF8.GetString(kv.Entry.Value))));
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, null, result.Refused?.Message ?? "range", Found: result.Result.Entries.ToDictionary(
+                kv => Encoding.UTF8.GetString(kv.Key), kv => Encoding.UTF8.GetString(kv.Entry.Value)))
+            {
+                Revision = result.Revision,
+                Refused = result.Refused,
+            });
 
         public void Fail(ReplicaFailure failure) =>
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, "no leader for a read index"));

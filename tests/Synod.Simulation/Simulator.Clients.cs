@@ -40,6 +40,14 @@ public sealed partial class Simulator
     // When a client first heard that the accounts were opened: a read invoked after it must find them.
     private double? _bankOpenedAtMs;
 
+    /// <summary>The history window every replica of this run keeps (drawn per seed).</summary>
+    public KvHistoryLimits HistoryLimits { get; }
+
+    // The k-keys as answers said they stood at a revision (a range read of prefix k, now or at that past revision):
+    // every answer about one revision must agree, whichever replica gave it and however it was read.
+    private readonly Dictionary<long, (IReadOnlyDictionary<string, string> Keys, string Source)> _stateAt = [];
+    private readonly List<long> _revisionsSeen = [];
+
     /// <summary>True while the run is on the build before revisions (the upgrade fault, <see cref="SimulationOptions.UpgradeProbability"/>).</summary>
     public bool BeforeUpgrade { get; private set; }
 
@@ -65,7 +73,15 @@ public sealed partial class Simulator
         }
 
         var roll = Random.Next(100);
-        if (roll < 8)
+        if (roll < 4 && !BeforeUpgrade && _revisionsSeen.Count > 0)
+        {
+            // A range read of every key as it stood at a revision an earlier read answered at: judged against that answer.
+            var revision = _revisionsSeen[Math.Max(0, _revisionsSeen.Count - 1 - Random.Next(8))];
+            Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true) { AtRevision = revision });
+            return;
+        }
+
+        if (roll < 10)
         {
             // A range read of every key ("k" is their prefix): judged as one read of each key, at the same times.
             Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true));
@@ -202,9 +218,17 @@ public sealed partial class Simulator
             return;
         }
 
+        if (request.Range && request.AtRevision != 0)
+        {
+            CheckPastRead(request, reply);
+            EndOperation(client);
+            return;
+        }
+
         if (request.Range)
         {
             var found = reply.Found ?? throw new InvalidOperationException("a range read's answer lists what it found");
+            NoteStateAt(reply.Revision, found, $"a range read (now) answered at revision {reply.Revision}");
             for (var key = 0; key < Options.Keys; key++)
             {
                 var name = $"k{key}";
@@ -234,6 +258,50 @@ public sealed partial class Simulator
             _ => reply.Swapped == true ? request.Value : _lastSeen.GetValueOrDefault(request.Key),
         };
         EndOperation(client);
+    }
+
+    /// <summary>
+    /// A read at a past revision: refused only as compacted (never as in the future: an earlier read was answered at
+    /// that revision, so a linearizable read now is served from at least as far), and otherwise the keys exactly as
+    /// every other answer about that revision has them.
+    /// </summary>
+    private void CheckPastRead(ClientRequest request, ClientReply reply)
+    {
+        if (reply.Refused is { } refused)
+        {
+            if (!refused.Compacted)
+            {
+                _violations.Add($"at {NowMs} ms: a read at revision {request.AtRevision}, which an earlier read was answered at, was refused: {refused.Message}");
+            }
+
+            return;
+        }
+
+        NoteStateAt(request.AtRevision, reply.Found ?? throw new InvalidOperationException("a range read's answer lists what it found"), $"a read at revision {request.AtRevision}");
+    }
+
+    private void NoteStateAt(long revision, IReadOnlyDictionary<string, string> found, string source)
+    {
+        if (BeforeUpgrade || revision == 0)
+        {
+            return;
+        }
+
+        if (!_stateAt.TryGetValue(revision, out var known))
+        {
+            _stateAt[revision] = (found, source);
+            _revisionsSeen.Add(revision);
+            return;
+        }
+
+        if (known.Keys.Count != found.Count || known.Keys.Any(pair => !found.TryGetValue(pair.Key, out var value) || value != pair.Value))
+        {
+            _violations.Add(
+                $"at {NowMs} ms: two answers disagree on the keys at revision {revision}: {known.Source} gave {Show(known.Keys)}, {source} gave {Show(found)}");
+        }
+
+        static string Show(IReadOnlyDictionary<string, string> keys) =>
+            "{" + string.Join(", ", keys.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value}")) + "}";
     }
 
     private void OnAttemptFailed(SimClient client, bool timedOut)

@@ -44,6 +44,14 @@ public sealed partial class Simulator
 
         // Drawn from its own stream, so that runs without the upgrade fault keep their schedules.
         BeforeUpgrade = new SeededRandom(Mix((ulong)options.Seed, 0x0D1D)).Chance(options.UpgradeProbability);
+
+        // A window of a few revisions in some runs, so that trimming, and reads refused as compacted, happen too.
+        HistoryLimits = new SeededRandom(Mix((ulong)options.Seed, 0x4157)).Next(3) switch
+        {
+            0 => new Synod.Kv.KvHistoryLimits(Revisions: 4, Bytes: long.MaxValue),
+            1 => new Synod.Kv.KvHistoryLimits(Revisions: 1_000, Bytes: 2_000),
+            _ => Synod.Kv.KvHistoryLimits.Default,
+        };
         _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var members = Enumerable.Range(1, options.Replicas).ToArray();
         _blocked = new bool[options.Replicas + 1, options.Replicas + 1];

@@ -13,15 +13,15 @@ public static class KvSnapshotFormats
 
     /// <summary>
     /// The format-2 snapshot (before revisions: applied slot, last client id, keys with values, sessions without the
-    /// revision fields) of a format-3 snapshot. Its revisions are dropped, so it is what a build before revisions
-    /// would have written for the same keys and sessions.
+    /// revision fields) of a format-3 or format-4 snapshot. Its revisions (and history) are dropped, so it is what a
+    /// build before revisions would have written for the same keys and sessions.
     /// </summary>
     public static byte[] Format2(byte[] format3)
     {
         ArgumentNullException.ThrowIfNull(format3);
-        if (format3.Length < HeaderBytes || format3[4] != 3)
+        if (format3.Length < HeaderBytes || format3[4] is not (3 or 4))
         {
-            throw new ArgumentException("expected a format-3 snapshot", nameof(format3));
+            throw new ArgumentException("expected a format-3 or format-4 snapshot", nameof(format3));
         }
 
         var input = format3.AsSpan(HeaderBytes);

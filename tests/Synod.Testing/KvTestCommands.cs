@@ -40,15 +40,19 @@ public static class KvTestCommands
     public static byte[] Txn(ulong clientId, ulong sequence, KvTxn txn) =>
         new KvCommand(clientId, sequence, KvOperation.Txn, [], []) { Txn = txn }.Encode();
 
+    /// <summary>A compact command up to <paramref name="revision"/>.</summary>
+    public static byte[] Compact(ulong clientId, ulong sequence, long revision) => KvCommand.CompactTo(clientId, sequence, revision).Encode();
+
     public static byte[] Register(ulong nonce) => new KvCommand(0, nonce, KvOperation.Register, [], []).Encode();
 
     /// <summary>
     /// A state machine whose slot 1 registered <paramref name="clients"/> clients, so client ids 1 to that number have
     /// sessions (I11: a write never opens one). Tests go on at slot 2.
     /// </summary>
-    public static KvStateMachine WithClients(int clients, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None)
+    public static KvStateMachine WithClients(
+        int clients, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null)
     {
-        var machine = new KvStateMachine(sessionsMax, bugs);
+        var machine = new KvStateMachine(sessionsMax, bugs, history);
         machine.ApplySlot(1, [.. Enumerable.Range(1, clients).Select(i => Register((ulong)i))]);
         return machine;
     }

@@ -36,6 +36,13 @@ internal static class RequestRules
     public const byte Delete = 2;
     public const byte Register = 3;
     public const byte Txn = 4;
+    public const byte Compact = 5;
+
+    /// <summary>The bytes of a compact command's value: the revision, as a little-endian 64-bit integer.</summary>
+    public const int CompactValueBytes = 8;
+
+    /// <summary>The largest revision a request may name (2^53, the largest integer JSON keeps exact).</summary>
+    public const long RevisionMax = 1L << 53;
 
     /// <summary>The most compares, and the most operations in each branch, of one transaction (128, as etcd's default).</summary>
     public const int TxnOpsMax = 128;
@@ -120,8 +127,18 @@ internal static class RequestRules
                 : null;
         }
 
+        if (operation == Compact)
+        {
+            return sequence == 0 ? "The sequence is 0; sequences start at 1."
+                : key.Length != 0 ? "A compact command carries no key."
+                : value.Length != CompactValueBytes ? $"A compact command's value is its revision in {CompactValueBytes} bytes, not {value.Length}."
+                : System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value) is var revision && revision is < 1 or > RevisionMax
+                    ? $"A compact command names revision {revision}; it must lie in 1..{RevisionMax}."
+                : null;
+        }
+
         return sequence == 0 ? "The sequence is 0; sequences start at 1."
-            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2), Register (3) nor Txn (4)."
+            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2), Register (3), Txn (4) nor Compact (5)."
             : key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
             : key.Length > KeyBytesMax ? $"The key is {key.Length} bytes, over KeyBytesMax ({KeyBytesMax} bytes)."
             : value.Length > ValueBytesMax ? $"The value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."

@@ -145,7 +145,7 @@ public sealed class KvCommandEncodingTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(5)]
+    [InlineData(6)]
     [InlineData(255)]
     public void Unknown_operation_is_rejected_naming_the_operation(byte operation)
     {
