@@ -9,7 +9,38 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Compact(), Status()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status()];
+
+    private static Command Watch()
+    {
+        var key = new Argument<string?>("key") { Description = "The key to watch (UTF-8); or give --prefix.", Arity = ArgumentArity.ZeroOrOne };
+        var prefix = new Option<string?>("--prefix") { Description = "Watch every key that begins with P." };
+        var fromRev = new Option<long>("--from-rev") { Description = "Report changes from revision R on (default: from the next change). Exit 3 if R has been compacted." };
+        var prevValue = new Option<bool>("--prev-value") { Description = "Print each key's value before the change too." };
+        var progress = new Option<bool>("--progress") { Description = "Print PROGRESS and the revision when the watch is idle (every serve --watch-progress-interval)." };
+        var maxEvents = new Option<long>("--max-events") { Description = "Stop after N changes (default: until Ctrl+C)." };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object per line: {\"type\": \"put\"|\"delete\"|\"progress\", \"key\", \"value\", \"revision\", \"create_revision\", \"mod_revision\", \"version\"}.",
+        };
+        var shared = new ClientCommandOptions();
+        var command = new Command(
+            "watch",
+            "Print every change of KEY or of the keys under --prefix as it is applied, in revision order, until Ctrl+C; if the replica serving it dies, the watch goes on at another one without missing or repeating a change.")
+        {
+            key, prefix, fromRev, prevValue, progress, maxEvents, json,
+        };
+        shared.AddTo(command, withNode: false, withTimeout: false);
+        command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, _) =>
+            WatchActions.RunAsync(
+                client,
+                WatchActions.Parse(parse.GetValue(key), parse.GetValue(prefix)),
+                new Client.SynodWatchOptions { StartRevision = parse.GetValue(fromRev), PrevKv = parse.GetValue(prevValue), ProgressNotify = parse.GetValue(progress) },
+                parse.GetValue(maxEvents),
+                parse.GetValue(json),
+                cancellationToken), cancellationToken));
+        return command;
+    }
 
     private static Option<long> RevisionOption() => new("--rev")
     {

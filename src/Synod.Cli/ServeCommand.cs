@@ -40,6 +40,18 @@ public static class ServeCommand
             Description = "...and at most this many bytes of history (keys, values and previous values), whichever comes first.",
             DefaultValueFactory = _ => ServerOptions.Defaults.HistoryBytes,
         };
+        var watchersMax = new Option<int>("--watchers-max") { Description = "The most watchers this replica serves in all.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersMax };
+        var watchersPerStreamMax = new Option<int>("--watchers-per-stream-max") { Description = "The most watchers one watch stream holds.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersPerStreamMax };
+        var watchStreamBytesMax = new Option<long>("--watch-stream-bytes-max")
+        {
+            Description = "The bytes one watch stream may have queued for a slow client; past it its watchers catch up from the history once it reads on.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.WatchStreamBytesMax,
+        };
+        var watchProgressInterval = new Option<string>("--watch-progress-interval")
+        {
+            Description = "An idle watcher that asked for progress notifications gets one after this long (10s, 500ms, 1m).",
+            DefaultValueFactory = _ => $"{ServerOptions.Defaults.WatchProgressIntervalMs}ms",
+        };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
         var clusterToken = new Option<string?>("--cluster-token")
         {
@@ -54,7 +66,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, walSegmentBytes,
+            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchProgressInterval, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -105,6 +117,12 @@ public static class ServeCommand
                 SessionsMax = parse.GetValue(sessionsMax),
                 HistoryRevisions = parse.GetValue(historyRevisions),
                 HistoryBytes = parse.GetValue(historyBytes),
+                WatchersMax = parse.GetValue(watchersMax),
+                WatchersPerStreamMax = parse.GetValue(watchersPerStreamMax),
+                WatchStreamBytesMax = parse.GetValue(watchStreamBytesMax),
+                WatchProgressIntervalMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(watchProgressInterval)!, TimeSpan.FromDays(1), out var interval)
+                    ? (int)interval.TotalMilliseconds
+                    : -1,
             };
             try
             {

@@ -90,4 +90,7 @@ public enum ProtocolBugs
     /// own changes too, so it answers the state one revision earlier.
     /// </summary>
     HistoryUndoesOneTooMany = 524288,
+
+    /// <summary>The replica driver serves a watcher from one revision after its start: a watcher resumed from its last revision + 1 misses a change.</summary>
+    WatchStartsOneLate = 1048576,
 }

@@ -11,6 +11,18 @@ public sealed record DriverOptions
     /// <summary>How much history the state machine keeps (serve --history-revisions, --history-bytes).</summary>
     public KvHistoryLimits History { get; init; } = KvHistoryLimits.Default;
 
+    /// <summary>The most watchers one replica serves (serve --watchers-max); a watch beyond it is refused.</summary>
+    public int WatchersMax { get; init; } = 100_000;
+
+    /// <summary>The most changes one delivery to a watcher holds (whole revisions: a larger transaction goes whole).</summary>
+    public int WatchBatchEventsMax { get; init; } = 1_000;
+
+    /// <summary>The bytes one delivery to a watcher holds at most (whole revisions: one larger revision goes whole).</summary>
+    public long WatchBatchBytesMax { get; init; } = 1024 * 1024;
+
+    /// <summary>An idle watcher that asked for progress notifications gets one after this many ticks without a message.</summary>
+    public int WatchProgressEveryTicks { get; init; } = 1_000;
+
     /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
     public long SnapshotEverySlots { get; init; } = 10_000;
 

@@ -45,6 +45,11 @@ public sealed partial class ReplicaDriver
         }
 
         AnswerReadsApplied();
+        if (ready.Snapshot is not null || ready.Committed.Count > 0)
+        {
+            PumpWatchers(tick: false);
+        }
+
         MaybeCompact();
     }
 

@@ -63,6 +63,8 @@ public sealed partial class ReplicaDriver
         {
             DropAbandonedWaiters();
         }
+
+        PumpWatchers(tick: true);
     }
 
     /// <summary>A peer's message (the shell has checked it is addressed here).</summary>

@@ -118,11 +118,13 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Adds to <paramref name="into"/> the changes from <paramref name="fromRevision"/> on that touch
-    /// <paramref name="range"/>, whole revisions only, until at least <paramref name="eventsMax"/> are added or the
-    /// history ends. Returns the revision to read on from (the current revision + 1 when all were read).
-    /// <see cref="RevisionProblem"/> must have accepted <paramref name="fromRevision"/> - 1, or it must be the current revision + 1.
+    /// <paramref name="range"/>, whole revisions only, until at least <paramref name="eventsMax"/> changes or
+    /// <paramref name="bytesMax"/> bytes (counted as <see cref="HistoryBytes"/> counts them) are added, or the history
+    /// ends. Returns the revision to read on from (the current revision + 1 when all were read). The changes before
+    /// <paramref name="fromRevision"/> need not be kept, but those from it on must be (<see cref="CompactRevision"/> at
+    /// or below it), unless it is past the current revision.
     /// </summary>
-    public long EventsFrom(long fromRevision, KvRange range, List<KvEvent> into, int eventsMax)
+    public long EventsFrom(long fromRevision, KvRange range, List<KvEvent> into, int eventsMax, long bytesMax = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(range);
         ArgumentNullException.ThrowIfNull(into);
@@ -132,10 +134,11 @@ public sealed partial class KvStateMachine
         }
 
         var added = 0;
+        long bytes = 0;
         for (var index = FirstEventAfter(fromRevision - 1); index < HistoryEventCount; index++)
         {
             ref readonly var change = ref EventAt(index);
-            if (added >= eventsMax && change.Revision != EventAt(index - 1).Revision)
+            if ((added >= eventsMax || bytes >= bytesMax) && added > 0 && change.Revision != EventAt(index - 1).Revision)
             {
                 return change.Revision;
             }
@@ -144,6 +147,7 @@ public sealed partial class KvStateMachine
             {
                 into.Add(change);
                 added++;
+                bytes += EventBytes(change);
             }
         }
 

@@ -22,6 +22,14 @@ internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<Re
 
 internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion, long Revision = 0) : HostInput;
 
+internal sealed record WatchCreateInput(WatchStream Stream, long WatchId, KvRange Range, long StartRevision, bool ProgressNotify) : HostInput;
+
+internal sealed record WatchCancelInput(WatchStream Stream, long WatchId) : HostInput;
+
+internal sealed record WatchProgressInput(WatchStream Stream) : HostInput;
+
+internal sealed record WatchClosedInput(WatchStream Stream) : HostInput;
+
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>

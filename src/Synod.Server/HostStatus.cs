@@ -24,4 +24,5 @@ public sealed record HostStatus(
     long Revision,
     long CompactRevision,
     long HistoryChanges,
-    long HistoryBytes);
+    long HistoryBytes,
+    int Watchers);

@@ -29,6 +29,8 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task<CompactResponse> Compact(CompactRequest request, ServerCallContext context);
 
+    public abstract new Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context);
+
     public static void BindService(ServiceBinderBase binder, KvApi service)
     {
         // The binder finds each handler on the service type by the method's name; the delegates passed here are unused.
@@ -40,6 +42,10 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(Status), StatusRequest.Parser, StatusResponse.Parser), (UnaryServerMethod<StatusRequest, StatusResponse>)null!);
         binder.AddMethod(Unary(nameof(Register), RegisterRequest.Parser, RegisterResponse.Parser), (UnaryServerMethod<RegisterRequest, RegisterResponse>)null!);
         binder.AddMethod(Unary(nameof(Compact), CompactRequest.Parser, CompactResponse.Parser), (UnaryServerMethod<CompactRequest, CompactResponse>)null!);
+        binder.AddMethod(
+            new Method<WatchRequest, WatchResponse>(
+                MethodType.DuplexStreaming, Protocol.Kv.Descriptor.FullName, nameof(Watch), ClientMessageMarshaller.For(WatchRequest.Parser), ClientMessageMarshaller.For(WatchResponse.Parser)),
+            (DuplexStreamingServerMethod<WatchRequest, WatchResponse>)null!);
     }
 
     private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name, Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)

@@ -262,6 +262,108 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     }
 
     /// <summary>The request's range, checked; a prefix or a range, not both.</summary>
+    /// <summary>
+    /// A watch stream: the client's creates, cancels and progress requests go to the owner loop as they arrive; the
+    /// replica's answers go out from the stream's bounded queue. A create that is not valid is answered canceled with
+    /// the reason, and the stream goes on. When the client ends the stream (or goes away) its watchers end.
+    /// </summary>
+    public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
+    {
+        var stream = new WatchStream(options.Id, options.WatchStreamBytesMax);
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var response in stream.Responses.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(response, context.CancellationToken);
+                stream.Written(response);
+            }
+        });
+        try
+        {
+            while (await requestStream.MoveNext(context.CancellationToken))
+            {
+                var request = requestStream.Current;
+                switch (request.RequestCase)
+                {
+                    case WatchRequest.RequestOneofCase.Create:
+                        var create = request.Create;
+                        if (WatchProblem(create, stream) is { } problem)
+                        {
+                            stream.Canceled(create.WatchId, problem, 0);
+                            break;
+                        }
+
+                        var watchId = stream.Register(create.WatchId, create.PrevKv);
+                        await host.PostAsync(new WatchCreateInput(stream, watchId, WatchRangeOf(create), create.StartRevision, create.ProgressNotify), context.CancellationToken);
+                        break;
+                    case WatchRequest.RequestOneofCase.Cancel:
+                        await host.PostAsync(new WatchCancelInput(stream, request.Cancel.WatchId), context.CancellationToken);
+                        break;
+                    case WatchRequest.RequestOneofCase.Progress:
+                        await host.PostAsync(new WatchProgressInput(stream), context.CancellationToken);
+                        break;
+                    default:
+                        stream.Canceled(0, "the watch request carries neither create, cancel nor progress; send one of them.", 0);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            await host.PostAsync(new WatchClosedInput(stream), CancellationToken.None);
+            stream.Complete();
+            try
+            {
+                await writer;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                // The client went away mid-write; nothing is left to tell it.
+            }
+        }
+    }
+
+    /// <summary>Why a create cannot be served, or null: the range, the start, the id and the stream's bound.</summary>
+    private string? WatchProblem(WatchCreateRequest create, WatchStream stream)
+    {
+        if (!create.Prefix.IsEmpty && (!create.From.IsEmpty || !create.To.IsEmpty))
+        {
+            return "give a prefix or a range (from, to), not both.";
+        }
+
+        if (create.Prefix.Length > KvLimits.KeyBytesMax || create.From.Length > KvLimits.KeyBytesMax + 1 || create.To.Length > KvLimits.KeyBytesMax + 1)
+        {
+            return $"the watch's prefix, start or end is too long: at most KeyBytesMax ({KvLimits.KeyBytesMax} bytes), or one more for a range's bounds.";
+        }
+
+        if (create.StartRevision is < 0 or > KvStateMachine.RevisionMax)
+        {
+            return $"the start revision is {create.StartRevision}; give 0 (from the next change) or a revision in 1..{KvStateMachine.RevisionMax}.";
+        }
+
+        if (create.WatchId < 0)
+        {
+            return $"the watch id is {create.WatchId}; give 0 (the replica picks one) or a positive id.";
+        }
+
+        if (create.WatchId != 0 && stream.InUse(create.WatchId))
+        {
+            return $"watch id {create.WatchId} is already in use on this stream; give each watch of a stream its own id (an id is free again once its cancel is answered).";
+        }
+
+        return stream.Watchers >= options.WatchersPerStreamMax
+            ? $"this stream holds WatchersPerStreamMax ({options.WatchersPerStreamMax}) watchers already; open another stream or cancel some."
+            : null;
+    }
+
+    private static KvRange WatchRangeOf(WatchCreateRequest create) =>
+        !create.Prefix.IsEmpty ? KvRange.Prefix(ProtoBytes.OwnedArray(create.Prefix))
+        : new KvRange(ProtoBytes.OwnedArray(create.From), ProtoBytes.OwnedArray(create.To));
+
     private static KvRange RangeOf(RangeRequest request)
     {
         if (!request.Prefix.IsEmpty && (!request.From.IsEmpty || !request.To.IsEmpty))
@@ -340,6 +442,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             CompactRevision = status.CompactRevision,
             HistoryChanges = (ulong)status.HistoryChanges,
             HistoryBytes = (ulong)status.HistoryBytes,
+            Watchers = (uint)status.Watchers,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

@@ -68,6 +68,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             {
                 SessionsMax = options.SessionsMax,
                 History = new Synod.Kv.KvHistoryLimits(options.HistoryRevisions, options.HistoryBytes),
+                WatchersMax = options.WatchersMax,
+                WatchProgressEveryTicks = Math.Max(1, options.WatchProgressIntervalMs / options.TickMs),
                 SnapshotEverySlots = options.SnapshotEverySlots,
                 SnapshotEveryBytes = options.SnapshotEveryBytes,
                 // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
@@ -298,6 +300,18 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             case RangeInput range:
                 _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion), range.Revision);
                 break;
+            case WatchCreateInput create:
+                _driver.Watch(create.Stream, create.WatchId, create.Range, create.StartRevision, create.ProgressNotify);
+                break;
+            case WatchCancelInput cancel:
+                _driver.CancelWatch(cancel.Stream, cancel.WatchId);
+                break;
+            case WatchProgressInput progress:
+                _driver.RequestWatchProgress(progress.Stream);
+                break;
+            case WatchClosedInput closed:
+                _driver.CloseWatchStream(closed.Stream);
+                break;
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());
                 break;
@@ -349,5 +363,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.Kv.Revision,
         _driver.Kv.CompactRevision,
         _driver.Kv.HistoryEventCount,
-        _driver.Kv.HistoryBytes);
+        _driver.Kv.HistoryBytes,
+        _driver.WatcherCount);
 }

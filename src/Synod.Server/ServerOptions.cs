@@ -116,6 +116,21 @@ public sealed record ServerOptions
     /// <summary>The most bytes of history kept (--history-bytes), whichever of the two bounds comes first.</summary>
     public long HistoryBytes { get; init; } = Synod.Kv.KvHistoryLimits.BytesDefault;
 
+    /// <summary>The most watchers this replica serves in all (--watchers-max); a watch beyond it is refused, naming it.</summary>
+    public int WatchersMax { get; init; } = 100_000;
+
+    /// <summary>The most watchers one watch stream may hold (--watchers-per-stream-max).</summary>
+    public int WatchersPerStreamMax { get; init; } = 10_000;
+
+    /// <summary>
+    /// The bytes one watch stream may have queued for its client (--watch-stream-bytes-max, 4 MiB): past it its watchers
+    /// fall back to the history until the client reads on.
+    /// </summary>
+    public long WatchStreamBytesMax { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary>An idle watcher that asked for progress notifications gets one after this long without a message (--watch-progress-interval).</summary>
+    public int WatchProgressIntervalMs { get; init; } = 10_000;
+
     /// <summary>Inputs waiting for the owner loop; clients wait (and peers' messages are dropped) beyond this.</summary>
     public int InputQueueMax { get; init; } = 65_536;
 
@@ -237,6 +252,12 @@ public sealed record ServerOptions
         if (SessionsMax < 1)
         {
             throw new ArgumentException($"SessionsMax (--sessions-max) is {SessionsMax}; it must be at least 1, or no client could write exactly once.");
+        }
+
+        if (WatchersMax < 1 || WatchersPerStreamMax < 1 || WatchStreamBytesMax < 1024 || WatchProgressIntervalMs < TickMs)
+        {
+            throw new ArgumentException(
+                $"WatchersMax (--watchers-max, {WatchersMax}) and WatchersPerStreamMax (--watchers-per-stream-max, {WatchersPerStreamMax}) must be at least 1, WatchStreamBytesMax (--watch-stream-bytes-max, {WatchStreamBytesMax}) at least 1024 bytes, and WatchProgressIntervalMs (--watch-progress-interval, {WatchProgressIntervalMs} ms) at least one tick ({TickMs} ms).");
         }
 
         if (HistoryRevisions < 1)

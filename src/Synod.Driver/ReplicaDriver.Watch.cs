@@ -1,0 +1,166 @@
+using Synod.Core;
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// Watchers (docs/api.md, "Watch"): each reports the changes in its range from a start revision on, served from this
+/// replica's applied state, so it never reports a change that is not chosen. A watcher is pumped after every applied
+/// slot and every tick: its next changes are read from the history window (<see cref="KvStateMachine.EventsFrom"/>),
+/// whole revisions at a time, while its sink has room. So a slow sink never holds up writes or other watchers: its
+/// watchers simply fall behind, and catch up from the history once it has room again; if the window moves past
+/// one of them first, it is cancelled with the oldest revision kept, for the client to read afresh.
+/// </summary>
+public sealed partial class ReplicaDriver
+{
+    private readonly Dictionary<(IWatchSink Sink, long WatchId), Watcher> _watchers = [];
+    private readonly List<KvEvent> _watchBatch = [];
+
+    /// <summary>The watchers registered here.</summary>
+    public int WatcherCount => _watchers.Count;
+
+    /// <summary>
+    /// Registers a watcher of <paramref name="range"/> from <paramref name="startRevision"/> (0: from the next change
+    /// on); a start past the applied revision waits for it. Refused, through the sink, when the watcher id is taken on
+    /// the sink, when <see cref="DriverOptions.WatchersMax"/> are registered, or when the start has been compacted.
+    /// </summary>
+    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(range);
+        if (_watchers.ContainsKey((sink, watchId)))
+        {
+            sink.Canceled(watchId, $"watch id {watchId} is already in use on this stream; give each watch of a stream its own id.", 0);
+            return;
+        }
+
+        if (_watchers.Count >= _options.WatchersMax)
+        {
+            sink.Canceled(watchId, $"this replica serves WatchersMax ({_options.WatchersMax}) watchers already; close some, or watch from another replica.", 0);
+            return;
+        }
+
+        if (startRevision != 0 && startRevision <= Kv.Revision && startRevision < Kv.CompactRevision)
+        {
+            sink.Canceled(watchId, $"revision {startRevision} has been compacted: the oldest revision kept is {Kv.CompactRevision}; read the range afresh and watch from after it.", Kv.CompactRevision);
+            return;
+        }
+
+        var next = startRevision == 0 ? Kv.Revision + 1
+            : (Core.Options.Bugs & ProtocolBugs.WatchStartsOneLate) != 0 ? startRevision + 1
+            : startRevision;
+        var watcher = new Watcher(sink, watchId, range, progressNotify) { NextRevision = next, LastSentTick = Core.CurrentTick };
+        _watchers[(sink, watchId)] = watcher;
+        sink.Created(watchId, next, Kv.Revision);
+        Pump(watcher);
+    }
+
+    /// <summary>Ends a watcher at its client's request; nothing more is sent for it.</summary>
+    public void CancelWatch(IWatchSink sink, long watchId)
+    {
+        if (_watchers.Remove((sink, watchId)))
+        {
+            sink.Canceled(watchId, "cancelled by the client.", 0);
+        }
+    }
+
+    /// <summary>The stream went away: its watchers end silently.</summary>
+    public void CloseWatchStream(IWatchSink sink)
+    {
+        foreach (var key in _watchers.Keys.Where(key => ReferenceEquals(key.Sink, sink)).ToList())
+        {
+            _watchers.Remove(key);
+        }
+    }
+
+    /// <summary>Asks for a progress notification for every watcher of the stream that is caught up (etcd's RequestProgress).</summary>
+    public void RequestWatchProgress(IWatchSink sink)
+    {
+        foreach (var watcher in _watchers.Values.Where(w => ReferenceEquals(w.Sink, sink)))
+        {
+            Pump(watcher);
+            if (watcher.NextRevision > Kv.Revision && sink.HasRoom)
+            {
+                sink.Progress(watcher.WatchId, Kv.Revision);
+                watcher.LastSentTick = Core.CurrentTick;
+            }
+        }
+    }
+
+    /// <summary>After changes were applied, or on a tick (room may have freed up, or a progress notification be due).</summary>
+    private void PumpWatchers(bool tick)
+    {
+        if (_watchers.Count == 0)
+        {
+            return;
+        }
+
+        List<Watcher>? ended = null;
+        foreach (var watcher in _watchers.Values)
+        {
+            if (!Pump(watcher))
+            {
+                (ended ??= []).Add(watcher);
+                continue;
+            }
+
+            if (tick && watcher.ProgressNotify && watcher.NextRevision > Kv.Revision && watcher.Sink.HasRoom
+                && Core.CurrentTick - watcher.LastSentTick >= _options.WatchProgressEveryTicks)
+            {
+                watcher.Sink.Progress(watcher.WatchId, Kv.Revision);
+                watcher.LastSentTick = Core.CurrentTick;
+            }
+        }
+
+        foreach (var watcher in ended ?? [])
+        {
+            _watchers.Remove((watcher.Sink, watcher.WatchId));
+        }
+    }
+
+    /// <summary>
+    /// Sends a watcher what it has not been sent, while its sink has room, a batch of whole revisions at a time.
+    /// Returns false when the watcher ended: the window moved past what it still had to send.
+    /// </summary>
+    private bool Pump(Watcher watcher)
+    {
+        while (watcher.NextRevision <= Kv.Revision && watcher.Sink.HasRoom)
+        {
+            if (watcher.NextRevision < Kv.CompactRevision)
+            {
+                watcher.Sink.Canceled(watcher.WatchId,
+                    $"the watcher fell behind past the history window: revision {watcher.NextRevision} has been compacted (the oldest kept is {Kv.CompactRevision}); read the range afresh and watch from after it.",
+                    Kv.CompactRevision);
+                return false;
+            }
+
+            _watchBatch.Clear();
+            var next = Kv.EventsFrom(watcher.NextRevision, watcher.Range, _watchBatch, _options.WatchBatchEventsMax, _options.WatchBatchBytesMax);
+            if (_watchBatch.Count > 0)
+            {
+                watcher.Sink.Deliver(watcher.WatchId, [.. _watchBatch], Kv.Revision);
+                watcher.LastSentTick = Core.CurrentTick;
+            }
+
+            watcher.NextRevision = next;
+        }
+
+        return true;
+    }
+
+    private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify)
+    {
+        public IWatchSink Sink { get; } = sink;
+
+        public long WatchId { get; } = watchId;
+
+        public KvRange Range { get; } = range;
+
+        public bool ProgressNotify { get; } = progressNotify;
+
+        /// <summary>The first revision whose changes it has not been sent.</summary>
+        public long NextRevision { get; set; }
+
+        public long LastSentTick { get; set; }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Synod.Cli;
+using Synod.Client;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>
+/// Watch as a user meets it, on real replica processes: `synod watch` replays and follows changes; the client's
+/// watch survives the death of the replica serving it without missing or repeating a change; a slow watcher neither
+/// slows writes nor loses changes (it catches up from the history) until the history moves past it, and then it ends
+/// naming the oldest revision kept.
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class WatchTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Synod_watch_prints_each_change_from_a_revision_in_order_with_previous_values()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var endpoints = string.Join(",", cluster.EndpointList);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+
+        var first = await client.PutAsync("svc/a", "1");
+        await client.PutAsync("other", "x");
+        await client.PutAsync("svc/a", "2");
+        await client.Txn().Then(SynodTxn.Put("svc/b", "1"), SynodTxn.Delete("svc/a")).CommitAsync();
+
+        var watch = await Cli("watch", "--prefix", "svc/", "--from-rev", $"{first.Revision}", "--prev-value", "--json", "--max-events", "4", "--endpoints", endpoints);
+
+        Assert.Equal(ExitCodes.Ok, watch.ExitCode);
+        var lines = watch.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal(["put svc/a 1", "put svc/a 2", "put svc/b 1", "delete svc/a "], lines.Select(e =>
+            $"{e.GetProperty("type").GetString()} {e.GetProperty("key").GetString()} {(e.TryGetProperty("value", out var v) ? v.GetString() : "")}"));
+        var revisions = lines.Select(e => e.GetProperty("revision").GetInt64()).ToList();
+        Assert.Equal(first.Revision, revisions[0]);
+        Assert.Equal(revisions[2], revisions[3]);
+        Assert.Equal("1", lines[1].GetProperty("prev_value").GetString());
+        Assert.Equal("2", lines[3].GetProperty("prev_value").GetString());
+
+        var text = await Cli("watch", "svc/b", "--from-rev", $"{first.Revision}", "--max-events", "1", "--endpoints", endpoints);
+        Assert.Equal(["PUT", "svc/b", "1"], text.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        await client.CompactAsync(revisions[2]);
+        var compacted = await Cli("watch", "--prefix", "svc/", "--from-rev", $"{first.Revision}", "--max-events", "1", "--endpoints", endpoints);
+        Assert.Equal(ExitCodes.NotFound, compacted.ExitCode);
+        Assert.Contains($"the oldest revision kept is {revisions[2]}", compacted.Stderr, StringComparison.Ordinal);
+        var neither = await Cli("watch", "--endpoints", endpoints);
+        Assert.Equal(ExitCodes.InvalidInput, neither.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_watch_goes_on_at_another_replica_when_its_replica_dies_without_missing_or_repeating_a_change()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+        await using var watcher = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        using var stop = new CancellationTokenSource(Patience);
+        var seen = new List<SynodWatchEvent>();
+        var servedBy = new TaskCompletionSource<uint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        const int Writes = 40;
+        var start = (await writer.PutAsync("start", "0")).Revision + 1;
+
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var change in watcher.WatchPrefixAsync("w/", new SynodWatchOptions { StartRevision = start }, stop.Token))
+            {
+                lock (seen)
+                {
+                    seen.Add(change);
+                }
+
+                servedBy.TrySetResult(change.ServedBy);
+                if (seen.Count == Writes)
+                {
+                    all.SetResult();
+                    return;
+                }
+            }
+        });
+
+        for (var i = 0; i < Writes; i++)
+        {
+            await writer.PutAsync($"w/{i % 5}", $"{i}");
+            if (i == Writes / 2)
+            {
+                // The replica serving the watch dies mid-stream.
+                cluster.Kill((int)await servedBy.Task.WaitAsync(Patience));
+            }
+        }
+
+        await all.Task.WaitAsync(Patience);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading).WaitAsync(Patience).ContinueWith(_ => { });
+        Assert.Equal(Enumerable.Range(0, Writes).Select(i => $"{i}"), seen.Select(e => e.ValueAsString()));
+        Assert.Equal(seen.Select(e => e.Revision).Order(), seen.Select(e => e.Revision));
+        Assert.Equal(Writes, seen.Select(e => e.Revision).Distinct().Count());
+        Assert.True(seen.Select(e => e.ServedBy).Distinct().Count() >= 2, "the watch should have moved to another replica");
+    }
+
+    [Fact]
+    public async Task A_watcher_that_stops_reading_holds_up_no_write_catches_up_from_the_history_and_ends_once_compacted_past()
+    {
+        await using var cluster = new ReplicaProcesses(3, "--watch-stream-bytes-max", "4096");
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+        await using var watcher = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        using var stop = new CancellationTokenSource(Patience);
+        var value = new string('v', 16 * 1024);
+        const int Writes = 300;
+        var start = (await writer.PutAsync("start", "0")).Revision + 1;
+
+        // The slow one reads its first change, then nothing while 300 changes of 16 KiB (4.8 MB) are written.
+        await using (var slow = watcher.WatchPrefixAsync("s/", new SynodWatchOptions { StartRevision = start }, stop.Token).GetAsyncEnumerator(stop.Token))
+        {
+            await writer.PutAsync("s/0", "first");
+            Assert.True(await slow.MoveNextAsync());
+            for (var i = 1; i <= Writes; i++)
+            {
+                await writer.PutAsync($"s/{i % 7}", $"{i}:{value}");
+            }
+
+            var received = new List<long> { slow.Current.Revision };
+            while (received.Count < Writes + 1 && await slow.MoveNextAsync())
+            {
+                received.Add(slow.Current.Revision);
+                Assert.Equal($"{received.Count - 1}", slow.Current.ValueAsString()!.Split(':')[0]);
+            }
+
+            Assert.Equal(Writes + 1, received.Count);
+            Assert.Equal(received.Order(), received);
+        }
+
+        // Once more, but the history is compacted past the slow watcher while it does not read: it ends, naming why.
+        var from = (await writer.PutAsync("start", "1")).Revision + 1;
+        await using var lagging = watcher.WatchPrefixAsync("s/", new SynodWatchOptions { StartRevision = from }, stop.Token).GetAsyncEnumerator(stop.Token);
+        await writer.PutAsync("s/0", "first");
+        Assert.True(await lagging.MoveNextAsync());
+        long last = 0;
+        for (var i = 1; i <= Writes; i++)
+        {
+            last = (await writer.PutAsync($"s/{i % 7}", $"{i}:{value}")).Revision;
+        }
+
+        await writer.CompactAsync(last);
+        var ended = await Assert.ThrowsAsync<SynodCompactedException>(async () =>
+        {
+            while (await lagging.MoveNextAsync())
+            {
+            }
+        });
+        Assert.Equal(last, ended.CompactRevision);
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Cli(params string[] args) => CliExitCodeTests.RunAsync(args);
+}
