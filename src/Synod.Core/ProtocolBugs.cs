@@ -93,4 +93,7 @@ public enum ProtocolBugs
 
     /// <summary>The replica driver serves a watcher from one revision after its start: a watcher resumed from its last revision + 1 misses a change.</summary>
     WatchStartsOneLate = 1048576,
+
+    /// <summary>The replica driver drops the changes a full watch stream cannot take, instead of catching the watcher up from the history later.</summary>
+    WatchDropsWhenFull = 2097152,
 }

@@ -124,6 +124,13 @@ public sealed partial class ReplicaDriver
     /// </summary>
     private bool Pump(Watcher watcher)
     {
+        if ((Core.Options.Bugs & ProtocolBugs.WatchDropsWhenFull) != 0 && !watcher.Sink.HasRoom)
+        {
+            // The bug: what a full sink cannot take is dropped instead of caught up later from the history.
+            watcher.NextRevision = Math.Max(watcher.NextRevision, Kv.Revision + 1);
+            return true;
+        }
+
         while (watcher.NextRevision <= Kv.Revision && watcher.Sink.HasRoom)
         {
             if (watcher.NextRevision < Kv.CompactRevision)

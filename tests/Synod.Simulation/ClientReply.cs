@@ -11,7 +11,7 @@ public sealed record ClientReply(
     int Client, long Attempt, bool Ok, string? Value, string Detail, ulong RegisteredClientId = 0, bool SessionGone = false, bool? Swapped = null,
     IReadOnlyDictionary<string, string>? Found = null)
 {
-    /// <summary>For a range read, the revision the replica had applied when it answered.</summary>
+    /// <summary>For a range read, the revision the replica had applied when it answered; for a write, the write's revision.</summary>
     public long Revision { get; init; }
 
     /// <summary>For a range read at a past revision, why it was not served (compacted, or in the future); null when it was.</summary>

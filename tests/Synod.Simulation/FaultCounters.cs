@@ -85,6 +85,12 @@ public sealed class FaultCounters
     /// <summary>Runs that began on the build before revisions and were upgraded in place (the upgrade fault).</summary>
     public long Upgrades { get; set; }
 
+    /// <summary>Simulated watchers cancelled because the history window moved past them (they start afresh).</summary>
+    public long WatchersCompacted { get; set; }
+
+    /// <summary>Times a simulated watch stream filled up, so that its watcher fell behind and had to catch up from the history.</summary>
+    public long WatchStreamsFull { get; set; }
+
     /// <summary>Snapshots written in the old format (2) before an upgrade.</summary>
     public long OldFormatSnapshots { get; set; }
 
@@ -130,6 +136,8 @@ public sealed class FaultCounters
         EarlyVoteDiskLosses += other.EarlyVoteDiskLosses;
         EarlyVoteSplits += other.EarlyVoteSplits;
         Upgrades += other.Upgrades;
+        WatchersCompacted += other.WatchersCompacted;
+        WatchStreamsFull += other.WatchStreamsFull;
         OldFormatSnapshots += other.OldFormatSnapshots;
         TargetedFaultsAbandoned += other.TargetedFaultsAbandoned;
         ForgedMessages += other.ForgedMessages;
@@ -141,5 +149,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

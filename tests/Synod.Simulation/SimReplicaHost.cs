@@ -88,6 +88,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             SessionsMax = _sim.Options.SessionsMax,
             History = _sim.HistoryLimits,
+            WatchProgressEveryTicks = 50,
             SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
             FirstReadId = (long)Incarnation << 40,
         };
@@ -136,6 +137,16 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             return ReplicaStorage.Open(_disk, DataDirectory, Id, StorageOpenMode.RebuildFromPeers, storageOptions, _ => { });
         }
     }
+
+    /// <summary>A simulated client opens a watch here (the sink stands for its stream).</summary>
+    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify)
+    {
+        _driver.Watch(sink, watchId, range, startRevision, progressNotify);
+        Process();
+    }
+
+    /// <summary>The client closed its stream.</summary>
+    public void CloseWatchStream(IWatchSink sink) => _driver.CloseWatchStream(sink);
 
     public void OnTick()
     {
@@ -348,7 +359,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             var ok = result.Status is KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed;
             var gone = result.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
             bool? swapped = (request.Kind == OperationKind.Cas || request.Txn is not null) && ok ? result.Status == KvStatus.Ok : null;
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone, swapped));
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone, swapped)
+            {
+                Revision = result.Revision,
+            });
         }
 
         /// <summary>Not ok and not "session gone": the client retries, and a retry's refusal then counts as outcome unknown.</summary>

@@ -250,6 +250,15 @@ public sealed partial class Simulator
             Expect = request.Expect,
             Swapped = request.Kind == OperationKind.Cas ? reply.Swapped ?? throw new InvalidOperationException("a compare-and-swap's answer says whether it swapped") : null,
         });
+        if (request.Kind is OperationKind.Put || (request.Kind == OperationKind.Cas && reply.Swapped == true))
+        {
+            NoteAcknowledgedChange(reply.Revision, request.Key, request.Value);
+        }
+        else if (request.Kind == OperationKind.Delete && reply.Detail == nameof(KvStatus.Ok))
+        {
+            NoteAcknowledgedChange(reply.Revision, request.Key, null);
+        }
+
         _lastSeen[request.Key] = request.Kind switch
         {
             OperationKind.Get => reply.Value,
@@ -291,6 +300,14 @@ public sealed partial class Simulator
         {
             _stateAt[revision] = (found, source);
             _revisionsSeen.Add(revision);
+            if (_changesAt.TryGetValue(revision, out var changes))
+            {
+                foreach (var (key, value) in changes.Changes.Where(change => found.GetValueOrDefault(change.Key) != change.Value))
+                {
+                    _violations.Add($"at {NowMs} ms: {changes.Source} reported {key}={value ?? "(deleted)"} at revision {revision}, but {source} found {key}={found.GetValueOrDefault(key) ?? "(absent)"} there.");
+                }
+            }
+
             return;
         }
 
@@ -352,6 +369,7 @@ public sealed partial class Simulator
             // Every replica runs this build from now on: clients write the current encoding, snapshots the current format.
             BeforeUpgrade = false;
             Faults.Upgrades++;
+            StartWatchers();
         }
 
         if (_operationsEnded >= Options.Ops / 2)

@@ -124,6 +124,7 @@ public sealed partial class Simulator
         }
 
         ScheduleNextFault();
+        StartWatchers();
         foreach (var client in _clients)
         {
             Schedule(Random.Next(20), Tracing ? $"client {client.Index} starts" : null, () => StartNextOperation(client));
@@ -190,6 +191,8 @@ public sealed partial class Simulator
         {
             CheckConvergence();
         }
+
+        CheckWatchersCovered();
 
         var result = LinearizabilityChecker.Check(_history, TimeSpan.FromSeconds(60));
         if (!result.Linearizable)

@@ -17,7 +17,7 @@ internal sealed class DriverCluster
     private readonly List<Message> _network = [];
     private readonly List<Action> _background = [];
 
-    public DriverCluster(int size, int sessionsMax)
+    public DriverCluster(int size, int sessionsMax, Func<DriverOptions, DriverOptions>? configure = null)
     {
         int[] members = [.. Enumerable.Range(1, size)];
         foreach (var id in members)
@@ -25,6 +25,7 @@ internal sealed class DriverCluster
             var shell = new Shell(this);
             var options = new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1 };
             var driverOptions = new DriverOptions { SessionsMax = sessionsMax, SnapshotEverySlots = long.MaxValue };
+            driverOptions = configure?.Invoke(driverOptions) ?? driverOptions;
             _drivers[id] = new ReplicaDriver(options, driverOptions, new SeededRandom((ulong)id), new DurableState(), shell, shell, shell, shell);
         }
     }

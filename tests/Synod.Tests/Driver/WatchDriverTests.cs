@@ -1,0 +1,137 @@
+using System.Text;
+using Synod.Driver;
+using Synod.Kv;
+
+namespace Synod.Tests.Driver;
+
+/// <summary>
+/// Watchers on real drivers and cores: a watcher reports only what its replica applied; a full stream makes it fall
+/// behind and catch up from the history, in order, without a gap; one the window moved past is cancelled naming the
+/// oldest revision kept; the refusals and the progress notification say what they should.
+/// </summary>
+public sealed class WatchDriverTests
+{
+    private static readonly KvRange Everything = KvRange.Prefix([]);
+
+    private static (DriverCluster Cluster, int Leader, ulong Client) Started(Func<DriverOptions, DriverOptions>? configure = null)
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 10, configure);
+        var leader = cluster.ElectLeader();
+        return (cluster, leader, cluster.Register(leader, nonce: 7));
+    }
+
+    private static long Put(DriverCluster cluster, int via, ulong client, ulong sequence, string key, string value) =>
+        cluster.Write(via, new KvCommand(client, sequence, KvOperation.Put, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value))).Result!.Revision;
+
+    [Fact]
+    public void A_watcher_reports_a_change_only_once_its_own_replica_has_applied_it()
+    {
+        var (cluster, leader, client) = Started();
+        var follower = leader == 1 ? 2 : 1;
+        var sink = new RecordingSink();
+        cluster[follower].Watch(sink, 1, Everything, 0, progressNotify: false);
+
+        cluster.Isolated.Add(follower);
+        var revision = Put(cluster, leader, client, 1, "a", "1");
+        cluster.TickAll(5);
+        Assert.Empty(sink.Events);
+
+        cluster.Isolated.Remove(follower);
+        cluster.TickAll(30);
+        Assert.Equal([(revision, "a", "1")], sink.Events);
+    }
+
+    [Fact]
+    public void A_watcher_whose_stream_is_full_falls_behind_and_then_catches_up_in_order_from_the_history()
+    {
+        var (cluster, leader, client) = Started();
+        var sink = new RecordingSink { Room = false };
+        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false);
+
+        var revisions = Enumerable.Range(1, 20).Select(i => Put(cluster, leader, client, (ulong)i, $"k{i % 3}", $"{i}")).ToList();
+        Assert.Empty(sink.Events);
+
+        sink.Room = true;
+        cluster.TickAll(1);
+        Assert.Equal(revisions, sink.Events.Select(e => e.Revision));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"{i}"), sink.Events.Select(e => e.Value));
+    }
+
+    [Fact]
+    public void A_watcher_the_window_moved_past_is_cancelled_naming_the_oldest_revision_kept()
+    {
+        var (cluster, leader, client) = Started(options => options with { History = new KvHistoryLimits(Revisions: 5, Bytes: long.MaxValue) });
+        var sink = new RecordingSink { Room = false };
+        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false);
+        var last = Enumerable.Range(1, 12).Select(i => Put(cluster, leader, client, (ulong)i, "k", $"{i}")).ToList()[^1];
+
+        sink.Room = true;
+        cluster.TickAll(1);
+
+        Assert.Empty(sink.Events);
+        var (reason, compactRevision) = Assert.Single(sink.Cancels);
+        Assert.Equal(last - 4, compactRevision);
+        Assert.Contains("fell behind past the history window", reason);
+        Assert.Equal(0, cluster[leader].WatcherCount);
+    }
+
+    [Fact]
+    public void A_watch_from_a_compacted_revision_a_taken_id_or_beyond_the_bound_is_refused_with_the_reason()
+    {
+        var (cluster, leader, client) = Started(options => options with { History = new KvHistoryLimits(Revisions: 2, Bytes: long.MaxValue), WatchersMax = 1 });
+        foreach (var i in Enumerable.Range(1, 5))
+        {
+            Put(cluster, leader, client, (ulong)i, "k", $"{i}");
+        }
+
+        var sink = new RecordingSink();
+        cluster[leader].Watch(sink, 1, Everything, startRevision: 1, progressNotify: false);
+        Assert.Contains("has been compacted: the oldest revision kept is", sink.Cancels[0].Reason);
+        Assert.Equal(cluster[leader].Kv.CompactRevision, sink.Cancels[0].CompactRevision);
+
+        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false);
+        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false);
+        cluster[leader].Watch(new RecordingSink(), 3, Everything, 0, progressNotify: false);
+        Assert.Contains("already in use", sink.Cancels[1].Reason);
+        Assert.Equal(1, cluster[leader].WatcherCount);
+    }
+
+    [Fact]
+    public void An_idle_watcher_that_asked_for_progress_is_told_how_far_it_is_current()
+    {
+        var (cluster, leader, client) = Started(options => options with { WatchProgressEveryTicks = 10 });
+        var revision = Put(cluster, leader, client, 1, "k", "1");
+        var sink = new RecordingSink();
+        cluster[leader].Watch(sink, 1, KvRange.Prefix("other"u8.ToArray()), 0, progressNotify: true);
+
+        cluster.TickAll(9);
+        Assert.Empty(sink.Progress);
+        cluster.TickAll(2);
+
+        Assert.Equal(revision, Assert.Single(sink.Progress));
+    }
+
+    private sealed class RecordingSink : IWatchSink
+    {
+        public bool Room { get; set; } = true;
+
+        public List<(long Revision, string Key, string? Value)> Events { get; } = [];
+
+        public List<(string Reason, long CompactRevision)> Cancels { get; } = [];
+
+        public List<long> Progress { get; } = [];
+
+        public bool HasRoom => Room;
+
+        public void Created(long watchId, long startRevision, long revision)
+        {
+        }
+
+        public void Deliver(long watchId, IReadOnlyList<KvEvent> events, long revision) =>
+            Events.AddRange(events.Select(e => (e.Revision, Encoding.UTF8.GetString(e.Key), e.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value) : null)));
+
+        void IWatchSink.Progress(long watchId, long revision) => Progress.Add(revision);
+
+        public void Canceled(long watchId, string reason, long compactRevision) => Cancels.Add((reason, compactRevision));
+    }
+}
