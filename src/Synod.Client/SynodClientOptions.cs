@@ -26,6 +26,13 @@ public sealed record SynodClientOptions
     /// <summary>The total deadline of one operation across all its retries and failovers.</summary>
     public TimeSpan OperationTimeout { get; init; } = OperationTimeoutDefault;
 
+    /// <summary>
+    /// A watch that hears nothing from its replica for this long (no change and no progress notification, which a
+    /// replica sends an idle watcher every serve --watch-progress-interval while it hears a leader) moves to another
+    /// replica, from the revision after the last one reported. Keep it above the replicas' progress interval (10 s).
+    /// </summary>
+    public TimeSpan WatchSilenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The pause before the first retry; each further retry doubles it up to <see cref="RetryBackoffMax"/>.</summary>
     public TimeSpan RetryBackoff { get; init; } = RetryBackoffDefault;
 
@@ -51,6 +58,11 @@ public sealed record SynodClientOptions
         {
             throw new ArgumentException(
                 $"AttemptTimeout ({AttemptTimeout}) is longer than OperationTimeout ({OperationTimeout}); one attempt cannot outlast the whole operation.");
+        }
+
+        if (WatchSilenceTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"WatchSilenceTimeout is {WatchSilenceTimeout}; it must be positive (and above the replicas' watch progress interval).");
         }
 
         if (RetryBackoff <= TimeSpan.Zero)

@@ -47,7 +47,9 @@ public sealed partial class SynodClient
     /// each once, until cancelled. The watch is served by one replica from its applied state; when that replica dies or
     /// the stream breaks, it resumes by itself on another replica from the revision after the last one reported (a
     /// progress notification counts), so nothing is missed or repeated. A watch whose next revision has been compacted
-    /// (it fell behind the history window, or started before it) ends with <see cref="SynodCompactedException"/>.
+    /// (it fell behind the history window, or started before it) ends with <see cref="SynodCompactedException"/>. A replica
+    /// that sends nothing for <see cref="SynodClientOptions.WatchSilenceTimeout"/> (it is cut off from the leader, or
+    /// paused) is left for another the same way.
     /// </summary>
     /// <exception cref="SynodCompactedException">The next revision to report has been compacted.</exception>
     /// <exception cref="SynodInvalidArgumentException">A replica refused the watch as invalid.</exception>
@@ -66,7 +68,11 @@ public sealed partial class SynodClient
         for (var failures = 0; ; index = (index + 1) % _endpoints.Length)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: cancellationToken);
+
+            // Cancelled when the replica has been silent too long (a replica cut off from the leader sends nothing).
+            using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            silence.CancelAfter(_options.WatchSilenceTimeout);
+            using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: silence.Token);
             var broken = false;
             var queue = new Queue<SynodWatchEvent>();
             try
@@ -79,12 +85,14 @@ public sealed partial class SynodClient
                         To = ByteString.CopyFrom(range.To.Span),
                         StartRevision = next,
                         PrevKv = options.PrevKv,
-                        ProgressNotify = options.ProgressNotify,
+
+                        // Always: the notifications are how a silent (cut off) replica is told from an idle one.
+                        ProgressNotify = true,
                         WatchId = 1,
                     },
-                }, cancellationToken);
+                }, silence.Token);
             }
-            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 broken = true;
             }
@@ -94,14 +102,15 @@ public sealed partial class SynodClient
                 WatchResponse response;
                 try
                 {
-                    if (!await call.ResponseStream.MoveNext(cancellationToken))
+                    if (!await call.ResponseStream.MoveNext(silence.Token))
                     {
                         break;
                     }
 
                     response = call.ResponseStream.Current;
+                    silence.CancelAfter(_options.WatchSilenceTimeout);
                 }
-                catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     break;
                 }
@@ -125,7 +134,10 @@ public sealed partial class SynodClient
                     if (response.Revision >= next)
                     {
                         next = response.Revision + 1;
-                        queue.Enqueue(new SynodWatchEvent(SynodWatchEventType.Progress, response.Revision, null, null, response.ServedBy));
+                        if (options.ProgressNotify)
+                        {
+                            queue.Enqueue(new SynodWatchEvent(SynodWatchEventType.Progress, response.Revision, null, null, response.ServedBy));
+                        }
                     }
                 }
 

@@ -73,9 +73,18 @@ public sealed partial class ReplicaDriver
         }
     }
 
-    /// <summary>Asks for a progress notification for every watcher of the stream that is caught up (etcd's RequestProgress).</summary>
+    /// <summary>
+    /// Asks for a progress notification for every watcher of the stream that is caught up (etcd's RequestProgress).
+    /// Like the periodic ones, it is sent only while this replica hears a leader: a replica cut off from the others
+    /// goes quiet, so that a client waiting for progress moves to another replica.
+    /// </summary>
     public void RequestWatchProgress(IWatchSink sink)
     {
+        if (!Core.KnowsLiveLeader)
+        {
+            return;
+        }
+
         foreach (var watcher in _watchers.Values.Where(w => ReferenceEquals(w.Sink, sink)))
         {
             Pump(watcher);
@@ -104,7 +113,7 @@ public sealed partial class ReplicaDriver
                 continue;
             }
 
-            if (tick && watcher.ProgressNotify && watcher.NextRevision > Kv.Revision && watcher.Sink.HasRoom
+            if (tick && watcher.ProgressNotify && watcher.NextRevision > Kv.Revision && watcher.Sink.HasRoom && Core.KnowsLiveLeader
                 && Core.CurrentTick - watcher.LastSentTick >= _options.WatchProgressEveryTicks)
             {
                 watcher.Sink.Progress(watcher.WatchId, Kv.Revision);
