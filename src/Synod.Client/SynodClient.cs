@@ -242,9 +242,10 @@ public sealed partial class SynodClient : IAsyncDisposable
 
     /// <summary>
     /// Every key of <paramref name="range"/> (up to its limit), reading page after page. A linearizable read reads every
-    /// page at the first page's revision, so the pages together are one state (a <see cref="SynodCompactedException"/>
-    /// if the history window moves past it meanwhile); with <paramref name="stale"/> each page is one applied state of
-    /// its own, and a key written between two pages may show its newer value.
+    /// page at the first page's revision, so the pages together are one state, as long as the history window holds that
+    /// revision: if it moves past it meanwhile, the rest is read as it stands. With <paramref name="stale"/> each page is
+    /// one applied state of its own. Either way, without one state a key written between two pages may show its newer
+    /// value. Give the range a <see cref="SynodRange.Revision"/> to have one state or a <see cref="SynodCompactedException"/>.
     /// </summary>
     public async IAsyncEnumerable<SynodKeyValue> RangeAllAsync(
         SynodRange range, bool stale = false, SynodCallOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -254,7 +255,18 @@ public sealed partial class SynodClient : IAsyncDisposable
         var left = range.Limit;
         while (true)
         {
-            var result = await RangeAsync(page, stale, options, cancellationToken);
+            RangeResult result;
+            try
+            {
+                result = await RangeAsync(page, stale, options, cancellationToken);
+            }
+            catch (SynodCompactedException) when (range.Revision == 0 && page.Revision != 0)
+            {
+                // The window moved past the first page's revision: the rest is read as it stands, page by page.
+                page = page with { Revision = 0 };
+                result = await RangeAsync(page, stale, options, cancellationToken);
+            }
+
             foreach (var kv in result.Kvs)
             {
                 yield return kv;

@@ -18,7 +18,14 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// command of this encoding applied starts revisions (<see cref="KvStateMachine.RevisionsStarted"/>), at the same
     /// slot on every replica.
     /// </summary>
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
+
+    /// <summary>
+    /// The encoding of the builds with revisions but before history (the same layout as <see cref="FormatVersion"/>),
+    /// still read from old logs; the first command of <see cref="FormatVersion"/> applied starts the history window
+    /// (<see cref="KvStateMachine.HistoryStarted"/>), at the same slot on every replica.
+    /// </summary>
+    public const byte FormatVersionBeforeHistory = 2;
 
     /// <summary>The encoding of the builds before revisions, still read (from old logs): no condition.</summary>
     public const byte FormatVersionBeforeRevisions = 1;
@@ -100,17 +107,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersion or FormatVersionBeforeRevisions))
+        if (version is not (FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} and {FormatVersion} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersion} are understood.");
         }
 
         var operation = reader.ReadByte("operation");
         if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register)
-            && !(operation is (byte)KvOperation.Txn or (byte)KvOperation.Compact && version == FormatVersion))
+            && !(operation == (byte)KvOperation.Txn && version >= FormatVersionBeforeHistory)
+            && !(operation == (byte)KvOperation.Compact && version == FormatVersion))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register) or, in version {FormatVersion}, {(byte)KvOperation.Txn} (Txn) or {(byte)KvOperation.Compact} (Compact).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn) or, in version {FormatVersion}, {(byte)KvOperation.Compact} (Compact).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -118,7 +126,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
         var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
         KvCondition? condition = null;
-        var hasCondition = version == FormatVersion && reader.ReadByte("condition flag") switch
+        var hasCondition = version >= FormatVersionBeforeHistory && reader.ReadByte("condition flag") switch
         {
             0 => false,
             1 => true,

@@ -2,7 +2,7 @@ namespace Synod.Kv;
 
 /// <summary>
 /// Snapshots without stopping the owner loop. <see cref="BeginSnapshot"/> freezes the key dictionary as it stands and
-/// copies the (bounded) sessions and history; from then on writes go to an overlay (a removed key is a null there), reads look in
+/// copies the (bounded) sessions, and shares the history's chunks (never written again where they hold changes); from then on writes go to an overlay (a removed key is a null there), reads look in
 /// the overlay first, and another thread serialises the frozen state (<see cref="KvSnapshotJob.Serialize"/>).
 /// <see cref="EndSnapshot"/> folds the overlay back in, at a cost in proportion to the writes made meanwhile, not to
 /// the size of the state. The bytes are exactly what <see cref="Snapshot"/> would have returned at the begin.
@@ -34,13 +34,12 @@ public sealed partial class KvStateMachine
         var lastClientId = LastClientId;
         var revision = Revision;
         var started = RevisionsStarted;
-        var compactRevision = CompactRevision;
-        var history = HistoryCopy();
+        var history = HistoryNow();
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, compactRevision, history);
+            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history);
         });
     }
 

@@ -5,17 +5,27 @@ namespace Synod.Kv;
 /// in revision order, in a bounded window. A read at a past revision undoes the changes after it; a watcher catches up
 /// from it. The window is trimmed after every slot by <see cref="KvHistoryLimits"/> and moved on by a compact command,
 /// the same way on every replica with the same limits; snapshots carry it, so it survives restarts and rebuilds.
+/// The changes are kept in chunks that are never written again once a change is in them and are dropped whole, so a
+/// background snapshot reads the chunks it was given while the owner loop goes on appending and trimming.
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>What a change counts for in <see cref="HistoryBytes"/> beyond its key and values: revisions and references.</summary>
-    public const int HistoryEventOverheadBytes = 64;
+    /// <summary>
+    /// What a change counts for in <see cref="HistoryBytes"/> beyond its key and values: the change itself (about 100
+    /// bytes of references and revisions) and the headers of the arrays it holds.
+    /// </summary>
+    public const int HistoryEventOverheadBytes = 160;
+
+    /// <summary>The changes one chunk of the window holds.</summary>
+    private const int HistoryChunkEvents = 1024;
 
     private readonly KvHistoryLimits _historyLimits;
 
-    // A ring of the changes kept, oldest first: _events[(_eventsHead + i) % _events.Length] is the i-th.
-    private KvEvent[] _events = new KvEvent[16];
-    private int _eventsHead;
+    // The changes kept, oldest first: the i-th is _chunks[(_firstOffset + i) / HistoryChunkEvents][... % HistoryChunkEvents].
+    // Only the slots after the last change are ever written; a chunk all of whose changes were dropped is dropped.
+    private readonly List<KvEvent[]> _chunks = [];
+    private int _firstOffset;
+    private long _compactRevision = 1;
 
     /// <summary>The number of changes kept.</summary>
     public int HistoryEventCount { get; private set; }
@@ -24,10 +34,17 @@ public sealed partial class KvStateMachine
     public long HistoryBytes { get; private set; }
 
     /// <summary>
-    /// The oldest revision a read or a watch may ask for: every change at or after it is kept. A read at the current
-    /// revision is always served, even when the window is empty. 1 on a new cluster.
+    /// Whether the window is kept. A new state machine and one restored from a snapshot written before history start
+    /// without; the first command of <see cref="KvCommand.FormatVersion"/> applied starts it, at the same slot on every
+    /// replica whatever snapshot each restored (as revisions start, docs/api.md).
     /// </summary>
-    public long CompactRevision { get; private set; } = 1;
+    public bool HistoryStarted { get; private set; }
+
+    /// <summary>
+    /// The oldest revision a read or a watch may ask for: every change at or after it is kept. A read at the current
+    /// revision is always served, even when the window is empty. Before history starts, the revision after the current one.
+    /// </summary>
+    public long CompactRevision => HistoryStarted ? _compactRevision : Revision + 1;
 
     /// <summary>The history limits this state machine keeps to.</summary>
     public KvHistoryLimits HistoryLimits => _historyLimits;
@@ -53,7 +70,7 @@ public sealed partial class KvStateMachine
         if (revision != 0 && revision != Revision && revision < CompactRevision)
         {
             compacted = true;
-            return $"revision {revision} has been compacted: the oldest revision kept is {CompactRevision} (the current one is {Revision}).";
+            return $"revision {revision} has been compacted: the oldest revision kept is {Math.Min(CompactRevision, Revision)} (the current one is {Revision}).";
         }
 
         return null;
@@ -81,7 +98,11 @@ public sealed partial class KvStateMachine
         return TryGetEntry(key, out entry);
     }
 
-    /// <summary>A range as it stood at <paramref name="revision"/> (0: now), bounded as <see cref="Range(KvRange)"/>.</summary>
+    /// <summary>
+    /// A range as it stood at <paramref name="revision"/> (0: now), bounded as <see cref="Range(KvRange)"/>. Its cost is
+    /// the changes since the revision (to undo them) and the page it returns, not the size of the range: the keys of
+    /// now and the keys the changes touched are merged in order as the page is read.
+    /// </summary>
     public KvRangeResult RangeAt(KvRange range, long revision)
     {
         ArgumentNullException.ThrowIfNull(range);
@@ -103,31 +124,64 @@ public sealed partial class KvStateMachine
             }
         }
 
-        var keys = new SortedSet<byte[]>(KeysOf(range).Where(key => !undone.ContainsKey(key)), ByteArrayComparer.Instance);
-        foreach (var (key, then) in undone)
+        var changedKeys = undone.Keys.ToArray();
+        Array.Sort(changedKeys, ByteArrayComparer.Instance);
+        return Range(range, KvLimits.RangeKeysMax, KvLimits.RangeBytesMax, KeysThen(KeysOf(range), changedKeys, undone), key =>
+            undone.TryGetValue(key, out var then) ? then : TryGetEntry(key, out var now) ? now : null);
+    }
+
+    /// <summary>
+    /// The keys of a range as they were: the keys of now and the keys changed since, merged in order; a changed key is
+    /// there if it existed then, an unchanged one because it exists now.
+    /// </summary>
+    private static IEnumerable<byte[]> KeysThen(IEnumerable<byte[]> now, byte[][] changed, Dictionary<byte[], KvEntry?> then)
+    {
+        var comparer = ByteArrayComparer.Instance;
+        var next = 0;
+        foreach (var key in now)
         {
-            if (then is not null)
+            for (; next < changed.Length && comparer.Compare(changed[next], key) < 0; next++)
             {
-                keys.Add(key);
+                if (then[changed[next]] is not null)
+                {
+                    yield return changed[next];
+                }
             }
+
+            if (next < changed.Length && comparer.Compare(changed[next], key) == 0)
+            {
+                next++;
+                if (then[key] is null)
+                {
+                    continue;
+                }
+            }
+
+            yield return key;
         }
 
-        return Range(range, KvLimits.RangeKeysMax, KvLimits.RangeBytesMax, keys, key =>
-            undone.TryGetValue(key, out var then) ? then : TryGetEntry(key, out var now) ? now : null);
+        for (; next < changed.Length; next++)
+        {
+            if (then[changed[next]] is not null)
+            {
+                yield return changed[next];
+            }
+        }
     }
 
     /// <summary>
     /// Adds to <paramref name="into"/> the changes from <paramref name="fromRevision"/> on that touch
     /// <paramref name="range"/>, whole revisions only, until at least <paramref name="eventsMax"/> changes or
     /// <paramref name="bytesMax"/> bytes (counted as <see cref="HistoryBytes"/> counts them) are added, or the history
-    /// ends. Returns the revision to read on from (the current revision + 1 when all were read). The changes before
-    /// <paramref name="fromRevision"/> need not be kept, but those from it on must be (<see cref="CompactRevision"/> at
-    /// or below it), unless it is past the current revision.
+    /// ends. Returns the revision to read on from (the current revision + 1 when all were read). The changes from
+    /// <paramref name="fromRevision"/> on must be kept (<see cref="CompactRevision"/> at or below it), unless it is
+    /// past the current revision.
     /// </summary>
     public long EventsFrom(long fromRevision, KvRange range, List<KvEvent> into, int eventsMax, long bytesMax = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(range);
         ArgumentNullException.ThrowIfNull(into);
+        ArgumentOutOfRangeException.ThrowIfLessThan(eventsMax, 1);
         if (fromRevision < CompactRevision && fromRevision <= Revision)
         {
             throw new InvalidOperationException($"Changes from revision {fromRevision} have been compacted (the oldest kept is {CompactRevision}).");
@@ -135,10 +189,11 @@ public sealed partial class KvStateMachine
 
         var added = 0;
         long bytes = 0;
+        var lastAdded = 0L;
         for (var index = FirstEventAfter(fromRevision - 1); index < HistoryEventCount; index++)
         {
             ref readonly var change = ref EventAt(index);
-            if ((added >= eventsMax || bytes >= bytesMax) && added > 0 && change.Revision != EventAt(index - 1).Revision)
+            if ((added >= eventsMax || bytes >= bytesMax) && change.Revision != lastAdded)
             {
                 return change.Revision;
             }
@@ -148,6 +203,7 @@ public sealed partial class KvStateMachine
                 into.Add(change);
                 added++;
                 bytes += EventBytes(change);
+                lastAdded = change.Revision;
             }
         }
 
@@ -157,28 +213,29 @@ public sealed partial class KvStateMachine
     /// <summary>A read at <paramref name="revision"/> undoes the changes after it (with the bug, from it on).</summary>
     private long UndoneAfter(long revision) => (_bugs & KvBugs.HistoryUndoesOneTooMany) != 0 ? revision - 1 : revision;
 
-    /// <summary>Records one change of the command being applied; only once revisions have started.</summary>
+    /// <summary>Starts the window at the next revision: at the first command of this encoding applied.</summary>
+    private void StartHistory()
+    {
+        HistoryStarted = true;
+        _compactRevision = Revision + 1;
+    }
+
+    /// <summary>Records one change of the command being applied; only once history has started.</summary>
     private void RecordEvent(long revision, byte[] key, KvEntry? entry, KvEntry? previous)
     {
-        if (!RevisionsStarted)
+        if (!HistoryStarted)
         {
             return;
         }
 
-        if (HistoryEventCount == _events.Length)
+        var slot = _firstOffset + HistoryEventCount;
+        if (slot / HistoryChunkEvents == _chunks.Count)
         {
-            var grown = new KvEvent[_events.Length * 2];
-            for (var index = 0; index < HistoryEventCount; index++)
-            {
-                grown[index] = EventAt(index);
-            }
-
-            _events = grown;
-            _eventsHead = 0;
+            _chunks.Add(new KvEvent[HistoryChunkEvents]);
         }
 
         var change = new KvEvent(revision, key, entry, previous);
-        _events[(_eventsHead + HistoryEventCount) % _events.Length] = change;
+        _chunks[slot / HistoryChunkEvents][slot % HistoryChunkEvents] = change;
         HistoryEventCount++;
         HistoryBytes += EventBytes(change);
     }
@@ -186,30 +243,30 @@ public sealed partial class KvStateMachine
     /// <summary>Moves the compaction point on to at most the current revision; never back. Returns the point after.</summary>
     private long Compact(long revision)
     {
-        CompactRevision = Math.Max(CompactRevision, Math.Min(revision, Math.Max(Revision, 1)));
-        DropEventsBefore(CompactRevision);
+        _compactRevision = Math.Max(_compactRevision, Math.Min(revision, Revision));
+        DropEventsBefore(_compactRevision);
         return CompactRevision;
     }
 
     /// <summary>Keeps the window within its limits, after each slot: the newest revision's changes always stay.</summary>
     private void TrimHistory()
     {
-        if (!RevisionsStarted)
+        if (!HistoryStarted)
         {
             return;
         }
 
         var floor = Revision - _historyLimits.Revisions + 1;
-        if (floor > CompactRevision)
+        if (floor > _compactRevision)
         {
-            CompactRevision = floor;
+            _compactRevision = floor;
         }
 
-        DropEventsBefore(CompactRevision);
+        DropEventsBefore(_compactRevision);
         while (HistoryBytes > _historyLimits.Bytes && HistoryEventCount > 0 && EventAt(0).Revision < Revision)
         {
-            CompactRevision = EventAt(0).Revision + 1;
-            DropEventsBefore(CompactRevision);
+            _compactRevision = EventAt(0).Revision + 1;
+            DropEventsBefore(_compactRevision);
         }
     }
 
@@ -218,29 +275,28 @@ public sealed partial class KvStateMachine
         while (HistoryEventCount > 0 && EventAt(0).Revision < revision)
         {
             HistoryBytes -= EventBytes(EventAt(0));
-            _events[_eventsHead] = default;
-            _eventsHead = (_eventsHead + 1) % _events.Length;
             HistoryEventCount--;
-        }
-
-        // A long-lived window that shrank gives its memory back.
-        if (_events.Length > 64 && HistoryEventCount < _events.Length / 4)
-        {
-            var shrunk = new KvEvent[Math.Max(16, _events.Length / 2)];
-            for (var index = 0; index < HistoryEventCount; index++)
+            if (++_firstOffset == HistoryChunkEvents || HistoryEventCount == 0)
             {
-                shrunk[index] = EventAt(index);
+                // The chunk's changes are all dropped (or, when none is left, the last chunk is begun again).
+                _chunks.RemoveAt(0);
+                _firstOffset = 0;
+                if (HistoryEventCount == 0)
+                {
+                    _chunks.Clear();
+                }
             }
-
-            _events = shrunk;
-            _eventsHead = 0;
         }
     }
 
     private static long EventBytes(in KvEvent change) =>
         change.Key.Length + (change.Entry?.Value.Length ?? 0) + (change.Previous?.Value.Length ?? 0) + HistoryEventOverheadBytes;
 
-    private ref readonly KvEvent EventAt(int index) => ref _events[(_eventsHead + index) % _events.Length];
+    private ref readonly KvEvent EventAt(int index)
+    {
+        var slot = _firstOffset + index;
+        return ref _chunks[slot / HistoryChunkEvents][slot % HistoryChunkEvents];
+    }
 
     /// <summary>The index of the first kept change after <paramref name="revision"/> (HistoryEventCount if none).</summary>
     private int FirstEventAfter(long revision)
@@ -270,15 +326,22 @@ public sealed partial class KvStateMachine
         }
     }
 
-    /// <summary>The kept changes, oldest first, for a snapshot.</summary>
-    private KvEvent[] HistoryCopy()
-    {
-        var copy = new KvEvent[HistoryEventCount];
-        for (var index = 0; index < copy.Length; index++)
-        {
-            copy[index] = EventAt(index);
-        }
+    /// <summary>
+    /// The window as it stands, for a snapshot that another thread serialises: the chunks are shared, not copied
+    /// (only slots after <see cref="HistoryEventCount"/> are written later, and dropped chunks are only unlisted).
+    /// </summary>
+    private HistoryView HistoryNow() => new(HistoryStarted, CompactRevision, [.. _chunks], _firstOffset, HistoryEventCount);
 
-        return copy;
+    /// <summary>A frozen view of the window: its changes in order, read without copying them.</summary>
+    private readonly record struct HistoryView(bool Started, long CompactRevision, KvEvent[][] Chunks, int FirstOffset, int Count)
+    {
+        public IEnumerable<KvEvent> Events()
+        {
+            for (var index = 0; index < Count; index++)
+            {
+                var slot = FirstOffset + index;
+                yield return Chunks[slot / HistoryChunkEvents][slot % HistoryChunkEvents];
+            }
+        }
     }
 }

@@ -79,9 +79,17 @@ public sealed partial class KvStateMachine
         if (command.Operation == KvOperation.Compact)
         {
             // The answer's revision is the compaction point after it, which the session keeps for a retry.
-            // (On a cluster without a change yet the point, 1, is past the revision, 0, which a session may not hold.)
-            var point = Compact(command.CompactRevision);
-            RecordSession(clientId, new ClientSession(sequence, KvStatus.Ok, slot, Math.Min(point, Revision)));
+            // Judged here, in log order, so that every replica and every retry gives the same answer: a revision the log
+            // has reached by now is one every replica has (a revision any client saw came from a command before this one).
+            if (command.CompactRevision > Revision)
+            {
+                RecordSession(clientId, new ClientSession(sequence, KvStatus.RevisionInFuture, slot, Revision));
+                return new AppliedCommand(clientId, sequence, KvStatus.RevisionInFuture, Duplicate: false, Revision: Revision);
+            }
+
+            // The answer's revision is the compaction point after it (never past the revision: a session holds no more).
+            var point = Math.Min(Compact(command.CompactRevision), Revision);
+            RecordSession(clientId, new ClientSession(sequence, KvStatus.Ok, slot, point));
             return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, Revision: point);
         }
 

@@ -49,15 +49,15 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), CompactRevision, HistoryCopy());
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, long compactRevision, KvEvent[] history)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, compactRevision, history);
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -94,9 +94,10 @@ public sealed partial class KvStateMachine
             writer.WriteVarint((ulong)session.LastVersion);
         }
 
-        writer.WriteVarint((ulong)compactRevision);
-        writer.WriteVarint((ulong)history.Length);
-        foreach (var change in history)
+        writer.WriteByte(history.Started ? (byte)1 : (byte)0);
+        writer.WriteVarint((ulong)history.CompactRevision);
+        writer.WriteVarint((ulong)history.Count);
+        foreach (var change in history.Events())
         {
             writer.WriteVarint((ulong)change.Revision);
             writer.WriteLengthPrefixed(change.Key);
@@ -174,10 +175,6 @@ public sealed partial class KvStateMachine
         {
             machine.ReadHistory(ref reader);
         }
-        else if (machine.RevisionsStarted)
-        {
-            machine.CompactRevision = machine.Revision + 1;
-        }
 
         reader.ExpectEnd();
         machine.TrimHistory();
@@ -187,7 +184,7 @@ public sealed partial class KvStateMachine
 
     private static long SnapshotBodyBytes(
         long appliedSlot, ulong lastClientId, long revision, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, long compactRevision, KvEvent[] history)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history)
     {
         long bytes = Varint.Size((ulong)appliedSlot) + Varint.Size(lastClientId) + Varint.Size((ulong)revision) + 1
             + Varint.Size((ulong)keys.Length) + Varint.Size((ulong)sessions.Length);
@@ -205,8 +202,8 @@ public sealed partial class KvStateMachine
                 + Varint.Size((ulong)session.LastModRevision) + Varint.Size((ulong)session.LastVersion);
         }
 
-        bytes += Varint.Size((ulong)compactRevision) + Varint.Size((ulong)history.Length);
-        foreach (var change in history)
+        bytes += 1 + Varint.Size((ulong)history.CompactRevision) + Varint.Size((ulong)history.Count);
+        foreach (var change in history.Events())
         {
             bytes += Varint.Size((ulong)change.Revision) + Varint.Size((ulong)change.Key.Length) + change.Key.Length + 1;
             foreach (var entry in (ReadOnlySpan<KvEntry?>)[change.Entry, change.Previous])
@@ -331,7 +328,7 @@ public sealed partial class KvStateMachine
                 clientId <= previousClientId ? "a client id out of order or repeated"
                 : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
-                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
+                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
                 : Math.Max(lastRevision, Math.Max(lastCreate, lastModified)) > (ulong)Revision || lastVersion > (ulong)RevisionMax
                     ? $"a last revision ({lastRevision}, {lastCreate}, {lastModified}) above the revision ({Revision}) or version {lastVersion}"
@@ -348,35 +345,67 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
-    /// The compaction point and the changes kept (version 4): in revision order, none before the point or after the
-    /// revision, each with entries whose revisions could have been. Trimmed to this replica's limits afterwards.
+    /// Whether history has started, the compaction point and the changes kept (version 4). The changes must be what
+    /// applying the log would have kept: in revision order, every revision from the compaction point to the revision
+    /// present, each change's previous entry the entry the change before it to that key left, and each key's last
+    /// change leaving the key as the snapshot holds it. Trimmed to this replica's limits afterwards.
     /// </summary>
     private void ReadHistory(ref ByteReader reader)
     {
-        var compactRevision = reader.ReadVarint("compact revision");
-        if (compactRevision < 1 || compactRevision > (ulong)Revision + 1)
+        var started = reader.ReadByte("history started") switch
         {
-            throw new KvFormatException($"The {SnapshotBody} has compact revision {compactRevision}; it must lie in 1..{Revision + 1} (the revision + 1).");
+            0 => false,
+            1 when RevisionsStarted => true,
+            var flag => throw new KvFormatException($"The {SnapshotBody} has history-started flag {flag}; expected 0, or 1 once revisions have started."),
+        };
+        var compactRevision = reader.ReadVarint("compact revision");
+        if (started ? compactRevision < 1 || compactRevision > (ulong)Revision + 1 : compactRevision != (ulong)Revision + 1)
+        {
+            throw new KvFormatException(
+                $"The {SnapshotBody} has compact revision {compactRevision}; it must lie in 1..{Revision + 1} (the revision + 1), and be the revision + 1 before history starts.");
         }
 
-        CompactRevision = (long)compactRevision;
+        HistoryStarted = started;
+        _compactRevision = (long)compactRevision;
         var count = ReadCount(ref reader, "history change count", EventBytesMin);
-        var previousRevision = CompactRevision;
+        var previousRevision = _compactRevision;
+        var last = new Dictionary<byte[], KvEntry?>(ByteArrayComparer.Instance);
         for (var index = 0; index < count; index++)
         {
             var revision = (long)Math.Min(reader.ReadVarint("change revision"), (ulong)long.MaxValue);
             var key = reader.ReadLengthPrefixed("change key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
             var flags = reader.ReadByte("change flags");
-            if (!RevisionsStarted || revision < previousRevision || revision > Revision || key.Length == 0 || flags > 3)
+            var inOrder = index == 0 ? revision == _compactRevision : revision == previousRevision || revision == previousRevision + 1;
+            if (!started || !inOrder || revision > Revision || key.Length == 0 || flags > 3)
             {
                 throw new KvFormatException(
-                    $"The {SnapshotBody} has, in history change #{index}, revision {revision} (it must lie in {previousRevision}..{Revision}, in order), a {key.Length}-byte key or flags {flags} (0 to 3).");
+                    $"The {SnapshotBody} has, in history change #{index}, revision {revision} (the changes run in order from the compact revision, {_compactRevision}, to the revision, {Revision}, with none missing), a {key.Length}-byte key or flags {flags} (0 to 3).");
             }
 
             var entry = (flags & 1) != 0 ? ReadHistoryEntry(ref reader, index, revision, mustBeAt: true) : (KvEntry?)null;
             var previous = (flags & 2) != 0 ? ReadHistoryEntry(ref reader, index, revision - 1, mustBeAt: false) : (KvEntry?)null;
+            if (last.TryGetValue(key, out var before) && !Equals(before, previous))
+            {
+                throw new KvFormatException($"The {SnapshotBody} has, in history change #{index}, a previous entry that is not what the change before it to the same key left.");
+            }
+
+            last[key] = entry;
             RecordEvent(revision, key, entry, previous);
             previousRevision = revision;
+        }
+
+        if (count > 0 ? previousRevision != Revision : started && _compactRevision <= Revision)
+        {
+            throw new KvFormatException($"The {SnapshotBody} keeps the changes from revision {_compactRevision} but they end at {(count > 0 ? previousRevision : _compactRevision - 1)}, not at the revision ({Revision}).");
+        }
+
+        foreach (var (key, entry) in last)
+        {
+            KvEntry? now = TryGetEntry(key, out var found) ? found : null;
+            if (!Equals(now, entry))
+            {
+                throw new KvFormatException($"The {SnapshotBody} has a last change to a key that does not leave it as the snapshot holds it.");
+            }
         }
     }
 

@@ -66,7 +66,7 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Whether revisions are counted. A new state machine and one restored from a snapshot written before revisions
-    /// start without; the first command of <see cref="KvCommand.FormatVersion"/> applied starts them, numbering the keys
+    /// start without; the first command of <see cref="KvCommand.FormatVersionBeforeHistory"/> or later applied starts them, numbering the keys
     /// there are 1..n in key order. That is a point in the log, the same slot on every replica, whatever snapshot each
     /// one restored or log it replayed, so every replica numbers the same (docs/api.md, "Revisions").
     /// </summary>
@@ -267,9 +267,14 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(0, 0, KvStatus.Invalid, Duplicate: false);
         }
 
-        if (command.EncodingVersion >= KvCommand.FormatVersion && !RevisionsStarted)
+        if (command.EncodingVersion >= KvCommand.FormatVersionBeforeHistory && !RevisionsStarted)
         {
             StartRevisions();
+        }
+
+        if (command.EncodingVersion >= KvCommand.FormatVersion && !HistoryStarted)
+        {
+            StartHistory();
         }
 
         if (command.Validate() is not null)
@@ -297,7 +302,6 @@ public sealed partial class KvStateMachine
 
         Revision = revision;
         RevisionsStarted = true;
-        CompactRevision = revision + 1;
     }
 
     /// <summary>

@@ -26,4 +26,7 @@ public enum KvStatus : byte
 
     /// <summary>The write's condition did not hold when it was applied: nothing changed (compare-and-swap failed).</summary>
     CompareFailed = 6,
+
+    /// <summary>A compact command named a revision the log had not reached when it was applied: nothing changed.</summary>
+    RevisionInFuture = 7,
 }

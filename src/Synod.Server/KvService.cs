@@ -168,20 +168,19 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         }
 
         throw new RpcException(
-            new Status(StatusCode.OutOfRange, $"{refused.Message} Read at revision {refused.CompactRevision} or later."),
+            new Status(StatusCode.OutOfRange, $"{refused.Message} Read at revision {Math.Min(refused.CompactRevision, refused.Revision)} or later."),
             new Metadata { { CompactRevisionTrailer, refused.CompactRevision.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
     }
 
     public override async Task<CompactResponse> Compact(CompactRequest request, ServerCallContext context)
     {
-        var status = await host.StatusAsync(context.CancellationToken);
-        if (request.Revision > status.Revision)
+        var outcome = await WriteAsync(KvCommand.CompactTo(request.ClientId, request.Sequence, request.Revision), context);
+        if (outcome.Status == KvStatus.RevisionInFuture)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"revision {request.Revision} is in the future: replica {options.Id} has applied up to revision {status.Revision}; compact to that or less."));
+                $"revision {request.Revision} is in the future: the cluster was at revision {outcome.Revision} when the compaction was applied; compact to that or less. Nothing was compacted."));
         }
 
-        var outcome = await WriteAsync(KvCommand.CompactTo(request.ClientId, request.Sequence, request.Revision), context);
         return new CompactResponse
         {
             CompactRevision = outcome.Revision,
@@ -489,7 +488,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
 
         return outcome.Status switch
         {
-            KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed => outcome,
+            KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture => outcome,
             KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"client {command.ClientId}'s session expired on the replicas (evicted to make room for newer ones); the write was not applied. Register a new client id.")),
             KvStatus.UnknownClient => throw new RpcException(new Status(StatusCode.FailedPrecondition,

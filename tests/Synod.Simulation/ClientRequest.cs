@@ -15,6 +15,12 @@ public sealed record ClientRequest(
     int Client, long Attempt, ulong ClientId, ulong Sequence, OperationKind Kind, string Key, string? Value, bool Register = false, string? Expect = null,
     bool Range = false, Synod.Kv.KvTxn? Txn = null)
 {
-    /// <summary>For a range read, the revision to read at; 0: now.</summary>
+    /// <summary>For a read (of a key or a range), the revision to read at; 0: now.</summary>
     public long AtRevision { get; init; }
+
+    /// <summary>For a compact command (a write, Kind Put), the revision to compact to; 0 for every other request.</summary>
+    public long CompactTo { get; init; }
+
+    /// <summary>A bank transaction or a compaction: a write judged by its own checks, not by the register checker.</summary>
+    public bool IsSideOperation => Txn is not null || CompactTo != 0;
 }

@@ -170,12 +170,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         }
         else if (request.Kind == OperationKind.Get)
         {
-            _driver.Read(Encoding.UTF8.GetBytes(request.Key), stale: false, new ReadAnswer(this, request));
+            _driver.Read(Encoding.UTF8.GetBytes(request.Key), stale: false, new ReadAnswer(this, request), request.AtRevision);
         }
         else
         {
             var command = request.Register
                 ? new KvCommand(0, request.Sequence, KvOperation.Register, [], [])
+                : request.CompactTo != 0
+                ? KvCommand.CompactTo(request.ClientId, request.Sequence, request.CompactTo)
                 : request.Txn is { } txn
                 ? new KvCommand(request.ClientId, request.Sequence, KvOperation.Txn, [], []) { Txn = txn }
                 : new KvCommand(
@@ -391,7 +393,11 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
 
         public void Complete(ReadOutcome result) =>
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, result.Value is null ? null : Encoding.UTF8.GetString(result.Value), "read"));
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, result.Value is null ? null : Encoding.UTF8.GetString(result.Value), "read")
+            {
+                Revision = result.Revision,
+                Refused = result.Refused,
+            });
 
         public void Fail(ReplicaFailure failure) =>
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, "no leader for a read index"));

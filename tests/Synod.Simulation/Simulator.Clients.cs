@@ -48,6 +48,12 @@ public sealed partial class Simulator
     private readonly Dictionary<long, (IReadOnlyDictionary<string, string> Keys, string Source)> _stateAt = [];
     private readonly List<long> _revisionsSeen = [];
 
+    // Past reads and compactions draw from a stream of their own, so that they move the rest of a seed's schedule little.
+    private readonly Synod.Core.SeededRandom _historyRandom;
+
+    // The largest revision a compaction was asked for: reads before it may be refused as compacted.
+    private long _compactRequestedMax;
+
     /// <summary>True while the run is on the build before revisions (the upgrade fault, <see cref="SimulationOptions.UpgradeProbability"/>).</summary>
     public bool BeforeUpgrade { get; private set; }
 
@@ -75,9 +81,22 @@ public sealed partial class Simulator
         var roll = Random.Next(100);
         if (roll < 4 && !BeforeUpgrade && _revisionsSeen.Count > 0)
         {
-            // A range read of every key as it stood at a revision an earlier read answered at: judged against that answer.
+            // A read of every key, or of one, as it stood at a revision an earlier read answered at: judged against that
+            // answer. Now and then instead a compaction up to such a revision (drawn from a stream of its own).
             var revision = _revisionsSeen[Math.Max(0, _revisionsSeen.Count - 1 - Random.Next(8))];
-            Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, "k", null, Range: true) { AtRevision = revision });
+            var pastKind = _historyRandom.Next(8);
+            if (pastKind == 0)
+            {
+                _compactRequestedMax = Math.Max(_compactRequestedMax, revision);
+                Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Put, "", null) { CompactTo = revision });
+                return;
+            }
+
+            var single = pastKind < 4;
+            Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Get, single ? $"k{_historyRandom.Next(Options.Keys)}" : "k", null, Range: !single)
+            {
+                AtRevision = revision,
+            });
             return;
         }
 
@@ -165,7 +184,7 @@ public sealed partial class Simulator
         }
 
         var request = client.Current;
-        if (reply.SessionGone && request.Txn is not null)
+        if (reply.SessionGone && request.IsSideOperation)
         {
             client.ForgetClientId();
             EndOperation(client);
@@ -199,6 +218,12 @@ public sealed partial class Simulator
             return;
         }
 
+        if (request.CompactTo != 0)
+        {
+            EndOperation(client);
+            return;
+        }
+
         if (request.Txn is not null)
         {
             // Judged by the bank's invariant (every read of all accounts sums to the total), not by the register checker.
@@ -218,7 +243,7 @@ public sealed partial class Simulator
             return;
         }
 
-        if (request.Range && request.AtRevision != 0)
+        if (request.AtRevision != 0)
         {
             CheckPastRead(request, reply);
             EndOperation(client);
@@ -278,9 +303,24 @@ public sealed partial class Simulator
     {
         if (reply.Refused is { } refused)
         {
-            if (!refused.Compacted)
+            // Compacted is the only refusal an observed revision may get, and only past a bound: a compaction asked for
+            // beyond it, or (without a bytes bound) the window's revisions.
+            var windowStart = HistoryLimits.Bytes == long.MaxValue ? refused.Revision - HistoryLimits.Revisions + 1 : long.MaxValue;
+            if (!refused.Compacted || (request.AtRevision >= _compactRequestedMax && request.AtRevision >= windowStart))
             {
-                _violations.Add($"at {NowMs} ms: a read at revision {request.AtRevision}, which an earlier read was answered at, was refused: {refused.Message}");
+                _violations.Add($"at {NowMs} ms: a read at revision {request.AtRevision}, which an earlier read was answered at, was refused: {refused.Message} " +
+                    $"(no compaction past it was asked for, and the window of {HistoryLimits.Revisions} revisions still holds it).");
+            }
+
+            return;
+        }
+
+        if (!request.Range)
+        {
+            // One key: as a whole read of that revision found it, if one did.
+            if (_stateAt.TryGetValue(request.AtRevision, out var state) && state.Keys.GetValueOrDefault(request.Key) != reply.Value)
+            {
+                _violations.Add($"at {NowMs} ms: a read of {request.Key} at revision {request.AtRevision} found {reply.Value ?? "(absent)"}, but {state.Source} found {state.Keys.GetValueOrDefault(request.Key) ?? "(absent)"} there.");
             }
 
             return;
@@ -327,7 +367,7 @@ public sealed partial class Simulator
         if (!_healed && client.AttemptsOfOperation >= Options.ClientAttemptsMax)
         {
             var request = client.Current!;
-            if (request.Txn is not null || (request.Register && client.PendingWrite?.Txn is not null))
+            if (request.IsSideOperation || (request.Register && client.PendingWrite?.IsSideOperation == true))
             {
                 // A bank transaction is judged by the invariant alone: an unknown one may or may not have moved money.
                 client.PendingWrite = null;

@@ -45,6 +45,8 @@ public sealed partial class Simulator
         // Drawn from its own stream, so that runs without the upgrade fault keep their schedules.
         BeforeUpgrade = new SeededRandom(Mix((ulong)options.Seed, 0x0D1D)).Chance(options.UpgradeProbability);
 
+        _historyRandom = new SeededRandom(Mix((ulong)options.Seed, 0x4158));
+
         // A window of a few revisions in some runs, so that trimming, and reads refused as compacted, happen too.
         HistoryLimits = new SeededRandom(Mix((ulong)options.Seed, 0x4157)).Next(3) switch
         {

@@ -110,7 +110,11 @@ public sealed class KvHistoryTests
         Assert.True(machine.RevisionProblem(2, out var compacted) is not null && compacted);
         Assert.Equal(["k/a=2", "k/b=1"], RangeAt(machine, "k/", 3));
 
-        Apply(machine, Compact(1, 8, 1_000));
+        var future = Apply(machine, Compact(1, 8, 1_000))[0];
+        Assert.Equal((KvStatus.RevisionInFuture, 5L), (future.Status, future.Revision));
+        Assert.Equal(3, machine.CompactRevision);
+
+        Apply(machine, Compact(1, 9, 5));
         Assert.Equal(5, machine.CompactRevision);
         Assert.Equal(["k/a=2", "k/c=1"], RangeAt(machine, "k/", 5));
     }
