@@ -38,6 +38,12 @@ public sealed record SynodWatchOptions
 
     /// <summary>An idle watch gets progress notifications (serve --watch-progress-interval), as events of type Progress.</summary>
     public bool ProgressNotify { get; init; }
+
+    /// <summary>
+    /// Called each time a replica has put the watch in place (again, after a resume), with the first revision it will
+    /// report: from then on no change is missed. Useful to know when to start writing in a test or a benchmark.
+    /// </summary>
+    public Action<long>? Created { get; init; }
 }
 
 public sealed partial class SynodClient
@@ -126,6 +132,7 @@ public sealed partial class SynodClient
                 if (response.Created)
                 {
                     next = response.StartRevision;
+                    options.Created?.Invoke(next);
                     continue;
                 }
 

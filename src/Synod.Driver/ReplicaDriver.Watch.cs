@@ -15,6 +15,11 @@ public sealed partial class ReplicaDriver
 {
     private readonly Dictionary<(IWatchSink Sink, long WatchId), Watcher> _watchers = [];
     private readonly List<KvEvent> _watchBatch = [];
+    private long _lastWatchPumpTick = -1;
+
+    // One pass's batches, by range, start and revision: watchers of one range that are at the same point (a thousand
+    // watchers of one prefix, all caught up) share one read of the history and one batch.
+    private readonly Dictionary<(string Range, long From, long Revision), (KvEvent[] Events, long Next)> _batches = [];
 
     /// <summary>The watchers registered here.</summary>
     public int WatcherCount => _watchers.Count;
@@ -96,14 +101,20 @@ public sealed partial class ReplicaDriver
         }
     }
 
-    /// <summary>After changes were applied, or on a tick (room may have freed up, or a progress notification be due).</summary>
+    /// <summary>
+    /// After changes were applied, at most once a tick (the first slot of a tick goes out at once; the slots after it in
+    /// the same tick wait for the tick, so that under load a watcher gets one message a tick, not one a slot), and on
+    /// every tick (room may have freed up, or a progress notification be due).
+    /// </summary>
     private void PumpWatchers(bool tick)
     {
-        if (_watchers.Count == 0)
+        if (_watchers.Count == 0 || (!tick && _lastWatchPumpTick == Core.CurrentTick))
         {
             return;
         }
 
+        _lastWatchPumpTick = Core.CurrentTick;
+        _batches.Clear();
         List<Watcher>? ended = null;
         foreach (var watcher in _watchers.Values)
         {
@@ -150,22 +161,40 @@ public sealed partial class ReplicaDriver
                 return false;
             }
 
-            _watchBatch.Clear();
-            var next = Kv.EventsFrom(watcher.NextRevision, watcher.Range, _watchBatch, _options.WatchBatchEventsMax, _options.WatchBatchBytesMax);
-            if (_watchBatch.Count > 0)
+            var key = (watcher.RangeKey, watcher.NextRevision, Kv.Revision);
+            if (!_batches.TryGetValue(key, out var batch))
             {
-                watcher.Sink.Deliver(watcher.WatchId, [.. _watchBatch], Kv.Revision);
+                _watchBatch.Clear();
+                var next = Kv.EventsFrom(watcher.NextRevision, watcher.Range, _watchBatch, _options.WatchBatchEventsMax, _options.WatchBatchBytesMax);
+                batch = ([.. _watchBatch], next);
+                if (_batches.Count >= WatchBatchesRemembered)
+                {
+                    _batches.Clear();
+                }
+
+                _batches[key] = batch;
+            }
+
+            if (batch.Events.Length > 0)
+            {
+                watcher.Sink.Deliver(watcher.WatchId, batch.Events, Kv.Revision);
                 watcher.LastSentTick = Core.CurrentTick;
             }
 
-            watcher.NextRevision = next;
+            watcher.NextRevision = batch.Next;
         }
 
         return true;
     }
 
+    /// <summary>Batches one pass remembers (it starts afresh past it).</summary>
+    private const int WatchBatchesRemembered = 1024;
+
     private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify)
     {
+        /// <summary>The range's bounds as one string, so that watchers of the same range share batches.</summary>
+        public string RangeKey { get; } = Convert.ToBase64String(range.From) + "|" + Convert.ToBase64String(range.To);
+
         public IWatchSink Sink { get; } = sink;
 
         public long WatchId { get; } = watchId;

@@ -268,13 +268,13 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     /// </summary>
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
-        var stream = new WatchStream(options.Id, options.WatchStreamBytesMax);
+        var stream = new WatchStream(options.Id, options.WatchStreamBytesMax, host.WatchEvents);
         var writer = Task.Run(async () =>
         {
-            await foreach (var response in stream.Responses.ReadAllAsync(context.CancellationToken))
+            await foreach (var (response, bytes) in stream.Responses.ReadAllAsync(context.CancellationToken))
             {
                 await responseStream.WriteAsync(response, context.CancellationToken);
-                stream.Written(response);
+                stream.Written(bytes);
             }
         });
         try

@@ -96,6 +96,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     /// <summary>The leader this replica knows, 0 if none; published by the owner loop for the client answers' hint.</summary>
     public uint KnownLeaderId => Volatile.Read(ref _knownLeaderId);
 
+    /// <summary>Watch messages of recent changes, shared by every stream (owner loop only).</summary>
+    internal WatchEventCache WatchEvents { get; } = new();
+
     public void Start()
     {
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);

@@ -12,14 +12,16 @@ namespace Synod.Server;
 /// false, the driver stops delivering, and the stream's watchers fall back to the history until the client has read
 /// what is queued. So a slow client holds at most its bound (and one batch) on the replica, never more.
 /// </summary>
-internal sealed class WatchStream(int replicaId, long bytesMax) : IWatchSink
+internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache eventCache) : IWatchSink
 {
-    private readonly Channel<WatchResponse> _queue = Channel.CreateUnbounded<WatchResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(WatchResponse Response, long Bytes)> _queue =
+        Channel.CreateUnbounded<(WatchResponse, long)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, bool> _prevKv = new();
     private long _queuedBytes;
     private long _lastAutoId;
 
-    public ChannelReader<WatchResponse> Responses => _queue.Reader;
+    /// <summary>The answers to send, each with the bytes it counts for in the queue's bound.</summary>
+    public ChannelReader<(WatchResponse Response, long Bytes)> Responses => _queue.Reader;
 
     public bool HasRoom => Interlocked.Read(ref _queuedBytes) < bytesMax;
 
@@ -51,7 +53,7 @@ internal sealed class WatchStream(int replicaId, long bytesMax) : IWatchSink
     }
 
     /// <summary>On the stream's writer, once a response went out.</summary>
-    public void Written(WatchResponse response) => Interlocked.Add(ref _queuedBytes, -response.CalculateSize());
+    public void Written(long bytes) => Interlocked.Add(ref _queuedBytes, -bytes);
 
     /// <summary>No more responses: the stream ended.</summary>
     public void Complete() => _queue.Writer.TryComplete();
@@ -61,24 +63,18 @@ internal sealed class WatchStream(int replicaId, long bytesMax) : IWatchSink
 
     public void Deliver(long watchId, IReadOnlyList<KvEvent> events, long revision)
     {
+        // The same change goes to every watcher of it: its message is built once (WatchEventCache) and shared.
         var withPrevious = _prevKv.TryGetValue(watchId, out var prevKv) && prevKv;
         var response = new WatchResponse { WatchId = watchId, Revision = revision, ServedBy = (uint)replicaId };
+        long bytes = ResponseOverheadBytes;
         foreach (var change in events)
         {
-            var watchEvent = new WatchEvent
-            {
-                Type = change.IsDelete ? WatchEvent.Types.EventType.Delete : WatchEvent.Types.EventType.Put,
-                Kv = change.Entry is { } entry ? KeyValueOf(change.Key, entry) : new KeyValue { Key = UnsafeByteOperations.UnsafeWrap(change.Key), ModRevision = change.Revision },
-            };
-            if (withPrevious && change.Previous is { } previous)
-            {
-                watchEvent.PrevKv = KeyValueOf(change.Key, previous);
-            }
-
-            response.Events.Add(watchEvent);
+            var (message, size) = eventCache.Of(change, withPrevious);
+            response.Events.Add(message);
+            bytes += size + EventFramingBytes;
         }
 
-        Enqueue(response);
+        Enqueue(response, bytes);
     }
 
     public void Progress(long watchId, long revision) =>
@@ -87,16 +83,23 @@ internal sealed class WatchStream(int replicaId, long bytesMax) : IWatchSink
     public void Canceled(long watchId, string reason, long compactRevision)
     {
         _prevKv.TryRemove(watchId, out _);
-        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, CompactRevision = compactRevision, ServedBy = (uint)replicaId });
+        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, CompactRevision = compactRevision, ServedBy = (uint)replicaId },
+            ResponseOverheadBytes + reason.Length);
     }
 
-    private void Enqueue(WatchResponse response)
+    /// <summary>What a response counts for beyond its changes: its own fields (an upper bound).</summary>
+    private const int ResponseOverheadBytes = 64;
+
+    /// <summary>What each change counts for beyond its message: its tag and length.</summary>
+    private const int EventFramingBytes = 6;
+
+    private void Enqueue(WatchResponse response, long bytes = ResponseOverheadBytes)
     {
-        Interlocked.Add(ref _queuedBytes, response.CalculateSize());
-        _queue.Writer.TryWrite(response);
+        Interlocked.Add(ref _queuedBytes, bytes);
+        _queue.Writer.TryWrite((response, bytes));
     }
 
-    private static KeyValue KeyValueOf(byte[] key, KvEntry entry) => new()
+    internal static KeyValue KeyValueOf(byte[] key, KvEntry entry) => new()
     {
         Key = UnsafeByteOperations.UnsafeWrap(key),
         Value = UnsafeByteOperations.UnsafeWrap(entry.Value),

@@ -24,4 +24,7 @@ public enum BenchMode
 
     /// <summary>Linearizable range reads of <see cref="BenchSettings.RangeKeys"/> keys from a random key on.</summary>
     Range,
+
+    /// <summary>Watch fan-out: --clients watchers of one prefix while writes land at --rate per second (WatchBenchRunner).</summary>
+    Watch,
 }

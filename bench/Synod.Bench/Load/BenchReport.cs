@@ -58,6 +58,7 @@ public static class BenchReport
         BenchMode.GetStale => "get-stale",
         BenchMode.Cas => "cas",
         BenchMode.Range => "range",
+        BenchMode.Watch => "watch",
         _ => "mixed",
     };
 }

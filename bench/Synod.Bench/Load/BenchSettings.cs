@@ -51,6 +51,9 @@ public sealed record BenchSettings
     /// <summary>In <see cref="BenchMode.Range"/>, how many keys each range read returns.</summary>
     public int RangeKeys { get; init; } = 100;
 
+    /// <summary>In <see cref="BenchMode.Watch"/>, the writes per second under the watched prefix.</summary>
+    public int WatchWriteRate { get; init; } = 1000;
+
     /// <summary>In <see cref="BenchMode.Mixed"/>, the fraction of operations that are reads.</summary>
     public double ReadRatio { get; init; } = 0.9;
 
@@ -71,12 +74,13 @@ public sealed record BenchSettings
         Check(KeyBytes is >= KeyBytesMin and <= Kv.KvLimits.KeyBytesMax, $"--key-size {KeyBytes}: use {KeyBytesMin} to {Kv.KvLimits.KeyBytesMax} bytes.");
         Check(ValueBytes is >= 0 and <= ValueBytesMax, $"--value-size {ValueBytes}: use 0 to {ValueBytesMax} bytes.");
         Check(KeySpace is >= 1 and <= KeySpaceMax, $"--key-space {KeySpace}: use 1 to {KeySpaceMax} keys.");
+        Check(WatchWriteRate is >= 1 and <= 1_000_000, $"--rate {WatchWriteRate}: use 1 to 1,000,000 writes per second.");
         Check(ReadRatio is >= 0 and <= 1, $"--read-ratio {ReadRatio}: use a fraction from 0 to 1.");
         Check(OperationTimeout > TimeSpan.Zero && OperationTimeout <= DurationMax, $"--timeout {OperationTimeout}: use more than 0 and at most {DurationMax}.");
     }
 
     /// <summary>Whether the keys must exist before the run: every mode that reads.</summary>
-    public bool NeedsFill => Mode != BenchMode.Put;
+    public bool NeedsFill => Mode is not (BenchMode.Put or BenchMode.Watch);
 
     private static void Check(bool ok, string problem)
     {

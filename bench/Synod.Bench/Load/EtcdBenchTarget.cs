@@ -11,11 +11,16 @@ namespace Synod.Bench;
 public sealed class EtcdBenchTarget : IBenchTarget
 {
     private readonly EtcdClient[] _clients;
+    private readonly Grpc.Net.Client.GrpcChannel[] _channels;
 
     public EtcdBenchTarget(BenchSettings settings)
     {
         var connection = string.Join(",", settings.Endpoints.Select(e => e.Contains("://", StringComparison.Ordinal) ? e : "http://" + e));
         _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: null))];
+        _channels = [.. Enumerable.Range(0, settings.Conns).Select(i =>
+            Grpc.Net.Client.GrpcChannel.ForAddress(
+                "http://" + settings.Endpoints[i % settings.Endpoints.Count].Replace("http://", "", StringComparison.Ordinal),
+                new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } }))];
         Timeout = settings.OperationTimeout;
     }
 
@@ -64,11 +69,53 @@ public sealed class EtcdBenchTarget : IBenchTarget
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation);
 
+    public async Task<long> PutRevisionAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
+        (await _clients[conn].PutAsync(
+            new PutRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Value = UnsafeByteOperations.UnsafeWrap(value) },
+            deadline: DateTime.UtcNow + Timeout,
+            cancellationToken: cancellation)).Header.Revision;
+
+    public async Task WatchAsync(int conn, byte[] prefix, Action created, Action<long> changed, CancellationToken cancellation)
+    {
+        // etcd's own Watch service, one stream per watcher, as etcd's clientv3 opens for a watch with its own context.
+        var channel = _channels[conn % _channels.Length];
+        using var call = new Etcdserverpb.Watch.WatchClient(channel).Watch(cancellationToken: cancellation);
+        var rangeEnd = Synod.Kv.KvRange.PrefixEnd(prefix);
+        await call.RequestStream.WriteAsync(new WatchRequest
+        {
+            CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFrom(prefix), RangeEnd = ByteString.CopyFrom(rangeEnd) },
+        }, cancellation);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(cancellation))
+            {
+                var response = call.ResponseStream.Current;
+                if (response.Created)
+                {
+                    created();
+                }
+
+                foreach (var change in response.Events)
+                {
+                    changed(change.Kv.ModRevision);
+                }
+            }
+        }
+        catch (Exception e) when (cancellation.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)
+        {
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         foreach (var client in _clients)
         {
             client.Dispose();
+        }
+
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
         }
 
         return ValueTask.CompletedTask;

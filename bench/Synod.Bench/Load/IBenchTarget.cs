@@ -24,4 +24,14 @@ public interface IBenchTarget : IAsyncDisposable
 
     /// <summary>A linearizable read of the <paramref name="limit"/> keys from <paramref name="from"/> on, in one request.</summary>
     Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation);
+
+    /// <summary>A put that returns the revision it was written at.</summary>
+    Task<long> PutRevisionAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation);
+
+    /// <summary>
+    /// Watches every key that begins with <paramref name="prefix"/> from the next change on, on its own stream through
+    /// client instance <paramref name="conn"/>, until cancelled: <paramref name="created"/> once the watch is in place,
+    /// then <paramref name="changed"/> with each change's revision as it arrives.
+    /// </summary>
+    Task WatchAsync(int conn, byte[] prefix, Action created, Action<long> changed, CancellationToken cancellation);
 }

@@ -43,6 +43,25 @@ public sealed class SynodBenchTarget : IBenchTarget
     public Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation) =>
         _clients[conn].RangeAsync(new SynodRange(from, Array.Empty<byte>(), limit), cancellationToken: cancellation);
 
+    public async Task<long> PutRevisionAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
+        (await _clients[conn].PutAsync(key, value, cancellationToken: cancellation)).Revision;
+
+    public async Task WatchAsync(int conn, byte[] prefix, Action created, Action<long> changed, CancellationToken cancellation)
+    {
+        var announced = 0;
+        var options = new SynodWatchOptions { Created = _ => { if (Interlocked.Exchange(ref announced, 1) == 0) created(); } };
+        try
+        {
+            await foreach (var change in _clients[conn].WatchAsync(SynodRange.Prefix(prefix), options, cancellation))
+            {
+                changed(change.Revision);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)

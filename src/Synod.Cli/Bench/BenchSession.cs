@@ -28,6 +28,13 @@ internal static class BenchSession
                 return ExitCodes.Unreachable;
             }
 
+            if (settings.Mode == BenchMode.Watch)
+            {
+                var watch = await new WatchBenchRunner(settings, target, progress).RunAsync(cancellation);
+                Console.WriteLine(settings.Json ? watch.Json(settings) : watch.Text());
+                return watch.Writes == 0 ? ExitCodes.Unavailable : ExitCodes.Ok;
+            }
+
             var runner = new BenchRunner(settings, target, progress, terminal);
             if (settings.NeedsFill)
             {
