@@ -12,7 +12,8 @@
 #
 # Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
 # table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers. Needs root only to
-# install etcd.
+# install etcd. A watch workload is "watch:WATCHERS@RATE" (watchers of one prefix while RATE writes/s land; RATE 1000 if
+# left out); for it the table also gives each system's resident memory (all its processes) right after the run.
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -130,14 +131,30 @@ endpoints_of() {
 }
 
 # One bench run; prints its JSON line with the system, workload and round added.
+rss_mib() { # system: resident memory of all its server processes, in MiB
+  local list
+  case "$1" in
+    etcd) list="$(pgrep -x etcd | tr '\n' ' ')" ;;
+    synod) list="$(pgrep -f "synod.dll serve" | tr '\n' ' ')" ;;
+  esac
+  # shellcheck disable=SC2086
+  ps -o rss= -p ${list:-0} 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s / 1024 }'
+}
+
 run() { # system mode clients round
-  local json
-  if ! json="$("$synod" bench --target "$1" --endpoints "$(endpoints_of "$1")" --mode "$2" --clients "$3" \
+  local json rate_flags=() clients="$3"
+  if [ "$2" = watch ]; then
+    rate_flags=(--rate "${clients##*@}")
+    [ "${clients##*@}" = "$clients" ] && rate_flags=(--rate 1000)
+    clients="${clients%%@*}"
+  fi
+  if ! json="$("$synod" bench --target "$1" --endpoints "$(endpoints_of "$1")" --mode "$2" --clients "$clients" "${rate_flags[@]}" \
       --duration "$duration" --warmup "$warmup" --key-size 16 --value-size 256 --json 2>>"$work/logs/bench.log")"; then
     echo "vs-etcd: synod bench --target $1 --mode $2 --clients $3 failed; see $work/logs/bench.log" >&2
     tail -5 "$work/logs/bench.log" >&2
     exit 1
   fi
+  if [ "$2" = watch ]; then json="${json%\}},\"rss_mib\":$(rss_mib "$1")}"; fi
   echo "{\"system\":\"$1\",\"workload\":\"$2:$3\",\"round\":$4,\"result\":$json}" >>"$work/results.jsonl"
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-5s %-14s %9.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  errors %d" % (sys.argv[2], sys.argv[3], r["ops_per_sec"], r["p50_ms"], r["p99_ms"], r["errors"]))' \
     "$json" "$1" "$2:$3" >&2
