@@ -134,8 +134,8 @@ endpoints_of() {
 rss_mib() { # system: resident memory of all its server processes, in MiB
   local list
   case "$1" in
-    etcd) list="$( (pgrep -x etcd || true) | tr '\n' ' ')" ;;
-    synod) list="$( (pgrep -f -- "serve --id [0-9]+ " || true) | tr '\n' ' ')" ;;
+    etcd) list="$( (pgrep -x etcd || true) | paste -sd, -)" ;;
+    synod) list="$( (pgrep -f -- "serve --id [0-9]+ " || true) | paste -sd, -)" ;;
   esac
   # shellcheck disable=SC2086
   ps -o rss= -p "${list:-0}" 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s / 1024 }' || true

@@ -21,10 +21,14 @@ public static class ChaosCommand
         {
             Description = $"Fault kinds to inject, comma-separated, from {FaultKinds.Describe(FaultKinds.All)} (default: all this machine allows).",
         };
+        var workload = new Option<string?>("--workload")
+        {
+            Description = "What the clients do, comma-separated: register (get/put/delete, checked for linearizability), cas (compare-and-swaps, checked with them), bank (transfers by transaction; every read of all accounts must sum to the total), watch (watchers checked against the acknowledged writes). Default: all.",
+        };
         var outDir = new Option<string?>("--out") { Description = "Keep history.jsonl, faults.jsonl, the replica logs and report.html in this folder." };
         var command = new Command("chaos", "Run a local cluster under injected faults with concurrent clients, then check the history for linearizability.")
         {
-            replicas, duration, seed, clients, faults, outDir,
+            replicas, duration, seed, clients, faults, workload, outDir,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -39,6 +43,7 @@ public static class ChaosCommand
                     Clients = parse.GetValue(clients),
                     Faults = parse.GetValue(faults) is { } list ? FaultKinds.Parse(list) : FaultKinds.Supported(),
                     OutDir = parse.GetValue(outDir),
+                    Workloads = parse.GetValue(workload) is { } names ? ChaosWorkloads.Parse(names) : ChaosWorkload.All,
                     ReplicaProgram = SelfProgram.Get(),
                 };
                 options.Validate();
@@ -58,7 +63,7 @@ public static class ChaosCommand
     {
         var runner = new ChaosRunner(options);
         Console.WriteLine($"synod chaos: {options.Replicas} replicas, {DurationText.Format(options.Duration)}, seed {options.Seed}, " +
-            $"{options.Clients} clients, faults {FaultKinds.Describe(options.Faults)}; replica logs in {runner.LogDir}");
+            $"{options.Clients} clients, workloads {ChaosWorkloads.Describe(options.Workloads)}, faults {FaultKinds.Describe(options.Faults)}; replica logs in {runner.LogDir}");
         var run = runner.RunAsync(cancellation);
         try
         {

@@ -81,6 +81,7 @@ public sealed partial class SynodClient
             using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: silence.Token);
             var broken = false;
             var queue = new Queue<SynodWatchEvent>();
+            var fragments = new List<WatchEvent>();
             try
             {
                 await call.RequestStream.WriteAsync(new WatchRequest
@@ -97,6 +98,10 @@ public sealed partial class SynodClient
                         WatchId = 1,
                     },
                 }, silence.Token);
+            }
+            catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The watch was cancelled.", e, cancellationToken);
             }
             catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -116,7 +121,16 @@ public sealed partial class SynodClient
                     response = call.ResponseStream.Current;
                     silence.CancelAfter(_options.WatchSilenceTimeout);
                 }
+                catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("The watch was cancelled.", e, cancellationToken);
+                }
                 catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (response.Canceled && response.RetryElsewhere)
                 {
                     break;
                 }
@@ -146,6 +160,21 @@ public sealed partial class SynodClient
                             queue.Enqueue(new SynodWatchEvent(SynodWatchEventType.Progress, response.Revision, null, null, response.ServedBy));
                         }
                     }
+                }
+
+                if (response.Fragment)
+                {
+                    // A revision too large for one response: nothing of it is reported until all of it has come.
+                    fragments.AddRange(response.Events);
+                    continue;
+                }
+
+                if (fragments.Count > 0)
+                {
+                    fragments.AddRange(response.Events);
+                    response.Events.Clear();
+                    response.Events.AddRange(fragments);
+                    fragments.Clear();
                 }
 
                 foreach (var change in response.Events)

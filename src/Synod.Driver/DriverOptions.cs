@@ -12,7 +12,7 @@ public sealed record DriverOptions
     public KvHistoryLimits History { get; init; } = KvHistoryLimits.Default;
 
     /// <summary>The most watchers one replica serves (serve --watchers-max); a watch beyond it is refused.</summary>
-    public int WatchersMax { get; init; } = 100_000;
+    public int WatchersMax { get; init; } = 10_000;
 
     /// <summary>The most changes one delivery to a watcher holds (whole revisions: a larger transaction goes whole).</summary>
     public int WatchBatchEventsMax { get; init; } = 1_000;

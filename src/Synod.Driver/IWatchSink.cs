@@ -23,6 +23,9 @@ public interface IWatchSink
     /// <summary>The watcher has been sent every change in its range up to <paramref name="revision"/>.</summary>
     void Progress(long watchId, long revision);
 
+    /// <summary>The stream's progress request has been answered (a stream asks one at a time).</summary>
+    void ProgressRequestAnswered();
+
     /// <summary>The watch ended: cancelled, or compacted (then <paramref name="compactRevision"/> is the oldest revision kept).</summary>
     void Canceled(long watchId, string reason, long compactRevision);
 }

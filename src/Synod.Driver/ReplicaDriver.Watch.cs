@@ -21,6 +21,9 @@ public sealed partial class ReplicaDriver
     // watchers of one prefix, all caught up) share one read of the history and one batch.
     private readonly Dictionary<(string Range, long From, long Revision), (KvEvent[] Events, long Next)> _batches = [];
 
+    /// <summary>How a refusal for want of room begins (the server tells the client to watch elsewhere).</summary>
+    public const string WatchersMaxRefusal = "this replica serves WatchersMax";
+
     /// <summary>The watchers registered here.</summary>
     public int WatcherCount => _watchers.Count;
 
@@ -41,7 +44,7 @@ public sealed partial class ReplicaDriver
 
         if (_watchers.Count >= _options.WatchersMax)
         {
-            sink.Canceled(watchId, $"this replica serves WatchersMax ({_options.WatchersMax}) watchers already; close some, or watch from another replica.", 0);
+            sink.Canceled(watchId, $"{WatchersMaxRefusal} ({_options.WatchersMax}) watchers already; close some, or watch from another replica.", 0);
             return;
         }
 
@@ -85,14 +88,20 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public void RequestWatchProgress(IWatchSink sink)
     {
+        sink.ProgressRequestAnswered();
         if (!Core.KnowsLiveLeader)
         {
             return;
         }
 
-        foreach (var watcher in _watchers.Values.Where(w => ReferenceEquals(w.Sink, sink)))
+        foreach (var watcher in _watchers.Values.Where(w => ReferenceEquals(w.Sink, sink)).ToList())
         {
-            Pump(watcher);
+            if (!Pump(watcher))
+            {
+                _watchers.Remove((watcher.Sink, watcher.WatchId));
+                continue;
+            }
+
             if (watcher.NextRevision > Kv.Revision && sink.HasRoom)
             {
                 sink.Progress(watcher.WatchId, Kv.Revision);

@@ -281,6 +281,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         {
             while (await requestStream.MoveNext(context.CancellationToken))
             {
+                // A client that sends without reading would otherwise grow the queue of answers (created, refused)
+                // without a bound: its requests wait until it has read what is queued.
+                await stream.WaitForRoomAsync(context.CancellationToken);
                 var request = requestStream.Current;
                 switch (request.RequestCase)
                 {
@@ -288,7 +291,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
                         var create = request.Create;
                         if (WatchProblem(create, stream) is { } problem)
                         {
-                            stream.Canceled(create.WatchId, problem, 0);
+                            stream.Refused(create.WatchId, problem);
                             break;
                         }
 
@@ -299,10 +302,14 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
                         await host.PostAsync(new WatchCancelInput(stream, request.Cancel.WatchId), context.CancellationToken);
                         break;
                     case WatchRequest.RequestOneofCase.Progress:
-                        await host.PostAsync(new WatchProgressInput(stream), context.CancellationToken);
+                        if (stream.TakeProgressRequest())
+                        {
+                            await host.PostAsync(new WatchProgressInput(stream), context.CancellationToken);
+                        }
+
                         break;
                     default:
-                        stream.Canceled(0, "the watch request carries neither create, cancel nor progress; send one of them.", 0);
+                        stream.Refused(0, "the watch request carries neither create, cancel nor progress; send one of them.");
                         break;
                 }
             }
@@ -313,7 +320,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         }
         finally
         {
-            await host.PostAsync(new WatchClosedInput(stream), CancellationToken.None);
+            host.PostWatchClosed(stream);
             stream.Complete();
             try
             {

@@ -129,6 +129,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         }
     }
 
+    /// <summary>
+    /// Posts that a watch stream ended, without waiting for a client slot: its watchers must end even when every slot is
+    /// taken, or they would hold memory and owner-loop time for a client that is gone.
+    /// </summary>
+    internal void PostWatchClosed(WatchStream stream) => _inputs.Writer.TryWrite(new WatchClosedInput(stream));
+
     public async Task<HostStatus> StatusAsync(CancellationToken cancellation)
     {
         var completion = NewCompletion<HostStatus>();
@@ -271,8 +277,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             Interlocked.Decrement(ref _peerInputsWaiting);
         }
-        else if (input is ProposeInput or ReadInput or RangeInput or StatusInput)
+        else if (input is ProposeInput or ReadInput or RangeInput or StatusInput or WatchCreateInput or WatchCancelInput or WatchProgressInput)
         {
+            // Every client input took a slot in PostAsync; a stream's close did not (PostWatchClosed).
             _clientSlots.Release();
         }
 

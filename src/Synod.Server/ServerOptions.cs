@@ -116,8 +116,8 @@ public sealed record ServerOptions
     /// <summary>The most bytes of history kept (--history-bytes), whichever of the two bounds comes first.</summary>
     public long HistoryBytes { get; init; } = Synod.Kv.KvHistoryLimits.BytesDefault;
 
-    /// <summary>The most watchers this replica serves in all (--watchers-max); a watch beyond it is refused, naming it.</summary>
-    public int WatchersMax { get; init; } = 100_000;
+    /// <summary>The most watchers this replica serves in all (--watchers-max, 10,000); a watch beyond it is refused, naming it, and the client watches at another replica. Each applied slot costs the owner loop a little for every watcher, which is what this bounds.</summary>
+    public int WatchersMax { get; init; } = 10_000;
 
     /// <summary>The most watchers one watch stream may hold (--watchers-per-stream-max).</summary>
     public int WatchersPerStreamMax { get; init; } = 10_000;

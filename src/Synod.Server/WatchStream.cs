@@ -14,8 +14,10 @@ namespace Synod.Server;
 /// </summary>
 internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache eventCache) : IWatchSink
 {
+    // Written by the owner loop and, for refusals, by the stream's reader: not a single writer.
     private readonly Channel<(WatchResponse Response, long Bytes)> _queue =
-        Channel.CreateUnbounded<(WatchResponse, long)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Channel.CreateUnbounded<(WatchResponse, long)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private int _progressRequested;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, bool> _prevKv = new();
     private long _queuedBytes;
     private long _lastAutoId;
@@ -30,6 +32,27 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
 
     /// <summary>The watchers the client created on this stream and has not cancelled (a bound per stream).</summary>
     public int Watchers => _prevKv.Count;
+
+    /// <summary>Waits (polling, on the stream's reader) until the queue is under its bound again.</summary>
+    public async Task WaitForRoomAsync(CancellationToken cancellation)
+    {
+        while (!HasRoom)
+        {
+            await Task.Delay(RoomPollMs, cancellation);
+        }
+    }
+
+    /// <summary>
+    /// True if a progress request should go to the owner loop: one at a time per stream; the ones that come while one
+    /// is pending are answered by it.
+    /// </summary>
+    public bool TakeProgressRequest() => Interlocked.Exchange(ref _progressRequested, 1) == 0;
+
+    /// <summary>A create (or request) refused before it reached the owner loop: answered, without touching a live watcher of the same id.</summary>
+    public void Refused(long watchId, string reason) =>
+        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, ServedBy = (uint)replicaId }, ResponseOverheadBytes + reason.Length);
+
+    private const int RoomPollMs = 10;
 
     /// <summary>True while a watcher of this id is open on the stream (an id is free again once its cancel is answered).</summary>
     public bool InUse(long watchId) => _prevKv.ContainsKey(watchId);
@@ -63,13 +86,24 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
 
     public void Deliver(long watchId, IReadOnlyList<KvEvent> events, long revision)
     {
-        // The same change goes to every watcher of it: its message is built once (WatchEventCache) and shared.
+        // The same change goes to every watcher of it: its message is built once (WatchEventCache) and shared. A response
+        // holds at most WatchResponseBytesMax, which every client accepts: a revision larger than that (a transaction of
+        // many large values with their previous values) goes in fragments, each but the last marked, so that a client
+        // takes the revision whole or, if the stream breaks between them, not at all.
         var withPrevious = _prevKv.TryGetValue(watchId, out var prevKv) && prevKv;
         var response = new WatchResponse { WatchId = watchId, Revision = revision, ServedBy = (uint)replicaId };
         long bytes = ResponseOverheadBytes;
-        foreach (var change in events)
+        for (var index = 0; index < events.Count; index++)
         {
-            var (message, size) = eventCache.Of(change, withPrevious);
+            var (message, size) = eventCache.Of(events[index], withPrevious);
+            if (response.Events.Count > 0 && bytes + size + EventFramingBytes > WatchResponseBytesMax)
+            {
+                response.Fragment = events[index].Revision == events[index - 1].Revision;
+                Enqueue(response, bytes);
+                response = new WatchResponse { WatchId = watchId, Revision = revision, ServedBy = (uint)replicaId };
+                bytes = ResponseOverheadBytes;
+            }
+
             response.Events.Add(message);
             bytes += size + EventFramingBytes;
         }
@@ -77,14 +111,25 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
         Enqueue(response, bytes);
     }
 
+    /// <summary>The most bytes of changes one response carries (4 MiB): below every client's receive bound.</summary>
+    public const int WatchResponseBytesMax = 4 * 1024 * 1024;
+
     public void Progress(long watchId, long revision) =>
         Enqueue(new WatchResponse { WatchId = watchId, Progress = true, Revision = revision, ServedBy = (uint)replicaId });
+
+    /// <summary>The owner loop has answered the stream's pending progress request.</summary>
+    public void ProgressRequestAnswered() => Interlocked.Exchange(ref _progressRequested, 0);
 
     public void Canceled(long watchId, string reason, long compactRevision)
     {
         _prevKv.TryRemove(watchId, out _);
-        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, CompactRevision = compactRevision, ServedBy = (uint)replicaId },
-            ResponseOverheadBytes + reason.Length);
+        Enqueue(new WatchResponse
+        {
+            WatchId = watchId, Canceled = true, CancelReason = reason, CompactRevision = compactRevision, ServedBy = (uint)replicaId,
+
+            // A replica at its bound of watchers: the client should watch from another one.
+            RetryElsewhere = reason.StartsWith(ReplicaDriver.WatchersMaxRefusal, StringComparison.Ordinal),
+        }, ResponseOverheadBytes + reason.Length);
     }
 
     /// <summary>What a response counts for beyond its changes: its own fields (an upper bound).</summary>

@@ -89,6 +89,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             SessionsMax = _sim.Options.SessionsMax,
             History = _sim.HistoryLimits,
             WatchProgressEveryTicks = 50,
+
+            // Batches of one to three changes, so that batch boundaries fall everywhere.
+            WatchBatchEventsMax = 1 + (int)((ulong)_sim.Options.Seed % 3),
             SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
             FirstReadId = (long)Incarnation << 40,
         };

@@ -138,7 +138,10 @@ public sealed partial class Simulator
             var changes = new SortedDictionary<string, string?>(StringComparer.Ordinal);
             foreach (var change in group)
             {
-                changes[Encoding.UTF8.GetString(change.Key)] = change.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value) : null;
+                if (!changes.TryAdd(Encoding.UTF8.GetString(change.Key), change.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value) : null))
+                {
+                    _violations.Add($"at {NowMs} ms: watcher {watcher.Index} received the change to {Encoding.UTF8.GetString(change.Key)} at revision {group.Key} twice.");
+                }
             }
 
             NoteChangesAt(group.Key, changes, $"watcher {watcher.Index}");
@@ -163,6 +166,14 @@ public sealed partial class Simulator
         {
             _violations.Add($"at {NowMs} ms: watcher {watcher.Index} was cancelled: {reason}");
             return;
+        }
+
+        // Legitimate only past a bound: a compaction asked for beyond the watcher's next revision, or a small window.
+        // (In a run upgraded in place, a watcher opened before history started is cancelled when it starts: legitimate.)
+        if (HistoryLimits == KvHistoryLimits.Default && watcher.NextRevision >= _compactRequestedMax && Faults.Upgrades == 0)
+        {
+            _violations.Add($"at {NowMs} ms: watcher {watcher.Index} was cancelled as compacted at revision {compactRevision} while it needed revision {watcher.NextRevision}, "
+                + $"which no compaction asked for (up to {_compactRequestedMax}) and the default window still holds.");
         }
 
         // It fell behind the window: the client reads afresh and watches from the next change (a new segment).
@@ -272,6 +283,10 @@ public sealed partial class Simulator
         public int Incarnation { get; } = host.Incarnation;
 
         public bool HasRoom => _queued < capacity;
+
+        public void ProgressRequestAnswered()
+        {
+        }
 
         public void Created(long watchId, long startRevision, long revision) => Send(w => sim.OnWatchCreated(w, startRevision));
 

@@ -32,6 +32,15 @@ public sealed record ChaosOptions
     /// <summary>Keys the workload touches ("k0".."k{n-1}"); few keys make operations collide, which is what tests linearizability.</summary>
     public int Keys { get; init; } = 8;
 
+    /// <summary>What the clients do (--workload); by default a mix of all.</summary>
+    public ChaosWorkload Workloads { get; init; } = ChaosWorkload.All;
+
+    /// <summary>With the bank workload: clients that transfer and read the accounts, besides --clients.</summary>
+    public int BankClients => Math.Max(2, Clients / 4);
+
+    /// <summary>With the watch workload: watchers of the keys.</summary>
+    public const int Watchers = 2;
+
     public IReadOnlySet<FaultKind> Faults { get; init; } = FaultKinds.Supported();
 
     /// <summary>Where history.jsonl, faults.jsonl, the replica logs and report.html go; null keeps nothing.</summary>

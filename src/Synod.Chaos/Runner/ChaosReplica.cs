@@ -9,6 +9,9 @@ namespace Synod.Chaos;
 /// </summary>
 internal sealed class ChaosReplica : ReplicaProcess
 {
+    /// <summary>Progress notifications every second, so that a chaos watcher tells a cut-off replica from an idle one within seconds.</summary>
+    public const string WatchProgressInterval = "1s";
+
     /// <param name="peerArgs">The `synod serve` flags that give it its peer certificate, key and CA.</param>
     public ChaosReplica(
         int id, IReadOnlyList<string> program, int tickMs, string listenEndpoint, string peers, string dataDir, string logPath, IReadOnlyList<string> peerArgs)
@@ -67,6 +70,6 @@ internal sealed class ChaosReplica : ReplicaProcess
     private static string[] ServeArgs(int id, int tickMs, string listenEndpoint, string peers, string dataDir, IReadOnlyList<string> peerArgs) =>
     [
         "--id", id.ToString(CultureInfo.InvariantCulture), "--peers", peers, "--listen", listenEndpoint,
-        "--data-dir", dataDir, "--tick-ms", tickMs.ToString(CultureInfo.InvariantCulture), .. peerArgs,
+        "--data-dir", dataDir, "--tick-ms", tickMs.ToString(CultureInfo.InvariantCulture), "--watch-progress-interval", WatchProgressInterval, .. peerArgs,
     ];
 }

@@ -48,6 +48,21 @@ public sealed record ChaosResult
 
     public required IReadOnlyList<FaultEvent> Timeline { get; init; }
 
+    /// <summary>What the clients did.</summary>
+    public ChaosWorkload Workloads { get; init; } = ChaosWorkload.Register;
+
+    /// <summary>Bank: reads of every account, transfers attempted, and each broken invariant.</summary>
+    public int BankReads { get; init; }
+
+    public int BankTransfers { get; init; }
+
+    public IReadOnlyList<string> BankProblems { get; init; } = [];
+
+    /// <summary>Watch: changes the watchers reported, and each problem with them.</summary>
+    public int WatchChanges { get; init; }
+
+    public IReadOnlyList<string> WatchProblems { get; init; } = [];
+
     /// <summary>Where the history, fault timeline, logs and report were kept, or null.</summary>
     public required string? OutDir { get; init; }
 
@@ -76,6 +91,18 @@ public sealed record ChaosResult
             if (LongestQuorumStall is { } stall && stall.Seconds > Options.WriteStallMax.TotalSeconds)
             {
                 problems.Add($"no write succeeded for {stall.Seconds:0.0} s (from {stall.From:0.0} s to {stall.To:0.0} s) while a quorum was healthy by the planner's account, over WriteStallMax ({Options.WriteStallMax.TotalSeconds:0} s); at its start: {stall.Describe()}.");
+            }
+
+            problems.AddRange(BankProblems.Take(5).Select(p => $"bank: {p}"));
+            if (BankProblems.Count > 5)
+            {
+                problems.Add($"bank: ... and {BankProblems.Count - 5} more.");
+            }
+
+            problems.AddRange(WatchProblems.Take(5).Select(p => $"watch: {p}"));
+            if (WatchProblems.Count > 5)
+            {
+                problems.Add($"watch: ... and {WatchProblems.Count - 5} more.");
             }
 
             if (Faults.UnexpectedExits > 0)

@@ -22,9 +22,20 @@ public sealed partial class ChaosRunner
         _phase = "faults";
         var endpoints = _replicas.Values.OrderBy(r => r.Id).Select(r => r.ListenEndpoint).ToList();
         using var stopClients = new CancellationTokenSource();
-        var clients = Enumerable.Range(1, _options.Clients)
-            .Select(id => new WorkloadClient(id, endpoints, _options.Keys, _options.Seed, _clock, _history))
+        if (_options.Workloads.HasFlag(ChaosWorkload.Watch))
+        {
+            _watchers = [.. Enumerable.Range(1, ChaosOptions.Watchers).Select(id => new ChaosWatcher(id, endpoints))];
+            _watching = [.. _watchers.Select(w => Task.Run(() => w.RunAsync(_stopWatchers.Token), CancellationToken.None))];
+        }
+
+        var registers = _options.Workloads.HasFlag(ChaosWorkload.Register) || _options.Workloads.HasFlag(ChaosWorkload.Cas) ? _options.Clients : 0;
+        var banks = _options.Workloads.HasFlag(ChaosWorkload.Bank) ? _options.BankClients : 0;
+        var clients = Enumerable.Range(1, registers)
+            .Select(id => new WorkloadClient(id, endpoints, _options.Keys, _options.Seed, _clock, _history, _options.Workloads, _changes))
             .Select(client => Task.Run(() => client.RunAsync(stopClients.Token, cancellation), CancellationToken.None))
+            .Concat(Enumerable.Range(1, banks)
+                .Select(id => new BankClient(id, endpoints, _options.Seed, _clock, _bank))
+                .Select(client => Task.Run(() => client.RunAsync(stopClients.Token, cancellation), CancellationToken.None)))
             .ToList();
         double end;
         double healStart;

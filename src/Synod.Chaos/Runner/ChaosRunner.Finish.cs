@@ -23,6 +23,9 @@ public sealed partial class ChaosRunner
         var convergence = await ConvergeAsync(healStart, cancellation);
         _phase = "final reads";
         await FinalReadsAsync(cancellation);
+        var (watchStretches, watchProblems) = await FinishWatchersAsync(cancellation);
+        var (bankReads, bankTransfers, bankFailures, openedAt) = _bank.Snapshot();
+        var bankProblems = BankCheck.Problems(bankReads, BankClient.Accounts, BankClient.Total, openedAt);
 
         // The replicas have said all they can; stop them now rather than keep them through a check that may be long.
         _phase = "stopping replicas";
@@ -50,6 +53,12 @@ public sealed partial class ChaosRunner
             OperationsChecked = check.OperationsChecked,
             Counterexample = check.Counterexample.Count > 0 ? $"key {check.FailingKey}:\n{LinearizabilityChecker.Describe(check.Counterexample)}" : "",
             History = history,
+            Workloads = _options.Workloads,
+            BankReads = bankReads.Count,
+            BankTransfers = bankTransfers,
+            BankProblems = bankProblems,
+            WatchChanges = watchStretches.Sum(w => w.Changes.Count),
+            WatchProblems = watchProblems,
             Timeline = _timeline.Events,
             OutDir = _outDir,
         };
@@ -60,6 +69,40 @@ public sealed partial class ChaosRunner
         // Without --out, a run that passed leaves nothing behind; a failed one keeps its evidence in the temporary folder.
         return result with { OutDir = _options.OutDir is null && result.Passed ? null : _outDir };
     }
+
+    /// <summary>
+    /// Lets the watchers catch up with the last acknowledged change (they resume on their own after the faults), stops
+    /// them and checks what each saw against the acknowledged writes.
+    /// </summary>
+    private async Task<(IReadOnlyList<WatchCheck.Watcher> Stretches, IReadOnlyList<string> Problems)> FinishWatchersAsync(CancellationToken cancellation)
+    {
+        if (_watchers.Count == 0)
+        {
+            return ([], []);
+        }
+
+        _phase = "watchers catching up";
+        var last = _changes.Last;
+        var deadline = _clock.Now + WatchCatchUpTimeout.TotalSeconds;
+        while (_clock.Now < deadline && _watchers.Any(w => w.CoveredTo < last))
+        {
+            await Task.Delay(ConvergencePollMs, cancellation);
+        }
+
+        await _stopWatchers.CancelAsync();
+        await Task.WhenAll(_watching);
+        var stretches = _watchers.SelectMany(w => w.Stretches()).ToList();
+        var problems = WatchCheck.Problems(stretches, _changes.Snapshot()).ToList();
+        foreach (var watcher in _watchers.Where(w => w.CoveredTo < last))
+        {
+            problems.Add($"a watcher was told about revisions up to {watcher.CoveredTo} only, {WatchCatchUpTimeout.TotalSeconds:0} s after the cluster converged at a last acknowledged change of revision {last}.");
+        }
+
+        return (stretches, problems);
+    }
+
+    /// <summary>How long the watchers may take, after convergence, to report the last acknowledged change.</summary>
+    private static readonly TimeSpan WatchCatchUpTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// Polls until every replica runs its current process, votes (no rebuild pending), has applied the same slot

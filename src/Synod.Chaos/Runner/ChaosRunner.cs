@@ -26,6 +26,11 @@ public sealed partial class ChaosRunner
     private readonly RunClock _clock = new();
     private readonly FaultTimeline _timeline = new();
     private readonly HistoryRecorder _history = new();
+    private readonly ChangeLog _changes = new();
+    private readonly BankLedger _bank = new();
+    private readonly CancellationTokenSource _stopWatchers = new();
+    private List<ChaosWatcher> _watchers = [];
+    private List<Task> _watching = [];
 
     /// <summary>The planner's picture at every fault tick, for <see cref="QuorumStall"/>.</summary>
     private readonly List<FaultPicture> _pictures = [];

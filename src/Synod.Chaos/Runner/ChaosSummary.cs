@@ -29,6 +29,16 @@ public static class ChaosSummary
         }
 
         text.AppendLine($"  linearizable: {(result.Linearizable switch { true => "yes", false => "no", null => "unknown (check timed out)" })} ({result.OperationsChecked} operations checked)");
+        text.AppendLine($"  workloads: {ChaosWorkloads.Describe(result.Workloads)}");
+        if (result.Workloads.HasFlag(ChaosWorkload.Bank))
+        {
+            text.AppendLine($"  bank: {result.BankReads} reads of every account, {result.BankTransfers} transfers; the total held: {(result.BankProblems.Count == 0 ? "yes" : $"no ({result.BankProblems.Count} problems)")}");
+        }
+
+        if (result.Workloads.HasFlag(ChaosWorkload.Watch))
+        {
+            text.AppendLine($"  watch: {result.WatchChanges} changes reported to {ChaosOptions.Watchers} watchers; all in order, none missing or repeated: {(result.WatchProblems.Count == 0 ? "yes" : $"no ({result.WatchProblems.Count} problems)")}");
+        }
         if (result.Counterexample.Length > 0)
         {
             text.AppendLine("  counterexample:");

@@ -41,10 +41,21 @@ internal sealed class WorkloadClient
     private readonly SynodClient _client;
     private int _writes;
 
-    public WorkloadClient(int id, IReadOnlyList<string> endpoints, int keys, int seed, RunClock clock, HistoryRecorder history)
+    // With --workload cas: the share of writes that are compare-and-swaps (all of them without register).
+    private const double CasShareOfWrites = 0.4;
+
+    private readonly ChaosWorkload _workloads;
+    private readonly ChangeLog _changes;
+
+    // What this client last learned each key holds (a read, or its own write acknowledged): what a compare-and-swap expects.
+    private readonly Dictionary<string, string?> _lastSeen = [];
+
+    public WorkloadClient(int id, IReadOnlyList<string> endpoints, int keys, int seed, RunClock clock, HistoryRecorder history, ChaosWorkload workloads, ChangeLog changes)
     {
         _id = id;
         _keys = keys;
+        _workloads = workloads;
+        _changes = changes;
         // HashCode.Combine is salted per process, so the seed is mixed by hand to repeat across runs.
         _random = new Random(unchecked((seed * 7_919) + id));
 
@@ -95,7 +106,15 @@ internal sealed class WorkloadClient
         var key = $"k{_random.Next(_keys)}";
         var pick = _random.NextDouble();
         var kind = pick < GetShare ? OperationKind.Get : pick < GetShare + PutShare ? OperationKind.Put : OperationKind.Delete;
-        var value = kind == OperationKind.Put ? $"c{_id}-{++_writes}" : null;
+        if (kind != OperationKind.Get && _workloads.HasFlag(ChaosWorkload.Cas)
+            && (!_workloads.HasFlag(ChaosWorkload.Register) || _random.NextDouble() < CasShareOfWrites))
+        {
+            kind = OperationKind.Cas;
+        }
+
+        var value = kind is OperationKind.Put or OperationKind.Cas ? $"c{_id}-{++_writes}" : null;
+        var expect = kind == OperationKind.Cas ? _lastSeen.GetValueOrDefault(key) : null;
+        bool? swapped = null;
         var options = _random.NextDouble() < PinnedShare
             ? new SynodCallOptions { PinnedEndpointIndex = _random.Next(_client.Endpoints.Count), OperationTimeout = PinnedOperationTimeout }
             : null;
@@ -108,22 +127,46 @@ internal sealed class WorkloadClient
             {
                 case OperationKind.Get:
                     result = await ReadAsync(key, options, abort);
+                    _lastSeen[key] = result;
                     break;
                 case OperationKind.Put:
-                    await _client.PutAsync(key, value!, options, abort);
+                    var put = await _client.PutAsync(key, value!, options, abort);
+                    _changes.Add(put.Revision, key, value);
+                    _lastSeen[key] = value;
+                    break;
+                case OperationKind.Cas:
+                    var swap = await _client.PutAsync(key, value!, expect is null ? SynodCompare.Absent : SynodCompare.ValueIs(expect), options, abort);
+                    swapped = !swap.CompareFailed;
+                    if (swap.CompareFailed)
+                    {
+                        _lastSeen.Remove(key);
+                    }
+                    else
+                    {
+                        _changes.Add(swap.Revision, key, value);
+                        _lastSeen[key] = value;
+                    }
+
                     break;
                 default:
-                    await _client.DeleteAsync(key, options, abort);
+                    var deleted = await _client.DeleteAsync(key, options, abort);
+                    if (deleted.Existed)
+                    {
+                        _changes.Add(deleted.Revision, key, null);
+                    }
+
+                    _lastSeen[key] = null;
                     break;
             }
 
-            done = new Operation(_id, kind, key, value, result, invoke, _clock.Now, Outcome.Ok);
+            done = new Operation(_id, kind, key, value, result, invoke, _clock.Now, Outcome.Ok) { Expect = expect, Swapped = swapped };
         }
         catch (Exception e)
         {
             // Any failure is recorded, never thrown: an unexpected one counts as unknown for a write, the safe reading.
             var outcome = OutcomeRules.ForFailure(e, kind != OperationKind.Get);
-            done = new Operation(_id, kind, key, value, null, invoke, outcome == Outcome.Unknown ? null : _clock.Now, outcome);
+            done = new Operation(_id, kind, key, value, null, invoke, outcome == Outcome.Unknown ? null : _clock.Now, outcome) { Expect = expect };
+            _lastSeen.Remove(key);
             _history.AddFailure(done, e);
         }
 

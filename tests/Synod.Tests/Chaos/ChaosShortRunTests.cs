@@ -6,7 +6,8 @@ namespace Synod.Tests.Chaos;
 
 /// <summary>
 /// `synod chaos` end to end, in process: five real replica processes, every fault kind at least once (the planner
-/// forces each enabled kind early), clients throughout, then heal, convergence and the linearizability check.
+/// forces each enabled kind early), clients of every workload throughout (register, compare-and-swap, bank, watch), then
+/// heal, convergence, the linearizability check, the bank's invariant and the watchers' changes.
 /// </summary>
 [Collection(RealClusterCollection.Name)]
 public sealed class ChaosShortRunTests(ITestOutputHelper output)
@@ -44,6 +45,9 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
 
         Assert.True(result.Faults.Partitions >= 1, "no partition happened");
         Assert.True(result.OperationsOk > 0, "no client operation succeeded");
+        Assert.Contains(result.History, op => op.Kind == Synod.Checker.OperationKind.Cas && op.Swapped is not null);
+        Assert.True(result.BankReads > 0 && result.BankTransfers > 0, $"the bank read {result.BankReads} times and moved money {result.BankTransfers} times");
+        Assert.True(result.WatchChanges > 0, "the watchers reported no change");
         Assert.Contains(result.Timeline, e => e.Kind == "rebuilt");
     }
 }

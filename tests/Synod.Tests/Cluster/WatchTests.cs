@@ -156,5 +156,73 @@ public sealed class WatchTests
         Assert.Equal(last, ended.CompactRevision);
     }
 
+    /// <summary>
+    /// From the cold review of watch: every watch request took one of the replica's client slots (InputQueueMax, 65,536)
+    /// and never gave it back, so 65,600 progress requests left the replica unable to answer anything.
+    /// </summary>
+    [Fact]
+    public async Task A_client_that_floods_a_stream_with_requests_leaves_the_replica_serving()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://" + cluster.EndpointList[0]);
+        using var stop = new CancellationTokenSource(Patience);
+        using var call = new Synod.Protocol.Kv.KvClient(channel).Watch(cancellationToken: stop.Token);
+        await call.RequestStream.WriteAsync(new Synod.Protocol.WatchRequest { Create = new Synod.Protocol.WatchCreateRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("f/"), WatchId = 1 } });
+        var reading = Task.Run(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(stop.Token))
+            {
+            }
+        });
+        for (var i = 0; i < 70_000; i++)
+        {
+            await call.RequestStream.WriteAsync(new Synod.Protocol.WatchRequest { Progress = new Synod.Protocol.WatchProgressRequest() });
+            if (i % 7 == 0)
+            {
+                await call.RequestStream.WriteAsync(new Synod.Protocol.WatchRequest { Create = new Synod.Protocol.WatchCreateRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("f/"), WatchId = 1 } });
+            }
+        }
+
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = [cluster.EndpointList[0]], OperationTimeout = TimeSpan.FromSeconds(10) });
+        Assert.True((await client.PutAsync("after-flood", "1")).Revision > 0);
+        Assert.True((await client.StatusAsync(0)).Watchers >= 1);
+        await stop.CancelAsync();
+        await reading.ContinueWith(_ => { });
+    }
+
+    /// <summary>
+    /// From the cold review of watch: a transaction of six 1 MB deletes, watched with previous values, made one response
+    /// past what a client accepts; the client failed, resumed at the same revision, and looped for ever.
+    /// </summary>
+    [Fact]
+    public async Task A_revision_larger_than_a_response_reaches_the_watcher_whole_in_fragments()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(30) });
+        var big = new string('x', 1_000_000);
+        foreach (var i in Enumerable.Range(0, 6))
+        {
+            await client.PutAsync($"big/{i}", big);
+        }
+
+        var from = (await client.GetAsync("big/5")).ModRevision + 1;
+        var deleted = await client.Txn().Then([.. Enumerable.Range(0, 6).Select(i => SynodTxn.Delete($"big/{i}"))]).CommitAsync();
+        using var stop = new CancellationTokenSource(Patience);
+        var seen = new List<SynodWatchEvent>();
+        await foreach (var change in client.WatchPrefixAsync("big/", new SynodWatchOptions { StartRevision = from, PrevKv = true }, stop.Token))
+        {
+            seen.Add(change);
+            if (seen.Count == 6)
+            {
+                break;
+            }
+        }
+
+        Assert.All(seen, change => Assert.Equal((SynodWatchEventType.Delete, deleted.Revision, 1_000_000), (change.Type, change.Revision, change.PrevKv!.Value.Length)));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"big/{i}"), seen.Select(c => c.KeyAsString()));
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> Cli(params string[] args) => CliExitCodeTests.RunAsync(args);
 }

@@ -123,6 +123,10 @@ public sealed class WatchDriverTests
 
         public bool HasRoom => Room;
 
+        public void ProgressRequestAnswered()
+        {
+        }
+
         public void Created(long watchId, long startRevision, long revision)
         {
         }
