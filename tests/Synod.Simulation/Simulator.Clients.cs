@@ -305,7 +305,8 @@ public sealed partial class Simulator
         {
             // Compacted is the only refusal an observed revision may get, and only past a bound: a compaction asked for
             // beyond it, or (without a bytes bound) the window's revisions.
-            var windowStart = HistoryLimits.Bytes == long.MaxValue ? refused.Revision - HistoryLimits.Revisions + 1 : long.MaxValue;
+            // (In a run upgraded in place, the revisions numbered when revisions started have no history: not judged.)
+            var windowStart = HistoryLimits.Bytes == long.MaxValue && Faults.Upgrades == 0 ? refused.Revision - HistoryLimits.Revisions + 1 : long.MaxValue;
             if (!refused.Compacted || (request.AtRevision >= _compactRequestedMax && request.AtRevision >= windowStart))
             {
                 _violations.Add($"at {NowMs} ms: a read at revision {request.AtRevision}, which an earlier read was answered at, was refused: {refused.Message} " +
