@@ -26,5 +26,8 @@ public sealed class KvApiBindingTests
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
             Bound.Add(method.FullName);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+            Bound.Add(method.FullName);
     }
 }
