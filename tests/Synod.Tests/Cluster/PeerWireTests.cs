@@ -48,7 +48,8 @@ public sealed class PeerWireTests
         Assert.Contains($"cluster {theirs:x16}", reason);
         Assert.Contains("--cluster-token", reason);
         Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
-        Assert.Contains($"cluster {theirs:x16}", await LogOnceItHasAsync(cluster, 1, "--cluster-token"));
+        // Wait for the refusal's own line: the start's warning about the default token mentions --cluster-token too.
+        Assert.Contains("--cluster-token", await LogOnceItHasAsync(cluster, 1, $"cluster {theirs:x16}"));
         // Both clusters kept the default token; each replica warned at its start that nothing but the ids names it.
         Assert.Contains("starts a new cluster with the default --cluster-token \"synod\"", cluster.Log(2));
     }
