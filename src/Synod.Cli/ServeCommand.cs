@@ -47,6 +47,11 @@ public static class ServeCommand
             Description = "The bytes one watch stream may have queued for a slow client; past it its watchers catch up from the history once it reads on.",
             DefaultValueFactory = _ => ServerOptions.Defaults.WatchStreamBytesMax,
         };
+        var watchBytesMax = new Option<long>("--watch-bytes-max")
+        {
+            Description = "The bytes all watch streams together may have queued for their clients; past it no stream is sent more until they read on.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.WatchBytesMax,
+        };
         var watchProgressInterval = new Option<string>("--watch-progress-interval")
         {
             Description = "An idle watcher that asked for progress notifications gets one after this long (10s, 500ms, 1m).",
@@ -66,7 +71,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchProgressInterval, walSegmentBytes,
+            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -120,6 +125,7 @@ public static class ServeCommand
                 WatchersMax = parse.GetValue(watchersMax),
                 WatchersPerStreamMax = parse.GetValue(watchersPerStreamMax),
                 WatchStreamBytesMax = parse.GetValue(watchStreamBytesMax),
+                WatchBytesMax = parse.GetValue(watchBytesMax),
                 WatchProgressIntervalMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(watchProgressInterval)!, TimeSpan.FromDays(1), out var interval)
                     ? (int)interval.TotalMilliseconds
                     : -1,

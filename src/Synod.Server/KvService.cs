@@ -268,7 +268,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     /// </summary>
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
-        var stream = new WatchStream(options.Id, options.WatchStreamBytesMax, host.WatchEvents);
+        var stream = new WatchStream(options.Id, options.WatchStreamBytesMax, host.WatchEvents, host.WatchBytes);
         var writer = Task.Run(async () =>
         {
             await foreach (var (response, bytes) in stream.Responses.ReadAllAsync(context.CancellationToken))
@@ -329,6 +329,10 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
             {
                 // The client went away mid-write; nothing is left to tell it.
+            }
+            finally
+            {
+                stream.Discard();
             }
         }
     }
@@ -449,6 +453,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             HistoryChanges = (ulong)status.HistoryChanges,
             HistoryBytes = (ulong)status.HistoryBytes,
             Watchers = (uint)status.Watchers,
+            WatchQueuedBytes = (ulong)Math.Max(0, host.WatchBytes.Queued),
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

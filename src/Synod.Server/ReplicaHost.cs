@@ -54,6 +54,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     public ReplicaHost(ServerOptions options, ILoggerFactory loggers)
     {
         _options = options;
+        WatchBytes = new WatchBytes(options.WatchBytesMax);
         _logger = loggers.CreateLogger($"replica-{options.Id}");
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
@@ -98,6 +99,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
     /// <summary>Watch messages of recent changes, shared by every stream (owner loop only).</summary>
     internal WatchEventCache WatchEvents { get; } = new();
+
+    /// <summary>The bytes all watch streams have queued, bounded by ServerOptions.WatchBytesMax.</summary>
+    internal WatchBytes WatchBytes { get; }
 
     public void Start()
     {

@@ -128,6 +128,13 @@ public sealed record ServerOptions
     /// </summary>
     public long WatchStreamBytesMax { get; init; } = 4L * 1024 * 1024;
 
+    /// <summary>
+    /// The bytes all watch streams together may have queued for their clients (--watch-bytes-max, 256 MiB): past it a
+    /// stream is sent more only once its client has read all it had (its watchers catch up from the history), so that
+    /// streams that do not read hold at most this and one batch each, and a stream that reads is never starved by them.
+    /// </summary>
+    public long WatchBytesMax { get; init; } = 256L * 1024 * 1024;
+
     /// <summary>An idle watcher that asked for progress notifications gets one after this long without a message (--watch-progress-interval).</summary>
     public int WatchProgressIntervalMs { get; init; } = 10_000;
 
@@ -252,6 +259,11 @@ public sealed record ServerOptions
         if (SessionsMax < 1)
         {
             throw new ArgumentException($"SessionsMax (--sessions-max) is {SessionsMax}; it must be at least 1, or no client could write exactly once.");
+        }
+
+        if (WatchBytesMax < WatchStreamBytesMax)
+        {
+            throw new ArgumentException($"WatchBytesMax (--watch-bytes-max, {WatchBytesMax}) is below WatchStreamBytesMax (--watch-stream-bytes-max, {WatchStreamBytesMax}); all streams together must hold at least one stream's bound.");
         }
 
         if (WatchersMax < 1 || WatchersPerStreamMax < 1 || WatchStreamBytesMax < 1024 || WatchProgressIntervalMs < TickMs)

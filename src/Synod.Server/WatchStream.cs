@@ -12,12 +12,14 @@ namespace Synod.Server;
 /// false, the driver stops delivering, and the stream's watchers fall back to the history until the client has read
 /// what is queued. So a slow client holds at most its bound (and one batch) on the replica, never more.
 /// </summary>
-internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache eventCache) : IWatchSink
+internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache eventCache, WatchBytes all) : IWatchSink
 {
     // Written by the owner loop and, for refusals, by the stream's reader: not a single writer.
     private readonly Channel<(WatchResponse Response, long Bytes)> _queue =
         Channel.CreateUnbounded<(WatchResponse, long)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private int _progressRequested;
+    private readonly Lock _gate = new();
+    private bool _discarded;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, bool> _prevKv = new();
     private long _queuedBytes;
     private long _lastAutoId;
@@ -25,7 +27,11 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
     /// <summary>The answers to send, each with the bytes it counts for in the queue's bound.</summary>
     public ChannelReader<(WatchResponse Response, long Bytes)> Responses => _queue.Reader;
 
-    public bool HasRoom => Interlocked.Read(ref _queuedBytes) < bytesMax;
+    /// <remarks>
+    /// Past the replica's bound for all streams, a stream still has room while its queue is empty: a client that reads
+    /// keeps getting its changes however many other streams do not read, and each of those holds at most one batch more.
+    /// </remarks>
+    public bool HasRoom => Interlocked.Read(ref _queuedBytes) is var queued && queued < bytesMax && (queued <= 0 || all.HasRoom);
 
     /// <summary>The bytes queued for the client and not yet written.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
@@ -76,7 +82,30 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
     }
 
     /// <summary>On the stream's writer, once a response went out.</summary>
-    public void Written(long bytes) => Interlocked.Add(ref _queuedBytes, -bytes);
+    public void Written(long bytes)
+    {
+        lock (_gate)
+        {
+            if (!_discarded)
+            {
+                Interlocked.Add(ref _queuedBytes, -bytes);
+                all.Add(-bytes);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stream ended: what it still had queued no longer counts against the replica's bound, and what the owner loop
+    /// hands it before it hears of the end is dropped uncounted.
+    /// </summary>
+    public void Discard()
+    {
+        lock (_gate)
+        {
+            _discarded = true;
+            all.Add(-Interlocked.Exchange(ref _queuedBytes, 0));
+        }
+    }
 
     /// <summary>No more responses: the stream ended.</summary>
     public void Complete() => _queue.Writer.TryComplete();
@@ -140,7 +169,17 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
 
     private void Enqueue(WatchResponse response, long bytes = ResponseOverheadBytes)
     {
-        Interlocked.Add(ref _queuedBytes, bytes);
+        lock (_gate)
+        {
+            if (_discarded)
+            {
+                return;
+            }
+
+            Interlocked.Add(ref _queuedBytes, bytes);
+            all.Add(bytes);
+        }
+
         _queue.Writer.TryWrite((response, bytes));
     }
 
@@ -152,4 +191,16 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
         ModRevision = entry.ModRevision,
         Version = entry.Version,
     };
+}
+
+/// <summary>The bytes all watch streams of a replica have queued, against <see cref="ServerOptions.WatchBytesMax"/>.</summary>
+internal sealed class WatchBytes(long bytesMax)
+{
+    private long _queued;
+
+    public bool HasRoom => Interlocked.Read(ref _queued) < bytesMax;
+
+    public long Queued => Interlocked.Read(ref _queued);
+
+    public void Add(long bytes) => Interlocked.Add(ref _queued, bytes);
 }

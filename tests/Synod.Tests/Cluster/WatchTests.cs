@@ -224,5 +224,57 @@ public sealed class WatchTests
         Assert.Equal(Enumerable.Range(0, 6).Select(i => $"big/{i}"), seen.Select(c => c.KeyAsString()));
     }
 
+    /// <summary>
+    /// From the cold review of watch: each stream was bounded, but not all of them together, so many streams that do not
+    /// read could hold the replica's memory many times over. Ten streams that do not read, bounded to 1 MiB in all, hold
+    /// at most that and one batch each; then each is read in turn, and each gets every change, unstarved by the others.
+    /// </summary>
+    [Fact]
+    public async Task Streams_that_do_not_read_hold_no_more_than_the_replicas_bound_in_all_and_then_catch_up()
+    {
+        // Each stream alone may queue 1 MiB (ten would hold over 10 MiB); all together 1 MiB and one batch each.
+        const long AllBytesMax = 1024 * 1024;
+        await using var cluster = new ReplicaProcesses(3, "--watch-stream-bytes-max", $"{AllBytesMax}", "--watch-bytes-max", $"{AllBytesMax}");
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://" + cluster.EndpointList[0]);
+        using var stop = new CancellationTokenSource(Patience);
+        var from = (await writer.PutAsync("start", "0")).Revision + 1;
+        var calls = Enumerable.Range(0, 10).Select(_ => new Synod.Protocol.Kv.KvClient(channel).Watch(cancellationToken: stop.Token)).ToList();
+        foreach (var call in calls)
+        {
+            await call.RequestStream.WriteAsync(new Synod.Protocol.WatchRequest
+            {
+                Create = new Synod.Protocol.WatchCreateRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("g/"), StartRevision = from, WatchId = 1 },
+            });
+        }
+
+        var value = new string('v', 16 * 1024);
+        for (var i = 0; i < 200; i++)
+        {
+            await writer.PutAsync($"g/{i % 9}", value);
+        }
+
+        var queued = (await writer.StatusAsync(0)).WatchQueuedBytes;
+        // Past the bound a stream gets a batch only when its queue is empty: at most the bound and one batch per stream.
+        Assert.True(queued <= (ulong)AllBytesMax + (ulong)(calls.Count * 400 * 1024), $"the watch streams hold {queued} bytes, over the bound of {AllBytesMax} and a batch each");
+        foreach (var call in calls)
+        {
+            var revisions = new List<long>();
+            while (revisions.Count < 200 && await call.ResponseStream.MoveNext(stop.Token))
+            {
+                revisions.AddRange(call.ResponseStream.Current.Events.Select(e => e.Kv.ModRevision));
+            }
+
+            Assert.Equal(Enumerable.Range(0, 200).Select(i => from + i), revisions);
+        }
+
+        await stop.CancelAsync();
+        foreach (var call in calls)
+        {
+            call.Dispose();
+        }
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> Cli(params string[] args) => CliExitCodeTests.RunAsync(args);
 }
