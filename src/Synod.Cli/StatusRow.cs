@@ -20,6 +20,8 @@ namespace Synod.Cli;
 /// <param name="CompactRevision">The oldest revision a read or watch may ask it for; null when down.</param>
 /// <param name="HistoryChanges">The changes its history window holds; null when down.</param>
 /// <param name="HistoryBytes">The bytes they count for (bounded by serve --history-bytes); null when down.</param>
+/// <param name="Watchers">The watchers it serves; null when down.</param>
+/// <param name="WatchQueuedBytes">The bytes its watch streams have queued for their clients (bounded by serve --watch-bytes-max); null when down.</param>
 public sealed record StatusRow(
     int Id,
     string Endpoint,
@@ -37,7 +39,9 @@ public sealed record StatusRow(
     long? Revision = null,
     long? CompactRevision = null,
     ulong? HistoryChanges = null,
-    ulong? HistoryBytes = null)
+    ulong? HistoryBytes = null,
+    uint? Watchers = null,
+    ulong? WatchQueuedBytes = null)
 {
     public const string LeaderRole = "leader";
 
@@ -58,7 +62,9 @@ public sealed record StatusRow(
         Revision: response.Revision,
         CompactRevision: response.CompactRevision,
         HistoryChanges: response.HistoryChanges,
-        HistoryBytes: response.HistoryBytes);
+        HistoryBytes: response.HistoryBytes,
+        Watchers: response.Watchers,
+        WatchQueuedBytes: response.WatchQueuedBytes);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);
