@@ -75,10 +75,11 @@ public sealed partial class SynodClient
         {
             cancellationToken.ThrowIfCancellationRequested();
 
-            // Cancelled when the replica has been silent too long (a replica cut off from the leader sends nothing).
+            // Each wait for the replica is cut short when it has been silent too long (a replica cut off from the leader
+            // sends nothing); the time the caller spends on what it was given does not count.
+            using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: cancellationToken);
             using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             silence.CancelAfter(_options.WatchSilenceTimeout);
-            using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: silence.Token);
             var broken = false;
             var queue = new Queue<SynodWatchEvent>();
             var fragments = new List<WatchEvent>();
@@ -111,19 +112,25 @@ public sealed partial class SynodClient
             while (!broken)
             {
                 WatchResponse response;
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(_options.WatchSilenceTimeout);
                 try
                 {
-                    if (!await call.ResponseStream.MoveNext(silence.Token))
+                    if (!await call.ResponseStream.MoveNext(wait.Token))
                     {
                         break;
                     }
 
                     response = call.ResponseStream.Current;
-                    silence.CancelAfter(_options.WatchSilenceTimeout);
                 }
                 catch (RpcException e) when (cancellationToken.IsCancellationRequested)
                 {
                     throw new OperationCanceledException("The watch was cancelled.", e, cancellationToken);
+                }
+                catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.Unimplemented or StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+                {
+                    // Not a replica that went away: another would answer the same.
+                    throw new SynodServerException($"replica {_endpoints[index]} refused the watch with {e.StatusCode}: {ClientText.Sentence(e.Status.Detail ?? "")}", e.StatusCode, outcomeUnknown: false, e);
                 }
                 catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
