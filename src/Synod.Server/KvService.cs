@@ -133,14 +133,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         foreach (var (key, entry) in outcome.Result.Entries)
         {
             bytes += key.Length + entry.Value.Length;
-            response.Kvs.Add(new KeyValue
-            {
-                Key = UnsafeByteOperations.UnsafeWrap(key),
-                Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
-                CreateRevision = entry.CreateRevision,
-                ModRevision = entry.ModRevision,
-                Version = entry.Version,
-            });
+            response.Kvs.Add(ProtoBytes.KeyValueOf(key, entry));
         }
 
         responses.Reserve(context, bytes);
@@ -214,7 +207,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             if (result.Entry is { } entry)
             {
                 answer.Found = true;
-                answer.Kv = KeyValueOf(result.Key, entry);
+                answer.Kv = ProtoBytes.KeyValueOf(result.Key, entry);
                 bytes += entry.Value.Length;
             }
 
@@ -224,7 +217,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
                 answer.Count = range.Count;
                 foreach (var (key, found) in range.Entries)
                 {
-                    answer.Kvs.Add(KeyValueOf(key, found));
+                    answer.Kvs.Add(ProtoBytes.KeyValueOf(key, found));
                     bytes += key.Length + found.Value.Length;
                 }
             }
@@ -235,15 +228,6 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         responses.Reserve(context, bytes);
         return response;
     }
-
-    private static KeyValue KeyValueOf(byte[] key, KvEntry entry) => new()
-    {
-        Key = UnsafeByteOperations.UnsafeWrap(key),
-        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
-        CreateRevision = entry.CreateRevision,
-        ModRevision = entry.ModRevision,
-        Version = entry.Version,
-    };
 
     private static KvTxnOp TxnOpOf(TxnOp op)
     {

@@ -15,4 +15,14 @@ internal static class ProtoBytes
         MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : bytes.ToByteArray();
+
+    /// <summary>A key and its entry as the wire carries them, wrapping the state machine's arrays without copying them.</summary>
+    public static Protocol.KeyValue KeyValueOf(byte[] key, Kv.KvEntry entry) => new()
+    {
+        Key = UnsafeByteOperations.UnsafeWrap(key),
+        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
+        CreateRevision = entry.CreateRevision,
+        ModRevision = entry.ModRevision,
+        Version = entry.Version,
+    };
 }

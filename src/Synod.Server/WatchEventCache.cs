@@ -32,12 +32,12 @@ internal sealed class WatchEventCache
         {
             Type = change.IsDelete ? WatchEvent.Types.EventType.Delete : WatchEvent.Types.EventType.Put,
             Kv = change.Entry is { } entry
-                ? WatchStream.KeyValueOf(change.Key, entry)
+                ? ProtoBytes.KeyValueOf(change.Key, entry)
                 : new KeyValue { Key = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(change.Key), ModRevision = change.Revision },
         };
         if (withPrevious && change.Previous is { } previous)
         {
-            message.PrevKv = WatchStream.KeyValueOf(change.Key, previous);
+            message.PrevKv = ProtoBytes.KeyValueOf(change.Key, previous);
         }
 
         built = (message, message.CalculateSize());

@@ -183,14 +183,6 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
         _queue.Writer.TryWrite((response, bytes));
     }
 
-    internal static KeyValue KeyValueOf(byte[] key, KvEntry entry) => new()
-    {
-        Key = UnsafeByteOperations.UnsafeWrap(key),
-        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
-        CreateRevision = entry.CreateRevision,
-        ModRevision = entry.ModRevision,
-        Version = entry.Version,
-    };
 }
 
 /// <summary>The bytes all watch streams of a replica have queued, against <see cref="ServerOptions.WatchBytesMax"/>.</summary>

@@ -54,13 +54,61 @@ public static class KvSnapshotFormats
             }
         }
 
-        var bytes = body.ToArray();
-        var snapshot = new byte[HeaderBytes + bytes.Length];
+        return Seal(2, body.ToArray());
+    }
+
+    /// <summary>
+    /// The format-3 snapshot (revisions, no history) of a format-4 snapshot: its body up to the history section, which
+    /// is byte for byte what the build before history wrote for the same keys and sessions.
+    /// </summary>
+    public static byte[] Format3(byte[] format4)
+    {
+        ArgumentNullException.ThrowIfNull(format4);
+        if (format4.Length < HeaderBytes || format4[4] != 4)
+        {
+            throw new ArgumentException("expected a format-4 snapshot", nameof(format4));
+        }
+
+        var input = format4.AsSpan(HeaderBytes);
+        var position = 0;
+        Skip(input, ref position); // applied slot
+        Skip(input, ref position); // last client id
+        Skip(input, ref position); // revision
+        position++; // revisions started
+        var keys = Read(input, ref position);
+        for (ulong key = 0; key < keys; key++)
+        {
+            SkipBytes(input, ref position); // key
+            SkipBytes(input, ref position); // value
+            for (var field = 0; field < 3; field++)
+            {
+                Skip(input, ref position);
+            }
+        }
+
+        var sessions = Read(input, ref position);
+        for (ulong session = 0; session < sessions; session++)
+        {
+            Skip(input, ref position); // client id
+            Skip(input, ref position); // last sequence
+            position++; // last status
+            for (var field = 0; field < 5; field++)
+            {
+                Skip(input, ref position);
+            }
+        }
+
+        return Seal(3, input[..position].ToArray());
+    }
+
+    private static byte[] Seal(byte version, byte[] body)
+    {
+        var snapshot = new byte[HeaderBytes + body.Length];
         "SYKV"u8.CopyTo(snapshot);
-        snapshot[4] = 2;
-        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(5), (ulong)bytes.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(13), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, bytes));
-        bytes.CopyTo(snapshot.AsSpan(HeaderBytes));
+        snapshot[4] = version;
+        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(5), (ulong)body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(13), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
+        body.CopyTo(snapshot.AsSpan(HeaderBytes));
         return snapshot;
     }
 
@@ -79,6 +127,12 @@ public static class KvSnapshotFormats
     }
 
     private static void Skip(ReadOnlySpan<byte> input, ref int position) => Read(input, ref position);
+
+    private static void SkipBytes(ReadOnlySpan<byte> input, ref int position)
+    {
+        var length = (int)Read(input, ref position);
+        position += length;
+    }
 
     private static ulong Copy(ReadOnlySpan<byte> input, ref int position, List<byte> output)
     {

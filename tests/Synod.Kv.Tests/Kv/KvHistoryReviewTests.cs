@@ -17,73 +17,8 @@ public sealed class KvHistoryReviewTests
 
     // ---------- helpers ----------
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> input, ref int position)
-    {
-        ulong value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var next = input[position++];
-            value |= (ulong)(next & 0x7f) << shift;
-            if ((next & 0x80) == 0)
-            {
-                return value;
-            }
-        }
-    }
-
-    /// <summary>Where the history section (compact revision, change count, changes) of a format-4 body begins.</summary>
-    private static int HistoryOffset(ReadOnlySpan<byte> body)
-    {
-        var p = 0;
-        ReadVarint(body, ref p); // slot
-        ReadVarint(body, ref p); // last client id
-        ReadVarint(body, ref p); // revision
-        p++; // started
-        var keys = ReadVarint(body, ref p);
-        for (ulong i = 0; i < keys; i++)
-        {
-            var k = (int)ReadVarint(body, ref p);
-            p += k;
-            var v = (int)ReadVarint(body, ref p);
-            p += v;
-            ReadVarint(body, ref p);
-            ReadVarint(body, ref p);
-            ReadVarint(body, ref p);
-        }
-
-        var sessions = ReadVarint(body, ref p);
-        for (ulong i = 0; i < sessions; i++)
-        {
-            ReadVarint(body, ref p);
-            ReadVarint(body, ref p);
-            p++;
-            for (var f = 0; f < 5; f++)
-            {
-                ReadVarint(body, ref p);
-            }
-        }
-
-        return p;
-    }
-
-    private static byte[] Seal(byte version, ReadOnlySpan<byte> body)
-    {
-        var snapshot = new byte[HeaderBytes + body.Length];
-        "SYKV"u8.CopyTo(snapshot);
-        snapshot[4] = version;
-        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(5), (ulong)body.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(13), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
-        body.CopyTo(snapshot.AsSpan(HeaderBytes));
-        return snapshot;
-    }
-
-    /// <summary>What the build before this commit (format 3: revisions, no history) wrote for the same state.</summary>
-    private static byte[] Format3(byte[] format4)
-    {
-        Assert.Equal(4, format4[4]);
-        var body = format4.AsSpan(HeaderBytes);
-        return Seal(3, body[..HistoryOffset(body)]);
-    }
+    /// <summary>What the build before history (format 3: revisions, no history) wrote for the same state.</summary>
+    private static byte[] Format3(byte[] format4) => KvSnapshotFormats.Format3(format4);
 
     private static void Reseal(byte[] snapshot) =>
         BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(13), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, snapshot.AsSpan(HeaderBytes)));
