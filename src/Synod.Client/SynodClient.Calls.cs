@@ -98,6 +98,7 @@ public sealed partial class SynodClient
         var operationTimeout = OperationTimeout(options);
         var started = _time.GetTimestamp();
         var index = pinned ?? Volatile.Read(ref _preferredIndex);
+        int? leaderHint = null;
         for (var retry = 0; ; retry++)
         {
             var remaining = operationTimeout - _time.GetElapsedTime(started);
@@ -132,9 +133,11 @@ public sealed partial class SynodClient
                     (e.StatusCode is not (StatusCode.DeadlineExceeded or StatusCode.Cancelled) && !RpcFailure.IsConnectFailure(e));
                 Volatile.Write(ref _connected[index], connected);
                 RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
+                leaderHint = LeaderIndexOf(e);
             }
 
-            index = pinned ?? (index + 1) % _endpoints.Length;
+            index = pinned ?? leaderHint ?? (index + 1) % _endpoints.Length;
+            leaderHint = null;
             var pause = RetryBackoff.Delay(retry, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
             remaining = operationTimeout - _time.GetElapsedTime(started);
             if (remaining > TimeSpan.Zero)
@@ -174,6 +177,31 @@ public sealed partial class SynodClient
         return (index + 1) % _endpoints.Length;
     }
 
+    /// <summary>The trailer of a write refused because its lease does not exist (the server's KvService.LeaseNotFoundTrailer).</summary>
+    private const string LeaseNotFoundTrailer = "synod-lease-not-found";
+
+    /// <summary>The trailer naming the leader to ask, on a lease call refused by a replica that does not measure leases.</summary>
+    private const string LeaderTrailer = "synod-leader";
+
+    /// <summary>The endpoint of the leader a refusal named, if the client has heard from it (by id) before.</summary>
+    private int? LeaderIndexOf(RpcException e)
+    {
+        if (e.Trailers.GetValue(LeaderTrailer) is not { } text || !uint.TryParse(text, out var leader) || leader == 0)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < _servedByAt.Length; i++)
+        {
+            if (Volatile.Read(ref _servedByAt[i]) == leader)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Records a failure that allows a retry; throws the specific exception for one that does not.</summary>
     private static void RecordOrThrow(
         RpcException e, AttemptHistory history, string endpoint, bool pinned, TimeSpan attemptTimeout, ReadOnlyMemory<byte> key, TimeSpan elapsed,
@@ -187,6 +215,8 @@ public sealed partial class SynodClient
                 throw new SynodInvalidArgumentException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.NotFound when !history.IsWrite:
                 throw new SynodNotFoundException(key, detail.Length > 0 ? detail : "key not found.", e);
+            case RpcFailureKind.NotFound when history.IsWrite && e.Trailers.Get(LeaseNotFoundTrailer) is not null:
+                throw new SynodLeaseNotFoundException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.Compacted:
                 throw new SynodCompactedException(RpcFailure.CompactRevision(e), $"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.SessionExpired when history.IsWrite:

@@ -56,6 +56,17 @@ public sealed class SynodTxn
     public static TxnOp Put(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value) =>
         new() { Kind = TxnOpKind.Put, Key = ByteString.CopyFrom(key.Span), Value = ByteString.CopyFrom(value.Span) };
 
+    /// <summary>A put that attaches the key to lease <paramref name="lease"/> (0: none).</summary>
+    public static TxnOp Put(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long lease) =>
+        new() { Kind = TxnOpKind.Put, Key = ByteString.CopyFrom(key.Span), Value = ByteString.CopyFrom(value.Span), Lease = lease };
+
+    /// <summary>A put of UTF-8 key and value that attaches the key to lease <paramref name="lease"/> (0: none).</summary>
+    public static TxnOp Put(string key, string value, long lease) => Put(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), lease);
+
+    public static TxnOp Delete(ReadOnlyMemory<byte> key) => new() { Kind = TxnOpKind.Delete, Key = ByteString.CopyFrom(key.Span) };
+
+    public static TxnOp Get(ReadOnlyMemory<byte> key) => new() { Kind = TxnOpKind.Get, Key = ByteString.CopyFrom(key.Span) };
+
     public static TxnOp Delete(string key) => new() { Kind = TxnOpKind.Delete, Key = ByteString.CopyFromUtf8(key) };
 
     public static TxnOp Get(string key) => new() { Kind = TxnOpKind.Get, Key = ByteString.CopyFromUtf8(key) };

@@ -25,6 +25,7 @@ public static class ProtocolBugCatalog
         ("history-undoes-one-too-many", ProtocolBugs.HistoryUndoesOneTooMany, "a read at a past revision undoes that revision's own changes too, and answers the state one revision earlier"),
         ("watch-starts-one-late", ProtocolBugs.WatchStartsOneLate, "the replica driver serves a watcher from one revision after the start it asked for, so a resumed watcher misses a change"),
         ("watch-drops-when-full", ProtocolBugs.WatchDropsWhenFull, "the replica driver drops the changes a full watch stream cannot take, instead of catching the watcher up from the history"),
+        ("leader-keeps-lease-deadlines", ProtocolBugs.LeaderKeepsLeaseDeadlines, "a new leader keeps the lease deadlines it noted at each grant instead of giving every lease its full TTL again, and expires leases kept alive at the old leader"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

@@ -96,4 +96,11 @@ public enum ProtocolBugs
 
     /// <summary>The replica driver drops the changes a full watch stream cannot take, instead of catching the watcher up from the history later.</summary>
     WatchDropsWhenFull = 2097152,
+
+    /// <summary>
+    /// The replica driver's lease clocks: a new leader keeps the deadlines it noted for each lease when the grant was
+    /// applied, instead of giving every lease its full TTL again; it never saw the keep-alives the old leader did, so it
+    /// expires a lease that was kept alive.
+    /// </summary>
+    LeaderKeepsLeaseDeadlines = 4194304,
 }

@@ -34,4 +34,16 @@ public sealed record DriverOptions
 
     /// <summary>Waiters whose requests gave up are swept every this many ticks.</summary>
     public int WaiterCleanupEveryTicks { get; init; } = 500;
+
+    /// <summary>The length of one tick in milliseconds, for converting lease TTLs (seconds) to ticks.</summary>
+    public int TickMs { get; init; } = 10;
+
+    /// <summary>A leader looks for leases past their deadline every this many ticks.</summary>
+    public int LeaseCheckEveryTicks { get; init; } = 10;
+
+    /// <summary>A leader proposes its epoch or a lease's expiry again after this many ticks if it was not applied.</summary>
+    public int LeaseRetryTicks { get; init; } = 100;
+
+    /// <summary>The most leases one list answer holds; past it the answer says "more".</summary>
+    public int LeasesListMax { get; init; } = 100_000;
 }

@@ -40,4 +40,34 @@ internal abstract class PendingRead
 
         public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
     }
+
+    /// <summary>A keep-alive or TTL query, answered by the leader that measures the lease once its ballot is confirmed.</summary>
+    public sealed class OfLease(long id, bool withKeys, ReplicaDriver driver, IAnswer<LeaseOutcome> answer) : PendingRead
+    {
+        public override bool Abandoned => answer.Abandoned;
+
+        public override void Answer(KvStateMachine kv, long lagSlots)
+        {
+            if (!kv.TryGetLease(id, out var ttl, out var keys))
+            {
+                answer.Complete(new LeaseOutcome(id, Found: false, 0, 0, []));
+                return;
+            }
+
+            answer.Complete(new LeaseOutcome(id, Found: true, ttl, driver.RemainingSeconds(id, ttl), withKeys ? [.. keys] : []));
+        }
+
+        public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
+    }
+
+    /// <summary>A list of the live leases.</summary>
+    public sealed class OfLeases(int max, IAnswer<LeaseListOutcome> answer) : PendingRead
+    {
+        public override bool Abandoned => answer.Abandoned;
+
+        public override void Answer(KvStateMachine kv, long lagSlots) =>
+            answer.Complete(new LeaseListOutcome([.. kv.Leases().Take(max)], kv.LeaseCount > max));
+
+        public override void Fail(ReplicaFailure failure) => answer.Fail(failure);
+    }
 }

@@ -64,6 +64,12 @@ public sealed partial class ReplicaDriver
             DropAbandonedWaiters();
         }
 
+        if (Core.CurrentTick % _options.LeaseCheckEveryTicks == 0)
+        {
+            MaybeServeLeases(checkDeadlines: true);
+            NoteLeaseDeadlinesAsFollower();
+        }
+
         PumpWatchers(tick: true);
     }
 

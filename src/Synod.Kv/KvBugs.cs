@@ -26,4 +26,10 @@ public enum KvBugs
     /// earlier: what a key "was at revision R" then disagrees with what a read at R was told.
     /// </summary>
     HistoryUndoesOneTooMany = 4,
+
+    /// <summary>
+    /// A lease expiry takes effect whatever ballot it was proposed under: a deposed or paused leader's expiry, or one a
+    /// later leader re-proposed, then ends a lease that the leader now measuring it saw kept alive.
+    /// </summary>
+    ExpiryIgnoresEpoch = 8,
 }

@@ -21,6 +21,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public const byte FormatVersion = 3;
 
     /// <summary>
+    /// The encoding of a command that needs leases: <see cref="FormatVersion"/>'s layout with a varint lease id after the
+    /// condition (0: none) and one after each transaction operation. A command that needs none is still written as
+    /// <see cref="FormatVersion"/>, so that a replica of the build before leases reads every command that does not use them.
+    /// </summary>
+    public const byte FormatVersionLeases = 4;
+
+    /// <summary>
     /// The encoding of the builds with revisions but before history (the same layout as <see cref="FormatVersion"/>),
     /// still read from old logs; the first command of <see cref="FormatVersion"/> applied starts the history window
     /// (<see cref="KvStateMachine.HistoryStarted"/>), at the same slot on every replica.
@@ -36,7 +43,24 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>A condition on the key that the write takes effect under (compare-and-swap); null for none.</summary>
     public KvCondition? Condition { get; init; }
 
-    /// <summary>For a <see cref="KvOperation.Txn"/>, the transaction (written after the condition flag); null otherwise.</summary>
+    /// <summary>For a put, the lease the key is attached to (0: none; the key is detached from any lease it had).</summary>
+    public long Lease { get; init; }
+
+    /// <summary>For a lease grant, revoke or expiry, the lease id its value carries first.</summary>
+    public long LeaseId => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value);
+
+    /// <summary>For a lease grant, the TTL in seconds.</summary>
+    public long LeaseTtlSeconds => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8));
+
+    /// <summary>For a leader epoch, the ballot it carries; for an expiry, the ballot it was proposed under.</summary>
+    public KvEpoch Epoch => KvEpoch.Read(Operation == KvOperation.LeaseExpire ? Value.AsSpan(8) : Value);
+
+    /// <summary>Whether the command needs <see cref="FormatVersionLeases"/>.</summary>
+    private bool NeedsLeases =>
+        Lease != 0 || Operation >= KvOperation.LeaseGrant
+        || (Txn is { } txn && (txn.Success.Any(op => op.Lease != 0) || txn.Failure.Any(op => op.Lease != 0)));
+
+    /// <summary>For a valid <see cref="KvOperation.Txn"/>, the transaction (written after the condition flag); null otherwise.</summary>
     public KvTxn? Txn { get; init; }
 
     /// <summary>Version and operation bytes that precede the varints.</summary>
@@ -60,6 +84,12 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             + Varint.Size((ulong)Key.Length) + Key.Length
             + Varint.Size((ulong)Value.Length) + Value.Length
             + 1;
+        var leases = NeedsLeases;
+        if (leases)
+        {
+            size += Varint.Size((ulong)Lease);
+        }
+
         if (Condition is { } condition)
         {
             size += 2 + Varint.Size((ulong)condition.Number) + Varint.Size((ulong)condition.Value.Length) + condition.Value.Length;
@@ -69,13 +99,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         if (Txn is not null)
         {
             txn = [];
-            Txn.Write(txn);
+            Txn.Write(txn, leases);
             size += txn.Count;
         }
 
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(FormatVersion);
+        writer.WriteByte(leases ? FormatVersionLeases : FormatVersion);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
@@ -88,6 +118,11 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             writer.WriteByte((byte)written.Op);
             writer.WriteVarint((ulong)written.Number);
             writer.WriteLengthPrefixed(written.Value);
+        }
+
+        if (leases)
+        {
+            writer.WriteVarint((ulong)Lease);
         }
 
         if (txn is not null)
@@ -107,18 +142,19 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
+        if (version is not (FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersion} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionLeases} are understood.");
         }
 
         var operation = reader.ReadByte("operation");
         if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register)
             && !(operation == (byte)KvOperation.Txn && version >= FormatVersionBeforeHistory)
-            && !(operation == (byte)KvOperation.Compact && version == FormatVersion))
+            && !(operation == (byte)KvOperation.Compact && version >= FormatVersion)
+            && !(operation is >= (byte)KvOperation.LeaseGrant and <= (byte)KvOperation.LeaderEpoch && version == FormatVersionLeases))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn) or, in version {FormatVersion}, {(byte)KvOperation.Compact} (Compact).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn), from version {FormatVersion} {(byte)KvOperation.Compact} (Compact) or, in version {FormatVersionLeases}, {(byte)KvOperation.LeaseGrant} to {(byte)KvOperation.LeaderEpoch} (leases).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -146,9 +182,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             condition = new KvCondition((KvCompareTarget)target, (KvCompareOp)op, (long)number, operand);
         }
 
-        var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader) : null;
+        long lease = 0;
+        if (version == FormatVersionLeases)
+        {
+            var read = reader.ReadVarint("lease");
+            lease = read > (ulong)RequestRules.LeaseIdMax
+                ? throw new KvFormatException($"The {Subject} names lease {read}, over the largest lease id ({RequestRules.LeaseIdMax}).")
+                : (long)read;
+        }
+
+        var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader, version == FormatVersionLeases) : null;
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn };
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease };
     }
 
     /// <summary>A command that compacts the history up to <paramref name="revision"/> (<see cref="KvOperation.Compact"/>).</summary>
@@ -162,9 +207,45 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>For a valid <see cref="KvOperation.Compact"/>, the revision it compacts up to.</summary>
     public long CompactRevision => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value);
 
+    /// <summary>A grant of lease <paramref name="id"/> for <paramref name="ttlSeconds"/> (<see cref="KvOperation.LeaseGrant"/>).</summary>
+    public static KvCommand GrantLease(ulong clientId, ulong sequence, long id, long ttlSeconds)
+    {
+        var value = new byte[RequestRules.LeaseGrantValueBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, id);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(8), ttlSeconds);
+        return new KvCommand(clientId, sequence, KvOperation.LeaseGrant, [], value);
+    }
+
+    /// <summary>A revoke of lease <paramref name="id"/> (<see cref="KvOperation.LeaseRevoke"/>).</summary>
+    public static KvCommand RevokeLease(ulong clientId, ulong sequence, long id)
+    {
+        var value = new byte[RequestRules.LeaseRevokeValueBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, id);
+        return new KvCommand(clientId, sequence, KvOperation.LeaseRevoke, [], value);
+    }
+
+    /// <summary>A leader's expiry of lease <paramref name="id"/>, proposed under <paramref name="ballot"/> (<see cref="KvOperation.LeaseExpire"/>).</summary>
+    public static KvCommand ExpireLease(long id, KvEpoch ballot)
+    {
+        var value = new byte[RequestRules.LeaseExpireValueBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, id);
+        ballot.Write(value.AsSpan(8));
+        return new KvCommand(0, 0, KvOperation.LeaseExpire, [], value);
+    }
+
+    /// <summary>A new leader's epoch (<see cref="KvOperation.LeaderEpoch"/>).</summary>
+    public static KvCommand LeaderEpochOf(KvEpoch ballot)
+    {
+        var value = new byte[RequestRules.LeaderEpochValueBytes];
+        ballot.Write(value);
+        return new KvCommand(0, 0, KvOperation.LeaderEpoch, [], value);
+    }
+
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>
         RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value)
+        ?? (Lease != 0 && Operation != KvOperation.Put ? "Only a put may attach its key to a lease." : null)
+        ?? (Lease != 0 ? RequestRules.LeaseIdProblem(Lease) : null)
         ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null)
         ?? (Operation == KvOperation.Txn
             ? Txn?.Problem() ?? (Txn is null ? "A transaction command carries no transaction." : null)
@@ -178,6 +259,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         && Key.AsSpan().SequenceEqual(other.Key)
         && Value.AsSpan().SequenceEqual(other.Value)
         && Equals(Condition, other.Condition)
+        && Lease == other.Lease
         && Equals(Txn, other.Txn);
 
     public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);

@@ -26,4 +26,16 @@ public static class KvLimits
 
     /// <summary>The most bytes one range read returns (4 MiB, with <see cref="RequestRules.RangeEntryOverheadBytes"/> per key); defined with the client's copy.</summary>
     public const int RangeBytesMax = RequestRules.RangeBytesMax;
+
+    /// <summary>The most leases live at once (1,000,000); a grant beyond it is refused with <see cref="KvStatus.LeasesFull"/>.</summary>
+    public const int LeasesMax = 1_000_000;
+
+    /// <summary>The largest lease id (2^53); defined with the client's copy of the rules.</summary>
+    public const long LeaseIdMax = RequestRules.LeaseIdMax;
+
+    /// <summary>The longest TTL a lease may be granted, in seconds; defined with the client's copy of the rules.</summary>
+    public const long LeaseTtlSecondsMax = RequestRules.LeaseTtlSecondsMax;
+
+    /// <summary>The sentence saying what is wrong with a lease id, or null if it lies in 1..<see cref="LeaseIdMax"/>.</summary>
+    public static string? LeaseIdProblem(long id) => RequestRules.LeaseIdProblem(id);
 }

@@ -25,4 +25,26 @@ public enum KvOperation : byte
     /// carries (8 bytes, little-endian), and never back; no key, and it takes no revision of its own.
     /// </summary>
     Compact = 5,
+
+    /// <summary>
+    /// Grants a lease (<see cref="KvCommand.LeaseId"/> from its value's first 8 bytes, the TTL in seconds from the next 8):
+    /// <see cref="KvStatus.LeaseExists"/> if the id is taken. The client picks the id, so a retry is the same command.
+    /// </summary>
+    LeaseGrant = 6,
+
+    /// <summary>Ends a lease (its id in the value, 8 bytes): every key attached to it is deleted, all at one revision.</summary>
+    LeaseRevoke = 7,
+
+    /// <summary>
+    /// Ends a lease whose TTL ran out, as its leader measured it: the value holds the lease id and the ballot the leader
+    /// proposed it under, and it takes effect only if that ballot is the last <see cref="LeaderEpoch"/> applied. Proposed
+    /// by a leader, with client id 0 and sequence 0; no session.
+    /// </summary>
+    LeaseExpire = 8,
+
+    /// <summary>
+    /// A new leader's first word on leases: from here on, only its expiries count (<see cref="KvStateMachine.LeaseEpoch"/>).
+    /// Proposed by a leader, with client id 0 and sequence 0; no session.
+    /// </summary>
+    LeaderEpoch = 9,
 }

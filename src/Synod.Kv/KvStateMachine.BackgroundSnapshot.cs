@@ -35,11 +35,12 @@ public sealed partial class KvStateMachine
         var revision = Revision;
         var started = RevisionsStarted;
         var history = HistoryNow();
+        var leases = LeasesNow();
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history);
+            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history, leases);
         });
     }
 

@@ -44,6 +44,11 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, RegisteredClientId: assigned);
         }
 
+        if (command.Operation is KvOperation.LeaseExpire or KvOperation.LeaderEpoch)
+        {
+            return ApplyLeaderCommand(command);
+        }
+
         if (!_sessions.TryGetValue(clientId, out var session))
         {
             var firstWriteOpens = LastClientId == 0 || (_bugs & KvBugs.FirstWriteOpensSession) != 0;
@@ -71,9 +76,23 @@ public sealed partial class KvStateMachine
         if (command.Txn is { } txn)
         {
             var answer = ExecuteTxn(txn);
+            if (answer is null)
+            {
+                RecordSession(clientId, new ClientSession(sequence, KvStatus.LeaseNotFound, slot, Revision));
+                return new AppliedCommand(clientId, sequence, KvStatus.LeaseNotFound, Duplicate: false, Revision: Revision);
+            }
+
             var status = answer.Succeeded ? KvStatus.Ok : KvStatus.CompareFailed;
             RecordSession(clientId, new ClientSession(sequence, status, slot, Revision));
             return new AppliedCommand(clientId, sequence, status, Duplicate: false, Revision: Revision, Txn: answer);
+        }
+
+        if (command.Operation is KvOperation.LeaseGrant or KvOperation.LeaseRevoke)
+        {
+            // A revoke that deleted keys took a revision; the answer carries the revision after it, as a delete's does.
+            var leaseStatus = ApplyLeaseCommand(command);
+            RecordSession(clientId, new ClientSession(sequence, leaseStatus, slot, Revision));
+            return new AppliedCommand(clientId, sequence, leaseStatus, Duplicate: false, Revision: Revision);
         }
 
         if (command.Operation == KvOperation.Compact)

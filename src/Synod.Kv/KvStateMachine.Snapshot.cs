@@ -13,8 +13,11 @@ namespace Synod.Kv;
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>The snapshot format this code writes: version 4 adds the history window to version 3.</summary>
-    public const byte SnapshotFormatVersion = 4;
+    /// <summary>The snapshot format this code writes: version 5 adds the leases to version 4.</summary>
+    public const byte SnapshotFormatVersion = 5;
+
+    /// <summary>The format with history but without leases, still read: it restores with no leases.</summary>
+    private const byte SnapshotFormatVersionNoLeases = 4;
 
     /// <summary>The format with revisions but without history, still read: it restores with an empty window from the next revision.</summary>
     private const byte SnapshotFormatVersionNoHistory = 3;
@@ -49,15 +52,15 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow());
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history);
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -114,6 +117,7 @@ public sealed partial class KvStateMachine
             }
         }
 
+        WriteLeases(ref writer, leases);
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
         SnapshotMagic.CopyTo(snapshot);
         snapshot[SnapshotVersionOffset] = SnapshotFormatVersion;
@@ -146,7 +150,7 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        var revisions = version is SnapshotFormatVersion or SnapshotFormatVersionNoHistory;
+        var revisions = version is SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
         if (revisions)
         {
             var revision = reader.ReadVarint("revision");
@@ -171,9 +175,14 @@ public sealed partial class KvStateMachine
         }
 
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
-        if (version == SnapshotFormatVersion)
+        if (version is SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
         {
             machine.ReadHistory(ref reader);
+        }
+
+        if (version == SnapshotFormatVersion)
+        {
+            machine.ReadLeases(ref reader);
         }
 
         reader.ExpectEnd();
@@ -235,7 +244,7 @@ public sealed partial class KvStateMachine
         }
 
         version = snapshot[SnapshotVersionOffset];
-        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
+        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
         {
             throw new KvFormatException(
                 $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersion} are understood.");
@@ -328,7 +337,7 @@ public sealed partial class KvStateMachine
                 clientId <= previousClientId ? "a client id out of order or repeated"
                 : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
-                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
+                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture or KvStatus.LeaseNotFound or KvStatus.LeaseExists or KvStatus.LeasesFull) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
                 : Math.Max(lastRevision, Math.Max(lastCreate, lastModified)) > (ulong)Revision || lastVersion > (ulong)RevisionMax
                     ? $"a last revision ({lastRevision}, {lastCreate}, {lastModified}) above the revision ({Revision}) or version {lastVersion}"

@@ -238,6 +238,7 @@ public sealed partial class KvStateMachine
             }
         }
 
+        HashLeases(hash);
         return hash.GetCurrentHashAsUInt64();
     }
 
@@ -309,9 +310,15 @@ public sealed partial class KvStateMachine
     /// then the success or the failure operations in order, all at the next revision (taken only if one changed
     /// something); a read in it sees the writes before it in it.
     /// </summary>
-    private KvTxnResult ExecuteTxn(KvTxn txn)
+    private KvTxnResult? ExecuteTxn(KvTxn txn)
     {
         var holds = txn.Compares.All(compare => compare.Condition.Holds(TryGetEntry(compare.Key, out var entry) ? entry : null));
+        if ((holds ? txn.Success : txn.Failure).Any(op => LeaseMissing(op.Lease)))
+        {
+            // A put of the branch to run names a lease that is gone: nothing of it runs (etcd's rule).
+            return null;
+        }
+
         var revision = Revision + 1;
         var changed = false;
         var results = new List<KvTxnOpResult>();
@@ -333,6 +340,7 @@ public sealed partial class KvStateMachine
                         _keyIndex.Add(op.Key);
                     }
 
+                    AttachLease(op.Key, op.Lease);
                     RecordEvent(revision, op.Key, entry, current);
                     changed = true;
                     results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: entry with { Value = [] }));
@@ -342,6 +350,7 @@ public sealed partial class KvStateMachine
                     {
                         Delete(op.Key);
                         _keyIndex.Remove(op.Key);
+                        DetachLease(op.Key);
                         RecordEvent(revision, op.Key, null, current);
                         changed = true;
                     }
@@ -384,6 +393,11 @@ public sealed partial class KvStateMachine
     /// </summary>
     private (KvStatus Status, KvEntry? Entry) Execute(KvCommand command)
     {
+        if (LeaseMissing(command.Lease))
+        {
+            return (KvStatus.LeaseNotFound, TryGetEntry(command.Key, out var existing) ? existing : null);
+        }
+
         if (command.Operation == KvOperation.Put && command.Condition is null && _overlay is null)
         {
             // The common put: one lookup of the dictionary, which the entry is then written through.
@@ -395,6 +409,7 @@ public sealed partial class KvStateMachine
                 _keyIndex.Add(command.Key);
             }
 
+            AttachLease(command.Key, command.Lease);
             RecordEvent(Revision, command.Key, slot, previous);
             return (KvStatus.Ok, slot);
         }
@@ -415,6 +430,7 @@ public sealed partial class KvStateMachine
                     _keyIndex.Add(command.Key);
                 }
 
+                AttachLease(command.Key, command.Lease);
                 RecordEvent(Revision, command.Key, entry, current);
                 return (KvStatus.Ok, entry);
             case KvOperation.Delete:
@@ -430,6 +446,7 @@ public sealed partial class KvStateMachine
 
                 Delete(command.Key);
                 _keyIndex.Remove(command.Key);
+                DetachLease(command.Key);
                 RecordEvent(Revision, command.Key, null, current);
                 return (KvStatus.Ok, null);
             default:

@@ -29,4 +29,13 @@ public enum KvStatus : byte
 
     /// <summary>A compact command named a revision the log had not reached when it was applied: nothing changed.</summary>
     RevisionInFuture = 7,
+
+    /// <summary>A put, or a transaction's put, named a lease that does not exist (never granted, revoked or expired): nothing changed.</summary>
+    LeaseNotFound = 8,
+
+    /// <summary>A lease grant named an id that is already granted: nothing changed.</summary>
+    LeaseExists = 9,
+
+    /// <summary>A lease grant found <see cref="KvLimits.LeasesMax"/> leases live already: nothing changed.</summary>
+    LeasesFull = 10,
 }

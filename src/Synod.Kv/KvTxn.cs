@@ -12,11 +12,12 @@ public enum KvTxnOpKind : byte
 /// <summary>
 /// One operation of a transaction: a put of <paramref name="Key"/> to <paramref name="Value"/>, a delete or a get of
 /// <paramref name="Key"/>, or a range read of [<paramref name="Key"/>, <paramref name="RangeEnd"/>) (an empty end: to
-/// the last key) of at most <paramref name="Limit"/> keys (0: the replica's bounds only).
+/// the last key) of at most <paramref name="Limit"/> keys (0: the replica's bounds only). A put may attach its key to
+/// lease <paramref name="Lease"/> (0: none).
 /// </summary>
-public sealed record KvTxnOp(KvTxnOpKind Kind, byte[] Key, byte[] Value, byte[] RangeEnd, int Limit = 0)
+public sealed record KvTxnOp(KvTxnOpKind Kind, byte[] Key, byte[] Value, byte[] RangeEnd, int Limit = 0, long Lease = 0)
 {
-    public static KvTxnOp Put(byte[] key, byte[] value) => new(KvTxnOpKind.Put, key, value, []);
+    public static KvTxnOp Put(byte[] key, byte[] value, long lease = 0) => new(KvTxnOpKind.Put, key, value, [], Lease: lease);
 
     public static KvTxnOp Delete(byte[] key) => new(KvTxnOpKind.Delete, key, [], []);
 
@@ -25,7 +26,7 @@ public sealed record KvTxnOp(KvTxnOpKind Kind, byte[] Key, byte[] Value, byte[] 
     public static KvTxnOp Range(KvRange range) => new(KvTxnOpKind.Range, range.From, [], range.To, range.Limit);
 
     public bool Equals(KvTxnOp? other) =>
-        other is not null && Kind == other.Kind && Limit == other.Limit
+        other is not null && Kind == other.Kind && Limit == other.Limit && Lease == other.Lease
         && Key.AsSpan().SequenceEqual(other.Key) && Value.AsSpan().SequenceEqual(other.Value) && RangeEnd.AsSpan().SequenceEqual(other.RangeEnd);
 
     public override int GetHashCode() => HashCode.Combine(Kind, Key.Length, Value.Length, RangeEnd.Length, Limit);
@@ -80,7 +81,9 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
                     KvTxnOpKind.Range => new KvRange(op.Key, op.RangeEnd, op.Limit).Problem(),
                     _ => KeyProblem(op.Key, $"{branch} {op.Kind.ToString().ToLowerInvariant()}")
                         ?? (op.Kind != KvTxnOpKind.Put && op.Value.Length != 0 ? $"A {op.Kind.ToString().ToLowerInvariant()} in a transaction carries no value." : null)
-                        ?? (op.RangeEnd.Length != 0 || op.Limit != 0 ? "Only a range in a transaction has an end and a limit." : null),
+                        ?? (op.RangeEnd.Length != 0 || op.Limit != 0 ? "Only a range in a transaction has an end and a limit." : null)
+                        ?? (op.Lease != 0 && op.Kind != KvTxnOpKind.Put ? "Only a put in a transaction attaches its key to a lease." : null)
+                        ?? (op.Lease != 0 ? RequestRules.LeaseIdProblem(op.Lease) : null),
                 };
                 if (problem is not null)
                 {
@@ -108,7 +111,7 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
         new([.. key.Take(32).Select(b => b is >= 0x20 and < 0x7f ? (char)b : '?')]);
 
     /// <summary>The transaction as bytes: the compares, then the success and the failure operations (KvCommand carries them).</summary>
-    internal void Write(List<byte> output)
+    internal void Write(List<byte> output, bool leases)
     {
         WriteVarint(output, (ulong)Compares.Count);
         foreach (var compare in Compares)
@@ -130,12 +133,16 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
                 WriteBytes(output, op.Value);
                 WriteBytes(output, op.RangeEnd);
                 WriteVarint(output, (ulong)op.Limit);
+                if (leases)
+                {
+                    WriteVarint(output, (ulong)op.Lease);
+                }
             }
         }
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; bounds every count and length before allocating for it.</summary>
-    internal static KvTxn Read(ref ByteReader reader)
+    internal static KvTxn Read(ref ByteReader reader, bool leases)
     {
         var compares = new List<KvTxnCompare>();
         for (var count = ReadCount(ref reader, "compare count"); count > 0; count--)
@@ -153,10 +160,10 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
             compares.Add(new KvTxnCompare(key, new KvCondition((KvCompareTarget)target, (KvCompareOp)op, (long)number, value)));
         }
 
-        return new KvTxn(compares, ReadOps(ref reader, "success"), ReadOps(ref reader, "failure"));
+        return new KvTxn(compares, ReadOps(ref reader, "success", leases), ReadOps(ref reader, "failure", leases));
     }
 
-    private static List<KvTxnOp> ReadOps(ref ByteReader reader, string branch)
+    private static List<KvTxnOp> ReadOps(ref ByteReader reader, string branch, bool leases)
     {
         var ops = new List<KvTxnOp>();
         for (var count = ReadCount(ref reader, $"{branch} count"); count > 0; count--)
@@ -176,7 +183,13 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
                 throw new KvFormatException($"The transaction's {branch} branch has a range limit of {limit}, over {int.MaxValue}.");
             }
 
-            ops.Add(new KvTxnOp((KvTxnOpKind)kind, key, value, end, (int)limit));
+            var lease = leases ? reader.ReadVarint($"{branch} lease") : 0;
+            if (lease > (ulong)RequestRules.LeaseIdMax)
+            {
+                throw new KvFormatException($"The transaction's {branch} branch names lease {lease}, over the largest lease id ({RequestRules.LeaseIdMax}).");
+            }
+
+            ops.Add(new KvTxnOp((KvTxnOpKind)kind, key, value, end, (int)limit, (long)lease));
         }
 
         return ops;

@@ -30,6 +30,11 @@ internal sealed record WatchProgressInput(WatchStream Stream) : HostInput;
 
 internal sealed record WatchClosedInput(WatchStream Stream) : HostInput;
 
+/// <summary>A keep-alive (or, without <paramref name="KeepAlive"/>, a TTL query) of one lease.</summary>
+internal sealed record LeaseInput(long Id, bool KeepAlive, bool Keys, TaskCompletionSource<LeaseOutcome> Completion) : HostInput;
+
+internal sealed record LeaseListInput(int Max, TaskCompletionSource<LeaseListOutcome> Completion) : HostInput;
+
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>

@@ -31,6 +31,17 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context);
 
+    public abstract new Task<LeaseGrantResponse> LeaseGrant(LeaseGrantRequest request, ServerCallContext context);
+
+    public abstract new Task<LeaseRevokeResponse> LeaseRevoke(LeaseRevokeRequest request, ServerCallContext context);
+
+    public abstract new Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context);
+
+    public abstract new Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context);
+
+    public abstract new Task LeaseKeepAlive(
+        IAsyncStreamReader<LeaseKeepAliveRequest> requestStream, IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context);
+
     public static void BindService(ServiceBinderBase binder, KvApi service)
     {
         // The binder finds each handler on the service type by the method's name; the delegates passed here are unused.
@@ -42,6 +53,14 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(Status), StatusRequest.Parser, StatusResponse.Parser), (UnaryServerMethod<StatusRequest, StatusResponse>)null!);
         binder.AddMethod(Unary(nameof(Register), RegisterRequest.Parser, RegisterResponse.Parser), (UnaryServerMethod<RegisterRequest, RegisterResponse>)null!);
         binder.AddMethod(Unary(nameof(Compact), CompactRequest.Parser, CompactResponse.Parser), (UnaryServerMethod<CompactRequest, CompactResponse>)null!);
+        binder.AddMethod(Unary(nameof(LeaseGrant), LeaseGrantRequest.Parser, LeaseGrantResponse.Parser), (UnaryServerMethod<LeaseGrantRequest, LeaseGrantResponse>)null!);
+        binder.AddMethod(Unary(nameof(LeaseRevoke), LeaseRevokeRequest.Parser, LeaseRevokeResponse.Parser), (UnaryServerMethod<LeaseRevokeRequest, LeaseRevokeResponse>)null!);
+        binder.AddMethod(Unary(nameof(LeaseTimeToLive), LeaseTimeToLiveRequest.Parser, LeaseTimeToLiveResponse.Parser), (UnaryServerMethod<LeaseTimeToLiveRequest, LeaseTimeToLiveResponse>)null!);
+        binder.AddMethod(Unary(nameof(LeaseLeases), LeaseLeasesRequest.Parser, LeaseLeasesResponse.Parser), (UnaryServerMethod<LeaseLeasesRequest, LeaseLeasesResponse>)null!);
+        binder.AddMethod(
+            new Method<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
+                MethodType.DuplexStreaming, Protocol.Kv.Descriptor.FullName, nameof(LeaseKeepAlive), ClientMessageMarshaller.For(LeaseKeepAliveRequest.Parser), ClientMessageMarshaller.For(LeaseKeepAliveResponse.Parser)),
+            (DuplexStreamingServerMethod<LeaseKeepAliveRequest, LeaseKeepAliveResponse>)null!);
         binder.AddMethod(
             new Method<WatchRequest, WatchResponse>(
                 MethodType.DuplexStreaming, Protocol.Kv.Descriptor.FullName, nameof(Watch), ClientMessageMarshaller.For(WatchRequest.Parser), ClientMessageMarshaller.For(WatchResponse.Parser)),

@@ -21,6 +21,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, ProtoBytes.OwnedArray(request.Key), ProtoBytes.OwnedArray(request.Value))
         {
             Condition = ConditionOf(request.Compare),
+            Lease = request.Lease,
         };
         var outcome = await WriteAsync(command, context);
         var entry = outcome.Entry.GetValueOrDefault();
@@ -140,6 +141,132 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         return response;
     }
 
+    /// <summary>The trailer of a NOT_FOUND answer to a write whose lease does not exist (as opposed to an absent key).</summary>
+    public const string LeaseNotFoundTrailer = "synod-lease-not-found";
+
+    /// <summary>The trailer of an UNAVAILABLE answer to a lease keep-alive or TTL query that names the leader to ask (0: none known).</summary>
+    public const string LeaderTrailer = "synod-leader";
+
+    public override async Task<LeaseGrantResponse> LeaseGrant(LeaseGrantRequest request, ServerCallContext context)
+    {
+        if (request.Ttl < host.LeaseTtlSecondsMin || request.Ttl > KvLimits.LeaseTtlSecondsMax)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"the lease TTL is {request.Ttl} seconds; it must lie in {host.LeaseTtlSecondsMin}..{KvLimits.LeaseTtlSecondsMax} (the least is twice the longest election, so that a leader change cannot end a lease kept alive)."));
+        }
+
+        var outcome = await WriteAsync(KvCommand.GrantLease(request.ClientId, request.Sequence, request.Id, request.Ttl), context);
+        return new LeaseGrantResponse
+        {
+            Id = request.Id,
+            Ttl = request.Ttl,
+            Duplicate = outcome.Duplicate,
+            Slot = (ulong)outcome.Slot,
+            ServedBy = (uint)options.Id,
+            LeaderId = host.KnownLeaderId,
+        };
+    }
+
+    public override async Task<LeaseRevokeResponse> LeaseRevoke(LeaseRevokeRequest request, ServerCallContext context)
+    {
+        var outcome = await WriteAsync(KvCommand.RevokeLease(request.ClientId, request.Sequence, request.Id), context);
+        if (outcome.Status == KvStatus.NotFound && !outcome.Duplicate)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"lease {request.Id} does not exist (never granted, revoked or expired already)."));
+        }
+
+        return new LeaseRevokeResponse
+        {
+            Revision = outcome.Revision,
+            Duplicate = outcome.Duplicate,
+            Slot = (ulong)outcome.Slot,
+            ServedBy = (uint)options.Id,
+            LeaderId = host.KnownLeaderId,
+        };
+    }
+
+    public override async Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context)
+    {
+        var lease = await LeaseAsync(request.Id, keepAlive: false, request.Keys, context);
+        var response = new LeaseTimeToLiveResponse
+        {
+            Id = request.Id,
+            Ttl = lease.Found ? lease.RemainingSeconds : -1,
+            GrantedTtl = lease.TtlSeconds,
+            ServedBy = (uint)options.Id,
+        };
+        var bytes = 0;
+        foreach (var key in lease.Keys)
+        {
+            bytes += key.Length;
+            if (bytes > KvLimits.RangeBytesMax)
+            {
+                break;
+            }
+
+            response.Keys.Add(UnsafeByteOperations.UnsafeWrap(key));
+        }
+
+        return response;
+    }
+
+    public override async Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context)
+    {
+        var completion = ReplicaHost.NewAnswerCompletion<LeaseListOutcome>();
+        var outcome = await ReadAsync(new LeaseListInput(options.LeasesListMax, completion), completion, context);
+        var response = new LeaseLeasesResponse { More = outcome.More, ServedBy = (uint)options.Id };
+        response.Leases.AddRange(outcome.Leases.Select(lease => new LeaseStatus { Id = lease.Id, Ttl = lease.TtlSeconds }));
+        return response;
+    }
+
+    /// <summary>
+    /// Keep-alives, one at a time per stream: each is answered by the leader that measures leases (with what is left of
+    /// the TTL, or found false once the lease is gone). Anywhere else the stream ends UNAVAILABLE naming the leader.
+    /// </summary>
+    public override async Task LeaseKeepAlive(
+        IAsyncStreamReader<LeaseKeepAliveRequest> requestStream, IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context)
+    {
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            var id = requestStream.Current.Id;
+            if (KvLimits.LeaseIdProblem(id) is { } problem)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+            }
+
+            var lease = await LeaseAsync(id, keepAlive: true, keys: false, context);
+            await responseStream.WriteAsync(new LeaseKeepAliveResponse
+            {
+                Id = id,
+                Ttl = lease.Found ? lease.RemainingSeconds : 0,
+                Found = lease.Found,
+                ServedBy = (uint)options.Id,
+            });
+        }
+    }
+
+    private async Task<LeaseOutcome> LeaseAsync(long id, bool keepAlive, bool keys, ServerCallContext context)
+    {
+        if (KvLimits.LeaseIdProblem(id) is { } problem)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+        }
+
+        var completion = ReplicaHost.NewAnswerCompletion<LeaseOutcome>();
+        try
+        {
+            return await ReadAsync(new LeaseInput(id, keepAlive, keys, completion), completion, context);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+        {
+            var leader = host.KnownLeaderId;
+            var where = leader == 0 || leader == options.Id ? "no leader measures leases yet (an election or a new leader's first moments)" : $"replica {leader} leads";
+            throw new RpcException(
+                new Status(StatusCode.Unavailable, $"replica {options.Id} does not measure leases: {where}. Ask the leader (the client library does)."),
+                new Metadata { { LeaderTrailer, (leader == options.Id ? 0 : leader).ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+        }
+    }
+
     /// <summary>The trailer of an OUT_OF_RANGE answer that gives the oldest revision kept, for clients to resume from.</summary>
     public const string CompactRevisionTrailer = "synod-compact-revision";
 
@@ -241,7 +368,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"a transaction's range has limit {op.Limit}; give 0 (none of your own) or 1 to {int.MaxValue}."));
         }
 
-        return new KvTxnOp((KvTxnOpKind)op.Kind, ProtoBytes.OwnedArray(op.Key), ProtoBytes.OwnedArray(op.Value), ProtoBytes.OwnedArray(op.RangeEnd), (int)op.Limit);
+        return new KvTxnOp((KvTxnOpKind)op.Kind, ProtoBytes.OwnedArray(op.Key), ProtoBytes.OwnedArray(op.Value), ProtoBytes.OwnedArray(op.RangeEnd), (int)op.Limit, op.Lease);
     }
 
     /// <summary>The request's range, checked; a prefix or a range, not both.</summary>
@@ -485,6 +612,15 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         return outcome.Status switch
         {
             KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture => outcome,
+            KvStatus.LeaseNotFound => throw new RpcException(
+                new Status(StatusCode.NotFound, command.Operation == KvOperation.Txn
+                    ? "a put of the transaction names a lease that does not exist (never granted, revoked or expired); nothing of the transaction was applied. Grant a new lease."
+                    : $"lease {command.Lease} does not exist (never granted, revoked or expired); the put was not applied. Grant a new lease."),
+                new Metadata { { LeaseNotFoundTrailer, "1" } }),
+            KvStatus.LeaseExists => throw new RpcException(new Status(StatusCode.AlreadyExists,
+                $"lease {command.LeaseId} is already granted; pick another id (or none, and the client library picks one).")),
+            KvStatus.LeasesFull => throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{KvLimits.LeasesMax} leases are live, the most the cluster keeps (LeasesMax); revoke some first.")),
             KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"client {command.ClientId}'s session expired on the replicas (evicted to make room for newer ones); the write was not applied. Register a new client id.")),
             KvStatus.UnknownClient => throw new RpcException(new Status(StatusCode.FailedPrecondition,

@@ -76,8 +76,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
                 // of this replica (delivered late after a quick restart) cannot complete a new read with an old index.
                 FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
+                TickMs = options.TickMs,
             };
             _driver = new ReplicaDriver(options.ToReplicaOptions(), driverOptions, new SeededRandom(seed), _storage.State, this, this, this, this);
+            LeaseTtlSecondsMin = _driver.LeaseTtlSecondsMin;
             _peers = new PeerLinks(options, this, loggers);
         }
         catch
@@ -96,6 +98,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
     /// <summary>The leader this replica knows, 0 if none; published by the owner loop for the client answers' hint.</summary>
     public uint KnownLeaderId => Volatile.Read(ref _knownLeaderId);
+
+    /// <summary>The shortest TTL a lease may be granted here, in seconds (fixed at start).</summary>
+    public long LeaseTtlSecondsMin { get; }
 
     /// <summary>Watch messages of recent changes, shared by every stream (owner loop only).</summary>
     internal WatchEventCache WatchEvents { get; } = new();
@@ -310,6 +315,20 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case ReadInput read:
                 _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion), read.Revision);
+                break;
+            case LeaseInput lease:
+                if (lease.KeepAlive)
+                {
+                    _driver.KeepAlive(lease.Id, new TaskAnswer<LeaseOutcome>(this, lease.Completion));
+                }
+                else
+                {
+                    _driver.TimeToLive(lease.Id, lease.Keys, new TaskAnswer<LeaseOutcome>(this, lease.Completion));
+                }
+
+                break;
+            case LeaseListInput list:
+                _driver.ListLeases(list.Max, new TaskAnswer<LeaseListOutcome>(this, list.Completion));
                 break;
             case RangeInput range:
                 _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion), range.Revision);

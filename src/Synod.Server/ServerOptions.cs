@@ -89,6 +89,9 @@ public sealed record ServerOptions
     public StorageOptions Storage { get; init; } = new();
 
     /// <summary>Real time per core tick; the core's timeouts are counted in ticks.</summary>
+    /// <summary>The most leases one list answer holds (synod lease list); past it the answer says "more".</summary>
+    public int LeasesListMax { get; init; } = 100_000;
+
     public int TickMs { get; init; } = 10;
 
     /// <summary>How long a request waits for its write to be chosen, or its read to be confirmed, unless the caller's deadline is sooner.</summary>

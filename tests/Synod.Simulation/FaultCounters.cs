@@ -101,6 +101,14 @@ public sealed class FaultCounters
     public long ForgedMessages { get; set; }
 
     /// <summary>Peers' messages the cores refused under those rules.</summary>
+    /// <summary>Lease holders paused past their TTL.</summary>
+    public long LeaseHolderPauses { get; set; }
+
+    /// <summary>Leases that ended (revoked or expired), and of those, expired.</summary>
+    public long LeasesEnded { get; set; }
+
+    public long LeasesExpired { get; set; }
+
     public long MessagesRefused { get; set; }
 
     public void Add(FaultCounters other)
@@ -142,12 +150,15 @@ public sealed class FaultCounters
         TargetedFaultsAbandoned += other.TargetedFaultsAbandoned;
         ForgedMessages += other.ForgedMessages;
         MessagesRefused += other.MessagesRefused;
+        LeaseHolderPauses += other.LeaseHolderPauses;
+        LeasesEnded += other.LeasesEnded;
+        LeasesExpired += other.LeasesExpired;
     }
 
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
-        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} " +
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
         $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

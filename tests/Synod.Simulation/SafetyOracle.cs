@@ -48,7 +48,7 @@ public sealed class SafetyOracle
         }
     }
 
-    private void Report(string violation)
+    public void Report(string violation)
     {
         ViolationCount++;
         if (Violations.Count < ViolationsKeptMax)

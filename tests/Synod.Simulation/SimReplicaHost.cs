@@ -82,6 +82,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void Start()
     {
         Up = true;
+        LeasesSeen.Clear();
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
         _storage = OpenStorage();
         var driverOptions = new DriverOptions
@@ -145,6 +146,23 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify)
     {
         _driver.Watch(sink, watchId, range, startRevision, progressNotify);
+        Process();
+    }
+
+    /// <summary>The leases this life of the replica has held (the oracle notices when one ends).</summary>
+    public HashSet<long> LeasesSeen { get; } = [];
+
+    /// <summary>A lease holder's write (register, grant, attach, revoke).</summary>
+    public void LeaseWrite(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
+    {
+        _driver.Write(clientId, sequence, command, answer);
+        Process();
+    }
+
+    /// <summary>A lease holder's keep-alive.</summary>
+    public void KeepAlive(long leaseId, IAnswer<LeaseOutcome> answer)
+    {
+        _driver.KeepAlive(leaseId, answer);
         Process();
     }
 
@@ -213,6 +231,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     {
         _driver.Process();
         NoteRebuilding();
+        _sim.CheckLeasesAt(this);
     }
 
     private void NoteRebuilding()

@@ -43,6 +43,7 @@ public sealed partial class Simulator
     {
         _clockUntilMs[host.Id] = untilMs;
         _clockTickMs[host.Id] = Math.Max(1, tickMs);
+        _fastClockSeen |= _clockTickMs[host.Id] < Options.TickMs;
     }
 
     /// <summary>The replica crashes, loses its disk and restarts at once, rebuilding (I14). False if no more disks may go.</summary>

@@ -127,6 +127,7 @@ public sealed partial class Simulator
 
         ScheduleNextFault();
         StartWatchers();
+        StartLeaseHolders();
         foreach (var client in _clients)
         {
             Schedule(Random.Next(20), Tracing ? $"client {client.Index} starts" : null, () => StartNextOperation(client));
@@ -175,7 +176,9 @@ public sealed partial class Simulator
 
     private void OnClientsDone()
     {
-        Schedule(NowMs + ConvergenceMs, "converged?", () =>
+        // Lease holders stop too; their leases expire within a TTL or two, and the replicas must converge after that.
+        _leaseHoldersStopped = true;
+        Schedule(NowMs + ConvergenceMs + (_leaseHolders.Count > 0 ? 2 * LeaseTtlMs : 0), "converged?", () =>
         {
             _convergenceWindowEnded = true;
             _finished = true;

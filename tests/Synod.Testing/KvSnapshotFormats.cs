@@ -13,15 +13,15 @@ public static class KvSnapshotFormats
 
     /// <summary>
     /// The format-2 snapshot (before revisions: applied slot, last client id, keys with values, sessions without the
-    /// revision fields) of a format-3 or format-4 snapshot. Its revisions (and history) are dropped, so it is what a
+    /// revision fields) of a format-3, 4 or 5 snapshot. Its revisions (and history and leases) are dropped, so it is what a
     /// build before revisions would have written for the same keys and sessions.
     /// </summary>
     public static byte[] Format2(byte[] format3)
     {
         ArgumentNullException.ThrowIfNull(format3);
-        if (format3.Length < HeaderBytes || format3[4] is not (3 or 4))
+        if (format3.Length < HeaderBytes || format3[4] is not (3 or 4 or 5))
         {
-            throw new ArgumentException("expected a format-3 or format-4 snapshot", nameof(format3));
+            throw new ArgumentException("expected a format-3, 4 or 5 snapshot", nameof(format3));
         }
 
         var input = format3.AsSpan(HeaderBytes);
@@ -58,15 +58,15 @@ public static class KvSnapshotFormats
     }
 
     /// <summary>
-    /// The format-3 snapshot (revisions, no history) of a format-4 snapshot: its body up to the history section, which
+    /// The format-3 snapshot (revisions, no history) of a format-4 or 5 snapshot: its body up to the history section, which
     /// is byte for byte what the build before history wrote for the same keys and sessions.
     /// </summary>
     public static byte[] Format3(byte[] format4)
     {
         ArgumentNullException.ThrowIfNull(format4);
-        if (format4.Length < HeaderBytes || format4[4] != 4)
+        if (format4.Length < HeaderBytes || format4[4] is not (4 or 5))
         {
-            throw new ArgumentException("expected a format-4 snapshot", nameof(format4));
+            throw new ArgumentException("expected a format-4 or 5 snapshot", nameof(format4));
         }
 
         var input = format4.AsSpan(HeaderBytes);

@@ -37,6 +37,28 @@ internal static class RequestRules
     public const byte Register = 3;
     public const byte Txn = 4;
     public const byte Compact = 5;
+    public const byte LeaseGrant = 6;
+    public const byte LeaseRevoke = 7;
+    public const byte LeaseExpire = 8;
+    public const byte LeaderEpoch = 9;
+
+    /// <summary>The largest lease id (2^53, the largest integer JSON keeps exact); ids are 1..this.</summary>
+    public const long LeaseIdMax = 1L << 53;
+
+    /// <summary>The longest TTL a lease may be granted, in seconds (9,000,000,000, as etcd's).</summary>
+    public const long LeaseTtlSecondsMax = 9_000_000_000;
+
+    /// <summary>The bytes of a grant's value: the lease id, then the TTL in seconds, each a little-endian 64-bit integer.</summary>
+    public const int LeaseGrantValueBytes = 16;
+
+    /// <summary>The bytes of a revoke's value: the lease id, a little-endian 64-bit integer.</summary>
+    public const int LeaseRevokeValueBytes = 8;
+
+    /// <summary>The bytes of a leader epoch's value: the ballot's round (8 bytes) and replica id (4 bytes), little-endian.</summary>
+    public const int LeaderEpochValueBytes = 12;
+
+    /// <summary>The bytes of an expiry's value: the lease id (8 bytes), then the ballot it was proposed under (12 bytes).</summary>
+    public const int LeaseExpireValueBytes = 8 + LeaderEpochValueBytes;
 
     /// <summary>The bytes of a compact command's value: the revision, as a little-endian 64-bit integer.</summary>
     public const int CompactValueBytes = 8;
@@ -99,6 +121,10 @@ internal static class RequestRules
         return [];
     }
 
+    /// <summary>The sentence saying what is wrong with a lease id, or null if it lies in 1..<see cref="LeaseIdMax"/>.</summary>
+    public static string? LeaseIdProblem(long id) =>
+        id is < 1 or > LeaseIdMax ? $"The lease id {id} is outside 1..{LeaseIdMax}." : null;
+
     /// <summary>The sentence saying what is wrong with a command, or null if it is valid.</summary>
     public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[]? key, byte[]? value)
     {
@@ -127,6 +153,28 @@ internal static class RequestRules
                 : null;
         }
 
+        if (operation is LeaseExpire or LeaderEpoch)
+        {
+            var bytes = operation == LeaseExpire ? LeaseExpireValueBytes : LeaderEpochValueBytes;
+            return clientId != 0 || sequence != 0 ? "A leader epoch or lease expiry is proposed by a leader, with client id 0 and sequence 0."
+                : key.Length != 0 ? "A leader epoch or lease expiry carries no key."
+                : value.Length != bytes ? $"A {(operation == LeaseExpire ? "lease expiry" : "leader epoch")}'s value is {bytes} bytes, not {value.Length}."
+                : operation == LeaseExpire && LeaseIdProblem(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value)) is { } idProblem ? idProblem
+                : null;
+        }
+
+        if (operation is LeaseGrant or LeaseRevoke)
+        {
+            var bytes = operation == LeaseGrant ? LeaseGrantValueBytes : LeaseRevokeValueBytes;
+            return sequence == 0 ? "The sequence is 0; sequences start at 1."
+                : key.Length != 0 ? "A lease grant or revoke carries no key."
+                : value.Length != bytes ? $"A lease {(operation == LeaseGrant ? "grant" : "revoke")}'s value is {bytes} bytes, not {value.Length}."
+                : LeaseIdProblem(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value)) is { } idProblem ? idProblem
+                : operation == LeaseGrant && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(8)) is var ttl && ttl is < 1 or > LeaseTtlSecondsMax
+                    ? $"A lease's TTL is {ttl} seconds; it must lie in 1..{LeaseTtlSecondsMax}."
+                : null;
+        }
+
         if (operation == Compact)
         {
             return sequence == 0 ? "The sequence is 0; sequences start at 1."
@@ -138,7 +186,7 @@ internal static class RequestRules
         }
 
         return sequence == 0 ? "The sequence is 0; sequences start at 1."
-            : operation is not (Put or Delete) ? $"The operation {operation} is neither Put (1), Delete (2), Register (3), Txn (4) nor Compact (5)."
+            : operation is not (Put or Delete) ? $"The operation {operation} is none of Put (1), Delete (2), Register (3), Txn (4), Compact (5), LeaseGrant (6), LeaseRevoke (7), LeaseExpire (8) or LeaderEpoch (9)."
             : key.Length == 0 ? "The key is empty; a key needs at least 1 byte."
             : key.Length > KeyBytesMax ? $"The key is {key.Length} bytes, over KeyBytesMax ({KeyBytesMax} bytes)."
             : value.Length > ValueBytesMax ? $"The value is {value.Length} bytes, over ValueBytesMax ({ValueBytesMax} bytes)."

@@ -1,0 +1,184 @@
+using Synod.Core;
+using Synod.Kv;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// Lease clocks (docs/protocol.md, "Leases"). Only a leader measures leases, by its own ticks, and only once the epoch
+/// it proposed for its ballot has been applied (so every expiry an earlier leader got chosen has been applied too, and
+/// none it proposes later counts). From that moment each lease's clock starts again with its full TTL: a leader change
+/// never shortens a lease. A keep-alive moves the deadline on and is answered once a read index confirms the ballot, so
+/// a deposed leader's "kept alive" is never believed. A lease past its deadline is expired by proposing
+/// <see cref="KvOperation.LeaseExpire"/> under the ballot; keep-alives are not logged.
+/// </summary>
+public sealed partial class ReplicaDriver
+{
+    private readonly Dictionary<long, long> _leaseDeadlines = [];
+    private readonly Dictionary<long, long> _expiryProposedAt = [];
+    private Ballot? _leaseServingBallot;
+    private Ballot? _epochProposedBallot;
+    private long _epochProposedTick;
+    private bool _leaseRequested;
+
+    /// <summary>The shortest TTL a lease may be granted, in seconds: twice the longest an election can take, rounded up.</summary>
+    public long LeaseTtlSecondsMin
+    {
+        get
+        {
+            var options = Core.Options;
+            var ticks = 2L * (options.ElectionTimeoutTicks + options.ElectionStaggerTicks + options.ElectionJitterTicks);
+            return Math.Max(1, (ticks * _options.TickMs + 999) / 1000);
+        }
+    }
+
+    /// <summary>True when this replica leads and measures leases (its epoch is applied and no later one).</summary>
+    public bool LeasesServing =>
+        Core.Role == ReplicaRole.Leader && _leaseServingBallot == Core.Ballot && Kv.LeaseEpoch == EpochOf(Core.Ballot);
+
+    /// <summary>
+    /// A keep-alive of lease <paramref name="id"/>: answered by the leader that measures leases, once a read index
+    /// confirms it still leads; elsewhere refused with <see cref="ReplicaFailure.NoLeader"/> (the client tries the leader).
+    /// </summary>
+    public void KeepAlive(long id, IAnswer<LeaseOutcome> answer) => LeaseRead(id, keepAlive: true, withKeys: false, answer);
+
+    /// <summary>A lease's TTL, what is left of it and (with <paramref name="withKeys"/>) its keys, from the leader that measures it.</summary>
+    public void TimeToLive(long id, bool withKeys, IAnswer<LeaseOutcome> answer) => LeaseRead(id, keepAlive: false, withKeys, answer);
+
+    /// <summary>The live leases, at a confirmed read index, at most <paramref name="max"/> of them.</summary>
+    public void ListLeases(int max, IAnswer<LeaseListOutcome> answer) => Read(new PendingRead.OfLeases(max, answer), stale: false);
+
+    private void LeaseRead(long id, bool keepAlive, bool withKeys, IAnswer<LeaseOutcome> answer)
+    {
+        _leaseRequested = true;
+        MaybeServeLeases(checkDeadlines: false);
+        if (!LeasesServing)
+        {
+            answer.Fail(ReplicaFailure.NoLeader);
+            return;
+        }
+
+        if (keepAlive && Kv.TryGetLease(id, out var ttl, out _))
+        {
+            // Moved on before the ballot is confirmed: if it is not, the lease merely lasts longer.
+            _leaseDeadlines[id] = Core.CurrentTick + TtlTicks(ttl);
+            _expiryProposedAt.Remove(id);
+        }
+
+        Read(new PendingRead.OfLease(id, withKeys, this, answer), stale: false);
+    }
+
+    /// <summary>What is left of a lease's TTL by this leader's clock, in whole seconds rounded up; the TTL when it measures none.</summary>
+    internal long RemainingSeconds(long id, long ttlSeconds) =>
+        LeasesServing && _leaseDeadlines.TryGetValue(id, out var deadline)
+            ? Math.Max(0, ((deadline - Core.CurrentTick) * _options.TickMs + 999) / 1000)
+            : ttlSeconds;
+
+    private long TtlTicks(long ttlSeconds) => ttlSeconds * 1000 / _options.TickMs;
+
+    private static KvEpoch EpochOf(Ballot ballot) => new(ballot.Round, ballot.ReplicaId);
+
+    /// <summary>
+    /// On ticks and after applying: a leader with leases to measure proposes its epoch (again, if it was lost), starts
+    /// measuring once it is applied, and proposes the expiry of every lease past its deadline.
+    /// </summary>
+    private void MaybeServeLeases(bool checkDeadlines)
+    {
+        if (Core.Role != ReplicaRole.Leader)
+        {
+            _leaseServingBallot = null;
+            if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0)
+            {
+                _leaseDeadlines.Clear();
+            }
+
+            _expiryProposedAt.Clear();
+            return;
+        }
+
+        var ballot = Core.Ballot;
+        var epoch = EpochOf(ballot);
+        if (Kv.LeaseEpoch != epoch)
+        {
+            _leaseServingBallot = null;
+            var retry = _epochProposedBallot != ballot || Core.CurrentTick - _epochProposedTick >= _options.LeaseRetryTicks;
+            if (Kv.LeaseEpoch < epoch && (Kv.LeaseCount > 0 || _leaseRequested) && retry)
+            {
+                _epochProposedBallot = ballot;
+                _epochProposedTick = Core.CurrentTick;
+                Core.Propose(KvCommand.LeaderEpochOf(epoch).Encode());
+            }
+
+            return;
+        }
+
+        if (_leaseServingBallot != ballot)
+        {
+            // This leader starts measuring: every lease gets its full TTL from now, whatever an earlier leader had left
+            // of it (which this one never saw kept alive), unless the bug keeps the deadlines this replica noted before.
+            _leaseServingBallot = ballot;
+            _expiryProposedAt.Clear();
+            if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0)
+            {
+                _leaseDeadlines.Clear();
+            }
+        }
+
+        if (checkDeadlines)
+        {
+            CheckLeaseDeadlines(epoch);
+        }
+    }
+
+    private void CheckLeaseDeadlines(KvEpoch epoch)
+    {
+        var now = Core.CurrentTick;
+        foreach (var (id, ttl) in Kv.Leases())
+        {
+            if (!_leaseDeadlines.TryGetValue(id, out var deadline))
+            {
+                // A lease granted since the last look (or every lease, when this leader starts measuring).
+                _leaseDeadlines[id] = now + TtlTicks(ttl);
+                continue;
+            }
+
+            if (deadline > now)
+            {
+                continue;
+            }
+
+            if (_expiryProposedAt.TryGetValue(id, out var proposed) && now - proposed < _options.LeaseRetryTicks)
+            {
+                continue;
+            }
+
+            _expiryProposedAt[id] = now;
+            Core.Propose(KvCommand.ExpireLease(id, epoch).Encode());
+        }
+
+        if (_leaseDeadlines.Count > Kv.LeaseCount)
+        {
+            foreach (var id in _leaseDeadlines.Keys.Where(id => !Kv.TryGetLease(id, out _, out _)).ToList())
+            {
+                _leaseDeadlines.Remove(id);
+                _expiryProposedAt.Remove(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The bug <see cref="ProtocolBugs.LeaderKeepsLeaseDeadlines"/> needs deadlines on followers too: each replica notes
+    /// a lease's deadline when it applies the grant, and never hears the keep-alives that the leader did.
+    /// </summary>
+    private void NoteLeaseDeadlinesAsFollower()
+    {
+        if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0 || Core.Role == ReplicaRole.Leader)
+        {
+            return;
+        }
+
+        foreach (var (id, ttl) in Kv.Leases())
+        {
+            _leaseDeadlines.TryAdd(id, Core.CurrentTick + TtlTicks(ttl));
+        }
+    }
+}
