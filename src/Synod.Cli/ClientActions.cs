@@ -7,9 +7,11 @@ namespace Synod.Cli;
 internal static class ClientActions
 {
     public static async Task<int> PutAsync(
-        SynodClient client, SynodCallOptions? options, string key, string value, SynodCompare? compare, bool json, CancellationToken cancellationToken)
+        SynodClient client, SynodCallOptions? options, string key, string value, SynodCompare? compare, bool json, CancellationToken cancellationToken, long lease = 0)
     {
-        var result = await client.PutAsync(key, value, compare, options, cancellationToken);
+        var result = lease == 0
+            ? await client.PutAsync(key, value, compare, options, cancellationToken)
+            : await client.PutAsync(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(value), lease, compare, options, cancellationToken);
         if (result.CompareFailed)
         {
             return await CompareFailedAsync(key, result.Revision, result.CreateRevision, result.ModRevision, result.Version, json);

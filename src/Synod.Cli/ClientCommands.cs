@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect()];
 
     private static Command Watch()
     {
@@ -65,18 +65,19 @@ public static class ClientCommands
         var value = new Argument<string>("value") { Description = "The value (UTF-8, up to 1 MiB)." };
         var conditions = new WriteConditionOptions(withAbsent: true);
         var json = JsonOption("{\"key\", \"revision\", \"create_revision\", \"mod_revision\", \"version\", \"duplicate\"} instead of OK");
+        var lease = new Option<long>("--lease") { Description = "Attach the key to lease ID (from synod lease grant): it is deleted when the lease ends. Exit 3 if the lease does not exist." };
         var shared = new ClientCommandOptions();
         var command = new Command(
             "put",
             "Set KEY to VALUE, exactly once however often it is retried; prints OK. With a condition (--if-...), only if it holds when the write is applied; exit 7 if not.")
         {
-            key, value, json,
+            key, value, json, lease,
         };
         conditions.AddTo(command);
         shared.AddTo(command, withNode: true, withTimeout: true);
         command.SetAction((parse, cancellationToken) => Run(parse, shared, (_, client, options) =>
             ClientActions.PutAsync(
-                client, options, parse.GetValue(key)!, parse.GetValue(value)!, conditions.Parse(parse), parse.GetValue(json), cancellationToken), cancellationToken));
+                client, options, parse.GetValue(key)!, parse.GetValue(value)!, conditions.Parse(parse), parse.GetValue(json), cancellationToken, parse.GetValue(lease)), cancellationToken));
         return command;
     }
 
@@ -161,7 +162,7 @@ public static class ClientCommands
         return command;
     }
 
-    private static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print one JSON object, {what}." };
+    internal static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print one JSON object, {what}." };
 
     private static Command Status()
     {
@@ -174,7 +175,7 @@ public static class ClientCommands
         return command;
     }
 
-    private static Task<int> Run(
+    internal static Task<int> Run(
         ParseResult parse,
         ClientCommandOptions shared,
         Func<ClientCommandContext, Client.SynodClient, Client.SynodCallOptions?, Task<int>> body,

@@ -14,7 +14,7 @@ public static class ClientErrors
     public static int ExitCode(Exception exception) => exception switch
     {
         ClientInputException or SynodInvalidArgumentException => ExitCodes.InvalidInput,
-        SynodNotFoundException or SynodCompactedException => ExitCodes.NotFound,
+        SynodNotFoundException or SynodCompactedException or SynodLeaseNotFoundException => ExitCodes.NotFound,
 
         // Unreachable derives from Unavailable, so it must be matched first.
         SynodUnreachableException => ExitCodes.Unreachable,

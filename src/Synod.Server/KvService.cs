@@ -172,7 +172,9 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
         var outcome = await WriteAsync(KvCommand.RevokeLease(request.ClientId, request.Sequence, request.Id), context);
         if (outcome.Status == KvStatus.NotFound && !outcome.Duplicate)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"lease {request.Id} does not exist (never granted, revoked or expired already)."));
+            throw new RpcException(
+                new Status(StatusCode.NotFound, $"lease {request.Id} does not exist (never granted, revoked or expired already)."),
+                new Metadata { { LeaseNotFoundTrailer, "1" } });
         }
 
         return new LeaseRevokeResponse

@@ -124,9 +124,9 @@ public sealed class KvHistoryReviewTests
         Apply(machine, PutBeforeRevisions(1, 2, "b", "y"));
         Apply(machine, Register(2)); // revision 2, compact revision 3, no changes kept
         var snapshot = machine.Snapshot();
-        Assert.Equal([3, 0], snapshot[^2..]);
+        Assert.Equal([3, 0, 0, 0, 0], snapshot[^5..]); // compact revision 3, no changes; then no lease epoch and no leases
 
-        snapshot[^2] = 1; // compact revision 1, still no changes: "every change since revision 1 is kept"
+        snapshot[^5] = 1; // compact revision 1, still no changes: "every change since revision 1 is kept"
         Reseal(snapshot);
 
         var refused = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(snapshot));
