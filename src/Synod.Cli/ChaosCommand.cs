@@ -23,12 +23,13 @@ public static class ChaosCommand
         };
         var workload = new Option<string?>("--workload")
         {
-            Description = "What the clients do, comma-separated: register (get/put/delete, checked for linearizability), cas (compare-and-swaps, checked with them), bank (transfers by transaction; every read of all accounts must sum to the total), watch (watchers checked against the acknowledged writes). Default: all.",
+            Description = "What the clients do, comma-separated: register (get/put/delete, checked for linearizability), cas (compare-and-swaps, checked with them), bank (transfers by transaction; every read of all accounts must sum to the total), watch (watchers checked against the acknowledged writes), lock (a counter incremented under a lock by writes fenced with its token, while holders pause past their TTL). Default: all.",
         };
         var outDir = new Option<string?>("--out") { Description = "Keep history.jsonl, faults.jsonl, the replica logs and report.html in this folder." };
+        var unfenced = new Option<bool>("--bug-unfenced-lock") { Description = "The lock clients write the counter without their fencing token: the lock check must then fail (it proves the check can)." };
         var command = new Command("chaos", "Run a local cluster under injected faults with concurrent clients, then check the history for linearizability.")
         {
-            replicas, duration, seed, clients, faults, workload, outDir,
+            replicas, duration, seed, clients, faults, workload, outDir, unfenced,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -45,6 +46,7 @@ public static class ChaosCommand
                     OutDir = parse.GetValue(outDir),
                     Workloads = parse.GetValue(workload) is { } names ? ChaosWorkloads.Parse(names) : ChaosWorkload.All,
                     ReplicaProgram = SelfProgram.Get(),
+                    UnfencedLock = parse.GetValue(unfenced),
                 };
                 options.Validate();
             }

@@ -20,6 +20,7 @@ public sealed class SynodSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _keepAlive;
     private int _disposed;
+    private long _suspendedUntil;
 
     internal SynodSession(SynodClient client, SynodLease lease, TimeProvider time)
     {
@@ -69,6 +70,11 @@ public sealed class SynodSession : IAsyncDisposable
                 return;
             }
 
+            if (_time.GetTimestamp() < Interlocked.Read(ref _suspendedUntil))
+            {
+                continue;
+            }
+
             var sent = _time.GetTimestamp();
             var left = ttl - _time.GetElapsedTime(lastAcknowledgedSend);
             if (left <= TimeSpan.Zero)
@@ -98,6 +104,13 @@ public sealed class SynodSession : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Sends no keep-alive for <paramref name="pause"/>, as if the process were stopped: for fault tests (the chaos
+    /// lock workload pauses holders past their TTL). The session notices its loss as it would after a real pause.
+    /// </summary>
+    internal void SuspendKeepAlive(TimeSpan pause) =>
+        Interlocked.Exchange(ref _suspendedUntil, _time.GetTimestamp() + (long)(pause.TotalSeconds * _time.TimestampFrequency));
 
     private void Lose(string reason)
     {

@@ -38,6 +38,12 @@ public sealed record ChaosOptions
     /// <summary>With the bank workload: clients that transfer and read the accounts, besides --clients.</summary>
     public int BankClients => Math.Max(2, Clients / 4);
 
+    /// <summary>With the lock workload: clients that take the lock and increment the fenced counter, besides --clients.</summary>
+    public int LockClients => Math.Max(2, Clients / 4);
+
+    /// <summary>The lock clients write without their fencing token (for showing that the lock check can fail).</summary>
+    public bool UnfencedLock { get; init; }
+
     /// <summary>With the watch workload: watchers of the keys.</summary>
     public const int Watchers = 2;
 

@@ -51,6 +51,17 @@ public sealed record ChaosResult
     /// <summary>What the clients did.</summary>
     public ChaosWorkload Workloads { get; init; } = ChaosWorkload.Register;
 
+    /// <summary>Lock: locks taken, counter changes read back, fenced writes refused, pauses past the TTL, each broken invariant.</summary>
+    public int LockAcquired { get; init; }
+
+    public int LockIncrements { get; init; }
+
+    public int LockRefused { get; init; }
+
+    public int LockPauses { get; init; }
+
+    public IReadOnlyList<string> LockProblems { get; init; } = [];
+
     /// <summary>Bank: reads of every account, transfers attempted, and each broken invariant.</summary>
     public int BankReads { get; init; }
 
@@ -97,6 +108,12 @@ public sealed record ChaosResult
             if (BankProblems.Count > 5)
             {
                 problems.Add($"bank: ... and {BankProblems.Count - 5} more.");
+            }
+
+            problems.AddRange(LockProblems.Take(5).Select(p => $"lock: {p}"));
+            if (LockProblems.Count > 5)
+            {
+                problems.Add($"lock: ... and {LockProblems.Count - 5} more.");
             }
 
             problems.AddRange(WatchProblems.Take(5).Select(p => $"watch: {p}"));

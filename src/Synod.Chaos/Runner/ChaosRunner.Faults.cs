@@ -30,11 +30,15 @@ public sealed partial class ChaosRunner
 
         var registers = _options.Workloads.HasFlag(ChaosWorkload.Register) || _options.Workloads.HasFlag(ChaosWorkload.Cas) ? _options.Clients : 0;
         var banks = _options.Workloads.HasFlag(ChaosWorkload.Bank) ? _options.BankClients : 0;
+        var lockers = _options.Workloads.HasFlag(ChaosWorkload.Lock) ? _options.LockClients : 0;
         var clients = Enumerable.Range(1, registers)
             .Select(id => new WorkloadClient(id, endpoints, _options.Keys, _options.Seed, _clock, _history, _options.Workloads, _changes))
             .Select(client => Task.Run(() => client.RunAsync(stopClients.Token, cancellation), CancellationToken.None))
             .Concat(Enumerable.Range(1, banks)
                 .Select(id => new BankClient(id, endpoints, _options.Seed, _clock, _bank))
+                .Select(client => Task.Run(() => client.RunAsync(stopClients.Token, cancellation), CancellationToken.None)))
+            .Concat(Enumerable.Range(1, lockers)
+                .Select(id => new LockClient(id, endpoints, _options.Seed, _locks, _options.UnfencedLock))
                 .Select(client => Task.Run(() => client.RunAsync(stopClients.Token, cancellation), CancellationToken.None)))
             .ToList();
         double end;

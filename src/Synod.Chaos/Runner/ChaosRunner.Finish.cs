@@ -26,6 +26,8 @@ public sealed partial class ChaosRunner
         var (watchStretches, watchProblems) = await FinishWatchersAsync(cancellation);
         var (bankReads, bankTransfers, bankFailures, openedAt) = _bank.Snapshot();
         var bankProblems = BankCheck.Problems(bankReads, BankClient.Accounts, BankClient.Total, openedAt);
+        var (lockChanges, lockProblems) = await CheckLockAsync(cancellation);
+        var locks = _locks.Snapshot();
 
         // The replicas have said all they can; stop them now rather than keep them through a check that may be long.
         _phase = "stopping replicas";
@@ -57,6 +59,11 @@ public sealed partial class ChaosRunner
             BankReads = bankReads.Count,
             BankTransfers = bankTransfers,
             BankProblems = bankProblems,
+            LockAcquired = locks.Acquired,
+            LockIncrements = lockChanges,
+            LockRefused = locks.Refused,
+            LockPauses = locks.Paused,
+            LockProblems = lockProblems,
             WatchChanges = watchStretches.Sum(w => w.Changes.Count),
             WatchProblems = watchProblems,
             Timeline = _timeline.Events,
@@ -222,6 +229,51 @@ public sealed partial class ChaosRunner
     }
 
     /// <summary>One linearizable read of every key, recorded in the history: the final state must follow from the operations.</summary>
+    /// <summary>
+    /// Reads every change of the fenced counter from revision 1 (a watch over the history) up to the revision the
+    /// cluster has now, and checks them with the lock clients' acknowledgements.
+    /// </summary>
+    private async Task<(int Changes, IReadOnlyList<string> Problems)> CheckLockAsync(CancellationToken cancellation)
+    {
+        if (!_options.Workloads.HasFlag(ChaosWorkload.Lock))
+        {
+            return (0, []);
+        }
+
+        _phase = "reading the fenced counter's history";
+        await using var reader = new SynodClient(new SynodClientOptions
+        {
+            Endpoints = [.. _replicas.Values.OrderBy(r => r.Id).Select(r => r.ListenEndpoint)],
+            OperationTimeout = FinalReadTimeout,
+        });
+        var changes = new List<LockCheck.Change>();
+        try
+        {
+            var now = (await reader.RangeAsync(SynodRange.Prefix(LockClient.CounterKey), cancellationToken: cancellation)).Revision;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            deadline.CancelAfter(WatchCatchUpTimeout);
+            await foreach (var change in reader.WatchKeyAsync(LockClient.CounterKey, new SynodWatchOptions { StartRevision = 1, ProgressNotify = true }, deadline.Token))
+            {
+                if (change.Type == SynodWatchEventType.Put)
+                {
+                    changes.Add(new LockCheck.Change(change.Revision, change.ValueAsString() ?? ""));
+                }
+
+                if (change.Revision >= now)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is SynodException or OperationCanceledException && !cancellation.IsCancellationRequested)
+        {
+            return (changes.Count, [$"the counter's changes could not be read back: {e.Message}"]);
+        }
+
+        var (_, acknowledged, _, unknown, _, _) = _locks.Snapshot();
+        return (changes.Count, LockCheck.Problems(changes, acknowledged, unknown));
+    }
+
     private async Task FinalReadsAsync(CancellationToken cancellation)
     {
         await using var reader = new SynodClient(new SynodClientOptions

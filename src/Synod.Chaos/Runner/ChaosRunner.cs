@@ -28,6 +28,7 @@ public sealed partial class ChaosRunner
     private readonly HistoryRecorder _history = new();
     private readonly ChangeLog _changes = new();
     private readonly BankLedger _bank = new();
+    private readonly LockLedger _locks = new();
     private readonly CancellationTokenSource _stopWatchers = new();
     private List<ChaosWatcher> _watchers = [];
     private List<Task> _watching = [];

@@ -35,6 +35,11 @@ public static class ChaosSummary
             text.AppendLine($"  bank: {result.BankReads} reads of every account, {result.BankTransfers} transfers; the total held: {(result.BankProblems.Count == 0 ? "yes" : $"no ({result.BankProblems.Count} problems)")}");
         }
 
+        if (result.Workloads.HasFlag(ChaosWorkload.Lock))
+        {
+            text.AppendLine($"  lock: {result.LockAcquired} locks taken, {result.LockIncrements} fenced increments applied, {result.LockRefused} late writes refused after {result.LockPauses} pauses past the TTL; every increment counted once, tokens strictly increasing: {(result.LockProblems.Count == 0 ? "yes" : $"no ({result.LockProblems.Count} problems)")}");
+        }
+
         if (result.Workloads.HasFlag(ChaosWorkload.Watch))
         {
             text.AppendLine($"  watch: {result.WatchChanges} changes reported to {ChaosOptions.Watchers} watchers; all in order, none missing or repeated: {(result.WatchProblems.Count == 0 ? "yes" : $"no ({result.WatchProblems.Count} problems)")}");

@@ -18,14 +18,20 @@ public enum ChaosWorkload
     /// <summary>Watchers of the keys through the faults; each one's changes are checked against the acknowledged writes.</summary>
     Watch = 8,
 
-    All = Register | Cas | Bank | Watch,
+    /// <summary>
+    /// Clients take a lock, increment a counter with a write fenced by their token and release it; some pause past their
+    /// lease's TTL while holding it. The counter's changes must each add one, with strictly increasing tokens.
+    /// </summary>
+    Lock = 16,
+
+    All = Register | Cas | Bank | Watch | Lock,
 }
 
 /// <summary>Parses and names workloads for the command line.</summary>
 public static class ChaosWorkloads
 {
     private static readonly (string Name, ChaosWorkload Workload)[] Names =
-        [("register", ChaosWorkload.Register), ("cas", ChaosWorkload.Cas), ("bank", ChaosWorkload.Bank), ("watch", ChaosWorkload.Watch)];
+        [("register", ChaosWorkload.Register), ("cas", ChaosWorkload.Cas), ("bank", ChaosWorkload.Bank), ("watch", ChaosWorkload.Watch), ("lock", ChaosWorkload.Lock)];
 
     /// <exception cref="FormatException">An unknown name; the message lists the known ones.</exception>
     public static ChaosWorkload Parse(string text)
@@ -42,7 +48,7 @@ public static class ChaosWorkloads
             workloads |= match.Workload;
         }
 
-        return workloads == ChaosWorkload.None ? throw new FormatException("--workload is empty; give register, cas, bank or watch (comma-separated).") : workloads;
+        return workloads == ChaosWorkload.None ? throw new FormatException("--workload is empty; give register, cas, bank, watch or lock (comma-separated).") : workloads;
     }
 
     public static string Describe(ChaosWorkload workloads) => string.Join(",", Names.Where(n => workloads.HasFlag(n.Workload)).Select(n => n.Name));
