@@ -6,8 +6,8 @@ namespace Synod.Tests.Chaos;
 
 /// <summary>
 /// `synod chaos` end to end, in process: five real replica processes, every fault kind at least once (the planner
-/// forces each enabled kind early), clients of every workload throughout (register, compare-and-swap, bank, watch), then
-/// heal, convergence, the linearizability check, the bank's invariant and the watchers' changes.
+/// forces each enabled kind early), clients of every workload throughout (register, compare-and-swap, bank, watch, lock), then
+/// heal, convergence, the linearizability check, the bank's invariant, the watchers' changes and the fenced counter.
 /// </summary>
 [Collection(RealClusterCollection.Name)]
 public sealed class ChaosShortRunTests(ITestOutputHelper output)
@@ -48,6 +48,7 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
         Assert.Contains(result.History, op => op.Kind == Synod.Checker.OperationKind.Cas && op.Swapped is not null);
         Assert.True(result.BankReads > 0 && result.BankTransfers > 0, $"the bank read {result.BankReads} times and moved money {result.BankTransfers} times");
         Assert.True(result.WatchChanges > 0, "the watchers reported no change");
+        Assert.True(result.LockIncrements > 0, $"the lock clients took {result.LockAcquired} locks and applied no fenced increment");
         Assert.Contains(result.Timeline, e => e.Kind == "rebuilt");
     }
 }

@@ -58,4 +58,27 @@ public sealed class WorkloadCheckTests
         Assert.Contains("where the acknowledged write was k2=b", Assert.Single(WatchCheck.Problems([Saw(5, 9, (5, "k1", "a"), (6, "k2", "x"), (8, "k1", null))], Acknowledged)));
         Assert.Contains("before its start", Assert.Single(WatchCheck.Problems([Saw(6, 9, (5, "k1", "a"), (6, "k2", "b"), (8, "k1", null))], Acknowledged)));
     }
+
+    private static LockCheck.Change Counter(long revision, string value) => new(revision, value);
+
+    [Fact]
+    public void The_lock_check_passes_a_counter_raised_by_one_under_rising_tokens_within_the_acknowledged_writes()
+    {
+        var changes = new[] { Counter(10, "1:4"), Counter(15, "2:12"), Counter(30, "3:29") };
+        Assert.Empty(LockCheck.Problems(changes, acknowledged: 2, unknown: 1));
+        Assert.Empty(LockCheck.Problems(changes, acknowledged: 3, unknown: 0));
+    }
+
+    [Fact]
+    public void The_lock_check_rejects_what_an_unfenced_counter_does_a_lost_increment_and_a_late_holders_write()
+    {
+        // Written without fencing: the holder paused past its TTL (token 12) wrote after the next holder (token 20),
+        // both having read 1, so one increment is lost and an older token lands after a newer one.
+        var unfenced = new[] { Counter(10, "1:4"), Counter(21, "2:20"), Counter(22, "2:12") };
+        var problems = LockCheck.Problems(unfenced, acknowledged: 3, unknown: 0);
+        Assert.Contains(problems, p => p.Contains("from 2 to 2", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("accepted token 12", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("ends at 2, but 3 increments were acknowledged", StringComparison.Ordinal));
+        Assert.Contains("not COUNT:TOKEN", Assert.Single(LockCheck.Problems([Counter(5, "garbage")], acknowledged: 0, unknown: 0)));
+    }
 }
