@@ -154,8 +154,9 @@ public sealed partial class SynodClient
     /// <summary>Opens a session: a lease of <paramref name="ttlSeconds"/> kept alive in the background until disposed (which revokes it).</summary>
     public async Task<SynodSession> CreateSessionAsync(long ttlSeconds = 10, CancellationToken cancellationToken = default)
     {
+        var sent = _time.GetTimestamp();
         var lease = await GrantLeaseAsync(ttlSeconds, cancellationToken: cancellationToken);
-        return new SynodSession(this, lease, _time);
+        return new SynodSession(this, lease, _time, sent);
     }
 
     /// <summary>One keep-alive as a unary call: a stream opened, one request, one answer.</summary>

@@ -22,12 +22,13 @@ public sealed class SynodSession : IAsyncDisposable
     private int _disposed;
     private long _suspendedUntil;
 
-    internal SynodSession(SynodClient client, SynodLease lease, TimeProvider time)
+    /// <param name="grantSentAt">The timestamp (of <paramref name="time"/>) taken before the grant was sent: the lease's clock may have started then.</param>
+    internal SynodSession(SynodClient client, SynodLease lease, TimeProvider time, long grantSentAt)
     {
         _client = client;
         _time = time;
         Lease = lease;
-        _keepAlive = Task.Run(KeepAliveLoopAsync);
+        _keepAlive = Task.Run(() => KeepAliveLoopAsync(grantSentAt));
     }
 
     /// <summary>The session's lease.</summary>
@@ -55,32 +56,36 @@ public sealed class SynodSession : IAsyncDisposable
     public Task<PutResult> PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, bool ephemeral = true, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
         _client.PutAsync(key, value, ephemeral ? Lease.Id : 0, null, options, cancellationToken);
 
-    private async Task KeepAliveLoopAsync()
+    /// <summary>
+    /// Every third of the TTL, one keep-alive, given what is left of the TTL since the last acknowledged one was sent;
+    /// the session is lost the moment a whole TTL has passed since then without another (not a third of a TTL later).
+    /// </summary>
+    private async Task KeepAliveLoopAsync(long lastAcknowledgedSend)
     {
         var ttl = TimeSpan.FromSeconds(Lease.TtlSeconds);
-        var lastAcknowledgedSend = _time.GetTimestamp();
         while (!_stop.IsCancellationRequested)
         {
+            var left = ttl - _time.GetElapsedTime(lastAcknowledgedSend);
             try
             {
-                await Task.Delay(ttl / 3, _time, _stop.Token);
+                await Task.Delay(left < ttl / 3 ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : ttl / 3, _time, _stop.Token);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            if (_time.GetTimestamp() < Interlocked.Read(ref _suspendedUntil))
-            {
-                continue;
-            }
-
             var sent = _time.GetTimestamp();
-            var left = ttl - _time.GetElapsedTime(lastAcknowledgedSend);
+            left = ttl - _time.GetElapsedTime(lastAcknowledgedSend);
             if (left <= TimeSpan.Zero)
             {
                 Lose($"no keep-alive of lease {Lease.Id} was acknowledged for its whole TTL ({Lease.TtlSeconds} s); it may have expired");
                 return;
+            }
+
+            if (sent < Interlocked.Read(ref _suspendedUntil))
+            {
+                continue;
             }
 
             try

@@ -44,6 +44,9 @@ public sealed record DriverOptions
     /// <summary>A leader proposes its epoch or a lease's expiry again after this many ticks if it was not applied.</summary>
     public int LeaseRetryTicks { get; init; } = 100;
 
+    /// <summary>The most lease expiries a leader proposes per look (LeaseCheckEveryTicks); more due leases wait for the next.</summary>
+    public int LeaseExpiriesPerCheckMax { get; init; } = 100;
+
     /// <summary>The most leases one list answer holds; past it the answer says "more".</summary>
     public int LeasesListMax { get; init; } = 100_000;
 }

@@ -13,7 +13,8 @@ namespace Synod.Driver;
 /// </summary>
 public sealed partial class ReplicaDriver
 {
-    private readonly Dictionary<long, long> _leaseDeadlines = [];
+    // Per lease id: the grant the deadline is for (its slot), and the tick at which it runs out.
+    private readonly Dictionary<long, (long GrantSlot, long Deadline)> _leaseDeadlines = [];
     private readonly Dictionary<long, long> _expiryProposedAt = [];
     private Ballot? _leaseServingBallot;
     private Ballot? _epochProposedBallot;
@@ -59,21 +60,39 @@ public sealed partial class ReplicaDriver
 
         if (keepAlive && Kv.TryGetLease(id, out var ttl, out _))
         {
+            var grantSlot = GrantSlotOf(id);
+            var now = Core.CurrentTick;
+            var expiring = _expiryProposedAt.ContainsKey(id)
+                || (_leaseDeadlines.TryGetValue(id, out var known) && known.GrantSlot == grantSlot && known.Deadline <= now);
+            if (expiring)
+            {
+                // Its TTL ran out here and its expiry may be on its way into the log: a "kept alive" now could be followed
+                // by the expiry taking effect. Say it is gone (it is, or will be unless this leader falls first).
+                answer.Complete(new LeaseOutcome(id, Found: false, 0, 0, []));
+                return;
+            }
+
             // Moved on before the ballot is confirmed: if it is not, the lease merely lasts longer.
-            _leaseDeadlines[id] = Core.CurrentTick + TtlTicks(ttl);
+            _leaseDeadlines[id] = (grantSlot, now + TtlTicks(ttl));
             _expiryProposedAt.Remove(id);
         }
 
         Read(new PendingRead.OfLease(id, withKeys, this, answer), stale: false);
     }
 
+    private long GrantSlotOf(long id) => Kv.LeaseGrantSlot(id);
+
     /// <summary>What is left of a lease's TTL by this leader's clock, in whole seconds rounded up; the TTL when it measures none.</summary>
     internal long RemainingSeconds(long id, long ttlSeconds) =>
-        LeasesServing && _leaseDeadlines.TryGetValue(id, out var deadline)
-            ? Math.Max(0, ((deadline - Core.CurrentTick) * _options.TickMs + 999) / 1000)
+        LeasesServing && _leaseDeadlines.TryGetValue(id, out var known)
+            ? Math.Max(0, ((known.Deadline - Core.CurrentTick) * _options.TickMs + 999) / 1000)
             : ttlSeconds;
 
-    private long TtlTicks(long ttlSeconds) => ttlSeconds * 1000 / _options.TickMs;
+    /// <summary>
+    /// A TTL in ticks, rounded up, and one tick more: the tick count read now may be up to a tick old, so the deadline
+    /// tick comes no sooner than a full TTL after this moment.
+    /// </summary>
+    private long TtlTicks(long ttlSeconds) => ((ttlSeconds * 1000) + _options.TickMs - 1) / _options.TickMs + 1;
 
     private static KvEpoch EpochOf(Ballot ballot) => new(ballot.Round, ballot.ReplicaId);
 
@@ -132,27 +151,33 @@ public sealed partial class ReplicaDriver
     private void CheckLeaseDeadlines(KvEpoch epoch)
     {
         var now = Core.CurrentTick;
-        foreach (var (id, ttl) in Kv.Leases())
+        var proposed = 0;
+        foreach (var (id, ttl, grantSlot) in Kv.LeaseGrants())
         {
-            if (!_leaseDeadlines.TryGetValue(id, out var deadline))
+            if (!_leaseDeadlines.TryGetValue(id, out var known) || known.GrantSlot != grantSlot)
             {
-                // A lease granted since the last look (or every lease, when this leader starts measuring).
-                _leaseDeadlines[id] = now + TtlTicks(ttl);
+                // A lease granted since the last look (or every lease, when this leader starts measuring; or a grant
+                // of an id revoked and granted again): its clock starts now.
+                _leaseDeadlines[id] = (grantSlot, now + TtlTicks(ttl));
+                _expiryProposedAt.Remove(id);
                 continue;
             }
 
-            if (deadline > now)
+            if (known.Deadline > now)
             {
                 continue;
             }
 
-            if (_expiryProposedAt.TryGetValue(id, out var proposed) && now - proposed < _options.LeaseRetryTicks)
+            if ((_expiryProposedAt.TryGetValue(id, out var at) && now - at < _options.LeaseRetryTicks) || proposed >= _options.LeaseExpiriesPerCheckMax)
             {
+                // Proposed already, or enough for this look: many leases due at once go into the log a bounded batch at a
+                // time, so that client writes (and the core's bounded proposal queue) are not crowded out.
                 continue;
             }
 
             _expiryProposedAt[id] = now;
-            Core.Propose(KvCommand.ExpireLease(id, epoch).Encode());
+            proposed++;
+            Core.Propose(KvCommand.ExpireLease(id, grantSlot, epoch).Encode());
         }
 
         if (_leaseDeadlines.Count > Kv.LeaseCount)
@@ -176,9 +201,9 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        foreach (var (id, ttl) in Kv.Leases())
+        foreach (var (id, ttl, grantSlot) in Kv.LeaseGrants())
         {
-            _leaseDeadlines.TryAdd(id, Core.CurrentTick + TtlTicks(ttl));
+            _leaseDeadlines.TryAdd(id, (grantSlot, Core.CurrentTick + TtlTicks(ttl)));
         }
     }
 }

@@ -53,7 +53,10 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public long LeaseTtlSeconds => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8));
 
     /// <summary>For a leader epoch, the ballot it carries; for an expiry, the ballot it was proposed under.</summary>
-    public KvEpoch Epoch => KvEpoch.Read(Operation == KvOperation.LeaseExpire ? Value.AsSpan(8) : Value);
+    public KvEpoch Epoch => KvEpoch.Read(Operation == KvOperation.LeaseExpire ? Value.AsSpan(16) : Value);
+
+    /// <summary>For an expiry, the slot the grant it ends was applied at.</summary>
+    public long LeaseGrantSlot => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8));
 
     /// <summary>Whether the command needs <see cref="FormatVersionLeases"/>.</summary>
     private bool NeedsLeases =>
@@ -224,12 +227,16 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         return new KvCommand(clientId, sequence, KvOperation.LeaseRevoke, [], value);
     }
 
-    /// <summary>A leader's expiry of lease <paramref name="id"/>, proposed under <paramref name="ballot"/> (<see cref="KvOperation.LeaseExpire"/>).</summary>
-    public static KvCommand ExpireLease(long id, KvEpoch ballot)
+    /// <summary>
+    /// A leader's expiry of lease <paramref name="id"/> as granted at slot <paramref name="grantSlot"/>, proposed under
+    /// <paramref name="ballot"/> (<see cref="KvOperation.LeaseExpire"/>).
+    /// </summary>
+    public static KvCommand ExpireLease(long id, long grantSlot, KvEpoch ballot)
     {
         var value = new byte[RequestRules.LeaseExpireValueBytes];
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, id);
-        ballot.Write(value.AsSpan(8));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(8), grantSlot);
+        ballot.Write(value.AsSpan(16));
         return new KvCommand(0, 0, KvOperation.LeaseExpire, [], value);
     }
 

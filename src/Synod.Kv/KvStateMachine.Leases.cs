@@ -27,6 +27,9 @@ public sealed partial class KvStateMachine
     /// <summary>The live leases' ids and TTLs (seconds), in id order.</summary>
     public IEnumerable<(long Id, long TtlSeconds)> Leases() => _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds));
 
+    /// <summary>The live leases with the slot each grant was applied at (which grant of an id a deadline or an expiry is about).</summary>
+    public IEnumerable<(long Id, long TtlSeconds, long GrantSlot)> LeaseGrants() => _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds, lease.GrantSlot));
+
     /// <summary>A live lease's TTL in seconds and its keys (in bytewise order; the stored arrays, not to be modified).</summary>
     public bool TryGetLease(long id, out long ttlSeconds, out IReadOnlyCollection<byte[]> keys)
     {
@@ -41,6 +44,9 @@ public sealed partial class KvStateMachine
         keys = [];
         return false;
     }
+
+    /// <summary>The slot a live lease's grant was applied at; 0 if it does not exist.</summary>
+    public long LeaseGrantSlot(long id) => _leases.TryGetValue(id, out var lease) ? lease.GrantSlot : 0;
 
     /// <summary>The lease a key is attached to; 0 for none.</summary>
     public long LeaseOf(byte[] key) => _keyLeases.Count > 0 && _keyLeases.TryGetValue(key, out var lease) ? lease : 0;
@@ -65,11 +71,13 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(0, 0, KvStatus.CompareFailed, Duplicate: false, Revision: Revision);
         }
 
-        return new AppliedCommand(0, 0, EndLease(command.LeaseId) ? KvStatus.Ok : KvStatus.NotFound, Duplicate: false, Revision: Revision);
+        // An expiry ends the grant it was measured for: a lease revoked and granted again under the same id since is another.
+        var ended = _leases.TryGetValue(command.LeaseId, out var lease) && lease.GrantSlot == command.LeaseGrantSlot && EndLease(command.LeaseId);
+        return new AppliedCommand(0, 0, ended ? KvStatus.Ok : KvStatus.NotFound, Duplicate: false, Revision: Revision);
     }
 
     /// <summary>A grant or revoke under the session rules.</summary>
-    private KvStatus ApplyLeaseCommand(KvCommand command)
+    private KvStatus ApplyLeaseCommand(long slot, KvCommand command)
     {
         var id = command.LeaseId;
         if (command.Operation == KvOperation.LeaseRevoke)
@@ -87,7 +95,7 @@ public sealed partial class KvStateMachine
             return KvStatus.LeasesFull;
         }
 
-        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds));
+        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot));
         return KvStatus.Ok;
     }
 
@@ -158,14 +166,14 @@ public sealed partial class KvStateMachine
 
     /// <summary>The leases as a snapshot holds them: id order, each key list in bytewise order. A copy, so it may be serialised elsewhere.</summary>
     private LeaseView LeasesNow() =>
-        new(LeaseEpoch, [.. _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds, lease.Keys.ToArray()))]);
+        new(LeaseEpoch, [.. _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds, lease.GrantSlot, lease.Keys.ToArray()))]);
 
     private static long LeaseBytes(LeaseView leases)
     {
         long bytes = Varint.Size((ulong)leases.Epoch.Round) + Varint.Size((ulong)leases.Epoch.ReplicaId) + Varint.Size((ulong)leases.Leases.Length);
-        foreach (var (id, ttl, keys) in leases.Leases)
+        foreach (var (id, ttl, grantSlot, keys) in leases.Leases)
         {
-            bytes += Varint.Size((ulong)id) + Varint.Size((ulong)ttl) + Varint.Size((ulong)keys.Length);
+            bytes += Varint.Size((ulong)id) + Varint.Size((ulong)ttl) + Varint.Size((ulong)grantSlot) + Varint.Size((ulong)keys.Length);
             foreach (var key in keys)
             {
                 bytes += Varint.Size((ulong)key.Length) + key.Length;
@@ -180,10 +188,11 @@ public sealed partial class KvStateMachine
         writer.WriteVarint((ulong)leases.Epoch.Round);
         writer.WriteVarint((ulong)leases.Epoch.ReplicaId);
         writer.WriteVarint((ulong)leases.Leases.Length);
-        foreach (var (id, ttl, keys) in leases.Leases)
+        foreach (var (id, ttl, grantSlot, keys) in leases.Leases)
         {
             writer.WriteVarint((ulong)id);
             writer.WriteVarint((ulong)ttl);
+            writer.WriteVarint((ulong)grantSlot);
             writer.WriteVarint((ulong)keys.Length);
             foreach (var key in keys)
             {
@@ -217,13 +226,15 @@ public sealed partial class KvStateMachine
         {
             var id = reader.ReadVarint("lease id");
             var ttl = reader.ReadVarint("lease ttl");
-            if (id <= (ulong)previous || id > (ulong)RequestRules.LeaseIdMax || ttl < 1 || ttl > (ulong)RequestRules.LeaseTtlSecondsMax)
+            var grantSlot = reader.ReadVarint("lease grant slot");
+            if (id <= (ulong)previous || id > (ulong)RequestRules.LeaseIdMax || ttl < 1 || ttl > (ulong)RequestRules.LeaseTtlSecondsMax
+                || grantSlot < 1 || grantSlot > (ulong)AppliedSlot)
             {
                 throw new KvFormatException(
-                    $"The {SnapshotBody} has, in lease #{index}, id {id} (ids ascend, in 1..{RequestRules.LeaseIdMax}) and TTL {ttl} (1..{RequestRules.LeaseTtlSecondsMax} seconds).");
+                    $"The {SnapshotBody} has, in lease #{index}, id {id} (ids ascend, in 1..{RequestRules.LeaseIdMax}), TTL {ttl} (1..{RequestRules.LeaseTtlSecondsMax} seconds) and grant slot {grantSlot} (1..{AppliedSlot}).");
             }
 
-            var lease = new KvLease((long)id, (long)ttl);
+            var lease = new KvLease((long)id, (long)ttl, (long)grantSlot);
             _leases.Add(lease.Id, lease);
             var keys = ReadCount(ref reader, "lease key count", 2);
             byte[]? previousKey = null;
@@ -261,7 +272,7 @@ public sealed partial class KvStateMachine
 
         foreach (var lease in _leases.Values)
         {
-            foreach (var value in (ReadOnlySpan<long>)[lease.Id, lease.TtlSeconds, lease.Keys.Count])
+            foreach (var value in (ReadOnlySpan<long>)[lease.Id, lease.TtlSeconds, lease.GrantSlot, lease.Keys.Count])
             {
                 BinaryPrimitives.WriteInt64LittleEndian(number, value);
                 hash.Append(number);
@@ -276,16 +287,18 @@ public sealed partial class KvStateMachine
         }
     }
 
-    /// <summary>One lease: its TTL and the keys attached to it, in bytewise order.</summary>
-    private sealed class KvLease(long id, long ttlSeconds)
+    /// <summary>One lease: its TTL, the slot its grant was applied at, and the keys attached to it, in bytewise order.</summary>
+    private sealed class KvLease(long id, long ttlSeconds, long grantSlot)
     {
         public long Id { get; } = id;
 
         public long TtlSeconds { get; } = ttlSeconds;
 
+        public long GrantSlot { get; } = grantSlot;
+
         public SortedSet<byte[]> Keys { get; } = new(ByteArrayComparer.Instance);
     }
 
     /// <summary>The leases frozen for a snapshot.</summary>
-    private sealed record LeaseView(KvEpoch Epoch, (long Id, long TtlSeconds, byte[][] Keys)[] Leases);
+    private sealed record LeaseView(KvEpoch Epoch, (long Id, long TtlSeconds, long GrantSlot, byte[][] Keys)[] Leases);
 }

@@ -90,7 +90,7 @@ public sealed partial class KvStateMachine
         if (command.Operation is KvOperation.LeaseGrant or KvOperation.LeaseRevoke)
         {
             // A revoke that deleted keys took a revision; the answer carries the revision after it, as a delete's does.
-            var leaseStatus = ApplyLeaseCommand(command);
+            var leaseStatus = ApplyLeaseCommand(slot, command);
             RecordSession(clientId, new ClientSession(sequence, leaseStatus, slot, Revision));
             return new AppliedCommand(clientId, sequence, leaseStatus, Duplicate: false, Revision: Revision);
         }

@@ -27,4 +27,10 @@ public enum BenchMode
 
     /// <summary>Watch fan-out: --clients watchers of one prefix while writes land at --rate per second (WatchBenchRunner).</summary>
     Watch,
+
+    /// <summary>Lock hand-offs: --clients loops contend for one lock, each acquiring and releasing it in turn, with its own session or lease.</summary>
+    Lock,
+
+    /// <summary>Keep-alives of --leases leases granted first, spread over the loops; at the end, how many are still live.</summary>
+    Lease,
 }

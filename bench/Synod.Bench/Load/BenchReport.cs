@@ -59,6 +59,8 @@ public static class BenchReport
         BenchMode.Cas => "cas",
         BenchMode.Range => "range",
         BenchMode.Watch => "watch",
+        BenchMode.Lock => "lock",
+        BenchMode.Lease => "lease",
         _ => "mixed",
     };
 }

@@ -53,8 +53,40 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
     public Task<BenchResult> MeasureAsync(CancellationToken cancellation) =>
         RunPhaseAsync("run", settings.Ops, settings.Duration, PickOperation, cancellation);
 
+    private long[] _leases = [];
+    private long _nextLease = -1;
+
+    /// <summary>The leases kept alive in <see cref="BenchMode.Lease"/>.</summary>
+    public IReadOnlyList<long> Leases => _leases;
+
+    /// <summary>Grants <see cref="BenchSettings.Leases"/> leases with every loop, before warming up.</summary>
+    public async Task<BenchResult> GrantLeasesAsync(CancellationToken cancellation)
+    {
+        var granted = new System.Collections.Concurrent.ConcurrentBag<long>();
+        var next = -1L;
+        var result = await RunPhaseAsync(
+            "grant leases",
+            long.MaxValue,
+            Timeout.InfiniteTimeSpan,
+            (worker, random) => Interlocked.Increment(ref next) < settings.Leases ? (OperationKind.Grant, []) : null,
+            granted,
+            cancellation);
+        _leases = [.. granted];
+        return result;
+    }
+
     private (OperationKind, byte[])? PickOperation(int worker, Random random)
     {
+        if (settings.Mode == BenchMode.Lock)
+        {
+            return (OperationKind.Lock, []);
+        }
+
+        if (settings.Mode == BenchMode.Lease)
+        {
+            return _leases.Length == 0 ? null : (OperationKind.KeepAlive, []);
+        }
+
         var key = _keys[random.Next(_keys.Length)];
         var kind = settings.Mode switch
         {
@@ -68,8 +100,13 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         return (kind, key);
     }
 
-    private async Task<BenchResult> RunPhaseAsync(
+    private Task<BenchResult> RunPhaseAsync(
         string phase, long opsMax, TimeSpan duration, Func<int, Random, (OperationKind Kind, byte[] Key)?> pick, CancellationToken cancellation)
+        => RunPhaseAsync(phase, opsMax, duration, pick, null, cancellation);
+
+    private async Task<BenchResult> RunPhaseAsync(
+        string phase, long opsMax, TimeSpan duration, Func<int, Random, (OperationKind Kind, byte[] Key)?> pick,
+        System.Collections.Concurrent.ConcurrentBag<long>? granted, CancellationToken cancellation)
     {
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (duration != Timeout.InfiniteTimeSpan)
@@ -85,7 +122,7 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         var workers = Enumerable.Range(0, settings.Clients).Select(worker => Task.Run(async () =>
         {
             histograms[worker] = new LongHistogram(LatencyMicrosMax, LatencySignificantDigits);
-            await WorkerAsync(worker, opsMax, counters, histograms[worker], pick, ended.Token, cancellation);
+            await WorkerAsync(worker, opsMax, counters, histograms[worker], pick, granted, ended.Token, cancellation);
         }));
         await Task.WhenAll(workers);
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -108,6 +145,7 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         PhaseCounters counters,
         LongHistogram histogram,
         Func<int, Random, (OperationKind Kind, byte[] Key)?> pick,
+        System.Collections.Concurrent.ConcurrentBag<long>? granted,
         CancellationToken ended,
         CancellationToken cancellation)
     {
@@ -126,7 +164,21 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
             var began = Stopwatch.GetTimestamp();
             try
             {
-                if (operation.Kind == OperationKind.Cas)
+                if (operation.Kind == OperationKind.Lock)
+                {
+                    await target.LockCycleAsync(worker, "bench-lock", cancellation);
+                }
+                else if (operation.Kind == OperationKind.Grant)
+                {
+                    granted!.Add(await target.GrantLeaseAsync(conn, settings.LeaseTtlSeconds, cancellation));
+                }
+                else if (operation.Kind == OperationKind.KeepAlive)
+                {
+                    // The loops share one round over every lease, so each is kept alive once per round.
+                    var lease = _leases[(int)((ulong)Interlocked.Increment(ref _nextLease) % (ulong)_leases.Length)];
+                    await target.KeepAliveAsync(conn, lease, cancellation);
+                }
+                else if (operation.Kind == OperationKind.Cas)
                 {
                     // The keys are shared arrays, so the worker's last-seen mod revision is keyed by reference.
                     var seen = seenModRevisions.GetValueOrDefault(operation.Key);
@@ -168,6 +220,9 @@ public sealed class BenchRunner(BenchSettings settings, IBenchTarget target, Tex
         GetStale,
         Cas,
         Range,
+        Lock,
+        Grant,
+        KeepAlive,
     }
 
     private sealed class PhaseCounters

@@ -54,6 +54,12 @@ public sealed record BenchSettings
     /// <summary>In <see cref="BenchMode.Watch"/>, the writes per second under the watched prefix.</summary>
     public int WatchWriteRate { get; init; } = 1000;
 
+    /// <summary>In <see cref="BenchMode.Lease"/>, the leases granted before the run and kept alive during it.</summary>
+    public int Leases { get; init; } = 10_000;
+
+    /// <summary>In <see cref="BenchMode.Lease"/>, their TTL in seconds.</summary>
+    public long LeaseTtlSeconds { get; init; } = 30;
+
     /// <summary>In <see cref="BenchMode.Mixed"/>, the fraction of operations that are reads.</summary>
     public double ReadRatio { get; init; } = 0.9;
 
@@ -75,12 +81,14 @@ public sealed record BenchSettings
         Check(ValueBytes is >= 0 and <= ValueBytesMax, $"--value-size {ValueBytes}: use 0 to {ValueBytesMax} bytes.");
         Check(KeySpace is >= 1 and <= KeySpaceMax, $"--key-space {KeySpace}: use 1 to {KeySpaceMax} keys.");
         Check(WatchWriteRate is >= 1 and <= 1_000_000, $"--rate {WatchWriteRate}: use 1 to 1,000,000 writes per second.");
+        Check(Leases is >= 1 and <= 1_000_000, $"--leases {Leases}: use 1 to 1,000,000.");
+        Check(LeaseTtlSeconds is >= 1 and <= 3_600, $"--lease-ttl {LeaseTtlSeconds}: use 1 to 3,600 seconds.");
         Check(ReadRatio is >= 0 and <= 1, $"--read-ratio {ReadRatio}: use a fraction from 0 to 1.");
         Check(OperationTimeout > TimeSpan.Zero && OperationTimeout <= DurationMax, $"--timeout {OperationTimeout}: use more than 0 and at most {DurationMax}.");
     }
 
     /// <summary>Whether the keys must exist before the run: every mode that reads.</summary>
-    public bool NeedsFill => Mode is not (BenchMode.Put or BenchMode.Watch);
+    public bool NeedsFill => Mode is not (BenchMode.Put or BenchMode.Watch or BenchMode.Lock or BenchMode.Lease);
 
     private static void Check(bool ok, string problem)
     {

@@ -106,6 +106,40 @@ public sealed class EtcdBenchTarget : IBenchTarget
         }
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Task<long>> _lockLeases = new();
+
+    /// <summary>
+    /// etcd's lock API (v3lock: the server takes the lock for the caller under its lease, with concurrency.Mutex), one
+    /// lease per loop granted once, as `etcdctl lock` does.
+    /// </summary>
+    public async Task LockCycleAsync(int worker, string name, CancellationToken cancellation)
+    {
+        var conn = worker % _channels.Length;
+        var lease = await _lockLeases.GetOrAdd(worker, _ => GrantLeaseAsync(conn, 60, cancellation));
+        var locks = new V3Lockpb.Lock.LockClient(_channels[conn]);
+        var held = await locks.LockAsync(
+            new V3Lockpb.LockRequest { Name = ByteString.CopyFromUtf8(name), Lease = lease }, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation);
+        await locks.UnlockAsync(new V3Lockpb.UnlockRequest { Key = held.Key }, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation);
+    }
+
+    public async Task<long> GrantLeaseAsync(int conn, long ttlSeconds, CancellationToken cancellation) =>
+        (await new Lease.LeaseClient(_channels[conn]).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttlSeconds }, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation)).ID;
+
+    /// <summary>One keep-alive on a stream of its own: the same exchange as Synod's client library makes.</summary>
+    public async Task KeepAliveAsync(int conn, long lease, CancellationToken cancellation)
+    {
+        using var call = new Lease.LeaseClient(_channels[conn]).LeaseKeepAlive(deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation);
+        await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, cancellation);
+        await call.RequestStream.CompleteAsync();
+        if (!await call.ResponseStream.MoveNext(cancellation) || call.ResponseStream.Current.TTL <= 0)
+        {
+            throw new InvalidOperationException($"etcd did not keep lease {lease} alive (it expired, or the stream ended).");
+        }
+    }
+
+    public async Task<IReadOnlyCollection<long>> LiveLeasesAsync(CancellationToken cancellation) =>
+        [.. (await new Lease.LeaseClient(_channels[0]).LeaseLeasesAsync(new LeaseLeasesRequest(), deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation)).Leases.Select(l => l.ID)];
+
     public ValueTask DisposeAsync()
     {
         foreach (var client in _clients)

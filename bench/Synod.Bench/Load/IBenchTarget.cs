@@ -34,4 +34,19 @@ public interface IBenchTarget : IAsyncDisposable
     /// then <paramref name="changed"/> with each change's revision as it arrives.
     /// </summary>
     Task WatchAsync(int conn, byte[] prefix, Action created, Action<long> changed, CancellationToken cancellation);
+
+    /// <summary>
+    /// One hand-off of the lock <paramref name="name"/> by loop <paramref name="worker"/>: acquire (waiting in line),
+    /// then release. Each loop holds its own session or lease for the whole run.
+    /// </summary>
+    Task LockCycleAsync(int worker, string name, CancellationToken cancellation);
+
+    /// <summary>Grants a lease of <paramref name="ttlSeconds"/> and returns its id.</summary>
+    Task<long> GrantLeaseAsync(int conn, long ttlSeconds, CancellationToken cancellation);
+
+    /// <summary>One keep-alive of <paramref name="lease"/>, answered by the leader.</summary>
+    Task KeepAliveAsync(int conn, long lease, CancellationToken cancellation);
+
+    /// <summary>The ids of the leases live now.</summary>
+    Task<IReadOnlyCollection<long>> LiveLeasesAsync(CancellationToken cancellation);
 }

@@ -19,6 +19,27 @@ public sealed class SynodBenchTarget : IBenchTarget
 
     public int Conns => _clients.Length;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Task<SynodSession>> _sessions = new();
+
+    public async Task LockCycleAsync(int worker, string name, CancellationToken cancellation)
+    {
+        var session = await _sessions.GetOrAdd(worker, w => _clients[w % _clients.Length].CreateSessionAsync(LockTtlSeconds, cancellation));
+        var token = await new Synod.Client.Coordination.SynodMutex(session, name).LockAsync(cancellation);
+        await token.UnlockAsync(cancellation);
+    }
+
+    /// <summary>The TTL of each lock loop's session, in seconds.</summary>
+    private const long LockTtlSeconds = 10;
+
+    public async Task<long> GrantLeaseAsync(int conn, long ttlSeconds, CancellationToken cancellation) =>
+        (await _clients[conn].GrantLeaseAsync(ttlSeconds, cancellationToken: cancellation)).Id;
+
+    public Task KeepAliveAsync(int conn, long lease, CancellationToken cancellation) =>
+        _clients[conn].KeepAliveOnceAsync(lease, cancellationToken: cancellation);
+
+    public async Task<IReadOnlyCollection<long>> LiveLeasesAsync(CancellationToken cancellation) =>
+        [.. (await _clients[0].LeasesAsync(cancellationToken: cancellation)).Leases.Select(l => l.Id)];
+
     public Task PutAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
         _clients[conn].PutAsync(key, value, cancellationToken: cancellation);
 
@@ -64,6 +85,11 @@ public sealed class SynodBenchTarget : IBenchTarget
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var session in _sessions.Values.Where(s => s.IsCompletedSuccessfully))
+        {
+            await session.Result.DisposeAsync();
+        }
+
         foreach (var client in _clients)
         {
             await client.DisposeAsync();

@@ -17,7 +17,7 @@ public static class BenchCommand
     {
         var shared = new ClientCommandOptions();
         var target = new Option<string>("--target") { Description = "synod, etcd (dotnet-etcd client) or echo (`synod bench-echo`, the gRPC ceiling).", DefaultValueFactory = _ => "synod" };
-        var mode = new Option<string>("--mode") { Description = "put, get (linearizable), get-stale (Synod stale / etcd serializable), mixed, cas (compare-and-swap on the key's mod revision: Synod's conditional put, etcd's txn) range (linearizable reads of 100 keys) or watch (--clients watchers of one prefix while --rate writes/s land; delivery latency from write acknowledged to change received).", DefaultValueFactory = _ => "put" };
+        var mode = new Option<string>("--mode") { Description = "put, get (linearizable), get-stale (Synod stale / etcd serializable), mixed, cas (compare-and-swap on the key's mod revision: Synod's conditional put, etcd's txn) range (linearizable reads of 100 keys) watch (--clients watchers of one prefix while --rate writes/s land; delivery latency from write acknowledged to change received), lock (--clients loops hand one lock on: acquire then release) or lease (keep-alives of --leases leases; reports how many are still live at the end).", DefaultValueFactory = _ => "put" };
         var clients = new Option<int>("--clients") { Description = "Requests in flight at once (closed loop).", DefaultValueFactory = _ => 16 };
         var conns = new Option<int?>("--conns") { Description = "Client instances, each with its own connections, that the clients share (default: clients/32, at least 1)." };
         var ops = new Option<long>("--ops") { Description = "Stop after this many operations ...", DefaultValueFactory = _ => 10_000_000 };
@@ -28,10 +28,12 @@ public static class BenchCommand
         var keySpace = new Option<int>("--key-space") { Description = "Distinct keys, picked at random; reads first put each once.", DefaultValueFactory = _ => 1000 };
         var rate = new Option<int>("--rate") { Description = "For --mode watch: writes per second under the watched prefix.", DefaultValueFactory = _ => 1000 };
         var readRatio = new Option<double>("--read-ratio") { Description = "For --mode mixed: the fraction of reads.", DefaultValueFactory = _ => 0.9 };
+        var leases = new Option<int>("--leases") { Description = "For --mode lease: leases granted first and kept alive during the run.", DefaultValueFactory = _ => 10_000 };
+        var leaseTtl = new Option<long>("--lease-ttl") { Description = "For --mode lease: their TTL in seconds.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ops_per_sec, p50_ms, p99_ms, errors, ...) instead of text." };
         var command = new Command("bench", "Measure throughput and latency of puts and gets against Synod, etcd or the gRPC echo ceiling.")
         {
-            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, readRatio, rate, json,
+            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, readRatio, rate, leases, leaseTtl, json,
         };
         shared.AddTo(command, withNode: false, withTimeout: true);
         command.SetAction(async (parse, cancellation) =>
@@ -58,6 +60,8 @@ public static class BenchCommand
                     KeySpace = parse.GetValue(keySpace),
                     ReadRatio = parse.GetValue(readRatio),
                     WatchWriteRate = parse.GetValue(rate),
+                    Leases = parse.GetValue(leases),
+                    LeaseTtlSeconds = parse.GetValue(leaseTtl),
                     OperationTimeout = ClientCommandContext.ParseTimeout(parse.GetValue(shared.Timeout)),
                     Json = parse.GetValue(json),
                 };
@@ -94,7 +98,9 @@ public static class BenchCommand
         "cas" => BenchMode.Cas,
         "range" => BenchMode.Range,
         "watch" => BenchMode.Watch,
-        _ => throw new FormatException($"--mode '{text}' is not one of put, get, get-stale, mixed, cas, range, watch."),
+        "lock" => BenchMode.Lock,
+        "lease" => BenchMode.Lease,
+        _ => throw new FormatException($"--mode '{text}' is not one of put, get, get-stale, mixed, cas, range, watch, lock, lease."),
     };
 
     private static (IReadOnlyList<string> Endpoints, string Source) ResolveEndpoints(BenchTargetKind kind, string? endpoints, string? dataDir)

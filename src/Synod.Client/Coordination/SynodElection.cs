@@ -33,7 +33,7 @@ public sealed class SynodElection(SynodClient client, string name)
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var range = await client.RangeAsync(SynodRange.Prefix(_prefix), cancellationToken: cancellationToken);
+            var range = await Queue.ReadAllAsync(client, _prefix, cancellationToken);
             var leader = range.Kvs.MinBy(k => k.CreateRevision);
             var now = leader is null
                 ? (string.Empty, string.Empty, 0L)

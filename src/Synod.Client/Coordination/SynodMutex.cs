@@ -33,54 +33,127 @@ public sealed class SynodMutex(SynodSession session, string name)
 /// <summary>The queue under a prefix that the mutex and the election share.</summary>
 internal static class Queue
 {
-    /// <summary>Writes the contender's key (if absent) and waits until no key of the prefix is older; returns its create revision.</summary>
+    /// <summary>How long leaving the queue after a cancellation or failure may take.</summary>
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Writes the contender's key (if absent) and waits until no key of the prefix is older; returns its create revision.
+    /// A wait that is cancelled or fails takes the key out of the queue again (if it is still this wait's), so that
+    /// the contenders behind it are not left waiting for it.
+    /// </summary>
     public static async Task<long> WaitForTurnAsync(SynodSession session, string prefix, string contender, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Lost);
         var client = session.Client;
         var key = Encoding.UTF8.GetBytes(contender);
-        var txn = await client.Txn()
-            .If(key, SynodCompare.Absent)
-            .Then(SynodTxn.Put(key, value, session.LeaseId))
-            .Else(SynodTxn.Get(key))
-            .CommitAsync(cancellationToken: linked.Token);
-        long myRevision;
-        if (txn.ResultsAvailable && txn.Results.Count > 0 && txn.Results[0].Kv is { } kv)
+        long myRevision = 0;
+        try
         {
-            myRevision = kv.CreateRevision;
-        }
-        else
-        {
-            myRevision = (await client.GetAsync(key, cancellationToken: linked.Token)).CreateRevision;
-        }
+            var txn = await client.Txn()
+                .If(key, SynodCompare.Absent)
+                .Then(SynodTxn.Put(key, value, session.LeaseId))
+                .Else(SynodTxn.Get(key))
+                .CommitAsync(cancellationToken: linked.Token);
+            myRevision = txn.ResultsAvailable && txn.Results.Count > 0 && txn.Results[0].Kv is { } kv
+                ? kv.CreateRevision
+                : (await client.GetAsync(key, cancellationToken: linked.Token)).CreateRevision;
 
-        while (true)
-        {
-            linked.Token.ThrowIfCancellationRequested();
-            var range = await client.RangeAsync(SynodRange.Prefix(prefix) with { KeysOnly = true }, cancellationToken: linked.Token);
-            var mine = range.Kvs.FirstOrDefault(k => k.Key.Span.SequenceEqual(key));
-            if (mine is null || mine.CreateRevision != myRevision)
+            while (true)
             {
-                throw new SynodSessionLostException($"the key {contender} vanished while waiting in {prefix}: the session's lease ended ({session.LostReason ?? "expired"}).");
-            }
-
-            var predecessor = range.Kvs.Where(k => k.CreateRevision < myRevision).MaxBy(k => k.CreateRevision);
-            if (predecessor is null)
-            {
-                return myRevision;
-            }
-
-            // Wait for the predecessor alone to go, then look again (it may have been cut from the queue, not released).
-            await foreach (var change in client.WatchAsync(
-                new SynodRange(predecessor.Key, (byte[])[.. predecessor.Key.Span, 0]),
-                new SynodWatchOptions { StartRevision = range.Revision + 1 },
-                linked.Token))
-            {
-                if (change.Type == SynodWatchEventType.Delete)
+                var (mine, predecessor, revision) = await LookAsync(client, prefix, key, myRevision, linked.Token);
+                if (!mine)
                 {
-                    break;
+                    throw new SynodSessionLostException($"the key {contender} vanished while waiting in {prefix}: the session's lease ended ({session.LostReason ?? "expired"}).");
+                }
+
+                if (predecessor is null)
+                {
+                    return myRevision;
+                }
+
+                // Wait for the predecessor alone to go, then look again (it may have been cut from the queue, not released).
+                await foreach (var change in client.WatchAsync(
+                    new SynodRange(predecessor, (byte[])[.. predecessor, 0]), new SynodWatchOptions { StartRevision = revision + 1 }, linked.Token))
+                {
+                    if (change.Type == SynodWatchEventType.Delete)
+                    {
+                        break;
+                    }
                 }
             }
+        }
+        catch (OperationCanceledException) when (session.IsLost && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SynodSessionLostException($"the session was lost while waiting in {prefix}: {session.LostReason}");
+        }
+        catch (Exception) when (myRevision != 0 && !session.IsLost)
+        {
+            await LeaveAsync(client, contender, myRevision);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The queue as one state (every page at the first page's revision): whether this contender's key is still there
+    /// with its create revision, the key just ahead of it (null: it is first), and the revision read at.
+    /// </summary>
+    private static async Task<(bool Mine, byte[]? Predecessor, long Revision)> LookAsync(
+        SynodClient client, string prefix, byte[] key, long myRevision, CancellationToken cancellationToken)
+    {
+        var whole = SynodRange.Prefix(prefix) with { KeysOnly = true };
+        var page = await client.RangeAsync(whole, cancellationToken: cancellationToken);
+        var revision = page.Revision;
+        var mine = false;
+        SynodKeyValue? predecessor = null;
+        while (true)
+        {
+            foreach (var kv in page.Kvs)
+            {
+                if (kv.Key.Span.SequenceEqual(key))
+                {
+                    mine = kv.CreateRevision == myRevision;
+                }
+                else if (kv.CreateRevision < myRevision && (predecessor is null || kv.CreateRevision > predecessor.CreateRevision))
+                {
+                    predecessor = kv;
+                }
+            }
+
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                return (mine, predecessor?.Key.ToArray(), revision);
+            }
+
+            page = await client.RangeAsync(whole with { From = (byte[])[.. page.Kvs[^1].Key.Span, 0], Revision = revision }, cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>Every key under the prefix, read page by page at the first page's revision (one state), and that revision.</summary>
+    public static async Task<(List<SynodKeyValue> Kvs, long Revision)> ReadAllAsync(SynodClient client, string prefix, CancellationToken cancellationToken)
+    {
+        var whole = SynodRange.Prefix(prefix);
+        var page = await client.RangeAsync(whole, cancellationToken: cancellationToken);
+        var revision = page.Revision;
+        var kvs = new List<SynodKeyValue>(page.Kvs);
+        while (page.More && page.Kvs.Count > 0)
+        {
+            page = await client.RangeAsync(whole with { From = (byte[])[.. page.Kvs[^1].Key.Span, 0], Revision = revision }, cancellationToken: cancellationToken);
+            kvs.AddRange(page.Kvs);
+        }
+
+        return (kvs, revision);
+    }
+
+    private static async Task LeaveAsync(SynodClient client, string contender, long myRevision)
+    {
+        try
+        {
+            await client.DeleteAsync(
+                contender, new SynodCompare(CompareTarget.CreateRevision, CompareOp.Equal, myRevision), new SynodCallOptions { OperationTimeout = LeaveTimeout });
+        }
+        catch (SynodException)
+        {
+            // Unreachable now: the key goes when the session's lease ends.
         }
     }
 }

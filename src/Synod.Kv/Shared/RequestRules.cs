@@ -57,8 +57,11 @@ internal static class RequestRules
     /// <summary>The bytes of a leader epoch's value: the ballot's round (8 bytes) and replica id (4 bytes), little-endian.</summary>
     public const int LeaderEpochValueBytes = 12;
 
-    /// <summary>The bytes of an expiry's value: the lease id (8 bytes), then the ballot it was proposed under (12 bytes).</summary>
-    public const int LeaseExpireValueBytes = 8 + LeaderEpochValueBytes;
+    /// <summary>
+    /// The bytes of an expiry's value: the lease id (8 bytes), the slot its grant was applied at (8 bytes: which grant of
+    /// that id it ends), then the ballot it was proposed under (12 bytes).
+    /// </summary>
+    public const int LeaseExpireValueBytes = 16 + LeaderEpochValueBytes;
 
     /// <summary>The bytes of a compact command's value: the revision, as a little-endian 64-bit integer.</summary>
     public const int CompactValueBytes = 8;

@@ -86,11 +86,12 @@ public sealed class KvLeaseTests
         var machine = WithClients(1);
         Apply(machine, KvCommand.LeaderEpochOf(Old).Encode());
         Apply(machine, Grant(1, 5));
+        var granted = machine.AppliedSlot;
         Apply(machine, PutWithLease(2, "a", 5));
 
         // The new leader's epoch is applied; the deposed leader's expiry, forwarded or re-proposed, arrives after it.
         Apply(machine, KvCommand.LeaderEpochOf(New).Encode());
-        Apply(machine, KvCommand.ExpireLease(5, Old).Encode());
+        Apply(machine, KvCommand.ExpireLease(5, granted, Old).Encode());
         Assert.Equal(1, machine.LeaseCount);
         Assert.True(machine.TryGet(Bytes("a"), out _));
 
@@ -98,9 +99,27 @@ public sealed class KvLeaseTests
         Apply(machine, KvCommand.LeaderEpochOf(Old).Encode());
         Assert.Equal(New, machine.LeaseEpoch);
 
-        Apply(machine, KvCommand.ExpireLease(5, New).Encode());
+        Apply(machine, KvCommand.ExpireLease(5, granted, New).Encode());
         Assert.Equal(0, machine.LeaseCount);
         Assert.False(machine.TryGet(Bytes("a"), out _));
+    }
+
+    [Fact]
+    public void An_expiry_of_an_earlier_grant_of_the_same_id_leaves_the_lease_granted_again_alone()
+    {
+        var machine = WithClients(1);
+        Apply(machine, KvCommand.LeaderEpochOf(New).Encode());
+        Apply(machine, Grant(1, 5));
+        var first = machine.AppliedSlot;
+        Apply(machine, KvCommand.RevokeLease(1, 2, 5).Encode());
+        Apply(machine, Grant(3, 5));
+        Apply(machine, PutWithLease(4, "a", 5));
+
+        // The leader measured the first grant and proposed its expiry; it lands after the id was granted again.
+        Apply(machine, KvCommand.ExpireLease(5, first, New).Encode());
+        Assert.Equal(1, machine.LeaseCount);
+        Assert.True(machine.TryGet(Bytes("a"), out _));
+        Assert.Equal(machine.AppliedSlot - 2, machine.LeaseGrantSlot(5));
     }
 
     [Fact]
@@ -110,8 +129,9 @@ public sealed class KvLeaseTests
         var machine = WithClients(1, bugs: KvBugs.ExpiryIgnoresEpoch);
         Apply(machine, KvCommand.LeaderEpochOf(Old).Encode());
         Apply(machine, Grant(1, 5));
+        var granted = machine.AppliedSlot;
         Apply(machine, KvCommand.LeaderEpochOf(New).Encode());
-        Apply(machine, KvCommand.ExpireLease(5, Old).Encode());
+        Apply(machine, KvCommand.ExpireLease(5, granted, Old).Encode());
         Assert.Equal(0, machine.LeaseCount);
     }
 

@@ -37,6 +37,9 @@ public sealed class SimulationTests
         Assert.True(faults.StalledCandidacies > 0 && faults.TargetedSnapshots > 0, faults.ToString());
         Assert.True(faults.PromiserDiskLosses > 0 && faults.FloorMemberDiskLosses > 0 && faults.PreparesHeldAcrossRebuilds > 0, faults.ToString());
         Assert.True(faults.EarlyVoteDiskLosses > 0 && faults.EarlyVoteSplits > 0, faults.ToString());
+
+        // Lease holders pause past their TTL, and leases end both ways (revoked, expired); the oracle judged each expiry.
+        Assert.True(faults.LeaseHolderPauses > 0 && faults.LeasesExpired > 0 && faults.LeasesEnded > faults.LeasesExpired, faults.ToString());
     }
 
     [Theory]
