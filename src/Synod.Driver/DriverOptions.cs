@@ -20,6 +20,12 @@ public sealed record DriverOptions
     /// <summary>The bytes one delivery to a watcher holds at most (whole revisions: one larger revision goes whole).</summary>
     public long WatchBatchBytesMax { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Watchers visited by the pumps after applied slots within one tick, at most (the first pump of a tick always runs):
+    /// a pump visits every watcher, so this bounds the cost that watchers add to each tick under load.
+    /// </summary>
+    public int WatchPumpVisitsPerTickMax { get; init; } = 10_000;
+
     /// <summary>An idle watcher that asked for progress notifications gets one after this many ticks without a message.</summary>
     public int WatchProgressEveryTicks { get; init; } = 1_000;
 

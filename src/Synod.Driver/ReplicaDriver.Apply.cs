@@ -11,6 +11,9 @@ public sealed partial class ReplicaDriver
         if (ready.Snapshot is not null)
         {
             Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs, _options.History);
+
+            // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
+            _leaseServingBallot = null;
             _lastSnapshotSlot = ready.Snapshot.Slot;
             _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
             foreach (var write in _writeWaiters.Values)
@@ -28,6 +31,7 @@ public sealed partial class ReplicaDriver
             }
         }
 
+        NoteNewGrants();
         foreach (var readId in ready.DroppedReads)
         {
             if (_readWaiters.Remove(readId, out var dropped))

@@ -16,6 +16,12 @@ public sealed partial class ReplicaDriver
     // Per lease id: the grant the deadline is for (its slot), and the tick at which it runs out.
     private readonly Dictionary<long, (long GrantSlot, long Deadline)> _leaseDeadlines = [];
     private readonly Dictionary<long, long> _expiryProposedAt = [];
+
+    // When to look at a lease next: its deadline, or when to propose its expiry again. Entries go stale (a keep-alive
+    // moved the deadline, the lease ended) and are dropped when they come up, so a look costs in proportion to the
+    // leases that come due, not to all of them; there are at most a few per lease (one per keep-alive within a TTL).
+    private readonly PriorityQueue<(long Id, long GrantSlot), long> _dueAt = new();
+    private readonly List<long> _newGrants = [];
     private Ballot? _leaseServingBallot;
     private Ballot? _epochProposedBallot;
     private long _epochProposedTick;
@@ -73,7 +79,7 @@ public sealed partial class ReplicaDriver
             }
 
             // Moved on before the ballot is confirmed: if it is not, the lease merely lasts longer.
-            _leaseDeadlines[id] = (grantSlot, now + TtlTicks(ttl));
+            SetDeadline(id, grantSlot, now + TtlTicks(ttl));
             _expiryProposedAt.Remove(id);
         }
 
@@ -108,6 +114,7 @@ public sealed partial class ReplicaDriver
             if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0)
             {
                 _leaseDeadlines.Clear();
+                _dueAt.Clear();
             }
 
             _expiryProposedAt.Clear();
@@ -139,6 +146,17 @@ public sealed partial class ReplicaDriver
             if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0)
             {
                 _leaseDeadlines.Clear();
+                _dueAt.Clear();
+            }
+
+            // Once per leadership, every lease (later grants come through NoteNewGrants as they are applied).
+            var now = Core.CurrentTick;
+            foreach (var (id, ttl, grantSlot) in Kv.LeaseGrants())
+            {
+                if (!_leaseDeadlines.TryGetValue(id, out var known) || known.GrantSlot != grantSlot)
+                {
+                    SetDeadline(id, grantSlot, now + TtlTicks(ttl));
+                }
             }
         }
 
@@ -148,62 +166,82 @@ public sealed partial class ReplicaDriver
         }
     }
 
+    private void SetDeadline(long id, long grantSlot, long deadline)
+    {
+        _leaseDeadlines[id] = (grantSlot, deadline);
+        _dueAt.Enqueue((id, grantSlot), deadline);
+    }
+
+    /// <summary>
+    /// Proposes the expiry of the leases that came due, at most <see cref="DriverOptions.LeaseExpiriesPerCheckMax"/> per
+    /// look (many leases due at once go into the log a bounded batch at a time, so that client writes and the core's
+    /// bounded proposal queue are not crowded out), and again after <see cref="DriverOptions.LeaseRetryTicks"/> if one
+    /// was not applied.
+    /// </summary>
     private void CheckLeaseDeadlines(KvEpoch epoch)
     {
         var now = Core.CurrentTick;
         var proposed = 0;
-        foreach (var (id, ttl, grantSlot) in Kv.LeaseGrants())
+        while (proposed < _options.LeaseExpiriesPerCheckMax && _dueAt.TryPeek(out var item, out var due) && due <= now)
         {
+            _dueAt.Dequeue();
+            var (id, grantSlot) = item;
             if (!_leaseDeadlines.TryGetValue(id, out var known) || known.GrantSlot != grantSlot)
             {
-                // A lease granted since the last look (or every lease, when this leader starts measuring; or a grant
-                // of an id revoked and granted again): its clock starts now.
-                _leaseDeadlines[id] = (grantSlot, now + TtlTicks(ttl));
+                continue;
+            }
+
+            if (Kv.LeaseGrantSlot(id) != grantSlot)
+            {
+                // Revoked or expired (or granted again, which NoteNewGrants saw): nothing to measure any more.
+                _leaseDeadlines.Remove(id);
                 _expiryProposedAt.Remove(id);
                 continue;
             }
 
             if (known.Deadline > now)
             {
+                // A keep-alive moved it on; its own entry comes up then.
                 continue;
             }
 
-            if ((_expiryProposedAt.TryGetValue(id, out var at) && now - at < _options.LeaseRetryTicks) || proposed >= _options.LeaseExpiriesPerCheckMax)
+            if (_expiryProposedAt.TryGetValue(id, out var at) && now - at < _options.LeaseRetryTicks)
             {
-                // Proposed already, or enough for this look: many leases due at once go into the log a bounded batch at a
-                // time, so that client writes (and the core's bounded proposal queue) are not crowded out.
+                _dueAt.Enqueue(item, at + _options.LeaseRetryTicks);
                 continue;
             }
 
             _expiryProposedAt[id] = now;
             proposed++;
             Core.Propose(KvCommand.ExpireLease(id, grantSlot, epoch).Encode());
-        }
-
-        if (_leaseDeadlines.Count > Kv.LeaseCount)
-        {
-            foreach (var id in _leaseDeadlines.Keys.Where(id => !Kv.TryGetLease(id, out _, out _)).ToList())
-            {
-                _leaseDeadlines.Remove(id);
-                _expiryProposedAt.Remove(id);
-            }
+            _dueAt.Enqueue(item, now + _options.LeaseRetryTicks);
         }
     }
 
     /// <summary>
-    /// The bug <see cref="ProtocolBugs.LeaderKeepsLeaseDeadlines"/> needs deadlines on followers too: each replica notes
-    /// a lease's deadline when it applies the grant, and never hears the keep-alives that the leader did.
+    /// After applying: the leases granted meanwhile get their deadline from now at a leader that measures leases (and,
+    /// under the bug <see cref="ProtocolBugs.LeaderKeepsLeaseDeadlines"/>, at every replica). Drained always, so the
+    /// state machine's list stays short.
     /// </summary>
-    private void NoteLeaseDeadlinesAsFollower()
+    private void NoteNewGrants()
     {
-        if ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) == 0 || Core.Role == ReplicaRole.Leader)
+        Kv.TakeNewGrants(_newGrants);
+        if (_newGrants.Count == 0)
         {
             return;
         }
 
-        foreach (var (id, ttl, grantSlot) in Kv.LeaseGrants())
+        var noting = LeasesServing || ((Core.Options.Bugs & ProtocolBugs.LeaderKeepsLeaseDeadlines) != 0 && Core.Role != ReplicaRole.Leader);
+        foreach (var id in noting ? _newGrants : [])
         {
-            _leaseDeadlines.TryAdd(id, (grantSlot, Core.CurrentTick + TtlTicks(ttl)));
+            if (Kv.TryGetLease(id, out var ttl, out _))
+            {
+                SetDeadline(id, Kv.LeaseGrantSlot(id), Core.CurrentTick + TtlTicks(ttl));
+                _expiryProposedAt.Remove(id);
+            }
         }
+
+        _newGrants.Clear();
     }
 }
+

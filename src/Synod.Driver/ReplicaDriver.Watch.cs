@@ -16,6 +16,7 @@ public sealed partial class ReplicaDriver
     private readonly Dictionary<(IWatchSink Sink, long WatchId), Watcher> _watchers = [];
     private readonly List<KvEvent> _watchBatch = [];
     private long _lastWatchPumpTick = -1;
+    private long _watchVisitsThisTick;
 
     // One pass's batches, by range, start and revision: watchers of one range that are at the same point (a thousand
     // watchers of one prefix, all caught up) share one read of the history and one batch.
@@ -111,18 +112,30 @@ public sealed partial class ReplicaDriver
     }
 
     /// <summary>
-    /// After changes were applied, at most once a tick (the first slot of a tick goes out at once; the slots after it in
-    /// the same tick wait for the tick, so that under load a watcher gets one message a tick, not one a slot), and on
-    /// every tick (room may have freed up, or a progress notification be due).
+    /// After changes were applied, and on every tick (room may have freed up, or a progress notification be due). After
+    /// applying, a pump visits every watcher, so the pumps of one tick are bounded by
+    /// <see cref="DriverOptions.WatchPumpVisitsPerTickMax"/>: with few watchers every applied slot goes out at once (a
+    /// lock's next holder hears of the release without waiting for a tick); with many, the first slot of a tick goes out
+    /// at once and the slots after it wait for the tick, so that under load a watcher gets one message a tick.
     /// </summary>
     private void PumpWatchers(bool tick)
     {
-        if (_watchers.Count == 0 || (!tick && _lastWatchPumpTick == Core.CurrentTick))
+        if (_watchers.Count == 0)
         {
             return;
         }
 
-        _lastWatchPumpTick = Core.CurrentTick;
+        if (_lastWatchPumpTick != Core.CurrentTick)
+        {
+            _lastWatchPumpTick = Core.CurrentTick;
+            _watchVisitsThisTick = 0;
+        }
+        else if (!tick && _watchVisitsThisTick + _watchers.Count > _options.WatchPumpVisitsPerTickMax)
+        {
+            return;
+        }
+
+        _watchVisitsThisTick += _watchers.Count;
         _batches.Clear();
         List<Watcher>? ended = null;
         foreach (var watcher in _watchers.Values)

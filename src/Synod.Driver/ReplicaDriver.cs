@@ -67,7 +67,6 @@ public sealed partial class ReplicaDriver
         if (Core.CurrentTick % _options.LeaseCheckEveryTicks == 0)
         {
             MaybeServeLeases(checkDeadlines: true);
-            NoteLeaseDeadlinesAsFollower();
         }
 
         PumpWatchers(tick: true);

@@ -15,6 +15,9 @@ public sealed partial class KvStateMachine
     private readonly SortedDictionary<long, KvLease> _leases = [];
     private readonly Dictionary<byte[], long> _keyLeases = new(ByteArrayComparer.Instance);
 
+    // Leases granted since the owner last took them (TakeNewGrants), so that it can start their clocks without a scan.
+    private readonly List<long> _newGrants = [];
+
     /// <summary>The ballot of the last <see cref="KvOperation.LeaderEpoch"/> applied (the largest: an older one changes nothing).</summary>
     public KvEpoch LeaseEpoch { get; private set; }
 
@@ -47,6 +50,14 @@ public sealed partial class KvStateMachine
 
     /// <summary>The slot a live lease's grant was applied at; 0 if it does not exist.</summary>
     public long LeaseGrantSlot(long id) => _leases.TryGetValue(id, out var lease) ? lease.GrantSlot : 0;
+
+    /// <summary>Moves the ids of the leases granted since the last call into <paramref name="into"/>.</summary>
+    public void TakeNewGrants(List<long> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        into.AddRange(_newGrants);
+        _newGrants.Clear();
+    }
 
     /// <summary>The lease a key is attached to; 0 for none.</summary>
     public long LeaseOf(byte[] key) => _keyLeases.Count > 0 && _keyLeases.TryGetValue(key, out var lease) ? lease : 0;
@@ -96,6 +107,7 @@ public sealed partial class KvStateMachine
         }
 
         _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot));
+        _newGrants.Add(id);
         return KvStatus.Ok;
     }
 

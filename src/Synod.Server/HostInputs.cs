@@ -8,6 +8,13 @@ namespace Synod.Server;
 /// <summary>Something for the owner loop to do. Only the owner loop touches the core and the state machine.</summary>
 internal abstract record HostInput;
 
+/// <summary>
+/// A client's request: it took one of the owner loop's client slots when it was posted (ReplicaHost.PostAsync), and
+/// the loop gives the slot back when it takes the input. Every input a client's call posts derives from this, so that
+/// none can forget to.
+/// </summary>
+internal abstract record ClientInput : HostInput;
+
 internal sealed record PeerInput(Message Message) : HostInput;
 
 internal sealed record TickInput : HostInput
@@ -16,26 +23,26 @@ internal sealed record TickInput : HostInput
 }
 
 /// <summary>A write: the encoded command and who waits for its result.</summary>
-internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Command, TaskCompletionSource<WriteOutcome> Completion) : HostInput;
+internal sealed record ProposeInput(ulong ClientId, ulong Sequence, byte[] Command, TaskCompletionSource<WriteOutcome> Completion) : ClientInput;
 
-internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion, long Revision = 0) : HostInput;
+internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<ReadOutcome> Completion, long Revision = 0) : ClientInput;
 
-internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion, long Revision = 0) : HostInput;
+internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion, long Revision = 0) : ClientInput;
 
-internal sealed record WatchCreateInput(WatchStream Stream, long WatchId, KvRange Range, long StartRevision, bool ProgressNotify) : HostInput;
+internal sealed record WatchCreateInput(WatchStream Stream, long WatchId, KvRange Range, long StartRevision, bool ProgressNotify) : ClientInput;
 
-internal sealed record WatchCancelInput(WatchStream Stream, long WatchId) : HostInput;
+internal sealed record WatchCancelInput(WatchStream Stream, long WatchId) : ClientInput;
 
-internal sealed record WatchProgressInput(WatchStream Stream) : HostInput;
+internal sealed record WatchProgressInput(WatchStream Stream) : ClientInput;
 
 internal sealed record WatchClosedInput(WatchStream Stream) : HostInput;
 
 /// <summary>A keep-alive (or, without <paramref name="KeepAlive"/>, a TTL query) of one lease.</summary>
-internal sealed record LeaseInput(long Id, bool KeepAlive, bool Keys, TaskCompletionSource<LeaseOutcome> Completion) : HostInput;
+internal sealed record LeaseInput(long Id, bool KeepAlive, bool Keys, TaskCompletionSource<LeaseOutcome> Completion) : ClientInput;
 
-internal sealed record LeaseListInput(int Max, TaskCompletionSource<LeaseListOutcome> Completion) : HostInput;
+internal sealed record LeaseListInput(int Max, TaskCompletionSource<LeaseListOutcome> Completion) : ClientInput;
 
-internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : HostInput;
+internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : ClientInput;
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>
 internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Failure) : HostInput;

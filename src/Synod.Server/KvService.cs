@@ -512,7 +512,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
     }
 
     /// <summary>Posts a read and waits for its answer, turning "no leader" and the deadline into the client's errors.</summary>
-    private async Task<T> ReadAsync<T>(HostInput input, TaskCompletionSource<T> completion, ServerCallContext context)
+    private async Task<T> ReadAsync<T>(ClientInput input, TaskCompletionSource<T> completion, ServerCallContext context)
     {
         using var deadline = Deadline(context);
         try

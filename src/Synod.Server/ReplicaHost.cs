@@ -128,7 +128,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     }
 
     /// <summary>Posts a client's request, waiting while InputQueueMax requests are queued already.</summary>
-    internal async ValueTask PostAsync(HostInput input, CancellationToken cancellation)
+    internal async ValueTask PostAsync(ClientInput input, CancellationToken cancellation)
     {
         await _clientSlots.WaitAsync(cancellation);
         if (!_inputs.Writer.TryWrite(input))
@@ -286,7 +286,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             Interlocked.Decrement(ref _peerInputsWaiting);
         }
-        else if (input is ProposeInput or ReadInput or RangeInput or StatusInput or WatchCreateInput or WatchCancelInput or WatchProgressInput)
+        else if (input is ClientInput)
         {
             // Every client input took a slot in PostAsync; a stream's close did not (PostWatchClosed).
             _clientSlots.Release();

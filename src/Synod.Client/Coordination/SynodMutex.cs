@@ -49,18 +49,32 @@ internal static class Queue
         long myRevision = 0;
         try
         {
+            // One transaction writes the key (if absent) and reads the queue at the same revision.
+            var queue = SynodRange.Prefix(prefix);
             var txn = await client.Txn()
                 .If(key, SynodCompare.Absent)
-                .Then(SynodTxn.Put(key, value, session.LeaseId))
-                .Else(SynodTxn.Get(key))
+                .Then(SynodTxn.Put(key, value, session.LeaseId), SynodTxn.Range(queue))
+                .Else(SynodTxn.Get(key), SynodTxn.Range(queue))
                 .CommitAsync(cancellationToken: linked.Token);
-            myRevision = txn.ResultsAvailable && txn.Results.Count > 0 && txn.Results[0].Kv is { } kv
-                ? kv.CreateRevision
-                : (await client.GetAsync(key, cancellationToken: linked.Token)).CreateRevision;
+            (bool Mine, byte[]? Predecessor, long Revision)? look = null;
+            if (txn.ResultsAvailable && txn.Results.Count == 2 && txn.Results[0].Kv is { } kv)
+            {
+                myRevision = kv.CreateRevision;
+                var range = txn.Results[1];
+                if (!range.More)
+                {
+                    look = Judge([.. range.Kvs.Select(k => new SynodKeyValue(k.Key.Memory, k.Value.Memory, k.CreateRevision, k.ModRevision, k.Version))], key, myRevision, txn.Revision);
+                }
+            }
+            else
+            {
+                myRevision = (await client.GetAsync(key, cancellationToken: linked.Token)).CreateRevision;
+            }
 
             while (true)
             {
-                var (mine, predecessor, revision) = await LookAsync(client, prefix, key, myRevision, linked.Token);
+                var (mine, predecessor, revision) = look ?? await LookAsync(client, prefix, key, myRevision, linked.Token);
+                look = null;
                 if (!mine)
                 {
                     throw new SynodSessionLostException($"the key {contender} vanished while waiting in {prefix}: the session's lease ended ({session.LostReason ?? "expired"}).");
@@ -72,14 +86,18 @@ internal static class Queue
                 }
 
                 // Wait for the predecessor alone to go, then look again (it may have been cut from the queue, not released).
+                long deleted = 0;
                 await foreach (var change in client.WatchAsync(
                     new SynodRange(predecessor, (byte[])[.. predecessor, 0]), new SynodWatchOptions { StartRevision = revision + 1 }, linked.Token))
                 {
                     if (change.Type == SynodWatchEventType.Delete)
                     {
+                        deleted = change.Revision;
                         break;
                     }
                 }
+
+                look = await LookAtAsync(client, prefix, key, myRevision, deleted, linked.Token);
             }
         }
         catch (OperationCanceledException) when (session.IsLost && !cancellationToken.IsCancellationRequested)
@@ -91,6 +109,45 @@ internal static class Queue
             await LeaveAsync(client, contender, myRevision);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The queue as it stood at <paramref name="revision"/> (the predecessor's deletion), read from a replica that has
+    /// applied it, without a read index: that state is a fact of the log, and keys older than this contender's are never
+    /// created later, so if none is left there, none ever will be. A replica that has not applied that far, or a queue
+    /// of more than one page, is read linearizably instead (null).
+    /// </summary>
+    private static async Task<(bool Mine, byte[]? Predecessor, long Revision)?> LookAtAsync(
+        SynodClient client, string prefix, byte[] key, long myRevision, long revision, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var page = await client.RangeAsync(SynodRange.Prefix(prefix) with { KeysOnly = true, Revision = revision }, stale: true, cancellationToken: cancellationToken);
+            return page.More ? null : Judge(page.Kvs, key, myRevision, revision);
+        }
+        catch (Exception e) when (e is SynodInvalidArgumentException or SynodCompactedException)
+        {
+            return null;
+        }
+    }
+
+    private static (bool Mine, byte[]? Predecessor, long Revision) Judge(IReadOnlyList<SynodKeyValue> kvs, byte[] key, long myRevision, long revision)
+    {
+        var mine = false;
+        SynodKeyValue? predecessor = null;
+        foreach (var kv in kvs)
+        {
+            if (kv.Key.Span.SequenceEqual(key))
+            {
+                mine = kv.CreateRevision == myRevision;
+            }
+            else if (kv.CreateRevision < myRevision && (predecessor is null || kv.CreateRevision > predecessor.CreateRevision))
+            {
+                predecessor = kv;
+            }
+        }
+
+        return (mine, predecessor?.Key.ToArray(), revision);
     }
 
     /// <summary>
