@@ -21,6 +21,7 @@ namespace Synod.Cli;
 /// <param name="HistoryChanges">The changes its history window holds; null when down.</param>
 /// <param name="HistoryBytes">The bytes they count for (bounded by serve --history-bytes); null when down.</param>
 /// <param name="Watchers">The watchers it serves; null when down.</param>
+/// <param name="Leases">The leases live in its applied state; null when down.</param>
 /// <param name="WatchQueuedBytes">The bytes its watch streams have queued for their clients (bounded by serve --watch-bytes-max); null when down.</param>
 public sealed record StatusRow(
     int Id,
@@ -41,7 +42,8 @@ public sealed record StatusRow(
     ulong? HistoryChanges = null,
     ulong? HistoryBytes = null,
     uint? Watchers = null,
-    ulong? WatchQueuedBytes = null)
+    ulong? WatchQueuedBytes = null,
+    ulong? Leases = null)
 {
     public const string LeaderRole = "leader";
 
@@ -64,7 +66,8 @@ public sealed record StatusRow(
         HistoryChanges: response.HistoryChanges,
         HistoryBytes: response.HistoryBytes,
         Watchers: response.Watchers,
-        WatchQueuedBytes: response.WatchQueuedBytes);
+        WatchQueuedBytes: response.WatchQueuedBytes,
+        Leases: response.Leases);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);

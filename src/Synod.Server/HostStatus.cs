@@ -25,4 +25,5 @@ public sealed record HostStatus(
     long CompactRevision,
     long HistoryChanges,
     long HistoryBytes,
-    int Watchers);
+    int Watchers,
+    int Leases);

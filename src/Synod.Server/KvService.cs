@@ -567,6 +567,7 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
             HistoryBytes = (ulong)status.HistoryBytes,
             Watchers = (uint)status.Watchers,
             WatchQueuedBytes = (ulong)Math.Max(0, host.WatchBytes.Queued),
+            Leases = (ulong)status.Leases,
         };
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;

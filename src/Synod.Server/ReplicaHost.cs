@@ -397,5 +397,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.Kv.CompactRevision,
         _driver.Kv.HistoryEventCount,
         _driver.Kv.HistoryBytes,
-        _driver.WatcherCount);
+        _driver.WatcherCount,
+        _driver.Kv.LeaseCount);
 }

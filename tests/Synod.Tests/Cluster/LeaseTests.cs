@@ -141,6 +141,8 @@ public sealed class LeaseTests(ITestOutputHelper output)
         Assert.InRange(query.GetProperty("ttl").GetInt64(), 1, 30);
         Assert.Equal(["eph/a"], query.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
         Assert.Contains($"{id}", (await Cli("lease", "list", "--endpoints", endpoints)).Stdout, StringComparison.Ordinal);
+        var status = JsonDocument.Parse((await Cli("status", "--json", "--endpoints", endpoints)).Stdout).RootElement;
+        Assert.Contains(status.EnumerateArray(), replica => replica.GetProperty("leases").GetUInt64() == 1);
         Assert.Equal(ExitCodes.Ok, (await Cli("lease", "keepalive", $"{id}", "--once", "--endpoints", endpoints)).ExitCode);
 
         Assert.Equal(ExitCodes.Ok, (await Cli("lease", "revoke", $"{id}", "--endpoints", endpoints)).ExitCode);
