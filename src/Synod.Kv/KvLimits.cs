@@ -30,6 +30,12 @@ public static class KvLimits
     /// <summary>The most leases live at once (1,000,000); a grant beyond it is refused with <see cref="KvStatus.LeasesFull"/>.</summary>
     public const int LeasesMax = 1_000_000;
 
+    /// <summary>
+    /// The most keys one lease holds (10,000, as many as one range answer): a lease's end deletes them all at one
+    /// revision, in one step of every replica and one revision of the history, so it must be bounded like a transaction.
+    /// </summary>
+    public const int LeaseKeysMax = 10_000;
+
     /// <summary>The largest lease id (2^53); defined with the client's copy of the rules.</summary>
     public const long LeaseIdMax = RequestRules.LeaseIdMax;
 

@@ -176,6 +176,41 @@ public sealed partial class KvStateMachine
     /// <summary>Whether the lease a write names exists (0: it names none).</summary>
     private bool LeaseMissing(long lease) => lease != 0 && !_leases.ContainsKey(lease);
 
+    /// <summary>
+    /// What attaching these keys would break: a lease that does not exist, or one that would hold more than
+    /// <see cref="KvLimits.LeaseKeysMax"/> keys (a key it holds already does not count again); null when they fit.
+    /// </summary>
+    private KvStatus? LeaseProblem(IEnumerable<(byte[] Key, long Lease)> puts)
+    {
+        Dictionary<long, int>? added = null;
+        foreach (var (key, lease) in puts)
+        {
+            if (lease == 0)
+            {
+                continue;
+            }
+
+            if (!_leases.TryGetValue(lease, out var held))
+            {
+                return KvStatus.LeaseNotFound;
+            }
+
+            if (held.Keys.Contains(key))
+            {
+                continue;
+            }
+
+            added ??= [];
+            var count = added[lease] = added.GetValueOrDefault(lease) + 1;
+            if (held.Keys.Count + count > KvLimits.LeaseKeysMax)
+            {
+                return KvStatus.LeaseKeysFull;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The leases as a snapshot holds them: id order, each key list in bytewise order. A copy, so it may be serialised elsewhere.</summary>
     private LeaseView LeasesNow() =>
         new(LeaseEpoch, [.. _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds, lease.GrantSlot, lease.Keys.ToArray()))]);

@@ -75,11 +75,11 @@ public sealed partial class KvStateMachine
 
         if (command.Txn is { } txn)
         {
-            var answer = ExecuteTxn(txn);
-            if (answer is null)
+            var answer = ExecuteTxn(txn, out var refused);
+            if (refused is { } leaseRefused)
             {
-                RecordSession(clientId, new ClientSession(sequence, KvStatus.LeaseNotFound, slot, Revision));
-                return new AppliedCommand(clientId, sequence, KvStatus.LeaseNotFound, Duplicate: false, Revision: Revision);
+                RecordSession(clientId, new ClientSession(sequence, leaseRefused, slot, Revision));
+                return new AppliedCommand(clientId, sequence, leaseRefused, Duplicate: false, Revision: Revision);
             }
 
             var status = answer.Succeeded ? KvStatus.Ok : KvStatus.CompareFailed;

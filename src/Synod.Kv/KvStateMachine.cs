@@ -310,13 +310,14 @@ public sealed partial class KvStateMachine
     /// then the success or the failure operations in order, all at the next revision (taken only if one changed
     /// something); a read in it sees the writes before it in it.
     /// </summary>
-    private KvTxnResult? ExecuteTxn(KvTxn txn)
+    private KvTxnResult ExecuteTxn(KvTxn txn, out KvStatus? refused)
     {
         var holds = txn.Compares.All(compare => compare.Condition.Holds(TryGetEntry(compare.Key, out var entry) ? entry : null));
-        if ((holds ? txn.Success : txn.Failure).Any(op => LeaseMissing(op.Lease)))
+        refused = LeaseProblem((holds ? txn.Success : txn.Failure).Where(op => op.Kind == KvTxnOpKind.Put).Select(op => (op.Key, op.Lease)));
+        if (refused is not null)
         {
-            // A put of the branch to run names a lease that is gone: nothing of it runs (etcd's rule).
-            return null;
+            // A put of the branch to run names a lease that is gone (etcd's rule) or full: nothing of it runs.
+            return new KvTxnResult(holds, []);
         }
 
         var revision = Revision + 1;
@@ -393,9 +394,9 @@ public sealed partial class KvStateMachine
     /// </summary>
     private (KvStatus Status, KvEntry? Entry) Execute(KvCommand command)
     {
-        if (LeaseMissing(command.Lease))
+        if (command.Lease != 0 && LeaseProblem([(command.Key, command.Lease)]) is { } leaseRefused)
         {
-            return (KvStatus.LeaseNotFound, TryGetEntry(command.Key, out var existing) ? existing : null);
+            return (leaseRefused, TryGetEntry(command.Key, out var existing) ? existing : null);
         }
 
         if (command.Operation == KvOperation.Put && command.Condition is null && _overlay is null)

@@ -38,4 +38,7 @@ public enum KvStatus : byte
 
     /// <summary>A lease grant found <see cref="KvLimits.LeasesMax"/> leases live already: nothing changed.</summary>
     LeasesFull = 10,
+
+    /// <summary>A put (or a transaction's puts) would attach more than <see cref="KvLimits.LeaseKeysMax"/> keys to one lease: nothing changed.</summary>
+    LeaseKeysFull = 11,
 }

@@ -622,6 +622,8 @@ internal sealed class KvService(ReplicaHost host, ServerOptions options, Respons
                 new Metadata { { LeaseNotFoundTrailer, "1" } }),
             KvStatus.LeaseExists => throw new RpcException(new Status(StatusCode.AlreadyExists,
                 $"lease {command.LeaseId} is already granted; pick another id (or none, and the client library picks one).")),
+            KvStatus.LeaseKeysFull => throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"the write would attach more than LeaseKeysMax ({KvLimits.LeaseKeysMax}) keys to one lease; nothing was written. Attach the rest to another lease.")),
             KvStatus.LeasesFull => throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"{KvLimits.LeasesMax} leases are live, the most the cluster keeps (LeasesMax); revoke some first.")),
             KvStatus.SessionExpired => throw new RpcException(new Status(StatusCode.FailedPrecondition,

@@ -192,6 +192,26 @@ public sealed class KvLeaseTests
     }
 
     [Fact]
+    public void A_lease_holds_at_most_LeaseKeysMax_keys_and_a_write_past_it_changes_nothing()
+    {
+        var machine = WithClients(1);
+        Apply(machine, Grant(1, 5));
+        ulong sequence = 1;
+        machine.ApplySlot(machine.AppliedSlot + 1, [.. Enumerable.Range(0, KvLimits.LeaseKeysMax).Select(i => PutWithLease(++sequence, $"k{i}", 5))]);
+        Assert.True(machine.TryGetLease(5, out _, out var keys));
+        Assert.Equal(KvLimits.LeaseKeysMax, keys.Count);
+
+        Assert.Equal(KvStatus.LeaseKeysFull, Apply(machine, PutWithLease(++sequence, "one-more", 5)).Status);
+        Assert.False(machine.TryGet(Bytes("one-more"), out _));
+        var txn = new KvTxn([], [KvTxnOp.Put(Bytes("k0"), Bytes("again"), 5), KvTxnOp.Put(Bytes("another"), Bytes("x"), 5)], []);
+        Assert.Equal(KvStatus.LeaseKeysFull, Apply(machine, Txn(1, ++sequence, txn)).Status);
+        Assert.Equal("v", System.Text.Encoding.UTF8.GetString(machine.TryGet(Bytes("k0"), out var value) ? value : []));
+
+        // A key the lease holds already is written again under it.
+        Assert.Equal(KvStatus.Ok, Apply(machine, PutWithLease(++sequence, "k0", 5)).Status);
+    }
+
+    [Fact]
     public void Commands_without_leases_keep_the_encoding_of_the_build_before_them()
     {
         Assert.Equal(KvCommand.FormatVersion, Put(1, 1, "k", "v")[0]);
