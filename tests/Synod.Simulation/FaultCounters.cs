@@ -109,6 +109,12 @@ public sealed class FaultCounters
 
     public long LeasesExpired { get; set; }
 
+    /// <summary>Fenced writes of the lock recipe refused because the lock had passed on (its holder paused past its TTL).</summary>
+    public long FencedWritesRefused { get; set; }
+
+    /// <summary>Locks the lease holders' recipe took.</summary>
+    public long LocksTaken { get; set; }
+
     public long MessagesRefused { get; set; }
 
     public void Add(FaultCounters other)
@@ -153,12 +159,14 @@ public sealed class FaultCounters
         LeaseHolderPauses += other.LeaseHolderPauses;
         LeasesEnded += other.LeasesEnded;
         LeasesExpired += other.LeasesExpired;
+        FencedWritesRefused += other.FencedWritesRefused;
+        LocksTaken += other.LocksTaken;
     }
 
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
-        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} " +
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
         $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

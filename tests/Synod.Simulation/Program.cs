@@ -32,11 +32,15 @@ var upgradeOption = new Option<double>("--upgrade-probability")
     Description = "Per run, the chance that it begins on the build before revisions (old commands, format-2 snapshots) and is upgraded in place a quarter of the way in. 0 switches it off.",
     DefaultValueFactory = _ => defaults.UpgradeProbability,
 };
+var unfencedOption = new Option<bool>("--unfenced-lock")
+{
+    Description = "The lease holders' lock recipe writes its counter without the fencing compare (a client bug): the counter oracle must then find a violation.",
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, unfencedOption,
 };
 
 root.SetAction(parse =>
@@ -83,6 +87,7 @@ root.SetAction(parse =>
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
         UpgradeProbability = parse.GetValue(upgradeOption),
+        UnfencedLock = parse.GetValue(unfencedOption),
     };
     try
     {
@@ -102,7 +107,8 @@ root.SetAction(parse =>
         (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
         (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
         (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
-        (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "");
+        (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
+        (baseOptions.UnfencedLock ? " --unfenced-lock" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

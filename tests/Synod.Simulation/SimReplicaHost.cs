@@ -83,6 +83,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     {
         Up = true;
         LeasesSeen.Clear();
+        LastCounter = (0, 0);
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
         _storage = OpenStorage();
         var driverOptions = new DriverOptions
@@ -151,6 +152,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     /// <summary>The leases this life of the replica has held (the oracle notices when one ends).</summary>
     public HashSet<long> LeasesSeen { get; } = [];
+
+    /// <summary>The fenced counter as this life of the replica last held it (the oracle checks that it never goes back).</summary>
+    public (long Count, long Token) LastCounter { get; set; }
 
     /// <summary>A lease holder's write (register, grant, attach, revoke).</summary>
     public void LeaseWrite(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)

@@ -125,6 +125,12 @@ public sealed record SimulationOptions
     /// </summary>
     public double UpgradeProbability { get; init; } = 0.2;
 
+    /// <summary>
+    /// The lease holders' lock recipe writes its counter without the fencing compare (a client bug, not a protocol one):
+    /// a holder paused past its TTL then writes after the next holder, and the counter oracle must catch it.
+    /// </summary>
+    public bool UnfencedLock { get; init; }
+
     /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
     public int TargetedStepMsMax { get; init; } = 3_000;
 

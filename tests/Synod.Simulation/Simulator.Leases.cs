@@ -19,7 +19,12 @@ public sealed partial class Simulator
     private const long LeaseTtlSeconds = 1;
     private const int LeaseAttemptMs = 300;
 
+    private static readonly byte[] LockKey = "Qlock"u8.ToArray();
+    private static readonly byte[] CounterKey = "Qcounter"u8.ToArray();
+
     private readonly List<SimLeaseHolder> _leaseHolders = [];
+    private int _lockWritesAcknowledged;
+    private int _lockWritesUnknown;
     private readonly Dictionary<long, SimLease> _leases = [];
     private SeededRandom? _leaseRandom;
     private bool _leaseHoldersStopped;
@@ -39,7 +44,7 @@ public sealed partial class Simulator
         _leaseRandom = new SeededRandom(Mix((ulong)Options.Seed, 0x1EA5));
         for (var i = 1; i <= LeaseHoldersPerRun; i++)
         {
-            var holder = new SimLeaseHolder(i);
+            var holder = new SimLeaseHolder(i) { UnfencedLock = Options.UnfencedLock };
             _leaseHolders.Add(holder);
             Schedule(NowMs + _leaseRandom.Next(300), null, () => LeaseStep(holder));
         }
@@ -48,7 +53,8 @@ public sealed partial class Simulator
     /// <summary>One step of a holder: register, grant, attach, keep alive, pause or revoke, as its state says.</summary>
     private void LeaseStep(SimLeaseHolder holder)
     {
-        if (_finished || _leaseHoldersStopped)
+        // Once the clients are done a holder only finishes the lock cycle it is in (a paused one writes late then).
+        if (_finished || (_leaseHoldersStopped && holder.LockPhase == LockPhase.None))
         {
             return;
         }
@@ -107,6 +113,12 @@ public sealed partial class Simulator
             return;
         }
 
+        if (holder.LockPhase != LockPhase.None)
+        {
+            SendLeaseWrite(holder, attempt, host, LockCommand(holder, lease));
+            return;
+        }
+
         if (lease.Revoking)
         {
             SendLeaseWrite(holder, attempt, host, KvCommand.RevokeLease(holder.ClientId, holder.Sequence, lease.Id));
@@ -160,6 +172,8 @@ public sealed partial class Simulator
             holder.Attempt++;
             if (outcome is null)
             {
+                // Not answered: a fenced write may still have been applied.
+                holder.WriteMaybeApplied |= holder.LockPhase == LockPhase.Write;
                 holder.Leader = 0;
                 Schedule(NowMs + 20, null, () => LeaseStep(holder));
                 return;
@@ -167,15 +181,23 @@ public sealed partial class Simulator
 
             if (outcome.Status is KvStatus.SessionExpired or KvStatus.UnknownClient)
             {
-                // Start over with a new client id; the lease (if granted unseen) is left to expire.
+                // The client session was evicted (an idle holder's is the first to go): register a new client id and
+                // send the same step again, as Synod.Client does. A lease does not belong to a client session. In the
+                // middle of a lock cycle the step is sent again too; every step is the same bytes again, so a copy
+                // applied earlier does no harm. Before the keys are attached the holder starts over with a new lease.
                 holder.ClientId = 0;
                 holder.Sequence = 0;
-                holder.Lease = null;
+                holder.WriteMaybeApplied |= holder.LockPhase == LockPhase.Write;
+                if (holder.LockPhase == LockPhase.None && holder.Lease is { KeysAttached: false })
+                {
+                    holder.Lease = null;
+                }
             }
             else if (holder.ClientId == 0)
             {
+                // A new holder's grant takes sequence 1; a holder that kept its lease sends its next step as 1.
                 holder.ClientId = outcome.RegisteredClientId;
-                holder.Sequence = 0;
+                holder.Sequence = holder.Lease is null ? 0UL : 1UL;
             }
             else if (holder.Lease is { } lease)
             {
@@ -197,6 +219,11 @@ public sealed partial class Simulator
                         // It expired already (the holder was slow): the oracle judged whether that was early.
                         holder.Lease = null;
                     }
+                }
+                else if (holder.LockPhase != LockPhase.None)
+                {
+                    holder.Sequence++;
+                    AdvanceLock(holder, lease, outcome);
                 }
                 else if (lease.Revoking)
                 {
@@ -260,9 +287,111 @@ public sealed partial class Simulator
             {
                 lease.Revoking = true;
             }
+            else if (roll < 30 && holder.Lease is not null && !_leaseHoldersStopped)
+            {
+                holder.LockPhase = LockPhase.Acquire;
+                Schedule(NowMs + 1, null, () => LeaseStep(holder));
+                return;
+            }
 
             Schedule(NowMs + LeaseTtlMs / 3 - _leaseRandom.Next((int)(LeaseTtlMs / 10)), null, () => LeaseStep(holder));
         });
+    }
+
+    /// <summary>
+    /// The lock recipe, as Synod.Client's mutex runs it with one key: take the lock key under the lease if it is free
+    /// (the token is its create revision), read the counter, write it one higher with the token, fenced by a compare of
+    /// the lock key's create revision with the token, and release the key if it is still the holder's. Between the read
+    /// and the write the holder now and then pauses past its TTL, so the lock may pass on and its write must be refused.
+    /// </summary>
+    private static KvCommand LockCommand(SimLeaseHolder holder, SimLease lease)
+    {
+        var fenced = new KvTxnCompare(LockKey, new KvCondition(KvCompareTarget.CreateRevision, KvCompareOp.Equal, holder.LockToken, []));
+        var txn = holder.LockPhase switch
+        {
+            LockPhase.Acquire => new KvTxn([new KvTxnCompare(LockKey, KvCondition.Absent)], [KvTxnOp.Put(LockKey, [], lease.Id)], []),
+            LockPhase.Read => new KvTxn([], [KvTxnOp.Get(CounterKey)], []),
+            LockPhase.Write => new KvTxn(
+                holder.UnfencedLock ? [] : [fenced],
+                [KvTxnOp.Put(CounterKey, Encoding.UTF8.GetBytes($"{holder.LockCount + 1}:{holder.LockToken}"))],
+                []),
+            _ => new KvTxn([fenced], [KvTxnOp.Delete(LockKey)], []),
+        };
+        return new KvCommand(holder.ClientId, holder.Sequence, KvOperation.Txn, [], []) { Txn = txn };
+    }
+
+    private void AdvanceLock(SimLeaseHolder holder, SimLease lease, WriteOutcome outcome)
+    {
+        var result = outcome.Txn;
+        switch (holder.LockPhase)
+        {
+            case LockPhase.Acquire when result is { Succeeded: true, Results.Count: > 0 } && result.Results[0].Entry is { } entry:
+                holder.LockToken = entry.CreateRevision;
+                holder.LockPhase = LockPhase.Read;
+                Faults.LocksTaken++;
+                break;
+            case LockPhase.Read when result is { Results.Count: > 0 } && outcome.Status == KvStatus.Ok:
+                holder.LockCount = result.Results[0].Entry is { } counter ? ParseCounter(counter.Value).Count : 0;
+                holder.LockPhase = LockPhase.Write;
+                if (_leaseRandom!.Next(100) < 50 && !_healed)
+                {
+                    holder.PausedUntilMs = NowMs + LeaseTtlMs + 300 + _leaseRandom.Next((int)LeaseTtlMs);
+                    Faults.LeaseHolderPauses++;
+                }
+
+                break;
+            case LockPhase.Write:
+                // A duplicate's answer has no branch results: applied once, but whether its compare held is unknown here.
+                // A refusal after an unanswered attempt (or an evicted session) may follow a copy that was applied.
+                _lockWritesAcknowledged += result is { Succeeded: true } && !outcome.Duplicate ? 1 : 0;
+                _lockWritesUnknown += outcome.Duplicate || (result is { Succeeded: false } && holder.WriteMaybeApplied) ? 1 : 0;
+                Faults.FencedWritesRefused += result is { Succeeded: false } && !outcome.Duplicate ? 1 : 0;
+                holder.WriteMaybeApplied = false;
+                holder.LockPhase = LockPhase.Release;
+                break;
+            default:
+                // Not taken (held by another, or the lease is gone), or released: the cycle ends.
+                holder.LockPhase = LockPhase.None;
+                break;
+        }
+
+        if (outcome.Status == KvStatus.LeaseNotFound)
+        {
+            holder.LockPhase = LockPhase.None;
+            holder.Lease = null;
+        }
+    }
+
+    private static (long Count, long Token) ParseCounter(byte[] value)
+    {
+        var parts = Encoding.UTF8.GetString(value).Split(':');
+        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// The fenced counter as a replica holds it after a slot: it never goes back, and whenever it goes up, its token went
+    /// up too (no holder wrote after a later holder had the lock).
+    /// </summary>
+    private void CheckCounterAt(SimReplicaHost host)
+    {
+        var now = host.Kv.TryGet(CounterKey, out var value) ? ParseCounter(value) : (0, 0);
+        var last = host.LastCounter;
+        if (now.Count < last.Count || (now.Count == last.Count && now.Token != last.Token) || (now.Count > last.Count && now.Token <= last.Token))
+        {
+            Oracle.Report($"the fenced counter went from {last.Count}:{last.Token} to {now.Count}:{now.Token} on replica {host.Id} at slot {host.Kv.AppliedSlot}: a write was made on a stale read or by a holder that had lost the lock.");
+        }
+
+        host.LastCounter = now;
+    }
+
+    /// <summary>After healing, on the converged state: every acknowledged fenced increment is there, and no more than might be.</summary>
+    private void CheckCounterAtEnd(KvStateMachine kv)
+    {
+        var count = kv.TryGet(CounterKey, out var value) ? ParseCounter(value).Count : 0;
+        if (count < _lockWritesAcknowledged || count > _lockWritesAcknowledged + _lockWritesUnknown)
+        {
+            _violations.Add($"the fenced counter ends at {count}, but {_lockWritesAcknowledged} increments were acknowledged and {_lockWritesUnknown} had an unknown outcome.");
+        }
     }
 
     /// <summary>After each slot a replica applies: the oracle's checks on leases as that replica now holds them.</summary>
@@ -272,6 +401,8 @@ public sealed partial class Simulator
         {
             return;
         }
+
+        CheckCounterAt(host);
 
         foreach (var lease in _leases.Values)
         {
@@ -334,6 +465,27 @@ public sealed partial class Simulator
         public long LeasesGranted { get; set; }
 
         public SimLease? Lease { get; set; }
+
+        public LockPhase LockPhase { get; set; }
+
+        public long LockToken { get; set; }
+
+        public long LockCount { get; set; }
+
+        /// <summary>The fenced write of this cycle had an attempt that went unanswered or was refused for its session.</summary>
+        public bool WriteMaybeApplied { get; set; }
+
+        /// <summary>Writes the counter without the fencing compare (SimulationOptions.UnfencedLock).</summary>
+        public bool UnfencedLock { get; init; }
+    }
+
+    internal enum LockPhase
+    {
+        None,
+        Acquire,
+        Read,
+        Write,
+        Release,
     }
 
     internal sealed class SimLease(long id, int holder)

@@ -223,6 +223,7 @@ public sealed partial class Simulator
         if (first.Up)
         {
             CheckBankAtEnd(first.Kv);
+            CheckCounterAtEnd(first.Kv);
         }
 
         foreach (var host in _hosts)
@@ -236,7 +237,7 @@ public sealed partial class Simulator
             if (host.Kv.AppliedSlot != first.Kv.AppliedSlot || host.Kv.ContentHash() != first.Kv.ContentHash())
             {
                 _violations.Add($"replicas did not converge {ConvergenceMs} ms after the last operation: replica {first.Id} applied " +
-                    $"{first.Kv.AppliedSlot} slots (hash {first.Kv.ContentHash():x}), replica {host.Id} applied {host.Kv.AppliedSlot} (hash {host.Kv.ContentHash():x}).");
+                    $"{first.Kv.AppliedSlot} slots (hash {first.Kv.ContentHash():x}), replica {host.Id} applied {host.Kv.AppliedSlot} (hash {host.Kv.ContentHash():x}). {DescribeReplicas()}");
                 return;
             }
 

@@ -125,8 +125,9 @@ internal static class Queue
             var page = await client.RangeAsync(SynodRange.Prefix(prefix) with { KeysOnly = true, Revision = revision }, stale: true, cancellationToken: cancellationToken);
             return page.More ? null : Judge(page.Kvs, key, myRevision, revision);
         }
-        catch (Exception e) when (e is SynodInvalidArgumentException or SynodCompactedException)
+        catch (Exception e) when (e is SynodInvalidArgumentException or SynodCompactedException or SynodUnavailableException)
         {
+            // Not applied that far, compacted past it, or unreachable now: read the queue linearizably instead.
             return null;
         }
     }
