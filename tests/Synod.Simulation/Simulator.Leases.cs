@@ -362,10 +362,15 @@ public sealed partial class Simulator
         }
     }
 
+    /// <summary>The counter's "COUNT:TOKEN"; (-1, -1) for anything else (only a broken protocol writes that, and the oracle says so).</summary>
     private static (long Count, long Token) ParseCounter(byte[] value)
     {
         var parts = Encoding.UTF8.GetString(value).Split(':');
-        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        return parts.Length == 2
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var token)
+            ? (count, token)
+            : (-1, -1);
     }
 
     /// <summary>
@@ -376,6 +381,12 @@ public sealed partial class Simulator
     {
         var now = host.Kv.TryGet(CounterKey, out var value) ? ParseCounter(value) : (0, 0);
         var last = host.LastCounter;
+        if (now.Count < 0)
+        {
+            Oracle.Report($"the fenced counter holds \"{Encoding.UTF8.GetString(value!)}\" on replica {host.Id} at slot {host.Kv.AppliedSlot}, which no holder writes.");
+            return;
+        }
+
         if (now.Count < last.Count || (now.Count == last.Count && now.Token != last.Token) || (now.Count > last.Count && now.Token <= last.Token))
         {
             Oracle.Report($"the fenced counter went from {last.Count}:{last.Token} to {now.Count}:{now.Token} on replica {host.Id} at slot {host.Kv.AppliedSlot}: a write was made on a stale read or by a holder that had lost the lock.");
