@@ -83,31 +83,8 @@ public sealed partial class SynodClient : IAsyncDisposable
     /// version and revisions.
     /// </summary>
     public Task<PutResult> PutAsync(
-        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var keyBytes = key.ToArray();
-        var valueBytes = value.ToArray();
-        RequestValidation.ThrowIfInvalid(RequestRules.Put, keyBytes, valueBytes);
-        var compareProto = ValidatedCompare(RequestRules.Put, compare, valueBytes.Length);
-        return WriteAsync(
-            "put",
-            options,
-            keyBytes,
-            (session, client, callOptions) => client.PutAsync(
-                new PutRequest
-                {
-                    Key = UnsafeByteOperations.UnsafeWrap(keyBytes),
-                    Value = UnsafeByteOperations.UnsafeWrap(valueBytes),
-                    ClientId = session.ClientId,
-                    Sequence = session.NextSequence,
-                    Compare = compareProto,
-                },
-                callOptions),
-            (response, session, endpoint) => new PutResult(
-                response.Slot, response.ServedBy, response.Duplicate, session.ClientId, session.NextSequence, endpoint,
-                response.Revision, response.CompareFailed, response.CreateRevision, response.ModRevision, response.Version),
-            cancellationToken);
-    }
+        ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>
+        PutAsync(key, value, lease: 0, compare, options, cancellationToken);
 
     /// <summary>Sets a key to a value, both as UTF-8, only if <paramref name="compare"/> holds (see the byte overload).</summary>
     public Task<PutResult> PutAsync(string key, string value, SynodCompare? compare, SynodCallOptions? options = null, CancellationToken cancellationToken = default) =>

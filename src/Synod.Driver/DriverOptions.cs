@@ -52,7 +52,4 @@ public sealed record DriverOptions
 
     /// <summary>The most lease expiries a leader proposes per look (LeaseCheckEveryTicks); more due leases wait for the next.</summary>
     public int LeaseExpiriesPerCheckMax { get; init; } = 100;
-
-    /// <summary>The most leases one list answer holds; past it the answer says "more".</summary>
-    public int LeasesListMax { get; init; } = 100_000;
 }

@@ -66,7 +66,7 @@ public sealed partial class ReplicaDriver
 
         if (keepAlive && Kv.TryGetLease(id, out var ttl, out _))
         {
-            var grantSlot = GrantSlotOf(id);
+            var grantSlot = Kv.LeaseGrantSlot(id);
             var now = Core.CurrentTick;
             var expiring = _expiryProposedAt.ContainsKey(id)
                 || (_leaseDeadlines.TryGetValue(id, out var known) && known.GrantSlot == grantSlot && known.Deadline <= now);
@@ -85,8 +85,6 @@ public sealed partial class ReplicaDriver
 
         Read(new PendingRead.OfLease(id, withKeys, this, answer), stale: false);
     }
-
-    private long GrantSlotOf(long id) => Kv.LeaseGrantSlot(id);
 
     /// <summary>What is left of a lease's TTL by this leader's clock, in whole seconds rounded up; the TTL when it measures none.</summary>
     internal long RemainingSeconds(long id, long ttlSeconds) =>

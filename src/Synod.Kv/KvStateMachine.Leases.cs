@@ -24,9 +24,6 @@ public sealed partial class KvStateMachine
     /// <summary>The leases live.</summary>
     public int LeaseCount => _leases.Count;
 
-    /// <summary>The keys attached to leases.</summary>
-    public int LeasedKeyCount => _keyLeases.Count;
-
     /// <summary>The live leases' ids and TTLs (seconds), in id order.</summary>
     public IEnumerable<(long Id, long TtlSeconds)> Leases() => _leases.Values.Select(lease => (lease.Id, lease.TtlSeconds));
 

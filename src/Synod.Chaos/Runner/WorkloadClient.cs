@@ -59,13 +59,21 @@ internal sealed class WorkloadClient
         // HashCode.Combine is salted per process, so the seed is mixed by hand to repeat across runs.
         _random = new Random(unchecked((seed * 7_919) + id));
 
-        // Each client lists the replicas in its own order, because failover goes to the next one in the list: with
-        // one order for all, every client stuck on a cut-off replica would try its cut-off neighbour next.
-        var order = endpoints.ToArray();
-        _random.Shuffle(order);
         _clock = clock;
         _history = history;
-        _client = new SynodClient(new SynodClientOptions
+        _client = NewClient(endpoints, _random);
+    }
+
+    /// <summary>
+    /// The client every workload of a run uses, with the run's timeouts and backoff. Each lists the replicas in its own
+    /// order, because failover goes to the next one in the list: with one order for all, every client stuck on a
+    /// cut-off replica would try its cut-off neighbour next.
+    /// </summary>
+    internal static SynodClient NewClient(IReadOnlyList<string> endpoints, Random random)
+    {
+        var order = endpoints.ToArray();
+        random.Shuffle(order);
+        return new SynodClient(new SynodClientOptions
         {
             Endpoints = order,
             OperationTimeout = OperationTimeout,

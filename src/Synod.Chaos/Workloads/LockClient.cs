@@ -36,16 +36,7 @@ internal sealed class LockClient(int id, IReadOnlyList<string> endpoints, int se
 
     public async Task RunAsync(CancellationToken stop, CancellationToken abort)
     {
-        var order = endpoints.ToArray();
-        _random.Shuffle(order);
-        await using var client = new SynodClient(new SynodClientOptions
-        {
-            Endpoints = order,
-            OperationTimeout = WorkloadClient.OperationTimeout,
-            AttemptTimeout = WorkloadClient.AttemptTimeout,
-            RetryBackoff = TimeSpan.FromMilliseconds(50),
-            RetryBackoffMax = TimeSpan.FromMilliseconds(400),
-        });
+        await using var client = WorkloadClient.NewClient(endpoints, _random);
         while (!stop.IsCancellationRequested && !abort.IsCancellationRequested)
         {
             SynodSession? session = null;
