@@ -64,6 +64,11 @@ public static class PeerMessageRules
 
     private static bool IsMember(int id, ReplicaOptions options)
     {
+        if (id >= 1 && id <= options.MemberIdMax)
+        {
+            return true;
+        }
+
         foreach (var member in options.Members)
         {
             if (member == id)

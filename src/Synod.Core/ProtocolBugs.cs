@@ -103,4 +103,10 @@ public enum ProtocolBugs
     /// expires a lease that was kept alive.
     /// </summary>
     LeaderKeepsLeaseDeadlines = 4194304,
+
+    /// <summary>A leader takes up a configuration change as soon as it proposes it, not α slots after it is chosen.</summary>
+    ConfigurationAtOnce = 8388608,
+
+    /// <summary>Learners' promises and acceptances count towards quorums as if they were voters.</summary>
+    LearnerVotes = 16777216,
 }

@@ -23,6 +23,9 @@ public sealed class Ready
 
     public List<ReadState> ReadStates { get; } = [];
 
+    /// <summary>Configuration commands chosen since the last Ready: the configuration each made, or why it changed nothing.</summary>
+    public List<ConfigurationOutcome> ConfigurationOutcomes { get; } = [];
+
     /// <summary>Reads this replica could not start (no leader known, or too many waiting): the shell should fail them at once.</summary>
     public List<long> DroppedReads { get; } = [];
 
@@ -36,5 +39,6 @@ public sealed class Ready
     public bool MustSyncBeforeSending => PersistOps.Exists(op => op is not (ChosenOp or CommitOp));
 
     public bool IsEmpty =>
-        PersistOps.Count == 0 && Messages.Count == 0 && Snapshot is null && Committed.Count == 0 && ReadStates.Count == 0 && DroppedReads.Count == 0;
+        PersistOps.Count == 0 && Messages.Count == 0 && Snapshot is null && Committed.Count == 0 && ReadStates.Count == 0 && DroppedReads.Count == 0 &&
+        ConfigurationOutcomes.Count == 0;
 }

@@ -31,7 +31,7 @@ public sealed partial class Replica
         if (_role == ReplicaRole.Leader)
         {
             // Never further than SlotsBeyondCommitMax beyond the commit index (V5), so acceptors can tell a sane slot.
-            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax && _nextSlot - _commitIndex <= _options.SlotsBeyondCommitMax &&
+            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot) &&
                 (_inFlight.Count < _options.UnfilledSlotsInFlightMax || WaitingFillASlot()))
             {
                 ProposeSlot(_nextSlot++, TakeBatch());
@@ -94,6 +94,11 @@ public sealed partial class Replica
 
     private void ProposeSlot(long slot, byte[][] commands)
     {
+        if ((_options.Bugs & ProtocolBugs.ConfigurationAtOnce) != 0)
+        {
+            TakeUpAtOnce(slot, commands);
+        }
+
         _inFlight[slot] = new InFlightSlot(commands, _tick);
         var ballot = _ballot;
         SendToPeers(to => new Accept(Id, to, ballot, slot, commands, _commitIndex));
@@ -206,7 +211,7 @@ public sealed partial class Replica
         }
 
         inFlight.AcceptedBy.Add(accepted.From);
-        if (IsQuorum(inFlight.AcceptedBy.Count))
+        if (IsQuorumAt(accepted.Slot, inFlight.AcceptedBy))
         {
             _inFlight.Remove(accepted.Slot);
             MarkChosen(accepted.Slot, inFlight.Commands, _ballot);

@@ -24,7 +24,7 @@ public sealed partial class Replica
         var silent = _members.Where(m => !_promises.ContainsKey(m) && !_candidacyRejects.ContainsKey(m) && !_candidacyDiscarded.Contains(m)).ToList();
         var parts = new List<string>
         {
-            $"promises from {List(promised)} ({_options.QuorumSize} needed)",
+            $"promises from {List(promised)} ({CurrentQuorumSize} needed)",
         };
         if (_candidacyRejects.Count > 0)
         {

@@ -37,7 +37,7 @@ public sealed partial class Replica
 
         var waitTicks = _options.ElectionTimeoutTicks + (LargerLiveReplicas() * _options.ElectionStaggerTicks) + _electionJitter;
         var mayStand = (_options.Bugs & ProtocolBugs.NeverStandAgain) == 0 || FailedCandidacies == 0;
-        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank() && !_rebuilding && mayStand)
+        if (_tick - _lastLeaderContactTick >= waitTicks && KnowsItsRank() && !_rebuilding && mayStand && MayStand)
         {
             // Asked again every heartbeat interval until a quorum says yes or a leader is heard.
             StartPreVote();
@@ -84,6 +84,15 @@ public sealed partial class Replica
             // A leader cut off from a quorum steps down, so clients and peers stop waiting on it.
             BecomeFollower("no quorum acknowledged this leader within the election timeout");
         }
+        else if (!CurrentConfiguration.IsVoter(Id))
+        {
+            // Removed from the voters, and every slot this leader still had to vote in is chosen: a voter leads on.
+            BecomeFollower($"it is no voter of the configuration in effect from slot {EpochStartAt(_commitIndex + 1)}");
+        }
+        else
+        {
+            AskLatePromisesIfBlocked();
+        }
     }
 
     /// <summary>
@@ -97,7 +106,7 @@ public sealed partial class Replica
             return true;
         }
 
-        _startupOver = _tick >= _options.InitialElectionDelayTicks || _members.All(m => m <= Id || _heardSinceStart.Contains(m));
+        _startupOver = _tick >= _options.InitialElectionDelayTicks || _members.All(m => m <= Id || !CurrentConfiguration.IsVoter(m) || _heardSinceStart.Contains(m));
         return _startupOver;
     }
 
@@ -106,7 +115,7 @@ public sealed partial class Replica
         var count = 0;
         foreach (var member in _members)
         {
-            if (member > Id && _tick - _lastHeardTick[member] < _options.ElectionTimeoutTicks)
+            if (member > Id && CurrentConfiguration.IsVoter(member) && _tick - _lastHeardTick[member] < _options.ElectionTimeoutTicks)
             {
                 count++;
             }
@@ -117,16 +126,16 @@ public sealed partial class Replica
 
     private bool HasRecentQuorum()
     {
-        var live = 1;
+        var live = new List<int> { Id };
         foreach (var member in _members)
         {
             if (member != Id && _tick - _lastAckTick[member] < _options.ElectionTimeoutTicks)
             {
-                live++;
+                live.Add(member);
             }
         }
 
-        return IsQuorum(live);
+        return IsQuorumAt(_commitIndex + 1, live);
     }
 
     private void SendHeartbeatIfDue()
@@ -190,6 +199,8 @@ public sealed partial class Replica
         _electionJitter = _random.Next(_options.ElectionJitterTicks);
         _inFlight.Clear();
         _promises.Clear();
+        _phase1Promisers.Clear();
+        _latePromiseEntries.Clear();
         if (wasLeader)
         {
             DropPendingReads();

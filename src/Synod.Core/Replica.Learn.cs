@@ -50,7 +50,18 @@ public sealed partial class Replica
     {
         while (_log.TryGetValue(_commitIndex + 1, out var next) && next.Chosen)
         {
-            _commitIndex++;
+            CommitNextSlot();
+        }
+    }
+
+    /// <summary>The next slot is known chosen: every advance of the commit index comes here, so configurations follow it in order.</summary>
+    private void CommitNextSlot()
+    {
+        _commitIndex++;
+        OnSlotCommitted(_commitIndex, _log[_commitIndex].Commands);
+        if (_membersComputedAt != _commitIndex)
+        {
+            RefreshMembers();
         }
     }
 
@@ -242,6 +253,13 @@ public sealed partial class Replica
 
     private void InstallSnapshot(int from, long slot, byte[] data)
     {
+        if (UnwrapSnapshot(data, out var problem) is not { } unwrapped)
+        {
+            RefusedMessages++;
+            LastRefusal = $"InstallSnapshot from replica {from}: {problem}";
+            return;
+        }
+
         if (_role == ReplicaRole.Candidate && (_options.Bugs & ProtocolBugs.CandidateInstallsSnapshot) == 0)
         {
             // I15: this election's phase 1 asked from the old commit index, and the slots the snapshot covers leave the
@@ -253,11 +271,12 @@ public sealed partial class Replica
         _snapshotSlot = slot;
         _snapshotData = data;
         _commitIndex = slot;
-        _pendingSnapshot = new SnapshotToInstall(slot, data);
+        AdoptSnapshotConfigurations(unwrapped.Epochs);
+        _pendingSnapshot = new SnapshotToInstall(slot, unwrapped.Data);
         _ready.PersistOps.Add(new SnapshotOp(slot, data));
         AdvanceCommit();
         _catchUpSentTick = long.MinValue / 2;
-        if (_peerCommitIndex[from] > _commitIndex)
+        if (_peerCommitIndex.GetValueOrDefault(from) > _commitIndex)
         {
             RequestCatchUp(from);
         }

@@ -26,7 +26,7 @@ public sealed partial class Replica
         _preVoteSentTick = _tick;
         _preVotes.Clear();
         _preVotes.Add(Id);
-        if (IsQuorum(_preVotes.Count))
+        if (IsQuorumFrom(_commitIndex + 1, _preVotes))
         {
             ClearPreVote();
             StartElection();
@@ -58,7 +58,7 @@ public sealed partial class Replica
         }
 
         _preVotes.Add(reply.From);
-        if (IsQuorum(_preVotes.Count))
+        if (IsQuorumFrom(_commitIndex + 1, _preVotes))
         {
             ClearPreVote();
             StartElection();

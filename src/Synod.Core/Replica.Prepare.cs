@@ -124,6 +124,12 @@ public sealed partial class Replica
 
     private void OnPromise(Promise promise)
     {
+        if (_role == ReplicaRole.Leader && promise.Ballot == _ballot)
+        {
+            OnLatePromise(promise);
+            return;
+        }
+
         if (_role != ReplicaRole.Candidate || promise.Ballot != _ballot || promise.FromSlot != _prepareFromSlot)
         {
             // Not an answer to this candidacy's Prepare (one ballot, one Prepare, so a correct acceptor never sends this).
@@ -142,7 +148,7 @@ public sealed partial class Replica
 
         _promises[promise.From] = promise;
         DiscardPromisesOfLostLives();
-        if (IsQuorum(_promises.Count))
+        if (IsQuorumFrom(_prepareFromSlot, _promises.Keys))
         {
             BecomeLeader();
         }
@@ -153,7 +159,7 @@ public sealed partial class Replica
     {
         foreach (var entry in promise.Entries)
         {
-            if (entry.Slot - (_prepareFromSlot - 1) > _options.SlotsBeyondCommitMax)
+            if (entry.Slot - (_prepareFromSlot - 1) > ProposalWindow)
             {
                 return true;
             }
@@ -173,6 +179,9 @@ public sealed partial class Replica
             _lastAckTick[member] = _tick;
         }
 
+        _phase1Promisers.Clear();
+        _phase1Promisers.UnionWith(_promises.Keys);
+        _latePrepareFromSlot = 0;
         var recovered = RecoverAcceptedValues(out var maxSlot);
         _nextSlot = Math.Max(maxSlot, _commitIndex) + 1;
         _phase1Slot = _nextSlot - 1;

@@ -106,7 +106,7 @@ public sealed partial class Replica
 
         _readRoundAcks.Clear();
         _readRoundAcks.Add(Id);
-        if (IsQuorum(_readRoundAcks.Count))
+        if (IsQuorumFrom(_commitIndex + 1, _readRoundAcks))
         {
             ConfirmReadRound();
             return;
@@ -123,7 +123,7 @@ public sealed partial class Replica
         }
 
         _readRoundAcks.Add(from);
-        if (IsQuorum(_readRoundAcks.Count))
+        if (IsQuorumFrom(_commitIndex + 1, _readRoundAcks))
         {
             ConfirmReadRound();
         }

@@ -120,9 +120,9 @@ public sealed partial class Replica
         }
 
         _answeredLives[reply.From] = reply.Life;
-        if (!IsQuorum(_confirmed.Count))
+        if (!IsQuorumAt(_commitIndex + 1, _confirmed.Keys))
         {
-            if (!IsQuorum(_roundLives.Count) && IsQuorum(_answeredLives.Count))
+            if (!IsQuorumAt(_commitIndex + 1, _roundLives.Keys) && IsQuorumAt(_commitIndex + 1, _answeredLives.Keys))
             {
                 // The first quorum of answers: ask them again at once rather than at the next retransmission.
                 AskVoters(newRound: true);

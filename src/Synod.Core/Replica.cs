@@ -16,7 +16,6 @@ public sealed partial class Replica
 {
     private readonly ReplicaOptions _options;
     private readonly IRandomSource _random;
-    private readonly int[] _members;
 
     // Acceptor and learner: the log and what is known chosen.
     private readonly Dictionary<long, LogEntry> _log = [];
@@ -44,15 +43,9 @@ public sealed partial class Replica
         options.Validate();
         _options = options;
         _random = random;
-        _members = [.. options.Members.Order()];
-        foreach (var member in _members)
-        {
-            // Every member counts as heard at start, so the largest id stands first after a cold start.
-            _lastHeardTick[member] = 0;
-            _peerCommitIndex[member] = 0;
-            _lastAckTick[member] = 0;
-        }
-
+        // Every member counts as heard at start, so the largest id stands first after a cold start.
+        _rulesOptions = options;
+        InitConfigurations();
         _electionJitter = _random.Next(_options.ElectionJitterTicks);
         if (restored is not null)
         {
@@ -98,7 +91,7 @@ public sealed partial class Replica
 
     /// <summary>Replicas heard from within the election timeout, this one included, in id order.</summary>
     public IReadOnlyList<int> LiveMembers() =>
-        [.. _members.Where(m => m == Id || _tick - _lastHeardTick[m] < _options.ElectionTimeoutTicks)];
+        [.. _members.Where(m => m == Id || _tick - _lastHeardTick.GetValueOrDefault(m) < _options.ElectionTimeoutTicks)];
 
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
@@ -119,7 +112,7 @@ public sealed partial class Replica
     public void Step(Message message)
     {
         if (message.From != Id && (_options.Bugs & ProtocolBugs.SkipMessageValidation) == 0 &&
-            PeerMessageRules.Violation(message, _options) is { } violation)
+            PeerMessageRules.Violation(message, _rulesOptions) is { } violation)
         {
             RefusedMessages++;
             LastRefusal = $"{message.GetType().Name} from replica {message.From}: {violation}";
@@ -203,14 +196,16 @@ public sealed partial class Replica
 
         DropLogThrough(slot);
         _snapshotSlot = slot;
-        _snapshotData = snapshot;
-        _ready.PersistOps.Add(new SnapshotOp(slot, snapshot));
+        _snapshotData = WrapSnapshot(slot, snapshot);
+        ForgetConfigurationsThrough(slot);
+        _ready.PersistOps.Add(new SnapshotOp(slot, _snapshotData));
     }
 
     /// <summary>Collects what the shell must persist, send and apply since the last call.</summary>
     public Ready TakeReady()
     {
         FlushProposals();
+        FillTowardsPendingConfiguration();
         FlushReads();
         NotifyCommit();
         if (_commitIndex > _persistedCommitIndex)
@@ -220,6 +215,8 @@ public sealed partial class Replica
         }
 
         EmitCommitted();
+        _ready.ConfigurationOutcomes.AddRange(_configurationOutcomes);
+        _configurationOutcomes.Clear();
         var ready = _ready;
         _ready = new Ready { Number = ready.Number + 1 };
         return ready;
@@ -289,8 +286,6 @@ public sealed partial class Replica
         Send(make(Id));
     }
 
-    private bool IsQuorum(int count) => count >= _options.QuorumSize;
-
     private void Restore(DurableState state)
     {
         _promised = state.Promised;
@@ -303,6 +298,15 @@ public sealed partial class Replica
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;
+        byte[]? inner = null;
+        if (_snapshotData is not null)
+        {
+            var unwrapped = UnwrapSnapshot(_snapshotData, out var problem) ??
+                throw new InvalidOperationException($"Replica {Id} cannot restore its snapshot at slot {_snapshotSlot}: {problem}.");
+            AdoptSnapshotConfigurations(unwrapped.Epochs);
+            inner = unwrapped.Data;
+        }
+
         foreach (var (slot, entry) in state.Entries)
         {
             _log[slot] = new LogEntry(entry.Ballot, entry.Commands, entry.Chosen);
@@ -314,14 +318,15 @@ public sealed partial class Replica
         while (_commitIndex < state.CommitIndex && _log.TryGetValue(_commitIndex + 1, out var next))
         {
             next.Chosen = true;
-            _commitIndex++;
+            CommitNextSlot();
         }
 
         AdvanceCommit();
+        RefreshMembers();
         _persistedCommitIndex = _commitIndex;
-        if (_snapshotData is not null)
+        if (inner is not null)
         {
-            _pendingSnapshot = new SnapshotToInstall(_snapshotSlot, _snapshotData);
+            _pendingSnapshot = new SnapshotToInstall(_snapshotSlot, inner);
         }
     }
 }

@@ -8,10 +8,24 @@ public sealed record ReplicaOptions
 {
     public const int ReplicasMax = 15;
 
+    /// <summary>
+    /// α (docs/protocol.md, "Membership"): a configuration chosen in slot s governs from slot s + α. The same on every
+    /// replica of a cluster, so it is fixed here, not a setting. A leader proposes no further than α beyond its commit
+    /// index, so it must hold a pipeline (PipelineSlotsMax); on an idle cluster the leader fills the α slots with no-ops.
+    /// </summary>
+    public const int ConfigurationDelaySlots = 64;
+
     public required int Id { get; init; }
 
     /// <summary>The ids of every replica in the cluster, this one included.</summary>
     public required IReadOnlyList<int> Members { get; init; }
+
+    /// <summary>
+    /// Replicas that joined after the first configuration (<see cref="Members"/>): every id up to this one may be a
+    /// member's (<see cref="Configuration.IdMax"/>). 0 while none joined. The core keeps it current itself; the server
+    /// sets it for the peer message rules it checks as messages arrive.
+    /// </summary>
+    public int MemberIdMax { get; init; }
 
     /// <summary>How often every replica announces itself (and the leader its commit point).</summary>
     public int HeartbeatIntervalTicks { get; init; } = 2;
@@ -125,7 +139,8 @@ public sealed record ReplicaOptions
         Require(InitialElectionDelayTicks >= 0, "InitialElectionDelayTicks must not be negative.");
         Require(ElectionJitterTicks >= 1, "ElectionJitterTicks must be at least 1.");
         Require(RetransmitTicks >= 1, "RetransmitTicks must be at least 1.");
-        Require(PipelineSlotsMax >= 1, "PipelineSlotsMax must be at least 1.");
+        Require(PipelineSlotsMax >= 1 && PipelineSlotsMax <= ConfigurationDelaySlots,
+            $"PipelineSlotsMax ({PipelineSlotsMax}) must lie within 1..{ConfigurationDelaySlots} (the slots after which a configuration change takes effect), or the pipeline would outrun the known configuration.");
         Require(BatchCommandsMax >= 1, "BatchCommandsMax must be at least 1.");
         Require(UnfilledSlotsInFlightMax >= 1 && UnfilledSlotsInFlightMax <= PipelineSlotsMax,
             $"UnfilledSlotsInFlightMax ({UnfilledSlotsInFlightMax}) must be within 1..PipelineSlotsMax ({PipelineSlotsMax}).");

@@ -1,0 +1,409 @@
+using System.Buffers.Binary;
+using System.Text;
+using Synod.Core.Messages;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Membership (docs/protocol.md, "Membership"): which configuration governs each slot. A configuration command chosen in
+/// slot s takes effect at slot s + α (<see cref="ReplicaOptions.ConfigurationDelaySlots"/>), so the configuration of
+/// every slot up to commit + α is known from chosen slots alone, alike on every replica (I21). A leader proposes slot s
+/// only once s lies within that window and a quorum of the configuration of s has promised its ballot (I22); votes
+/// and acknowledgements are counted among that configuration's voters only, never its learners (I23).
+/// </summary>
+public sealed partial class Replica
+{
+    /// <summary>One configuration and the slots it governs: from <see cref="EffectiveFrom"/> until the next one's.</summary>
+    public sealed record ConfigurationEpoch(long ChosenAt, long EffectiveFrom, Configuration Configuration);
+
+    private static ReadOnlySpan<byte> EnvelopeMagic => "SYCF"u8;
+    private const byte EnvelopeVersion = 1;
+
+    private readonly List<ConfigurationEpoch> _epochs = [];
+
+    /// <summary>The ids of every configuration in effect at commit + 1 or later, in id order: whom the core talks to.</summary>
+    private int[] _members = [];
+
+    private long _membersComputedAt = -1;
+
+    /// <summary>The options the peer message rules check with: every id any configuration held is a member's.</summary>
+    private ReplicaOptions _rulesOptions = null!;
+
+    /// <summary>Configuration changes chosen since the last Ready (accepted or refused), for the shell to answer its waiters.</summary>
+    private readonly List<ConfigurationOutcome> _configurationOutcomes = [];
+
+    private bool SmallQuorumBug => (_options.Bugs & ProtocolBugs.SmallQuorum) != 0;
+
+    private bool LearnersVoteBug => (_options.Bugs & ProtocolBugs.LearnerVotes) != 0;
+
+    /// <summary>The configuration in effect for the next slot to be chosen (commit + 1).</summary>
+    public Configuration CurrentConfiguration => ConfigurationAt(_commitIndex + 1);
+
+    /// <summary>The latest configuration chosen, in effect or not yet.</summary>
+    public Configuration LatestConfiguration => _epochs[^1].Configuration;
+
+    /// <summary>The slot from which <see cref="LatestConfiguration"/> governs.</summary>
+    public long LatestConfigurationFrom => _epochs[^1].EffectiveFrom;
+
+    /// <summary>Every configuration this replica knows for slots after its snapshot, oldest first.</summary>
+    public IReadOnlyList<ConfigurationEpoch> ConfigurationEpochs => _epochs;
+
+    /// <summary>
+    /// This replica is in no configuration from commit + 1 on: it was removed and every slot it still had to vote in is
+    /// chosen. It stands for nothing more; the shell stops it.
+    /// </summary>
+    public bool Removed => !CurrentConfiguration.Contains(Id) && _epochs.TrueForAll(e => e.EffectiveFrom <= _commitIndex + 1 || !e.Configuration.Contains(Id));
+
+    /// <summary>What this replica heard a peer report as its commit index (its lag, seen from here); 0 if never.</summary>
+    public long PeerCommitIndex(int id) => id == Id ? _commitIndex : _peerCommitIndex.GetValueOrDefault(id);
+
+    public Configuration ConfigurationAt(long slot)
+    {
+        for (var i = _epochs.Count - 1; i >= 0; i--)
+        {
+            if (_epochs[i].EffectiveFrom <= slot)
+            {
+                return _epochs[i].Configuration;
+            }
+        }
+
+        return _epochs[0].Configuration;
+    }
+
+    private long EpochStartAt(long slot)
+    {
+        for (var i = _epochs.Count - 1; i >= 0; i--)
+        {
+            if (_epochs[i].EffectiveFrom <= slot)
+            {
+                return _epochs[i].EffectiveFrom;
+            }
+        }
+
+        return _epochs[0].EffectiveFrom;
+    }
+
+    private void InitConfigurations()
+    {
+        _epochs.Clear();
+        _epochs.Add(new ConfigurationEpoch(0, 1, Configuration.Initial(_options.Members)));
+        RefreshMembers();
+    }
+
+    /// <summary>Whether <paramref name="ids"/> hold a quorum of the configuration of <paramref name="slot"/>.</summary>
+    private bool IsQuorumAt(long slot, IEnumerable<int> ids) => ConfigurationAt(slot).IsQuorum(ids, SmallQuorumBug, LearnersVoteBug);
+
+    /// <summary>
+    /// Whether <paramref name="ids"/> hold a quorum of every configuration known to govern a slot from
+    /// <paramref name="fromSlot"/> on: a candidacy, and a read round, must intersect whatever a rival could have used.
+    /// </summary>
+    private bool IsQuorumFrom(long fromSlot, IEnumerable<int> ids)
+    {
+        var set = ids as IReadOnlyCollection<int> ?? [.. ids];
+        if (!IsQuorumAt(fromSlot, set))
+        {
+            return false;
+        }
+
+        foreach (var epoch in _epochs)
+        {
+            if (epoch.EffectiveFrom > fromSlot && !epoch.Configuration.IsQuorum(set, SmallQuorumBug, LearnersVoteBug))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The ids a quorum of the current configuration needs, for messages.</summary>
+    private int CurrentQuorumSize => CurrentConfiguration.QuorumSize(SmallQuorumBug);
+
+    /// <summary>Recomputes whom to talk to once the commit index or the configurations changed.</summary>
+    private void RefreshMembers()
+    {
+        var ids = new SortedSet<int> { Id };
+        var from = EpochStartAt(_commitIndex + 1);
+        foreach (var epoch in _epochs)
+        {
+            if (epoch.EffectiveFrom >= from)
+            {
+                ids.UnionWith(epoch.Configuration.Members.Select(m => m.Id));
+            }
+        }
+
+        _members = [.. ids];
+        foreach (var member in _members)
+        {
+            _lastHeardTick.TryAdd(member, 0);
+            _peerCommitIndex.TryAdd(member, 0);
+            _lastAckTick.TryAdd(member, _tick);
+        }
+
+        _membersComputedAt = _commitIndex;
+        if (_rulesOptions.MemberIdMax != LatestConfiguration.IdMax)
+        {
+            _rulesOptions = _options with { MemberIdMax = LatestConfiguration.IdMax };
+        }
+    }
+
+    /// <summary>Takes up the configuration commands of a slot just learned chosen, in slot order (I21).</summary>
+    private void OnSlotCommitted(long slot, byte[][] commands)
+    {
+        foreach (var command in commands)
+        {
+            if (!ConfigurationCommand.IsConfiguration(command))
+            {
+                continue;
+            }
+
+            if ((_options.Bugs & ProtocolBugs.ConfigurationAtOnce) != 0 && _epochs.Exists(e => e.ChosenAt == slot))
+            {
+                continue;
+            }
+
+            var latest = _epochs[^1];
+            var change = ConfigurationCommand.Decode(command, out var problem);
+            var refusal = change is null ? problem : change.Refusal(latest.Configuration, pending: latest.EffectiveFrom > slot);
+            if (change is null || refusal is not null)
+            {
+                _configurationOutcomes.Add(new ConfigurationOutcome(change?.RequestId ?? 0, slot, null, refusal));
+                continue;
+            }
+
+            var delay = (_options.Bugs & ProtocolBugs.ConfigurationAtOnce) != 0 ? 1 : ReplicaOptions.ConfigurationDelaySlots;
+            var next = new Configuration(latest.Configuration.Revision + 1, change.Members, latest.Configuration.IdMax);
+            _epochs.Add(new ConfigurationEpoch(slot, slot + delay, next));
+            _configurationOutcomes.Add(new ConfigurationOutcome(change.RequestId, slot, next, null));
+        }
+    }
+
+    /// <summary>Drops configurations no slot after <paramref name="slot"/> can need (all but the one in effect at slot + 1 and later ones).</summary>
+    private void ForgetConfigurationsThrough(long slot)
+    {
+        var keepFrom = EpochStartAt(slot + 1);
+        _epochs.RemoveAll(e => e.EffectiveFrom < keepFrom);
+    }
+
+    /// <summary>The snapshot as stored and sent: the configurations that govern the slots after it, then the shell's bytes.</summary>
+    private byte[] WrapSnapshot(long slot, byte[] data)
+    {
+        var keepFrom = EpochStartAt(slot + 1);
+        var epochs = _epochs.Where(e => e.EffectiveFrom >= keepFrom && e.ChosenAt <= slot).ToList();
+        var header = new List<byte>(64);
+        header.AddRange(EnvelopeMagic);
+        header.Add(EnvelopeVersion);
+        header.Add((byte)epochs.Count);
+        Span<byte> number = stackalloc byte[8];
+        foreach (var epoch in epochs)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(number, epoch.ChosenAt);
+            header.AddRange(number);
+            BinaryPrimitives.WriteInt64LittleEndian(number, epoch.EffectiveFrom);
+            header.AddRange(number);
+            var members = new ConfigurationCommand(epoch.Configuration.IdMax, epoch.Configuration.Revision, epoch.Configuration.Members).Encode();
+            BinaryPrimitives.WriteInt32LittleEndian(number, members.Length);
+            header.AddRange(number[..4]);
+            header.AddRange(members);
+        }
+
+        var wrapped = new byte[header.Count + data.Length];
+        header.CopyTo(wrapped);
+        data.CopyTo(wrapped, header.Count);
+        return wrapped;
+    }
+
+    /// <summary>
+    /// Reads a stored or received snapshot: its configurations (a snapshot from before membership changes has none, and
+    /// the cluster's first configuration governs) and the shell's bytes. Null with <paramref name="problem"/> if malformed.
+    /// </summary>
+    private (List<ConfigurationEpoch> Epochs, byte[] Data)? UnwrapSnapshot(byte[] wrapped, out string? problem)
+    {
+        problem = null;
+        if (!wrapped.AsSpan().StartsWith(EnvelopeMagic))
+        {
+            return ([new ConfigurationEpoch(0, 1, Configuration.Initial(_options.Members))], wrapped);
+        }
+
+        if (wrapped.Length < 6 || wrapped[4] != EnvelopeVersion || wrapped[5] is 0 or > 16)
+        {
+            problem = "a snapshot whose configuration header is malformed (version or count)";
+            return null;
+        }
+
+        var epochs = new List<ConfigurationEpoch>();
+        var at = 6;
+        for (var i = 0; i < wrapped[5]; i++)
+        {
+            if (at + 20 > wrapped.Length)
+            {
+                problem = "a snapshot whose configuration header is cut short";
+                return null;
+            }
+
+            var chosenAt = BinaryPrimitives.ReadInt64LittleEndian(wrapped.AsSpan(at));
+            var from = BinaryPrimitives.ReadInt64LittleEndian(wrapped.AsSpan(at + 8));
+            var length = BinaryPrimitives.ReadInt32LittleEndian(wrapped.AsSpan(at + 16));
+            if (length < 0 || at + 20 + length > wrapped.Length || chosenAt < 0 || from < 1 || (epochs.Count > 0 && from <= epochs[^1].EffectiveFrom))
+            {
+                problem = "a snapshot whose configuration header holds a malformed configuration";
+                return null;
+            }
+
+            var members = ConfigurationCommand.Decode(wrapped.AsSpan(at + 20, length).ToArray(), out var memberProblem);
+            if (members is null || members.Members.Count == 0 || !members.Members.Any(m => m.Voter) || members.RequestId is < 0 or > Configuration.ReplicaIdMax)
+            {
+                problem = $"a snapshot whose configuration header holds a malformed configuration ({memberProblem ?? "no voter"})";
+                return null;
+            }
+
+            epochs.Add(new ConfigurationEpoch(chosenAt, from, new Configuration(members.ExpectedRevision, members.Members, (int)members.RequestId)));
+            at += 20 + length;
+        }
+
+        return (epochs, wrapped.AsSpan(at).ToArray());
+    }
+
+    /// <summary>Installs the configurations a snapshot carries (they replace what this replica knew for later slots).</summary>
+    private void AdoptSnapshotConfigurations(List<ConfigurationEpoch> epochs)
+    {
+        _epochs.Clear();
+        _epochs.AddRange(epochs);
+        RefreshMembers();
+    }
+
+    /// <summary>As leader: the replicas that promised this leadership's ballot (its own phase 1, and any asked since).</summary>
+    private readonly HashSet<int> _phase1Promisers = [];
+
+    /// <summary>As leader: the first slot of a configuration whose quorum has not all promised yet (0: none asked).</summary>
+    private long _latePrepareFromSlot;
+
+    private long _latePrepareSentTick = long.MinValue / 2;
+
+    /// <summary>What the late promises reported from <see cref="_latePrepareFromSlot"/> on: the highest-ballot value of each slot.</summary>
+    private readonly Dictionary<long, PromisedEntry> _latePromiseEntries = [];
+
+    /// <summary>How far beyond its commit index a leader proposes: no further than it knows the configuration (α) or acceptors take (V5).</summary>
+    private static int ProposalWindowSlots(ReplicaOptions options) => Math.Min(options.SlotsBeyondCommitMax, ReplicaOptions.ConfigurationDelaySlots);
+
+    private int ProposalWindow => ProposalWindowSlots(_options);
+
+    /// <summary>Only a voter of the configuration in effect, and of the latest one, stands for election.</summary>
+    private bool MayStand => CurrentConfiguration.IsVoter(Id) && LatestConfiguration.IsVoter(Id);
+
+    /// <summary>I22: a leader proposes slot s only once the configuration of s is known and a quorum of it promised its ballot.</summary>
+    private bool MayProposeAt(long slot) =>
+        slot - _commitIndex <= ProposalWindow &&
+        ((_options.Bugs & ProtocolBugs.SkipPhase1) != 0 || IsQuorumAt(slot, _phase1Promisers));
+
+    /// <summary>
+    /// As leader, blocked at a slot whose configuration has not a promising quorum (a voter joined, or one whose promise
+    /// counted left): asks that configuration's voters to promise this ballot from the slot it takes effect.
+    /// </summary>
+    private void AskLatePromisesIfBlocked()
+    {
+        if (_nextSlot - _commitIndex > ProposalWindow || MayProposeAt(_nextSlot))
+        {
+            return;
+        }
+
+        var from = EpochStartAt(_nextSlot);
+        if (_latePrepareFromSlot != from)
+        {
+            _latePrepareFromSlot = from;
+            _latePromiseEntries.Clear();
+            _latePrepareSentTick = long.MinValue / 2;
+        }
+
+        if (_tick - _latePrepareSentTick < _options.RetransmitTicks)
+        {
+            return;
+        }
+
+        _latePrepareSentTick = _tick;
+        foreach (var voter in ConfigurationAt(_nextSlot).Voters)
+        {
+            if (!_phase1Promisers.Contains(voter))
+            {
+                Send(new Prepare(Id, voter, _ballot, from));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A promise to this leadership's ballot for a configuration that takes effect later. Once a quorum of it promised,
+    /// the values they reported from its first slot on are proposed again before any new command, as in phase 1.
+    /// </summary>
+    private void OnLatePromise(Promise promise)
+    {
+        if (_latePrepareFromSlot == 0 || promise.FromSlot != _latePrepareFromSlot)
+        {
+            return;
+        }
+
+        if (promise.SnapshotSlot >= promise.FromSlot || promise.Truncated || promise.Entries.Any(e => e.Slot - _commitIndex > ProposalWindow))
+        {
+            BecomeFollower($"replica {promise.From}'s promise from slot {promise.FromSlot} reports slots this leader cannot fill; catching up first");
+            RequestCatchUp(promise.From);
+            return;
+        }
+
+        _phase1Promisers.Add(promise.From);
+        foreach (var entry in promise.Entries)
+        {
+            if (entry.Slot >= _nextSlot && (!_latePromiseEntries.TryGetValue(entry.Slot, out var best) || Outranks(entry, best)))
+            {
+                _latePromiseEntries[entry.Slot] = entry;
+            }
+        }
+
+        if (!IsQuorumAt(_latePrepareFromSlot, _phase1Promisers))
+        {
+            return;
+        }
+
+        var last = _latePromiseEntries.Count == 0 ? 0 : _latePromiseEntries.Keys.Max();
+        for (var slot = _nextSlot; slot <= last; slot++)
+        {
+            ProposeSlot(slot, _latePromiseEntries.TryGetValue(slot, out var value) ? value.Commands : []);
+        }
+
+        _nextSlot = Math.Max(_nextSlot, last + 1);
+        _latePromiseEntries.Clear();
+        _latePrepareFromSlot = 0;
+    }
+
+    /// <summary>
+    /// A leader with nothing to propose while a chosen configuration waits to take effect fills the slots up to it with
+    /// no-ops, so that a change on an idle cluster takes effect at once rather than after α more writes.
+    /// </summary>
+    private void FillTowardsPendingConfiguration()
+    {
+        if (_role != ReplicaRole.Leader || _proposals.Count > 0 || LatestConfigurationFrom <= _commitIndex + 1)
+        {
+            return;
+        }
+
+        while (_nextSlot < LatestConfigurationFrom && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot))
+        {
+            ProposeSlot(_nextSlot++, []);
+        }
+    }
+
+    /// <summary>The bug <see cref="ProtocolBugs.ConfigurationAtOnce"/>: a leader takes up a configuration as it proposes it.</summary>
+    private void TakeUpAtOnce(long slot, byte[][] commands)
+    {
+        foreach (var command in commands)
+        {
+            if (ConfigurationCommand.IsConfiguration(command) && ConfigurationCommand.Decode(command, out _) is { } change &&
+                change.Refusal(LatestConfiguration, pending: false) is null && !_epochs.Exists(e => e.ChosenAt == slot))
+            {
+                _epochs.Add(new ConfigurationEpoch(slot, slot + 1, new Configuration(LatestConfiguration.Revision + 1, change.Members, LatestConfiguration.IdMax)));
+                RefreshMembers();
+            }
+        }
+    }
+}
+
+/// <summary>A configuration command chosen in <paramref name="Slot"/>: the configuration it made, or why it changed nothing.</summary>
+public sealed record ConfigurationOutcome(long RequestId, long Slot, Configuration? Configuration, string? Refusal);
