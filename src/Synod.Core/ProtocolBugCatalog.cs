@@ -26,6 +26,8 @@ public static class ProtocolBugCatalog
         ("watch-starts-one-late", ProtocolBugs.WatchStartsOneLate, "the replica driver serves a watcher from one revision after the start it asked for, so a resumed watcher misses a change"),
         ("watch-drops-when-full", ProtocolBugs.WatchDropsWhenFull, "the replica driver drops the changes a full watch stream cannot take, instead of catching the watcher up from the history"),
         ("leader-keeps-lease-deadlines", ProtocolBugs.LeaderKeepsLeaseDeadlines, "a new leader keeps the lease deadlines it noted at each grant instead of giving every lease its full TTL again, and expires leases kept alive at the old leader"),
+        ("configuration-at-once", ProtocolBugs.ConfigurationAtOnce, "a leader takes up a configuration change as soon as it proposes it, not α slots after it is chosen (every run changes membership)"),
+        ("learner-votes", ProtocolBugs.LearnerVotes, "learners' promises and acceptances count towards quorums as if they were voters (every run changes membership)"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

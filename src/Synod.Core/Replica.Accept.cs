@@ -31,7 +31,7 @@ public sealed partial class Replica
         if (_role == ReplicaRole.Leader)
         {
             // Never further than SlotsBeyondCommitMax beyond the commit index (V5), so acceptors can tell a sane slot.
-            while (_proposals.Count > 0 && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot) &&
+            while (_proposals.Count > 0 && _nextSlot > _recoveryEnd && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot) &&
                 (_inFlight.Count < _options.UnfilledSlotsInFlightMax || WaitingFillASlot()))
             {
                 ProposeSlot(_nextSlot++, TakeBatch());
@@ -181,7 +181,12 @@ public sealed partial class Replica
             _ready.PersistOps.Add(new PromiseOp(accept.Ballot));
         }
 
-        if (!alreadyChosen)
+        if (!alreadyChosen && existing is not null && existing.AcceptedBallot == accept.Ballot)
+        {
+            // The same Accept again (a retransmission): one ballot proposes one value per slot, so it is accepted already.
+            // Its record needs no second write: this Ready's messages leave only after every earlier Ready is durable.
+        }
+        else if (!alreadyChosen)
         {
             var chosenAtOnce = (_options.Bugs & ProtocolBugs.ApplyBeforeChosen) != 0;
             _log[accept.Slot] = new LogEntry(accept.Ballot, accept.Commands, chosenAtOnce);

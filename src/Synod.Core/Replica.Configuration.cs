@@ -54,6 +54,10 @@ public sealed partial class Replica
     /// </summary>
     public bool Removed => !CurrentConfiguration.Contains(Id) && _epochs.TrueForAll(e => e.EffectiveFrom <= _commitIndex + 1 || !e.Configuration.Contains(Id));
 
+    /// <summary>As leader: the replicas that acknowledged this leadership within the election timeout (itself included).</summary>
+    public IReadOnlyList<int> AcknowledgingMembers() =>
+        _role != ReplicaRole.Leader ? [] : [.. _members.Where(m => m == Id || _tick - _lastAckTick.GetValueOrDefault(m, long.MinValue / 2) < _options.ElectionTimeoutTicks)];
+
     /// <summary>What this replica heard a peer report as its commit index (its lag, seen from here); 0 if never.</summary>
     public long PeerCommitIndex(int id) => id == Id ? _commitIndex : _peerCommitIndex.GetValueOrDefault(id);
 
@@ -141,9 +145,12 @@ public sealed partial class Replica
         }
 
         _membersComputedAt = _commitIndex;
-        if (_rulesOptions.MemberIdMax != LatestConfiguration.IdMax)
+        // V1, V2: any replica id may be a member's. Membership changes, and a replica that lags cannot know the newest
+        // members (nor the ballots they lead at) until it has caught up from a peer whose heartbeats name them; which
+        // processes are replicas of this cluster at all is the peer links' to decide (certificates, cluster id).
+        if (_rulesOptions.MemberIdMax != Configuration.ReplicaIdMax)
         {
-            _rulesOptions = _options with { MemberIdMax = LatestConfiguration.IdMax };
+            _rulesOptions = _options with { MemberIdMax = Configuration.ReplicaIdMax };
         }
     }
 
@@ -280,8 +287,29 @@ public sealed partial class Replica
 
     private long _latePrepareSentTick = long.MinValue / 2;
 
-    /// <summary>What the late promises reported from <see cref="_latePrepareFromSlot"/> on: the highest-ballot value of each slot.</summary>
-    private readonly Dictionary<long, PromisedEntry> _latePromiseEntries = [];
+    /// <summary>
+    /// As leader: what phase 1 (and any late promises) reported for slots not proposed again yet, the highest-ballot
+    /// value of each; every slot up to <see cref="_recoveryEnd"/> is proposed again before any new command.
+    /// </summary>
+    private readonly Dictionary<long, PromisedEntry> _recovered = [];
+
+    private long _recoveryEnd;
+
+    /// <summary>Proposes the recovered slots again, in order, as far as the configuration is known and promised (I22).</summary>
+    private void ProposeRecovered()
+    {
+        while (_role == ReplicaRole.Leader && _nextSlot <= _recoveryEnd && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot))
+        {
+            var slot = _nextSlot++;
+            var reported = _recovered.Remove(slot, out var value);
+            if (_log.TryGetValue(slot, out var known) && known.Chosen)
+            {
+                continue;
+            }
+
+            ProposeSlot(slot, reported ? value.Commands : []);
+        }
+    }
 
     /// <summary>How far beyond its commit index a leader proposes: no further than it knows the configuration (α) or acceptors take (V5).</summary>
     private static int ProposalWindowSlots(ReplicaOptions options) => Math.Min(options.SlotsBeyondCommitMax, ReplicaOptions.ConfigurationDelaySlots);
@@ -311,7 +339,6 @@ public sealed partial class Replica
         if (_latePrepareFromSlot != from)
         {
             _latePrepareFromSlot = from;
-            _latePromiseEntries.Clear();
             _latePrepareSentTick = long.MinValue / 2;
         }
 
@@ -341,7 +368,7 @@ public sealed partial class Replica
             return;
         }
 
-        if (promise.SnapshotSlot >= promise.FromSlot || promise.Truncated || promise.Entries.Any(e => e.Slot - _commitIndex > ProposalWindow))
+        if (promise.SnapshotSlot >= promise.FromSlot || promise.Truncated)
         {
             BecomeFollower($"replica {promise.From}'s promise from slot {promise.FromSlot} reports slots this leader cannot fill; catching up first");
             RequestCatchUp(promise.From);
@@ -351,26 +378,18 @@ public sealed partial class Replica
         _phase1Promisers.Add(promise.From);
         foreach (var entry in promise.Entries)
         {
-            if (entry.Slot >= _nextSlot && (!_latePromiseEntries.TryGetValue(entry.Slot, out var best) || Outranks(entry, best)))
+            if (entry.Slot >= _nextSlot && (!_recovered.TryGetValue(entry.Slot, out var best) || Outranks(entry, best)))
             {
-                _latePromiseEntries[entry.Slot] = entry;
+                _recovered[entry.Slot] = entry;
+                _recoveryEnd = Math.Max(_recoveryEnd, entry.Slot);
             }
         }
 
-        if (!IsQuorumAt(_latePrepareFromSlot, _phase1Promisers))
+        if (IsQuorumAt(_latePrepareFromSlot, _phase1Promisers))
         {
-            return;
+            _latePrepareFromSlot = 0;
+            ProposeRecovered();
         }
-
-        var last = _latePromiseEntries.Count == 0 ? 0 : _latePromiseEntries.Keys.Max();
-        for (var slot = _nextSlot; slot <= last; slot++)
-        {
-            ProposeSlot(slot, _latePromiseEntries.TryGetValue(slot, out var value) ? value.Commands : []);
-        }
-
-        _nextSlot = Math.Max(_nextSlot, last + 1);
-        _latePromiseEntries.Clear();
-        _latePrepareFromSlot = 0;
     }
 
     /// <summary>
@@ -379,12 +398,14 @@ public sealed partial class Replica
     /// </summary>
     private void FillTowardsPendingConfiguration()
     {
-        if (_role != ReplicaRole.Leader || _proposals.Count > 0 || LatestConfigurationFrom <= _commitIndex + 1)
+        if (_role != ReplicaRole.Leader || _proposals.Count > 0 || LatestConfigurationFrom <= _commitIndex + 1 || _nextSlot <= _recoveryEnd)
         {
             return;
         }
 
-        while (_nextSlot < LatestConfigurationFrom && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot))
+        // No-ops are unfilled slots: as few in flight as a lone command (UnfilledSlotsInFlightMax), so that they never
+        // crowd the followers' disks with a pipeline of writes.
+        while (_nextSlot < LatestConfigurationFrom && _inFlight.Count < _options.UnfilledSlotsInFlightMax && MayProposeAt(_nextSlot))
         {
             ProposeSlot(_nextSlot++, []);
         }

@@ -200,7 +200,8 @@ public sealed partial class Replica
         _inFlight.Clear();
         _promises.Clear();
         _phase1Promisers.Clear();
-        _latePromiseEntries.Clear();
+        _recovered.Clear();
+        _recoveryEnd = 0;
         if (wasLeader)
         {
             DropPendingReads();

@@ -159,7 +159,7 @@ public sealed partial class Replica
     {
         foreach (var entry in promise.Entries)
         {
-            if (entry.Slot - (_prepareFromSlot - 1) > ProposalWindow)
+            if (entry.Slot - (_prepareFromSlot - 1) > _options.SlotsBeyondCommitMax)
             {
                 return true;
             }
@@ -183,20 +183,24 @@ public sealed partial class Replica
         _phase1Promisers.UnionWith(_promises.Keys);
         _latePrepareFromSlot = 0;
         var recovered = RecoverAcceptedValues(out var maxSlot);
-        _nextSlot = Math.Max(maxSlot, _commitIndex) + 1;
-        _phase1Slot = _nextSlot - 1;
+        _phase1Slot = Math.Max(maxSlot, _commitIndex);
         // I15: never below the snapshot: those slots are chosen and gone from the log, and a promise's silence about
         // them does not make them free.
         var from = (_options.Bugs & ProtocolBugs.CandidateInstallsSnapshot) == 0 ? Math.Max(_prepareFromSlot, _snapshotSlot + 1) : _prepareFromSlot;
-        for (var slot = from; slot < _nextSlot; slot++)
+        _recovered.Clear();
+        foreach (var (slot, entry) in recovered)
         {
-            if (_log.TryGetValue(slot, out var known) && known.Chosen)
+            if (slot >= from)
             {
-                continue;
+                _recovered[slot] = entry;
             }
-
-            ProposeSlot(slot, recovered.TryGetValue(slot, out var value) ? value.Commands : []);
         }
+
+        // Every slot up to the last one reported is proposed again (a no-op where none was accepted) before any new
+        // command: now as far as the configuration is known (α), the rest as the commit index advances (I22).
+        _recoveryEnd = _phase1Slot;
+        _nextSlot = from;
+        ProposeRecovered();
 
         _promises.Clear();
         SendHeartbeat();

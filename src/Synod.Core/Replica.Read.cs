@@ -58,7 +58,7 @@ public sealed partial class Replica
             return;
         }
 
-        _pendingReads.Add(new PendingRead(requester, readId, Math.Max(_commitIndex, _nextSlot - 1)));
+        _pendingReads.Add(new PendingRead(requester, readId, Math.Max(_commitIndex, Math.Max(_nextSlot - 1, _recoveryEnd))));
     }
 
     private void FlushReads()

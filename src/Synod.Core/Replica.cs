@@ -204,6 +204,7 @@ public sealed partial class Replica
     /// <summary>Collects what the shell must persist, send and apply since the last call.</summary>
     public Ready TakeReady()
     {
+        ProposeRecovered();
         FlushProposals();
         FillTowardsPendingConfiguration();
         FlushReads();

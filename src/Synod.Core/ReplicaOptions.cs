@@ -17,7 +17,7 @@ public sealed record ReplicaOptions
 
     public required int Id { get; init; }
 
-    /// <summary>The ids of every replica in the cluster, this one included.</summary>
+    /// <summary>The voters of the cluster's first configuration (this one included, unless it joined later); later ones are chosen in the log.</summary>
     public required IReadOnlyList<int> Members { get; init; }
 
     /// <summary>
@@ -131,7 +131,8 @@ public sealed record ReplicaOptions
         Require(Members.Count >= 1 && Members.Count <= ReplicasMax, $"Members has {Members.Count} replicas; a cluster has 1 to {ReplicasMax}.");
         Require(Members.Distinct().Count() == Members.Count, "Members lists a replica id twice; every replica needs its own id.");
         Require(Members.All(m => m > 0), "Members holds an id below 1; replica ids start at 1.");
-        Require(Members.Contains(Id), $"Id {Id} is not in Members [{string.Join(",", Members)}]; a replica must be a member of its cluster.");
+        Require(Members.Contains(Id) || (Members.Count > 0 && Id > Members.Max() && Id <= Configuration.ReplicaIdMax),
+            $"Id {Id} is not in Members [{string.Join(",", Members)}]; a replica must be a member of its cluster's first configuration, or join later with an id above all of them.");
         Require(HeartbeatIntervalTicks >= 1, "HeartbeatIntervalTicks must be at least 1.");
         Require(ElectionTimeoutTicks > 2 * HeartbeatIntervalTicks,
             $"ElectionTimeoutTicks ({ElectionTimeoutTicks}) must exceed twice HeartbeatIntervalTicks ({HeartbeatIntervalTicks}), or one lost heartbeat starts an election.");

@@ -50,6 +50,9 @@ public sealed record DriverOptions
     /// <summary>A leader proposes its epoch or a lease's expiry again after this many ticks if it was not applied.</summary>
     public int LeaseRetryTicks { get; init; } = 100;
 
+    /// <summary>A learner is promoted to voter only while it is at most this many slots behind the leader's commit index.</summary>
+    public long PromoteLagSlotsMax { get; init; } = 1_000;
+
     /// <summary>The most lease expiries a leader proposes per look (LeaseCheckEveryTicks); more due leases wait for the next.</summary>
     public int LeaseExpiriesPerCheckMax { get; init; } = 100;
 }

@@ -25,12 +25,13 @@ public sealed partial class ReplicaDriver
         foreach (var entry in ready.Committed)
         {
             _events.Applied(entry.Slot, entry.Commands);
-            foreach (var applied in Kv.ApplySlot(entry.Slot, entry.Commands))
+            foreach (var applied in Kv.ApplySlot(entry.Slot, KvCommandsOf(entry.Commands)))
             {
                 AnswerWrite(applied, entry.Slot);
             }
         }
 
+        AnswerMembership(ready);
         NoteNewGrants();
         foreach (var readId in ready.DroppedReads)
         {

@@ -62,6 +62,7 @@ public sealed partial class ReplicaDriver
         if (Core.CurrentTick % _options.WaiterCleanupEveryTicks == 0)
         {
             DropAbandonedWaiters();
+            DropAbandonedMembershipWaiters();
         }
 
         if (Core.CurrentTick % _options.LeaseCheckEveryTicks == 0)

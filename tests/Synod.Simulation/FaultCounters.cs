@@ -85,6 +85,17 @@ public sealed class FaultCounters
     /// <summary>Runs that began on the build before revisions and were upgraded in place (the upgrade fault).</summary>
     public long Upgrades { get; set; }
 
+    /// <summary>Runs whose membership changed; configuration changes taken effect; refused ones; replicas that joined; removed replicas stopped.</summary>
+    public long ReconfiguringRuns { get; set; }
+
+    public long Reconfigurations { get; set; }
+
+    public long ReconfigurationsRefused { get; set; }
+
+    public long ReplicasJoined { get; set; }
+
+    public long ReplicasRetired { get; set; }
+
     /// <summary>Simulated watchers cancelled because the history window moved past them (they start afresh).</summary>
     public long WatchersCompacted { get; set; }
 
@@ -150,6 +161,11 @@ public sealed class FaultCounters
         EarlyVoteDiskLosses += other.EarlyVoteDiskLosses;
         EarlyVoteSplits += other.EarlyVoteSplits;
         Upgrades += other.Upgrades;
+        ReconfiguringRuns += other.ReconfiguringRuns;
+        Reconfigurations += other.Reconfigurations;
+        ReconfigurationsRefused += other.ReconfigurationsRefused;
+        ReplicasJoined += other.ReplicasJoined;
+        ReplicasRetired += other.ReplicasRetired;
         WatchersCompacted += other.WatchersCompacted;
         WatchStreamsFull += other.WatchStreamsFull;
         OldFormatSnapshots += other.OldFormatSnapshots;
@@ -168,5 +184,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

@@ -27,6 +27,11 @@ var earlyVoteOption = new Option<double>("--early-vote-probability")
     Description = "Per injected fault, the chance of an early vote (a rebuilt replica cut off from the leader the moment it votes; I14). 0 switches it off.",
     DefaultValueFactory = _ => defaults.EarlyVoteProbability,
 };
+var reconfigureOption = new Option<double>("--reconfigure-probability")
+{
+    Description = "Per run, the chance that its membership changes while it runs (spares join as learners, learners are promoted, voters and learners removed; sizes 1 to 7). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.ReconfigureProbability,
+};
 var upgradeOption = new Option<double>("--upgrade-probability")
 {
     Description = "Per run, the chance that it begins on the build before revisions (old commands, format-2 snapshots) and is upgraded in place a quarter of the way in. 0 switches it off.",
@@ -40,7 +45,7 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, unfencedOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, unfencedOption,
 };
 
 root.SetAction(parse =>
@@ -87,6 +92,7 @@ root.SetAction(parse =>
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
         UpgradeProbability = parse.GetValue(upgradeOption),
+        ReconfigureProbability = parse.GetValue(reconfigureOption),
         UnfencedLock = parse.GetValue(unfencedOption),
     };
     try
@@ -108,6 +114,7 @@ root.SetAction(parse =>
         (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
         (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
         (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
+        (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

@@ -48,6 +48,33 @@ public sealed class SafetyOracle
         }
     }
 
+    /// <summary>
+    /// I21: every replica agrees on the configuration of every slot: a configuration revision, wherever it is known, was
+    /// chosen in the same slot, takes effect at the same slot and has the same members.
+    /// </summary>
+    public void OnConfigurations(int replica, IReadOnlyList<Synod.Core.Replica.ConfigurationEpoch> epochs)
+    {
+        foreach (var epoch in epochs)
+        {
+            var revision = epoch.Configuration.Revision;
+            if (!_configurations.TryGetValue(revision, out var known))
+            {
+                _configurations[revision] = (replica, epoch);
+                continue;
+            }
+
+            if (known.Epoch.ChosenAt != epoch.ChosenAt || known.Epoch.EffectiveFrom != epoch.EffectiveFrom || !known.Epoch.Configuration.SameMembers(epoch.Configuration))
+            {
+                Report($"replicas disagree on configuration revision {revision}: replica {known.Replica} has {known.Epoch.Configuration} chosen at slot " +
+                    $"{known.Epoch.ChosenAt} from slot {known.Epoch.EffectiveFrom}, replica {replica} has {epoch.Configuration} chosen at slot {epoch.ChosenAt} " +
+                    $"from slot {epoch.EffectiveFrom} (every replica must use the same configuration for every slot).");
+                _configurations[revision] = (replica, epoch);
+            }
+        }
+    }
+
+    private readonly Dictionary<long, (int Replica, Synod.Core.Replica.ConfigurationEpoch Epoch)> _configurations = [];
+
     public void Report(string violation)
     {
         ViolationCount++;
@@ -66,6 +93,13 @@ public sealed class SafetyOracle
 
         return "[" + string.Join(", ", batch.Select(bytes =>
         {
+            if (Synod.Core.ConfigurationCommand.IsConfiguration(bytes))
+            {
+                return Synod.Core.ConfigurationCommand.Decode(bytes, out _) is { } change
+                    ? $"configuration at revision {change.ExpectedRevision} -> [{string.Join(",", change.Members.Select(m => m.Voter ? $"{m.Id}" : $"{m.Id}(learner)"))}]"
+                    : "a malformed configuration command";
+            }
+
             try
             {
                 var command = KvCommand.Decode(bytes);

@@ -35,12 +35,50 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     private bool _sectorCorrupted;
     private int _disks;
 
-    public SimReplicaHost(Simulator sim, ReplicaOptions options)
+    public SimReplicaHost(Simulator sim, ReplicaOptions options, bool dormant = false)
     {
         _sim = sim;
         _options = options;
         _disk = NewDisk();
+        Dormant = dormant;
+        if (!dormant)
+        {
+            Start();
+        }
+    }
+
+    /// <summary>This spare joined once (an id is used only once, even if the change that added it was not chosen).</summary>
+    public bool EverJoined { get; set; }
+
+
+    public long JoinedAtMs { get; set; }
+
+    /// <summary>Not a member: a spare that has not joined yet, or a replica removed and stopped. It never restarts.</summary>
+    public bool Dormant { get; private set; }
+
+    /// <summary>A spare was added as a learner: it starts on an empty disk and learns the log from its peers.</summary>
+    public void Join()
+    {
+        Dormant = false;
         Start();
+    }
+
+    /// <summary>Removed, and every slot it had to vote in is chosen: it stops for good, as `synod serve` does.</summary>
+    public void Retire()
+    {
+        if (Up)
+        {
+            Crash();
+        }
+
+        Dormant = true;
+    }
+
+    /// <summary>A membership request at this replica (the simulator's operator).</summary>
+    public void ChangeMembership(MembershipChange change, IAnswer<MembershipOutcome> answer)
+    {
+        _driver.ChangeMembership(change, answer);
+        Process();
     }
 
     public int Id => _options.Id;
@@ -234,6 +272,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     private void Process()
     {
         _driver.Process();
+        _sim.Oracle.OnConfigurations(Id, Core.ConfigurationEpochs);
         NoteRebuilding();
         _sim.CheckLeasesAt(this);
     }

@@ -131,6 +131,15 @@ public sealed record SimulationOptions
     /// </summary>
     public bool UnfencedLock { get; init; }
 
+    /// <summary>
+    /// Per run, the chance that its membership changes while it runs: spare replicas join as learners, learners are
+    /// promoted, voters and learners are removed (sizes 1 to 7), among every other fault.
+    /// </summary>
+    public double ReconfigureProbability { get; init; } = 0.3;
+
+    /// <summary>Mean gap between two membership changes in a run that changes membership.</summary>
+    public int ReconfigureGapMsMean { get; init; } = 250;
+
     /// <summary>The longest a targeted fault waits for one of its steps (a candidate, a promise, a rebuild) before it heals and gives up.</summary>
     public int TargetedStepMsMax { get; init; } = 3_000;
 
@@ -164,6 +173,7 @@ public sealed record SimulationOptions
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
         RequireProbability(UpgradeProbability, nameof(UpgradeProbability));
+        RequireProbability(ReconfigureProbability, nameof(ReconfigureProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

@@ -153,11 +153,15 @@ public sealed partial class Simulator
     {
         client.Attempt++;
         client.AttemptsOfOperation++;
-        var replica = 1 + Random.Next(_hosts.Length);
-        if (replica == client.LastReplica && _hosts.Length > 1)
+        // Among the replicas that are members (all of them, unless membership changes in this run).
+        var members = ActiveIds;
+        var index = Random.Next(members.Count);
+        if (members[index] == client.LastReplica && members.Count > 1)
         {
-            replica = 1 + (replica % _hosts.Length);
+            index = (index + 1) % members.Count;
         }
+
+        var replica = members[index];
 
         client.LastReplica = replica;
         var request = client.Current! with { Attempt = client.Attempt };

@@ -92,8 +92,8 @@ public sealed partial class Simulator
     private void CrashSomeReplica()
     {
         var up = _hosts.Where(h => h.Up).ToList();
-        var down = _hosts.Length - up.Count;
-        var minority = (_hosts.Length - 1) / 2;
+        var down = ActiveIds.Count - up.Count;
+        var minority = (VotersInPlay - 1) / 2;
         if (up.Count == 0 || (down + 1 > minority && !Random.Chance(MajorityCrashProbability)))
         {
             return;
@@ -161,7 +161,7 @@ public sealed partial class Simulator
     private void PowerFailure()
     {
         var victims = _hosts.Where(h => h.Up).ToList();
-        var count = Random.Chance(0.5) ? victims.Count : Math.Min(victims.Count, (_hosts.Length / 2) + 1);
+        var count = Random.Chance(0.5) ? victims.Count : Math.Min(victims.Count, (ActiveIds.Count / 2) + 1);
         while (victims.Count > count)
         {
             victims.RemoveAt(Random.Next(victims.Count));
@@ -187,7 +187,7 @@ public sealed partial class Simulator
     private void LoseTheDiskThatKnows()
     {
         var leader = _hosts.FirstOrDefault(h => h.Up && h.Core.Role == ReplicaRole.Leader);
-        if (_partitioned || leader is null || _hosts.Any(h => !h.Up) || !CanLoseAnotherDisk())
+        if (_partitioned || leader is null || _hosts.Any(h => !h.Up) || !CanLoseAnotherDisk() || Reconfiguring)
         {
             return;
         }
@@ -227,9 +227,15 @@ public sealed partial class Simulator
     /// </summary>
     internal bool CanLoseAnotherDisk()
     {
-        var rebuilding = _hosts.Count(h => h.DurablyRebuilding || h.SectorCorrupted);
-        var quorum = (_hosts.Length / 2) + 1;
-        return rebuilding + 1 <= _hosts.Length - quorum;
+        if (!MembershipSettled)
+        {
+            return false;
+        }
+
+        var rebuilding = _hosts.Count(h => !h.Dormant && (h.DurablyRebuilding || h.SectorCorrupted));
+        var voters = VotersInPlay;
+        var quorum = (voters / 2) + 1;
+        return rebuilding + 1 <= voters - quorum;
     }
 
     /// <summary>With --corrupt-sectors, now and then a crash also damages a synced sector of the victim's disk.</summary>
@@ -243,7 +249,7 @@ public sealed partial class Simulator
 
     private void Restart(SimReplicaHost host)
     {
-        if (host.Up)
+        if (host.Up || host.Dormant)
         {
             return;
         }

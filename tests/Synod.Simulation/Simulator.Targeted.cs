@@ -15,7 +15,7 @@ public sealed partial class Simulator
     internal int QuorumSize => (_hosts.Length / 2) + 1;
 
     /// <summary>No partition, nothing down, no targeted fault running: a targeted fault may start from here.</summary>
-    internal bool Quiet => !_partitioned && _targeted is null && _hosts.All(h => h.Up);
+    internal bool Quiet => !_partitioned && _targeted is null && _hosts.All(h => h.Up) && !Reconfiguring;
 
     internal SimReplicaHost? SittingLeader => _hosts.FirstOrDefault(h => h.Up && h.Core.Role == ReplicaRole.Leader);
 

@@ -55,20 +55,29 @@ public sealed partial class Simulator
             _ => Synod.Kv.KvHistoryLimits.Default,
         };
         _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+
+        // Drawn from its own stream too; a run that changes membership has spares that join later with new ids.
+        // The membership bugs need a run whose membership changes to show.
+        Reconfiguring = new SeededRandom(Mix((ulong)options.Seed, 0xC0F6)).Chance(options.ReconfigureProbability) ||
+            (options.Bugs & (ProtocolBugs.ConfigurationAtOnce | ProtocolBugs.LearnerVotes)) != 0;
+        var hosts = options.Replicas + (Reconfiguring ? SpareReplicas : 0);
         var members = Enumerable.Range(1, options.Replicas).ToArray();
-        _blocked = new bool[options.Replicas + 1, options.Replicas + 1];
-        _clockUntilMs = new long[options.Replicas + 1];
-        _clockTickMs = new long[options.Replicas + 1];
-        _hosts = new SimReplicaHost[options.Replicas];
-        for (var i = 0; i < options.Replicas; i++)
+        _blocked = new bool[hosts + 1, hosts + 1];
+        _clockUntilMs = new long[hosts + 1];
+        _clockTickMs = new long[hosts + 1];
+        _hosts = new SimReplicaHost[hosts];
+        for (var i = 0; i < hosts; i++)
         {
             // Small snapshot chunks, so that transfers take many chunks and their loss, duplication and reordering are exercised.
             var replicaOptions = new ReplicaOptions
             {
                 Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = SnapshotChunkBytes,
                 ProposalWaitTicksMax = Math.Max(1, options.ClientTimeoutMs / options.TickMs),
+
+                // A spare joins knowing the members of the configuration that adds it, as `serve --join` fetches them.
+                MemberIdMax = i >= options.Replicas ? i + 1 : 0,
             };
-            _hosts[i] = new SimReplicaHost(this, replicaOptions);
+            _hosts[i] = new SimReplicaHost(this, replicaOptions, dormant: i >= options.Replicas);
         }
 
         _clients = new SimClient[options.Clients];
@@ -126,6 +135,7 @@ public sealed partial class Simulator
         }
 
         ScheduleNextFault();
+        ScheduleNextReconfiguration();
         StartWatchers();
         StartLeaseHolders();
         foreach (var client in _clients)
@@ -219,14 +229,14 @@ public sealed partial class Simulator
 
     private void CheckConvergence()
     {
-        var first = _hosts[0];
+        var first = _hosts.FirstOrDefault(h => !h.Dormant && h.Up && !Leaving(h)) ?? _hosts[0];
         if (first.Up)
         {
             CheckBankAtEnd(first.Kv);
             CheckCounterAtEnd(first.Kv);
         }
 
-        foreach (var host in _hosts)
+        foreach (var host in _hosts.Where(h => !h.Dormant && !Leaving(h)))
         {
             if (!host.Up)
             {
@@ -253,7 +263,7 @@ public sealed partial class Simulator
 
     private SimReplicaHost Host(int id) => _hosts[id - 1];
 
-    private string DescribeReplicas() => string.Join("; ", _hosts.Select(h => h.Up
-        ? $"r{h.Id} {h.Core.Role} leader={h.Core.LeaderId?.ToString() ?? "-"} ballot={h.Core.Ballot} promised={h.Core.Promised} commit={h.Core.CommitIndex} applied={h.Kv.AppliedSlot}"
+    private string DescribeReplicas() => string.Join("; ", _hosts.Where(h => !h.Dormant).Select(h => h.Up
+        ? $"r{h.Id} {h.Core.Role} leader={h.Core.LeaderId?.ToString() ?? "-"} ballot={h.Core.Ballot} promised={h.Core.Promised} commit={h.Core.CommitIndex} applied={h.Kv.AppliedSlot} cfg=[{string.Join(" / ", h.Core.ConfigurationEpochs.Select(e => $"{e.Configuration} from {e.EffectiveFrom}"))}]"
         : $"r{h.Id} down"));
 }

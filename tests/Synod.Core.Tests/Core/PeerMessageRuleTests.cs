@@ -30,9 +30,9 @@ public sealed class PeerMessageRuleTests
 
     public static TheoryData<string, Message> Forged() => new()
     {
-        { "V1 a non-member sender", new Accept(9, 1, new Ballot(3, 9), 2, Batch("x"), 2) },
+        { "V1 a sender that is no replica id", new Accept(Configuration.ReplicaIdMax + 1, 1, new Ballot(3, Configuration.ReplicaIdMax + 1), 2, Batch("x"), 2) },
         { "V1 addressed to another replica", new Commit(5, 2, LeaderBallot, 2) },
-        { "V2 a non-member's huge ballot", new Accept(2, 1, new Ballot(1_000_000, 99), 2, Batch("x"), 1) },
+        { "V2 a huge ballot of no replica id", new Reject(2, 1, new Ballot(3, 1), new Ballot(1_000_000, Configuration.ReplicaIdMax + 1)) },
         { "V2 a negative round", new Prepare(2, 1, new Ballot(-1, 2), 2) },
         { "V2 a round of long.MaxValue, which the next candidacy's round + 1 would overflow", new Prepare(2, 1, new Ballot(long.MaxValue, 2), 2) },
         { "V2 a heartbeat's round above RoundMax", new Heartbeat(2, 1, new Ballot(PeerMessageRules.RoundMax + 1, 2), true, 1, 0, 0) },

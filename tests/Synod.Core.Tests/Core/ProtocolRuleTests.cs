@@ -196,7 +196,8 @@ public sealed class ProtocolRuleTests
         var error = Assert.Throws<ArgumentException>(bad.Validate);
         Assert.Contains("ElectionTimeoutTicks", error.Message);
 
-        var outsider = new ReplicaOptions { Id = 9, Members = ThreeMembers };
+        // An id above every member's may join later; one among them that is not a member may not.
+        var outsider = new ReplicaOptions { Id = 2, Members = [1, 3, 5] };
         Assert.Contains("not in Members", Assert.Throws<ArgumentException>(outsider.Validate).Message);
     }
 

@@ -1,0 +1,145 @@
+using Synod.Core;
+
+namespace Synod.Driver;
+
+/// <summary>
+/// Membership requests (docs/protocol.md, "Membership"): checked here against the latest configuration, so that a
+/// request that cannot be carried out is refused at once with its reason, then proposed as a
+/// <see cref="ConfigurationCommand"/> and answered when the core reports it chosen (accepted or refused there, alike on
+/// every replica). Only the leader takes them: it alone knows how far behind a learner is.
+/// </summary>
+public sealed partial class ReplicaDriver
+{
+    private readonly Dictionary<long, IAnswer<MembershipOutcome>> _membershipWaiters = [];
+    private long _nextMembershipRequest;
+
+    /// <summary>Membership requests waiting for their change to be chosen.</summary>
+    public int MembershipChangesWaiting => _membershipWaiters.Count;
+
+    /// <summary>
+    /// Proposes <paramref name="change"/>, or answers at once: <see cref="ReplicaFailure.NoLeader"/> if this replica does
+    /// not lead, or an outcome whose <see cref="MembershipOutcome.Refusal"/> says why the change cannot be made.
+    /// </summary>
+    public void ChangeMembership(MembershipChange change, IAnswer<MembershipOutcome> answer)
+    {
+        if (Core.Role != ReplicaRole.Leader)
+        {
+            answer.Fail(ReplicaFailure.NoLeader);
+            return;
+        }
+
+        var latest = Core.LatestConfiguration;
+        if (MembershipRefusal(change, latest) is { } refusal)
+        {
+            answer.Complete(new MembershipOutcome(null, 0, 0, refusal));
+            return;
+        }
+
+        var members = latest.Members.ToList();
+        var index = members.FindIndex(m => m.Id == change.ReplicaId);
+        switch (change.Kind)
+        {
+            case MembershipChangeKind.AddLearner:
+                members.Add(new ConfigurationMember(change.ReplicaId, Voter: false, change.Endpoint));
+                break;
+            case MembershipChangeKind.Promote:
+                members[index] = members[index] with { Voter = true };
+                break;
+            case MembershipChangeKind.Remove:
+                members.RemoveAt(index);
+                break;
+            case MembershipChangeKind.SetEndpoint:
+                members[index] = members[index] with { Endpoint = change.Endpoint };
+                break;
+        }
+
+        if (change.Kind is MembershipChangeKind.Promote or MembershipChangeKind.Remove)
+        {
+            // As etcd's strict reconfiguration check: the voters that acknowledge this leader now must be a quorum of the
+            // new configuration, or the change itself would leave the cluster unable to choose anything.
+            var next = new Configuration(latest.Revision + 1, members, latest.IdMax);
+            var acknowledging = Core.AcknowledgingMembers();
+            if (!next.IsQuorum(acknowledging, smallQuorumBug: false))
+            {
+                answer.Complete(new MembershipOutcome(null, 0, 0,
+                    $"after this change only {acknowledging.Count(next.IsVoter)} of its {next.Voters.Count} voters ({string.Join(",", next.Voters)}) acknowledge the leader, fewer than a quorum; bring the others back first"));
+                return;
+            }
+        }
+
+        var requestId = _options.FirstReadId + ++_nextMembershipRequest;
+        _membershipWaiters[requestId] = answer;
+        Core.Propose(new ConfigurationCommand(requestId, latest.Revision, members).Encode());
+    }
+
+    /// <summary>Why <paramref name="change"/> cannot follow <paramref name="latest"/> now, or null.</summary>
+    private string? MembershipRefusal(MembershipChange change, Configuration latest)
+    {
+        if (Core.LatestConfigurationFrom > Core.CommitIndex + 1)
+        {
+            return $"configuration revision {latest.Revision} takes effect at slot {Core.LatestConfigurationFrom} (now {Core.CommitIndex}); one change at a time, retry once it has";
+        }
+
+        var member = latest.Member(change.ReplicaId);
+        switch (change.Kind)
+        {
+            case MembershipChangeKind.AddLearner when member is not null:
+                return $"replica {change.ReplicaId} is already a {(member.Voter ? "voter" : "learner")}";
+            case MembershipChangeKind.AddLearner when change.ReplicaId <= latest.IdMax:
+                return $"replica id {change.ReplicaId} was used before (ids up to {latest.IdMax} have been); give the new replica an id above {latest.IdMax}";
+            case MembershipChangeKind.AddLearner when latest.Members.Count >= ReplicaOptions.ReplicasMax:
+                return $"the configuration holds {latest.Members.Count} replicas, the most it may ({ReplicaOptions.ReplicasMax})";
+            case MembershipChangeKind.AddLearner or MembershipChangeKind.SetEndpoint when change.Endpoint.Length == 0:
+                return $"replica {change.ReplicaId} needs an endpoint (HOST:PORT)";
+            case MembershipChangeKind.AddLearner:
+                return null;
+            case not MembershipChangeKind.AddLearner when member is null:
+                return $"replica {change.ReplicaId} is not a member (members: {string.Join(",", latest.Members.Select(m => m.Id))})";
+            case MembershipChangeKind.Promote when member!.Voter:
+                return $"replica {change.ReplicaId} is already a voter";
+            case MembershipChangeKind.Promote:
+                var lag = Core.CommitIndex - Core.PeerCommitIndex(change.ReplicaId);
+                return lag > _options.PromoteLagSlotsMax
+                    ? $"learner {change.ReplicaId} is {lag} slots behind the leader (at most {_options.PromoteLagSlotsMax} allowed); wait until it has caught up"
+                    : null;
+            case MembershipChangeKind.Remove when member!.Voter && latest.Voters.Count == 1:
+                return $"replica {change.ReplicaId} is the last voter";
+            default:
+                return null;
+        }
+    }
+
+    private void AnswerMembership(Ready ready)
+    {
+        foreach (var outcome in ready.ConfigurationOutcomes)
+        {
+            if (_membershipWaiters.Remove(outcome.RequestId, out var answer) && !answer.Abandoned)
+            {
+                answer.Complete(new MembershipOutcome(outcome.Configuration, outcome.Slot,
+                    outcome.Configuration is null ? 0 : outcome.Slot + ReplicaOptions.ConfigurationDelaySlots, outcome.Refusal));
+            }
+        }
+    }
+
+    private void DropAbandonedMembershipWaiters()
+    {
+        foreach (var id in _membershipWaiters.Where(w => w.Value.Abandoned).Select(w => w.Key).ToList())
+        {
+            _membershipWaiters.Remove(id);
+        }
+    }
+
+    /// <summary>The key-value commands of a slot: configuration commands are the core's, not the state machine's.</summary>
+    private static IReadOnlyList<byte[]> KvCommandsOf(byte[][] commands)
+    {
+        foreach (var command in commands)
+        {
+            if (ConfigurationCommand.IsConfiguration(command))
+            {
+                return [.. commands.Where(c => !ConfigurationCommand.IsConfiguration(c))];
+            }
+        }
+
+        return commands;
+    }
+}
