@@ -1,0 +1,177 @@
+using Synod.Core;
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+
+namespace Synod.Tests.Core;
+
+/// <summary>
+/// Membership on real cores (docs/protocol.md, "Membership"): a change chosen in slot s governs from s + α on every
+/// replica (I21); a leader asks a voter that joined for its promise before proposing a slot the new configuration
+/// governs (I22); learners are never counted (I23), and with the bug learner-votes they are.
+/// </summary>
+public sealed class MembershipTests
+{
+    private static readonly int[] Three = [1, 2, 3];
+    private const int Alpha = ReplicaOptions.ConfigurationDelaySlots;
+
+    [Fact]
+    public void I21_a_change_chosen_in_slot_s_governs_from_s_plus_alpha_on_every_replica_and_an_idle_leader_fills_the_gap()
+    {
+        var h = LeaderThreeOf(Three);
+        var slot = Change(h, 0, Member(1), Member(2), Member(3), Learner(4));
+
+        foreach (var id in Three)
+        {
+            var epoch = h.R[id].ConfigurationEpochs.Single(e => e.Configuration.Revision == 1);
+            Assert.Equal(slot, epoch.ChosenAt);
+            Assert.Equal(slot + Alpha, epoch.EffectiveFrom);
+            Assert.Equal([4], epoch.Configuration.Learners);
+        }
+
+        // Nothing else to propose: the leader fills the slots up to the change with no-ops, and it takes effect.
+        Settle(h, Three, 400);
+        Assert.All(Three, id => Assert.Equal(1, h.R[id].CurrentConfiguration.Revision));
+        Assert.All(Three, id => Assert.True(h.R[id].CommitIndex >= slot + Alpha - 1));
+    }
+
+    [Fact]
+    public void A_change_that_expects_an_old_revision_or_comes_while_another_is_pending_changes_nothing_and_says_why()
+    {
+        var h = LeaderThreeOf(Three);
+        var outcomes = new List<ConfigurationOutcome>();
+        h.R[3].Propose(new ConfigurationCommand(1, 0, [Member(1), Member(2), Member(3), Learner(4)]).Encode());
+        h.R[3].Propose(new ConfigurationCommand(7, 0, [Member(1), Member(2), Member(3), Learner(5)]).Encode());
+        h.R[3].Propose(new ConfigurationCommand(8, 1, [Member(1), Member(2), Member(3), Learner(4), Learner(5)]).Encode());
+        for (var t = 0; t < 20; t++)
+        {
+            h.R[3].Tick();
+            var ready = h.R[3].TakeReady();
+            outcomes.AddRange(ready.ConfigurationOutcomes);
+            foreach (var op in ready.PersistOps) { h.Disk[3].Apply(op); }
+            h.Net.AddRange(ready.Messages);
+            h.R[3].Persisted(ready.Number);
+            h.Drop(m => m.To is not (1 or 2 or 3));
+            h.Deliver(m => m.To is 1 or 2);
+            foreach (var message in h.Net.Where(m => m.To == 3).ToList()) { h.Net.Remove(message); h.R[3].Step(message); }
+        }
+
+        Assert.True(outcomes.Count == 3, string.Join("; ", outcomes));
+        Assert.Contains(outcomes, o => o.RequestId == 1 && o.Refusal is null && o.Configuration!.Revision == 1);
+        Assert.Contains(outcomes, o => o.RequestId == 7 && o.Refusal!.Contains("at revision 1, not 0", StringComparison.Ordinal));
+        Assert.Contains(outcomes, o => o.RequestId == 8 && o.Refusal!.Contains("has not taken effect yet; one change at a time", StringComparison.Ordinal));
+        Assert.Equal(1, h.R[3].LatestConfiguration.Revision);
+    }
+
+    [Fact]
+    public void I22_a_leader_asks_a_new_voter_to_promise_before_it_proposes_a_slot_the_new_configuration_governs()
+    {
+        // 3 leads with promises from 2 and 3 only (1 was down at its election).
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, Three, leader: 3, deaf: 1);
+        var learner = AddLearner(h, 4);
+
+        // Promote 4: voters 1,2,3,4, a quorum is 3, and only 2 and 3 promised this leadership.
+        var slot = Change(h, 1, [Member(1), Member(2), Member(3), Member(4)], deliverTo: [1, 2, 3, 4]);
+        var from = slot + Alpha;
+        Assert.Equal(from, h.R[3].ConfigurationEpochs[^1].EffectiveFrom);
+
+        // Up to the change, and not past it, until a quorum of the new configuration promised.
+        Settle(h, [1, 2, 3, 4], 300, deliver: m => m is not Prepare { FromSlot: > 1 } && m is not Promise { FromSlot: > 1 });
+        Assert.Equal(from - 1, h.R[3].CommitIndex);
+        Assert.Equal(from, h.R[3].NextSlot);
+        h.Propose(3, "after");
+        h.Tick(3, 5);
+        Assert.Equal(from, h.R[3].NextSlot);
+        Assert.Contains(h.Net, m => m is Prepare { FromSlot: var f } p && f == from && p.To == 4);
+
+        Settle(h, [1, 2, 3, 4], 50);
+        Assert.True(h.R[3].CommitIndex >= from);
+        Assert.Equal("after", h.Applied[4][from]);
+        Assert.Null(h.Broken());
+        GC.KeepAlive(learner);
+    }
+
+    [Theory]
+    [InlineData(ProtocolBugs.None, false)]
+    [InlineData(ProtocolBugs.LearnerVotes, true)]
+    public void I23_a_leader_and_a_learner_are_no_quorum_of_three_voters(ProtocolBugs bugs, bool chosen)
+    {
+        var h = new CoreHarness(Three, bugs);
+        h.StartAll();
+        Elect(h, Three, leader: 3);
+        AddLearner(h, 4);
+        Settle(h, [1, 2, 3, 4], 400);
+        Assert.Equal(1, h.R[3].CurrentConfiguration.Revision);
+
+        // 1 and 2 hear nothing: only the leader and the learner accept.
+        var before = h.R[3].CommitIndex;
+        h.Propose(3, "alone");
+        Settle(h, [3, 4], 30, deliver: m => m.To is 3 or 4 && m.From is 3 or 4);
+        Assert.Equal(chosen, h.R[3].CommitIndex > before);
+    }
+
+    private static ConfigurationMember Member(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
+
+    private static ConfigurationMember Learner(int id) => new(id, Voter: false, $"host{id}:1");
+
+    private static CoreHarness LeaderThreeOf(int[] members)
+    {
+        var h = new CoreHarness(members);
+        h.StartAll();
+        Elect(h, members, leader: 3);
+        return h;
+    }
+
+    /// <summary>Ticks until <paramref name="leader"/> leads, with <paramref name="deaf"/> hearing nothing meanwhile.</summary>
+    private static void Elect(CoreHarness h, int[] members, int leader, int deaf = 0)
+    {
+        for (var t = 0; t < 200 && h.R[leader].Role != ReplicaRole.Leader; t++)
+        {
+            foreach (var id in members) { if (id != deaf) { h.Tick(id); } }
+            h.Drop(m => m.To == deaf || m.From == deaf);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[leader].Role);
+    }
+
+    /// <summary>Replica <paramref name="id"/> starts empty and is added as a learner; returns once it is in effect.</summary>
+    private static Replica AddLearner(CoreHarness h, int id)
+    {
+        h.Start(id, new DurableState());
+        Change(h, 0, [Member(1), Member(2), Member(3), Learner(id)], deliverTo: [1, 2, 3, id]);
+        Settle(h, [1, 2, 3, id], 400);
+        Assert.Equal(1, h.R[3].CurrentConfiguration.Revision);
+        return h.R[id];
+    }
+
+    /// <summary>Proposes a change at the leader (3) and delivers until it is chosen; returns its slot.</summary>
+    private static long Change(CoreHarness h, long expected, params ConfigurationMember[] members) =>
+        Change(h, expected, members, deliverTo: Three);
+
+    private static long Change(CoreHarness h, long expected, ConfigurationMember[] members, int[] deliverTo)
+    {
+        var revision = h.R[3].LatestConfiguration.Revision;
+        h.R[3].Propose(new ConfigurationCommand(1, expected, members).Encode());
+        h.Pump(3);
+        for (var t = 0; t < 50 && h.R[3].LatestConfiguration.Revision == revision; t++)
+        {
+            h.Deliver(m => deliverTo.Contains(m.To));
+            foreach (var id in deliverTo) { h.Tick(id); }
+        }
+
+        Assert.Equal(revision + 1, h.R[3].LatestConfiguration.Revision);
+        return h.R[3].ConfigurationEpochs[^1].ChosenAt;
+    }
+
+    private static void Settle(CoreHarness h, int[] ids, int ticks, Func<Message, bool>? deliver = null)
+    {
+        for (var t = 0; t < ticks; t++)
+        {
+            foreach (var id in ids) { h.Tick(id); }
+            h.Deliver(m => ids.Contains(m.To) && (deliver?.Invoke(m) ?? true));
+            h.Drop(m => !ids.Contains(m.To) || !(deliver?.Invoke(m) ?? true));
+        }
+    }
+}
