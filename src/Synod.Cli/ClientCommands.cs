@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect(), MemberCommands.Member()];
 
     private static Command Watch()
     {

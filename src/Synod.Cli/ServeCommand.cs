@@ -13,6 +13,10 @@ public static class ServeCommand
         var listen = new Option<string?>("--listen") { Description = "host:port to serve on (default: this replica's entry in --peers)." };
         var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
+        var join = new Option<string?>("--join")
+        {
+            Description = "Join a running cluster (instead of --peers): HOST:PORT of one or more of its replicas, comma-separated. Add this replica first (synod member add ID=HOST:PORT); it fetches the members from them and learns the state as a learner, on an empty --data-dir.",
+        };
         var dataDir = new Option<string>("--data-dir") { Description = "Where this replica keeps its durable state.", Required = true };
         var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => ServerOptions.Defaults.TickMs };
         var newCluster = new Option<bool>("--new-cluster")
@@ -71,20 +75,39 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
+            id, listen, peers, config, join, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
         {
             ClusterConfig cluster;
+            JoinedCluster? joined = null;
             try
             {
-                cluster = LoadCluster(parse.GetValue(peers), parse.GetValue(config));
+                if (parse.GetValue(join) is { } joinEndpoints)
+                {
+                    if (parse.GetValue(peers) is not null || parse.GetValue(config) is not null)
+                    {
+                        throw new FormatException("give --join (a replica that joins a running cluster) or --peers/--config (a member of the first configuration), not both.");
+                    }
+
+                    joined = await JoinedCluster.FetchAsync(parse.GetValue(id), joinEndpoints, parse.GetValue(clusterToken), cancellation);
+                    cluster = joined.Cluster;
+                }
+                else
+                {
+                    cluster = LoadCluster(parse.GetValue(peers), parse.GetValue(config));
+                }
             }
             catch (Exception e) when (e is FormatException or IOException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.InvalidInput;
+            }
+            catch (Synod.Client.SynodException e)
+            {
+                Console.Error.WriteLine($"error: replica {parse.GetValue(id)} cannot join: {e.Message}");
+                return ExitCodes.Unreachable;
             }
 
             if (parse.GetValue(newCluster) && parse.GetValue(rebuild))
@@ -114,7 +137,11 @@ public static class ServeCommand
                 Listen = parse.GetValue(listen),
                 DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
                 TickMs = parse.GetValue(tickMs),
-                OpenMode = parse.GetValue(rebuild) ? StorageOpenMode.RebuildFromPeers : parse.GetValue(newCluster) ? StorageOpenMode.NewCluster : StorageOpenMode.Existing,
+                OpenMode = parse.GetValue(rebuild) ? StorageOpenMode.RebuildFromPeers
+                    : parse.GetValue(newCluster) || (joined is not null && IsEmptyDirectory(Path.GetFullPath(parse.GetValue(dataDir)!))) ? StorageOpenMode.NewCluster
+                    : StorageOpenMode.Existing,
+                InitialVoters = joined?.InitialVoters,
+                JoinIdMax = joined?.IdMax ?? 0,
                 SnapshotEverySlots = parse.GetValue(snapshotEverySlots),
                 SnapshotEveryBytes = parse.GetValue(snapshotEveryBytes),
                 Storage = new StorageOptions { SegmentBytesMax = parse.GetValue(walSegmentBytes) },
@@ -133,6 +160,12 @@ public static class ServeCommand
             try
             {
                 options.Validate();
+                if (joined is not null && joined.ClusterId != options.ClusterId)
+                {
+                    Console.Error.WriteLine($"error: replica {options.Id} cannot join: the cluster's id is {joined.ClusterId:x16} and this replica's would be {options.ClusterId:x16}; give the cluster's --cluster-token.");
+                    return ExitCodes.InvalidInput;
+                }
+
                 if (options.OpenMode == StorageOpenMode.NewCluster && options.ClusterToken == ServerOptions.ClusterTokenDefault)
                 {
                     Console.Error.WriteLine(
@@ -183,6 +216,8 @@ public static class ServeCommand
 
         return PeerCredentials.Load(certificate!, key!, authority!, id);
     }
+
+    private static bool IsEmptyDirectory(string path) => !Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any();
 
     private static ClusterConfig LoadCluster(string? peers, string? config)
     {

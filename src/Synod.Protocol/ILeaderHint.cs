@@ -23,3 +23,6 @@ public sealed partial class DeleteResponse : ILeaderHint;
 
 /// <summary>The generated message already has both fields.</summary>
 public sealed partial class RegisterResponse : ILeaderHint;
+
+/// <summary>The generated message already has both fields.</summary>
+public sealed partial class MemberListResponse : ILeaderHint;

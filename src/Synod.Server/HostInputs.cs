@@ -42,6 +42,12 @@ internal sealed record LeaseInput(long Id, bool KeepAlive, bool Keys, TaskComple
 
 internal sealed record LeaseListInput(int Max, TaskCompletionSource<LeaseListOutcome> Completion) : ClientInput;
 
+/// <summary>The configuration as this replica knows it (synod member list).</summary>
+internal sealed record MemberListInput(TaskCompletionSource<MemberListOutcome> Completion) : ClientInput;
+
+/// <summary>One membership change, for the leader's driver (synod member add|promote|remove|update).</summary>
+internal sealed record MemberChangeInput(MembershipChange Change, TaskCompletionSource<MembershipOutcome> Completion) : ClientInput;
+
 internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) : ClientInput;
 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>

@@ -37,6 +37,10 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context);
 
+    public abstract new Task<MemberListResponse> MemberList(MemberListRequest request, ServerCallContext context);
+
+    public abstract new Task<MemberChangeResponse> MemberChange(MemberChangeRequest request, ServerCallContext context);
+
     public abstract new Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context);
 
     public abstract new Task LeaseKeepAlive(
@@ -56,6 +60,8 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(LeaseGrant), LeaseGrantRequest.Parser, LeaseGrantResponse.Parser), (UnaryServerMethod<LeaseGrantRequest, LeaseGrantResponse>)null!);
         binder.AddMethod(Unary(nameof(LeaseRevoke), LeaseRevokeRequest.Parser, LeaseRevokeResponse.Parser), (UnaryServerMethod<LeaseRevokeRequest, LeaseRevokeResponse>)null!);
         binder.AddMethod(Unary(nameof(LeaseTimeToLive), LeaseTimeToLiveRequest.Parser, LeaseTimeToLiveResponse.Parser), (UnaryServerMethod<LeaseTimeToLiveRequest, LeaseTimeToLiveResponse>)null!);
+        binder.AddMethod(Unary(nameof(MemberList), MemberListRequest.Parser, MemberListResponse.Parser), (UnaryServerMethod<MemberListRequest, MemberListResponse>)null!);
+        binder.AddMethod(Unary(nameof(MemberChange), MemberChangeRequest.Parser, MemberChangeResponse.Parser), (UnaryServerMethod<MemberChangeRequest, MemberChangeResponse>)null!);
         binder.AddMethod(Unary(nameof(LeaseLeases), LeaseLeasesRequest.Parser, LeaseLeasesResponse.Parser), (UnaryServerMethod<LeaseLeasesRequest, LeaseLeasesResponse>)null!);
         binder.AddMethod(
             new Method<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(

@@ -12,7 +12,7 @@ namespace Synod.Server;
 /// refused before it reaches consensus; a request that cannot finish before its deadline gets UNAVAILABLE with a
 /// sentence saying why, and for a write that the outcome is unknown.
 /// </summary>
-internal sealed class KvService(ReplicaHost host, ServerOptions options, ResponseBudget responses) : KvApi
+internal sealed partial class KvService(ReplicaHost host, ServerOptions options, ResponseBudget responses) : KvApi
 {
     private const int AnswerBeforeDeadlineMs = 250;
 

@@ -46,6 +46,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private bool _sending;
     private Task? _task;
     private bool _reportedDown;
+    private CancellationTokenSource? _cancellation;
 
     public PeerLink(ServerOptions options, int peerId, string endpoint, ILogger logger)
     {
@@ -55,7 +56,16 @@ internal sealed class PeerLink : IAsyncDisposable
         _logger = logger;
     }
 
-    public void Start(CancellationToken cancellation) => _task = Task.Run(() => RunAsync(cancellation), CancellationToken.None);
+    /// <summary>The peer's host:port this link connects to.</summary>
+    public string Endpoint => _endpoint;
+
+    public void Start(CancellationToken cancellation)
+    {
+        // Its own source too: a link to a replica that left the cluster (or moved) is closed on its own.
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var token = _cancellation.Token;
+        _task = Task.Run(() => RunAsync(token), CancellationToken.None);
+    }
 
     /// <summary>Queues a message; <see cref="Kick"/> sends it. Beyond PeerQueueMessagesMax the oldest is dropped.</summary>
     public void Enqueue(Message message)
@@ -91,6 +101,11 @@ internal sealed class PeerLink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_cancellation is not null)
+        {
+            await _cancellation.CancelAsync();
+        }
+
         lock (_gate)
         {
             // Closing the socket fails whatever read or write is under way; their owners then dispose the stream.
@@ -278,7 +293,7 @@ internal sealed class PeerLink : IAsyncDisposable
                     stream = await StartTlsAsync(stream, credentials, host, deadline.Token);
                 }
 
-                await stream.WriteAsync(PeerWire.Hello(_options.Id, _options.Endpoints.Count, _options.ClusterId), deadline.Token);
+                await stream.WriteAsync(PeerWire.Hello(_options.Id, _options.InitialVoterIds.Count, _options.ClusterId), deadline.Token);
                 await PeerWire.ReadAnswerAsync(stream, deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)

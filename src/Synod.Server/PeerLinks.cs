@@ -7,9 +7,15 @@ namespace Synod.Server;
 internal sealed class PeerLinks : IAsyncDisposable
 {
     private readonly Dictionary<int, PeerLink> _links = [];
+    private readonly ServerOptions _options;
+    private readonly ILoggerFactory _loggers;
+    private readonly List<PeerLink> _retired = [];
+    private bool _started;
 
     public PeerLinks(ServerOptions options, ReplicaHost host, ILoggerFactory loggers)
     {
+        _options = options;
+        _loggers = loggers;
         foreach (var (id, endpoint) in options.Endpoints)
         {
             if (id != options.Id)
@@ -23,9 +29,49 @@ internal sealed class PeerLinks : IAsyncDisposable
 
     public void Start(CancellationToken cancellation)
     {
+        _started = true;
         foreach (var link in _links.Values)
         {
             link.Start(cancellation);
+        }
+    }
+
+    /// <summary>
+    /// The members changed (owner loop): a link to each new one, or to a new endpoint of one; the links to replicas no
+    /// configuration holds any more are closed.
+    /// </summary>
+    public void Follow(IReadOnlyDictionary<int, string> endpoints, CancellationToken cancellation)
+    {
+        foreach (var (id, endpoint) in endpoints)
+        {
+            if (_links.TryGetValue(id, out var existing) && existing.Endpoint == endpoint)
+            {
+                continue;
+            }
+
+            if (existing is not null)
+            {
+                _retired.Add(existing);
+            }
+
+            var link = new PeerLink(_options, id, endpoint, _loggers.CreateLogger($"replica-{_options.Id}.peer-{id}"));
+            _links[id] = link;
+            if (_started)
+            {
+                link.Start(cancellation);
+            }
+        }
+
+        foreach (var id in _links.Keys.Where(id => !endpoints.ContainsKey(id) && !_options.Endpoints.ContainsKey(id)).ToList())
+        {
+            _retired.Add(_links[id]);
+            _links.Remove(id);
+        }
+
+        foreach (var link in _retired.ToList())
+        {
+            _retired.Remove(link);
+            _ = link.DisposeAsync().AsTask();
         }
     }
 

@@ -100,10 +100,11 @@ internal sealed partial class PeerReceiver
                 $"a replica speaks only in its own name. Check --id and --peer-cert on replica {identity.Id}.";
         }
 
-        if (!_options.Endpoints.ContainsKey(from) || from == Id || clusterSize != _options.Endpoints.Count)
+        if (!_host.IsMember(from) || from == Id || clusterSize != _options.InitialVoterIds.Count)
         {
-            return $"replica {Id} refuses a connection from replica {from} of a {clusterSize}-replica cluster: " +
-                $"this cluster has replicas {string.Join(",", _options.Endpoints.Keys.Order())}. Check --peers on both sides.";
+            return $"replica {Id} refuses a connection from replica {from} of a cluster that began with {clusterSize} replicas: " +
+                $"this cluster began with replicas {string.Join(",", _options.InitialVoterIds.Order())}, and {from} is in no configuration this replica knows. " +
+                "Check --peers on both sides; a replica that joins later is added first (synod member add) and started with --join.";
         }
 
         if (_options.ClusterId is var ours && clusterId != ours)

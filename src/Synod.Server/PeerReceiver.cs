@@ -46,7 +46,8 @@ internal sealed partial class PeerReceiver
         _responses = responses;
         _host = host;
         _options = options;
-        _rules = options.ToReplicaOptions();
+        // Any replica id may be a member's once membership changes; the handshake checks the id against the configurations known.
+        _rules = options.ToReplicaOptions() with { MemberIdMax = Synod.Core.Configuration.ReplicaIdMax };
         _lifetime = lifetime;
         _log = new RateLimitedLog(logger, TimeProvider.System, RateLimitedLog.DefaultInterval);
     }

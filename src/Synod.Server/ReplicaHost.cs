@@ -259,6 +259,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 }
 
                 Process();
+                FollowMembership();
                 DeliverAnswers();
             }
         }
@@ -327,6 +328,12 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 }
 
                 break;
+            case MemberListInput members:
+                members.Completion.TrySetResult(Members());
+                break;
+            case MemberChangeInput change:
+                _driver.ChangeMembership(change.Change, new TaskAnswer<MembershipOutcome>(this, change.Completion));
+                break;
             case LeaseListInput list:
                 _driver.ListLeases(list.Max, new TaskAnswer<LeaseListOutcome>(this, list.Completion));
                 break;
@@ -384,9 +391,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.Core.HighestKnownCommit,
         _driver.Core.SnapshotSlot,
         _driver.Core.LiveMembers(),
-        _options.Endpoints.Count,
+        _driver.Core.CurrentConfiguration.Voters.Count,
         _driver.Kv.Count,
-        _driver.Core.Options.QuorumSize,
+        _driver.Core.CurrentConfiguration.QuorumSize(smallQuorumBug: false),
         _driver.Core.Rebuilding,
         _storage.WalBytes,
         _storage.SegmentCount,

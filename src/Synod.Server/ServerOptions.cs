@@ -23,6 +23,21 @@ public sealed record ServerOptions
     /// <summary>Every replica's id and host:port, this one included.</summary>
     public required IReadOnlyDictionary<int, string> Endpoints { get; init; }
 
+    /// <summary>
+    /// The voters of the cluster's first configuration; null: the ids of <see cref="Endpoints"/>. A replica that joined
+    /// later (serve --join) has them from the cluster, and lists in Endpoints the members it was told of.
+    /// </summary>
+    public IReadOnlyList<int>? InitialVoters { get; init; }
+
+    /// <summary>The first configuration's voters, as the core and the cluster id take them.</summary>
+    public IReadOnlyList<int> InitialVoterIds => InitialVoters ?? [.. Endpoints.Keys.Order()];
+
+    /// <summary>For a replica that joins (serve --join): the largest id the cluster's configuration held when it joined (its own).</summary>
+    public int JoinIdMax { get; init; }
+
+    /// <summary>How long a replica removed from the cluster still answers its peers before it stops (they may need it to catch up).</summary>
+    public int RemovedLingerMs { get; init; } = 10_000;
+
     /// <summary>Where this replica listens for clients and peers (host:port); defaults to its entry in Endpoints.</summary>
     public string? Listen { get; init; }
 
@@ -49,7 +64,7 @@ public sealed record ServerOptions
     {
         get
         {
-            var text = $"synod-cluster\n{ClusterToken}\n{string.Join(",", Endpoints.Keys.Order())}";
+            var text = $"synod-cluster\n{ClusterToken}\n{string.Join(",", InitialVoterIds.Order())}";
             var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
             return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(hash) | 1;
         }
@@ -225,7 +240,8 @@ public sealed record ServerOptions
     public ReplicaOptions ToReplicaOptions() => Core with
     {
         Id = Id,
-        Members = [.. Endpoints.Keys.Order()],
+        Members = InitialVoterIds,
+        MemberIdMax = JoinIdMax,
         ProposalWaitTicksMax = Math.Max(1, RequestTimeoutMs / Math.Max(1, TickMs)),
     };
 
@@ -236,7 +252,11 @@ public sealed record ServerOptions
             throw new ArgumentException($"--id {Id} is not among the peers ({string.Join(",", Endpoints.Keys.Order())}); list this replica in --peers too.");
         }
 
-        ReplicaOptions.RequireOddReplicaCount(Endpoints.Count, "--peers", 1);
+        ReplicaOptions.RequireOddReplicaCount(InitialVoterIds.Count, InitialVoters is null ? "--peers" : "the cluster's first configuration", 1);
+        if (RemovedLingerMs < 0)
+        {
+            throw new ArgumentException($"RemovedLingerMs ({RemovedLingerMs}) must not be negative.");
+        }
         foreach (var (id, endpoint) in Endpoints.Append(new(0, ListenEndpoint)))
         {
             if (!Synod.Protocol.HostPort.TryParse(endpoint, out _, out _, out var problem))

@@ -56,6 +56,8 @@ public static class SynodServer
         app.MapGrpcHealthChecksService();
 
         var host = app.Services.GetRequiredService<ReplicaHost>();
+        var lifetime = app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+        host.Removed += _ => lifetime.StopApplication();
         host.Start();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("synod");
         logger.LogInformation("replica {Id} serving clients and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",

@@ -74,8 +74,15 @@ public sealed partial class Simulator
     private bool Leaving(SimReplicaHost host)
     {
         var reference = _hosts.Where(h => h.Up).MaxBy(h => h.Core.CommitIndex);
-        return reference is not null && host.Id <= reference.Core.LatestConfiguration.IdMax && !reference.Core.CurrentConfiguration.Contains(host.Id) &&
-            !reference.Core.ConfigurationEpochs.Any(e => e.EffectiveFrom > reference.Core.CommitIndex + 1 && e.Configuration.Contains(host.Id));
+        if (reference is null)
+        {
+            return false;
+        }
+
+        // A spare whose join was never chosen is no member either (the operator stops it after JoinAnswerMsMax).
+        return host.Id > reference.Core.LatestConfiguration.IdMax ||
+            (!reference.Core.CurrentConfiguration.Contains(host.Id) &&
+            !reference.Core.ConfigurationEpochs.Any(e => e.EffectiveFrom > reference.Core.CommitIndex + 1 && e.Configuration.Contains(host.Id)));
     }
 
     private void ScheduleNextReconfiguration()
@@ -187,7 +194,7 @@ public sealed partial class Simulator
                     JoinFailed(host);
                 }
             }
-            else if (Leaving(host) && current.IsQuorum(knowing, smallQuorumBug: false))
+            else if (host.Id <= reference.Core.LatestConfiguration.IdMax && Leaving(host) && current.IsQuorum(knowing, smallQuorumBug: false))
             {
                 host.Retire();
                 _activeIds = null;

@@ -123,8 +123,15 @@ public sealed class SimulationTests
         // Only the targeted fault "forgotten life" reaches rebuild-forgets-lives, and at its default chance (5% of the
         // injected faults) the lease holders' traffic leaves it 2 of 1,000 seeds; at 50% it is 6 of 200.
         var forgottenLife = bug == ProtocolBugs.RebuildForgetsLives ? 0.5 : new SimulationOptions().ForgottenLifeProbability;
+
+        // Likewise only the targeted fault "stalled candidacy" reaches candidate-installs-snapshot: at its default 5% it
+        // was caught in 1 of 200 seeds, and 0 once runs that change membership (which run no targeted fault) came; at
+        // 80% it is 6 of 200.
+        var stalledCandidacy = bug == ProtocolBugs.CandidateInstallsSnapshot ? 0.8 : new SimulationOptions().StalledCandidacyProbability;
         var summary = SeedRunner.Run(
-            new SeedRange(1, SeedCount), seed => new SimulationOptions { Seed = seed, Bugs = bug, ForgottenLifeProbability = forgottenLife }, stopAtFirstFailure: true);
+            new SeedRange(1, SeedCount),
+            seed => new SimulationOptions { Seed = seed, Bugs = bug, ForgottenLifeProbability = forgottenLife, StalledCandidacyProbability = stalledCandidacy },
+            stopAtFirstFailure: true);
 
         Assert.NotEmpty(summary.Failures);
         Assert.NotEmpty(summary.Failures[0].Violations);
