@@ -166,7 +166,7 @@ public static class ServeCommand
                     return ExitCodes.InvalidInput;
                 }
 
-                if (options.OpenMode == StorageOpenMode.NewCluster && options.ClusterToken == ServerOptions.ClusterTokenDefault)
+                if (options.OpenMode == StorageOpenMode.NewCluster && options.ClusterToken == ServerOptions.ClusterTokenDefault && joined is null)
                 {
                     Console.Error.WriteLine(
                         $"warning: replica {options.Id} starts a new cluster with the default --cluster-token \"{ServerOptions.ClusterTokenDefault}\": any other cluster of the same replica ids started so has the same cluster id, and its replicas are not told apart from this one's. Give each cluster its own --cluster-token (the same on all its replicas).");

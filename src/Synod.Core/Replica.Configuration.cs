@@ -49,10 +49,12 @@ public sealed partial class Replica
     public IReadOnlyList<ConfigurationEpoch> ConfigurationEpochs => _epochs;
 
     /// <summary>
-    /// This replica is in no configuration from commit + 1 on: it was removed and every slot it still had to vote in is
-    /// chosen. It stands for nothing more; the shell stops it.
+    /// This replica is in no configuration from commit + 1 on, though the cluster has used its id: it was removed and
+    /// every slot it still had to vote in is chosen. It stands for nothing more; the shell stops it. (A replica that
+    /// joins knows only older configurations until it has caught up: their ids all lie below its own.)
     /// </summary>
-    public bool Removed => !CurrentConfiguration.Contains(Id) && _epochs.TrueForAll(e => e.EffectiveFrom <= _commitIndex + 1 || !e.Configuration.Contains(Id));
+    public bool Removed => Id <= LatestConfiguration.IdMax && !CurrentConfiguration.Contains(Id) &&
+        _epochs.TrueForAll(e => e.EffectiveFrom <= _commitIndex + 1 || !e.Configuration.Contains(Id));
 
     /// <summary>As leader: the replicas that acknowledged this leadership within the election timeout (itself included).</summary>
     public IReadOnlyList<int> AcknowledgingMembers() =>

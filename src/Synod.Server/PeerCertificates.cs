@@ -147,7 +147,9 @@ public static partial class PeerCertificates
 
     private static void WriteReplica(PeerCertificateFiles files, X509Certificate2 authority, string cluster, int id, IReadOnlyList<string> hosts, DateTimeOffset now)
     {
-        using var replica = CreateReplica(authority, cluster, id, hosts, now - BackdateBy, now + DevelopmentValidity);
+        // Never past the CA's own end: a certificate made later from a kept CA (a replica that joins) would be refused.
+        var notAfter = now + DevelopmentValidity < authority.NotAfter ? now + DevelopmentValidity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
+        using var replica = CreateReplica(authority, cluster, id, hosts, now - BackdateBy, notAfter);
         WritePem(files.Certificate(id), replica.ExportCertificatePem(), secret: false);
         WriteKey(files.Key(id), replica);
     }

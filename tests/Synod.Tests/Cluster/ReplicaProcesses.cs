@@ -44,7 +44,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         _serveArgs = serveArgs;
         _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_root);
-        Endpoints = endpoints;
+        _endpoints = new Dictionary<int, string>(endpoints);
         Certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_root, "certs"), PeerCertificates.DefaultCluster, [.. endpoints.Keys], [], force: false);
         _insecure = serveArgs.Contains("--insecure-peers");
         _addressArgs = addressArgs ?? (_ => ["--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}"))]);
@@ -59,7 +59,32 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         }
     }
 
-    public IReadOnlyDictionary<int, string> Endpoints { get; }
+    private readonly Dictionary<int, string> _endpoints;
+
+    /// <summary>Every replica started here, those that joined later (<see cref="Join"/>) too.</summary>
+    public IReadOnlyDictionary<int, string> Endpoints => _endpoints;
+
+    /// <summary>
+    /// Starts replica <paramref name="id"/> on an empty data directory with `serve --join` at the replicas started so far
+    /// (add it first, at <paramref name="endpoint"/>: synod member add), with a certificate of this cluster's CA.
+    /// </summary>
+    public void Join(int id, string endpoint)
+    {
+        var joinAt = string.Join(",", EndpointList);
+        PeerCertificates.EnsureDevelopmentSet(Certificates.Directory, PeerCertificates.DefaultCluster, [id]);
+        _endpoints[id] = endpoint;
+        _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}", new GrpcChannelOptions
+        {
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+        });
+        var serveArgs = new[] { "--id", $"{id}", "--data-dir", DataDir(id), "--listen", endpoint, "--join", joinAt }.Concat(PeerArgs(id)).Concat(_serveArgs).ToList();
+        var replica = _processes[id] = new ReplicaProcess(id, ["dotnet", Path.Combine(AppContext.BaseDirectory, "synod.dll")], serveArgs, Path.Combine(_root, $"r{id}.log"));
+        replica.Start([]);
+    }
+
+    /// <summary>Whether replica <paramref name="id"/>'s process ended on its own.</summary>
+    public bool Exited(int id) => _processes.GetValueOrDefault(id) is { HasExited: true };
 
     /// <summary>The cluster's CA and every replica's certificate and key (made even for an insecure cluster, for tests that need them).</summary>
     public PeerCertificateFiles Certificates { get; }

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Synod.Cli;
+using Synod.Client;
+using Xunit.Abstractions;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>
+/// Membership as an operator meets it, on real replica processes (docs/operations.md, "Membership"): a fourth replica
+/// joins as a learner, catches up and is promoted, and the leader is removed, under a client writing all along; every
+/// acknowledged write is on the new replica, and the removed one says why and stops. Changes that cannot be made are
+/// refused with their reason and exit code 2.
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class MembershipTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>The writer's bound: it stops at this many writes if the test has not stopped it before.</summary>
+    private const int WritesMax = 5_000;
+
+    [Fact]
+    public async Task A_replica_joins_is_promoted_and_the_leader_is_removed_under_load_with_every_acknowledged_write_kept()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        var firstLeader = await cluster.WaitForLeaderAsync(Patience);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+
+        using var stop = new CancellationTokenSource();
+        var acknowledged = new List<string>();
+        var failed = 0;
+        var writing = Task.Run(async () =>
+        {
+            await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(10) });
+            for (var i = 0; i < WritesMax && !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await writer.PutAsync($"k{i}", $"v{i}");
+                    lock (acknowledged)
+                    {
+                        acknowledged.Add($"k{i}");
+                    }
+                }
+                catch (SynodException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        });
+
+        // Add 4 as a learner; it is no voter, so nothing changes for the quorum.
+        var endpoint = ReplicaProcesses.NewEndpoints(1)[1];
+        var added = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, 4, endpoint);
+        Assert.Contains(added.Members, m => m is { Id: 4, Voter: false } && m.Endpoint == endpoint);
+
+        // A second change while the first is pending, or an id used before, is refused with the reason.
+        var again = await Cli("member", "add", $"2=127.0.0.1:1", "--endpoints", string.Join(",", cluster.EndpointList));
+        Assert.Equal(ExitCodes.InvalidInput, again.Exit);
+        Assert.Contains("already a voter", again.Error, StringComparison.Ordinal);
+
+        cluster.Join(4, endpoint);
+        var caughtUp = await WaitAsync(client, m => !m.Pending && m.Members.Single(x => x.Id == 4) is { Applied: > 0, Lag: < 50 });
+        output.WriteLine($"learner 4 caught up: applied {caughtUp.Members.Single(x => x.Id == 4).Applied}");
+        var promoted = await client.ChangeMemberAsync(SynodMemberChange.Promote, 4);
+        Assert.True(promoted.Members.Single(m => m.Id == 4).Voter);
+        await WaitAsync(client, m => !m.Pending);
+
+        // Remove the leader: it leads until the last slot it must vote in is chosen, stands down, and stops.
+        var leader = await cluster.WaitForLeaderAsync(Patience);
+        var removed = await client.ChangeMemberAsync(SynodMemberChange.Remove, leader);
+        Assert.DoesNotContain(removed.Members, m => m.Id == leader);
+        var remaining = new[] { 1, 2, 3, 4 }.Where(id => id != leader).ToArray();
+        await WaitAsync(client, m => !m.Pending);
+        Assert.True(await Eventually.WithinAsync(() => Task.FromResult(cluster.Exited(leader)), TimeSpan.FromSeconds(40)),
+            $"removed replica {leader} did not stop.\n{cluster.Log(leader)}");
+        Assert.Contains("was removed from the cluster", cluster.Log(leader), StringComparison.Ordinal);
+
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await writing;
+        output.WriteLine($"first leader {firstLeader}, removed {leader}; {acknowledged.Count} writes acknowledged, {failed} failed");
+        Assert.True(acknowledged.Count > 20, $"only {acknowledged.Count} writes were acknowledged");
+
+        // Every acknowledged write is in the cluster that is left, and replica 4 holds it too.
+        var newLeader = await cluster.WaitForLeaderAsync(Patience, remaining);
+        Assert.Contains(newLeader, remaining);
+        await using var survivors = new SynodClient(new SynodClientOptions { Endpoints = [.. remaining.Select(id => cluster.Endpoints[id])] });
+        var listed = await survivors.MembersAsync();
+        Assert.Equal(remaining.Order(), listed.Members.Where(m => m.Voter).Select(m => m.Id).Order());
+        foreach (var key in acknowledged)
+        {
+            var value = await survivors.GetAsync(key);
+            Assert.Equal("v" + key[1..], System.Text.Encoding.UTF8.GetString(value.Value.Span));
+        }
+
+        Synod.Protocol.StatusResponse? status = null;
+        Assert.True(await Eventually.WithinAsync(async () => (status = await cluster.StatusAsync(4)) is not null, Patience), cluster.Log(4));
+        Assert.Equal(3u, status!.Replicas);
+
+        // The CLI's list, as a script reads it.
+        var json = await Cli("member", "list", "--json", "--endpoints", string.Join(",", remaining.Select(id => cluster.Endpoints[id])));
+        Assert.Equal(ExitCodes.Ok, json.Exit);
+        var members = JsonDocument.Parse(json.Output).RootElement.EnumerateArray().ToList();
+        Assert.Equal(3, members.Count);
+        Assert.All(members, m => Assert.Equal("voter", m.GetProperty("role").GetString()));
+        Assert.Contains(members, m => m.GetProperty("id").GetInt32() == 4 && m.GetProperty("endpoint").GetString() == endpoint);
+    }
+
+    private static async Task<SynodMembers> WaitAsync(SynodClient client, Func<SynodMembers, bool> done)
+    {
+        SynodMembers? last = null;
+        var ok = await Eventually.WithinAsync(async () =>
+        {
+            try
+            {
+                last = await client.MembersAsync();
+                return done(last);
+            }
+            catch (SynodException)
+            {
+                return false;
+            }
+        }, Patience, TimeSpan.FromMilliseconds(100));
+        Assert.True(ok, $"the membership did not get there: {(last is null ? "no answer" : string.Join("; ", last.Members))}, pending={last?.Pending}");
+        return last!;
+    }
+
+    private static Task<(int Exit, string Output, string Error)> Cli(params string[] args) => CliExitCodeTests.RunAsync(args);
+}
