@@ -16,6 +16,10 @@ public static class CertsCommand
     {
         var outDir = new Option<string?>("--out") { Description = "Folder for ca.pem, ca-key.pem, replica-N.pem and replica-N-key.pem (created if missing)." };
         var replicas = new Option<int>("--replicas") { Description = "Make certificates for replicas 1..N.", DefaultValueFactory = _ => 5 };
+        var add = new Option<int?>("--add")
+        {
+            Description = "Make a certificate for one more replica (one that joins: synod member add) with the CA already in --out, keeping everything else.",
+        };
         var hosts = new Option<string?>("--hosts")
         {
             Description = "Extra host names or IP addresses to list in every replica certificate, comma-separated (localhost and 127.0.0.1 always are). Replicas check ids, not host names; other tools may check these.",
@@ -29,10 +33,25 @@ public static class CertsCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object naming the files instead of the summary." };
         var command = new Command("certs", "Make a development CA and a certificate per replica for authenticated peer connections.")
         {
-            outDir, replicas, hosts, cluster, force, json,
+            outDir, replicas, add, hosts, cluster, force, json,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(add) is int joining && parse.GetValue(outDir) is { Length: > 0 } existing)
+            {
+                if (joining < 1 || joining > Core.Configuration.ReplicaIdMax || !File.Exists(Path.Combine(existing, "ca-key.pem")))
+                {
+                    Console.Error.WriteLine($"error: --add {joining}: give a replica id in 1..{Core.Configuration.ReplicaIdMax} and an --out that holds the cluster's ca.pem and ca-key.pem.");
+                    return ExitCodes.InvalidInput;
+                }
+
+                var made = PeerCertificates.EnsureDevelopmentSet(existing, parse.GetValue(cluster)!, [joining]);
+                Console.WriteLine(parse.GetValue(json)
+                    ? System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["certificate"] = made.Certificate(joining), ["key"] = made.Key(joining), ["ca"] = made.Authority })
+                    : $"Made {made.Certificate(joining)} and {Path.GetFileName(made.Key(joining))} for replica {joining}, signed by {made.Authority}");
+                return ExitCodes.Ok;
+            }
+
             var count = parse.GetValue(replicas);
             if (parse.GetValue(outDir) is not { Length: > 0 } directory)
             {

@@ -4,7 +4,7 @@ using Synod.Client;
 
 namespace Synod.Cli;
 
-/// <summary>`synod member list|add|promote|remove|update|replace` (docs/operations.md, "Membership"), as etcdctl member.</summary>
+/// <summary>`synod member list|add|promote|remove|update|replace` (docs/api.md, "Membership"), as etcdctl member.</summary>
 internal static class MemberCommands
 {
     /// <summary>How often `replace` looks again while it waits for a change to take effect or a learner to catch up.</summary>

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Synod.Tests.Cluster;
 
 /// <summary>
-/// Membership as an operator meets it, on real replica processes (docs/operations.md, "Membership"): a fourth replica
+/// Membership as an operator meets it, on real replica processes (docs/api.md, "Membership"): a fourth replica
 /// joins as a learner, catches up and is promoted, and the leader is removed, under a client writing all along; every
 /// acknowledged write is on the new replica, and the removed one says why and stops. Changes that cannot be made are
 /// refused with their reason and exit code 2.
