@@ -17,7 +17,8 @@ internal sealed class PendingRead
 
     public long ReadId { get; }
 
-    public long Index { get; }
+    /// <summary>The slot the read is served at; raised when its round starts (I24), never lowered.</summary>
+    public long Index { get; set; }
 
     /// <summary>The heartbeat round that confirms this read; 0 until one is started.</summary>
     public long Round { get; set; }

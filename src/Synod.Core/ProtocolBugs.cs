@@ -109,4 +109,10 @@ public enum ProtocolBugs
 
     /// <summary>Learners' promises and acceptances count towards quorums as if they were voters.</summary>
     LearnerVotes = 16777216,
+
+    /// <summary>
+    /// A leader confirms reads before its phase 1 has covered every configuration it knows (I24): a read may miss a write
+    /// chosen in a configuration the leader learns only later. Reached by the golden schedule in MembershipTests.
+    /// </summary>
+    ReadsBeforeEstablished = 33554432,
 }

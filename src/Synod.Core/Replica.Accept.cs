@@ -208,6 +208,7 @@ public sealed partial class Replica
         if (accepted.From != Id)
         {
             _lastAckTick[accepted.From] = _tick;
+            _heardAckTick[accepted.From] = _tick;
         }
 
         if (_role != ReplicaRole.Leader || accepted.Ballot != _ballot || !_inFlight.TryGetValue(accepted.Slot, out var inFlight))

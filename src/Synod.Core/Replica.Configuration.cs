@@ -56,9 +56,16 @@ public sealed partial class Replica
     public bool Removed => Id <= LatestConfiguration.IdMax && !CurrentConfiguration.Contains(Id) &&
         _epochs.TrueForAll(e => e.EffectiveFrom <= _commitIndex + 1 || !e.Configuration.Contains(Id));
 
+    /// <summary>When each peer last acknowledged this replica's leadership (a heartbeat answer or an acceptance), really: unlike
+    /// the liveness clock, a new leader or a new member does not start out as heard.</summary>
+    private readonly Dictionary<int, long> _heardAckTick = [];
+
     /// <summary>As leader: the replicas that acknowledged this leadership within the election timeout (itself included).</summary>
     public IReadOnlyList<int> AcknowledgingMembers() =>
-        _role != ReplicaRole.Leader ? [] : [.. _members.Where(m => m == Id || _tick - _lastAckTick.GetValueOrDefault(m, long.MinValue / 2) < _options.ElectionTimeoutTicks)];
+        _role != ReplicaRole.Leader ? [] : [.. _members.Where(m => m == Id || (_heardAckTick.TryGetValue(m, out var at) && at >= _roleSinceTick && _tick - at < _options.ElectionTimeoutTicks))];
+
+    /// <summary>Whom this replica talks to now: the members of every configuration from commit + 1 on, and removed replicas not yet told they are.</summary>
+    public IReadOnlyList<int> PeerIds => _members;
 
     /// <summary>What this replica heard a peer report as its commit index (its lag, seen from here); 0 if never.</summary>
     public long PeerCommitIndex(int id) => id == Id ? _commitIndex : _peerCommitIndex.GetValueOrDefault(id);
@@ -125,16 +132,42 @@ public sealed partial class Replica
     /// <summary>The ids a quorum of the current configuration needs, for messages.</summary>
     private int CurrentQuorumSize => CurrentConfiguration.QuorumSize(SmallQuorumBug);
 
+    /// <summary>
+    /// Replicas removed by a configuration now in effect, with the last slot each had to vote in: they are still told
+    /// the commit index until they report it that far, so that they learn they were removed and stop.
+    /// </summary>
+    private readonly Dictionary<int, long> _leaving = [];
+
     /// <summary>Recomputes whom to talk to once the commit index or the configurations changed.</summary>
     private void RefreshMembers()
     {
         var ids = new SortedSet<int> { Id };
         var from = EpochStartAt(_commitIndex + 1);
-        foreach (var epoch in _epochs)
+        for (var i = 0; i < _epochs.Count; i++)
         {
+            var epoch = _epochs[i];
             if (epoch.EffectiveFrom >= from)
             {
                 ids.UnionWith(epoch.Configuration.Members.Select(m => m.Id));
+            }
+            else if (i + 1 < _epochs.Count && _epochs[i + 1].EffectiveFrom <= from)
+            {
+                foreach (var member in epoch.Configuration.Members)
+                {
+                    _leaving.TryAdd(member.Id, _epochs[i + 1].EffectiveFrom - 1);
+                }
+            }
+        }
+
+        foreach (var (id, lastOwed) in _leaving.ToList())
+        {
+            if (ids.Contains(id) || _peerCommitIndex.GetValueOrDefault(id) >= lastOwed || id == Id)
+            {
+                _leaving.Remove(id);
+            }
+            else
+            {
+                ids.Add(id);
             }
         }
 
@@ -260,9 +293,14 @@ public sealed partial class Replica
             }
 
             var members = ConfigurationCommand.Decode(wrapped.AsSpan(at + 20, length).ToArray(), out var memberProblem);
-            if (members is null || members.Members.Count == 0 || !members.Members.Any(m => m.Voter) || members.RequestId is < 0 or > Configuration.ReplicaIdMax)
+            // A peer's snapshot is checked as a change in the log is: a damaged one must not make this replica count
+            // quorums of a configuration no replica chose.
+            if (members is null || members.Members.Count == 0 || members.Members.Count > ReplicaOptions.ReplicasMax || !members.Members.Any(m => m.Voter) ||
+                members.Members.Any(m => m.Id < 1 || m.Id > members.RequestId) || members.Members.Select(m => m.Id).Distinct().Count() != members.Members.Count ||
+                members.RequestId is < 1 or > Configuration.ReplicaIdMax || members.ExpectedRevision < 0 || chosenAt >= from ||
+                (epochs.Count > 0 && members.ExpectedRevision <= epochs[^1].Configuration.Revision))
             {
-                problem = $"a snapshot whose configuration header holds a malformed configuration ({memberProblem ?? "no voter"})";
+                problem = $"a snapshot whose configuration header holds a malformed configuration ({memberProblem ?? "members, ids, revision or slots out of their bounds"})";
                 return null;
             }
 
@@ -327,17 +365,37 @@ public sealed partial class Replica
         ((_options.Bugs & ProtocolBugs.SkipPhase1) != 0 || IsQuorumAt(slot, _phase1Promisers));
 
     /// <summary>
-    /// As leader, blocked at a slot whose configuration has not a promising quorum (a voter joined, or one whose promise
-    /// counted left): asks that configuration's voters to promise this ballot from the slot it takes effect.
+    /// I24: a leader starts read rounds only once everything its phase 1 (and any late promises) reported is chosen and
+    /// a quorum of every configuration it knows from commit + 1 on has promised its ballot. Until then a write chosen at
+    /// a lower ballot in a configuration this leader has not learned yet may lie above any index it could give: its
+    /// commit index lagged, and the configurations that chose the write only become known as it advances.
+    /// </summary>
+    private bool EstablishedForReads =>
+        (_options.Bugs & (ProtocolBugs.SkipPhase1 | ProtocolBugs.ReadsBeforeEstablished)) != 0 ||
+        (_commitIndex >= _recoveryEnd && _nextSlot > _recoveryEnd && IsQuorumFrom(_commitIndex + 1, _phase1Promisers));
+
+    /// <summary>
+    /// As leader: asks the voters of the first configuration known from commit + 1 on whose quorum has not promised this
+    /// ballot (a voter joined, or one whose promise counted left) to promise it from the slot that configuration takes
+    /// effect. Needed before proposing there (I22), and before confirming reads (I24).
     /// </summary>
     private void AskLatePromisesIfBlocked()
     {
-        if (_nextSlot - _commitIndex > ProposalWindow || MayProposeAt(_nextSlot))
+        long from;
+        if (_nextSlot - _commitIndex <= ProposalWindow && !MayProposeAt(_nextSlot))
+        {
+            from = EpochStartAt(_nextSlot);
+        }
+        else if (_epochs.Find(e => e.EffectiveFrom > _commitIndex && !e.Configuration.IsQuorum(_phase1Promisers, SmallQuorumBug, LearnersVoteBug)) is { } unpromised &&
+            (_options.Bugs & ProtocolBugs.SkipPhase1) == 0)
+        {
+            from = unpromised.EffectiveFrom;
+        }
+        else
         {
             return;
         }
 
-        var from = EpochStartAt(_nextSlot);
         if (_latePrepareFromSlot != from)
         {
             _latePrepareFromSlot = from;
@@ -350,7 +408,7 @@ public sealed partial class Replica
         }
 
         _latePrepareSentTick = _tick;
-        foreach (var voter in ConfigurationAt(_nextSlot).Voters)
+        foreach (var voter in ConfigurationAt(from).Voters)
         {
             if (!_phase1Promisers.Contains(voter))
             {

@@ -273,6 +273,7 @@ public sealed partial class Replica
         }
 
         _lastAckTick[ack.From] = _tick;
+        _heardAckTick[ack.From] = _tick;
         OnReadRoundAck(ack.From, ack.ReadRound);
     }
 

@@ -89,18 +89,22 @@ public sealed partial class Replica
 
     private void StartReadRoundIfNeeded()
     {
-        if (_readRoundAwaiting != 0 || !_pendingReads.Exists(r => r.Round == 0))
+        if (_readRoundAwaiting != 0 || !_pendingReads.Exists(r => r.Round == 0) || !EstablishedForReads)
         {
             return;
         }
 
         _readRound++;
         _readRoundAwaiting = _readRound;
+        var index = Math.Max(_commitIndex, Math.Max(_nextSlot - 1, _recoveryEnd));
         foreach (var read in _pendingReads)
         {
             if (read.Round == 0)
             {
+                // I24: at the index of a leader whose phase 1 has covered every configuration it knows (a write chosen
+                // before the read arrived, in a configuration learned since, is below it).
                 read.Round = _readRound;
+                read.Index = Math.Max(read.Index, index);
             }
         }
 

@@ -21,26 +21,34 @@ public sealed partial class ReplicaHost
     /// <summary>Whether <paramref name="id"/> is a member of a configuration this replica knows (any thread).</summary>
     internal bool IsMember(int id) => _options.Endpoints.ContainsKey(id) || _memberIds.Contains(id);
 
-    /// <summary>After each pass: links to the members of the configurations known now, and the end of a removed replica.</summary>
+    /// <summary>Every member's endpoint this replica has known (a removed one is kept while the core still talks to it).</summary>
+    private readonly Dictionary<int, string> _knownEndpoints = [];
+    private IReadOnlyList<int>? _peersLinked;
+
+    /// <summary>After each pass: links to the replicas the core talks to now, and the end of a removed replica.</summary>
     private void FollowMembership()
     {
         var core = _driver.Core;
-        if (!ReferenceEquals(_epochsLinked, core.ConfigurationEpochs) || _epochsLinked.Count != core.ConfigurationEpochs.Count ||
-            _epochsLinked[^1] != core.ConfigurationEpochs[^1])
+        var epochsChanged = !ReferenceEquals(_epochsLinked, core.ConfigurationEpochs) && (_epochsLinked is null ||
+            _epochsLinked.Count != core.ConfigurationEpochs.Count || _epochsLinked[^1] != core.ConfigurationEpochs[^1]);
+        if (epochsChanged || !ReferenceEquals(_peersLinked, core.PeerIds))
         {
             _epochsLinked = [.. core.ConfigurationEpochs];
-            var endpoints = new Dictionary<int, string>();
+            _peersLinked = core.PeerIds;
             foreach (var epoch in _epochsLinked)
             {
                 foreach (var member in epoch.Configuration.Members)
                 {
-                    endpoints[member.Id] = member.Endpoint.Length > 0 ? member.Endpoint
-                        : _options.Endpoints.TryGetValue(member.Id, out var given) ? given : "";
+                    var endpoint = member.Endpoint.Length > 0 ? member.Endpoint : _options.Endpoints.GetValueOrDefault(member.Id, "");
+                    if (endpoint.Length > 0)
+                    {
+                        _knownEndpoints[member.Id] = endpoint;
+                    }
                 }
             }
 
-            _memberIds = endpoints.Keys.ToHashSet();
-            _peers.Follow(endpoints.Where(pair => pair.Value.Length > 0 && pair.Key != Id).ToDictionary(), _stopping.Token);
+            _memberIds = _knownEndpoints.Keys.Where(id => core.PeerIds.Contains(id) || _epochsLinked.Any(e => e.Configuration.Contains(id))).ToHashSet();
+            _peers.Follow(_memberIds.Where(id => id != Id).ToDictionary(id => id, id => _knownEndpoints[id]), _stopping.Token);
         }
 
         if (core.Removed && !_removedNoted)

@@ -15,6 +15,11 @@ public sealed partial class ReplicaStorage
         }
 
         var wal = ReplayWal(disk, Path.Combine(directory, StorageLayout.WalDirectoryName), state, options, log);
+
+        // What was replayed may have reached only the page cache before a process crash: make it durable before the core
+        // acts on it. An acceptance read back here is acknowledged again without a new record when its Accept is
+        // retransmitted (the same ballot), so it must not be lost to a later power failure.
+        wal.Current.Sync();
         return new ReplicaStorage(disk, directory, replicaId, options, log, lockHandle, state, wal);
     }
 

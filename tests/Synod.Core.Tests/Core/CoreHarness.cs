@@ -21,6 +21,9 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
     /// <summary>What each replica applied, slot by slot, as its commands joined with ","; "" for a no-op.</summary>
     public Dictionary<int, Dictionary<long, string>> Applied { get; } = [];
 
+    /// <summary>Reads each replica was told it may serve: its id and the index it is served at.</summary>
+    public List<(int Replica, long ReadId, long Index)> Reads { get; } = [];
+
     /// <summary>Starts replica <paramref name="id"/> on <paramref name="disk"/>; each process of one replica draws from its own <paramref name="seed"/>.</summary>
     public void Start(int id, DurableState disk, ulong? seed = null)
     {
@@ -64,6 +67,11 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
             foreach (var entry in ready.Committed)
             {
                 Applied[id][entry.Slot] = string.Join(",", entry.Commands.Select(c => Encoding.UTF8.GetString(c)));
+            }
+
+            foreach (var read in ready.ReadStates)
+            {
+                Reads.Add((id, read.ReadId, read.Index));
             }
         }
     }

@@ -175,3 +175,120 @@ public sealed class MembershipTests
         }
     }
 }
+
+/// <summary>
+/// The cold review's H1 as a golden schedule (I24): replica 1 is cut off while 4 joins and is promoted and 2 is removed,
+/// and a write is chosen by 3 and 4 alone in the configuration that results. Then 3 and 4 fall silent, and 1, knowing only
+/// the first configuration, leads with promises from 1 and 2, who never saw the write. A read at 1 must not be served
+/// below the write's slot: 1 must first learn the later configurations and hear from a quorum of them.
+/// </summary>
+public sealed class MembershipReadTests
+{
+    private static readonly int[] Three = [1, 2, 3];
+
+    [Theory]
+    [InlineData(ProtocolBugs.None, true)]
+    [InlineData(ProtocolBugs.ReadsBeforeEstablished, false)]
+    public void I24_a_leader_that_lags_behind_configuration_changes_serves_no_read_below_a_write_they_chose(ProtocolBugs bugs, bool safe)
+    {
+        var h = new CoreHarness(Three, bugs);
+        h.StartAll();
+        Elect(h, [1, 2, 3], 3);
+
+        // 1 hears nothing from here on, until it stands.
+        h.Start(4, new DurableState());
+        var all = new[] { 2, 3, 4 };
+        Change(h, 0, [M(1), M(2), M(3), L(4)], all);
+        Settle(h, all, 400);
+        Change(h, 1, [M(1), M(2), M(3), M(4)], all);
+        Settle(h, all, 400);
+        Change(h, 2, [M(1), M(3), M(4)], all);
+        Settle(h, all, 400);
+        Assert.Equal(3, h.R[3].CurrentConfiguration.Revision);
+
+        // The write, chosen by 3 and 4: a quorum of voters 1, 3, 4.
+        h.Propose(3, "w");
+        Settle(h, [3, 4], 20);
+        var written = h.Applied[3].Single(p => p.Value == "w").Key;
+        Assert.True(h.R[3].CommitIndex >= written);
+
+        // 3 falls silent. 1 stands with 2's promise (2 is removed, but still an acceptor), before it has caught up: it is
+        // told nothing but answers to its own pre-vote and Prepare, so it knows only the first configuration.
+        h.Drop(_ => true);
+        bool ToOneOnlyAnswers(Message m) => m.To != 1 || m is PreVoteReply or Promise or Reject;
+        for (var t = 0; t < 400 && h.R[1].Role != ReplicaRole.Leader; t++)
+        {
+            h.Tick(1);
+            h.Tick(2);
+            h.Drop(m => m.To is not (1 or 2) || !ToOneOnlyAnswers(m));
+            h.Deliver(m => m.To is 1 or 2 && ToOneOnlyAnswers(m));
+        }
+
+        Assert.True(h.R[1].Role == ReplicaRole.Leader, $"1: {h.R[1].Role} {h.R[1].LastCandidacyFailure} commit {h.R[1].CommitIndex}");
+        Assert.Equal(0, h.R[1].CurrentConfiguration.Revision);
+
+        // A read at once; then 1, 2 and 4 talk (3 stays silent).
+        h.R[1].RequestRead(7);
+        h.Pump(1);
+        for (var t = 0; t < 400; t++)
+        {
+            h.Tick(1);
+            h.Tick(2);
+            h.Tick(4);
+            h.Drop(m => m.To == 3 || m.From == 3);
+            h.Deliver(m => m.To is 1 or 2 or 4 && m.From != 3);
+        }
+
+        var served = h.Reads.Where(r => r.Replica == 1 && r.ReadId == 7).ToList();
+        if (safe)
+        {
+            // 4's late promise reports the write; the read is served only after it, above it.
+            Assert.NotEmpty(served);
+            Assert.All(served, r => Assert.True(r.Index >= written, $"read served at {r.Index}, below the write at {written}"));
+        }
+        else
+        {
+            Assert.Contains(served, r => r.Index < written);
+        }
+    }
+
+    private static ConfigurationMember M(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
+
+    private static ConfigurationMember L(int id) => new(id, Voter: false, $"host{id}:1");
+
+    private static void Elect(CoreHarness h, int[] members, int leader)
+    {
+        for (var t = 0; t < 200 && h.R[leader].Role != ReplicaRole.Leader; t++)
+        {
+            foreach (var id in members) { h.Tick(id); }
+            h.Deliver(_ => true);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[leader].Role);
+    }
+
+    private static void Change(CoreHarness h, long expected, ConfigurationMember[] members, int[] ids)
+    {
+        var revision = h.R[3].LatestConfiguration.Revision;
+        h.R[3].Propose(new ConfigurationCommand(1, expected, members).Encode());
+        h.Pump(3);
+        for (var t = 0; t < 50 && h.R[3].LatestConfiguration.Revision == revision; t++)
+        {
+            h.Drop(m => !ids.Contains(m.To));
+            h.Deliver(m => ids.Contains(m.To));
+            foreach (var id in ids) { h.Tick(id); }
+        }
+
+        Assert.Equal(revision + 1, h.R[3].LatestConfiguration.Revision);
+    }
+
+    private static void Settle(CoreHarness h, int[] ids, int ticks)
+    {
+        for (var t = 0; t < ticks; t++)
+        {
+            foreach (var id in ids) { h.Tick(id); }
+            h.Drop(m => !ids.Contains(m.To));
+            h.Deliver(m => ids.Contains(m.To));
+        }
+    }
+}
