@@ -84,7 +84,7 @@ public sealed partial class ReplicaDriver
     {
         var key = (clientId, sequence);
         var waiting = _writeWaiters.TryGetValue(key, out var write);
-        if (!Core.KnowsLiveLeader)
+        if (!Core.KnowsLiveLeader || (Core.Removed && !waiting))
         {
             if (waiting)
             {
@@ -183,8 +183,10 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        if (!Core.KnowsLiveLeader)
+        if (!Core.KnowsLiveLeader || Core.Removed)
         {
+            // A removed replica is told nothing more, so it could never apply as far as a read index: the client goes
+            // to another replica at once.
             read.Fail(ReplicaFailure.NoLeader);
             return;
         }

@@ -233,7 +233,9 @@ public sealed partial class Simulator
         }
 
         var rebuilding = _hosts.Count(h => !h.Dormant && (h.DurablyRebuilding || h.SectorCorrupted));
-        var voters = VotersInPlay;
+        // A run that changes membership assumes one voter fewer than it has: a removal chosen later than the operator
+        // waited for must not leave more replicas rebuilding than the smaller configuration tolerates.
+        var voters = Reconfiguring ? Math.Max(1, VotersInPlay - 1) : VotersInPlay;
         var quorum = (voters / 2) + 1;
         return rebuilding + 1 <= voters - quorum;
     }

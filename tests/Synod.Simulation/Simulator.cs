@@ -24,6 +24,13 @@ public sealed partial class Simulator
     /// <summary>Simulated state is small; chunks this small make every transfer take several.</summary>
     private const int SnapshotChunkBytes = 24;
 
+    /// <summary>
+    /// In runs that change membership: joining replicas start empty and must take a whole snapshot, and a transfer
+    /// starts over whenever its source takes a newer snapshot (every SnapshotEverySlots); with 24-byte chunks they
+    /// could not finish under the clients' load (a known limit, docs/protocol.md, "Membership").
+    /// </summary>
+    private const int ReconfiguringSnapshotChunkBytes = 256;
+
     private readonly PriorityQueue<Action, (long AtMs, long Sequence)> _events = new();
     private readonly SimReplicaHost[] _hosts;
     private readonly IncrementalHash? _trace;
@@ -71,7 +78,7 @@ public sealed partial class Simulator
             // Small snapshot chunks, so that transfers take many chunks and their loss, duplication and reordering are exercised.
             var replicaOptions = new ReplicaOptions
             {
-                Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = SnapshotChunkBytes,
+                Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = Reconfiguring ? ReconfiguringSnapshotChunkBytes : SnapshotChunkBytes,
                 ProposalWaitTicksMax = Math.Max(1, options.ClientTimeoutMs / options.TickMs),
 
                 // A spare joins knowing the members of the configuration that adds it, as `serve --join` fetches them.
