@@ -110,30 +110,28 @@ internal static class MemberCommands
         ParseResult parse, SynodClient client, SynodCallOptions? options, Argument<int> old, Argument<string> target, Option<int> wait, Option<bool> json,
         CancellationToken cancellationToken)
     {
+        var (id, endpoint) = ParseTarget(parse.GetValue(target)!, needsEndpoint: true);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(parse.GetValue(wait));
+        var asJson = parse.GetValue(json);
+        var members = await client.MembersAsync(options, cancellationToken);
+        if (!members.Members.Any(m => m.Id == id))
         {
-            var (id, endpoint) = ParseTarget(parse.GetValue(target)!, needsEndpoint: true);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(parse.GetValue(wait));
-            var asJson = parse.GetValue(json);
-            var members = await client.MembersAsync(options, cancellationToken);
-            if (!members.Members.Any(m => m.Id == id))
-            {
-                members = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, id, endpoint, options, cancellationToken);
-                await Print(asJson, $"step 1 of 3: replica {id} added as a learner at {endpoint} (revision {members.Revision}); start it with `synod serve --id {id} --join ...`", members);
-            }
-
-            members = await WaitAsync(client, options, m => !m.Pending && m.Members.FirstOrDefault(x => x.Id == id) is { Applied: > 0 } learner && learner.Lag <= CaughtUpLagSlotsMax,
-                deadline, $"replica {id} to start and catch up", cancellationToken);
-            if (!members.Members.Single(m => m.Id == id).Voter)
-            {
-                members = await client.ChangeMemberAsync(SynodMemberChange.Promote, id, "", options, cancellationToken);
-                await Print(asJson, $"step 2 of 3: replica {id} promoted to voter (revision {members.Revision}, in effect from slot {members.EffectiveFrom})", members);
-            }
-
-            await WaitAsync(client, options, m => !m.Pending, deadline, "the promotion to take effect", cancellationToken);
-            members = await client.ChangeMemberAsync(SynodMemberChange.Remove, parse.GetValue(old), "", options, cancellationToken);
-            await Print(asJson, $"step 3 of 3: replica {parse.GetValue(old)} removed (revision {members.Revision}, in effect from slot {members.EffectiveFrom}); it stops on its own", members);
-            return ExitCodes.Ok;
+            members = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, id, endpoint, options, cancellationToken);
+            await Print(asJson, $"step 1 of 3: replica {id} added as a learner at {endpoint} (revision {members.Revision}); start it with `synod serve --id {id} --join ...`", members);
         }
+
+        members = await WaitAsync(client, options, m => !m.Pending && m.Members.FirstOrDefault(x => x.Id == id) is { Applied: > 0 } learner && learner.Lag <= CaughtUpLagSlotsMax,
+            deadline, $"replica {id} to start and catch up", cancellationToken);
+        if (!members.Members.Single(m => m.Id == id).Voter)
+        {
+            members = await client.ChangeMemberAsync(SynodMemberChange.Promote, id, "", options, cancellationToken);
+            await Print(asJson, $"step 2 of 3: replica {id} promoted to voter (revision {members.Revision}, in effect from slot {members.EffectiveFrom})", members);
+        }
+
+        await WaitAsync(client, options, m => !m.Pending, deadline, "the promotion to take effect", cancellationToken);
+        members = await client.ChangeMemberAsync(SynodMemberChange.Remove, parse.GetValue(old), "", options, cancellationToken);
+        await Print(asJson, $"step 3 of 3: replica {parse.GetValue(old)} removed (revision {members.Revision}, in effect from slot {members.EffectiveFrom}); it stops on its own", members);
+        return ExitCodes.Ok;
     }
 
     private static async Task<SynodMembers> WaitAsync(

@@ -76,7 +76,7 @@ public sealed partial class SynodClient
             }
         }
 
-        var history = new AttemptHistory($"member {change}", isWrite: true);
+        var history = new AttemptHistory($"member {change.ToString().ToLowerInvariant()}", isWrite: true);
         var (response, _) = await CallAsync(
             history, options, ReadOnlyMemory<byte>.Empty, (client, callOptions) => client.MemberChangeAsync(request, callOptions), cancellationToken);
         return ToMembers(response.Configuration) with { EffectiveFrom = (long)response.EffectiveFrom };

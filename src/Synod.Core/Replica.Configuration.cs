@@ -243,6 +243,7 @@ public sealed partial class Replica
             header.AddRange(number);
             BinaryPrimitives.WriteInt64LittleEndian(number, epoch.EffectiveFrom);
             header.AddRange(number);
+            // The member list in a configuration command's encoding; its request id carries IdMax, its expected revision the revision.
             var members = new ConfigurationCommand(epoch.Configuration.IdMax, epoch.Configuration.Revision, epoch.Configuration.Members).Encode();
             BinaryPrimitives.WriteInt32LittleEndian(number, members.Length);
             header.AddRange(number[..4]);
@@ -352,9 +353,7 @@ public sealed partial class Replica
     }
 
     /// <summary>How far beyond its commit index a leader proposes: no further than it knows the configuration (α) or acceptors take (V5).</summary>
-    private static int ProposalWindowSlots(ReplicaOptions options) => Math.Min(options.SlotsBeyondCommitMax, ReplicaOptions.ConfigurationDelaySlots);
-
-    private int ProposalWindow => ProposalWindowSlots(_options);
+    private int ProposalWindow => Math.Min(_options.SlotsBeyondCommitMax, ReplicaOptions.ConfigurationDelaySlots);
 
     /// <summary>Only a voter of the configuration in effect, and of the latest one, stands for election.</summary>
     private bool MayStand => CurrentConfiguration.IsVoter(Id) && LatestConfiguration.IsVoter(Id);
