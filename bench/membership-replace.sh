@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Write throughput while a replica is replaced (issue 17's cost figure): a local cluster of 3, a put load measured in
-# consecutive windows, and, from the fourth window on, `synod member replace` of one follower by a new replica 4 that
+# consecutive windows, and, from the middle window on, `synod member replace` of one follower by a new replica 4 that
 # joins with `serve --join`. Prints one line per window (ops/s, p99) and which windows the replace spanned.
-# Usage: bench/membership-replace.sh [WINDOWS (default 12)] [WINDOW (default 2s)] [CLIENTS (default 64)]
+# Usage: bench/membership-replace.sh [WINDOWS (default 14)] [WINDOW (default 2s)] [CLIENTS (default 64)]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-windows="${1:-12}"; window="${2:-2s}"; clients="${3:-64}"
+windows="${1:-14}"; window="${2:-2s}"; clients="${3:-64}"; start=$(( windows / 2 ))
 synod="$root/synod"
 work="$(mktemp -d /tmp/synod-replace-XXXXXX)"
 cd "$work"
@@ -18,7 +18,7 @@ eps=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103
 leader=$("$synod" member list --json --endpoints "$eps" | python3 -c 'import json,sys; print([m["id"] for m in json.load(sys.stdin) if m["leader"]][0])')
 old=$(( leader == 1 ? 2 : 1 ))
 for w in $(seq 1 "$windows"); do
-  if [ "$w" -eq 4 ]; then
+  if [ "$w" -eq "$start" ]; then
     ( "$synod" member replace "$old" 4=127.0.0.1:7104 --endpoints "$eps" > replace.log 2>&1; echo "replace done in window $(cat window)" >> replace.log ) &
     sleep 0.5
     "$synod" serve --id 4 --join "$eps" --listen 127.0.0.1:7104 --data-dir synod-data/r4 --cluster-token "$(cat synod-data/cluster-token)" \
