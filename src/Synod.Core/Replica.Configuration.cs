@@ -152,9 +152,10 @@ public sealed partial class Replica
             }
             else if (i + 1 < _epochs.Count && _epochs[i + 1].EffectiveFrom <= from)
             {
+                // The last slot a member of a past configuration voted in is the last slot of the latest past one that held it.
                 foreach (var member in epoch.Configuration.Members)
                 {
-                    _leaving.TryAdd(member.Id, _epochs[i + 1].EffectiveFrom - 1);
+                    _leaving[member.Id] = Math.Max(_leaving.GetValueOrDefault(member.Id), _epochs[i + 1].EffectiveFrom - 1);
                 }
             }
         }

@@ -292,3 +292,62 @@ public sealed class MembershipReadTests
         }
     }
 }
+
+/// <summary>A replica that joined, was promoted and is removed again learns that it was, while the cluster writes on.</summary>
+public sealed class MembershipRemovalTests
+{
+    [Fact]
+    public void A_removed_replica_is_told_the_commit_index_until_it_knows_it_was_removed()
+    {
+        var h = new CoreHarness([1, 2, 3]);
+        h.StartAll();
+        int[] all = [1, 2, 3, 4];
+        for (var t = 0; t < 200 && h.R[3].Role != ReplicaRole.Leader; t++)
+        {
+            foreach (var id in new[] { 1, 2, 3 }) { h.Tick(id); }
+            h.Deliver(_ => true);
+        }
+
+        h.Start(4, new DurableState());
+        Change(h, 0, [M(1), M(2), M(3), new ConfigurationMember(4, false, "host4:1")]);
+        Settle(h, all, 300);
+        Change(h, 1, [M(1), M(2), M(3), M(4)]);
+        Settle(h, all, 300);
+        Change(h, 2, [M(1), M(2), M(3)]);
+        for (var t = 0; t < 300; t++)
+        {
+            h.Propose(3, $"w{t}");
+            foreach (var id in all) { h.Tick(id); }
+            h.Deliver(m => all.Contains(m.To));
+        }
+
+        Assert.Equal(3, h.R[3].CurrentConfiguration.Revision);
+        Assert.True(h.R[4].Removed, $"4: commit {h.R[4].CommitIndex}, configuration {h.R[4].CurrentConfiguration}, latest {h.R[4].LatestConfiguration} from {h.R[4].LatestConfigurationFrom}; leader commit {h.R[3].CommitIndex}, peers {string.Join(",", h.R[3].PeerIds)}");
+        Assert.DoesNotContain(4, h.R[3].PeerIds);
+    }
+
+    private static ConfigurationMember M(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
+
+    private static void Change(CoreHarness h, long expected, ConfigurationMember[] members)
+    {
+        var revision = h.R[3].LatestConfiguration.Revision;
+        h.R[3].Propose(new ConfigurationCommand(1, expected, members).Encode());
+        h.Pump(3);
+        for (var t = 0; t < 50 && h.R[3].LatestConfiguration.Revision == revision; t++)
+        {
+            h.Deliver(_ => true);
+            foreach (var id in h.R.Keys) { h.Tick(id); }
+        }
+
+        Assert.Equal(revision + 1, h.R[3].LatestConfiguration.Revision);
+    }
+
+    private static void Settle(CoreHarness h, int[] ids, int ticks)
+    {
+        for (var t = 0; t < ticks; t++)
+        {
+            foreach (var id in ids) { h.Tick(id); }
+            h.Deliver(m => ids.Contains(m.To));
+        }
+    }
+}
