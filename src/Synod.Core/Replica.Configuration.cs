@@ -172,7 +172,12 @@ public sealed partial class Replica
             }
         }
 
-        _members = [.. ids];
+        // The same array while the ids stay the same: the shell follows PeerIds by reference.
+        if (!ids.SequenceEqual(_members))
+        {
+            _members = [.. ids];
+        }
+
         foreach (var member in _members)
         {
             _lastHeardTick.TryAdd(member, 0);
