@@ -193,22 +193,22 @@ public sealed class MembershipReadTests
     {
         var h = new CoreHarness(Three, bugs);
         h.StartAll();
-        Elect(h, [1, 2, 3], 3);
+        MembershipSteps.Elect(h, [1, 2, 3], 3);
 
         // 1 hears nothing from here on, until it stands.
         h.Start(4, new DurableState());
         var all = new[] { 2, 3, 4 };
-        Change(h, 0, [M(1), M(2), M(3), L(4)], all);
-        Settle(h, all, 400);
-        Change(h, 1, [M(1), M(2), M(3), M(4)], all);
-        Settle(h, all, 400);
-        Change(h, 2, [M(1), M(3), M(4)], all);
-        Settle(h, all, 400);
+        MembershipSteps.Change(h, 0, [MembershipSteps.M(1), MembershipSteps.M(2), MembershipSteps.M(3), MembershipSteps.L(4)], all);
+        MembershipSteps.Settle(h, all, 400);
+        MembershipSteps.Change(h, 1, [MembershipSteps.M(1), MembershipSteps.M(2), MembershipSteps.M(3), MembershipSteps.M(4)], all);
+        MembershipSteps.Settle(h, all, 400);
+        MembershipSteps.Change(h, 2, [MembershipSteps.M(1), MembershipSteps.M(3), MembershipSteps.M(4)], all);
+        MembershipSteps.Settle(h, all, 400);
         Assert.Equal(3, h.R[3].CurrentConfiguration.Revision);
 
         // The write, chosen by 3 and 4: a quorum of voters 1, 3, 4.
         h.Propose(3, "w");
-        Settle(h, [3, 4], 20);
+        MembershipSteps.Settle(h, [3, 4], 20);
         var written = h.Applied[3].Single(p => p.Value == "w").Key;
         Assert.True(h.R[3].CommitIndex >= written);
 
@@ -251,12 +251,16 @@ public sealed class MembershipReadTests
             Assert.Contains(served, r => r.Index < written);
         }
     }
+}
 
-    private static ConfigurationMember M(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
+/// <summary>Steps the membership tests on real cores share: elect, change the configuration at leader 3, settle.</summary>
+internal static class MembershipSteps
+{
+    public static ConfigurationMember M(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
 
-    private static ConfigurationMember L(int id) => new(id, Voter: false, $"host{id}:1");
+    public static ConfigurationMember L(int id) => new(id, Voter: false, $"host{id}:1");
 
-    private static void Elect(CoreHarness h, int[] members, int leader)
+    public static void Elect(CoreHarness h, int[] members, int leader)
     {
         for (var t = 0; t < 200 && h.R[leader].Role != ReplicaRole.Leader; t++)
         {
@@ -267,7 +271,7 @@ public sealed class MembershipReadTests
         Assert.Equal(ReplicaRole.Leader, h.R[leader].Role);
     }
 
-    private static void Change(CoreHarness h, long expected, ConfigurationMember[] members, int[] ids)
+    public static void Change(CoreHarness h, long expected, ConfigurationMember[] members, int[] ids)
     {
         var revision = h.R[3].LatestConfiguration.Revision;
         h.R[3].Propose(new ConfigurationCommand(1, expected, members).Encode());
@@ -282,7 +286,7 @@ public sealed class MembershipReadTests
         Assert.Equal(revision + 1, h.R[3].LatestConfiguration.Revision);
     }
 
-    private static void Settle(CoreHarness h, int[] ids, int ticks)
+    public static void Settle(CoreHarness h, int[] ids, int ticks)
     {
         for (var t = 0; t < ticks; t++)
         {
@@ -302,18 +306,13 @@ public sealed class MembershipRemovalTests
         var h = new CoreHarness([1, 2, 3]);
         h.StartAll();
         int[] all = [1, 2, 3, 4];
-        for (var t = 0; t < 200 && h.R[3].Role != ReplicaRole.Leader; t++)
-        {
-            foreach (var id in new[] { 1, 2, 3 }) { h.Tick(id); }
-            h.Deliver(_ => true);
-        }
-
+        MembershipSteps.Elect(h, [1, 2, 3], 3);
         h.Start(4, new DurableState());
-        Change(h, 0, [M(1), M(2), M(3), new ConfigurationMember(4, false, "host4:1")]);
-        Settle(h, all, 300);
-        Change(h, 1, [M(1), M(2), M(3), M(4)]);
-        Settle(h, all, 300);
-        Change(h, 2, [M(1), M(2), M(3)]);
+        MembershipSteps.Change(h, 0, [MembershipSteps.M(1), MembershipSteps.M(2), MembershipSteps.M(3), MembershipSteps.L(4)], all);
+        MembershipSteps.Settle(h, all, 300);
+        MembershipSteps.Change(h, 1, [MembershipSteps.M(1), MembershipSteps.M(2), MembershipSteps.M(3), MembershipSteps.M(4)], all);
+        MembershipSteps.Settle(h, all, 300);
+        MembershipSteps.Change(h, 2, [MembershipSteps.M(1), MembershipSteps.M(2), MembershipSteps.M(3)], all);
         for (var t = 0; t < 300; t++)
         {
             h.Propose(3, $"w{t}");
@@ -324,30 +323,5 @@ public sealed class MembershipRemovalTests
         Assert.Equal(3, h.R[3].CurrentConfiguration.Revision);
         Assert.True(h.R[4].Removed, $"4: commit {h.R[4].CommitIndex}, configuration {h.R[4].CurrentConfiguration}, latest {h.R[4].LatestConfiguration} from {h.R[4].LatestConfigurationFrom}; leader commit {h.R[3].CommitIndex}, peers {string.Join(",", h.R[3].PeerIds)}");
         Assert.DoesNotContain(4, h.R[3].PeerIds);
-    }
-
-    private static ConfigurationMember M(int id) => new(id, Voter: true, id <= 3 ? "" : $"host{id}:1");
-
-    private static void Change(CoreHarness h, long expected, ConfigurationMember[] members)
-    {
-        var revision = h.R[3].LatestConfiguration.Revision;
-        h.R[3].Propose(new ConfigurationCommand(1, expected, members).Encode());
-        h.Pump(3);
-        for (var t = 0; t < 50 && h.R[3].LatestConfiguration.Revision == revision; t++)
-        {
-            h.Deliver(_ => true);
-            foreach (var id in h.R.Keys) { h.Tick(id); }
-        }
-
-        Assert.Equal(revision + 1, h.R[3].LatestConfiguration.Revision);
-    }
-
-    private static void Settle(CoreHarness h, int[] ids, int ticks)
-    {
-        for (var t = 0; t < ticks; t++)
-        {
-            foreach (var id in ids) { h.Tick(id); }
-            h.Deliver(m => ids.Contains(m.To));
-        }
     }
 }

@@ -28,26 +28,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
 
         using var stop = new CancellationTokenSource();
         var acknowledged = new List<string>();
-        var failed = 0;
-        var writing = Task.Run(async () =>
-        {
-            await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(10) });
-            for (var i = 0; i < WritesMax && !stop.IsCancellationRequested; i++)
-            {
-                try
-                {
-                    await writer.PutAsync($"k{i}", $"v{i}");
-                    lock (acknowledged)
-                    {
-                        acknowledged.Add($"k{i}");
-                    }
-                }
-                catch (SynodException)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-            }
-        });
+        var writing = Write(cluster, "k", acknowledged, stop.Token);
 
         // Add 4 as a learner; it is no voter, so nothing changes for the quorum.
         var endpoint = ReplicaProcesses.NewEndpoints(1)[1];
@@ -78,7 +59,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
 
         await Task.Delay(500);
         await stop.CancelAsync();
-        await writing;
+        var failed = await writing;
         output.WriteLine($"first leader {firstLeader}, removed {leader}; {acknowledged.Count} writes acknowledged, {failed} failed");
         Assert.True(acknowledged.Count > 20, $"only {acknowledged.Count} writes were acknowledged");
 
@@ -115,24 +96,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
         using var stop = new CancellationTokenSource();
         var acknowledged = new List<string>();
-        var writing = Task.Run(async () =>
-        {
-            await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(10) });
-            for (var i = 0; i < WritesMax && !stop.IsCancellationRequested; i++)
-            {
-                try
-                {
-                    await writer.PutAsync($"g{i}", $"v{i}");
-                    lock (acknowledged)
-                    {
-                        acknowledged.Add($"g{i}");
-                    }
-                }
-                catch (SynodException)
-                {
-                }
-            }
-        });
+        var writing = Write(cluster, "g", acknowledged, stop.Token);
 
         // 3 -> 5: each new replica joins, catches up and is promoted, one change at a time.
         foreach (var id in new[] { 4, 5 })
@@ -181,6 +145,30 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.Equal(ExitCodes.InvalidInput, reused.Exit);
         Assert.Contains("was used before", reused.Error, StringComparison.Ordinal);
     }
+
+    /// <summary>Puts PREFIX{i} = v{i} one after another until stopped (at most WritesMax), noting each acknowledged key; returns the failures.</summary>
+    private static Task<int> Write(ReplicaProcesses cluster, string prefix, List<string> acknowledged, CancellationToken stop) => Task.Run(async () =>
+    {
+        var failed = 0;
+        await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(10) });
+        for (var i = 0; i < WritesMax && !stop.IsCancellationRequested; i++)
+        {
+            try
+            {
+                await writer.PutAsync($"{prefix}{i}", $"v{i}");
+                lock (acknowledged)
+                {
+                    acknowledged.Add($"{prefix}{i}");
+                }
+            }
+            catch (SynodException)
+            {
+                failed++;
+            }
+        }
+
+        return failed;
+    });
 
     private static async Task<SynodMembers> WaitAsync(SynodClient client, Func<SynodMembers, bool> done)
     {
