@@ -42,11 +42,7 @@ internal sealed partial class KvService
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
         {
-            var leader = host.KnownLeaderId;
-            var where = leader == 0 || leader == options.Id ? "no leader is known (an election is under way)" : $"replica {leader} leads";
-            throw new RpcException(
-                new Status(StatusCode.Unavailable, $"replica {options.Id} does not lead, and only the leader changes the membership: {where}. Ask the leader (the client library does)."),
-                new Metadata { { LeaderTrailer, (leader == options.Id ? 0 : leader).ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+            throw NotTheLeader("does not lead, and only the leader changes the membership", "no leader is known (an election is under way)");
         }
 
         if (outcome.Refusal is { } refusal)

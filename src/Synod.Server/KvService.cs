@@ -261,12 +261,18 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
         {
-            var leader = host.KnownLeaderId;
-            var where = leader == 0 || leader == options.Id ? "no leader measures leases yet (an election or a new leader's first moments)" : $"replica {leader} leads";
-            throw new RpcException(
-                new Status(StatusCode.Unavailable, $"replica {options.Id} does not measure leases: {where}. Ask the leader (the client library does)."),
-                new Metadata { { LeaderTrailer, (leader == options.Id ? 0 : leader).ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+            throw NotTheLeader("does not measure leases", "no leader measures leases yet (an election or a new leader's first moments)");
         }
+    }
+
+    /// <summary>UNAVAILABLE for a call only the leader serves, naming the leader in the synod-leader trailer (0: none known).</summary>
+    private RpcException NotTheLeader(string what, string whenNoLeader)
+    {
+        var leader = host.KnownLeaderId;
+        var where = leader == 0 || leader == options.Id ? whenNoLeader : $"replica {leader} leads";
+        return new RpcException(
+            new Status(StatusCode.Unavailable, $"replica {options.Id} {what}: {where}. Ask the leader (the client library does)."),
+            new Metadata { { LeaderTrailer, (leader == options.Id ? 0 : leader).ToString(System.Globalization.CultureInfo.InvariantCulture) } });
     }
 
     /// <summary>The trailer of an OUT_OF_RANGE answer that gives the oldest revision kept, for clients to resume from.</summary>
