@@ -39,8 +39,10 @@ public sealed partial class SynodClient
     }
 
     /// <summary>
-    /// One membership change, made by the leader (the client finds it); answered once the change is chosen, with the
-    /// configuration it made. The change governs from <see cref="SynodMembers.EffectiveFrom"/> on.
+    /// One membership change, made by the leader (the client finds it, even one that is not among its endpoints: the
+    /// configuration names its endpoint); answered once the change is chosen, with the configuration it made. The change
+    /// governs from <see cref="SynodMembers.EffectiveFrom"/> on. Removing the leader first moves leadership to another
+    /// voter (the old leader answers "not the leader", naming it), and the request follows it there.
     /// </summary>
     /// <exception cref="SynodInvalidArgumentException">The change was refused; the message says why (another change pending, an id used before, a learner that lags, no quorum left...).</exception>
     public async Task<SynodMembers> ChangeMemberAsync(
@@ -59,16 +61,60 @@ public sealed partial class SynodClient
             Endpoint = endpoint,
         };
 
-        // Every replica's id first, so that a refusal naming the leader leads straight to it.
+        var operationTimeout = OperationTimeout(options);
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var leaderEndpoint = await FindLeaderAsync(options, cancellationToken);
+            // A few attempts per round: a replica that names a leader this client cannot reach by id sends it round again.
+            var remaining = operationTimeout - _time.GetElapsedTime(started);
+            var perRound = 3 * _options.AttemptTimeout;
+            var call = (options ?? new SynodCallOptions()) with { OperationTimeout = remaining < perRound ? remaining : perRound };
+            try
+            {
+                if (leaderEndpoint is not null)
+                {
+                    // The leader is not one of this client's endpoints (it joined later): ask it directly.
+                    await using var direct = new SynodClient(_options with { Endpoints = [leaderEndpoint] }, _time);
+                    return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
+                }
+
+                return await ChangeAtAsync(request, change, call, cancellationToken);
+            }
+            catch (SynodUnavailableException) when (_time.GetElapsedTime(started) < operationTimeout)
+            {
+                // Leadership moved (a handover, or an election) to a replica this client did not know: look again.
+            }
+        }
+    }
+
+    private async Task<SynodMembers> ChangeAtAsync(MemberChangeRequest request, SynodMemberChange change, SynodCallOptions options, CancellationToken cancellationToken)
+    {
+        var history = new AttemptHistory($"member {change.ToString().ToLowerInvariant()}", isWrite: true);
+        var (response, _) = await CallAsync(
+            history, options, ReadOnlyMemory<byte>.Empty, (client, callOptions) => client.MemberChangeAsync(request, callOptions), cancellationToken);
+        return ToMembers(response.Configuration) with { EffectiveFrom = (long)response.EffectiveFrom };
+    }
+
+    /// <summary>
+    /// Asks every endpoint for the configuration, so that a refusal naming the leader leads straight to it: null if the
+    /// leader is one of this client's endpoints (or none is known), else the leader's endpoint as the configuration gives it.
+    /// </summary>
+    private async Task<string?> FindLeaderAsync(SynodCallOptions? options, CancellationToken cancellationToken)
+    {
+        var leaders = new List<(int Leader, SynodMembers Members)>();
         for (var i = 0; i < _endpoints.Length; i++)
         {
             try
             {
                 var probe = (options ?? new SynodCallOptions()) with { PinnedEndpointIndex = i, OperationTimeout = _options.AttemptTimeout };
-                var (listed, at) = await CallAsync(new AttemptHistory("member list", isWrite: false), probe, ReadOnlyMemory<byte>.Empty,
+                var (listed, _) = await CallAsync(new AttemptHistory("member list", isWrite: false), probe, ReadOnlyMemory<byte>.Empty,
                     (client, callOptions) => client.MemberListAsync(new MemberListRequest(), callOptions), cancellationToken);
                 Volatile.Write(ref _servedByAt[i], listed.ServedBy);
-                _ = at;
+                if (listed.LeaderId != 0)
+                {
+                    leaders.Add(((int)listed.LeaderId, ToMembers(listed)));
+                }
             }
             catch (SynodException)
             {
@@ -76,10 +122,20 @@ public sealed partial class SynodClient
             }
         }
 
-        var history = new AttemptHistory($"member {change.ToString().ToLowerInvariant()}", isWrite: true);
-        var (response, _) = await CallAsync(
-            history, options, ReadOnlyMemory<byte>.Empty, (client, callOptions) => client.MemberChangeAsync(request, callOptions), cancellationToken);
-        return ToMembers(response.Configuration) with { EffectiveFrom = (long)response.EffectiveFrom };
+        // The leader named by the replica that knows the most slots chosen.
+        if (leaders.Count == 0)
+        {
+            return null;
+        }
+
+        var (leader, members) = leaders.MaxBy(l => l.Members.CommitIndex);
+        if (_servedByAt.Any(served => served == leader))
+        {
+            return null;
+        }
+
+        var known = members.Members.FirstOrDefault(m => m.Id == leader)?.Endpoint;
+        return string.IsNullOrEmpty(known) ? null : known;
     }
 
     private static SynodMembers ToMembers(MemberListResponse response) => new(

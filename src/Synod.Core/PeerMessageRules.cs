@@ -58,6 +58,7 @@ public static class PeerMessageRules
                 Number(m.Incarnation, "incarnation") ?? Number(m.Round, "question round") ?? Number(m.Life, "life") ??
                 Lives(m.KnownIncarnations, options),
             Reballot m => AnyBallot(m.Above, "ballot", options),
+            TimeoutNow m => OwnBallot(m.Ballot, m, options),
             _ => $"V1: a message of unknown type {message.GetType().Name}",
         };
     }
@@ -86,7 +87,7 @@ public static class PeerMessageRules
             ? null
             : $"V2: the {what} {ballot} is neither zero nor a round in 1..{RoundMax} of a member";
 
-    /// <summary>V3: a proposer sends Prepare, Accept, Commit, PreVote and a leader's Heartbeat only at a ballot of its own.</summary>
+    /// <summary>V3: a proposer sends Prepare, Accept, Commit, PreVote, TimeoutNow and a leader's Heartbeat only at a ballot of its own.</summary>
     private static string? OwnBallot(Ballot ballot, Message message, ReplicaOptions options) =>
         AnyBallot(ballot, "ballot", options) ??
         (ballot.ReplicaId == message.From ? null : $"V3: the ballot {ballot} belongs to replica {ballot.ReplicaId}, not to its sender {message.From}");

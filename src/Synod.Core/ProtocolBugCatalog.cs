@@ -28,6 +28,7 @@ public static class ProtocolBugCatalog
         ("leader-keeps-lease-deadlines", ProtocolBugs.LeaderKeepsLeaseDeadlines, "a new leader keeps the lease deadlines it noted at each grant instead of giving every lease its full TTL again, and expires leases kept alive at the old leader"),
         ("configuration-at-once", ProtocolBugs.ConfigurationAtOnce, "a leader takes up a configuration change as soon as it proposes it, not α slots after it is chosen (every run changes membership)"),
         ("learner-votes", ProtocolBugs.LearnerVotes, "learners' promises and acceptances count towards quorums as if they were voters (every run changes membership)"),
+        ("handover-skips-phase1", ProtocolBugs.HandoverSkipsPhase1, "a replica the leader hands over to leads at once without phase 1, so a late TimeoutNow overwrites slots chosen after the handover was given up (every run hands over)"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

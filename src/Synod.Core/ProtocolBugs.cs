@@ -115,4 +115,10 @@ public enum ProtocolBugs
     /// chosen in a configuration the leader learns only later. Reached by the golden schedule in MembershipTests.
     /// </summary>
     ReadsBeforeEstablished = 33554432,
+
+    /// <summary>
+    /// A replica the leader hands over to leads at once without phase 1, trusting that it knows every slot chosen. A
+    /// TimeoutNow that arrives late, after the leader gave the handover up and chose more slots, then overwrites them.
+    /// </summary>
+    HandoverSkipsPhase1 = 67108864,
 }

@@ -28,7 +28,7 @@ public sealed partial class Replica
             return;
         }
 
-        if (_role == ReplicaRole.Leader)
+        if (_role == ReplicaRole.Leader && _handoverTarget is null)
         {
             // Never further than SlotsBeyondCommitMax beyond the commit index (V5), so acceptors can tell a sane slot.
             while (_proposals.Count > 0 && _nextSlot > _recoveryEnd && _inFlight.Count < _options.PipelineSlotsMax && MayProposeAt(_nextSlot) &&

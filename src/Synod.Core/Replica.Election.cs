@@ -92,6 +92,7 @@ public sealed partial class Replica
         else
         {
             AskLatePromisesIfBlocked();
+            TickHandover();
         }
     }
 
@@ -156,7 +157,7 @@ public sealed partial class Replica
         SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot));
     }
 
-    private void StartElection()
+    private void StartElection(bool handover = false)
     {
         _role = ReplicaRole.Candidate;
         _roleSinceTick = _tick;
@@ -176,7 +177,7 @@ public sealed partial class Replica
 
         var ballot = _ballot;
         var fromSlot = _prepareFromSlot;
-        SendToAll(to => new Prepare(Id, to, ballot, fromSlot));
+        SendToAll(to => new Prepare(Id, to, ballot, fromSlot, handover));
     }
 
     private void BecomeFollower(string? why = null)
@@ -200,6 +201,7 @@ public sealed partial class Replica
         _inFlight.Clear();
         _promises.Clear();
         _phase1Promisers.Clear();
+        _handoverTarget = null;
         _recovered.Clear();
         _recoveryEnd = 0;
         if (wasLeader)

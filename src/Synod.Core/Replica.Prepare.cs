@@ -34,8 +34,9 @@ public sealed partial class Replica
 
         // Stickiness (liveness only): while a leader is heard, or while this replica leads, promise nobody else.
         // The prepare is deferred, not dropped: once the leader's lease lapses it is answered at once, so the
-        // candidate that noticed the failure first is not overtaken by one that waited longer.
-        if (prepare.From != Id && (_role == ReplicaRole.Leader || (HeardLeaderRecently && _leaderId != prepare.From)))
+        // candidate that noticed the failure first is not overtaken by one that waited longer. A candidate the leader
+        // handed over to is answered at once (Replica.Handover.cs).
+        if (prepare.From != Id && !prepare.Handover && (_role == ReplicaRole.Leader || (HeardLeaderRecently && _leaderId != prepare.From)))
         {
             if (_deferredPrepare is null || prepare.Ballot > _deferredPrepare.Ballot)
             {

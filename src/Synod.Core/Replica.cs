@@ -246,6 +246,7 @@ public sealed partial class Replica
             case VoterQuery query: OnVoterQuery(query); break;
             case VoterQueryReply reply: OnVoterQueryReply(reply); break;
             case Reballot reballot: OnReballot(reballot); break;
+            case TimeoutNow timeoutNow: OnTimeoutNow(timeoutNow); break;
             default: throw new InvalidOperationException($"Replica {Id} got a message of unknown type {message.GetType().Name}.");
         }
     }

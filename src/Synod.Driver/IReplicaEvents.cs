@@ -13,6 +13,11 @@ public interface IReplicaEvents
     {
     }
 
+    /// <summary>A handover this leader started (<paramref name="started"/>) or gave up, in one sentence.</summary>
+    void Handover(bool started, string line)
+    {
+    }
+
     void Applied(long slot, byte[][] commands)
     {
     }

@@ -20,11 +20,23 @@ public sealed partial class ReplicaDriver
     /// Proposes <paramref name="change"/>, or answers at once: <see cref="ReplicaFailure.NoLeader"/> if this replica does
     /// not lead, or an outcome whose <see cref="MembershipOutcome.Refusal"/> says why the change cannot be made.
     /// </summary>
-    public void ChangeMembership(MembershipChange change, IAnswer<MembershipOutcome> answer)
+    public void ChangeMembership(MembershipChange change, IAnswer<MembershipOutcome> answer) => ChangeMembership(change, answer, handOverFirst: true);
+
+    private void ChangeMembership(MembershipChange change, IAnswer<MembershipOutcome> answer, bool handOverFirst)
     {
         if (Core.Role != ReplicaRole.Leader)
         {
             answer.Fail(ReplicaFailure.NoLeader);
+            return;
+        }
+
+        if (handOverFirst && change.Kind == MembershipChangeKind.Remove && change.ReplicaId == Core.Id &&
+            MembershipRefusal(change, Core.LatestConfiguration) is null && HandOver() is null)
+        {
+            // A leader that is to be removed hands its leadership to a caught-up voter first, so that no election gap
+            // follows the removal. The request is answered "not the leader" once it has, and the client asks the new
+            // leader, which removes this replica; if the handover is given up, this leader removes itself.
+            _removalsAfterHandover.Add((change, answer));
             return;
         }
 
@@ -70,6 +82,50 @@ public sealed partial class ReplicaDriver
         var requestId = _options.FirstReadId + ++_nextMembershipRequest;
         _membershipWaiters[requestId] = answer;
         Core.Propose(new ConfigurationCommand(requestId, latest.Revision, members).Encode());
+    }
+
+    /// <summary>
+    /// As leader, hands leadership to <paramref name="target"/>, or to the voter that acknowledges this leader and knows
+    /// the most slots chosen (the largest id of those): null once under way, else why not.
+    /// </summary>
+    public string? HandOver(int? target = null)
+    {
+        if (Core.Role != ReplicaRole.Leader)
+        {
+            return $"replica {Core.Id} does not lead";
+        }
+
+        target ??= Core.AcknowledgingMembers()
+            .Where(id => id != Core.Id && Core.CurrentConfiguration.IsVoter(id) && Core.LatestConfiguration.IsVoter(id))
+            .OrderByDescending(Core.PeerCommitIndex).ThenByDescending(id => id)
+            .Cast<int?>().FirstOrDefault();
+        var refusal = target is int id ? Core.HandOver(id) : "no other voter acknowledges this leader";
+        if (refusal is null)
+        {
+            _events.Handover(started: true,
+                $"handing leadership to replica {target} (it knows slots up to {Core.PeerCommitIndex(target!.Value)} chosen, this leader up to {Core.CommitIndex})");
+        }
+
+        return refusal;
+    }
+
+    /// <summary>Removals of this leader waiting for its handover to end.</summary>
+    private readonly List<(MembershipChange Change, IAnswer<MembershipOutcome> Answer)> _removalsAfterHandover = [];
+
+    /// <summary>Answers the removals that waited for a handover: "not the leader" once it moved, or removes itself if it was given up.</summary>
+    private void NoteHandoverEnded()
+    {
+        if (_removalsAfterHandover.Count == 0 || (Core.Role == ReplicaRole.Leader && Core.HandoverTarget is not null))
+        {
+            return;
+        }
+
+        var waiting = _removalsAfterHandover.ToList();
+        _removalsAfterHandover.Clear();
+        foreach (var (change, answer) in waiting.Where(w => !w.Answer.Abandoned))
+        {
+            ChangeMembership(change, answer, handOverFirst: false);
+        }
     }
 
     /// <summary>Why <paramref name="change"/> cannot follow <paramref name="latest"/> now, or null.</summary>

@@ -28,6 +28,7 @@ public sealed partial class ReplicaDriver
     private long _nextReadId;
     private int _lastLeaderSeen;
     private ReplicaRole _lastRole = ReplicaRole.Follower;
+    private long _handoversGivenUpSeen;
     private long _failedCandidaciesSeen;
 
     public ReplicaDriver(
@@ -204,6 +205,7 @@ public sealed partial class ReplicaDriver
     public void Process()
     {
         NoteLeaderAndRole();
+        NoteHandoverEnded();
         while (true)
         {
             var ready = Core.TakeReady();
@@ -272,6 +274,12 @@ public sealed partial class ReplicaDriver
         {
             _lastRole = Core.Role;
             _events.RoleChanged(Core.Role);
+        }
+
+        if (Core.HandoversGivenUp != _handoversGivenUpSeen)
+        {
+            _handoversGivenUpSeen = Core.HandoversGivenUp;
+            _events.Handover(started: false, Core.LastHandoverFailure ?? "a handover was given up");
         }
 
         if (Core.FailedCandidacies != _failedCandidaciesSeen)

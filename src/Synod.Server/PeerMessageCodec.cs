@@ -17,7 +17,7 @@ public static class PeerMessageCodec
         var pb = new PeerMessage { To = (uint)message.To };
         switch (message)
         {
-            case Prepare m: pb.Prepare = new PreparePb { Ballot = Encode(m.Ballot), FromSlot = m.FromSlot }; break;
+            case Prepare m: pb.Prepare = new PreparePb { Ballot = Encode(m.Ballot), FromSlot = m.FromSlot, Handover = m.Handover }; break;
             case Promise m:
                 pb.Promise = new PromisePb
                 {
@@ -61,6 +61,7 @@ public static class PeerMessageCodec
 
                 break;
             case Reballot m: pb.Reballot = new ReballotPb { Above = Encode(m.Above) }; break;
+            case TimeoutNow m: pb.TimeoutNow = new TimeoutNowPb { Ballot = Encode(m.Ballot) }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
 
@@ -72,7 +73,7 @@ public static class PeerMessageCodec
         var to = (int)pb.To;
         return pb.KindCase switch
         {
-            PeerMessage.KindOneofCase.Prepare => new Prepare(from, to, Decode(pb.Prepare.Ballot), pb.Prepare.FromSlot),
+            PeerMessage.KindOneofCase.Prepare => new Prepare(from, to, Decode(pb.Prepare.Ballot), pb.Prepare.FromSlot, pb.Prepare.Handover),
             PeerMessage.KindOneofCase.Promise => new Promise(from, to, Decode(pb.Promise.Ballot), pb.Promise.FromSlot,
                 [.. pb.Promise.Entries.Select(e => new PromisedEntry(e.Slot, Decode(e.Ballot), Decode(e.Batch), e.Chosen))],
                 pb.Promise.CommitIndex, pb.Promise.SnapshotSlot, pb.Promise.Truncated, pb.Promise.Incarnation,
@@ -96,6 +97,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation,
                 pb.VoterQueryReply.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value), pb.VoterQueryReply.Round, pb.VoterQueryReply.Life),
             PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
+            PeerMessage.KindOneofCase.TimeoutNow => new TimeoutNow(from, to, Decode(pb.TimeoutNow.Ballot)),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };
     }

@@ -79,6 +79,9 @@ public sealed partial class ReplicaHost
     /// <summary>One line per failed candidacy: they come at most once per election timeout.</summary>
     void IReplicaEvents.CandidacyFailed(string reason) => _logger.LogInformation("replica {Id}: {Failure}", Id, reason);
 
+    void IReplicaEvents.Handover(bool started, string line) =>
+        _logger.LogInformation("replica {Id}: {Handover}", Id, started ? line : "handover given up: " + line);
+
     void IReplicaEvents.SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled) =>
         _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys)", Id, slot, keys);
 

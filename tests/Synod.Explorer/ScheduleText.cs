@@ -12,7 +12,7 @@ internal static class ScheduleText
 
     public static string Describe(Message message) => $"{message.From}->{message.To} " + message switch
     {
-        Prepare m => $"Prepare b={m.Ballot} from={m.FromSlot}",
+        Prepare m => $"Prepare b={m.Ballot} from={m.FromSlot}" + (m.Handover ? " handover" : ""),
         Promise m => $"Promise b={m.Ballot} from={m.FromSlot} entries={{{string.Join(" ", m.Entries.Select(e => $"{e.Slot}:{(e.Chosen ? "chosen" : "b=" + e.Ballot)}:{Batch(e.Commands)}"))}}} commit={m.CommitIndex} snapshot={m.SnapshotSlot} life={m.Incarnation}",
         Accept m => $"Accept b={m.Ballot} slot={m.Slot} {Batch(m.Commands)} commit={m.CommitIndex}",
         Accepted m => $"Accepted b={m.Ballot} slot={m.Slot}",
@@ -29,6 +29,7 @@ internal static class ScheduleText
         VoterQuery m => $"VoterQuery life={m.Incarnation}",
         VoterQueryReply m => $"VoterQueryReply promised={m.Promised} known-life={m.KnownIncarnation} life={m.Incarnation}",
         Reballot m => $"Reballot above={m.Above}",
+        TimeoutNow m => $"TimeoutNow b={m.Ballot}",
         _ => message.ToString(),
     };
 

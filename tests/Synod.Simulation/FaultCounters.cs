@@ -90,6 +90,11 @@ public sealed class FaultCounters
 
     public long Reconfigurations { get; set; }
 
+    /// <summary>Handovers a leader started (<see cref="SimulationOptions.HandoverProbability"/>), and those given up.</summary>
+    public long Handovers { get; set; }
+
+    public long HandoversGivenUp { get; set; }
+
     public long ReconfigurationsRefused { get; set; }
 
     public long ReplicasJoined { get; set; }
@@ -163,6 +168,8 @@ public sealed class FaultCounters
         Upgrades += other.Upgrades;
         ReconfiguringRuns += other.ReconfiguringRuns;
         Reconfigurations += other.Reconfigurations;
+        Handovers += other.Handovers;
+        HandoversGivenUp += other.HandoversGivenUp;
         ReconfigurationsRefused += other.ReconfigurationsRefused;
         ReplicasJoined += other.ReplicasJoined;
         ReplicasRetired += other.ReplicasRetired;
@@ -184,5 +191,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

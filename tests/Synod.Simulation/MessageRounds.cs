@@ -18,6 +18,7 @@ public static class MessageRounds
         PreVoteReply m => Math.Max(m.Ballot.Round, m.Promised.Round),
         Reject m => Math.Max(m.Ballot.Round, m.Promised.Round),
         Reballot m => m.Above.Round,
+        TimeoutNow m => m.Ballot.Round,
         VoterQueryReply m => m.Promised.Round,
         _ => 0,
     };

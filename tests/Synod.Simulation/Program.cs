@@ -32,6 +32,11 @@ var reconfigureOption = new Option<double>("--reconfigure-probability")
     Description = "Per run, the chance that its membership changes while it runs (spares join as learners, learners are promoted, voters and learners removed; sizes 1 to 7). 0 switches it off.",
     DefaultValueFactory = _ => defaults.ReconfigureProbability,
 };
+var handoverOption = new Option<double>("--handover-probability")
+{
+    Description = "Per run, the chance that the leader is asked now and then to hand its leadership over to another voter. 0 switches it off.",
+    DefaultValueFactory = _ => defaults.HandoverProbability,
+};
 var upgradeOption = new Option<double>("--upgrade-probability")
 {
     Description = "Per run, the chance that it begins on the build before revisions (old commands, format-2 snapshots) and is upgraded in place a quarter of the way in. 0 switches it off.",
@@ -45,7 +50,7 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, unfencedOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, unfencedOption,
 };
 
 root.SetAction(parse =>
@@ -93,6 +98,7 @@ root.SetAction(parse =>
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
         UpgradeProbability = parse.GetValue(upgradeOption),
         ReconfigureProbability = parse.GetValue(reconfigureOption),
+        HandoverProbability = parse.GetValue(handoverOption),
         UnfencedLock = parse.GetValue(unfencedOption),
     };
     try
@@ -115,6 +121,7 @@ root.SetAction(parse =>
         (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
         (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
         (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
+        (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

@@ -81,6 +81,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         Process();
     }
 
+    /// <summary>As leader, hands leadership to <paramref name="target"/> (or the best voter); null once under way, else why not.</summary>
+    public string? HandOver(int? target)
+    {
+        var refusal = _driver.HandOver(target);
+        Process();
+        return refusal;
+    }
+
     public int Id => _options.Id;
 
     public bool Up { get; private set; }

@@ -137,6 +137,15 @@ public sealed record SimulationOptions
     /// </summary>
     public double ReconfigureProbability { get; init; } = 0.3;
 
+    /// <summary>
+    /// Per run, the chance that the leader is asked now and then to hand its leadership to a voter (random, or the
+    /// best one), as `synod member remove` of the leader and a graceful stop do.
+    /// </summary>
+    public double HandoverProbability { get; init; } = 0.3;
+
+    /// <summary>Mean gap between two handovers asked for in a run that hands over.</summary>
+    public int HandoverGapMsMean { get; init; } = 400;
+
     /// <summary>Mean gap between two membership changes in a run that changes membership.</summary>
     public int ReconfigureGapMsMean { get; init; } = 250;
 
@@ -174,6 +183,7 @@ public sealed record SimulationOptions
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
         RequireProbability(UpgradeProbability, nameof(UpgradeProbability));
         RequireProbability(ReconfigureProbability, nameof(ReconfigureProbability));
+        RequireProbability(HandoverProbability, nameof(HandoverProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

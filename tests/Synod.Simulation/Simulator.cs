@@ -67,6 +67,8 @@ public sealed partial class Simulator
         // The membership bugs need a run whose membership changes to show.
         Reconfiguring = new SeededRandom(Mix((ulong)options.Seed, 0xC0F6)).Chance(options.ReconfigureProbability) ||
             (options.Bugs & (ProtocolBugs.ConfigurationAtOnce | ProtocolBugs.LearnerVotes)) != 0;
+        _handoverRandom = new SeededRandom(Mix((ulong)options.Seed, 0x4A0D));
+        HandingOver = _handoverRandom.Chance(options.HandoverProbability) || (options.Bugs & ProtocolBugs.HandoverSkipsPhase1) != 0;
         var hosts = options.Replicas + (Reconfiguring ? SpareReplicas : 0);
         var members = Enumerable.Range(1, options.Replicas).ToArray();
         _blocked = new bool[hosts + 1, hosts + 1];
@@ -143,6 +145,7 @@ public sealed partial class Simulator
 
         ScheduleNextFault();
         ScheduleNextReconfiguration();
+        ScheduleNextHandover();
         StartWatchers();
         StartLeaseHolders();
         foreach (var client in _clients)

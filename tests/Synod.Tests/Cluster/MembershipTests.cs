@@ -47,7 +47,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.True(promoted.Members.Single(m => m.Id == 4).Voter);
         await WaitAsync(client, m => !m.Pending);
 
-        // Remove the leader: it leads until the last slot it must vote in is chosen, stands down, and stops.
+        // Remove the leader: it hands leadership to a caught-up voter, the new leader removes it, and it stops.
         var leader = await cluster.WaitForLeaderAsync(Patience);
         var removed = await client.ChangeMemberAsync(SynodMemberChange.Remove, leader);
         Assert.DoesNotContain(removed.Members, m => m.Id == leader);
@@ -56,6 +56,10 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.True(await Eventually.WithinAsync(() => Task.FromResult(cluster.Exited(leader)), TimeSpan.FromSeconds(40)),
             $"removed replica {leader} did not stop.\n{cluster.Log(leader)}");
         Assert.Contains("was removed from the cluster", cluster.Log(leader), StringComparison.Ordinal);
+
+        // It handed its leadership over first, rather than leaving the others to notice its silence.
+        Assert.Contains("handing leadership to replica", cluster.Log(leader), StringComparison.Ordinal);
+        Assert.DoesNotContain("handover given up", cluster.Log(leader), StringComparison.Ordinal);
 
         await Task.Delay(500);
         await stop.CancelAsync();

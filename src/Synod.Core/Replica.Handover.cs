@@ -1,0 +1,111 @@
+using Synod.Core.Messages;
+
+namespace Synod.Core;
+
+/// <summary>
+/// Leadership handover (docs/protocol.md, "Handover"; Raft's leadership transfer, for Multi-Paxos): the leader stops
+/// putting new commands into slots, waits until the target voter has told it that it knows every slot this leader
+/// proposed chosen, and then sends it <see cref="TimeoutNow"/>. The target stands at once, without pre-vote or the
+/// follower timeout, and its Prepare says it stands on a handover, so replicas that still hear the old leader (the old
+/// leader too) promise at once instead of deferring to it. A handover that has not ended within ElectionTimeoutTicks is
+/// given up, and the leader goes on proposing. Like every election this rests on ballots for safety: a handover that
+/// goes wrong costs time, never a chosen value.
+/// </summary>
+public sealed partial class Replica
+{
+    private int? _handoverTarget;
+    private long _handoverSinceTick;
+    private long _timeoutNowSentTick;
+
+    /// <summary>The voter this leader is handing its leadership to, or null.</summary>
+    public int? HandoverTarget => _handoverTarget;
+
+    /// <summary>Handovers this replica started as leader, since it started.</summary>
+    public long HandoversStarted { get; private set; }
+
+    /// <summary>Handovers this replica started and gave up (the target did not take over in time), since it started.</summary>
+    public long HandoversGivenUp { get; private set; }
+
+    /// <summary>Why the last handover this replica started was given up, or null if none was.</summary>
+    public string? LastHandoverFailure { get; private set; }
+
+    /// <summary>
+    /// As leader, hands leadership to voter <paramref name="target"/>: returns null once the handover is under way, or
+    /// the reason it cannot be (not the leader, not a voter, not heard). New commands wait in the proposal queue
+    /// until it ends; the old leader passes them on to the new one.
+    /// </summary>
+    public string? HandOver(int target)
+    {
+        if (_role != ReplicaRole.Leader)
+        {
+            return $"replica {Id} does not lead";
+        }
+
+        if (target == Id)
+        {
+            return $"replica {Id} leads already";
+        }
+
+        if (!CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target))
+        {
+            return $"replica {target} is no voter of the configuration in effect and the latest one";
+        }
+
+        if (!_lastHeardTick.TryGetValue(target, out var heard) || _tick - heard >= _options.ElectionTimeoutTicks)
+        {
+            return $"replica {target} has not been heard within the election timeout ({_options.ElectionTimeoutTicks} ticks)";
+        }
+
+        _handoverTarget = target;
+        _handoverSinceTick = _tick;
+        _timeoutNowSentTick = long.MinValue / 2;
+        HandoversStarted++;
+        return null;
+    }
+
+    /// <summary>As leader, each tick: tell the target to stand once it knows everything chosen, or give the handover up.</summary>
+    private void TickHandover()
+    {
+        if (_handoverTarget is not int target)
+        {
+            return;
+        }
+
+        if (_tick - _handoverSinceTick >= _options.ElectionTimeoutTicks)
+        {
+            LastHandoverFailure = $"replica {target} did not take over within {_options.ElectionTimeoutTicks} ticks " +
+                $"(it knows slots up to {_peerCommitIndex.GetValueOrDefault(target)} chosen, this leader up to {_commitIndex}); replica {Id} leads on";
+            _handoverTarget = null;
+            HandoversGivenUp++;
+            return;
+        }
+
+        // Everything this leader put into a slot is chosen, and the target said it knows so (heartbeat acknowledgements
+        // carry its commit index): its phase 1 then finds nothing to re-propose, and it serves at once.
+        if (_inFlight.Count == 0 && _nextSlot - 1 <= _commitIndex && _peerCommitIndex.GetValueOrDefault(target) >= _commitIndex &&
+            _tick - _timeoutNowSentTick >= _options.HeartbeatIntervalTicks)
+        {
+            _timeoutNowSentTick = _tick;
+            Send(new TimeoutNow(Id, target, _ballot));
+        }
+    }
+
+    private void OnTimeoutNow(TimeoutNow message)
+    {
+        // Only from the leader this replica follows, at the ballot it follows: a late one from an earlier leadership is
+        // ignored. A replica that may not vote (rebuilding, or no voter) does not stand.
+        if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || _rebuilding || !MayStand)
+        {
+            return;
+        }
+
+        ClearPreVote();
+        StartElection(handover: true);
+        if ((_options.Bugs & ProtocolBugs.HandoverSkipsPhase1) != 0 && _role == ReplicaRole.Candidate)
+        {
+            // The bug: "the leader said I know everything chosen", so every voter counts as having promised.
+            BecomeLeader();
+            _phase1Promisers.UnionWith(_members);
+        }
+    }
+}

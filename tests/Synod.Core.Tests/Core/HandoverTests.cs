@@ -1,0 +1,176 @@
+using Synod.Core;
+using Synod.Core.Messages;
+
+namespace Synod.Tests.Core;
+
+/// <summary>
+/// Leadership handover on real cores (docs/protocol.md, "Handover"): the target leads well within one election timeout,
+/// with no slot lost and the commands that arrived meanwhile chosen after it; a handover the target never takes up is
+/// given up, and the old leader goes on; a TimeoutNow that arrives after that never costs a chosen value.
+/// </summary>
+public sealed class HandoverTests
+{
+    private static readonly int[] Three = [1, 2, 3];
+
+    [Fact]
+    public void The_target_leads_within_a_few_heartbeats_and_the_commands_that_waited_are_chosen_after_it()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        h.Propose(3, "before");
+        Settle(h, 20);
+        var ballot = h.R[3].Ballot;
+
+        Assert.Null(h.R[3].HandOver(2));
+        h.Propose(3, "during");
+        var ticks = 0;
+        for (; ticks < 50 && h.R[2].Role != ReplicaRole.Leader; ticks++)
+        {
+            Settle(h, 1);
+        }
+
+        // No election timeout passed: 2 stood on the leader's word, and 1 and 3 promised at once although they heard 3.
+        Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
+        Assert.True(ticks < h.R[2].Options.ElectionTimeoutTicks, $"the handover took {ticks} ticks");
+        Assert.NotEqual(ReplicaRole.Leader, h.R[3].Role);
+        Assert.True(h.R[2].Ballot > ballot);
+        Assert.Equal(1, h.R[3].HandoversStarted);
+        Assert.Null(h.R[3].LastHandoverFailure);
+
+        Settle(h, 40);
+        Assert.All(Three, id => Assert.Contains("during", h.Applied[id].Values));
+        Assert.All(Three, id => Assert.Equal(h.Applied[3], h.Applied[id]));
+        Assert.Null(h.Broken());
+    }
+
+    [Fact]
+    public void A_handover_the_target_never_takes_up_is_given_up_and_the_leader_goes_on()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+
+        Assert.Null(h.R[3].HandOver(2));
+        h.Propose(3, "waits");
+
+        // Every TimeoutNow is lost: 2 keeps following.
+        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
+        Assert.Null(h.R[3].HandoverTarget);
+        Assert.Contains("did not take over", h.R[3].LastHandoverFailure, StringComparison.Ordinal);
+        Assert.All(Three, id => Assert.Contains("waits", h.Applied[id].Values));
+    }
+
+    [Fact]
+    public void A_leader_refuses_to_hand_over_to_a_learner_itself_or_a_replica_it_does_not_hear()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Assert.Contains("leads already", h.R[3].HandOver(3), StringComparison.Ordinal);
+        Assert.Contains("no voter", h.R[3].HandOver(9), StringComparison.Ordinal);
+        Assert.Contains("does not lead", h.R[1].HandOver(2), StringComparison.Ordinal);
+
+        for (var t = 0; t < h.R[3].Options.ElectionTimeoutTicks; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            h.Drop(m => m.From == 1 || m.To == 1);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Contains("has not been heard", h.R[3].HandOver(1), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_late_TimeoutNow_from_an_earlier_leadership_starts_no_election()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        var old = h.R[3].Ballot;
+        Assert.Null(h.R[3].HandOver(2));
+        for (var t = 0; t < 30 && h.R[2].Role != ReplicaRole.Leader; t++) { Settle(h, 1); }
+        Settle(h, 10);
+        var ballot = h.R[2].Ballot;
+
+        // The leadership 2 now has is newer than the one that sent this.
+        h.R[1].Step(new TimeoutNow(3, 1, old));
+        Settle(h, 10);
+        Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
+        Assert.Equal(ballot, h.R[2].Ballot);
+    }
+
+    /// <summary>
+    /// The golden schedule of handover-skips-phase1: 3 hands over to 2, but its TimeoutNow is held; 3 gives the handover
+    /// up and gets "x" chosen by 1 and 3 while 2 hears nothing. Then the held TimeoutNow reaches 2. Standing with phase 1,
+    /// 2 learns "x" from the promises and keeps it; with the bug it leads at once and proposes "y" in x's slot.
+    /// </summary>
+    [Theory]
+    [InlineData(ProtocolBugs.None, false)]
+    [InlineData(ProtocolBugs.HandoverSkipsPhase1, true)]
+    public void A_TimeoutNow_that_arrives_after_its_handover_was_given_up_never_overwrites_a_chosen_slot(ProtocolBugs bugs, bool broken)
+    {
+        var h = new CoreHarness(Three, bugs);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+        Assert.Null(h.R[3].HandOver(2));
+
+        var held = new List<Message>();
+        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks && h.R[3].HandoverTarget is not null; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            held.AddRange(h.Net.OfType<TimeoutNow>());
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+        }
+
+        Assert.NotEmpty(held);
+        Assert.Null(h.R[3].HandoverTarget);
+        var slot = h.R[3].CommitIndex + 1;
+        h.Propose(3, "x");
+        for (var t = 0; t < 10; t++)
+        {
+            h.Tick(1);
+            h.Tick(3);
+            h.Deliver(m => m.To != 2 && m.From != 2);
+            h.Drop(m => m.To == 2 || m.From == 2);
+        }
+
+        Assert.Equal("x", h.Applied[3][slot]);
+        Assert.False(h.Applied[2].ContainsKey(slot), $"slot {slot}: " + string.Join(" | ", h.Applied.Select(a => a.Key + ":" + string.Join(",", a.Value.Select(v => v.Key + "=" + v.Value)))));
+
+        h.Net.Add(held[0]);
+        h.Deliver(m => m is TimeoutNow);
+        h.Propose(2, "y");
+        Settle(h, 40);
+        Assert.Equal(broken, h.Broken() is not null);
+    }
+
+    private static void Elect(CoreHarness h, int leader)
+    {
+        for (var t = 0; t < 200 && h.R[leader].Role != ReplicaRole.Leader; t++)
+        {
+            Settle(h, 1);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[leader].Role);
+    }
+
+    private static void Settle(CoreHarness h, int ticks)
+    {
+        for (var t = 0; t < ticks; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            h.Deliver(_ => true);
+        }
+    }
+}
