@@ -52,7 +52,7 @@ public sealed class ClientCommandContext
 
         try
         {
-            return new ClientCommandContext(ClusterConfig.Load(path), path);
+            return new ClientCommandContext(ClusterConfig.Load(path).WithoutRemoved(), path);
         }
         catch (FormatException e)
         {

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Synod.Chaos;
+using Synod.Client;
 using Synod.Server;
 using Synod.Storage;
 
@@ -39,6 +40,8 @@ public static class ClusterCommand
         {
             replicas, dataDir, basePort, insecurePeers, clusterToken,
         };
+        command.Subcommands.Add(ClusterMembershipCommands.Add());
+        command.Subcommands.Add(ClusterMembershipCommands.Remove());
         command.SetAction(async (parse, cancellation) =>
         {
             var count = parse.GetValue(replicas);
@@ -82,7 +85,18 @@ public static class ClusterCommand
 
         private readonly Dictionary<int, ReplicaProcess> _processes = [];
         private IDisposable? _supervisorLock;
+        /// <summary>The first configuration's replicas (every one's --peers), removed ones included.</summary>
+        private readonly Dictionary<int, string> _initial = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
+
+        /// <summary>The replicas this supervisor runs: the first configuration's less those removed, and those that joined since.</summary>
         private readonly Dictionary<int, string> _endpoints = Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{basePort + i - 1}");
+
+        /// <summary>Replicas that joined the running cluster (restarted with --join), and replicas removed from it (not started again).</summary>
+        private readonly HashSet<int> _joined = [];
+        private readonly HashSet<int> _removed = [];
+
+        /// <summary>Local members whose port another process holds: reported once, not started.</summary>
+        private readonly HashSet<int> _portBusyReported = [];
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
         private PeerCertificateFiles _certificates = new(Path.Combine(directory, "certs"));
 
@@ -111,7 +125,7 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            Console.WriteLine($"Starting {count} replicas, data in {directory}");
+            Console.WriteLine($"Starting {_endpoints.Count} replicas, data in {directory}");
             try
             {
                 foreach (var id in _endpoints.Keys)
@@ -198,9 +212,27 @@ public static class ClusterCommand
                     "Stop them first, or use another --data-dir.";
             }
 
-            return existing.Replicas.Count != count
-                ? $"{directory} holds a {existing.Replicas.Count}-replica cluster; run with --replicas {existing.Replicas.Count}, or use another --data-dir."
-                : null;
+            var first = existing.Replicas.Count(r => r.Joined != true);
+            if (first != count)
+            {
+                return $"{directory} holds a cluster whose first configuration had {first} replicas; run with --replicas {first}, or use another --data-dir.";
+            }
+
+            foreach (var replica in existing.Replicas)
+            {
+                if (replica.Removed == true)
+                {
+                    _removed.Add(replica.Id);
+                    _endpoints.Remove(replica.Id);
+                }
+                else if (replica.Joined == true)
+                {
+                    _joined.Add(replica.Id);
+                    _endpoints[replica.Id] = replica.Endpoint;
+                }
+            }
+
+            return null;
         }
 
         /// <summary>
@@ -291,6 +323,12 @@ public static class ClusterCommand
                 return null;
             }
 
+            if (_joined.Contains(id))
+            {
+                // A replica that joined and lost its data: if it is a voter by now, `serve --join` refuses --new-cluster.
+                Console.WriteLine($"Replica {id} has no data in {replicaDir}: it rejoins with --rebuild-from-peers, as a non-voter until it has caught up.");
+            }
+
             Console.WriteLine($"Replica {id} has no data in {replicaDir}: it rejoins with --rebuild-from-peers, as a non-voter until it has caught up.");
             return "--rebuild-from-peers";
         }
@@ -299,8 +337,7 @@ public static class ClusterCommand
         {
             var replicaDir = Path.Combine(directory, $"r{id}");
             Directory.CreateDirectory(replicaDir);
-            var peers = string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"));
-            string[] serveArgs = ["--id", $"{id}", "--peers", peers, "--data-dir", replicaDir, "--cluster-token", _clusterToken, .. PeerArgs(id)];
+            string[] serveArgs = ["--id", $"{id}", .. ClusterArgs(id), "--data-dir", replicaDir, "--cluster-token", _clusterToken, .. PeerArgs(id)];
             var replica = new ReplicaProcess(id, SelfProgram(), serveArgs, Path.Combine(replicaDir, "replica.log"), appendLog: true);
             try
             {
@@ -315,6 +352,14 @@ public static class ClusterCommand
             return replica;
         }
 
+        /// <summary>
+        /// How replica <paramref name="id"/> finds the cluster: the first configuration's members by --peers, the ones
+        /// that joined later by --join (the others' endpoints: they fetch the configuration and their own endpoint).
+        /// </summary>
+        private string[] ClusterArgs(int id) => _joined.Contains(id)
+            ? ["--join", string.Join(",", _endpoints.Where(e => e.Key != id).Select(e => e.Value))]
+            : ["--peers", string.Join(",", _initial.Select(e => $"{e.Key}={e.Value}"))];
+
         /// <summary>This same program, whether it runs as an app host or as "dotnet synod.dll".</summary>
         private static string[] SelfProgram()
         {
@@ -325,13 +370,16 @@ public static class ClusterCommand
         private void SaveConfig() => new ClusterConfig
         {
             ClusterToken = _clusterToken,
-            Replicas = [.. _endpoints.Select(e => new ClusterConfig.ReplicaEntry
-            {
-                Id = e.Key,
-                Endpoint = e.Value,
-                ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.ProcessId : null,
-                DataDir = Path.Combine(directory, $"r{e.Key}"),
-            })],
+            Replicas = [.. _initial.Concat(_endpoints.Where(e => _joined.Contains(e.Key)))
+                .Select(e => new ClusterConfig.ReplicaEntry
+                {
+                    Id = e.Key,
+                    Endpoint = e.Value,
+                    ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.ProcessId : null,
+                    DataDir = Path.Combine(directory, $"r{e.Key}"),
+                    Joined = _joined.Contains(e.Key) ? true : null,
+                    Removed = _removed.Contains(e.Key) ? true : null,
+                })],
         }.Save(_configPath);
 
         private async Task ReportStartupAsync(CancellationToken cancellation)
@@ -355,37 +403,190 @@ public static class ClusterCommand
 
         private async Task WatchAsync(CancellationToken cancellation)
         {
-            using var probe = new ClusterProbe(_endpoints);
+            var probe = new ClusterProbe(_endpoints);
+            var probed = _endpoints.Count;
             var reported = new HashSet<int>();
             int? lastLeader = null;
-            while (true)
+            try
             {
-                await Task.Delay(WatchIntervalMs, cancellation);
-                foreach (var (id, replica) in _processes)
+                while (true)
                 {
-                    if (replica.ExitedOnItsOwn(out var exitCode) && reported.Add(id))
+                    await Task.Delay(WatchIntervalMs, cancellation);
+                    var members = await FollowMembershipAsync(cancellation) ?? _lastMembers;
+                    foreach (var (id, replica) in _processes.ToList())
                     {
-                        Console.WriteLine($"replica {id} (pid {replica.ProcessId}) exited with code {exitCode}; the others keep serving. " +
-                            $"Restart it: {RestartCommand(id)}");
+                        if (!replica.ExitedOnItsOwn(out var exitCode) || !reported.Add(id))
+                        {
+                            continue;
+                        }
+
+                        if (members is not null && !members.Members.Any(m => m.Id == id) && id <= members.IdMax)
+                        {
+                            Console.WriteLine($"replica {id} was removed from the cluster and has stopped (its data stays in {Path.Combine(directory, $"r{id}")}; its id is never used again).");
+                            ForgetRemoved(id);
+                        }
+                        else
+                        {
+                            Console.WriteLine($"replica {id} (pid {replica.ProcessId}) exited with code {exitCode}; the others keep serving. " +
+                                $"Restart it: {RestartCommand(id)}");
+                        }
+
                         SaveConfig();
                     }
-                }
 
-                var leader = await probe.FindLeaderAsync(cancellation);
-                if (leader is not null && leader != lastLeader)
-                {
-                    if (lastLeader is not null)
+                    if (probed != _endpoints.Count || _endpoints.Keys.Any(id => !probe.Knows(id)))
                     {
-                        Console.WriteLine($"leader is now replica {leader}");
+                        probe.Dispose();
+                        probe = new ClusterProbe(_endpoints);
+                        probed = _endpoints.Count;
                     }
 
-                    lastLeader = leader;
+                    var leader = await probe.FindLeaderAsync(cancellation);
+                    if (leader is not null && leader != lastLeader)
+                    {
+                        if (lastLeader is not null)
+                        {
+                            Console.WriteLine($"leader is now replica {leader}");
+                        }
+
+                        lastLeader = leader;
+                    }
+                }
+            }
+            finally
+            {
+                probe.Dispose();
+                if (_client is not null)
+                {
+                    await _client.DisposeAsync();
                 }
             }
         }
 
+        private SynodClient? _client;
+        private string _clientEndpoints = "";
+        private long _membershipLooks;
+        private SynodMembers? _lastMembers;
+
+        /// <summary>
+        /// Follows the cluster's configuration as its leader knows it (every other look): starts a member with a local
+        /// endpoint that this supervisor does not run yet (`synod cluster add`, or `synod member add ID=127.0.0.1:PORT`),
+        /// with --join. Returns the configuration, or null if no leader answered this time.
+        /// </summary>
+        private async Task<SynodMembers?> FollowMembershipAsync(CancellationToken cancellation)
+        {
+            if (_membershipLooks++ % 2 != 0)
+            {
+                return _lastMembers;
+            }
+
+            var endpoints = string.Join(",", _endpoints.Values);
+            if (_client is null || endpoints != _clientEndpoints)
+            {
+                if (_client is not null)
+                {
+                    await _client.DisposeAsync();
+                }
+
+                _client = new SynodClient(new SynodClientOptions { Endpoints = [.. _endpoints.Values] });
+                _clientEndpoints = endpoints;
+            }
+
+            // The view of the replica that knows the most slots chosen: a lagging one may not know a member yet. Any
+            // member some replica lists was chosen in the log, so starting it is never wrong.
+            SynodMembers? members = null;
+            for (var i = 0; i < _endpoints.Count; i++)
+            {
+                try
+                {
+                    var listed = await _client.MembersAsync(
+                        new SynodCallOptions { PinnedEndpointIndex = i, OperationTimeout = TimeSpan.FromMilliseconds(WatchIntervalMs) }, cancellation);
+                    if (members is null || listed.CommitIndex > members.CommitIndex)
+                    {
+                        members = listed;
+                    }
+                }
+                catch (SynodException)
+                {
+                    // Down or starting: the others answer.
+                }
+            }
+
+            if (members is null)
+            {
+                return _lastMembers;
+            }
+
+            _lastMembers = members;
+            foreach (var member in members.Members)
+            {
+                if (_processes.ContainsKey(member.Id) || _removed.Contains(member.Id) || !IsLocalPort(member.Endpoint, out var port))
+                {
+                    continue;
+                }
+
+                if (!PortFree(port))
+                {
+                    if (_portBusyReported.Add(member.Id))
+                    {
+                        Console.WriteLine($"replica {member.Id} was added at {member.Endpoint}, whose port another process holds; start it yourself, or remove it: ./synod cluster remove {member.Id}");
+                    }
+
+                    continue;
+                }
+
+                if (!insecurePeers)
+                {
+                    _certificates = PeerCertificates.EnsureDevelopmentSet(_certificates.Directory, PeerCertificates.DefaultCluster, [member.Id]);
+                }
+
+                _joined.Add(member.Id);
+                _endpoints[member.Id] = member.Endpoint;
+                var held = HeldState(member.Id);
+                _processes[member.Id] = StartReplica(member.Id, held ? StartMode(member.Id, newCluster: false) : "--new-cluster");
+                SaveConfig();
+                Console.WriteLine($"replica {member.Id} joined at {member.Endpoint} as a {member.Role}; it catches up from the others (log: {Path.Combine(directory, $"r{member.Id}", "replica.log")})");
+            }
+
+            return members;
+        }
+
+        /// <summary>A replica removed from the cluster that has stopped: never started again.</summary>
+        private void ForgetRemoved(int id)
+        {
+            _processes.Remove(id, out var process);
+            process?.Dispose();
+            _endpoints.Remove(id);
+            if (!_joined.Remove(id))
+            {
+                // A member of the first configuration stays in cluster.json: the others' --peers still name it.
+                _removed.Add(id);
+            }
+        }
+
+        private static bool IsLocalPort(string endpoint, out int port)
+        {
+            port = 0;
+            return Synod.Protocol.HostPort.TryParse(endpoint, out var host, out port, out _) &&
+                IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
+        }
+
+        private static bool PortFree(int port)
+        {
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+
         private string RestartCommand(int id) =>
-            $"./synod serve --id {id} --peers {string.Join(",", _endpoints.Select(e => $"{e.Key}={e.Value}"))} --data-dir {Path.Combine(directory, $"r{id}")} " +
+            $"./synod serve --id {id} {string.Join(" ", ClusterArgs(id))} --data-dir {Path.Combine(directory, $"r{id}")} " +
             $"--cluster-token {_clusterToken} " + string.Join(" ", PeerArgs(id));
 
         private async Task StopAllAsync()

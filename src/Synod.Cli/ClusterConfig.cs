@@ -34,7 +34,16 @@ public sealed record ClusterConfig
         public int? ProcessId { get; init; }
 
         public string? DataDir { get; init; }
+
+        /// <summary>Joined the running cluster (`synod cluster add`): restarted with --join, and no member of the first configuration's --peers.</summary>
+        public bool? Joined { get; init; }
+
+        /// <summary>Removed from the cluster and stopped: never started again (a member of the first configuration stays listed for the others' --peers).</summary>
+        public bool? Removed { get; init; }
     }
+
+    /// <summary>The replicas clients may ask: every one not removed.</summary>
+    public ClusterConfig WithoutRemoved() => this with { Replicas = [.. Replicas.Where(r => r.Removed != true)] };
 
     public static ClusterConfig Load(string path)
     {

@@ -21,6 +21,9 @@ internal sealed class ClusterProbe : IDisposable
     }
 
     /// <summary>The replica that says it leads, if any answers so.</summary>
+    /// <summary>Whether this probe asks replica <paramref name="id"/>.</summary>
+    public bool Knows(int id) => _channels.ContainsKey(id);
+
     public async Task<int?> FindLeaderAsync(CancellationToken cancellation)
     {
         foreach (var (id, channel) in _channels)

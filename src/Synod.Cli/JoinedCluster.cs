@@ -7,7 +7,7 @@ namespace Synod.Cli;
 /// can reach (and its own endpoint), the voters of the cluster's first configuration (the core and the cluster id start
 /// from them) and the largest id used so far.
 /// </summary>
-internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> InitialVoters, int IdMax, ulong ClusterId)
+internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> InitialVoters, int IdMax, ulong ClusterId, bool Voter)
 {
     public static async Task<JoinedCluster> FetchAsync(int id, string endpoints, string? clusterToken, CancellationToken cancellation)
     {
@@ -29,6 +29,6 @@ internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> I
         var replicas = members.Members.Where(m => m.Endpoint.Length > 0)
             .Select(m => new ClusterConfig.ReplicaEntry { Id = m.Id, Endpoint = m.Endpoint })
             .ToList();
-        return new JoinedCluster(new ClusterConfig { Replicas = replicas, ClusterToken = clusterToken }, members.InitialVoters, members.IdMax, members.ClusterId);
+        return new JoinedCluster(new ClusterConfig { Replicas = replicas, ClusterToken = clusterToken }, members.InitialVoters, members.IdMax, members.ClusterId, self.Voter);
     }
 }

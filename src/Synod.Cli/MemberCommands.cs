@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using Synod.Client;
 
@@ -113,28 +114,41 @@ internal static class MemberCommands
         var (id, endpoint) = ParseTarget(parse.GetValue(target)!, needsEndpoint: true);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(parse.GetValue(wait));
         var asJson = parse.GetValue(json);
-        var members = await client.MembersAsync(options, cancellationToken);
-        if (!members.Members.Any(m => m.Id == id))
-        {
-            members = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, id, endpoint, options, cancellationToken);
-            await Print(asJson, $"step 1 of 3: replica {id} added as a learner at {endpoint} (revision {members.Revision}); start it with `synod serve --id {id} --join ...`", members);
-        }
-
-        members = await WaitAsync(client, options, m => !m.Pending && m.Members.FirstOrDefault(x => x.Id == id) is { Applied: > 0 } learner && learner.Lag <= CaughtUpLagSlotsMax,
-            deadline, $"replica {id} to start and catch up", cancellationToken);
-        if (!members.Members.Single(m => m.Id == id).Voter)
-        {
-            members = await client.ChangeMemberAsync(SynodMemberChange.Promote, id, "", options, cancellationToken);
-            await Print(asJson, $"step 2 of 3: replica {id} promoted to voter (revision {members.Revision}, in effect from slot {members.EffectiveFrom})", members);
-        }
-
-        await WaitAsync(client, options, m => !m.Pending, deadline, "the promotion to take effect", cancellationToken);
-        members = await client.ChangeMemberAsync(SynodMemberChange.Remove, parse.GetValue(old), "", options, cancellationToken);
+        await AddAndPromoteAsync(client, options, id, endpoint, promote: true, "step {0} of 3", "start it with `synod serve --id {id} --join ...`", deadline, asJson, cancellationToken);
+        var members = await client.ChangeMemberAsync(SynodMemberChange.Remove, parse.GetValue(old), "", options, cancellationToken);
         await Print(asJson, $"step 3 of 3: replica {parse.GetValue(old)} removed (revision {members.Revision}, in effect from slot {members.EffectiveFrom}); it stops on its own", members);
         return ExitCodes.Ok;
     }
 
-    private static async Task<SynodMembers> WaitAsync(
+    /// <summary>
+    /// Adds replica <paramref name="id"/> as a learner at <paramref name="endpoint"/> (unless it is a member already),
+    /// waits until it has started and caught up, and promotes it if <paramref name="promote"/>; prints each step as
+    /// <paramref name="step"/> (with {0} the step's number), saying how the replica gets started (<paramref name="howStarted"/>).
+    /// </summary>
+    /// <exception cref="TimeoutException">It did not start or catch up before <paramref name="deadline"/>.</exception>
+    public static async Task<SynodMembers> AddAndPromoteAsync(
+        SynodClient client, SynodCallOptions? options, int id, string endpoint, bool promote, string step, string howStarted, DateTime deadline, bool asJson,
+        CancellationToken cancellationToken)
+    {
+        var members = await client.MembersAsync(options, cancellationToken);
+        if (!members.Members.Any(m => m.Id == id))
+        {
+            members = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, id, endpoint, options, cancellationToken);
+            await Print(asJson, $"{string.Format(CultureInfo.InvariantCulture, step, 1)}: replica {id} added as a learner at {endpoint} (revision {members.Revision}); {howStarted}", members);
+        }
+
+        members = await WaitAsync(client, options, m => !m.Pending && m.Members.FirstOrDefault(x => x.Id == id) is { Applied: > 0 } learner && learner.Lag <= CaughtUpLagSlotsMax,
+            deadline, $"replica {id} to start and catch up", cancellationToken);
+        if (promote && !members.Members.Single(m => m.Id == id).Voter)
+        {
+            members = await client.ChangeMemberAsync(SynodMemberChange.Promote, id, "", options, cancellationToken);
+            await Print(asJson, $"{string.Format(CultureInfo.InvariantCulture, step, 2)}: replica {id} promoted to voter (revision {members.Revision}, in effect from slot {members.EffectiveFrom})", members);
+        }
+
+        return await WaitAsync(client, options, m => !m.Pending, deadline, "the change to take effect", cancellationToken);
+    }
+
+    public static async Task<SynodMembers> WaitAsync(
         SynodClient client, SynodCallOptions? options, Func<SynodMembers, bool> done, DateTime deadline, string what, CancellationToken cancellationToken)
     {
         while (true)
@@ -154,7 +168,7 @@ internal static class MemberCommands
         }
     }
 
-    private static async Task Print(bool json, string text, SynodMembers members) =>
+    public static async Task Print(bool json, string text, SynodMembers members) =>
         await Console.Out.WriteLineAsync(json
             ? JsonSerializer.Serialize(new Dictionary<string, object>
             {

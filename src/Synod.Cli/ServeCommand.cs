@@ -160,6 +160,14 @@ public static class ServeCommand
             try
             {
                 options.Validate();
+                if (joined is { Voter: true } && options.OpenMode == StorageOpenMode.NewCluster)
+                {
+                    // A voter that starts with no state would answer as if it had promised and accepted nothing: it must
+                    // rebuild as a non-voter first, as any replica that lost its disk does.
+                    Console.Error.WriteLine($"error: replica {options.Id} is a voter of the cluster and would start with no state: a voter that lost its data must rejoin with --rebuild-from-peers (or be removed, and a new id added).");
+                    return ExitCodes.InvalidInput;
+                }
+
                 if (joined is not null && joined.ClusterId != options.ClusterId)
                 {
                     Console.Error.WriteLine($"error: replica {options.Id} cannot join: the cluster's id is {joined.ClusterId:x16} and this replica's would be {options.ClusterId:x16}; give the cluster's --cluster-token.");

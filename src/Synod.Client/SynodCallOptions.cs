@@ -14,5 +14,11 @@ public sealed record SynodCallOptions
     /// <summary>Replaces <see cref="SynodClientOptions.OperationTimeout"/> for this call.</summary>
     public TimeSpan? OperationTimeout { get; init; }
 
+    /// <summary>
+    /// Stops at the first refusal that names a leader this client has no endpoint for (<see cref="LeaderElsewhereException"/>),
+    /// instead of trying its own endpoints until the deadline: membership changes then look the leader up in the configuration.
+    /// </summary>
+    internal bool LeaveForUnknownLeader { get; init; }
+
     public static SynodCallOptions Pinned(int endpointIndex) => new() { PinnedEndpointIndex = endpointIndex };
 }

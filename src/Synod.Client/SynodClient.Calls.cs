@@ -134,6 +134,10 @@ public sealed partial class SynodClient
                 Volatile.Write(ref _connected[index], connected);
                 RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
                 leaderHint = LeaderIndexOf(e);
+                if (leaderHint is null && options?.LeaveForUnknownLeader == true && NamedLeader(e) is int elsewhere)
+                {
+                    throw new LeaderElsewhereException(elsewhere, history.OutcomeUnknown, history.Exhausted(_time.GetElapsedTime(started)));
+                }
             }
 
             index = pinned ?? leaderHint ?? (index + 1) % _endpoints.Length;
@@ -183,10 +187,14 @@ public sealed partial class SynodClient
     /// <summary>The trailer naming the leader to ask, on a lease call refused by a replica that does not measure leases.</summary>
     private const string LeaderTrailer = "synod-leader";
 
+    /// <summary>The leader a refusal named (its synod-leader trailer), or null.</summary>
+    private static int? NamedLeader(RpcException e) =>
+        e.Trailers.GetValue(LeaderTrailer) is { } text && uint.TryParse(text, out var leader) && leader is > 0 and <= int.MaxValue ? (int)leader : null;
+
     /// <summary>The endpoint of the leader a refusal named, if the client has heard from it (by id) before.</summary>
     private int? LeaderIndexOf(RpcException e)
     {
-        if (e.Trailers.GetValue(LeaderTrailer) is not { } text || !uint.TryParse(text, out var leader) || leader == 0)
+        if (NamedLeader(e) is not int leader)
         {
             return null;
         }

@@ -63,29 +63,62 @@ public sealed partial class SynodClient
 
         var operationTimeout = OperationTimeout(options);
         var started = _time.GetTimestamp();
-        while (true)
+        var outcomeUnknown = false;
+        SynodUnavailableException? last = null;
+        for (var round = 0; ; round++)
         {
-            var leaderEndpoint = await FindLeaderAsync(options, cancellationToken);
-            // A few attempts per round: a replica that names a leader this client cannot reach by id sends it round again.
             var remaining = operationTimeout - _time.GetElapsedTime(started);
-            var perRound = 3 * _options.AttemptTimeout;
-            var call = (options ?? new SynodCallOptions()) with { OperationTimeout = remaining < perRound ? remaining : perRound };
+            if (remaining <= TimeSpan.Zero && last is not null)
+            {
+                throw last;
+            }
+
+            var (leaderEndpoint, known) = await FindLeaderAsync(options, remaining, cancellationToken);
+            if (outcomeUnknown && known is not null && Reflects(known, change, id, endpoint))
+            {
+                // An earlier round's attempt may have been chosen, and the configuration shows the change made: done.
+                return known;
+            }
+
+            remaining = operationTimeout - _time.GetElapsedTime(started);
+            var call = (options ?? new SynodCallOptions()) with { OperationTimeout = remaining, LeaveForUnknownLeader = true };
             try
             {
-                if (leaderEndpoint is not null)
+                if (leaderEndpoint is null)
                 {
-                    // The leader is not one of this client's endpoints (it joined later): ask it directly.
-                    await using var direct = new SynodClient(_options with { Endpoints = [leaderEndpoint] }, _time);
-                    return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
+                    return await ChangeAtAsync(request, change, call, cancellationToken);
                 }
 
-                return await ChangeAtAsync(request, change, call, cancellationToken);
+                // The leader is not one of this client's endpoints (it joined later): ask it directly.
+                await using var direct = new SynodClient(_options with { Endpoints = [leaderEndpoint] }, _time);
+                return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
             }
-            catch (SynodUnavailableException) when (_time.GetElapsedTime(started) < operationTimeout)
+            catch (LeaderElsewhereException e)
             {
-                // Leadership moved (a handover, or an election) to a replica this client did not know: look again.
+                // Leadership moved (a handover, or an election) to a replica this client did not know: look it up in
+                // the configuration, after a pause, and ask it.
+                outcomeUnknown |= e.OutcomeUnknown;
+                last = e.Summary;
+                var pause = RetryBackoff.Delay(round, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
+                remaining = operationTimeout - _time.GetElapsedTime(started);
+                if (remaining > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause < remaining ? pause : remaining, _time, cancellationToken);
+                }
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="members"/> already shows <paramref name="change"/> made.</summary>
+    private static bool Reflects(SynodMembers members, SynodMemberChange change, int id, string endpoint)
+    {
+        var member = members.Members.FirstOrDefault(m => m.Id == id);
+        return change switch
+        {
+            SynodMemberChange.Remove => member is null,
+            SynodMemberChange.Promote => member is { Voter: true },
+            _ => member is not null && member.Endpoint == endpoint,
+        };
     }
 
     private async Task<SynodMembers> ChangeAtAsync(MemberChangeRequest request, SynodMemberChange change, SynodCallOptions options, CancellationToken cancellationToken)
@@ -97,23 +130,32 @@ public sealed partial class SynodClient
     }
 
     /// <summary>
-    /// Asks every endpoint for the configuration, so that a refusal naming the leader leads straight to it: null if the
-    /// leader is one of this client's endpoints (or none is known), else the leader's endpoint as the configuration gives it.
+    /// Asks every endpoint for the configuration (within <paramref name="remaining"/>), so that a refusal naming the
+    /// leader leads straight to it. Returns the leader's endpoint as the configuration gives it if the leader is not one
+    /// of this client's endpoints (else null), and the configuration as the replica that knows the most slots chosen has it.
     /// </summary>
-    private async Task<string?> FindLeaderAsync(SynodCallOptions? options, CancellationToken cancellationToken)
+    private async Task<(string? LeaderEndpoint, SynodMembers? Members)> FindLeaderAsync(SynodCallOptions? options, TimeSpan remaining, CancellationToken cancellationToken)
     {
-        var leaders = new List<(int Leader, SynodMembers Members)>();
+        var started = _time.GetTimestamp();
+        SynodMembers? best = null;
         for (var i = 0; i < _endpoints.Length; i++)
         {
+            var left = remaining - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
             try
             {
-                var probe = (options ?? new SynodCallOptions()) with { PinnedEndpointIndex = i, OperationTimeout = _options.AttemptTimeout };
+                var probe = (options ?? new SynodCallOptions()) with { PinnedEndpointIndex = i, OperationTimeout = left < _options.AttemptTimeout ? left : _options.AttemptTimeout };
                 var (listed, _) = await CallAsync(new AttemptHistory("member list", isWrite: false), probe, ReadOnlyMemory<byte>.Empty,
                     (client, callOptions) => client.MemberListAsync(new MemberListRequest(), callOptions), cancellationToken);
                 Volatile.Write(ref _servedByAt[i], listed.ServedBy);
-                if (listed.LeaderId != 0)
+                var members = ToMembers(listed);
+                if (best is null || members.CommitIndex > best.CommitIndex)
                 {
-                    leaders.Add(((int)listed.LeaderId, ToMembers(listed)));
+                    best = members;
                 }
             }
             catch (SynodException)
@@ -122,20 +164,13 @@ public sealed partial class SynodClient
             }
         }
 
-        // The leader named by the replica that knows the most slots chosen.
-        if (leaders.Count == 0)
+        if (best is null || best.LeaderId == 0 || _servedByAt.Any(served => served == best.LeaderId))
         {
-            return null;
+            return (null, best);
         }
 
-        var (leader, members) = leaders.MaxBy(l => l.Members.CommitIndex);
-        if (_servedByAt.Any(served => served == leader))
-        {
-            return null;
-        }
-
-        var known = members.Members.FirstOrDefault(m => m.Id == leader)?.Endpoint;
-        return string.IsNullOrEmpty(known) ? null : known;
+        var known = best.Members.FirstOrDefault(m => m.Id == best.LeaderId)?.Endpoint;
+        return (string.IsNullOrEmpty(known) ? null : known, best);
     }
 
     private static SynodMembers ToMembers(MemberListResponse response) => new(

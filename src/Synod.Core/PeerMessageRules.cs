@@ -58,7 +58,7 @@ public static class PeerMessageRules
                 Number(m.Incarnation, "incarnation") ?? Number(m.Round, "question round") ?? Number(m.Life, "life") ??
                 Lives(m.KnownIncarnations, options),
             Reballot m => AnyBallot(m.Above, "ballot", options),
-            TimeoutNow m => OwnBallot(m.Ballot, m, options),
+            TimeoutNow m => OwnBallot(m.Ballot, m, options) ?? Number(m.CommitIndex, "commit index"),
             _ => $"V1: a message of unknown type {message.GetType().Name}",
         };
     }

@@ -46,6 +46,12 @@ public sealed partial class Replica
             return $"replica {Id} leads already";
         }
 
+        if (_handoverTarget is int under)
+        {
+            // Asked again (a second `member remove` of this leader): the handover under way goes on, its clock untouched.
+            return under == target ? null : $"a handover to replica {under} is under way";
+        }
+
         if (!CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target))
         {
             return $"replica {target} is no voter of the configuration in effect and the latest one";
@@ -71,10 +77,15 @@ public sealed partial class Replica
             return;
         }
 
-        if (_tick - _handoverSinceTick >= _options.ElectionTimeoutTicks)
+        var why = _tick - _handoverSinceTick >= _options.ElectionTimeoutTicks
+            ? $"replica {target} did not take over within {_options.ElectionTimeoutTicks} ticks (it knows slots up to {_peerCommitIndex.GetValueOrDefault(target)} chosen, this leader up to {_commitIndex})"
+            : !CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target) ? $"replica {target} is no voter any more"
+            : _tick - _lastHeardTick.GetValueOrDefault(target, long.MinValue / 2) >= _options.ElectionTimeoutTicks / 2
+                ? $"replica {target} has fallen silent (nothing heard for {_options.ElectionTimeoutTicks / 2} ticks)"
+            : null;
+        if (why is not null)
         {
-            LastHandoverFailure = $"replica {target} did not take over within {_options.ElectionTimeoutTicks} ticks " +
-                $"(it knows slots up to {_peerCommitIndex.GetValueOrDefault(target)} chosen, this leader up to {_commitIndex}); replica {Id} leads on";
+            LastHandoverFailure = why + $"; replica {Id} leads on";
             _handoverTarget = null;
             HandoversGivenUp++;
             return;
@@ -86,15 +97,17 @@ public sealed partial class Replica
             _tick - _timeoutNowSentTick >= _options.HeartbeatIntervalTicks)
         {
             _timeoutNowSentTick = _tick;
-            Send(new TimeoutNow(Id, target, _ballot));
+            Send(new TimeoutNow(Id, target, _ballot, _commitIndex));
         }
     }
 
     private void OnTimeoutNow(TimeoutNow message)
     {
-        // Only from the leader this replica follows, at the ballot it follows: a late one from an earlier leadership is
-        // ignored. A replica that may not vote (rebuilding, or no voter) does not stand.
-        if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || _rebuilding || !MayStand)
+        // Only from the leader this replica follows, at the ballot it follows, knowing exactly the slots chosen that the
+        // leader knew when it sent it: a late one (from an earlier leadership, or from a handover given up since, after
+        // which the leader chose more) is ignored. A replica that may not vote (rebuilding, or no voter) does not stand.
+        if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || message.CommitIndex != _commitIndex ||
+            _rebuilding || !MayStand)
         {
             return;
         }

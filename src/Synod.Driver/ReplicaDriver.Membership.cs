@@ -30,23 +30,33 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        if (handOverFirst && change.Kind == MembershipChangeKind.Remove && change.ReplicaId == Core.Id &&
-            MembershipRefusal(change, Core.LatestConfiguration) is null && HandOver() is null)
-        {
-            // A leader that is to be removed hands its leadership to a caught-up voter first, so that no election gap
-            // follows the removal. The request is answered "not the leader" once it has, and the client asks the new
-            // leader, which removes this replica; if the handover is given up, this leader removes itself.
-            _removalsAfterHandover.Add((change, answer));
-            return;
-        }
-
         var latest = Core.LatestConfiguration;
-        if (MembershipRefusal(change, latest) is { } refusal)
+        var members = MembersAfter(change, latest);
+        if ((MembershipRefusal(change, latest) ?? QuorumRefusal(change, latest, members)) is { } refusal)
         {
             answer.Complete(new MembershipOutcome(null, 0, 0, refusal));
             return;
         }
 
+        if (handOverFirst && change.Kind == MembershipChangeKind.Remove && change.ReplicaId == Core.Id &&
+            (Core.HandoverTarget is not null || HandOver() is null))
+        {
+            // A leader that is to be removed hands its leadership to a caught-up voter first, so that no election gap
+            // follows the removal. The request is answered "not the leader" once it has, and the client asks the new
+            // leader, which removes this replica; if the handover is given up, this leader removes itself. A second
+            // request while the handover is under way waits for the same one.
+            _removalsAfterHandover.Add((change, answer));
+            return;
+        }
+
+        var requestId = _options.FirstReadId + ++_nextMembershipRequest;
+        _membershipWaiters[requestId] = answer;
+        Core.Propose(new ConfigurationCommand(requestId, latest.Revision, members).Encode());
+    }
+
+    /// <summary>The members of the configuration <paramref name="change"/> would make from <paramref name="latest"/>.</summary>
+    private static List<ConfigurationMember> MembersAfter(MembershipChange change, Configuration latest)
+    {
         var members = latest.Members.ToList();
         var index = members.FindIndex(m => m.Id == change.ReplicaId);
         switch (change.Kind)
@@ -54,34 +64,36 @@ public sealed partial class ReplicaDriver
             case MembershipChangeKind.AddLearner:
                 members.Add(new ConfigurationMember(change.ReplicaId, Voter: false, change.Endpoint));
                 break;
-            case MembershipChangeKind.Promote:
+            case MembershipChangeKind.Promote when index >= 0:
                 members[index] = members[index] with { Voter = true };
                 break;
-            case MembershipChangeKind.Remove:
+            case MembershipChangeKind.Remove when index >= 0:
                 members.RemoveAt(index);
                 break;
-            case MembershipChangeKind.SetEndpoint:
+            case MembershipChangeKind.SetEndpoint when index >= 0:
                 members[index] = members[index] with { Endpoint = change.Endpoint };
                 break;
         }
 
-        if (change.Kind is MembershipChangeKind.Promote or MembershipChangeKind.Remove)
+        return members;
+    }
+
+    /// <summary>
+    /// As etcd's strict reconfiguration check: the voters that acknowledge this leader now must be a quorum of the new
+    /// configuration, or the change itself would leave the cluster unable to choose anything.
+    /// </summary>
+    private string? QuorumRefusal(MembershipChange change, Configuration latest, List<ConfigurationMember> members)
+    {
+        if (change.Kind is not (MembershipChangeKind.Promote or MembershipChangeKind.Remove))
         {
-            // As etcd's strict reconfiguration check: the voters that acknowledge this leader now must be a quorum of the
-            // new configuration, or the change itself would leave the cluster unable to choose anything.
-            var next = new Configuration(latest.Revision + 1, members, latest.IdMax);
-            var acknowledging = Core.AcknowledgingMembers();
-            if (!next.IsQuorum(acknowledging, smallQuorumBug: false))
-            {
-                answer.Complete(new MembershipOutcome(null, 0, 0,
-                    $"after this change only {acknowledging.Count(next.IsVoter)} of its {next.Voters.Count} voters ({string.Join(",", next.Voters)}) acknowledge the leader, fewer than a quorum; bring the others back first"));
-                return;
-            }
+            return null;
         }
 
-        var requestId = _options.FirstReadId + ++_nextMembershipRequest;
-        _membershipWaiters[requestId] = answer;
-        Core.Propose(new ConfigurationCommand(requestId, latest.Revision, members).Encode());
+        var next = new Configuration(latest.Revision + 1, members, latest.IdMax);
+        var acknowledging = Core.AcknowledgingMembers();
+        return next.IsQuorum(acknowledging, smallQuorumBug: false)
+            ? null
+            : $"after this change only {acknowledging.Count(next.IsVoter)} of its {next.Voters.Count} voters ({string.Join(",", next.Voters)}) acknowledge the leader, fewer than a quorum; bring the others back first";
     }
 
     /// <summary>

@@ -301,6 +301,16 @@ public sealed partial class ReplicaDriver
             return;
         }
 
+        // Likewise a read whose index was asked of a leader that then stood down (a handover, an election) would wait for
+        // its deadline: ask the new leader. Either answer is a read index confirmed after the read began; the first wins.
+        foreach (var (readId, read) in _readWaiters)
+        {
+            if (!read.Abandoned)
+            {
+                Core.RequestRead(readId);
+            }
+        }
+
         foreach (var ((clientId, _), write) in _writeWaiters)
         {
             // Not a registration (client id 0): the state machine does not recognise a second copy of one, and would

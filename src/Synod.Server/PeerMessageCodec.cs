@@ -61,7 +61,7 @@ public static class PeerMessageCodec
 
                 break;
             case Reballot m: pb.Reballot = new ReballotPb { Above = Encode(m.Above) }; break;
-            case TimeoutNow m: pb.TimeoutNow = new TimeoutNowPb { Ballot = Encode(m.Ballot) }; break;
+            case TimeoutNow m: pb.TimeoutNow = new TimeoutNowPb { Ballot = Encode(m.Ballot), CommitIndex = m.CommitIndex }; break;
             default: throw new ArgumentException($"No peer encoding for {message.GetType().Name}.", nameof(message));
         }
 
@@ -97,7 +97,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.VoterQueryReply => new VoterQueryReply(from, to, Decode(pb.VoterQueryReply.Promised), pb.VoterQueryReply.KnownIncarnation, pb.VoterQueryReply.Incarnation,
                 pb.VoterQueryReply.KnownIncarnations.ToDictionary(pair => (int)pair.Key, pair => pair.Value), pb.VoterQueryReply.Round, pb.VoterQueryReply.Life),
             PeerMessage.KindOneofCase.Reballot => new Reballot(from, to, Decode(pb.Reballot.Above)),
-            PeerMessage.KindOneofCase.TimeoutNow => new TimeoutNow(from, to, Decode(pb.TimeoutNow.Ballot)),
+            PeerMessage.KindOneofCase.TimeoutNow => new TimeoutNow(from, to, Decode(pb.TimeoutNow.Ballot), pb.TimeoutNow.CommitIndex),
             _ => throw new FormatException($"a peer message from replica {from} carries no known kind ({pb.KindCase})."),
         };
     }

@@ -29,7 +29,7 @@ internal static class ScheduleText
         VoterQuery m => $"VoterQuery life={m.Incarnation}",
         VoterQueryReply m => $"VoterQueryReply promised={m.Promised} known-life={m.KnownIncarnation} life={m.Incarnation}",
         Reballot m => $"Reballot above={m.Above}",
-        TimeoutNow m => $"TimeoutNow b={m.Ballot}",
+        TimeoutNow m => $"TimeoutNow b={m.Ballot} commit={m.CommitIndex}",
         _ => message.ToString(),
     };
 

@@ -95,6 +95,9 @@ public sealed class FaultCounters
 
     public long HandoversGivenUp { get; set; }
 
+    /// <summary>Removals of a leader that handed over first, asked again at the new leader.</summary>
+    public long LeaderRemovalsFollowed { get; set; }
+
     public long ReconfigurationsRefused { get; set; }
 
     public long ReplicasJoined { get; set; }
@@ -170,6 +173,7 @@ public sealed class FaultCounters
         Reconfigurations += other.Reconfigurations;
         Handovers += other.Handovers;
         HandoversGivenUp += other.HandoversGivenUp;
+        LeaderRemovalsFollowed += other.LeaderRemovalsFollowed;
         ReconfigurationsRefused += other.ReconfigurationsRefused;
         ReplicasJoined += other.ReplicasJoined;
         ReplicasRetired += other.ReplicasRetired;
@@ -191,5 +195,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

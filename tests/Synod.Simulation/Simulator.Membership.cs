@@ -162,7 +162,8 @@ public sealed partial class Simulator
         }
 
         _changeInFlightUntilMs = NowMs + Options.ClientTimeoutMs * 4;
-        leader.ChangeMembership(change, new MembershipAnswer(this, change.Kind == MembershipChangeKind.AddLearner ? Host(change.ReplicaId) : null));
+        var removesLeader = change.Kind == MembershipChangeKind.Remove && change.ReplicaId == leader.Id;
+        leader.ChangeMembership(change, new MembershipAnswer(this, change.Kind == MembershipChangeKind.AddLearner ? Host(change.ReplicaId) : null, removesLeader ? change : null));
     }
 
     /// <summary>
@@ -215,7 +216,27 @@ public sealed partial class Simulator
         }
     }
 
-    private sealed class MembershipAnswer(Simulator sim, SimReplicaHost? joining) : IAnswer<MembershipOutcome>
+    /// <summary>
+    /// Asks the leader there is now to remove the replica that led when the removal was asked for: it handed its
+    /// leadership over first and answered "not the leader", and the operator (as the client library does) follows.
+    /// </summary>
+    private void FollowRemovalOfLeader(MembershipChange removal)
+    {
+        Schedule(NowMs + 50, Tracing ? "follow the removal of the old leader" : null, () =>
+        {
+            var leader = _hosts.Where(h => h.Up && h.Core.Role == ReplicaRole.Leader).MaxBy(h => h.Core.Ballot);
+            if (leader is null || leader.Id == removal.ReplicaId || _leaseHoldersStopped)
+            {
+                return;
+            }
+
+            Faults.LeaderRemovalsFollowed++;
+            _changeInFlightUntilMs = NowMs + Options.ClientTimeoutMs * 4;
+            leader.ChangeMembership(removal, new MembershipAnswer(this, null, null));
+        });
+    }
+
+    private sealed class MembershipAnswer(Simulator sim, SimReplicaHost? joining, MembershipChange? removesLeader = null) : IAnswer<MembershipOutcome>
     {
         public bool Abandoned => false;
 
@@ -237,6 +258,12 @@ public sealed partial class Simulator
 
         public void Fail(ReplicaFailure failure)
         {
+            if (removesLeader is not null && failure == ReplicaFailure.NoLeader)
+            {
+                sim.FollowRemovalOfLeader(removesLeader);
+                return;
+            }
+
             sim.Faults.ReconfigurationsRefused++;
             if (joining is not null)
             {

@@ -102,7 +102,7 @@ public sealed class HandoverTests
         var ballot = h.R[2].Ballot;
 
         // The leadership 2 now has is newer than the one that sent this.
-        h.R[1].Step(new TimeoutNow(3, 1, old));
+        h.R[1].Step(new TimeoutNow(3, 1, old, h.R[1].CommitIndex));
         Settle(h, 10);
         Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
         Assert.Equal(ballot, h.R[2].Ballot);
@@ -153,6 +153,95 @@ public sealed class HandoverTests
         h.Propose(2, "y");
         Settle(h, 40);
         Assert.Equal(broken, h.Broken() is not null);
+    }
+
+    /// <summary>
+    /// The cold review's finding 1: asking again for a handover under way (a second `member remove` of the leader) used
+    /// to restart its clock, so a target that never stood held every command for ever.
+    /// </summary>
+    [Fact]
+    public void Asking_again_for_a_handover_under_way_does_not_hold_commands_past_one_election_timeout()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+        var timeout = h.R[3].Options.ElectionTimeoutTicks;
+
+        Assert.Null(h.R[3].HandOver(2));
+        h.Propose(3, "waits");
+        for (var t = 1; t <= 3 * timeout; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+            if (t % (timeout - 1) == 0 && h.R[3].HandoverTarget is not null)
+            {
+                Assert.Null(h.R[3].HandOver(2));
+                Assert.Contains("under way", h.R[3].HandOver(1), StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
+        Assert.Equal(1, h.R[3].HandoversStarted);
+        Assert.Equal(1, h.R[3].HandoversGivenUp);
+        Assert.All(Three, id => Assert.Contains("waits", h.Applied[id].Values));
+    }
+
+    /// <summary>
+    /// The cold review's finding 5: a TimeoutNow held past its handover's end, after the leader went on and chose more,
+    /// reaches a target that knows those slots chosen: it does not stand, and the healthy leader is not deposed.
+    /// </summary>
+    [Fact]
+    public void A_late_TimeoutNow_after_the_leader_went_on_deposes_no_one()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+        Assert.Null(h.R[3].HandOver(2));
+        var held = new List<Message>();
+        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks && h.R[3].HandoverTarget is not null; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            held.AddRange(h.Net.OfType<TimeoutNow>());
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Null(h.R[3].HandoverTarget);
+        var ballot = h.R[3].Ballot;
+        h.Propose(3, "after");
+        Settle(h, 30);
+
+        h.Net.Add(held[0]);
+        Settle(h, 5);
+        Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
+        Assert.Equal(ballot, h.R[3].Ballot);
+        Assert.Null(h.Broken());
+    }
+
+    [Fact]
+    public void A_handover_whose_target_falls_silent_is_given_up_before_the_election_timeout()
+    {
+        var h = new CoreHarness(Three);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+        Assert.Null(h.R[3].HandOver(2));
+        var timeout = h.R[3].Options.ElectionTimeoutTicks;
+        var ticks = 0;
+        for (; ticks < 2 * timeout && h.R[3].HandoverTarget is not null; ticks++)
+        {
+            // 2 is cut off from the start, before it could acknowledge.
+            foreach (var id in Three) { h.Tick(id); }
+            h.Drop(m => m.To == 2 || m.From == 2);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Null(h.R[3].HandoverTarget);
+        Assert.Contains("fallen silent", h.R[3].LastHandoverFailure, StringComparison.Ordinal);
+        Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
     }
 
     private static void Elect(CoreHarness h, int leader)

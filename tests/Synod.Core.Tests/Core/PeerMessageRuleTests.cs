@@ -39,7 +39,7 @@ public sealed class PeerMessageRuleTests
         { "V3 the leader's ballot from another member", new Accept(2, 1, LeaderBallot, 2, Batch("x"), 2) },
         { "V3 a commit at another's ballot", new Commit(2, 1, LeaderBallot, 2) },
         { "V3 a prepare at another's ballot", new Prepare(2, 1, new Ballot(9, 4), 2) },
-        { "V3 a handover at another's ballot", new TimeoutNow(2, 1, LeaderBallot) },
+        { "V3 a handover at another's ballot", new TimeoutNow(2, 1, LeaderBallot, 1) },
         { "V3 a promise for another's ballot", new Promise(2, 1, new Ballot(9, 4), 2, [], 1, 0, false) },
         { "V4 a slot of 2^62", new Accept(5, 1, LeaderBallot, Huge, Batch("x"), Huge) },
         { "V4 a commit index of 2^62", new Heartbeat(2, 1, Ballot.Zero, false, Huge, 0, 0) },
@@ -115,7 +115,7 @@ public sealed class PeerMessageRuleTests
             new VoterQueryReply(2, 1, LeaderBallot, 2, 3),
             new VoterQueryReply(2, 1, LeaderBallot, 2, 3, new Dictionary<int, long> { [3] = 2, [1] = 3 }),
             new Reballot(2, 1, LeaderBallot),
-            new TimeoutNow(5, 1, LeaderBallot),
+            new TimeoutNow(5, 1, LeaderBallot, 10),
             new Prepare(2, 1, new Ballot(4, 2), 2, Handover: true),
         ];
 
