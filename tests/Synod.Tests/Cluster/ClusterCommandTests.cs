@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Synod.Cli;
+using Synod.Client;
 
 namespace Synod.Tests.Cluster;
 
@@ -78,6 +79,104 @@ public sealed class ClusterCommandTests : IDisposable
         var again = await StartClusterAsync(basePort, "--cluster-token", "payments-prod");
         Assert.False(again.HasExited);
         await StopAsync(again);
+    }
+
+    /// <summary>
+    /// The README's growing and shrinking, as a user types it, under a client load: `synod cluster add` four times
+    /// (3 → 5 → 7 voters: the supervisor starts each new replica with --join, it catches up and is promoted), then
+    /// `synod cluster remove` of the two newest (→ 5), of the leader (it hands its leadership over first) and of one more
+    /// (→ 3). Every acknowledged write is kept, the removed replicas stop, and cluster.json follows.
+    /// </summary>
+    [Fact]
+    public async Task Synod_cluster_grows_from_three_voters_to_seven_and_shrinks_back_to_three_under_load_keeping_every_acknowledged_write()
+    {
+        var basePort = ThreeFreePorts();
+        var supervisor = await StartClusterAsync(basePort);
+        var first = Enumerable.Range(0, 3).Select(i => $"127.0.0.1:{basePort + i}").ToList();
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = first });
+        using var stop = new CancellationTokenSource();
+        var acknowledged = new List<string>();
+        var writing = Task.Run(async () =>
+        {
+            var failed = 0;
+            await using var writer = new SynodClient(new SynodClientOptions { Endpoints = first, OperationTimeout = TimeSpan.FromSeconds(10) });
+            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await writer.PutAsync($"w{i}", $"v{i}");
+                    lock (acknowledged) { acknowledged.Add($"w{i}"); }
+                }
+                catch (SynodException)
+                {
+                    failed++;
+                }
+            }
+
+            return failed;
+        });
+
+        for (var added = 4; added <= 7; added++)
+        {
+            var add = await CliExitCodeTests.RunAsync("cluster", "add", "--data-dir", _directory);
+            Assert.True(add.ExitCode == ExitCodes.Ok, $"cluster add exited {add.ExitCode}: {add.Stderr}\n{add.Stdout}");
+            Assert.Contains($"replica {added} promoted to voter", add.Stdout, StringComparison.Ordinal);
+        }
+
+        var seven = await client.MembersAsync();
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7], seven.Members.Where(m => m.Voter).Select(m => m.Id).Order());
+        Assert.Equal(7, ReplicaProcessIds().Count);
+
+        var leader = seven.LeaderId;
+        var removals = new[] { 7, 6, leader, new[] { 5, 4 }.First(id => id != leader) };
+        foreach (var id in removals)
+        {
+            await WaitUntilSettledAsync(client);
+            var remove = await CliExitCodeTests.RunAsync("cluster", "remove", id.ToString(), "--data-dir", _directory);
+            Assert.True(remove.ExitCode == ExitCodes.Ok, $"cluster remove {id} exited {remove.ExitCode}: {remove.Stderr}");
+        }
+
+        // The removed replicas stop on their own, and the supervisor takes them out of cluster.json (or marks them removed).
+        var left = seven.Members.Select(m => m.Id).Except(removals).Order().ToList();
+        Assert.True(await Eventually.WithinAsync(() => Task.FromResult(ReplicaProcessIds().Count == 3), TimeSpan.FromSeconds(60)),
+            File.ReadAllText(Path.Combine(_directory, "cluster.json")));
+        await stop.CancelAsync();
+        var failed = await writing;
+        Assert.True(acknowledged.Count > 50, $"only {acknowledged.Count} writes were acknowledged ({failed} failed)");
+
+        await using var survivors = new SynodClient(new SynodClientOptions { Endpoints = [.. ConfiguredEndpoints()] });
+        var three = await survivors.MembersAsync();
+        Assert.Equal(left, three.Members.Where(m => m.Voter).Select(m => m.Id).Order());
+        Assert.Equal(3, three.Members.Count);
+        foreach (var key in acknowledged)
+        {
+            var value = await survivors.GetAsync(key);
+            Assert.Equal("v" + key[1..], System.Text.Encoding.UTF8.GetString(value.Value.Span));
+        }
+
+        await StopAsync(supervisor);
+    }
+
+    private static async Task WaitUntilSettledAsync(SynodClient client) =>
+        Assert.True(await Eventually.WithinAsync(async () =>
+        {
+            try
+            {
+                return !(await client.MembersAsync()).Pending;
+            }
+            catch (SynodException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)), "a membership change did not take effect");
+
+    /// <summary>The endpoints cluster.json lists for replicas that are not removed.</summary>
+    private List<string> ConfiguredEndpoints()
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_directory, "cluster.json")));
+        return [.. config.RootElement.GetProperty("replicas").EnumerateArray()
+            .Where(r => !r.TryGetProperty("removed", out var removed) || !removed.GetBoolean())
+            .Select(r => r.GetProperty("endpoint").GetString()!)];
     }
 
     private async Task<Process> StartClusterAsync(int basePort, params string[] extra)
