@@ -263,14 +263,9 @@ public static class ClusterCommand
         {
             foreach (var (id, endpoint) in _endpoints)
             {
-                try
+                if (IsLocalPort(endpoint, out var port) && !PortFree(port))
                 {
-                    using var probe = new TcpListener(IPAddress.Loopback, basePort + id - 1);
-                    probe.Start();
-                }
-                catch (SocketException)
-                {
-                    return $"port {basePort + id - 1} (replica {id}, {endpoint}) is already in use; free it or choose another --base-port.";
+                    return $"port {port} (replica {id}, {endpoint}) is already in use; free it or choose another --base-port.";
                 }
             }
 

@@ -15,9 +15,7 @@ public sealed class HandoverTests
     [Fact]
     public void The_target_leads_within_a_few_heartbeats_and_the_commands_that_waited_are_chosen_after_it()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
+        var h = LeaderThree();
         h.Propose(3, "before");
         Settle(h, 20);
         var ballot = h.R[3].Ballot;
@@ -47,10 +45,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_handover_the_target_never_takes_up_is_given_up_and_the_leader_goes_on()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
-        Settle(h, 10);
+        var h = LeaderThree();
 
         Assert.Null(h.R[3].HandOver(2));
         h.Propose(3, "waits");
@@ -72,9 +67,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_leader_refuses_to_hand_over_to_a_learner_itself_or_a_replica_it_does_not_hear()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
+        var h = LeaderThree();
         Assert.Contains("leads already", h.R[3].HandOver(3), StringComparison.Ordinal);
         Assert.Contains("no voter", h.R[3].HandOver(9), StringComparison.Ordinal);
         Assert.Contains("does not lead", h.R[1].HandOver(2), StringComparison.Ordinal);
@@ -92,9 +85,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_late_TimeoutNow_from_an_earlier_leadership_starts_no_election()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
+        var h = LeaderThree();
         var old = h.R[3].Ballot;
         Assert.Null(h.R[3].HandOver(2));
         for (var t = 0; t < 30 && h.R[2].Role != ReplicaRole.Leader; t++) { Settle(h, 1); }
@@ -118,20 +109,10 @@ public sealed class HandoverTests
     [InlineData(ProtocolBugs.HandoverSkipsPhase1, true)]
     public void A_TimeoutNow_that_arrives_after_its_handover_was_given_up_never_overwrites_a_chosen_slot(ProtocolBugs bugs, bool broken)
     {
-        var h = new CoreHarness(Three, bugs);
-        h.StartAll();
-        Elect(h, leader: 3);
-        Settle(h, 10);
+        var h = LeaderThree(bugs);
         Assert.Null(h.R[3].HandOver(2));
 
-        var held = new List<Message>();
-        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks && h.R[3].HandoverTarget is not null; t++)
-        {
-            foreach (var id in Three) { h.Tick(id); }
-            held.AddRange(h.Net.OfType<TimeoutNow>());
-            h.Drop(m => m is TimeoutNow);
-            h.Deliver(_ => true);
-        }
+        var held = HoldTimeoutNowsUntilGivenUp(h);
 
         Assert.NotEmpty(held);
         Assert.Null(h.R[3].HandoverTarget);
@@ -162,10 +143,7 @@ public sealed class HandoverTests
     [Fact]
     public void Asking_again_for_a_handover_under_way_does_not_hold_commands_past_one_election_timeout()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
-        Settle(h, 10);
+        var h = LeaderThree();
         var timeout = h.R[3].Options.ElectionTimeoutTicks;
 
         Assert.Null(h.R[3].HandOver(2));
@@ -195,19 +173,9 @@ public sealed class HandoverTests
     [Fact]
     public void A_late_TimeoutNow_after_the_leader_went_on_deposes_no_one()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
-        Settle(h, 10);
+        var h = LeaderThree();
         Assert.Null(h.R[3].HandOver(2));
-        var held = new List<Message>();
-        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks && h.R[3].HandoverTarget is not null; t++)
-        {
-            foreach (var id in Three) { h.Tick(id); }
-            held.AddRange(h.Net.OfType<TimeoutNow>());
-            h.Drop(m => m is TimeoutNow);
-            h.Deliver(_ => true);
-        }
+        var held = HoldTimeoutNowsUntilGivenUp(h);
 
         Assert.Null(h.R[3].HandoverTarget);
         var ballot = h.R[3].Ballot;
@@ -224,10 +192,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_handover_whose_target_falls_silent_is_given_up_before_the_election_timeout()
     {
-        var h = new CoreHarness(Three);
-        h.StartAll();
-        Elect(h, leader: 3);
-        Settle(h, 10);
+        var h = LeaderThree();
         Assert.Null(h.R[3].HandOver(2));
         var timeout = h.R[3].Options.ElectionTimeoutTicks;
         var ticks = 0;
@@ -242,6 +207,31 @@ public sealed class HandoverTests
         Assert.Null(h.R[3].HandoverTarget);
         Assert.Contains("fallen silent", h.R[3].LastHandoverFailure, StringComparison.Ordinal);
         Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
+    }
+
+    /// <summary>Three replicas, 3 leading and settled.</summary>
+    private static CoreHarness LeaderThree(ProtocolBugs bugs = ProtocolBugs.None)
+    {
+        var h = new CoreHarness(Three, bugs);
+        h.StartAll();
+        Elect(h, leader: 3);
+        Settle(h, 10);
+        return h;
+    }
+
+    /// <summary>Runs until 3 gives its handover up, holding back every TimeoutNow; returns them.</summary>
+    private static List<Message> HoldTimeoutNowsUntilGivenUp(CoreHarness h)
+    {
+        var held = new List<Message>();
+        for (var t = 0; t < 2 * h.R[3].Options.ElectionTimeoutTicks && h.R[3].HandoverTarget is not null; t++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            held.AddRange(h.Net.OfType<TimeoutNow>());
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+        }
+
+        return held;
     }
 
     private static void Elect(CoreHarness h, int leader)
