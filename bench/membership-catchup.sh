@@ -15,14 +15,13 @@ cd "$work"
 cluster=$!
 trap 'kill -TERM $cluster 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 120); do grep -q "Cluster ready" cluster.log && break; sleep 1; done
-echo "loading about $size_mb MB: $keys keys of $value bytes, each put about 3 times at random..."
-"$synod" bench --mode put --clients 16 --key-space "$keys" --value-size "$value" --ops $(( keys * 3 )) --duration 30m --json > load.json
+echo "loading about $size_mb MB: $keys keys of $value bytes, put $keys times at random (about 63% of the keys)..."
+"$synod" bench --mode put --clients 16 --key-space "$keys" --value-size "$value" --ops "$keys" --duration 30m --json > load.json
 python3 -c "import json; r=json.load(open('load.json')); print(f'loaded: {r[\"ops\"]} puts at {r[\"ops_per_sec\"]:.0f}/s')" 2>/dev/null || cat load.json
-state=$("$synod" status --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(max(x.get("keys",0) for x in r))')
-echo "keys held: $state (about $(( state * value / 1000000 )) MB of values)"
 start=$(date +%s.%N)
 "$synod" cluster add --learner --wait-seconds 600 > add.log
 end=$(date +%s.%N)
 cat add.log
-python3 -c "s=$start; e=$end; mb=$state*$value/1e6; print(f'learner caught up in {e-s:.1f} s from member add: {mb/(e-s):.0f} MB/s of values')"
-grep -h "snapshot" synod-data/r4/replica.log | head -5 || true
+grep -h "installed a snapshot" synod-data/r4/replica.log || true
+state=$(grep -ho "installed a snapshot at slot [0-9]* ([0-9]* keys)" synod-data/r4/replica.log | tail -1 | grep -o "([0-9]*" | tr -d "(")
+python3 -c "s=$start; e=$end; mb=${state:-0}*$value/1e6; print(f'{${state:-0}} keys, {mb:.0f} MB of values: learner caught up in {e-s:.1f} s from member add, {mb/(e-s):.1f} MB/s')"
