@@ -95,6 +95,13 @@ public static class ClusterCommand
         private readonly HashSet<int> _joined = [];
         private readonly HashSet<int> _removed = [];
 
+        /// <summary>Replicas that joined and were removed since: kept in cluster.json (marked removed) so that none is started again.</summary>
+        private readonly Dictionary<int, string> _removedJoined = [];
+
+        /// <summary>Starts of a member that exited with an error, by id, and when the next may be tried (a joiner whose peers were slow).</summary>
+        private readonly Dictionary<int, (int Tries, DateTime NextAt)> _retries = [];
+        private const int JoinTriesMax = 5;
+
         /// <summary>Local members whose port another process holds: reported once, not started.</summary>
         private readonly HashSet<int> _portBusyReported = [];
         private readonly string _configPath = Path.Combine(directory, ClusterConfig.FileName);
@@ -224,6 +231,10 @@ public static class ClusterCommand
                 {
                     _removed.Add(replica.Id);
                     _endpoints.Remove(replica.Id);
+                    if (replica.Joined == true)
+                    {
+                        _removedJoined[replica.Id] = replica.Endpoint;
+                    }
                 }
                 else if (replica.Joined == true)
                 {
@@ -320,8 +331,8 @@ public static class ClusterCommand
 
             if (_joined.Contains(id))
             {
-                // A replica that joined and lost its data: if it is a voter by now, `serve --join` refuses --new-cluster.
-                Console.WriteLine($"Replica {id} has no data in {replicaDir}: it rejoins with --rebuild-from-peers, as a non-voter until it has caught up.");
+                // A learner that lost its data starts empty again; `serve --join` refuses a voter with none.
+                return "--new-cluster";
             }
 
             Console.WriteLine($"Replica {id} has no data in {replicaDir}: it rejoins with --rebuild-from-peers, as a non-voter until it has caught up.");
@@ -365,7 +376,7 @@ public static class ClusterCommand
         private void SaveConfig() => new ClusterConfig
         {
             ClusterToken = _clusterToken,
-            Replicas = [.. _initial.Concat(_endpoints.Where(e => _joined.Contains(e.Key)))
+            Replicas = [.. _initial.Concat(_endpoints.Where(e => _joined.Contains(e.Key))).Concat(_removedJoined)
                 .Select(e => new ClusterConfig.ReplicaEntry
                 {
                     Id = e.Key,
@@ -400,7 +411,7 @@ public static class ClusterCommand
         {
             var probe = new ClusterProbe(_endpoints);
             var probed = _endpoints.Count;
-            var reported = new HashSet<int>();
+            var exited = new Dictionary<int, int>();
             int? lastLeader = null;
             try
             {
@@ -410,23 +421,35 @@ public static class ClusterCommand
                     var members = await FollowMembershipAsync(cancellation) ?? _lastMembers;
                     foreach (var (id, replica) in _processes.ToList())
                     {
-                        if (!replica.ExitedOnItsOwn(out var exitCode) || !reported.Add(id))
+                        if (replica.ExitedOnItsOwn(out var exitCode))
                         {
-                            continue;
+                            exited[id] = exitCode;
+                            if (members is null || members.Members.Any(m => m.Id == id) || id > members.IdMax)
+                            {
+                                Console.WriteLine($"replica {id} (pid {replica.ProcessId}) exited with code {exitCode}; the others keep serving." +
+                                    (_joined.Contains(id) && exitCode == ExitCodes.Unreachable && RetryJoin(id) ? " `synod cluster` starts it again shortly (a replica that joined needs another one to answer first)." : $" Restart it: {RestartCommand(id)}"));
+                            }
                         }
 
-                        if (members is not null && !members.Members.Any(m => m.Id == id) && id <= members.IdMax)
+                        // A replica that stopped and that the configuration no longer holds was removed, whenever it stopped.
+                        if (exited.ContainsKey(id) && members is not null && !members.Members.Any(m => m.Id == id) && id <= members.IdMax)
                         {
                             Console.WriteLine($"replica {id} was removed from the cluster and has stopped (its data stays in {Path.Combine(directory, $"r{id}")}; its id is never used again).");
                             ForgetRemoved(id);
-                        }
-                        else
-                        {
-                            Console.WriteLine($"replica {id} (pid {replica.ProcessId}) exited with code {exitCode}; the others keep serving. " +
-                                $"Restart it: {RestartCommand(id)}");
+                            exited.Remove(id);
+                            _retries.Remove(id);
                         }
 
                         SaveConfig();
+                    }
+
+                    foreach (var (id, (tries, nextAt)) in _retries.ToList())
+                    {
+                        if (DateTime.UtcNow >= nextAt && exited.ContainsKey(id) && _processes.ContainsKey(id))
+                        {
+                            exited.Remove(id);
+                            TryStart(id, HeldState(id) ? StartMode(id, newCluster: false) : "--new-cluster", $"again (try {tries + 1} of {JoinTriesMax})");
+                        }
                     }
 
                     if (probed != _endpoints.Count || _endpoints.Keys.Any(id => !probe.Knows(id)))
@@ -507,7 +530,9 @@ public static class ClusterCommand
                 }
             }
 
-            if (members is null)
+            // A look where only a lagging replica answered must not take the configuration back.
+            if (members is null || (_lastMembers is not null &&
+                (members.Revision < _lastMembers.Revision || (members.Revision == _lastMembers.Revision && members.CommitIndex < _lastMembers.CommitIndex))))
             {
                 return _lastMembers;
             }
@@ -530,20 +555,59 @@ public static class ClusterCommand
                     continue;
                 }
 
-                if (!insecurePeers)
-                {
-                    _certificates = PeerCertificates.EnsureDevelopmentSet(_certificates.Directory, PeerCertificates.DefaultCluster, [member.Id]);
-                }
-
+                // A learner with no state starts empty; `serve --join` refuses a voter with none (it must be replaced).
                 _joined.Add(member.Id);
                 _endpoints[member.Id] = member.Endpoint;
-                var held = HeldState(member.Id);
-                _processes[member.Id] = StartReplica(member.Id, held ? StartMode(member.Id, newCluster: false) : "--new-cluster");
-                SaveConfig();
-                Console.WriteLine($"replica {member.Id} joined at {member.Endpoint} as a {member.Role}; it catches up from the others (log: {Path.Combine(directory, $"r{member.Id}", "replica.log")})");
+                var mode = HeldState(member.Id) ? StartMode(member.Id, newCluster: false) : "--new-cluster";
+                if (TryStart(member.Id, mode, $"as a {member.Role} that joined at {member.Endpoint}; it catches up from the others"))
+                {
+                    SaveConfig();
+                }
             }
 
             return members;
+        }
+
+        /// <summary>
+        /// Starts replica <paramref name="id"/> (certificate first), saying so; on failure says why in one line and forgets
+        /// it for now, so that a later look tries again, instead of stopping the whole cluster.
+        /// </summary>
+        private bool TryStart(int id, string? mode, string what)
+        {
+            try
+            {
+                if (!insecurePeers)
+                {
+                    _certificates = PeerCertificates.EnsureDevelopmentSet(_certificates.Directory, PeerCertificates.DefaultCluster, [id]);
+                }
+
+                _processes.Remove(id, out var old);
+                old?.Dispose();
+                _processes[id] = StartReplica(id, mode);
+                Console.WriteLine($"replica {id} started {what} (log: {Path.Combine(directory, $"r{id}", "replica.log")})");
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                Console.WriteLine($"replica {id} could not be started ({e.Message}); `synod cluster` tries again shortly.");
+                _processes.Remove(id);
+                _joined.Remove(id);
+                _endpoints.Remove(id);
+                return false;
+            }
+        }
+
+        /// <summary>Whether a joined replica that exited with an error is started again (a few times, a little later each time).</summary>
+        private bool RetryJoin(int id)
+        {
+            var tries = _retries.GetValueOrDefault(id).Tries;
+            if (tries >= JoinTriesMax)
+            {
+                return false;
+            }
+
+            _retries[id] = (tries + 1, DateTime.UtcNow + TimeSpan.FromSeconds(2 << tries));
+            return true;
         }
 
         /// <summary>A replica removed from the cluster that has stopped: never started again.</summary>
@@ -551,12 +615,14 @@ public static class ClusterCommand
         {
             _processes.Remove(id, out var process);
             process?.Dispose();
-            _endpoints.Remove(id);
-            if (!_joined.Remove(id))
+            if (_endpoints.Remove(id, out var endpoint) && _joined.Remove(id))
             {
-                // A member of the first configuration stays in cluster.json: the others' --peers still name it.
-                _removed.Add(id);
+                _removedJoined[id] = endpoint;
             }
+
+            // Kept in cluster.json, marked removed: a member of the first configuration because the others' --peers
+            // still name it, and every one so that no stale member list starts it again.
+            _removed.Add(id);
         }
 
         private static bool IsLocalPort(string endpoint, out int port)

@@ -12,6 +12,9 @@ namespace Synod.Cli;
 /// </summary>
 internal static class ClusterMembershipCommands
 {
+    /// <summary>How long `remove` waits for the change before it, and then its own, to take effect.</summary>
+    private const int WaitSeconds = 60;
+
     /// <summary>How many ports above the highest one in use `add` tries before it gives up.</summary>
     private const int PortSearchMax = 100;
 
@@ -64,9 +67,21 @@ internal static class ClusterMembershipCommands
         {
             RequireLocalCluster(context);
             var id = parse.GetValue(target);
-            var members = await client.ChangeMemberAsync(SynodMemberChange.Remove, id, "", options, cancellationToken);
-            await MemberCommands.Print(parse.GetValue(json),
-                $"replica {id} removed (revision {members.Revision}, in effect from slot {members.EffectiveFrom}); it stops on its own, and `synod cluster` reports it", members);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(WaitSeconds);
+            try
+            {
+                await MemberCommands.WaitAsync(client, options, m => !m.Pending, deadline, "the change before to take effect", cancellationToken);
+                var members = await client.ChangeMemberAsync(SynodMemberChange.Remove, id, "", options, cancellationToken);
+                members = await MemberCommands.WaitAsync(client, options, m => !m.Pending, deadline, "the removal to take effect", cancellationToken);
+                await MemberCommands.Print(parse.GetValue(json),
+                    $"replica {id} removed (revision {members.Revision}, in effect); it stops on its own, and `synod cluster` reports it", members);
+            }
+            catch (TimeoutException e)
+            {
+                await Console.Error.WriteLineAsync(ClientErrors.Line(e.Message));
+                return ExitCodes.Undecided;
+            }
+
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

@@ -17,8 +17,29 @@ internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> I
             throw new FormatException("--join needs HOST:PORT of at least one replica of the cluster.");
         }
 
+        // The configuration as the replica that knows the most slots chosen has it: a lagging one may not know yet that
+        // this replica was added, or promoted (and a voter must not start empty).
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = list });
-        var members = await client.MembersAsync(cancellationToken: cancellation);
+        SynodMembers? members = null;
+        SynodException? failure = null;
+        for (var i = 0; i < list.Length; i++)
+        {
+            try
+            {
+                var listed = await client.MembersAsync(new SynodCallOptions { PinnedEndpointIndex = i }, cancellation);
+                members = members is null || listed.CommitIndex > members.CommitIndex ? listed : members;
+            }
+            catch (SynodException e)
+            {
+                failure = e;
+            }
+        }
+
+        if (members is null)
+        {
+            throw failure!;
+        }
+
         var self = members.Members.FirstOrDefault(m => m.Id == id) ??
             throw new FormatException($"replica {id} is not a member of the cluster at {endpoints} (members: {string.Join(",", members.Members.Select(m => m.Id))}); add it first: synod member add {id}=HOST:PORT.");
         if (self.Endpoint.Length == 0)

@@ -130,7 +130,8 @@ internal static class MemberCommands
         SynodClient client, SynodCallOptions? options, int id, string endpoint, bool promote, string step, string howStarted, DateTime deadline, bool asJson,
         CancellationToken cancellationToken)
     {
-        var members = await client.MembersAsync(options, cancellationToken);
+        // One change at a time: wait for the one before to take effect, rather than be refused.
+        var members = await WaitAsync(client, options, m => !m.Pending, deadline, "the change before to take effect", cancellationToken);
         if (!members.Members.Any(m => m.Id == id))
         {
             members = await client.ChangeMemberAsync(SynodMemberChange.AddLearner, id, endpoint, options, cancellationToken);

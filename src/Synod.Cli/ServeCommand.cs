@@ -162,10 +162,26 @@ public static class ServeCommand
                 options.Validate();
                 if (joined is { Voter: true } && options.OpenMode == StorageOpenMode.NewCluster)
                 {
-                    // A voter that starts with no state would answer as if it had promised and accepted nothing: it must
-                    // rebuild as a non-voter first, as any replica that lost its disk does.
-                    Console.Error.WriteLine($"error: replica {options.Id} is a voter of the cluster and would start with no state: a voter that lost its data must rejoin with --rebuild-from-peers (or be removed, and a new id added).");
+                    // A voter that starts with no state would answer as if it had promised and accepted nothing.
+                    Console.Error.WriteLine($"error: replica {options.Id} is a voter of the cluster and would start with no state: a voter that lost its data must be removed (synod member remove {options.Id}) and a new replica added with a new id.");
                     return ExitCodes.InvalidInput;
+                }
+
+                if (options.OpenMode == StorageOpenMode.RebuildFromPeers)
+                {
+                    try
+                    {
+                        if (await RebuildCheck.RefusalAsync(options.Id, options.Endpoints, cancellation) is { } refusal)
+                        {
+                            Console.Error.WriteLine($"error: {refusal}");
+                            return ExitCodes.InvalidInput;
+                        }
+                    }
+                    catch (Synod.Client.SynodException e)
+                    {
+                        Console.Error.WriteLine($"error: {e.Message}");
+                        return ExitCodes.Unreachable;
+                    }
                 }
 
                 if (joined is not null && joined.ClusterId != options.ClusterId)

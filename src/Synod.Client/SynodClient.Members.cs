@@ -65,6 +65,7 @@ public sealed partial class SynodClient
         var started = _time.GetTimestamp();
         var outcomeUnknown = false;
         SynodUnavailableException? last = null;
+        bool? madeBefore = null;
         for (var round = 0; ; round++)
         {
             var remaining = operationTimeout - _time.GetElapsedTime(started);
@@ -74,13 +75,21 @@ public sealed partial class SynodClient
             }
 
             var (leaderEndpoint, known) = await FindLeaderAsync(options, remaining, cancellationToken);
-            if (outcomeUnknown && known is not null && Reflects(known, change, id, endpoint))
+            madeBefore ??= known is null ? null : Reflects(known, change, id, endpoint);
+            if (outcomeUnknown && madeBefore == false && known is not null && Reflects(known, change, id, endpoint))
             {
                 // An earlier round's attempt may have been chosen, and the configuration shows the change made: done.
                 return known;
             }
 
             remaining = operationTimeout - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw last ?? new SynodUnavailableException(
+                    $"the member {change.ToString().ToLowerInvariant()} found no replica to ask within {operationTimeout.TotalSeconds:0.#} s.",
+                    new FailureSummary(_time.GetElapsedTime(started), 0, outcomeUnknown, null, null, null));
+            }
+
             var call = (options ?? new SynodCallOptions()) with { OperationTimeout = remaining, LeaveForUnknownLeader = true };
             try
             {
@@ -92,6 +101,17 @@ public sealed partial class SynodClient
                 // The leader is not one of this client's endpoints (it joined later): ask it directly.
                 await using var direct = new SynodClient(_options with { Endpoints = [leaderEndpoint] }, _time);
                 return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
+            }
+            catch (SynodInvalidArgumentException) when (madeBefore == false)
+            {
+                // Refused as already made ("already a learner", "not a member"), perhaps by a retry of an attempt that
+                // was in fact chosen: the configuration before the first attempt did not show it; if it does now, done.
+                if ((await FindLeaderAsync(options, _options.AttemptTimeout, cancellationToken)).Members is { } now && Reflects(now, change, id, endpoint))
+                {
+                    return now;
+                }
+
+                throw;
             }
             catch (LeaderElsewhereException e)
             {

@@ -33,8 +33,10 @@ public sealed partial class Simulator
     private long _changeInFlightUntilMs;
 
     /// <summary>
-    /// No disk is lost while a membership change is on its way or not yet in effect: a rebuilding replica cannot vote,
-    /// and a change that counted on its vote could leave no quorum (docs/protocol.md, "Membership", what is left out).
+    /// No disk is lost once the membership has changed, nor while a change is on its way: a replica that lost its disk
+    /// counts its floor among the first configuration's voters, which after two voter changes can miss every replica
+    /// that knows a promise it made, so `serve --rebuild-from-peers` refuses to rebuild then (docs/protocol.md,
+    /// "Membership", what is left out; the cold review's schedule is there).
     /// </summary>
     private bool MembershipSettled
     {
@@ -46,7 +48,8 @@ public sealed partial class Simulator
             }
 
             var reference = _hosts.Where(h => h.Up).MaxBy(h => h.Core.CommitIndex);
-            return NowMs > _changeInFlightUntilMs && (reference is null || reference.Core.LatestConfigurationFrom <= reference.Core.CommitIndex + 1);
+            return NowMs > _changeInFlightUntilMs && _hosts.All(h => !h.Up || h.Core.LatestConfiguration.Revision == 0) &&
+                (reference is null || reference.Core.LatestConfigurationFrom <= reference.Core.CommitIndex + 1);
         }
     }
 
