@@ -91,7 +91,18 @@ public static class ServeCommand
                         throw new FormatException("give --join (a replica that joins a running cluster) or --peers/--config (a member of the first configuration), not both.");
                     }
 
-                    joined = await JoinedCluster.FetchAsync(parse.GetValue(id), joinEndpoints, parse.GetValue(clusterToken), cancellation);
+                    var joinDir = Path.GetFullPath(parse.GetValue(dataDir)!);
+                    try
+                    {
+                        joined = await JoinedCluster.FetchAsync(parse.GetValue(id), joinEndpoints, parse.GetValue(clusterToken), cancellation);
+                    }
+                    catch (Synod.Client.SynodException e) when (JoinedCluster.Recorded(joinDir) is { } recorded)
+                    {
+                        // Its own state says what it needs (the configurations since); the record gives the rest.
+                        Console.Error.WriteLine($"warning: no replica at {joinEndpoints} answered ({e.Message}); replica {parse.GetValue(id)} starts from its own state and {Path.Combine(joinDir, JoinedCluster.RecordFileName)}.");
+                        joined = recorded;
+                    }
+
                     cluster = joined.Cluster;
                 }
                 else
@@ -196,7 +207,25 @@ public static class ServeCommand
                         $"warning: replica {options.Id} starts a new cluster with the default --cluster-token \"{ServerOptions.ClusterTokenDefault}\": any other cluster of the same replica ids started so has the same cluster id, and its replicas are not told apart from this one's. Give each cluster its own --cluster-token (the same on all its replicas).");
                 }
 
-                await SynodServer.RunAsync(options, cancellation);
+                using var recordStop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                var recording = joined is null ? Task.CompletedTask : Task.Run(() => joined.RecordWhenInitialisedAsync(options.DataDir, recordStop.Token), CancellationToken.None);
+                try
+                {
+                    await SynodServer.RunAsync(options, cancellation);
+                }
+                finally
+                {
+                    await recordStop.CancelAsync();
+                    try
+                    {
+                        await recording;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // Stopped before the directory was initialised: nothing to record.
+                    }
+                }
+
                 return ExitCodes.Ok;
             }
             catch (ArgumentException e)

@@ -163,6 +163,43 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.Equal("serving", System.Text.Encoding.UTF8.GetString((await client.GetAsync("still")).Value.Span));
     }
 
+    /// <summary>
+    /// A replica that joined restarts with `serve --join`, which asks the others for the configuration: with every
+    /// other replica down too (a whole cluster restarted, or one of replicas that all joined), it starts from its own
+    /// state and the join record it kept, and catches up once the others are back.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_that_joined_starts_again_when_no_other_replica_answers()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(Patience);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+        var endpoint = ReplicaProcesses.NewEndpoints(1)[1];
+        await client.ChangeMemberAsync(SynodMemberChange.AddLearner, 4, endpoint);
+        cluster.Join(4, endpoint);
+        await WaitAsync(client, m => !m.Pending && m.Members.Single(x => x.Id == 4) is { Applied: > 0, Lag: < 50 });
+        Assert.True(await Eventually.WithinAsync(() => Task.FromResult(File.Exists(Path.Combine(cluster.DataDir(4), "join.json"))), Patience));
+
+        foreach (var id in new[] { 1, 2, 3, 4 })
+        {
+            cluster.Kill(id);
+        }
+
+        cluster.Start(4);
+        Assert.True(await Eventually.WithinAsync(async () => await cluster.StatusAsync(4) is not null, TimeSpan.FromSeconds(60)), cluster.Log(4));
+        Assert.Contains("starts from its own state", cluster.Log(4), StringComparison.Ordinal);
+
+        foreach (var id in new[] { 1, 2, 3 })
+        {
+            cluster.Start(id);
+        }
+
+        await cluster.WaitForLeaderAsync(Patience, [1, 2, 3]);
+        await client.PutAsync("after", "restart");
+        var slot = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(Patience, [1, 2, 3])))!.CommitIndex;
+        await cluster.WaitForAppliedAsync([4], slot, Patience);
+    }
+
     /// <summary>Puts PREFIX{i} = v{i} one after another until stopped (at most WritesMax), noting each acknowledged key; returns the failures.</summary>
     private static Task<int> Write(ReplicaProcesses cluster, string prefix, List<string> acknowledged, CancellationToken stop) => Task.Run(async () =>
     {
