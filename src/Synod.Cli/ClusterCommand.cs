@@ -402,7 +402,7 @@ public static class ClusterCommand
 
             Console.WriteLine();
             Console.WriteLine(leader is int l
-                ? $"Cluster ready: replica {l} leads. Try: ./synod put greeting hello --node 1 && ./synod get greeting --node {count}"
+                ? $"Cluster ready: replica {l} leads. Try: ./synod put greeting hello --node {_endpoints.Keys.Min()} && ./synod get greeting --node {_endpoints.Keys.Max()}"
                 : $"No leader after {StartupWaitMs / 1000} s; see the replica logs above. The cluster keeps trying.");
             Console.WriteLine("Ctrl-C stops every replica cleanly.");
         }

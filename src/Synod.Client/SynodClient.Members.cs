@@ -98,9 +98,17 @@ public sealed partial class SynodClient
                     return await ChangeAtAsync(request, change, call, cancellationToken);
                 }
 
-                // The leader is not one of this client's endpoints (it joined later): ask it directly.
+                // The leader is not one of this client's endpoints (it joined later): ask it directly, for one attempt's
+                // time; if it cannot be reached, it may have died since, and the next round looks for the leader again.
                 await using var direct = new SynodClient(_options with { Endpoints = [leaderEndpoint] }, _time);
-                return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
+                try
+                {
+                    return await direct.ChangeAtAsync(request, change, call with { PinnedEndpointIndex = 0 }, cancellationToken);
+                }
+                catch (SynodUnreachableException e) when (_time.GetElapsedTime(started) + _options.AttemptTimeout < operationTimeout)
+                {
+                    throw new LeaderElsewhereException(0, outcomeUnknown: false, e);
+                }
             }
             catch (SynodInvalidArgumentException) when (madeBefore == false)
             {
