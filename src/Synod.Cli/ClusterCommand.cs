@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Synod.Chaos;
 using Synod.Client;
@@ -274,7 +273,7 @@ public static class ClusterCommand
         {
             foreach (var (id, endpoint) in _endpoints)
             {
-                if (IsLocalPort(endpoint, out var port) && !PortFree(port))
+                if (IsLocalPort(endpoint, out var port) && !LoopbackPort.IsFree(port))
                 {
                     return $"port {port} (replica {id}, {endpoint}) is already in use; free it or choose another --base-port.";
                 }
@@ -506,29 +505,13 @@ public static class ClusterCommand
                     await _client.DisposeAsync();
                 }
 
-                _client = new SynodClient(new SynodClientOptions { Endpoints = [.. _endpoints.Values] });
+                _client = new SynodClient(new SynodClientOptions { Endpoints = [.. _endpoints.Values], AttemptTimeout = TimeSpan.FromMilliseconds(WatchIntervalMs) });
                 _clientEndpoints = endpoints;
             }
 
             // The view of the replica that knows the most slots chosen: a lagging one may not know a member yet. Any
             // member some replica lists was chosen in the log, so starting it is never wrong.
-            SynodMembers? members = null;
-            for (var i = 0; i < _endpoints.Count; i++)
-            {
-                try
-                {
-                    var listed = await _client.MembersAsync(
-                        new SynodCallOptions { PinnedEndpointIndex = i, OperationTimeout = TimeSpan.FromMilliseconds(WatchIntervalMs) }, cancellation);
-                    if (members is null || listed.CommitIndex > members.CommitIndex)
-                    {
-                        members = listed;
-                    }
-                }
-                catch (SynodException)
-                {
-                    // Down or starting: the others answer.
-                }
-            }
+            var members = await _client.MostAdvancedMembersAsync(TimeSpan.FromMilliseconds(WatchIntervalMs * _endpoints.Count), cancellation);
 
             // A look where only a lagging replica answered must not take the configuration back.
             if (members is null || (_lastMembers is not null &&
@@ -545,7 +528,7 @@ public static class ClusterCommand
                     continue;
                 }
 
-                if (!PortFree(port))
+                if (!LoopbackPort.IsFree(port))
                 {
                     if (_portBusyReported.Add(member.Id))
                     {
@@ -630,20 +613,6 @@ public static class ClusterCommand
             port = 0;
             return Synod.Protocol.HostPort.TryParse(endpoint, out var host, out port, out _) &&
                 IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
-        }
-
-        private static bool PortFree(int port)
-        {
-            try
-            {
-                using var probe = new TcpListener(IPAddress.Loopback, port);
-                probe.Start();
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
         }
 
         private string RestartCommand(int id) =>

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using Synod.Client;
 
 namespace Synod.Cli;
@@ -102,15 +100,9 @@ internal static class ClusterMembershipCommands
         var highest = used.Select(e => Synod.Protocol.HostPort.TryParse(e, out _, out var port, out _) ? port : 0).DefaultIfEmpty(7000).Max();
         for (var port = highest + 1; port <= Math.Min(65535, highest + PortSearchMax); port++)
         {
-            try
+            if (LoopbackPort.IsFree(port))
             {
-                using var probe = new TcpListener(IPAddress.Loopback, port);
-                probe.Start();
                 return port;
-            }
-            catch (SocketException)
-            {
-                // In use: the next one.
             }
         }
 

@@ -23,25 +23,9 @@ internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> I
         // The configuration as the replica that knows the most slots chosen has it: a lagging one may not know yet that
         // this replica was added, or promoted (and a voter must not start empty).
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = list });
-        SynodMembers? members = null;
-        SynodException? failure = null;
-        for (var i = 0; i < list.Length; i++)
-        {
-            try
-            {
-                var listed = await client.MembersAsync(new SynodCallOptions { PinnedEndpointIndex = i }, cancellation);
-                members = members is null || listed.CommitIndex > members.CommitIndex ? listed : members;
-            }
-            catch (SynodException e)
-            {
-                failure = e;
-            }
-        }
-
-        if (members is null)
-        {
-            throw failure!;
-        }
+        var members = await client.MostAdvancedMembersAsync(FetchBudget, cancellation) ??
+            throw new SynodUnreachableException(
+                $"none of {string.Join(", ", list)} answered within {FetchBudget.TotalSeconds:0} s", new FailureSummary(FetchBudget, list.Length, false, null, null, null));
 
         var self = members.Members.FirstOrDefault(m => m.Id == id) ??
             throw new FormatException($"replica {id} is not a member of the cluster at {endpoints} (members: {string.Join(",", members.Members.Select(m => m.Id))}); add it first: synod member add {id}=HOST:PORT.");
@@ -57,6 +41,9 @@ internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> I
     }
 
     public const string RecordFileName = "join.json";
+
+    /// <summary>How long `serve --join` waits for the replicas named to answer.</summary>
+    private static readonly TimeSpan FetchBudget = TimeSpan.FromSeconds(10);
 
     private sealed record Record(List<ClusterConfig.ReplicaEntry> Replicas, string? ClusterToken, List<int> InitialVoters, int IdMax, ulong ClusterId);
 

@@ -28,19 +28,7 @@ internal static class RebuildCheck
         var until = DateTime.UtcNow + PatienceMax;
         while (true)
         {
-            SynodMembers? members = null;
-            for (var i = 0; i < peers.Count; i++)
-            {
-                try
-                {
-                    var listed = await client.MembersAsync(new SynodCallOptions { PinnedEndpointIndex = i, OperationTimeout = AttemptTimeout }, cancellation);
-                    members = members is null || listed.CommitIndex > members.CommitIndex ? listed : members;
-                }
-                catch (SynodException)
-                {
-                    // Down or starting: the others answer.
-                }
-            }
+            var members = await client.MostAdvancedMembersAsync(AttemptTimeout * peers.Count, cancellation);
 
             if (members is not null)
             {

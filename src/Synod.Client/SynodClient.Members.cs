@@ -164,11 +164,31 @@ public sealed partial class SynodClient
     /// </summary>
     private async Task<(string? LeaderEndpoint, SynodMembers? Members)> FindLeaderAsync(SynodCallOptions? options, TimeSpan remaining, CancellationToken cancellationToken)
     {
+        var best = await MostAdvancedMembersAsync(options, remaining, cancellationToken);
+        if (best is null || best.LeaderId == 0 || _servedByAt.Any(served => served == best.LeaderId))
+        {
+            return (null, best);
+        }
+
+        var known = best.Members.FirstOrDefault(m => m.Id == best.LeaderId)?.Endpoint;
+        return (string.IsNullOrEmpty(known) ? null : known, best);
+    }
+
+    /// <summary>
+    /// Asks every endpoint for the configuration, each for at most one attempt (<see cref="SynodClientOptions.AttemptTimeout"/>)
+    /// and all within <paramref name="budget"/>, and returns it as the replica that knows the most slots chosen has it
+    /// (a lagging replica may not know the latest members yet); null if none answered.
+    /// </summary>
+    public Task<SynodMembers?> MostAdvancedMembersAsync(TimeSpan budget, CancellationToken cancellationToken = default) =>
+        MostAdvancedMembersAsync(null, budget, cancellationToken);
+
+    private async Task<SynodMembers?> MostAdvancedMembersAsync(SynodCallOptions? options, TimeSpan budget, CancellationToken cancellationToken)
+    {
         var started = _time.GetTimestamp();
         SynodMembers? best = null;
         for (var i = 0; i < _endpoints.Length; i++)
         {
-            var left = remaining - _time.GetElapsedTime(started);
+            var left = budget - _time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
             {
                 break;
@@ -188,17 +208,11 @@ public sealed partial class SynodClient
             }
             catch (SynodException)
             {
-                // A replica that is down is no leader.
+                // Down or starting: the others answer.
             }
         }
 
-        if (best is null || best.LeaderId == 0 || _servedByAt.Any(served => served == best.LeaderId))
-        {
-            return (null, best);
-        }
-
-        var known = best.Members.FirstOrDefault(m => m.Id == best.LeaderId)?.Endpoint;
-        return (string.IsNullOrEmpty(known) ? null : known, best);
+        return best;
     }
 
     private static SynodMembers ToMembers(MemberListResponse response) => new(
