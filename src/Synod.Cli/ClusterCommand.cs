@@ -447,7 +447,7 @@ public static class ClusterCommand
                         if (DateTime.UtcNow >= nextAt && exited.ContainsKey(id) && _processes.ContainsKey(id))
                         {
                             exited.Remove(id);
-                            TryStart(id, HeldState(id) ? StartMode(id, newCluster: false) : "--new-cluster", $"again (try {tries + 1} of {JoinTriesMax})");
+                            TryStart(id, StartMode(id, newCluster: false), $"again (try {tries + 1} of {JoinTriesMax})");
                         }
                     }
 
@@ -541,8 +541,7 @@ public static class ClusterCommand
                 // A learner with no state starts empty; `serve --join` refuses a voter with none (it must be replaced).
                 _joined.Add(member.Id);
                 _endpoints[member.Id] = member.Endpoint;
-                var mode = HeldState(member.Id) ? StartMode(member.Id, newCluster: false) : "--new-cluster";
-                if (TryStart(member.Id, mode, $"as a {member.Role} that joined at {member.Endpoint}; it catches up from the others"))
+                if (TryStart(member.Id, StartMode(member.Id, newCluster: false), $"as a {member.Role} that joined at {member.Endpoint}; it catches up from the others"))
                 {
                     SaveConfig();
                 }

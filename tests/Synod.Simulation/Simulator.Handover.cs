@@ -31,7 +31,7 @@ public sealed partial class Simulator
                 return;
             }
 
-            var leader = _hosts.Where(h => h.Up && h.Core.Role == ReplicaRole.Leader).MaxBy(h => h.Core.Ballot);
+            var leader = CurrentLeader;
             if (leader is not null)
             {
                 var voters = leader.Core.CurrentConfiguration.Voters.Where(id => id != leader.Id).ToList();

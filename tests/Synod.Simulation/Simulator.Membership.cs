@@ -88,6 +88,9 @@ public sealed partial class Simulator
             !reference.Core.ConfigurationEpochs.Any(e => e.EffectiveFrom > reference.Core.CommitIndex + 1 && e.Configuration.Contains(host.Id)));
     }
 
+    /// <summary>The up replica that leads at the highest ballot (the operator's "the leader"), or null.</summary>
+    private SimReplicaHost? CurrentLeader => _hosts.Where(h => h.Up && h.Core.Role == ReplicaRole.Leader).MaxBy(h => h.Core.Ballot);
+
     private void ScheduleNextReconfiguration()
     {
         if (!Reconfiguring)
@@ -111,7 +114,7 @@ public sealed partial class Simulator
 
     private void Reconfigure()
     {
-        var leader = _hosts.Where(h => h.Up && h.Core.Role == ReplicaRole.Leader).MaxBy(h => h.Core.Ballot);
+        var leader = CurrentLeader;
         if (leader is null || leader.Core.LatestConfigurationFrom > leader.Core.CommitIndex + 1 ||
             _hosts.Any(h => !h.Dormant && (h.DurablyRebuilding || h.SectorCorrupted || (h.Up && h.Core.Rebuilding))))
         {
@@ -227,7 +230,7 @@ public sealed partial class Simulator
     {
         Schedule(NowMs + 50, Tracing ? "follow the removal of the old leader" : null, () =>
         {
-            var leader = _hosts.Where(h => h.Up && h.Core.Role == ReplicaRole.Leader).MaxBy(h => h.Core.Ballot);
+            var leader = CurrentLeader;
             if (leader is null || leader.Id == removal.ReplicaId || _leaseHoldersStopped)
             {
                 return;
