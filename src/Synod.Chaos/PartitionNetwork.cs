@@ -11,8 +11,11 @@ namespace Synod.Chaos;
 /// </summary>
 public sealed class PartitionNetwork : IAsyncDisposable
 {
-    /// <summary>Replicas in one network; the proxies grow as its square (n(n-1)), and Paxos clusters stay small.</summary>
-    public const int ReplicasMax = 9;
+    /// <summary>
+    /// Replica ids in one network: the proxies grow as its square (n(n-1)), and Paxos clusters stay small; a chaos run that
+    /// changes the membership makes proxies for the spare ids its replacements take, up to this many ids in all.
+    /// </summary>
+    public const int ReplicasMax = 16;
 
     private readonly SortedDictionary<int, IPEndPoint> _listen;
     private readonly Dictionary<ReplicaLink, LinkProxy> _proxies;
@@ -93,14 +96,19 @@ public sealed class PartitionNetwork : IAsyncDisposable
     public string ListenEndpoint(int id) => Listen(id).ToString();
 
     /// <summary>
-    /// The `synod serve --peers` value for replica <paramref name="id"/>: its own real listen endpoint, and for every
-    /// other replica the proxy that carries this replica's traffic to it.
+    /// The `synod serve --peers` value for replica <paramref name="id"/> of the first configuration (<paramref name="members"/>;
+    /// null: every replica of the network): its own real listen endpoint, and for every other replica the proxy that
+    /// carries this replica's traffic to it.
     /// </summary>
-    public string PeersFor(int id)
+    public string PeersFor(int id, IEnumerable<int>? members = null)
     {
         Listen(id);
-        return string.Join(",", _listen.Keys.Select(other => $"{other}={(other == id ? ListenEndpoint(id) : Proxy(id, other).ListenEndpoint)}"));
+        return string.Join(",", (members ?? _listen.Keys).Order().Select(other => $"{other}={(other == id ? ListenEndpoint(id) : Proxy(id, other).ListenEndpoint)}"));
     }
+
+    /// <summary>The `synod serve --peer-routes` value for replica <paramref name="id"/>: the proxy to every other id of the network.</summary>
+    public string RoutesFor(int id) =>
+        string.Join(",", _listen.Keys.Where(other => other != id).Select(other => $"{other}={Proxy(id, other).ListenEndpoint}"));
 
     /// <summary>The proxy carrying replica <paramref name="from"/>'s traffic to replica <paramref name="to"/>.</summary>
     public LinkProxy Proxy(int from, int to) =>

@@ -19,7 +19,7 @@ public static class ChaosCommand
         var clients = new Option<int>("--clients") { Description = "Concurrent clients, one operation at a time each.", DefaultValueFactory = _ => 8 };
         var faults = new Option<string?>("--faults")
         {
-            Description = $"Fault kinds to inject, comma-separated, from {FaultKinds.Describe(FaultKinds.All)} (default: all this machine allows).",
+            Description = $"Fault kinds to inject, comma-separated, from {FaultKinds.Describe(FaultKinds.All)} (default: {FaultKinds.Describe(FaultKinds.Default())}; replace and resize change the membership meanwhile and are asked for by name).",
         };
         var workload = new Option<string?>("--workload")
         {
@@ -42,7 +42,7 @@ public static class ChaosCommand
                     Duration = DurationText.Parse(parse.GetValue(duration)!),
                     Seed = parse.GetValue(seed) ?? Random.Shared.Next(),
                     Clients = parse.GetValue(clients),
-                    Faults = parse.GetValue(faults) is { } list ? FaultKinds.Parse(list) : FaultKinds.Supported(),
+                    Faults = parse.GetValue(faults) is { } list ? FaultKinds.Parse(list) : FaultKinds.Default(),
                     OutDir = parse.GetValue(outDir),
                     Workloads = parse.GetValue(workload) is { } names ? ChaosWorkloads.Parse(names) : ChaosWorkload.All,
                     ReplicaProgram = SelfProgram.Get(),

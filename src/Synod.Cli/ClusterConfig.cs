@@ -71,6 +71,14 @@ public sealed record ClusterConfig
     /// <summary>Parses "1=127.0.0.1:7001,2=127.0.0.1:7002" (the --peers form).</summary>
     public static ClusterConfig ParsePeers(string text)
     {
+        var config = new ClusterConfig { Replicas = ParseIdEndpoints(text) };
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Parses "1=127.0.0.1:7001,2=127.0.0.1:7002" into its entries, unchecked (--peers, --peer-routes).</summary>
+    public static List<ReplicaEntry> ParseIdEndpoints(string text)
+    {
         var replicas = new List<ReplicaEntry>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -83,9 +91,7 @@ public sealed record ClusterConfig
             replicas.Add(new ReplicaEntry { Id = id, Endpoint = pieces[1] });
         }
 
-        var config = new ClusterConfig { Replicas = replicas };
-        config.Validate();
-        return config;
+        return replicas;
     }
 
     /// <summary>Parses "127.0.0.1:7001,127.0.0.1:7002" (the --endpoints form); replica ids are positions from 1.</summary>

@@ -17,6 +17,10 @@ public static class ServeCommand
         {
             Description = "Join a running cluster (instead of --peers): HOST:PORT of one or more of its replicas, comma-separated. Add this replica first (synod member add ID=HOST:PORT); it fetches the members from them and learns the state as a learner, on an empty --data-dir.",
         };
+        var peerRoutes = new Option<string?>("--peer-routes")
+        {
+            Description = "Dial these peers here instead of at their configured endpoints: ID=HOST:PORT,... (a local route, such as a proxy; clients and the configuration keep the peer's own endpoint).",
+        };
         var dataDir = new Option<string>("--data-dir") { Description = "Where this replica keeps its durable state.", Required = true };
         var tickMs = new Option<int>("--tick-ms") { Description = "Real milliseconds per core tick (timeouts are counted in ticks).", DefaultValueFactory = _ => ServerOptions.Defaults.TickMs };
         var newCluster = new Option<bool>("--new-cluster")
@@ -75,7 +79,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, join, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
+            id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -139,6 +143,17 @@ public static class ServeCommand
             }
 
             using var ownedCredentials = credentials;
+            Dictionary<int, string> routes;
+            try
+            {
+                routes = ParseRoutes(parse.GetValue(peerRoutes));
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine($"error: --peer-routes: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
             var options = new ServerOptions
             {
                 PeerCredentials = credentials,
@@ -146,6 +161,7 @@ public static class ServeCommand
                 Id = parse.GetValue(id),
                 Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
                 Listen = parse.GetValue(listen),
+                PeerRoutes = routes,
                 DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
                 TickMs = parse.GetValue(tickMs),
                 OpenMode = parse.GetValue(rebuild) ? StorageOpenMode.RebuildFromPeers
@@ -268,6 +284,20 @@ public static class ServeCommand
         }
 
         return PeerCredentials.Load(certificate!, key!, authority!, id);
+    }
+
+    private static Dictionary<int, string> ParseRoutes(string? text)
+    {
+        var routes = new Dictionary<int, string>();
+        foreach (var entry in text is null ? [] : ClusterConfig.ParseIdEndpoints(text))
+        {
+            if (!routes.TryAdd(entry.Id, entry.Endpoint))
+            {
+                throw new FormatException($"replica {entry.Id} is routed twice; give each peer one route.");
+            }
+        }
+
+        return routes;
     }
 
     private static bool IsEmptyDirectory(string path) => !Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any();

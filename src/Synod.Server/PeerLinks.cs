@@ -20,7 +20,7 @@ internal sealed class PeerLinks : IAsyncDisposable
         {
             if (id != options.Id)
             {
-                _links[id] = new PeerLink(options, id, endpoint, loggers.CreateLogger($"replica-{options.Id}.peer-{id}"));
+                _links[id] = new PeerLink(options, id, options.DialEndpoint(id, endpoint), loggers.CreateLogger($"replica-{options.Id}.peer-{id}"));
             }
         }
 
@@ -42,8 +42,9 @@ internal sealed class PeerLinks : IAsyncDisposable
     /// </summary>
     public void Follow(IReadOnlyDictionary<int, string> endpoints, CancellationToken cancellation)
     {
-        foreach (var (id, endpoint) in endpoints)
+        foreach (var (id, member) in endpoints)
         {
+            var endpoint = _options.DialEndpoint(id, member);
             if (_links.TryGetValue(id, out var existing) && existing.Endpoint == endpoint)
             {
                 continue;

@@ -41,6 +41,19 @@ public sealed record ServerOptions
     /// <summary>Where this replica listens for clients and peers (host:port); defaults to its entry in Endpoints.</summary>
     public string? Listen { get; init; }
 
+    /// <summary>The most entries --peer-routes may give (one per replica id a cluster may ever use is plenty).</summary>
+    public const int PeerRoutesMax = 64;
+
+    /// <summary>
+    /// Where this replica dials a peer instead of the endpoint the configuration (or --peers) gives it (--peer-routes
+    /// ID=HOST:PORT,...): a local route, for a network between the replicas that the configuration does not describe,
+    /// such as the link proxies of `synod chaos`. Clients and the configuration keep the peer's own endpoint.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> PeerRoutes { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>Where this replica dials peer <paramref name="id"/>: its route if it has one, else <paramref name="endpoint"/>.</summary>
+    public string DialEndpoint(int id, string endpoint) => PeerRoutes.TryGetValue(id, out var route) ? route : endpoint;
+
     public required string DataDir { get; init; }
 
     /// <summary>The token --cluster-token gives when none is: two clusters that both keep it differ only by their ids.</summary>
@@ -262,6 +275,24 @@ public sealed record ServerOptions
             if (!Synod.Protocol.HostPort.TryParse(endpoint, out _, out _, out var problem))
             {
                 throw new ArgumentException($"{(id == 0 ? "--listen" : $"replica {id}'s endpoint in --peers")} {problem}");
+            }
+        }
+
+        if (PeerRoutes.Count > PeerRoutesMax)
+        {
+            throw new ArgumentException($"--peer-routes gives {PeerRoutes.Count} routes; give at most {PeerRoutesMax} (PeerRoutesMax), one per peer id.");
+        }
+
+        foreach (var (id, route) in PeerRoutes)
+        {
+            if (id < 1 || id > Synod.Core.Configuration.ReplicaIdMax || id == Id)
+            {
+                throw new ArgumentException($"--peer-routes names replica {id}: give routes for other replicas' ids, 1 to {Synod.Core.Configuration.ReplicaIdMax}, not this replica's own.");
+            }
+
+            if (!Synod.Protocol.HostPort.TryParse(route, out _, out _, out var problem))
+            {
+                throw new ArgumentException($"replica {id}'s route in --peer-routes {problem}");
             }
         }
         if (string.IsNullOrWhiteSpace(ClusterToken) || ClusterToken.Length > ClusterTokenCharsMax)

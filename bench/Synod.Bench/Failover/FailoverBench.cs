@@ -82,7 +82,7 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
         var certificates = PeerCertificates.WriteDevelopmentSet(
             Path.Combine(workDir, "certs"), PeerCertificates.DefaultCluster, [.. Enumerable.Range(1, settings.Replicas)], [], force: true);
         var replicas = listen.Select((endpoint, i) => new ChaosReplica(
-            i + 1, settings.ReplicaProgram, settings.TickMs, endpoint, peers, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
+            i + 1, settings.ReplicaProgram, settings.TickMs, endpoint, ["--peers", peers], null, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
             certificates.ServeArgs(i + 1))).ToList();
         foreach (var replica in replicas)
         {

@@ -9,8 +9,14 @@ public sealed record ChaosOptions
 {
     public const int ReplicasMin = 3;
 
-    /// <summary>The link proxies grow as the square of the replicas; <see cref="PartitionNetwork.ReplicasMax"/> keeps them few.</summary>
-    public const int ReplicasMax = PartitionNetwork.ReplicasMax;
+    /// <summary>The most voters of a run, a resize's growth included: the link proxies grow as the square of the replicas.</summary>
+    public const int ReplicasMax = 9;
+
+    /// <summary>
+    /// Every id the run may use: the first configuration's, and with replace or resize the spare ids that replacements and
+    /// growth take (each once; ids are never reused), up to <see cref="PartitionNetwork.ReplicasMax"/>, whose proxies are made at start.
+    /// </summary>
+    public int IdsMax => Faults.Overlaps(FaultKinds.Membership) ? PartitionNetwork.ReplicasMax : Replicas;
 
     public const int ClientsMax = 64;
     public const int KeysMax = 1_000;
@@ -47,7 +53,7 @@ public sealed record ChaosOptions
     /// <summary>With the watch workload: watchers of the keys.</summary>
     public const int Watchers = 2;
 
-    public IReadOnlySet<FaultKind> Faults { get; init; } = FaultKinds.Supported();
+    public IReadOnlySet<FaultKind> Faults { get; init; } = FaultKinds.Default();
 
     /// <summary>Where history.jsonl, faults.jsonl, the replica logs and report.html go; null keeps nothing.</summary>
     public string? OutDir { get; init; }
@@ -100,6 +106,11 @@ public sealed record ChaosOptions
         if (Faults.Contains(FaultKind.Restart) && !Faults.Contains(FaultKind.Kill))
         {
             throw new ArgumentException("--faults lists restart without kill: a restart brings back a killed replica, so add kill (or drop restart).");
+        }
+
+        if (Faults.Contains(FaultKind.Resize) && Replicas + 2 > ReplicasMax)
+        {
+            throw new ArgumentException($"--faults lists resize, which grows the voters by two: use --replicas at most {ReplicasMax - 2} (a run holds at most {ReplicasMax} voters at once).");
         }
 
         if (Faults.Contains(FaultKind.Pause) && !ProcessSignals.CanPause)

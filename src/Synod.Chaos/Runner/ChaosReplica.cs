@@ -12,20 +12,33 @@ internal sealed class ChaosReplica : ReplicaProcess
     /// <summary>Progress notifications every second, so that a chaos watcher tells a cut-off replica from an idle one within seconds.</summary>
     public const string WatchProgressInterval = "1s";
 
+    /// <param name="clusterArgs">How it finds the cluster: `--peers ...` for a member of the first configuration, `--join ...` for one added later.</param>
+    /// <param name="routes">`--peer-routes`: the link proxies that carry its traffic to every other id the run may use; null: none.</param>
     /// <param name="peerArgs">The `synod serve` flags that give it its peer certificate, key and CA.</param>
     public ChaosReplica(
-        int id, IReadOnlyList<string> program, int tickMs, string listenEndpoint, string peers, string dataDir, string logPath, IReadOnlyList<string> peerArgs)
-        : base(id, program, ServeArgs(id, tickMs, listenEndpoint, peers, dataDir, peerArgs), logPath)
+        int id, IReadOnlyList<string> program, int tickMs, string listenEndpoint, IReadOnlyList<string> clusterArgs, string? routes, string dataDir, string logPath,
+        IReadOnlyList<string> peerArgs)
+        : base(id, program, ServeArgs(id, tickMs, listenEndpoint, clusterArgs, routes, dataDir, peerArgs), logPath)
     {
         ListenEndpoint = listenEndpoint;
-        Peers = peers;
+        Joined = clusterArgs.Contains("--join");
         DataDir = dataDir;
     }
 
     /// <summary>Where clients reach this replica directly (peers reach it through the link proxies).</summary>
     public string ListenEndpoint { get; }
 
-    public string Peers { get; }
+    /// <summary>Added by a membership change and started with --join; such a replica never rebuilds (it is replaced).</summary>
+    public bool Joined { get; }
+
+    /// <summary>Removed from the configuration: never started again, and out of the planner's picture and the convergence check.</summary>
+    public bool Removed { get; set; }
+
+    /// <summary>When (run clock) it was removed.</summary>
+    public double RemovedAt { get; set; }
+
+    /// <summary>Wiped after the membership changed: it may not rebuild, so it is never started again and is replaced by a new id.</summary>
+    public bool Retired { get; set; }
 
     public string DataDir { get; }
 
@@ -67,9 +80,10 @@ internal sealed class ChaosReplica : ReplicaProcess
 
     private static string Note(double now) => string.Create(CultureInfo.InvariantCulture, $"chaos t={now:0.000} s");
 
-    private static string[] ServeArgs(int id, int tickMs, string listenEndpoint, string peers, string dataDir, IReadOnlyList<string> peerArgs) =>
+    private static string[] ServeArgs(
+        int id, int tickMs, string listenEndpoint, IReadOnlyList<string> clusterArgs, string? routes, string dataDir, IReadOnlyList<string> peerArgs) =>
     [
-        "--id", id.ToString(CultureInfo.InvariantCulture), "--peers", peers, "--listen", listenEndpoint,
+        "--id", id.ToString(CultureInfo.InvariantCulture), .. clusterArgs, .. routes is null ? Array.Empty<string>() : ["--peer-routes", routes], "--listen", listenEndpoint,
         "--data-dir", dataDir, "--tick-ms", tickMs.ToString(CultureInfo.InvariantCulture), "--watch-progress-interval", WatchProgressInterval, .. peerArgs,
     ];
 }

@@ -77,6 +77,15 @@ public sealed record ChaosResult
     /// <summary>Where the history, fault timeline, logs and report were kept, or null.</summary>
     public required string? OutDir { get; init; }
 
+    /// <summary>Membership changes (replace, resize) that completed.</summary>
+    public int MembershipChanges { get; init; }
+
+    /// <summary>Each membership change that did not complete, and each way the final members differ from what the run made.</summary>
+    public IReadOnlyList<string> MembershipProblems { get; init; } = [];
+
+    /// <summary>The replicas of the configuration at the end (the first ones, less those removed, plus those added).</summary>
+    public IReadOnlyList<int> FinalMembers { get; init; } = [];
+
     public bool Passed => Problems.Count == 0;
 
     /// <summary>Each reason the run failed, as a sentence; empty when it passed.</summary>
@@ -122,6 +131,7 @@ public sealed record ChaosResult
                 problems.Add($"watch: ... and {WatchProblems.Count - 5} more.");
             }
 
+            problems.AddRange(MembershipProblems.Select(p => $"membership: {p}"));
             if (Faults.UnexpectedExits > 0)
             {
                 problems.Add($"{Faults.UnexpectedExits} replica process(es) exited without being killed (see \"exit\" in the fault timeline and the replica logs).");

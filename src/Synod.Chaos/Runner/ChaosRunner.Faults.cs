@@ -20,7 +20,8 @@ public sealed partial class ChaosRunner
         _faultPhaseEnd = start + _options.Duration.TotalSeconds;
         _planner = new FaultPlanner(_options.Replicas, _options.Faults, _options.Seed, start, _options.Duration);
         _phase = "faults";
-        var endpoints = _replicas.Values.OrderBy(r => r.Id).Select(r => r.ListenEndpoint).ToList();
+        // Every id the run may use, so that clients reach replicas added later (spare ids not running are skipped as unreachable).
+        var endpoints = Enumerable.Range(1, _options.IdsMax).Select(_network!.ListenEndpoint).ToList();
         using var stopClients = new CancellationTokenSource();
         if (_options.Workloads.HasFlag(ChaosWorkload.Watch))
         {
@@ -90,7 +91,12 @@ public sealed partial class ChaosRunner
         foreach (var replica in _replicas.Values)
         {
             var pid = replica.ProcessId;
-            if (replica.ExitedOnItsOwn(out var exitCode))
+            if (replica.Removed && replica.ExitedOnItsOwn(out var removedExit))
+            {
+                _timeline.Add(new FaultEvent(now, FaultTimeline.Stopped, [replica.Id], false,
+                    $"pid {pid} stopped on its own {now - replica.RemovedAt:0.0} s after its removal (exit code {removedExit})"));
+            }
+            else if (replica.ExitedOnItsOwn(out var exitCode))
             {
                 var exits = _exitsOnTheirOwn[replica.Id] = _exitsOnTheirOwn.GetValueOrDefault(replica.Id) + 1;
                 var again = exits < ExitsOnTheirOwnMax;
@@ -119,7 +125,7 @@ public sealed partial class ChaosRunner
                 _timeline.Add(new FaultEvent(now, FaultTimeline.Resume, [replica.Id], false, $"SIGCONT pid {replica.ProcessId}"));
             }
 
-            var mayRestart = _exitsOnTheirOwn.GetValueOrDefault(replica.Id) < ExitsOnTheirOwnMax;
+            var mayRestart = _exitsOnTheirOwn.GetValueOrDefault(replica.Id) < ExitsOnTheirOwnMax && !replica.Removed && !replica.Retired;
             if (replica.State == ReplicaRunState.Down && mayRestart && (everything || replica.RestartAt <= now))
             {
                 replica.RestartAt = null;
@@ -147,7 +153,9 @@ public sealed partial class ChaosRunner
     /// </summary>
     private void StartAgain(ChaosReplica replica, double now)
     {
-        if (!File.Exists(Path.Combine(replica.DataDir, ReplicaStorage.MetaFileName)))
+        // A replica that joined starts with --join again (from its own state, or as a learner if it never wrote any);
+        // it never rebuilds: a voter of it that lost its data is replaced.
+        if (!replica.Joined && !File.Exists(Path.Combine(replica.DataDir, ReplicaStorage.MetaFileName)))
         {
             replica.RebuildPending = true;
         }
@@ -161,13 +169,22 @@ public sealed partial class ChaosRunner
     private FaultPicture Picture(double now)
     {
         var latest = _monitor!.Latest;
-        var healthy = _replicas.Values
+        var healthy = Members
             .Where(r => r.State == ReplicaRunState.Running && !r.RebuildPending && !IsCutOff(r.Id) &&
                 latest[r.Id] is { Serving: true } h && h.ProcessId == r.ProcessId)
             .Select(r => r.Id)
             .Order()
             .ToList();
-        return new FaultPicture(now, healthy, _options.Replicas - healthy.Count, _replicas.Values.Count(r => r.RebuildPending), _partitionHealAt is not null);
+        var sets = VoterSetsNow();
+        var voters = sets.SelectMany(set => set).ToHashSet();
+        return new FaultPicture(now, healthy, voters.Count(id => !healthy.Contains(id)), _replicas.Values.Count(r => r.RebuildPending), _partitionHealAt is not null)
+        {
+            VoterSets = sets,
+            Members = [.. Members.Select(r => r.Id).Order()],
+            MembershipBusy = MembershipBusy,
+            SpareIds = _options.IdsMax - _nextSpareId + 1,
+            MembershipChanged = _membershipChanged,
+        };
     }
 
     private void Apply(FaultPlan plan, double now)
@@ -185,6 +202,10 @@ public sealed partial class ChaosRunner
                 break;
             case FaultKind.Partition:
                 ApplyPartition(plan, now);
+                break;
+            case FaultKind.Replace:
+            case FaultKind.Resize:
+                StartMembershipChange(plan, now);
                 break;
             default:
                 throw new InvalidOperationException($"the planner chose {plan.Kind}, which is not a fault it may plan.");
@@ -232,6 +253,18 @@ public sealed partial class ChaosRunner
         var replica = _replicas[plan.Victims[0]];
         var pid = replica.Kill(now, "chaos: wipe");
         replica.WipeData();
+        if (_membershipChanged)
+        {
+            // Once the membership has changed a replica that lost its data may not rebuild (`serve --rebuild-from-peers`
+            // refuses): the operator replaces it by a new id, as etcd asks of a member that lost its data directory.
+            replica.Retired = true;
+            replica.RestartAt = null;
+            _timeline.Add(new FaultEvent(now, FaultTimeline.Wipe, [replica.Id], false,
+                $"SIGKILL pid {pid}, data directory deleted; the membership has changed, so it is replaced rather than rebuilt"));
+            StartMembershipChange(new FaultPlan(FaultKind.Replace, [replica.Id], false, []), now);
+            return;
+        }
+
         replica.RebuildPending = true;
         replica.RestartAt = now + plan.HoldSeconds[0];
         _timeline.Add(new FaultEvent(now, FaultTimeline.Wipe, [replica.Id], false,

@@ -19,8 +19,10 @@ public sealed partial class ChaosRunner
 
     private async Task<ChaosResult> FinishAsync(double start, double end, double healStart, CancellationToken cancellation)
     {
+        await FinishMembershipAsync(cancellation);
         _phase = "waiting for convergence";
         var convergence = await ConvergeAsync(healStart, cancellation);
+        await CheckFinalVotersAsync(cancellation);
         _phase = "final reads";
         await FinalReadsAsync(cancellation);
         var (watchStretches, watchProblems) = await FinishWatchersAsync(cancellation);
@@ -36,8 +38,12 @@ public sealed partial class ChaosRunner
         _phase = $"checking {history.Count} operations";
         var check = await Task.Run(() => LinearizabilityChecker.Check(history, _options.CheckBudget), CancellationToken.None).WaitAsync(cancellation);
         var (ok, failed, unknown) = _history.Counts;
+        var (membershipProblems, membershipChanges) = MembershipOutcome();
         var result = new ChaosResult
         {
+            MembershipProblems = membershipProblems,
+            MembershipChanges = membershipChanges,
+            FinalMembers = [.. Members.Select(r => r.Id).Order()],
             Options = _options,
             OperationsOk = ok,
             OperationsFailed = failed,
@@ -46,7 +52,7 @@ public sealed partial class ChaosRunner
             WorkloadStart = start,
             WorkloadEnd = end,
             LongestWriteGap = WriteGap.Longest(history.Where(op => op.ClientId != FinalReaderClientId), start, end),
-            LongestQuorumStall = QuorumStall.Longest(history.Where(op => op.ClientId != FinalReaderClientId), _pictures, (_options.Replicas / 2) + 1, start, end),
+            LongestQuorumStall = QuorumStall.Longest(history.Where(op => op.ClientId != FinalReaderClientId), _pictures, _options.Replicas, start, end),
             ConvergenceSeconds = convergence.Seconds,
             Divergence = convergence.Difference,
             ConvergedSlot = convergence.Slot,
@@ -169,8 +175,9 @@ public sealed partial class ChaosRunner
     /// <summary>The slot every replica has applied, if they all agree and it is the newest commit any knows of.</summary>
     private ulong? AgreedSlot(out string waitingFor)
     {
-        var latest = _monitor!.Latest;
-        foreach (var replica in _replicas.Values)
+        var members = Members.ToList();
+        var latest = _monitor!.Latest.Where(h => members.Exists(r => r.Id == h.Key)).ToDictionary();
+        foreach (var replica in members)
         {
             var health = latest[replica.Id];
             if (replica.State != ReplicaRunState.Running || !health.Serving || health.ProcessId != replica.ProcessId)
@@ -201,7 +208,7 @@ public sealed partial class ChaosRunner
     private async Task<Dictionary<int, Dictionary<string, string?>>> ReadStatesAsync(List<string> keys, CancellationToken cancellation)
     {
         var states = new Dictionary<int, Dictionary<string, string?>>();
-        foreach (var id in _replicas.Keys.Order())
+        foreach (var id in Members.Select(r => r.Id).Order())
         {
             states[id] = await _monitor!.ReadStateAsync(id, keys, cancellation);
         }
@@ -243,7 +250,7 @@ public sealed partial class ChaosRunner
         _phase = "reading the fenced counter's history";
         await using var reader = new SynodClient(new SynodClientOptions
         {
-            Endpoints = [.. _replicas.Values.OrderBy(r => r.Id).Select(r => r.ListenEndpoint)],
+            Endpoints = [.. Members.OrderBy(r => r.Id).Select(r => r.ListenEndpoint)],
             OperationTimeout = FinalReadTimeout,
         });
         var changes = new List<LockCheck.Change>();
@@ -278,7 +285,7 @@ public sealed partial class ChaosRunner
     {
         await using var reader = new SynodClient(new SynodClientOptions
         {
-            Endpoints = [.. _replicas.Values.OrderBy(r => r.Id).Select(r => r.ListenEndpoint)],
+            Endpoints = [.. Members.OrderBy(r => r.Id).Select(r => r.ListenEndpoint)],
             OperationTimeout = FinalReadTimeout,
         });
         foreach (var key in Enumerable.Range(0, _options.Keys).Select(k => $"k{k}"))
@@ -321,6 +328,12 @@ public sealed partial class ChaosRunner
     /// <summary>Stops every replica this run started (SIGTERM, then SIGKILL), the proxies and the monitor; deletes the data.</summary>
     private async Task StopEverythingAsync(bool keepOutput)
     {
+        await _stopMembership.CancelAsync();
+        if (_membershipChange is { } change)
+        {
+            await change;
+        }
+
         try
         {
             await StopReplicasAsync();

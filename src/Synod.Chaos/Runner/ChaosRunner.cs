@@ -35,7 +35,9 @@ public sealed partial class ChaosRunner
 
     /// <summary>The planner's picture at every fault tick, for <see cref="QuorumStall"/>.</summary>
     private readonly List<FaultPicture> _pictures = [];
-    private IReadOnlyDictionary<int, ChaosReplica> _replicas = new Dictionary<int, ChaosReplica>();
+    /// <summary>Every replica started so far, removed ones included; replaced whole (copy on write) when one is added, as the display reads it from another thread.</summary>
+    private volatile IReadOnlyDictionary<int, ChaosReplica> _replicas = new Dictionary<int, ChaosReplica>();
+    private PeerCertificateFiles? _certificates;
     private readonly HashSet<int> _cutOff = [];
     private readonly Dictionary<int, int> _exitsOnTheirOwn = [];
     private readonly string _workDir;
@@ -106,7 +108,7 @@ public sealed partial class ChaosRunner
         {
             var health = latest.GetValueOrDefault(r.Id) ?? ReplicaHealth.Unknown(r.Id);
             var current = health.Serving && health.ProcessId == r.ProcessId;
-            return new ReplicaView(r.Id, r.State, current, current ? health.Role : "-", r.RebuildPending, IsCutOff(r.Id), health.AppliedSlot, r.ProcessId);
+            return new ReplicaView(r.Id, r.State, current, r.Removed ? "removed" : current ? health.Role : "-", r.RebuildPending, IsCutOff(r.Id), health.AppliedSlot, r.ProcessId);
         }).ToList();
         var (ok, failed, unknown) = _history.Counts;
         var now = _clock.Now;
@@ -127,8 +129,11 @@ public sealed partial class ChaosRunner
 
     private void StartCluster()
     {
-        var reserved = ReplicaPorts.Reserve(_options.Replicas);
-        var listen = Enumerable.Range(1, _options.Replicas).ToDictionary(id => id, id => $"127.0.0.1:{ReplicaPorts.Port(reserved[id - 1])}");
+        // Every id the run may use gets its port, its proxies and its certificate now; spare ids start only when a
+        // membership change adds them.
+        var reserved = ReplicaPorts.Reserve(_options.IdsMax);
+        var listen = Enumerable.Range(1, _options.IdsMax).ToDictionary(id => id, id => $"127.0.0.1:{ReplicaPorts.Port(reserved[id - 1])}");
+        var first = Enumerable.Range(1, _options.Replicas).ToList();
         try
         {
             try
@@ -142,10 +147,10 @@ public sealed partial class ChaosRunner
 
             var network = _network;
             // Peer traffic runs through the proxies, which forward TLS bytes like any others.
-            var certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_workDir, "certs"), PeerCertificates.DefaultCluster, [.. listen.Keys], [], force: true);
-            _replicas = listen.Keys.ToDictionary(id => id, id => new ChaosReplica(
-                id, _options.ReplicaProgram, _options.TickMs, network.ListenEndpoint(id), network.PeersFor(id), Path.Combine(_workDir, "data", $"r{id}"), Path.Combine(LogDir, $"r{id}.log"),
-                certificates.ServeArgs(id)));
+            _certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_workDir, "certs"), PeerCertificates.DefaultCluster, [.. listen.Keys], [], force: true);
+            _replicas = first.ToDictionary(id => id, id => NewReplica(id, ["--peers", network.PeersFor(id, first)]));
+            _voterSets = [first];
+            _nextSpareId = _options.Replicas + 1;
 
             _monitor = new ReplicaMonitor(listen, _clock);
             foreach (var replica in _replicas.Values)
@@ -159,6 +164,11 @@ public sealed partial class ChaosRunner
             throw new ChaosSetupException($"could not start the cluster ({e.Message}); replica logs are in {LogDir}.", e);
         }
     }
+
+    /// <summary>Replica <paramref name="id"/>'s process: its listen endpoint, data folder, log, certificate and routes through the proxies.</summary>
+    private ChaosReplica NewReplica(int id, IReadOnlyList<string> clusterArgs) =>
+        new(id, _options.ReplicaProgram, _options.TickMs, _network!.ListenEndpoint(id), clusterArgs, _network.RoutesFor(id), Path.Combine(_workDir, "data", $"r{id}"),
+            Path.Combine(LogDir, $"r{id}.log"), _certificates!.ServeArgs(id));
 
     private async Task WaitForLeaderAsync(CancellationToken cancellation)
     {
@@ -200,7 +210,7 @@ public sealed partial class ChaosRunner
     {
         var latest = _monitor!.Latest;
         var leader = _replicas.Values
-            .Where(r => r.State == ReplicaRunState.Running && latest[r.Id] is { Serving: true, Role: "leader" } h && h.ProcessId == r.ProcessId)
+            .Where(r => r.State == ReplicaRunState.Running && !r.Removed && latest[r.Id] is { Serving: true, Role: "leader" } h && h.ProcessId == r.ProcessId)
             .Select(r => (int?)r.Id)
             .LastOrDefault();
         if (leader is int id && id != _leader)

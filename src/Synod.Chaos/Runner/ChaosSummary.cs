@@ -14,6 +14,11 @@ public static class ChaosSummary
         text.AppendLine($"chaos: {o.Replicas} replicas, {DurationText.Format(o.Duration)}, seed {o.Seed}, {o.Clients} clients, faults {FaultKinds.Describe(o.Faults)}");
         text.AppendLine($"  operations    {result.OperationsOk} ok, {result.OperationsFailed} failed, {result.OperationsUnknown} unknown ({result.OperationsOk / seconds:0} ok/s)");
         text.AppendLine($"  faults        kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions} (majority faults {f.MajorityFaults}, unexpected exits {f.UnexpectedExits})");
+        if (o.Faults.Overlaps(FaultKinds.Membership))
+        {
+            text.AppendLine($"  membership    replaces {f.Replaces}, resizes {f.Resizes}, {result.MembershipChanges} changes completed; members at the end {string.Join(",", result.FinalMembers)}");
+        }
+
         var gap = result.LongestWriteGap;
         text.AppendLine($"  no-write gap  {gap.Seconds:0.00} s longest with no successful write (from {gap.From:0.00} s to {gap.To:0.00} s)");
         if (result.LongestQuorumStall is { } stall)
@@ -21,7 +26,7 @@ public static class ChaosSummary
             text.AppendLine($"  with quorum   {stall.Seconds:0.00} s longest with no successful write while a quorum was healthy (from {stall.From:0.00} s; bound {o.WriteStallMax.TotalSeconds:0} s)");
         }
         text.AppendLine(result.ConvergenceSeconds is double converged
-            ? $"  convergence   {converged:0.00} s after healing: all {o.Replicas} replicas applied slot {result.ConvergedSlot} and hold the same {result.ConvergedKeys} keys"
+            ? $"  convergence   {converged:0.00} s after healing: all {result.FinalMembers.Count} replicas applied slot {result.ConvergedSlot} and hold the same {result.ConvergedKeys} keys"
             : $"  convergence   none: {result.Divergence}");
         if (result.ConvergenceSeconds is not null && result.Divergence is not null)
         {

@@ -7,6 +7,12 @@ namespace Synod.Chaos;
 /// </summary>
 public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes, int Partitions, int MajorityFaults, int UnexpectedExits)
 {
+    /// <summary>Replaces begun (a voter by a new id), the wiped voters replaced once the membership had changed among them.</summary>
+    public int Replaces { get; init; }
+
+    /// <summary>Resizes begun (grow by two voters, or shrink back by two).</summary>
+    public int Resizes { get; init; }
+
     internal static FaultCounts From(FaultTimeline timeline) => new(
         timeline.CountReplicas(FaultTimeline.Kill),
         timeline.CountReplicas(FaultTimeline.Pause),
@@ -14,7 +20,11 @@ public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes,
         timeline.CountReplicas(FaultTimeline.Wipe),
         timeline.CountEvents(FaultTimeline.Partition),
         timeline.Events.Count(e => e.Majority),
-        timeline.CountReplicas(FaultTimeline.Exit));
+        timeline.CountReplicas(FaultTimeline.Exit))
+    {
+        Replaces = timeline.CountEvents(FaultTimeline.Replace),
+        Resizes = timeline.CountEvents(FaultTimeline.Resize),
+    };
 
-    public int Total => Kills + Pauses + Wipes + Partitions;
+    public int Total => Kills + Pauses + Wipes + Partitions + Replaces + Resizes;
 }

@@ -17,4 +17,14 @@ public enum FaultKind
 
     /// <summary>Peer traffic between groups of replicas is dropped (both ways or one way) through the link proxies.</summary>
     Partition,
+
+    /// <summary>
+    /// A voter is replaced by a new replica (a new id, port and folder): added as a learner, started with --join, promoted
+    /// once caught up, and the old one removed (it stops on its own). Once the membership has changed, a wiped voter is
+    /// replaced this way too, since it may not rebuild (docs/protocol.md, "Membership").
+    /// </summary>
+    Replace,
+
+    /// <summary>The voters grow by two new replicas, one change at a time, and the next time shrink by two (any two, the leader too).</summary>
+    Resize,
 }

@@ -3,7 +3,11 @@ namespace Synod.Chaos;
 /// <summary>Names of the fault kinds on the command line and in the timeline, and which ones this machine allows.</summary>
 public static class FaultKinds
 {
-    public static IReadOnlyList<FaultKind> All { get; } = [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition];
+    public static IReadOnlyList<FaultKind> All { get; } =
+        [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Replace, FaultKind.Resize];
+
+    /// <summary>The kinds that change the membership: a run with them starts spare replicas' proxies and certificates.</summary>
+    public static IReadOnlySet<FaultKind> Membership { get; } = new HashSet<FaultKind> { FaultKind.Replace, FaultKind.Resize };
 
     public static string Name(FaultKind kind) => kind switch
     {
@@ -12,6 +16,8 @@ public static class FaultKinds
         FaultKind.Restart => "restart",
         FaultKind.Wipe => "wipe",
         FaultKind.Partition => "partition",
+        FaultKind.Replace => "replace",
+        FaultKind.Resize => "resize",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a fault kind."),
     };
 
@@ -21,6 +27,9 @@ public static class FaultKinds
     /// </summary>
     public static IReadOnlySet<FaultKind> Supported() =>
         OperatingSystem.IsWindows() ? new HashSet<FaultKind>(All.Where(k => k != FaultKind.Pause)) : new HashSet<FaultKind>(All);
+
+    /// <summary>What a run injects unless told otherwise: every supported kind but the membership changes, which are asked for by name.</summary>
+    public static IReadOnlySet<FaultKind> Default() => new HashSet<FaultKind>(Supported().Except(Membership));
 
     /// <summary>Parses "kill,pause,restart": a comma-separated list of kinds, each once.</summary>
     /// <exception cref="FormatException">An unknown, repeated or unsupported kind; the message names it and lists the valid ones.</exception>

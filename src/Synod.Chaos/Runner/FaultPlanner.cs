@@ -2,11 +2,13 @@ namespace Synod.Chaos;
 
 /// <summary>
 /// The seeded fault schedule. Early in a run it injects each enabled kind once, so even a short run has killed,
-/// restarted, wiped, paused and partitioned something. Afterwards it picks kinds and victims at random, keeping the
-/// replicas out of action at most N - quorum (a minority: the cluster must keep serving), and now and then, when
-/// nothing else is wrong, takes out a majority for a few seconds (the cluster must then refuse writes, never lie,
-/// and recover when the majority returns). A wipe is only planned while no more than N - quorum replicas would be
-/// rebuilding, or the cluster could never recover (docs/protocol.md, I14).
+/// restarted, wiped, paused, partitioned, replaced and resized something. Afterwards it picks kinds and victims at
+/// random, keeping the voters out of action at most N - quorum of every voter set that may govern (a minority: the
+/// cluster must keep serving), and now and then, when nothing else is wrong, takes out a majority for a few seconds
+/// (the cluster must then refuse writes, never lie, and recover when the majority returns). A wipe is only planned
+/// while no more than N - quorum replicas would be rebuilding, or the cluster could never recover (docs/protocol.md,
+/// I14); once the membership has changed a wiped voter is replaced instead, so a wipe then needs a spare id. One
+/// membership change runs at a time, and none while a replica rebuilds (docs/protocol.md, "Membership").
 /// </summary>
 public sealed class FaultPlanner
 {
@@ -51,16 +53,24 @@ public sealed class FaultPlanner
     private readonly FaultKind[] _majorityKinds;
     private double _nextMajorityAt;
 
+    /// <summary>Whether the next resize grows the voters (else it shrinks them back).</summary>
+    private bool _grows;
+
     public FaultPlanner(int replicas, IReadOnlySet<FaultKind> enabled, int seed, double runStart, TimeSpan duration)
     {
         _replicas = replicas;
         _enabled = enabled;
         _random = new Random(seed);
-        _forced = new Queue<FaultKind>(new[] { FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Wipe }.Where(enabled.Contains));
+        // With the membership faults the wipe comes after the first replace, so that it shows a wiped voter replaced.
+        FaultKind[] forced = enabled.Contains(FaultKind.Replace)
+            ? [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize]
+            : [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Wipe, FaultKind.Resize];
+        _forced = new Queue<FaultKind>(forced.Where(enabled.Contains));
         _minorityKinds = [.. FaultKinds.All.Where(k => k != FaultKind.Restart && enabled.Contains(k))];
 
         // A killed majority must come back, so a majority kill needs restarts.
         _majorityKinds = [.. _minorityKinds.Where(k => k is FaultKind.Pause or FaultKind.Partition || (k == FaultKind.Kill && enabled.Contains(FaultKind.Restart)))];
+        _grows = true;
         _nextMajorityAt = runStart + Math.Max(FirstMajoritySecondsMin, duration.TotalSeconds / 2);
     }
 
@@ -111,9 +121,27 @@ public sealed class FaultPlanner
     /// <summary>Seconds until the next fault.</summary>
     public double GapSeconds() => Forcing ? Between(ForcedGapSecondsMin, ForcedGapSecondsMax) : Between(GapSecondsMin, GapSecondsMax);
 
+    /// <summary>The voter sets that may govern: the picture's, or replicas 1 to N.</summary>
+    private IReadOnlyList<IReadOnlyList<int>> VoterSets(FaultPicture picture) => picture.VoterSets ?? [Enumerable.Range(1, _replicas).ToList()];
+
+    /// <summary>How many more healthy voters may be taken out while every voter set keeps a healthy quorum.</summary>
+    private int Budget(FaultPicture picture) =>
+        picture.VoterSets is { } sets
+            ? sets.Min(set => set.Count(picture.Healthy.Contains) - FaultPicture.Quorum(set.Count))
+            : Math.Min(Tolerated - picture.Impaired, picture.Healthy.Count);
+
+    /// <summary>Healthy voters of any set that may govern: the victims of kills, pauses and wipes.</summary>
+    private List<int> HealthyVoters(FaultPicture picture) =>
+        [.. picture.Healthy.Where(id => VoterSets(picture).Any(set => set.Contains(id))).Order()];
+
     private FaultPlan? Minority(FaultKind kind, FaultPicture picture)
     {
-        var budget = Math.Min(Tolerated - picture.Impaired, picture.Healthy.Count);
+        if (FaultKinds.Membership.Contains(kind))
+        {
+            return Membership(kind, picture);
+        }
+
+        var budget = Math.Min(Budget(picture), HealthyVoters(picture).Count);
         if (budget < 1 || (kind == FaultKind.Partition && picture.PartitionActive))
         {
             return null;
@@ -121,8 +149,10 @@ public sealed class FaultPlanner
 
         // More than N - quorum replicas rebuilding at once could never recover (docs/protocol.md, I14). Rebuilding
         // replicas are also impaired, so the budget above implies this; it is spelled out because it is a rule of
-        // the protocol, not of this schedule.
-        if (kind == FaultKind.Wipe && picture.Rebuilding + 1 > Tolerated)
+        // the protocol, not of this schedule. Once the membership has changed the victim is replaced, not rebuilt: that
+        // is a membership change, one at a time and with a spare id; nor does a rebuild start while a change is under way.
+        if (kind == FaultKind.Wipe && (picture.Rebuilding + 1 > Tolerated || picture.MembershipBusy ||
+            (picture.MembershipChanged && picture.SpareIds < 1)))
         {
             return null;
         }
@@ -130,7 +160,7 @@ public sealed class FaultPlanner
         // A forced fault takes one victim, and the wipe (whose victim stays impaired until it has rebuilt, long on a slow
         // machine) is forced last, so that each forced kind finds budget early; random faults take up to the whole budget.
         var count = kind == FaultKind.Wipe || Forcing ? 1 : 1 + _random.Next(budget);
-        var victims = Pick(picture.Healthy, count);
+        var victims = Pick(HealthyVoters(picture), count);
         switch (kind)
         {
             case FaultKind.Kill:
@@ -139,7 +169,7 @@ public sealed class FaultPlanner
             case FaultKind.Wipe:
                 return new FaultPlan(kind, victims, false, [Between(WipeRestartSecondsMin, WipeRestartSecondsMax)]);
             default:
-                var rest = Enumerable.Range(1, _replicas).Except(victims).ToList();
+                var rest = (picture.Members ?? Enumerable.Range(1, _replicas).ToList()).Except(victims).ToList();
                 var oneWay = _random.NextDouble() < OneWayShare;
                 var groups = oneWay && _random.Next(2) == 0 ? new List<IReadOnlyList<int>> { rest, victims } : [victims, rest];
                 return new FaultPlan(kind, victims, false, [Between(PartitionSecondsMin, PartitionSecondsMax)], oneWay, groups);
@@ -148,16 +178,55 @@ public sealed class FaultPlanner
 
     private FaultPlan Majority(FaultKind kind, FaultPicture picture)
     {
+        var latest = VoterSets(picture)[^1];
+        var quorum = FaultPicture.Quorum(latest.Count);
         if (kind == FaultKind.Partition)
         {
-            // Groups of at most quorum - 1: no side can choose anything until the cut heals.
-            var shuffled = Shuffle(Enumerable.Range(1, _replicas).ToList());
-            var groups = shuffled.Chunk(Quorum - 1).Select(g => (IReadOnlyList<int>)[.. g.Order()]).ToList();
+            // Groups of at most quorum - 1 of the smallest voter set: no side can choose anything until the cut heals.
+            var smallest = VoterSets(picture).Min(set => FaultPicture.Quorum(set.Count));
+            var shuffled = Shuffle(picture.Members ?? Enumerable.Range(1, _replicas).ToList());
+            var groups = shuffled.Chunk(Math.Max(1, smallest - 1)).Select(g => (IReadOnlyList<int>)[.. g.Order()]).ToList();
             return new FaultPlan(kind, [.. shuffled.Order()], true, [Between(MajorityPartitionSecondsMin, MajorityPartitionSecondsMax)], false, groups);
         }
 
-        var victims = Pick(picture.Healthy, Math.Min(Quorum, picture.Healthy.Count));
+        var healthy = picture.Healthy.Where(latest.Contains).ToList();
+        var victims = Pick(healthy, Math.Min(quorum, healthy.Count));
         return new FaultPlan(kind, victims, true, [.. victims.Select(_ => Between(MajorityKillOrPauseSecondsMin, MajorityKillOrPauseSecondsMax))]);
+    }
+
+    /// <summary>
+    /// A replace (of a healthy voter, by a spare id) or a resize (grow by two spare ids up to <see cref="ChaosOptions.ReplicasMax"/>,
+    /// or shrink back by two voters, the leader perhaps among them): only when no change is under way, no replica rebuilds,
+    /// every voter set has a healthy quorum, and the spare ids suffice.
+    /// </summary>
+    private FaultPlan? Membership(FaultKind kind, FaultPicture picture)
+    {
+        var latest = VoterSets(picture)[^1];
+        if (picture.MembershipBusy || picture.Rebuilding > 0 || Budget(picture) < 0)
+        {
+            return null;
+        }
+
+        if (kind == FaultKind.Replace)
+        {
+            var voters = HealthyVoters(picture).Where(latest.Contains).ToList();
+            return picture.SpareIds < 1 || voters.Count == 0 ? null : new FaultPlan(kind, Pick(voters, 1), false, []);
+        }
+
+        if (_grows)
+        {
+            if (picture.SpareIds < 2 || latest.Count + 2 > ChaosOptions.ReplicasMax)
+            {
+                return null;
+            }
+
+            _grows = false;
+            return new FaultPlan(kind, [], false, []);
+        }
+
+        // Shrinking back to the run's size: two of the latest voters, healthy or not.
+        _grows = true;
+        return latest.Count - 2 < _replicas ? null : new FaultPlan(kind, Pick(latest, 2), false, []);
     }
 
     private List<int> Pick(IReadOnlyList<int> from, int count) => [.. Shuffle(from).Take(count).Order()];

@@ -18,6 +18,11 @@ internal sealed class FaultTimeline
     public const string Exit = "exit";
     public const string Leader = "leader";
     public const string Rebuilt = "rebuilt";
+    public const string Replace = "replace";
+    public const string Resize = "resize";
+    public const string Member = "member";
+    public const string Stopped = "stopped";
+    public const string Start = "start";
 
     private readonly List<FaultEvent> _events = [];
     private readonly Lock _gate = new();

@@ -22,10 +22,11 @@ public sealed record QuorumStall(double From, double To, FaultPicture AtStart)
 
     /// <summary>
     /// Finds the longest stretch within [<paramref name="start"/>, <paramref name="end"/>] with no successful write
-    /// during which every <paramref name="samples"/> (in time order) showed at least <paramref name="quorum"/> healthy
-    /// replicas; null if there is none.
+    /// during which every <paramref name="samples"/> (in time order) showed healthy replicas holding a quorum of every
+    /// voter set that may govern (<see cref="FaultPicture.HasQuorum"/>; of <paramref name="replicas"/> voters when a sample
+    /// names no sets); null if there is none.
     /// </summary>
-    public static QuorumStall? Longest(IEnumerable<Operation> history, IReadOnlyList<FaultPicture> samples, int quorum, double start, double end)
+    public static QuorumStall? Longest(IEnumerable<Operation> history, IReadOnlyList<FaultPicture> samples, int replicas, double start, double end)
     {
         var writes = history
             .Where(op => op.Kind != OperationKind.Get && op.Outcome == Outcome.Ok && op.Complete is double c && c >= start && c <= end)
@@ -39,7 +40,7 @@ public sealed record QuorumStall(double From, double To, FaultPicture AtStart)
         foreach (var sample in samples.Where(s => s.Now >= start && s.Now <= end))
         {
             Wrote(sample.Now);
-            if (sample.Healthy.Count >= quorum)
+            if (sample.HasQuorum(replicas))
             {
                 if (stretchStart is null)
                 {

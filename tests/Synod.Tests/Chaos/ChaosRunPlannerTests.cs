@@ -5,7 +5,9 @@ namespace Synod.Tests.Chaos;
 /// <summary>The seeded fault schedule of `synod chaos`: what it forces early, and the limits it keeps.</summary>
 public sealed class ChaosRunPlannerTests
 {
-    private static readonly IReadOnlySet<FaultKind> Every = new HashSet<FaultKind>(FaultKinds.All);
+    private static readonly IReadOnlySet<FaultKind> Every = FaultKinds.Default();
+
+    private static readonly IReadOnlySet<FaultKind> WithMembership = new HashSet<FaultKind>(FaultKinds.All);
 
     [Fact]
     public void Each_enabled_kind_is_forced_once_before_any_random_fault()
@@ -100,5 +102,94 @@ public sealed class ChaosRunPlannerTests
 
         Assert.Equal(Schedule(42), Schedule(42));
         Assert.NotEqual(Schedule(42), Schedule(43));
+    }
+
+    private static FaultPicture Membership(
+        double now, IReadOnlyList<int> healthy, IReadOnlyList<IReadOnlyList<int>> sets, bool busy = false, int spare = 8, bool changed = false, int rebuilding = 0) =>
+        new(now, healthy, sets.SelectMany(s => s).Distinct().Count(id => !healthy.Contains(id)), rebuilding, false)
+        {
+            VoterSets = sets,
+            Members = [.. sets.SelectMany(s => s).Distinct().Order()],
+            MembershipBusy = busy,
+            SpareIds = spare,
+            MembershipChanged = changed,
+        };
+
+    [Fact]
+    public void With_the_membership_faults_a_replace_comes_before_the_wipe_and_a_resize_after_it()
+    {
+        var planner = new FaultPlanner(5, WithMembership, seed: 7, runStart: 0, TimeSpan.FromSeconds(60));
+        int[] five = [1, 2, 3, 4, 5];
+        var kinds = new List<FaultKind>();
+        for (var i = 0; i < 6; i++)
+        {
+            kinds.Add(planner.Next(Membership(1 + i, five, [five], changed: i > 3))!.Kind);
+        }
+
+        Assert.Equal([FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize], kinds);
+    }
+
+    [Fact]
+    public void A_membership_change_waits_for_the_one_under_way_for_rebuilds_and_for_spare_ids()
+    {
+        int[] five = [1, 2, 3, 4, 5];
+        foreach (var picture in new[]
+        {
+            Membership(1, five, [five], busy: true),
+            Membership(1, five, [five], rebuilding: 1),
+            Membership(1, five, [five], spare: 0),
+        })
+        {
+            var planner = new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Replace }, seed: 3, runStart: 0, TimeSpan.FromSeconds(60));
+            Assert.Null(planner.Next(picture));
+        }
+
+        // Growing takes two spare ids; a wipe once the membership has changed takes one (its victim is replaced).
+        var grow = new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Resize }, seed: 3, runStart: 0, TimeSpan.FromSeconds(60));
+        Assert.Null(grow.Next(Membership(1, five, [five], spare: 1)));
+        var wipe = new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Wipe, FaultKind.Kill }, seed: 3, runStart: 0, TimeSpan.FromSeconds(60));
+        Assert.Equal(FaultKind.Kill, wipe.Next(Membership(1, five, [five], changed: true, spare: 0))!.Kind);
+        Assert.Null(wipe.Next(Membership(3, five, [five], changed: true, spare: 0)));
+        Assert.Equal(FaultKind.Wipe, wipe.Next(Membership(5, five, [five], changed: true, spare: 1))!.Kind);
+    }
+
+    [Fact]
+    public void A_resize_grows_by_two_and_then_shrinks_back_by_two_of_the_latest_voters()
+    {
+        var planner = new FaultPlanner(3, new HashSet<FaultKind> { FaultKind.Resize }, seed: 11, runStart: 0, TimeSpan.FromSeconds(60));
+        int[] three = [1, 2, 3];
+        int[] five = [1, 2, 3, 4, 5];
+
+        var grow = planner.Next(Membership(1, three, [three]))!;
+        var shrink = planner.Next(Membership(2, five, [five]))!;
+
+        Assert.Equal(FaultKind.Resize, grow.Kind);
+        Assert.Empty(grow.Victims);
+        Assert.Equal(2, shrink.Victims.Count);
+        Assert.All(shrink.Victims, v => Assert.Contains(v, five));
+    }
+
+    [Fact]
+    public void While_two_voter_sets_may_govern_faults_leave_a_healthy_quorum_of_each()
+    {
+        int[] before = [1, 2, 3];
+        int[] after = [1, 2, 3, 4];
+        for (var seed = 0; seed < 200; seed++)
+        {
+            var planner = new FaultPlanner(3, new HashSet<FaultKind> { FaultKind.Kill, FaultKind.Pause, FaultKind.Partition }, seed, runStart: 0, TimeSpan.FromSeconds(1_000));
+            var random = new Random(seed);
+            for (var step = 0; step < 50; step++)
+            {
+                var healthy = after.Where(_ => random.Next(4) > 0).ToList();
+                var picture = Membership(step, healthy, [before, after]);
+                if (planner.Next(picture) is not { Majority: false } plan)
+                {
+                    continue;
+                }
+
+                var left = healthy.Except(plan.Victims).ToList();
+                Assert.True(left.Count(before.Contains) >= 2 && left.Count(after.Contains) >= 3, $"seed={seed}: {plan} with healthy {string.Join(",", healthy)}");
+            }
+        }
     }
 }

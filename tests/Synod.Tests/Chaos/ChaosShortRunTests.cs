@@ -51,4 +51,35 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
         Assert.True(result.LockIncrements > 0, $"the lock clients took {result.LockAcquired} locks and applied no fenced increment");
         Assert.Contains(result.Timeline, e => e.Kind == "rebuilt");
     }
+
+    [Fact]
+    public async Task A_short_run_that_replaces_and_resizes_voters_while_killing_wiping_and_partitioning_stays_linearizable_and_converges()
+    {
+        var options = new ChaosOptions
+        {
+            Replicas = 3,
+            Duration = TimeSpan.FromSeconds(30),
+            Seed = Seed,
+            Clients = 6,
+            Workloads = ChaosWorkload.Register | ChaosWorkload.Cas | ChaosWorkload.Bank,
+            Faults = new HashSet<FaultKind> { FaultKind.Kill, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Replace, FaultKind.Resize },
+            ReplicaProgram = ["dotnet", Path.Combine(AppContext.BaseDirectory, "synod.dll")],
+            ConvergenceTimeout = TimeSpan.FromSeconds(40),
+            CheckBudget = TimeSpan.FromSeconds(30),
+        };
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+
+        var result = await new ChaosRunner(options).RunAsync(limit.Token);
+
+        output.WriteLine(ChaosSummary.Render(result));
+        Assert.True(result.Passed, $"seed={Seed}: {string.Join(" ", result.Problems)} Evidence kept in {result.OutDir}.");
+        Assert.True(result.Linearizable);
+        Assert.True(result.Faults.Replaces >= 2, $"replaces {result.Faults.Replaces}: the forced one and the wiped voter's");
+        Assert.True(result.Faults.Resizes >= 1, "no resize happened");
+        Assert.True(result.MembershipChanges >= 3, $"{result.MembershipChanges} membership changes completed");
+        Assert.Contains(result.Timeline, e => e.Kind == "wipe" && e.Detail.Contains("replaced rather than rebuilt", StringComparison.Ordinal));
+        Assert.Contains(result.Timeline, e => e.Kind == "stopped");
+        Assert.Contains(result.FinalMembers, id => id > 3);
+        Assert.True(result.BankReads > 0 && result.BankTransfers > 0, $"the bank read {result.BankReads} times and moved money {result.BankTransfers} times");
+    }
 }

@@ -24,7 +24,7 @@ public sealed class QuorumStallTests
         ];
         var samples = Enumerable.Range(0, 51).Select(t => Picture(t, t is >= 10 and < 20 ? [1, 2] : AllFive)).ToList();
 
-        var stall = QuorumStall.Longest(history, samples, quorum: 3, start: 0, end: 50);
+        var stall = QuorumStall.Longest(history, samples, replicas: 5, start: 0, end: 50);
 
         Assert.NotNull(stall);
         Assert.Equal(20, stall.From);
@@ -32,11 +32,28 @@ public sealed class QuorumStallTests
     }
 
     [Fact]
+    public void While_a_membership_change_is_under_way_a_quorum_counts_only_if_it_is_one_of_every_voter_set_that_may_govern()
+    {
+        // From 10 to 20 the voters grow from 1,2,3 to 1,2,3,4,5 and only 1,4,5 are healthy: a quorum of the new set, not
+        // of the old one, which may still govern; no write then is no stall.
+        Operation[] history = [new(1, OperationKind.Put, "k", "a", null, 0.5, 1.0, Outcome.Ok), new(1, OperationKind.Put, "k", "b", null, 29, 30, Outcome.Ok)];
+        var samples = Enumerable.Range(0, 31).Select(t => t is >= 10 and < 20
+            ? Picture(t, [1, 4, 5]) with { VoterSets = [[1, 2, 3], [1, 2, 3, 4, 5]] }
+            : Picture(t, [1, 2, 3])).ToList();
+
+        var stall = QuorumStall.Longest(history, samples, replicas: 3, start: 0, end: 30);
+
+        Assert.NotNull(stall);
+        Assert.Equal(20, stall.From);
+        Assert.Equal(30, stall.To);
+    }
+
+    [Fact]
     public void A_run_that_stopped_writing_with_every_replica_healthy_fails_and_names_what_was_in_force()
     {
         var samples = Enumerable.Range(0, 601).Select(t => Picture(t, AllFive, rebuilding: t < 300 ? 1 : 0)).ToList();
         Operation[] history = [new(1, OperationKind.Put, "k", "a", null, 0.5, 1.0, Outcome.Ok)];
-        var stall = QuorumStall.Longest(history, samples, quorum: 3, start: 0, end: 600);
+        var stall = QuorumStall.Longest(history, samples, replicas: 5, start: 0, end: 600);
 
         var result = Result(stall);
 

@@ -30,6 +30,23 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public void A_peer_route_is_dialled_instead_of_the_configured_endpoint_and_a_bad_one_is_refused_naming_it()
+    {
+        var options = Options() with { Id = 1, PeerRoutes = new Dictionary<int, string> { [2] = "127.0.0.1:9002", [9] = "127.0.0.1:9009" } };
+        options.Validate();
+        Assert.Equal("127.0.0.1:9002", options.DialEndpoint(2, "127.0.0.1:7002"));
+        Assert.Equal("127.0.0.1:7003", options.DialEndpoint(3, "127.0.0.1:7003"));
+
+        var own = Assert.Throws<ArgumentException>((options with { PeerRoutes = new Dictionary<int, string> { [1] = "127.0.0.1:9001" } }).Validate);
+        Assert.Contains("--peer-routes names replica 1", own.Message, StringComparison.Ordinal);
+        var malformed = Assert.Throws<ArgumentException>((options with { PeerRoutes = new Dictionary<int, string> { [2] = "nowhere" } }).Validate);
+        Assert.Contains("replica 2's route in --peer-routes", malformed.Message, StringComparison.Ordinal);
+        var many = Enumerable.Range(2, ServerOptions.PeerRoutesMax + 1).ToDictionary(id => id, id => $"127.0.0.1:{9000 + id}");
+        var tooMany = Assert.Throws<ArgumentException>((options with { PeerRoutes = many }).Validate);
+        Assert.Contains("PeerRoutesMax", tooMany.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_core_setting_changed_in_the_options_reaches_the_core()
     {
         var options = Options() with { Core = ServerOptions.CoreDefaults with { ElectionTimeoutTicks = 80, PipelineSlotsMax = 8 } };
