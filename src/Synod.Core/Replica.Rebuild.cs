@@ -292,10 +292,27 @@ public sealed partial class Replica
         MaybeBecomeVoter();
     }
 
+    /// <summary>
+    /// Why this rebuilding replica will never vote again, or null: it learned that the membership changed (docs/protocol.md,
+    /// "Membership", what is left out). Its floor and its life were asked of the first configuration's voters, which need
+    /// not meet a later configuration's quorums; it keeps learning as a non-voter, and is to be replaced by a new id.
+    /// </summary>
+    public string? RebuildRefusal { get; private set; }
+
     private void MaybeBecomeVoter()
     {
         if (_voterBallot is not Ballot ballot || (_commitIndex < _voterAfterSlot && (_options.Bugs & ProtocolBugs.VoteBeforeCatchUp) == 0))
         {
+            return;
+        }
+
+        // The server refuses to start a rebuild once the membership has changed; a change chosen while this one ran is
+        // known by now (the leader's phase 1 covered every slot chosen before it), and stops it here.
+        if (LatestConfiguration.Revision > 0)
+        {
+            RebuildRefusal ??= $"replica {Id} lost its data and cannot vote again: the membership changed while it rebuilt (configuration revision " +
+                $"{LatestConfiguration.Revision}), and the rebuild rules hold only in the first configuration. It keeps learning as a non-voter; " +
+                $"replace it by a new id (synod member replace {Id} NEW=HOST:PORT).";
             return;
         }
 

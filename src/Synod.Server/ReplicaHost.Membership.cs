@@ -14,6 +14,7 @@ public sealed partial class ReplicaHost
     private IReadOnlyList<Replica.ConfigurationEpoch>? _epochsLinked;
     private volatile IReadOnlySet<int> _memberIds = new HashSet<int>();
     private bool _removedNoted;
+    private bool _rebuildRefusalNoted;
 
     /// <summary>Raised once (from the owner loop) when this replica was removed and has lingered: the server stops.</summary>
     public event Action<string>? Removed;
@@ -49,6 +50,12 @@ public sealed partial class ReplicaHost
 
             _memberIds = _knownEndpoints.Keys.Where(id => core.PeerIds.Contains(id) || _epochsLinked.Any(e => e.Configuration.Contains(id))).ToHashSet();
             _peers.Follow(_memberIds.Where(id => id != Id).ToDictionary(id => id, id => _knownEndpoints[id]), _stopping.Token);
+        }
+
+        if (core.RebuildRefusal is { } refusal && !_rebuildRefusalNoted)
+        {
+            _rebuildRefusalNoted = true;
+            _logger.LogError("{Refusal}", refusal);
         }
 
         if (core.Removed && !_removedNoted)

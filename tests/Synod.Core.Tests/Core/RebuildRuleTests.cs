@@ -138,6 +138,29 @@ public sealed class RebuildRuleTests
     }
 
     [Fact]
+    public void I14_a_rebuilding_replica_that_learns_the_membership_changed_never_votes_and_says_to_replace_it()
+    {
+        var replica = NewRebuildingReplica();
+        LearnFloor(replica, new Ballot(6, 3), new Ballot(6, 3));
+        Settle(replica);
+        var change = new ConfigurationCommand(1, 0, [new ConfigurationMember(1, true, ""), new ConfigurationMember(2, true, ""), new ConfigurationMember(3, true, ""),
+            new ConfigurationMember(4, false, "host4:1")]).Encode();
+
+        replica.Step(new Heartbeat(3, 1, new Ballot(7, 3), true, 2, 0, Phase1Slot: 2));
+        replica.Step(new CatchUpReply(3, 1, [new ChosenEntry(1, [change]), new ChosenEntry(2, [])], 2));
+        for (var i = 0; i < 20; i++)
+        {
+            replica.Tick();
+            Settle(replica);
+        }
+
+        Assert.True(replica.Rebuilding);
+        Assert.Contains("synod member replace 1", replica.RebuildRefusal, StringComparison.Ordinal);
+        replica.Step(new Accept(3, 1, new Ballot(7, 3), 3, [Encoding.UTF8.GetBytes("put a 1")], 2));
+        Assert.Empty(Settle(replica).Messages.OfType<Accepted>());
+    }
+
+    [Fact]
     public void I14_a_restart_while_rebuilding_stays_a_non_voter()
     {
         var replica = NewRebuildingReplica();
