@@ -29,14 +29,41 @@ public static class CertsCommand
             Description = "The cluster's name, written into every certificate; replicas accept only peers of their own cluster.",
             DefaultValueFactory = _ => PeerCertificates.DefaultCluster,
         };
+        var client = new Option<string?>("--client")
+        {
+            Description = "Make a client certificate client-NAME.pem (and its key) with the CA already in --out, for clients of replicas that require one (serve --tls-client-ca).",
+        };
         var force = new Option<bool>("--force") { Description = "Replace an existing CA key in --out (every certificate it signed stops being accepted)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object naming the files instead of the summary." };
         var command = new Command("certs", "Make a development CA and a certificate per replica for authenticated peer connections.")
         {
-            outDir, replicas, add, hosts, cluster, force, json,
+            outDir, replicas, add, hosts, cluster, force, json, client,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(client) is { } clientName)
+            {
+                if (parse.GetValue(outDir) is not { Length: > 0 } folder)
+                {
+                    Console.Error.WriteLine("error: --client needs --out DIR, the folder that holds the CA (ca.pem, ca-key.pem).");
+                    return ExitCodes.InvalidInput;
+                }
+
+                try
+                {
+                    var (certificate, key) = PeerCertificates.WriteClient(folder, clientName);
+                    Console.WriteLine(parse.GetValue(json)
+                        ? JsonSerializer.Serialize(new Dictionary<string, string> { ["certificate"] = certificate, ["key"] = key })
+                        : $"Made {certificate} and {Path.GetFileName(key)} for client {clientName}: give them as --cert and --key");
+                    return ExitCodes.Ok;
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return ExitCodes.InvalidInput;
+                }
+            }
+
             if (parse.GetValue(add) is int joining && parse.GetValue(outDir) is { Length: > 0 } existing)
             {
                 if (joining < 1 || joining > Core.Configuration.ReplicaIdMax || !File.Exists(Path.Combine(existing, "ca-key.pem")))

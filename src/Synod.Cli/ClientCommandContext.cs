@@ -18,11 +18,15 @@ public sealed class ClientCommandContext
     public const int DefaultPortFirst = 7001;
     public const int DefaultReplicaCount = 5;
 
-    private ClientCommandContext(ClusterConfig cluster, string source)
+    private ClientCommandContext(ClusterConfig cluster, string source, SynodClientTls? tls)
     {
         Cluster = cluster;
         Source = source;
+        Tls = tls;
     }
+
+    /// <summary>TLS to the replicas: from --cacert/--cert/--key, else the CA cluster.json names; null: plaintext.</summary>
+    public SynodClientTls? Tls { get; }
 
     public ClusterConfig Cluster { get; }
 
@@ -30,13 +34,13 @@ public sealed class ClientCommandContext
     public string Source { get; }
 
     /// <exception cref="ClientInputException">The endpoints or the cluster file are malformed or unreadable.</exception>
-    public static ClientCommandContext Resolve(string? endpoints, string? dataDir)
+    public static ClientCommandContext Resolve(string? endpoints, string? dataDir, ClientTlsFlags tls = default)
     {
         if (endpoints is not null)
         {
             try
             {
-                return new ClientCommandContext(ClusterConfig.ParseEndpoints(endpoints), "--endpoints");
+                return new ClientCommandContext(ClusterConfig.ParseEndpoints(endpoints), "--endpoints", LoadTls(tls, null));
             }
             catch (FormatException e)
             {
@@ -47,12 +51,13 @@ public sealed class ClientCommandContext
         var path = Path.Combine(string.IsNullOrWhiteSpace(dataDir) ? ClientCommandOptions.DataDirDefault : dataDir, ClusterConfig.FileName);
         if (!File.Exists(path))
         {
-            return new ClientCommandContext(DefaultCluster(), $"the default cluster {DefaultHost}:{DefaultPortFirst}..{DefaultPortFirst + DefaultReplicaCount - 1}, as {path} does not exist");
+            return new ClientCommandContext(DefaultCluster(), $"the default cluster {DefaultHost}:{DefaultPortFirst}..{DefaultPortFirst + DefaultReplicaCount - 1}, as {path} does not exist", LoadTls(tls, null));
         }
 
+        ClusterConfig cluster;
         try
         {
-            return new ClientCommandContext(ClusterConfig.Load(path).WithoutRemoved(), path);
+            cluster = ClusterConfig.Load(path).WithoutRemoved();
         }
         catch (FormatException e)
         {
@@ -61,6 +66,26 @@ public sealed class ClientCommandContext
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ClientInputException($"cannot read {path}: {e.Message} Pass --endpoints instead.", e);
+        }
+
+        return new ClientCommandContext(cluster, path, LoadTls(tls, cluster.TlsCa));
+    }
+
+    /// <summary>The TLS the flags ask for, else TLS trusting <paramref name="clusterCa"/> (cluster.json's), else none.</summary>
+    private static SynodClientTls? LoadTls(ClientTlsFlags flags, string? clusterCa)
+    {
+        if (flags.CaCert is null && flags.Cert is null && flags.Key is null && clusterCa is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return SynodClientTls.FromPemFiles(flags.CaCert ?? clusterCa, flags.Cert, flags.Key);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ClientInputException(e.Message, e);
         }
     }
 
@@ -122,6 +147,7 @@ public sealed class ClientCommandContext
         var options = new SynodClientOptions
         {
             Endpoints = [.. Cluster.Replicas.Select(r => r.Endpoint)],
+            Tls = Tls,
             OperationTimeout = operationTimeout,
             AttemptTimeout = operationTimeout < SynodClientOptions.AttemptTimeoutDefault ? operationTimeout : SynodClientOptions.AttemptTimeoutDefault,
         };
@@ -137,3 +163,6 @@ public sealed class ClientCommandContext
         return options;
     }
 }
+
+/// <summary>The client commands' TLS flags as given: --cacert, --cert, --key (each null when absent).</summary>
+public readonly record struct ClientTlsFlags(string? CaCert, string? Cert, string? Key);

@@ -32,11 +32,23 @@ internal sealed class ClientCommandOptions
         Description = $"Give up after this long, retries and failovers included: seconds, or 500ms, 10s, 1m (default {ClientCommandContext.TimeoutSecondsDefault} s).",
     };
 
+    public Option<string?> CaCert { get; } = new("--cacert")
+    {
+        Description = "Talk to the replicas over TLS, trusting this CA (PEM) for their certificates (default: DATA_DIR/cluster.json's, for `synod cluster --tls`).",
+    };
+
+    public Option<string?> Cert { get; } = new("--cert") { Description = "Show this client certificate (PEM) to replicas that ask for one (serve --tls-client-ca); implies TLS." };
+
+    public Option<string?> Key { get; } = new("--key") { Description = "The private key of --cert (PEM)." };
+
     /// <summary>Adds the options to <paramref name="command"/>; <paramref name="withNode"/> and <paramref name="withTimeout"/> for the data commands only.</summary>
     public void AddTo(Command command, bool withNode, bool withTimeout)
     {
         command.Add(Endpoints);
         command.Add(DataDir);
+        command.Add(CaCert);
+        command.Add(Cert);
+        command.Add(Key);
         if (withNode)
         {
             command.Add(Node);

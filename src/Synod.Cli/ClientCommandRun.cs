@@ -10,6 +10,7 @@ internal static class ClientCommandRun
 {
     /// <param name="endpoints">--endpoints, or null.</param>
     /// <param name="dataDir">--data-dir.</param>
+    /// <param name="tls">--cacert, --cert and --key.</param>
     /// <param name="node">--node, or null.</param>
     /// <param name="timeout">--timeout, or null.</param>
     /// <param name="body">The command's work, given the cluster, the client and the call options (--node pins).</param>
@@ -17,6 +18,7 @@ internal static class ClientCommandRun
     public static async Task<int> RunAsync(
         string? endpoints,
         string? dataDir,
+        ClientTlsFlags tls,
         string? node,
         string? timeout,
         Func<ClientCommandContext, SynodClient, SynodCallOptions?, Task<int>> body,
@@ -24,7 +26,7 @@ internal static class ClientCommandRun
     {
         try
         {
-            var context = ClientCommandContext.Resolve(endpoints, dataDir);
+            var context = ClientCommandContext.Resolve(endpoints, dataDir, tls);
             var operationTimeout = ClientCommandContext.ParseTimeout(timeout);
             var pinned = context.EndpointIndexOfNode(node);
             await using var client = new SynodClient(context.ClientOptions(operationTimeout));

@@ -183,6 +183,7 @@ public static class ClientCommands
         ClientCommandRun.RunAsync(
             parse.GetValue(shared.Endpoints),
             parse.GetValue(shared.DataDir),
+            new ClientTlsFlags(parse.GetValue(shared.CaCert), parse.GetValue(shared.Cert), parse.GetValue(shared.Key)),
             parse.GetValue(shared.Node),
             parse.GetValue(shared.Timeout),
             body,

@@ -31,13 +31,17 @@ public static class ClusterCommand
         {
             Description = "Replicas talk plain TCP to each other, unauthenticated (for measuring what peer TLS costs; never on a shared host).",
         };
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "Serve clients over TLS with the replicas' own certificates (DATA_DIR/certs); cluster.json names the CA, so the client commands keep working unchanged.",
+        };
         var clusterToken = new Option<string?>("--cluster-token")
         {
             Description = "Names a new cluster (default: a random one); kept in DATA_DIR/cluster-token and cluster.json. A later run may repeat it, not change it.",
         };
         var command = new Command("cluster", "Start a local cluster of replica processes on 127.0.0.1 and keep it running until Ctrl-C.")
         {
-            replicas, dataDir, basePort, insecurePeers, clusterToken,
+            replicas, dataDir, basePort, insecurePeers, clusterToken, tls,
         };
         command.Subcommands.Add(ClusterMembershipCommands.Add());
         command.Subcommands.Add(ClusterMembershipCommands.Remove());
@@ -69,14 +73,23 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers), token).RunAsync(cancellation);
+            if (parse.GetValue(tls) && parse.GetValue(insecurePeers))
+            {
+                Console.Error.WriteLine("error: give --tls or --insecure-peers, not both: --tls serves clients with the peer certificates that --insecure-peers does without.");
+                return ExitCodes.InvalidInput;
+            }
+
+            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers), token, parse.GetValue(tls)).RunAsync(cancellation);
         });
         return command;
     }
 
     /// <summary>The supervisor's state: which replica runs as which process.</summary>
-    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers, string? givenToken)
+    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers, string? givenToken, bool tls)
     {
+        /// <summary>How the supervisor itself talks to the replicas: over TLS trusting the cluster's CA with --tls; set once the certificates exist.</summary>
+        private SynodClientTls? _clientTls;
+
         private const string SupervisorLockFileName = "cluster.lock";
 
         /// <summary>Where a cluster's --cluster-token is kept (also in cluster.json, which may be lost or rewritten).</summary>
@@ -121,6 +134,12 @@ public static class ClusterCommand
             {
                 Console.Error.WriteLine($"error: {certificateProblem}");
                 return ExitCodes.Failure;
+            }
+
+            if (tls)
+            {
+                _clientTls = SynodClientTls.FromPemFiles(_certificates.Authority, null, null);
+                Console.WriteLine($"Clients: TLS, trusting {_certificates.Authority} (named in {_configPath}, so client commands find it)");
             }
 
             var newCluster = !File.Exists(_configPath) && !_endpoints.Keys.Any(HeldState);
@@ -282,7 +301,10 @@ public static class ClusterCommand
             return null;
         }
 
-        private IEnumerable<string> PeerArgs(int id) => insecurePeers ? ["--insecure-peers"] : _certificates.ServeArgs(id);
+        private IEnumerable<string> PeerArgs(int id) =>
+            insecurePeers ? ["--insecure-peers"]
+            : tls ? [.. _certificates.ServeArgs(id), "--tls-cert", _certificates.Certificate(id), "--tls-key", _certificates.Key(id)]
+            : _certificates.ServeArgs(id);
 
         /// <summary>The replicas' certificates: made on the first run (or when the folder is gone), reused after.</summary>
         private string? PrepareCertificates()
@@ -375,6 +397,7 @@ public static class ClusterCommand
         private void SaveConfig() => new ClusterConfig
         {
             ClusterToken = _clusterToken,
+            TlsCa = tls ? _certificates.Authority : null,
             Replicas = [.. _initial.Concat(_endpoints.Where(e => _joined.Contains(e.Key))).Concat(_removedJoined)
                 .Select(e => new ClusterConfig.ReplicaEntry
                 {
@@ -389,7 +412,7 @@ public static class ClusterCommand
 
         private async Task ReportStartupAsync(CancellationToken cancellation)
         {
-            using var probe = new ClusterProbe(_endpoints);
+            using var probe = new ClusterProbe(_endpoints, _clientTls);
             var leader = await probe.WaitForLeaderAsync(TimeSpan.FromMilliseconds(StartupWaitMs), cancellation);
             Console.WriteLine();
             Console.WriteLine("  id  endpoint          pid      log");
@@ -408,7 +431,7 @@ public static class ClusterCommand
 
         private async Task WatchAsync(CancellationToken cancellation)
         {
-            var probe = new ClusterProbe(_endpoints);
+            var probe = new ClusterProbe(_endpoints, _clientTls);
             var probed = _endpoints.Count;
             var exited = new Dictionary<int, int>();
             int? lastLeader = null;
@@ -454,7 +477,7 @@ public static class ClusterCommand
                     if (probed != _endpoints.Count || _endpoints.Keys.Any(id => !probe.Knows(id)))
                     {
                         probe.Dispose();
-                        probe = new ClusterProbe(_endpoints);
+                        probe = new ClusterProbe(_endpoints, _clientTls);
                         probed = _endpoints.Count;
                     }
 
@@ -505,7 +528,7 @@ public static class ClusterCommand
                     await _client.DisposeAsync();
                 }
 
-                _client = new SynodClient(new SynodClientOptions { Endpoints = [.. _endpoints.Values], AttemptTimeout = TimeSpan.FromMilliseconds(WatchIntervalMs) });
+                _client = new SynodClient(new SynodClientOptions { Endpoints = [.. _endpoints.Values], AttemptTimeout = TimeSpan.FromMilliseconds(WatchIntervalMs), Tls = _clientTls });
                 _clientEndpoints = endpoints;
             }
 

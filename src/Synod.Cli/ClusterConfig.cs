@@ -24,6 +24,9 @@ public sealed record ClusterConfig
     /// <summary>The cluster's --cluster-token (`synod cluster` draws one at random for a new cluster); null means the default.</summary>
     public string? ClusterToken { get; init; }
 
+    /// <summary>The CA clients trust when the replicas serve clients over TLS (`synod cluster --tls`): an absolute path; null: plaintext.</summary>
+    public string? TlsCa { get; init; }
+
     public sealed record ReplicaEntry
     {
         public required int Id { get; init; }

@@ -10,10 +10,11 @@ internal sealed class ClusterProbe : IDisposable
     private const int StatusTimeoutMs = 500;
     private readonly Dictionary<int, GrpcChannel> _channels;
 
-    public ClusterProbe(IReadOnlyDictionary<int, string> endpoints)
+    public ClusterProbe(IReadOnlyDictionary<int, string> endpoints, Synod.Client.SynodClientTls? tls = null)
     {
-        _channels = endpoints.ToDictionary(e => e.Key, e => GrpcChannel.ForAddress($"http://{e.Value}", new GrpcChannelOptions
+        _channels = endpoints.ToDictionary(e => e.Key, e => GrpcChannel.ForAddress(Synod.Client.SynodClientTls.Address(e.Value, tls), new GrpcChannelOptions
         {
+            HttpHandler = new System.Net.Http.SocketsHttpHandler { SslOptions = tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions() },
             // Replicas may still be starting; do not let gRPC back off for seconds after the first refusal.
             InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
             MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),

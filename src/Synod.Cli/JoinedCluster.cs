@@ -12,7 +12,7 @@ namespace Synod.Cli;
 /// </summary>
 internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> InitialVoters, int IdMax, ulong ClusterId, bool Voter)
 {
-    public static async Task<JoinedCluster> FetchAsync(int id, string endpoints, string? clusterToken, CancellationToken cancellation)
+    public static async Task<JoinedCluster> FetchAsync(int id, string endpoints, string? clusterToken, SynodClientTls? tls, CancellationToken cancellation)
     {
         var list = endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (list.Length == 0)
@@ -22,7 +22,7 @@ internal sealed record JoinedCluster(ClusterConfig Cluster, IReadOnlyList<int> I
 
         // The configuration as the replica that knows the most slots chosen has it: a lagging one may not know yet that
         // this replica was added, or promoted (and a voter must not start empty).
-        await using var client = new SynodClient(new SynodClientOptions { Endpoints = list });
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = list, Tls = tls });
         var members = await client.MostAdvancedMembersAsync(FetchBudget, cancellation) ??
             throw new SynodUnreachableException(
                 $"none of {string.Join(", ", list)} answered within {FetchBudget.TotalSeconds:0} s", new FailureSummary(FetchBudget, list.Length, false, null, null, null));

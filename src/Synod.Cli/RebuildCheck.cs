@@ -16,7 +16,7 @@ internal static class RebuildCheck
     private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Why replica <paramref name="id"/> may not rebuild, or null; <paramref name="unreachable"/> when no peer answered.</summary>
-    public static async Task<string?> RefusalAsync(int id, IReadOnlyDictionary<int, string> endpoints, CancellationToken cancellation)
+    public static async Task<string?> RefusalAsync(int id, IReadOnlyDictionary<int, string> endpoints, SynodClientTls? tls, CancellationToken cancellation)
     {
         var peers = endpoints.Where(e => e.Key != id).OrderBy(e => e.Key).Select(e => e.Value).ToList();
         if (peers.Count == 0)
@@ -24,7 +24,7 @@ internal static class RebuildCheck
             return null;
         }
 
-        await using var client = new SynodClient(new SynodClientOptions { Endpoints = peers, AttemptTimeout = AttemptTimeout });
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = peers, AttemptTimeout = AttemptTimeout, Tls = tls });
         var until = DateTime.UtcNow + PatienceMax;
         while (true)
         {

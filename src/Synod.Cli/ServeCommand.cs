@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Synod.Client;
 using Synod.Server;
 using Synod.Storage;
 
@@ -73,6 +74,9 @@ public static class ServeCommand
         var peerCert = new Option<string?>("--peer-cert") { Description = "This replica's certificate (PEM, from ./synod certs: replica-N.pem); peers must show one from the same CA." };
         var peerKey = new Option<string?>("--peer-key") { Description = "The private key of --peer-cert (PEM: replica-N-key.pem)." };
         var peerCa = new Option<string?>("--peer-ca") { Description = "The cluster's CA certificate (PEM: ca.pem); only certificates it issued are accepted from peers." };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve clients over TLS with this certificate (PEM, such as ./synod certs' replica-N.pem); plaintext clients are then refused." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The private key of --tls-cert (PEM)." };
+        var tlsClientCa = new Option<string?>("--tls-client-ca") { Description = "Require every client to show a certificate issued by this CA (PEM): mutual TLS. Needs --tls-cert." };
         var insecurePeers = new Option<bool>("--insecure-peers")
         {
             Description = "Talk to peers in plaintext without certificates: any process that reaches the port can then speak as a replica. Only for trusted networks and tests.",
@@ -80,12 +84,23 @@ public static class ServeCommand
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
-            peerCert, peerKey, peerCa, insecurePeers, clusterToken,
+            peerCert, peerKey, peerCa, insecurePeers, clusterToken, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
         {
             ClusterConfig cluster;
             JoinedCluster? joined = null;
+            SynodClientTls? ownTls;
+            try
+            {
+                ownTls = OwnClientTls(parse.GetValue(tlsCert), parse.GetValue(peerCa) ?? parse.GetValue(tlsClientCa), parse.GetValue(peerCert), parse.GetValue(peerKey));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
             try
             {
                 if (parse.GetValue(join) is { } joinEndpoints)
@@ -98,7 +113,7 @@ public static class ServeCommand
                     var joinDir = Path.GetFullPath(parse.GetValue(dataDir)!);
                     try
                     {
-                        joined = await JoinedCluster.FetchAsync(parse.GetValue(id), joinEndpoints, parse.GetValue(clusterToken), cancellation);
+                        joined = await JoinedCluster.FetchAsync(parse.GetValue(id), joinEndpoints, parse.GetValue(clusterToken), ownTls, cancellation);
                     }
                     catch (Synod.Client.SynodException e) when (JoinedCluster.Recorded(joinDir) is { } recorded)
                     {
@@ -143,6 +158,18 @@ public static class ServeCommand
             }
 
             using var ownedCredentials = credentials;
+            ClientTls? clientTls;
+            try
+            {
+                clientTls = LoadClientTls(parse.GetValue(tlsCert), parse.GetValue(tlsKey), parse.GetValue(tlsClientCa));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var ownedClientTls = clientTls;
             Dictionary<int, string> routes;
             try
             {
@@ -157,6 +184,7 @@ public static class ServeCommand
             var options = new ServerOptions
             {
                 PeerCredentials = credentials,
+                ClientTls = clientTls,
                 InsecurePeers = parse.GetValue(insecurePeers),
                 Id = parse.GetValue(id),
                 Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
@@ -198,7 +226,7 @@ public static class ServeCommand
                 {
                     try
                     {
-                        if (await RebuildCheck.RefusalAsync(options.Id, options.Endpoints, cancellation) is { } refusal)
+                        if (await RebuildCheck.RefusalAsync(options.Id, options.Endpoints, ownTls, cancellation) is { } refusal)
                         {
                             Console.Error.WriteLine($"error: {refusal}");
                             return ExitCodes.InvalidInput;
@@ -284,6 +312,31 @@ public static class ServeCommand
         }
 
         return PeerCredentials.Load(certificate!, key!, authority!, id);
+    }
+
+    /// <summary>
+    /// How this replica calls the other replicas' client port itself (serve --join, the rebuild check): over TLS when it
+    /// serves clients over TLS, as the cluster's replicas all do then, trusting the cluster's CA (--peer-ca, else
+    /// --tls-client-ca) and showing its own replica certificate, which a replica asking for client certificates accepts
+    /// when one CA issues both.
+    /// </summary>
+    private static SynodClientTls? OwnClientTls(string? serving, string? authority, string? certificate, string? key) =>
+        serving is null ? null : SynodClientTls.FromPemFiles(authority, certificate is not null && key is not null ? certificate : null, certificate is not null && key is not null ? key : null);
+
+    /// <summary>TLS for clients, or null when neither --tls-cert nor --tls-key is given.</summary>
+    private static ClientTls? LoadClientTls(string? certificate, string? key, string? clientAuthority)
+    {
+        if (certificate is null && key is null)
+        {
+            return clientAuthority is null ? null : throw new ArgumentException("--tls-client-ca needs --tls-cert and --tls-key: client certificates are asked for in a TLS handshake.");
+        }
+
+        if (certificate is null || key is null)
+        {
+            throw new ArgumentException("give --tls-cert and --tls-key together: the certificate clients are shown and its private key.");
+        }
+
+        return ClientTls.Load(certificate, key, clientAuthority);
     }
 
     private static Dictionary<int, string> ParseRoutes(string? text)

@@ -3,7 +3,7 @@ using Synod.Protocol;
 
 namespace Synod.Client;
 
-/// <summary>Turns "host:port" into the h2c address a gRPC channel dials ("http://host:port").</summary>
+/// <summary>Turns "host:port" into the address a gRPC channel dials ("http://host:port", or "https://host:port" with TLS).</summary>
 public static class EndpointAddress
 {
     public const int PortMin = HostPort.PortMin;
@@ -14,7 +14,7 @@ public static class EndpointAddress
     /// names the endpoint, says what is wrong and shows the expected form.
     /// </summary>
     public static bool TryParse(
-        string? endpoint, [NotNullWhen(true)] out Uri? address, [NotNullWhen(false)] out string? problem)
+        string? endpoint, [NotNullWhen(true)] out Uri? address, [NotNullWhen(false)] out string? problem, bool tls = false)
     {
         address = null;
         if (!HostPort.TryParse(endpoint, out var host, out var port, out problem))
@@ -22,7 +22,7 @@ public static class EndpointAddress
             return false;
         }
 
-        address = new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}");
+        address = new Uri($"{(tls ? "https" : "http")}://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}");
         return true;
     }
 }

@@ -18,7 +18,7 @@ internal static class RpcFailure
             StatusCode.NotFound => RpcFailureKind.NotFound,
             StatusCode.OutOfRange => RpcFailureKind.Compacted,
             StatusCode.FailedPrecondition => RpcFailureKind.SessionExpired,
-            StatusCode.Unavailable when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
+            StatusCode.Unavailable or StatusCode.Internal when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
 
             // A status a replica sent comes from its trailers and carries no local exception; one with a
             // local exception is the transport failing mid-call, after the request may have been sent.
@@ -44,6 +44,13 @@ internal static class RpcFailure
     public static bool IsConnectFailure(RpcException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        if (exception.StatusCode is StatusCode.Internal or StatusCode.Unavailable && (FailedTls(exception) is not null || NoHttp2Handshake(exception)))
+        {
+            // A TLS handshake that failed, or a replica that closed the connection before its first HTTP/2 frame (it
+            // takes no request before sending its settings): no request reached it.
+            return true;
+        }
+
         if (exception.StatusCode != StatusCode.Unavailable)
         {
             return false;
@@ -82,17 +89,57 @@ internal static class RpcFailure
             return $"no answer within {ClientText.Seconds(attemptTimeout)}";
         }
 
+        if (FailedTls(exception) is { } tls)
+        {
+            return tls.Message.Contains("RemoteCertificateValidationCallback", StringComparison.Ordinal)
+                ? "TLS handshake failed: its certificate was not accepted (is --cacert the CA that issued it, and the host one it names?)"
+                : $"TLS handshake failed ({tls.Message.Trim().TrimEnd('.')}; does it serve clients over TLS, and want a client certificate: --cert, --key?)";
+        }
+
         for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
             if (inner is SocketException socket)
             {
                 return DescribeSocketError(socket.SocketErrorCode);
             }
+
+            if (NoHttp2Handshake(exception))
+            {
+                return "it closed the connection before HTTP/2 began (it may serve clients over TLS only: give --cacert; or want a client certificate: give --cert and --key)";
+            }
         }
 
         var detail = exception.Status.Detail;
         var text = string.IsNullOrWhiteSpace(detail) ? exception.StatusCode.ToString() : detail.Trim().TrimEnd('.');
         return exception.Status.DebugException is { } debug ? $"{text} ({debug.Message.Trim().TrimEnd('.')})" : text;
+    }
+
+    /// <summary>Whether the replica closed the connection before its first HTTP/2 frame ("did not complete the HTTP/2 handshake").</summary>
+    private static bool NoHttp2Handshake(RpcException exception)
+    {
+        for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is IOException or HttpRequestException && inner.Message.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The failed TLS handshake behind <paramref name="exception"/>, or null.</summary>
+    private static System.Security.Authentication.AuthenticationException? FailedTls(RpcException exception)
+    {
+        for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException tls)
+            {
+                return tls;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsConnectSocketError(SocketError error) => error is SocketError.ConnectionRefused

@@ -408,7 +408,7 @@ public sealed partial class SynodClient : IAsyncDisposable
 
     private GrpcChannel CreateChannel(string endpoint)
     {
-        if (!EndpointAddress.TryParse(endpoint, out var address, out var problem))
+        if (!EndpointAddress.TryParse(endpoint, out var address, out var problem, _options.Tls is not null))
         {
             // Validate() accepted every endpoint, so this is a broken invariant rather than bad input.
             throw new InvalidOperationException($"Endpoint '{endpoint}' passed validation but does not parse: {problem}");
@@ -421,6 +421,7 @@ public sealed partial class SynodClient : IAsyncDisposable
                 ConnectTimeout = _options.AttemptTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 EnableMultipleHttp2Connections = true,
+                SslOptions = _options.Tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
             },
             MaxReceiveMessageSize = ResponseBytesMax,
             MaxSendMessageSize = MessageBytesMax,

@@ -23,6 +23,9 @@ public sealed record SynodClientOptions
     /// <summary>How long one gRPC attempt against one replica may take before the client tries the next.</summary>
     public TimeSpan AttemptTimeout { get; init; } = AttemptTimeoutDefault;
 
+    /// <summary>TLS to the replicas (they serve with `--tls-cert`); null: plaintext HTTP/2.</summary>
+    public SynodClientTls? Tls { get; init; }
+
     /// <summary>The total deadline of one operation across all its retries and failovers.</summary>
     public TimeSpan OperationTimeout { get; init; } = OperationTimeoutDefault;
 

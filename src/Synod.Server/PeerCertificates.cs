@@ -139,6 +139,48 @@ public static partial class PeerCertificates
         return files;
     }
 
+    /// <summary>The longest client name a client certificate carries (its common name).</summary>
+    public const int ClientNameCharsMax = 64;
+
+    /// <summary>
+    /// Writes client-NAME.pem and client-NAME-key.pem, a client certificate (CN=NAME, client authentication only)
+    /// issued by the CA in <paramref name="directory"/>: for clients of replicas that require one (serve --tls-client-ca).
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder holds no CA and key, or the name is not a plain name.</exception>
+    public static (string Certificate, string Key) WriteClient(string directory, string name)
+    {
+        if (name.Length is 0 or > ClientNameCharsMax || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            throw new ArgumentException($"--client '{name}': use 1 to {ClientNameCharsMax} letters, digits, '.', '_' or '-'.");
+        }
+
+        var files = new PeerCertificateFiles(Path.GetFullPath(directory));
+        if (!File.Exists(files.Authority) || !File.Exists(files.AuthorityKey))
+        {
+            throw new ArgumentException($"--client needs the CA that issues it: {files.Authority} and {files.AuthorityKey} (./synod certs --out {directory} makes them).");
+        }
+
+        using var authority = X509Certificate2.CreateFromPemFile(files.Authority, files.AuthorityKey);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(name);
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuth], critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        var now = DateTimeOffset.UtcNow;
+        var notAfter = now + DevelopmentValidity < authority.NotAfter ? now + DevelopmentValidity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
+        var serial = RandomNumberGenerator.GetBytes(SerialBytes);
+        serial[0] &= 0x7f;
+        using var issued = request.Create(authority, now - BackdateBy, notAfter, serial);
+        using var client = issued.CopyWithPrivateKey(key);
+        var (certificatePath, keyPath) = (Path.Combine(files.Directory, $"client-{name}.pem"), Path.Combine(files.Directory, $"client-{name}-key.pem"));
+        WritePem(certificatePath, client.ExportCertificatePem(), secret: false);
+        WriteKey(keyPath, client);
+        return (certificatePath, keyPath);
+    }
+
     private static string? ClusterOfAuthority(X509Certificate2 authority) =>
         authority.SubjectName.EnumerateRelativeDistinguishedNames()
             .Where(part => !part.HasMultipleElements && part.GetSingleElementType().Value == "2.5.4.10")

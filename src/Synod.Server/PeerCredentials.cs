@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Synod.Protocol;
 
 namespace Synod.Server;
 
@@ -14,8 +15,9 @@ namespace Synod.Server;
 /// </summary>
 public sealed class PeerCredentials : IDisposable
 {
-    private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
-    private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
+    private static readonly Oid ServerAuth = TlsCertificates.ServerAuth;
+    private static readonly Oid ClientAuth = TlsCertificates.ClientAuth;
+    private const string ClusterCa = "this cluster's CA";
 
     private readonly X509Certificate2 _certificate;
     private readonly X509Certificate2 _authority;
@@ -39,35 +41,16 @@ public sealed class PeerCredentials : IDisposable
     /// <exception cref="ArgumentException">A file is missing or unreadable, or the certificate does not fit; the message names the file and why.</exception>
     public static PeerCredentials Load(string certificatePath, string keyPath, string authorityPath, int id)
     {
-        foreach (var (flag, path) in new[] { ("--peer-cert", certificatePath), ("--peer-key", keyPath), ("--peer-ca", authorityPath) })
-        {
-            if (!File.Exists(path))
-            {
-                throw new ArgumentException($"{flag} {path}: no such file (make a cluster's certificates with ./synod certs --out DIR).");
-            }
-        }
-
-        X509Certificate2 authority;
-        try
-        {
-            authority = X509Certificate2.CreateFromPem(File.ReadAllText(authorityPath));
-        }
-        catch (CryptographicException e)
-        {
-            throw new ArgumentException($"--peer-ca {authorityPath} holds no PEM certificate ({e.Message}).", e);
-        }
-
+        var authority = TlsCertificates.LoadCertificate(authorityPath, "--peer-ca");
         X509Certificate2 certificate;
         try
         {
-            using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-            // A key read from PEM is ephemeral, which TLS on some platforms refuses; a PKCS#12 round trip makes it a key TLS can use everywhere.
-            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+            certificate = TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath, "--peer-cert", "--peer-key");
         }
-        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        catch
         {
             authority.Dispose();
-            throw new ArgumentException($"--peer-cert {certificatePath} and --peer-key {keyPath} are not a PEM certificate and its private key ({e.Message}).", e);
+            throw;
         }
 
         try
@@ -93,7 +76,7 @@ public sealed class PeerCredentials : IDisposable
             throw new ArgumentException($"{certificateName} comes without its private key.");
         }
 
-        if (authority.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
+        if (!TlsCertificates.IsAuthority(authority))
         {
             throw new ArgumentException($"{authorityName} ('{authority.Subject}') is not a CA certificate; give the cluster's ca.pem.");
         }
@@ -103,7 +86,7 @@ public sealed class PeerCredentials : IDisposable
             throw new ArgumentException($"{certificateName} is not a Synod replica certificate: {problem}.");
         }
 
-        if (ChainProblem(certificate, authority, [ServerAuth, ClientAuth]) is { } chainProblem)
+        if (TlsCertificates.ChainProblem(certificate, authority, [ServerAuth, ClientAuth], ClusterCa) is { } chainProblem)
         {
             throw new ArgumentException($"{certificateName} ({identity}) {chainProblem} (checked against {authorityName}).");
         }
@@ -122,7 +105,7 @@ public sealed class PeerCredentials : IDisposable
     /// </summary>
     public string? CheckPeer(X509Certificate2 certificate, TlsRole role, int? expectedId)
     {
-        if (ChainProblem(certificate, _authority, [role == TlsRole.Server ? ServerAuth : ClientAuth]) is { } chainProblem)
+        if (TlsCertificates.ChainProblem(certificate, _authority, [role == TlsRole.Server ? ServerAuth : ClientAuth], ClusterCa) is { } chainProblem)
         {
             return $"its certificate ('{certificate.Subject}') {chainProblem}";
         }
@@ -152,7 +135,7 @@ public sealed class PeerCredentials : IDisposable
         EnabledSslProtocols = SslProtocols.Tls13,
         // A resumed session skips the client's certificate, and with it the identity this link is checked against.
         AllowTlsResume = false,
-        CertificateChainPolicy = ChainPolicy(_authority, [ClientAuth]),
+        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authority, [ClientAuth]),
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Client, expectedId: null, check),
     };
 
@@ -162,7 +145,7 @@ public sealed class PeerCredentials : IDisposable
         ClientCertificateContext = _context,
         EnabledSslProtocols = SslProtocols.Tls13,
         AllowTlsResume = false,
-        CertificateChainPolicy = ChainPolicy(_authority, [ServerAuth]),
+        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authority, [ServerAuth]),
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Server, peerId, check),
     };
 
@@ -188,55 +171,5 @@ public sealed class PeerCredentials : IDisposable
         check.Problem = CheckPeer(presented, role, expectedId);
         check.Identity = check.Problem is null ? PeerIdentity.Read(presented, out _) : null;
         return check.Problem is null;
-    }
-
-    private static X509ChainPolicy ChainPolicy(X509Certificate2 authority, Oid[] purposes)
-    {
-        var policy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-            DisableCertificateDownloads = true,
-        };
-        policy.CustomTrustStore.Add(authority);
-        foreach (var purpose in purposes)
-        {
-            policy.ApplicationPolicy.Add(purpose);
-        }
-
-        return policy;
-    }
-
-    /// <summary>Why <paramref name="certificate"/> does not chain to <paramref name="authority"/> for every purpose given, or null.</summary>
-    private static string? ChainProblem(X509Certificate2 certificate, X509Certificate2 authority, Oid[] purposes)
-    {
-        using var chain = new X509Chain { ChainPolicy = ChainPolicy(authority, purposes) };
-        var built = chain.Build(certificate);
-        var root = chain.ChainElements.Count > 0 ? chain.ChainElements[^1].Certificate : null;
-        if (built && root is not null && root.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span))
-        {
-            return null;
-        }
-
-        var flags = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, status) => all | status.Status);
-        const X509ChainStatusFlags OtherIssuer = X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid;
-        if ((flags & OtherIssuer) != 0 || (built && root is not null))
-        {
-            return certificate.Issuer == authority.Subject
-                ? $"was not issued by this cluster's CA, but by another CA of the same name ('{authority.Subject}'), such as one from another run of ./synod certs"
-                : $"was not issued by this cluster's CA ('{authority.Subject}'); its issuer is '{certificate.Issuer}'";
-        }
-
-        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
-        {
-            return $"is not valid now: it is valid from {certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}";
-        }
-
-        if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
-        {
-            return $"does not allow {string.Join(" and ", purposes.Select(p => p.FriendlyName ?? p.Value))} (extended key usage)";
-        }
-
-        return $"does not chain to this cluster's CA: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
     }
 }

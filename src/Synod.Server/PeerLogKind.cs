@@ -6,6 +6,9 @@ internal enum PeerLogKind
     /// <summary>A connection sent part of a peer magic or of the HTTP/2 preface, then nothing.</summary>
     Unclassified,
 
+    /// <summary>A client spoke plaintext HTTP/2 to a replica that serves clients over TLS only.</summary>
+    PlaintextClient,
+
     /// <summary>PeerHandshakesMax handshakes were under way; a new one was closed at once.</summary>
     HandshakesFull,
 

@@ -57,7 +57,13 @@ internal sealed partial class PeerReceiver
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var kind = await ClassifyAsync(connection);
-        if (kind is ConnectionKind.Http2)
+        if (kind is ConnectionKind.Http2 && _options.ClientTls is not null)
+        {
+            // Clients of this replica speak TLS; a plaintext one is closed, and told why in the log.
+            _log.Write(LogLevel.Warning, PeerLogKind.PlaintextClient,
+                $"replica {Id} closed a plaintext HTTP/2 connection from {Remote(connection)}: it serves clients over TLS only (--tls-cert); the client needs its CA (--cacert).");
+        }
+        else if (kind is ConnectionKind.Http2)
         {
             await _responses.WatchAsync(connection, next);
         }

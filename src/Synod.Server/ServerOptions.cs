@@ -41,6 +41,9 @@ public sealed record ServerOptions
     /// <summary>Where this replica listens for clients and peers (host:port); defaults to its entry in Endpoints.</summary>
     public string? Listen { get; init; }
 
+    /// <summary>TLS for clients (--tls-cert, --tls-key, --tls-client-ca); null: clients speak plaintext HTTP/2.</summary>
+    public ClientTls? ClientTls { get; init; }
+
     /// <summary>The most entries --peer-routes may give (one per replica id a cluster may ever use is plenty).</summary>
     public const int PeerRoutesMax = 64;
 

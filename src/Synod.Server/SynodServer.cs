@@ -38,8 +38,17 @@ public static class SynodServer
             kestrel.Limits.MaxConcurrentConnections = options.ConnectionsMax;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.ClientStreamsPerConnectionMax;
             // Peers' connections are told apart by their first bytes and never reach HTTP/2.
-            Listen(kestrel, options.ListenEndpoint, listen => listen.Use(next => connection =>
-                kestrel.ApplicationServices.GetRequiredService<PeerReceiver>().OnConnectionAsync(connection, next)));
+            Listen(kestrel, options.ListenEndpoint, listen =>
+            {
+                listen.Use(next => connection => kestrel.ApplicationServices.GetRequiredService<PeerReceiver>().OnConnectionAsync(connection, next));
+                if (options.ClientTls is { } tls)
+                {
+                    // A client's TLS handshake passes the peer classifier ("other"); inside TLS its HTTP/2 frames are
+                    // watched for the response budget as a plaintext client's are.
+                    listen.UseHttps(tls.HttpsOptions());
+                    listen.Use(next => connection => kestrel.ApplicationServices.GetRequiredService<ResponseBudget>().WatchAsync(connection, next));
+                }
+            });
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(ShutdownSecondsMax));
         builder.Services.AddSingleton(options);
@@ -60,9 +69,15 @@ public static class SynodServer
         host.Removed += _ => lifetime.StopApplication();
         host.Start();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("synod");
-        logger.LogInformation("replica {Id} serving clients and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
-            options.Id, options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
+        logger.LogInformation("replica {Id} serving clients ({Clients}) and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
+            options.Id, options.ClientTls is null ? "plaintext" : options.ClientTls.ClientAuthority is null ? "TLS" : "TLS, with client certificates", options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
             options.PeerCredentials is { } credentials ? $"authenticated by TLS as {credentials.Identity}" : "in plaintext");
+        if (options.ClientTls is null && !ClientTls.IsLoopback(SplitEndpoint(options.ListenEndpoint).Host))
+        {
+            logger.LogWarning("replica {Id} serves clients in plaintext on {Endpoint}, which other machines can reach: anyone on the network can read and write its keys. Give it --tls-cert and --tls-key.",
+                options.Id, options.ListenEndpoint);
+        }
+
         if (options.InsecurePeers)
         {
             logger.LogWarning("replica {Id} runs with --insecure-peers: peer connections are neither authenticated nor encrypted, and any process that reaches {Endpoint} can speak as a replica. Use it only where nothing untrusted can reach the port.",

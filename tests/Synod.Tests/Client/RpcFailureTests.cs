@@ -26,6 +26,23 @@ public sealed class RpcFailureTests
     }
 
     [Fact]
+    public void A_failed_tls_handshake_or_a_connection_closed_before_http2_began_never_reached_a_replica_and_says_what_to_check()
+    {
+        var rejected = new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call.", new HttpRequestException(
+            "The SSL connection could not be established, see inner exception.",
+            new System.Security.Authentication.AuthenticationException("The remote certificate was rejected by the provided RemoteCertificateValidationCallback."))));
+        var closed = new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call.", new HttpRequestException(
+            "An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.")));
+        var internalError = new RpcException(new Status(StatusCode.Internal, "a replica's own failure"));
+
+        Assert.Equal(RpcFailureKind.ConnectFailed, RpcFailure.Classify(rejected));
+        Assert.Contains("is --cacert the CA that issued it", RpcFailure.Describe(rejected, TimeSpan.FromSeconds(2)), StringComparison.Ordinal);
+        Assert.Equal(RpcFailureKind.ConnectFailed, RpcFailure.Classify(closed));
+        Assert.Contains("give --cert and --key", RpcFailure.Describe(closed, TimeSpan.FromSeconds(2)), StringComparison.Ordinal);
+        Assert.Equal(RpcFailureKind.Unexpected, RpcFailure.Classify(internalError));
+    }
+
+    [Fact]
     public void Unavailable_sent_by_a_replica_is_a_refusal_to_retry_elsewhere()
     {
         var noQuorum = new RpcException(new Status(StatusCode.Unavailable, "no quorum: ..."));

@@ -45,4 +45,31 @@ public sealed class CliParseErrorTests
         Assert.Equal(ExitCodes.Ok, help.ExitCode);
         Assert.Contains("Usage", help.Stdout, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--tls-cert", "/nonexistent/replica-1.pem", "give --tls-cert and --tls-key together")]
+    [InlineData("--tls-client-ca", "/nonexistent/ca.pem", "--tls-client-ca needs --tls-cert and --tls-key")]
+    [InlineData("--peer-routes", "2=nowhere", "replica 2's route in --peer-routes")]
+    [InlineData("--peer-routes", "1=127.0.0.1:9", "--peer-routes names replica 1")]
+    [InlineData("--peer-routes", "2=127.0.0.1:9,2=127.0.0.1:10", "replica 2 is routed twice")]
+    public async Task A_bad_tls_or_route_setting_for_serve_exits_2_naming_it(string flag, string value, string mentions)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"synod-serve-flags-{Guid.NewGuid():N}");
+        try
+        {
+            var run = await CliExitCodeTests.RunAsync("serve", "--id", "1", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--insecure-peers", "--data-dir", data, flag, value);
+
+            var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(run.ExitCode == ExitCodes.InvalidInput, $"exit code {run.ExitCode}; stderr: {run.Stderr}");
+            Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
+            Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
 }

@@ -82,6 +82,31 @@ public sealed class ClusterCommandTests : IDisposable
     }
 
     /// <summary>
+    /// Issue 18: `synod cluster --tls` serves clients over TLS with the replicas' own certificates, and cluster.json names
+    /// the CA, so the client commands work unchanged against it; a client that speaks plaintext is refused with a hint.
+    /// </summary>
+    [Fact]
+    public async Task Synod_cluster_tls_serves_clients_over_tls_and_the_client_commands_keep_working_unchanged()
+    {
+        var basePort = ThreeFreePorts();
+        var cluster = await StartClusterAsync(basePort, "--tls");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cluster.json")))!;
+        Assert.Equal(Path.Combine(_directory, "certs", "ca.pem"), config["tlsCa"]!.GetValue<string>());
+
+        var put = await CliExitCodeTests.RunAsync("put", "secure", "yes", "--data-dir", _directory);
+        var get = await CliExitCodeTests.RunAsync("get", "secure", "--data-dir", _directory);
+        var status = await CliExitCodeTests.RunAsync("status", "--data-dir", _directory, "--json");
+        var plaintext = await CliExitCodeTests.RunAsync("get", "secure", "--endpoints", $"127.0.0.1:{basePort}", "--timeout", "2s");
+
+        Assert.True(put.ExitCode == ExitCodes.Ok, put.Stderr);
+        Assert.Equal("yes", get.Stdout.Trim());
+        Assert.Equal(3, JsonNode.Parse(status.Stdout)!.AsArray().Count(r => r!["up"]!.GetValue<bool>()));
+        Assert.Equal(ExitCodes.Unreachable, plaintext.ExitCode);
+        Assert.Contains("serve clients over TLS only: give --cacert", plaintext.Stderr, StringComparison.Ordinal);
+        await StopAsync(cluster);
+    }
+
+    /// <summary>
     /// The README's growing and shrinking, as a user types it, under a client load: `synod cluster add` four times
     /// (3 → 5 → 7 voters: the supervisor starts each new replica with --join, it catches up and is promoted), then
     /// `synod cluster remove` of the two newest (→ 5), of the leader (it hands its leadership over first) and of one more

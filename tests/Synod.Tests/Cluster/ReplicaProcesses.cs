@@ -40,18 +40,35 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     /// </param>
     /// <param name="serveArgs">Extra `synod serve` arguments for every replica.</param>
     public ReplicaProcesses(IReadOnlyDictionary<int, string> endpoints, Func<int, IEnumerable<string>>? addressArgs, params string[] serveArgs)
+        : this(endpoints, addressArgs, ClientTlsMode.None, serveArgs)
+    {
+    }
+
+    /// <param name="count">Replicas in the cluster.</param>
+    /// <param name="tls">Whether the replicas serve clients over TLS (each with its own certificate), and ask clients for one.</param>
+    /// <param name="serveArgs">Extra `synod serve` arguments for every replica.</param>
+    public ReplicaProcesses(int count, ClientTlsMode tls, params string[] serveArgs)
+        : this(NewEndpoints(count), addressArgs: null, tls, serveArgs)
+    {
+    }
+
+    private ReplicaProcesses(IReadOnlyDictionary<int, string> endpoints, Func<int, IEnumerable<string>>? addressArgs, ClientTlsMode tls, string[] serveArgs)
     {
         _serveArgs = serveArgs;
+        _tls = tls;
         _root = Path.Combine(Path.GetTempPath(), $"synod-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_root);
         _endpoints = new Dictionary<int, string>(endpoints);
         Certificates = PeerCertificates.WriteDevelopmentSet(Path.Combine(_root, "certs"), PeerCertificates.DefaultCluster, [.. endpoints.Keys], [], force: false);
         _insecure = serveArgs.Contains("--insecure-peers");
         _addressArgs = addressArgs ?? (_ => ["--peers", string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}"))]);
+        ClientTls = tls == ClientTlsMode.None ? null
+            : Synod.Client.SynodClientTls.FromPemFiles(Certificates.Authority, tls == ClientTlsMode.Mutual ? Certificates.Certificate(1) : null, tls == ClientTlsMode.Mutual ? Certificates.Key(1) : null);
         foreach (var (id, endpoint) in Endpoints)
         {
-            _channels[id] = GrpcChannel.ForAddress($"http://{endpoint}", new GrpcChannelOptions
+            _channels[id] = GrpcChannel.ForAddress(Synod.Client.SynodClientTls.Address(endpoint, ClientTls), new GrpcChannelOptions
             {
+                HttpHandler = new SocketsHttpHandler { SslOptions = ClientTls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions() },
                 InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
                 MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
             });
@@ -60,6 +77,10 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     }
 
     private readonly Dictionary<int, string> _endpoints;
+    private readonly ClientTlsMode _tls;
+
+    /// <summary>What a client of these replicas needs for TLS (the CA, and with mutual TLS a certificate), or null.</summary>
+    public Synod.Client.SynodClientTls? ClientTls { get; }
 
     /// <summary>Every replica started here, those that joined later (<see cref="Join"/>) too.</summary>
     public IReadOnlyDictionary<int, string> Endpoints => _endpoints;
@@ -102,7 +123,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     {
         if (!_processes.TryGetValue(id, out var replica))
         {
-            var serveArgs = new[] { "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)).Concat(PeerArgs(id)).Concat(_serveArgs).ToList();
+            var serveArgs = new[] { "--id", $"{id}", "--data-dir", DataDir(id) }.Concat(_addressArgs(id)).Concat(PeerArgs(id)).Concat(TlsArgs(id)).Concat(_serveArgs).ToList();
             replica = _processes[id] = new ReplicaProcess(id, ["dotnet", Path.Combine(AppContext.BaseDirectory, "synod.dll")], serveArgs, Path.Combine(_root, $"r{id}.log"));
         }
 
@@ -110,6 +131,13 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     }
 
     public string DataDir(int id) => Path.Combine(_root, $"r{id}");
+
+    private IEnumerable<string> TlsArgs(int id) => _tls switch
+    {
+        ClientTlsMode.Tls => ["--tls-cert", Certificates.Certificate(id), "--tls-key", Certificates.Key(id)],
+        ClientTlsMode.Mutual => ["--tls-cert", Certificates.Certificate(id), "--tls-key", Certificates.Key(id), "--tls-client-ca", Certificates.Authority],
+        _ => [],
+    };
 
     /// <summary>The operating system's process id of a running replica.</summary>
     public int ProcessId(int id) =>
@@ -232,4 +260,12 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         listeners.ForEach(l => l.Stop());
         return ports;
     }
+}
+
+/// <summary>How the test replicas serve clients: plaintext, TLS, or TLS asking every client for a certificate.</summary>
+public enum ClientTlsMode
+{
+    None,
+    Tls,
+    Mutual,
 }

@@ -1,0 +1,64 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Synod.Protocol;
+
+namespace Synod.Client;
+
+/// <summary>
+/// TLS to the replicas (`--cacert`, and `--cert`/`--key` for a client certificate): the CA their certificates must chain
+/// to (null: the system's roots) and the certificate this client shows, if any. The replica's host name must be one its
+/// certificate lists (`synod certs` lists localhost, 127.0.0.1 and any --hosts).
+/// </summary>
+public sealed record SynodClientTls(X509Certificate2? Authority, X509Certificate2? Certificate)
+{
+    /// <summary>The address a gRPC channel dials for "host:port": https with <paramref name="tls"/>, else http (h2c).</summary>
+    public static string Address(string endpoint, SynodClientTls? tls) => $"{(tls is null ? "http" : "https")}://{endpoint}";
+
+    /// <summary>Reads the PEM files a command line names; null paths are left out.</summary>
+    /// <exception cref="ArgumentException">A file is missing or unreadable, or --cert comes without --key; the message names the flag.</exception>
+    public static SynodClientTls FromPemFiles(string? authorityPath, string? certificatePath, string? keyPath)
+    {
+        if ((certificatePath is null) != (keyPath is null))
+        {
+            throw new ArgumentException("give --cert and --key together: a client certificate and its private key.");
+        }
+
+        var authority = authorityPath is null ? null : TlsCertificates.LoadCertificate(authorityPath, "--cacert");
+        try
+        {
+            var certificate = certificatePath is null ? null : TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath!, "--cert", "--key");
+            return new SynodClientTls(authority, certificate);
+        }
+        catch
+        {
+            authority?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The TLS options of one replica's connection (for a gRPC channel's SocketsHttpHandler).</summary>
+    public SslClientAuthenticationOptions SslOptions() => new()
+    {
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificates = Certificate is null ? null : new X509CertificateCollection { Certificate },
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        RemoteCertificateValidationCallback = (_, certificate, _, errors) => Accepts(certificate, errors),
+    };
+
+    /// <summary>
+    /// The replica's certificate must name the host dialled; with a CA given it must chain to that CA alone (the
+    /// system's verdict, which knows only system roots, is then not used), else the system's verdict stands.
+    /// </summary>
+    public bool Accepts(X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is not X509Certificate2 presented || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        {
+            return false;
+        }
+
+        return Authority is { } authority
+            ? TlsCertificates.ChainProblem(presented, authority, [TlsCertificates.ServerAuth]) is null
+            : errors == SslPolicyErrors.None;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Synod.Protocol;
+
+namespace Synod.Server;
+
+/// <summary>
+/// TLS for clients on the replica's one port (`serve --tls-cert --tls-key`, and `--tls-client-ca` for mutual TLS):
+/// the replica's certificate and key, and the CA a client certificate must chain to when one is required. Checked once
+/// at start; peers keep their own certificates and handshake (<see cref="PeerCredentials"/>).
+/// </summary>
+public sealed class ClientTls : IDisposable
+{
+    private ClientTls(X509Certificate2 certificate, X509Certificate2? clientAuthority)
+    {
+        Certificate = certificate;
+        ClientAuthority = clientAuthority;
+    }
+
+    /// <summary>What this replica shows clients.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The CA a client's certificate must chain to (mutual TLS), or null when clients show none.</summary>
+    public X509Certificate2? ClientAuthority { get; }
+
+    /// <exception cref="ArgumentException">A file is missing or unreadable, or a certificate does not fit its use; the message names the flag and why.</exception>
+    public static ClientTls Load(string certificatePath, string keyPath, string? clientAuthorityPath)
+    {
+        var certificate = TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath, "--tls-cert", "--tls-key");
+        X509Certificate2? authority = null;
+        try
+        {
+            if (certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } usage &&
+                !usage.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(u => u.Value == TlsCertificates.ServerAuth.Value))
+            {
+                throw new ArgumentException($"--tls-cert {certificatePath} ('{certificate.Subject}') does not allow server authentication (extended key usage); give a server certificate, such as ./synod certs' replica-N.pem.");
+            }
+
+            if (clientAuthorityPath is not null)
+            {
+                authority = TlsCertificates.LoadCertificate(clientAuthorityPath, "--tls-client-ca");
+                if (!TlsCertificates.IsAuthority(authority))
+                {
+                    throw new ArgumentException($"--tls-client-ca {clientAuthorityPath} ('{authority.Subject}') is not a CA certificate; give the CA that issues the clients' certificates (ca.pem).");
+                }
+            }
+
+            return new ClientTls(certificate, authority);
+        }
+        catch
+        {
+            certificate.Dispose();
+            authority?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Kestrel's TLS for the client port: TLS 1.2 or 1.3, HTTP/2 by ALPN, and a client certificate checked against the client CA when one is given.</summary>
+    internal HttpsConnectionAdapterOptions HttpsOptions() => new()
+    {
+        ServerCertificate = Certificate,
+        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificateMode = ClientAuthority is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+        CheckCertificateRevocation = false,
+        // The system's verdict (system roots) does not apply: a client certificate must chain to the client CA alone.
+        ClientCertificateValidation = (certificate, _, _) =>
+            ClientAuthority is { } authority && TlsCertificates.ChainProblem(certificate, authority, [TlsCertificates.ClientAuth]) is null,
+    };
+
+    /// <summary>True when <paramref name="host"/> (of a listen endpoint) reaches this machine only.</summary>
+    public static bool IsLoopback(string host) =>
+        host is "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    public void Dispose()
+    {
+        Certificate.Dispose();
+        ClientAuthority?.Dispose();
+    }
+}
