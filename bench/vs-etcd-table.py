@@ -12,7 +12,7 @@ for line in open(path, encoding="utf-8"):
     row = json.loads(line)
     key = (row["workload"], row["system"])
     runs[key].append(row["result"])
-    if row["workload"] not in order and row["system"] != "echo":
+    if row["workload"] not in order and row["system"] not in ("echo", "synod-plain"):
         order.append(row["workload"])
 
 
@@ -57,3 +57,15 @@ echo = median("put:256", "echo", "ops_per_sec")
 synod_put = median("put:256", "synod", "ops_per_sec")
 print()
 print(f"gRPC ceiling (`synod bench-echo`, put, 256 clients): {echo:,.0f} ops/s; Synod put at 256 clients is {synod_put / echo:.2f} of it.")
+
+plain = [w for w in order if (w, "synod-plain") in runs]
+if plain:
+    print()
+    print("What client TLS costs Synod (`--tls`): the same Synod serving clients in plaintext (synod-plain), in the same rounds.")
+    print()
+    print("| workload | clients | Synod TLS ops/s | Synod plaintext ops/s | TLS / plaintext | TLS p99 ms | plaintext p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for workload in plain:
+        mode, clients = workload.split(":")
+        t, p = median(workload, "synod", "ops_per_sec"), median(workload, "synod-plain", "ops_per_sec")
+        print(f"| {mode} | {clients} | {t:,.0f} | {p:,.0f} | {t / p if p else float('nan'):.2f} | {median(workload, 'synod', 'p99_ms'):.1f} | {median(workload, 'synod-plain', 'p99_ms'):.1f} |")

@@ -9,9 +9,11 @@
 #   bench/vs-etcd.sh --rounds 5 --duration 10s
 #   bench/vs-etcd.sh --quick              # 1 round of 2 s, to check the script works
 #   bench/vs-etcd.sh --plain-peers        # both without peer TLS (Synod --insecure-peers, etcd http), for the A/B
+#   bench/vs-etcd.sh --tls                # clients over TLS too, on both; a third system, synod-plain (a second Synod
+#                                         # cluster serving clients in plaintext), measures what client TLS costs Synod
 #
 # Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
-# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers. Needs root only to
+# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers, --tls. Needs root only to
 # install etcd. A watch workload is "watch:WATCHERS@RATE" (watchers of one prefix while RATE writes/s land; RATE 1000 if
 # left out); for it the table also gives each system's resident memory (all its processes) right after the run.
 set -euo pipefail
@@ -25,6 +27,7 @@ keep=""
 out=""
 workloads="put:1 put:16 put:64 put:256 get:64 get:256 get-stale:64 get-stale:256 mixed:64"
 plain_peers=""
+client_tls=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,14 +38,17 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --workloads) workloads="$2"; shift 2 ;;
     --plain-peers) plain_peers=yes; shift ;;
+    --tls) client_tls=yes; shift ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
   esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "vs-etcd: --rounds '$rounds' is not a positive whole number." >&2; exit 2 ;; esac
+if [ -n "$client_tls" ] && [ -n "$plain_peers" ]; then echo "vs-etcd: give --tls or --plain-peers, not both." >&2; exit 2; fi
 
 # Ports of this run only, away from the defaults so a cluster someone already runs is left alone.
 synod_base=17001
+synod_plain_base=17011
 etcd_client_base=17380
 etcd_peer_base=17390
 echo_port=17100
@@ -91,6 +97,13 @@ if [ -n "$plain_peers" ]; then
 else
   "$synod" certs --out "$work/etcd-certs" --replicas 5 --cluster vs-etcd >/dev/null
 fi
+client_scheme=http
+etcd_client_tls() { :; }
+if [ -n "$client_tls" ]; then
+  # Clients over TLS to each member, with the member's certificate (SANs 127.0.0.1, localhost), as Synod's replicas do.
+  client_scheme=https
+  etcd_client_tls() { echo "--cert-file=$work/etcd-certs/replica-$1.pem --key-file=$work/etcd-certs/replica-$1-key.pem"; }
+fi
 etcd_peer_tls() { # member
   if [ -z "$plain_peers" ]; then
     echo "--peer-cert-file=$work/etcd-certs/replica-$1.pem --peer-key-file=$work/etcd-certs/replica-$1-key.pem" \
@@ -106,7 +119,7 @@ done
 for i in 1 2 3 4 5; do
   # shellcheck disable=SC2046 # the TLS flags are words on purpose
   etcd --name "m$i" --data-dir "$work/etcd/m$i" \
-    --listen-client-urls "http://127.0.0.1:$((etcd_client_base + i))" --advertise-client-urls "http://127.0.0.1:$((etcd_client_base + i))" \
+    --listen-client-urls "$client_scheme://127.0.0.1:$((etcd_client_base + i))" --advertise-client-urls "$client_scheme://127.0.0.1:$((etcd_client_base + i))" $(etcd_client_tls "$i") \
     --listen-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" --initial-advertise-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd $(etcd_peer_tls "$i") \
     --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
@@ -114,10 +127,21 @@ for i in 1 2 3 4 5; do
 done
 
 # Synod: five replicas under `synod cluster` (which stops them when it is stopped; it makes their certificates).
-"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" "${synod_peer_flags[@]}" >"$work/logs/synod-cluster.log" 2>&1 &
+synod_tls_flags=()
+[ -n "$client_tls" ] && synod_tls_flags=(--tls)
+"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" "${synod_peer_flags[@]}" "${synod_tls_flags[@]}" >"$work/logs/synod-cluster.log" 2>&1 &
 pids+=($!)
 synod_endpoints=""
 for i in 1 2 3 4 5; do synod_endpoints+="${synod_endpoints:+,}127.0.0.1:$((synod_base + i - 1))"; done
+systems="synod etcd"
+synod_plain_endpoints=""
+if [ -n "$client_tls" ]; then
+  # The same Synod without client TLS, side by side: what TLS costs Synod is measured in the same rounds.
+  "$synod" cluster --data-dir "$work/synod-plain" --base-port "$synod_plain_base" >"$work/logs/synod-plain-cluster.log" 2>&1 &
+  pids+=($!)
+  for i in 1 2 3 4 5; do synod_plain_endpoints+="${synod_plain_endpoints:+,}127.0.0.1:$((synod_plain_base + i - 1))"; done
+  systems="synod etcd synod-plain"
+fi
 
 "$synod" bench-echo --listen "127.0.0.1:$echo_port" >"$work/logs/echo.log" 2>&1 &
 pids+=($!)
@@ -125,9 +149,19 @@ pids+=($!)
 endpoints_of() {
   case "$1" in
     synod) echo "$synod_endpoints" ;;
+    synod-plain) echo "$synod_plain_endpoints" ;;
     etcd) echo "$etcd_endpoints" ;;
     echo) echo "127.0.0.1:$echo_port" ;;
   esac
+}
+target_of() { [ "$1" = synod-plain ] && echo synod || echo "$1"; }
+tls_of() { # system: the bench's --cacert for it, with --tls
+  if [ -n "$client_tls" ]; then
+    case "$1" in
+      synod) echo "--cacert $work/synod/certs/ca.pem" ;;
+      etcd) echo "--cacert $work/etcd-certs/ca.pem" ;;
+    esac
+  fi
 }
 
 # One bench run; prints its JSON line with the system, workload and round added.
@@ -148,7 +182,8 @@ run() { # system mode clients round
     [ "${clients##*@}" = "$clients" ] && rate_flags=(--rate 1000)
     clients="${clients%%@*}"
   fi
-  if ! json="$("$synod" bench --target "$1" --endpoints "$(endpoints_of "$1")" --mode "$2" --clients "$clients" "${rate_flags[@]}" \
+  # shellcheck disable=SC2046 # --cacert and its path are two words on purpose
+  if ! json="$("$synod" bench --target "$(target_of "$1")" --endpoints "$(endpoints_of "$1")" $(tls_of "$1") --mode "$2" --clients "$clients" "${rate_flags[@]}" \
       --duration "$duration" --warmup "$warmup" --key-size 16 --value-size 256 --json 2>>"$work/logs/bench.log")"; then
     echo "vs-etcd: synod bench --target $1 --mode $2 --clients $3 failed; see $work/logs/bench.log" >&2
     tail -5 "$work/logs/bench.log" >&2
@@ -161,18 +196,20 @@ run() { # system mode clients round
 }
 
 echo "vs-etcd: waiting for both clusters to serve..." >&2
-for system in synod etcd echo; do
+for system in $systems echo; do
   ok=""
   for _ in $(seq 1 60); do
-    if "$synod" bench --target "$system" --endpoints "$(endpoints_of "$system")" --clients 1 --ops 1 --timeout 2 --json >/dev/null 2>&1; then ok=yes; break; fi
+    # shellcheck disable=SC2046
+    if "$synod" bench --target "$(target_of "$system")" --endpoints "$(endpoints_of "$system")" $(tls_of "$system") --clients 1 --ops 1 --timeout 2 --json >/dev/null 2>&1; then ok=yes; break; fi
     sleep 1
   done
   if [ -z "$ok" ]; then echo "vs-etcd: $system did not start serving within 60 s; see $work/logs/." >&2; exit 1; fi
 done
 
 echo "vs-etcd: warming up (not counted)..." >&2
-for system in synod etcd echo; do
-  "$synod" bench --target "$system" --endpoints "$(endpoints_of "$system")" --clients 64 --duration 3s --json >/dev/null 2>>"$work/logs/bench.log"
+for system in $systems echo; do
+  # shellcheck disable=SC2046
+  "$synod" bench --target "$(target_of "$system")" --endpoints "$(endpoints_of "$system")" $(tls_of "$system") --clients 64 --duration 3s --json >/dev/null 2>>"$work/logs/bench.log"
 done
 
 : >"$work/results.jsonl"
@@ -181,7 +218,7 @@ for round in $(seq 1 "$rounds"); do
   for workload in $workloads; do
     mode="${workload%%:*}"
     clients="${workload##*:}"
-    if [ $((round % 2)) -eq 1 ]; then order="synod etcd"; else order="etcd synod"; fi
+    if [ $((round % 2)) -eq 1 ]; then order="$systems"; else order="$(echo "$systems" | tr ' ' '\n' | tac | paste -sd' ')"; fi
     for system in $order; do run "$system" "$mode" "$clients" "$round"; done
   done
   run echo put 256 "$round"
@@ -189,6 +226,7 @@ done
 
 peers_text="peers over mutual TLS"
 [ -n "$plain_peers" ] && peers_text="peers over plain TCP (--plain-peers)"
+[ -n "$client_tls" ] && peers_text="peers over mutual TLS, clients over TLS (--tls)"
 table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration" "$peers_text")"
 echo
 echo "$table"

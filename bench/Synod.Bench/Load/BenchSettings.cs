@@ -21,6 +21,9 @@ public sealed record BenchSettings
 
     public required IReadOnlyList<string> Endpoints { get; init; }
 
+    /// <summary>TLS to the servers (--cacert, for Synod and etcd alike); null: plaintext.</summary>
+    public Synod.Client.SynodClientTls? Tls { get; init; }
+
     /// <summary>Where <see cref="Endpoints"/> came from, for the header line.</summary>
     public string EndpointsSource { get; init; } = "--endpoints";
 

@@ -15,12 +15,18 @@ public sealed class EtcdBenchTarget : IBenchTarget
 
     public EtcdBenchTarget(BenchSettings settings)
     {
-        var connection = string.Join(",", settings.Endpoints.Select(e => e.Contains("://", StringComparison.Ordinal) ? e : "http://" + e));
-        _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: null))];
+        // With --cacert both clients speak TLS to etcd's https client URLs, checked against that CA as Synod's client does.
+        var scheme = settings.Tls is null ? "http://" : "https://";
+        var bare = settings.Endpoints.Select(e => e.Replace("http://", "", StringComparison.Ordinal).Replace("https://", "", StringComparison.Ordinal)).ToList();
+        var connection = string.Join(",", bare.Select(e => scheme + e));
+        SocketsHttpHandler Handler() => new()
+        {
+            EnableMultipleHttp2Connections = true,
+            SslOptions = settings.Tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
+        };
+        _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: settings.Tls is null ? null : options => options.HttpHandler = Handler()))];
         _channels = [.. Enumerable.Range(0, settings.Conns).Select(i =>
-            Grpc.Net.Client.GrpcChannel.ForAddress(
-                "http://" + settings.Endpoints[i % settings.Endpoints.Count].Replace("http://", "", StringComparison.Ordinal),
-                new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } }))];
+            Grpc.Net.Client.GrpcChannel.ForAddress(scheme + bare[i % bare.Count], new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Handler() }))];
         Timeout = settings.OperationTimeout;
     }
 

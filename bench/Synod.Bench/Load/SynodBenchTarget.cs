@@ -12,6 +12,7 @@ public sealed class SynodBenchTarget : IBenchTarget
         _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new SynodClient(new SynodClientOptions
         {
             Endpoints = settings.Endpoints,
+            Tls = settings.Tls,
             OperationTimeout = settings.OperationTimeout,
             AttemptTimeout = settings.OperationTimeout < SynodClientOptions.AttemptTimeoutDefault ? settings.OperationTimeout : SynodClientOptions.AttemptTimeoutDefault,
         }))];

@@ -49,6 +49,8 @@ public static class BenchCommand
                     Target = kind,
                     Endpoints = endpoints,
                     EndpointsSource = source,
+                    Tls = parse.GetValue(shared.CaCert) is null && parse.GetValue(shared.Cert) is null ? null
+                        : Synod.Client.SynodClientTls.FromPemFiles(parse.GetValue(shared.CaCert), parse.GetValue(shared.Cert), parse.GetValue(shared.Key)),
                     Mode = ParseMode(parse.GetValue(mode)!),
                     Clients = clientCount,
                     Conns = parse.GetValue(conns) ?? Math.Max(1, clientCount / ClientsPerConnDefault),
