@@ -13,6 +13,9 @@ public sealed class EtcdBenchTarget : IBenchTarget
     private readonly EtcdClient[] _clients;
     private readonly Grpc.Net.Client.GrpcChannel[] _channels;
 
+    /// <summary>With TLS, etcd's KV service straight over <see cref="_channels"/> (dotnet-etcd's own channels dial plaintext); else null.</summary>
+    private readonly KV.KVClient[]? _kv;
+
     public EtcdBenchTarget(BenchSettings settings)
     {
         // With --cacert both clients speak TLS to etcd's https client URLs, checked against that CA as Synod's client does.
@@ -24,9 +27,10 @@ public sealed class EtcdBenchTarget : IBenchTarget
             EnableMultipleHttp2Connections = true,
             SslOptions = settings.Tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
         };
-        _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: settings.Tls is null ? null : options => options.HttpHandler = Handler()))];
+        _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: null))];
         _channels = [.. Enumerable.Range(0, settings.Conns).Select(i =>
             Grpc.Net.Client.GrpcChannel.ForAddress(scheme + bare[i % bare.Count], new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Handler() }))];
+        _kv = settings.Tls is null ? null : [.. _channels.Select(channel => new KV.KVClient(channel))];
         Timeout = settings.OperationTimeout;
     }
 
@@ -35,13 +39,13 @@ public sealed class EtcdBenchTarget : IBenchTarget
     private TimeSpan Timeout { get; }
 
     public Task PutAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
-        _clients[conn].PutAsync(
+        EtcdPut(conn,
             new PutRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Value = UnsafeByteOperations.UnsafeWrap(value) },
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation);
 
     public Task GetAsync(int conn, byte[] key, bool stale, CancellationToken cancellation) =>
-        _clients[conn].GetAsync(
+        EtcdRange(conn,
             new RangeRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Serializable = stale },
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation);
@@ -59,7 +63,7 @@ public sealed class EtcdBenchTarget : IBenchTarget
         });
         request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = keyBytes, Value = UnsafeByteOperations.UnsafeWrap(value) } });
         request.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = keyBytes, KeysOnly = true } });
-        var response = await _clients[conn].TransactionAsync(request, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellation);
+        var response = await EtcdTxn(conn, request, DateTime.UtcNow + Timeout, cancellation);
         if (response.Succeeded)
         {
             return response.Header.Revision;
@@ -70,13 +74,13 @@ public sealed class EtcdBenchTarget : IBenchTarget
     }
 
     public Task RangeAsync(int conn, byte[] from, int limit, CancellationToken cancellation) =>
-        _clients[conn].GetAsync(
+        EtcdRange(conn,
             new RangeRequest { Key = UnsafeByteOperations.UnsafeWrap(from), RangeEnd = ByteString.CopyFrom(0), Limit = limit },
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation);
 
     public async Task<long> PutRevisionAsync(int conn, byte[] key, byte[] value, CancellationToken cancellation) =>
-        (await _clients[conn].PutAsync(
+        (await EtcdPut(conn,
             new PutRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Value = UnsafeByteOperations.UnsafeWrap(value) },
             deadline: DateTime.UtcNow + Timeout,
             cancellationToken: cancellation)).Header.Revision;
@@ -160,4 +164,19 @@ public sealed class EtcdBenchTarget : IBenchTarget
 
         return ValueTask.CompletedTask;
     }
+
+    private async Task<PutResponse> EtcdPut(int conn, PutRequest request, DateTime deadline, CancellationToken cancellationToken) =>
+        _kv is { } kv
+            ? await kv[conn % kv.Length].PutAsync(request, deadline: deadline, cancellationToken: cancellationToken)
+            : await _clients[conn].PutAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+
+    private async Task<RangeResponse> EtcdRange(int conn, RangeRequest request, DateTime deadline, CancellationToken cancellationToken) =>
+        _kv is { } kv
+            ? await kv[conn % kv.Length].RangeAsync(request, deadline: deadline, cancellationToken: cancellationToken)
+            : await _clients[conn].GetAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+
+    private async Task<TxnResponse> EtcdTxn(int conn, TxnRequest request, DateTime deadline, CancellationToken cancellationToken) =>
+        _kv is { } kv
+            ? await kv[conn % kv.Length].TxnAsync(request, deadline: deadline, cancellationToken: cancellationToken)
+            : await _clients[conn].TransactionAsync(request, deadline: deadline, cancellationToken: cancellationToken);
 }
