@@ -13,6 +13,12 @@ internal static class RecordDecoder
 
     public static PersistOp Decode(ReadOnlySpan<byte> payload)
     {
+        // The scanner hands over only payloads of at least this length; a decoder of bytes from a disk checks anyway.
+        if (payload.Length < RecordFormat.PayloadBytesMin)
+        {
+            throw new MalformedRecordException($"the record holds {payload.Length} payload bytes, fewer than the {RecordFormat.PayloadBytesMin} of a version and a type");
+        }
+
         if (payload[0] == RecordFormat.RecordVersion)
         {
             if (payload[^1] != RecordFormat.EndMark)

@@ -1,0 +1,223 @@
+using System.Text;
+using CsCheck;
+using Google.Protobuf;
+using Synod.Checker;
+using Synod.Cli;
+using Synod.Core;
+using Synod.Core.Messages;
+using Synod.Core.Persistence;
+using Synod.Kv;
+using Synod.Protocol.Peer;
+using Synod.Server;
+using Synod.Storage;
+
+namespace Synod.Tests.Fuzz;
+
+/// <summary>
+/// Issue 18, hostile input: every decoder that reads bytes from outside (a peer, a client, a file) is fed random bytes and
+/// mutations of valid encodings (the corpus in Fuzz/corpus and encodings made here), and may only return a value or throw
+/// the one exception its caller turns into a refusal; anything else (an IndexOutOfRangeException, an OverflowException,
+/// an OutOfMemoryException) would end a connection loop or a start with a crash. CsCheck generates and shrinks the
+/// inputs. `dotnet test` runs each target for about a second; `SYNOD_FUZZ_SECONDS=600 dotnet test tests/Synod.Tests
+/// --filter FullyQualifiedName~Fuzz` runs each for ten minutes (docs/security.md, "Fuzzing").
+/// </summary>
+public sealed class DecoderFuzzTests
+{
+    /// <summary>Seconds each target runs: SYNOD_FUZZ_SECONDS, else 1.</summary>
+    private static int Seconds =>
+        int.TryParse(Environment.GetEnvironmentVariable("SYNOD_FUZZ_SECONDS"), out var seconds) && seconds > 0 ? seconds : 1;
+
+    private const int InputBytesMax = 4_096;
+
+    [Fact]
+    public void Peer_messages_decode_or_are_refused_as_malformed() =>
+        Fuzz("peer-message", PeerMessageSeeds(), bytes =>
+        {
+            var pb = PeerMessage.Parser.ParseFrom(bytes);
+            var message = PeerMessageCodec.Decode(2, pb);
+            _ = PeerMessageRules.Violation(message, new ReplicaOptions { Id = 1, Members = [1, 2, 3] });
+        }, typeof(InvalidProtocolBufferException), typeof(FormatException));
+
+    [Fact]
+    public void Kv_commands_decode_or_are_refused_as_malformed() =>
+        Fuzz("kv-command", KvSeeds(), bytes => KvCommand.Decode(bytes), typeof(KvFormatException));
+
+    [Fact]
+    public void Configuration_commands_decode_or_say_why_not_without_throwing() =>
+        Fuzz("configuration-command", [new ConfigurationCommand(7, 1, [new ConfigurationMember(1, true, ""), new ConfigurationMember(4, false, "host4:7004")]).Encode()],
+            bytes => ConfigurationCommand.Decode(bytes, out _));
+
+    [Fact]
+    public void Wal_records_decode_or_are_refused_as_malformed() =>
+        Fuzz("wal-record", WalRecordSeeds(), bytes => RecordDecoder.Decode(bytes), typeof(MalformedRecordException));
+
+    [Fact]
+    public void Wal_segments_are_scanned_without_throwing_whatever_they_hold() =>
+        Fuzz("wal-segment", [.. WalRecordSeeds().Select(Framed), [.. WalRecordSeeds().SelectMany(Framed)]], bytes =>
+        {
+            SegmentScanner.Scan(bytes, lastSegment: true, recordBytesMax: 1 << 20);
+            SegmentScanner.Scan(bytes, lastSegment: false, recordBytesMax: 1 << 20);
+        });
+
+    [Fact]
+    public void Snapshot_files_decode_or_are_refused_naming_the_file() =>
+        Fuzz("snapshot-file", [SnapshotFile.Encode(5, "snapshot bytes"u8), SnapshotFile.Encode(1, [])],
+            bytes => SnapshotFile.Decode(bytes, "fuzz.snap", 5, 1 << 20), typeof(StorageException));
+
+    [Fact]
+    public void Meta_files_decode_or_are_refused_naming_the_file() =>
+        Fuzz("meta-file", [MetaFile.Encode(3, 0x1234_5678_9abc_def0)], bytes => MetaFile.Decode(bytes, "synod.meta"), typeof(StorageException));
+
+    [Fact]
+    public void History_files_parse_or_are_refused_naming_the_line() =>
+        Fuzz("history-jsonl", [HistorySeed()], bytes => HistoryJsonl.Read(new StringReader(Encoding.UTF8.GetString(bytes))), typeof(FormatException));
+
+    [Fact]
+    public void Cluster_files_parse_or_are_refused_naming_the_file()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"synod-fuzz-{Guid.NewGuid():N}.json");
+        try
+        {
+            Fuzz("cluster-json", [ClusterSeed()], bytes =>
+            {
+                File.WriteAllBytes(path, bytes);
+                ClusterConfig.Load(path);
+            }, typeof(FormatException));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="decode"/> on random inputs and on mutations of the seeds (and of the corpus files for
+    /// <paramref name="target"/>) for <see cref="Seconds"/>; fails, with the smallest input CsCheck finds, if it throws
+    /// anything but <paramref name="allowed"/>.
+    /// </summary>
+    private static void Fuzz(string target, IReadOnlyList<byte[]> seeds, Action<byte[]> decode, params Type[] allowed)
+    {
+        var corpus = seeds.Concat(CorpusFiles(target)).ToArray();
+        foreach (var input in corpus)
+        {
+            Check(input);
+        }
+
+        var random = Gen.Byte.Array[0, InputBytesMax];
+        var mutated = Gen.Select(Gen.Int[0, corpus.Length - 1], Gen.UInt, Gen.Int[1, 8]).Select(t => Mutate(corpus[t.Item1], t.Item2, t.Item3));
+        Gen.Frequency((1, random), (3, mutated)).Sample(Check, time: Seconds, threads: 1);
+
+        void Check(byte[] input)
+        {
+            try
+            {
+                decode(input);
+            }
+            catch (Exception e) when (allowed.Any(type => type.IsInstanceOfType(e)))
+            {
+                // Refused as its caller expects.
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException($"{target}: {e.GetType().Name} ({e.Message}) on input {Convert.ToHexString(input)}", e);
+            }
+        }
+    }
+
+    /// <summary>The seed with <paramref name="count"/> random edits: flipped bits, overwritten, inserted or deleted bytes, a cut end.</summary>
+    private static byte[] Mutate(byte[] seed, uint seedOfEdits, int count)
+    {
+        var random = new Random((int)seedOfEdits);
+        var bytes = new List<byte>(seed);
+        for (var i = 0; i < count; i++)
+        {
+            var at = bytes.Count == 0 ? 0 : random.Next(bytes.Count);
+            switch (random.Next(6))
+            {
+                case 0 when bytes.Count > 0:
+                    bytes[at] ^= (byte)(1 << random.Next(8));
+                    break;
+                case 1 when bytes.Count > 0:
+                    bytes[at] = (byte)random.Next(256);
+                    break;
+                case 2:
+                    bytes.InsertRange(at, Enumerable.Range(0, 1 + random.Next(8)).Select(_ => (byte)random.Next(256)));
+                    break;
+                case 3 when bytes.Count > 0:
+                    bytes.RemoveRange(at, Math.Min(bytes.Count - at, 1 + random.Next(8)));
+                    break;
+                case 4 when bytes.Count > 0:
+                    bytes.RemoveRange(at, bytes.Count - at);
+                    break;
+                default:
+                    // A field of boundary values: lengths and counts that lie.
+                    var lie = random.Next(3) switch { 0 => new byte[] { 0xff, 0xff, 0xff, 0x7f }, 1 => [0, 0, 0, 0x80], _ => [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01] };
+                    bytes.InsertRange(at, lie);
+                    break;
+            }
+        }
+
+        return [.. bytes];
+    }
+
+    private static IEnumerable<byte[]> CorpusFiles(string target)
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "Fuzz", "corpus", target);
+        return Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal).Select(File.ReadAllBytes) : [];
+    }
+
+    private static byte[][] PeerMessageSeeds()
+    {
+        var ballot = new Ballot(3, 2);
+        Message[] messages =
+        [
+            new Prepare(2, 1, ballot, 5),
+            new Accept(2, 1, ballot, 6, [Encoding.UTF8.GetBytes("put a 1"), []], 5),
+            new Heartbeat(2, 1, ballot, true, 5, 4, Phase1Slot: 5),
+            new CatchUpReply(2, 1, [new ChosenEntry(1, [Encoding.UTF8.GetBytes("x")])], 1),
+            new VoterQuery(2, 1, 1, 4096),
+        ];
+        return [.. messages.Select(m => PeerMessageCodec.Encode(m).ToByteArray())];
+    }
+
+    private static byte[][] KvSeeds() =>
+    [
+        new KvCommand(1, 1, KvOperation.Put, "key"u8.ToArray(), "value"u8.ToArray()).Encode(),
+        new KvCommand(1, 2, KvOperation.Delete, "key"u8.ToArray(), []).Encode(),
+        KvCommand.GrantLease(1, 3, 7, 30).Encode(),
+        KvCommand.CompactTo(1, 4, 10).Encode(),
+    ];
+
+    private static byte[][] WalRecordSeeds()
+    {
+        PersistOp[] ops = [new PromiseOp(new Ballot(2, 1)), new IncarnationOp(2, 3), new VoterOp(new Ballot(4, 2))];
+        return [.. ops.Select(op =>
+        {
+            var payload = new byte[RecordEncoder.PayloadBytes(op)];
+            RecordEncoder.EncodePayload(op, payload);
+            return payload;
+        })];
+    }
+
+    /// <summary>A record as a segment holds it: header (length, checksums) then payload.</summary>
+    private static byte[] Framed(byte[] payload)
+    {
+        var record = new byte[RecordFormat.HeaderBytes + payload.Length];
+        RecordFormat.WriteHeader(record, payload);
+        payload.CopyTo(record, RecordFormat.HeaderBytes);
+        return record;
+    }
+
+    private static byte[] HistorySeed()
+    {
+        var text = new StringWriter();
+        HistoryJsonl.Write(text, [
+            new Operation(1, OperationKind.Put, "k", "v", null, 0.1, 0.2, Outcome.Ok),
+            new Operation(2, OperationKind.Get, "k", null, "v", 0.3, 0.4, Outcome.Ok),
+        ]);
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static byte[] ClusterSeed() => Encoding.UTF8.GetBytes(
+        """{"replicas":[{"id":1,"endpoint":"127.0.0.1:7001"},{"id":2,"endpoint":"127.0.0.1:7002"},{"id":3,"endpoint":"127.0.0.1:7003"}],"clusterToken":"t","tlsCa":"/tmp/ca.pem"}""");
+}
