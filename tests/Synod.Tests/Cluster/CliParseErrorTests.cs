@@ -26,11 +26,8 @@ public sealed class CliParseErrorTests
     {
         var run = await CliExitCodeTests.RunAsync([.. new[] { command, flag }.Where(a => a.Length > 0)]);
 
-        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(run.ExitCode == ExitCodes.InvalidInput, $"exit code {run.ExitCode}; stderr: {run.Stderr}");
-        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
-        Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
-        Assert.Contains("--help' lists the options", lines[0], StringComparison.Ordinal);
+        var line = OneErrorLine(run, mentions);
+        Assert.Contains("--help' lists the options", line, StringComparison.Ordinal);
         Assert.Equal("", run.Stdout);
     }
 
@@ -59,10 +56,7 @@ public sealed class CliParseErrorTests
         {
             var run = await CliExitCodeTests.RunAsync("serve", "--id", "1", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3", "--insecure-peers", "--data-dir", data, flag, value);
 
-            var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.True(run.ExitCode == ExitCodes.InvalidInput, $"exit code {run.ExitCode}; stderr: {run.Stderr}");
-            Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
-            Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
+            OneErrorLine(run, mentions);
         }
         finally
         {
@@ -71,5 +65,15 @@ public sealed class CliParseErrorTests
                 Directory.Delete(data, recursive: true);
             }
         }
+    }
+
+    /// <summary>Asserts exit 2 and one "error:" line on stderr that mentions <paramref name="mentions"/>; returns the line.</summary>
+    private static string OneErrorLine((int ExitCode, string Stdout, string Stderr) run, string mentions)
+    {
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(run.ExitCode == ExitCodes.InvalidInput, $"exit code {run.ExitCode}; stderr: {run.Stderr}");
+        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
+        Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
+        return lines[0];
     }
 }
