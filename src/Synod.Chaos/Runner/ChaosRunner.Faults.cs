@@ -93,8 +93,11 @@ public sealed partial class ChaosRunner
             var pid = replica.ProcessId;
             if (replica.Removed && replica.ExitedOnItsOwn(out var removedExit))
             {
-                _timeline.Add(new FaultEvent(now, FaultTimeline.Stopped, [replica.Id], false,
-                    $"pid {pid} stopped on its own {now - replica.RemovedAt:0.0} s after its removal (exit code {removedExit})"));
+                // A removed replica stops cleanly (exit code 0) once it knows; any other exit is a crash on the way out.
+                _timeline.Add(removedExit == 0
+                    ? new FaultEvent(now, FaultTimeline.Stopped, [replica.Id], false, $"pid {pid} stopped on its own {now - replica.RemovedAt:0.0} s after its removal")
+                    : new FaultEvent(now, FaultTimeline.Exit, [replica.Id], false,
+                        $"pid {pid} exited with code {removedExit} {now - replica.RemovedAt:0.0} s after its removal; a removed replica stops with 0; see logs/r{replica.Id}.log"));
             }
             else if (replica.ExitedOnItsOwn(out var exitCode))
             {

@@ -21,7 +21,8 @@ public sealed partial class ChaosRunner
     {
         await FinishMembershipAsync(cancellation);
         _phase = "waiting for convergence";
-        var convergence = await ConvergeAsync(healStart, cancellation);
+        // Convergence gets its whole timeout after the membership change ends (it may take most of its own).
+        var convergence = await ConvergeAsync(healStart, Math.Max(healStart, _clock.Now), cancellation);
         await CheckFinalVotersAsync(cancellation);
         _phase = "final reads";
         await FinalReadsAsync(cancellation);
@@ -121,9 +122,9 @@ public sealed partial class ChaosRunner
     /// Polls until every replica runs its current process, votes (no rebuild pending), has applied the same slot
     /// as the highest commit any of them knows, and holds the same value for every key at that slot.
     /// </summary>
-    private async Task<(double? Seconds, string? Difference, ulong Slot, int Keys)> ConvergeAsync(double healStart, CancellationToken cancellation)
+    private async Task<(double? Seconds, string? Difference, ulong Slot, int Keys)> ConvergeAsync(double healStart, double waitStart, CancellationToken cancellation)
     {
-        var deadline = healStart + _options.ConvergenceTimeout.TotalSeconds;
+        var deadline = waitStart + _options.ConvergenceTimeout.TotalSeconds;
         var keys = Enumerable.Range(0, _options.Keys).Select(k => $"k{k}").ToList();
         var sightings = 0;
         string waitingFor = "no heartbeat yet";
@@ -169,7 +170,8 @@ public sealed partial class ChaosRunner
             }
         }
 
-        return (null, $"the replicas did not agree within {_options.ConvergenceTimeout.TotalSeconds:0} s of healing ({waitingFor}).", 0, 0);
+        var since = waitStart > healStart ? "the end of the membership change under way at healing" : "healing";
+        return (null, $"the replicas did not agree within {_options.ConvergenceTimeout.TotalSeconds:0} s of {since} ({waitingFor}).", 0, 0);
     }
 
     /// <summary>The slot every replica has applied, if they all agree and it is the newest commit any knows of.</summary>
@@ -331,7 +333,8 @@ public sealed partial class ChaosRunner
         await _stopMembership.CancelAsync();
         if (_membershipChange is { } change)
         {
-            await change;
+            // It records its own failures; whatever it threw, every process is stopped below.
+            await change.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
 
         try

@@ -13,6 +13,9 @@ public sealed partial class ChaosRunner
 {
     private const int MembershipPollMs = 200;
 
+    /// <summary>How long one look at the members may take, every member asked.</summary>
+    private static readonly TimeSpan MembersBudget = TimeSpan.FromSeconds(3);
+
     /// <summary>How close (in slots) a learner must be to the leader before it is promoted: the server's own bound.</summary>
     private const long CaughtUpLagSlotsMax = 1_000;
 
@@ -85,6 +88,12 @@ public sealed partial class ChaosRunner
         }
 
         _membershipWhat = what;
+        if (_nextSpareId > _options.IdsMax)
+        {
+            _timeline.Add(new FaultEvent(now, FaultTimeline.Member, [], false,
+                $"the run's {_options.IdsMax} ids are all used: no replace, resize or wipe after a membership change is planned from now on"));
+        }
+
         _timeline.Add(new FaultEvent(now, plan.Kind == FaultKind.Replace ? FaultTimeline.Replace : FaultTimeline.Resize, plan.Victims, false, what));
         _membershipChange = Task.Run(() => RunMembershipChangeAsync(what, steps), CancellationToken.None);
     }
@@ -110,11 +119,12 @@ public sealed partial class ChaosRunner
         {
             // The run ends or gave up on it; FinishAsync says which.
         }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+        catch (Exception e)
         {
+            // Whatever failed, the run reports it and goes on to stop every process it started.
             lock (_membershipGate)
             {
-                _membershipProblems.Add($"{what}: {e.Message}");
+                _membershipProblems.Add($"{what}: {e.GetType().Name}: {e.Message}");
             }
         }
     }
@@ -144,6 +154,7 @@ public sealed partial class ChaosRunner
         }
 
         await UntilAsync(client, m => m.Members.FirstOrDefault(x => x.Id == id) is { Applied: > 0 } learner && learner.Lag <= CaughtUpLagSlotsMax, stop);
+        Expect(voters => voters.Append(id));
         await ChangeAsync(client, SynodMemberChange.Promote, id, "", m => m.Members.Any(x => x.Id == id && x.Voter), stop);
         Step($"replica {id} promoted to voter", [id]);
     }
@@ -152,12 +163,24 @@ public sealed partial class ChaosRunner
     private async Task RemoveAsync(int id, CancellationToken stop)
     {
         await using var client = MembershipClient();
+        var before = await UntilAsync(client, m => !m.Pending, stop);
+        if (before.Members.Any(m => m.Id == id))
+        {
+            lock (_membershipGate)
+            {
+                _removing = (id, before.Revision);
+            }
+        }
+
+        Expect(voters => voters.Where(v => v != id));
         await ChangeAsync(client, SynodMemberChange.Remove, id, "", m => m.Members.All(x => x.Id != id), stop);
         if (_replicas.TryGetValue(id, out var replica))
         {
-            replica.Removed = true;
-            replica.RemovedAt = _clock.Now;
-            replica.RestartAt = null;
+            lock (_membershipGate)
+            {
+                MarkRemoved(replica);
+                _removing = null;
+            }
         }
 
         Step($"replica {id} removed; it stops on its own", [id]);
@@ -188,7 +211,7 @@ public sealed partial class ChaosRunner
             {
                 // Refused for now (a promotion before the learner caught up, a change under way), no leader, or unknown:
                 // the next look at the members says which.
-                NoteRetry($"member {change.ToString().ToLowerInvariant()} {id}", e);
+                NoteRetry($"member {change.ToString().ToLowerInvariant()} {id}", e.Message);
             }
 
             await Task.Delay(MembershipPollMs, stop);
@@ -200,19 +223,19 @@ public sealed partial class ChaosRunner
     {
         while (true)
         {
-            try
+            // The configuration as the replica that knows the most slots chosen has it: one cut off or behind would
+            // report an older configuration as settled.
+            if (await client.MostAdvancedMembersAsync(MembersBudget, stop) is { } members)
             {
-                var members = await client.MembersAsync(cancellationToken: stop);
                 NoteVoters(members);
                 if (done(members))
                 {
                     return members;
                 }
             }
-            catch (SynodException e)
+            else
             {
-                // No replica answered in time (faults); ask again.
-                NoteRetry("member list", e);
+                NoteRetry("member list", "no replica answered");
             }
 
             await Task.Delay(MembershipPollMs, stop);
@@ -222,9 +245,9 @@ public sealed partial class ChaosRunner
     private string _lastRetry = "";
 
     /// <summary>A step that failed and is asked again goes in the timeline, once for each different reason in a row.</summary>
-    private void NoteRetry(string what, SynodException e)
+    private void NoteRetry(string what, string why)
     {
-        var text = $"{_membershipWhat}: {what} failed ({e.Message}); asking again";
+        var text = $"{_membershipWhat}: {what} failed ({why}); asking again";
         if (text != _lastRetry)
         {
             _lastRetry = text;
@@ -238,6 +261,43 @@ public sealed partial class ChaosRunner
         lock (_membershipGate)
         {
             if (!_voterSets.Any(set => set.SequenceEqual(voters)))
+            {
+                _voterSets.Add(voters);
+            }
+
+            // A removal shows in any configuration newer than the one it was asked against; the replica is marked at
+            // once, before it stops on its own (10 s later), so that its stop is not taken for a crash.
+            if (_removing is var (id, revision) && members.Revision > revision && members.Members.All(m => m.Id != id) && _replicas.TryGetValue(id, out var replica))
+            {
+                MarkRemoved(replica);
+                _removing = null;
+            }
+        }
+    }
+
+    /// <summary>The replica being removed and the configuration revision its removal was asked against, or null.</summary>
+    private (int Id, long Revision)? _removing;
+
+    private void MarkRemoved(ChaosReplica replica)
+    {
+        if (!replica.Removed)
+        {
+            replica.RemovedAt = _clock.Now;
+            replica.RestartAt = null;
+            replica.Removed = true;
+        }
+    }
+
+    /// <summary>
+    /// Counts <paramref name="next"/> among the voter sets that may govern before the change that makes it is asked for:
+    /// from the moment it may be chosen, a fault must leave it a healthy quorum too.
+    /// </summary>
+    private void Expect(Func<IReadOnlyList<int>, IEnumerable<int>> next)
+    {
+        lock (_membershipGate)
+        {
+            IReadOnlyList<int> voters = [.. next(_voterSets[^1]).Distinct().Order()];
+            if (voters.Count > 0 && !_voterSets.Any(set => set.SequenceEqual(voters)))
             {
                 _voterSets.Add(voters);
             }
