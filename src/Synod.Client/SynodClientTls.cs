@@ -6,11 +6,11 @@ using Synod.Protocol;
 namespace Synod.Client;
 
 /// <summary>
-/// TLS to the replicas (`--cacert`, and `--cert`/`--key` for a client certificate): the CA their certificates must chain
-/// to (null: the system's roots) and the certificate this client shows, if any. The replica's host name must be one its
+/// TLS to the replicas (`--cacert`, and `--cert`/`--key` for a client certificate): the CAs their certificates must chain
+/// to one of (null: the system's roots; several while a cluster moves to a new CA) and the certificate this client shows, if any. The replica's host name must be one its
 /// certificate lists (`synod certs` lists localhost, 127.0.0.1 and any --hosts).
 /// </summary>
-public sealed record SynodClientTls(X509Certificate2? Authority, X509Certificate2? Certificate)
+public sealed record SynodClientTls(X509Certificate2Collection? Authorities, X509Certificate2? Certificate)
 {
     /// <summary>The address a gRPC channel dials for "host:port": https with <paramref name="tls"/>, else http (h2c).</summary>
     public static string Address(string endpoint, SynodClientTls? tls) => $"{(tls is null ? "http" : "https")}://{endpoint}";
@@ -24,17 +24,9 @@ public sealed record SynodClientTls(X509Certificate2? Authority, X509Certificate
             throw new ArgumentException("give --cert and --key together: a client certificate and its private key.");
         }
 
-        var authority = authorityPath is null ? null : TlsCertificates.LoadCertificate(authorityPath, "--cacert");
-        try
-        {
-            var certificate = certificatePath is null ? null : TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath!, "--cert", "--key");
-            return new SynodClientTls(authority, certificate);
-        }
-        catch
-        {
-            authority?.Dispose();
-            throw;
-        }
+        var authorities = authorityPath is null ? null : TlsCertificates.LoadAuthorities(authorityPath, "--cacert");
+        var certificate = certificatePath is null ? null : TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath!, "--cert", "--key");
+        return new SynodClientTls(authorities, certificate);
     }
 
     /// <summary>The TLS options of one replica's connection (for a gRPC channel's SocketsHttpHandler).</summary>
@@ -57,8 +49,8 @@ public sealed record SynodClientTls(X509Certificate2? Authority, X509Certificate
             return false;
         }
 
-        return Authority is { } authority
-            ? TlsCertificates.ChainProblem(presented, authority, [TlsCertificates.ServerAuth]) is null
+        return Authorities is { } authorities
+            ? TlsCertificates.ChainProblem(presented, authorities, [TlsCertificates.ServerAuth]) is null
             : errors == SslPolicyErrors.None;
     }
 }

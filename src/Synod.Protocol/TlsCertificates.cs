@@ -13,23 +13,39 @@ public static class TlsCertificates
     public static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     public static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
-    /// <summary>A PEM certificate (a CA's, or a peer's to check against).</summary>
-    /// <exception cref="ArgumentException">The file is missing or holds no PEM certificate; the message names <paramref name="flag"/>.</exception>
-    public static X509Certificate2 LoadCertificate(string path, string flag)
+    /// <summary>
+    /// Every PEM certificate in a CA file: one CA, or several while a cluster moves from one CA to another (each must be a
+    /// CA certificate). A certificate chaining to any of them is trusted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file is missing, holds no PEM certificate, or one that is not a CA's; the message names <paramref name="flag"/>.</exception>
+    public static X509Certificate2Collection LoadAuthorities(string path, string flag)
     {
         if (!File.Exists(path))
         {
             throw new ArgumentException($"{flag} {path}: no such file (make certificates with ./synod certs --out DIR).");
         }
 
+        var authorities = new X509Certificate2Collection();
         try
         {
-            return X509Certificate2.CreateFromPem(File.ReadAllText(path));
+            authorities.ImportFromPemFile(path);
         }
         catch (CryptographicException e)
         {
             throw new ArgumentException($"{flag} {path} holds no PEM certificate ({e.Message}).", e);
         }
+
+        if (authorities.Count == 0)
+        {
+            throw new ArgumentException($"{flag} {path} holds no PEM certificate.");
+        }
+
+        if (authorities.FirstOrDefault(a => !IsAuthority(a)) is { } other)
+        {
+            throw new ArgumentException($"{flag} {path} holds '{other.Subject}', which is not a CA certificate; give the CA's certificate (ca.pem).");
+        }
+
+        return authorities;
     }
 
     /// <summary>A PEM certificate with its PEM private key, in a form TLS can use on every platform.</summary>
@@ -56,8 +72,8 @@ public static class TlsCertificates
         }
     }
 
-    /// <summary>A chain policy that trusts <paramref name="authority"/> alone and asks for every one of <paramref name="purposes"/>.</summary>
-    public static X509ChainPolicy ChainPolicy(X509Certificate2 authority, IEnumerable<Oid> purposes)
+    /// <summary>A chain policy that trusts <paramref name="authorities"/> alone and asks for every one of <paramref name="purposes"/>.</summary>
+    public static X509ChainPolicy ChainPolicy(IEnumerable<X509Certificate2> authorities, IEnumerable<Oid> purposes)
     {
         var policy = new X509ChainPolicy
         {
@@ -65,7 +81,7 @@ public static class TlsCertificates
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
         };
-        policy.CustomTrustStore.Add(authority);
+        policy.CustomTrustStore.AddRange(authorities.ToArray());
         foreach (var purpose in purposes)
         {
             policy.ApplicationPolicy.Add(purpose);
@@ -75,18 +91,21 @@ public static class TlsCertificates
     }
 
     /// <summary>
-    /// Why <paramref name="certificate"/> does not chain to <paramref name="authority"/> for every purpose given, or null;
+    /// Why <paramref name="certificate"/> does not chain to one of <paramref name="authorities"/> for every purpose given, or null;
     /// the sentence calls the CA <paramref name="authorityName"/>.
     /// </summary>
-    public static string? ChainProblem(X509Certificate2 certificate, X509Certificate2 authority, IReadOnlyList<Oid> purposes, string authorityName = "this CA")
+    public static string? ChainProblem(X509Certificate2 certificate, IEnumerable<X509Certificate2> trusted, IReadOnlyList<Oid> purposes, string authorityName = "this CA")
     {
-        using var chain = new X509Chain { ChainPolicy = ChainPolicy(authority, purposes) };
+        var authorities = trusted.ToList();
+        using var chain = new X509Chain { ChainPolicy = ChainPolicy(authorities, purposes) };
         var built = chain.Build(certificate);
         var root = chain.ChainElements.Count > 0 ? chain.ChainElements[^1].Certificate : null;
-        if (built && root is not null && root.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span))
+        if (built && root is not null && authorities.Any(authority => root.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span)))
         {
             return null;
         }
+
+        var authority = authorities.FirstOrDefault(a => a.Subject == certificate.Issuer) ?? authorities[0];
 
         var flags = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, status) => all | status.Status);
         const X509ChainStatusFlags OtherIssuer = X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid;

@@ -12,23 +12,23 @@ namespace Synod.Server;
 /// </summary>
 public sealed class ClientTls : IDisposable
 {
-    private ClientTls(X509Certificate2 certificate, X509Certificate2? clientAuthority)
+    private ClientTls(X509Certificate2 certificate, X509Certificate2Collection? clientAuthorities)
     {
         Certificate = certificate;
-        ClientAuthority = clientAuthority;
+        ClientAuthorities = clientAuthorities;
     }
 
     /// <summary>What this replica shows clients.</summary>
     public X509Certificate2 Certificate { get; }
 
-    /// <summary>The CA a client's certificate must chain to (mutual TLS), or null when clients show none.</summary>
-    public X509Certificate2? ClientAuthority { get; }
+    /// <summary>The CAs a client's certificate must chain to one of (mutual TLS), or null when clients show none.</summary>
+    public X509Certificate2Collection? ClientAuthorities { get; }
 
     /// <exception cref="ArgumentException">A file is missing or unreadable, or a certificate does not fit its use; the message names the flag and why.</exception>
     public static ClientTls Load(string certificatePath, string keyPath, string? clientAuthorityPath)
     {
         var certificate = TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath, "--tls-cert", "--tls-key");
-        X509Certificate2? authority = null;
+        X509Certificate2Collection? authorities = null;
         try
         {
             if (certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } usage &&
@@ -39,19 +39,14 @@ public sealed class ClientTls : IDisposable
 
             if (clientAuthorityPath is not null)
             {
-                authority = TlsCertificates.LoadCertificate(clientAuthorityPath, "--tls-client-ca");
-                if (!TlsCertificates.IsAuthority(authority))
-                {
-                    throw new ArgumentException($"--tls-client-ca {clientAuthorityPath} ('{authority.Subject}') is not a CA certificate; give the CA that issues the clients' certificates (ca.pem).");
-                }
+                authorities = TlsCertificates.LoadAuthorities(clientAuthorityPath, "--tls-client-ca");
             }
 
-            return new ClientTls(certificate, authority);
+            return new ClientTls(certificate, authorities);
         }
         catch
         {
             certificate.Dispose();
-            authority?.Dispose();
             throw;
         }
     }
@@ -61,11 +56,11 @@ public sealed class ClientTls : IDisposable
     {
         ServerCertificate = Certificate,
         SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-        ClientCertificateMode = ClientAuthority is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+        ClientCertificateMode = ClientAuthorities is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
         CheckCertificateRevocation = false,
         // The system's verdict (system roots) does not apply: a client certificate must chain to the client CA alone.
         ClientCertificateValidation = (certificate, _, _) =>
-            ClientAuthority is { } authority && TlsCertificates.ChainProblem(certificate, authority, [TlsCertificates.ClientAuth]) is null,
+            ClientAuthorities is { } authorities && TlsCertificates.ChainProblem(certificate, authorities, [TlsCertificates.ClientAuth]) is null,
     };
 
     /// <summary>True when <paramref name="host"/> (of a listen endpoint) reaches this machine only.</summary>
@@ -75,6 +70,9 @@ public sealed class ClientTls : IDisposable
     public void Dispose()
     {
         Certificate.Dispose();
-        ClientAuthority?.Dispose();
+        foreach (var authority in ClientAuthorities ?? [])
+        {
+            authority.Dispose();
+        }
     }
 }

@@ -20,13 +20,13 @@ public sealed class PeerCredentials : IDisposable
     private const string ClusterCa = "this cluster's CA";
 
     private readonly X509Certificate2 _certificate;
-    private readonly X509Certificate2 _authority;
+    private readonly X509Certificate2Collection _authorities;
     private readonly SslStreamCertificateContext _context;
 
-    private PeerCredentials(X509Certificate2 certificate, X509Certificate2 authority, PeerIdentity identity)
+    private PeerCredentials(X509Certificate2 certificate, X509Certificate2Collection authorities, PeerIdentity identity)
     {
         _certificate = certificate;
-        _authority = authority;
+        _authorities = authorities;
         Identity = identity;
         _context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
     }
@@ -41,7 +41,7 @@ public sealed class PeerCredentials : IDisposable
     /// <exception cref="ArgumentException">A file is missing or unreadable, or the certificate does not fit; the message names the file and why.</exception>
     public static PeerCredentials Load(string certificatePath, string keyPath, string authorityPath, int id)
     {
-        var authority = TlsCertificates.LoadCertificate(authorityPath, "--peer-ca");
+        var authorities = TlsCertificates.LoadAuthorities(authorityPath, "--peer-ca");
         X509Certificate2 certificate;
         try
         {
@@ -49,18 +49,18 @@ public sealed class PeerCredentials : IDisposable
         }
         catch
         {
-            authority.Dispose();
+            Dispose(authorities);
             throw;
         }
 
         try
         {
-            return Create(certificate, authority, id, $"--peer-cert {certificatePath}", $"--peer-ca {authorityPath}");
+            return Create(certificate, authorities, id, $"--peer-cert {certificatePath}", $"--peer-ca {authorityPath}");
         }
         catch
         {
             certificate.Dispose();
-            authority.Dispose();
+            Dispose(authorities);
             throw;
         }
     }
@@ -69,16 +69,26 @@ public sealed class PeerCredentials : IDisposable
     /// <param name="certificateName">How an error names the certificate, for example "--peer-cert FILE".</param>
     /// <param name="authorityName">How an error names the CA.</param>
     /// <exception cref="ArgumentException">The certificate does not chain to the CA, or is not replica <paramref name="id"/>'s.</exception>
-    public static PeerCredentials Create(X509Certificate2 certificate, X509Certificate2 authority, int id, string certificateName, string authorityName)
+    public static PeerCredentials Create(X509Certificate2 certificate, X509Certificate2 authority, int id, string certificateName, string authorityName) =>
+        Create(certificate, [authority], id, certificateName, authorityName);
+
+    /// <summary>Credentials that trust every CA of <paramref name="authorities"/> (a cluster moving from one CA to another).</summary>
+    /// <exception cref="ArgumentException">A CA is no CA, the certificate chains to none of them, or is not replica <paramref name="id"/>'s.</exception>
+    public static PeerCredentials Create(X509Certificate2 certificate, X509Certificate2Collection authorities, int id, string certificateName, string authorityName)
     {
         if (!certificate.HasPrivateKey)
         {
             throw new ArgumentException($"{certificateName} comes without its private key.");
         }
 
-        if (!TlsCertificates.IsAuthority(authority))
+        if (authorities.Count == 0)
         {
-            throw new ArgumentException($"{authorityName} ('{authority.Subject}') is not a CA certificate; give the cluster's ca.pem.");
+            throw new ArgumentException($"{authorityName} holds no CA certificate; give the cluster's ca.pem.");
+        }
+
+        if (authorities.FirstOrDefault(a => !TlsCertificates.IsAuthority(a)) is { } notAuthority)
+        {
+            throw new ArgumentException($"{authorityName} ('{notAuthority.Subject}') is not a CA certificate; give the cluster's ca.pem.");
         }
 
         if (PeerIdentity.Read(certificate, out var problem) is not { } identity)
@@ -86,7 +96,7 @@ public sealed class PeerCredentials : IDisposable
             throw new ArgumentException($"{certificateName} is not a Synod replica certificate: {problem}.");
         }
 
-        if (TlsCertificates.ChainProblem(certificate, authority, [ServerAuth, ClientAuth], ClusterCa) is { } chainProblem)
+        if (TlsCertificates.ChainProblem(certificate, authorities, [ServerAuth, ClientAuth], ClusterCa) is { } chainProblem)
         {
             throw new ArgumentException($"{certificateName} ({identity}) {chainProblem} (checked against {authorityName}).");
         }
@@ -96,7 +106,7 @@ public sealed class PeerCredentials : IDisposable
             throw new ArgumentException($"{certificateName} is replica {identity.Id}'s certificate (CN={PeerIdentity.CommonNamePrefix}{identity.Id}), but this is --id {id}; give replica {id}'s certificate and key.");
         }
 
-        return new PeerCredentials(certificate, authority, identity);
+        return new PeerCredentials(certificate, authorities, identity);
     }
 
     /// <summary>
@@ -105,7 +115,7 @@ public sealed class PeerCredentials : IDisposable
     /// </summary>
     public string? CheckPeer(X509Certificate2 certificate, TlsRole role, int? expectedId)
     {
-        if (TlsCertificates.ChainProblem(certificate, _authority, [role == TlsRole.Server ? ServerAuth : ClientAuth], ClusterCa) is { } chainProblem)
+        if (TlsCertificates.ChainProblem(certificate, _authorities, [role == TlsRole.Server ? ServerAuth : ClientAuth], ClusterCa) is { } chainProblem)
         {
             return $"its certificate ('{certificate.Subject}') {chainProblem}";
         }
@@ -135,7 +145,7 @@ public sealed class PeerCredentials : IDisposable
         EnabledSslProtocols = SslProtocols.Tls13,
         // A resumed session skips the client's certificate, and with it the identity this link is checked against.
         AllowTlsResume = false,
-        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authority, [ClientAuth]),
+        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authorities, [ClientAuth]),
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Client, expectedId: null, check),
     };
 
@@ -145,14 +155,22 @@ public sealed class PeerCredentials : IDisposable
         ClientCertificateContext = _context,
         EnabledSslProtocols = SslProtocols.Tls13,
         AllowTlsResume = false,
-        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authority, [ServerAuth]),
+        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authorities, [ServerAuth]),
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Server, peerId, check),
     };
 
     public void Dispose()
     {
         _certificate.Dispose();
-        _authority.Dispose();
+        Dispose(_authorities);
+    }
+
+    private static void Dispose(X509Certificate2Collection certificates)
+    {
+        foreach (var certificate in certificates)
+        {
+            certificate.Dispose();
+        }
     }
 
     /// <summary>

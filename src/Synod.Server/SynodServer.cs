@@ -70,7 +70,7 @@ public static class SynodServer
         host.Start();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("synod");
         logger.LogInformation("replica {Id} serving clients ({Clients}) and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
-            options.Id, options.ClientTls is null ? "plaintext" : options.ClientTls.ClientAuthority is null ? "TLS" : "TLS, with client certificates", options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
+            options.Id, options.ClientTls is null ? "plaintext" : options.ClientTls.ClientAuthorities is null ? "TLS" : "TLS, with client certificates", options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
             options.PeerCredentials is { } credentials ? $"authenticated by TLS as {credentials.Identity}" : "in plaintext");
         if (options.ClientTls is null && !ClientTls.IsLoopback(SplitEndpoint(options.ListenEndpoint).Host))
         {

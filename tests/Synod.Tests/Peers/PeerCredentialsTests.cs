@@ -42,6 +42,43 @@ public sealed class PeerCredentialsTests : IDisposable
     }
 
     [Fact]
+    public void While_a_cluster_moves_to_a_new_CA_a_replica_trusting_both_accepts_either_and_one_trusting_the_new_alone_refuses_the_old()
+    {
+        using var newAuthority = PeerCertificates.CreateAuthority("alpha", Now.AddDays(-1), Now.AddYears(2));
+        using var oldPeer = Replica(_authority, "alpha", 2);
+        using var newPeer = Replica(newAuthority, "alpha", 3);
+        using var both = PeerCredentials.Create(Replica(newAuthority, "alpha", 1), [newAuthority, _authority], 1, "replica 1's new certificate", "both CAs");
+        using var newOnly = PeerCredentials.Create(Replica(newAuthority, "alpha", 1), newAuthority, 1, "replica 1's new certificate", "the new CA");
+
+        Assert.Null(both.CheckPeer(oldPeer, TlsRole.Client, expectedId: null));
+        Assert.Null(both.CheckPeer(newPeer, TlsRole.Server, expectedId: 3));
+        Assert.Null(newOnly.CheckPeer(newPeer, TlsRole.Client, expectedId: null));
+        Assert.Contains("not issued by this cluster's CA", newOnly.CheckPeer(oldPeer, TlsRole.Client, expectedId: null), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_CA_file_may_hold_several_CAs_and_one_that_is_no_CA_is_refused_naming_it()
+    {
+        using var newAuthority = PeerCertificates.CreateAuthority("alpha", Now.AddDays(-1), Now.AddYears(2));
+        using var leaf = Replica(_authority, "alpha", 2);
+        var path = Path.Combine(Path.GetTempPath(), $"synod-ca-bundle-{Guid.NewGuid():N}.pem");
+        try
+        {
+            File.WriteAllText(path, _authority.ExportCertificatePem() + "\n" + newAuthority.ExportCertificatePem() + "\n");
+            Assert.Equal(2, Synod.Protocol.TlsCertificates.LoadAuthorities(path, "--peer-ca").Count);
+
+            File.WriteAllText(path, _authority.ExportCertificatePem() + "\n" + leaf.ExportCertificatePem() + "\n");
+            var error = Assert.Throws<ArgumentException>(() => Synod.Protocol.TlsCertificates.LoadAuthorities(path, "--peer-ca"));
+            Assert.Contains("synod-replica-2", error.Message, StringComparison.Ordinal);
+            Assert.Contains("is not a CA certificate", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_certificate_of_this_CA_for_another_cluster_is_refused()
     {
         using var otherCluster = Replica(_authority, "beta", 2);
