@@ -20,6 +20,9 @@ internal static class RpcFailure
             StatusCode.FailedPrecondition => RpcFailureKind.SessionExpired,
             StatusCode.Unavailable or StatusCode.Internal when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
 
+            // Closed before the replica's first HTTP/2 frame: the request may have been written; ask elsewhere, outcome unknown.
+            StatusCode.Unavailable or StatusCode.Internal when NoHttp2Handshake(exception) => RpcFailureKind.Unanswered,
+
             // A status a replica sent comes from its trailers and carries no local exception; one with a
             // local exception is the transport failing mid-call, after the request may have been sent.
             StatusCode.Unavailable when exception.Status.DebugException is not null => RpcFailureKind.Unanswered,
@@ -44,10 +47,11 @@ internal static class RpcFailure
     public static bool IsConnectFailure(RpcException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        if (exception.StatusCode is StatusCode.Internal or StatusCode.Unavailable && (FailedTls(exception) is not null || NoHttp2Handshake(exception)))
+        if (exception.StatusCode is StatusCode.Internal or StatusCode.Unavailable && FailedTls(exception) is not null)
         {
-            // A TLS handshake that failed, or a replica that closed the connection before its first HTTP/2 frame (it
-            // takes no request before sending its settings): no request reached it.
+            // A TLS handshake that failed: no request byte was sent. (A connection closed before the replica's first
+            // HTTP/2 frame is not counted so: the client may have written its request already, and a proxy in between
+            // may have passed it on, so a write's outcome is then unknown.)
             return true;
         }
 
@@ -128,12 +132,14 @@ internal static class RpcFailure
         return false;
     }
 
-    /// <summary>The failed TLS handshake behind <paramref name="exception"/>, or null.</summary>
+    /// <summary>The failed TLS handshake behind <paramref name="exception"/> (a secure-connection error of the HTTP stack), or null.</summary>
     private static System.Security.Authentication.AuthenticationException? FailedTls(RpcException exception)
     {
+        var secureConnection = false;
         for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
-            if (inner is System.Security.Authentication.AuthenticationException tls)
+            secureConnection |= inner is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError };
+            if (inner is System.Security.Authentication.AuthenticationException tls && secureConnection)
             {
                 return tls;
             }

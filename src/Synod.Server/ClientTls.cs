@@ -51,9 +51,11 @@ public sealed class ClientTls : IDisposable
         }
     }
 
-    /// <summary>Kestrel's TLS for the client port: TLS 1.2 or 1.3, HTTP/2 by ALPN, and a client certificate checked against the client CA when one is given.</summary>
-    internal HttpsConnectionAdapterOptions HttpsOptions() => new()
+    /// <summary>Kestrel's TLS for the client port: TLS 1.2 or 1.3, HTTP/2 by ALPN, a handshake deadline, and a client certificate checked against the client CA when one is given.</summary>
+    internal HttpsConnectionAdapterOptions HttpsOptions(TimeSpan handshakeTimeout) => new()
     {
+        // The same deadline as a peer's first bytes and handshake (PeerHandshakeTimeoutMs), not Kestrel's 10 s.
+        HandshakeTimeout = handshakeTimeout,
         ServerCertificate = Certificate,
         SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         ClientCertificateMode = ClientAuthorities is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,

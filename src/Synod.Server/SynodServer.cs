@@ -45,7 +45,7 @@ public static class SynodServer
                 {
                     // A client's TLS handshake passes the peer classifier ("other"); inside TLS its HTTP/2 frames are
                     // watched for the response budget as a plaintext client's are.
-                    listen.UseHttps(tls.HttpsOptions());
+                    listen.UseHttps(tls.HttpsOptions(TimeSpan.FromMilliseconds(options.PeerHandshakeTimeoutMs)));
                     listen.Use(next => connection => kestrel.ApplicationServices.GetRequiredService<ResponseBudget>().WatchAsync(connection, next));
                 }
             });

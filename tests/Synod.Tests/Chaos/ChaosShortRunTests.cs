@@ -58,7 +58,9 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
         var options = new ChaosOptions
         {
             Replicas = 3,
-            Duration = TimeSpan.FromSeconds(30),
+            // The forced replace, the wiped voter's replace and the resize run one after another, 10-15 s each on a
+            // loaded machine.
+            Duration = TimeSpan.FromSeconds(45),
             Seed = Seed,
             Clients = 6,
             Workloads = ChaosWorkload.Register | ChaosWorkload.Cas | ChaosWorkload.Bank,
@@ -67,7 +69,7 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
             ConvergenceTimeout = TimeSpan.FromSeconds(40),
             CheckBudget = TimeSpan.FromSeconds(30),
         };
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(300));
 
         var result = await new ChaosRunner(options).RunAsync(limit.Token);
 

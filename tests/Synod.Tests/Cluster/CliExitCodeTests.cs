@@ -37,7 +37,10 @@ public sealed class CliExitCodeTests
         Assert.Contains(mentions, lines[0], StringComparison.OrdinalIgnoreCase);
     }
 
-    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    internal static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(TimeSpan.FromSeconds(60), args);
+
+    /// <summary>Runs synod with <paramref name="args"/>, killing it after <paramref name="limit"/> (give a command that waits on its own longer than its own wait).</summary>
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan limit, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synod.dll"));
@@ -49,8 +52,8 @@ public sealed class CliExitCodeTests
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(limit.Token);
+        using var deadline = new CancellationTokenSource(limit);
+        await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await stdout, await stderr);
     }
 }
