@@ -252,22 +252,37 @@ public sealed class ClusterCommandTests : IDisposable
         Assert.Equal(ExitCodes.Ok, cluster.ExitCode);
     }
 
-    /// <summary>A base port with it and the next two free on loopback (the command needs consecutive ports).</summary>
+    /// <summary>
+    /// A base port with it and the next seven free on loopback (the command needs consecutive ports, and `cluster add`
+    /// takes the next ones), below the system's ephemeral range: a port from that range can meanwhile become the source
+    /// port of some client's outgoing connection, and a replica started or added there later would find it taken.
+    /// </summary>
     private static int ThreeFreePorts()
     {
-        for (var attempt = 0; attempt < 50; attempt++)
+        var below = EphemeralStart();
+        for (var attempt = 0; attempt < 200; attempt++)
         {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            if (port + 2 <= 65535 && Enumerable.Range(port, 3).All(Free))
+            var port = Random.Shared.Next(10_000, Math.Max(10_001, below - 10));
+            if (Enumerable.Range(port, 8).All(Free))
             {
                 return port;
             }
         }
 
-        throw new InvalidOperationException("no three consecutive free loopback ports found in 50 tries");
+        throw new InvalidOperationException("no eight consecutive free loopback ports found below the ephemeral range in 200 tries");
+    }
+
+    /// <summary>The first port of the system's ephemeral range (32768 when it cannot be read).</summary>
+    private static int EphemeralStart()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 32_768;
+        }
     }
 
     private static bool Free(int port)
