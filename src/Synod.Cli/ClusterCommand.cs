@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Net;
 using System.Security.Cryptography;
 using Synod.Chaos;
 using Synod.Client;
@@ -633,8 +632,7 @@ public static class ClusterCommand
         private static bool IsLocalPort(string endpoint, out int port)
         {
             port = 0;
-            return Synod.Protocol.HostPort.TryParse(endpoint, out var host, out port, out _) &&
-                IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
+            return Synod.Protocol.HostPort.TryParse(endpoint, out var host, out port, out _) && Synod.Protocol.HostPort.IsLoopback(host);
         }
 
         private string RestartCommand(int id) =>

@@ -14,7 +14,7 @@ internal sealed class ClusterProbe : IDisposable
     {
         _channels = endpoints.ToDictionary(e => e.Key, e => GrpcChannel.ForAddress(Synod.Client.SynodClientTls.Address(e.Value, tls), new GrpcChannelOptions
         {
-            HttpHandler = new System.Net.Http.SocketsHttpHandler { SslOptions = tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions() },
+            HttpHandler = Synod.Client.SynodClientTls.Handler(tls),
             // Replicas may still be starting; do not let gRPC back off for seconds after the first refusal.
             InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
             MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),

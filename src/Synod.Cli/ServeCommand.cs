@@ -320,8 +320,16 @@ public static class ServeCommand
     /// --tls-client-ca) and showing its own replica certificate, which a replica asking for client certificates accepts
     /// when one CA issues both.
     /// </summary>
-    private static SynodClientTls? OwnClientTls(string? serving, string? authority, string? certificate, string? key) =>
-        serving is null ? null : SynodClientTls.FromPemFiles(authority, certificate is not null && key is not null ? certificate : null, certificate is not null && key is not null ? key : null);
+    private static SynodClientTls? OwnClientTls(string? serving, string? authority, string? certificate, string? key)
+    {
+        if (serving is null)
+        {
+            return null;
+        }
+
+        var showsCertificate = certificate is not null && key is not null;
+        return SynodClientTls.FromPemFiles(authority, showsCertificate ? certificate : null, showsCertificate ? key : null);
+    }
 
     /// <summary>TLS for clients, or null when neither --tls-cert nor --tls-key is given.</summary>
     private static ClientTls? LoadClientTls(string? certificate, string? key, string? clientAuthority)

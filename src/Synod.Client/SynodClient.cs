@@ -406,6 +406,15 @@ public sealed partial class SynodClient : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    private SocketsHttpHandler Handler()
+    {
+        var handler = SynodClientTls.Handler(_options.Tls);
+        handler.ConnectTimeout = _options.AttemptTimeout;
+        handler.PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan;
+        handler.EnableMultipleHttp2Connections = true;
+        return handler;
+    }
+
     private GrpcChannel CreateChannel(string endpoint)
     {
         if (!EndpointAddress.TryParse(endpoint, out var address, out var problem, _options.Tls is not null))
@@ -416,13 +425,7 @@ public sealed partial class SynodClient : IAsyncDisposable
 
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = _options.AttemptTimeout,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                EnableMultipleHttp2Connections = true,
-                SslOptions = _options.Tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
-            },
+            HttpHandler = Handler(),
             MaxReceiveMessageSize = ResponseBytesMax,
             MaxSendMessageSize = MessageBytesMax,
             InitialReconnectBackoff = ReconnectBackoffInitial,

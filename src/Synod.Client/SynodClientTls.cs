@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -28,6 +29,15 @@ public sealed record SynodClientTls(X509Certificate2Collection? Authorities, X50
         var certificate = certificatePath is null ? null : TlsCertificates.LoadCertificateWithKey(certificatePath, keyPath!, "--cert", "--key");
         return new SynodClientTls(authorities, certificate);
     }
+
+    /// <summary>
+    /// The handler of one gRPC channel: TLS as <paramref name="tls"/> says, plaintext (h2c) when it is null. Every channel
+    /// to a replica (client, CLI probes, benchmarks, tests) is made with it, so all check a replica's certificate alike.
+    /// </summary>
+    public static SocketsHttpHandler Handler(SynodClientTls? tls) => new()
+    {
+        SslOptions = tls?.SslOptions() ?? new SslClientAuthenticationOptions(),
+    };
 
     /// <summary>The TLS options of one replica's connection (for a gRPC channel's SocketsHttpHandler).</summary>
     public SslClientAuthenticationOptions SslOptions() => new()

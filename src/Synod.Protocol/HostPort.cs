@@ -57,4 +57,8 @@ public static class HostPort
         problem = null;
         return true;
     }
+
+    /// <summary>Whether <paramref name="host"/> (as <see cref="TryParse"/> gives it) is "localhost" or a loopback address, which no other machine reaches.</summary>
+    public static bool IsLoopback(string host) =>
+        host is "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
 }

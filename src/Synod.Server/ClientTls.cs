@@ -65,10 +65,6 @@ public sealed class ClientTls : IDisposable
             ClientAuthorities is { } authorities && TlsCertificates.ChainProblem(certificate, authorities, [TlsCertificates.ClientAuth]) is null,
     };
 
-    /// <summary>True when <paramref name="host"/> (of a listen endpoint) reaches this machine only.</summary>
-    public static bool IsLoopback(string host) =>
-        host is "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
-
     public void Dispose()
     {
         Certificate.Dispose();

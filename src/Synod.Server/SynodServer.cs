@@ -72,7 +72,7 @@ public static class SynodServer
         logger.LogInformation("replica {Id} serving clients ({Clients}) and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
             options.Id, options.ClientTls is null ? "plaintext" : options.ClientTls.ClientAuthorities is null ? "TLS" : "TLS, with client certificates", options.ListenEndpoint, options.Endpoints.Count, options.DataDir,
             options.PeerCredentials is { } credentials ? $"authenticated by TLS as {credentials.Identity}" : "in plaintext");
-        if (options.ClientTls is null && !ClientTls.IsLoopback(SplitEndpoint(options.ListenEndpoint).Host))
+        if (options.ClientTls is null && !Protocol.HostPort.IsLoopback(SplitEndpoint(options.ListenEndpoint).Host))
         {
             logger.LogWarning("replica {Id} serves clients in plaintext on {Endpoint}, which other machines can reach: anyone on the network can read and write its keys. Give it --tls-cert and --tls-key.",
                 options.Id, options.ListenEndpoint);

@@ -22,11 +22,12 @@ public sealed class EtcdBenchTarget : IBenchTarget
         var scheme = settings.Tls is null ? "http://" : "https://";
         var bare = settings.Endpoints.Select(e => e.Replace("http://", "", StringComparison.Ordinal).Replace("https://", "", StringComparison.Ordinal)).ToList();
         var connection = string.Join(",", bare.Select(e => scheme + e));
-        SocketsHttpHandler Handler() => new()
+        SocketsHttpHandler Handler()
         {
-            EnableMultipleHttp2Connections = true,
-            SslOptions = settings.Tls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
-        };
+            var handler = Synod.Client.SynodClientTls.Handler(settings.Tls);
+            handler.EnableMultipleHttp2Connections = true;
+            return handler;
+        }
         _clients = [.. Enumerable.Range(0, settings.Conns).Select(_ => new EtcdClient(connection, configureChannelOptions: null))];
         _channels = [.. Enumerable.Range(0, settings.Conns).Select(i =>
             Grpc.Net.Client.GrpcChannel.ForAddress(scheme + bare[i % bare.Count], new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Handler() }))];

@@ -101,5 +101,5 @@ public sealed class ClientTlsTests(ITestOutputHelper output)
     [InlineData("10.1.2.3", false)]
     [InlineData("::", false)]
     public void Serve_warns_about_plaintext_clients_only_where_other_machines_can_reach_the_port(string host, bool loopback) =>
-        Assert.Equal(loopback, ClientTls.IsLoopback(host));
+        Assert.Equal(loopback, Synod.Protocol.HostPort.IsLoopback(host));
 }

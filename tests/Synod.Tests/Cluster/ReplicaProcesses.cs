@@ -68,7 +68,7 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         {
             _channels[id] = GrpcChannel.ForAddress(Synod.Client.SynodClientTls.Address(endpoint, ClientTls), new GrpcChannelOptions
             {
-                HttpHandler = new SocketsHttpHandler { SslOptions = ClientTls?.SslOptions() ?? new System.Net.Security.SslClientAuthenticationOptions() },
+                HttpHandler = Synod.Client.SynodClientTls.Handler(ClientTls),
                 InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
                 MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
             });
