@@ -41,6 +41,13 @@ public sealed record DriverOptions
     /// <summary>Waiters whose requests gave up are swept every this many ticks.</summary>
     public int WaiterCleanupEveryTicks { get; init; } = 500;
 
+    /// <summary>
+    /// A request still waiting after this many ticks is dropped unanswered by the next sweep, and a write so dropped is
+    /// no longer proposed again when the leader changes. The shell's own deadline is shorter (the server sets this to
+    /// twice its request timeout); this bounds what a request that was never marked abandoned can leave behind.
+    /// </summary>
+    public int WaiterTicksMax { get; init; } = 2_000;
+
     /// <summary>The length of one tick in milliseconds, for converting lease TTLs (seconds) to ticks.</summary>
     public int TickMs { get; init; } = 10;
 

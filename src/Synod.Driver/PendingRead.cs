@@ -10,6 +10,9 @@ internal abstract class PendingRead
 {
     public abstract bool Abandoned { get; }
 
+    /// <summary>The tick at which the read began waiting for its index; it is dropped <see cref="DriverOptions.WaiterTicksMax"/> after it.</summary>
+    public long SinceTick { get; set; }
+
     /// <summary>Answers from <paramref name="kv"/>, which has applied at least as far as the read index.</summary>
     public abstract void Answer(KvStateMachine kv, long lagSlots);
 

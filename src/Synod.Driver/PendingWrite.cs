@@ -4,8 +4,11 @@ namespace Synod.Driver;
 /// A write waiting for its slot to be applied: the command (to propose again if the leader changes before it is
 /// chosen) and every request waiting for it (a client's retry of the same write joins the first).
 /// </summary>
-internal sealed class PendingWrite(byte[] command)
+internal sealed class PendingWrite(byte[] command, long tick)
 {
+    /// <summary>The tick at which the latest request joined; the write is dropped <see cref="DriverOptions.WaiterTicksMax"/> after it.</summary>
+    public long JoinedTick { get; set; } = tick;
+
     /// <summary>The first request's command; a retry carries the same client id and sequence, so the same write.</summary>
     public byte[] Command { get; } = command;
 

@@ -93,6 +93,7 @@ public sealed partial class ReplicaDriver
                 // The retry waits with it (and is answered with it, or gives up at its deadline).
                 write!.Waiters.RemoveAll(w => w.Abandoned);
                 write.Waiters.Add(answer);
+                write.JoinedTick = Core.CurrentTick;
                 return;
             }
 
@@ -108,11 +109,12 @@ public sealed partial class ReplicaDriver
 
         if (!waiting)
         {
-            _writeWaiters[key] = write = new PendingWrite(command);
+            _writeWaiters[key] = write = new PendingWrite(command, Core.CurrentTick);
         }
 
         write!.Waiters.RemoveAll(w => w.Abandoned);
         write.Waiters.Add(answer);
+        write.JoinedTick = Core.CurrentTick;
         Core.Propose(command);
         if ((Core.Options.Bugs & ProtocolBugs.AnswerWriteOnPropose) != 0 && clientId != 0)
         {
@@ -193,6 +195,7 @@ public sealed partial class ReplicaDriver
         }
 
         var readId = ++_nextReadId;
+        read.SinceTick = Core.CurrentTick;
         _readWaiters[readId] = read;
         Core.RequestRead(readId);
     }
@@ -322,25 +325,30 @@ public sealed partial class ReplicaDriver
         }
     }
 
-    /// <summary>Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then.</summary>
+    /// <summary>
+    /// Requests that gave up (deadline passed) leave their waiters behind; sweep them now and then, with every request
+    /// that waited longer than <see cref="DriverOptions.WaiterTicksMax"/> (its shell should have given up on it).
+    /// </summary>
     private void DropAbandonedWaiters()
     {
+        var oldest = Core.CurrentTick - _options.WaiterTicksMax;
         foreach (var key in _writeWaiters.Keys.ToList())
         {
-            var waiters = _writeWaiters[key].Waiters;
-            waiters.RemoveAll(w => w.Abandoned);
-            if (waiters.Count == 0)
+            var write = _writeWaiters[key];
+            write.Waiters.RemoveAll(w => w.Abandoned);
+            if (write.Waiters.Count == 0 || write.JoinedTick < oldest)
             {
                 _writeWaiters.Remove(key);
             }
         }
 
-        foreach (var readId in _readWaiters.Where(r => r.Value.Abandoned).Select(r => r.Key).ToList())
+        bool Gone(PendingRead read) => read.Abandoned || read.SinceTick < oldest;
+        foreach (var readId in _readWaiters.Where(r => Gone(r.Value)).Select(r => r.Key).ToList())
         {
             _readWaiters.Remove(readId);
         }
 
-        _readsAwaitingApply.RemoveAll(r => r.Read.Abandoned);
+        _readsAwaitingApply.RemoveAll(r => Gone(r.Read));
     }
 
     /// <summary>The state machine's bugs among the protocol's: the session rule and when revisions start live there.</summary>

@@ -77,6 +77,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 // of this replica (delivered late after a quick restart) cannot complete a new read with an old index.
                 FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
                 TickMs = options.TickMs,
+                // A backstop: every request's own deadline (RequestTimeoutMs at most) has passed by then.
+                WaiterTicksMax = Math.Max(1, 2 * options.RequestTimeoutMs / options.TickMs),
             };
             _driver = new ReplicaDriver(options.ToReplicaOptions(), driverOptions, new SeededRandom(seed), _storage.State, this, this, this, this);
             LeaseTtlSecondsMin = _driver.LeaseTtlSecondsMin;

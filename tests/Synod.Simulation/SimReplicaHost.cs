@@ -142,6 +142,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             WatchBatchEventsMax = 1 + (int)((ulong)_sim.Options.Seed % 3),
             SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
             FirstReadId = (long)Incarnation << 40,
+            WaiterTicksMax = Math.Max(1, 2 * _sim.Options.ClientTimeoutMs / _sim.Options.TickMs),
         };
         _driver = new ReplicaDriver(_options, driverOptions, random, _storage.State, this, this, this, this);
         _wasRebuilding = Core.Rebuilding;

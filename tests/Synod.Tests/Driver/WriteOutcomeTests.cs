@@ -143,4 +143,30 @@ public sealed class WriteOutcomeTests
         Assert.Equal(idsAssigned, cluster[other].Kv.LastClientId);
         Assert.True(cluster[other].Kv.HasSession(victim), "no second registration may evict another client's session");
     }
+
+    [Fact]
+    public void A_write_that_waited_longer_than_WaiterTicksMax_is_dropped_and_not_proposed_again_at_the_next_leader_change()
+    {
+        // From the cold review of the driver: a request its shell never marked abandoned kept its write waiting, and the
+        // write was proposed again at every later leader change, possibly hours after its client gave up.
+        var cluster = new DriverCluster(3, sessionsMax: 4, o => o with { WaiterTicksMax = 100, WaiterCleanupEveryTicks = 10 });
+        var leader = cluster.ElectLeader();
+        var waiting = leader == 1 ? 2 : 1;
+        var client = cluster.Register(leader, nonce: 11);
+
+        // The write never leaves the waiting replica; its answer is never abandoned.
+        cluster.Drop = m => m.From == waiting && m is Synod.Core.Messages.Forward;
+        var answer = cluster.Write(waiting, new KvCommand(client, 1, KvOperation.Put, Key, Value));
+        Assert.Equal(1, cluster[waiting].WritesWaiting);
+        cluster.TickAll(120);
+        Assert.Equal(0, cluster[waiting].WritesWaiting);
+
+        // A new leader: the waiting replica has nothing left to propose again.
+        cluster.Drop = null;
+        cluster.Isolated.Add(leader);
+        cluster.TickAll(400);
+        Assert.NotEqual(leader, cluster.Leader);
+        Assert.Equal(0, answer.Answers);
+        Assert.False(cluster[waiting].Kv.TryGet(Key, out _), "a write dropped after WaiterTicksMax must not be proposed again");
+    }
 }
