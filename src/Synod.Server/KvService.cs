@@ -16,6 +16,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 {
     private const int AnswerBeforeDeadlineMs = 250;
 
+    /// <summary>
+    /// How long a timed-out request waits for the replica's status to explain its error. Shorter than
+    /// <see cref="AnswerBeforeDeadlineMs"/>, so that an overloaded owner loop cannot hold the answer past the caller's deadline.
+    /// </summary>
+    private const int ErrorStatusWaitMs = 100;
+
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         var command = new KvCommand(request.ClientId, request.Sequence, KvOperation.Put, ProtoBytes.OwnedArray(request.Key), ProtoBytes.OwnedArray(request.Value))
@@ -533,7 +539,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
             completion.TrySetCanceled();
-            throw await NoQuorumAsync("read", outcomeUnknown: false);
+            throw await NoQuorumAsync("read", context.CancellationToken);
         }
         finally
         {
@@ -609,8 +615,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         {
             completion.TrySetCanceled();
             throw command.Operation == KvOperation.Register
-                ? await NoQuorumAsync("registration", outcomeUnknown: false)
-                : await NoQuorumAsync("write", outcomeUnknown: true);
+                ? await NoQuorumAsync("registration", context.CancellationToken)
+                : await NoQuorumAsync("write", context.CancellationToken);
         }
         finally
         {
@@ -663,12 +669,41 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         return source;
     }
 
-    private async Task<RpcException> NoQuorumAsync(string what, bool outcomeUnknown)
+    /// <summary>
+    /// The error of a request not answered in time, with what the replica knows of its peers when its owner loop answers
+    /// within <see cref="ErrorStatusWaitMs"/> (an overloaded one may not; the error then says only that it timed out).
+    /// </summary>
+    private async Task<RpcException> NoQuorumAsync(string what, CancellationToken callerGone)
     {
-        var status = await host.StatusAsync(CancellationToken.None);
+        HostStatus? status = null;
+        using (var bound = CancellationTokenSource.CreateLinkedTokenSource(callerGone))
+        {
+            bound.CancelAfter(ErrorStatusWaitMs);
+            try
+            {
+                status = await host.StatusAsync(bound.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Too busy to say; the error below leaves the peers out.
+            }
+        }
+
+        var tail = what switch
+        {
+            "write" => " The write may still take effect; retry with the same client id and sequence to learn its outcome.",
+            // A registration chosen unseen only spends a client id, which no one will use.
+            "registration" => " A client id may still be assigned for it, unused; register again.",
+            _ => "",
+        };
+        if (status is null)
+        {
+            return new RpcException(new Status(StatusCode.Unavailable,
+                $"timed out: the {what} was not confirmed within the deadline; replica {options.Id} is too busy to report its peers.{tail}"));
+        }
+
         var reach = $"replica {options.Id} reaches {status.LiveReplicas.Count} of {status.Replicas} replicas ({status.QuorumSize} needed for a quorum)";
         var leader = status.LeaderId is int id ? $"leader {id}" : "no leader known";
-        var tail = outcomeUnknown ? " The write may still take effect; retry with the same client id and sequence to learn its outcome." : "";
         var cause = status.LiveReplicas.Count < status.QuorumSize ? "no quorum" : "timed out";
         return new RpcException(new Status(StatusCode.Unavailable,
             $"{cause}: the {what} was not confirmed within the deadline; {reach}, {leader}.{tail}"));
