@@ -1,13 +1,13 @@
 using System.CommandLine;
 using Synod.Core;
 using Synod.Explorer;
+using Synod.Simulation;
 
 var replicasOption = new Option<int>("--replicas") { Description = "Replicas in the explored cluster (1 to 5).", DefaultValueFactory = _ => 3 };
 var slotsOption = new Option<int>("--slots") { Description = "Client commands proposed in a schedule, each its own value.", DefaultValueFactory = _ => 2 };
 var depthOption = new Option<int>("--depth") { Description = "Steps in one schedule.", DefaultValueFactory = _ => 12 };
 var statesOption = new Option<long>("--states-max") { Description = "Distinct states (steps, for --strategy random) before the search stops.", DefaultValueFactory = _ => 200_000 };
-var bugOption = new Option<string?>("--bug") { Description = "Switch on a known protocol bug (see --list-bugs); the explorer must then find a violation." };
-var listBugsOption = new Option<bool>("--list-bugs") { Description = "Print the protocol bugs that --bug can switch on, one per line, and exit." };
+var bugOptions = new BugOptions("the explorer must then find a violation.");
 var faultsOption = new Option<string>("--faults") { Description = "Faults to interleave, comma-separated: crash, drop, dup, disk-loss, snapshot (or none, all).", DefaultValueFactory = _ => "none" };
 var strategyOption = new Option<string>("--strategy") { Description = "bfs (shortest schedules), dfs, iddfs (iterative deepening), random (random walks restarted from the start) or interrupted (coarse episodes around an interrupted election).", DefaultValueFactory = _ => "bfs" };
 var seedOption = new Option<ulong>("--seed") { Description = "Seed of --strategy random.", DefaultValueFactory = _ => 1 };
@@ -26,30 +26,19 @@ var episodesOption = new Option<string>("--episodes") { Description = "--strateg
 
 var root = new RootCommand("Synod's bounded explorer: every schedule of a small cluster of real cores within a budget, states pruned by hash, safety checked at every state.")
 {
-    replicasOption, slotsOption, depthOption, statesOption, bugOption, listBugsOption, faultsOption, strategyOption, seedOption,
+    replicasOption, slotsOption, depthOption, statesOption, bugOptions.Bug, bugOptions.List, faultsOption, strategyOption, seedOption,
     crashesOption, diskLossesOption, snapshotsOption, dropsOption, duplicatesOption, inFlightOption, reorderOption,
     episodesMaxOption, reconnectsMaxOption, settleTicksOption, interruptionsOption, episodesOption,
 };
 
 root.SetAction(parse =>
 {
-    if (parse.GetValue(listBugsOption))
+    if (bugOptions.Read(parse, out var bugs) is int exit)
     {
-        foreach (var (name, _, description) in ProtocolBugCatalog.All)
-        {
-            Console.WriteLine($"{name}\t{description}");
-        }
-
-        return 0;
+        return exit;
     }
 
-    var bugs = ProtocolBugs.None;
-    var bugName = parse.GetValue(bugOption);
-    if (bugName is not null && !ProtocolBugCatalog.TryParse(bugName, out bugs))
-    {
-        Console.Error.WriteLine($"error: --bug '{bugName}' is not a known bug; run with --list-bugs to see them.");
-        return 2;
-    }
+    var bugName = parse.GetValue(bugOptions.Bug);
 
     ExplorerOptions options;
     try

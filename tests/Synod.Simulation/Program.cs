@@ -7,8 +7,7 @@ var seedOption = new Option<long?>("--seed") { Description = "Run one seed and p
 var replicasOption = new Option<int>("--replicas") { Description = "Replicas in the simulated cluster.", DefaultValueFactory = _ => 5 };
 var opsOption = new Option<int>("--ops") { Description = "Client operations per seed (half under faults, half after healing).", DefaultValueFactory = _ => 200 };
 var clientsOption = new Option<int>("--clients") { Description = "Concurrent simulated clients.", DefaultValueFactory = _ => 5 };
-var bugOption = new Option<string?>("--bug") { Description = "Switch on a known protocol bug (see --list-bugs); the run must then find a violation." };
-var listBugsOption = new Option<bool>("--list-bugs") { Description = "Print the protocol bugs that --bug can switch on, one per line, and exit." };
+var bugOptions = new BugOptions("the run must then find a violation.");
 var traceHashOption = new Option<bool>("--trace-hash") { Description = "Print a SHA-256 of the whole event trace (same seed, same hash)." };
 var corruptOption = new Option<bool>("--corrupt-sectors") { Description = "Crashes may also damage a synced disk sector; the storage must refuse to start, and the replica is rebuilt from its peers." };
 var defaults = new SimulationOptions();
@@ -49,29 +48,18 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
-    seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOption, listBugsOption, traceHashOption, corruptOption,
+    seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
     stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, unfencedOption,
 };
 
 root.SetAction(parse =>
 {
-    if (parse.GetValue(listBugsOption))
+    if (bugOptions.Read(parse, out var bugs) is int exit)
     {
-        foreach (var (name, _, description) in ProtocolBugCatalog.All)
-        {
-            Console.WriteLine($"{name}\t{description}");
-        }
-
-        return 0;
+        return exit;
     }
 
-    var bugs = ProtocolBugs.None;
-    var bugName = parse.GetValue(bugOption);
-    if (bugName is not null && !ProtocolBugCatalog.TryParse(bugName, out bugs))
-    {
-        Console.Error.WriteLine($"error: --bug '{bugName}' is not a known bug; run with --list-bugs to see them.");
-        return 2;
-    }
+    var bugName = parse.GetValue(bugOptions.Bug);
 
     SeedRange seeds;
     try

@@ -14,6 +14,9 @@ internal sealed class ScriptedCluster
     private readonly int[] _members;
     private readonly Dictionary<int, Replica?> _replicas = [];
     private readonly Dictionary<int, DurableState> _disks = [];
+
+    /// <summary>Starts of each replica so far: each start draws from its own seed, as a real restart does (a rebuild's first round, I18, must not repeat).</summary>
+    private readonly Dictionary<int, uint> _starts = [];
     private readonly Dictionary<int, ReplicaRole> _roles = [];
     private readonly List<Message> _network = [];
     private readonly HashSet<(int From, int To)> _cut = [];
@@ -171,7 +174,9 @@ internal sealed class ScriptedCluster
             options = options with { BatchCommandsMax = batch };
         }
 
-        _replicas[id] = new Replica(options, new SeededRandom((ulong)id), _disks[id].Clone());
+        var starts = _starts.GetValueOrDefault(id);
+        _starts[id] = starts + 1;
+        _replicas[id] = new Replica(options, new SeededRandom((uint)id | ((ulong)starts << 32)), _disks[id].Clone());
         _roles[id] = ReplicaRole.Follower;
         Pump(id);
     }
