@@ -52,7 +52,8 @@ public sealed class ChaosShortRunTests(ITestOutputHelper output)
         Assert.Contains(result.Timeline, e => e.Kind == "rebuilt");
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_short_run_that_replaces_and_resizes_voters_while_killing_wiping_and_partitioning_stays_linearizable_and_converges()
     {
         var options = new ChaosOptions

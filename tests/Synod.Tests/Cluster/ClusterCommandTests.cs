@@ -116,7 +116,8 @@ public sealed class ClusterCommandTests : IDisposable
     /// `synod cluster remove` of the two newest (→ 5), of the leader (it hands its leadership over first) and of one more
     /// (→ 3). Every acknowledged write is kept, the removed replicas stop, and cluster.json follows.
     /// </summary>
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task Synod_cluster_grows_from_three_voters_to_seven_and_shrinks_back_to_three_under_load_keeping_every_acknowledged_write()
     {
         var basePort = ThreeFreePorts();
