@@ -28,6 +28,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public const byte FormatVersionLeases = 4;
 
     /// <summary>
+    /// The encoding of a command with a user (authentication on) or an auth change: <see cref="FormatVersionLeases"/>'s
+    /// layout followed by the user's name (a length varint and UTF-8; empty: none). A command without either is still
+    /// written as before, so a cluster that never uses authentication writes what the builds before it read.
+    /// </summary>
+    public const byte FormatVersionAuth = 5;
+
+    /// <summary>
     /// The encoding of the builds with revisions but before history (the same layout as <see cref="FormatVersion"/>),
     /// still read from old logs; the first command of <see cref="FormatVersion"/> applied starts the history window
     /// (<see cref="KvStateMachine.HistoryStarted"/>), at the same slot on every replica.
@@ -42,6 +49,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
     /// <summary>A condition on the key that the write takes effect under (compare-and-swap); null for none.</summary>
     public KvCondition? Condition { get; init; }
+
+    /// <summary>
+    /// The authenticated user the replica that took the request named (empty: none). The state machine checks the
+    /// command against this user's roles when it applies it, in log order, so every replica gives the same answer.
+    /// </summary>
+    public string User { get; init; } = "";
+
+    /// <summary>For an auth command, the change its value carries.</summary>
+    public KvAuthChange AuthChange => KvAuthChange.Decode(Value);
+
+    /// <summary>Whether the command needs <see cref="FormatVersionAuth"/>.</summary>
+    private bool NeedsAuth => User.Length != 0 || Operation == KvOperation.Auth;
 
     /// <summary>For a put, the lease the key is attached to (0: none; the key is detached from any lease it had).</summary>
     public long Lease { get; init; }
@@ -87,10 +106,17 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             + Varint.Size((ulong)Key.Length) + Key.Length
             + Varint.Size((ulong)Value.Length) + Value.Length
             + 1;
-        var leases = NeedsLeases;
+        var auth = NeedsAuth;
+        var leases = auth || NeedsLeases;
         if (leases)
         {
             size += Varint.Size((ulong)Lease);
+        }
+
+        var user = auth ? System.Text.Encoding.UTF8.GetBytes(User) : [];
+        if (auth)
+        {
+            size += Varint.Size((ulong)user.Length) + user.Length;
         }
 
         if (Condition is { } condition)
@@ -108,7 +134,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(leases ? FormatVersionLeases : FormatVersion);
+        writer.WriteByte(auth ? FormatVersionAuth : leases ? FormatVersionLeases : FormatVersion);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
@@ -133,6 +159,11 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             writer.WriteBytes(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(txn));
         }
 
+        if (auth)
+        {
+            writer.WriteLengthPrefixed(user);
+        }
+
         return bytes;
     }
 
@@ -145,19 +176,22 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
+        if (version is not (FormatVersionAuth or FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionLeases} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionAuth} are understood.");
         }
+
+        var withLeases = version >= FormatVersionLeases;
 
         var operation = reader.ReadByte("operation");
         if (operation is not ((byte)KvOperation.Put or (byte)KvOperation.Delete or (byte)KvOperation.Register)
             && !(operation == (byte)KvOperation.Txn && version >= FormatVersionBeforeHistory)
             && !(operation == (byte)KvOperation.Compact && version >= FormatVersion)
-            && !(operation is >= (byte)KvOperation.LeaseGrant and <= (byte)KvOperation.LeaderEpoch && version == FormatVersionLeases))
+            && !(operation is >= (byte)KvOperation.LeaseGrant and <= (byte)KvOperation.LeaderEpoch && withLeases)
+            && !(operation == (byte)KvOperation.Auth && version == FormatVersionAuth))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn), from version {FormatVersion} {(byte)KvOperation.Compact} (Compact) or, in version {FormatVersionLeases}, {(byte)KvOperation.LeaseGrant} to {(byte)KvOperation.LeaderEpoch} (leases).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn), from version {FormatVersion} {(byte)KvOperation.Compact} (Compact), from version {FormatVersionLeases} {(byte)KvOperation.LeaseGrant} to {(byte)KvOperation.LeaderEpoch} (leases) or, in version {FormatVersionAuth}, {(byte)KvOperation.Auth} (Auth).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -186,7 +220,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         }
 
         long lease = 0;
-        if (version == FormatVersionLeases)
+        if (withLeases)
         {
             var read = reader.ReadVarint("lease");
             lease = read > (ulong)RequestRules.LeaseIdMax
@@ -194,9 +228,10 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
                 : (long)read;
         }
 
-        var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader, version == FormatVersionLeases) : null;
+        var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader, withLeases) : null;
+        var user = version == FormatVersionAuth ? KvAuthChange.ReadName(ref reader, "user", allowEmpty: true) : "";
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease };
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease, User = user };
     }
 
     /// <summary>A command that compacts the history up to <paramref name="revision"/> (<see cref="KvOperation.Compact"/>).</summary>
@@ -248,15 +283,37 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         return new KvCommand(0, 0, KvOperation.LeaderEpoch, [], value);
     }
 
+    /// <summary>A change to users, roles or authentication (<see cref="KvOperation.Auth"/>) made by <paramref name="user"/>.</summary>
+    public static KvCommand ChangeAuth(ulong clientId, ulong sequence, KvAuthChange change, string user) =>
+        new(clientId, sequence, KvOperation.Auth, [], change.Encode()) { User = user };
+
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>
-        RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value)
+        (User.Length != 0 ? KvAuthChange.NameProblem(User, "user name") : null)
+        ?? (Operation == KvOperation.Auth ? AuthProblem() : RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value))
         ?? (Lease != 0 && Operation != KvOperation.Put ? "Only a put may attach its key to a lease." : null)
         ?? (Lease != 0 ? RequestRules.LeaseIdProblem(Lease) : null)
         ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null)
         ?? (Operation == KvOperation.Txn
             ? Txn?.Problem() ?? (Txn is null ? "A transaction command carries no transaction." : null)
             : Txn is not null ? "Only a transaction command carries a transaction." : null);
+
+    private string? AuthProblem()
+    {
+        if (Sequence == 0 || Key.Length != 0 || Condition is not null || Lease != 0 || Txn is not null)
+        {
+            return "An auth change has a sequence from 1 and carries no key, condition, lease or transaction.";
+        }
+
+        try
+        {
+            return KvAuthChange.Decode(Value).Problem();
+        }
+        catch (KvFormatException e)
+        {
+            return e.Message;
+        }
+    }
 
     public bool Equals(KvCommand? other) =>
         other is not null
@@ -267,7 +324,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         && Value.AsSpan().SequenceEqual(other.Value)
         && Equals(Condition, other.Condition)
         && Lease == other.Lease
-        && Equals(Txn, other.Txn);
+        && Equals(Txn, other.Txn)
+        && User == other.User;
 
     public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);
 

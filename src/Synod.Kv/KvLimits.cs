@@ -42,6 +42,21 @@ public static class KvLimits
     /// <summary>The longest TTL a lease may be granted, in seconds; defined with the client's copy of the rules.</summary>
     public const long LeaseTtlSecondsMax = RequestRules.LeaseTtlSecondsMax;
 
+    /// <summary>The most users (1,000): every replica keeps them all in memory and in every snapshot.</summary>
+    public const int UsersMax = 1_000;
+
+    /// <summary>The most roles (1,000), the built-in root role not counted.</summary>
+    public const int RolesMax = 1_000;
+
+    /// <summary>The most roles one user holds (100): every request of the user looks through them.</summary>
+    public const int RolesPerUserMax = 100;
+
+    /// <summary>The most permissions one role holds (1,000).</summary>
+    public const int PermissionsPerRoleMax = 1_000;
+
+    /// <summary>The most permissions of all roles together (10,000): with the other auth limits, the auth state stays under 64 MiB.</summary>
+    public const int PermissionsMax = 10_000;
+
     /// <summary>The sentence saying what is wrong with a lease id, or null if it lies in 1..<see cref="LeaseIdMax"/>.</summary>
     public static string? LeaseIdProblem(long id) => RequestRules.LeaseIdProblem(id);
 }

@@ -47,4 +47,10 @@ public enum KvOperation : byte
     /// Proposed by a leader, with client id 0 and sequence 0; no session.
     /// </summary>
     LeaderEpoch = 9,
+
+    /// <summary>
+    /// A change to users, roles or authentication (<see cref="KvAuthChange"/>, encoded as the value; no key). It takes no
+    /// revision. While authentication is on only a root user's change applies.
+    /// </summary>
+    Auth = 10,
 }

@@ -36,11 +36,12 @@ public sealed partial class KvStateMachine
         var started = RevisionsStarted;
         var history = HistoryNow();
         var leases = LeasesNow();
+        var auth = Auth;
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history, leases);
+            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth);
         });
     }
 

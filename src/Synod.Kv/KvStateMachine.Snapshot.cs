@@ -16,6 +16,15 @@ public sealed partial class KvStateMachine
     /// <summary>The snapshot format this code writes: version 5 adds the leases to version 4.</summary>
     public const byte SnapshotFormatVersion = 5;
 
+    /// <summary>
+    /// Version 5 followed by users, roles and authentication (<see cref="KvAuth"/>, length-prefixed), written only once
+    /// any was set: a cluster that never uses authentication writes what the builds before it read.
+    /// </summary>
+    public const byte SnapshotFormatVersionAuth = 6;
+
+    /// <summary>The most bytes of the auth part of a snapshot: every limit's worth of users, roles and permissions.</summary>
+    private const int AuthBytesMax = 64 * 1024 * 1024;
+
     /// <summary>The format with history but without leases, still read: it restores with no leases.</summary>
     private const byte SnapshotFormatVersionNoLeases = 4;
 
@@ -52,15 +61,17 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow());
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), Auth);
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, KvAuth auth)
     {
-        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases);
+        var authBytes = auth.IsEmpty ? null : auth.Encode();
+        var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases)
+            + (authBytes is null ? 0 : Varint.Size((ulong)authBytes.Length) + authBytes.Length);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -118,9 +129,14 @@ public sealed partial class KvStateMachine
         }
 
         WriteLeases(ref writer, leases);
+        if (authBytes is not null)
+        {
+            writer.WriteLengthPrefixed(authBytes);
+        }
+
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
         SnapshotMagic.CopyTo(snapshot);
-        snapshot[SnapshotVersionOffset] = SnapshotFormatVersion;
+        snapshot[SnapshotVersionOffset] = authBytes is null ? SnapshotFormatVersion : SnapshotFormatVersionAuth;
         BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(SnapshotBodyLengthOffset), (ulong)body.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(SnapshotChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
         return snapshot;
@@ -150,7 +166,7 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        var revisions = version is SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
+        var revisions = version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
         if (revisions)
         {
             var revision = reader.ReadVarint("revision");
@@ -175,14 +191,23 @@ public sealed partial class KvStateMachine
         }
 
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
-        if (version is SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
         {
             machine.ReadHistory(ref reader);
         }
 
-        if (version == SnapshotFormatVersion)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion)
         {
             machine.ReadLeases(ref reader);
+        }
+
+        if (version == SnapshotFormatVersionAuth)
+        {
+            machine.Auth = KvAuth.Decode(reader.ReadLengthPrefixed("auth", AuthBytesMax, nameof(AuthBytesMax)));
+            if (machine.Auth.IsEmpty)
+            {
+                throw new KvFormatException($"The {SnapshotBody} is of version {SnapshotFormatVersionAuth} with no users, roles or authentication set.");
+            }
         }
 
         reader.ExpectEnd();
@@ -244,10 +269,10 @@ public sealed partial class KvStateMachine
         }
 
         version = snapshot[SnapshotVersionOffset];
-        if (version is not (SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
+        if (version is not (SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
         {
             throw new KvFormatException(
-                $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersion} are understood.");
+                $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersionAuth} are understood.");
         }
 
         var bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(snapshot[SnapshotBodyLengthOffset..]);

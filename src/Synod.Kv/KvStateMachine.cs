@@ -239,6 +239,11 @@ public sealed partial class KvStateMachine
         }
 
         HashLeases(hash);
+        if (!Auth.IsEmpty)
+        {
+            hash.Append(Auth.Encode());
+        }
+
         return hash.GetCurrentHashAsUInt64();
     }
 

@@ -41,4 +41,19 @@ public enum KvStatus : byte
 
     /// <summary>A put (or a transaction's puts) would attach more than <see cref="KvLimits.LeaseKeysMax"/> keys to one lease: nothing changed.</summary>
     LeaseKeysFull = 11,
+
+    /// <summary>Authentication is on and the command's user may not do this (a key outside its roles, or a root-only change): nothing changed.</summary>
+    PermissionDenied = 12,
+
+    /// <summary>An auth change would add a user or role that exists already: nothing changed.</summary>
+    AuthExists = 13,
+
+    /// <summary>
+    /// An enable with no user named root, or a change that would leave authentication on without a root user holding the
+    /// root role (deleting it, or revoking its role): nothing changed, so no one is locked out.
+    /// </summary>
+    AuthRootRequired = 14,
+
+    /// <summary>An auth change would pass <see cref="KvLimits.UsersMax"/>, <see cref="KvLimits.RolesMax"/>, <see cref="KvLimits.RolesPerUserMax"/> or <see cref="KvLimits.PermissionsPerRoleMax"/>: nothing changed.</summary>
+    AuthFull = 15,
 }

@@ -113,29 +113,29 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
     /// <summary>The transaction as bytes: the compares, then the success and the failure operations (KvCommand carries them).</summary>
     internal void Write(List<byte> output, bool leases)
     {
-        WriteVarint(output, (ulong)Compares.Count);
+        KvBytes.AppendVarint(output, (ulong)Compares.Count);
         foreach (var compare in Compares)
         {
-            WriteBytes(output, compare.Key);
+            KvBytes.Append(output, compare.Key);
             output.Add((byte)compare.Condition.Target);
             output.Add((byte)compare.Condition.Op);
-            WriteVarint(output, (ulong)compare.Condition.Number);
-            WriteBytes(output, compare.Condition.Value);
+            KvBytes.AppendVarint(output, (ulong)compare.Condition.Number);
+            KvBytes.Append(output, compare.Condition.Value);
         }
 
         foreach (var ops in new[] { Success, Failure })
         {
-            WriteVarint(output, (ulong)ops.Count);
+            KvBytes.AppendVarint(output, (ulong)ops.Count);
             foreach (var op in ops)
             {
                 output.Add((byte)op.Kind);
-                WriteBytes(output, op.Key);
-                WriteBytes(output, op.Value);
-                WriteBytes(output, op.RangeEnd);
-                WriteVarint(output, (ulong)op.Limit);
+                KvBytes.Append(output, op.Key);
+                KvBytes.Append(output, op.Value);
+                KvBytes.Append(output, op.RangeEnd);
+                KvBytes.AppendVarint(output, (ulong)op.Limit);
                 if (leases)
                 {
-                    WriteVarint(output, (ulong)op.Lease);
+                    KvBytes.AppendVarint(output, (ulong)op.Lease);
                 }
             }
         }
@@ -204,23 +204,6 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
         }
 
         return (int)count;
-    }
-
-    private static void WriteVarint(List<byte> output, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            output.Add((byte)(value | 0x80));
-            value >>= 7;
-        }
-
-        output.Add((byte)value);
-    }
-
-    private static void WriteBytes(List<byte> output, byte[] bytes)
-    {
-        WriteVarint(output, (ulong)bytes.Length);
-        output.AddRange(bytes);
     }
 
     public bool Equals(KvTxn? other) =>

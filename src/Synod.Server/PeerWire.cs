@@ -31,12 +31,13 @@ internal static class PeerWire
     /// starts with "PRI " and TLS with 0x16, so neither is mistaken for it. The last byte is the version, raised
     /// whenever replicas of two builds must not serve one cluster: 3 since commands and snapshots carry revisions and
     /// conditions, 4 since the log carries transactions (an older build refuses both as invalid, so it would apply the
-    /// log differently), 5 since it carries compactions and snapshots carry the history window.
+    /// log differently), 5 since it carries compactions and snapshots carry the history window, 6 since commands carry
+    /// users and auth changes (an older build would apply them as invalid, and so apply the log differently).
     /// </summary>
-    public static ReadOnlySpan<byte> Magic => "SYNODPR5"u8;
+    public static ReadOnlySpan<byte> Magic => "SYNODPR6"u8;
 
     /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
-    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT5"u8;
+    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT6"u8;
 
     /// <summary>What every peer magic, of any version, begins with; the last two bytes are the mode and the version.</summary>
     public static ReadOnlySpan<byte> MagicFamily => "SYNODP"u8;

@@ -43,6 +43,14 @@ public sealed class DecoderFuzzTests
         Fuzz("kv-command", KvSeeds(), bytes => KvCommand.Decode(bytes), typeof(KvFormatException));
 
     [Fact]
+    public void Auth_changes_decode_or_are_refused_as_malformed() =>
+        Fuzz("kv-auth-change", [.. AuthChangeSeeds().Select(change => change.Encode())], bytes => KvAuthChange.Decode(bytes), typeof(KvFormatException));
+
+    [Fact]
+    public void State_machine_snapshots_restore_or_are_refused_as_malformed() =>
+        Fuzz("kv-snapshot", [KvSnapshotSeed()], bytes => KvStateMachine.Restore(bytes), typeof(KvFormatException));
+
+    [Fact]
     public void Configuration_commands_decode_or_say_why_not_without_throwing() =>
         Fuzz("configuration-command", [new ConfigurationCommand(7, 1, [new ConfigurationMember(1, true, ""), new ConfigurationMember(4, false, "host4:7004")]).Encode()],
             bytes => ConfigurationCommand.Decode(bytes, out _));
@@ -186,7 +194,31 @@ public sealed class DecoderFuzzTests
         new KvCommand(1, 2, KvOperation.Delete, "key"u8.ToArray(), []).Encode(),
         KvCommand.GrantLease(1, 3, 7, 30).Encode(),
         KvCommand.CompactTo(1, 4, 10).Encode(),
+        (new KvCommand(1, 5, KvOperation.Put, "key"u8.ToArray(), "value"u8.ToArray()) with { User = "alice" }).Encode(),
+        .. AuthChangeSeeds().Select((change, i) => KvCommand.ChangeAuth(1, 6 + (ulong)i, change, "root").Encode()),
     ];
+
+    private static KvAuthChange[] AuthChangeSeeds() =>
+    [
+        new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: [1, 2, 3]),
+        new(KvAuthChangeKind.RoleAdd, Role: "app"),
+        new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, "app/"u8.ToArray())),
+        new(KvAuthChangeKind.UserGrantRole, Name: "root", Role: "app"),
+        new(KvAuthChangeKind.Enable, SecretBytes: [7, 7]),
+    ];
+
+    /// <summary>A snapshot with keys, a session, a lease and users and roles (format version 6).</summary>
+    private static byte[] KvSnapshotSeed()
+    {
+        var machine = new KvStateMachine();
+        byte[][] commands = [new KvCommand(0, 1, KvOperation.Register, [], []).Encode(), .. KvSeeds()];
+        for (var i = 0; i < commands.Length; i++)
+        {
+            machine.ApplySlot(i + 1, [commands[i]]);
+        }
+
+        return machine.Snapshot();
+    }
 
     private static byte[][] WalRecordSeeds()
     {

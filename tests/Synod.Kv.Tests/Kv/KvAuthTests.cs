@@ -1,0 +1,204 @@
+using Synod.Kv;
+using static Synod.Tests.Kv.KvTestCommands;
+
+namespace Synod.Tests.Kv;
+
+/// <summary>
+/// Users, roles and permissions in the state machine: changed through the log, and checked as each command is applied,
+/// so every replica gives the same answer at the same slot.
+/// </summary>
+public sealed class KvAuthTests
+{
+    private static readonly byte[] Hash = [1, 2, 3];
+
+    private ulong _sequence;
+
+    private AppliedCommand Change(KvStateMachine machine, KvAuthChange change, string user = "") =>
+        Apply(machine, KvCommand.ChangeAuth(1, ++_sequence, change, user).Encode())[0];
+
+    private AppliedCommand As(KvStateMachine machine, string user, KvCommand command) =>
+        Apply(machine, (command with { User = user }).Encode())[0];
+
+    private KvCommand PutOf(string key, string value = "v") => new(1, ++_sequence, KvOperation.Put, Bytes(key), Bytes(value));
+
+    /// <summary>root (password), alice with role "app" (readwrite on prefix app/, read on key config), auth on.</summary>
+    private KvStateMachine Secured()
+    {
+        var machine = WithClients(1);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: Hash)).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: Hash)).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleAdd, Role: "app")).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("app/")))).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnKey(KvPermissionKind.Read, Bytes("config")))).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "app")).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9, 9])).Status);
+        return machine;
+    }
+
+    [Fact]
+    public void Auth_cannot_be_turned_on_without_a_root_user_and_turning_it_on_gives_root_the_root_role()
+    {
+        var machine = WithClients(1);
+        Assert.Equal(KvStatus.AuthRootRequired, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9])).Status);
+        Assert.False(machine.Auth.Enabled);
+
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: Hash));
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9])).Status);
+        Assert.True(machine.Auth.Enabled);
+        Assert.Contains(KvAuth.RootRole, machine.Auth.Users["root"].Roles);
+
+        // No one is locked out: root can be neither deleted nor stripped of its role while auth is on.
+        Assert.Equal(KvStatus.AuthRootRequired, Change(machine, new(KvAuthChangeKind.UserDelete, Name: "root"), user: "root").Status);
+        Assert.Equal(KvStatus.AuthRootRequired, Change(machine, new(KvAuthChangeKind.UserRevokeRole, Name: "root", Role: KvAuth.RootRole), user: "root").Status);
+    }
+
+    [Fact]
+    public void With_auth_on_a_user_writes_only_inside_its_grants_and_a_denied_write_changes_nothing_and_answers_retries_alike()
+    {
+        var machine = Secured();
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", PutOf("app/x")).Status);
+        var revision = machine.Revision;
+
+        var denied = PutOf("other");
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", denied).Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", PutOf("config")).Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "", PutOf("app/y")).Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "mallory", PutOf("app/y")).Status);
+        Assert.Null(Get(machine, "other"));
+        Assert.Null(Get(machine, "app/y"));
+        Assert.Equal(revision, machine.Revision);
+
+        // Root may write anywhere.
+        Assert.Equal(KvStatus.Ok, As(machine, "root", PutOf("other")).Status);
+    }
+
+    [Fact]
+    public void A_transaction_needs_read_on_what_it_compares_and_reads_and_write_on_what_it_writes_in_either_branch()
+    {
+        var machine = Secured();
+        var readsConfig = new KvTxn([new KvTxnCompare(Bytes("config"), new KvCondition(KvCompareTarget.Version, KvCompareOp.Equal, 0, []))],
+            [KvTxnOp.Put(Bytes("app/a"), Bytes("1"))], []);
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", new KvCommand(1, ++_sequence, KvOperation.Txn, [], []) { Txn = readsConfig }).Status);
+
+        // The failure branch, which would not run, still names a key outside the grants: the whole transaction is refused.
+        var writesOutside = readsConfig with { Failure = [KvTxnOp.Delete(Bytes("secret"))] };
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", new KvCommand(1, ++_sequence, KvOperation.Txn, [], []) { Txn = writesOutside }).Status);
+
+        var rangesOutside = new KvTxn([], [KvTxnOp.Range(KvRange.Prefix(Bytes("app")))], []);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", new KvCommand(1, ++_sequence, KvOperation.Txn, [], []) { Txn = rangesOutside }).Status);
+    }
+
+    [Fact]
+    public void Only_root_changes_users_roles_auth_and_compaction_while_auth_is_on()
+    {
+        var machine = Secured();
+        Assert.Equal(KvStatus.PermissionDenied, Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: KvAuth.RootRole), user: "alice").Status);
+        Assert.Equal(KvStatus.PermissionDenied, Change(machine, new(KvAuthChangeKind.Disable), user: "alice").Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", KvCommand.CompactTo(1, ++_sequence, 1)).Status);
+        Assert.DoesNotContain(KvAuth.RootRole, machine.Auth.Users["alice"].Roles);
+
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Disable), user: "root").Status);
+        Assert.Equal(KvStatus.Ok, As(machine, "", PutOf("anything")).Status);
+    }
+
+    [Fact]
+    public void A_permission_revoked_at_one_slot_refuses_the_commands_of_every_later_slot()
+    {
+        var machine = Secured();
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", PutOf("app/x")).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleRevoke, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.Read, Bytes("app/"))), user: "root").Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", PutOf("app/x")).Status);
+
+        // A deleted role grants nothing, and a role added again under its name starts empty.
+        Change(machine, new(KvAuthChangeKind.RoleDelete, Role: "app"), user: "root");
+        Change(machine, new(KvAuthChangeKind.RoleAdd, Role: "app"), user: "root");
+        Assert.Empty(machine.Auth.Users["alice"].Roles);
+    }
+
+    [Theory]
+    [InlineData("app/", "app0", true)]
+    [InlineData("app/", "", false)]
+    [InlineData("app/a", "app/c", true)]
+    [InlineData("app/a", "app/e", false)]
+    [InlineData("b", "bb", false)]
+    public void A_range_is_allowed_only_when_the_union_of_the_grants_covers_all_of_it(string from, string to, bool allowed)
+    {
+        var auth = Secured().Auth;
+        var machine = WithClients(1);
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: Hash));
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "bob", SecretBytes: Hash));
+        Change(machine, new(KvAuthChangeKind.RoleAdd, Role: "r1"));
+        Change(machine, new(KvAuthChangeKind.RoleAdd, Role: "r2"));
+        Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "r1", Permission: new KvPermission(KvPermissionKind.Read, Bytes("app/a"), Bytes("app/b"))));
+        Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "r2", Permission: new KvPermission(KvPermissionKind.Read, Bytes("app/b"), Bytes("app/d"))));
+        Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "bob", Role: "r1"));
+        Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "bob", Role: "r2"));
+        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [1]));
+
+        // alice's one prefix grant, and bob's two adjoining ranges [app/a, app/b) and [app/b, app/d).
+        var subject = from == "app/" ? auth : machine.Auth;
+        var user = from == "app/" ? "alice" : "bob";
+        Assert.Equal(allowed, subject.Allows(user, Bytes(from), Bytes(to), write: false));
+    }
+
+    [Fact]
+    public void Users_and_roles_survive_a_snapshot_and_a_state_that_never_used_auth_still_writes_version_5()
+    {
+        var plain = WithClients(1);
+        Apply(plain, Put(1, 1, "k", "v"));
+        Assert.Equal(KvStateMachine.SnapshotFormatVersion, plain.Snapshot()[4]);
+
+        var machine = Secured();
+        var snapshot = machine.Snapshot();
+        Assert.Equal(KvStateMachine.SnapshotFormatVersionAuth, snapshot[4]);
+        var restored = KvStateMachine.Restore(snapshot);
+        Assert.Equal(machine.Auth.Encode(), restored.Auth.Encode());
+        Assert.Equal(machine.ContentHash(), restored.ContentHash());
+        Assert.Equal(KvStatus.PermissionDenied, As(restored, "alice", PutOf("other")).Status);
+
+        // A background snapshot holds the auth as it stood at its start.
+        var job = machine.BeginSnapshot();
+        Change(machine, new(KvAuthChangeKind.UserDelete, Name: "alice"), user: "root");
+        var background = KvStateMachine.Restore(job.Serialize());
+        machine.EndSnapshot(job);
+        Assert.True(background.Auth.Users.ContainsKey("alice"));
+        Assert.False(machine.Auth.Users.ContainsKey("alice"));
+    }
+
+    [Fact]
+    public void A_command_with_a_user_and_an_auth_change_round_trip_and_an_old_version_cannot_carry_an_auth_change()
+    {
+        var put = PutOf("app/x") with { User = "alice" };
+        var encoded = put.Encode();
+        Assert.Equal(KvCommand.FormatVersionAuth, encoded[0]);
+        Assert.Equal(put, KvCommand.Decode(encoded));
+        Assert.Equal("alice", KvCommand.Decode(encoded).User);
+
+        // Without a user the command is written as before auth.
+        Assert.Equal(KvCommand.FormatVersion, PutOf("app/x").Encode()[0]);
+
+        var change = KvCommand.ChangeAuth(1, 1, new(KvAuthChangeKind.RoleGrant, Role: "r", Permission: KvPermission.OnKey(KvPermissionKind.Write, Bytes("k"))), "root");
+        var decoded = KvCommand.Decode(change.Encode());
+        Assert.Equal(change.AuthChange, decoded.AuthChange);
+        Assert.Null(decoded.Validate());
+
+        var old = change.Encode();
+        old[0] = KvCommand.FormatVersionLeases;
+        Assert.Throws<KvFormatException>(() => KvCommand.Decode(old.AsSpan(0, old.Length - 1 - "root".Length)));
+    }
+
+    [Theory]
+    [InlineData(KvAuthChangeKind.UserAdd, "", "")]
+    [InlineData(KvAuthChangeKind.RoleAdd, "", "root")]
+    [InlineData(KvAuthChangeKind.RoleGrant, "", "root")]
+    [InlineData(KvAuthChangeKind.UserGrantRole, "alice", "")]
+    [InlineData(KvAuthChangeKind.Disable, "alice", "")]
+    public void A_malformed_auth_change_is_refused_as_invalid_before_it_is_applied(KvAuthChangeKind kind, string name, string role)
+    {
+        var change = new KvAuthChange(kind, name, role, Permission: kind == KvAuthChangeKind.RoleGrant ? KvPermission.OnKey(KvPermissionKind.Read, Bytes("k")) : null);
+        Assert.NotNull(change.Problem());
+        var machine = WithClients(1);
+        Assert.Equal(KvStatus.Invalid, Apply(machine, KvCommand.ChangeAuth(1, 1, change, "").Encode())[0].Status);
+        Assert.True(machine.Auth.IsEmpty);
+    }
+}
