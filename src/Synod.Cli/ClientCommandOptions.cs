@@ -41,6 +41,11 @@ internal sealed class ClientCommandOptions
 
     public Option<string?> Key { get; } = new("--key") { Description = "The private key of --cert (PEM)." };
 
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = "Sign in as NAME[:PASSWORD] where authentication is on (the password is asked for when missing and stdin is a terminal).",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>; <paramref name="withNode"/> and <paramref name="withTimeout"/> for the data commands only.</summary>
     public void AddTo(Command command, bool withNode, bool withTimeout)
     {
@@ -49,6 +54,7 @@ internal sealed class ClientCommandOptions
         command.Add(CaCert);
         command.Add(Cert);
         command.Add(Key);
+        command.Add(User);
         if (withNode)
         {
             command.Add(Node);

@@ -22,14 +22,26 @@ internal static class ClientCommandRun
         string? node,
         string? timeout,
         Func<ClientCommandContext, SynodClient, SynodCallOptions?, Task<int>> body,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? user = null)
     {
         try
         {
             var context = ClientCommandContext.Resolve(endpoints, dataDir, tls);
             var operationTimeout = ClientCommandContext.ParseTimeout(timeout);
             var pinned = context.EndpointIndexOfNode(node);
-            await using var client = new SynodClient(context.ClientOptions(operationTimeout));
+            var (name, password) = UserFlag.Parse(user);
+            SynodClient created;
+            try
+            {
+                created = new SynodClient(context.ClientOptions(operationTimeout) with { User = name, Password = password });
+            }
+            catch (ArgumentException e)
+            {
+                throw new ClientInputException($"--user: {e.Message}", e);
+            }
+
+            await using var client = created;
             var callOptions = pinned is { } index ? SynodCallOptions.Pinned(index) : null;
             return await body(context, client, callOptions);
         }

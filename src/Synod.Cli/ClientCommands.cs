@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect(), MemberCommands.Member()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect(), MemberCommands.Member(), AuthCommands.Auth(), AuthCommands.User(), AuthCommands.Role()];
 
     private static Command Watch()
     {
@@ -187,5 +187,6 @@ public static class ClientCommands
             parse.GetValue(shared.Node),
             parse.GetValue(shared.Timeout),
             body,
-            cancellationToken);
+            cancellationToken,
+            parse.GetValue(shared.User));
 }

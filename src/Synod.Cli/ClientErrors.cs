@@ -15,6 +15,7 @@ public static class ClientErrors
     {
         ClientInputException or SynodInvalidArgumentException => ExitCodes.InvalidInput,
         SynodNotFoundException or SynodCompactedException or SynodLeaseNotFoundException => ExitCodes.NotFound,
+        SynodPermissionDeniedException => ExitCodes.PermissionDenied,
 
         // Unreachable derives from Unavailable, so it must be matched first.
         SynodUnreachableException => ExitCodes.Unreachable,

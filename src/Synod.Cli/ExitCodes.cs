@@ -28,4 +28,7 @@ public static class ExitCodes
 
     /// <summary>A conditional write's compare did not hold (--if-absent, --if-value, ...): nothing was written.</summary>
     public const int CompareFailed = 7;
+
+    /// <summary>Authentication is on and the user may not do this, names no user, or cannot sign in: nothing was done.</summary>
+    public const int PermissionDenied = 8;
 }

@@ -66,6 +66,11 @@ public static class ServeCommand
             Description = "An idle watcher that asked for progress notifications gets one after this long (10s, 500ms, 1m).",
             DefaultValueFactory = _ => $"{ServerOptions.Defaults.WatchProgressIntervalMs}ms",
         };
+        var authTokenTtl = new Option<string>("--auth-token-ttl")
+        {
+            Description = "How long a token from signing in (a client's --user) is good for (5m, 30s, 1h); a client signs in again before then.",
+            DefaultValueFactory = _ => $"{ServerOptions.Defaults.AuthTokenTtlMs}ms",
+        };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
         var clusterToken = new Option<string?>("--cluster-token")
         {
@@ -83,7 +88,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, walSegmentBytes,
+            id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -210,6 +215,9 @@ public static class ServeCommand
                 WatchBytesMax = parse.GetValue(watchBytesMax),
                 WatchProgressIntervalMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(watchProgressInterval)!, TimeSpan.FromDays(1), out var interval)
                     ? (int)interval.TotalMilliseconds
+                    : -1,
+                AuthTokenTtlMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(authTokenTtl)!, TimeSpan.FromDays(2), out var tokenTtl)
+                    ? (int)tokenTtl.TotalMilliseconds
                     : -1,
             };
             try

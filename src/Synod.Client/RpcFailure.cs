@@ -14,10 +14,13 @@ internal static class RpcFailure
         ArgumentNullException.ThrowIfNull(exception);
         return exception.StatusCode switch
         {
-            StatusCode.InvalidArgument => RpcFailureKind.InvalidArgument,
+            // ALREADY_EXISTS: a lease id or a user or role taken already; the request as given can never succeed.
+            StatusCode.InvalidArgument or StatusCode.AlreadyExists => RpcFailureKind.InvalidArgument,
             StatusCode.NotFound => RpcFailureKind.NotFound,
             StatusCode.OutOfRange => RpcFailureKind.Compacted,
             StatusCode.FailedPrecondition => RpcFailureKind.SessionExpired,
+            StatusCode.PermissionDenied => RpcFailureKind.PermissionDenied,
+            StatusCode.Unauthenticated => RpcFailureKind.Unauthenticated,
             StatusCode.Unavailable or StatusCode.Internal when IsConnectFailure(exception) => RpcFailureKind.ConnectFailed,
 
             // Closed before the replica's first HTTP/2 frame: the request may have been written; ask elsewhere, outcome unknown.

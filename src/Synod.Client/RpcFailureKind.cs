@@ -24,6 +24,12 @@ internal enum RpcFailureKind
     /// <summary>OUT_OF_RANGE: the revision asked for has been compacted.</summary>
     Compacted,
 
+    /// <summary>PERMISSION_DENIED: authentication is on and the user may not do this; nothing was applied. Not retried.</summary>
+    PermissionDenied,
+
+    /// <summary>UNAUTHENTICATED: the token is no longer good (expired, password changed); sign in again and retry.</summary>
+    Unauthenticated,
+
     /// <summary>Any other status: a bug or version mismatch, not retried.</summary>
     Unexpected,
 }

@@ -108,9 +108,11 @@ public sealed partial class SynodClient
             }
 
             var attemptTimeout = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
-            var callOptions = new CallOptions(deadline: _time.GetUtcNow().UtcDateTime + attemptTimeout, cancellationToken: cancellationToken);
+            var attemptDeadline = _time.GetUtcNow().UtcDateTime + attemptTimeout;
             try
             {
+                var callOptions = new CallOptions(
+                    headers: await AuthHeadersAsync(index, attemptDeadline, cancellationToken), deadline: attemptDeadline, cancellationToken: cancellationToken);
                 var response = await call(new KvGrpcClient(_channels[index].Value), callOptions);
                 Volatile.Write(ref _connected[index], true);
                 if (pinned is null)
@@ -132,6 +134,11 @@ public sealed partial class SynodClient
                 var connected = Volatile.Read(ref _connected[index]) || _channels[index].Value.State == ConnectivityState.Ready ||
                     (e.StatusCode is not (StatusCode.DeadlineExceeded or StatusCode.Cancelled) && !RpcFailure.IsConnectFailure(e));
                 Volatile.Write(ref _connected[index], connected);
+                if (e.StatusCode == StatusCode.Unauthenticated)
+                {
+                    ForgetToken();
+                }
+
                 RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
                 leaderHint = LeaderIndexOf(e);
                 if (leaderHint is null && options?.LeaveForUnknownLeader == true && NamedLeader(e) is int elsewhere)
@@ -225,11 +232,16 @@ public sealed partial class SynodClient
                 throw new SynodNotFoundException(key, detail.Length > 0 ? detail : "key not found.", e);
             case RpcFailureKind.NotFound when history.IsWrite && e.Trailers.Get(LeaseNotFoundTrailer) is not null:
                 throw new SynodLeaseNotFoundException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
+            case RpcFailureKind.NotFound:
+                // A write answered NOT_FOUND was applied and changed nothing (an auth change naming a user or role that is gone).
+                throw new SynodNotFoundException(key, $"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.Compacted:
                 throw new SynodCompactedException(RpcFailure.CompactRevision(e), $"replica {endpoint} refused the {history.Operation}: {detail}", e);
+            case RpcFailureKind.PermissionDenied:
+                throw new SynodPermissionDeniedException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.SessionExpired when history.IsWrite:
                 throw SessionExpired(e, history, endpoint, detail);
-            case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused:
+            case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused or RpcFailureKind.Unauthenticated:
                 var text = kind == RpcFailureKind.Refused ? detail : RpcFailure.Describe(e, attemptTimeout);
                 history.Record(endpoint, kind, text, neverConnected);
                 if (pinned && kind == RpcFailureKind.ConnectFailed)

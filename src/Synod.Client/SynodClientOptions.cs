@@ -42,6 +42,20 @@ public sealed record SynodClientOptions
     /// <summary>The longest pause between two retries.</summary>
     public TimeSpan RetryBackoffMax { get; init; } = RetryBackoffMaxDefault;
 
+    /// <summary>
+    /// The user to sign in as when the cluster has authentication on (null: none, or a client certificate's name). The
+    /// client signs in with <see cref="Password"/> at its first call and again before the token expires; against a
+    /// cluster with authentication off it sends no token.
+    /// </summary>
+    public string? User { get; init; }
+
+    /// <summary>The password of <see cref="User"/>.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>The longest user name and password, in UTF-8 bytes (the replicas' limits).</summary>
+    public const int UserBytesMax = 128;
+    public const int PasswordBytesMax = 1_024;
+
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the first bad setting and why it is bad.</summary>
     public void Validate()
     {
@@ -71,6 +85,16 @@ public sealed record SynodClientOptions
         if (RetryBackoff <= TimeSpan.Zero)
         {
             throw new ArgumentException($"RetryBackoff is {RetryBackoff}; it must be positive so that retries do not spin.");
+        }
+
+        if (User is not null && (User.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(User) > UserBytesMax || User.Any(char.IsControl)))
+        {
+            throw new ArgumentException($"User '{User}' must be 1 to {UserBytesMax} bytes of UTF-8 without control characters.");
+        }
+
+        if ((Password is not null) && (User is null || System.Text.Encoding.UTF8.GetByteCount(Password) > PasswordBytesMax))
+        {
+            throw new ArgumentException(User is null ? "Password is given without a User." : $"Password is over {PasswordBytesMax} bytes.");
         }
 
         if (RetryBackoffMax < RetryBackoff)

@@ -77,7 +77,8 @@ public sealed partial class SynodClient
 
             // Each wait for the replica is cut short when it has been silent too long (a replica cut off from the leader
             // sends nothing); the time the caller spends on what it was given does not count.
-            using var call = new KvGrpcClient(_channels[index].Value).Watch(cancellationToken: cancellationToken);
+            using var call = new KvGrpcClient(_channels[index].Value).Watch(
+                headers: await AuthHeadersAsync(index, _time.GetUtcNow().UtcDateTime + _options.AttemptTimeout, cancellationToken), cancellationToken: cancellationToken);
             using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             silence.CancelAfter(_options.WatchSilenceTimeout);
             var broken = false;
@@ -146,6 +147,8 @@ public sealed partial class SynodClient
                 {
                     throw response.CompactRevision > 0
                         ? new SynodCompactedException(response.CompactRevision, $"replica {_endpoints[index]} ended the watch: {ClientText.Sentence(response.CancelReason)}")
+                        : response.PermissionDenied
+                        ? new SynodPermissionDeniedException($"replica {_endpoints[index]} refused the watch: {ClientText.Sentence(response.CancelReason)}")
                         : new SynodInvalidArgumentException($"replica {_endpoints[index]} refused the watch: {ClientText.Sentence(response.CancelReason)}");
                 }
 

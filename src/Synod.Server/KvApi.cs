@@ -43,6 +43,12 @@ internal abstract class KvApi : Protocol.Kv.KvBase
 
     public abstract new Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context);
 
+    public abstract new Task<AuthenticateResponse> Authenticate(AuthenticateRequest request, ServerCallContext context);
+
+    public abstract new Task<AuthChangeResponse> AuthChange(AuthChangeRequest request, ServerCallContext context);
+
+    public abstract new Task<AuthStatusResponse> AuthStatus(AuthStatusRequest request, ServerCallContext context);
+
     public abstract new Task LeaseKeepAlive(
         IAsyncStreamReader<LeaseKeepAliveRequest> requestStream, IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context);
 
@@ -63,6 +69,9 @@ internal abstract class KvApi : Protocol.Kv.KvBase
         binder.AddMethod(Unary(nameof(MemberList), MemberListRequest.Parser, MemberListResponse.Parser), (UnaryServerMethod<MemberListRequest, MemberListResponse>)null!);
         binder.AddMethod(Unary(nameof(MemberChange), MemberChangeRequest.Parser, MemberChangeResponse.Parser), (UnaryServerMethod<MemberChangeRequest, MemberChangeResponse>)null!);
         binder.AddMethod(Unary(nameof(LeaseLeases), LeaseLeasesRequest.Parser, LeaseLeasesResponse.Parser), (UnaryServerMethod<LeaseLeasesRequest, LeaseLeasesResponse>)null!);
+        binder.AddMethod(Unary(nameof(Authenticate), AuthenticateRequest.Parser, AuthenticateResponse.Parser), (UnaryServerMethod<AuthenticateRequest, AuthenticateResponse>)null!);
+        binder.AddMethod(Unary(nameof(AuthChange), AuthChangeRequest.Parser, AuthChangeResponse.Parser), (UnaryServerMethod<AuthChangeRequest, AuthChangeResponse>)null!);
+        binder.AddMethod(Unary(nameof(AuthStatus), AuthStatusRequest.Parser, AuthStatusResponse.Parser), (UnaryServerMethod<AuthStatusRequest, AuthStatusResponse>)null!);
         binder.AddMethod(
             new Method<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
                 MethodType.DuplexStreaming, Protocol.Kv.Descriptor.FullName, nameof(LeaseKeepAlive), ClientMessageMarshaller.For(LeaseKeepAliveRequest.Parser), ClientMessageMarshaller.For(LeaseKeepAliveResponse.Parser)),

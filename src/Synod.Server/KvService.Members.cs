@@ -15,6 +15,7 @@ internal sealed partial class KvService
 
     public override async Task<MemberChangeResponse> MemberChange(MemberChangeRequest request, ServerCallContext context)
     {
+        auth.RequireRoot(auth.UserOf(context), "change the cluster's members");
         if (request.Id < 1 || request.Id > Synod.Core.Configuration.ReplicaIdMax)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"replica id {request.Id} lies outside 1..{Synod.Core.Configuration.ReplicaIdMax}."));

@@ -12,7 +12,7 @@ namespace Synod.Server;
 /// refused before it reaches consensus; a request that cannot finish before its deadline gets UNAVAILABLE with a
 /// sentence saying why, and for a write that the outcome is unknown.
 /// </summary>
-internal sealed partial class KvService(ReplicaHost host, ServerOptions options, ResponseBudget responses) : KvApi
+internal sealed partial class KvService(ReplicaHost host, ServerOptions options, ResponseBudget responses, AuthGate auth) : KvApi
 {
     private const int AnswerBeforeDeadlineMs = 250;
 
@@ -89,6 +89,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             throw new RpcException(new Status(StatusCode.InvalidArgument, "the registration's nonce is 0; pick any non-zero number (the client library picks a random one)."));
         }
 
+        // A client id is only good for writing, which needs a user while authentication is on: the sessions it would
+        // take (and evict others' for) are not handed out to anyone who reaches the port.
+        auth.RequireUser(auth.UserOf(context), "register a client id (every write needs one)");
+
         var outcome = await WriteAsync(new KvCommand(0, request.Nonce, KvOperation.Register, [], []), context);
         return new RegisterResponse { ClientId = outcome.RegisteredClientId, Slot = (ulong)outcome.Slot, ServedBy = (uint)options.Id, LeaderId = host.KnownLeaderId };
     }
@@ -97,8 +101,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     {
         var key = ProtoBytes.OwnedArray(request.Key);
         Validate(new KvCommand(1, 1, KvOperation.Put, key, []));
+        var user = auth.UserOf(context);
         var completion = ReplicaHost.NewAnswerCompletion<ReadOutcome>();
         var outcome = await ReadAsync(new ReadInput(key, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
+
+        // Checked once answered, against roles at least as new as the read (the replica applied up to its read index).
+        auth.RequireRead(user, key, [.. key, 0], $"key {AuthGate.KeyText(key)}");
         RefuseRevision(outcome.Refused);
         if (outcome.Entry is not { } entry)
         {
@@ -123,8 +131,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     public override async Task<RangeResponse> Range(RangeRequest request, ServerCallContext context)
     {
         var range = RangeOf(request);
+        var user = auth.UserOf(context);
         var completion = ReplicaHost.NewAnswerCompletion<RangeOutcome>();
         var outcome = await ReadAsync(new RangeInput(range, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
+        auth.RequireRead(user, range.From, range.To, AuthGate.RangeText(range.From, range.To));
         RefuseRevision(outcome.Refused);
         var response = new RangeResponse
         {
@@ -195,6 +205,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 
     public override async Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context)
     {
+        auth.RequireUser(auth.UserOf(context), "query a lease");
         var lease = await LeaseAsync(request.Id, keepAlive: false, request.Keys, context);
         var response = new LeaseTimeToLiveResponse
         {
@@ -220,6 +231,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 
     public override async Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context)
     {
+        auth.RequireUser(auth.UserOf(context), "list leases");
         var completion = ReplicaHost.NewAnswerCompletion<LeaseListOutcome>();
         var outcome = await ReadAsync(new LeaseListInput(options.LeasesListMax, completion), completion, context);
         var response = new LeaseLeasesResponse { More = outcome.More, ServedBy = (uint)options.Id };
@@ -234,6 +246,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     public override async Task LeaseKeepAlive(
         IAsyncStreamReader<LeaseKeepAliveRequest> requestStream, IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context)
     {
+        auth.RequireUser(auth.UserOf(context), "keep a lease alive");
         while (await requestStream.MoveNext(context.CancellationToken))
         {
             var id = requestStream.Current.Id;
@@ -393,6 +406,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     /// </summary>
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
+        var user = auth.UserOf(context);
         var stream = new WatchStream(options.Id, options.WatchStreamBytesMax, host.WatchEvents, host.WatchBytes);
         var writer = Task.Run(async () =>
         {
@@ -417,6 +431,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
                         if (WatchProblem(create, stream) is { } problem)
                         {
                             stream.Refused(create.WatchId, problem);
+                            break;
+                        }
+
+                        if (WatchDenied(user, create) is { } denied)
+                        {
+                            stream.Refused(create.WatchId, denied, permissionDenied: true);
                             break;
                         }
 
@@ -459,6 +479,21 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             {
                 stream.Discard();
             }
+        }
+    }
+
+    /// <summary>Why the user may not watch the create's range, or null: it must be allowed to read all of it.</summary>
+    private string? WatchDenied(string? user, WatchCreateRequest create)
+    {
+        var range = WatchRangeOf(create);
+        try
+        {
+            auth.RequireRead(user, range.From, range.To, $"(watch) {AuthGate.RangeText(range.From, range.To)}");
+            return null;
+        }
+        catch (RpcException e)
+        {
+            return e.Status.Detail;
         }
     }
 
@@ -592,6 +627,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; write under a client id that Register assigned (the client library registers one)."));
         }
 
+        if (command.Operation != KvOperation.Register && auth.UserOf(context) is { } user)
+        {
+            // Into the log: the state machine checks the command against this user's roles at its slot.
+            command = command with { User = user };
+        }
+
         Validate(command);
         var completion = ReplicaHost.NewAnswerCompletion<WriteOutcome>();
         using var deadline = Deadline(context);
@@ -626,7 +667,9 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 
         return outcome.Status switch
         {
-            KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture => outcome,
+            KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture
+                or KvStatus.AuthExists or KvStatus.AuthRootRequired or KvStatus.AuthFull => outcome,
+            KvStatus.PermissionDenied => throw Denied(command),
             KvStatus.LeaseNotFound => throw new RpcException(
                 new Status(StatusCode.NotFound, command.Operation == KvOperation.Txn
                     ? "a put of the transaction names a lease that does not exist (never granted, revoked or expired); nothing of the transaction was applied. Grant a new lease."
@@ -645,6 +688,24 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             KvStatus.StaleSequence => throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"sequence {command.Sequence} of client {command.ClientId} is older than one already applied; the write was not applied. Start a new client id.")),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "the replicas refused the command as invalid.")),
+        };
+    }
+
+    /// <summary>PERMISSION_DENIED for a command the state machine refused: the user, the operation and the key.</summary>
+    private static RpcException Denied(KvCommand command)
+    {
+        var user = command.User.Length == 0 ? null : command.User;
+        var readToo = command.Condition is null ? "" : " (a conditional write also reads it)";
+        return command.Operation switch
+        {
+            KvOperation.Put => AuthGate.Denied(user, $"write key {AuthGate.KeyText(command.Key)}{readToo}"),
+            KvOperation.Delete => AuthGate.Denied(user, $"delete key {AuthGate.KeyText(command.Key)}{readToo}"),
+            KvOperation.Txn => AuthGate.Denied(user, "run this transaction", "it compares or reads a key the user may not read, or puts or deletes one it may not write (both branches count)"),
+            KvOperation.Compact => AuthGate.Denied(user, "compact the history", "only a user with the root role may"),
+            KvOperation.LeaseGrant => AuthGate.Denied(user, "grant a lease"),
+            KvOperation.LeaseRevoke => AuthGate.Denied(user, $"revoke lease {command.LeaseId}", "revoking deletes the lease's keys, and the user may not write every one"),
+            KvOperation.Auth => AuthGate.Denied(user, "change users, roles or authentication", "only a user with the root role may"),
+            _ => AuthGate.Denied(user, $"apply a {command.Operation} command"),
         };
     }
 

@@ -101,6 +101,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     /// <summary>The leader this replica knows, 0 if none; published by the owner loop for the client answers' hint.</summary>
     public uint KnownLeaderId => Volatile.Read(ref _knownLeaderId);
 
+    /// <summary>Users, roles and whether authentication is on, as this replica has applied them (published by the owner loop).</summary>
+    public Synod.Kv.KvAuth Auth => Volatile.Read(ref _auth);
+
+    private Synod.Kv.KvAuth _auth = Synod.Kv.KvAuth.Empty;
+
     /// <summary>The shortest TTL a lease may be granted here, in seconds (fixed at start).</summary>
     public long LeaseTtlSecondsMin { get; }
 

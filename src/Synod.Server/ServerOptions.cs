@@ -172,6 +172,13 @@ public sealed record ServerOptions
     /// <summary>An idle watcher that asked for progress notifications gets one after this long without a message (--watch-progress-interval).</summary>
     public int WatchProgressIntervalMs { get; init; } = 10_000;
 
+    /// <summary>How long a token from Authenticate is good for (serve --auth-token-ttl): etcd's 5 minutes; the client library signs in again before it runs out.</summary>
+    public int AuthTokenTtlMs { get; init; } = 300_000;
+
+    /// <summary>The shortest and longest <see cref="AuthTokenTtlMs"/>: a second, a day.</summary>
+    public const int AuthTokenTtlMsMin = 1_000;
+    public const int AuthTokenTtlMsMax = 86_400_000;
+
     /// <summary>Inputs waiting for the owner loop; clients wait (and peers' messages are dropped) beyond this.</summary>
     public int InputQueueMax { get; init; } = 65_536;
 
@@ -311,6 +318,11 @@ public sealed record ServerOptions
         if (RequestTimeoutMs < TickMs * Core.ElectionTimeoutTicks)
         {
             throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * Core.ElectionTimeoutTicks} ms), or requests fail during every failover.");
+        }
+
+        if (AuthTokenTtlMs is < AuthTokenTtlMsMin or > AuthTokenTtlMsMax)
+        {
+            throw new ArgumentException($"AuthTokenTtlMs (--auth-token-ttl) is {AuthTokenTtlMs} ms; it must lie between {AuthTokenTtlMsMin} ms and {AuthTokenTtlMsMax} ms (a day).");
         }
 
         if (SessionsMax < 1)

@@ -55,8 +55,8 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
     public bool TakeProgressRequest() => Interlocked.Exchange(ref _progressRequested, 1) == 0;
 
     /// <summary>A create (or request) refused before it reached the owner loop: answered, without touching a live watcher of the same id.</summary>
-    public void Refused(long watchId, string reason) =>
-        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, ServedBy = (uint)replicaId }, ResponseOverheadBytes + reason.Length);
+    public void Refused(long watchId, string reason, bool permissionDenied = false) =>
+        Enqueue(new WatchResponse { WatchId = watchId, Canceled = true, CancelReason = reason, ServedBy = (uint)replicaId, PermissionDenied = permissionDenied }, ResponseOverheadBytes + reason.Length);
 
     private const int RoomPollMs = 10;
 

@@ -1,0 +1,85 @@
+using Grpc.Core;
+using Synod.Protocol;
+using KvGrpcClient = Synod.Protocol.Kv.KvClient;
+
+namespace Synod.Client;
+
+/// <summary>
+/// Signing in (<see cref="SynodClientOptions.User"/>): the client asks a replica for a token at its first call and again
+/// once half the token's life has passed, and sends it with every call as the metadata "token". Every replica accepts a
+/// token any replica made. A cluster with authentication off answers that there is nothing to sign in to; the client then
+/// sends no token, and asks again a minute later in case it was turned on.
+/// </summary>
+public sealed partial class SynodClient
+{
+    private const string TokenHeader = "token";
+
+    /// <summary>How long the client goes without a token after a cluster said authentication is off.</summary>
+    private static readonly TimeSpan AuthOffRecheck = TimeSpan.FromMinutes(1);
+
+    private readonly SemaphoreSlim _signIn = new(1, 1);
+
+    // The token ("" while authentication is off) and when to ask for a new one (a timestamp of _time).
+    private string? _token;
+    private long _tokenRenewAt;
+
+    /// <summary>The metadata a call to replica <paramref name="index"/> carries: the token, or null (no user, or authentication off).</summary>
+    private async ValueTask<Metadata?> AuthHeadersAsync(int index, DateTime deadline, CancellationToken cancellationToken)
+    {
+        if (_options.User is null)
+        {
+            return null;
+        }
+
+        var token = Volatile.Read(ref _token);
+        if (token is null || _time.GetTimestamp() >= Volatile.Read(ref _tokenRenewAt))
+        {
+            token = await SignInAsync(index, deadline, cancellationToken);
+        }
+
+        return token.Length == 0 ? null : new Metadata { { TokenHeader, token } };
+    }
+
+    private async Task<string> SignInAsync(int index, DateTime deadline, CancellationToken cancellationToken)
+    {
+        await _signIn.WaitAsync(cancellationToken);
+        try
+        {
+            if (Volatile.Read(ref _token) is { } fresh && _time.GetTimestamp() < Volatile.Read(ref _tokenRenewAt))
+            {
+                return fresh;
+            }
+
+            string token;
+            TimeSpan renewAfter;
+            try
+            {
+                var response = await new KvGrpcClient(_channels[index].Value).AuthenticateAsync(
+                    new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" }, deadline: deadline, cancellationToken: cancellationToken);
+                token = response.Token;
+                renewAfter = TimeSpan.FromSeconds(Math.Max(1, response.TtlSeconds / 2.0));
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+            {
+                // Authentication is off: nothing to sign in to.
+                token = "";
+                renewAfter = AuthOffRecheck;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.InvalidArgument)
+            {
+                throw new SynodPermissionDeniedException($"cannot sign in as user '{_options.User}' at {_endpoints[index]}: {ClientText.Sentence(e.Status.Detail ?? "")}", e);
+            }
+
+            Volatile.Write(ref _tokenRenewAt, _time.GetTimestamp() + (long)(renewAfter.TotalSeconds * _time.TimestampFrequency));
+            Volatile.Write(ref _token, token);
+            return token;
+        }
+        finally
+        {
+            _signIn.Release();
+        }
+    }
+
+    /// <summary>A replica refused the token (it expired, its user's password changed, authentication was turned off and on): sign in again at the next call.</summary>
+    private void ForgetToken() => Volatile.Write(ref _token, null);
+}

@@ -1,0 +1,211 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Grpc.Core;
+using Synod.Kv;
+using Synod.Protocol;
+
+namespace Synod.Server;
+
+/// <summary>
+/// Who a client request is made as, and whether that user may do it (docs/security.md, "Users and roles"). The users
+/// and roles are the state machine's (<see cref="KvAuth"/>, replicated through the log), read as this replica has
+/// applied them. A request names its user by a token from <see cref="Authenticate"/> (metadata "token"), or by a
+/// client certificate whose subject's common name is a user. Writes carry the user into the log, where the state machine
+/// checks them at their slot; reads are checked here once they are answered, against roles at least as new as the read.
+/// </summary>
+internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProvider time)
+{
+    /// <summary>The metadata a request carries its token in (etcd's name).</summary>
+    public const string TokenHeader = "token";
+
+    /// <summary>PBKDF2-HMAC-SHA256 rounds of a stored password hash: slow on purpose, about 50 ms here.</summary>
+    public const int PasswordHashIterations = 100_000;
+
+    /// <summary>The longest token read from a request; a longer one is not a token this replica made.</summary>
+    public const int TokenCharsMax = 1_024;
+
+    /// <summary>The longest password accepted, in UTF-8 bytes.</summary>
+    public const int PasswordBytesMax = 1_024;
+
+    private const int SaltBytes = 16;
+    private const int HashBytes = 32;
+    private const string HashScheme = "pbkdf2-sha256";
+    private const string TokenVersion = "v1";
+
+    /// <summary>Users, roles and whether authentication is on, as this replica has applied them.</summary>
+    public KvAuth Auth => host.Auth;
+
+    /// <summary>
+    /// The user the request is made as: null while authentication is off, or when the request names none (no token and
+    /// no client certificate of a user).
+    /// </summary>
+    /// <exception cref="RpcException">UNAUTHENTICATED: a token that this cluster did not make, or that expired or whose user's password changed.</exception>
+    public string? UserOf(ServerCallContext context)
+    {
+        var auth = Auth;
+        if (!auth.Enabled)
+        {
+            return null;
+        }
+
+        if (context.RequestHeaders.GetValue(TokenHeader) is { } token)
+        {
+            return UserOfToken(auth, token, out var problem)
+                ?? throw new RpcException(new Status(StatusCode.Unauthenticated, $"the request's token is not good: {problem} Authenticate again (the client library does so by itself)."));
+        }
+
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        return certificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } name && auth.Users.ContainsKey(name) ? name : null;
+    }
+
+    /// <summary>Checks a user's password and answers a token every replica accepts until it expires.</summary>
+    public AuthenticateResponse Authenticate(string name, string password)
+    {
+        var auth = Auth;
+        if (!auth.Enabled)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "authentication is off, so there is nothing to sign in to; `synod auth enable` turns it on."));
+        }
+
+        // One answer for a wrong name and a wrong password, so that the answer does not tell which users exist.
+        if (!auth.Users.TryGetValue(name, out var user) || !VerifyPassword(user.PasswordHash, password))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"user '{name}' does not exist or the password is wrong."));
+        }
+
+        var ttl = TimeSpan.FromMilliseconds(options.AuthTokenTtlMs);
+        return new AuthenticateResponse { Token = Token(auth, user, time.GetUtcNow() + ttl), TtlSeconds = (uint)ttl.TotalSeconds };
+    }
+
+    /// <summary>A salted slow hash of <paramref name="password"/>, as it enters the log: "pbkdf2-sha256$ROUNDS$SALT$HASH" (base64url).</summary>
+    public static byte[] HashPassword(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, PasswordHashIterations, HashAlgorithmName.SHA256, HashBytes);
+        return Encoding.ASCII.GetBytes($"{HashScheme}${PasswordHashIterations}${Base64Url.EncodeToString(salt)}${Base64Url.EncodeToString(hash)}");
+    }
+
+    /// <summary>Whether <paramref name="password"/> matches a hash <see cref="HashPassword"/> made; an empty hash (certificate only) matches nothing.</summary>
+    public static bool VerifyPassword(byte[] stored, string password)
+    {
+        var parts = Encoding.ASCII.GetString(stored).Split('$');
+        if (parts.Length != 4 || parts[0] != HashScheme || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rounds)
+            || rounds is < 1 or > 10 * PasswordHashIterations)
+        {
+            return false;
+        }
+
+        try
+        {
+            var salt = Base64Url.DecodeFromChars(parts[2]);
+            var expected = Base64Url.DecodeFromChars(parts[3]);
+            var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, rounds, HashAlgorithmName.SHA256, expected.Length);
+            return CryptographicOperations.FixedTimeEquals(actual, expected);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>"v1.USER.GENERATION.EXPIRES.MAC": the user (base64url), its password generation, the expiry (Unix seconds) and an HMAC-SHA256 over them with the cluster's token key.</summary>
+    private static string Token(KvAuth auth, KvUser user, DateTimeOffset expires)
+    {
+        var body = $"{TokenVersion}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(user.Name))}.{user.Generation}.{expires.ToUnixTimeSeconds()}";
+        return $"{body}.{Base64Url.EncodeToString(HMACSHA256.HashData(auth.TokenKey, Encoding.ASCII.GetBytes(body)))}";
+    }
+
+    private string? UserOfToken(KvAuth auth, string token, out string problem)
+    {
+        var parts = token.Length <= TokenCharsMax ? token.Split('.') : [];
+        if (parts.Length != 5 || parts[0] != TokenVersion)
+        {
+            problem = "it is not a token of this cluster.";
+            return null;
+        }
+
+        byte[] mac;
+        string name;
+        try
+        {
+            mac = Base64Url.DecodeFromChars(parts[4]);
+            name = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[1]));
+        }
+        catch (FormatException)
+        {
+            problem = "it is not a token of this cluster.";
+            return null;
+        }
+
+        var body = token[..token.LastIndexOf('.')];
+        if (!CryptographicOperations.FixedTimeEquals(mac, HMACSHA256.HashData(auth.TokenKey, Encoding.ASCII.GetBytes(body))))
+        {
+            problem = "it was not made by this cluster, or authentication was turned off and on again since.";
+            return null;
+        }
+
+        if (!long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var expires) || time.GetUtcNow().ToUnixTimeSeconds() >= expires)
+        {
+            problem = "it expired.";
+            return null;
+        }
+
+        if (!auth.Users.TryGetValue(name, out var user) || parts[2] != user.Generation.ToString(CultureInfo.InvariantCulture))
+        {
+            problem = $"user '{name}' was deleted or its password changed since it was made.";
+            return null;
+        }
+
+        problem = "";
+        return name;
+    }
+
+    /// <summary>Refuses a request that names no user while authentication is on.</summary>
+    public void RequireUser(string? user, string operation)
+    {
+        if (Auth.Enabled && (user is null || !Auth.Users.ContainsKey(user)))
+        {
+            throw Denied(user, operation);
+        }
+    }
+
+    /// <summary>Refuses a request whose user does not have the root role while authentication is on.</summary>
+    public void RequireRoot(string? user, string operation)
+    {
+        if (!Auth.IsRoot(user))
+        {
+            throw Denied(user, operation, "only a user with the root role may");
+        }
+    }
+
+    /// <summary>Refuses a read of keys [<paramref name="from"/>, <paramref name="to"/>) not all readable by the user.</summary>
+    public void RequireRead(string? user, byte[] from, byte[] to, string what)
+    {
+        if (!Auth.Allows(user, from, to, write: false))
+        {
+            throw Denied(user, $"read {what}");
+        }
+    }
+
+    /// <summary>PERMISSION_DENIED naming the user, the operation and why.</summary>
+    public static RpcException Denied(string? user, string operation, string? why = null) =>
+        new(new Status(StatusCode.PermissionDenied, user is null
+            ? $"authentication is on and the request names no user, so it may not {operation}; give --user NAME (or a client certificate whose common name is a user)."
+            : $"user '{user}' may not {operation}: {why ?? "none of its roles grants it"}. A root user can grant it (synod role grant, synod user grant-role)."));
+
+    /// <summary>How a key appears in errors: its UTF-8 text, or its length when it is not text.</summary>
+    public static string KeyText(byte[] key)
+    {
+        var text = Encoding.UTF8.GetString(key);
+        return key.Length <= 128 && !text.Any(char.IsControl) ? $"'{text}'" : $"a {key.Length}-byte key";
+    }
+
+    /// <summary>How a range [from, to) appears in errors: "every key", "the keys from 'a' on", "the range ['a', 'b')".</summary>
+    public static string RangeText(byte[] from, byte[] to) =>
+        from.Length == 0 && to.Length == 0 ? "every key"
+        : to.Length == 0 ? $"the keys from {KeyText(from)} on"
+        : $"the range [{KeyText(from)}, {KeyText(to)})";
+}

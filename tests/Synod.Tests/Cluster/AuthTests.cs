@@ -1,0 +1,150 @@
+using Synod.Cli;
+using Synod.Client;
+using Synod.Protocol;
+using Synod.Server;
+using Xunit.Abstractions;
+
+namespace Synod.Tests.Cluster;
+
+/// <summary>
+/// Users, roles and permissions as a user meets them (issue 18, item 3): the auth, user and role commands, exit 8 with one
+/// line naming the user, the operation and the key, passwords, client certificates as users, tokens that expire, and
+/// every replica answering alike because the check is made in the log.
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class AuthTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task With_auth_on_a_user_reads_and_writes_only_inside_its_roles_and_everything_else_exits_8_naming_user_operation_and_key()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        var at = new[] { "--endpoints", string.Join(",", cluster.EndpointList) };
+        async Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args)
+        {
+            var run = await CliExitCodeTests.RunAsync([.. args, .. at]);
+            output.WriteLine($"synod {string.Join(" ", args)} -> {run.ExitCode} {run.Stdout.Trim()} {run.Stderr.Trim()}");
+            return run;
+        }
+
+        async Task Ok(params string[] args) => Assert.Equal(ExitCodes.Ok, (await Run(args)).ExitCode);
+
+        // Turning it on without a root user is refused, so no one is locked out.
+        AssertFailure(await Run("auth", "enable"), ExitCodes.InvalidInput, "user named root");
+        await Ok("put", "config", "v1");
+        await Ok("user", "add", "root", "--password", "rootpw");
+        await Ok("user", "add", "alice", "--password", "alicepw");
+        await Ok("role", "add", "app");
+        await Ok("role", "grant", "app", "readwrite", "app/", "--prefix");
+        await Ok("role", "grant", "app", "read", "config");
+        await Ok("user", "grant-role", "alice", "app");
+        await Ok("auth", "enable");
+
+        AssertFailure(await Run("put", "app/x", "1"), ExitCodes.PermissionDenied, "names no user");
+        await Ok("put", "app/x", "1", "--user", "alice:alicepw");
+        Assert.Equal("v1", (await Run("get", "config", "--user", "alice:alicepw")).Stdout.Trim());
+        Assert.Equal("app/x\n1", (await Run("range", "--prefix", "app/", "--user", "alice:alicepw")).Stdout.Trim());
+
+        // Outside its grants, at every replica alike: the write is judged in the log, the read once answered.
+        foreach (var node in new[] { "1", "2", "3" })
+        {
+            AssertFailure(await Run("put", "config", "v2", "--user", "alice:alicepw", "--node", node), ExitCodes.PermissionDenied, "user 'alice' may not write key 'config'");
+        }
+
+        AssertFailure(await Run("get", "secret", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not read key 'secret'");
+        AssertFailure(await Run("range", "--prefix", "", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "every key");
+        AssertFailure(await Run("watch", "--prefix", "other/", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not read");
+        AssertFailure(await Run("put", "app/y", "1", "--user", "alice:wrong"), ExitCodes.PermissionDenied, "password is wrong");
+        AssertFailure(await Run("user", "add", "mallory", "--password", "x", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "only a user with the root role");
+        AssertFailure(await Run("auth", "disable", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "only a user with the root role");
+        AssertFailure(await Run("user", "list", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "root");
+        Assert.Equal("alice\nroot", (await Run("user", "list", "--user", "root:rootpw")).Stdout.Trim());
+        Assert.Contains("readwrite prefix app/", (await Run("role", "get", "app", "--user", "root:rootpw")).Stdout, StringComparison.Ordinal);
+
+        // A revoke takes effect for every later write; a new password retires the old one.
+        await Ok("role", "revoke", "app", "app/", "--prefix", "--user", "root:rootpw");
+        AssertFailure(await Run("put", "app/x", "2", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not write key 'app/x'");
+        await Ok("user", "passwd", "alice", "--password", "newpw", "--user", "root:rootpw");
+        AssertFailure(await Run("get", "config", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "password is wrong");
+        await Ok("get", "config", "--user", "alice:newpw");
+
+        // Root cannot lock itself out; turning auth off opens everything again.
+        AssertFailure(await Run("user", "delete", "root", "--user", "root:rootpw"), ExitCodes.InvalidInput, "turn authentication off first");
+        AssertFailure(await Run("user", "delete", "nobody", "--user", "root:rootpw"), ExitCodes.NotFound, "user 'nobody' does not exist");
+        Assert.Equal("Authentication Status: true\nUser: alice", (await Run("auth", "status", "--user", "alice:newpw")).Stdout.Trim());
+        await Ok("auth", "disable", "--user", "root:rootpw");
+        await Ok("put", "app/x", "3");
+        Assert.Equal("Authentication Status: false", (await Run("auth", "status")).Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task A_client_certificate_names_its_user_and_a_client_signed_in_by_password_keeps_working_across_token_expiry()
+    {
+        // Tokens last 2 s here, so the client must sign in again during the test.
+        await using var cluster = new ReplicaProcesses(3, ClientTlsMode.Mutual, "--auth-token-ttl", "2s");
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        var (aliceCertificate, aliceKey) = PeerCertificates.WriteClient(cluster.Certificates.Directory, "alice");
+        var (rootCertificate, rootKey) = PeerCertificates.WriteClient(cluster.Certificates.Directory, "admin-tool");
+        SynodClientOptions Options(string certificate, string key, string? user = null, string? password = null) => new()
+        {
+            Endpoints = cluster.EndpointList,
+            OperationTimeout = TimeSpan.FromSeconds(20),
+            Tls = SynodClientTls.FromPemFiles(cluster.Certificates.Authority, certificate, key),
+            User = user,
+            Password = password,
+        };
+
+        await using (var setup = new SynodClient(Options(rootCertificate, rootKey)))
+        {
+            await setup.ChangeAuthAsync(AuthChangeKind.UserAdd, "root", password: "rootpw");
+            await setup.ChangeAuthAsync(AuthChangeKind.UserAdd, "alice", noPassword: true);
+            await setup.ChangeAuthAsync(AuthChangeKind.RoleAdd, role: "app");
+            await setup.ChangeAuthAsync(AuthChangeKind.RoleGrant, role: "app", permission: new Permission
+            {
+                Kind = PermissionKind.Readwrite,
+                From = Google.Protobuf.ByteString.CopyFromUtf8("app/"),
+                To = Google.Protobuf.ByteString.CopyFromUtf8("app0"),
+            });
+            await setup.ChangeAuthAsync(AuthChangeKind.UserGrantRole, "alice", "app");
+            await setup.ChangeAuthAsync(AuthChangeKind.AuthEnable);
+        }
+
+        // alice by her certificate alone: inside her prefix, and refused outside it, watch included.
+        await using (var alice = new SynodClient(Options(aliceCertificate, aliceKey)))
+        {
+            await alice.PutAsync("app/1", "a");
+            var denied = await Assert.ThrowsAsync<SynodPermissionDeniedException>(() => alice.PutAsync("other", "b"));
+            Assert.Contains("user 'alice' may not write key 'other'", denied.Message, StringComparison.Ordinal);
+            var watchDenied = await Assert.ThrowsAsync<SynodPermissionDeniedException>(async () =>
+            {
+                await foreach (var change in alice.WatchPrefixAsync("other/"))
+                {
+                    Assert.Fail($"no change outside alice's grant may be reported: {change}");
+                }
+            });
+            Assert.Contains("may not read", watchDenied.Message, StringComparison.Ordinal);
+            Assert.Equal("alice", (await alice.AuthStatusAsync()).User);
+        }
+
+        // root by password, with a token that expires every 2 s: the client signs in again on its own.
+        await using var root = new SynodClient(Options(rootCertificate, rootKey, "root", "rootpw"));
+        for (var i = 0; i < 4; i++)
+        {
+            await root.PutAsync($"anywhere/{i}", "x");
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+        }
+
+        Assert.Equal("root", (await root.AuthStatusAsync()).User);
+        Assert.Equal(4, (await root.RangeAsync(SynodRange.Prefix("anywhere/"))).Kvs.Count);
+    }
+
+    private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions)
+    {
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(run.ExitCode == exitCode, $"exit code {run.ExitCode}, expected {exitCode}; stderr: {run.Stderr}");
+        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
+        Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
+    }
+}
