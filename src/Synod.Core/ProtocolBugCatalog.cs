@@ -29,6 +29,8 @@ public static class ProtocolBugCatalog
         ("configuration-at-once", ProtocolBugs.ConfigurationAtOnce, "a leader takes up a configuration change as soon as it proposes it, not α slots after it is chosen (every run changes membership)"),
         ("learner-votes", ProtocolBugs.LearnerVotes, "learners' promises and acceptances count towards quorums as if they were voters (every run changes membership)"),
         ("handover-skips-phase1", ProtocolBugs.HandoverSkipsPhase1, "a replica the leader hands over to leads at once without phase 1, so a late TimeoutNow overwrites slots chosen after the handover was given up (every run hands over)"),
+        ("permissions-ignored", ProtocolBugs.PermissionsIgnored, "the state machine applies a command without checking its user's roles, so a user writes keys outside its grants (runs with authentication)"),
+        ("snapshot-drops-auth", ProtocolBugs.SnapshotDropsAuth, "a snapshot leaves out users, roles and whether authentication is on, so a replica restored from one judges writes by other rules than the rest (runs with authentication)"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

@@ -121,4 +121,10 @@ public enum ProtocolBugs
     /// TimeoutNow that arrives late, after the leader gave the handover up and chose more slots, then overwrites them.
     /// </summary>
     HandoverSkipsPhase1 = 67108864,
+
+    /// <summary>The state machine applies commands without checking their user's roles (KvBugs.PermissionsIgnored).</summary>
+    PermissionsIgnored = 134217728,
+
+    /// <summary>Snapshots leave out users, roles and whether authentication is on (KvBugs.SnapshotDropsAuth).</summary>
+    SnapshotDropsAuth = 268435456,
 }

@@ -355,7 +355,9 @@ public sealed partial class ReplicaDriver
     private KvBugs KvBugs =>
         ((Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None)
         | ((Core.Options.Bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None);
+        | ((Core.Options.Bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None)
+        | ((Core.Options.Bugs & ProtocolBugs.PermissionsIgnored) != 0 ? KvBugs.PermissionsIgnored : KvBugs.None)
+        | ((Core.Options.Bugs & ProtocolBugs.SnapshotDropsAuth) != 0 ? KvBugs.SnapshotDropsAuth : KvBugs.None);
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs, _options.History);
 

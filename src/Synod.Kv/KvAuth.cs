@@ -48,7 +48,10 @@ public sealed record KvPermission(KvPermissionKind Kind, byte[] From, byte[] To)
 }
 
 /// <summary>A user: the password's hash (made by the server; empty: no password, a client certificate only) and the roles granted.</summary>
-/// <param name="Generation">Raised by every password change: a token names the generation it was issued for.</param>
+/// <param name="Generation">
+/// The slot that added the user or last set its password: a token names the generation it was issued for, so a password
+/// change, or the user deleted and added again under its name, retires the tokens made before.
+/// </param>
 public sealed record KvUser(string Name, byte[] PasswordHash, ImmutableSortedSet<string> Roles, long Generation);
 
 /// <summary>A role and its permissions, in the order they were granted.</summary>
@@ -152,10 +155,11 @@ public sealed class KvAuth
     public bool Allows(string? user, byte[] key, bool write) => !Enabled || Allows(user, key, [.. key, 0], write);
 
     /// <summary>
-    /// Applies <paramref name="change"/> made by <paramref name="by"/> (the authenticated user of the command, if any): only
-    /// a root user may change anything while auth is on. Returns the status and the auth after it (unchanged unless Ok).
+    /// Applies <paramref name="change"/> made by <paramref name="by"/> (the authenticated user of the command, if any) at
+    /// <paramref name="slot"/>: only a root user may change anything while auth is on. Returns the status and the auth
+    /// after it (unchanged unless Ok).
     /// </summary>
-    public (KvStatus Status, KvAuth After) Apply(KvAuthChange change, string? by)
+    public (KvStatus Status, KvAuth After) Apply(KvAuthChange change, string? by, long slot)
     {
         if (!IsRoot(by))
         {
@@ -186,7 +190,7 @@ public sealed class KvAuth
                     return (KvStatus.AuthFull, this);
                 }
 
-                return (KvStatus.Ok, With(Users.Add(change.Name, new KvUser(change.Name, change.Secret, ImmutableSortedSet.Create<string>(StringComparer.Ordinal), 1)), Roles));
+                return (KvStatus.Ok, With(Users.Add(change.Name, new KvUser(change.Name, change.Secret, ImmutableSortedSet.Create<string>(StringComparer.Ordinal), slot)), Roles));
             case KvAuthChangeKind.UserDelete:
                 if (!Users.ContainsKey(change.Name))
                 {
@@ -196,7 +200,7 @@ public sealed class KvAuth
                 return change.Name == RootUser && Enabled ? (KvStatus.AuthRootRequired, this) : (KvStatus.Ok, With(Users.Remove(change.Name), Roles));
             case KvAuthChangeKind.UserPassword:
                 return Users.TryGetValue(change.Name, out var user)
-                    ? (KvStatus.Ok, With(Users.SetItem(change.Name, user with { PasswordHash = change.Secret, Generation = user.Generation + 1 }), Roles))
+                    ? (KvStatus.Ok, With(Users.SetItem(change.Name, user with { PasswordHash = change.Secret, Generation = slot }), Roles))
                     : (KvStatus.NotFound, this);
             case KvAuthChangeKind.UserGrantRole:
                 if (!Users.TryGetValue(change.Name, out var grantee) || (change.Role != RootRole && !Roles.ContainsKey(change.Role)))

@@ -32,4 +32,13 @@ public enum KvBugs
     /// later leader re-proposed, then ends a lease that the leader now measuring it saw kept alive.
     /// </summary>
     ExpiryIgnoresEpoch = 8,
+
+    /// <summary>Commands are applied without checking their user's roles: a user writes keys outside its grants.</summary>
+    PermissionsIgnored = 16,
+
+    /// <summary>
+    /// A snapshot leaves out users, roles and whether authentication is on: a replica restored from one judges the
+    /// commands after it by other rules than the rest, and their states part.
+    /// </summary>
+    SnapshotDropsAuth = 32,
 }

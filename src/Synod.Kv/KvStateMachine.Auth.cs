@@ -6,6 +6,9 @@ public sealed partial class KvStateMachine
     /// <summary>Users, roles and whether authentication is on, as of <see cref="AppliedSlot"/>.</summary>
     public KvAuth Auth { get; private set; } = KvAuth.Empty;
 
+    /// <summary>What a snapshot holds of <see cref="Auth"/>: all of it, unless the bug <see cref="KvBugs.SnapshotDropsAuth"/> is on.</summary>
+    private KvAuth AuthForSnapshot => (_bugs & KvBugs.SnapshotDropsAuth) != 0 ? KvAuth.Empty : Auth;
+
     /// <summary>
     /// Whether the command's user may do what it does, authentication being on: a put or delete writes its key (and,
     /// with a condition, reads it: a failed compare answers with the key's entry); a transaction reads every key it

@@ -73,7 +73,7 @@ public sealed partial class KvStateMachine
             return new AppliedCommand(clientId, sequence, session.LastStatus, Duplicate: true, Revision: session.LastRevision, Entry: session.LastEntry);
         }
 
-        if (Auth.Enabled && command.Operation != KvOperation.Auth && !Permitted(command))
+        if (Auth.Enabled && command.Operation != KvOperation.Auth && (_bugs & KvBugs.PermissionsIgnored) == 0 && !Permitted(command))
         {
             // Judged here, in log order, against the roles as they stand at this slot: every replica gives the same answer,
             // and a permission revoked before the command's slot is not used by it, wherever it was proposed.
@@ -83,7 +83,7 @@ public sealed partial class KvStateMachine
 
         if (command.Operation == KvOperation.Auth)
         {
-            var (authStatus, after) = Auth.Apply(command.AuthChange, command.User.Length == 0 ? null : command.User);
+            var (authStatus, after) = Auth.Apply(command.AuthChange, command.User.Length == 0 ? null : command.User, slot);
             Auth = after;
             RecordSession(clientId, new ClientSession(sequence, authStatus, slot, Revision));
             return new AppliedCommand(clientId, sequence, authStatus, Duplicate: false, Revision: Revision);

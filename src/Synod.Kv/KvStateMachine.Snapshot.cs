@@ -61,7 +61,7 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), Auth);
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthForSnapshot);
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
@@ -362,7 +362,8 @@ public sealed partial class KvStateMachine
                 clientId <= previousClientId ? "a client id out of order or repeated"
                 : lastSequence == 0 && !emptySessionsAllowed ? "last sequence 0, which a version 1 snapshot cannot hold"
                 : lastSequence == 0 && lastStatus != KvStatus.Ok ? "last sequence 0 (a registration, never used) with a status other than Ok"
-                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture or KvStatus.LeaseNotFound or KvStatus.LeaseExists or KvStatus.LeasesFull or KvStatus.LeaseKeysFull) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
+                : lastStatus is not (KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.RevisionInFuture or KvStatus.LeaseNotFound or KvStatus.LeaseExists or KvStatus.LeasesFull or KvStatus.LeaseKeysFull
+                    or KvStatus.PermissionDenied or KvStatus.AuthExists or KvStatus.AuthRootRequired or KvStatus.AuthFull) ? $"a recorded status {(byte)lastStatus} that no applied command can have"
                 : lastUsedSlot == 0 || lastUsedSlot > (ulong)AppliedSlot ? $"last used slot {lastUsedSlot} outside 1..{AppliedSlot}"
                 : Math.Max(lastRevision, Math.Max(lastCreate, lastModified)) > (ulong)Revision || lastVersion > (ulong)RevisionMax
                     ? $"a last revision ({lastRevision}, {lastCreate}, {lastModified}) above the revision ({Revision}) or version {lastVersion}"

@@ -114,7 +114,7 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     /// <summary>"v1.USER.GENERATION.EXPIRES.MAC": the user (base64url), its password generation, the expiry (Unix seconds) and an HMAC-SHA256 over them with the cluster's token key.</summary>
     private static string Token(KvAuth auth, KvUser user, DateTimeOffset expires)
     {
-        var body = $"{TokenVersion}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(user.Name))}.{user.Generation}.{expires.ToUnixTimeSeconds()}";
+        var body = FormattableString.Invariant($"{TokenVersion}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(user.Name))}.{user.Generation}.{expires.ToUnixTimeSeconds()}");
         return $"{body}.{Base64Url.EncodeToString(HMACSHA256.HashData(auth.TokenKey, Encoding.ASCII.GetBytes(body)))}";
     }
 

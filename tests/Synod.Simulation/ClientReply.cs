@@ -16,4 +16,7 @@ public sealed record ClientReply(
 
     /// <summary>For a range read at a past revision, why it was not served (compacted, or in the future); null when it was.</summary>
     public Synod.Driver.RevisionRefusal? Refused { get; init; }
+
+    /// <summary>The write was refused because its user may not make it (authentication on): it was not applied, for good.</summary>
+    public bool Denied { get; init; }
 }

@@ -21,6 +21,12 @@ public sealed record ClientRequest(
     /// <summary>For a compact command (a write, Kind Put), the revision to compact to; 0 for every other request.</summary>
     public long CompactTo { get; init; }
 
-    /// <summary>A bank transaction or a compaction: a write judged by its own checks, not by the register checker.</summary>
-    public bool IsSideOperation => Txn is not null || CompactTo != 0;
+    /// <summary>In a run with authentication, a change to users, roles or authentication (a write, Kind Put); null otherwise.</summary>
+    public Synod.Kv.KvAuthChange? AuthChange { get; init; }
+
+    /// <summary>In a run with authentication, the user the write is made as ("" for none).</summary>
+    public string User { get; init; } = "";
+
+    /// <summary>A bank transaction, a compaction or an auth change: a write judged by its own checks, not by the register checker.</summary>
+    public bool IsSideOperation => Txn is not null || CompactTo != 0 || AuthChange is not null;
 }

@@ -95,6 +95,16 @@ public sealed class FaultCounters
 
     public long HandoversGivenUp { get; set; }
 
+    /// <summary>Runs that turned authentication on (<see cref="SimulationOptions.AuthProbability"/>), and writes refused for want of permission.</summary>
+    public long AuthRuns { get; set; }
+
+    public long WritesDenied { get; set; }
+
+    /// <summary>Runs whose enable was acknowledged, and writes outside the grants begun after it (each must be refused).</summary>
+    public long AuthEnabled { get; set; }
+
+    public long ForbiddenWritesTried { get; set; }
+
     /// <summary>Removals of a leader that handed over first, asked again at the new leader.</summary>
     public long LeaderRemovalsFollowed { get; set; }
 
@@ -173,6 +183,10 @@ public sealed class FaultCounters
         Reconfigurations += other.Reconfigurations;
         Handovers += other.Handovers;
         HandoversGivenUp += other.HandoversGivenUp;
+        AuthRuns += other.AuthRuns;
+        WritesDenied += other.WritesDenied;
+        AuthEnabled += other.AuthEnabled;
+        ForbiddenWritesTried += other.ForbiddenWritesTried;
         LeaderRemovalsFollowed += other.LeaderRemovalsFollowed;
         ReconfigurationsRefused += other.ReconfigurationsRefused;
         ReplicasJoined += other.ReplicasJoined;
@@ -195,5 +209,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} auth-runs={AuthRuns} writes-denied={WritesDenied} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

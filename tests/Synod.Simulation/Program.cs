@@ -41,6 +41,11 @@ var upgradeOption = new Option<double>("--upgrade-probability")
     Description = "Per run, the chance that it begins on the build before revisions (old commands, format-2 snapshots) and is upgraded in place a quarter of the way in. 0 switches it off.",
     DefaultValueFactory = _ => defaults.UpgradeProbability,
 };
+var authOption = new Option<double>("--auth-probability")
+{
+    Description = "Per run, the chance that authentication is turned on while clients run (users root and limited; half the keys outside limited's grants). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.AuthProbability,
+};
 var unfencedOption = new Option<bool>("--unfenced-lock")
 {
     Description = "The lease holders' lock recipe writes its counter without the fencing compare (a client bug): the counter oracle must then find a violation.",
@@ -49,7 +54,7 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, unfencedOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption,
 };
 
 root.SetAction(parse =>
@@ -87,6 +92,7 @@ root.SetAction(parse =>
         UpgradeProbability = parse.GetValue(upgradeOption),
         ReconfigureProbability = parse.GetValue(reconfigureOption),
         HandoverProbability = parse.GetValue(handoverOption),
+        AuthProbability = parse.GetValue(authOption),
         UnfencedLock = parse.GetValue(unfencedOption),
     };
     try
@@ -110,6 +116,7 @@ root.SetAction(parse =>
         (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
         (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
         (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +
+        (baseOptions.AuthProbability != defaults.AuthProbability ? $" --auth-probability {baseOptions.AuthProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

@@ -248,6 +248,8 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             var command = request.Register
                 ? new KvCommand(0, request.Sequence, KvOperation.Register, [], [])
+                : request.AuthChange is { } change
+                ? KvCommand.ChangeAuth(request.ClientId, request.Sequence, change, request.User)
                 : request.CompactTo != 0
                 ? KvCommand.CompactTo(request.ClientId, request.Sequence, request.CompactTo)
                 : request.Txn is { } txn
@@ -263,6 +265,11 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                         : request.Expect is null ? KvCondition.Absent
                         : new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes(request.Expect)),
                 };
+            if (!request.Register && request.User.Length != 0)
+            {
+                command = command with { User = request.User };
+            }
+
             var bytes = command.Encode();
             if (_sim.BeforeUpgrade)
             {
@@ -432,12 +439,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         public void Complete(WriteOutcome result)
         {
-            var ok = result.Status is KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed;
+            // An auth change that finds its user or role there already was made by an earlier copy (under a session since gone).
+            var ok = result.Status is KvStatus.Ok or KvStatus.NotFound or KvStatus.CompareFailed or KvStatus.AuthExists or KvStatus.AuthRootRequired or KvStatus.AuthFull;
             var gone = result.Status is KvStatus.SessionExpired or KvStatus.UnknownClient;
             bool? swapped = (request.Kind == OperationKind.Cas || request.Txn is not null) && ok ? result.Status == KvStatus.Ok : null;
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, ok, null, result.Status.ToString(), result.RegisteredClientId, gone, swapped)
             {
                 Revision = result.Revision,
+                Denied = result.Status == KvStatus.PermissionDenied,
             });
         }
 

@@ -143,6 +143,14 @@ public sealed record SimulationOptions
     /// </summary>
     public double HandoverProbability { get; init; } = 0.3;
 
+    /// <summary>
+    /// Per run, the chance that authentication is turned on while clients run: client 1 first adds users root and
+    /// "limited" (a role with readwrite on half the keys) and enables authentication, then the even-numbered clients
+    /// write as "limited" and the rest as root. A refused write must never take effect, and a write outside the grants
+    /// begun after authentication was on must never be acknowledged.
+    /// </summary>
+    public double AuthProbability { get; init; } = 0.3;
+
     /// <summary>Mean gap between two handovers asked for in a run that hands over.</summary>
     public int HandoverGapMsMean { get; init; } = 400;
 
@@ -184,6 +192,7 @@ public sealed record SimulationOptions
         RequireProbability(UpgradeProbability, nameof(UpgradeProbability));
         RequireProbability(ReconfigureProbability, nameof(ReconfigureProbability));
         RequireProbability(HandoverProbability, nameof(HandoverProbability));
+        RequireProbability(AuthProbability, nameof(AuthProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

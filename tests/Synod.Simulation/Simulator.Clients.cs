@@ -71,6 +71,11 @@ public sealed partial class Simulator
             return;
         }
 
+        if (BeginAuthSetup(client))
+        {
+            return;
+        }
+
         _operationsStarted++;
         if (!BeforeUpgrade && Random.Next(100) < BankOperationPercent)
         {
@@ -130,6 +135,7 @@ public sealed partial class Simulator
     /// </summary>
     private void Begin(SimClient client, ClientRequest request)
     {
+        request = WithUser(client, request);
         if (request.Kind == OperationKind.Get)
         {
             client.Current = request;
@@ -191,6 +197,13 @@ public sealed partial class Simulator
         if (reply.SessionGone && request.IsSideOperation)
         {
             client.ForgetClientId();
+            if (request.AuthChange is { } again)
+            {
+                // A step of the auth setup is made again under a new client id (AuthExists if the first copy was made).
+                Begin(client, new ClientRequest(client.Index, 0, 0, 0, OperationKind.Put, "", null) { AuthChange = again, User = request.User });
+                return;
+            }
+
             EndOperation(client);
             return;
         }
@@ -202,6 +215,12 @@ public sealed partial class Simulator
             _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs,
                 client.AttemptsOfOperation > 1 ? null : NowMs, client.AttemptsOfOperation > 1 ? Outcome.Unknown : Outcome.Fail) { Expect = request.Expect });
             EndOperation(client);
+            return;
+        }
+
+        if (reply.Denied)
+        {
+            OnDenied(client, request);
             return;
         }
 
@@ -224,6 +243,13 @@ public sealed partial class Simulator
 
         if (request.CompactTo != 0)
         {
+            EndOperation(client);
+            return;
+        }
+
+        if (request.AuthChange is { } change)
+        {
+            OnAuthChangeDone(reply, change);
             EndOperation(client);
             return;
         }
@@ -279,6 +305,7 @@ public sealed partial class Simulator
             Expect = request.Expect,
             Swapped = request.Kind == OperationKind.Cas ? reply.Swapped ?? throw new InvalidOperationException("a compare-and-swap's answer says whether it swapped") : null,
         });
+        CheckAcknowledgedWrite(client, request);
         if (request.Kind is OperationKind.Put || (request.Kind == OperationKind.Cas && reply.Swapped == true))
         {
             NoteAcknowledgedChange(reply.Revision, request.Key, request.Value);
@@ -369,7 +396,9 @@ public sealed partial class Simulator
     private void OnAttemptFailed(SimClient client, bool timedOut)
     {
         Faults.ClientRetries++;
-        if (!_healed && client.AttemptsOfOperation >= Options.ClientAttemptsMax)
+        // A step of the auth setup is never given up: the steps after it would be made without it.
+        var settingUp = client.Current?.AuthChange is not null || client.PendingWrite?.AuthChange is not null;
+        if (!_healed && client.AttemptsOfOperation >= Options.ClientAttemptsMax && !settingUp)
         {
             var request = client.Current!;
             if (request.IsSideOperation || (request.Register && client.PendingWrite?.IsSideOperation == true))

@@ -132,6 +132,11 @@ public sealed partial class Simulator
 
     private void SendLeaseWrite(SimLeaseHolder holder, long attempt, SimReplicaHost host, KvCommand command)
     {
+        if (Authenticating && command.Operation != KvOperation.Register)
+        {
+            command = command with { User = KvAuth.RootUser };
+        }
+
         var bytes = command.Encode();
         DeliverLease(host, () => host.LeaseWrite(command.ClientId, command.Sequence, bytes, new SimLeaseWriteAnswer(this, holder, attempt, host.Id)));
     }

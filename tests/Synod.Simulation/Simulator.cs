@@ -69,6 +69,12 @@ public sealed partial class Simulator
             (options.Bugs & (ProtocolBugs.ConfigurationAtOnce | ProtocolBugs.LearnerVotes)) != 0;
         _handoverRandom = new SeededRandom(Mix((ulong)options.Seed, 0x4A0D));
         HandingOver = _handoverRandom.Chance(options.HandoverProbability) || (options.Bugs & ProtocolBugs.HandoverSkipsPhase1) != 0;
+
+        // Its own stream again. The build before revisions knows no users, and one client alone could not both set
+        // authentication up and write as the limited user.
+        Authenticating = !BeforeUpgrade && options.Clients >= 2 &&
+            (new SeededRandom(Mix((ulong)options.Seed, 0xA077)).Chance(options.AuthProbability) || (options.Bugs & (ProtocolBugs.PermissionsIgnored | ProtocolBugs.SnapshotDropsAuth)) != 0);
+        _authSetup = Authenticating ? AuthSetup(options.Keys) : [];
         var hosts = options.Replicas + (Reconfiguring ? SpareReplicas : 0);
         var members = Enumerable.Range(1, options.Replicas).ToArray();
         _blocked = new bool[hosts + 1, hosts + 1];

@@ -149,6 +149,9 @@ public sealed class KvAuthTests
         Assert.Equal(KvStateMachine.SnapshotFormatVersion, plain.Snapshot()[4]);
 
         var machine = Secured();
+
+        // Sessions whose last answer was a refusal are kept too (found by the simulator: a restore refused them).
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", PutOf("other")).Status);
         var snapshot = machine.Snapshot();
         Assert.Equal(KvStateMachine.SnapshotFormatVersionAuth, snapshot[4]);
         var restored = KvStateMachine.Restore(snapshot);
@@ -200,5 +203,19 @@ public sealed class KvAuthTests
         var machine = WithClients(1);
         Assert.Equal(KvStatus.Invalid, Apply(machine, KvCommand.ChangeAuth(1, 1, change, "").Encode())[0].Status);
         Assert.True(machine.Auth.IsEmpty);
+    }
+
+    [Fact]
+    public void A_new_password_or_a_user_deleted_and_added_again_gets_a_new_generation_so_earlier_tokens_stop_working()
+    {
+        var machine = Secured();
+        var first = machine.Auth.Users["alice"].Generation;
+        Change(machine, new(KvAuthChangeKind.UserPassword, Name: "alice", SecretBytes: Hash), user: "root");
+        var second = machine.Auth.Users["alice"].Generation;
+        Change(machine, new(KvAuthChangeKind.UserDelete, Name: "alice"), user: "root");
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: Hash), user: "root");
+        var third = machine.Auth.Users["alice"].Generation;
+
+        Assert.Equal(3, new[] { first, second, third }.Distinct().Count());
     }
 }

@@ -42,6 +42,9 @@ public sealed class SimulationTests
         Assert.True(faults.LeaseHolderPauses > 0 && faults.LeasesExpired > 0 && faults.LeasesEnded > faults.LeasesExpired, faults.ToString());
         Assert.True(faults.LocksTaken > 0 && faults.FencedWritesRefused > 0, faults.ToString());
 
+        // Authentication is turned on in some runs, and writes outside a user's grants are tried and refused (none taking effect: no violation above).
+        Assert.True(faults.AuthRuns > 0 && faults.AuthEnabled > 0 && faults.ForbiddenWritesTried > 0 && faults.WritesDenied > 0, faults.ToString());
+
         // Membership changes in some runs: spares join, learners are promoted, members are removed and stop.
         Assert.True(faults.ReconfiguringRuns > 0 && faults.Reconfigurations > faults.ReconfiguringRuns && faults.ReplicasJoined > 0 && faults.ReplicasRetired > 0, faults.ToString());
     }
