@@ -72,6 +72,10 @@ public static class ServeCommand
             DefaultValueFactory = _ => $"{ServerOptions.Defaults.AuthTokenTtlMs}ms",
         };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
+        var restamp = new Option<bool>("--restamp-cluster-id")
+        {
+            Description = "Stamp the data directory with this --cluster-token's cluster id before starting, whatever id it holds (to undo a mistyped token at a first start; the other replicas must agree with the new id).",
+        };
         var clusterToken = new Option<string?>("--cluster-token")
         {
             Description = $"Names this cluster; every replica of it gives the same one. With the replica ids it makes the cluster id, stamped in the data directory and checked on every peer connection (default: the --config file's, else \"{ServerOptions.ClusterTokenDefault}\").",
@@ -89,7 +93,7 @@ public static class ServeCommand
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
-            peerCert, peerKey, peerCa, insecurePeers, clusterToken, tlsCert, tlsKey, tlsClientCa,
+            peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -257,6 +261,20 @@ public static class ServeCommand
                 {
                     Console.Error.WriteLine(
                         $"warning: replica {options.Id} starts a new cluster with the default --cluster-token \"{ServerOptions.ClusterTokenDefault}\": any other cluster of the same replica ids started so has the same cluster id, and its replicas are not told apart from this one's. Give each cluster its own --cluster-token (the same on all its replicas).");
+                }
+
+                if (parse.GetValue(restamp))
+                {
+                    try
+                    {
+                        var before = ReplicaStorage.RestampClusterId(new RealDisk(), options.DataDir, options.Id, options.ClusterId);
+                        Console.Error.WriteLine($"replica {options.Id}: {options.DataDir} stamped with cluster {options.ClusterId:x16} (it named {before:x16}).");
+                    }
+                    catch (StorageException e)
+                    {
+                        Console.Error.WriteLine($"error: {e.Message}");
+                        return ExitCodes.InvalidInput;
+                    }
                 }
 
                 using var recordStop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);

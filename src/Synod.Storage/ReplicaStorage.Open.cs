@@ -36,6 +36,33 @@ public sealed partial class ReplicaStorage
         }
     }
 
+    /// <summary>
+    /// Stamps <paramref name="directory"/> (replica <paramref name="replicaId"/>'s) with <paramref name="clusterId"/>,
+    /// whatever cluster it names now (`serve --restamp-cluster-id`): the way out when a data directory was stamped with
+    /// the wrong --cluster-token (a typo at the first start after an upgrade stamps it for good). Only the meta file
+    /// changes; returns the id it named before.
+    /// </summary>
+    /// <exception cref="StorageException">No state there, another replica's, damaged, or in use by a running replica.</exception>
+    public static ulong RestampClusterId(IDisk disk, string directory, int replicaId, ulong clusterId)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(replicaId);
+        var path = Path.Combine(directory, StorageLayout.MetaFileName);
+        if (!disk.IsDirectory(directory) || !disk.Exists(path))
+        {
+            throw StorageMessages.NoState(directory);
+        }
+
+        using var lockHandle = AcquireLock(disk, directory);
+        var (owner, stamped) = MetaFile.Decode(disk.ReadAll(path), path);
+        if (owner != replicaId)
+        {
+            throw new StorageException($"{path} says {directory} belongs to replica {owner}, not to replica {replicaId}; nothing was stamped.");
+        }
+
+        WriteMeta(disk, directory, replicaId, clusterId);
+        return stamped;
+    }
+
     /// <summary>Reads what the directory holds without changing anything. Pure apart from the reads.</summary>
     internal static DirectoryContents Inspect(IDisk disk, string directory)
     {

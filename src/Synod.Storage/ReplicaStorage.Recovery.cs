@@ -40,7 +40,8 @@ public sealed partial class ReplicaStorage
         if (stamped != 0)
         {
             throw new StorageException($"{path} says {directory} belongs to cluster {stamped:x16}, but replica {replicaId} was started for cluster {clusterId:x16} (the id comes from --cluster-token and the replica ids in --peers). " +
-                "Start it with the flags of the cluster it belongs to; to move this replica to the other cluster, give it an empty --data-dir and --rebuild-from-peers.");
+                "Start it with the flags of the cluster it belongs to; to move this replica to the other cluster, give it an empty --data-dir and --rebuild-from-peers; " +
+                "if the stamp itself is wrong (a mistyped --cluster-token at a first start), start it once with --restamp-cluster-id and the right token.");
         }
 
         // Written before cluster ids: it takes the id it is started with (tmp, fsync, rename, fsync dir, as at initialisation).

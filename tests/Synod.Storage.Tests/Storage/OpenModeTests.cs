@@ -60,6 +60,25 @@ public sealed class OpenModeTests
     }
 
     [Fact]
+    public void A_directory_stamped_with_the_wrong_cluster_id_opens_after_a_restamp_and_only_its_own_replica_may_restamp_it()
+    {
+        var disk = Stores.NewSimDisk();
+        ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.NewCluster, new StorageOptions(), _ => { }, clusterId: 0xaaaa).Dispose();
+
+        var other = Assert.Throws<StorageException>(() => ReplicaStorage.RestampClusterId(disk, Stores.SimDirectory, 2, 0xbbbb));
+        Assert.Contains("belongs to replica 1", other.Message, StringComparison.Ordinal);
+        using (ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xaaaa))
+        {
+            // A running replica holds the directory: no restamp under it.
+            Assert.Throws<StorageException>(() => ReplicaStorage.RestampClusterId(disk, Stores.SimDirectory, 1, 0xbbbb));
+        }
+
+        Assert.Equal(0xaaaaUL, ReplicaStorage.RestampClusterId(disk, Stores.SimDirectory, 1, 0xbbbb));
+        ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xbbbb).Dispose();
+        Assert.Throws<StorageException>(() => ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, clusterId: 0xaaaa));
+    }
+
+    [Fact]
     public void A_meta_file_from_before_cluster_ids_takes_the_id_it_is_started_with_and_keeps_it()
     {
         var disk = Stores.NewSimDisk();
