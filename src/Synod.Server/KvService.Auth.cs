@@ -42,7 +42,8 @@ internal sealed partial class KvService
             KvStatus.AuthRootRequired => throw new RpcException(new Status(StatusCode.InvalidArgument, change.Kind == KvAuthChangeKind.Enable
                 ? "authentication needs a user named root first, or no one could change users and roles once it is on: `synod user add root`, then enable it."
                 : "authentication is on, and it needs user root with the root role, or no one could change users and roles; turn authentication off first.")),
-            KvStatus.AuthFull => throw new RpcException(new Status(StatusCode.ResourceExhausted,
+            // INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: a client retries that (an overloaded replica), and this answer never changes.
+            KvStatus.AuthFull => throw new RpcException(new Status(StatusCode.InvalidArgument,
                 $"the change would pass a limit: {KvLimits.UsersMax} users, {KvLimits.RolesMax} roles, {KvLimits.RolesPerUserMax} roles per user, {KvLimits.PermissionsPerRoleMax} permissions per role or {KvLimits.PermissionsMax} in all; nothing changed.")),
             _ => throw new RpcException(new Status(StatusCode.Internal, $"the auth change was answered {outcome.Status}.")),
         };
