@@ -177,20 +177,7 @@ internal static class AuthCommands
     }
 
     /// <summary>The first key after every key that begins with <paramref name="prefix"/>; empty when there is none (all 0xFF, or empty).</summary>
-    private static byte[] PrefixEnd(byte[] prefix)
-    {
-        var end = prefix.ToArray();
-        for (var i = end.Length - 1; i >= 0; i--)
-        {
-            if (end[i] < 0xFF)
-            {
-                end[i]++;
-                return end[..(i + 1)];
-            }
-        }
-
-        return [];
-    }
+    private static byte[] PrefixEnd(byte[] prefix) => SynodRange.Prefix(prefix).To.ToArray();
 
     private static string Describe(Protocol.Permission permission, bool withKind = true)
     {

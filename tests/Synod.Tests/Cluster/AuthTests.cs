@@ -140,11 +140,6 @@ public sealed class AuthTests(ITestOutputHelper output)
         Assert.Equal(4, (await root.RangeAsync(SynodRange.Prefix("anywhere/"))).Kvs.Count);
     }
 
-    private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions)
-    {
-        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(run.ExitCode == exitCode, $"exit code {run.ExitCode}, expected {exitCode}; stderr: {run.Stderr}");
-        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal), $"stderr should be one 'error:' line: {run.Stderr}");
-        Assert.Contains(mentions, lines[0], StringComparison.Ordinal);
-    }
+    private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions) =>
+        CliExitCodeTests.AssertFailure(run, exitCode, mentions);
 }

@@ -29,7 +29,8 @@ public sealed class CliExitCodeTests
         AssertFailure(await RunAsync("put", "colour", "red", "--endpoints", endpoints, "--timeout", "4"), ExitCodes.Unavailable, "no quorum");
     }
 
-    private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions)
+    /// <summary>A failed command: the exit code, one "error: " line on stderr, and the line mentions <paramref name="mentions"/>.</summary>
+    internal static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions)
     {
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(run.ExitCode == exitCode, $"exit code {run.ExitCode}, expected {exitCode}; stderr: {run.Stderr}");

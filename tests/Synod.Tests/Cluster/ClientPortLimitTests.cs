@@ -136,10 +136,5 @@ public sealed class ClientPortLimitTests(ITestOutputHelper output)
         Assert.True(registered.ClientId > 0 && put.Slot > registered.Slot);
     }
 
-    /// <summary>The process's resident set (VmRSS in /proc/PID/status), in bytes.</summary>
-    private static long ResidentBytes(int processId)
-    {
-        var line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long ResidentBytes(int processId) => ProcessMemory.ResidentBytes(processId);
 }

@@ -317,11 +317,5 @@ public sealed class PeerAuthenticationTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The process's resident set (VmRSS in /proc/PID/status), in bytes.</summary>
-    private static long ResidentBytes(int processId)
-    {
-        var line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        var kilobytes = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        return kilobytes * 1024;
-    }
+    private static long ResidentBytes(int processId) => ProcessMemory.ResidentBytes(processId);
 }

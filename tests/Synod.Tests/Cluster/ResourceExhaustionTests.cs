@@ -162,15 +162,7 @@ public sealed class ResourceExhaustionTests(ITestOutputHelper output)
 
     private static long Mib(long bytes) => bytes / (1024 * 1024);
 
-    /// <summary>The process's resident set (VmRSS in /proc/PID/status), in bytes.</summary>
-    private static long ResidentBytes(int processId) => StatusBytes(processId, "VmRSS:");
+    private static long ResidentBytes(int processId) => ProcessMemory.ResidentBytes(processId);
 
-    /// <summary>The process's peak resident set (VmHWM), in bytes.</summary>
-    private static long PeakResidentBytes(int processId) => StatusBytes(processId, "VmHWM:");
-
-    private static long StatusBytes(int processId, string field)
-    {
-        var line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
-        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long PeakResidentBytes(int processId) => ProcessMemory.PeakResidentBytes(processId);
 }
