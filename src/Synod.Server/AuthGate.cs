@@ -30,6 +30,17 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     /// <summary>The longest password accepted, in UTF-8 bytes.</summary>
     public const int PasswordBytesMax = 1_024;
 
+    /// <summary>
+    /// Sign-ins (PBKDF2 hashes) a replica computes at once; one more is answered UNAVAILABLE at once, so a flood of
+    /// password guesses takes at most this many cores, and the client retries elsewhere.
+    /// </summary>
+    public const int SignInsAtOnceMax = 2;
+
+    private readonly SemaphoreSlim _signIns = new(SignInsAtOnceMax, SignInsAtOnceMax);
+
+    /// <summary>A hash no password is checked against in vain for a user that does not exist, so that takes as long as a wrong password.</summary>
+    private static readonly Lazy<byte[]> NoUserHash = new(() => HashPassword(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
     private const string HashScheme = "pbkdf2-sha256";
@@ -70,14 +81,28 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "authentication is off, so there is nothing to sign in to; `synod auth enable` turns it on."));
         }
 
-        // One answer for a wrong name and a wrong password, so that the answer does not tell which users exist.
-        if (!auth.Users.TryGetValue(name, out var user) || !VerifyPassword(user.PasswordHash, password))
+        if (!_signIns.Wait(0))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, $"user '{name}' does not exist or the password is wrong."));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} is checking {SignInsAtOnceMax} passwords already (SignInsAtOnceMax); retry, here or at another replica."));
+        }
+
+        KvUser? user;
+        try
+        {
+            // One answer, and the same work, for a wrong name and a wrong password: neither tells which users exist.
+            var known = auth.Users.TryGetValue(name, out user);
+            if (!VerifyPassword(known ? user!.PasswordHash : NoUserHash.Value, password) || !known)
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, $"user '{name}' does not exist or the password is wrong."));
+            }
+        }
+        finally
+        {
+            _signIns.Release();
         }
 
         var ttl = TimeSpan.FromMilliseconds(options.AuthTokenTtlMs);
-        return new AuthenticateResponse { Token = Token(auth, user, time.GetUtcNow() + ttl), TtlSeconds = (uint)ttl.TotalSeconds };
+        return new AuthenticateResponse { Token = Token(auth, user!, time.GetUtcNow() + ttl), TtlSeconds = (uint)ttl.TotalSeconds };
     }
 
     /// <summary>A salted slow hash of <paramref name="password"/>, as it enters the log: "pbkdf2-sha256$ROUNDS$SALT$HASH" (base64url).</summary>
