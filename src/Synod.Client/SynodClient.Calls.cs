@@ -24,7 +24,9 @@ public sealed partial class SynodClient
         var deadline = _time.GetTimestamp() + (long)(OperationTimeout(options).TotalSeconds * _time.TimestampFrequency);
         for (var sessionsTried = 1; ; sessionsTried++)
         {
-            var session = _sessions.TryRent() ?? await RegisterAsync(operation, Remaining(options, deadline), cancellationToken);
+            // After a session was found gone, a new id: the idle ones may be gone too (evicted, or registered before
+            // authentication was turned on, which makes them no user's).
+            var session = (sessionsTried == 1 ? _sessions.TryRent() : null) ?? await RegisterAsync(operation, Remaining(options, deadline), cancellationToken);
             var end = WriteEnd.NotAcknowledged;
             try
             {

@@ -36,7 +36,7 @@ public sealed partial class KvStateMachine
         var started = RevisionsStarted;
         var history = HistoryNow();
         var leases = LeasesNow();
-        var auth = AuthForSnapshot;
+        var auth = AuthSection();
         return new KvSnapshotJob(this, slot, () =>
         {
             var keys = entries.Keys.ToArray();

@@ -41,12 +41,24 @@ public sealed partial class KvStateMachine
             EvictDownTo(_sessionsMax - 1);
             var assigned = ++LastClientId;
             RecordSession(assigned, new ClientSession(0, KvStatus.Ok, slot, Revision));
+            if (command.User.Length != 0)
+            {
+                _sessionUsers[assigned] = command.User;
+            }
+
             return new AppliedCommand(clientId, sequence, KvStatus.Ok, Duplicate: false, RegisteredClientId: assigned);
         }
 
         if (command.Operation is KvOperation.LeaseExpire or KvOperation.LeaderEpoch)
         {
             return ApplyLeaderCommand(command);
+        }
+
+        if (Auth.Enabled && _sessionUsers.GetValueOrDefault(clientId, "") != command.User && _sessions.ContainsKey(clientId))
+        {
+            // Another user's session (or one registered before authentication was on): as good as gone for this user,
+            // who registers its own. Not recorded, so the session's owner sees nothing of it.
+            return new AppliedCommand(clientId, sequence, KvStatus.SessionExpired, Duplicate: false);
         }
 
         if (!_sessions.TryGetValue(clientId, out var session))
@@ -169,6 +181,7 @@ public sealed partial class KvStateMachine
             }
 
             _sessions.Remove(first.ClientId);
+            _sessionUsers.Remove(first.ClientId);
         }
     }
 }

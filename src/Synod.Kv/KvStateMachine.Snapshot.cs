@@ -61,17 +61,16 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthForSnapshot);
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, KvAuth auth)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes)
     {
-        var authBytes = auth.IsEmpty ? null : auth.Encode();
         var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases)
-            + (authBytes is null ? 0 : Varint.Size((ulong)authBytes.Length) + authBytes.Length);
+            + (authBytes?.Length ?? 0);
         if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
         {
             throw new InvalidOperationException(
@@ -131,7 +130,7 @@ public sealed partial class KvStateMachine
         WriteLeases(ref writer, leases);
         if (authBytes is not null)
         {
-            writer.WriteLengthPrefixed(authBytes);
+            writer.WriteBytes(authBytes);
         }
 
         var body = snapshot.AsSpan(SnapshotHeaderBytes);
@@ -203,11 +202,7 @@ public sealed partial class KvStateMachine
 
         if (version == SnapshotFormatVersionAuth)
         {
-            machine.Auth = KvAuth.Decode(reader.ReadLengthPrefixed("auth", AuthBytesMax, nameof(AuthBytesMax)));
-            if (machine.Auth.IsEmpty)
-            {
-                throw new KvFormatException($"The {SnapshotBody} is of version {SnapshotFormatVersionAuth} with no users, roles or authentication set.");
-            }
+            machine.ReadAuthSection(ref reader);
         }
 
         reader.ExpectEnd();

@@ -627,9 +627,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; write under a client id that Register assigned (the client library registers one)."));
         }
 
-        if (command.Operation != KvOperation.Register && auth.UserOf(context) is { } user)
+        if (auth.UserOf(context) is { } user)
         {
-            // Into the log: the state machine checks the command against this user's roles at its slot.
+            // Into the log: the state machine checks the command against this user's roles at its slot, and a
+            // registration makes the session this user's alone.
             command = command with { User = user };
         }
 

@@ -265,7 +265,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                         : request.Expect is null ? KvCondition.Absent
                         : new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes(request.Expect)),
                 };
-            if (!request.Register && request.User.Length != 0)
+            if (request.User.Length != 0)
             {
                 command = command with { User = request.User };
             }

@@ -132,7 +132,7 @@ public sealed partial class Simulator
 
     private void SendLeaseWrite(SimLeaseHolder holder, long attempt, SimReplicaHost host, KvCommand command)
     {
-        if (Authenticating && command.Operation != KvOperation.Register)
+        if (Authenticating)
         {
             command = command with { User = KvAuth.RootUser };
         }

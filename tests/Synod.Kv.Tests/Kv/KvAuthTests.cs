@@ -11,13 +11,29 @@ public sealed class KvAuthTests
 {
     private static readonly byte[] Hash = [1, 2, 3];
 
+    private readonly Dictionary<(KvStateMachine Machine, string User), ulong> _sessions = [];
     private ulong _sequence;
+    private ulong _nonce;
+
+    /// <summary>The client id <paramref name="user"/> registered on <paramref name="machine"/> (a session of its own), registering one the first time.</summary>
+    private ulong ClientOf(KvStateMachine machine, string user)
+    {
+        if (!_sessions.TryGetValue((machine, user), out var id))
+        {
+            id = Apply(machine, (new KvCommand(0, ++_nonce, KvOperation.Register, [], []) { User = user }).Encode())[0].RegisteredClientId;
+            Assert.True(id > 0);
+            _sessions[(machine, user)] = id;
+        }
+
+        return id;
+    }
 
     private AppliedCommand Change(KvStateMachine machine, KvAuthChange change, string user = "") =>
-        Apply(machine, KvCommand.ChangeAuth(1, ++_sequence, change, user).Encode())[0];
+        Apply(machine, KvCommand.ChangeAuth(ClientOf(machine, user), ++_sequence, change, user).Encode())[0];
 
+    /// <summary>Applies <paramref name="command"/> as <paramref name="user"/>, under that user's own session.</summary>
     private AppliedCommand As(KvStateMachine machine, string user, KvCommand command) =>
-        Apply(machine, (command with { User = user }).Encode())[0];
+        Apply(machine, (command with { ClientId = ClientOf(machine, user), Sequence = ++_sequence, User = user }).Encode())[0];
 
     private KvCommand PutOf(string key, string value = "v") => new(1, ++_sequence, KvOperation.Put, Bytes(key), Bytes(value));
 
@@ -217,5 +233,32 @@ public sealed class KvAuthTests
         var third = machine.Auth.Users["alice"].Generation;
 
         Assert.Equal(3, new[] { first, second, third }.Distinct().Count());
+    }
+
+    [Fact]
+    public void With_auth_on_a_session_is_its_users_alone_and_one_registered_before_is_no_ones()
+    {
+        var machine = WithClients(1);
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: Hash));
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: Hash));
+        Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: KvAuth.RootRole));
+        var alices = ClientOf(machine, "alice");
+        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9]), user: "root");
+
+        // Another user writing under alice's client id, with the sequence alice would use next, is refused as if the
+        // session were gone, and alice's own write under that sequence is applied, not answered from the session.
+        Assert.Equal(KvStatus.SessionExpired, Apply(machine, (PutOf("k", "by root") with { ClientId = alices, Sequence = 1_000, User = "root" }).Encode())[0].Status);
+        var hers = Apply(machine, (PutOf("k", "by alice") with { ClientId = alices, Sequence = 1_000, User = "alice" }).Encode())[0];
+        Assert.Equal(KvStatus.Ok, hers.Status);
+        Assert.False(hers.Duplicate);
+        Assert.Equal("by alice", Get(machine, "k"));
+
+        // Client 1 registered with no user, before auth was on: no user may use it now.
+        Assert.Equal(KvStatus.SessionExpired, Apply(machine, (PutOf("k") with { ClientId = 1, Sequence = 1_001, User = "alice" }).Encode())[0].Status);
+
+        // The owners survive a snapshot.
+        var restored = KvStateMachine.Restore(machine.Snapshot());
+        Assert.Equal(KvStatus.SessionExpired, Apply(restored, (PutOf("k") with { ClientId = alices, Sequence = 1_001, User = "root" }).Encode())[0].Status);
+        Assert.Equal(KvStatus.Ok, Apply(restored, (PutOf("k") with { ClientId = alices, Sequence = 1_001, User = "alice" }).Encode())[0].Status);
     }
 }
