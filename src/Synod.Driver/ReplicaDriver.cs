@@ -79,12 +79,21 @@ public sealed partial class ReplicaDriver
 
     /// <summary>
     /// A client's write: <paramref name="command"/> is the encoded <see cref="KvCommand"/> with this client id and
-    /// sequence. A retry of a write still waiting joins it rather than proposing it twice from here.
+    /// sequence. A retry of a write still waiting joins it rather than proposing it twice from here; a different write
+    /// under the same client id and sequence does not.
     /// </summary>
     public void Write(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
     {
         var key = (clientId, sequence);
         var waiting = _writeWaiters.TryGetValue(key, out var write);
+        if (waiting && !write!.Command.AsSpan().SequenceEqual(command))
+        {
+            // Not a retry (a client's bug, or another user's request under this client id): answered with the waiting
+            // write's outcome, it would learn what only that write's user may read (a transaction's reads).
+            answer.Fail(ReplicaFailure.SequenceInUse);
+            return;
+        }
+
         if (!Core.KnowsLiveLeader || (Core.Removed && !waiting))
         {
             if (waiting)

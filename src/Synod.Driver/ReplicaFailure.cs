@@ -15,4 +15,10 @@ public enum ReplicaFailure
     /// have taken effect.
     /// </summary>
     WriteOutcomeUnknown,
+
+    /// <summary>
+    /// Another write under the same client id and sequence waits here already: only the same write (byte for byte,
+    /// its user included) may join it and hear its outcome. Nothing was proposed for this request.
+    /// </summary>
+    SequenceInUse,
 }

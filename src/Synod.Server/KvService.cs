@@ -627,7 +627,14 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             throw new RpcException(new Status(StatusCode.InvalidArgument, "client id 0 is reserved; write under a client id that Register assigned (the client library registers one)."));
         }
 
-        if (auth.UserOf(context) is { } user)
+        var writer = auth.UserOf(context);
+        if (writer is null && command.Operation != KvOperation.Register && auth.Auth.Enabled)
+        {
+            // The log would refuse it too; refused here, it never takes a slot (nor a session's sequence).
+            throw Denied(command);
+        }
+
+        if (writer is { } user)
         {
             // Into the log: the state machine checks the command against this user's roles at its slot, and a
             // registration makes the session this user's alone.
@@ -647,6 +654,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         {
             var what = command.Operation == KvOperation.Register ? "registration" : "write";
             throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; this attempt was not proposed (an earlier attempt of the same write, here or elsewhere, may still take effect). Retry, here or at another replica."));
+        }
+        catch (SequenceInUseException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"sequence {command.Sequence} of client {command.ClientId}: {e.Message}; this request was not proposed."));
         }
         catch (WriteOutcomeUnknownException e)
         {

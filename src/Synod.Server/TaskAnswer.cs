@@ -16,6 +16,7 @@ internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> co
     {
         ReplicaFailure.NoLeader => new NoLeaderException(),
         ReplicaFailure.WriteOutcomeUnknown => new WriteOutcomeUnknownException(),
+        ReplicaFailure.SequenceInUse => new SequenceInUseException(),
         _ => new InvalidOperationException($"The replica failed the request: {failure}."),
     }));
 }

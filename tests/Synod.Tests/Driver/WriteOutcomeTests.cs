@@ -169,4 +169,41 @@ public sealed class WriteOutcomeTests
         Assert.Equal(0, answer.Answers);
         Assert.False(cluster[waiting].Kv.TryGet(Key, out _), "a write dropped after WaiterTicksMax must not be proposed again");
     }
+
+    [Fact]
+    public void A_different_write_under_a_waiting_writes_client_id_and_sequence_is_refused_not_answered_with_its_outcome()
+    {
+        // From the cold review of authentication (H2): a request under another user's client id and sequence joined that
+        // user's waiting transaction and was answered with its reads, values included.
+        var cluster = new DriverCluster(3, sessionsMax: 16);
+        var leader = cluster.ElectLeader();
+        var waiting = leader == 1 ? 2 : 1;
+        ulong RegisterAs(string user, ulong nonce) =>
+            cluster.Write(leader, new KvCommand(0, nonce, KvOperation.Register, [], []) { User = user }).Result?.RegisteredClientId ?? throw new InvalidOperationException("not registered");
+        var admin = RegisterAs("root", 1);
+        var alice = RegisterAs("alice", 2);
+        ulong sequence = 0;
+        void Root(KvAuthChange change) =>
+            Assert.Equal(KvStatus.Ok, cluster.Write(leader, KvCommand.ChangeAuth(admin, ++sequence, change, "root")).Result?.Status);
+        Root(new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: [1]));
+        Root(new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: [1]));
+        Root(new(KvAuthChangeKind.UserAdd, Name: "mallory", SecretBytes: [1]));
+        Root(new(KvAuthChangeKind.RoleAdd, Role: "secrets"));
+        Root(new(KvAuthChangeKind.RoleGrant, Role: "secrets", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Encoding.UTF8.GetBytes("secret/"))));
+        Root(new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "secrets"));
+        Root(new(KvAuthChangeKind.Enable, SecretBytes: [7]));
+        Assert.Equal(KvStatus.Ok, cluster.Write(leader, new KvCommand(admin, ++sequence, KvOperation.Put, Encoding.UTF8.GetBytes("secret/k"), Encoding.UTF8.GetBytes("TOPSECRET")) { User = "root" }).Result?.Status);
+
+        cluster.Deaf.Add(waiting);
+        var aliceTxn = new KvCommand(alice, 1, KvOperation.Txn, [], []) { Txn = new KvTxn([], [KvTxnOp.Get(Encoding.UTF8.GetBytes("secret/k"))], []), User = "alice" };
+        var aliceAnswer = cluster.Write(waiting, aliceTxn);
+        var malloryTxn = new KvCommand(alice, 1, KvOperation.Txn, [], []) { Txn = new KvTxn([], [KvTxnOp.Get(Encoding.UTF8.GetBytes("m/nothing"))], []), User = "mallory" };
+        var malloryAnswer = cluster.Write(waiting, malloryTxn);
+        cluster.Deaf.Remove(waiting);
+        cluster.TickAll(20);
+
+        Assert.Equal(ReplicaFailure.SequenceInUse, malloryAnswer.Failure);
+        Assert.Null(malloryAnswer.Result);
+        Assert.Equal("TOPSECRET", Encoding.UTF8.GetString(aliceAnswer.Result!.Txn!.Results[0].Entry!.Value.Value));
+    }
 }
