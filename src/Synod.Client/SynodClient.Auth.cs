@@ -80,6 +80,9 @@ public sealed partial class SynodClient
         }
     }
 
+    /// <summary>Whether this client has a user but sends no token, having found authentication off.</summary>
+    private bool SignedInWithoutToken() => _options.User is not null && Volatile.Read(ref _token) is { Length: 0 };
+
     /// <summary>A replica refused the token (it expired, its user's password changed, authentication was turned off and on): sign in again at the next call.</summary>
     private void ForgetToken() => Volatile.Write(ref _token, null);
 }

@@ -141,7 +141,18 @@ public sealed partial class SynodClient
                     ForgetToken();
                 }
 
-                RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
+                if (e.StatusCode == StatusCode.PermissionDenied && SignedInWithoutToken())
+                {
+                    // Authentication was turned on since this client found it off: sign in at the next attempt (after
+                    // the usual pause, so a replica that still says it is off does not make this spin).
+                    ForgetToken();
+                    history.Record(_endpoints[index], RpcFailureKind.Refused, ClientText.Sentence(e.Status.Detail ?? ""));
+                }
+                else
+                {
+                    RecordOrThrow(e, history, _endpoints[index], pinned is not null, attemptTimeout, key, _time.GetElapsedTime(started), !connected);
+                }
+
                 leaderHint = LeaderIndexOf(e);
                 if (leaderHint is null && options?.LeaveForUnknownLeader == true && NamedLeader(e) is int elsewhere)
                 {

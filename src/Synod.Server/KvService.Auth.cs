@@ -24,6 +24,8 @@ internal sealed partial class KvService
 
     public override async Task<AuthChangeResponse> AuthChange(AuthChangeRequest request, ServerCallContext context)
     {
+        // Judged here too, before a password is hashed or a slot taken (the log judges it again at its slot).
+        auth.RequireRoot(auth.UserOf(context), "change users, roles or authentication");
         var change = await ChangeOf(request);
         var outcome = await WriteAsync(KvCommand.ChangeAuth(request.ClientId, request.Sequence, change, ""), context);
         var subject = change.Name.Length != 0 ? $"user '{change.Name}'" : change.Role.Length != 0 ? $"role '{change.Role}'" : "authentication";

@@ -205,7 +205,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 
     public override async Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context)
     {
-        auth.RequireUser(auth.UserOf(context), "query a lease");
+        var user = auth.UserOf(context);
+        auth.RequireUser(user, "query a lease");
         var lease = await LeaseAsync(request.Id, keepAlive: false, request.Keys, context);
         var response = new LeaseTimeToLiveResponse
         {
@@ -215,7 +216,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             ServedBy = (uint)options.Id,
         };
         var bytes = 0;
-        foreach (var key in lease.Keys)
+        // Only the keys the user may read (etcd's CVE-2023-32082: a lease's keys listed to anyone).
+        foreach (var key in lease.Keys.Where(key => auth.Auth.Allows(user, key, write: false)))
         {
             bytes += key.Length;
             if (bytes > KvLimits.RangeBytesMax)
