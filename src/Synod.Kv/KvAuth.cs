@@ -373,9 +373,9 @@ public sealed class KvAuth
         }
 
         reader.ExpectEnd();
-        if (enabled && !users.ContainsKey(RootUser))
+        if (enabled && (!users.TryGetValue(RootUser, out var root) || !root.Roles.Contains(RootRole) || tokenKey.Length != KvAuthChange.TokenKeyBytes))
         {
-            throw new KvFormatException("The auth state is enabled without a root user.");
+            throw new KvFormatException($"The auth state is enabled without a root user holding the root role, or without a {KvAuthChange.TokenKeyBytes}-byte token key.");
         }
 
         return new KvAuth(enabled, tokenKey, users.ToImmutable(), allRoles.ToImmutable());

@@ -40,6 +40,9 @@ public sealed record KvAuthChange(KvAuthChangeKind Kind, string Name = "", strin
     /// <summary>The longest password hash or token key, in bytes.</summary>
     public const int SecretBytesMax = 256;
 
+    /// <summary>The length of a token key (HMAC-SHA256's), in bytes.</summary>
+    public const int TokenKeyBytes = 32;
+
     private const string Subject = "auth change";
 
     /// <summary>The password hash or token key; empty when the kind takes none.</summary>
@@ -103,7 +106,7 @@ public sealed record KvAuthChange(KvAuthChangeKind Kind, string Name = "", strin
             : (Role.Length != 0) != needsRole ? (needsRole ? "a role name is needed." : "it takes no role name.")
             : (Permission is not null) != needsPermission ? (needsPermission ? "a permission is needed." : "it takes no permission.")
             : !takesSecret && Secret.Length != 0 ? "it takes no secret."
-            : Kind == KvAuthChangeKind.Enable && Secret.Length == 0 ? "an enable carries the new token key."
+            : Kind == KvAuthChangeKind.Enable && Secret.Length != TokenKeyBytes ? $"an enable carries the new token key, {TokenKeyBytes} bytes."
             : Kind is KvAuthChangeKind.RoleAdd or KvAuthChangeKind.RoleDelete && Role == KvAuth.RootRole ? "the root role is built in; it cannot be added or deleted."
             : Kind is KvAuthChangeKind.RoleGrant or KvAuthChangeKind.RoleRevoke && Role == KvAuth.RootRole ? "the root role may do everything already."
             : null;

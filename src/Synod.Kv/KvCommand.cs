@@ -300,9 +300,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
     private string? AuthProblem()
     {
-        if (Sequence == 0 || Key.Length != 0 || Condition is not null || Lease != 0 || Txn is not null)
+        if (ClientId == 0 || Sequence == 0 || Key.Length != 0 || Condition is not null || Lease != 0 || Txn is not null)
         {
-            return "An auth change has a sequence from 1 and carries no key, condition, lease or transaction.";
+            return "An auth change has a client id and a sequence from 1, and carries no key, condition, lease or transaction.";
         }
 
         try

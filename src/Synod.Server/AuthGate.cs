@@ -56,6 +56,7 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     /// <exception cref="RpcException">UNAUTHENTICATED: a token that this cluster did not make, or that expired or whose user's password changed.</exception>
     public string? UserOf(ServerCallContext context)
     {
+        RequireLoaded();
         var auth = Auth;
         if (!auth.Enabled)
         {
@@ -72,9 +73,18 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
         return certificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } name && auth.Users.ContainsKey(name) ? name : null;
     }
 
+    private void RequireLoaded()
+    {
+        if (!host.StateLoaded)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} is still loading its state (snapshot and log), so it cannot yet tell who may do what; retry, here in a moment or at another replica."));
+        }
+    }
+
     /// <summary>Checks a user's password and answers a token every replica accepts until it expires.</summary>
     public AuthenticateResponse Authenticate(string name, string password)
     {
+        RequireLoaded();
         var auth = Auth;
         if (!auth.Enabled)
         {

@@ -108,7 +108,7 @@ internal sealed partial class KvService
         else if (kind == KvAuthChangeKind.Enable)
         {
             // The key every replica signs and checks tokens with, drawn here and replicated through the log.
-            secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+            secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(KvAuthChange.TokenKeyBytes);
         }
 
         KvPermission? permission = null;

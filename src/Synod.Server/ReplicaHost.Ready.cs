@@ -27,6 +27,7 @@ public sealed partial class ReplicaHost
         _driver.Process();
         Volatile.Write(ref _knownLeaderId, (uint)_driver.KnownLeaderId);
         Volatile.Write(ref _auth, _driver.Kv.Auth);
+        Volatile.Write(ref _stateLoaded, true);
     }
 
     long IReplicaLog.BytesSinceSnapshot => _storage.BytesSinceSnapshot;

@@ -105,6 +105,14 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     /// <summary>Users, roles and whether authentication is on, as this replica has applied them (published by the owner loop).</summary>
     public Synod.Kv.KvAuth Auth => Volatile.Read(ref _auth);
 
+    /// <summary>
+    /// False until the owner loop's first pass has loaded the replica's state (snapshot and log): until then
+    /// <see cref="Auth"/> may say authentication is off when it is on, so requests are not judged by it.
+    /// </summary>
+    public bool StateLoaded => Volatile.Read(ref _stateLoaded);
+
+    private bool _stateLoaded;
+
     private Synod.Kv.KvAuth _auth = Synod.Kv.KvAuth.Empty;
 
     /// <summary>The shortest TTL a lease may be granted here, in seconds (fixed at start).</summary>

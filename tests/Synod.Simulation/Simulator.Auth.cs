@@ -48,7 +48,7 @@ public sealed partial class Simulator
         }
 
         setup.Add(new(KvAuthChangeKind.UserGrantRole, Name: LimitedUser, Role: "half"));
-        setup.Add(new(KvAuthChangeKind.Enable, SecretBytes: [7]));
+        setup.Add(new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]));
         return setup;
     }
 

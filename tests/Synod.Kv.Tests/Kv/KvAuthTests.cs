@@ -47,7 +47,7 @@ public sealed class KvAuthTests
         Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("app/")))).Status);
         Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnKey(KvPermissionKind.Read, Bytes("config")))).Status);
         Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "app")).Status);
-        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9, 9])).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes])).Status);
         return machine;
     }
 
@@ -55,11 +55,11 @@ public sealed class KvAuthTests
     public void Auth_cannot_be_turned_on_without_a_root_user_and_turning_it_on_gives_root_the_root_role()
     {
         var machine = WithClients(1);
-        Assert.Equal(KvStatus.AuthRootRequired, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9])).Status);
+        Assert.Equal(KvStatus.AuthRootRequired, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes])).Status);
         Assert.False(machine.Auth.Enabled);
 
         Change(machine, new(KvAuthChangeKind.UserAdd, Name: "root", SecretBytes: Hash));
-        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9])).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes])).Status);
         Assert.True(machine.Auth.Enabled);
         Assert.Contains(KvAuth.RootRole, machine.Auth.Users["root"].Roles);
 
@@ -149,7 +149,7 @@ public sealed class KvAuthTests
         Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "r2", Permission: new KvPermission(KvPermissionKind.Read, Bytes("app/b"), Bytes("app/d"))));
         Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "bob", Role: "r1"));
         Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "bob", Role: "r2"));
-        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [1]));
+        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]));
 
         // alice's one prefix grant, and bob's two adjoining ranges [app/a, app/b) and [app/b, app/d).
         var subject = from == "app/" ? auth : machine.Auth;
@@ -243,7 +243,7 @@ public sealed class KvAuthTests
         Change(machine, new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: Hash));
         Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: KvAuth.RootRole));
         var alices = ClientOf(machine, "alice");
-        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: [9]), user: "root");
+        Change(machine, new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]), user: "root");
 
         // Another user writing under alice's client id, with the sequence alice would use next, is refused as if the
         // session were gone, and alice's own write under that sequence is applied, not answered from the session.

@@ -191,7 +191,7 @@ public sealed class WriteOutcomeTests
         Root(new(KvAuthChangeKind.RoleAdd, Role: "secrets"));
         Root(new(KvAuthChangeKind.RoleGrant, Role: "secrets", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Encoding.UTF8.GetBytes("secret/"))));
         Root(new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "secrets"));
-        Root(new(KvAuthChangeKind.Enable, SecretBytes: [7]));
+        Root(new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]));
         Assert.Equal(KvStatus.Ok, cluster.Write(leader, new KvCommand(admin, ++sequence, KvOperation.Put, Encoding.UTF8.GetBytes("secret/k"), Encoding.UTF8.GetBytes("TOPSECRET")) { User = "root" }).Result?.Status);
 
         cluster.Deaf.Add(waiting);

@@ -204,7 +204,7 @@ public sealed class DecoderFuzzTests
         new(KvAuthChangeKind.RoleAdd, Role: "app"),
         new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, "app/"u8.ToArray())),
         new(KvAuthChangeKind.UserGrantRole, Name: "root", Role: "app"),
-        new(KvAuthChangeKind.Enable, SecretBytes: [7, 7]),
+        new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
     ];
 
     /// <summary>A snapshot with keys, a session, a lease and users and roles (format version 6).</summary>
