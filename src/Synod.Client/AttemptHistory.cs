@@ -63,8 +63,10 @@ internal sealed class AttemptHistory
 
         if (kind == RpcFailureKind.Unanswered && neverConnected)
         {
+            // A deadline on a channel that never connected says less than the error that kept it from connecting (a
+            // refused TLS handshake, say): that one stays the error the operation reports.
             OutcomeUnknown |= IsWrite;
-            LastError = text;
+            LastError ??= text;
             return;
         }
 

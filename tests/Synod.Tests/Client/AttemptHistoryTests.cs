@@ -40,6 +40,13 @@ public sealed class AttemptHistoryTests
         Assert.True(error.OutcomeUnknown);
         Assert.DoesNotContain("was not applied", error.Message, StringComparison.Ordinal);
 
+        // Seen in CI under load: the error that kept the channels from connecting (a refused TLS handshake) is what the
+        // operation reports, not the last attempt's deadline, cut to nothing, on a channel that never connected.
+        var refused = new AttemptHistory("get", isWrite: false);
+        refused.Record("127.0.0.1:7001", RpcFailureKind.Unanswered, "it closed the connection before HTTP/2 began (... give --cert and --key)");
+        refused.Record("127.0.0.1:7002", RpcFailureKind.Unanswered, "no answer within 0.0 s", neverConnected: true);
+        Assert.Contains("give --cert and --key", refused.Exhausted(Tried).Message, StringComparison.Ordinal);
+
         // On a channel that did connect, a timeout means a replica was reached.
         var reached = new AttemptHistory("get", isWrite: false);
         reached.Record("127.0.0.1:7001", RpcFailureKind.Unanswered, "no answer within 2 s");
