@@ -217,11 +217,20 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     }
 
     /// <summary>Refuses a read of keys [<paramref name="from"/>, <paramref name="to"/>) not all readable by the user.</summary>
-    public void RequireRead(string? user, byte[] from, byte[] to, string what)
+    public void RequireRead(string? user, byte[] from, byte[] to)
     {
         if (!Auth.Allows(user, from, to, write: false))
         {
-            throw Denied(user, $"read {what}");
+            throw Denied(user, $"read {RangeText(from, to)}");
+        }
+    }
+
+    /// <summary>Refuses a read of <paramref name="key"/> by a user that may not read it (nothing is allocated while authentication is off).</summary>
+    public void RequireRead(string? user, byte[] key)
+    {
+        if (!Auth.Allows(user, key, write: false))
+        {
+            throw Denied(user, $"read key {KeyText(key)}");
         }
     }
 

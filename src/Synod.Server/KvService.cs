@@ -106,7 +106,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         var outcome = await ReadAsync(new ReadInput(key, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
 
         // Checked once answered, against roles at least as new as the read (the replica applied up to its read index).
-        auth.RequireRead(user, key, [.. key, 0], $"key {AuthGate.KeyText(key)}");
+        auth.RequireRead(user, key);
         RefuseRevision(outcome.Refused);
         if (outcome.Entry is not { } entry)
         {
@@ -134,7 +134,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         var user = auth.UserOf(context);
         var completion = ReplicaHost.NewAnswerCompletion<RangeOutcome>();
         var outcome = await ReadAsync(new RangeInput(range, request.Stale, completion, RevisionOf(request.Revision)), completion, context);
-        auth.RequireRead(user, range.From, range.To, AuthGate.RangeText(range.From, range.To));
+        auth.RequireRead(user, range.From, range.To);
         RefuseRevision(outcome.Refused);
         var response = new RangeResponse
         {
@@ -490,7 +490,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         var range = WatchRangeOf(create);
         try
         {
-            auth.RequireRead(user, range.From, range.To, $"(watch) {AuthGate.RangeText(range.From, range.To)}");
+            auth.RequireRead(user, range.From, range.To);
             return null;
         }
         catch (RpcException e)
