@@ -31,6 +31,7 @@ public static class ProtocolBugCatalog
         ("handover-skips-phase1", ProtocolBugs.HandoverSkipsPhase1, "a replica the leader hands over to leads at once without phase 1, so a late TimeoutNow overwrites slots chosen after the handover was given up (every run hands over)"),
         ("permissions-ignored", ProtocolBugs.PermissionsIgnored, "the state machine applies a command without checking its user's roles, so a user writes keys outside its grants (runs with authentication)"),
         ("snapshot-drops-auth", ProtocolBugs.SnapshotDropsAuth, "a snapshot leaves out users, roles and whether authentication is on, so a replica restored from one judges writes by other rules than the rest (runs with authentication)"),
+        ("watch-outlives-auth-change", ProtocolBugs.WatchOutlivesAuthChange, "the replica driver checks a watcher's user only when the watch is created, so a watch opened before authentication was turned on keeps streaming changes its user may not read (runs with authentication)"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

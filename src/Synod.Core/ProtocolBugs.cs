@@ -127,4 +127,10 @@ public enum ProtocolBugs
 
     /// <summary>Snapshots leave out users, roles and whether authentication is on (KvBugs.SnapshotDropsAuth).</summary>
     SnapshotDropsAuth = 268435456,
+
+    /// <summary>
+    /// The replica driver checks a watcher's user only when the watch is created: a watch opened before authentication was
+    /// turned on, or before its user lost the permission, goes on streaming changes it may no longer read.
+    /// </summary>
+    WatchOutlivesAuthChange = 536870912,
 }

@@ -26,6 +26,12 @@ public interface IWatchSink
     /// <summary>The stream's progress request has been answered (a stream asks one at a time).</summary>
     void ProgressRequestAnswered();
 
+    /// <summary>
+    /// The watch was refused or ended because its user may not (or may no longer) read its range; <paramref name="reason"/>
+    /// names the user and the range.
+    /// </summary>
+    void Denied(long watchId, string reason);
+
     /// <summary>The watch ended: cancelled, or compacted (then <paramref name="compactRevision"/> is the oldest revision kept).</summary>
     void Canceled(long watchId, string reason, long compactRevision);
 }

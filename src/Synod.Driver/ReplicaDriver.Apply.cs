@@ -20,6 +20,8 @@ public sealed partial class ReplicaDriver
             {
                 write.MayHaveBeenAppliedUnseen = true;
             }
+
+            RecheckWatchers();
         }
 
         foreach (var entry in ready.Committed)
@@ -29,6 +31,8 @@ public sealed partial class ReplicaDriver
             {
                 AnswerWrite(applied, entry.Slot);
             }
+
+            RecheckWatchers();
         }
 
         AnswerMembership(ready);

@@ -9,7 +9,10 @@ namespace Synod.Driver;
 /// slot and every tick: its next changes are read from the history window (<see cref="KvStateMachine.EventsFrom"/>),
 /// whole revisions at a time, while its sink has room. So a slow sink never holds up writes or other watchers: its
 /// watchers simply fall behind, and catch up from the history once it has room again; if the window moves past
-/// one of them first, it is cancelled with the oldest revision kept, for the client to read afresh.
+/// one of them first, it is cancelled with the oldest revision kept, for the client to read afresh. A watcher keeps the
+/// user it was opened by: it is checked against the applied users and roles when it is created, and again whenever they
+/// change (an applied auth change, an installed snapshot), before anything applied after the change is sent to it; one
+/// whose user may no longer read its range is cancelled with permission denied.
 /// </summary>
 public sealed partial class ReplicaDriver
 {
@@ -17,6 +20,9 @@ public sealed partial class ReplicaDriver
     private readonly List<KvEvent> _watchBatch = [];
     private long _lastWatchPumpTick = -1;
     private long _watchVisitsThisTick;
+
+    // The users and roles the watchers were last checked against (KvAuth is immutable: a change makes a new one).
+    private KvAuth? _watchersCheckedAgainst;
 
     // One pass's batches, by range, start and revision: watchers of one range that are at the same point (a thousand
     // watchers of one prefix, all caught up) share one read of the history and one batch.
@@ -29,14 +35,21 @@ public sealed partial class ReplicaDriver
     public int WatcherCount => _watchers.Count;
 
     /// <summary>
-    /// Registers a watcher of <paramref name="range"/> from <paramref name="startRevision"/> (0: from the next change
-    /// on); a start past the applied revision waits for it. Refused, through the sink, when the watcher id is taken on
-    /// the sink, when <see cref="DriverOptions.WatchersMax"/> are registered, or when the start has been compacted.
+    /// Registers a watcher of <paramref name="range"/> for <paramref name="user"/> (null: none named) from
+    /// <paramref name="startRevision"/> (0: from the next change on); a start past the applied revision waits for it.
+    /// Refused, through the sink, when the user may not read the range, when the watcher id is taken on the sink, when
+    /// <see cref="DriverOptions.WatchersMax"/> are registered, or when the start has been compacted.
     /// </summary>
-    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify)
+    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify, string? user)
     {
         ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(range);
+        if (WatchDenial(user, range) is { } denial)
+        {
+            sink.Denied(watchId, denial);
+            return;
+        }
+
         if (_watchers.ContainsKey((sink, watchId)))
         {
             sink.Canceled(watchId, $"watch id {watchId} is already in use on this stream; give each watch of a stream its own id.", 0);
@@ -58,10 +71,49 @@ public sealed partial class ReplicaDriver
         var next = startRevision == 0 ? Kv.Revision + 1
             : (Core.Options.Bugs & ProtocolBugs.WatchStartsOneLate) != 0 ? startRevision + 1
             : startRevision;
-        var watcher = new Watcher(sink, watchId, range, progressNotify) { NextRevision = next, LastSentTick = Core.CurrentTick };
+        var watcher = new Watcher(sink, watchId, range, progressNotify, user) { NextRevision = next, LastSentTick = Core.CurrentTick };
         _watchers[(sink, watchId)] = watcher;
         sink.Created(watchId, next, Kv.Revision);
         Pump(watcher);
+    }
+
+    /// <summary>Why <paramref name="user"/> may not watch <paramref name="range"/> as the applied roles stand, or null.</summary>
+    private string? WatchDenial(string? user, KvRange range) =>
+        Kv.Auth.Allows(user, range.From, range.To, write: false) ? null
+        : KvAuth.DenialText(user, $"read {KvAuth.RangeText(range.From, range.To)}", Kv.Auth.Enabled && user is not null && !Kv.Auth.Users.ContainsKey(user) ? "no such user (it was deleted)" : null);
+
+    /// <summary>
+    /// After each applied slot and an installed snapshot: when users, roles or authentication changed, every watcher
+    /// whose user may no longer read its range is cancelled with permission denied, before anything applied after the
+    /// change is sent to it (under <see cref="ProtocolBugs.WatchOutlivesAuthChange"/>, never).
+    /// </summary>
+    private void RecheckWatchers()
+    {
+        if (ReferenceEquals(Kv.Auth, _watchersCheckedAgainst))
+        {
+            return;
+        }
+
+        _watchersCheckedAgainst = Kv.Auth;
+        if (_watchers.Count == 0 || (Core.Options.Bugs & ProtocolBugs.WatchOutlivesAuthChange) != 0)
+        {
+            return;
+        }
+
+        List<Watcher>? denied = null;
+        foreach (var watcher in _watchers.Values)
+        {
+            if (WatchDenial(watcher.User, watcher.Range) is { } denial)
+            {
+                watcher.Sink.Denied(watcher.WatchId, denial);
+                (denied ??= []).Add(watcher);
+            }
+        }
+
+        foreach (var watcher in denied ?? [])
+        {
+            _watchers.Remove((watcher.Sink, watcher.WatchId));
+        }
     }
 
     /// <summary>Ends a watcher at its client's request; nothing more is sent for it.</summary>
@@ -212,7 +264,7 @@ public sealed partial class ReplicaDriver
     /// <summary>Batches one pass remembers (it starts afresh past it).</summary>
     private const int WatchBatchesRemembered = 1024;
 
-    private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify)
+    private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify, string? user)
     {
         /// <summary>The range's bounds as one string, so that watchers of the same range share batches.</summary>
         public string RangeKey { get; } = Convert.ToBase64String(range.From) + "|" + Convert.ToBase64String(range.To);
@@ -224,6 +276,9 @@ public sealed partial class ReplicaDriver
         public KvRange Range { get; } = range;
 
         public bool ProgressNotify { get; } = progressNotify;
+
+        /// <summary>The user it was opened by (null: none named), checked again whenever users or roles change.</summary>
+        public string? User { get; } = user;
 
         /// <summary>The first revision whose changes it has not been sent.</summary>
         public long NextRevision { get; set; }

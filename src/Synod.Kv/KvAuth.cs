@@ -160,6 +160,27 @@ public sealed class KvAuth
             .Where(p => p.Allows(write))
             .OrderBy(p => p.From, ByteArrayComparer.Instance)];
 
+    /// <summary>
+    /// The sentence for a refusal of <paramref name="operation"/> ("read the range ['a', 'b')") to
+    /// <paramref name="user"/>, with <paramref name="why"/> or the usual reason: the same words wherever it is refused.
+    /// </summary>
+    public static string DenialText(string? user, string operation, string? why = null) => user is null
+        ? $"authentication is on and the request names no user, so it may not {operation}; give --user NAME (or a client certificate whose common name is a user)."
+        : $"user '{user}' may not {operation}: {why ?? "none of its roles grants it"}. A root user can grant it (synod role grant, synod user grant-role).";
+
+    /// <summary>How a key appears in errors: its UTF-8 text, or its length when it is not text.</summary>
+    public static string KeyText(byte[] key)
+    {
+        var text = Encoding.UTF8.GetString(key);
+        return key.Length <= 128 && !text.Any(char.IsControl) ? $"'{text}'" : $"a {key.Length}-byte key";
+    }
+
+    /// <summary>How a range [from, to) appears in errors: "every key", "the keys from 'a' on", "the range ['a', 'b')".</summary>
+    public static string RangeText(byte[] from, byte[] to) =>
+        from.Length == 0 && to.Length == 0 ? "every key"
+        : to.Length == 0 ? $"the keys from {KeyText(from)} on"
+        : $"the range [{KeyText(from)}, {KeyText(to)})";
+
     /// <summary>Whether <paramref name="user"/> may read (or write) <paramref name="key"/>.</summary>
     public bool Allows(string? user, byte[] key, bool write) => !Enabled || Allows(user, key, [.. key, 0], write);
 

@@ -221,7 +221,7 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     {
         if (!Auth.Allows(user, from, to, write: false))
         {
-            throw Denied(user, $"read {RangeText(from, to)}");
+            throw Denied(user, $"read {KvAuth.RangeText(from, to)}");
         }
     }
 
@@ -230,26 +230,11 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     {
         if (!Auth.Allows(user, key, write: false))
         {
-            throw Denied(user, $"read key {KeyText(key)}");
+            throw Denied(user, $"read key {KvAuth.KeyText(key)}");
         }
     }
 
     /// <summary>PERMISSION_DENIED naming the user, the operation and why.</summary>
     public static RpcException Denied(string? user, string operation, string? why = null) =>
-        new(new Status(StatusCode.PermissionDenied, user is null
-            ? $"authentication is on and the request names no user, so it may not {operation}; give --user NAME (or a client certificate whose common name is a user)."
-            : $"user '{user}' may not {operation}: {why ?? "none of its roles grants it"}. A root user can grant it (synod role grant, synod user grant-role)."));
-
-    /// <summary>How a key appears in errors: its UTF-8 text, or its length when it is not text.</summary>
-    public static string KeyText(byte[] key)
-    {
-        var text = Encoding.UTF8.GetString(key);
-        return key.Length <= 128 && !text.Any(char.IsControl) ? $"'{text}'" : $"a {key.Length}-byte key";
-    }
-
-    /// <summary>How a range [from, to) appears in errors: "every key", "the keys from 'a' on", "the range ['a', 'b')".</summary>
-    public static string RangeText(byte[] from, byte[] to) =>
-        from.Length == 0 && to.Length == 0 ? "every key"
-        : to.Length == 0 ? $"the keys from {KeyText(from)} on"
-        : $"the range [{KeyText(from)}, {KeyText(to)})";
+        new(new Status(StatusCode.PermissionDenied, KvAuth.DenialText(user, operation, why)));
 }

@@ -443,7 +443,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
                         }
 
                         var watchId = stream.Register(create.WatchId, create.PrevKv);
-                        await host.PostAsync(new WatchCreateInput(stream, watchId, WatchRangeOf(create), create.StartRevision, create.ProgressNotify), context.CancellationToken);
+                        await host.PostAsync(new WatchCreateInput(stream, watchId, WatchRangeOf(create), create.StartRevision, create.ProgressNotify, user), context.CancellationToken);
                         break;
                     case WatchRequest.RequestOneofCase.Cancel:
                         await host.PostAsync(new WatchCancelInput(stream, request.Cancel.WatchId), context.CancellationToken);
@@ -712,8 +712,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         var readToo = command.Condition is null ? "" : " (a conditional write also reads it)";
         return command.Operation switch
         {
-            KvOperation.Put => AuthGate.Denied(user, $"write key {AuthGate.KeyText(command.Key)}{readToo}"),
-            KvOperation.Delete => AuthGate.Denied(user, $"delete key {AuthGate.KeyText(command.Key)}{readToo}"),
+            KvOperation.Put => AuthGate.Denied(user, $"write key {KvAuth.KeyText(command.Key)}{readToo}"),
+            KvOperation.Delete => AuthGate.Denied(user, $"delete key {KvAuth.KeyText(command.Key)}{readToo}"),
             KvOperation.Txn => AuthGate.Denied(user, "run this transaction", "it compares or reads a key the user may not read, or puts or deletes one it may not write (both branches count)"),
             KvOperation.Compact => AuthGate.Denied(user, "compact the history", "only a user with the root role may"),
             KvOperation.LeaseGrant => AuthGate.Denied(user, "grant a lease"),

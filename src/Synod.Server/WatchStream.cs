@@ -149,6 +149,12 @@ internal sealed class WatchStream(int replicaId, long bytesMax, WatchEventCache 
     /// <summary>The owner loop has answered the stream's pending progress request.</summary>
     public void ProgressRequestAnswered() => Interlocked.Exchange(ref _progressRequested, 0);
 
+    public void Denied(long watchId, string reason)
+    {
+        _prevKv.TryRemove(watchId, out _);
+        Refused(watchId, reason, permissionDenied: true);
+    }
+
     public void Canceled(long watchId, string reason, long compactRevision)
     {
         _prevKv.TryRemove(watchId, out _);

@@ -191,9 +191,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     }
 
     /// <summary>A simulated client opens a watch here (the sink stands for its stream).</summary>
-    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify)
+    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify, string? user)
     {
-        _driver.Watch(sink, watchId, range, startRevision, progressNotify);
+        _driver.Watch(sink, watchId, range, startRevision, progressNotify, user);
         Process();
     }
 

@@ -10,7 +10,10 @@ namespace Synod.Simulation;
 /// as root. Two checks: a write refused for want of permission is recorded as failed, so the linearizability checker
 /// proves it never took effect; and a write outside the grants, begun after the enable was acknowledged, must never be
 /// acknowledged. A snapshot that lost the users, or an apply that skipped the check, breaks one or the other (or the
-/// replicas' convergence, since users are part of the content hash).
+/// replicas' convergence, since users are part of the content hash). Watcher 2 watches every k-key as
+/// <see cref="LimitedUser"/> (allowed while authentication is off): once it is on, the watch must end with permission
+/// denied, and no change made by a write begun after the enable was acknowledged may reach it; watcher 1 watches as
+/// root and must never be refused.
 /// </summary>
 public sealed partial class Simulator
 {
@@ -22,6 +25,9 @@ public sealed partial class Simulator
 
     // Setup changes acknowledged Ok; a change given up after its attempts may never have been made.
     private int _authSetupDone;
+
+    // The values of the writes begun after the enable was acknowledged: none may reach a watch of LimitedUser's.
+    private readonly HashSet<string> _valuesWrittenAfterEnable = [];
 
     /// <summary>Whether this run turns authentication on.</summary>
     public bool Authenticating { get; }
@@ -82,6 +88,11 @@ public sealed partial class Simulator
         }
 
         var user = request.IsSideOperation || client.Index % 2 == 1 ? KvAuth.RootUser : LimitedUser;
+        if (_authEnabledAtMs is not null && request.Value is { } value)
+        {
+            _valuesWrittenAfterEnable.Add(value);
+        }
+
         if (_authEnabledAtMs is not null && user == LimitedUser && request.Kind != OperationKind.Get && !AllowedForLimited(request.Key))
         {
             Faults.ForbiddenWritesTried++;
@@ -133,5 +144,41 @@ public sealed partial class Simulator
             _violations.Add($"client {client.Index}'s {request.Kind} of '{request.Key}' as '{LimitedUser}', begun at {client.InvokeMs} ms after authentication was on " +
                 $"(acknowledged at {enabledAt} ms), was acknowledged although no role of the user grants it.");
         }
+    }
+
+    /// <summary>The user a watcher opens its watch as: in auth runs, root for watcher 1 and <see cref="LimitedUser"/> for the others until refused.</summary>
+    private string? WatchUser(int index) => !Authenticating ? null : index == 1 ? KvAuth.RootUser : LimitedUser;
+
+    /// <summary>Changes handed to a watch opened as <paramref name="user"/>: none may come from a write it may not read, begun once auth was on.</summary>
+    private void CheckWatchDelivery(int index, string? user, IReadOnlyList<KvEvent> events)
+    {
+        if (user != LimitedUser || _valuesWrittenAfterEnable.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var change in events)
+        {
+            var key = System.Text.Encoding.UTF8.GetString(change.Key);
+            if (change.Entry is { } entry && !AllowedForLimited(key) && _valuesWrittenAfterEnable.Contains(System.Text.Encoding.UTF8.GetString(entry.Value)))
+            {
+                _violations.Add($"at {NowMs} ms: watcher {index}, opened as '{LimitedUser}', was sent {key} at revision {change.Revision}, written after authentication was on (acknowledged at {_authEnabledAtMs} ms), though no role of the user lets it read {key}.");
+                return;
+            }
+        }
+    }
+
+    /// <summary>A watch refused for want of permission: legitimate only for <see cref="LimitedUser"/>, whose client then watches as root.</summary>
+    private void OnWatchDenied(SimWatcher watcher, string reason)
+    {
+        if (watcher.User != LimitedUser)
+        {
+            _violations.Add($"at {NowMs} ms: watcher {watcher.Index}, opened as '{watcher.User ?? "(no user)"}', was refused for want of permission: {reason}");
+        }
+
+        Faults.WatchesDenied++;
+        watcher.Sink = null;
+        watcher.User = KvAuth.RootUser;
+        Schedule(NowMs + WatchResumeDelayMs, null, () => Resume(watcher));
     }
 }

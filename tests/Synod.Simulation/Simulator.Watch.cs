@@ -38,7 +38,7 @@ public sealed partial class Simulator
         _watchRandom = new SeededRandom(Mix((ulong)Options.Seed, 0x3A7C));
         for (var i = 1; i <= WatchersPerRun; i++)
         {
-            var watcher = new SimWatcher(i);
+            var watcher = new SimWatcher(i) { User = WatchUser(i) };
             _watchers.Add(watcher);
             Schedule(NowMs + _watchRandom.Next(200), Tracing ? $"watcher {i} starts" : null, () => Resume(watcher));
         }
@@ -60,10 +60,10 @@ public sealed partial class Simulator
         }
 
         var host = up[_watchRandom!.Next(up.Count)];
-        var sink = new SimWatchSink(this, watcher, host, capacity: 1 + _watchRandom.Next(3));
+        var sink = new SimWatchSink(this, watcher, host, capacity: 1 + _watchRandom.Next(3), watcher.User);
         watcher.Sink = sink;
         watcher.LastHeardMs = NowMs;
-        host.Watch(sink, watcher.Index, KvRange.Prefix("k"u8.ToArray()), watcher.NextRevision, progressNotify: true);
+        host.Watch(sink, watcher.Index, KvRange.Prefix("k"u8.ToArray()), watcher.NextRevision, progressNotify: true, watcher.User);
         ScheduleSilenceCheck(watcher, sink);
     }
 
@@ -258,6 +258,9 @@ public sealed partial class Simulator
 
         public SimWatchSink? Sink { get; set; }
 
+        /// <summary>The user its next watch is opened as (null: none named).</summary>
+        public string? User { get; set; }
+
         /// <summary>The first revision not yet reported to it (0 before its first watch was created: from the next change).</summary>
         public long NextRevision { get; set; }
 
@@ -273,7 +276,7 @@ public sealed partial class Simulator
     /// One stream at one replica: what the driver hands it reaches the client after a network delay, and is drained
     /// there after a short while; it holds at most a few batches, so a busy stream fills and its watcher falls behind.
     /// </summary>
-    private sealed class SimWatchSink(Simulator sim, SimWatcher watcher, SimReplicaHost host, int capacity) : IWatchSink
+    private sealed class SimWatchSink(Simulator sim, SimWatcher watcher, SimReplicaHost host, int capacity, string? user) : IWatchSink
     {
         private int _queued;
         private long _lastArrivalMs;
@@ -293,6 +296,7 @@ public sealed partial class Simulator
         public void Deliver(long watchId, IReadOnlyList<KvEvent> events, long revision)
         {
             var copy = events.ToList();
+            sim.CheckWatchDelivery(watcher.Index, user, copy);
             Send(w =>
             {
                 foreach (var change in copy)
@@ -307,6 +311,8 @@ public sealed partial class Simulator
         public void Progress(long watchId, long revision) => Send(w => sim.OnWatchProgress(w, revision));
 
         public void Canceled(long watchId, string reason, long compactRevision) => Send(w => sim.OnWatchCanceled(w, reason, compactRevision));
+
+        public void Denied(long watchId, string reason) => Send(w => sim.OnWatchDenied(w, reason));
 
         private void Send(Action<SimWatcher> handle)
         {

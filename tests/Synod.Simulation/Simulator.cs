@@ -73,7 +73,7 @@ public sealed partial class Simulator
         // Its own stream again. The build before revisions knows no users, and one client alone could not both set
         // authentication up and write as the limited user.
         Authenticating = !BeforeUpgrade && options.Clients >= 2 &&
-            (new SeededRandom(Mix((ulong)options.Seed, 0xA077)).Chance(options.AuthProbability) || (options.Bugs & (ProtocolBugs.PermissionsIgnored | ProtocolBugs.SnapshotDropsAuth)) != 0);
+            (new SeededRandom(Mix((ulong)options.Seed, 0xA077)).Chance(options.AuthProbability) || (options.Bugs & (ProtocolBugs.PermissionsIgnored | ProtocolBugs.SnapshotDropsAuth | ProtocolBugs.WatchOutlivesAuthChange)) != 0);
         _authSetup = Authenticating ? AuthSetup(options.Keys) : [];
         var hosts = options.Replicas + (Reconfiguring ? SpareReplicas : 0);
         var members = Enumerable.Range(1, options.Replicas).ToArray();

@@ -40,12 +40,18 @@ public sealed class AuthTests(ITestOutputHelper output)
         await Ok("role", "grant", "app", "readwrite", "app/", "--prefix");
         await Ok("role", "grant", "app", "read", "config");
         await Ok("user", "grant-role", "alice", "app");
+
+        // A watch opened before authentication is on, by no user: it ends with permission denied once it is on.
+        using var watchLimit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var anonymous = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        var anonymousWatch = await WatchedAsync(anonymous, "app/", cluster, writeAsRoot: false, watchLimit.Token);
         await Ok("auth", "enable");
+        Assert.Contains("names no user", (await anonymousWatch).Message, StringComparison.Ordinal);
 
         AssertFailure(await Run("put", "app/x", "1"), ExitCodes.PermissionDenied, "names no user");
         await Ok("put", "app/x", "1", "--user", "alice:alicepw");
         Assert.Equal("v1", (await Run("get", "config", "--user", "alice:alicepw")).Stdout.Trim());
-        Assert.Equal("app/x\n1", (await Run("range", "--prefix", "app/", "--user", "alice:alicepw")).Stdout.Trim());
+        Assert.Equal("app/x\n1", (await Run("range", "--prefix", "app/x", "--user", "alice:alicepw")).Stdout.Trim());
 
         // Outside its grants, at every replica alike: the write is judged in the log, the read once answered.
         foreach (var node in new[] { "1", "2", "3" })
@@ -63,8 +69,11 @@ public sealed class AuthTests(ITestOutputHelper output)
         Assert.Equal("alice\nroot", (await Run("user", "list", "--user", "root:rootpw")).Stdout.Trim());
         Assert.Contains("readwrite prefix app/", (await Run("role", "get", "app", "--user", "root:rootpw")).Stdout, StringComparison.Ordinal);
 
-        // A revoke takes effect for every later write; a new password retires the old one.
+        // A revoke takes effect for every later write, and ends a watch it no longer allows; a new password retires the old one.
+        await using var aliceClient = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, User = "alice", Password = "alicepw" });
+        var aliceWatch = await WatchedAsync(aliceClient, "app/", cluster, writeAsRoot: true, watchLimit.Token);
         await Ok("role", "revoke", "app", "app/", "--prefix", "--user", "root:rootpw");
+        Assert.Contains("user 'alice' may not read the range ['app/', 'app0')", (await aliceWatch).Message, StringComparison.Ordinal);
         AssertFailure(await Run("put", "app/x", "2", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not write key 'app/x'");
         await Ok("user", "passwd", "alice", "--password", "newpw", "--user", "root:rootpw");
         AssertFailure(await Run("get", "config", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "password is wrong");
@@ -138,6 +147,32 @@ public sealed class AuthTests(ITestOutputHelper output)
 
         Assert.Equal("root", (await root.AuthStatusAsync()).User);
         Assert.Equal(4, (await root.RangeAsync(SynodRange.Prefix("anywhere/"))).Kvs.Count);
+    }
+
+    /// <summary>
+    /// Opens a watch of <paramref name="prefix"/> and waits until it reports a change (puts as root, or as no user while
+    /// authentication is off), so it is known to be open; the task returned ends with the refusal that must end it.
+    /// </summary>
+    private static async Task<Task<SynodPermissionDeniedException>> WatchedAsync(SynodClient client, string prefix, ReplicaProcesses cluster, bool writeAsRoot, CancellationToken cancellationToken)
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = Assert.ThrowsAsync<SynodPermissionDeniedException>(async () =>
+        {
+            await foreach (var change in client.WatchPrefixAsync(prefix, cancellationToken: cancellationToken))
+            {
+                open.TrySetResult();
+            }
+        });
+        var marker = $"{prefix}open-{Guid.NewGuid():N}";
+        await using var writer = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, User = writeAsRoot ? "root" : null, Password = writeAsRoot ? "rootpw" : null });
+        while (!open.Task.IsCompleted && !watch.IsCompleted)
+        {
+            await writer.PutAsync(marker, "1", cancellationToken: cancellationToken);
+            await Task.WhenAny(open.Task, watch, Task.Delay(200, cancellationToken));
+        }
+
+        Assert.False(watch.IsCompleted, "the watch ended before it was known open");
+        return watch;
     }
 
     private static void AssertFailure((int ExitCode, string Stdout, string Stderr) run, int exitCode, string mentions) =>

@@ -29,7 +29,7 @@ public sealed class WatchDriverTests
         var (cluster, leader, client) = Started();
         var follower = leader == 1 ? 2 : 1;
         var sink = new RecordingSink();
-        cluster[follower].Watch(sink, 1, Everything, 0, progressNotify: false);
+        cluster[follower].Watch(sink, 1, Everything, 0, progressNotify: false, user: null);
 
         cluster.Isolated.Add(follower);
         var revision = Put(cluster, leader, client, 1, "a", "1");
@@ -46,7 +46,7 @@ public sealed class WatchDriverTests
     {
         var (cluster, leader, client) = Started();
         var sink = new RecordingSink { Room = false };
-        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false);
+        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false, user: null);
 
         var revisions = Enumerable.Range(1, 20).Select(i => Put(cluster, leader, client, (ulong)i, $"k{i % 3}", $"{i}")).ToList();
         Assert.Empty(sink.Events);
@@ -62,7 +62,7 @@ public sealed class WatchDriverTests
     {
         var (cluster, leader, client) = Started(options => options with { History = new KvHistoryLimits(Revisions: 5, Bytes: long.MaxValue) });
         var sink = new RecordingSink { Room = false };
-        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false);
+        cluster[leader].Watch(sink, 1, Everything, 0, progressNotify: false, user: null);
         var last = Enumerable.Range(1, 12).Select(i => Put(cluster, leader, client, (ulong)i, "k", $"{i}")).ToList()[^1];
 
         sink.Room = true;
@@ -85,13 +85,13 @@ public sealed class WatchDriverTests
         }
 
         var sink = new RecordingSink();
-        cluster[leader].Watch(sink, 1, Everything, startRevision: 1, progressNotify: false);
+        cluster[leader].Watch(sink, 1, Everything, startRevision: 1, progressNotify: false, user: null);
         Assert.Contains("has been compacted: the oldest revision kept is", sink.Cancels[0].Reason);
         Assert.Equal(cluster[leader].Kv.CompactRevision, sink.Cancels[0].CompactRevision);
 
-        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false);
-        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false);
-        cluster[leader].Watch(new RecordingSink(), 3, Everything, 0, progressNotify: false);
+        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false, user: null);
+        cluster[leader].Watch(sink, 2, Everything, 0, progressNotify: false, user: null);
+        cluster[leader].Watch(new RecordingSink(), 3, Everything, 0, progressNotify: false, user: null);
         Assert.Contains("already in use", sink.Cancels[1].Reason);
         Assert.Equal(1, cluster[leader].WatcherCount);
     }
@@ -102,13 +102,57 @@ public sealed class WatchDriverTests
         var (cluster, leader, client) = Started(options => options with { WatchProgressEveryTicks = 10 });
         var revision = Put(cluster, leader, client, 1, "k", "1");
         var sink = new RecordingSink();
-        cluster[leader].Watch(sink, 1, KvRange.Prefix("other"u8.ToArray()), 0, progressNotify: true);
+        cluster[leader].Watch(sink, 1, KvRange.Prefix("other"u8.ToArray()), 0, progressNotify: true, user: null);
 
         cluster.TickAll(9);
         Assert.Empty(sink.Progress);
         cluster.TickAll(2);
 
         Assert.Equal(revision, Assert.Single(sink.Progress));
+    }
+
+    [Fact]
+    public void A_watch_opened_before_authentication_is_ended_with_permission_denied_before_any_later_change_reaches_it()
+    {
+        var (cluster, leader, client) = Started();
+        var denied = new RecordingSink();
+        var rooted = new RecordingSink();
+        cluster[leader].Watch(denied, 1, KvRange.Prefix("app/"u8.ToArray()), 0, progressNotify: false, user: "alice");
+        cluster[leader].Watch(rooted, 1, KvRange.Prefix("app/"u8.ToArray()), 0, progressNotify: false, user: KvAuth.RootUser);
+        var before = Put(cluster, leader, client, 1, "app/a", "before");
+
+        // Users root and alice (alice may read "app/a" alone), then authentication on.
+        ulong sequence = 2;
+        foreach (var change in new KvAuthChange[]
+        {
+            new(KvAuthChangeKind.UserAdd, Name: KvAuth.RootUser, SecretBytes: [1]),
+            new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: [2]),
+            new(KvAuthChangeKind.RoleAdd, Role: "one"),
+            new(KvAuthChangeKind.RoleGrant, Role: "one", Permission: KvPermission.OnKey(KvPermissionKind.Read, "app/a"u8.ToArray())),
+            new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "one"),
+            new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
+        })
+        {
+            Assert.Equal(KvStatus.Ok, cluster.Write(leader, KvCommand.ChangeAuth(client, sequence++, change, KvAuth.RootUser)).Result!.Status);
+        }
+
+        // With authentication on, a session is its user's: root registers one of its own.
+        var rootClient = cluster.Write(leader, new KvCommand(0, 8, KvOperation.Register, [], []) { User = KvAuth.RootUser }).Result!.RegisteredClientId;
+        var after = cluster.Write(leader, new KvCommand(rootClient, 1, KvOperation.Put, "app/a"u8.ToArray(), "after"u8.ToArray()) { User = KvAuth.RootUser }).Result!.Revision;
+        cluster.TickAll(2);
+
+        Assert.Equal([(before, "app/a", "before")], denied.Events);
+        var reason = Assert.Single(denied.Denials);
+        Assert.Contains("user 'alice' may not read the range ['app/', 'app0')", reason);
+        Assert.Equal([(before, "app/a", "before"), (after, "app/a", "after")], rooted.Events);
+        Assert.Empty(rooted.Denials);
+
+        // A new watch of alice's over the prefix is refused when it is created; over her one key it is served.
+        var again = new RecordingSink();
+        cluster[leader].Watch(again, 2, KvRange.Prefix("app/"u8.ToArray()), 0, progressNotify: false, user: "alice");
+        cluster[leader].Watch(again, 3, new KvRange("app/a"u8.ToArray(), "app/a\0"u8.ToArray()), before, progressNotify: false, user: "alice");
+        Assert.Single(again.Denials);
+        Assert.Equal([(before, "app/a", "before"), (after, "app/a", "after")], again.Events);
     }
 
     private sealed class RecordingSink : IWatchSink
@@ -120,6 +164,8 @@ public sealed class WatchDriverTests
         public List<(string Reason, long CompactRevision)> Cancels { get; } = [];
 
         public List<long> Progress { get; } = [];
+
+        public List<string> Denials { get; } = [];
 
         public bool HasRoom => Room;
 
@@ -137,5 +183,7 @@ public sealed class WatchDriverTests
         void IWatchSink.Progress(long watchId, long revision) => Progress.Add(revision);
 
         public void Canceled(long watchId, string reason, long compactRevision) => Cancels.Add((reason, compactRevision));
+
+        public void Denied(long watchId, string reason) => Denials.Add(reason);
     }
 }
