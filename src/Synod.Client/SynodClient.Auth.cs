@@ -50,26 +50,7 @@ public sealed partial class SynodClient
                 return fresh;
             }
 
-            string token;
-            TimeSpan renewAfter;
-            try
-            {
-                var response = await new KvGrpcClient(_channels[index].Value).AuthenticateAsync(
-                    new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" }, deadline: deadline, cancellationToken: cancellationToken);
-                token = response.Token;
-                renewAfter = TimeSpan.FromSeconds(Math.Max(1, response.TtlSeconds / 2.0));
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
-            {
-                // Authentication is off: nothing to sign in to.
-                token = "";
-                renewAfter = AuthOffRecheck;
-            }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.InvalidArgument)
-            {
-                throw new SynodPermissionDeniedException($"cannot sign in as user '{_options.User}' at {_endpoints[index]}: {ClientText.Sentence(e.Status.Detail ?? "")}", e);
-            }
-
+            var (token, renewAfter) = await AuthenticateAnywhereAsync(index, deadline, cancellationToken);
             Volatile.Write(ref _tokenRenewAt, _time.GetTimestamp() + (long)(renewAfter.TotalSeconds * _time.TimestampFrequency));
             Volatile.Write(ref _token, token);
             return token;
@@ -78,6 +59,51 @@ public sealed partial class SynodClient
         {
             _signIn.Release();
         }
+    }
+
+    /// <summary>
+    /// Asks replica <paramref name="index"/> for a token, and the others in turn while the ones asked refuse the name or
+    /// password: a replica that has not yet applied the user's addition or new password refuses what the others accept.
+    /// Refused by every replica that answered, it is refused for good. Returns the token ("" when authentication is off)
+    /// and when to renew it.
+    /// </summary>
+    private async Task<(string Token, TimeSpan RenewAfter)> AuthenticateAnywhereAsync(int index, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var refusals = new List<string>();
+        var unasked = 0;
+        for (var tried = 0; tried < _endpoints.Length; tried++)
+        {
+            var at = (index + tried) % _endpoints.Length;
+            try
+            {
+                var response = await new KvGrpcClient(_channels[at].Value).AuthenticateAsync(
+                    new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" }, deadline: deadline, cancellationToken: cancellationToken);
+                return (response.Token, TimeSpan.FromSeconds(Math.Max(1, response.TtlSeconds / 2.0)));
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+            {
+                // Authentication is off: nothing to sign in to.
+                return ("", AuthOffRecheck);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+            {
+                throw new SynodPermissionDeniedException($"cannot sign in as user '{_options.User}' at {_endpoints[at]}: {ClientText.Sentence(e.Status.Detail ?? "")}", e);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+            {
+                refusals.Add($"{_endpoints[at]}: {ClientText.Sentence(e.Status.Detail ?? "")}");
+            }
+            catch (RpcException) when (tried > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                // Another replica that cannot answer now: the first one's failure is the call's to retry, the others'
+                // only leave them unasked.
+                unasked++;
+            }
+        }
+
+        var others = unasked == 0 ? "" : $" ({unasked} could not be asked)";
+        throw new SynodPermissionDeniedException(
+            $"cannot sign in as user '{_options.User}': refused by {(refusals.Count == 1 ? "the replica" : $"{refusals.Count} replicas")} asked{others}; {refusals[0]}");
     }
 
     /// <summary>Whether this client has a user but sends no token, having found authentication off.</summary>

@@ -129,6 +129,11 @@ public sealed partial class SynodClient
                 throw new OperationCanceledException(
                     $"The {history.Operation} was cancelled by the caller{(history.IsWrite ? "; its outcome is unknown" : "")}.", e, cancellationToken);
             }
+            catch (SynodPermissionDeniedException e) when (history.IsWrite && history.OutcomeUnknown)
+            {
+                // Only signing in throws it here: this attempt was never sent, but an earlier one may have been applied.
+                throw new SynodPermissionDeniedException($"{e.Message} An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown.", e);
+            }
             catch (RpcException e)
             {
                 // Only a deadline can pass without a connection ever made: any other failure that is not a connect

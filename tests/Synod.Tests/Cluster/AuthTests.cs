@@ -149,6 +149,44 @@ public sealed class AuthTests(ITestOutputHelper output)
         Assert.Equal(4, (await root.RangeAsync(SynodRange.Prefix("anywhere/"))).Kvs.Count);
     }
 
+    [Fact]
+    public async Task A_sign_in_refused_by_a_replica_that_does_not_know_the_user_is_asked_again_at_the_others()
+    {
+        // Two one-replica clusters stand for two replicas of one: "behind" has not applied bob's addition (it knows only
+        // root), "ahead" has. A client whose first endpoint is "behind" must still sign in, and an unknown user must be
+        // refused by both.
+        await using var behind = new ReplicaProcesses(1);
+        await using var ahead = new ReplicaProcesses(1);
+        await Task.WhenAll(behind.WaitForLeaderAsync(StartupLimit), ahead.WaitForLeaderAsync(StartupLimit));
+        foreach (var (cluster, users) in new[] { (behind, new[] { "root" }), (ahead, new[] { "root", "bob" }) })
+        {
+            await using var setup = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+            foreach (var user in users)
+            {
+                await setup.ChangeAuthAsync(AuthChangeKind.UserAdd, user, password: $"{user}pw");
+            }
+
+            await setup.ChangeAuthAsync(AuthChangeKind.AuthEnable);
+        }
+
+        SynodClientOptions Options(string user) => new()
+        {
+            Endpoints = [.. behind.EndpointList, .. ahead.EndpointList],
+            OperationTimeout = TimeSpan.FromSeconds(20),
+            User = user,
+            Password = $"{user}pw",
+        };
+
+        await using (var bob = new SynodClient(Options("bob")))
+        {
+            Assert.Equal("bob", (await bob.AuthStatusAsync()).User);
+        }
+
+        await using var carol = new SynodClient(Options("carol"));
+        var refused = await Assert.ThrowsAsync<SynodPermissionDeniedException>(() => carol.AuthStatusAsync());
+        Assert.Contains("refused by 2 replicas", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Opens a watch of <paramref name="prefix"/> and waits until it reports a change (puts as root, or as no user while
     /// authentication is off), so it is known to be open; the task returned ends with the refusal that must end it.
