@@ -17,14 +17,16 @@ public sealed partial class KvStateMachine
     private KeyValuePair<ulong, string>[] SessionUsersNow() => [.. _sessionUsers.OrderBy(pair => pair.Key)];
 
     /// <summary>
-    /// The auth part of a version 6 snapshot, null when there is nothing to write (a state that never used authentication
+    /// The auth part of a version 7 snapshot, null when there is nothing to write (a state that never used authentication
     /// writes version 5): <see cref="Auth"/> (length-prefixed), then the sessions' users (a count, then client id and
-    /// length-prefixed name in client-id order). A copy, so it may be serialised elsewhere. Nothing under the bug
+    /// length-prefixed name in client-id order), then the leases' owners (a count, then lease id and length-prefixed name
+    /// in lease-id order; version 6 ends before them). A copy, so it may be serialised elsewhere. Nothing under the bug
     /// <see cref="KvBugs.SnapshotDropsAuth"/>.
     /// </summary>
     private byte[]? AuthSection()
     {
-        if ((Auth.IsEmpty && _sessionUsers.Count == 0) || (_bugs & KvBugs.SnapshotDropsAuth) != 0)
+        var owned = _leases.Values.Where(lease => lease.Owner.Length != 0).ToList();
+        if ((Auth.IsEmpty && _sessionUsers.Count == 0 && owned.Count == 0) || (_bugs & KvBugs.SnapshotDropsAuth) != 0)
         {
             return null;
         }
@@ -38,11 +40,21 @@ public sealed partial class KvStateMachine
             KvBytes.Append(output, System.Text.Encoding.UTF8.GetBytes(user));
         }
 
+        KvBytes.AppendVarint(output, (ulong)owned.Count);
+        foreach (var lease in owned)
+        {
+            KvBytes.AppendVarint(output, (ulong)lease.Id);
+            KvBytes.Append(output, System.Text.Encoding.UTF8.GetBytes(lease.Owner));
+        }
+
         return [.. output];
     }
 
-    /// <summary>Reads what <see cref="AuthSection"/> wrote; every session user must name a session the snapshot holds, in order.</summary>
-    private void ReadAuthSection(ref ByteReader reader)
+    /// <summary>
+    /// Reads what <see cref="AuthSection"/> wrote (without the lease owners for version 6); every session user must name a
+    /// session the snapshot holds, and every lease owner a lease, in order.
+    /// </summary>
+    private void ReadAuthSection(ref ByteReader reader, bool leaseOwners)
     {
         Auth = KvAuth.Decode(reader.ReadLengthPrefixed("auth", AuthBytesMax, nameof(AuthBytesMax)));
         var count = reader.ReadVarint("session user count");
@@ -65,9 +77,29 @@ public sealed partial class KvStateMachine
             previous = clientId;
         }
 
-        if (Auth.IsEmpty && _sessionUsers.Count == 0)
+        var owners = leaseOwners ? reader.ReadVarint("lease owner count") : 0;
+        if (owners > (ulong)_leases.Count)
         {
-            throw new KvFormatException($"The snapshot is of version {SnapshotFormatVersionAuth} with no users, roles, authentication or session users set.");
+            throw new KvFormatException($"The snapshot has {owners} lease owners for {_leases.Count} leases.");
+        }
+
+        ulong previousLease = 0;
+        for (var i = 0UL; i < owners; i++)
+        {
+            var leaseId = reader.ReadVarint("lease owner's lease id");
+            var owner = KvAuthChange.ReadName(ref reader, "lease owner");
+            if (leaseId <= previousLease || leaseId > long.MaxValue || !_leases.TryGetValue((long)leaseId, out var lease))
+            {
+                throw new KvFormatException($"The snapshot names an owner for lease {leaseId}, out of order or without a lease.");
+            }
+
+            lease.Owner = owner;
+            previousLease = leaseId;
+        }
+
+        if (Auth.IsEmpty && _sessionUsers.Count == 0 && owners == 0)
+        {
+            throw new KvFormatException("The snapshot has an auth part with no users, roles, authentication, session users or lease owners set.");
         }
     }
 
@@ -83,13 +115,15 @@ public sealed partial class KvStateMachine
         switch (command.Operation)
         {
             case KvOperation.Put or KvOperation.Delete:
-                return Auth.Allows(user, command.Key, write: true) && (command.Condition is null || Auth.Allows(user, command.Key, write: false));
+                return Auth.Allows(user, command.Key, write: true) && (command.Condition is null || Auth.Allows(user, command.Key, write: false))
+                    && MayAttach(user, command.Lease);
             case KvOperation.Txn:
                 var txn = command.Txn!;
                 return txn.Compares.All(c => Auth.Allows(user, c.Key, write: false))
                     && txn.Success.Concat(txn.Failure).All(op => op.Kind switch
                     {
-                        KvTxnOpKind.Put or KvTxnOpKind.Delete => Auth.Allows(user, op.Key, write: true),
+                        KvTxnOpKind.Put => Auth.Allows(user, op.Key, write: true) && MayAttach(user, op.Lease),
+                        KvTxnOpKind.Delete => Auth.Allows(user, op.Key, write: true),
                         KvTxnOpKind.Get => Auth.Allows(user, op.Key, write: false),
                         _ => Auth.Allows(user, op.Key, op.RangeEnd, write: false),
                     });
@@ -97,7 +131,8 @@ public sealed partial class KvStateMachine
                 return user is not null && Auth.Users.ContainsKey(user);
             case KvOperation.LeaseRevoke:
                 return user is not null && Auth.Users.ContainsKey(user)
-                    && (!_leases.TryGetValue(command.LeaseId, out var lease) || lease.Keys.All(key => Auth.Allows(user, key, write: true)));
+                    && (!_leases.TryGetValue(command.LeaseId, out var lease)
+                        || ((lease.Owner.Length == 0 || lease.Owner == user || Auth.IsRoot(user)) && lease.Keys.All(key => Auth.Allows(user, key, write: true))));
             case KvOperation.Compact:
                 return Auth.IsRoot(user);
             default:
@@ -105,4 +140,11 @@ public sealed partial class KvStateMachine
                 return true;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="user"/> may attach a key to <paramref name="lease"/> (0: none): a lease granted by a user
+    /// takes keys from that user or a root user only (one missing is refused as missing, later).
+    /// </summary>
+    private bool MayAttach(string? user, long lease) =>
+        lease == 0 || !_leases.TryGetValue(lease, out var found) || found.Owner.Length == 0 || found.Owner == user || Auth.IsRoot(user);
 }

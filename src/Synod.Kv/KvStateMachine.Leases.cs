@@ -45,6 +45,9 @@ public sealed partial class KvStateMachine
         return false;
     }
 
+    /// <summary>The user that granted a live lease ("": none named, or no such lease).</summary>
+    public string LeaseOwner(long id) => _leases.TryGetValue(id, out var lease) ? lease.Owner : "";
+
     /// <summary>The slot a live lease's grant was applied at; 0 if it does not exist.</summary>
     public long LeaseGrantSlot(long id) => _leases.TryGetValue(id, out var lease) ? lease.GrantSlot : 0;
 
@@ -103,7 +106,7 @@ public sealed partial class KvStateMachine
             return KvStatus.LeasesFull;
         }
 
-        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot));
+        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot) { Owner = command.User });
         _newGrants.Add(id);
         return KvStatus.Ok;
     }
@@ -328,12 +331,27 @@ public sealed partial class KvStateMachine
                 hash.Append(number[..sizeof(int)]);
                 hash.Append(key);
             }
+
+            if (lease.Owner.Length != 0)
+            {
+                // Only leases granted by a user: a state without them hashes as before.
+                var owner = System.Text.Encoding.UTF8.GetBytes(lease.Owner);
+                BinaryPrimitives.WriteInt32LittleEndian(number, -owner.Length);
+                hash.Append(number[..sizeof(int)]);
+                hash.Append(owner);
+            }
         }
     }
 
     /// <summary>One lease: its TTL, the slot its grant was applied at, and the keys attached to it, in bytewise order.</summary>
     private sealed class KvLease(long id, long ttlSeconds, long grantSlot)
     {
+        /// <summary>
+        /// The user whose command granted it ("": none named). While authentication is on, only it (or a root user) may
+        /// attach keys to the lease or revoke it, so no other user can hold its revoke up with a key it may not write.
+        /// </summary>
+        public string Owner { get; set; } = "";
+
         public long Id { get; } = id;
 
         public long TtlSeconds { get; } = ttlSeconds;

@@ -17,10 +17,14 @@ public sealed partial class KvStateMachine
     public const byte SnapshotFormatVersion = 5;
 
     /// <summary>
-    /// Version 5 followed by users, roles and authentication (<see cref="KvAuth"/>, length-prefixed), written only once
-    /// any was set: a cluster that never uses authentication writes what the builds before it read.
+    /// Version 5 followed by users, roles and authentication (<see cref="KvAuth"/>, length-prefixed), the sessions' users
+    /// and the leases' owners, written only once any was set: a cluster that never uses authentication writes what the
+    /// builds before it read.
     /// </summary>
-    public const byte SnapshotFormatVersionAuth = 6;
+    public const byte SnapshotFormatVersionAuth = 7;
+
+    /// <summary>Version 7 without the leases' owners, still read: its leases restore with none.</summary>
+    private const byte SnapshotFormatVersionNoLeaseOwners = 6;
 
     /// <summary>The most bytes of the auth part of a snapshot: every limit's worth of users, roles and permissions.</summary>
     private const int AuthBytesMax = 64 * 1024 * 1024;
@@ -165,7 +169,7 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        var revisions = version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
+        var revisions = version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
         if (revisions)
         {
             var revision = reader.ReadVarint("revision");
@@ -190,19 +194,19 @@ public sealed partial class KvStateMachine
         }
 
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
-        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
         {
             machine.ReadHistory(ref reader);
         }
 
-        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion)
         {
             machine.ReadLeases(ref reader);
         }
 
-        if (version == SnapshotFormatVersionAuth)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners)
         {
-            machine.ReadAuthSection(ref reader);
+            machine.ReadAuthSection(ref reader, leaseOwners: version == SnapshotFormatVersionAuth);
         }
 
         reader.ExpectEnd();
@@ -264,7 +268,7 @@ public sealed partial class KvStateMachine
         }
 
         version = snapshot[SnapshotVersionOffset];
-        if (version is not (SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
+        if (version is not (SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory or SnapshotFormatVersionNoRevisions or SnapshotFormatVersionUnassignedIds))
         {
             throw new KvFormatException(
                 $"The snapshot has version {version}; only versions {SnapshotFormatVersionUnassignedIds} to {SnapshotFormatVersionAuth} are understood.");

@@ -710,14 +710,16 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     {
         var user = command.User.Length == 0 ? null : command.User;
         var readToo = command.Condition is null ? "" : " (a conditional write also reads it)";
+        var onLease = command.Lease == 0 ? "" : $" on lease {command.Lease}";
         return command.Operation switch
         {
-            KvOperation.Put => AuthGate.Denied(user, $"write key {KvAuth.KeyText(command.Key)}{readToo}"),
+            KvOperation.Put => AuthGate.Denied(user, $"write key {KvAuth.KeyText(command.Key)}{onLease}{readToo}",
+                command.Lease == 0 ? null : "either none of its roles grants the key, or the lease was granted by another user (only it or a root user may attach keys to it)"),
             KvOperation.Delete => AuthGate.Denied(user, $"delete key {KvAuth.KeyText(command.Key)}{readToo}"),
-            KvOperation.Txn => AuthGate.Denied(user, "run this transaction", "it compares or reads a key the user may not read, or puts or deletes one it may not write (both branches count)"),
+            KvOperation.Txn => AuthGate.Denied(user, "run this transaction", "it compares or reads a key the user may not read, or puts or deletes one it may not write, or puts a key on another user's lease (both branches count)"),
             KvOperation.Compact => AuthGate.Denied(user, "compact the history", "only a user with the root role may"),
             KvOperation.LeaseGrant => AuthGate.Denied(user, "grant a lease"),
-            KvOperation.LeaseRevoke => AuthGate.Denied(user, $"revoke lease {command.LeaseId}", "revoking deletes the lease's keys, and the user may not write every one"),
+            KvOperation.LeaseRevoke => AuthGate.Denied(user, $"revoke lease {command.LeaseId}", "the lease was granted by another user (only it or a root user may revoke it), or the user may not write every key attached to it (revoking deletes them)"),
             KvOperation.Auth => AuthGate.Denied(user, "change users, roles or authentication", "only a user with the root role may"),
             _ => AuthGate.Denied(user, $"apply a {command.Operation} command"),
         };

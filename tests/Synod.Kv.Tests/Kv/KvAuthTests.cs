@@ -185,6 +185,54 @@ public sealed class KvAuthTests
     }
 
     [Fact]
+    public void With_auth_on_only_a_leases_granter_or_root_attaches_keys_to_it_so_no_one_else_can_hold_its_revoke_up()
+    {
+        var machine = Secured();
+        Change(machine, new(KvAuthChangeKind.UserAdd, Name: "mallory", SecretBytes: Hash), user: "root");
+        Change(machine, new(KvAuthChangeKind.RoleAdd, Role: "own"), user: "root");
+        Change(machine, new(KvAuthChangeKind.RoleGrant, Role: "own", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("m/"))), user: "root");
+        Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "mallory", Role: "own"), user: "root");
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", KvCommand.GrantLease(0, 0, 42, 10)).Status);
+        Assert.Equal("alice", machine.LeaseOwner(42));
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", new KvCommand(0, 0, KvOperation.Put, Bytes("app/lock"), Bytes("v")) { Lease = 42 }).Status);
+
+        // mallory may write m/x, but not onto alice's lease (alone or in a transaction): alice's revoke, which needs
+        // write on every attached key, would be refused.
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "mallory", new KvCommand(0, 0, KvOperation.Put, Bytes("m/x"), Bytes("v")) { Lease = 42 }).Status);
+        var txn = new KvTxn([], [KvTxnOp.Put(Bytes("m/x"), Bytes("v"), lease: 42)], []);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "mallory", new KvCommand(0, 0, KvOperation.Txn, [], []) { Txn = txn }).Status);
+        Assert.Equal(KvStatus.Ok, As(machine, "mallory", PutOf("m/x")).Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "mallory", KvCommand.RevokeLease(0, 0, 42)).Status);
+
+        // The owner survives a snapshot (version 7), and alice revokes her lease.
+        var snapshot = machine.Snapshot();
+        Assert.Equal(KvStateMachine.SnapshotFormatVersionAuth, snapshot[4]);
+        var restored = KvStateMachine.Restore(snapshot);
+        Assert.Equal("alice", restored.LeaseOwner(42));
+        Assert.Equal(machine.ContentHash(), restored.ContentHash());
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", KvCommand.RevokeLease(0, 0, 42)).Status);
+        Assert.Null(Get(machine, "app/lock"));
+    }
+
+    [Fact]
+    public void A_version_6_snapshot_without_lease_owners_is_still_read()
+    {
+        var machine = Secured();
+        var snapshot = machine.Snapshot();
+
+        // Version 7 with no owned lease ends in the owner count 0; version 6 ends before it.
+        Assert.Equal(0, snapshot[^1]);
+        var version6 = snapshot[..^1];
+        version6[4] = 6;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(version6.AsSpan(5), (ulong)(version6.Length - 17));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(version6.AsSpan(13), System.IO.Hashing.Crc32.HashToUInt32(System.IO.Hashing.Crc32ParameterSet.Crc32C, version6.AsSpan(17)));
+
+        var restored = KvStateMachine.Restore(version6);
+        Assert.Equal(machine.Auth.Encode(), restored.Auth.Encode());
+        Assert.Equal(machine.ContentHash(), restored.ContentHash());
+    }
+
+    [Fact]
     public void A_command_with_a_user_and_an_auth_change_round_trip_and_an_old_version_cannot_carry_an_auth_change()
     {
         var put = PutOf("app/x") with { User = "alice" };

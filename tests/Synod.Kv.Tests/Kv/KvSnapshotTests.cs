@@ -126,10 +126,10 @@ public sealed class KvSnapshotTests
     public void An_unknown_snapshot_version_is_rejected_naming_it()
     {
         var snapshot = SampleMachine().Snapshot();
-        snapshot[4] = 7;
+        snapshot[4] = 8;
 
         var exception = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(snapshot));
-        Assert.Contains("version 7", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("version 8", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
