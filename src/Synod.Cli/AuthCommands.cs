@@ -21,6 +21,8 @@ internal static class AuthCommands
             AuthChangeKind.AuthEnable, _ => "Authentication Enabled"));
         command.Subcommands.Add(Change("disable", "Turn authentication off: everyone may do everything again. Users and roles are kept.",
             AuthChangeKind.AuthDisable, _ => "Authentication Disabled"));
+        command.Subcommands.Add(Change("rotate-token-key", "Draw a new key for signing tokens (root only while authentication is on): every token made before stops working, and clients sign in again (the client library does so by itself). Use it when a data directory or backup may have been read.",
+            AuthChangeKind.AuthRotateTokenKey, _ => "Token key rotated"));
         command.Subcommands.Add(Status());
         return command;
     }

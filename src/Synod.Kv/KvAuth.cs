@@ -208,7 +208,10 @@ public sealed class KvAuth
                 var users = root.Roles.Contains(RootRole) ? Users : Users.SetItem(RootUser, root with { Roles = root.Roles.Add(RootRole) });
                 return (KvStatus.Ok, new KvAuth(true, change.Secret, users, Roles));
             case KvAuthChangeKind.Disable:
-                return (KvStatus.Ok, new KvAuth(false, TokenKey, Users, Roles));
+                // The key goes with it: a token made before can never work again, even once authentication is back on.
+                return (KvStatus.Ok, new KvAuth(false, [], Users, Roles));
+            case KvAuthChangeKind.RotateTokenKey:
+                return (KvStatus.Ok, new KvAuth(Enabled, change.Secret, Users, Roles));
             case KvAuthChangeKind.UserAdd:
                 if (Users.ContainsKey(change.Name))
                 {

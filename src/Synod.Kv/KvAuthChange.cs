@@ -25,6 +25,9 @@ public enum KvAuthChangeKind : byte
 
     /// <summary>Revokes role <see cref="KvAuthChange.Role"/>'s permission on <see cref="KvAuthChange.Permission"/>'s keys.</summary>
     RoleRevoke = 11,
+
+    /// <summary>Replaces the token key with <see cref="KvAuthChange.Secret"/>: every token made before stops working.</summary>
+    RotateTokenKey = 12,
 }
 
 /// <summary>
@@ -71,9 +74,9 @@ public sealed record KvAuthChange(KvAuthChangeKind Kind, string Name = "", strin
     {
         var reader = new ByteReader(bytes, Subject);
         var kind = reader.ReadByte("kind");
-        if (kind is < (byte)KvAuthChangeKind.Enable or > (byte)KvAuthChangeKind.RoleRevoke)
+        if (kind is < (byte)KvAuthChangeKind.Enable or > (byte)KvAuthChangeKind.RotateTokenKey)
         {
-            throw new KvFormatException($"The {Subject} has kind {kind}; kinds are {(byte)KvAuthChangeKind.Enable} to {(byte)KvAuthChangeKind.RoleRevoke}.");
+            throw new KvFormatException($"The {Subject} has kind {kind}; kinds are {(byte)KvAuthChangeKind.Enable} to {(byte)KvAuthChangeKind.RotateTokenKey}.");
         }
 
         var name = ReadName(ref reader, "user name", allowEmpty: true);
@@ -95,18 +98,18 @@ public sealed record KvAuthChange(KvAuthChangeKind Kind, string Name = "", strin
     {
         var (needsName, needsRole, needsPermission) = Kind switch
         {
-            KvAuthChangeKind.Enable or KvAuthChangeKind.Disable => (false, false, false),
+            KvAuthChangeKind.Enable or KvAuthChangeKind.Disable or KvAuthChangeKind.RotateTokenKey => (false, false, false),
             KvAuthChangeKind.UserAdd or KvAuthChangeKind.UserDelete or KvAuthChangeKind.UserPassword => (true, false, false),
             KvAuthChangeKind.UserGrantRole or KvAuthChangeKind.UserRevokeRole => (true, true, false),
             KvAuthChangeKind.RoleAdd or KvAuthChangeKind.RoleDelete => (false, true, false),
             _ => (false, true, true),
         };
-        var takesSecret = Kind is KvAuthChangeKind.Enable or KvAuthChangeKind.UserAdd or KvAuthChangeKind.UserPassword;
+        var takesSecret = Kind is KvAuthChangeKind.Enable or KvAuthChangeKind.RotateTokenKey or KvAuthChangeKind.UserAdd or KvAuthChangeKind.UserPassword;
         return (Name.Length != 0) != needsName ? (needsName ? "a user name is needed." : "it takes no user name.")
             : (Role.Length != 0) != needsRole ? (needsRole ? "a role name is needed." : "it takes no role name.")
             : (Permission is not null) != needsPermission ? (needsPermission ? "a permission is needed." : "it takes no permission.")
             : !takesSecret && Secret.Length != 0 ? "it takes no secret."
-            : Kind == KvAuthChangeKind.Enable && Secret.Length != TokenKeyBytes ? $"an enable carries the new token key, {TokenKeyBytes} bytes."
+            : Kind is KvAuthChangeKind.Enable or KvAuthChangeKind.RotateTokenKey && Secret.Length != TokenKeyBytes ? $"an enable or a key rotation carries the new token key, {TokenKeyBytes} bytes."
             : Kind is KvAuthChangeKind.RoleAdd or KvAuthChangeKind.RoleDelete && Role == KvAuth.RootRole ? "the root role is built in; it cannot be added or deleted."
             : Kind is KvAuthChangeKind.RoleGrant or KvAuthChangeKind.RoleRevoke && Role == KvAuth.RootRole ? "the root role may do everything already."
             : null;

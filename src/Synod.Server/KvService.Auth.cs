@@ -76,9 +76,9 @@ internal sealed partial class KvService
     /// <summary>The change the request asks for, checked; a password is hashed here, so only its salted hash enters the log.</summary>
     private static async Task<KvAuthChange> ChangeOf(AuthChangeRequest request)
     {
-        if (request.Kind is < AuthChangeKind.AuthEnable or > AuthChangeKind.RoleRevoke)
+        if (request.Kind is < AuthChangeKind.AuthEnable or > AuthChangeKind.AuthRotateTokenKey)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"auth change kind {(int)request.Kind} is unknown; kinds are AUTH_ENABLE ({(int)AuthChangeKind.AuthEnable}) to ROLE_REVOKE ({(int)AuthChangeKind.RoleRevoke})."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"auth change kind {(int)request.Kind} is unknown; kinds are AUTH_ENABLE ({(int)AuthChangeKind.AuthEnable}) to AUTH_ROTATE_TOKEN_KEY ({(int)AuthChangeKind.AuthRotateTokenKey})."));
         }
 
         var kind = (KvAuthChangeKind)request.Kind;
@@ -105,7 +105,7 @@ internal sealed partial class KvService
 
             secret = request.NoPassword ? [] : await Task.Run(() => AuthGate.HashPassword(request.Password));
         }
-        else if (kind == KvAuthChangeKind.Enable)
+        else if (kind is KvAuthChangeKind.Enable or KvAuthChangeKind.RotateTokenKey)
         {
             // The key every replica signs and checks tokens with, drawn here and replicated through the log.
             secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(KvAuthChange.TokenKeyBytes);

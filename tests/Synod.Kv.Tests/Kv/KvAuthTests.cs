@@ -118,6 +118,27 @@ public sealed class KvAuthTests
     }
 
     [Fact]
+    public void Root_rotates_the_token_key_and_turning_authentication_off_drops_it()
+    {
+        var machine = Secured();
+        var first = machine.Auth.TokenKey;
+        var rotate = new KvAuthChange(KvAuthChangeKind.RotateTokenKey, SecretBytes: Enumerable.Repeat((byte)7, KvAuthChange.TokenKeyBytes).ToArray());
+        Assert.Equal(KvStatus.PermissionDenied, Change(machine, rotate, user: "alice").Status);
+        Assert.Equal(first, machine.Auth.TokenKey);
+
+        Assert.Equal(KvStatus.Ok, Change(machine, rotate, user: "root").Status);
+        Assert.Equal(rotate.Secret, machine.Auth.TokenKey);
+        Assert.True(machine.Auth.Enabled);
+        Assert.Equal(machine.Auth.Encode(), KvStateMachine.Restore(machine.Snapshot()).Auth.Encode());
+
+        // A rotation carries a whole key; a disable leaves none behind to sign with.
+        Assert.Contains("token key", new KvAuthChange(KvAuthChangeKind.RotateTokenKey, SecretBytes: [1]).Problem(), StringComparison.Ordinal);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.Disable), user: "root").Status);
+        Assert.Empty(machine.Auth.TokenKey);
+        Assert.Equal(machine.Auth.Encode(), KvStateMachine.Restore(machine.Snapshot()).Auth.Encode());
+    }
+
+    [Fact]
     public void A_permission_revoked_at_one_slot_refuses_the_commands_of_every_later_slot()
     {
         var machine = Secured();

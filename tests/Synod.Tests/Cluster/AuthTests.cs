@@ -74,6 +74,11 @@ public sealed class AuthTests(ITestOutputHelper output)
         var aliceWatch = await WatchedAsync(aliceClient, "app/", cluster, writeAsRoot: true, watchLimit.Token);
         await Ok("role", "revoke", "app", "app/", "--prefix", "--user", "root:rootpw");
         Assert.Contains("user 'alice' may not read the range ['app/', 'app0')", (await aliceWatch).Message, StringComparison.Ordinal);
+
+        // A new token key: alice's client, whose token the replicas no longer accept, signs in again by itself.
+        AssertFailure(await Run("auth", "rotate-token-key", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "only a user with the root role");
+        Assert.Equal("Token key rotated", (await Run("auth", "rotate-token-key", "--user", "root:rootpw")).Stdout.Trim());
+        Assert.Equal("v1", (await aliceClient.GetAsync("config")).ValueAsString());
         AssertFailure(await Run("put", "app/x", "2", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not write key 'app/x'");
         await Ok("user", "passwd", "alice", "--password", "newpw", "--user", "root:rootpw");
         AssertFailure(await Run("get", "config", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "password is wrong");
