@@ -129,6 +129,113 @@ public sealed class ResourceExhaustionTests(ITestOutputHelper output)
             $"replica 2 resident {Mib(before)} MiB before, {Mib(ResidentBytes(cluster.ProcessId(2)))} MiB after its restart with them");
     }
 
+    private const int FloodStreams = 10;
+    private const int FloodLeases = 5_000;
+
+    /// <summary>
+    /// A flood of watches and leases at one replica: WatchersMax (10,000) watchers of the prefix the load writes, in 10
+    /// streams whose client reads slowly; the next watcher refused with retry_elsewhere; then 5,000 leases granted and
+    /// left to run. The replica keeps serving (put throughput printed against the same load before the flood), resident
+    /// memory is printed and bounded, and every acknowledged put reads back.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_of_watches_and_leases_leaves_the_replica_serving_with_bounded_memory_and_nothing_acknowledged_lost()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        await cluster.WaitForLeaderAsync(StartupLimit);
+        var target = cluster.Endpoints[1];
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = [target], OperationTimeout = TimeSpan.FromSeconds(30) });
+        await LoadAsync(client, "warm-up");
+        var quiet = await LoadAsync(client, "quiet");
+        var before = ResidentBytes(cluster.ProcessId(1));
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://" + target);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var kv = new Synod.Protocol.Kv.KvClient(channel);
+        var calls = Enumerable.Range(0, FloodStreams + 1).Select(_ => kv.Watch(cancellationToken: stop.Token)).ToList();
+        var created = 0;
+        var refusedElsewhere = 0;
+        var readers = calls.Select(call => Task.Run(async () =>
+        {
+            try
+            {
+                while (await call.ResponseStream.MoveNext(stop.Token))
+                {
+                    var response = call.ResponseStream.Current;
+                    if (response.Created)
+                    {
+                        Interlocked.Increment(ref created);
+                    }
+                    else if (response.Canceled && response.RetryElsewhere)
+                    {
+                        Interlocked.Increment(ref refusedElsewhere);
+                    }
+
+                    // A slow reader: its watchers fall behind and catch up from the history.
+                    await Task.Delay(1, stop.Token);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException)
+            {
+                // The test ended the stream.
+            }
+        })).ToList();
+        try
+        {
+            var watchersMax = new Synod.Driver.DriverOptions().WatchersMax;
+            for (var i = 0; i < watchersMax; i++)
+            {
+                await calls[i % FloodStreams].RequestStream.WriteAsync(new Synod.Protocol.WatchRequest
+                {
+                    Create = new Synod.Protocol.WatchCreateRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("load/"), WatchId = i + 1 },
+                });
+            }
+
+            Assert.True(await Eventually.WithinAsync(() => Task.FromResult(Volatile.Read(ref created) == watchersMax), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+                $"only {created} of {watchersMax} watches were created");
+            await calls[FloodStreams].RequestStream.WriteAsync(new Synod.Protocol.WatchRequest
+            {
+                Create = new Synod.Protocol.WatchCreateRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("load/"), WatchId = 1 },
+            });
+            Assert.True(await Eventually.WithinAsync(() => Task.FromResult(Volatile.Read(ref refusedElsewhere) == 1), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)),
+                "the watch past WatchersMax was not refused with retry_elsewhere");
+            var watched = await LoadAsync(client, "watched");
+            var withWatchers = ResidentBytes(cluster.ProcessId(1));
+            var watchersAfterLoad = (await client.StatusAsync(0)).Watchers;
+
+            var granting = Stopwatch.StartNew();
+            await ParallelAsync(FloodLeases, i => client.GrantLeaseAsync(300));
+            var granted = granting.Elapsed;
+            var leased = await LoadAsync(client, "leased");
+            var after = ResidentBytes(cluster.ProcessId(1));
+            var watchersAtEnd = (await client.StatusAsync(0)).Watchers;
+            var peak = PeakResidentBytes(cluster.ProcessId(1));
+            output.WriteLine(
+                $"{watchersMax} watchers of the written prefix in {FloodStreams} slowly read streams ({watchersAfterLoad} live after the first load, {watchersAtEnd} at the end), the next refused with retry_elsewhere; {FloodLeases} leases granted in {granted.TotalSeconds:F1} s " +
+                $"({FloodLeases / granted.TotalSeconds:F0}/s). {LoadWrites} puts at {LoadConcurrency} at once: {quiet.PerSecond:F0}/s quiet, {watched.PerSecond:F0}/s with the watchers " +
+                $"({watched.PerSecond / quiet.PerSecond:F2}x), {leased.PerSecond:F0}/s with the leases too ({leased.PerSecond / quiet.PerSecond:F2}x). Replica 1 resident {Mib(before)} MiB before, " +
+                $"{Mib(withWatchers)} MiB with the watchers, {Mib(after)} MiB with the leases, peak {Mib(peak)} MiB");
+            Assert.True(after - before < AddedResidentBytesMax, $"replica 1 grew by {Mib(after - before)} MiB under the flood; the bound is {Mib(AddedResidentBytesMax)} MiB");
+            Assert.Equal(FloodLeases, (await client.LeasesAsync()).Leases.Count);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            foreach (var call in calls)
+            {
+                call.Dispose();
+            }
+
+            await Task.WhenAll(readers);
+        }
+
+        await using var reader = new SynodClient(new SynodClientOptions { Endpoints = [cluster.Endpoints[2]], OperationTimeout = TimeSpan.FromSeconds(30) });
+        foreach (var phase in new[] { "warm-up", "quiet", "watched", "leased" })
+        {
+            Assert.Equal(LoadWrites, (await reader.RangeAsync(SynodRange.Prefix($"load/{phase}/"))).Kvs.Count);
+        }
+    }
+
     private static async Task ParallelAsync(int count, Func<int, Task> change)
     {
         var next = -1;
