@@ -60,16 +60,28 @@ public static class TlsCertificates
             }
         }
 
+        X509Certificate2 certificate;
         try
         {
             using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
             // A key read from PEM is ephemeral, which TLS on some platforms refuses; a PKCS#12 round trip makes it a key TLS can use everywhere.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new ArgumentException($"{certificateFlag} {certificatePath} and {keyFlag} {keyPath} are not a PEM certificate and its private key ({e.Message}).", e);
         }
+
+        // Every other side would refuse it at the handshake: say so once, at start, naming the file and the dates.
+        var now = DateTime.UtcNow;
+        if (now < certificate.NotBefore.ToUniversalTime() || now > certificate.NotAfter.ToUniversalTime())
+        {
+            var validity = $"valid from {certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}";
+            certificate.Dispose();
+            throw new ArgumentException($"{certificateFlag} {certificatePath} is not valid now ({now:u}): it is {validity}. Make a new one (./synod certs --out DIR, keeping the CA) and restart.");
+        }
+
+        return certificate;
     }
 
     /// <summary>A chain policy that trusts <paramref name="authorities"/> alone and asks for every one of <paramref name="purposes"/>.</summary>

@@ -173,6 +173,34 @@ public sealed class PeerCredentialsTests : IDisposable
         _authority.Dispose();
     }
 
+    [Fact]
+    public void A_replica_does_not_start_with_a_client_or_peer_certificate_that_has_expired_or_is_not_valid_yet()
+    {
+        var directory = Directory.CreateTempSubdirectory("synod-expired-").FullName;
+        try
+        {
+            foreach (var (name, from, to) in new[] { ("expired", Now.AddDays(-30), Now.AddDays(-1)), ("future", Now.AddDays(1), Now.AddDays(30)) })
+            {
+                using var certificate = PeerCertificates.CreateReplica(_authority, "alpha", 1, ["127.0.0.1"], from, to);
+                var (certificatePath, keyPath) = (Path.Combine(directory, $"{name}.pem"), Path.Combine(directory, $"{name}-key.pem"));
+                File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
+                File.WriteAllText(keyPath, certificate.GetECDsaPrivateKey()?.ExportPkcs8PrivateKeyPem() ?? certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+
+                var client = Assert.Throws<ArgumentException>(() => ClientTls.Load(certificatePath, keyPath, clientAuthorityPath: null));
+                Assert.Contains($"--tls-cert {certificatePath} is not valid now", client.Message, StringComparison.Ordinal);
+                var peer = Assert.Throws<ArgumentException>(() => TlsCertificatesOf(certificatePath, keyPath));
+                Assert.Contains("--peer-cert", peer.Message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        static object TlsCertificatesOf(string certificate, string key) =>
+            Synod.Protocol.TlsCertificates.LoadCertificateWithKey(certificate, key, "--peer-cert", "--peer-key");
+    }
+
     private static X509Certificate2 Replica(X509Certificate2 authority, string cluster, int id) =>
         PeerCertificates.CreateReplica(authority, cluster, id, [], Now.AddDays(-1), Now.AddYears(1));
 }
