@@ -244,6 +244,8 @@ public sealed partial class SynodClient
         var detail = ClientText.Sentence(e.Status.Detail ?? "");
         switch (kind)
         {
+            case RpcFailureKind.InvalidArgument when e.StatusCode == StatusCode.AlreadyExists:
+                throw new SynodAlreadyExistsException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.InvalidArgument:
                 throw new SynodInvalidArgumentException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.NotFound when !history.IsWrite:

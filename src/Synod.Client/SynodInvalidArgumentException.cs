@@ -4,7 +4,7 @@ namespace Synod.Client;
 /// The request was refused as bad input (empty key, key or value over its limit), either by the client before
 /// sending or by a replica (INVALID_ARGUMENT). Never retried, and never applied.
 /// </summary>
-public sealed class SynodInvalidArgumentException : SynodException
+public class SynodInvalidArgumentException : SynodException
 {
     public SynodInvalidArgumentException(string message)
         : base(message)

@@ -113,6 +113,11 @@ public sealed class AuthTests(ITestOutputHelper output)
         await using (var setup = new SynodClient(Options(rootCertificate, rootKey)))
         {
             await setup.ChangeAuthAsync(AuthChangeKind.UserAdd, "root", password: "rootpw");
+
+            // A name or a lease id taken already: a distinct exception, so a caller can pick another without parsing text.
+            await Assert.ThrowsAsync<SynodAlreadyExistsException>(() => setup.ChangeAuthAsync(AuthChangeKind.UserAdd, "root", password: "other"));
+            await setup.GrantLeaseAsync(60, id: 77);
+            await Assert.ThrowsAsync<SynodAlreadyExistsException>(() => setup.GrantLeaseAsync(60, id: 77));
             await setup.ChangeAuthAsync(AuthChangeKind.UserAdd, "alice", noPassword: true);
             await setup.ChangeAuthAsync(AuthChangeKind.RoleAdd, role: "app");
             await setup.ChangeAuthAsync(AuthChangeKind.RoleGrant, role: "app", permission: new Permission
