@@ -46,6 +46,11 @@ internal sealed class ClientCommandOptions
         Description = "Sign in as NAME[:PASSWORD] where authentication is on (the password is asked for when missing and stdin is a terminal).",
     };
 
+    public Option<string?> PasswordFile { get; } = new("--password-file")
+    {
+        Description = "Read --user's password from the first line of this file, so that it shows in no process list or shell history.",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>; <paramref name="withNode"/> and <paramref name="withTimeout"/> for the data commands only.</summary>
     public void AddTo(Command command, bool withNode, bool withTimeout)
     {
@@ -55,6 +60,7 @@ internal sealed class ClientCommandOptions
         command.Add(Cert);
         command.Add(Key);
         command.Add(User);
+        command.Add(PasswordFile);
         if (withNode)
         {
             command.Add(Node);

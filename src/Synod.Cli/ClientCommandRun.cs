@@ -23,14 +23,15 @@ internal static class ClientCommandRun
         string? timeout,
         Func<ClientCommandContext, SynodClient, SynodCallOptions?, Task<int>> body,
         CancellationToken cancellationToken,
-        string? user = null)
+        string? user = null,
+        string? passwordFile = null)
     {
         try
         {
             var context = ClientCommandContext.Resolve(endpoints, dataDir, tls);
             var operationTimeout = ClientCommandContext.ParseTimeout(timeout);
             var pinned = context.EndpointIndexOfNode(node);
-            var (name, password) = UserFlag.Parse(user);
+            var (name, password) = UserFlag.Parse(user, passwordFile);
             SynodClient created;
             try
             {

@@ -188,5 +188,6 @@ public static class ClientCommands
             parse.GetValue(shared.Timeout),
             body,
             cancellationToken,
-            parse.GetValue(shared.User));
+            parse.GetValue(shared.User),
+            parse.GetValue(shared.PasswordFile));
 }

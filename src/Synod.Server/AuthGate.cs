@@ -16,8 +16,11 @@ namespace Synod.Server;
 /// client certificate whose subject's common name is a user. Writes carry the user into the log, where the state machine
 /// checks them at their slot; reads are checked here once they are answered, against roles at least as new as the read.
 /// </summary>
-internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProvider time)
+internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProvider time, Microsoft.Extensions.Logging.ILogger? logger = null)
 {
+    // 1 once a password sign-in over plaintext from another machine has been warned of (once per life of the replica).
+    private int _plaintextSignInWarned;
+
     /// <summary>The metadata a request carries its token in (etcd's name).</summary>
     public const string TokenHeader = "token";
 
@@ -82,9 +85,16 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     }
 
     /// <summary>Checks a user's password and answers a token every replica accepts until it expires.</summary>
-    public AuthenticateResponse Authenticate(string name, string password)
+    public AuthenticateResponse Authenticate(string name, string password, string? plaintextFrom = null)
     {
         RequireLoaded();
+        if (plaintextFrom is not null && logger is not null && Interlocked.Exchange(ref _plaintextSignInWarned, 1) == 0)
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger,
+                "replica {Id}: user '{User}' signed in with a password from {Peer} over plaintext: passwords and tokens cross the network in the clear. Give the replicas --tls-cert and --tls-key (said once)",
+                options.Id, name, plaintextFrom);
+        }
+
         var auth = Auth;
         if (!auth.Enabled)
         {

@@ -19,7 +19,22 @@ internal sealed partial class KvService
         }
 
         // PBKDF2 takes tens of milliseconds: off the gRPC thread that called.
-        return Task.Run(() => auth.Authenticate(request.Name, request.Password), context.CancellationToken);
+        var plaintextFrom = options.ClientTls is null && RemotePeer(context.Peer) is { } peer ? peer : null;
+        return Task.Run(() => auth.Authenticate(request.Name, request.Password, plaintextFrom), context.CancellationToken);
+    }
+
+    /// <summary>The caller's address when it is another machine's ("ipv4:10.0.0.5:41234" gives "10.0.0.5"), or null for loopback or an unknown form.</summary>
+    internal static string? RemotePeer(string? peer)
+    {
+        if (peer is null || peer.IndexOf(':', StringComparison.Ordinal) is var scheme && scheme < 0)
+        {
+            return null;
+        }
+
+        var address = peer[(scheme + 1)..];
+        var port = address.LastIndexOf(':');
+        var host = (port > 0 ? address[..port] : address).Trim('[', ']');
+        return System.Net.IPAddress.TryParse(host, out _) && !Protocol.HostPort.IsLoopback(host) ? host : null;
     }
 
     public override async Task<AuthChangeResponse> AuthChange(AuthChangeRequest request, ServerCallContext context)

@@ -55,7 +55,8 @@ public static class SynodServer
         builder.Services.AddSingleton(provider => new ReplicaHost(options, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<PeerReceiver>();
         builder.Services.AddSingleton<ResponseBudget>();
-        builder.Services.AddSingleton(provider => new AuthGate(provider.GetRequiredService<ReplicaHost>(), options, TimeProvider.System));
+        builder.Services.AddSingleton(provider => new AuthGate(provider.GetRequiredService<ReplicaHost>(), options, TimeProvider.System,
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger($"replica-{options.Id}")));
         builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());

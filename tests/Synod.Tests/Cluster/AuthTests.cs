@@ -84,6 +84,20 @@ public sealed class AuthTests(ITestOutputHelper output)
         AssertFailure(await Run("get", "config", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "password is wrong");
         await Ok("get", "config", "--user", "alice:newpw");
 
+        // The password from a file, so it shows in no process list; a missing file or a password given twice is bad input.
+        var passwordFile = Path.Combine(Path.GetTempPath(), $"synod-password-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(passwordFile, "newpw\n");
+        try
+        {
+            Assert.Equal("v1", (await Run("get", "config", "--user", "alice", "--password-file", passwordFile)).Stdout.Trim());
+            AssertFailure(await Run("get", "config", "--user", "alice:newpw", "--password-file", passwordFile), ExitCodes.InvalidInput, "give one of them");
+            AssertFailure(await Run("get", "config", "--user", "alice", "--password-file", passwordFile + ".missing"), ExitCodes.InvalidInput, "no such file");
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+
         // Root cannot lock itself out; turning auth off opens everything again.
         AssertFailure(await Run("user", "delete", "root", "--user", "root:rootpw"), ExitCodes.InvalidInput, "turn authentication off first");
         AssertFailure(await Run("user", "delete", "nobody", "--user", "root:rootpw"), ExitCodes.NotFound, "user 'nobody' does not exist");
