@@ -1,8 +1,8 @@
 namespace Synod.Tests;
 
 /// <summary>
-/// A real-process test of a minute or more, left out of the default run (which must stay under ten minutes on two
-/// cores) and run with <c>SYNOD_SOAK=1 dotnet test tests/Synod.Tests -c Release --filter Category=Soak</c>. Give the
+/// A slow real-process test (a minute or more, or tens of seconds whose ground a faster test of the default run also
+/// covers), left out of the default run (which must stay under ten minutes on two cores) and run with <c>SYNOD_SOAK=1 dotnet test tests/Synod.Tests -c Release --filter Category=Soak</c>. Give the
 /// test <c>[Trait("Category", "Soak")]</c> too, so that the filter finds it.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]

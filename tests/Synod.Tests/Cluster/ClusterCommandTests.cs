@@ -21,7 +21,8 @@ public sealed class ClusterCommandTests : IDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"synod-cluster-{Guid.NewGuid():N}");
     private readonly List<Process> _started = [];
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task After_kill_9_of_every_replica_and_of_the_supervisor_synod_cluster_starts_again_while_a_running_one_is_refused()
     {
         var basePort = ThreeFreePorts();
@@ -66,7 +67,8 @@ public sealed class ClusterCommandTests : IDisposable
         await StopAsync(again);
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_given_cluster_token_names_the_cluster_and_a_later_run_may_repeat_it_but_not_change_it()
     {
         var basePort = ThreeFreePorts();

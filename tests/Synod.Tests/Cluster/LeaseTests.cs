@@ -17,7 +17,8 @@ public sealed class LeaseTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_lease_kept_alive_outlives_five_leader_kills_and_its_key_never_disappears()
     {
         await using var cluster = new ReplicaProcesses(3);

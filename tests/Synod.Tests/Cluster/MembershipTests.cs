@@ -101,7 +101,8 @@ public sealed class MembershipTests(ITestOutputHelper output)
     /// Replica 1 is stopped, removed while it is down, and started again from its old data, which says it is a voter:
     /// it must learn that it was removed and stop on its own, without deposing the leader or failing a client write.
     /// </summary>
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_removed_replica_that_comes_back_with_its_old_data_learns_it_was_removed_and_stops_without_harm()
     {
         await using var cluster = new ReplicaProcesses(3);

@@ -110,7 +110,8 @@ public sealed class PeerAuthenticationTests(ITestOutputHelper output)
         Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_second_authenticated_link_for_the_same_id_replaces_the_first()
     {
         await using var cluster = new ReplicaProcesses(3);
@@ -180,7 +181,8 @@ public sealed class PeerAuthenticationTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task Half_a_peer_magic_or_half_an_HTTP2_preface_and_then_silence_is_closed_after_the_handshake_timeout()
     {
         await using var cluster = new ReplicaProcesses(3);

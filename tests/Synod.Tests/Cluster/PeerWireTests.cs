@@ -110,7 +110,8 @@ public sealed class PeerWireTests
     /// Messages far larger than what the receiver parses in place (64 KiB): Accepts of near-1 MiB values, and a
     /// restarted replica's catch-up of several of them. Every replica must end up with every byte.
     /// </summary>
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task Large_values_reach_every_replica_intact_including_one_that_catches_up()
     {
         const int ValueBytes = 900 * 1024;

@@ -110,7 +110,8 @@ public sealed class RealClusterTests
         Assert.Equal("2", (await client.GetAsync("after")).ValueAsString());
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task A_larger_id_that_comes_back_follows_the_sitting_leader_instead_of_deposing_it()
     {
         await using var cluster = new ReplicaProcesses(Replicas);
@@ -154,7 +155,8 @@ public sealed class RealClusterTests
         }
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task With_three_replicas_killed_a_write_fails_with_no_quorum_instead_of_hanging_and_succeeds_once_one_returns()
     {
         await using var cluster = new ReplicaProcesses(Replicas);

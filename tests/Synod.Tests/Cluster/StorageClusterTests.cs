@@ -39,7 +39,8 @@ public sealed class StorageClusterTests
         Assert.Equal("after-99", (await client.GetAsync("after-99", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
     }
 
-    [Fact]
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task The_log_stays_bounded_under_a_long_write_load_because_snapshots_compact_it()
     {
         const int Writes = 3_000;
