@@ -12,6 +12,7 @@ public static class ServeCommand
     {
         var id = new Option<int>("--id") { Description = "This replica's id (it must appear in --peers or the config).", Required = true };
         var listen = new Option<string?>("--listen") { Description = "host:port to serve on (default: this replica's entry in --peers)." };
+        var http = new Option<string?>("--http") { Description = "host:port of the operator's HTTP endpoint: /metrics in the Prometheus text format (default: none)." };
         var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
         var join = new Option<string?>("--join")
@@ -92,7 +93,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
+            id, listen, http, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -198,6 +199,7 @@ public static class ServeCommand
                 Id = parse.GetValue(id),
                 Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
                 Listen = parse.GetValue(listen),
+                HttpEndpoint = parse.GetValue(http),
                 PeerRoutes = routes,
                 DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
                 TickMs = parse.GetValue(tickMs),

@@ -44,7 +44,13 @@ public sealed partial class ReplicaHost
         _storage.Append(ops);
         if (syncToken is not null)
         {
+            var (syncs, started) = (_storage.Syncs, TimeProvider.System.GetTimestamp());
             _storage.Sync();
+            if (_storage.Syncs != syncs)
+            {
+                Metrics.FsyncSeconds.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, Metrics.Replica);
+            }
+
             StartSnapshotWrite();
         }
 
@@ -74,18 +80,34 @@ public sealed partial class ReplicaHost
         });
     }
 
-    void IReplicaEvents.RoleChanged(ReplicaRole role) =>
+    void IReplicaEvents.RoleChanged(ReplicaRole role)
+    {
+        Metrics.RoleChanges.Add(1, Metrics.Replica, new("role", role.ToString().ToLowerInvariant()));
         _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit})",
             Id, role.ToString().ToLowerInvariant(), _driver.Core.Ballot, _driver.Core.Promised, _driver.Core.CommitIndex);
+    }
 
     /// <summary>One line per failed candidacy: they come at most once per election timeout.</summary>
-    void IReplicaEvents.CandidacyFailed(string reason) => _logger.LogInformation("replica {Id}: {Failure}", Id, reason);
+    void IReplicaEvents.CandidacyFailed(string reason)
+    {
+        Metrics.CandidaciesFailed.Add(1, Metrics.Replica);
+        _logger.LogInformation("replica {Id}: {Failure}", Id, reason);
+    }
+
+    void IReplicaEvents.Applied(long slot, byte[][] commands)
+    {
+        Metrics.SlotsApplied.Add(1, Metrics.Replica);
+        Metrics.CommandsPerSlot.Record(commands.Length, Metrics.Replica);
+    }
 
     void IReplicaEvents.Handover(bool started, string line) =>
         _logger.LogInformation("replica {Id}: {Handover}", Id, started ? line : "handover given up: " + line);
 
-    void IReplicaEvents.SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled) =>
+    void IReplicaEvents.SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled)
+    {
+        Metrics.SnapshotsInstalled.Add(1, Metrics.Replica);
         _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys)", Id, slot, keys);
+    }
 
     void IReplicaEvents.SnapshotTaken(long slot, double serializeMs) => _snapshotSerializeMs = serializeMs;
 
@@ -135,6 +157,7 @@ public sealed partial class ReplicaHost
         }
 
         _storage.CompleteSnapshot(write);
+        Metrics.SnapshotWritten(write.DataBytes, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalSeconds);
         _logger.LogInformation(
             "replica {Id}: snapshot at slot {Slot} written ({Bytes} bytes; {SerializeMs:F0} ms to serialise and {TotalMs:F0} ms in all, on other threads while serving); the log is now {Segments} segments, {WalBytes} bytes",
             Id, write.Slot, write.DataBytes, _snapshotSerializeMs, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds, _storage.SegmentCount, _storage.WalBytes);

@@ -51,11 +51,15 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private int _disposed;
     private uint _knownLeaderId;
 
+    /// <summary>This replica's instruments (the /metrics endpoint exports them).</summary>
+    public ReplicaMetrics Metrics { get; }
+
     public ReplicaHost(ServerOptions options, ILoggerFactory loggers)
     {
         _options = options;
         WatchBytes = new WatchBytes(options.WatchBytesMax);
         _logger = loggers.CreateLogger($"replica-{options.Id}");
+        Metrics = new ReplicaMetrics(options.Id);
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
@@ -234,6 +238,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
         _storage.Dispose();
         _stopping.Dispose();
+        Metrics.Dispose();
     }
 
     private async Task TickAsync(CancellationToken cancellation)
@@ -321,6 +326,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case TickInput:
                 _driver.Tick();
+                if (_driver.Core.CurrentTick % Math.Max(1, ReplicaMetrics.GaugeViewEveryMs / _options.TickMs) == 0)
+                {
+                    Metrics.Publish(Snapshot());
+                }
+
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
                 {
                     LogRefusals();

@@ -41,6 +41,9 @@ public sealed record ServerOptions
     /// <summary>Where this replica listens for clients and peers (host:port); defaults to its entry in Endpoints.</summary>
     public string? Listen { get; init; }
 
+    /// <summary>The operator's HTTP endpoint (serve --http HOST:PORT): /metrics in the Prometheus text format. Null: none.</summary>
+    public string? HttpEndpoint { get; init; }
+
     /// <summary>TLS for clients (--tls-cert, --tls-key, --tls-client-ca); null: clients speak plaintext HTTP/2.</summary>
     public ClientTls? ClientTls { get; init; }
 
@@ -285,6 +288,19 @@ public sealed record ServerOptions
             if (!Synod.Protocol.HostPort.TryParse(endpoint, out _, out _, out var problem))
             {
                 throw new ArgumentException($"{(id == 0 ? "--listen" : $"replica {id}'s endpoint in --peers")} {problem}");
+            }
+        }
+
+        if (HttpEndpoint is not null)
+        {
+            if (!Synod.Protocol.HostPort.TryParse(HttpEndpoint, out _, out var httpPort, out var httpProblem))
+            {
+                throw new ArgumentException($"--http {httpProblem}");
+            }
+
+            if (Synod.Protocol.HostPort.TryParse(ListenEndpoint, out _, out var listenPort, out _) && listenPort == httpPort)
+            {
+                throw new ArgumentException($"--http {HttpEndpoint} takes the port of --listen {ListenEndpoint}; give the HTTP endpoint a port of its own.");
             }
         }
 

@@ -49,6 +49,11 @@ public static class SynodServer
                     listen.Use(next => connection => kestrel.ApplicationServices.GetRequiredService<ResponseBudget>().WatchAsync(connection, next));
                 }
             });
+            if (options.HttpEndpoint is { } http)
+            {
+                // The operator's endpoint (/metrics): HTTP/1.1 for Prometheus and curl, apart from the client and peer port.
+                Listen(kestrel, http, protocols: HttpProtocols.Http1, flag: "--http");
+            }
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(ShutdownSecondsMax));
         builder.Services.AddSingleton(options);
@@ -57,7 +62,16 @@ public static class SynodServer
         builder.Services.AddSingleton<ResponseBudget>();
         builder.Services.AddSingleton(provider => new AuthGate(provider.GetRequiredService<ReplicaHost>(), options, TimeProvider.System,
             provider.GetRequiredService<ILoggerFactory>().CreateLogger($"replica-{options.Id}")));
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax);
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.ClientRequestBytesMax;
+            grpc.Interceptors.Add<MetricsInterceptor>();
+        });
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<ReplicaHost>().Metrics);
+        if (options.HttpEndpoint is not null)
+        {
+            MetricsExport.AddTo(builder.Services);
+        }
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
@@ -65,6 +79,10 @@ public static class SynodServer
         app.MapGrpcService<KvService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
+        if (options.HttpEndpoint is { } httpEndpoint)
+        {
+            MetricsExport.Map(app, SplitEndpoint(httpEndpoint).Port);
+        }
 
         var host = app.Services.GetRequiredService<ReplicaHost>();
         var lifetime = app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
@@ -112,12 +130,12 @@ public static class SynodServer
     internal static (string Host, int Port) SplitEndpoint(string endpoint) =>
         Protocol.HostPort.TryParse(endpoint, out var host, out var port, out var problem) ? (host, port) : throw new ArgumentException(problem);
 
-    internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null)
+    internal static void Listen(KestrelServerOptions kestrel, string endpoint, Action<ListenOptions>? configure = null, HttpProtocols protocols = HttpProtocols.Http2, string flag = "--listen")
     {
         var (host, port) = SplitEndpoint(endpoint);
         void Http2(ListenOptions listen)
         {
-            listen.Protocols = HttpProtocols.Http2;
+            listen.Protocols = protocols;
             configure?.Invoke(listen);
         }
 
@@ -131,7 +149,7 @@ public static class SynodServer
         }
         else
         {
-            throw new ArgumentException($"--listen {endpoint}: '{host}' is not an IP address or localhost; give the address to bind, for example 127.0.0.1:{port}.");
+            throw new ArgumentException($"{flag} {endpoint}: '{host}' is not an IP address or localhost; give the address to bind, for example 127.0.0.1:{port}.");
         }
     }
 }

@@ -1,0 +1,106 @@
+using System.Diagnostics.Metrics;
+
+namespace Synod.Server;
+
+/// <summary>
+/// A replica's instruments (docs/operations.md, "Metrics"), on the .NET metrics API: the /metrics endpoint of
+/// `serve --http` exports them in the Prometheus text format through OpenTelemetry, which names them as Prometheus asks:
+/// "synod.client.requests" becomes synod_client_requests_total, a duration in "s" ends in _seconds, a size in "By" in
+/// _bytes; an annotation unit such as "{request}" adds nothing. Every measurement carries the replica's id as the tag
+/// "replica". Counters and histograms are recorded where things happen (the owner loop, the request threads); gauges are
+/// read from a view of the replica's state that the owner loop publishes every <see cref="GaugeViewEveryMs"/> ms, so a
+/// scrape never waits for the loop.
+/// </summary>
+public sealed class ReplicaMetrics : IDisposable
+{
+    /// <summary>The meter every Synod instrument belongs to.</summary>
+    public const string MeterName = "Synod";
+
+    /// <summary>How often the owner loop publishes the view the gauges read, in milliseconds.</summary>
+    public const int GaugeViewEveryMs = 200;
+
+    private readonly Meter _meter;
+    private readonly KeyValuePair<string, object?> _replica;
+    private HostStatus? _view;
+
+    public ReplicaMetrics(int replicaId)
+    {
+        _meter = new Meter(MeterName);
+        _replica = new("replica", replicaId);
+        ClientRequests = _meter.CreateCounter<long>("synod.client.requests", unit: "{request}", description: "Client requests answered, by method and result (ok or the gRPC status).");
+        ClientRequestSeconds = _meter.CreateHistogram<double>("synod.client.request.duration", unit: "s", description: "Time from a client request's arrival to its answer, by method.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        SlotsApplied = _meter.CreateCounter<long>("synod.slots.applied", unit: "{slot}", description: "Log slots chosen and applied to the state machine.");
+        CommandsPerSlot = _meter.CreateHistogram<long>("synod.slot.commands", unit: "{command}", description: "Commands in each applied slot (the batching of proposals).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        FsyncSeconds = _meter.CreateHistogram<double>("synod.wal.fsync.duration", unit: "s", description: "Duration of each fsync of the write-ahead log (one per group commit).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        RoleChanges = _meter.CreateCounter<long>("synod.role.changes", unit: "{change}", description: "Changes of this replica's role, by the role taken (leader, candidate, follower).");
+        CandidaciesFailed = _meter.CreateCounter<long>("synod.candidacies.failed", unit: "{candidacy}", description: "Candidacies (elections this replica stood in) that did not make it leader.");
+        SnapshotsWritten = _meter.CreateCounter<long>("synod.snapshots.written", unit: "{snapshot}", description: "Snapshots this replica took and wrote.");
+        SnapshotSeconds = _meter.CreateHistogram<double>("synod.snapshot.duration", unit: "s", description: "Time to serialise and write a snapshot, on threads beside the owner loop.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60] });
+        SnapshotsInstalled = _meter.CreateCounter<long>("synod.snapshots.installed", unit: "{snapshot}", description: "Snapshots installed from a peer (this replica had fallen behind its log).");
+        _meter.CreateObservableGauge("synod.snapshot.size", () => new Measurement<long>(Volatile.Read(ref _lastSnapshotBytes), _replica), unit: "By", description: "Size of the last snapshot written.");
+        _meter.CreateObservableGauge("synod.leader", () => Measure(v => v.Role == "leader" ? 1 : 0), description: "1 while this replica leads, else 0.");
+        _meter.CreateObservableGauge("synod.leader.id", () => Measure(v => v.LeaderId ?? 0), description: "The leader this replica knows (0: none).");
+        _meter.CreateObservableGauge("synod.commit.index", () => Measure(v => v.CommitIndex), description: "The highest slot this replica knows chosen, with every slot below it.");
+        _meter.CreateObservableGauge("synod.applied.slot", () => Measure(v => v.AppliedSlot), description: "The last slot applied to the state machine.");
+        _meter.CreateObservableGauge("synod.apply.lag", () => Measure(v => Math.Max(0, v.HighestKnownCommit - v.AppliedSlot)), unit: "{slot}", description: "Slots known chosen somewhere but not yet applied here.");
+        _meter.CreateObservableGauge("synod.replicas.live", () => Measure(v => v.LiveReplicas.Count), unit: "{replica}", description: "Replicas this one hears (itself included).");
+        _meter.CreateObservableGauge("synod.voters", () => Measure(v => v.Replicas), unit: "{replica}", description: "Voters in the current configuration.");
+        _meter.CreateObservableGauge("synod.keys", () => Measure(v => v.Keys), unit: "{key}", description: "Keys in the state machine.");
+        _meter.CreateObservableGauge("synod.revision", () => Measure(v => v.Revision), description: "The store's revision.");
+        _meter.CreateObservableGauge("synod.history.size", () => Measure(v => v.HistoryBytes), unit: "By", description: "Bytes of past revisions kept for reads at a revision and watches.");
+        _meter.CreateObservableGauge("synod.wal.size", () => Measure(v => v.WalBytes), unit: "By", description: "Bytes of the write-ahead log on disk.");
+        _meter.CreateObservableGauge("synod.wal.segments", () => Measure(v => v.WalSegments), unit: "{segment}", description: "Segment files of the write-ahead log.");
+        _meter.CreateObservableCounter("synod.wal.fsyncs", () => Measure(v => v.Fsyncs), unit: "{fsync}", description: "fsyncs of the write-ahead log.");
+        _meter.CreateObservableGauge("synod.watchers", () => Measure(v => v.Watchers), unit: "{watcher}", description: "Watchers this replica serves.");
+        _meter.CreateObservableGauge("synod.leases", () => Measure(v => v.Leases), unit: "{lease}", description: "Leases live.");
+        _meter.CreateObservableCounter("synod.peer.messages.refused", () => Measure(v => v.PeerMessagesRefused), unit: "{message}", description: "Peer messages refused as no correct replica could send them.");
+    }
+
+    /// <summary>Bucket bounds for latencies, in seconds: 100 µs to 10 s.</summary>
+    private static readonly double[] LatencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    public Counter<long> ClientRequests { get; }
+
+    public Histogram<double> ClientRequestSeconds { get; }
+
+    public Counter<long> SlotsApplied { get; }
+
+    public Histogram<long> CommandsPerSlot { get; }
+
+    public Histogram<double> FsyncSeconds { get; }
+
+    public Counter<long> RoleChanges { get; }
+
+    public Counter<long> CandidaciesFailed { get; }
+
+    public Counter<long> SnapshotsWritten { get; }
+
+    public Histogram<double> SnapshotSeconds { get; }
+
+    public Counter<long> SnapshotsInstalled { get; }
+
+    /// <summary>The replica's tag, for measurements recorded elsewhere.</summary>
+    public KeyValuePair<string, object?> Replica => _replica;
+
+    private long _lastSnapshotBytes;
+
+    /// <summary>A snapshot was written: counted, timed, and its size kept for its gauge.</summary>
+    public void SnapshotWritten(long bytes, double seconds)
+    {
+        SnapshotsWritten.Add(1, _replica);
+        SnapshotSeconds.Record(seconds, _replica);
+        Volatile.Write(ref _lastSnapshotBytes, bytes);
+    }
+
+    /// <summary>Publishes the owner loop's view of the replica for the gauges (called on the loop).</summary>
+    public void Publish(HostStatus status) => Volatile.Write(ref _view, status);
+
+    private IEnumerable<Measurement<long>> Measure(Func<HostStatus, long> read) =>
+        Volatile.Read(ref _view) is { } view ? [new Measurement<long>(read(view), _replica)] : [];
+
+    public void Dispose() => _meter.Dispose();
+}

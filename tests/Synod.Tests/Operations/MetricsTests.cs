@@ -1,0 +1,100 @@
+using System.Globalization;
+using Synod.Client;
+using Synod.Tests.Cluster;
+
+namespace Synod.Tests.Operations;
+
+/// <summary>
+/// Issue 19, metrics: every replica started with `serve --http` answers /metrics in the Prometheus text format with
+/// Synod's instruments, and what a user would watch moves as the cluster works (requests, slots, fsyncs, keys).
+/// </summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class MetricsTests
+{
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>What a dashboard or an alert of docs/operations.md reads, with its Prometheus type.</summary>
+    private static readonly (string Name, string Type)[] Required =
+    [
+        ("synod_client_requests_total", "counter"),
+        ("synod_client_request_duration_seconds", "histogram"),
+        ("synod_slots_applied_total", "counter"),
+        ("synod_slot_commands", "histogram"),
+        ("synod_wal_fsync_duration_seconds", "histogram"),
+        ("synod_role_changes_total", "counter"),
+        ("synod_leader", "gauge"),
+        ("synod_leader_id", "gauge"),
+        ("synod_commit_index", "gauge"),
+        ("synod_applied_slot", "gauge"),
+        ("synod_apply_lag", "gauge"),
+        ("synod_replicas_live", "gauge"),
+        ("synod_keys", "gauge"),
+        ("synod_wal_size_bytes", "gauge"),
+        ("synod_wal_segments", "gauge"),
+        ("synod_wal_fsyncs_total", "counter"),
+        ("synod_watchers", "gauge"),
+        ("synod_leases", "gauge"),
+        ("dotnet_process_memory_working_set_bytes", "gauge"),
+    ];
+
+    [Fact]
+    public async Task Every_replica_serves_its_metrics_and_they_move_as_the_cluster_works()
+    {
+        var endpoints = ReplicaProcesses.NewEndpoints(3);
+        var http = ReplicaProcesses.NewEndpoints(3);
+        var peers = string.Join(",", endpoints.Select(e => $"{e.Key}={e.Value}"));
+        await using var cluster = new ReplicaProcesses(endpoints, id => ["--peers", peers, "--http", http[id]]);
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        var follower = leader % 3 + 1;
+        using var web = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task<string> Scrape(int id) => await web.GetStringAsync(new Uri($"http://{http[id]}/metrics"));
+
+        var before = await Scrape(leader);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = [endpoints[leader]], OperationTimeout = TimeSpan.FromSeconds(20) });
+        const int Puts = 20;
+        for (var i = 0; i < Puts; i++)
+        {
+            await client.PutAsync($"metrics/{i}", "v");
+        }
+
+        // Gauges are published every ReplicaMetrics.GaugeViewEveryMs; counters at once.
+        string after = "";
+        Assert.True(await Eventually.WithinAsync(async () => Value(after = await Scrape(leader), "synod_keys") == Puts, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
+            $"synod_keys never reached {Puts}:\n{after}");
+        foreach (var (name, type) in Required)
+        {
+            Assert.Contains($"# TYPE {name} {type}\n", after, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(Puts, Value(after, "synod_client_requests_total", "method=\"Put\"", "result=\"ok\"") - Value(before, "synod_client_requests_total", "method=\"Put\"", "result=\"ok\""));
+        Assert.True(Value(after, "synod_slots_applied_total") - Value(before, "synod_slots_applied_total") >= Puts / 4, "the puts' slots were not counted");
+        Assert.True(Value(after, "synod_wal_fsync_duration_seconds_count") > Value(before, "synod_wal_fsync_duration_seconds_count"), "no fsync was timed");
+        Assert.Equal(1, Value(after, "synod_leader"));
+        Assert.Equal(leader, Value(after, "synod_leader_id"));
+
+        var atFollower = await Scrape(follower);
+        Assert.Equal(0, Value(atFollower, "synod_leader"));
+        Assert.Contains($"replica=\"{follower}\"", Labels(atFollower, "synod_leader"), StringComparison.Ordinal);
+    }
+
+    /// <summary>The value of the first sample of <paramref name="name"/> whose labels hold every one of <paramref name="labels"/> (0 when there is none).</summary>
+    private static double Value(string scrape, string name, params string[] labels)
+    {
+        foreach (var line in scrape.Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
+                && labels.All(label => line.Contains(label, StringComparison.Ordinal)))
+            {
+                return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    private static string Labels(string scrape, string name)
+    {
+        var line = scrape.Split('\n').First(l => l.StartsWith(name + "{", StringComparison.Ordinal));
+        return line[(name.Length + 1)..line.IndexOf('}')];
+    }
+}
