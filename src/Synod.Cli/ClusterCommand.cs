@@ -26,6 +26,10 @@ public static class ClusterCommand
         var replicas = new Option<int>("--replicas") { Description = "Number of replicas (odd, 3 or more).", DefaultValueFactory = _ => 5 };
         var dataDir = new Option<string>("--data-dir") { Description = "Where the replicas keep their data (one folder each).", DefaultValueFactory = _ => "synod-data" };
         var basePort = new Option<int>("--base-port") { Description = "Replica N listens on base-port + N - 1.", DefaultValueFactory = _ => 7001 };
+        var httpBasePort = new Option<int?>("--http-base-port")
+        {
+            Description = $"Replica N serves /metrics (serve --http) on http-base-port + N - 1 (default: base-port + {HttpPortOffset}; 0: no HTTP endpoint).",
+        };
         var insecurePeers = new Option<bool>("--insecure-peers")
         {
             Description = "Replicas talk plain TCP to each other, unauthenticated (for measuring what peer TLS costs; never on a shared host).",
@@ -40,7 +44,7 @@ public static class ClusterCommand
         };
         var command = new Command("cluster", "Start a local cluster of replica processes on 127.0.0.1 and keep it running until Ctrl-C.")
         {
-            replicas, dataDir, basePort, insecurePeers, clusterToken, tls,
+            replicas, dataDir, basePort, httpBasePort, insecurePeers, clusterToken, tls,
         };
         command.Subcommands.Add(ClusterMembershipCommands.Add());
         command.Subcommands.Add(ClusterMembershipCommands.Remove());
@@ -65,6 +69,13 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
+            var httpPort = parse.GetValue(httpBasePort) ?? port + HttpPortOffset;
+            if (httpPort != 0 && (httpPort < 1 || httpPort + count - 1 > 65535 || (httpPort < port + count && port < httpPort + count)))
+            {
+                Console.Error.WriteLine($"error: --http-base-port {httpPort}: ports {httpPort}..{httpPort + count - 1} must lie within 1..65535, apart from the replicas' {port}..{port + count - 1}; or give 0 for no HTTP endpoint.");
+                return ExitCodes.InvalidInput;
+            }
+
             var token = parse.GetValue(clusterToken);
             if (token is not null && (string.IsNullOrWhiteSpace(token) || token.Length > ServerOptions.ClusterTokenCharsMax))
             {
@@ -78,13 +89,16 @@ public static class ClusterCommand
                 return ExitCodes.InvalidInput;
             }
 
-            return await new LocalCluster(count, port, directory, parse.GetValue(insecurePeers), token, parse.GetValue(tls)).RunAsync(cancellation);
+            return await new LocalCluster(count, port, httpPort, directory, parse.GetValue(insecurePeers), token, parse.GetValue(tls)).RunAsync(cancellation);
         });
         return command;
     }
 
     /// <summary>The supervisor's state: which replica runs as which process.</summary>
-    private sealed class LocalCluster(int count, int basePort, string directory, bool insecurePeers, string? givenToken, bool tls)
+    /// <summary>How far above --base-port the replicas' HTTP endpoints lie by default.</summary>
+    private const int HttpPortOffset = 1000;
+
+    private sealed class LocalCluster(int count, int basePort, int httpBasePort, string directory, bool insecurePeers, string? givenToken, bool tls)
     {
         /// <summary>How the supervisor itself talks to the replicas: over TLS trusting the cluster's CA with --tls; set once the certificates exist.</summary>
         private SynodClientTls? _clientTls;
@@ -295,10 +309,20 @@ public static class ClusterCommand
                 {
                     return $"port {port} (replica {id}, {endpoint}) is already in use; free it or choose another --base-port.";
                 }
+
+                if (HttpOf(id) is { } http && IsLocalPort(http, out var httpPort) && !LoopbackPort.IsFree(httpPort))
+                {
+                    return $"port {httpPort} (replica {id}'s metrics, {http}) is already in use; free it or choose another --http-base-port (0: none).";
+                }
             }
 
             return null;
         }
+
+        /// <summary>Replica <paramref name="id"/>'s HTTP endpoint (/metrics), or null with --http-base-port 0.</summary>
+        private string? HttpOf(int id) => httpBasePort == 0 || httpBasePort + id - 1 > 65535 ? null : $"127.0.0.1:{httpBasePort + id - 1}";
+
+        private IEnumerable<string> HttpArgs(int id) => HttpOf(id) is { } http ? ["--http", http] : [];
 
         private IEnumerable<string> PeerArgs(int id) =>
             insecurePeers ? ["--insecure-peers"]
@@ -363,7 +387,7 @@ public static class ClusterCommand
         {
             var replicaDir = Path.Combine(directory, $"r{id}");
             Directory.CreateDirectory(replicaDir);
-            string[] serveArgs = ["--id", $"{id}", .. ClusterArgs(id), "--data-dir", replicaDir, "--cluster-token", _clusterToken, .. PeerArgs(id)];
+            string[] serveArgs = ["--id", $"{id}", .. ClusterArgs(id), "--data-dir", replicaDir, "--cluster-token", _clusterToken, .. PeerArgs(id), .. HttpArgs(id)];
             var replica = new ReplicaProcess(id, SelfProgram(), serveArgs, Path.Combine(replicaDir, "replica.log"), appendLog: true);
             try
             {
@@ -403,6 +427,7 @@ public static class ClusterCommand
                     Id = e.Key,
                     Endpoint = e.Value,
                     ProcessId = _processes.TryGetValue(e.Key, out var p) && !p.HasExited ? p.ProcessId : null,
+                    Http = HttpOf(e.Key),
                     DataDir = Path.Combine(directory, $"r{e.Key}"),
                     Joined = _joined.Contains(e.Key) ? true : null,
                     Removed = _removed.Contains(e.Key) ? true : null,
@@ -414,11 +439,12 @@ public static class ClusterCommand
             using var probe = new ClusterProbe(_endpoints, _clientTls);
             var leader = await probe.WaitForLeaderAsync(TimeSpan.FromMilliseconds(StartupWaitMs), cancellation);
             Console.WriteLine();
-            Console.WriteLine("  id  endpoint          pid      log");
+            Console.WriteLine("  id  endpoint          metrics                         pid      log");
             foreach (var (id, endpoint) in _endpoints)
             {
                 var marker = id == leader ? "  <- leader" : "";
-                Console.WriteLine($"  {id,-3} {endpoint,-17} {_processes[id].ProcessId,-8} {Path.Combine(directory, $"r{id}", "replica.log")}{marker}");
+                var metrics = HttpOf(id) is { } http ? $"http://{http}/metrics" : "-";
+                Console.WriteLine($"  {id,-3} {endpoint,-17} {metrics,-31} {_processes[id].ProcessId,-8} {Path.Combine(directory, $"r{id}", "replica.log")}{marker}");
             }
 
             Console.WriteLine();

@@ -36,6 +36,9 @@ public sealed record ClusterConfig
 
         public int? ProcessId { get; init; }
 
+        /// <summary>host:port of the replica's HTTP endpoint (serve --http: /metrics), if it has one.</summary>
+        public string? Http { get; init; }
+
         public string? DataDir { get; init; }
 
         /// <summary>Joined the running cluster (`synod cluster add`): restarted with --join, and no member of the first configuration's --peers.</summary>

@@ -43,7 +43,8 @@ public sealed record StatusRow(
     ulong? HistoryBytes = null,
     uint? Watchers = null,
     ulong? WatchQueuedBytes = null,
-    ulong? Leases = null)
+    ulong? Leases = null,
+    string? Http = null)
 {
     public const string LeaderRole = "leader";
 
@@ -67,8 +68,9 @@ public sealed record StatusRow(
         HistoryBytes: response.HistoryBytes,
         Watchers: response.Watchers,
         WatchQueuedBytes: response.WatchQueuedBytes,
-        Leases: response.Leases);
+        Leases: response.Leases,
+        Http: replica.Http);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
-        replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error);
+        replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error, Http: replica.Http);
 }

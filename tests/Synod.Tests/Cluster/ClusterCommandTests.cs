@@ -105,7 +105,17 @@ public sealed class ClusterCommandTests : IDisposable
 
         Assert.True(put.ExitCode == ExitCodes.Ok, put.Stderr);
         Assert.Equal("yes", get.Stdout.Trim());
-        Assert.Equal(3, JsonNode.Parse(status.Stdout)!.AsArray().Count(r => r!["up"]!.GetValue<bool>()));
+        var rows = JsonNode.Parse(status.Stdout)!.AsArray();
+        Assert.Equal(3, rows.Count(r => r!["up"]!.GetValue<bool>()));
+
+        // Each replica serves its metrics where cluster.json and status say.
+        using var web = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var row in rows)
+        {
+            Assert.Equal($"127.0.0.1:{basePort + 1_000 + row!["id"]!.GetValue<int>() - 1}", row["http"]!.GetValue<string>());
+            Assert.Contains("# TYPE synod_leader gauge", await web.GetStringAsync(new Uri($"http://{row["http"]!.GetValue<string>()}/metrics")), StringComparison.Ordinal);
+        }
+
         Assert.NotEqual(ExitCodes.Ok, plaintext.ExitCode);
         // The words depend on which failure the client's last attempt met (a closed connection, or its deadline).
         Assert.Contains($"127.0.0.1:{basePort}", plaintext.Stderr, StringComparison.Ordinal);
@@ -266,8 +276,9 @@ public sealed class ClusterCommandTests : IDisposable
         var below = EphemeralStart();
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var port = Random.Shared.Next(10_000, Math.Max(10_001, below - 10));
-            if (Enumerable.Range(port, 8).All(Free))
+            // And the replicas' metrics ports, 1,000 above (synod cluster's default --http-base-port).
+            var port = Random.Shared.Next(10_000, Math.Max(10_001, below - 1_010));
+            if (Enumerable.Range(port, 8).Concat(Enumerable.Range(port + 1_000, 8)).All(Free))
             {
                 return port;
             }
