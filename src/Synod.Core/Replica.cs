@@ -93,6 +93,9 @@ public sealed partial class Replica
     public IReadOnlyList<int> LiveMembers() =>
         [.. _members.Where(m => m == Id || _tick - _lastHeardTick.GetValueOrDefault(m) < _options.ElectionTimeoutTicks)];
 
+    /// <summary>Ticks since a message of member <paramref name="id"/> last arrived (0 for this replica; since the start for one never heard).</summary>
+    public long TicksSinceHeard(int id) => id == Id ? 0 : _tick - _lastHeardTick.GetValueOrDefault(id);
+
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
 

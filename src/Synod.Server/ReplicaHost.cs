@@ -328,7 +328,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 _driver.Tick();
                 if (_driver.Core.CurrentTick % Math.Max(1, ReplicaMetrics.GaugeViewEveryMs / _options.TickMs) == 0)
                 {
-                    Metrics.Publish(Snapshot());
+                    Metrics.Publish(Snapshot(), PeerViews());
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
@@ -404,6 +404,14 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             Id, refused - _refusalsLogged, _driver.Core.LastRefusal);
         _refusalsLogged = refused;
         _refusalLoggedAtMs = Environment.TickCount64;
+    }
+
+    /// <summary>Every other member of the latest configuration as the metrics report it.</summary>
+    private PeerView[] PeerViews()
+    {
+        var core = _driver.Core;
+        return [.. core.LatestConfiguration.Members.Where(m => m.Id != Id).Select(m => new PeerView(
+            m.Id, core.TicksSinceHeard(m.Id) * (double)_options.TickMs / 1000, Math.Max(0, core.CommitIndex - core.PeerCommitIndex(m.Id))))];
     }
 
     private HostStatus Snapshot() => new(

@@ -22,6 +22,7 @@ public sealed class ReplicaMetrics : IDisposable
     private readonly Meter _meter;
     private readonly KeyValuePair<string, object?> _replica;
     private HostStatus? _view;
+    private PeerView[] _peers = [];
 
     public ReplicaMetrics(int replicaId)
     {
@@ -57,6 +58,10 @@ public sealed class ReplicaMetrics : IDisposable
         _meter.CreateObservableCounter("synod.wal.fsyncs", () => Measure(v => v.Fsyncs), unit: "{fsync}", description: "fsyncs of the write-ahead log.");
         _meter.CreateObservableGauge("synod.watchers", () => Measure(v => v.Watchers), unit: "{watcher}", description: "Watchers this replica serves.");
         _meter.CreateObservableGauge("synod.leases", () => Measure(v => v.Leases), unit: "{lease}", description: "Leases live.");
+        _meter.CreateObservableGauge("synod.peer.heard.age", () => MeasurePeers(p => p.HeardSeconds), unit: "s",
+            description: "Time since this replica last heard each other member (label peer); past the election timeout the member counts as down.");
+        _meter.CreateObservableGauge("synod.peer.lag", () => MeasurePeers(p => p.LagSlots), unit: "{slot}",
+            description: "How far each other member's last reported commit index lies behind this replica's (label peer).");
         _meter.CreateObservableCounter("synod.peer.messages.refused", () => Measure(v => v.PeerMessagesRefused), unit: "{message}", description: "Peer messages refused as no correct replica could send them.");
     }
 
@@ -96,11 +101,21 @@ public sealed class ReplicaMetrics : IDisposable
         Volatile.Write(ref _lastSnapshotBytes, bytes);
     }
 
-    /// <summary>Publishes the owner loop's view of the replica for the gauges (called on the loop).</summary>
-    public void Publish(HostStatus status) => Volatile.Write(ref _view, status);
+    /// <summary>Publishes the owner loop's view of the replica and of each other member for the gauges (called on the loop).</summary>
+    public void Publish(HostStatus status, PeerView[] peers)
+    {
+        Volatile.Write(ref _view, status);
+        Volatile.Write(ref _peers, peers);
+    }
+
+    private IEnumerable<Measurement<double>> MeasurePeers(Func<PeerView, double> read) =>
+        Volatile.Read(ref _peers).Select(peer => new Measurement<double>(read(peer), _replica, new("peer", peer.Id)));
 
     private IEnumerable<Measurement<long>> Measure(Func<HostStatus, long> read) =>
         Volatile.Read(ref _view) is { } view ? [new Measurement<long>(read(view), _replica)] : [];
 
     public void Dispose() => _meter.Dispose();
 }
+
+/// <summary>What the gauges report of one other member: how long since it was heard, and how far behind its commit index lies.</summary>
+public sealed record PeerView(int Id, double HeardSeconds, double LagSlots);

@@ -34,6 +34,8 @@ public sealed class MetricsTests
         ("synod_wal_fsyncs_total", "counter"),
         ("synod_watchers", "gauge"),
         ("synod_leases", "gauge"),
+        ("synod_peer_heard_age_seconds", "gauge"),
+        ("synod_peer_lag", "gauge"),
         ("dotnet_process_memory_working_set_bytes", "gauge"),
     ];
 
@@ -71,6 +73,11 @@ public sealed class MetricsTests
         Assert.True(Value(after, "synod_wal_fsync_duration_seconds_count") > Value(before, "synod_wal_fsync_duration_seconds_count"), "no fsync was timed");
         Assert.Equal(1, Value(after, "synod_leader"));
         Assert.Equal(leader, Value(after, "synod_leader_id"));
+
+        // The leader hears its followers all the time (a heartbeat every few ticks); each is named by its id. The bound is
+        // loose on purpose: a sane age, not a timing.
+        Assert.InRange(Value(after, "synod_peer_heard_age_seconds", $"peer=\"{follower}\""), 0, 10);
+        Assert.Contains($"synod_peer_lag{{otel_scope_name=\"Synod\",peer=\"{follower}\"", after, StringComparison.Ordinal);
 
         var atFollower = await Scrape(follower);
         Assert.Equal(0, Value(atFollower, "synod_leader"));
