@@ -42,6 +42,18 @@ public sealed class ReplicaMetrics : IDisposable
         SnapshotSeconds = _meter.CreateHistogram<double>("synod.snapshot.duration", unit: "s", description: "Time to serialise and write a snapshot, on threads beside the owner loop.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60] });
         SnapshotsInstalled = _meter.CreateCounter<long>("synod.snapshots.installed", unit: "{snapshot}", description: "Snapshots installed from a peer (this replica had fallen behind its log).");
+        // A counter is exported from its first measurement on: these start at 0, so that a dashboard's rate of them reads
+        // 0 rather than "no data" on a replica where nothing has happened yet.
+        foreach (var counter in new[] { SlotsApplied, CandidaciesFailed, SnapshotsWritten, SnapshotsInstalled })
+        {
+            counter.Add(0, _replica);
+        }
+
+        foreach (var role in new[] { "leader", "candidate", "follower" })
+        {
+            RoleChanges.Add(0, _replica, new("role", role));
+        }
+
         _meter.CreateObservableGauge("synod.snapshot.size", () => new Measurement<long>(Volatile.Read(ref _lastSnapshotBytes), _replica), unit: "By", description: "Size of the last snapshot written.");
         _meter.CreateObservableGauge("synod.leader", () => Measure(v => v.Role == "leader" ? 1 : 0), description: "1 while this replica leads, else 0.");
         _meter.CreateObservableGauge("synod.leader.id", () => Measure(v => v.LeaderId ?? 0), description: "The leader this replica knows (0: none).");

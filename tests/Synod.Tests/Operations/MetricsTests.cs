@@ -79,6 +79,13 @@ public sealed class MetricsTests
         Assert.InRange(Value(after, "synod_peer_heard_age_seconds", $"peer=\"{follower}\""), 0, 10);
         Assert.Contains($"synod_peer_lag{{otel_scope_name=\"Synod\",peer=\"{follower}\"", after, StringComparison.Ordinal);
 
+        // The Grafana dashboard (deploy/grafana) reads only metrics a replica serves.
+        var dashboard = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "deploy", "synod-dashboard.json"));
+        var named = System.Text.RegularExpressions.Regex.Matches(dashboard, @"\b(?:synod|dotnet)_[a-z_]+").Select(m => m.Value)
+            .Select(name => System.Text.RegularExpressions.Regex.Replace(name, "_(bucket|sum|count)$", "")).Distinct().ToList();
+        Assert.NotEmpty(named);
+        Assert.All(named, name => Assert.Contains($"# TYPE {name} ", after, StringComparison.Ordinal));
+
         var atFollower = await Scrape(follower);
         Assert.Equal(0, Value(atFollower, "synod_leader"));
         Assert.Contains($"replica=\"{follower}\"", Labels(atFollower, "synod_leader"), StringComparison.Ordinal);
