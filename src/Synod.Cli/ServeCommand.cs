@@ -12,6 +12,10 @@ public static class ServeCommand
     {
         var id = new Option<int>("--id") { Description = "This replica's id (it must appear in --peers or the config).", Required = true };
         var listen = new Option<string?>("--listen") { Description = "host:port to serve on (default: this replica's entry in --peers)." };
+        var logFormat = new Option<string>("--log-format") { Description = "How log lines are written: text (one line each, for people) or json (one JSON object per line, for machines).", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var logLevel = new Option<string>("--log-level") { Description = "The least severe log lines written: debug, info, warning or error.", DefaultValueFactory = _ => "info" };
+        logLevel.AcceptOnlyFromAmong("debug", "info", "warning", "error");
         var http = new Option<string?>("--http") { Description = "host:port of the operator's HTTP endpoint: /metrics in the Prometheus text format (default: none)." };
         var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
@@ -93,7 +97,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, http, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
+            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -200,6 +204,14 @@ public static class ServeCommand
                 Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
                 Listen = parse.GetValue(listen),
                 HttpEndpoint = parse.GetValue(http),
+                LogFormat = parse.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text,
+                LogLevel = parse.GetValue(logLevel) switch
+                {
+                    "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+                    "warning" => Microsoft.Extensions.Logging.LogLevel.Warning,
+                    "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+                    _ => Microsoft.Extensions.Logging.LogLevel.Information,
+                },
                 PeerRoutes = routes,
                 DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
                 TickMs = parse.GetValue(tickMs),

@@ -44,6 +44,12 @@ public sealed record ServerOptions
     /// <summary>The operator's HTTP endpoint (serve --http HOST:PORT): /metrics in the Prometheus text format. Null: none.</summary>
     public string? HttpEndpoint { get; init; }
 
+    /// <summary>How log lines are written (serve --log-format): one line of text, or one JSON object per line.</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+
+    /// <summary>The least severe log lines written (serve --log-level): Debug, Information (the default), Warning, Error.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
     /// <summary>TLS for clients (--tls-cert, --tls-key, --tls-client-ca); null: clients speak plaintext HTTP/2.</summary>
     public ClientTls? ClientTls { get; init; }
 
@@ -474,4 +480,14 @@ public sealed record ServerOptions
             throw new ArgumentException($"ClientResponseBytesMax ({ClientResponseBytesMax}) must be at least ClientResponseBytesPerConnectionMax ({ClientResponseBytesPerConnectionMax}).");
         }
     }
+}
+
+/// <summary>How a replica writes its log lines (serve --log-format).</summary>
+public enum LogFormat
+{
+    /// <summary>One line of text per event, with a time of day: for people.</summary>
+    Text,
+
+    /// <summary>One JSON object per line (timestamp, level, category, message, and the message's named values): for machines.</summary>
+    Json,
 }
