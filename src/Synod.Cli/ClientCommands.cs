@@ -167,11 +167,16 @@ public static class ClientCommands
     private static Command Status()
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per replica, instead of a table." };
+        var watch = new Option<bool>("--watch")
+        {
+            Description = "Refresh the table in place every second, like top, until Ctrl-C (with --json: one array per line, every second).",
+        };
         var shared = new ClientCommandOptions();
-        var command = new Command("status", "Show every replica: up or down, role, ballot, commit and applied slots, lag, pid, leader.") { json };
+        var command = new Command("status", "Show every replica: up or down, role, ballot, commit and applied slots, lag, pid, leader.") { json, watch };
         shared.AddTo(command, withNode: false, withTimeout: false);
-        command.SetAction((parse, cancellationToken) => Run(parse, shared, (context, client, _) =>
-            StatusAction.RunAsync(context, client, parse.GetValue(json), cancellationToken), cancellationToken));
+        command.SetAction((parse, cancellationToken) => Run(parse, shared, (context, client, _) => parse.GetValue(watch)
+            ? StatusAction.WatchAsync(context, client, parse.GetValue(json), cancellationToken)
+            : StatusAction.RunAsync(context, client, parse.GetValue(json), cancellationToken), cancellationToken));
         return command;
     }
 

@@ -41,6 +41,11 @@ public static class StatusTable
 
     public static string Json(IReadOnlyList<StatusRow> rows) => JsonSerializer.Serialize(rows, JsonOptions) + "\n";
 
+    /// <summary>The same array on one line (status --watch --json: one line per round).</summary>
+    public static string JsonLine(IReadOnlyList<StatusRow> rows) => JsonSerializer.Serialize(rows, JsonLineOptions) + "\n";
+
+    private static readonly JsonSerializerOptions JsonLineOptions = new(JsonOptions) { WriteIndented = false };
+
     /// <summary>
     /// "3 of 5 replicas up; leader: replica 2". A leader is named only when that replica answered with the role of
     /// leader; what others believe is reported as such ("replicas 1, 3 name replica 4, whose role is follower"). Ends
