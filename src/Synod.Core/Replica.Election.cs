@@ -64,7 +64,7 @@ public sealed partial class Replica
         if (LargerLiveReplicas() == 0 && (_options.Bugs & ProtocolBugs.NeverStandAgain) == 0)
         {
             NoteCandidacyFailed(why + "; standing again at once (no larger replica is live)");
-            StartElection();
+            StartElection(reason: why + "; standing again (no larger replica is live)");
         }
         else
         {
@@ -157,8 +157,9 @@ public sealed partial class Replica
         SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot));
     }
 
-    private void StartElection(bool handover = false)
+    private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")
     {
+        RoleReason = handover ? "the leader handed over to it" : reason;
         _role = ReplicaRole.Candidate;
         _roleSinceTick = _tick;
         _leaderId = null;
@@ -188,6 +189,7 @@ public sealed partial class Replica
         }
 
         var wasLeader = _role == ReplicaRole.Leader;
+        RoleReason = why ?? "it stood down";
         _role = ReplicaRole.Follower;
         _roleSinceTick = _tick;
         if (_leaderId == Id)

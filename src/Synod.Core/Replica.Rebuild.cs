@@ -334,6 +334,6 @@ public sealed partial class Replica
 
         // Phase 1 again at a higher ballot; reads waiting on the old ballot's confirmation are retried by their clients.
         DropPendingReads();
-        StartElection();
+        StartElection(reason: $"a peer asked for a ballot above {reballot.Above}");
     }
 }

@@ -93,6 +93,9 @@ public sealed partial class Replica
     public IReadOnlyList<int> LiveMembers() =>
         [.. _members.Where(m => m == Id || _tick - _lastHeardTick.GetValueOrDefault(m) < _options.ElectionTimeoutTicks)];
 
+    /// <summary>Why the role last changed, in a few words ("the leader handed over to it", "replica 3 leads at 4.3"), for the shell's log.</summary>
+    public string RoleReason { get; private set; } = "it started";
+
     /// <summary>Ticks since a message of member <paramref name="id"/> last arrived (0 for this replica; since the start for one never heard).</summary>
     public long TicksSinceHeard(int id) => id == Id ? 0 : _tick - _lastHeardTick.GetValueOrDefault(id);
 

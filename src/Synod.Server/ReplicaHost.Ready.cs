@@ -83,8 +83,8 @@ public sealed partial class ReplicaHost
     void IReplicaEvents.RoleChanged(ReplicaRole role)
     {
         Metrics.RoleChanges.Add(1, Metrics.Replica, new("role", role.ToString().ToLowerInvariant()));
-        _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit})",
-            Id, role.ToString().ToLowerInvariant(), _driver.Core.Ballot, _driver.Core.Promised, _driver.Core.CommitIndex);
+        _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit}): {Reason}",
+            Id, role.ToString().ToLowerInvariant(), _driver.Core.Ballot, _driver.Core.Promised, _driver.Core.CommitIndex, _driver.Core.RoleReason);
     }
 
     /// <summary>One line per failed candidacy: they come at most once per election timeout.</summary>

@@ -22,10 +22,11 @@ public sealed class LoggingTests
         var events = lines.Select(line => JsonDocument.Parse(line).RootElement).ToList();
         Assert.All(events, e => Assert.True(e.TryGetProperty("Timestamp", out _) && e.TryGetProperty("LogLevel", out _) && e.TryGetProperty("Message", out _), e.ToString()));
 
-        // The role change names its values: a machine reads the role and the ballot without parsing the message.
+        // The role change names its values and its reason: a machine reads them without parsing the message.
         var leader = events.First(e => e.GetProperty("State").TryGetProperty("Role", out var role) && role.GetString() == "leader");
         Assert.Equal(1, leader.GetProperty("State").GetProperty("Id").GetInt32());
         Assert.StartsWith("1.", leader.GetProperty("State").GetProperty("Ballot").GetString(), StringComparison.Ordinal);
+        Assert.Contains("a quorum promised ballot", leader.GetProperty("State").GetProperty("Reason").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]
