@@ -264,8 +264,10 @@ public sealed partial class Replica
             return;
         }
 
-        Send(new HeartbeatAck(Id, heartbeat.From, heartbeat.Ballot, heartbeat.ReadRound, _commitIndex));
+        // Learn first, so that the acknowledgement carries the commit index this heartbeat brought: a leader handing
+        // over waits for its target to know everything chosen, and would otherwise wait one heartbeat more.
         LearnCommit(heartbeat.Ballot, heartbeat.CommitIndex, heartbeat.From);
+        Send(new HeartbeatAck(Id, heartbeat.From, heartbeat.Ballot, heartbeat.ReadRound, _commitIndex));
     }
 
     private void OnHeartbeatAck(HeartbeatAck ack)

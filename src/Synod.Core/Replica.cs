@@ -137,6 +137,7 @@ public sealed partial class Replica
         }
 
         Dispatch(message);
+        PushHandover();
     }
 
     /// <summary>One unit of logical time.</summary>
