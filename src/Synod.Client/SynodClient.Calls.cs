@@ -101,8 +101,10 @@ public sealed partial class SynodClient
         var started = _time.GetTimestamp();
         var index = pinned ?? Volatile.Read(ref _preferredIndex);
         int? leaderHint = null;
+        var quickMoves = 0;
         for (var retry = 0; ; retry++)
         {
+            var movesAtOnce = false;
             var remaining = operationTimeout - _time.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
@@ -163,13 +165,18 @@ public sealed partial class SynodClient
                 {
                     throw new LeaderElsewhereException(elsewhere, history.OutcomeUnknown, history.Exhausted(_time.GetElapsedTime(started)));
                 }
+
+                // A replica that could not be connected to (stopped, or its port closed after a graceful stop) never saw
+                // the request: the next endpoint is tried at once, up to once per other endpoint; only a whole round of
+                // refusals waits, so that a cluster that is all down is not asked in a spin.
+                movesAtOnce = pinned is null && leaderHint is null && RpcFailure.IsConnectFailure(e) && quickMoves++ < _endpoints.Length - 1;
             }
 
             index = pinned ?? leaderHint ?? (index + 1) % _endpoints.Length;
             leaderHint = null;
-            var pause = RetryBackoff.Delay(retry, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
+            var pause = movesAtOnce ? TimeSpan.Zero : RetryBackoff.Delay(retry, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
             remaining = operationTimeout - _time.GetElapsedTime(started);
-            if (remaining > TimeSpan.Zero)
+            if (remaining > TimeSpan.Zero && pause > TimeSpan.Zero)
             {
                 await Task.Delay(pause < remaining ? pause : remaining, _time, cancellationToken);
             }
