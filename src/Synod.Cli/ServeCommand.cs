@@ -76,6 +76,11 @@ public static class ServeCommand
             Description = "How long a token from signing in (a client's --user) is good for (5m, 30s, 1h); a client signs in again before then.",
             DefaultValueFactory = _ => $"{ServerOptions.Defaults.AuthTokenTtlMs}ms",
         };
+        var shutdownDrain = new Option<string>("--shutdown-drain")
+        {
+            Description = "On SIGTERM or Ctrl-C, how long a leader may take to hand leadership to the most up-to-date voter and every replica to answer the requests it holds before it stops (3s, 500ms; 0: stop at once).",
+            DefaultValueFactory = _ => $"{ServerOptions.Defaults.ShutdownDrainMs}ms",
+        };
         var walSegmentBytes = new Option<long>("--wal-segment-bytes") { Description = "Size at which a write-ahead log segment is closed and a new one begun.", DefaultValueFactory = _ => ServerOptions.Defaults.Storage.SegmentBytesMax };
         var restamp = new Option<bool>("--restamp-cluster-id")
         {
@@ -97,7 +102,7 @@ public static class ServeCommand
         };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
-            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, walSegmentBytes,
+            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -236,6 +241,9 @@ public static class ServeCommand
                     : -1,
                 AuthTokenTtlMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(authTokenTtl)!, TimeSpan.FromDays(2), out var tokenTtl)
                     ? (int)tokenTtl.TotalMilliseconds
+                    : -1,
+                ShutdownDrainMs = parse.GetValue(shutdownDrain) is "0" ? 0
+                    : Synod.Chaos.DurationText.TryParse(parse.GetValue(shutdownDrain)!, TimeSpan.FromDays(1), out var drain) ? (int)drain.TotalMilliseconds
                     : -1,
             };
             try

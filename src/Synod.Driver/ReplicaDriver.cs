@@ -56,6 +56,9 @@ public sealed partial class ReplicaDriver
     /// <summary>Client writes waiting for their slot to be applied (distinct client id and sequence).</summary>
     public int WritesWaiting => _writeWaiters.Count;
 
+    /// <summary>Client reads waiting for a leader's confirmation or for their index to be applied.</summary>
+    public int ReadsWaiting => _readWaiters.Count + _readsAwaitingApply.Count;
+
     /// <summary>One tick of the shell's clock.</summary>
     public void Tick()
     {

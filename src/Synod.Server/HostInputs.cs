@@ -55,3 +55,12 @@ internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Fail
 
 /// <summary>The state machine's snapshot was serialised on another thread; the owner hands it to the core.</summary>
 internal sealed record SnapshotSerializedInput(KvStateMachine StateMachine, KvSnapshotJob Job, byte[]? Data, Exception? Failure) : HostInput;
+
+/// <summary>A stopping replica asks its driver to hand leadership over (a follower: nothing to do); the answer is why not, or null.</summary>
+internal sealed record HandOverInput(TaskCompletionSource<string?> Completion) : HostInput;
+
+/// <summary>A stopping replica asks what still keeps it: its role, the leader it knows and the requests still waiting.</summary>
+internal sealed record DrainInput(TaskCompletionSource<DrainView> Completion) : HostInput;
+
+/// <summary>What a stopping replica waits for: another leader, and no client request left unanswered.</summary>
+internal sealed record DrainView(bool Leads, int? HandoverTarget, int KnownLeader, int Waiting);

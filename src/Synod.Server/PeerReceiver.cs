@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Synod.Server;
@@ -34,21 +33,19 @@ internal sealed partial class PeerReceiver
 
     /// <summary>The core's configuration, for checking each message against the peer message rules before it is queued.</summary>
     private readonly Core.ReplicaOptions _rules;
-    private readonly IHostApplicationLifetime _lifetime;
     private readonly RateLimitedLog _log;
     private readonly ResponseBudget _responses;
     private readonly Lock _inboundGate = new();
     private readonly Dictionary<int, InboundPeerLink> _inbound = [];
     private int _handshakes;
 
-    public PeerReceiver(ReplicaHost host, ServerOptions options, ResponseBudget responses, IHostApplicationLifetime lifetime, ILogger<PeerReceiver> logger)
+    public PeerReceiver(ReplicaHost host, ServerOptions options, ResponseBudget responses, ILogger<PeerReceiver> logger)
     {
         _responses = responses;
         _host = host;
         _options = options;
         // Any replica id may be a member's once membership changes; the handshake checks the id against the configurations known.
         _rules = options.ToReplicaOptions() with { MemberIdMax = Synod.Core.Configuration.ReplicaIdMax };
-        _lifetime = lifetime;
         _log = new RateLimitedLog(logger, TimeProvider.System, RateLimitedLog.DefaultInterval);
     }
 
@@ -86,7 +83,7 @@ internal sealed partial class PeerReceiver
     /// <summary>Waits, within PeerHandshakeTimeoutMs, until the first bytes say what the connection is; consumes none of them.</summary>
     private async Task<ConnectionKind> ClassifyAsync(ConnectionContext connection)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _host.PeersClosing);
         deadline.CancelAfter(_options.PeerHandshakeTimeoutMs);
         var input = connection.Transport.Input;
         var seen = 0L;
@@ -131,7 +128,7 @@ internal sealed partial class PeerReceiver
         var said = string.Concat(magic.Select(b => b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}"));
         var reason = $"replica {Id} speaks peer protocol {Encoding.ASCII.GetString(PeerWire.TlsMagic)}/{Encoding.ASCII.GetString(PeerWire.Magic)}, " +
             $"and this connection began with {said}, another Synod build's: run the same Synod version on every replica.";
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _host.PeersClosing);
         cancellation.CancelAfter(_options.PeerHandshakeTimeoutMs);
         try
         {
@@ -154,7 +151,7 @@ internal sealed partial class PeerReceiver
             return;
         }
 
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _lifetime.ApplicationStopping);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _host.PeersClosing);
         cancellation.CancelAfter(_options.PeerHandshakeTimeoutMs);
         await using var transport = new DuplexPipeStream(connection.Transport);
         await using var session = new PeerSession(transport);
@@ -193,7 +190,7 @@ internal sealed partial class PeerReceiver
     }
 
     private bool Closing(ConnectionContext connection) =>
-        connection.ConnectionClosed.IsCancellationRequested || _lifetime.ApplicationStopping.IsCancellationRequested;
+        connection.ConnectionClosed.IsCancellationRequested || _host.PeersClosing.IsCancellationRequested;
 
     private static string Remote(ConnectionContext connection) => connection.RemoteEndPoint?.ToString() ?? "an unknown address";
 }

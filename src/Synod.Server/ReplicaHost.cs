@@ -220,6 +220,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         }
 
         await _stopping.CancelAsync();
+        await _peersClosing.CancelAsync();
         _inputs.Writer.TryComplete();
         foreach (var task in new[] { _loop, _ticker })
         {
@@ -238,6 +239,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
         _storage.Dispose();
         _stopping.Dispose();
+        _peersClosing.Dispose();
         Metrics.Dispose();
     }
 
@@ -380,6 +382,13 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case StatusInput status:
                 status.Completion.TrySetResult(Snapshot());
+                break;
+            case HandOverInput handOver:
+                handOver.Completion.TrySetResult(_driver.Core.Role == ReplicaRole.Leader ? _driver.HandOver() : null);
+                break;
+            case DrainInput drain:
+                drain.Completion.TrySetResult(new DrainView(_driver.Core.Role == ReplicaRole.Leader, _driver.Core.HandoverTarget, _driver.KnownLeaderId,
+                    _driver.WritesWaiting + _driver.ReadsWaiting));
                 break;
             case SnapshotWrittenInput written:
                 FinishSnapshotWrite(written);

@@ -128,11 +128,21 @@ public sealed record ServerOptions
     /// <summary>The storage's settings: WAL segment and record sizes, the largest snapshot.</summary>
     public StorageOptions Storage { get; init; } = new();
 
-    /// <summary>Real time per core tick; the core's timeouts are counted in ticks.</summary>
     /// <summary>The most leases one list answer holds (synod lease list); past it the answer says "more".</summary>
     public int LeasesListMax { get; init; } = 100_000;
 
+    /// <summary>Real time per core tick; the core's timeouts are counted in ticks.</summary>
     public int TickMs { get; init; } = 10;
+
+    /// <summary>
+    /// How long a replica told to stop (SIGTERM, Ctrl-C) may take to leave gracefully, in milliseconds (serve
+    /// --shutdown-drain): a leader hands leadership to the most up-to-date voter and every replica answers the client
+    /// requests it holds before it closes its port. 0: stop at once, as before (an election follows a leader's stop).
+    /// </summary>
+    public int ShutdownDrainMs { get; init; } = 3_000;
+
+    /// <summary>The largest <see cref="ShutdownDrainMs"/>: the CLI gives a stopping command 15 s before it ends the process.</summary>
+    public const int ShutdownDrainMsMax = 10_000;
 
     /// <summary>How long a request waits for its write to be chosen, or its read to be confirmed, unless the caller's deadline is sooner.</summary>
     public int RequestTimeoutMs { get; init; } = 5_000;
@@ -330,6 +340,13 @@ public sealed record ServerOptions
         if (string.IsNullOrWhiteSpace(ClusterToken) || ClusterToken.Length > ClusterTokenCharsMax)
         {
             throw new ArgumentException($"--cluster-token must be 1 to {ClusterTokenCharsMax} characters, not blank; every replica of one cluster gives the same one.");
+        }
+
+        if (ShutdownDrainMs is < 0 or > ShutdownDrainMsMax)
+        {
+            throw new ArgumentException(ShutdownDrainMs < 0
+                ? $"--shutdown-drain is not a duration; give one such as 3s or 500ms, from 0 (stop at once) to {ShutdownDrainMsMax} ms."
+                : $"--shutdown-drain {ShutdownDrainMs} ms is too long; use 0 (stop at once) to {ShutdownDrainMsMax} ms.");
         }
 
         if (TickMs < 1)

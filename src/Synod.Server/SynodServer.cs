@@ -105,7 +105,12 @@ public static class SynodServer
 
         var host = app.Services.GetRequiredService<ReplicaHost>();
         var lifetime = app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
-        host.Removed += _ => lifetime.StopApplication();
+        var removed = false;
+        host.Removed += _ =>
+        {
+            Volatile.Write(ref removed, true);
+            lifetime.StopApplication();
+        };
         host.Start();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("synod");
         logger.LogInformation("replica {Id} serving clients ({Clients}) and peers on {Endpoint} (cluster of {Count}; data in {Dir}; peers {Peers})",
@@ -124,7 +129,32 @@ public static class SynodServer
         }
         try
         {
-            await app.RunAsync(cancellation);
+            await app.StartAsync(CancellationToken.None);
+            var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using (cancellation.Register(() => stopping.TrySetResult()))
+            await using (lifetime.ApplicationStopping.Register(() => stopping.TrySetResult()))
+            {
+                await stopping.Task;
+            }
+
+            if (!Volatile.Read(ref removed) && options.ShutdownDrainMs > 0)
+            {
+                // Told to stop (SIGTERM or Ctrl-C, seen by the command line and by the host's console lifetime alike):
+                // hand leadership over and answer what is held before the port closes. A replica removed from the
+                // cluster has handed over already.
+                using var drainLimit = new CancellationTokenSource(TimeSpan.FromMilliseconds(options.ShutdownDrainMs * 2L));
+                try
+                {
+                    logger.LogInformation("{Drain}", await host.DrainAsync(TimeSpan.FromMilliseconds(options.ShutdownDrainMs), drainLimit.Token));
+                }
+                catch (OperationCanceledException)
+                {
+                    logger.LogWarning("replica {Id} stopping: the owner loop did not answer within {Ms} ms; stopping without a handover", options.Id, options.ShutdownDrainMs * 2L);
+                }
+            }
+
+            host.ClosePeers();
+            await app.StopAsync(CancellationToken.None);
         }
         finally
         {

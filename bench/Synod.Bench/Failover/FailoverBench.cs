@@ -42,28 +42,49 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
             var load = RunLoadAsync(endpoints, stopLoad.Token);
             var kills = new List<FailoverKill>();
             var killTimes = new List<long>();
-            for (var k = 0; k < settings.Kills; k++)
+            var restartTimes = new List<long>();
+            var rounds = settings.Rolling ? replicas.Count : settings.Kills;
+            for (var k = 0; k < rounds; k++)
             {
                 await Task.Delay(settings.Steady, cancellation);
                 var leader = await WaitForLeaderAsync(status, replicas, StartupTimeout, cancellation);
+                var victim = settings.Rolling ? k + 1 : leader;
                 var killedAt = Stopwatch.GetTimestamp();
                 Interlocked.Exchange(ref _recoveredAt, 0);
                 Interlocked.Exchange(ref _killedAt, killedAt);
-                replicas[leader - 1].Kill(Now(), "bench-failover: kill the leader");
+                Task stopped;
+                if (settings.Graceful || settings.Rolling)
+                {
+                    stopped = replicas[victim - 1].StopAsync(StopWait, Now());
+                    progress.WriteLine($"  stop {k + 1}: SIGTERM to {(victim == leader ? "leader" : "follower")} {victim} at {Seconds(killedAt):F2} s");
+                }
+                else
+                {
+                    replicas[victim - 1].Kill(Now(), "bench-failover: kill the leader");
+                    stopped = Task.CompletedTask;
+                    progress.WriteLine($"  kill {k + 1}: SIGKILL to leader {victim} at {Seconds(killedAt):F2} s");
+                }
+
                 killTimes.Add(killedAt);
-                progress.WriteLine($"  kill {k + 1}: SIGKILL to leader {leader} at {Seconds(killedAt):F2} s");
                 var recovered = await WaitForRecoveryAsync(killedAt, cancellation);
+                await stopped;
                 await Task.Delay(AfterRecovery, cancellation);
                 var newLeader = await WaitForLeaderAsync(status, replicas, StartupTimeout, cancellation);
-                kills.Add(new FailoverKill(leader, newLeader, recovered is { } r ? Ms(killedAt, r) : null, 0, 0, 0));
-                progress.WriteLine($"          writes again after {(recovered is { } at ? $"{Ms(killedAt, at):F0} ms" : "no recovery")}; leader now {newLeader}; restarting replica {leader}");
-                replicas[leader - 1].Start([], Now());
+                kills.Add(new FailoverKill(victim, newLeader, recovered is { } r ? Ms(killedAt, r) : null, 0, 0, 0, victim == leader));
+                progress.WriteLine($"          writes again after {(recovered is { } at ? $"{Ms(killedAt, at):F0} ms" : "no recovery")}; leader now {newLeader}; restarting replica {victim}");
+                restartTimes.Add(Stopwatch.GetTimestamp());
+                replicas[victim - 1].Start([], Now());
+                if (settings.Rolling)
+                {
+                    // The next replica stops only once this one serves again, as a careful operator's rolling restart does.
+                    await WaitServingAsync(status, victim, StartupTimeout, cancellation);
+                }
             }
 
             await Task.Delay(settings.Steady, cancellation);
             await stopLoad.CancelAsync();
             await load;
-            return [.. kills.Select((kill, i) => WithClientCounts(kill, killTimes[i], i + 1 < killTimes.Count ? killTimes[i + 1] : long.MaxValue))];
+            return [.. kills.Select((kill, i) => WithClientCounts(kill, killTimes[i], restartTimes[i], i + 1 < killTimes.Count ? killTimes[i + 1] : long.MaxValue))];
         }
         finally
         {
@@ -153,9 +174,13 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
         return null;
     }
 
-    private FailoverKill WithClientCounts(FailoverKill kill, long from, long until)
+    /// <summary>
+    /// The clients' view of one kill: the longest gap between acknowledgements from a second before it until the stopped
+    /// replica is started again (its restart is not the kill's cost), and the failures until the next kill.
+    /// </summary>
+    private FailoverKill WithClientCounts(FailoverKill kill, long from, long restarted, long until)
     {
-        var ends = _acks.Select(a => a.End).Where(e => e >= from - Stopwatch.Frequency && e < until).Order().ToList();
+        var ends = _acks.Select(a => a.End).Where(e => e >= from - Stopwatch.Frequency && e < restarted).Order().ToList();
         var gap = 0.0;
         for (var i = 1; i < ends.Count; i++)
         {
@@ -165,6 +190,34 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
         var failures = _failures.Where(f => f.End >= from && f.End < until).ToList();
         return kill with { GapMs = gap, Failed = failures.Count(f => !f.Unknown), Unknown = failures.Count(f => f.Unknown) };
     }
+
+    /// <summary>Waits until replica <paramref name="id"/> answers its status with a leader known and its log applied within a few slots of the leader's.</summary>
+    private static async Task WaitServingAsync(SynodClient status, int id, TimeSpan timeout, CancellationToken cancellation)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            try
+            {
+                var answer = await status.StatusAsync(id - 1, cancellationToken: cancellation);
+                if (answer.LeaderId != 0 && !answer.Rebuilding && answer.AppliedSlot + CaughtUpSlots >= answer.HighestKnownCommit)
+                {
+                    return;
+                }
+            }
+            catch (SynodException)
+            {
+                // Still starting.
+            }
+
+            await Task.Delay(PollMs, cancellation);
+        }
+
+        throw new InvalidOperationException($"replica {id} did not serve again within {timeout.TotalSeconds:0} s of its restart; see its log.");
+    }
+
+    /// <summary>A restarted replica counts as caught up within this many slots of the highest it knows chosen.</summary>
+    private const int CaughtUpSlots = 100;
 
     /// <summary>The id of the live replica that says it leads; waits for one.</summary>
     private static async Task<int> WaitForLeaderAsync(SynodClient status, List<ChaosReplica> replicas, TimeSpan timeout, CancellationToken cancellation)

@@ -28,6 +28,12 @@ public sealed record FailoverSettings
 
     public bool Json { get; init; }
 
+    /// <summary>Stop the leader with SIGTERM (a graceful stop: it hands leadership over first) instead of SIGKILL.</summary>
+    public bool Graceful { get; init; }
+
+    /// <summary>Stop and restart every replica in turn with SIGTERM, leader or not (a rolling restart); --kills is then the replica count.</summary>
+    public bool Rolling { get; init; }
+
     public required IReadOnlyList<string> ReplicaProgram { get; init; }
 
     public void Validate()

@@ -18,9 +18,11 @@ public static class BenchFailoverCommand
         var valueSize = new Option<int>("--value-size") { Description = "Value length in bytes.", DefaultValueFactory = _ => 256 };
         var dir = new Option<string?>("--dir") { Description = "Keep the replicas' data and logs here (default: a temporary folder, deleted afterwards)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var graceful = new Option<bool>("--graceful") { Description = "Stop the leader with SIGTERM, so that it hands leadership over first (serve --shutdown-drain), instead of SIGKILL." };
+        var rolling = new Option<bool>("--rolling") { Description = "A rolling restart: stop (SIGTERM) and restart every replica in turn, each once the last serves again; --kills is ignored." };
         var command = new Command("bench-failover", "Start a local cluster, keep a put load on it, SIGKILL the leader and measure how long writes stop.")
         {
-            replicas, clients, kills, steady, valueSize, dir, json,
+            replicas, clients, kills, steady, valueSize, dir, json, graceful, rolling,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -36,6 +38,8 @@ public static class BenchFailoverCommand
                     ValueBytes = parse.GetValue(valueSize),
                     WorkDir = parse.GetValue(dir),
                     Json = parse.GetValue(json),
+                    Graceful = parse.GetValue(graceful),
+                    Rolling = parse.GetValue(rolling),
                     ReplicaProgram = SelfProgram.Get(),
                 };
                 settings.Validate();
@@ -55,11 +59,11 @@ public static class BenchFailoverCommand
     {
         var workDir = settings.WorkDir is { } given ? Path.GetFullPath(given) : Path.Combine(Path.GetTempPath(), $"synod-bench-failover-{Guid.NewGuid():N}");
         Console.Error.WriteLine($"synod bench-failover: {settings.Replicas} replicas, {settings.Clients} clients putting {settings.ValueBytes} B values, " +
-            $"{settings.Kills} leader kill(s) after {settings.Steady.TotalSeconds:0.#} s of steady load each; election timeout {ElectionTimeoutText()}");
+            $"{(settings.Rolling ? $"a rolling restart of all {settings.Replicas} (SIGTERM)" : settings.Graceful ? $"{settings.Kills} graceful leader stop(s) (SIGTERM)" : $"{settings.Kills} leader kill(s)")} after {settings.Steady.TotalSeconds:0.#} s of steady load each; election timeout {ElectionTimeoutText()}");
         try
         {
             var kills = await new FailoverBench(settings, Console.Error).RunAsync(workDir, cancellation);
-            Console.WriteLine(settings.Json ? Json(kills) : Text(kills));
+            Console.WriteLine(settings.Json ? Json(kills) : Text(kills, settings.Graceful || settings.Rolling ? "stop" : "kill"));
             return kills.All(k => k.RecoveryMs is not null) ? ExitCodes.Ok : ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -94,10 +98,10 @@ public static class BenchFailoverCommand
         return $"{defaults.Core.ElectionTimeoutTicks * defaults.TickMs} ms (+ up to {defaults.Core.ElectionJitterTicks * defaults.TickMs} ms jitter)";
     }
 
-    private static string Text(IReadOnlyList<FailoverKill> kills)
+    private static string Text(IReadOnlyList<FailoverKill> kills, string verb)
     {
         var lines = kills.Select((k, i) =>
-            $"kill {i + 1}: leader {k.Leader} -> {k.NewLeader}: writes again after {(k.RecoveryMs is { } r ? FailoverBench.Format(r) + " ms" : "NO RECOVERY")}, " +
+            $"{verb} {i + 1}: {(k.WasLeader ? "leader" : "follower")} {k.Leader} -> {k.NewLeader}: writes again after {(k.RecoveryMs is { } r ? FailoverBench.Format(r) + " ms" : "NO RECOVERY")}, " +
             $"longest gap {FailoverBench.Format(k.GapMs)} ms, failed {k.Failed}, unknown {k.Unknown}").ToList();
         var recovered = kills.Where(k => k.RecoveryMs is not null).Select(k => k.RecoveryMs!.Value).Order().ToList();
         if (recovered.Count > 0)
@@ -110,7 +114,7 @@ public static class BenchFailoverCommand
 
     private static string Json(IReadOnlyList<FailoverKill> kills) => JsonSerializer.Serialize(new
     {
-        kills = kills.Select(k => new { leader = k.Leader, new_leader = k.NewLeader, recovery_ms = k.RecoveryMs, gap_ms = k.GapMs, failed = k.Failed, unknown = k.Unknown }),
+        kills = kills.Select(k => new { leader = k.Leader, new_leader = k.NewLeader, recovery_ms = k.RecoveryMs, gap_ms = k.GapMs, failed = k.Failed, unknown = k.Unknown, was_leader = k.WasLeader }),
         recovery_ms_max = kills.All(k => k.RecoveryMs is not null) ? kills.Max(k => k.RecoveryMs) : null,
     });
 }
