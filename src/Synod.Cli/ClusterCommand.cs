@@ -28,7 +28,7 @@ public static class ClusterCommand
         var basePort = new Option<int>("--base-port") { Description = "Replica N listens on base-port + N - 1.", DefaultValueFactory = _ => 7001 };
         var httpBasePort = new Option<int?>("--http-base-port")
         {
-            Description = $"Replica N serves /metrics (serve --http) on http-base-port + N - 1 (default: base-port + {HttpPortOffset}; 0: no HTTP endpoint).",
+            Description = $"Replica N serves its dashboard and /metrics (serve --http) on http-base-port + N - 1 (default: base-port + {HttpPortOffset}; 0: no HTTP endpoint).",
         };
         var insecurePeers = new Option<bool>("--insecure-peers")
         {
@@ -312,7 +312,7 @@ public static class ClusterCommand
 
                 if (HttpOf(id) is { } http && IsLocalPort(http, out var httpPort) && !LoopbackPort.IsFree(httpPort))
                 {
-                    return $"port {httpPort} (replica {id}'s metrics, {http}) is already in use; free it or choose another --http-base-port (0: none).";
+                    return $"port {httpPort} (replica {id}'s dashboard and metrics, {http}) is already in use; free it or choose another --http-base-port (0: none).";
                 }
             }
 
@@ -451,6 +451,11 @@ public static class ClusterCommand
             Console.WriteLine(leader is int l
                 ? $"Cluster ready: replica {l} leads. Try: ./synod put greeting hello --node {_endpoints.Keys.Min()} && ./synod get greeting --node {_endpoints.Keys.Max()}"
                 : $"No leader after {StartupWaitMs / 1000} s; see the replica logs above. The cluster keeps trying.");
+            if (HttpOf(_endpoints.Keys.Min()) is { } dashboard)
+            {
+                Console.WriteLine($"Dashboard: http://{dashboard}/ (every replica serves it on its HTTP endpoint, with /metrics).");
+            }
+
             Console.WriteLine("Ctrl-C stops every replica cleanly.");
         }
 

@@ -16,7 +16,7 @@ public static class ServeCommand
         logFormat.AcceptOnlyFromAmong("text", "json");
         var logLevel = new Option<string>("--log-level") { Description = "The least severe log lines written: debug, info, warning or error.", DefaultValueFactory = _ => "info" };
         logLevel.AcceptOnlyFromAmong("debug", "info", "warning", "error");
-        var http = new Option<string?>("--http") { Description = "host:port of the operator's HTTP endpoint: /metrics in the Prometheus text format (default: none)." };
+        var http = new Option<string?>("--http") { Description = "host:port of the operator's HTTP endpoint: the web dashboard at / and /metrics in the Prometheus text format (default: none). Plain HTTP without sign-in: bind it to loopback or a network only operators reach." };
         var peers = new Option<string?>("--peers") { Description = "Every replica, this one included: 1=127.0.0.1:7001,2=127.0.0.1:7002,..." };
         var config = new Option<string?>("--config") { Description = "A cluster.json listing the replicas (instead of --peers)." };
         var join = new Option<string?>("--join")

@@ -618,6 +618,11 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             WatchQueuedBytes = (ulong)Math.Max(0, host.WatchBytes.Queued),
             Leases = (ulong)status.Leases,
         };
+        var requests = host.Metrics.RecentRequests.LastSecond();
+        response.RequestsLastSecond = (ulong)requests.Count;
+        response.RequestP50Ms = requests.P50Ms;
+        response.RequestP99Ms = requests.P99Ms;
+        response.FsyncP99Ms = host.Metrics.RecentFsyncs.LastSecond().P99Ms;
         response.LiveReplicas.AddRange(status.LiveReplicas.Select(r => (uint)r));
         return response;
     }

@@ -38,6 +38,10 @@ internal sealed class MetricsInterceptor(ReplicaMetrics metrics) : Interceptor
             var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
             metrics.ClientRequests.Add(1, metrics.Replica, new("method", method), new("result", result));
             metrics.ClientRequestSeconds.Record(seconds, metrics.Replica, new("method", method));
+            if (method != "Status")
+            {
+                metrics.RecentRequests.Record(seconds * 1000);
+            }
         }
     }
 

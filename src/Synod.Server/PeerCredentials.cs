@@ -159,6 +159,19 @@ public sealed class PeerCredentials : IDisposable
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Judge(certificate, TlsRole.Server, peerId, check),
     };
 
+    /// <summary>
+    /// TLS for this replica's own calls to the other replicas' client port (the dashboard asks each for its status): their
+    /// certificate must chain to the cluster's CA, and this replica shows its peer certificate if they ask for one.
+    /// </summary>
+    internal SslClientAuthenticationOptions ClientPortOptions() => new()
+    {
+        ClientCertificateContext = _context,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        CertificateChainPolicy = TlsCertificates.ChainPolicy(_authorities, [ServerAuth]),
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is X509Certificate2 presented && TlsCertificates.ChainProblem(presented, _authorities, [ServerAuth]) is null,
+    };
+
     public void Dispose()
     {
         _certificate.Dispose();

@@ -48,7 +48,9 @@ public sealed partial class ReplicaHost
             _storage.Sync();
             if (_storage.Syncs != syncs)
             {
-                Metrics.FsyncSeconds.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, Metrics.Replica);
+                var fsync = TimeProvider.System.GetElapsedTime(started);
+                Metrics.FsyncSeconds.Record(fsync.TotalSeconds, Metrics.Replica);
+                Metrics.RecentFsyncs.Record(fsync.TotalMilliseconds);
             }
 
             StartSnapshotWrite();
@@ -80,9 +82,13 @@ public sealed partial class ReplicaHost
         });
     }
 
+    /// <summary>Raised on the owner loop at every change of this replica's role, with the role taken and the core's reason.</summary>
+    public event Action<string, string>? RoleChangedWithReason;
+
     void IReplicaEvents.RoleChanged(ReplicaRole role)
     {
         Metrics.RoleChanges.Add(1, Metrics.Replica, new("role", role.ToString().ToLowerInvariant()));
+        RoleChangedWithReason?.Invoke(role.ToString().ToLowerInvariant(), _driver.Core.RoleReason);
         _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit}): {Reason}",
             Id, role.ToString().ToLowerInvariant(), _driver.Core.Ballot, _driver.Core.Promised, _driver.Core.CommitIndex, _driver.Core.RoleReason);
     }

@@ -82,6 +82,12 @@ public sealed class ReplicaMetrics : IDisposable
 
     public Counter<long> ClientRequests { get; }
 
+    /// <summary>The last second of client requests (Status excepted: the dashboard asks it every second), for status and the dashboard.</summary>
+    public RecentWindow RecentRequests { get; } = new();
+
+    /// <summary>The last second of WAL fsyncs, for status and the dashboard.</summary>
+    public RecentWindow RecentFsyncs { get; } = new();
+
     public Histogram<double> ClientRequestSeconds { get; }
 
     public Counter<long> SlotsApplied { get; }

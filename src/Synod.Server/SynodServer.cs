@@ -90,6 +90,7 @@ public static class SynodServer
         if (options.HttpEndpoint is not null)
         {
             MetricsExport.AddTo(builder.Services);
+            builder.Services.AddSingleton(provider => new Dashboard(provider.GetRequiredService<ReplicaHost>(), options));
         }
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
@@ -101,6 +102,7 @@ public static class SynodServer
         if (options.HttpEndpoint is { } httpEndpoint)
         {
             MetricsExport.Map(app, SplitEndpoint(httpEndpoint).Port);
+            app.Services.GetRequiredService<Dashboard>().Map(app, SplitEndpoint(httpEndpoint).Port);
         }
 
         var host = app.Services.GetRequiredService<ReplicaHost>();
