@@ -100,6 +100,7 @@ public sealed partial class Replica
         }
 
         _inFlight[slot] = new InFlightSlot(commands, _tick);
+        SlotsProposed++;
         var ballot = _ballot;
         SendToPeers(to => new Accept(Id, to, ballot, slot, commands, _commitIndex));
 

@@ -95,6 +95,7 @@ public sealed partial class Replica
         }
 
         _readRound++;
+        ReadRoundsStarted++;
         _readRoundAwaiting = _readRound;
         var index = Math.Max(_commitIndex, Math.Max(_nextSlot - 1, _recoveryEnd));
         foreach (var read in _pendingReads)

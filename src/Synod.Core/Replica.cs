@@ -105,6 +105,12 @@ public sealed partial class Replica
     /// <summary>Client commands dropped because no leader took them within ProposalWaitTicksMax, since this core started.</summary>
     public long ExpiredProposals { get; private set; }
 
+    /// <summary>Slots this replica proposed as leader (phase 2 begun), since it started; retransmissions not counted.</summary>
+    public long SlotsProposed { get; private set; }
+
+    /// <summary>Read-index rounds this replica started as leader (one heartbeat round confirms every read waiting), since it started.</summary>
+    public long ReadRoundsStarted { get; private set; }
+
     /// <summary>Peers' messages dropped because they broke a rule of <see cref="PeerMessageRules"/>, since this core started.</summary>
     public long RefusedMessages { get; private set; }
 

@@ -87,7 +87,7 @@ public sealed partial class ReplicaHost
 
     void IReplicaEvents.RoleChanged(ReplicaRole role)
     {
-        Metrics.RoleChanges.Add(1, Metrics.Replica, new("role", role.ToString().ToLowerInvariant()));
+        Metrics.RoleChanges.Add(1, Metrics.Replica, new("role", role.ToString().ToLowerInvariant()), new("reason", ReplicaMetrics.ReasonKind(_driver.Core.RoleReason)));
         RoleChangedWithReason?.Invoke(role.ToString().ToLowerInvariant(), _driver.Core.RoleReason);
         _logger.LogInformation("replica {Id}: now {Role} (ballot {Ballot}, promised {Promised}, commit index {Commit}): {Reason}",
             Id, role.ToString().ToLowerInvariant(), _driver.Core.Ballot, _driver.Core.Promised, _driver.Core.CommitIndex, _driver.Core.RoleReason);

@@ -330,7 +330,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 _driver.Tick();
                 if (_driver.Core.CurrentTick % Math.Max(1, ReplicaMetrics.GaugeViewEveryMs / _options.TickMs) == 0)
                 {
-                    Metrics.Publish(Snapshot(), PeerViews());
+                    Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
+                        _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
@@ -340,7 +341,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
                 break;
             case ProposeInput propose:
-                _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion));
+                _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion, Metrics.CommitTimer()));
                 break;
             case ReadInput read:
                 _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion), read.Revision);

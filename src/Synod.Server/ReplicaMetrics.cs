@@ -36,7 +36,14 @@ public sealed class ReplicaMetrics : IDisposable
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
         FsyncSeconds = _meter.CreateHistogram<double>("synod.wal.fsync.duration", unit: "s", description: "Duration of each fsync of the write-ahead log (one per group commit).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        RoleChanges = _meter.CreateCounter<long>("synod.role.changes", unit: "{change}", description: "Changes of this replica's role, by the role taken (leader, candidate, follower).");
+        RoleChanges = _meter.CreateCounter<long>("synod.role.changes", unit: "{change}", description: "Changes of this replica's role, by the role taken (leader, candidate, follower) and the kind of reason (label reason; the log line has the whole reason).");
+        CommitSeconds = _meter.CreateHistogram<double>("synod.write.commit.duration", unit: "s", description: "Time from a client write reaching the replica's owner loop to its slot applied there (consensus and fsyncs, without the network to the client).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _meter.CreateObservableCounter("synod.slots.proposed", () => MeasureCounters(c => c.SlotsProposed), unit: "{slot}", description: "Slots this replica proposed as leader (phase 2 begun; retransmissions not counted).");
+        _meter.CreateObservableCounter("synod.read.index.rounds", () => MeasureCounters(c => c.ReadRounds), unit: "{round}", description: "Read-index rounds this replica started as leader (one heartbeat round confirms every linearizable read waiting).");
+        _meter.CreateObservableCounter("synod.proposals.expired", () => MeasureCounters(c => c.ExpiredProposals), unit: "{command}", description: "Client commands dropped because no leader took them in time.");
+        _meter.CreateObservableCounter("synod.handovers", () => MeasureCounters(c => c.HandoversStarted), unit: "{handover}", description: "Leadership handovers this replica started as leader (graceful stop, removal).");
+        _meter.CreateObservableCounter("synod.handovers.given.up", () => MeasureCounters(c => c.HandoversGivenUp), unit: "{handover}", description: "Handovers given up because the target did not take over in time.");
         CandidaciesFailed = _meter.CreateCounter<long>("synod.candidacies.failed", unit: "{candidacy}", description: "Candidacies (elections this replica stood in) that did not make it leader.");
         SnapshotsWritten = _meter.CreateCounter<long>("synod.snapshots.written", unit: "{snapshot}", description: "Snapshots this replica took and wrote.");
         SnapshotSeconds = _meter.CreateHistogram<double>("synod.snapshot.duration", unit: "s", description: "Time to serialise and write a snapshot, on threads beside the owner loop.",
@@ -51,7 +58,7 @@ public sealed class ReplicaMetrics : IDisposable
 
         foreach (var role in new[] { "leader", "candidate", "follower" })
         {
-            RoleChanges.Add(0, _replica, new("role", role));
+            RoleChanges.Add(0, _replica, new("role", role), new("reason", "started"));
         }
 
         _meter.CreateObservableGauge("synod.snapshot.size", () => new Measurement<long>(Volatile.Read(ref _lastSnapshotBytes), _replica), unit: "By", description: "Size of the last snapshot written.");
@@ -98,6 +105,30 @@ public sealed class ReplicaMetrics : IDisposable
 
     public Counter<long> RoleChanges { get; }
 
+    public Histogram<double> CommitSeconds { get; }
+
+    /// <summary>A commit timer for one write: records its time in <see cref="CommitSeconds"/> when called (on its answer).</summary>
+    public Action CommitTimer()
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        return () => CommitSeconds.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, _replica);
+    }
+
+    /// <summary>
+    /// The kind of a role change's reason, for the reason label (bounded: the reasons themselves carry numbers and ids):
+    /// elected, election_timeout, handover, higher_ballot, lost_quorum, no_voter, catching_up, rebuild or other.
+    /// </summary>
+    public static string ReasonKind(string reason) =>
+        reason.Contains("handed over", StringComparison.Ordinal) ? "handover"
+        : reason.Contains("quorum promised", StringComparison.Ordinal) ? "elected"
+        : reason.Contains("pre-vote", StringComparison.Ordinal) || reason.Contains("standing again", StringComparison.Ordinal) ? "election_timeout"
+        : reason.Contains("no quorum acknowledged", StringComparison.Ordinal) ? "lost_quorum"
+        : reason.Contains("higher ballot", StringComparison.Ordinal) || reason.Contains(" leads at ", StringComparison.Ordinal) || reason.Contains("had promised", StringComparison.Ordinal) ? "higher_ballot"
+        : reason.Contains("no voter", StringComparison.Ordinal) ? "no_voter"
+        : reason.Contains("catching up", StringComparison.Ordinal) || reason.Contains("snapshot", StringComparison.Ordinal) ? "catching_up"
+        : reason.Contains("asked for a ballot", StringComparison.Ordinal) ? "rebuild"
+        : "other";
+
     public Counter<long> CandidaciesFailed { get; }
 
     public Counter<long> SnapshotsWritten { get; }
@@ -120,11 +151,17 @@ public sealed class ReplicaMetrics : IDisposable
     }
 
     /// <summary>Publishes the owner loop's view of the replica and of each other member for the gauges (called on the loop).</summary>
-    public void Publish(HostStatus status, PeerView[] peers)
+    public void Publish(HostStatus status, PeerView[] peers, CoreCounters counters)
     {
         Volatile.Write(ref _view, status);
         Volatile.Write(ref _peers, peers);
+        Volatile.Write(ref _counters, counters);
     }
+
+    private CoreCounters? _counters;
+
+    private IEnumerable<Measurement<long>> MeasureCounters(Func<CoreCounters, long> read) =>
+        Volatile.Read(ref _counters) is { } counters ? [new Measurement<long>(read(counters), _replica)] : [];
 
     private IEnumerable<Measurement<double>> MeasurePeers(Func<PeerView, double> read) =>
         Volatile.Read(ref _peers).Select(peer => new Measurement<double>(read(peer), _replica, new("peer", peer.Id)));
@@ -137,3 +174,6 @@ public sealed class ReplicaMetrics : IDisposable
 
 /// <summary>What the gauges report of one other member: how long since it was heard, and how far behind its commit index lies.</summary>
 public sealed record PeerView(int Id, double HeardSeconds, double LagSlots);
+
+/// <summary>The core's running counts, published with the gauges' view.</summary>
+public sealed record CoreCounters(long SlotsProposed, long ReadRounds, long ExpiredProposals, long HandoversStarted, long HandoversGivenUp);

@@ -6,11 +6,16 @@ namespace Synod.Server;
 /// A gRPC call waiting for the driver's answer. The answer is completed once the loop's pass is done (its records
 /// durable, its messages sent); a call whose deadline passed has completed its task already and counts as abandoned.
 /// </summary>
-internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> completion) : IAnswer<T>
+/// <param name="answered">Called on the owner loop when the answer is given (a write's commit timer), if any.</param>
+internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> completion, Action? answered = null) : IAnswer<T>
 {
     public bool Abandoned => completion.Task.IsCompleted;
 
-    public void Complete(T result) => host.AnswerLater(() => completion.TrySetResult(result));
+    public void Complete(T result)
+    {
+        answered?.Invoke();
+        host.AnswerLater(() => completion.TrySetResult(result));
+    }
 
     public void Fail(ReplicaFailure failure) => host.AnswerLater(() => completion.TrySetException(failure switch
     {

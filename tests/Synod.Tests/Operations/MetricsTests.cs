@@ -22,6 +22,10 @@ public sealed class MetricsTests
         ("synod_slot_commands", "histogram"),
         ("synod_wal_fsync_duration_seconds", "histogram"),
         ("synod_role_changes_total", "counter"),
+        ("synod_slots_proposed_total", "counter"),
+        ("synod_write_commit_duration_seconds", "histogram"),
+        ("synod_read_index_rounds_total", "counter"),
+        ("synod_handovers_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),
         ("synod_commit_index", "gauge"),
@@ -71,6 +75,10 @@ public sealed class MetricsTests
         Assert.Equal(Puts, Value(after, "synod_client_requests_total", "method=\"Put\"", "result=\"ok\"") - Value(before, "synod_client_requests_total", "method=\"Put\"", "result=\"ok\""));
         Assert.True(Value(after, "synod_slots_applied_total") - Value(before, "synod_slots_applied_total") >= Puts / 4, "the puts' slots were not counted");
         Assert.True(Value(after, "synod_wal_fsync_duration_seconds_count") > Value(before, "synod_wal_fsync_duration_seconds_count"), "no fsync was timed");
+        Assert.True(Value(after, "synod_slots_proposed_total") - Value(before, "synod_slots_proposed_total") >= Puts / 4, "the puts' proposals were not counted");
+        Assert.True(Value(after, "synod_write_commit_duration_seconds_count") - Value(before, "synod_write_commit_duration_seconds_count") >= Puts, "the puts' commits were not timed");
+        // The leader's election is counted with the kind of its reason.
+        Assert.True(Value(after, "synod_role_changes_total", "role=\"leader\"", "reason=\"elected\"") >= 1, "the leader's election was not counted with its reason");
         Assert.Equal(1, Value(after, "synod_leader"));
         Assert.Equal(leader, Value(after, "synod_leader_id"));
 
