@@ -43,6 +43,27 @@ public sealed class HandoverTests
     }
 
     [Fact]
+    public void A_handover_takes_message_rounds_only_no_tick_once_the_leaders_slots_are_chosen()
+    {
+        var h = LeaderThree();
+        h.Propose(3, "before");
+        Settle(h, 20);
+
+        // The target's commit index is asked for at once and TimeoutNow goes out on its answer: no heartbeat interval
+        // (or any tick) has to pass. With TimeoutNow sent only on ticks, 2 would still follow here.
+        Assert.Null(h.R[3].HandOver(2));
+        h.Pump(3);
+        for (var round = 0; round < 20 && h.R[2].Role != ReplicaRole.Leader; round++)
+        {
+            h.Deliver(_ => true);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
+        Assert.NotEqual(ReplicaRole.Leader, h.R[3].Role);
+        Assert.Null(h.Broken());
+    }
+
+    [Fact]
     public void A_handover_the_target_never_takes_up_is_given_up_and_the_leader_goes_on()
     {
         var h = LeaderThree();
