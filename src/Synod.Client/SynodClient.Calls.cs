@@ -166,10 +166,12 @@ public sealed partial class SynodClient
                     throw new LeaderElsewhereException(elsewhere, history.OutcomeUnknown, history.Exhausted(_time.GetElapsedTime(started)));
                 }
 
-                // A replica that could not be connected to (stopped, or its port closed after a graceful stop) never saw
-                // the request: the next endpoint is tried at once, up to once per other endpoint; only a whole round of
-                // refusals waits, so that a cluster that is all down is not asked in a spin.
-                movesAtOnce = pinned is null && leaderHint is null && RpcFailure.IsConnectFailure(e) && quickMoves++ < _endpoints.Length - 1;
+                // Another replica may well serve what this one could not (it stopped, its port closed after a graceful
+                // stop, it was cut off): the next endpoint is tried at once, up to once per other endpoint in the
+                // operation; after that every retry waits, so that a cluster that is all down or leaderless is not asked
+                // in a spin. Where the next attempt goes is unchanged, and so is what an attempt's failure says about a
+                // write's outcome.
+                movesAtOnce = pinned is null && leaderHint is null && quickMoves++ < _endpoints.Length - 1;
             }
 
             index = pinned ?? leaderHint ?? (index + 1) % _endpoints.Length;

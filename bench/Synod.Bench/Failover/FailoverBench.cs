@@ -180,15 +180,27 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
     /// </summary>
     private FailoverKill WithClientCounts(FailoverKill kill, long from, long restarted, long until)
     {
-        var ends = _acks.Select(a => a.End).Where(e => e >= from - Stopwatch.Frequency && e < restarted).Order().ToList();
+        var gap = LongestGap(from - Stopwatch.Frequency, restarted);
+        // The same measure over the steady load before the stop (its first half second left out, for the restart
+        // before it): the gap a client sees anyway on this machine, for comparison.
+        var steadyFrom = from - (long)((settings.Steady.TotalSeconds - 0.5) * Stopwatch.Frequency);
+        var steadyGap = LongestGap(steadyFrom, from - (Stopwatch.Frequency / 10));
+
+        var failures = _failures.Where(f => f.End >= from && f.End < until).ToList();
+        return kill with { GapMs = gap, SteadyGapMs = steadyGap, Failed = failures.Count(f => !f.Unknown), Unknown = failures.Count(f => f.Unknown) };
+    }
+
+    /// <summary>The longest time between consecutive acknowledgements that ended in [from, until), in milliseconds.</summary>
+    private double LongestGap(long from, long until)
+    {
+        var ends = _acks.Select(a => a.End).Where(e => e >= from && e < until).Order().ToList();
         var gap = 0.0;
         for (var i = 1; i < ends.Count; i++)
         {
             gap = Math.Max(gap, Ms(ends[i - 1], ends[i]));
         }
 
-        var failures = _failures.Where(f => f.End >= from && f.End < until).ToList();
-        return kill with { GapMs = gap, Failed = failures.Count(f => !f.Unknown), Unknown = failures.Count(f => f.Unknown) };
+        return gap;
     }
 
     /// <summary>Waits until replica <paramref name="id"/> answers its status with a leader known and its log applied within a few slots of the leader's.</summary>

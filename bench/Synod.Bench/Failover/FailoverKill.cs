@@ -8,4 +8,5 @@ namespace Synod.Bench;
 /// <param name="Failed">Puts that failed (not applied) between the kill and recovery plus one second.</param>
 /// <param name="Unknown">Puts whose outcome is unknown (the deadline passed after the write may have been forwarded) in that window.</param>
 /// <param name="WasLeader">Whether the replica stopped was the leader.</param>
-public sealed record FailoverKill(int Leader, int NewLeader, double? RecoveryMs, double GapMs, long Failed, long Unknown, bool WasLeader = true);
+/// <param name="SteadyGapMs">The longest time with no put acknowledged during the steady load before the kill: what clients see anyway.</param>
+public sealed record FailoverKill(int Leader, int NewLeader, double? RecoveryMs, double GapMs, long Failed, long Unknown, bool WasLeader = true, double SteadyGapMs = 0);

@@ -102,7 +102,7 @@ public static class BenchFailoverCommand
     {
         var lines = kills.Select((k, i) =>
             $"{verb} {i + 1}: {(k.WasLeader ? "leader" : "follower")} {k.Leader} -> {k.NewLeader}: writes again after {(k.RecoveryMs is { } r ? FailoverBench.Format(r) + " ms" : "NO RECOVERY")}, " +
-            $"longest gap {FailoverBench.Format(k.GapMs)} ms, failed {k.Failed}, unknown {k.Unknown}").ToList();
+            $"longest gap {FailoverBench.Format(k.GapMs)} ms (steady load before: {FailoverBench.Format(k.SteadyGapMs)} ms), failed {k.Failed}, unknown {k.Unknown}").ToList();
         var recovered = kills.Where(k => k.RecoveryMs is not null).Select(k => k.RecoveryMs!.Value).Order().ToList();
         if (recovered.Count > 0)
         {
@@ -114,7 +114,7 @@ public static class BenchFailoverCommand
 
     private static string Json(IReadOnlyList<FailoverKill> kills) => JsonSerializer.Serialize(new
     {
-        kills = kills.Select(k => new { leader = k.Leader, new_leader = k.NewLeader, recovery_ms = k.RecoveryMs, gap_ms = k.GapMs, failed = k.Failed, unknown = k.Unknown, was_leader = k.WasLeader }),
+        kills = kills.Select(k => new { leader = k.Leader, new_leader = k.NewLeader, recovery_ms = k.RecoveryMs, gap_ms = k.GapMs, failed = k.Failed, unknown = k.Unknown, was_leader = k.WasLeader, steady_gap_ms = k.SteadyGapMs }),
         recovery_ms_max = kills.All(k => k.RecoveryMs is not null) ? kills.Max(k => k.RecoveryMs) : null,
     });
 }
