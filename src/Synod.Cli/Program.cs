@@ -11,6 +11,7 @@ root.Subcommands.Add(BenchEchoCommand.Create());
 root.Subcommands.Add(BenchFailoverCommand.Create());
 root.Subcommands.Add(BenchWalCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());
 foreach (var command in ClientCommands.All())
 {

@@ -14,6 +14,16 @@ namespace Synod.Server;
 /// </summary>
 public static class SynodServer
 {
+    /// <summary>Healthy once the replica's owner loop has loaded its state; until then not serving.</summary>
+    private sealed class LoadedHealthCheck(ReplicaHost host) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+    {
+        public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+            Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(host.StateLoaded
+                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
+                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("still loading its state"));
+    }
+
     /// <summary>How long a stopping replica waits for in-flight requests before it closes them.</summary>
     private const int ShutdownSecondsMax = 3;
 
@@ -93,7 +103,9 @@ public static class SynodServer
             builder.Services.AddSingleton(provider => new Dashboard(provider.GetRequiredService<ReplicaHost>(), options));
         }
         builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks().AddCheck("synod", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        // Serving once the replica has loaded its state (snapshot and log): what a container's health check and a
+        // Kubernetes probe ask (`synod health`).
+        builder.Services.AddGrpcHealthChecks().AddCheck<LoadedHealthCheck>("synod");
 
         await using var app = builder.Build();
         app.MapGrpcService<KvService>();
