@@ -413,8 +413,14 @@ public static class ClusterCommand
         /// <summary>This same program, whether it runs as an app host or as "dotnet synod.dll".</summary>
         private static string[] SelfProgram()
         {
-            var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running.");
-            return Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? [processPath, typeof(ClusterCommand).Assembly.Location] : [processPath];
+            try
+            {
+                return [.. Cli.SelfProgram.Get()];
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
+            }
         }
 
         private void SaveConfig() => new ClusterConfig

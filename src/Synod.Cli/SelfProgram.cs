@@ -8,6 +8,7 @@ public static class SelfProgram
     public static IReadOnlyList<string> Get()
     {
         var processPath = Environment.ProcessPath ?? throw new ArgumentException("cannot tell which program is running, so the replicas cannot be started.");
-        return Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? [processPath, typeof(SelfProgram).Assembly.Location] : [processPath];
+        // Run as "dotnet synod.dll": the assembly beside the program's files. A published single file is its own program.
+        return Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? [processPath, Path.Combine(AppContext.BaseDirectory, "synod.dll")] : [processPath];
     }
 }
