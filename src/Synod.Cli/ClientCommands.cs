@@ -9,7 +9,7 @@ namespace Synod.Cli;
 /// </summary>
 public static class ClientCommands
 {
-    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect(), MemberCommands.Member(), AuthCommands.Auth(), AuthCommands.User(), AuthCommands.Role()];
+    public static IEnumerable<Command> All() => [Put(), Get(), Range(), Txn(), Delete(), Watch(), Compact(), Status(), LeaseCommands.Lease(), LeaseCommands.Lock(), LeaseCommands.Elect(), MemberCommands.Member(), AuthCommands.Auth(), AuthCommands.User(), AuthCommands.Role(), SnapshotCommands.Snapshot()];
 
     private static Command Watch()
     {
