@@ -9,7 +9,7 @@ namespace Synod.Chaos;
 /// any partition, one-way or both ways, is a set of blocked proxies. Clients talk to the real endpoints and are never
 /// cut. See README.md.
 /// </summary>
-public sealed class PartitionNetwork : IAsyncDisposable
+public sealed class PartitionNetwork : IChaosNetwork
 {
     /// <summary>
     /// Replica ids in one network: the proxies grow as its square (n(n-1)), and Paxos clusters stay small; a chaos run that
@@ -109,6 +109,11 @@ public sealed class PartitionNetwork : IAsyncDisposable
     /// <summary>The `synod serve --peer-routes` value for replica <paramref name="id"/>: the proxy to every other id of the network.</summary>
     public string RoutesFor(int id) =>
         string.Join(",", _listen.Keys.Where(other => other != id).Select(other => $"{other}={Proxy(id, other).ListenEndpoint}"));
+
+    string? IChaosNetwork.RoutesFor(int id) => RoutesFor(id);
+
+    /// <summary>Replicas run as they are: the proxies stand between them.</summary>
+    public IReadOnlyList<string> ProgramPrefix(int id) => [];
 
     /// <summary>The proxy carrying replica <paramref name="from"/>'s traffic to replica <paramref name="to"/>.</summary>
     public LinkProxy Proxy(int from, int to) =>

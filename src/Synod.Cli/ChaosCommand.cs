@@ -27,9 +27,15 @@ public static class ChaosCommand
         };
         var outDir = new Option<string?>("--out") { Description = "Keep history.jsonl, faults.jsonl, the replica logs and report.html in this folder." };
         var unfenced = new Option<bool>("--bug-unfenced-lock") { Description = "The lock clients write the counter without their fencing token: the lock check must then fail (it proves the check can)." };
+        var net = new Option<string>("--net")
+        {
+            Description = "proxy: peers talk through link proxies on loopback, which partitions block; netns: each replica in a network namespace of its own, partitions made of packet drops by nftables (needs root, iproute2 and nftables).",
+            DefaultValueFactory = _ => "proxy",
+        };
+        net.AcceptOnlyFromAmong("proxy", "netns");
         var command = new Command("chaos", "Run a local cluster under injected faults with concurrent clients, then check the history for linearizability.")
         {
-            replicas, duration, seed, clients, faults, workload, outDir, unfenced,
+            replicas, duration, seed, clients, faults, workload, outDir, unfenced, net,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -47,8 +53,13 @@ public static class ChaosCommand
                     Workloads = parse.GetValue(workload) is { } names ? ChaosWorkloads.Parse(names) : ChaosWorkload.All,
                     ReplicaProgram = SelfProgram.Get(),
                     UnfencedLock = parse.GetValue(unfenced),
+                    Netns = parse.GetValue(net) == "netns",
                 };
                 options.Validate();
+                if (options.Netns && NetnsNetwork.Unavailable() is { } why)
+                {
+                    throw new ArgumentException($"--net netns needs network namespaces, and this machine cannot make them ({why}); run as root with iproute2 and nftables, or use --net proxy.");
+                }
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {

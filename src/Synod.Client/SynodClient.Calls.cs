@@ -171,12 +171,21 @@ public sealed partial class SynodClient
                 // operation; after that every retry waits, so that a cluster that is all down or leaderless is not asked
                 // in a spin. Where the next attempt goes is unchanged, and so is what an attempt's failure says about a
                 // write's outcome.
-                movesAtOnce = pinned is null && leaderHint is null && quickMoves++ < _endpoints.Length - 1;
+                // Only where the replica gave no answer of its own (no connection, or the transport failed: a stopped
+                // port, a GOAWAY): a replica that answered "no leader" or "too busy" is followed by the usual pause, so
+                // that an election or an overload does not draw one request per replica from every operation.
+                movesAtOnce = pinned is null && leaderHint is null && (RpcFailure.IsConnectFailure(e) || e.Status.DebugException is not null) &&
+                    quickMoves < _endpoints.Length - 1;
+                if (movesAtOnce)
+                {
+                    quickMoves++;
+                }
             }
 
             index = pinned ?? leaderHint ?? (index + 1) % _endpoints.Length;
             leaderHint = null;
-            var pause = movesAtOnce ? TimeSpan.Zero : RetryBackoff.Delay(retry, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
+            // Moves made at once do not grow the pause: the first real pause is the first backoff step.
+            var pause = movesAtOnce ? TimeSpan.Zero : RetryBackoff.Delay(retry - quickMoves, _options.RetryBackoff, _options.RetryBackoffMax, Random.Shared.NextDouble());
             remaining = operationTimeout - _time.GetElapsedTime(started);
             if (remaining > TimeSpan.Zero && pause > TimeSpan.Zero)
             {

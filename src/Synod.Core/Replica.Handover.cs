@@ -108,7 +108,9 @@ public sealed partial class Replica
     /// </summary>
     private void PushHandover()
     {
-        if (_role != ReplicaRole.Leader || _handoverTarget is not int target || _inFlight.Count != 0 || _nextSlot - 1 > _commitIndex)
+        // Slots phase 1 recovered but not yet proposed again count as unfinished too: the target's phase 1 would have
+        // them to re-propose.
+        if (_role != ReplicaRole.Leader || _handoverTarget is not int target || _inFlight.Count != 0 || _nextSlot - 1 > _commitIndex || _nextSlot <= _recoveryEnd)
         {
             return;
         }

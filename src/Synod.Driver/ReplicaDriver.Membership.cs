@@ -16,6 +16,10 @@ public sealed partial class ReplicaDriver
     /// <summary>Membership requests waiting for their change to be chosen.</summary>
     public int MembershipChangesWaiting => _membershipWaiters.Count;
 
+    /// <summary>Membership requests whose caller still waits, those held until this leader's handover ends included.</summary>
+    private int MembershipRequestsAwaitingAnswer =>
+        _membershipWaiters.Values.Count(a => !a.Abandoned) + _removalsAfterHandover.Count(r => !r.Answer.Abandoned);
+
     /// <summary>
     /// Proposes <paramref name="change"/>, or answers at once: <see cref="ReplicaFailure.NoLeader"/> if this replica does
     /// not lead, or an outcome whose <see cref="MembershipOutcome.Refusal"/> says why the change cannot be made.

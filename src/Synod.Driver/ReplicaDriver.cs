@@ -59,6 +59,14 @@ public sealed partial class ReplicaDriver
     /// <summary>Client reads waiting for a leader's confirmation or for their index to be applied.</summary>
     public int ReadsWaiting => _readWaiters.Count + _readsAwaitingApply.Count;
 
+    /// <summary>
+    /// Client requests still waiting for an answer whose caller has not given up: writes, reads and membership changes
+    /// (what a stopping replica waits for; abandoned ones are swept later and need no answer).
+    /// </summary>
+    public int RequestsAwaitingAnswer =>
+        _writeWaiters.Values.Count(w => w.IsWaited) + _readWaiters.Values.Count(r => !r.Abandoned) + _readsAwaitingApply.Count(r => !r.Read.Abandoned) +
+        MembershipRequestsAwaitingAnswer;
+
     /// <summary>One tick of the shell's clock.</summary>
     public void Tick()
     {

@@ -25,29 +25,41 @@ public sealed partial class ReplicaHost
     /// <summary>How often a stopping replica looks whether it may go.</summary>
     private const int DrainPollMs = 2;
 
+    /// <summary>How many handovers one drain asks for at most (a handover given up, or leadership won during the drain, asks again).</summary>
+    private const int HandoverAsksMax = 3;
+
     /// <summary>
-    /// Hands leadership over if this replica leads, then waits until another leader is known and no client request
-    /// waits here, or until <paramref name="drain"/> has passed. Returns one line saying what happened, for the log.
+    /// Hands leadership over whenever this replica leads with no handover under way (at the start, after a handover was
+    /// given up, or when it was elected during the drain; at most <see cref="HandoverAsksMax"/> times), and waits until
+    /// another leader is known and no client request that still has a caller waits here, or until
+    /// <paramref name="drain"/> has passed. Returns one line saying what happened, for the log.
     /// </summary>
     public async Task<string> DrainAsync(TimeSpan drain, CancellationToken cancellation)
     {
         var started = Stopwatch.GetTimestamp();
-        var refusal = await AskAsync<string?>(completion => new HandOverInput(completion), cancellation);
-        var view = await AskAsync<DrainView>(completion => new DrainInput(completion), cancellation);
-        var led = view.Leads;
-        while (Stopwatch.GetElapsedTime(started) < drain)
+        var asks = 0;
+        var led = false;
+        string? refusal = null;
+        DrainView view;
+        while (true)
         {
             view = await AskAsync<DrainView>(completion => new DrainInput(completion), cancellation);
-            var handedOver = !view.Leads && view.KnownLeader != 0 && view.KnownLeader != Id;
-            if ((!led || handedOver || (refusal is not null && view.Leads)) && view.Waiting == 0)
+            led |= view.Leads;
+            if (view.Leads && view.HandoverTarget is null && asks < HandoverAsksMax)
             {
-                break;
+                asks++;
+                refusal = await AskAsync<string?>(completion => new HandOverInput(completion), cancellation);
+                if (refusal is null)
+                {
+                    continue;
+                }
             }
 
-            if (led && view.Leads && view.HandoverTarget is null && refusal is null)
+            // Settled: a follower that knows the leader (or never led); or a leader that cannot hand over.
+            var settled = view.Leads ? view.HandoverTarget is null && (refusal is not null || asks >= HandoverAsksMax) : !led || view.KnownLeader != 0;
+            if ((settled && view.Waiting == 0) || Stopwatch.GetElapsedTime(started) >= drain)
             {
-                // The core gave the handover up (the target did not stand in time): stop without it; an election follows.
-                refusal = "the handover was given up";
+                break;
             }
 
             await Task.Delay(DrainPollMs, cancellation);
@@ -59,6 +71,20 @@ public sealed partial class ReplicaHost
             : !view.Leads ? "stepped down, with no leader known yet"
             : $"still leader ({refusal ?? "the handover did not end in time"}); an election follows";
         return FormattableString.Invariant($"replica {Id} stopping: {leadership}; {view.Waiting} client request(s) unanswered after {ms:F0} ms");
+    }
+
+    /// <summary>
+    /// Once the port takes no new request (Kestrel is stopping), waits until every request it holds is answered, or
+    /// <paramref name="limit"/> has passed: the peers must still be heard for that, so they are closed only after.
+    /// </summary>
+    public async Task WaitAnsweredAsync(TimeSpan limit, CancellationToken cancellation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < limit &&
+            (await AskAsync<DrainView>(completion => new DrainInput(completion), cancellation)).Waiting > 0)
+        {
+            await Task.Delay(DrainPollMs, cancellation);
+        }
     }
 
     private async Task<T> AskAsync<T>(Func<TaskCompletionSource<T>, HostInput> input, CancellationToken cancellation)

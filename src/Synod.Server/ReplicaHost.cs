@@ -239,7 +239,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
         _storage.Dispose();
         _stopping.Dispose();
-        _peersClosing.Dispose();
+        // _peersClosing is not disposed: Kestrel's connection code may still read its token after this (it has no timer to free).
         Metrics.Dispose();
     }
 
@@ -389,7 +389,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case DrainInput drain:
                 drain.Completion.TrySetResult(new DrainView(_driver.Core.Role == ReplicaRole.Leader, _driver.Core.HandoverTarget, _driver.KnownLeaderId,
-                    _driver.WritesWaiting + _driver.ReadsWaiting));
+                    _driver.RequestsAwaitingAnswer));
                 break;
             case SnapshotWrittenInput written:
                 FinishSnapshotWrite(written);

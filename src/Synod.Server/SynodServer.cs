@@ -167,8 +167,24 @@ public static class SynodServer
                 }
             }
 
+            // Kestrel takes no new request from here on and waits for those it holds; they are answered while the
+            // peers are still heard (a replica hears its peers only on their connections to it), then the peers go.
+            var stopped = app.StopAsync(CancellationToken.None);
+            if (!Volatile.Read(ref removed) && options.ShutdownDrainMs > 0)
+            {
+                try
+                {
+                    using var answeredLimit = new CancellationTokenSource(TimeSpan.FromSeconds(ShutdownSecondsMax));
+                    await host.WaitAnsweredAsync(TimeSpan.FromSeconds(ShutdownSecondsMax - 1), answeredLimit.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The owner loop is gone or slow: close the peers now; Kestrel's own timeout ends what is left.
+                }
+            }
+
             host.ClosePeers();
-            await app.StopAsync(CancellationToken.None);
+            await stopped;
         }
         finally
         {

@@ -67,6 +67,12 @@ public sealed record ChaosOptions
     /// <summary>`synod serve --tick-ms` for every replica.</summary>
     public int TickMs { get; init; } = 10;
 
+    /// <summary>
+    /// The network: link proxies on loopback (false, the default), or a network namespace per replica with partitions
+    /// made by nftables (true: `--net netns`; needs root, iproute2 and nftables).
+    /// </summary>
+    public bool Netns { get; init; }
+
     /// <summary>How long the cluster may take to elect its first leader.</summary>
     public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

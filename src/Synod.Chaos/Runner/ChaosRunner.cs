@@ -42,7 +42,7 @@ public sealed partial class ChaosRunner
     private readonly Dictionary<int, int> _exitsOnTheirOwn = [];
     private readonly string _workDir;
     private readonly string _outDir;
-    private PartitionNetwork? _network;
+    private IChaosNetwork? _network;
     private ReplicaMonitor? _monitor;
     private FaultPlanner? _planner;
     private double? _partitionHealAt;
@@ -131,18 +131,28 @@ public sealed partial class ChaosRunner
     {
         // Every id the run may use gets its port, its proxies and its certificate now; spare ids start only when a
         // membership change adds them.
-        var reserved = ReplicaPorts.Reserve(_options.IdsMax);
-        var listen = Enumerable.Range(1, _options.IdsMax).ToDictionary(id => id, id => $"127.0.0.1:{ReplicaPorts.Port(reserved[id - 1])}");
         var first = Enumerable.Range(1, _options.Replicas).ToList();
+        Dictionary<int, string> listen;
         try
         {
-            try
+            if (_options.Netns)
             {
-                _network = PartitionNetwork.Start(listen);
+                // One namespace per id the run may use, each replica on its own address (issue 20).
+                _network = NetnsNetwork.Create([.. Enumerable.Range(1, _options.IdsMax)]);
+                listen = Enumerable.Range(1, _options.IdsMax).ToDictionary(id => id, _network.ListenEndpoint);
             }
-            finally
+            else
             {
-                reserved.ForEach(l => l.Stop());
+                var reserved = ReplicaPorts.Reserve(_options.IdsMax);
+                listen = Enumerable.Range(1, _options.IdsMax).ToDictionary(id => id, id => $"127.0.0.1:{ReplicaPorts.Port(reserved[id - 1])}");
+                try
+                {
+                    _network = PartitionNetwork.Start(listen);
+                }
+                finally
+                {
+                    reserved.ForEach(l => l.Stop());
+                }
             }
 
             var network = _network;
@@ -167,7 +177,7 @@ public sealed partial class ChaosRunner
 
     /// <summary>Replica <paramref name="id"/>'s process: its listen endpoint, data folder, log, certificate and routes through the proxies.</summary>
     private ChaosReplica NewReplica(int id, IReadOnlyList<string> clusterArgs) =>
-        new(id, _options.ReplicaProgram, _options.TickMs, _network!.ListenEndpoint(id), clusterArgs, _network.RoutesFor(id), Path.Combine(_workDir, "data", $"r{id}"),
+        new(id, [.. _network!.ProgramPrefix(id), .. _options.ReplicaProgram], _options.TickMs, _network.ListenEndpoint(id), clusterArgs, _network.RoutesFor(id), Path.Combine(_workDir, "data", $"r{id}"),
             Path.Combine(LogDir, $"r{id}.log"), _certificates!.ServeArgs(id));
 
     private async Task WaitForLeaderAsync(CancellationToken cancellation)

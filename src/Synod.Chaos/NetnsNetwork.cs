@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Synod.Chaos;
+
+/// <summary>
+/// Replicas on a network of their own (`synod chaos --net netns`, issue 20): one Linux network namespace per replica id,
+/// joined to a bridge by a veth pair, at 10.213.N.id/24 (N drawn per network); the bridge has .254, so that clients in
+/// the root namespace reach every replica. A partition is nftables rules inside the namespaces: real packet drops, no
+/// proxy. Both ways, every packet between the two sides is dropped; one way (A -> B), A's packets to B's replica port
+/// are dropped, which stops A's own connections to B (as the proxies' one-way cut does) while B's to A still carry.
+/// Everything is created here and removed on dispose; traffic goes only to these addresses. Needs root, `ip` and `nft`.
+/// </summary>
+public sealed class NetnsNetwork : IChaosNetwork
+{
+    /// <summary>The port every replica listens on, on its own address.</summary>
+    public const int ReplicaPort = 7001;
+
+    private readonly string _tag;
+    private readonly int _subnet;
+    private readonly IReadOnlyList<int> _ids;
+    private readonly Lock _gate = new();
+    private readonly List<string> _cuts = [];
+    private readonly HashSet<int> _filtered = [];
+
+    private NetnsNetwork(string tag, int subnet, IReadOnlyList<int> ids)
+    {
+        _tag = tag;
+        _subnet = subnet;
+        _ids = ids;
+    }
+
+    public string Description
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _cuts.Count == 0 ? "fully connected (network namespaces)" : string.Join("; ", _cuts);
+            }
+        }
+    }
+
+    private string Bridge => $"synbr{_tag}";
+
+    /// <summary>Why namespaces cannot be made here, or null if they can.</summary>
+    public static string? Unavailable()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            return "not root on Linux";
+        }
+
+        foreach (var tool in new[] { "/usr/sbin/ip", "/usr/sbin/nft" })
+        {
+            if (!File.Exists(tool))
+            {
+                return $"{tool} is missing";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Makes the bridge and one namespace per id in <paramref name="ids"/>, each with its address.</summary>
+    public static NetnsNetwork Create(IReadOnlyList<int> ids)
+    {
+        if (Unavailable() is { } why)
+        {
+            throw new InvalidOperationException($"network namespaces cannot be made here: {why}; run as root with iproute2 and nftables.");
+        }
+
+        if (ids.Count is < 1 or > 250 || ids.Any(id => id is < 1 or > 250))
+        {
+            throw new ArgumentException($"replica ids for a namespace network are 1 to 250; got {string.Join(",", ids)}.", nameof(ids));
+        }
+
+        var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", CultureInfo.InvariantCulture);
+        var network = new NetnsNetwork(tag, Random.Shared.Next(1, 250), [.. ids.Order()]);
+        try
+        {
+            Run("ip", "link", "add", network.Bridge, "type", "bridge");
+            Run("ip", "addr", "add", $"10.213.{network._subnet}.254/24", "dev", network.Bridge);
+            Run("ip", "link", "set", network.Bridge, "up");
+            foreach (var id in network._ids)
+            {
+                var ns = network.Namespace(id);
+                var inside = $"syn{tag}{id}a";
+                var outside = $"syn{tag}{id}b";
+                Run("ip", "netns", "add", ns);
+                Run("ip", "link", "add", inside, "type", "veth", "peer", "name", outside);
+                Run("ip", "link", "set", inside, "netns", ns);
+                Run("ip", "link", "set", outside, "master", network.Bridge, "up");
+                Run("ip", "netns", "exec", ns, "ip", "addr", "add", $"{network.Address(id)}/24", "dev", inside);
+                Run("ip", "netns", "exec", ns, "ip", "link", "set", inside, "up");
+                Run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+            }
+        }
+        catch
+        {
+            network.Remove();
+            throw;
+        }
+
+        return network;
+    }
+
+    public string Namespace(int id) => $"synod-{_tag}-{id}";
+
+    public string Address(int id) => $"10.213.{_subnet}.{id}";
+
+    public string ListenEndpoint(int id) => $"{Address(Known(id))}:{ReplicaPort}";
+
+    public string PeersFor(int id, IEnumerable<int>? members = null) =>
+        string.Join(",", (members ?? _ids).Order().Select(other => $"{other}={ListenEndpoint(other)}"));
+
+    public string? RoutesFor(int id) => null;
+
+    public IReadOnlyList<string> ProgramPrefix(int id) => ["ip", "netns", "exec", Namespace(Known(id))];
+
+    public void Cut(IEnumerable<int> sideA, IEnumerable<int> sideB, bool oneWay = false)
+    {
+        var a = sideA.Select(Known).Distinct().Order().ToList();
+        var b = sideB.Select(Known).Distinct().Order().ToList();
+        if (a.Count == 0 || b.Count == 0 || a.Intersect(b).Any())
+        {
+            throw new ArgumentException($"a cut needs two disjoint, non-empty sides; got {string.Join(",", a)} and {string.Join(",", b)}.");
+        }
+
+        lock (_gate)
+        {
+            foreach (var from in a)
+            {
+                Filter(from);
+                foreach (var to in b)
+                {
+                    if (oneWay)
+                    {
+                        Run("ip", "netns", "exec", Namespace(from), "nft", "add", "rule", "inet", "synod", "out", "ip", "daddr", Address(to), "tcp", "dport", $"{ReplicaPort}", "drop");
+                    }
+                    else
+                    {
+                        Run("ip", "netns", "exec", Namespace(from), "nft", "add", "rule", "inet", "synod", "out", "ip", "daddr", Address(to), "drop");
+                        Run("ip", "netns", "exec", Namespace(from), "nft", "add", "rule", "inet", "synod", "in", "ip", "saddr", Address(to), "drop");
+                    }
+                }
+            }
+
+            var cut = oneWay ? $"{string.Join(",", a)} -> {string.Join(",", b)} blocked" : $"{string.Join(",", a)} | {string.Join(",", b)}";
+            if (!_cuts.Contains(cut))
+            {
+                _cuts.Add(cut);
+            }
+        }
+    }
+
+    public void HealAll()
+    {
+        lock (_gate)
+        {
+            foreach (var id in _filtered)
+            {
+                Run("ip", "netns", "exec", Namespace(id), "nft", "delete", "table", "inet", "synod");
+            }
+
+            _filtered.Clear();
+            _cuts.Clear();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Remove();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The nftables table and chains a namespace's cuts go into, made on its first cut.</summary>
+    private void Filter(int id)
+    {
+        if (_filtered.Add(id))
+        {
+            var ns = Namespace(id);
+            Run("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "synod");
+            Run("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "synod", "in", "{ type filter hook input priority 0; }");
+            Run("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "synod", "out", "{ type filter hook output priority 0; }");
+        }
+    }
+
+    private int Known(int id) => _ids.Contains(id) ? id : throw new ArgumentException($"replica {id} has no namespace here: the ids are {string.Join(",", _ids)}.");
+
+    private void Remove()
+    {
+        foreach (var id in _ids)
+        {
+            Run(check: false, "ip", "netns", "del", Namespace(id));
+        }
+
+        Run(check: false, "ip", "link", "del", Bridge);
+    }
+
+    private static void Run(params string[] command) => Run(true, command);
+
+    private static void Run(bool check, params string[] command)
+    {
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in command.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {command[0]}.");
+        var error = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (check && process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{string.Join(" ", command)} failed (exit {process.ExitCode}): {error.Trim()}");
+        }
+    }
+}
