@@ -74,11 +74,10 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
                 progress.WriteLine($"          writes again after {(recovered is { } at ? $"{Ms(killedAt, at):F0} ms" : "no recovery")}; leader now {newLeader}; restarting replica {victim}");
                 restartTimes.Add(Stopwatch.GetTimestamp());
                 replicas[victim - 1].Start([], Now());
-                if (settings.Rolling)
-                {
-                    // The next replica stops only once this one serves again, as a careful operator's rolling restart does.
-                    await WaitServingAsync(status, victim, StartupTimeout, cancellation);
-                }
+                // The next stop comes only once this replica serves again: a restart takes seconds here (process start,
+                // log replay), and a stop while it is still down would leave a bare quorum, so the next figure would
+                // measure that, not the stop (and a careful operator's rolling restart waits the same way).
+                await WaitServingAsync(status, victim, StartupTimeout, cancellation);
             }
 
             await Task.Delay(settings.Steady, cancellation);
