@@ -133,4 +133,10 @@ public enum ProtocolBugs
     /// turned on, or before its user lost the permission, goes on streaming changes it may no longer read.
     /// </summary>
     WatchOutlivesAuthChange = 536870912,
+
+    /// <summary>
+    /// The lease owner rules apply to every command, also to one the build before owners chose (KvBugs.OwnerRulesIgnoreEncoding):
+    /// after an upgrade in place a replica that replays an old grant and one that restored it from an old snapshot part.
+    /// </summary>
+    OwnerRulesIgnoreEncoding = 1073741824,
 }

@@ -41,4 +41,11 @@ public enum KvBugs
     /// commands after it by other rules than the rest, and their states part.
     /// </summary>
     SnapshotDropsAuth = 32,
+
+    /// <summary>
+    /// The lease owner rules apply to every command, not only to those encoded by a build that has them: a grant chosen
+    /// before the upgrade gets an owner where it is replayed but none where an old snapshot restored it, and the replicas
+    /// then judge a later attach differently.
+    /// </summary>
+    OwnerRulesIgnoreEncoding = 64,
 }

@@ -35,6 +35,16 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public const byte FormatVersionAuth = 5;
 
     /// <summary>
+    /// The encoding of a command with a user or an auth change written by the builds with lease owners:
+    /// <see cref="FormatVersionAuth"/>'s layout. Only a command of this encoding records its user as a lease's owner,
+    /// is held to the owner rule (attach and revoke by the owner or root), and hands a deleted user's leases to root; one
+    /// of <see cref="FormatVersionAuth"/>, chosen by the build before owners, is applied by that build's rules. So the
+    /// rules depend on the log's bytes alone: a replica that replays an old grant and one that restored it from an old
+    /// snapshot (which holds no owners) agree.
+    /// </summary>
+    public const byte FormatVersionOwners = 6;
+
+    /// <summary>
     /// The encoding of the builds with revisions but before history (the same layout as <see cref="FormatVersion"/>),
     /// still read from old logs; the first command of <see cref="FormatVersion"/> applied starts the history window
     /// (<see cref="KvStateMachine.HistoryStarted"/>), at the same slot on every replica.
@@ -59,7 +69,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>For an auth command, the change its value carries.</summary>
     public KvAuthChange AuthChange => KvAuthChange.Decode(Value);
 
-    /// <summary>Whether the command needs <see cref="FormatVersionAuth"/>.</summary>
+    /// <summary>Whether the command needs <see cref="FormatVersionOwners"/>.</summary>
     private bool NeedsAuth => User.Length != 0 || Operation == KvOperation.Auth;
 
     /// <summary>For a put, the lease the key is attached to (0: none; the key is detached from any lease it had).</summary>
@@ -76,6 +86,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
     /// <summary>For an expiry, the slot the grant it ends was applied at.</summary>
     public long LeaseGrantSlot => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8));
+
+    /// <summary>Whether the lease owner rules apply to the command (<see cref="FormatVersionOwners"/>).</summary>
+    public bool UnderOwnerRules => EncodingVersion >= FormatVersionOwners;
 
     /// <summary>Whether the command needs <see cref="FormatVersionLeases"/>.</summary>
     private bool NeedsLeases =>
@@ -134,7 +147,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(auth ? FormatVersionAuth : leases ? FormatVersionLeases : FormatVersion);
+        writer.WriteByte(auth ? FormatVersionOwners : leases ? FormatVersionLeases : FormatVersion);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
@@ -176,9 +189,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersionAuth or FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
+        if (version is not (FormatVersionOwners or FormatVersionAuth or FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionAuth} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionOwners} are understood.");
         }
 
         var withLeases = version >= FormatVersionLeases;
@@ -188,10 +201,10 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             && !(operation == (byte)KvOperation.Txn && version >= FormatVersionBeforeHistory)
             && !(operation == (byte)KvOperation.Compact && version >= FormatVersion)
             && !(operation is >= (byte)KvOperation.LeaseGrant and <= (byte)KvOperation.LeaderEpoch && withLeases)
-            && !(operation == (byte)KvOperation.Auth && version == FormatVersionAuth))
+            && !(operation == (byte)KvOperation.Auth && version >= FormatVersionAuth))
         {
             throw new KvFormatException(
-                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn), from version {FormatVersion} {(byte)KvOperation.Compact} (Compact), from version {FormatVersionLeases} {(byte)KvOperation.LeaseGrant} to {(byte)KvOperation.LeaderEpoch} (leases) or, in version {FormatVersionAuth}, {(byte)KvOperation.Auth} (Auth).");
+                $"The {Subject} has operation {operation}; expected {(byte)KvOperation.Put} (Put), {(byte)KvOperation.Delete} (Delete), {(byte)KvOperation.Register} (Register), from version {FormatVersionBeforeHistory} {(byte)KvOperation.Txn} (Txn), from version {FormatVersion} {(byte)KvOperation.Compact} (Compact), from version {FormatVersionLeases} {(byte)KvOperation.LeaseGrant} to {(byte)KvOperation.LeaderEpoch} (leases) or, from version {FormatVersionAuth}, {(byte)KvOperation.Auth} (Auth).");
         }
 
         var clientId = reader.ReadVarint("client id");
@@ -229,7 +242,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         }
 
         var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader, withLeases) : null;
-        var user = version == FormatVersionAuth ? KvAuthChange.ReadName(ref reader, "user", allowEmpty: true) : "";
+        var user = version >= FormatVersionAuth ? KvAuthChange.ReadName(ref reader, "user", allowEmpty: true) : "";
         reader.ExpectEnd();
         return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease, User = user };
     }

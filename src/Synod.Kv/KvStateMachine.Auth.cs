@@ -116,13 +116,13 @@ public sealed partial class KvStateMachine
         {
             case KvOperation.Put or KvOperation.Delete:
                 return Auth.Allows(user, command.Key, write: true) && (command.Condition is null || Auth.Allows(user, command.Key, write: false))
-                    && MayAttach(user, command.Lease);
+                    && MayAttach(command, user, command.Lease);
             case KvOperation.Txn:
                 var txn = command.Txn!;
                 return txn.Compares.All(c => Auth.Allows(user, c.Key, write: false))
                     && txn.Success.Concat(txn.Failure).All(op => op.Kind switch
                     {
-                        KvTxnOpKind.Put => Auth.Allows(user, op.Key, write: true) && MayAttach(user, op.Lease),
+                        KvTxnOpKind.Put => Auth.Allows(user, op.Key, write: true) && MayAttach(command, user, op.Lease),
                         KvTxnOpKind.Delete => Auth.Allows(user, op.Key, write: true),
                         KvTxnOpKind.Get => Auth.Allows(user, op.Key, write: false),
                         _ => Auth.Allows(user, op.Key, op.RangeEnd, write: false),
@@ -132,7 +132,7 @@ public sealed partial class KvStateMachine
             case KvOperation.LeaseRevoke:
                 return user is not null && Auth.Users.ContainsKey(user)
                     && (!_leases.TryGetValue(command.LeaseId, out var lease)
-                        || ((lease.Owner.Length == 0 || lease.Owner == user || Auth.IsRoot(user)) && lease.Keys.All(key => Auth.Allows(user, key, write: true))));
+                        || ((!UnderOwnerRules(command) || lease.Owner.Length == 0 || lease.Owner == user || Auth.IsRoot(user)) && lease.Keys.All(key => Auth.Allows(user, key, write: true))));
             case KvOperation.Compact:
                 return Auth.IsRoot(user);
             default:
@@ -143,8 +143,36 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Whether <paramref name="user"/> may attach a key to <paramref name="lease"/> (0: none): a lease granted by a user
-    /// takes keys from that user or a root user only (one missing is refused as missing, later).
+    /// takes keys from that user or a root user only (one missing is refused as missing, later); a command of the build
+    /// before owners is not held to it.
     /// </summary>
-    private bool MayAttach(string? user, long lease) =>
-        lease == 0 || !_leases.TryGetValue(lease, out var found) || found.Owner.Length == 0 || found.Owner == user || Auth.IsRoot(user);
+    private bool MayAttach(KvCommand command, string? user, long lease) =>
+        lease == 0 || !UnderOwnerRules(command) || !_leases.TryGetValue(lease, out var found) || found.Owner.Length == 0 || found.Owner == user || Auth.IsRoot(user);
+
+    /// <summary>
+    /// Whether the lease owner rules apply to a command: only to one encoded by a build that has them
+    /// (<see cref="KvCommand.FormatVersionOwners"/>), so that every replica, whether it replays an old command or restored
+    /// its effect from an old snapshot, judges it alike. <see cref="KvBugs.OwnerRulesIgnoreEncoding"/> applies them to all.
+    /// </summary>
+    private bool UnderOwnerRules(KvCommand command) => command.UnderOwnerRules || (_bugs & KvBugs.OwnerRulesIgnoreEncoding) != 0;
+
+    /// <summary>
+    /// After a user is deleted by a command under the owner rules, its leases are root's: a user added later under the same
+    /// name is someone else and takes none of them over.
+    /// </summary>
+    private void HandLeasesToRoot(KvCommand command, KvAuthChange change, KvStatus status)
+    {
+        if (status != KvStatus.Ok || !UnderOwnerRules(command) || change is not { Kind: KvAuthChangeKind.UserDelete, Name: var name } || name == KvAuth.RootUser)
+        {
+            return;
+        }
+
+        foreach (var lease in _leases.Values)
+        {
+            if (lease.Owner == name)
+            {
+                lease.Owner = KvAuth.RootUser;
+            }
+        }
+    }
 }

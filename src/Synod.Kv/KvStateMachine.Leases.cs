@@ -106,7 +106,7 @@ public sealed partial class KvStateMachine
             return KvStatus.LeasesFull;
         }
 
-        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot) { Owner = command.User });
+        _leases.Add(id, new KvLease(id, command.LeaseTtlSeconds, slot) { Owner = UnderOwnerRules(command) ? command.User : "" });
         _newGrants.Add(id);
         return KvStatus.Ok;
     }

@@ -95,8 +95,10 @@ public sealed partial class KvStateMachine
 
         if (command.Operation == KvOperation.Auth)
         {
-            var (authStatus, after) = Auth.Apply(command.AuthChange, command.User.Length == 0 ? null : command.User, slot);
+            var change = command.AuthChange;
+            var (authStatus, after) = Auth.Apply(change, command.User.Length == 0 ? null : command.User, slot);
             Auth = after;
+            HandLeasesToRoot(command, change, authStatus);
             RecordSession(clientId, new ClientSession(sequence, authStatus, slot, Revision));
             return new AppliedCommand(clientId, sequence, authStatus, Duplicate: false, Revision: Revision);
         }

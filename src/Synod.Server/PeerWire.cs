@@ -34,10 +34,10 @@ internal static class PeerWire
     /// log differently), 5 since it carries compactions and snapshots carry the history window, 6 since commands carry
     /// users and auth changes (an older build would apply them as invalid, and so apply the log differently).
     /// </summary>
-    public static ReadOnlySpan<byte> Magic => "SYNODPR7"u8;
+    public static ReadOnlySpan<byte> Magic => "SYNODPR8"u8;
 
     /// <summary>First bytes of an authenticated peer connection: "a TLS handshake follows".</summary>
-    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT7"u8;
+    public static ReadOnlySpan<byte> TlsMagic => "SYNODPT8"u8;
 
     /// <summary>What every peer magic, of any version, begins with; the last two bytes are the mode and the version.</summary>
     public static ReadOnlySpan<byte> MagicFamily => "SYNODP"u8;

@@ -27,6 +27,12 @@ public sealed record ClientRequest(
     /// <summary>In a run with authentication, the user the write is made as ("" for none).</summary>
     public string User { get; init; } = "";
 
-    /// <summary>A bank transaction, a compaction or an auth change: a write judged by its own checks, not by the register checker.</summary>
-    public bool IsSideOperation => Txn is not null || CompactTo != 0 || AuthChange is not null;
+    /// <summary>
+    /// For a trespass (a put of LimitedUser's attaching its key to a lease holder's lease, in a run upgraded from the build
+    /// before lease owners), the lease; 0 for every other request.
+    /// </summary>
+    public long Lease { get; init; }
+
+    /// <summary>A bank transaction, a compaction, an auth change or a trespass: a write judged by its own checks, not by the register checker.</summary>
+    public bool IsSideOperation => Txn is not null || CompactTo != 0 || AuthChange is not null || Lease != 0;
 }

@@ -85,6 +85,14 @@ public sealed class FaultCounters
     /// <summary>Runs that began on the build before revisions and were upgraded in place (the upgrade fault).</summary>
     public long Upgrades { get; set; }
 
+    /// <summary>Runs with authentication that began on the build before lease owners and were upgraded in place.</summary>
+    public long OwnerUpgrades { get; set; }
+
+    /// <summary>LimitedUser's puts onto a lease holder's (root's) lease: attached (allowed by the old build's rules), refused (this build's).</summary>
+    public long TrespassesAttached { get; set; }
+
+    public long TrespassesRefused { get; set; }
+
     /// <summary>Runs whose membership changed; configuration changes taken effect; refused ones; replicas that joined; removed replicas stopped.</summary>
     public long ReconfiguringRuns { get; set; }
 
@@ -182,6 +190,9 @@ public sealed class FaultCounters
         EarlyVoteDiskLosses += other.EarlyVoteDiskLosses;
         EarlyVoteSplits += other.EarlyVoteSplits;
         Upgrades += other.Upgrades;
+        OwnerUpgrades += other.OwnerUpgrades;
+        TrespassesAttached += other.TrespassesAttached;
+        TrespassesRefused += other.TrespassesRefused;
         ReconfiguringRuns += other.ReconfiguringRuns;
         Reconfigurations += other.Reconfigurations;
         Handovers += other.Handovers;
@@ -213,5 +224,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} auth-runs={AuthRuns} writes-denied={WritesDenied} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} auth-runs={AuthRuns} writes-denied={WritesDenied} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

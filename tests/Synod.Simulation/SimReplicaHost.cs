@@ -264,13 +264,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                     Condition = request.Kind != OperationKind.Cas ? null
                         : request.Expect is null ? KvCondition.Absent
                         : new KvCondition(KvCompareTarget.Value, KvCompareOp.Equal, 0, Encoding.UTF8.GetBytes(request.Expect)),
+                    Lease = request.Lease,
                 };
             if (request.User.Length != 0)
             {
                 command = command with { User = request.User };
             }
 
-            var bytes = command.Encode();
+            var bytes = _sim.AsBuilt(command.Encode());
             if (_sim.BeforeUpgrade)
             {
                 // The build before revisions: encoding version 1, which has no condition flag.
@@ -368,6 +369,12 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                 {
                     // The build before revisions writes snapshot format 2.
                     data = Synod.Tests.Kv.KvSnapshotFormats.Format2(data);
+                    _sim.Faults.OldFormatSnapshots++;
+                }
+                else if (_sim.BeforeLeaseOwners && data[4] == KvStateMachine.SnapshotFormatVersionAuth)
+                {
+                    // The build before lease owners writes format 6 (or 5): no owners.
+                    data = Synod.Tests.Kv.KvSnapshotFormats.Format6(data);
                     _sim.Faults.OldFormatSnapshots++;
                 }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Synod.Checker;
 using Synod.Kv;
 
@@ -32,7 +33,7 @@ public sealed partial class Simulator
     /// <summary>Whether this run turns authentication on.</summary>
     public bool Authenticating { get; }
 
-    private static List<KvAuthChange> AuthSetup(int keys)
+    private static List<KvAuthChange> AuthSetup(int keys, bool trespasses)
     {
         var setup = new List<KvAuthChange>
         {
@@ -51,6 +52,12 @@ public sealed partial class Simulator
             {
                 setup.Add(new(KvAuthChangeKind.RoleGrant, Role: "half", Permission: KvPermission.OnKey(KvPermissionKind.ReadWrite, System.Text.Encoding.UTF8.GetBytes($"k{key}"))));
             }
+        }
+
+        if (trespasses)
+        {
+            // The keys LimitedUser attaches to the lease holders' leases (root's): see TrespassKeyPrefix.
+            setup.Add(new(KvAuthChangeKind.RoleGrant, Role: "half", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Encoding.UTF8.GetBytes(TrespassKeyPrefix))));
         }
 
         setup.Add(new(KvAuthChangeKind.UserGrantRole, Name: LimitedUser, Role: "half"));
@@ -87,7 +94,7 @@ public sealed partial class Simulator
             return request;
         }
 
-        var user = request.IsSideOperation || client.Index % 2 == 1 ? KvAuth.RootUser : LimitedUser;
+        var user = request.Lease != 0 ? LimitedUser : request.IsSideOperation || client.Index % 2 == 1 ? KvAuth.RootUser : LimitedUser;
         if (_authEnabledAtMs is not null && request.Value is { } value)
         {
             _valuesWrittenAfterEnable.Add(value);

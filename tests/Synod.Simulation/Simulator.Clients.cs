@@ -112,6 +112,11 @@ public sealed partial class Simulator
             return;
         }
 
+        if (roll < 20 && BeginTrespass(client))
+        {
+            return;
+        }
+
         var kind = roll < 40 ? OperationKind.Get
             : roll < 70 ? OperationKind.Put
             : roll < 80 ? OperationKind.Delete
@@ -204,6 +209,13 @@ public sealed partial class Simulator
                 return;
             }
 
+            EndOperation(client);
+            return;
+        }
+
+        if (request.Lease != 0 && !request.Register)
+        {
+            OnTrespassAnswered(reply);
             EndOperation(client);
             return;
         }
@@ -444,6 +456,12 @@ public sealed partial class Simulator
             BeforeUpgrade = false;
             Faults.Upgrades++;
             StartWatchers();
+        }
+
+        if (BeforeLeaseOwners && _operationsEnded >= Options.Ops / 4)
+        {
+            BeforeLeaseOwners = false;
+            Faults.OwnerUpgrades++;
         }
 
         if (_operationsEnded >= Options.Ops / 2)

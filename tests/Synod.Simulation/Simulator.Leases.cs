@@ -137,7 +137,7 @@ public sealed partial class Simulator
             command = command with { User = KvAuth.RootUser };
         }
 
-        var bytes = command.Encode();
+        var bytes = AsBuilt(command.Encode());
         DeliverLease(host, () => host.LeaseWrite(command.ClientId, command.Sequence, bytes, new SimLeaseWriteAnswer(this, holder, attempt, host.Id)));
     }
 

@@ -235,6 +235,101 @@ public sealed class KvAuthTests
         Assert.Null(Get(machine, "app/lock"));
     }
 
+    /// <summary>
+    /// The same log, applied by a replica that replays all of it and by one that restored the build before owners'
+    /// snapshot (format 6: no owners) taken in the middle, and then replays the rest with this build. Commands before the
+    /// upgrade are in the old encoding (5): alice grants lease 42, mallory attaches m/x to it (allowed then); after it,
+    /// mallory attaches m/y. Both must end in the same state.
+    /// </summary>
+    private (KvStateMachine Replayed, KvStateMachine Restored, KvStatus LateAttach) ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs bugs)
+    {
+        byte[] Old(byte[] command)
+        {
+            Assert.Equal(KvCommand.FormatVersionOwners, command[0]);
+            command[0] = KvCommand.FormatVersionAuth;
+            return command;
+        }
+
+        var replayed = WithClients(1, bugs: bugs);
+        foreach (var (name, secret) in new[] { ("root", Hash), ("alice", Hash), ("mallory", Hash) })
+        {
+            Assert.Equal(KvStatus.Ok, Apply(replayed, Old(KvCommand.ChangeAuth(ClientOf(replayed, ""), ++_sequence, new(KvAuthChangeKind.UserAdd, Name: name, SecretBytes: secret), "").Encode()))[0].Status);
+        }
+
+        var setup = new KvAuthChange[]
+        {
+            new(KvAuthChangeKind.RoleAdd, Role: "app"),
+            new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("app/"))),
+            new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "app"),
+            new(KvAuthChangeKind.RoleAdd, Role: "own"),
+            new(KvAuthChangeKind.RoleGrant, Role: "own", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("m/"))),
+            new(KvAuthChangeKind.UserGrantRole, Name: "mallory", Role: "own"),
+            new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
+        };
+        foreach (var change in setup)
+        {
+            Assert.Equal(KvStatus.Ok, Apply(replayed, Old(KvCommand.ChangeAuth(ClientOf(replayed, "root"), ++_sequence, change, "root").Encode()))[0].Status);
+        }
+
+        KvCommand AsUser(string user, KvCommand command) => command with { ClientId = ClientOf(replayed, user), Sequence = ++_sequence, User = user };
+        Assert.Equal(KvStatus.Ok, Apply(replayed, Old(AsUser("alice", KvCommand.GrantLease(0, 0, 42, 10)).Encode()))[0].Status);
+        var earlyAttach = Old(AsUser("mallory", new KvCommand(0, 0, KvOperation.Put, Bytes("m/x"), Bytes("v")) { Lease = 42 }).Encode());
+
+        // The old build's replica took its snapshot here, after the grant and before the attach.
+        var restored = KvStateMachine.Restore(Synod.Tests.Kv.KvSnapshotFormats.Format6(replayed.Snapshot()), bugs: bugs);
+        var lateAttach = AsUser("mallory", new KvCommand(0, 0, KvOperation.Put, Bytes("m/y"), Bytes("v")) { Lease = 42 }).Encode();
+        KvStatus late = default;
+        foreach (var command in new[] { earlyAttach, lateAttach })
+        {
+            var atReplayed = Apply(replayed, command)[0].Status;
+            var atRestored = Apply(restored, command)[0].Status;
+            Assert.Equal(atReplayed, atRestored);
+            late = atReplayed;
+        }
+
+        return (replayed, restored, late);
+    }
+
+    [Fact]
+    public void A_replica_that_replays_the_build_before_owners_log_and_one_that_restored_its_snapshot_judge_every_attach_alike()
+    {
+        var (replayed, restored, lateAttach) = ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs.None);
+
+        // Neither knows an owner of the old grant, so mallory's attach after the upgrade is allowed at both (documented).
+        Assert.Equal("", replayed.LeaseOwner(42));
+        Assert.Equal(KvStatus.Ok, lateAttach);
+        Assert.Equal(replayed.ContentHash(), restored.ContentHash());
+        Assert.Equal(replayed.Snapshot(), restored.Snapshot());
+    }
+
+    [Fact]
+    public void With_the_owner_rules_applied_to_old_commands_the_replaying_and_the_restored_replica_part()
+    {
+        // The rule before the fix: the replaying replica records alice as the owner of the old grant and refuses
+        // mallory's early attach, which the restored one holds from its snapshot.
+        var failure = Assert.Throws<Xunit.Sdk.EqualException>(() => ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs.OwnerRulesIgnoreEncoding));
+        Assert.Contains("PermissionDenied", failure.Message);
+    }
+
+    [Fact]
+    public void A_deleted_users_leases_pass_to_root_so_a_user_added_later_under_the_same_name_takes_none_of_them_over()
+    {
+        var machine = Secured();
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", KvCommand.GrantLease(0, 0, 42, 10)).Status);
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", new KvCommand(0, 0, KvOperation.Put, Bytes("app/lock"), Bytes("v")) { Lease = 42 }).Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserDelete, Name: "alice"), user: "root").Status);
+        Assert.Equal("root", machine.LeaseOwner(42));
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: Hash), user: "root").Status);
+        Assert.Equal(KvStatus.Ok, Change(machine, new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "app"), user: "root").Status);
+        _sessions.Remove((machine, "alice"));
+
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", new KvCommand(0, 0, KvOperation.Put, Bytes("app/other"), Bytes("v")) { Lease = 42 }).Status);
+        Assert.Equal(KvStatus.PermissionDenied, As(machine, "alice", KvCommand.RevokeLease(0, 0, 42)).Status);
+        Assert.Equal("root", KvStateMachine.Restore(machine.Snapshot()).LeaseOwner(42));
+        Assert.Equal(KvStatus.Ok, As(machine, "root", KvCommand.RevokeLease(0, 0, 42)).Status);
+        Assert.Null(Get(machine, "app/lock"));
+    }
+
     [Fact]
     public void A_version_6_snapshot_without_lease_owners_is_still_read()
     {
@@ -258,7 +353,7 @@ public sealed class KvAuthTests
     {
         var put = PutOf("app/x") with { User = "alice" };
         var encoded = put.Encode();
-        Assert.Equal(KvCommand.FormatVersionAuth, encoded[0]);
+        Assert.Equal(KvCommand.FormatVersionOwners, encoded[0]);
         Assert.Equal(put, KvCommand.Decode(encoded));
         Assert.Equal("alice", KvCommand.Decode(encoded).User);
 

@@ -193,7 +193,7 @@ public sealed class PeerAuthenticationTests(ITestOutputHelper output)
         await using var halfPreface = await PeerDialer.ConnectAsync(cluster.Endpoints[1]);
         await halfPreface.WriteAsync("PRI * HTTP/2.0\r\n"u8.ToArray());
         await using var silentTls = await PeerDialer.ConnectAsync(cluster.Endpoints[1]);
-        await silentTls.WriteAsync("SYNODPT7"u8.ToArray());
+        await silentTls.WriteAsync("SYNODPT8"u8.ToArray());
 
         // PeerHandshakeTimeoutMs is 5 s; each read waits up to PeerDialer.ReadLimit (30 s) for the close.
         Assert.True(await halfMagic.ClosedByReplicaAsync(), "half a peer magic should be closed after PeerHandshakeTimeoutMs");
@@ -212,7 +212,7 @@ public sealed class PeerAuthenticationTests(ITestOutputHelper output)
         await cluster.WaitForLeaderAsync(StartupLimit);
 
         await using var peer = await PeerDialer.ConnectAsync(cluster.Endpoints[1]);
-        await peer.WriteAsync("SYNODPT7"u8.ToArray());
+        await peer.WriteAsync("SYNODPT8"u8.ToArray());
         var (status, reason) = await peer.ReadAnswerAsync();
 
         Assert.Equal(1, status);

@@ -38,14 +38,14 @@ internal sealed class PeerDialer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Connects and starts TLS as a replica holding <paramref name="certificate"/> would: "SYNODPT7", the one-byte
+    /// Connects and starts TLS as a replica holding <paramref name="certificate"/> would: "SYNODPT8", the one-byte
     /// answer, then the handshake. Of the server's certificate only its form is checked: these tests are about what the
     /// replica accepts. Throws <see cref="AuthenticationException"/> if the handshake fails on this side.
     /// </summary>
     public static async Task<PeerDialer> ConnectTlsAsync(string endpoint, X509Certificate2 certificate)
     {
         var dialer = await ConnectAsync(endpoint);
-        await dialer.WriteAsync("SYNODPT7"u8.ToArray());
+        await dialer.WriteAsync("SYNODPT8"u8.ToArray());
         var (status, reason) = await dialer.ReadAnswerAsync();
         Assert.True(status == 0, $"the replica refused to start TLS: {reason}");
         var tls = new SslStream(dialer.Stream, leaveInnerStreamOpen: false);
@@ -62,13 +62,13 @@ internal sealed class PeerDialer : IAsyncDisposable
     }
 
     /// <summary>
-    /// The hello: "SYNODPR7", the sender's id and its cluster size, each a little-endian uint32, then its cluster id, a
+    /// The hello: "SYNODPR8", the sender's id and its cluster size, each a little-endian uint32, then its cluster id, a
     /// little-endian uint64 (by default that of a test cluster of replicas 1..clusterSize with the default token).
     /// </summary>
     public static byte[] Hello(int from, int clusterSize, ulong? clusterId = null)
     {
         var hello = new byte[24];
-        "SYNODPR7"u8.CopyTo(hello);
+        "SYNODPR8"u8.CopyTo(hello);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(8), (uint)from);
         BinaryPrimitives.WriteUInt32LittleEndian(hello.AsSpan(12), (uint)clusterSize);
         BinaryPrimitives.WriteUInt64LittleEndian(hello.AsSpan(16), clusterId ?? ClusterIdOf(clusterSize));

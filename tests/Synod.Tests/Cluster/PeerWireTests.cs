@@ -65,7 +65,7 @@ public sealed class PeerWireTests
         var (status, reason) = await peer.ReadAnswerAsync();
 
         Assert.Equal(1, status);
-        Assert.Contains("SYNODPT7", reason);
+        Assert.Contains("SYNODPT8", reason);
         Assert.Contains("began with SYNODPT3", reason);
         Assert.Contains("run the same Synod version on every replica", reason);
         Assert.True(await peer.ClosedByReplicaAsync(), "the replica should close the connection after its refusal");

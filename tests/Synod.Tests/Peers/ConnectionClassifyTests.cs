@@ -12,8 +12,8 @@ namespace Synod.Tests.Peers;
 public sealed class ConnectionClassifyTests
 {
     [Theory]
-    [InlineData("SYNODPR7\u0002\u0000\u0000\u0000", "PlainPeer")]
-    [InlineData("SYNODPT7", "TlsPeer")]
+    [InlineData("SYNODPR8\u0002\u0000\u0000\u0000", "PlainPeer")]
+    [InlineData("SYNODPT8", "TlsPeer")]
     [InlineData("SYNODPT3", "OtherPeerVersion")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000", "Http2")]
     [InlineData("", "NeedMore")]
