@@ -40,11 +40,11 @@ public sealed partial class ReplicaDriver
     /// Refused, through the sink, when the user may not read the range, when the watcher id is taken on the sink, when
     /// <see cref="DriverOptions.WatchersMax"/> are registered, or when the start has been compacted.
     /// </summary>
-    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify, string? user)
+    public void Watch(IWatchSink sink, long watchId, KvRange range, long startRevision, bool progressNotify, string? user, WatchSignIn? signIn = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(range);
-        if (WatchDenial(user, range) is { } denial)
+        if (WatchDenial(user, signIn, range) is { } denial)
         {
             sink.Denied(watchId, denial);
             return;
@@ -71,15 +71,19 @@ public sealed partial class ReplicaDriver
         var next = startRevision == 0 ? Kv.Revision + 1
             : (Core.Options.Bugs & ProtocolBugs.WatchStartsOneLate) != 0 ? startRevision + 1
             : startRevision;
-        var watcher = new Watcher(sink, watchId, range, progressNotify, user) { NextRevision = next, LastSentTick = Core.CurrentTick };
+        var watcher = new Watcher(sink, watchId, range, progressNotify, user, signIn) { NextRevision = next, LastSentTick = Core.CurrentTick };
         _watchers[(sink, watchId)] = watcher;
         sink.Created(watchId, next, Kv.Revision);
         Pump(watcher);
     }
 
-    /// <summary>Why <paramref name="user"/> may not watch <paramref name="range"/> as the applied roles stand, or null.</summary>
-    private string? WatchDenial(string? user, KvRange range) =>
-        Kv.Auth.Allows(user, range.From, range.To, write: false) ? null
+    /// <summary>
+    /// Why <paramref name="user"/> may not watch <paramref name="range"/> as the applied roles stand, or null; signed in as
+    /// <paramref name="signIn"/> (null: the name alone is judged), also when that sign-in has been retired since.
+    /// </summary>
+    private string? WatchDenial(string? user, WatchSignIn? signIn, KvRange range) =>
+        user is not null && signIn?.Retired(Kv.Auth, user) is { } retired ? $"the watch of {KvAuth.RangeText(range.From, range.To)} ended: {retired}"
+        : Kv.Auth.Allows(user, range.From, range.To, write: false) ? null
         : KvAuth.DenialText(user, $"read {KvAuth.RangeText(range.From, range.To)}", Kv.Auth.Enabled && user is not null && !Kv.Auth.Users.ContainsKey(user) ? "no such user (it was deleted)" : null);
 
     /// <summary>
@@ -103,7 +107,7 @@ public sealed partial class ReplicaDriver
         List<Watcher>? denied = null;
         foreach (var watcher in _watchers.Values)
         {
-            if (WatchDenial(watcher.User, watcher.Range) is { } denial)
+            if (WatchDenial(watcher.User, watcher.SignIn, watcher.Range) is { } denial)
             {
                 watcher.Sink.Denied(watcher.WatchId, denial);
                 (denied ??= []).Add(watcher);
@@ -264,7 +268,7 @@ public sealed partial class ReplicaDriver
     /// <summary>Batches one pass remembers (it starts afresh past it).</summary>
     private const int WatchBatchesRemembered = 1024;
 
-    private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify, string? user)
+    private sealed class Watcher(IWatchSink sink, long watchId, KvRange range, bool progressNotify, string? user, WatchSignIn? signIn)
     {
         /// <summary>The range's bounds as one string, so that watchers of the same range share batches.</summary>
         public string RangeKey { get; } = Convert.ToBase64String(range.From) + "|" + Convert.ToBase64String(range.To);
@@ -279,6 +283,9 @@ public sealed partial class ReplicaDriver
 
         /// <summary>The user it was opened by (null: none named), checked again whenever users or roles change.</summary>
         public string? User { get; } = user;
+
+        /// <summary>How the user proved who it is when the stream opened (null: the name alone is judged).</summary>
+        public WatchSignIn? SignIn { get; } = signIn;
 
         /// <summary>The first revision whose changes it has not been sent.</summary>
         public long NextRevision { get; set; }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Grpc.Core;
+using Synod.Driver;
 using Synod.Kv;
 using Synod.Protocol;
 
@@ -57,23 +58,33 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     /// no client certificate of a user).
     /// </summary>
     /// <exception cref="RpcException">UNAUTHENTICATED: a token that this cluster did not make, or that expired or whose user's password changed.</exception>
-    public string? UserOf(ServerCallContext context)
+    public string? UserOf(ServerCallContext context) => SignInOf(context).User;
+
+    /// <summary>
+    /// <see cref="UserOf"/>, with how the user proved it (its generation, and the token key for a token), so that a watch
+    /// can end once that proof is retired: a password changed, the user deleted, the token key rotated.
+    /// </summary>
+    /// <exception cref="RpcException">UNAUTHENTICATED: a token that this cluster did not make, or that expired or whose user's password changed.</exception>
+    public (string? User, WatchSignIn? SignIn) SignInOf(ServerCallContext context)
     {
         RequireLoaded();
         var auth = Auth;
         if (!auth.Enabled)
         {
-            return null;
+            return (null, null);
         }
 
         if (context.RequestHeaders.GetValue(TokenHeader) is { } token)
         {
-            return UserOfToken(auth, token, out var problem)
+            var name = UserOfToken(auth, token, out var problem)
                 ?? throw new RpcException(new Status(StatusCode.Unauthenticated, $"the request's token is not good: {problem} Authenticate again (the client library does so by itself)."));
+            return (name, new WatchSignIn(auth.Users[name].Generation, auth.TokenKey));
         }
 
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
-        return certificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } name && auth.Users.ContainsKey(name) ? name : null;
+        return certificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } certified && auth.Users.TryGetValue(certified, out var user)
+            ? (certified, new WatchSignIn(user.Generation, null))
+            : (null, null);
     }
 
     private void RequireLoaded()

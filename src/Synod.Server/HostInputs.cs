@@ -29,7 +29,7 @@ internal sealed record ReadInput(byte[] Key, bool Stale, TaskCompletionSource<Re
 
 internal sealed record RangeInput(KvRange Range, bool Stale, TaskCompletionSource<RangeOutcome> Completion, long Revision = 0) : ClientInput;
 
-internal sealed record WatchCreateInput(WatchStream Stream, long WatchId, KvRange Range, long StartRevision, bool ProgressNotify, string? User) : ClientInput;
+internal sealed record WatchCreateInput(WatchStream Stream, long WatchId, KvRange Range, long StartRevision, bool ProgressNotify, string? User, WatchSignIn? SignIn) : ClientInput;
 
 internal sealed record WatchCancelInput(WatchStream Stream, long WatchId) : ClientInput;
 

@@ -408,7 +408,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     /// </summary>
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
-        var user = auth.UserOf(context);
+        var (user, signIn) = auth.SignInOf(context);
         var stream = new WatchStream(options.Id, options.WatchStreamBytesMax, host.WatchEvents, host.WatchBytes);
         var writer = Task.Run(async () =>
         {
@@ -436,6 +436,9 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
                             break;
                         }
 
+                        // The stream's token is judged again at every create: one that has expired or been retired since the
+                        // stream opened ends the stream (UNAUTHENTICATED), as any other call with it would be refused.
+                        _ = auth.SignInOf(context);
                         if (WatchDenied(user, create) is { } denied)
                         {
                             stream.Refused(create.WatchId, denied, permissionDenied: true);
@@ -443,7 +446,7 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
                         }
 
                         var watchId = stream.Register(create.WatchId, create.PrevKv);
-                        await host.PostAsync(new WatchCreateInput(stream, watchId, WatchRangeOf(create), create.StartRevision, create.ProgressNotify, user), context.CancellationToken);
+                        await host.PostAsync(new WatchCreateInput(stream, watchId, WatchRangeOf(create), create.StartRevision, create.ProgressNotify, user, signIn), context.CancellationToken);
                         break;
                     case WatchRequest.RequestOneofCase.Cancel:
                         await host.PostAsync(new WatchCancelInput(stream, request.Cancel.WatchId), context.CancellationToken);

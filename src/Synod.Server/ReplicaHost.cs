@@ -370,7 +370,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 _driver.Range(range.Range, range.Stale, new TaskAnswer<RangeOutcome>(this, range.Completion), range.Revision);
                 break;
             case WatchCreateInput create:
-                _driver.Watch(create.Stream, create.WatchId, create.Range, create.StartRevision, create.ProgressNotify, create.User);
+                _driver.Watch(create.Stream, create.WatchId, create.Range, create.StartRevision, create.ProgressNotify, create.User, create.SignIn);
                 break;
             case WatchCancelInput cancel:
                 _driver.CancelWatch(cancel.Stream, cancel.WatchId);

@@ -80,7 +80,13 @@ public sealed class AuthTests(ITestOutputHelper output)
         Assert.Equal("Token key rotated", (await Run("auth", "rotate-token-key", "--user", "root:rootpw")).Stdout.Trim());
         Assert.Equal("v1", (await aliceClient.GetAsync("config")).ValueAsString());
         AssertFailure(await Run("put", "app/x", "2", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "user 'alice' may not write key 'app/x'");
+
+        // A watch lives no longer than the password it was signed in with, though its user may still read the range.
+        await Ok("role", "grant", "app", "readwrite", "app/", "--prefix", "--user", "root:rootpw");
+        var signedInWatch = await WatchedAsync(aliceClient, "app/", cluster, writeAsRoot: true, watchLimit.Token);
         await Ok("user", "passwd", "alice", "--password", "newpw", "--user", "root:rootpw");
+        await Ok("put", "app/after-passwd", "1", "--user", "root:rootpw");
+        Assert.Contains("password changed", (await signedInWatch).Message, StringComparison.Ordinal);
         AssertFailure(await Run("get", "config", "--user", "alice:alicepw"), ExitCodes.PermissionDenied, "password is wrong");
         await Ok("get", "config", "--user", "alice:newpw");
 

@@ -155,6 +155,61 @@ public sealed class WatchDriverTests
         Assert.Equal([(before, "app/a", "before"), (after, "app/a", "after")], again.Events);
     }
 
+    [Fact]
+    public void A_watch_ends_when_the_password_it_was_signed_in_with_is_changed_or_the_token_key_rotated_though_its_user_may_still_read()
+    {
+        var (cluster, leader, client) = Started();
+        ulong sequence = 1;
+        void Change(KvAuthChange change) =>
+            Assert.Equal(KvStatus.Ok, cluster.Write(leader, KvCommand.ChangeAuth(client, sequence++, change, KvAuth.RootUser)).Result!.Status);
+        foreach (var change in new KvAuthChange[]
+        {
+            new(KvAuthChangeKind.UserAdd, Name: KvAuth.RootUser, SecretBytes: [1]),
+            new(KvAuthChangeKind.UserAdd, Name: "alice", SecretBytes: [2]),
+            new(KvAuthChangeKind.RoleAdd, Role: "app"),
+            new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.Read, "app/"u8.ToArray())),
+            new(KvAuthChangeKind.UserGrantRole, Name: "alice", Role: "app"),
+            new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
+        })
+        {
+            Change(change);
+        }
+
+        // With authentication on, a session is its user's: root registers one of its own.
+        client = cluster.Write(leader, new KvCommand(0, 9, KvOperation.Register, [], []) { User = KvAuth.RootUser }).Result!.RegisteredClientId;
+        sequence = 1;
+
+        // Three watches of alice's: by password (token), by certificate, and one judged by name alone.
+        var auth = cluster[leader].Kv.Auth;
+        var byToken = new RecordingSink();
+        var byCertificate = new RecordingSink();
+        var byName = new RecordingSink();
+        var app = KvRange.Prefix("app/"u8.ToArray());
+        cluster[leader].Watch(byToken, 1, app, 0, progressNotify: false, user: "alice", new WatchSignIn(auth.Users["alice"].Generation, auth.TokenKey));
+        cluster[leader].Watch(byCertificate, 1, app, 0, progressNotify: false, user: "alice", new WatchSignIn(auth.Users["alice"].Generation, null));
+        cluster[leader].Watch(byName, 1, app, 0, progressNotify: false, user: "alice");
+
+        // Rotating the token key retires the token: only the token's watch ends.
+        var key = new byte[KvAuthChange.TokenKeyBytes];
+        key[0] = 7;
+        Change(new(KvAuthChangeKind.RotateTokenKey, SecretBytes: key));
+        cluster.TickAll(2);
+        Assert.Contains("token", Assert.Single(byToken.Denials));
+        Assert.Empty(byCertificate.Denials);
+
+        // A new password: the certificate's watch, which began under the old generation of alice, ends too; alice may
+        // still read app/, so a watch judged by her name alone goes on.
+        Change(new(KvAuthChangeKind.UserPassword, Name: "alice", SecretBytes: [3]));
+        cluster.TickAll(2);
+        Assert.Contains("password changed", Assert.Single(byCertificate.Denials));
+        Assert.Empty(byName.Denials);
+
+        // A watch that names a sign-in already retired is refused at once.
+        var late = new RecordingSink();
+        cluster[leader].Watch(late, 1, app, 0, progressNotify: false, user: "alice", new WatchSignIn(auth.Users["alice"].Generation, auth.TokenKey));
+        Assert.Single(late.Denials);
+    }
+
     private sealed class RecordingSink : IWatchSink
     {
         public bool Room { get; set; } = true;
