@@ -64,7 +64,8 @@ public sealed partial class SynodClient
     /// <summary>
     /// Asks replica <paramref name="index"/> for a token, and the others in turn while the ones asked refuse the name or
     /// password: a replica that has not yet applied the user's addition or new password refuses what the others accept.
-    /// Refused by every replica that answered, it is refused for good. Returns the token ("" when authentication is off)
+    /// Refused by every replica, it is refused for good; refused by some while the others could not be asked, the
+    /// attempt fails as UNAUTHENTICATED and the call asks again after its usual pause, until its operation timeout. Returns the token ("" when authentication is off)
     /// and when to renew it.
     /// </summary>
     private async Task<(string Token, TimeSpan RenewAfter)> AuthenticateAnywhereAsync(int index, DateTime deadline, CancellationToken cancellationToken)
@@ -101,9 +102,16 @@ public sealed partial class SynodClient
             }
         }
 
-        var others = unasked == 0 ? "" : $" ({unasked} could not be asked)";
+        if (unasked > 0)
+        {
+            // A replica that could not be asked now (busy checking passwords, down, out of time) may be one that has
+            // applied the user's addition or new password: not refused for good, asked again after the usual pause.
+            throw new RpcException(new Status(StatusCode.Unauthenticated,
+                $"cannot sign in as user '{_options.User}' yet: refused by {(refusals.Count == 1 ? "the replica" : $"{refusals.Count} replicas")} asked, and {unasked} could not be asked; {refusals[0]}"));
+        }
+
         throw new SynodPermissionDeniedException(
-            $"cannot sign in as user '{_options.User}': refused by {(refusals.Count == 1 ? "the replica" : $"{refusals.Count} replicas")} asked{others}; {refusals[0]}");
+            $"cannot sign in as user '{_options.User}': refused by {(refusals.Count == 1 ? "the replica" : $"{refusals.Count} replicas")} asked; {refusals[0]}");
     }
 
     /// <summary>Whether this client has a user but sends no token, having found authentication off.</summary>

@@ -275,6 +275,10 @@ public sealed partial class SynodClient
                 throw new SynodNotFoundException(key, $"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.Compacted:
                 throw new SynodCompactedException(RpcFailure.CompactRevision(e), $"replica {endpoint} refused the {history.Operation}: {detail}", e);
+            case RpcFailureKind.PermissionDenied when history.IsWrite && history.OutcomeUnknown:
+                // A refusal before the log (a request naming no user, right after authentication was turned on) says
+                // nothing of an earlier attempt that went unanswered: it may have been chosen before the change.
+                throw new SynodPermissionDeniedException($"replica {endpoint} refused the {history.Operation}: {detail} An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown.", e);
             case RpcFailureKind.PermissionDenied:
                 throw new SynodPermissionDeniedException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
             case RpcFailureKind.SessionExpired when history.IsWrite:

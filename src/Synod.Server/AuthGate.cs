@@ -121,8 +121,11 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
         try
         {
             // One answer, and the same work, for a wrong name and a wrong password: neither tells which users exist.
+            // A user with no password (certificate only) is checked against the same hash as a missing one, so that the
+            // time of the answer does not tell such a user apart either.
             var known = auth.Users.TryGetValue(name, out user);
-            if (!VerifyPassword(known ? user!.PasswordHash : NoUserHash.Value, password) || !known)
+            var hashed = known && IsPasswordHash(user!.PasswordHash);
+            if (!VerifyPassword(hashed ? user!.PasswordHash : NoUserHash.Value, password) || !hashed)
             {
                 throw new RpcException(new Status(StatusCode.Unauthenticated, $"user '{name}' does not exist or the password is wrong."));
             }
@@ -145,6 +148,8 @@ internal sealed class AuthGate(ReplicaHost host, ServerOptions options, TimeProv
     }
 
     /// <summary>Whether <paramref name="password"/> matches a hash <see cref="HashPassword"/> made; an empty hash (certificate only) matches nothing.</summary>
+    private static bool IsPasswordHash(byte[] stored) => stored.Length > HashScheme.Length && stored.AsSpan().StartsWith(Encoding.ASCII.GetBytes(HashScheme + "$"));
+
     public static bool VerifyPassword(byte[] stored, string password)
     {
         var parts = Encoding.ASCII.GetString(stored).Split('$');

@@ -215,6 +215,14 @@ public sealed class AuthTests(ITestOutputHelper output)
         await using var carol = new SynodClient(Options("carol"));
         var refused = await Assert.ThrowsAsync<SynodPermissionDeniedException>(() => carol.AuthStatusAsync());
         Assert.Contains("refused by 2 replicas", refused.Message, StringComparison.Ordinal);
+
+        // Refused by one while the one that knows bob is down is not refused for good: once it is back, bob signs in.
+        ahead.Kill(1);
+        await using var patient = new SynodClient(Options("bob") with { OperationTimeout = TimeSpan.FromSeconds(60) });
+        var signIn = patient.AuthStatusAsync();
+        await Task.WhenAny(signIn, Task.Delay(TimeSpan.FromSeconds(1)));
+        ahead.Start(1);
+        Assert.Equal("bob", (await signIn).User);
     }
 
     /// <summary>
