@@ -32,7 +32,7 @@ public static class ProtocolBugCatalog
         ("permissions-ignored", ProtocolBugs.PermissionsIgnored, "the state machine applies a command without checking its user's roles, so a user writes keys outside its grants (runs with authentication)"),
         ("snapshot-drops-auth", ProtocolBugs.SnapshotDropsAuth, "a snapshot leaves out users, roles and whether authentication is on, so a replica restored from one judges writes by other rules than the rest (runs with authentication)"),
         ("watch-outlives-auth-change", ProtocolBugs.WatchOutlivesAuthChange, "the replica driver checks a watcher's user only when the watch is created, so a watch opened before authentication was turned on keeps streaming changes its user may not read (runs with authentication)"),
-        ("owner-rules-ignore-encoding", ProtocolBugs.OwnerRulesIgnoreEncoding, "the lease owner rules apply also to commands the build before owners chose, so after an upgrade in place a replica that replays an old grant and one that restored it from an old snapshot judge an attach differently (runs with authentication upgrade from that build)"),
+        ("old-commands-by-oldest-rules", ProtocolBugs.OldCommandsByOldestRules, "commands of encoding 5 are judged without the lease owner rules, so after an upgrade in place from the build that brought them a replica that replays its log lets an attach through that a replica restored from its snapshot refused (runs with authentication upgrade from that build)"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

@@ -135,8 +135,8 @@ public enum ProtocolBugs
     WatchOutlivesAuthChange = 536870912,
 
     /// <summary>
-    /// The lease owner rules apply to every command, also to one the build before owners chose (KvBugs.OwnerRulesIgnoreEncoding):
-    /// after an upgrade in place a replica that replays an old grant and one that restored it from an old snapshot part.
+    /// Commands of encoding 5 are judged without the lease owner rules (KvBugs.OldCommandsByOldestRules): after an upgrade
+    /// in place from the build that brought them, a replica that replays its log and one that restored its snapshot part.
     /// </summary>
-    OwnerRulesIgnoreEncoding = 1073741824,
+    OldCommandsByOldestRules = 1073741824,
 }

@@ -43,9 +43,10 @@ public enum KvBugs
     SnapshotDropsAuth = 32,
 
     /// <summary>
-    /// The lease owner rules apply to every command, not only to those encoded by a build that has them: a grant chosen
-    /// before the upgrade gets an owner where it is replayed but none where an old snapshot restored it, and the replicas
-    /// then judge a later attach differently.
+    /// Commands of encoding 5 are judged by the rules of the build before lease owners (no owner recorded, no owner
+    /// check), as a fix once tried: but the build that brought owners wrote encoding 5 too, with the rules, and kept the
+    /// owners in its snapshots, so after an upgrade from it a replica that replays its log and one that restored its
+    /// snapshot judge an attach differently.
     /// </summary>
-    OwnerRulesIgnoreEncoding = 64,
+    OldCommandsByOldestRules = 64,
 }

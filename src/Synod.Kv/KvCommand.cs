@@ -35,14 +35,12 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public const byte FormatVersionAuth = 5;
 
     /// <summary>
-    /// The encoding of a command with a user or an auth change written by the builds with lease owners:
-    /// <see cref="FormatVersionAuth"/>'s layout. Only a command of this encoding records its user as a lease's owner,
-    /// is held to the owner rule (attach and revoke by the owner or root), and hands a deleted user's leases to root; one
-    /// of <see cref="FormatVersionAuth"/>, chosen by the build before owners, is applied by that build's rules. So the
-    /// rules depend on the log's bytes alone: a replica that replays an old grant and one that restored it from an old
-    /// snapshot (which holds no owners) agree.
+    /// The encoding of a command with a user or an auth change written by this build: <see cref="FormatVersionAuth"/>'s
+    /// layout. A user deleted by a command of this encoding hands its leases to root; one deleted by a command of
+    /// <see cref="FormatVersionAuth"/> (chosen by an earlier build, which did not) hands nothing over, wherever it is
+    /// applied, so replicas that replay an old deletion and those that restored its effect from an old snapshot agree.
     /// </summary>
-    public const byte FormatVersionOwners = 6;
+    public const byte FormatVersionLeaseHandover = 6;
 
     /// <summary>
     /// The encoding of the builds with revisions but before history (the same layout as <see cref="FormatVersion"/>),
@@ -69,7 +67,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>For an auth command, the change its value carries.</summary>
     public KvAuthChange AuthChange => KvAuthChange.Decode(Value);
 
-    /// <summary>Whether the command needs <see cref="FormatVersionOwners"/>.</summary>
+    /// <summary>Whether the command needs <see cref="FormatVersionLeaseHandover"/>.</summary>
     private bool NeedsAuth => User.Length != 0 || Operation == KvOperation.Auth;
 
     /// <summary>For a put, the lease the key is attached to (0: none; the key is detached from any lease it had).</summary>
@@ -86,9 +84,6 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
     /// <summary>For an expiry, the slot the grant it ends was applied at.</summary>
     public long LeaseGrantSlot => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8));
-
-    /// <summary>Whether the lease owner rules apply to the command (<see cref="FormatVersionOwners"/>).</summary>
-    public bool UnderOwnerRules => EncodingVersion >= FormatVersionOwners;
 
     /// <summary>Whether the command needs <see cref="FormatVersionLeases"/>.</summary>
     private bool NeedsLeases =>
@@ -147,7 +142,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
 
         var bytes = new byte[size];
         var writer = new ByteWriter(bytes);
-        writer.WriteByte(auth ? FormatVersionOwners : leases ? FormatVersionLeases : FormatVersion);
+        writer.WriteByte(auth ? FormatVersionLeaseHandover : leases ? FormatVersionLeases : FormatVersion);
         writer.WriteByte((byte)Operation);
         writer.WriteVarint(ClientId);
         writer.WriteVarint(Sequence);
@@ -189,9 +184,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
-        if (version is not (FormatVersionOwners or FormatVersionAuth or FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
+        if (version is not (FormatVersionLeaseHandover or FormatVersionAuth or FormatVersionLeases or FormatVersion or FormatVersionBeforeHistory or FormatVersionBeforeRevisions))
         {
-            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionOwners} are understood.");
+            throw new KvFormatException($"The {Subject} has version {version}; only versions {FormatVersionBeforeRevisions} to {FormatVersionLeaseHandover} are understood.");
         }
 
         var withLeases = version >= FormatVersionLeases;

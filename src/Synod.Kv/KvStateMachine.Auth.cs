@@ -77,6 +77,14 @@ public sealed partial class KvStateMachine
             previous = clientId;
         }
 
+        if (!leaseOwners && _leases.Count > 0)
+        {
+            throw new KvFormatException(
+                $"The snapshot was written by the build before lease owners (format 6) and holds {_leases.Count} leases without their granters, " +
+                "so this build would judge attaches and revokes on them unlike the replicas that replay the grants. Rejoin this replica with " +
+                "`synod serve <same flags> --rebuild-from-peers`, or, with the old build, revoke the leases (or let them expire) and take a snapshot before upgrading.");
+        }
+
         var owners = leaseOwners ? reader.ReadVarint("lease owner count") : 0;
         if (owners > (ulong)_leases.Count)
         {
@@ -143,26 +151,29 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Whether <paramref name="user"/> may attach a key to <paramref name="lease"/> (0: none): a lease granted by a user
-    /// takes keys from that user or a root user only (one missing is refused as missing, later); a command of the build
-    /// before owners is not held to it.
+    /// takes keys from that user or a root user only (one missing is refused as missing, later).
     /// </summary>
     private bool MayAttach(KvCommand command, string? user, long lease) =>
         lease == 0 || !UnderOwnerRules(command) || !_leases.TryGetValue(lease, out var found) || found.Owner.Length == 0 || found.Owner == user || Auth.IsRoot(user);
 
     /// <summary>
-    /// Whether the lease owner rules apply to a command: only to one encoded by a build that has them
-    /// (<see cref="KvCommand.FormatVersionOwners"/>), so that every replica, whether it replays an old command or restored
-    /// its effect from an old snapshot, judges it alike. <see cref="KvBugs.OwnerRulesIgnoreEncoding"/> applies them to all.
+    /// Whether the lease owner rules apply to a command: to every one, of encoding 5 too, as the build that brought the
+    /// rules applied them (it wrote encoding 5 and kept owners in format-7 snapshots), so that a replica replaying its log
+    /// and one that restored its snapshot judge alike. The build before owners also wrote encoding 5, without the rules:
+    /// its snapshots (format 6) are refused when they hold leases (<see cref="ReadAuthSection"/>), so every lease's owner
+    /// comes from replaying its grant. Under <see cref="KvBugs.OldCommandsByOldestRules"/>, encoding 5 gets no rules.
     /// </summary>
-    private bool UnderOwnerRules(KvCommand command) => command.UnderOwnerRules || (_bugs & KvBugs.OwnerRulesIgnoreEncoding) != 0;
+    private bool UnderOwnerRules(KvCommand command) =>
+        (_bugs & KvBugs.OldCommandsByOldestRules) == 0 || command.EncodingVersion >= KvCommand.FormatVersionLeaseHandover;
 
     /// <summary>
-    /// After a user is deleted by a command under the owner rules, its leases are root's: a user added later under the same
-    /// name is someone else and takes none of them over.
+    /// After a user is deleted by a command of <see cref="KvCommand.FormatVersionLeaseHandover"/>, its leases are root's: a
+    /// user added later under the same name is someone else and takes none of them over. A deletion the builds before
+    /// chose (encoding 5) hands nothing over, as they did not, wherever it is applied.
     /// </summary>
     private void HandLeasesToRoot(KvCommand command, KvAuthChange change, KvStatus status)
     {
-        if (status != KvStatus.Ok || !UnderOwnerRules(command) || change is not { Kind: KvAuthChangeKind.UserDelete, Name: var name } || name == KvAuth.RootUser)
+        if (status != KvStatus.Ok || command.EncodingVersion < KvCommand.FormatVersionLeaseHandover || change is not { Kind: KvAuthChangeKind.UserDelete, Name: var name } || name == KvAuth.RootUser)
         {
             return;
         }

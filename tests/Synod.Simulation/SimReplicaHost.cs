@@ -144,7 +144,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             FirstReadId = (long)Incarnation << 40,
             WaiterTicksMax = Math.Max(1, 2 * _sim.Options.ClientTimeoutMs / _sim.Options.TickMs),
         };
-        _driver = new ReplicaDriver(_options, driverOptions, random, _storage.State, this, this, this, this);
+        // The bug of the upgrade from the build with lease owners is this build's: a replica started before the upgrade
+        // runs the old build, which judged its own commands rightly.
+        var options = _sim.BeforeLeaseOwners ? _options with { Bugs = _options.Bugs & ~ProtocolBugs.OldCommandsByOldestRules } : _options;
+        _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this);
         _wasRebuilding = Core.Rebuilding;
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;
@@ -371,12 +374,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                     data = Synod.Tests.Kv.KvSnapshotFormats.Format2(data);
                     _sim.Faults.OldFormatSnapshots++;
                 }
-                else if (_sim.BeforeLeaseOwners && data[4] == KvStateMachine.SnapshotFormatVersionAuth)
-                {
-                    // The build before lease owners writes format 6 (or 5): no owners.
-                    data = Synod.Tests.Kv.KvSnapshotFormats.Format6(data);
-                    _sim.Faults.OldFormatSnapshots++;
-                }
+
 
                 driver.SnapshotSerialized(stateMachine, job, data, null, 0);
                 Process();

@@ -4,21 +4,21 @@ using Synod.Kv;
 namespace Synod.Simulation;
 
 /// <summary>
-/// The upgrade from the build before lease owners, in runs with authentication: until a quarter of the operations have
-/// ended, commands are written in that build's encoding (<see cref="KvCommand.FormatVersionAuth"/>) and snapshots in its
-/// format (no owners), so that after the upgrade some replicas replay old grants while others restored them from old
-/// snapshots. Throughout, the even-numbered clients now and then put a key of <see cref="TrespassKeyPrefix"/> (which
-/// <see cref="LimitedUser"/> may write) onto a lease holder's lease (granted as root): allowed by the old build's rules,
-/// refused by this one's for a lease granted after the upgrade. Replicas must converge whatever each judged; a rule that
-/// depends on how a replica reached its state, not on the log alone, parts them
-/// (<see cref="Synod.Core.ProtocolBugs.OwnerRulesIgnoreEncoding"/>).
+/// The upgrade from the build that brought lease owners, in runs with authentication: until a quarter of the operations
+/// have ended, commands with a user are written in that build's encoding (<see cref="KvCommand.FormatVersionAuth"/>) and
+/// replicas started then run its rules, so that after the upgrade some replicas replay old commands with this build
+/// while others restored their effect from that build's snapshots. Throughout, the even-numbered clients now and then put
+/// a key of <see cref="TrespassKeyPrefix"/> (which <see cref="LimitedUser"/> may write) onto a lease holder's lease
+/// (granted as root): refused by the owner rule once authentication is on. Replicas must converge; judging old commands
+/// by other rules than the build that chose them parts them (<see cref="Synod.Core.ProtocolBugs.OldCommandsByOldestRules"/>,
+/// which only replicas started after the upgrade run).
 /// </summary>
 public sealed partial class Simulator
 {
     /// <summary>The prefix of the keys LimitedUser attaches to other users' leases.</summary>
     public const string TrespassKeyPrefix = "Qt";
 
-    /// <summary>True while the run is on the build before lease owners (see the class summary).</summary>
+    /// <summary>True while the run is on the build that brought lease owners (see the class summary).</summary>
     public bool BeforeLeaseOwners { get; private set; }
 
     private int _trespasses;
@@ -26,7 +26,7 @@ public sealed partial class Simulator
     /// <summary>A command's bytes as the build the run is on would have written them.</summary>
     internal byte[] AsBuilt(byte[] command)
     {
-        if (BeforeLeaseOwners && command[0] == KvCommand.FormatVersionOwners)
+        if (BeforeLeaseOwners && command[0] == KvCommand.FormatVersionLeaseHandover)
         {
             // The same layout; only the rules it is applied by differ.
             command[0] = KvCommand.FormatVersionAuth;

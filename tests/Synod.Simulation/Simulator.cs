@@ -73,11 +73,11 @@ public sealed partial class Simulator
         // Its own stream again. The build before revisions knows no users, and one client alone could not both set
         // authentication up and write as the limited user.
         Authenticating = !BeforeUpgrade && options.Clients >= 2 &&
-            (new SeededRandom(Mix((ulong)options.Seed, 0xA077)).Chance(options.AuthProbability) || (options.Bugs & (ProtocolBugs.PermissionsIgnored | ProtocolBugs.SnapshotDropsAuth | ProtocolBugs.WatchOutlivesAuthChange | ProtocolBugs.OwnerRulesIgnoreEncoding)) != 0);
+            (new SeededRandom(Mix((ulong)options.Seed, 0xA077)).Chance(options.AuthProbability) || (options.Bugs & (ProtocolBugs.PermissionsIgnored | ProtocolBugs.SnapshotDropsAuth | ProtocolBugs.WatchOutlivesAuthChange | ProtocolBugs.OldCommandsByOldestRules)) != 0);
 
         // Its own stream: a run with authentication may begin on the build before lease owners and be upgraded in place.
         BeforeLeaseOwners = Authenticating &&
-            (new SeededRandom(Mix((ulong)options.Seed, 0x0A6E)).Chance(options.UpgradeProbability) || (options.Bugs & ProtocolBugs.OwnerRulesIgnoreEncoding) != 0);
+            (new SeededRandom(Mix((ulong)options.Seed, 0x0A6E)).Chance(options.UpgradeProbability) || (options.Bugs & ProtocolBugs.OldCommandsByOldestRules) != 0);
         _authSetup = Authenticating ? AuthSetup(options.Keys, BeforeLeaseOwners) : [];
         var hosts = options.Replicas + (Reconfiguring ? SpareReplicas : 0);
         var members = Enumerable.Range(1, options.Replicas).ToArray();

@@ -101,53 +101,6 @@ public static class KvSnapshotFormats
         return Seal(3, input[..position].ToArray());
     }
 
-    /// <summary>
-    /// The snapshot the build before lease owners would have written for the same state: a format-7 snapshot without its
-    /// lease owners (format 6), or, when owners were all its auth part held, without an auth part (format 5). Any other
-    /// format is returned as it is. The owners are the snapshot's last bytes (a count, then id and name of each).
-    /// </summary>
-    public static byte[] Format6(byte[] format7)
-    {
-        ArgumentNullException.ThrowIfNull(format7);
-        if (format7.Length < HeaderBytes || format7[4] != Synod.Kv.KvStateMachine.SnapshotFormatVersionAuth)
-        {
-            return format7;
-        }
-
-        var machine = Synod.Kv.KvStateMachine.Restore(format7);
-        var owners = machine.LeaseGrants().Select(grant => machine.LeaseOwner(grant.Id)).Where(owner => owner.Length != 0).ToList();
-        var suffix = VarintSize((ulong)owners.Count) + machine.LeaseGrants()
-            .Where(grant => machine.LeaseOwner(grant.Id).Length != 0)
-            .Sum(grant => VarintSize((ulong)grant.Id) + VarintSize((ulong)System.Text.Encoding.UTF8.GetByteCount(machine.LeaseOwner(grant.Id))) + System.Text.Encoding.UTF8.GetByteCount(machine.LeaseOwner(grant.Id)));
-        var body = format7.AsSpan(HeaderBytes, format7.Length - HeaderBytes - suffix).ToArray();
-        var old = Seal(6, body);
-        try
-        {
-            _ = Synod.Kv.KvStateMachine.Restore(old);
-            return old;
-        }
-        catch (Synod.Kv.KvFormatException) when (machine.Auth.IsEmpty)
-        {
-            // Owners alone (no users, roles or session users: a count of 0): the old build wrote no auth part at all.
-            var auth = machine.Auth.Encode();
-            old = Seal(5, body[..^(VarintSize((ulong)auth.Length) + auth.Length + 1)]);
-            _ = Synod.Kv.KvStateMachine.Restore(old);
-            return old;
-        }
-    }
-
-    private static int VarintSize(ulong value)
-    {
-        var size = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            size++;
-        }
-
-        return size;
-    }
-
     private static byte[] Seal(byte version, byte[] body)
     {
         var snapshot = new byte[HeaderBytes + body.Length];

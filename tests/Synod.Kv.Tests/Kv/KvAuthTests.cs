@@ -236,27 +236,47 @@ public sealed class KvAuthTests
     }
 
     /// <summary>
-    /// The same log, applied by a replica that replays all of it and by one that restored the build before owners'
-    /// snapshot (format 6: no owners) taken in the middle, and then replays the rest with this build. Commands before the
-    /// upgrade are in the old encoding (5): alice grants lease 42, mallory attaches m/x to it (allowed then); after it,
-    /// mallory attaches m/y. Both must end in the same state.
+    /// The same log, applied by a replica that replays all of it and by one that restored, in the middle, the snapshot
+    /// (format 7, with owners) that the build which brought lease owners wrote, and then replays the rest with this build.
+    /// Commands before the upgrade are in that build's encoding (5): alice grants lease 42; mallory's attach of m/x to it
+    /// (refused by that build's rules) and root's deletion of alice (which handed nothing over then) come after the
+    /// snapshot; after the upgrade mallory attaches m/y. Both must end in the same state.
     /// </summary>
-    private (KvStateMachine Replayed, KvStateMachine Restored, KvStatus LateAttach) ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs bugs)
+    private (KvStateMachine Replayed, KvStateMachine Restored) ReplayAndRestoreAcrossTheUpgrade(KvBugs bugs)
     {
-        byte[] Old(byte[] command)
-        {
-            Assert.Equal(KvCommand.FormatVersionOwners, command[0]);
-            command[0] = KvCommand.FormatVersionAuth;
-            return command;
-        }
-
+        // The old build (its rules are this build's without the bug) applies the log up to its snapshot; this build's
+        // replaying replica applies the whole log, from the start.
+        var oldBuild = WithClients(1);
         var replayed = WithClients(1, bugs: bugs);
-        foreach (var (name, secret) in new[] { ("root", Hash), ("alice", Hash), ("mallory", Hash) })
+        var clients = new Dictionary<string, ulong>();
+        KvStatus Both(KvCommand command, bool old = true)
         {
-            Assert.Equal(KvStatus.Ok, Apply(replayed, Old(KvCommand.ChangeAuth(ClientOf(replayed, ""), ++_sequence, new(KvAuthChangeKind.UserAdd, Name: name, SecretBytes: secret), "").Encode()))[0].Status);
+            var bytes = command.Encode();
+            Assert.Equal(KvCommand.FormatVersionLeaseHandover, bytes[0]);
+            bytes[0] = old ? KvCommand.FormatVersionAuth : bytes[0];
+            var status = Apply(oldBuild, bytes)[0];
+            Assert.Equal(status, Apply(replayed, bytes)[0]);
+            return status.Status;
         }
 
-        var setup = new KvAuthChange[]
+        ulong Client(string user)
+        {
+            if (!clients.TryGetValue(user, out var id))
+            {
+                var bytes = (new KvCommand(0, ++_nonce, KvOperation.Register, [], []) { User = user }).Encode();
+                id = clients[user] = Apply(oldBuild, bytes)[0].RegisteredClientId;
+                Assert.Equal(id, Apply(replayed, bytes)[0].RegisteredClientId);
+            }
+
+            return id;
+        }
+
+        foreach (var name in new[] { "root", "alice", "mallory" })
+        {
+            Assert.Equal(KvStatus.Ok, Both(KvCommand.ChangeAuth(Client(""), ++_sequence, new(KvAuthChangeKind.UserAdd, Name: name, SecretBytes: Hash), "")));
+        }
+
+        foreach (var change in new KvAuthChange[]
         {
             new(KvAuthChangeKind.RoleAdd, Role: "app"),
             new(KvAuthChangeKind.RoleGrant, Role: "app", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("app/"))),
@@ -265,50 +285,76 @@ public sealed class KvAuthTests
             new(KvAuthChangeKind.RoleGrant, Role: "own", Permission: KvPermission.OnPrefix(KvPermissionKind.ReadWrite, Bytes("m/"))),
             new(KvAuthChangeKind.UserGrantRole, Name: "mallory", Role: "own"),
             new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
-        };
-        foreach (var change in setup)
+        })
         {
-            Assert.Equal(KvStatus.Ok, Apply(replayed, Old(KvCommand.ChangeAuth(ClientOf(replayed, "root"), ++_sequence, change, "root").Encode()))[0].Status);
+            Assert.Equal(KvStatus.Ok, Both(KvCommand.ChangeAuth(Client("root"), ++_sequence, change, "root")));
         }
 
-        KvCommand AsUser(string user, KvCommand command) => command with { ClientId = ClientOf(replayed, user), Sequence = ++_sequence, User = user };
-        Assert.Equal(KvStatus.Ok, Apply(replayed, Old(AsUser("alice", KvCommand.GrantLease(0, 0, 42, 10)).Encode()))[0].Status);
-        var earlyAttach = Old(AsUser("mallory", new KvCommand(0, 0, KvOperation.Put, Bytes("m/x"), Bytes("v")) { Lease = 42 }).Encode());
+        KvCommand AsUser(string user, KvCommand command) => command with { ClientId = Client(user), Sequence = ++_sequence, User = user };
+        Assert.Equal(KvStatus.Ok, Both(AsUser("alice", KvCommand.GrantLease(0, 0, 42, 10))));
+        var mallory = Client("mallory");
+        var root = Client("root");
 
-        // The old build's replica took its snapshot here, after the grant and before the attach.
-        var restored = KvStateMachine.Restore(Synod.Tests.Kv.KvSnapshotFormats.Format6(replayed.Snapshot()), bugs: bugs);
-        var lateAttach = AsUser("mallory", new KvCommand(0, 0, KvOperation.Put, Bytes("m/y"), Bytes("v")) { Lease = 42 }).Encode();
-        KvStatus late = default;
-        foreach (var command in new[] { earlyAttach, lateAttach })
+        // The old build's replica took its snapshot here, after the grant; the rest of the log is applied by this build
+        // at the replaying replica and at the one restored from that snapshot.
+        var snapshot = oldBuild.Snapshot();
+        Assert.Equal(KvStateMachine.SnapshotFormatVersionAuth, snapshot[4]);
+        var restored = KvStateMachine.Restore(snapshot, bugs: bugs);
+        byte[] Old(KvCommand command)
         {
-            var atReplayed = Apply(replayed, command)[0].Status;
-            var atRestored = Apply(restored, command)[0].Status;
-            Assert.Equal(atReplayed, atRestored);
-            late = atReplayed;
+            var bytes = command.Encode();
+            bytes[0] = KvCommand.FormatVersionAuth;
+            return bytes;
         }
 
-        return (replayed, restored, late);
+        foreach (var command in new[]
+        {
+            Old(new KvCommand(mallory, ++_sequence, KvOperation.Put, Bytes("m/x"), Bytes("v")) { Lease = 42, User = "mallory" }),
+            Old(KvCommand.ChangeAuth(root, ++_sequence, new(KvAuthChangeKind.UserDelete, Name: "alice"), "root")),
+            new KvCommand(mallory, ++_sequence, KvOperation.Put, Bytes("m/y"), Bytes("v")) { Lease = 42, User = "mallory" }.Encode(),
+        })
+        {
+            Assert.Equal(Apply(replayed, command)[0].Status, Apply(restored, command)[0].Status);
+        }
+
+        return (replayed, restored);
     }
 
     [Fact]
-    public void A_replica_that_replays_the_build_before_owners_log_and_one_that_restored_its_snapshot_judge_every_attach_alike()
+    public void After_an_upgrade_from_the_build_with_lease_owners_a_replaying_replica_and_a_restored_one_judge_every_attach_and_delete_alike()
     {
-        var (replayed, restored, lateAttach) = ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs.None);
+        var (replayed, restored) = ReplayAndRestoreAcrossTheUpgrade(KvBugs.None);
 
-        // Neither knows an owner of the old grant, so mallory's attach after the upgrade is allowed at both (documented).
-        Assert.Equal("", replayed.LeaseOwner(42));
-        Assert.Equal(KvStatus.Ok, lateAttach);
+        // The old grant keeps alice as its owner (mallory's attaches are refused), and the old deletion hands nothing over.
+        Assert.Equal("alice", replayed.LeaseOwner(42));
+        Assert.Null(Get(replayed, "m/x"));
+        Assert.Null(Get(replayed, "m/y"));
         Assert.Equal(replayed.ContentHash(), restored.ContentHash());
         Assert.Equal(replayed.Snapshot(), restored.Snapshot());
     }
 
     [Fact]
-    public void With_the_owner_rules_applied_to_old_commands_the_replaying_and_the_restored_replica_part()
+    public void Judging_old_commands_by_the_oldest_builds_rules_parts_a_replaying_replica_from_a_restored_one()
     {
-        // The rule before the fix: the replaying replica records alice as the owner of the old grant and refuses
-        // mallory's early attach, which the restored one holds from its snapshot.
-        var failure = Assert.Throws<Xunit.Sdk.EqualException>(() => ReplayAndRestoreAcrossTheOwnersUpgrade(KvBugs.OwnerRulesIgnoreEncoding));
+        // The rule a fix once tried: encoding 5 without owners. The replaying replica gives the grant no owner and lets
+        // mallory's attach through; the restored one holds alice as the owner from the snapshot and refuses it.
+        var failure = Assert.Throws<Xunit.Sdk.EqualException>(() => ReplayAndRestoreAcrossTheUpgrade(KvBugs.OldCommandsByOldestRules));
         Assert.Contains("PermissionDenied", failure.Message);
+    }
+
+    [Fact]
+    public void A_snapshot_of_the_build_before_lease_owners_that_holds_a_lease_is_refused_with_what_to_do()
+    {
+        // Format 6 holds no owners: restored, its leases would be judged unlike at replicas that replay their grants.
+        var machine = Secured();
+        Assert.Equal(KvStatus.Ok, As(machine, "alice", KvCommand.GrantLease(0, 0, 42, 10)).Status);
+        var snapshot = machine.Snapshot();
+        var format6 = snapshot[..^8]; // the owners: count 1, lease id 42, "alice" (1 + 1 + 1 + 5 bytes)
+        format6[4] = 6;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(format6.AsSpan(5), (ulong)(format6.Length - 17));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(format6.AsSpan(13), System.IO.Hashing.Crc32.HashToUInt32(System.IO.Hashing.Crc32ParameterSet.Crc32C, format6.AsSpan(17)));
+        var refused = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(format6));
+        Assert.Contains("--rebuild-from-peers", refused.Message);
     }
 
     [Fact]
@@ -353,7 +399,7 @@ public sealed class KvAuthTests
     {
         var put = PutOf("app/x") with { User = "alice" };
         var encoded = put.Encode();
-        Assert.Equal(KvCommand.FormatVersionOwners, encoded[0]);
+        Assert.Equal(KvCommand.FormatVersionLeaseHandover, encoded[0]);
         Assert.Equal(put, KvCommand.Decode(encoded));
         Assert.Equal("alice", KvCommand.Decode(encoded).User);
 
