@@ -51,10 +51,10 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
-    /// Reads what <see cref="AuthSection"/> wrote (without the lease owners for version 6); every session user must name a
+    /// Reads what <see cref="AuthSection"/> wrote; every session user must name a
     /// session the snapshot holds, and every lease owner a lease, in order.
     /// </summary>
-    private void ReadAuthSection(ref ByteReader reader, bool leaseOwners)
+    private void ReadAuthSection(ref ByteReader reader)
     {
         Auth = KvAuth.Decode(reader.ReadLengthPrefixed("auth", AuthBytesMax, nameof(AuthBytesMax)));
         var count = reader.ReadVarint("session user count");
@@ -77,15 +77,7 @@ public sealed partial class KvStateMachine
             previous = clientId;
         }
 
-        if (!leaseOwners && _leases.Count > 0)
-        {
-            throw new KvFormatException(
-                $"The snapshot was written by the build before lease owners (format 6) and holds {_leases.Count} leases without their granters, " +
-                "so this build would judge attaches and revokes on them unlike the replicas that replay the grants. Rejoin this replica with " +
-                "`synod serve <same flags> --rebuild-from-peers`, or, with the old build, revoke the leases (or let them expire) and take a snapshot before upgrading.");
-        }
-
-        var owners = leaseOwners ? reader.ReadVarint("lease owner count") : 0;
+        var owners = reader.ReadVarint("lease owner count");
         if (owners > (ulong)_leases.Count)
         {
             throw new KvFormatException($"The snapshot has {owners} lease owners for {_leases.Count} leases.");
@@ -160,8 +152,8 @@ public sealed partial class KvStateMachine
     /// Whether the lease owner rules apply to a command: to every one, of encoding 5 too, as the build that brought the
     /// rules applied them (it wrote encoding 5 and kept owners in format-7 snapshots), so that a replica replaying its log
     /// and one that restored its snapshot judge alike. The build before owners also wrote encoding 5, without the rules:
-    /// its snapshots (format 6) are refused when they hold leases (<see cref="ReadAuthSection"/>), so every lease's owner
-    /// comes from replaying its grant. Under <see cref="KvBugs.OldCommandsByOldestRules"/>, encoding 5 gets no rules.
+    /// its snapshots (format 6) are refused (<see cref="Restore"/>): the upgrade from it goes through the build with
+    /// owners, whose snapshots then hold every verdict the older build made. Under <see cref="KvBugs.OldCommandsByOldestRules"/>, encoding 5 gets no rules.
     /// </summary>
     private bool UnderOwnerRules(KvCommand command) =>
         (_bugs & KvBugs.OldCommandsByOldestRules) == 0 || command.EncodingVersion >= KvCommand.FormatVersionLeaseHandover;

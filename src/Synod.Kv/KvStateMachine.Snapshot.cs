@@ -23,7 +23,10 @@ public sealed partial class KvStateMachine
     /// </summary>
     public const byte SnapshotFormatVersionAuth = 7;
 
-    /// <summary>Version 7 without the leases' owners, still read: its leases restore with none.</summary>
+    /// <summary>
+    /// Version 7 without the leases' owners: recognised only to be refused with what to do (upgrade through version 7),
+    /// since its build let attaches and revokes through that this one refuses.
+    /// </summary>
     private const byte SnapshotFormatVersionNoLeaseOwners = 6;
 
     /// <summary>The most bytes of the auth part of a snapshot: every limit's worth of users, roles and permissions.</summary>
@@ -169,7 +172,7 @@ public sealed partial class KvStateMachine
             throw new KvFormatException($"The {SnapshotBody} has last client id {machine.LastClientId}, above the largest one assigned ({ClientIdMax}).");
         }
 
-        var revisions = version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
+        var revisions = version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases or SnapshotFormatVersionNoHistory;
         if (revisions)
         {
             var revision = reader.ReadVarint("revision");
@@ -194,19 +197,19 @@ public sealed partial class KvStateMachine
         }
 
         machine.ReadSessions(ref reader, emptySessionsAllowed: version != SnapshotFormatVersionUnassignedIds, revisions);
-        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion or SnapshotFormatVersionNoLeases)
         {
             machine.ReadHistory(ref reader);
         }
 
-        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners or SnapshotFormatVersion)
+        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersion)
         {
             machine.ReadLeases(ref reader);
         }
 
-        if (version is SnapshotFormatVersionAuth or SnapshotFormatVersionNoLeaseOwners)
+        if (version is SnapshotFormatVersionAuth)
         {
-            machine.ReadAuthSection(ref reader, leaseOwners: version == SnapshotFormatVersionAuth);
+            machine.ReadAuthSection(ref reader);
         }
 
         reader.ExpectEnd();
@@ -253,6 +256,26 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
+    /// <summary>
+    /// Whether this build can restore <paramref name="snapshot"/> at all (its magic and format, not its body), so that a
+    /// replica refuses to start with one line instead of failing in its owner loop: throws what
+    /// <see cref="Restore"/> would.
+    /// </summary>
+    public static void CheckFormat(ReadOnlySpan<byte> snapshot)
+    {
+        if (snapshot.Length >= SnapshotHeaderBytes && snapshot[SnapshotVersionOffset] == SnapshotFormatVersionNoLeaseOwners && snapshot[..SnapshotMagicBytes].SequenceEqual(SnapshotMagic))
+        {
+            throw NoLeaseOwnersRefused();
+        }
+    }
+
+    private static KvFormatException NoLeaseOwnersRefused() =>
+        // Not only its leases: an attach or revoke that build let through (and this one refuses) leaves nothing in a
+        // later snapshot to tell, so replicas that replay the log would part from one that restored it.
+        new("The snapshot was written by the build before lease owners (snapshot format 6, peer version 6), whose lease attaches and revokes " +
+            "this build would judge differently from the replicas that replay them. Upgrade through the build with lease owners (peer version 7) first: " +
+            "run it on every replica until each has taken a snapshot (--snapshot-every-slots), then start this build.");
+
     private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot, out byte version)
     {
         if (snapshot.Length < SnapshotHeaderBytes)
@@ -289,6 +312,11 @@ public sealed partial class KvStateMachine
         {
             throw new KvFormatException(
                 $"The snapshot is corrupt: the body's CRC32C checksum is 0x{actualChecksum:x8} but the header records 0x{storedChecksum:x8}.");
+        }
+
+        if (version == SnapshotFormatVersionNoLeaseOwners)
+        {
+            throw NoLeaseOwnersRefused();
         }
 
         return body;

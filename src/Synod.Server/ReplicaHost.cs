@@ -66,6 +66,18 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId);
         try
         {
+            if (_storage.State.SnapshotData is { } snapshot)
+            {
+                try
+                {
+                    Synod.Kv.KvStateMachine.CheckFormat(snapshot);
+                }
+                catch (Synod.Kv.KvFormatException e)
+                {
+                    throw new InvalidDataException($"{options.DataDir}: {e.Message}");
+                }
+            }
+
             // From the OS's entropy: the first round of a rebuild after a disk loss is drawn from it (I18), and the time
             // since boot repeats after a reboot.
             var seed = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
