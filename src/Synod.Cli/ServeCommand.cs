@@ -411,7 +411,7 @@ public static class ServeCommand
 
     private static bool IsEmptyDirectory(string path) => !Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any();
 
-    private static ClusterConfig LoadCluster(string? peers, string? config)
+    internal static ClusterConfig LoadCluster(string? peers, string? config)
     {
         if (peers is not null && config is not null)
         {

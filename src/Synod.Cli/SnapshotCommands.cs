@@ -31,6 +31,9 @@ internal static class SnapshotCommands
 
     private const int RestoreBytesPerTxnMax = 900 * 1024;
 
+    /// <summary>The slot a seeded data directory's snapshot stands for: the first, the same on every replica seeded.</summary>
+    private const long SeedSlot = 1;
+
     /// <summary>How often a long save or restore reports its progress on stderr, in keys.</summary>
     private const int ProgressEveryKeys = 10_000;
 
@@ -57,13 +60,148 @@ internal static class SnapshotCommands
     private static Command Restore()
     {
         var file = new Argument<string>("file") { Description = "A file written by synod snapshot save." };
-        var json = ClientCommands.JsonOption("{\"file\", \"saved_revision\", \"keys\", \"revision\"}");
+        var json = ClientCommands.JsonOption("{\"file\", \"saved_revision\", \"keys\", \"revision\"} (with --id: {\"file\", \"saved_revision\", \"keys\", \"id\", \"data_dir\", \"slot\"})");
+        var id = new Option<int?>("--id")
+        {
+            Description = "Seed replica ID's --data-dir for a new cluster instead of writing through a running one: the keys keep their revisions. " +
+                "Give every replica of the new cluster the same FILE, --peers (or --config) and --cluster-token, then start each with synod serve.",
+        };
+        var peers = new Option<string?>("--peers") { Description = "With --id: every replica of the new cluster, as serve takes it (1=HOST:PORT,2=HOST:PORT,...)." };
+        var config = new Option<string?>("--config") { Description = "With --id: a cluster.json listing the new cluster's replicas (instead of --peers)." };
+        var clusterToken = new Option<string?>("--cluster-token") { Description = "With --id: the new cluster's --cluster-token, as its replicas will be served with." };
         var shared = new ClientCommandOptions();
-        var command = new Command("restore", "Check FILE's checksum, then write every key in it into the cluster, which must hold no keys; prints how many and the revision reached.") { file, json };
+        var command = new Command("restore",
+            "Check FILE's checksum, then write every key in it into the cluster, which must hold no keys; prints how many and the revision reached. " +
+            "With --id, seed that replica's empty --data-dir instead (every replica of a new cluster, one by one, before any starts).")
+        { file, json, id, peers, config, clusterToken };
         shared.AddTo(command, withNode: true, withTimeout: true);
-        command.SetAction((parse, cancellationToken) => ClientCommands.Run(parse, shared, (_, client, options) =>
-            RestoreAsync(client, options, Path.GetFullPath(parse.GetValue(file)!), parse.GetValue(json), cancellationToken), cancellationToken));
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            if (parse.GetValue(id) is not { } replica)
+            {
+                return ClientCommands.Run(parse, shared, (_, client, options) => RestoreAsync(client, options, path, parse.GetValue(json), cancellationToken), cancellationToken);
+            }
+
+            return SeedAsync(parse, shared, path, replica, parse.GetValue(peers), parse.GetValue(config), parse.GetValue(clusterToken), parse.GetValue(json), cancellationToken);
+        });
         return command;
+    }
+
+    /// <summary>
+    /// `restore FILE --id ID --data-dir DIR`: the keys, with the revisions they were saved with, become replica ID's
+    /// snapshot at slot 1 of a new cluster, written as a snapshot installed from a peer is (synced before the call
+    /// returns). Every replica seeded from the same file holds the same snapshot, so the cluster starts from it.
+    /// </summary>
+    private static async Task<int> SeedAsync(
+        System.CommandLine.ParseResult parse, ClientCommandOptions shared, string path, int replica, string? peers, string? config, string? clusterToken, bool json, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (parse.GetResult(shared.Endpoints) is not null || parse.GetResult(shared.Node) is not null || parse.GetResult(shared.User) is not null)
+            {
+                throw new ClientInputException("--id seeds a data directory and talks to no cluster: give --peers or --config and --data-dir, not --endpoints, --node or --user.");
+            }
+
+            if (parse.GetResult(shared.DataDir) is not { Implicit: false })
+            {
+                throw new ClientInputException("--id needs --data-dir: the empty directory replica ID will be served from.");
+            }
+
+            var directory = Path.GetFullPath(parse.GetValue(shared.DataDir)!);
+            if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+            {
+                throw new ClientInputException($"{directory} is not empty: seed only a new, empty data directory (a replica's state is never overwritten).");
+            }
+
+            ClusterConfig cluster;
+            try
+            {
+                cluster = ServeCommand.LoadCluster(peers, config);
+            }
+            catch (Exception e) when (e is FormatException or IOException)
+            {
+                throw new ClientInputException(e.Message, e);
+            }
+
+            if (cluster.Replicas.All(r => r.Id != replica))
+            {
+                throw new ClientInputException($"--id {replica} is not among the replicas ({string.Join(", ", cluster.Replicas.Select(r => r.Id))}).");
+            }
+
+            if (!File.Exists(path))
+            {
+                throw new ClientInputException($"{path} does not exist; give a file written by synod snapshot save.");
+            }
+
+            var (savedRevision, count) = await VerifyAsync(path, cancellationToken);
+            var entries = new List<(byte[] Key, Synod.Kv.KvEntry Entry)>();
+            await using (var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
+            {
+                input.Seek(HeaderBytes, SeekOrigin.Begin);
+                for (long i = 0; i < count; i++)
+                {
+                    var (key, value, create, modified, version) = await ReadEntryAsync(input, path, cancellationToken);
+                    entries.Add((key, new Synod.Kv.KvEntry(value, create, modified, version)));
+                    if ((i + 1) % ProgressEveryKeys == 0)
+                    {
+                        await Console.Error.WriteLineAsync($"read {i + 1:N0} of {count:N0} keys");
+                    }
+                }
+            }
+
+            byte[] snapshot;
+            try
+            {
+                snapshot = Synod.Kv.KvStateMachine.Seeded(SeedSlot, savedRevision, entries).Snapshot();
+            }
+            catch (Synod.Kv.KvFormatException e)
+            {
+                throw new ClientInputException($"{path}: {e.Message}", e);
+            }
+
+            var options = new Synod.Server.ServerOptions
+            {
+                Id = replica,
+                Endpoints = cluster.Replicas.ToDictionary(r => r.Id, r => r.Endpoint),
+                DataDir = directory,
+                ClusterToken = clusterToken ?? cluster.ClusterToken ?? Synod.Server.ServerOptions.ClusterTokenDefault,
+            };
+            try
+            {
+                using var storage = Synod.Storage.ReplicaStorage.Open(
+                    new Synod.Storage.RealDisk(), directory, replica, Synod.Storage.StorageOpenMode.NewCluster, new Synod.Storage.StorageOptions(), _ => { }, options.ClusterId);
+                storage.Append([new Synod.Core.Persistence.SnapshotOp(SeedSlot, snapshot)]);
+                storage.Sync();
+            }
+            catch (Exception e) when (e is Synod.Storage.StorageException or IOException or UnauthorizedAccessException)
+            {
+                // Half a seed must not be served: without its snapshot the directory would start as an empty member.
+                foreach (var entry in Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFileSystemInfos() : [])
+                {
+                    if (entry is DirectoryInfo sub)
+                    {
+                        sub.Delete(recursive: true);
+                    }
+                    else
+                    {
+                        entry.Delete();
+                    }
+                }
+
+                throw new ClientInputException($"{directory}: nothing was seeded: {e.Message}", e);
+            }
+
+            await Console.Out.WriteLineAsync(json
+                ? JsonSerializer.Serialize(new { file = path, saved_revision = savedRevision, keys = count, id = replica, data_dir = directory, slot = SeedSlot })
+                : $"seeded replica {replica}'s {directory} with {count:N0} keys saved at revision {savedRevision} from {path}; seed every replica of the new cluster from this file, then start each with synod serve (without --new-cluster)");
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is ClientInputException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            await Console.Error.WriteLineAsync(ClientErrors.Line(e));
+            return ClientErrors.ExitCode(e);
+        }
     }
 
     private static async Task<int> SaveAsync(SynodClient client, SynodCallOptions? options, string path, bool json, CancellationToken cancellationToken)
@@ -158,7 +296,7 @@ internal static class SnapshotCommands
             input.Seek(HeaderBytes, SeekOrigin.Begin);
             for (long i = 0; i < count; i++)
             {
-                var (key, value) = await ReadEntryAsync(input, path, cancellationToken);
+                var (key, value, _, _, _) = await ReadEntryAsync(input, path, cancellationToken);
                 if (batch.Count == RestoreOpsPerTxnMax || batchBytes + key.Length + value.Length > RestoreBytesPerTxnMax)
                 {
                     await FlushAsync();
@@ -255,7 +393,7 @@ internal static class SnapshotCommands
     }
 
     /// <summary>Reads one entry, checking each length against the store's limits before allocating for it.</summary>
-    private static async Task<(byte[] Key, byte[] Value)> ReadEntryAsync(Stream input, string path, CancellationToken cancellationToken)
+    private static async Task<(byte[] Key, byte[] Value, long Create, long Modified, long Version)> ReadEntryAsync(Stream input, string path, CancellationToken cancellationToken)
     {
         var length = new byte[4];
         await input.ReadExactlyAsync(length, cancellationToken);
@@ -276,7 +414,8 @@ internal static class SnapshotCommands
 
         var value = new byte[valueLength];
         await input.ReadExactlyAsync(value, cancellationToken);
-        input.Seek(24, SeekOrigin.Current);
-        return (key, value);
+        var revisions = new byte[24];
+        await input.ReadExactlyAsync(revisions, cancellationToken);
+        return (key, value, BinaryPrimitives.ReadInt64LittleEndian(revisions), BinaryPrimitives.ReadInt64LittleEndian(revisions.AsSpan(8)), BinaryPrimitives.ReadInt64LittleEndian(revisions.AsSpan(16)));
     }
 }

@@ -52,7 +52,15 @@ public sealed class ReplicaProcesses : IAsyncDisposable
     {
     }
 
-    private ReplicaProcesses(IReadOnlyDictionary<int, string> endpoints, Func<int, IEnumerable<string>>? addressArgs, ClientTlsMode tls, string[] serveArgs)
+    /// <summary>
+    /// A cluster whose replicas' data directories <paramref name="seed"/> fills before any starts (given each replica's
+    /// id, its data directory and the `--peers` list), as `synod snapshot restore --id` does for a new cluster.
+    /// </summary>
+    public static ReplicaProcesses Seeded(int count, Action<int, string, string> seed, params string[] serveArgs) =>
+        new(NewEndpoints(count), addressArgs: null, ClientTlsMode.None, serveArgs, seed);
+
+    private ReplicaProcesses(
+        IReadOnlyDictionary<int, string> endpoints, Func<int, IEnumerable<string>>? addressArgs, ClientTlsMode tls, string[] serveArgs, Action<int, string, string>? seed = null)
     {
         _serveArgs = serveArgs;
         _tls = tls;
@@ -72,6 +80,16 @@ public sealed class ReplicaProcesses : IAsyncDisposable
                 InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
                 MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
             });
+        }
+
+        var peers = string.Join(",", Endpoints.Select(e => $"{e.Key}={e.Value}"));
+        foreach (var id in Endpoints.Keys)
+        {
+            seed?.Invoke(id, DataDir(id), peers);
+        }
+
+        foreach (var id in Endpoints.Keys)
+        {
             Start(id);
         }
     }

@@ -7,8 +7,9 @@ namespace Synod.Tests.Deploy;
 
 /// <summary>
 /// Issue 20, backup and restore: `synod snapshot save` writes every key of a running cluster as of one revision with a
-/// SHA-256; `synod snapshot restore` puts them into a fresh cluster, where every key reads back as it was. A damaged file
-/// is refused before anything is written, and so is a cluster that holds keys.
+/// SHA-256; `synod snapshot restore` puts them into a fresh cluster, where every key reads back as it was, and
+/// `restore --id` seeds a new cluster's data directories, where every key also keeps its revisions. A damaged file is
+/// refused before anything is written, and so is a cluster that holds keys or a directory that holds state.
 /// </summary>
 [Collection(RealClusterCollection.Name)]
 public sealed class SnapshotCommandTests
@@ -22,6 +23,8 @@ public sealed class SnapshotCommandTests
         try
         {
             var expected = new Dictionary<string, byte[]>();
+            var revisions = new Dictionary<string, (long Create, long Mod, long Version)>();
+            long savedRevision;
             await using (var source = new ReplicaProcesses(3))
             {
                 await source.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
@@ -46,6 +49,11 @@ public sealed class SnapshotCommandTests
                 using var saved = JsonDocument.Parse(save.Stdout);
                 Assert.Equal(expected.Count, saved.RootElement.GetProperty("keys").GetInt64());
                 Assert.Equal(64, saved.RootElement.GetProperty("sha256").GetString()!.Length);
+                savedRevision = saved.RootElement.GetProperty("revision").GetInt64();
+                await foreach (var kv in client.RangeAllAsync(SynodRange.Prefix("")))
+                {
+                    revisions[kv.KeyAsString()] = (kv.CreateRevision, kv.ModRevision, kv.Version);
+                }
             }
 
             await using var target = new ReplicaProcesses(3);
@@ -81,6 +89,28 @@ public sealed class SnapshotCommandTests
             // A second restore would put the keys again over the first: refused, naming how many the cluster holds.
             var again = await CliExitCodeTests.RunAsync("snapshot", "restore", file, "--endpoints", endpoints);
             CliExitCodeTests.AssertFailure(again, ExitCodes.InvalidInput, $"holds {expected.Count} keys already");
+
+            // Seeded data directories: the same keys with the revisions they were saved with, and the next write after them.
+            await using var seeded = ReplicaProcesses.Seeded(3, (id, directory, peers) =>
+            {
+                var seed = CliExitCodeTests.RunAsync("snapshot", "restore", file, "--id", $"{id}", "--peers", peers, "--data-dir", directory).GetAwaiter().GetResult();
+                Assert.True(seed.ExitCode == ExitCodes.Ok, $"exit {seed.ExitCode}: {seed.Stderr}");
+                var twice = CliExitCodeTests.RunAsync("snapshot", "restore", file, "--id", $"{id}", "--peers", peers, "--data-dir", directory).GetAwaiter().GetResult();
+                CliExitCodeTests.AssertFailure(twice, ExitCodes.InvalidInput, "is not empty");
+            }, "--insecure-peers");
+            await seeded.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+            await using var seededClient = new SynodClient(new SynodClientOptions { Endpoints = seeded.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) });
+            var seededKeys = 0;
+            await foreach (var kv in seededClient.RangeAllAsync(SynodRange.Prefix("")))
+            {
+                Assert.True(expected[kv.KeyAsString()].AsSpan().SequenceEqual(kv.Value.Span), $"{kv.KeyAsString()} differs after the seeded restore");
+                Assert.Equal(revisions[kv.KeyAsString()], (kv.CreateRevision, kv.ModRevision, kv.Version));
+                seededKeys++;
+            }
+
+            Assert.Equal(expected.Count, seededKeys);
+            var next = await seededClient.PutAsync("after-restore", "v");
+            Assert.Equal(savedRevision + 1, next.Revision);
         }
         finally
         {
