@@ -25,6 +25,12 @@ public interface IChaosNetwork : IAsyncDisposable
     /// <summary>Blocks what <paramref name="sideA"/> sends to <paramref name="sideB"/>, and back unless <paramref name="oneWay"/>. Cuts add up.</summary>
     void Cut(IEnumerable<int> sideA, IEnumerable<int> sideB, bool oneWay = false);
 
-    /// <summary>Removes every cut.</summary>
+    /// <summary>
+    /// Drops <paramref name="percent"/> % of the packets each of <paramref name="ids"/> sends and receives, at random, until
+    /// <see cref="HealAll"/>. Only where packets can be dropped (<see cref="NetnsNetwork"/>).
+    /// </summary>
+    void Lose(IEnumerable<int> ids, int percent);
+
+    /// <summary>Removes every cut and every loss.</summary>
     void HealAll();
 }

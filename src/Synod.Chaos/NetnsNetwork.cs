@@ -154,6 +154,30 @@ public sealed class NetnsNetwork : IChaosNetwork
         }
     }
 
+    public void Lose(IEnumerable<int> ids, int percent)
+    {
+        if (percent is < 1 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(percent), percent, "a loss drops 1 to 100 % of the packets.");
+        }
+
+        var victims = ids.Select(Known).Distinct().Order().ToList();
+        lock (_gate)
+        {
+            foreach (var id in victims)
+            {
+                Filter(id);
+                foreach (var chain in new[] { "in", "out" })
+                {
+                    // Each packet either way is dropped with this chance, drawn by the kernel: real loss, as on a bad link.
+                    Run("ip", "netns", "exec", Namespace(id), "nft", "add", "rule", "inet", "synod", chain, "numgen", "random", "mod", "100", "<", $"{percent}", "drop");
+                }
+            }
+
+            _cuts.Add($"{string.Join(",", victims)} lose {percent}%");
+        }
+    }
+
     public void HealAll()
     {
         lock (_gate)

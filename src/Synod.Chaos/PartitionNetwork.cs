@@ -158,6 +158,10 @@ public sealed class PartitionNetwork : IChaosNetwork
     }
 
     /// <summary>Unblocks every link. Cut connections stay closed; the replicas reconnect on their own.</summary>
+    /// <summary>Not here: a proxy carries a byte stream, not packets, and has none to drop (ChaosOptions refuses loss without --net netns).</summary>
+    public void Lose(IEnumerable<int> ids, int percent) =>
+        throw new NotSupportedException("packet loss needs --net netns: link proxies carry byte streams, not packets.");
+
     public void HealAll()
     {
         lock (_gate)

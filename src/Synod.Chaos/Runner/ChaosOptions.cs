@@ -119,6 +119,11 @@ public sealed record ChaosOptions
             throw new ArgumentException($"--faults lists resize, which grows the voters by two: use --replicas at most {ReplicasMax - 2} (a run holds at most {ReplicasMax} voters at once).");
         }
 
+        if (Faults.Contains(FaultKind.Loss) && !Netns)
+        {
+            throw new ArgumentException("--faults lists loss, which drops packets with nftables inside each replica's network namespace: add --net netns (needs root, iproute2 and nftables).");
+        }
+
         if (Faults.Contains(FaultKind.Pause) && !ProcessSignals.CanPause)
         {
             throw new ArgumentException("--faults lists pause, which needs SIGSTOP and SIGCONT; this system has no POSIX signals.");

@@ -101,17 +101,17 @@ public static class ChaosReport
             double? until = e.Kind switch
             {
                 FaultTimeline.Pause => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Resume && r.Replicas.Intersect(e.Replicas).Any())?.Time,
-                FaultTimeline.Partition => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Heal)?.Time,
+                FaultTimeline.Partition or FaultTimeline.Loss => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Heal)?.Time,
                 _ => null,
             };
-            if (until is null && e.Kind is not (FaultTimeline.Pause or FaultTimeline.Partition))
+            if (until is null && e.Kind is not (FaultTimeline.Pause or FaultTimeline.Partition or FaultTimeline.Loss))
             {
                 continue;
             }
 
             var to = Math.Clamp(until ?? end, start, end);
             var from = Math.Clamp(e.Time, start, end);
-            var colour = e.Kind == FaultTimeline.Pause ? "#9e9e9e" : "#7e57c2";
+            var colour = e.Kind switch { FaultTimeline.Pause => "#9e9e9e", FaultTimeline.Loss => "#ff8f00", _ => "#7e57c2" };
             var opacity = e.Majority ? "0.35" : "0.15";
             html.Append("<rect x=\"").Append(Number(x(from))).Append("\" y=\"").Append(MarginTopPx).Append("\" width=\"")
                 .Append(Number(Math.Max(1, x(to) - x(from)))).Append("\" height=\"").Append(ChartHeightPx)
@@ -134,6 +134,7 @@ public static class ChaosReport
                 FaultTimeline.Leader => "#1e88e5",
                 FaultTimeline.Pause => "#616161",
                 FaultTimeline.Partition => "#5e35b1",
+                FaultTimeline.Loss => "#ef6c00",
                 _ => null,
             };
             if (colour is null)

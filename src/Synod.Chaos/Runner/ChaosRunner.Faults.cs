@@ -206,6 +206,9 @@ public sealed partial class ChaosRunner
             case FaultKind.Partition:
                 ApplyPartition(plan, now);
                 break;
+            case FaultKind.Loss:
+                ApplyLoss(plan, now);
+                break;
             case FaultKind.Replace:
             case FaultKind.Resize:
                 StartMembershipChange(plan, now);
@@ -299,5 +302,17 @@ public sealed partial class ChaosRunner
 
         _partitionHealAt = now + plan.HoldSeconds[0];
         _timeline.Add(new FaultEvent(now, FaultTimeline.Partition, plan.Victims, plan.Majority, $"{_network!.Description} for {plan.HoldSeconds[0]:0.0} s"));
+    }
+
+    private void ApplyLoss(FaultPlan plan, double now)
+    {
+        _network!.Lose(plan.Victims, plan.LossPercent);
+        lock (_cutOff)
+        {
+            _cutOff.UnionWith(plan.Victims);
+        }
+
+        _partitionHealAt = now + plan.HoldSeconds[0];
+        _timeline.Add(new FaultEvent(now, FaultTimeline.Loss, plan.Victims, false, $"{_network.Description} for {plan.HoldSeconds[0]:0.0} s"));
     }
 }

@@ -10,6 +10,9 @@ public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes,
     /// <summary>Replaces begun (a voter by a new id), the wiped voters replaced once the membership had changed among them.</summary>
     public int Replaces { get; init; }
 
+    /// <summary>Packet losses made (each of one or more replicas, `--net netns`).</summary>
+    public int Losses { get; init; }
+
     /// <summary>Resizes begun (grow by two voters, or shrink back by two).</summary>
     public int Resizes { get; init; }
 
@@ -24,7 +27,8 @@ public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes,
     {
         Replaces = timeline.CountEvents(FaultTimeline.Replace),
         Resizes = timeline.CountEvents(FaultTimeline.Resize),
+        Losses = timeline.CountEvents(FaultTimeline.Loss),
     };
 
-    public int Total => Kills + Pauses + Wipes + Partitions + Replaces + Resizes;
+    public int Total => Kills + Pauses + Wipes + Partitions + Losses + Replaces + Resizes;
 }

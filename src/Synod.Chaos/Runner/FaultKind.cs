@@ -19,6 +19,12 @@ public enum FaultKind
     Partition,
 
     /// <summary>
+    /// A share of every packet to and from one or more replicas is dropped at random by nftables inside their network
+    /// namespaces (`--net netns` only), for a few seconds: TCP retransmits, and messages arrive late or after a reset.
+    /// </summary>
+    Loss,
+
+    /// <summary>
     /// A voter is replaced by a new replica (a new id, port and folder): added as a learner, started with --join, promoted
     /// once caught up, and the old one removed (it stops on its own). Once the membership has changed, a wiped voter is
     /// replaced this way too, since it may not rebuild (docs/protocol.md, "Membership").

@@ -4,7 +4,7 @@ namespace Synod.Chaos;
 public static class FaultKinds
 {
     public static IReadOnlyList<FaultKind> All { get; } =
-        [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Replace, FaultKind.Resize];
+        [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Loss, FaultKind.Replace, FaultKind.Resize];
 
     /// <summary>The kinds that change the membership: a run with them starts spare replicas' proxies and certificates.</summary>
     public static IReadOnlySet<FaultKind> Membership { get; } = new HashSet<FaultKind> { FaultKind.Replace, FaultKind.Resize };
@@ -16,6 +16,7 @@ public static class FaultKinds
         FaultKind.Restart => "restart",
         FaultKind.Wipe => "wipe",
         FaultKind.Partition => "partition",
+        FaultKind.Loss => "loss",
         FaultKind.Replace => "replace",
         FaultKind.Resize => "resize",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a fault kind."),
@@ -28,8 +29,11 @@ public static class FaultKinds
     public static IReadOnlySet<FaultKind> Supported() =>
         OperatingSystem.IsWindows() ? new HashSet<FaultKind>(All.Where(k => k != FaultKind.Pause)) : new HashSet<FaultKind>(All);
 
-    /// <summary>What a run injects unless told otherwise: every supported kind but the membership changes, which are asked for by name.</summary>
-    public static IReadOnlySet<FaultKind> Default() => new HashSet<FaultKind>(Supported().Except(Membership));
+    /// <summary>
+    /// What a run injects unless told otherwise: every supported kind but the membership changes and packet loss (which
+    /// needs `--net netns`), which are asked for by name.
+    /// </summary>
+    public static IReadOnlySet<FaultKind> Default() => new HashSet<FaultKind>(Supported().Except(Membership).Where(k => k != FaultKind.Loss));
 
     /// <summary>Parses "kill,pause,restart": a comma-separated list of kinds, each once.</summary>
     /// <exception cref="FormatException">An unknown, repeated or unsupported kind; the message names it and lists the valid ones.</exception>

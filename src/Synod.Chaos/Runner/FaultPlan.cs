@@ -4,7 +4,8 @@ namespace Synod.Chaos;
 /// One fault the planner chose. <see cref="Victims"/> are the replicas it takes out (for a partition, the cut-off
 /// side, or every replica when no side keeps a majority). <see cref="HoldSeconds"/> is how long until recovery, per
 /// victim for kills, and <see cref="Groups"/> the sides of a partition: with <see cref="OneWay"/>, only traffic
-/// from the first group to the second is dropped; otherwise every pair of groups is cut both ways.
+/// from the first group to the second is dropped; otherwise every pair of groups is cut both ways. A loss drops
+/// <see cref="LossPercent"/> % of the packets each victim sends and receives.
 /// </summary>
 public sealed record FaultPlan(
     FaultKind Kind,
@@ -12,4 +13,5 @@ public sealed record FaultPlan(
     bool Majority,
     IReadOnlyList<double> HoldSeconds,
     bool OneWay = false,
-    IReadOnlyList<IReadOnlyList<int>>? Groups = null);
+    IReadOnlyList<IReadOnlyList<int>>? Groups = null,
+    int LossPercent = 0);

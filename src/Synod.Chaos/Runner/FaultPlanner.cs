@@ -34,6 +34,12 @@ public sealed class FaultPlanner
     private const double WipeRestartSecondsMax = 1.5;
     private const double PartitionSecondsMin = 1;
     private const double PartitionSecondsMax = 4;
+    private const double LossSecondsMin = 2;
+    private const double LossSecondsMax = 6;
+
+    /// <summary>The share of packets a loss drops, in percent, each way: enough for retransmits and late messages, not a partition.</summary>
+    private const int LossPercentMin = 5;
+    private const int LossPercentMax = 40;
     private const double MajorityKillOrPauseSecondsMin = 1.5;
     private const double MajorityKillOrPauseSecondsMax = 3.5;
     private const double MajorityPartitionSecondsMin = 1.5;
@@ -63,8 +69,8 @@ public sealed class FaultPlanner
         _random = new Random(seed);
         // With the membership faults the wipe comes after the first replace, so that it shows a wiped voter replaced.
         FaultKind[] forced = enabled.Contains(FaultKind.Replace)
-            ? [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize]
-            : [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Wipe, FaultKind.Resize];
+            ? [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize]
+            : [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Wipe, FaultKind.Resize];
         _forced = new Queue<FaultKind>(forced.Where(enabled.Contains));
         _minorityKinds = [.. FaultKinds.All.Where(k => k != FaultKind.Restart && enabled.Contains(k))];
 
@@ -142,7 +148,7 @@ public sealed class FaultPlanner
         }
 
         var budget = Math.Min(Budget(picture), HealthyVoters(picture).Count);
-        if (budget < 1 || (kind == FaultKind.Partition && picture.PartitionActive))
+        if (budget < 1 || (kind is FaultKind.Partition or FaultKind.Loss && picture.PartitionActive))
         {
             return null;
         }
@@ -168,6 +174,8 @@ public sealed class FaultPlanner
                 return new FaultPlan(kind, victims, false, [.. victims.Select(_ => Between(KillOrPauseSecondsMin, KillOrPauseSecondsMax))]);
             case FaultKind.Wipe:
                 return new FaultPlan(kind, victims, false, [Between(WipeRestartSecondsMin, WipeRestartSecondsMax)]);
+            case FaultKind.Loss:
+                return new FaultPlan(kind, victims, false, [Between(LossSecondsMin, LossSecondsMax)], LossPercent: _random.Next(LossPercentMin, LossPercentMax + 1));
             default:
                 var rest = (picture.Members ?? Enumerable.Range(1, _replicas).ToList()).Except(victims).ToList();
                 var oneWay = _random.NextDouble() < OneWayShare;

@@ -14,6 +14,7 @@ internal sealed class FaultTimeline
     public const string Restart = "restart";
     public const string Wipe = "wipe";
     public const string Partition = "partition";
+    public const string Loss = "loss";
     public const string Heal = "heal";
     public const string Exit = "exit";
     public const string Leader = "leader";

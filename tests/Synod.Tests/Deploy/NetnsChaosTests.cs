@@ -6,17 +6,17 @@ namespace Synod.Tests.Deploy;
 
 /// <summary>
 /// Issue 20: `synod chaos --net netns` as a user runs it: three replicas in network namespaces of their own, real
-/// partitions by nftables, 15 s; the history is linearizable and the replicas converge. Skipped, with one line, where
+/// partitions and packet loss by nftables, 15 s; the history is linearizable and the replicas converge. Skipped, with one line, where
 /// namespaces cannot be made.
 /// </summary>
 [Collection(RealClusterCollection.Name)]
 public sealed partial class NetnsChaosTests
 {
     [NetnsFact]
-    public async Task A_short_chaos_run_on_network_namespaces_with_real_partitions_is_linearizable_and_converges()
+    public async Task A_short_chaos_run_on_network_namespaces_with_real_partitions_and_packet_loss_is_linearizable_and_converges()
     {
         var run = await CliExitCodeTests.RunAsync(TimeSpan.FromSeconds(150),
-            "chaos", "--net", "netns", "--replicas", "3", "--duration", "15s", "--faults", "partition", "--seed", "11", "--clients", "4");
+            "chaos", "--net", "netns", "--replicas", "3", "--duration", "15s", "--faults", "partition,loss", "--seed", "11", "--clients", "4");
 
         Assert.True(run.ExitCode == ExitCodes.Ok, $"exit {run.ExitCode}: {run.Stdout}\n{run.Stderr}");
         Assert.Contains("linearizable: yes", run.Stdout, StringComparison.Ordinal);
@@ -24,6 +24,7 @@ public sealed partial class NetnsChaosTests
         // The summary's count, the last of the progress lines' ones.
         var partitions = int.Parse(Partitions().Matches(run.Stdout)[^1].Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(partitions > 0, $"no partition was made:\n{run.Stdout}");
+        Assert.Matches(@"losses [1-9]", run.Stdout);
     }
 
     [GeneratedRegex(@"partitions (\d+)")]
