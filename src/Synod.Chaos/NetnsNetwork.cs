@@ -23,6 +23,9 @@ public sealed class NetnsNetwork : IChaosNetwork
     private readonly List<string> _cuts = [];
     private readonly HashSet<int> _filtered = [];
 
+    /// <summary>The user-space switch that joins the namespaces instead of a bridge, when the links are shaped; else null.</summary>
+    private TunSwitch? _switch;
+
     private NetnsNetwork(string tag, int subnet, IReadOnlyList<int> ids)
     {
         _tag = tag;
@@ -30,13 +33,20 @@ public sealed class NetnsNetwork : IChaosNetwork
         _ids = ids;
     }
 
+    /// <summary>The host part of the root namespace's address (clients reach the replicas from it).</summary>
+    public const int RootHost = 254;
+
+    /// <summary>The switch's packets forwarded, lost and discarded so far (zeros on a bridge).</summary>
+    public (long Forwarded, long Lost, long Discarded) SwitchCounts => _switch is { } s ? (s.Forwarded, s.Lost, s.Discarded) : (0, 0, 0);
+
     public string Description
     {
         get
         {
             lock (_gate)
             {
-                return _cuts.Count == 0 ? "fully connected (network namespaces)" : string.Join("; ", _cuts);
+                var links = _switch is null ? "" : $", peer links {Shape(_shape)}";
+                return _cuts.Count == 0 ? $"fully connected (network namespaces{links})" : string.Join("; ", _cuts);
             }
         }
     }
@@ -62,8 +72,54 @@ public sealed class NetnsNetwork : IChaosNetwork
         return null;
     }
 
-    /// <summary>Makes the bridge and one namespace per id in <paramref name="ids"/>, each with its address.</summary>
-    public static NetnsNetwork Create(IReadOnlyList<int> ids)
+    /// <summary>
+    /// Makes one namespace per id in <paramref name="ids"/>, each with its address, joined by a <see cref="TunSwitch"/>
+    /// that gives every link between two replicas <paramref name="peerLinks"/> (delay, jitter, loss; the links to the
+    /// root namespace, where clients run, are not shaped): for WAN figures on a kernel without netem.
+    /// </summary>
+    public static NetnsNetwork CreateShaped(IReadOnlyList<int> ids, TunSwitch.LinkShape peerLinks)
+    {
+        if (peerLinks.Problem() is { } problem)
+        {
+            throw new ArgumentException($"the links' shape: {problem}.", nameof(peerLinks));
+        }
+
+        var (tag, subnet) = Check(ids);
+        var network = new NetnsNetwork(tag, subnet, [.. ids.Order()]) { _switch = new TunSwitch() };
+        try
+        {
+            network._switch.ShapeAll(peerLinks);
+            var root = $"synt{tag}r";
+            network._switch.AddPort(RootHost, root);
+            Run("ip", "addr", "add", $"10.213.{subnet}.{RootHost}/24", "dev", root);
+            Run("ip", "link", "set", root, "mtu", $"{TunSwitch.PacketBytesMax}", "up");
+            foreach (var id in network._ids)
+            {
+                var ns = network.Namespace(id);
+                var device = $"synt{tag}{id}";
+                Run("ip", "netns", "add", ns);
+                network._switch.AddPort((byte)id, device);
+                Run("ip", "link", "set", device, "netns", ns);
+                Run("ip", "netns", "exec", ns, "ip", "addr", "add", $"{network.Address(id)}/24", "dev", device);
+                Run("ip", "netns", "exec", ns, "ip", "link", "set", device, "mtu", $"{TunSwitch.PacketBytesMax}", "up");
+                Run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+                network._switch.Shape(RootHost, (byte)id, TunSwitch.LinkShape.None);
+                network._switch.Shape((byte)id, RootHost, TunSwitch.LinkShape.None);
+            }
+        }
+        catch
+        {
+            network.Remove();
+            throw;
+        }
+
+        network._shape = peerLinks;
+        return network;
+    }
+
+    private TunSwitch.LinkShape _shape = TunSwitch.LinkShape.None;
+
+    private static (string Tag, int Subnet) Check(IReadOnlyList<int> ids)
     {
         if (Unavailable() is { } why)
         {
@@ -75,8 +131,14 @@ public sealed class NetnsNetwork : IChaosNetwork
             throw new ArgumentException($"replica ids for a namespace network are 1 to 250; got {string.Join(",", ids)}.", nameof(ids));
         }
 
-        var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", CultureInfo.InvariantCulture);
-        var network = new NetnsNetwork(tag, Random.Shared.Next(1, 250), [.. ids.Order()]);
+        return (Random.Shared.Next(0x1000, 0xffff).ToString("x4", CultureInfo.InvariantCulture), Random.Shared.Next(1, 250));
+    }
+
+    /// <summary>Makes the bridge and one namespace per id in <paramref name="ids"/>, each with its address.</summary>
+    public static NetnsNetwork Create(IReadOnlyList<int> ids)
+    {
+        var (tag, subnet) = Check(ids);
+        var network = new NetnsNetwork(tag, subnet, [.. ids.Order()]);
         try
         {
             Run("ip", "link", "add", network.Bridge, "type", "bridge");
@@ -210,10 +272,15 @@ public sealed class NetnsNetwork : IChaosNetwork
         }
     }
 
+    private static string Shape(TunSwitch.LinkShape shape) =>
+        $"{shape.Delay.TotalMilliseconds:0.###} ms" + (shape.Jitter > TimeSpan.Zero ? $" ± {shape.Jitter.TotalMilliseconds:0.###} ms" : "") +
+        (shape.LossPercent > 0 ? $", {shape.LossPercent:0.##}% loss" : "");
+
     private int Known(int id) => _ids.Contains(id) ? id : throw new ArgumentException($"replica {id} has no namespace here: the ids are {string.Join(",", _ids)}.");
 
     private void Remove()
     {
+        _switch?.Dispose();
         foreach (var id in _ids)
         {
             Run(check: false, "ip", "netns", "del", Namespace(id));

@@ -13,6 +13,7 @@ root.Subcommands.Add(BenchWalCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());
+root.Subcommands.Add(NetnsCommand.Create());
 foreach (var command in ClientCommands.All())
 {
     root.Subcommands.Add(command);
