@@ -11,10 +11,13 @@
 #   bench/vs-etcd.sh --plain-peers        # both without peer TLS (Synod --insecure-peers, etcd http), for the A/B
 #   bench/vs-etcd.sh --tls                # clients over TLS too, on both; a third system, synod-plain (a second Synod
 #                                         # cluster serving clients in plaintext), measures what client TLS costs Synod
+#   bench/vs-etcd.sh --net netns --delay 1ms   # each replica and each etcd member in a network namespace of its own
+#                                         # (synod netns), every packet between two of them held 1 ms each way; needs root
 #
 # Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
-# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers, --tls. Needs root only to
-# install etcd. A watch workload is "watch:WATCHERS@RATE" (watchers of one prefix while RATE writes/s land; RATE 1000 if
+# table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers, --tls, --net netns with
+# --delay D (one way, between replicas; clients in this namespace reach them undelayed). Needs root only to install
+# etcd, and for --net netns. A watch workload is "watch:WATCHERS@RATE" (watchers of one prefix while RATE writes/s land; RATE 1000 if
 # left out); for it the table also gives each system's resident memory (all its processes) right after the run.
 set -euo pipefail
 
@@ -28,6 +31,8 @@ out=""
 workloads="put:1 put:16 put:64 put:256 get:64 get:256 get-stale:64 get-stale:256 mixed:64"
 plain_peers=""
 client_tls=""
+net=loopback
+delay=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,12 +44,17 @@ while [ $# -gt 0 ]; do
     --workloads) workloads="$2"; shift 2 ;;
     --plain-peers) plain_peers=yes; shift ;;
     --tls) client_tls=yes; shift ;;
+    --net) net="$2"; shift 2 ;;
+    --delay) delay="$2"; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
   esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "vs-etcd: --rounds '$rounds' is not a positive whole number." >&2; exit 2 ;; esac
 if [ -n "$client_tls" ] && [ -n "$plain_peers" ]; then echo "vs-etcd: give --tls or --plain-peers, not both." >&2; exit 2; fi
+case "$net" in loopback|netns) ;; *) echo "vs-etcd: --net '$net': use loopback or netns." >&2; exit 2 ;; esac
+if [ "$net" = loopback ] && [ "$delay" != 0 ]; then echo "vs-etcd: --delay needs --net netns (loopback cannot be delayed)." >&2; exit 2; fi
+if [ "$net" = netns ] && [ -n "$client_tls" ]; then echo "vs-etcd: --net netns measures peers over a shaped network; leave out --tls." >&2; exit 2; fi
 
 # Ports of this run only, away from the defaults so a cluster someone already runs is left alone.
 synod_base=17001
@@ -69,11 +79,12 @@ need_package python3 python3
 
 work="$(mktemp -d "${TMPDIR:-/var/tmp}/synod-vs-etcd.XXXXXX")"
 pids=()
+netns_pid=""
 cleanup() {
-  for pid in "${pids[@]}"; do
+  for pid in "${pids[@]}" $netns_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
-  for pid in "${pids[@]}"; do
+  for pid in "${pids[@]}" $netns_pid; do
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
@@ -87,6 +98,28 @@ trap 'exit 130' INT TERM
 echo "vs-etcd: work directory $work; logs in $work/logs" >&2
 mkdir -p "$work/logs"
 
+# Where each replica and member runs: 127.0.0.1, or with --net netns namespace i at its own address (synod netns keeps
+# them, with every packet between two of them held --delay each way, until it is stopped).
+host=(127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.1)
+in_ns() { "$@"; }
+if [ "$net" = netns ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "vs-etcd: --net netns needs root (network namespaces)." >&2; exit 1; fi
+  "$synod" netns --replicas 5 --delay "$delay" --json >"$work/netns.json" 2>"$work/logs/netns.log" &
+  netns_pid=$!
+  for _ in $(seq 1 100); do [ -s "$work/netns.json" ] && break; kill -0 "$netns_pid" 2>/dev/null || break; sleep 0.2; done
+  if [ ! -s "$work/netns.json" ]; then echo "vs-etcd: synod netns did not start; see $work/logs/netns.log:" >&2; cat "$work/logs/netns.log" >&2; exit 1; fi
+  for i in 1 2 3 4 5; do
+    host[i]="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["addresses"][sys.argv[2]])' "$work/netns.json" "$i")"
+    namespace[i]="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["namespaces"][sys.argv[2]])' "$work/netns.json" "$i")"
+  done
+  in_ns() { local i="$1"; shift; ip netns exec "${namespace[i]}" "$@"; }
+  echo "vs-etcd: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"])' "$work/netns.json")" >&2
+fi
+run_in() { # member, command...: the command in member's namespace (--net netns) or here
+  local i="$1"; shift
+  if [ "$net" = netns ]; then in_ns "$i" "$@"; else "$@"; fi
+}
+
 # etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged). Peers talk mutual TLS
 # with certificates from `synod certs` (ECDSA P-256, SANs 127.0.0.1 and localhost), as Synod's replicas do by default.
 peer_scheme=https
@@ -95,7 +128,7 @@ if [ -n "$plain_peers" ]; then
   peer_scheme=http
   synod_peer_flags=(--insecure-peers)
 else
-  "$synod" certs --out "$work/etcd-certs" --replicas 5 --cluster vs-etcd >/dev/null
+  "$synod" certs --out "$work/etcd-certs" --replicas 5 --cluster vs-etcd --hosts "$(IFS=,; echo "${host[*]:1:5}")" >/dev/null
 fi
 client_scheme=http
 etcd_client_tls() { :; }
@@ -113,14 +146,14 @@ etcd_peer_tls() { # member
 cluster=""
 etcd_endpoints=""
 for i in 1 2 3 4 5; do
-  cluster+="${cluster:+,}m$i=$peer_scheme://127.0.0.1:$((etcd_peer_base + i))"
-  etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:$((etcd_client_base + i))"
+  cluster+="${cluster:+,}m$i=$peer_scheme://${host[i]}:$((etcd_peer_base + i))"
+  etcd_endpoints+="${etcd_endpoints:+,}${host[i]}:$((etcd_client_base + i))"
 done
 for i in 1 2 3 4 5; do
   # shellcheck disable=SC2046 # the TLS flags are words on purpose
-  etcd --name "m$i" --data-dir "$work/etcd/m$i" \
-    --listen-client-urls "$client_scheme://127.0.0.1:$((etcd_client_base + i))" --advertise-client-urls "$client_scheme://127.0.0.1:$((etcd_client_base + i))" $(etcd_client_tls "$i") \
-    --listen-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" --initial-advertise-peer-urls "$peer_scheme://127.0.0.1:$((etcd_peer_base + i))" \
+  run_in "$i" etcd --name "m$i" --data-dir "$work/etcd/m$i" \
+    --listen-client-urls "$client_scheme://${host[i]}:$((etcd_client_base + i))" --advertise-client-urls "$client_scheme://${host[i]}:$((etcd_client_base + i))" $(etcd_client_tls "$i") \
+    --listen-peer-urls "$peer_scheme://${host[i]}:$((etcd_peer_base + i))" --initial-advertise-peer-urls "$peer_scheme://${host[i]}:$((etcd_peer_base + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd $(etcd_peer_tls "$i") \
     --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
   pids+=($!)
@@ -129,10 +162,22 @@ done
 # Synod: five replicas under `synod cluster` (which stops them when it is stopped; it makes their certificates).
 synod_tls_flags=()
 [ -n "$client_tls" ] && synod_tls_flags=(--tls)
-"$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" "${synod_peer_flags[@]}" "${synod_tls_flags[@]}" >"$work/logs/synod-cluster.log" 2>&1 &
-pids+=($!)
 synod_endpoints=""
-for i in 1 2 3 4 5; do synod_endpoints+="${synod_endpoints:+,}127.0.0.1:$((synod_base + i - 1))"; done
+for i in 1 2 3 4 5; do synod_endpoints+="${synod_endpoints:+,}${host[i]}:$((synod_base + i - 1))"; done
+if [ "$net" = netns ]; then
+  # One `synod serve` per namespace (synod cluster runs its replicas on loopback), with the certificates etcd uses.
+  synod_peers=""
+  for i in 1 2 3 4 5; do synod_peers+="${synod_peers:+,}$i=${host[i]}:$((synod_base + i - 1))"; done
+  for i in 1 2 3 4 5; do
+    peer_flags=(--insecure-peers)
+    [ -z "$plain_peers" ] && peer_flags=(--peer-cert "$work/etcd-certs/replica-$i.pem" --peer-key "$work/etcd-certs/replica-$i-key.pem" --peer-ca "$work/etcd-certs/ca.pem")
+    run_in "$i" "$synod" serve --id "$i" --peers "$synod_peers" --data-dir "$work/synod/r$i" --new-cluster "${peer_flags[@]}" >"$work/logs/synod-r$i.log" 2>&1 &
+    pids+=($!)
+  done
+else
+  "$synod" cluster --data-dir "$work/synod" --base-port "$synod_base" "${synod_peer_flags[@]}" "${synod_tls_flags[@]}" >"$work/logs/synod-cluster.log" 2>&1 &
+  pids+=($!)
+fi
 systems="synod etcd"
 synod_plain_endpoints=""
 if [ -n "$client_tls" ]; then
@@ -227,7 +272,30 @@ done
 peers_text="peers over mutual TLS"
 [ -n "$plain_peers" ] && peers_text="peers over plain TCP (--plain-peers)"
 [ -n "$client_tls" ] && peers_text="peers over mutual TLS, clients over TLS (--tls)"
+[ "$net" = netns ] && peers_text="$peers_text; each replica in a network namespace, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"].split("peer links ")[-1].rstrip(")"))' "$work/netns.json") one way between replicas (synod netns)"
 table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration" "$peers_text")"
 echo
 echo "$table"
+if [ "$net" = netns ]; then
+  # The physical floor of a 1-client put: one round trip to a majority (ping between two namespaces, through the same
+  # switch) plus one fsync (the WAL's batch-of-1 p50 on this disk).
+  rtt_ms="$(in_ns 1 ping -c 20 -i 0.05 -q "${host[2]}" | awk -F/ '/^rtt/ { print $5 }')"
+  fsync_us="$("$synod" bench-wal --seconds 1 --dir "$work" 2>/dev/null | awk '/^wal batch 1 / { print $(NF-2) }')"
+  floor="$(python3 - "$work/results.jsonl" "$rtt_ms" "$fsync_us" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rtt, fsync = float(sys.argv[2]), float(sys.argv[3]) / 1000
+floor = rtt + fsync
+text = f"Floor of a 1-client put: round trip {rtt:.2f} ms (ping, median) + one fsync {fsync:.2f} ms = {floor:.2f} ms."
+for system in ("synod", "etcd"):
+    p50 = [r["result"]["p50_ms"] for r in rows if r["system"] == system and r["workload"] == "put:1"]
+    if p50:
+        m = statistics.median(p50)
+        text += f" {system} put:1 p50 {m:.2f} ms ({m / floor:.2f}x the floor)."
+print(text)
+PY
+)"
+  table="$table"$'\n\n'"$floor"
+  echo "$floor"
+fi
 if [ -n "$out" ]; then echo "$table" >"$out"; echo "vs-etcd: table written to $out" >&2; fi
