@@ -25,7 +25,8 @@ def errors(workload, system):
     return sum(r["errors"] for r in runs.get((workload, system), []))
 
 
-print(f"Median of {rounds} round(s) of {duration} per run; 16 B keys, 256 B values; 5 Synod replicas and 5 etcd members{"" if "namespace" in peers else " on 127.0.0.1"}, fsync on, {peers}.")
+where = "" if "namespace" in peers else " on 127.0.0.1"
+print(f"Median of {rounds} round(s) of {duration} per run; 16 B keys, 256 B values; 5 Synod replicas and 5 etcd members{where}, fsync on, {peers}.")
 print()
 print("| workload | clients | Synod ops/s | etcd ops/s | Synod / etcd | Synod p50 ms | etcd p50 ms | Synod p99 ms | etcd p99 ms | errors (Synod/etcd) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -31,6 +31,12 @@ public interface IChaosNetwork : IAsyncDisposable
     /// </summary>
     void Lose(IEnumerable<int> ids, int percent);
 
-    /// <summary>Removes every cut and every loss.</summary>
+    /// <summary>
+    /// Holds every packet to and from each of <paramref name="ids"/> for <paramref name="delay"/>, each way, until
+    /// <see cref="HealAll"/>. Only on a shaped network (<see cref="NetnsNetwork.CreateShaped"/>).
+    /// </summary>
+    void Delay(IEnumerable<int> ids, TimeSpan delay);
+
+    /// <summary>Removes every cut, loss and delay.</summary>
     void HealAll();
 }

@@ -240,6 +240,27 @@ public sealed class NetnsNetwork : IChaosNetwork
         }
     }
 
+    public void Delay(IEnumerable<int> ids, TimeSpan delay)
+    {
+        var shaping = _switch ?? throw new NotSupportedException("this network has no switch to hold packets: make it with CreateShaped.");
+        var victims = ids.Select(Known).Distinct().Order().ToList();
+        var shape = _shape with { Delay = delay };
+        lock (_gate)
+        {
+            foreach (var id in victims)
+            {
+                // Both ways, with every other replica and with the clients' namespace: a slow or distant host.
+                foreach (var other in _ids.Where(o => o != id).Append(RootHost))
+                {
+                    shaping.Shape((byte)id, (byte)other, shape);
+                    shaping.Shape((byte)other, (byte)id, shape);
+                }
+            }
+
+            _cuts.Add($"{string.Join(",", victims)} delayed {delay.TotalMilliseconds:0} ms each way");
+        }
+    }
+
     public void HealAll()
     {
         lock (_gate)
@@ -251,6 +272,15 @@ public sealed class NetnsNetwork : IChaosNetwork
 
             _filtered.Clear();
             _cuts.Clear();
+            if (_switch is { } shaping)
+            {
+                shaping.ClearShapes();
+                foreach (var id in _ids)
+                {
+                    shaping.Shape(RootHost, (byte)id, TunSwitch.LinkShape.None);
+                    shaping.Shape((byte)id, RootHost, TunSwitch.LinkShape.None);
+                }
+            }
         }
     }
 

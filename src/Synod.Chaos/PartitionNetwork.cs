@@ -162,6 +162,10 @@ public sealed class PartitionNetwork : IChaosNetwork
     public void Lose(IEnumerable<int> ids, int percent) =>
         throw new NotSupportedException("packet loss needs --net netns: link proxies carry byte streams, not packets.");
 
+    /// <summary>Not here: a delay needs the switch between namespaces (ChaosOptions refuses it without --net netns).</summary>
+    public void Delay(IEnumerable<int> ids, TimeSpan delay) =>
+        throw new NotSupportedException("delays need --net netns: the switch between namespaces holds the packets.");
+
     public void HealAll()
     {
         lock (_gate)

@@ -124,6 +124,11 @@ public sealed record ChaosOptions
             throw new ArgumentException("--faults lists loss, which drops packets with nftables inside each replica's network namespace: add --net netns (needs root, iproute2 and nftables).");
         }
 
+        if (Faults.Contains(FaultKind.Delay) && !Netns)
+        {
+            throw new ArgumentException("--faults lists delay, which holds packets in a switch between the replicas' network namespaces: add --net netns (needs root, iproute2 and the tun driver).");
+        }
+
         if (Faults.Contains(FaultKind.Pause) && !ProcessSignals.CanPause)
         {
             throw new ArgumentException("--faults lists pause, which needs SIGSTOP and SIGCONT; this system has no POSIX signals.");

@@ -101,17 +101,17 @@ public static class ChaosReport
             double? until = e.Kind switch
             {
                 FaultTimeline.Pause => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Resume && r.Replicas.Intersect(e.Replicas).Any())?.Time,
-                FaultTimeline.Partition or FaultTimeline.Loss => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Heal)?.Time,
+                FaultTimeline.Partition or FaultTimeline.Loss or FaultTimeline.Delay => timeline.Skip(index).FirstOrDefault(r => r.Kind == FaultTimeline.Heal)?.Time,
                 _ => null,
             };
-            if (until is null && e.Kind is not (FaultTimeline.Pause or FaultTimeline.Partition or FaultTimeline.Loss))
+            if (until is null && e.Kind is not (FaultTimeline.Pause or FaultTimeline.Partition or FaultTimeline.Loss or FaultTimeline.Delay))
             {
                 continue;
             }
 
             var to = Math.Clamp(until ?? end, start, end);
             var from = Math.Clamp(e.Time, start, end);
-            var colour = e.Kind switch { FaultTimeline.Pause => "#9e9e9e", FaultTimeline.Loss => "#ff8f00", _ => "#7e57c2" };
+            var colour = e.Kind switch { FaultTimeline.Pause => "#9e9e9e", FaultTimeline.Loss => "#ff8f00", FaultTimeline.Delay => "#26a69a", _ => "#7e57c2" };
             var opacity = e.Majority ? "0.35" : "0.15";
             html.Append("<rect x=\"").Append(Number(x(from))).Append("\" y=\"").Append(MarginTopPx).Append("\" width=\"")
                 .Append(Number(Math.Max(1, x(to) - x(from)))).Append("\" height=\"").Append(ChartHeightPx)
@@ -135,6 +135,7 @@ public static class ChaosReport
                 FaultTimeline.Pause => "#616161",
                 FaultTimeline.Partition => "#5e35b1",
                 FaultTimeline.Loss => "#ef6c00",
+                FaultTimeline.Delay => "#00897b",
                 _ => null,
             };
             if (colour is null)

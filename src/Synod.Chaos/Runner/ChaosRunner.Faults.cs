@@ -209,6 +209,9 @@ public sealed partial class ChaosRunner
             case FaultKind.Loss:
                 ApplyLoss(plan, now);
                 break;
+            case FaultKind.Delay:
+                ApplyDelay(plan, now);
+                break;
             case FaultKind.Replace:
             case FaultKind.Resize:
                 StartMembershipChange(plan, now);
@@ -314,5 +317,17 @@ public sealed partial class ChaosRunner
 
         _partitionHealAt = now + plan.HoldSeconds[0];
         _timeline.Add(new FaultEvent(now, FaultTimeline.Loss, plan.Victims, false, $"{_network.Description} for {plan.HoldSeconds[0]:0.0} s"));
+    }
+
+    private void ApplyDelay(FaultPlan plan, double now)
+    {
+        _network!.Delay(plan.Victims, TimeSpan.FromMilliseconds(plan.DelayMs));
+        lock (_cutOff)
+        {
+            _cutOff.UnionWith(plan.Victims);
+        }
+
+        _partitionHealAt = now + plan.HoldSeconds[0];
+        _timeline.Add(new FaultEvent(now, FaultTimeline.Delay, plan.Victims, false, $"{_network.Description} for {plan.HoldSeconds[0]:0.0} s"));
     }
 }

@@ -138,7 +138,10 @@ public sealed partial class ChaosRunner
             if (_options.Netns)
             {
                 // One namespace per id the run may use, each replica on its own address (issue 20).
-                _network = NetnsNetwork.Create([.. Enumerable.Range(1, _options.IdsMax)]);
+                // Delays need the user-space switch (this kernel has no netem); without them the bridge costs nothing.
+                _network = _options.Faults.Contains(FaultKind.Delay)
+                    ? NetnsNetwork.CreateShaped([.. Enumerable.Range(1, _options.IdsMax)], TunSwitch.LinkShape.None)
+                    : NetnsNetwork.Create([.. Enumerable.Range(1, _options.IdsMax)]);
                 listen = Enumerable.Range(1, _options.IdsMax).ToDictionary(id => id, _network.ListenEndpoint);
             }
             else

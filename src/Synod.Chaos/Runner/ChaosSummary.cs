@@ -13,7 +13,7 @@ public static class ChaosSummary
         var text = new StringBuilder();
         text.AppendLine($"chaos: {o.Replicas} replicas, {DurationText.Format(o.Duration)}, seed {o.Seed}, {o.Clients} clients, faults {FaultKinds.Describe(o.Faults)}");
         text.AppendLine($"  operations    {result.OperationsOk} ok, {result.OperationsFailed} failed, {result.OperationsUnknown} unknown ({result.OperationsOk / seconds:0} ok/s)");
-        text.AppendLine($"  faults        kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions}{(o.Faults.Contains(FaultKind.Loss) ? $", losses {f.Losses}" : "")} (majority faults {f.MajorityFaults}, unexpected exits {f.UnexpectedExits})");
+        text.AppendLine($"  faults        kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions}{(o.Faults.Contains(FaultKind.Loss) ? $", losses {f.Losses}" : "")}{(o.Faults.Contains(FaultKind.Delay) ? $", delays {f.Delays}" : "")} (majority faults {f.MajorityFaults}, unexpected exits {f.UnexpectedExits})");
         if (o.Faults.Overlaps(FaultKinds.Membership))
         {
             text.AppendLine($"  membership    replaces {f.Replaces}, resizes {f.Resizes}, {result.MembershipChanges} changes completed; members at the end {string.Join(",", result.FinalMembers)}");

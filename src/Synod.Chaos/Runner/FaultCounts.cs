@@ -13,6 +13,9 @@ public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes,
     /// <summary>Packet losses made (each of one or more replicas, `--net netns`).</summary>
     public int Losses { get; init; }
 
+    /// <summary>Delays made (each of one or more replicas' packets, `--net netns`).</summary>
+    public int Delays { get; init; }
+
     /// <summary>Resizes begun (grow by two voters, or shrink back by two).</summary>
     public int Resizes { get; init; }
 
@@ -28,7 +31,8 @@ public sealed record FaultCounts(int Kills, int Pauses, int Restarts, int Wipes,
         Replaces = timeline.CountEvents(FaultTimeline.Replace),
         Resizes = timeline.CountEvents(FaultTimeline.Resize),
         Losses = timeline.CountEvents(FaultTimeline.Loss),
+        Delays = timeline.CountEvents(FaultTimeline.Delay),
     };
 
-    public int Total => Kills + Pauses + Wipes + Partitions + Losses + Replaces + Resizes;
+    public int Total => Kills + Pauses + Wipes + Partitions + Losses + Delays + Replaces + Resizes;
 }

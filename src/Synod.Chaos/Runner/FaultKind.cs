@@ -25,6 +25,12 @@ public enum FaultKind
     Loss,
 
     /// <summary>
+    /// Every packet to and from one or more replicas is held 5 to 50 ms each way by the user-space switch between the
+    /// namespaces (`--net netns` only), for a few seconds: a slow or distant host, whose messages and answers come late.
+    /// </summary>
+    Delay,
+
+    /// <summary>
     /// A voter is replaced by a new replica (a new id, port and folder): added as a learner, started with --join, promoted
     /// once caught up, and the old one removed (it stops on its own). Once the membership has changed, a wiped voter is
     /// replaced this way too, since it may not rebuild (docs/protocol.md, "Membership").

@@ -4,7 +4,7 @@ namespace Synod.Chaos;
 public static class FaultKinds
 {
     public static IReadOnlyList<FaultKind> All { get; } =
-        [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Loss, FaultKind.Replace, FaultKind.Resize];
+        [FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.Wipe, FaultKind.Partition, FaultKind.Loss, FaultKind.Delay, FaultKind.Replace, FaultKind.Resize];
 
     /// <summary>The kinds that change the membership: a run with them starts spare replicas' proxies and certificates.</summary>
     public static IReadOnlySet<FaultKind> Membership { get; } = new HashSet<FaultKind> { FaultKind.Replace, FaultKind.Resize };
@@ -17,6 +17,7 @@ public static class FaultKinds
         FaultKind.Wipe => "wipe",
         FaultKind.Partition => "partition",
         FaultKind.Loss => "loss",
+        FaultKind.Delay => "delay",
         FaultKind.Replace => "replace",
         FaultKind.Resize => "resize",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a fault kind."),
@@ -30,10 +31,13 @@ public static class FaultKinds
         OperatingSystem.IsWindows() ? new HashSet<FaultKind>(All.Where(k => k != FaultKind.Pause)) : new HashSet<FaultKind>(All);
 
     /// <summary>
-    /// What a run injects unless told otherwise: every supported kind but the membership changes and packet loss (which
-    /// needs `--net netns`), which are asked for by name.
+    /// What a run injects unless told otherwise: every supported kind but the membership changes and packet loss and
+    /// delay (which need `--net netns`), which are asked for by name.
     /// </summary>
-    public static IReadOnlySet<FaultKind> Default() => new HashSet<FaultKind>(Supported().Except(Membership).Where(k => k != FaultKind.Loss));
+    public static IReadOnlySet<FaultKind> Default() => new HashSet<FaultKind>(Supported().Except(Membership).Except(Shaping));
+
+    /// <summary>The kinds that shape packets, which only `--net netns` can.</summary>
+    public static IReadOnlySet<FaultKind> Shaping { get; } = new HashSet<FaultKind> { FaultKind.Loss, FaultKind.Delay };
 
     /// <summary>Parses "kill,pause,restart": a comma-separated list of kinds, each once.</summary>
     /// <exception cref="FormatException">An unknown, repeated or unsupported kind; the message names it and lists the valid ones.</exception>

@@ -5,7 +5,7 @@ namespace Synod.Chaos;
 /// side, or every replica when no side keeps a majority). <see cref="HoldSeconds"/> is how long until recovery, per
 /// victim for kills, and <see cref="Groups"/> the sides of a partition: with <see cref="OneWay"/>, only traffic
 /// from the first group to the second is dropped; otherwise every pair of groups is cut both ways. A loss drops
-/// <see cref="LossPercent"/> % of the packets each victim sends and receives.
+/// <see cref="LossPercent"/> % of the packets each victim sends and receives; a delay holds them <see cref="DelayMs"/> ms.
 /// </summary>
 public sealed record FaultPlan(
     FaultKind Kind,
@@ -14,4 +14,5 @@ public sealed record FaultPlan(
     IReadOnlyList<double> HoldSeconds,
     bool OneWay = false,
     IReadOnlyList<IReadOnlyList<int>>? Groups = null,
-    int LossPercent = 0);
+    int LossPercent = 0,
+    int DelayMs = 0);

@@ -40,6 +40,12 @@ public sealed class FaultPlanner
     /// <summary>The share of packets a loss drops, in percent, each way: enough for retransmits and late messages, not a partition.</summary>
     private const int LossPercentMin = 5;
     private const int LossPercentMax = 40;
+    private const double DelaySecondsMin = 2;
+    private const double DelaySecondsMax = 6;
+
+    /// <summary>How long a delay holds each packet, each way, in ms: from a distant host to one slower than the election timeout's share.</summary>
+    private const int DelayMsMin = 5;
+    private const int DelayMsMax = 50;
     private const double MajorityKillOrPauseSecondsMin = 1.5;
     private const double MajorityKillOrPauseSecondsMax = 3.5;
     private const double MajorityPartitionSecondsMin = 1.5;
@@ -69,8 +75,8 @@ public sealed class FaultPlanner
         _random = new Random(seed);
         // With the membership faults the wipe comes after the first replace, so that it shows a wiped voter replaced.
         FaultKind[] forced = enabled.Contains(FaultKind.Replace)
-            ? [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize]
-            : [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Wipe, FaultKind.Resize];
+            ? [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Delay, FaultKind.Replace, FaultKind.Wipe, FaultKind.Resize]
+            : [FaultKind.Kill, FaultKind.Pause, FaultKind.Partition, FaultKind.Loss, FaultKind.Delay, FaultKind.Wipe, FaultKind.Resize];
         _forced = new Queue<FaultKind>(forced.Where(enabled.Contains));
         _minorityKinds = [.. FaultKinds.All.Where(k => k != FaultKind.Restart && enabled.Contains(k))];
 
@@ -148,7 +154,7 @@ public sealed class FaultPlanner
         }
 
         var budget = Math.Min(Budget(picture), HealthyVoters(picture).Count);
-        if (budget < 1 || (kind is FaultKind.Partition or FaultKind.Loss && picture.PartitionActive))
+        if (budget < 1 || (kind is FaultKind.Partition or FaultKind.Loss or FaultKind.Delay && picture.PartitionActive))
         {
             return null;
         }
@@ -174,6 +180,8 @@ public sealed class FaultPlanner
                 return new FaultPlan(kind, victims, false, [.. victims.Select(_ => Between(KillOrPauseSecondsMin, KillOrPauseSecondsMax))]);
             case FaultKind.Wipe:
                 return new FaultPlan(kind, victims, false, [Between(WipeRestartSecondsMin, WipeRestartSecondsMax)]);
+            case FaultKind.Delay:
+                return new FaultPlan(kind, victims, false, [Between(DelaySecondsMin, DelaySecondsMax)], DelayMs: _random.Next(DelayMsMin, DelayMsMax + 1));
             case FaultKind.Loss:
                 return new FaultPlan(kind, victims, false, [Between(LossSecondsMin, LossSecondsMax)], LossPercent: _random.Next(LossPercentMin, LossPercentMax + 1));
             default:

@@ -15,6 +15,7 @@ internal sealed class FaultTimeline
     public const string Wipe = "wipe";
     public const string Partition = "partition";
     public const string Loss = "loss";
+    public const string Delay = "delay";
     public const string Heal = "heal";
     public const string Exit = "exit";
     public const string Leader = "leader";

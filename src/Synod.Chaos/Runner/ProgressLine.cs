@@ -7,7 +7,7 @@ internal static class ProgressLine
         string.Join(",", progress.Replicas.Where(r => r.State == state && (state != ReplicaRunState.Running || r.Serving == serving)).Select(r => r.Id));
 
     public static string Faults(FaultCounts f) =>
-        $"kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions}" + (f.Losses > 0 ? $", losses {f.Losses}" : "") +
+        $"kills {f.Kills}, pauses {f.Pauses}, restarts {f.Restarts}, wipes {f.Wipes}, partitions {f.Partitions}" + (f.Losses > 0 ? $", losses {f.Losses}" : "") + (f.Delays > 0 ? $", delays {f.Delays}" : "") +
         (f.MajorityFaults > 0 ? $" (majority {f.MajorityFaults})" : "") + (f.UnexpectedExits > 0 ? $", UNEXPECTED EXITS {f.UnexpectedExits}" : "");
 
     public static string Plain(ChaosProgress p, double opsPerSecond)

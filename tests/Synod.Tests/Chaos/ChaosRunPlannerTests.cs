@@ -7,7 +7,7 @@ public sealed class ChaosRunPlannerTests
 {
     private static readonly IReadOnlySet<FaultKind> Every = FaultKinds.Default();
 
-    private static readonly IReadOnlySet<FaultKind> WithMembership = new HashSet<FaultKind>(FaultKinds.All.Where(k => k != FaultKind.Loss));
+    private static readonly IReadOnlySet<FaultKind> WithMembership = new HashSet<FaultKind>(FaultKinds.All.Except(FaultKinds.Shaping));
 
     [Fact]
     public void Each_enabled_kind_is_forced_once_before_any_random_fault()
@@ -130,20 +130,27 @@ public sealed class ChaosRunPlannerTests
     }
 
     [Fact]
-    public void A_loss_comes_after_the_partition_takes_a_minority_drops_a_bounded_share_and_waits_for_the_network_to_heal()
+    public void A_loss_and_a_delay_come_after_the_partition_take_a_minority_are_bounded_and_wait_for_the_network_to_heal()
     {
-        var planner = new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Partition, FaultKind.Loss }, seed: 5, runStart: 0, TimeSpan.FromSeconds(60));
+        var planner = new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Partition, FaultKind.Loss, FaultKind.Delay }, seed: 5, runStart: 0, TimeSpan.FromSeconds(60));
         int[] five = [1, 2, 3, 4, 5];
         Assert.Equal(FaultKind.Partition, planner.Next(Membership(1, five, [five]))!.Kind);
         var loss = planner.Next(Membership(2, five, [five]))!;
         Assert.Equal(FaultKind.Loss, loss.Kind);
         Assert.InRange(loss.LossPercent, 5, 40);
         Assert.InRange(loss.Victims.Count, 1, 2);
+        var delay = planner.Next(Membership(3, five, [five]))!;
+        Assert.Equal(FaultKind.Delay, delay.Kind);
+        Assert.InRange(delay.DelayMs, 5, 50);
+        Assert.InRange(delay.Victims.Count, 1, 2);
         Assert.Null(new FaultPlanner(5, new HashSet<FaultKind> { FaultKind.Loss }, seed: 5, runStart: 0, TimeSpan.FromSeconds(60)).Next(new FaultPicture(1, five, 0, 0, PartitionActive: true)));
 
         // Proxies carry byte streams, not packets: a run without namespaces refuses loss up front, naming the flag.
-        var refused = Assert.Throws<ArgumentException>(() => new ChaosOptions { ReplicaProgram = ["synod"], Faults = new HashSet<FaultKind> { FaultKind.Loss } }.Validate());
-        Assert.Contains("--net netns", refused.Message);
+        foreach (var kind in FaultKinds.Shaping)
+        {
+            var refused = Assert.Throws<ArgumentException>(() => new ChaosOptions { ReplicaProgram = ["synod"], Faults = new HashSet<FaultKind> { kind } }.Validate());
+            Assert.Contains("--net netns", refused.Message);
+        }
     }
 
     [Fact]
