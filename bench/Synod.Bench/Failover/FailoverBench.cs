@@ -30,9 +30,12 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
     private long _killedAt = long.MaxValue;
     private long _recoveredAt;
 
+    private NetnsNetwork? _network;
+
     public async Task<IReadOnlyList<FailoverKill>> RunAsync(string workDir, CancellationToken cancellation)
     {
         var replicas = StartCluster(workDir);
+        await using var network = _network;
         try
         {
             var endpoints = replicas.Select(r => r.ListenEndpoint).ToList();
@@ -94,15 +97,27 @@ internal sealed class FailoverBench(FailoverSettings settings, TextWriter progre
 
     private List<ChaosReplica> StartCluster(string workDir)
     {
-        var reserved = ReplicaPorts.Reserve(settings.Replicas);
-        var listen = reserved.Select(l => $"127.0.0.1:{ReplicaPorts.Port(l)}").ToList();
-        reserved.ForEach(l => l.Stop());
+        List<string> listen;
+        IReadOnlyList<string> Prefix(int id) => _network is { } network ? network.ProgramPrefix(id) : [];
+        if (settings.Delay is { } delay)
+        {
+            _network = NetnsNetwork.CreateShaped([.. Enumerable.Range(1, settings.Replicas)], new TunSwitch.LinkShape(delay, TimeSpan.Zero, 0));
+            listen = [.. Enumerable.Range(1, settings.Replicas).Select(_network.ListenEndpoint)];
+            progress.WriteLine($"  {_network.Description}");
+        }
+        else
+        {
+            var reserved = ReplicaPorts.Reserve(settings.Replicas);
+            listen = [.. reserved.Select(l => $"127.0.0.1:{ReplicaPorts.Port(l)}")];
+            reserved.ForEach(l => l.Stop());
+        }
+
         var peers = string.Join(",", listen.Select((endpoint, i) => $"{i + 1}={endpoint}"));
         // The same authenticated peer links as any cluster, so that the failover figure includes their reconnects.
         var certificates = PeerCertificates.WriteDevelopmentSet(
             Path.Combine(workDir, "certs"), PeerCertificates.DefaultCluster, [.. Enumerable.Range(1, settings.Replicas)], [], force: true);
         var replicas = listen.Select((endpoint, i) => new ChaosReplica(
-            i + 1, settings.ReplicaProgram, settings.TickMs, endpoint, ["--peers", peers], null, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
+            i + 1, [.. Prefix(i + 1), .. settings.ReplicaProgram], settings.TickMs, endpoint, ["--peers", peers], null, Path.Combine(workDir, "data", $"r{i + 1}"), Path.Combine(workDir, "logs", $"r{i + 1}.log"),
             certificates.ServeArgs(i + 1))).ToList();
         foreach (var replica in replicas)
         {

@@ -36,6 +36,12 @@ public sealed record FailoverSettings
 
     public required IReadOnlyList<string> ReplicaProgram { get; init; }
 
+    /// <summary>
+    /// With a value, each replica runs in a network namespace of its own and every packet between two replicas is held
+    /// this long each way (<see cref="Synod.Chaos.NetnsNetwork.CreateShaped"/>; needs root); null: loopback.
+    /// </summary>
+    public TimeSpan? Delay { get; init; }
+
     public void Validate()
     {
         Core.ReplicaOptions.RequireOddReplicaCount(Replicas, "--replicas", 3, 9);
@@ -53,6 +59,11 @@ public sealed record FailoverSettings
         if (Steady <= TimeSpan.Zero || Steady > SteadyMax)
         {
             throw new ArgumentException($"--steady {Steady}: use more than 0 and at most {SteadyMax}.");
+        }
+
+        if (Delay is { } delay && new Synod.Chaos.TunSwitch.LinkShape(delay, TimeSpan.Zero, 0).Problem() is { } problem)
+        {
+            throw new ArgumentException($"--delay: {problem}.");
         }
 
         if (ValueBytes is < 0 or > BenchSettings.ValueBytesMax)
