@@ -13,6 +13,8 @@
 #                                         # cluster serving clients in plaintext), measures what client TLS costs Synod
 #   bench/vs-etcd.sh --net netns --delay 1ms   # each replica and each etcd member in a network namespace of its own
 #                                         # (synod netns), every packet between two of them held 1 ms each way; needs root
+#   bench/vs-etcd.sh --keys 1000000 --workloads "put:256 get:256"   # both stores first filled with a million keys;
+#                                         # the resident memory of each, empty and filled, is printed with the table
 #
 # Options: --rounds N, --duration D (per run, e.g. 5s), --quick, --keep (keep the work directory), --out FILE (the
 # table as markdown, also printed), --workloads "put:1 put:256 ..." (a subset), --plain-peers, --tls, --net netns with
@@ -33,6 +35,7 @@ plain_peers=""
 client_tls=""
 net=loopback
 delay=0
+keys=1000
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,12 +49,14 @@ while [ $# -gt 0 ]; do
     --tls) client_tls=yes; shift ;;
     --net) net="$2"; shift 2 ;;
     --delay) delay="$2"; shift 2 ;;
+    --keys) keys="$2"; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "vs-etcd: unknown option '$1'; see --help." >&2; exit 2 ;;
   esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "vs-etcd: --rounds '$rounds' is not a positive whole number." >&2; exit 2 ;; esac
 if [ -n "$client_tls" ] && [ -n "$plain_peers" ]; then echo "vs-etcd: give --tls or --plain-peers, not both." >&2; exit 2; fi
+case "$keys" in ''|*[!0-9]*|0) echo "vs-etcd: --keys '$keys' is not a positive whole number." >&2; exit 2 ;; esac
 case "$net" in loopback|netns) ;; *) echo "vs-etcd: --net '$net': use loopback or netns." >&2; exit 2 ;; esac
 if [ "$net" = loopback ] && [ "$delay" != 0 ]; then echo "vs-etcd: --delay needs --net netns (loopback cannot be delayed)." >&2; exit 2; fi
 if [ "$net" = netns ] && [ -n "$client_tls" ]; then echo "vs-etcd: --net netns measures peers over a shaped network; leave out --tls." >&2; exit 2; fi
@@ -115,12 +120,14 @@ if [ "$net" = netns ]; then
   in_ns() { local i="$1"; shift; ip netns exec "${namespace[i]}" "$@"; }
   echo "vs-etcd: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"])' "$work/netns.json")" >&2
 fi
-run_in() { # member, command...: the command in member's namespace (--net netns) or here
+run_in() { # member, command...: the command in member's namespace (--net netns) or here, replacing the background
+  # subshell it is started in (`run_in ... &`), so that $! is the server's own pid and cleanup stops it
   local i="$1"; shift
-  if [ "$net" = netns ]; then in_ns "$i" "$@"; else "$@"; fi
+  if [ "$net" = netns ]; then exec ip netns exec "${namespace[i]}" "$@"; else exec "$@"; fi
 }
 
-# etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged). Peers talk mutual TLS
+# etcd: five members, default durability (its WAL is fsynced before a proposal is acknowledged), its backend quota
+# raised from 2 GiB to 8 GiB (its suggested maximum) so that --keys can fill it. Peers talk mutual TLS
 # with certificates from `synod certs` (ECDSA P-256, SANs 127.0.0.1 and localhost), as Synod's replicas do by default.
 peer_scheme=https
 synod_peer_flags=()
@@ -155,7 +162,7 @@ for i in 1 2 3 4 5; do
     --listen-client-urls "$client_scheme://${host[i]}:$((etcd_client_base + i))" --advertise-client-urls "$client_scheme://${host[i]}:$((etcd_client_base + i))" $(etcd_client_tls "$i") \
     --listen-peer-urls "$peer_scheme://${host[i]}:$((etcd_peer_base + i))" --initial-advertise-peer-urls "$peer_scheme://${host[i]}:$((etcd_peer_base + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token synod-vs-etcd $(etcd_peer_tls "$i") \
-    --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
+    --quota-backend-bytes 8589934592 --logger zap --log-level warn >"$work/logs/etcd-m$i.log" 2>&1 &
   pids+=($!)
 done
 
@@ -229,7 +236,7 @@ run() { # system mode clients round
   fi
   # shellcheck disable=SC2046 # --cacert and its path are two words on purpose
   if ! json="$("$synod" bench --target "$(target_of "$1")" --endpoints "$(endpoints_of "$1")" $(tls_of "$1") --mode "$2" --clients "$clients" "${rate_flags[@]}" \
-      --duration "$duration" --warmup "$warmup" --key-size 16 --value-size 256 --json 2>>"$work/logs/bench.log")"; then
+      --duration "$duration" --warmup "$warmup" --key-size 16 --value-size 256 --key-space "$keys" --json 2>>"$work/logs/bench.log")"; then
     echo "vs-etcd: synod bench --target $1 --mode $2 --clients $3 failed; see $work/logs/bench.log" >&2
     tail -5 "$work/logs/bench.log" >&2
     exit 1
@@ -257,6 +264,24 @@ for system in $systems echo; do
   "$synod" bench --target "$(target_of "$system")" --endpoints "$(endpoints_of "$system")" $(tls_of "$system") --clients 64 --duration 3s --json >/dev/null 2>>"$work/logs/bench.log"
 done
 
+memory_text=""
+if [ "$keys" -gt 1000 ]; then
+  # Each store filled once with every key (the runs then overwrite and read among them), its memory measured before
+  # and after: what holding the keys costs, beyond the 16 + 256 bytes of each.
+  for system in synod etcd; do
+    empty="$(rss_mib "$system")"
+    started=$(date +%s)
+    # shellcheck disable=SC2046
+    "$synod" bench --target "$system" --endpoints "$(endpoints_of "$system")" $(tls_of "$system") --mode put --clients 256 --duration 1s \
+      --key-size 16 --value-size 256 --key-space "$keys" --fill --json >/dev/null 2>>"$work/logs/bench.log"
+    sleep 5 # let a snapshot the fill started finish
+    filled="$(rss_mib "$system")"
+    line="$(python3 -c 'import sys; e, f, k, s = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]); print("%s: %d MiB for its 5 processes empty, %d MiB holding %d keys (filled in %d s): %.0f bytes per key per replica, %.0f beyond the 272 of key and value" % (sys.argv[5], e, f, k, s, (f - e) * 1048576 / k / 5, (f - e) * 1048576 / k / 5 - 272))' "$empty" "$filled" "$keys" "$(( $(date +%s) - started ))" "$system")"
+    echo "vs-etcd: $line" >&2
+    memory_text+="${memory_text:+ }$line."
+  done
+fi
+
 : >"$work/results.jsonl"
 for round in $(seq 1 "$rounds"); do
   echo "vs-etcd: round $round of $rounds" >&2
@@ -273,7 +298,9 @@ peers_text="peers over mutual TLS"
 [ -n "$plain_peers" ] && peers_text="peers over plain TCP (--plain-peers)"
 [ -n "$client_tls" ] && peers_text="peers over mutual TLS, clients over TLS (--tls)"
 [ "$net" = netns ] && peers_text="$peers_text; each replica in a network namespace, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"].split("peer links ")[-1].rstrip(")"))' "$work/netns.json") one way between replicas (synod netns)"
+[ "$keys" -ne 1000 ] && peers_text="$peers_text; $keys keys of 16 + 256 B in each store"
 table="$(python3 "$root/bench/vs-etcd-table.py" "$work/results.jsonl" "$rounds" "$duration" "$peers_text")"
+[ -n "$memory_text" ] && table="$table"$'\n\n'"Resident memory: $memory_text"
 echo
 echo "$table"
 if [ "$net" = netns ]; then

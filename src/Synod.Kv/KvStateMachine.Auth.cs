@@ -152,8 +152,9 @@ public sealed partial class KvStateMachine
     /// Whether the lease owner rules apply to a command: to every one, of encoding 5 too, as the build that brought the
     /// rules applied them (it wrote encoding 5 and kept owners in format-7 snapshots), so that a replica replaying its log
     /// and one that restored its snapshot judge alike. The build before owners also wrote encoding 5, without the rules:
-    /// its snapshots (format 6) are refused (<see cref="Restore"/>): the upgrade from it goes through the build with
-    /// owners, whose snapshots then hold every verdict the older build made. Under <see cref="KvBugs.OldCommandsByOldestRules"/>, encoding 5 gets no rules.
+    /// its snapshots (format 6) are refused (<see cref="Restore"/>), and the upgrade from it must first make that build stop
+    /// judging leases (every lease revoked, a snapshot on every replica after it) before it goes through the build with
+    /// owners: that build reads format 6 without a check, so its own snapshots are only as alike as what it restored. Under <see cref="KvBugs.OldCommandsByOldestRules"/>, encoding 5 gets no rules.
     /// </summary>
     private bool UnderOwnerRules(KvCommand command) =>
         (_bugs & KvBugs.OldCommandsByOldestRules) == 0 || command.EncodingVersion >= KvCommand.FormatVersionLeaseHandover;

@@ -255,11 +255,10 @@ public sealed partial class KvStateMachine
         return bytes;
     }
 
-    /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
     /// <summary>
-    /// Whether this build can restore <paramref name="snapshot"/> at all (its magic and format, not its body), so that a
-    /// replica refuses to start with one line instead of failing in its owner loop: throws what
-    /// <see cref="Restore"/> would.
+    /// Refuses, before a replica starts, a snapshot of the one format this build knows and will not restore (format 6,
+    /// <see cref="NoLeaseOwnersRefused"/>), so that the start fails with one line instead of in the owner loop. Any other
+    /// problem (a damaged body, an unknown format) is left to <see cref="Restore"/>.
     /// </summary>
     public static void CheckFormat(ReadOnlySpan<byte> snapshot)
     {
@@ -269,13 +268,19 @@ public sealed partial class KvStateMachine
         }
     }
 
+    /// <summary>
+    /// Why a format-6 snapshot is refused, with every step of the way on. Not only its leases matter: an attach or revoke
+    /// that build let through (and later builds refuse) leaves nothing in a later snapshot to tell, so replicas that
+    /// replay the log would part from one that restored it; and the build with owners reads format 6 without a check,
+    /// so passing through it alone does not help: the old build must first stop making such verdicts.
+    /// </summary>
     private static KvFormatException NoLeaseOwnersRefused() =>
-        // Not only its leases: an attach or revoke that build let through (and this one refuses) leaves nothing in a
-        // later snapshot to tell, so replicas that replay the log would part from one that restored it.
-        new("The snapshot was written by the build before lease owners (snapshot format 6, peer version 6), whose lease attaches and revokes " +
-            "this build would judge differently from the replicas that replay them. Upgrade through the build with lease owners (peer version 7) first: " +
-            "run it on every replica until each has taken a snapshot (--snapshot-every-slots), then start this build.");
+        new("The snapshot was written by the build before lease owners (snapshot format 6, peer version 6), whose lease grants, attaches and revokes " +
+            "later builds judge differently when they replay them. Upgrade in three steps (docs/security.md, \"Upgrading in place\"): " +
+            "(1) with the version-6 build, revoke every lease, grant none and change no users or roles, and let every replica take a snapshot after that; " +
+            "(2) run the build with lease owners (peer version 7) on every replica until each has taken a snapshot again; (3) start this build.");
 
+    /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
     private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot, out byte version)
     {
         if (snapshot.Length < SnapshotHeaderBytes)

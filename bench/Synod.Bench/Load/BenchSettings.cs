@@ -90,8 +90,11 @@ public sealed record BenchSettings
         Check(OperationTimeout > TimeSpan.Zero && OperationTimeout <= DurationMax, $"--timeout {OperationTimeout}: use more than 0 and at most {DurationMax}.");
     }
 
-    /// <summary>Whether the keys must exist before the run: every mode that reads.</summary>
-    public bool NeedsFill => Mode is not (BenchMode.Put or BenchMode.Watch or BenchMode.Lock or BenchMode.Lease);
+    /// <summary>Put every key once before the run even where the mode does not read (--fill): puts then overwrite a store of --key-space keys.</summary>
+    public bool Fill { get; init; }
+
+    /// <summary>Whether the keys must exist before the run: every mode that reads, and any with <see cref="Fill"/>.</summary>
+    public bool NeedsFill => Fill || Mode is not (BenchMode.Put or BenchMode.Watch or BenchMode.Lock or BenchMode.Lease);
 
     private static void Check(bool ok, string problem)
     {

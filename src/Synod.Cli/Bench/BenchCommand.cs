@@ -26,6 +26,7 @@ public static class BenchCommand
         var keySize = new Option<int>("--key-size") { Description = "Key length in bytes.", DefaultValueFactory = _ => 16 };
         var valueSize = new Option<int>("--value-size") { Description = "Value length in bytes.", DefaultValueFactory = _ => 256 };
         var keySpace = new Option<int>("--key-space") { Description = "Distinct keys, picked at random; reads first put each once.", DefaultValueFactory = _ => 1000 };
+        var fill = new Option<bool>("--fill") { Description = "Put every key of --key-space once before warming up, in any mode (reads always do): to measure a store that holds that many keys." };
         var rate = new Option<int>("--rate") { Description = "For --mode watch: writes per second under the watched prefix.", DefaultValueFactory = _ => 1000 };
         var readRatio = new Option<double>("--read-ratio") { Description = "For --mode mixed: the fraction of reads.", DefaultValueFactory = _ => 0.9 };
         var leases = new Option<int>("--leases") { Description = "For --mode lease: leases granted first and kept alive during the run.", DefaultValueFactory = _ => 10_000 };
@@ -33,7 +34,7 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ops_per_sec, p50_ms, p99_ms, errors, ...) instead of text." };
         var command = new Command("bench", "Measure throughput and latency of puts and gets against Synod, etcd or the gRPC echo ceiling.")
         {
-            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, readRatio, rate, leases, leaseTtl, json,
+            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, fill, readRatio, rate, leases, leaseTtl, json,
         };
         shared.AddTo(command, withNode: false, withTimeout: true);
         command.SetAction(async (parse, cancellation) =>
@@ -60,6 +61,7 @@ public static class BenchCommand
                     KeyBytes = parse.GetValue(keySize),
                     ValueBytes = parse.GetValue(valueSize),
                     KeySpace = parse.GetValue(keySpace),
+                    Fill = parse.GetValue(fill),
                     ReadRatio = parse.GetValue(readRatio),
                     WatchWriteRate = parse.GetValue(rate),
                     Leases = parse.GetValue(leases),

@@ -216,7 +216,7 @@ public sealed class DecoderFuzzTests
         new(KvAuthChangeKind.Enable, SecretBytes: new byte[KvAuthChange.TokenKeyBytes]),
     ];
 
-    /// <summary>A snapshot with keys, a session, a lease and users and roles (format version 6).</summary>
+    /// <summary>A snapshot with keys, a session, a lease and users and roles (format version 7).</summary>
     private static byte[] KvSnapshotSeed()
     {
         var machine = new KvStateMachine();
