@@ -277,7 +277,7 @@ public sealed partial class KvStateMachine
     private static KvFormatException NoLeaseOwnersRefused() =>
         new("The snapshot was written by the build before lease owners (snapshot format 6, peer version 6), whose lease grants, attaches and revokes " +
             "later builds judge differently when they replay them. Upgrade in three steps (docs/security.md, \"Upgrading in place\"): " +
-            "(1) with the version-6 build, revoke every lease, grant none and change no users or roles, and let every replica take a snapshot after that; " +
+            "(1) with the version-6 build, revoke every lease, grant none and change no users, roles or authentication settings, and let every replica take a snapshot after that; " +
             "(2) run the build with lease owners (peer version 7) on every replica until each has taken a snapshot again; (3) start this build.");
 
     /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
