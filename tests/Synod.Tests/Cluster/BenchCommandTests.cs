@@ -83,7 +83,10 @@ public sealed class BenchCommandTests
         }
     }
 
-    [Fact]
+    // A soak: failover itself is in the default run (RealClusterTests, GracefulStopTests, the chaos runs); this checks
+    // the measuring tool, in 11 s the default run cannot spare.
+    [SoakFact]
+    [Trait("Category", "Soak")]
     public async Task Bench_failover_kills_the_leader_under_load_and_writes_resume_under_another_leader()
     {
         var run = await CliExitCodeTests.RunAsync("bench-failover", "--replicas", "3", "--clients", "8", "--kills", "1", "--steady", "1s", "--json");

@@ -35,7 +35,7 @@ public sealed class CliParseErrorTests
     public async Task A_key_that_starts_with_dashes_goes_after_a_double_dash_and_help_still_exits_0()
     {
         // After "--" the key is taken as it is: the command then fails only because nothing listens there.
-        var run = await CliExitCodeTests.RunAsync("get", "--endpoints", "127.0.0.1:1", "--timeout", "10", "--", "--weird-key");
+        var run = await CliExitCodeTests.RunAsync("get", "--endpoints", "127.0.0.1:1", "--timeout", "1", "--", "--weird-key");
         var help = await CliExitCodeTests.RunAsync("put", "--help");
 
         Assert.Equal(ExitCodes.Unreachable, run.ExitCode);

@@ -11,7 +11,7 @@ namespace Synod.Tests.Cluster;
 public sealed class DurabilityTests
 {
     private const int Replicas = 5;
-    private const int Rounds = 3;
+    private const int Rounds = 2; // each round kills all five; a third took 7 s of the default run's ten minutes
     private const int Writers = 6;
 
     /// <summary>Writes a writer attempts per round at most; the round ends earlier when every replica is killed.</summary>
