@@ -3,6 +3,8 @@
 
   bench/scale-report.py bench/results/scale.jsonl --plots docs/img   # markdown on stdout, SVG plots in docs/img
 
+Only the lines without a --label (scale.py's A/B runs carry one) unless --label LABEL picks those.
+
 For each (system, keys, value size, replicas) the last measured line wins. The plots are plain SVG (no library), one
 per dimension: put throughput at 256 clients and memory per key against key count (256-byte values, 3 replicas) and
 against value size, and put throughput against replica count; Synod and etcd on the same axes.
@@ -16,13 +18,14 @@ import sys
 COLOURS = {"synod": "#1f6feb", "etcd": "#d1242f"}
 
 
-def load(path):
+def load(path, label=""):
     latest = {}
     with open(path) as lines:
         for line in lines:
             if line.strip():
                 row = json.loads(line)
-                latest[(row["system"], row["keys"], row["value_bytes"], row["replicas"])] = row
+                if row.get("label", "") == label:
+                    latest[(row["system"], row["keys"], row["value_bytes"], row["replicas"])] = row
     return list(latest.values())
 
 
@@ -150,12 +153,12 @@ def svg_plot(path, title, xlabel, ylabel, series, xlog=True, ylog=False, xticks=
 
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: bench/scale-report.py RESULTS.jsonl [--plots DIR]")
-    rows = load(sys.argv[1])
+        sys.exit("usage: bench/scale-report.py RESULTS.jsonl [--plots DIR] [--label LABEL]")
+    rows = load(sys.argv[1], sys.argv[sys.argv.index("--label") + 1] if "--label" in sys.argv else "")
     plots = sys.argv[sys.argv.index("--plots") + 1] if "--plots" in sys.argv else None
     by_keys = [r for r in rows if r["value_bytes"] == 256 and r["replicas"] == 3]
-    by_value = [r for r in rows if r["replicas"] == 3 and r["value_bytes"] != 256 or
-                (r["replicas"] == 3 and r["value_bytes"] == 256 and r["keys"] == max((x["keys"] for x in rows if x["value_bytes"] != 256), default=-1))]
+    # Value sizes, each at the key count it was measured with (256 B at 100k keys, beside 16 B and 4 KiB).
+    by_value = [r for r in rows if r["replicas"] == 3 and (r["value_bytes"] != 256 or r["keys"] == 100000)]
     by_replicas = [r for r in rows if r["value_bytes"] == 256 and r["keys"] == 100000]
     sections = []
     if by_keys:

@@ -137,6 +137,7 @@ class Cluster:
 
 class SynodCluster(Cluster):
     name = "synod"
+    env = {}
 
     def endpoints(self):
         return ",".join(f"127.0.0.1:{SYNOD_BASE + i - 1}" for i in range(1, self.replicas + 1))
@@ -153,7 +154,8 @@ class SynodCluster(Cluster):
 
     def start(self, i, fresh=False, rebuild=False):
         first = ["--new-cluster"] if fresh else ["--rebuild-from-peers"] if rebuild else []
-        self.processes[i] = subprocess.Popen(self.command(i, first), stdout=self.open_log(i), stderr=subprocess.STDOUT)
+        self.processes[i] = subprocess.Popen(self.command(i, first), stdout=self.open_log(i), stderr=subprocess.STDOUT,
+                                             env=dict(os.environ, **self.env))
 
     def metrics(self, i):
         with urllib.request.urlopen(f"http://127.0.0.1:{SYNOD_HTTP_BASE + i - 1}/metrics", timeout=5) as answer:
@@ -204,12 +206,14 @@ class EtcdCluster(Cluster):
             return False
 
 
-def bench(work, cluster, mode, clients, duration, keys, value_bytes, fill=False, ops=None, timeout=None, warmup=None):
+def bench(work, cluster, mode, clients, duration, keys, value_bytes, fill=False, ops=None, timeout=None, warmup=None, filled=False):
     command = [SYNOD, "bench", "--target", cluster.name, "--endpoints", cluster.endpoints(), "--mode", mode,
                "--clients", str(clients), "--duration", duration, "--key-size", str(KEY_BYTES),
                "--value-size", str(value_bytes), "--key-space", str(keys), "--json"]
     if fill:
         command.append("--fill")
+    if filled:
+        command.append("--filled")  # every key was put by the cell's fill: a read run does not put them again
     if ops is not None:
         command += ["--ops", str(ops)]
     if timeout is not None:
@@ -269,7 +273,7 @@ def log_seconds(path, text, after):
 
 
 def measure_cell(args, work, keys, value_bytes, replicas, out):
-    cell = {"keys": keys, "value_bytes": value_bytes, "replicas": replicas,
+    cell = {"keys": keys, "value_bytes": value_bytes, "replicas": replicas, "label": args.label,
             "data_bytes_per_key": KEY_BYTES + value_bytes, "date": time.strftime("%Y-%m-%d")}
     if os.path.exists(work):
         shutil.rmtree(work)
@@ -277,6 +281,7 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
     certs = os.path.join(work, "certs")
     subprocess.run([SYNOD, "certs", "--out", certs, "--replicas", str(replicas), "--cluster", "scale"],
                    check=True, stdout=subprocess.DEVNULL)
+    SynodCluster.env = dict(pair.split("=", 1) for pair in args.synod_env)
     systems = [SynodCluster(work, replicas, certs)] + ([EtcdCluster(work, replicas, certs)] if args.etcd else [])
     try:
         for system in systems:
@@ -309,7 +314,7 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
                 mode, clients = workload.split(":")
                 order = systems if round_ % 2 else list(reversed(systems))
                 for system in order:
-                    result = bench(work, system, mode, int(clients), args.duration, keys, value_bytes, warmup="1s")
+                    result = bench(work, system, mode, int(clients), args.duration, keys, value_bytes, warmup="1s", filled=True)
                     runs.append({"system": system.name, "workload": workload, "round": round_,
                                  "ops_per_sec": result["ops_per_sec"], "p50_ms": result["p50_ms"],
                                  "p99_ms": result["p99_ms"], "errors": result["errors"]})
@@ -327,11 +332,19 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
             row["snapshot_seconds_mean"] = None
             quiet, during = [], []
             written = sum(synod.metric(i, "synod_snapshots_written_total") for i in range(1, replicas + 1))
+            paused = [synod.metric(i, "dotnet_gc_pause_time_seconds_total") for i in range(1, replicas + 1)]
+            gc_quiet, gc_during = [], []
             for _ in range(args.snapshot_runs):
-                result = bench(work, synod, "put", 64, "2s", keys, value_bytes)
+                result = bench(work, synod, "put", 64, "2s", keys, value_bytes, filled=True)
                 now = sum(synod.metric(i, "synod_snapshots_written_total") for i in range(1, replicas + 1))
+                paused_now = [synod.metric(i, "dotnet_gc_pause_time_seconds_total") for i in range(1, replicas + 1)]
+                longest = max(b - a for a, b in zip(paused, paused_now))
                 (during if now > written else quiet).append(result["p99_ms"])
-                written = now
+                (gc_during if now > written else gc_quiet).append(longest)
+                written, paused = now, paused_now
+            # The most time one replica spent paused for garbage collection in a run, median over the runs.
+            row["gc_pause_quiet_s"] = round(statistics.median(gc_quiet), 3) if gc_quiet else None
+            row["gc_pause_during_snapshot_s"] = round(statistics.median(gc_during), 3) if gc_during else None
             seconds = sum(synod.metric(i, "synod_snapshot_duration_seconds_sum") for i in range(1, replicas + 1))
             taken = sum(synod.metric(i, "synod_snapshot_duration_seconds_count") for i in range(1, replicas + 1))
             row["snapshots_taken"] = int(taken)
@@ -341,7 +354,8 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
             row["put64_p99_during_snapshot_ms"] = statistics.median(during) if during else None
             row["runs_quiet"], row["runs_during_snapshot"] = len(quiet), len(during)
             log(f"synod: {int(taken)} snapshots, {row['snapshot_seconds_mean']} s each, {row['snapshot_bytes'] / 2**20:.0f} MiB; put:64 p99 "
-                f"{row['put64_p99_quiet_ms']} ms in {len(quiet)} quiet runs, {row['put64_p99_during_snapshot_ms']} ms in {len(during)} with a snapshot")
+                f"{row['put64_p99_quiet_ms']} ms in {len(quiet)} quiet runs, {row['put64_p99_during_snapshot_ms']} ms in {len(during)} with a snapshot; "
+                f"GC pauses of the most paused replica per run {row['gc_pause_quiet_s']} s quiet, {row['gc_pause_during_snapshot_s']} s with a snapshot")
         if args.restart:
             for system in systems:
                 system.kill(1)
@@ -406,6 +420,9 @@ def main():
     parser.add_argument("--no-snapshots", dest="snapshots", action="store_false")
     parser.add_argument("--no-restart", dest="restart", action="store_false")
     parser.add_argument("--no-catchup", dest="catchup", action="store_false")
+    parser.add_argument("--synod-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for every synod serve (for an A/B of a runtime setting)")
+    parser.add_argument("--label", default="", help="a label written into every result line (for an A/B)")
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 3 snapshot runs")
     parser.add_argument("--keep", action="store_true", help="keep each cell's work directory")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "scale.jsonl"))

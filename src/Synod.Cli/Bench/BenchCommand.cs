@@ -27,6 +27,7 @@ public static class BenchCommand
         var valueSize = new Option<int>("--value-size") { Description = "Value length in bytes.", DefaultValueFactory = _ => 256 };
         var keySpace = new Option<int>("--key-space") { Description = "Distinct keys, picked at random; reads first put each once.", DefaultValueFactory = _ => 1000 };
         var fill = new Option<bool>("--fill") { Description = "Put every key of --key-space once before warming up, in any mode (reads always do): to measure a store that holds that many keys." };
+        var filled = new Option<bool>("--filled") { Description = "Every key of --key-space is there already (an earlier run's --fill): reads do not put them first." };
         var rate = new Option<int>("--rate") { Description = "For --mode watch: writes per second under the watched prefix.", DefaultValueFactory = _ => 1000 };
         var readRatio = new Option<double>("--read-ratio") { Description = "For --mode mixed: the fraction of reads.", DefaultValueFactory = _ => 0.9 };
         var leases = new Option<int>("--leases") { Description = "For --mode lease: leases granted first and kept alive during the run.", DefaultValueFactory = _ => 10_000 };
@@ -34,7 +35,7 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ops_per_sec, p50_ms, p99_ms, errors, ...) instead of text." };
         var command = new Command("bench", "Measure throughput and latency of puts and gets against Synod, etcd or the gRPC echo ceiling.")
         {
-            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, fill, readRatio, rate, leases, leaseTtl, json,
+            target, mode, clients, conns, ops, duration, warmup, keySize, valueSize, keySpace, fill, filled, readRatio, rate, leases, leaseTtl, json,
         };
         shared.AddTo(command, withNode: false, withTimeout: true);
         command.SetAction(async (parse, cancellation) =>
@@ -62,6 +63,7 @@ public static class BenchCommand
                     ValueBytes = parse.GetValue(valueSize),
                     KeySpace = parse.GetValue(keySpace),
                     Fill = parse.GetValue(fill),
+                    Filled = parse.GetValue(filled),
                     ReadRatio = parse.GetValue(readRatio),
                     WatchWriteRate = parse.GetValue(rate),
                     Leases = parse.GetValue(leases),
