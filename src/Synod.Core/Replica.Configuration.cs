@@ -263,6 +263,43 @@ public sealed partial class Replica
     }
 
     /// <summary>
+    /// The shell's bytes of a stored snapshot, after its configuration header if it has one (the whole of a snapshot
+    /// from before membership changes): for a check the host makes before the replica starts. Null if the header is
+    /// cut short; everything else about it is checked when the replica reads it.
+    /// </summary>
+    public static ReadOnlySpan<byte> SnapshotShellBytes(ReadOnlySpan<byte> stored)
+    {
+        if (!stored.StartsWith(EnvelopeMagic))
+        {
+            return stored;
+        }
+
+        if (stored.Length < 6)
+        {
+            return null;
+        }
+
+        var at = 6;
+        for (var i = 0; i < stored[5]; i++)
+        {
+            if (at + 20 > stored.Length)
+            {
+                return null;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(stored[(at + 16)..]);
+            if (length < 0 || at + 20 + (long)length > stored.Length)
+            {
+                return null;
+            }
+
+            at += 20 + length;
+        }
+
+        return stored[at..];
+    }
+
+    /// <summary>
     /// Reads a stored or received snapshot: its configurations (a snapshot from before membership changes has none, and
     /// the cluster's first configuration governs) and the shell's bytes. Null with <paramref name="problem"/> if malformed.
     /// </summary>

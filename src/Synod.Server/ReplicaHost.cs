@@ -70,7 +70,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             {
                 try
                 {
-                    Synod.Kv.KvStateMachine.CheckFormat(snapshot);
+                    // The stored snapshot starts with the configurations that govern the slots after it (the core's
+                    // envelope); the state machine's own header follows them.
+                    Synod.Kv.KvStateMachine.CheckFormat(Synod.Core.Replica.SnapshotShellBytes(snapshot));
                 }
                 catch (Synod.Kv.KvFormatException e)
                 {
