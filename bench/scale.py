@@ -329,7 +329,6 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
         synod = systems[0]
         if args.snapshots:
             row = rows["synod"]
-            row["snapshot_seconds_mean"] = None
             quiet, during = [], []
             written = sum(synod.metric(i, "synod_snapshots_written_total") for i in range(1, replicas + 1))
             paused = [synod.metric(i, "dotnet_gc_pause_time_seconds_total") for i in range(1, replicas + 1)]

@@ -37,17 +37,7 @@ public class KvApplyBenchmarks
         _clients = PatchedPut.ClientIds(ClientCount);
         _sequences = new ulong[ClientCount];
         var value = SampleCommands.Value(seed: 31);
-        var fill = new List<byte[]>();
-        for (var key = 0; key < KeyCount; key++)
-        {
-            var client = key % ClientCount;
-            fill.Add(SampleCommands.Put(_clients[client], ++_sequences[client], key, value));
-            if (fill.Count == FillSlotCommands || key == KeyCount - 1)
-            {
-                _kv.ApplySlot(++_slot, fill);
-                fill.Clear();
-            }
-        }
+        SampleCommands.Fill(_kv, _clients, _sequences, KeyCount, value, FillSlotCommands, ref _slot);
 
         // From here on, sequences take the four varint bytes the patched commands have room for.
         for (var client = 0; client < ClientCount; client++)

@@ -30,19 +30,9 @@ public class KvSnapshotBenchmarks
         var sequences = new ulong[ClientCount];
         var value = SampleCommands.Value(seed: 31);
         var slot = 0L;
-        var fill = new List<byte[]>();
         for (var pass = 0; pass < 2; pass++)
         {
-            for (var key = 0; key < KeyCount; key++)
-            {
-                var client = key % ClientCount;
-                fill.Add(SampleCommands.Put(clients[client], ++sequences[client], key, value));
-                if (fill.Count == FillSlotCommands || key == KeyCount - 1)
-                {
-                    _kv.ApplySlot(++slot, fill);
-                    fill.Clear();
-                }
-            }
+            SampleCommands.Fill(_kv, clients, sequences, KeyCount, value, FillSlotCommands, ref slot);
         }
 
         _snapshot = _kv.Snapshot();

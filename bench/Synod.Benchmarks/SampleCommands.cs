@@ -63,4 +63,23 @@ internal static class SampleCommands
 
         return batch;
     }
+
+    /// <summary>
+    /// Puts keys 0 to <paramref name="keyCount"/> - 1 into <paramref name="kv"/>, key i from client i mod the clients at
+    /// its next sequence, in slots of <paramref name="slotCommands"/> commands after <paramref name="slot"/> (advanced).
+    /// </summary>
+    public static void Fill(KvStateMachine kv, ulong[] clients, ulong[] sequences, int keyCount, byte[] value, int slotCommands, ref long slot)
+    {
+        var fill = new List<byte[]>();
+        for (var key = 0; key < keyCount; key++)
+        {
+            var client = key % clients.Length;
+            fill.Add(Put(clients[client], ++sequences[client], key, value));
+            if (fill.Count == slotCommands || key == keyCount - 1)
+            {
+                kv.ApplySlot(++slot, fill);
+                fill.Clear();
+            }
+        }
+    }
 }

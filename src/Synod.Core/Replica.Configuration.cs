@@ -264,8 +264,8 @@ public sealed partial class Replica
 
     /// <summary>
     /// The shell's bytes of a stored snapshot, after its configuration header if it has one (the whole of a snapshot
-    /// from before membership changes): for a check the host makes before the replica starts. Null if the header is
-    /// cut short; everything else about it is checked when the replica reads it.
+    /// from before membership changes): for a check the host makes before the replica starts. Empty if the header is
+    /// cut short; everything else about it is checked when the replica reads it (UnwrapSnapshot).
     /// </summary>
     public static ReadOnlySpan<byte> SnapshotShellBytes(ReadOnlySpan<byte> stored)
     {
