@@ -139,7 +139,7 @@ def svg_plot(path, title, xlabel, ylabel, series, xlog=True, ylog=False, xticks=
     for n, (name, line) in enumerate(series.items()):
         line = sorted(p for p in line if p[1] is not None and p[1] > 0)
         colour = COLOURS.get(name.split()[0], "#555")
-        dash = ' stroke-dasharray="5,4"' if n % 2 and name.split()[0] == list(series)[0].split()[0] else ""
+        dash = ' stroke-dasharray="5,4"' if " get " in f" {name} " else ""  # gets dashed, beside the same system's puts
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="' +
                      " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in line) + '"/>')
         for x, y in line:
