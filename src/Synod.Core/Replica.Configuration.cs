@@ -234,7 +234,22 @@ public sealed partial class Replica
     }
 
     /// <summary>The snapshot as stored and sent: the configurations that govern the slots after it, then the shell's bytes.</summary>
-    private byte[] WrapSnapshot(long slot, byte[] data)
+    private byte[] WrapSnapshot(long slot, ReadOnlySpan<byte> data)
+    {
+        var envelope = SnapshotEnvelope(slot);
+        var wrapped = new byte[envelope.Length + data.Length];
+        envelope.CopyTo(wrapped, 0);
+        data.CopyTo(wrapped.AsSpan(envelope.Length));
+        return wrapped;
+    }
+
+    /// <summary>
+    /// The bytes a stored snapshot of <paramref name="slot"/> starts with: the configurations that govern the slots
+    /// after it. A shell that serialises its state behind them (<see cref="CompactEnveloped"/>) saves the core a copy
+    /// of the whole state. It depends only on configurations chosen at or before the slot, so it is the same when
+    /// asked for while the slot is the last applied as when the snapshot is handed back later.
+    /// </summary>
+    public byte[] SnapshotEnvelope(long slot)
     {
         var keepFrom = EpochStartAt(slot + 1);
         var epochs = _epochs.Where(e => e.EffectiveFrom >= keepFrom && e.ChosenAt <= slot).ToList();
@@ -256,10 +271,7 @@ public sealed partial class Replica
             header.AddRange(members);
         }
 
-        var wrapped = new byte[header.Count + data.Length];
-        header.CopyTo(wrapped);
-        data.CopyTo(wrapped, header.Count);
-        return wrapped;
+        return [.. header];
     }
 
     /// <summary>

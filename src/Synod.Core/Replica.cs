@@ -102,6 +102,9 @@ public sealed partial class Replica
     /// <summary>Answers to itself (promises, acceptances) that wait for their Ready to be reported persisted.</summary>
     public int SelfMessagesWaiting => _selfInbox.Count;
 
+    /// <summary>Messages to itself this replica has handled once their Ready was durable (<see cref="Persisted"/>), since it started.</summary>
+    public long SelfMessagesDelivered { get; private set; }
+
     /// <summary>Client commands dropped because no leader took them within ProposalWaitTicksMax, since this core started.</summary>
     public long ExpiredProposals { get; private set; }
 
@@ -187,6 +190,7 @@ public sealed partial class Replica
         {
             var message = _selfInbox[0].Message;
             _selfInbox.RemoveAt(0);
+            SelfMessagesDelivered++;
             Dispatch(message);
         }
     }
@@ -195,24 +199,56 @@ public sealed partial class Replica
     /// The shell took a snapshot of the state machine as of <paramref name="slot"/> (at most what it was handed to
     /// apply): the log up to it may go, and peers too far behind receive the snapshot instead.
     /// </summary>
-    public void Compact(long slot, byte[] snapshot)
+    public void Compact(long slot, ReadOnlySpan<byte> snapshot)
+    {
+        if (CanCompactTo(slot))
+        {
+            KeepSnapshot(slot, WrapSnapshot(slot, snapshot));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Compact"/> for a snapshot the shell serialised behind the <see cref="SnapshotEnvelope"/> of
+    /// <paramref name="slot"/>, the first <paramref name="envelopeBytes"/> bytes of <paramref name="enveloped"/>: kept
+    /// as it is, with no copy of the state on this thread. Should that envelope not be the one this replica writes for
+    /// the slot now, the shell's bytes after it are wrapped again (correct, at the cost of the copy).
+    /// </summary>
+    public void CompactEnveloped(long slot, byte[] enveloped, int envelopeBytes)
+    {
+        ArgumentNullException.ThrowIfNull(enveloped);
+        ArgumentOutOfRangeException.ThrowIfNegative(envelopeBytes);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(envelopeBytes, enveloped.Length);
+        if (!CanCompactTo(slot))
+        {
+            return;
+        }
+
+        KeepSnapshot(slot, enveloped.AsSpan(0, envelopeBytes).SequenceEqual(SnapshotEnvelope(slot))
+            ? enveloped
+            : WrapSnapshot(slot, enveloped.AsSpan(envelopeBytes)));
+    }
+
+    private bool CanCompactTo(long slot)
     {
         if (slot > _appliedIndex)
         {
             throw new InvalidOperationException($"Replica {Id} cannot compact to slot {slot}: only slots up to {_appliedIndex} were handed out to apply.");
         }
 
-        if (slot <= _snapshotSlot)
-        {
-            return;
-        }
+        return slot > _snapshotSlot;
+    }
 
+    private void KeepSnapshot(long slot, byte[] wrapped)
+    {
         DropLogThrough(slot);
         _snapshotSlot = slot;
-        _snapshotData = WrapSnapshot(slot, snapshot);
+        _snapshotData = wrapped;
         ForgetConfigurationsThrough(slot);
         _ready.PersistOps.Add(new SnapshotOp(slot, _snapshotData));
     }
+
+    /// <summary>The size of the snapshot this replica holds (stored and sent to peers), 0 if none.</summary>
+    public int SnapshotBytes => _snapshotData?.Length ?? 0;
 
     /// <summary>Collects what the shell must persist, send and apply since the last call.</summary>
     public Ready TakeReady()

@@ -32,7 +32,7 @@ public sealed record DriverOptions
     /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
     public long SnapshotEverySlots { get; init; } = 10_000;
 
-    /// <summary>A snapshot is taken once the log grew by this many bytes since the last one.</summary>
+    /// <summary>A snapshot is taken once the log grew by this many bytes since the last one, or by the last snapshot's size if that is more.</summary>
     public long SnapshotEveryBytes { get; init; } = long.MaxValue;
 
     /// <summary>The first read id, less one; a per-process random start keeps a late reply to an earlier life from completing a new read.</summary>

@@ -10,19 +10,30 @@ public sealed partial class ReplicaDriver
 {
     private long _lastSnapshotSlot;
 
+    /// <summary>
+    /// A snapshot handed to the core whose SnapshotOp the log has not taken yet: the Ready that carries it is applied
+    /// before it is written, and until it is written the log neither reports it busy nor has reset its byte count, so
+    /// without this a second snapshot of the whole state would start at once (it did: two back to back per trigger).
+    /// </summary>
+    private bool _snapshotNotYetLogged;
+
     /// <summary>No snapshot is started while set (a snapshot thread that falls behind; a simulator fault's step).</summary>
     public bool SnapshotsPaused { get; set; }
 
     private void MaybeCompact()
     {
-        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots || _log.BytesSinceSnapshot >= _options.SnapshotEveryBytes;
-        if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _log.SnapshotBusy)
+        // By bytes, the log grows by SnapshotEveryBytes or by the last snapshot's size, whichever is more: a state much
+        // larger than the trigger (large values) would otherwise be written again in whole for every few puts, and
+        // each snapshot costs more than the log it lets go.
+        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots
+            || _log.BytesSinceSnapshot >= Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
+        if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy)
         {
             return;
         }
 
         _lastSnapshotSlot = Kv.AppliedSlot;
-        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot());
+        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot)));
     }
 
     /// <summary>
@@ -43,7 +54,8 @@ public sealed partial class ReplicaDriver
         }
 
         _events.SnapshotTaken(job.Slot, serializeMs);
-        Core.Compact(job.Slot, data);
+        Core.CompactEnveloped(job.Slot, data, job.PrefixBytes);
+        _snapshotNotYetLogged = true;
     }
 
     /// <summary>A snapshot at the applied slot now, serialised at once (a simulator fault's step); false if there is nothing new.</summary>
@@ -56,6 +68,7 @@ public sealed partial class ReplicaDriver
 
         _lastSnapshotSlot = Kv.AppliedSlot;
         Core.Compact(Kv.AppliedSlot, Kv.Snapshot());
+        _snapshotNotYetLogged = true;
         return true;
     }
 }

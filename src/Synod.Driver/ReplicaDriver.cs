@@ -243,16 +243,21 @@ public sealed partial class ReplicaDriver
                 // The bug: answer first, make it durable later.
                 _outbox.Send(ready.Messages);
                 _log.Write(ready.PersistOps, null);
+                _snapshotNotYetLogged = false;
                 Core.Persisted(ready.Number);
                 continue;
             }
 
             // Records of what is already chosen are written but need no sync before the messages (Ready.MustSyncBeforeSending).
             var synced = ready.PersistOps.Count == 0 || _log.Write(ready.PersistOps, ready.MustSyncBeforeSending ? ready.Number : null);
+            _snapshotNotYetLogged = false;
             _unsynced.Enqueue((ready, synced || !ready.MustSyncBeforeSending));
-            var waitingBefore = Core.SelfMessagesWaiting;
+            // Go on while a pass changes something: a Ready with work, or messages to itself handled (each may lead
+            // to more). Their count alone cannot tell: handling the leader's own Accept queues its own Accepted, so a
+            // lone replica's count stayed at 1 and the loop stopped with the command a tick short of being chosen.
+            var deliveredBefore = Core.SelfMessagesDelivered;
             ReleaseSynced();
-            if (ready.IsEmpty && Core.SelfMessagesWaiting == waitingBefore)
+            if (ready.IsEmpty && Core.SelfMessagesDelivered == deliveredBefore)
             {
                 return;
             }

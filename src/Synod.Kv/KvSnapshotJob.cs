@@ -8,10 +8,11 @@ public sealed class KvSnapshotJob
 {
     private readonly Func<byte[]> _serialize;
 
-    internal KvSnapshotJob(KvStateMachine owner, long slot, Func<byte[]> serialize)
+    internal KvSnapshotJob(KvStateMachine owner, long slot, int prefixBytes, Func<byte[]> serialize)
     {
         Owner = owner;
         Slot = slot;
+        PrefixBytes = prefixBytes;
         _serialize = serialize;
     }
 
@@ -20,6 +21,9 @@ public sealed class KvSnapshotJob
 
     internal KvStateMachine Owner { get; }
 
-    /// <summary>The snapshot's bytes, the same as <see cref="KvStateMachine.Snapshot"/> at the begin would give.</summary>
+    /// <summary>The bytes of the prefix given to <see cref="KvStateMachine.BeginSnapshot"/> that the serialised array starts with.</summary>
+    public int PrefixBytes { get; }
+
+    /// <summary>The prefix, then the snapshot's bytes: the same as <see cref="KvStateMachine.Snapshot"/> at the begin would give.</summary>
     public byte[] Serialize() => _serialize();
 }

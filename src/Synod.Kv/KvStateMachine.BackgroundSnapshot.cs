@@ -16,9 +16,12 @@ public sealed partial class KvStateMachine
     /// <summary>True between <see cref="BeginSnapshot"/> and <see cref="EndSnapshot"/>.</summary>
     public bool SnapshotInProgress => _overlay is not null;
 
-    /// <summary>Freezes the state as of <see cref="AppliedSlot"/> for serialising elsewhere.</summary>
+    /// <summary>
+    /// Freezes the state as of <see cref="AppliedSlot"/> for serialising elsewhere. The serialised array starts with
+    /// <paramref name="prefix"/> (the replica's configuration envelope), so that it needs no copy to be stored.
+    /// </summary>
     /// <exception cref="InvalidOperationException">A snapshot is in progress already.</exception>
-    public KvSnapshotJob BeginSnapshot()
+    public KvSnapshotJob BeginSnapshot(byte[]? prefix = null)
     {
         if (_overlay is not null)
         {
@@ -37,11 +40,12 @@ public sealed partial class KvStateMachine
         var history = HistoryNow();
         var leases = LeasesNow();
         var auth = AuthSection();
-        return new KvSnapshotJob(this, slot, () =>
+        prefix ??= [];
+        return new KvSnapshotJob(this, slot, prefix.Length, () =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth);
+            return Serialize(prefix, slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth);
         });
     }
 

@@ -68,24 +68,29 @@ public sealed partial class KvStateMachine
         }
 
         return Serialize(
+            [],
             AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection());
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
+        byte[] prefix,
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
         KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes)
     {
         var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases)
             + (authBytes?.Length ?? 0);
-        if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes)
+        if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes - prefix.Length)
         {
             throw new InvalidOperationException(
-                $"The state needs a {bodyBytes}-byte snapshot body, more than one array can hold ({Array.MaxLength - SnapshotHeaderBytes} bytes).");
+                $"The state needs a {bodyBytes}-byte snapshot body, more than one array can hold ({Array.MaxLength - SnapshotHeaderBytes - prefix.Length} bytes).");
         }
 
-        var snapshot = new byte[SnapshotHeaderBytes + bodyBytes];
-        var writer = new ByteWriter(snapshot.AsSpan(SnapshotHeaderBytes));
+        // Every byte is written below, so the array need not be zeroed first (a pass over the whole state saved).
+        var whole = GC.AllocateUninitializedArray<byte>(prefix.Length + SnapshotHeaderBytes + (int)bodyBytes);
+        prefix.CopyTo(whole, 0);
+        var snapshot = whole.AsSpan(prefix.Length);
+        var writer = new ByteWriter(snapshot[SnapshotHeaderBytes..]);
         writer.WriteVarint((ulong)appliedSlot);
         writer.WriteVarint(lastClientId);
         writer.WriteVarint((ulong)revision);
@@ -140,12 +145,17 @@ public sealed partial class KvStateMachine
             writer.WriteBytes(authBytes);
         }
 
-        var body = snapshot.AsSpan(SnapshotHeaderBytes);
+        if (writer.Position != bodyBytes)
+        {
+            throw new InvalidOperationException($"The snapshot body came to {writer.Position} bytes, not the {bodyBytes} measured for it.");
+        }
+
+        var body = snapshot[SnapshotHeaderBytes..];
         SnapshotMagic.CopyTo(snapshot);
         snapshot[SnapshotVersionOffset] = authBytes is null ? SnapshotFormatVersion : SnapshotFormatVersionAuth;
-        BinaryPrimitives.WriteUInt64LittleEndian(snapshot.AsSpan(SnapshotBodyLengthOffset), (ulong)body.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(snapshot.AsSpan(SnapshotChecksumOffset), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
-        return snapshot;
+        BinaryPrimitives.WriteUInt64LittleEndian(snapshot[SnapshotBodyLengthOffset..], (ulong)body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(snapshot[SnapshotChecksumOffset..], Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body));
+        return whole;
     }
 
     /// <summary>

@@ -53,6 +53,9 @@ internal sealed record StatusInput(TaskCompletionSource<HostStatus> Completion) 
 /// <summary>A snapshot file finished writing on another thread; the owner compacts the log behind it.</summary>
 internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Failure) : HostInput;
 
+/// <summary>The files a compaction let go were deleted on another thread (or that failed).</summary>
+internal sealed record CleanupDoneInput(StorageCleanup Cleanup, Exception? Failure) : HostInput;
+
 /// <summary>The state machine's snapshot was serialised on another thread; the owner hands it to the core.</summary>
 internal sealed record SnapshotSerializedInput(KvStateMachine StateMachine, KvSnapshotJob Job, byte[]? Data, Exception? Failure) : HostInput;
 

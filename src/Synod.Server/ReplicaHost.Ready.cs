@@ -54,6 +54,7 @@ public sealed partial class ReplicaHost
             }
 
             StartSnapshotWrite();
+            StartCleanup();
         }
 
         return true;
@@ -65,7 +66,9 @@ public sealed partial class ReplicaHost
     void IBackgroundWork.SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
     {
         _snapshotStarted = TimeProvider.System.GetTimestamp();
-        _ = Task.Run(() =>
+        // A thread of its own (LongRunning), not a pool thread: serialising a large state takes seconds, and the owner
+        // loop, the peer links and the client handlers all run on the pool, which on a small machine has few threads.
+        _ = Task.Factory.StartNew(() =>
         {
             byte[]? data = null;
             Exception? failure = null;
@@ -79,7 +82,7 @@ public sealed partial class ReplicaHost
             }
 
             _inputs.Writer.TryWrite(new SnapshotSerializedInput(stateMachine, job, data, failure));
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Raised on the owner loop at every change of this replica's role, with the role taken and the core's reason.</summary>
@@ -126,7 +129,7 @@ public sealed partial class ReplicaHost
         }
 
         _snapshotInFlight = write;
-        _snapshotWriting = Task.Run(() =>
+        _snapshotWriting = Task.Factory.StartNew(() =>
         {
             Exception? failure = null;
             try
@@ -140,7 +143,7 @@ public sealed partial class ReplicaHost
 
             _inputs.Writer.TryWrite(new SnapshotWrittenInput(write, failure));
             return failure;
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private void FinishSnapshotWrite(SnapshotWrittenInput written)
@@ -149,6 +152,69 @@ public sealed partial class ReplicaHost
         {
             CompleteSnapshotWrite(written.Write, written.Failure);
             StartSnapshotWrite();
+        }
+    }
+
+    private Task? _cleanupRunning;
+    private int _ticksCleanupWaited;
+
+    /// <summary>A checkpoint's sync waits this many ticks for the log's own next sync before a tick makes one.</summary>
+    private const int CleanupSyncWaitTicksMax = 100;
+
+    /// <summary>Deletes the files compactions let go on another thread, once the checkpoint that supersedes them is durable.</summary>
+    private void StartCleanup()
+    {
+        if (_cleanupRunning is not null || _storage.TakeCleanup() is not { } cleanup)
+        {
+            return;
+        }
+
+        _cleanupRunning = Task.Factory.StartNew(() =>
+        {
+            Exception? failure = null;
+            try
+            {
+                cleanup.Run();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            _inputs.Writer.TryWrite(new CleanupDoneInput(cleanup, failure));
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void FinishCleanup(CleanupDoneInput done)
+    {
+        _cleanupRunning = null;
+        if (done.Failure is not null)
+        {
+            // Nothing is lost (the files were superseded), but a disk that cannot delete will soon fail the log too.
+            throw new StorageException($"Deleting {done.Cleanup.Segments.Count} superseded WAL segments and {done.Cleanup.Snapshots.Count} older snapshots failed: {done.Failure.Message}", done.Failure);
+        }
+
+        _storage.CompleteCleanup(done.Cleanup);
+        StartCleanup();
+    }
+
+    /// <summary>
+    /// A replica with nothing to sync would keep superseded files for ever: after CleanupSyncWaitTicksMax ticks
+    /// without a sync of its own the log is synced here (one fsync of the checkpoint, on an idle loop).
+    /// </summary>
+    private void SyncForCleanupWhenIdle()
+    {
+        if (!_storage.CleanupWaitsForSync)
+        {
+            _ticksCleanupWaited = 0;
+            return;
+        }
+
+        if (++_ticksCleanupWaited >= CleanupSyncWaitTicksMax)
+        {
+            _storage.Sync();
+            _ticksCleanupWaited = 0;
+            StartCleanup();
         }
     }
 
@@ -163,6 +229,7 @@ public sealed partial class ReplicaHost
         }
 
         _storage.CompleteSnapshot(write);
+        StartCleanup();
         Metrics.SnapshotWritten(write.DataBytes, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalSeconds);
         _logger.LogInformation(
             "replica {Id}: snapshot at slot {Slot} written ({Bytes} bytes; {SerializeMs:F0} ms to serialise and {TotalMs:F0} ms in all, on other threads while serving); the log is now {Segments} segments, {WalBytes} bytes",

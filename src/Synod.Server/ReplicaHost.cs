@@ -251,6 +251,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             await _snapshotWriting;
         }
 
+        if (_cleanupRunning is not null)
+        {
+            await _cleanupRunning;
+        }
+
         _storage.Dispose();
         _stopping.Dispose();
         // _peersClosing is not disposed: Kestrel's connection code may still read its token after this (it has no timer to free).
@@ -290,14 +295,21 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             Process();
             while (await _inputs.Reader.WaitToReadAsync(cancellation))
             {
-                for (var handled = 0; handled < DrainInputsMax && _inputs.Reader.TryRead(out var input); handled++)
+                var pass = LoopPass.Start();
+                var handled = 0;
+                for (; handled < DrainInputsMax && _inputs.Reader.TryRead(out var input); handled++)
                 {
+                    var inputStarted = TimeProvider.System.GetTimestamp();
                     Handle(input);
+                    pass.Handled(input, inputStarted);
                 }
 
+                pass.Processing();
                 Process();
+                pass.Delivering();
                 FollowMembership();
                 DeliverAnswers();
+                NotePass(pass.End(handled));
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -342,6 +354,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case TickInput:
                 _driver.Tick();
+                SyncForCleanupWhenIdle();
                 if (_driver.Core.CurrentTick % Math.Max(1, ReplicaMetrics.GaugeViewEveryMs / _options.TickMs) == 0)
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
@@ -407,6 +420,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 break;
             case SnapshotWrittenInput written:
                 FinishSnapshotWrite(written);
+                break;
+            case CleanupDoneInput cleanup:
+                FinishCleanup(cleanup);
                 break;
             case SnapshotSerializedInput serialized:
                 _driver.SnapshotSerialized(serialized.StateMachine, serialized.Job, serialized.Data, serialized.Failure,

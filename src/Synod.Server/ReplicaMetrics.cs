@@ -45,6 +45,8 @@ public sealed class ReplicaMetrics : IDisposable
         _meter.CreateObservableCounter("synod.handovers", () => MeasureCounters(c => c.HandoversStarted), unit: "{handover}", description: "Leadership handovers this replica started as leader (graceful stop, removal).");
         _meter.CreateObservableCounter("synod.handovers.given.up", () => MeasureCounters(c => c.HandoversGivenUp), unit: "{handover}", description: "Handovers given up because the target did not take over in time.");
         CandidaciesFailed = _meter.CreateCounter<long>("synod.candidacies.failed", unit: "{candidacy}", description: "Candidacies (elections this replica stood in) that did not make it leader.");
+        LoopPassSeconds = _meter.CreateHistogram<double>("synod.loop.pass.duration", unit: "s", description: "Each pass of the owner loop: the inputs drained, the Ready work with its WAL writes and fsyncs, and the answers (a long pass delays this replica's heartbeats and acknowledgements).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         SnapshotsWritten = _meter.CreateCounter<long>("synod.snapshots.written", unit: "{snapshot}", description: "Snapshots this replica took and wrote.");
         SnapshotSeconds = _meter.CreateHistogram<double>("synod.snapshot.duration", unit: "s", description: "Time to serialise and write a snapshot, on threads beside the owner loop.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60] });
@@ -130,6 +132,8 @@ public sealed class ReplicaMetrics : IDisposable
         : "other";
 
     public Counter<long> CandidaciesFailed { get; }
+
+    public Histogram<double> LoopPassSeconds { get; }
 
     public Counter<long> SnapshotsWritten { get; }
 

@@ -114,33 +114,89 @@ public sealed partial class ReplicaStorage
             BufferRecord(op);
         }
 
-        Sync();
+        // The checkpoint is written now and made durable by the next sync the log makes anyway (the next group commit),
+        // not by one here: with large values it restates megabytes of slots above the snapshot, and a sync of them on
+        // this thread held the owner loop for longer than an election timeout. The files it supersedes wait for that
+        // sync (a crash before it replays from the previous checkpoint, whose segments and snapshot are still there).
         var deleted = 0;
         while (_closedSegments.Count > 0 && _closedSegments[0].Sequence < checkpointSequence)
         {
-            // Oldest first, so that a crash part way leaves the segments that remain contiguous.
-            _disk.Delete(Path.Combine(_walDirectory, StorageLayout.SegmentFileName(_closedSegments[0].Sequence)));
+            _segmentsToDelete.Add(Path.Combine(_walDirectory, StorageLayout.SegmentFileName(_closedSegments[0].Sequence)));
             _closedBytes -= _closedSegments[0].Bytes;
             _closedSegments.RemoveAt(0);
             deleted++;
         }
 
-        _disk.SyncDirectory(_walDirectory);
-        DeleteSnapshotsBelow(slot);
+        _snapshotsToDelete.AddRange(SnapshotsBelow(slot));
+        _cleanupAfterSyncs = Syncs + 1;
         BytesSinceSnapshot = 0;
         _log($"{Directory}: snapshot at slot {slot} is durable; the WAL restarts at {StorageLayout.SegmentFileName(checkpointSequence)} " +
-            $"with a checkpoint of {checkpoint.Count} records, {deleted} older segments deleted.");
+            $"with a checkpoint of {checkpoint.Count} records; {deleted} older segments are deleted once it is synced.");
+    }
+
+    /// <summary>Files superseded by a checkpoint, deleted (<see cref="TakeCleanup"/>) once Syncs reaches this.</summary>
+    private long _cleanupAfterSyncs = long.MaxValue;
+    private readonly List<string> _segmentsToDelete = [];
+    private readonly List<string> _snapshotsToDelete = [];
+    private StorageCleanup? _cleanupInFlight;
+
+    /// <summary>Files superseded by a checkpoint wait for a sync of the log (an idle replica's host makes one).</summary>
+    public bool CleanupWaitsForSync => _cleanupAfterSyncs != long.MaxValue && Syncs < _cleanupAfterSyncs;
+
+    /// <summary>
+    /// The files the last compactions let go, to <see cref="StorageCleanup.Run"/> on any thread, once the checkpoint
+    /// that supersedes them is durable; null when there are none yet, or while an earlier cleanup is still running.
+    /// </summary>
+    public StorageCleanup? TakeCleanup()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_cleanupInFlight is not null || Syncs < _cleanupAfterSyncs || (_segmentsToDelete.Count == 0 && _snapshotsToDelete.Count == 0))
+        {
+            return null;
+        }
+
+        _cleanupInFlight = new StorageCleanup(_disk, _walDirectory, _snapshotDirectory, [.. _segmentsToDelete], [.. _snapshotsToDelete]);
+        _segmentsToDelete.Clear();
+        _snapshotsToDelete.Clear();
+        _cleanupAfterSyncs = long.MaxValue;
+        return _cleanupInFlight;
+    }
+
+    /// <summary>On the owner thread, once <see cref="StorageCleanup.Run"/> has returned.</summary>
+    public void CompleteCleanup(StorageCleanup cleanup)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!ReferenceEquals(cleanup, _cleanupInFlight) || !cleanup.IsDone)
+        {
+            throw new InvalidOperationException("CompleteCleanup was called for a cleanup that is not the one in flight, or before its Run() returned.");
+        }
+
+        _cleanupInFlight = null;
+    }
+
+    /// <summary>Snapshot files older than <paramref name="slot"/> (not the one being written, nor any already to be deleted).</summary>
+    private List<string> SnapshotsBelow(long slot)
+    {
+        var inFlight = _inFlightSnapshot?.Slot;
+        var below = new List<string>();
+        foreach (var name in _disk.List(_snapshotDirectory))
+        {
+            var path = Path.Combine(_snapshotDirectory, name);
+            if (StorageLayout.TryParseSnapshot(name, out var older) && older < slot && older != inFlight && !_snapshotsToDelete.Contains(path)
+                && _cleanupInFlight?.Snapshots.Contains(path) != true)
+            {
+                below.Add(path);
+            }
+        }
+
+        return below;
     }
 
     private void DeleteSnapshotsBelow(long slot)
     {
-        var inFlight = _inFlightSnapshot?.Slot;
-        foreach (var name in _disk.List(_snapshotDirectory))
+        foreach (var path in SnapshotsBelow(slot))
         {
-            if (StorageLayout.TryParseSnapshot(name, out var older) && older < slot && older != inFlight)
-            {
-                _disk.Delete(Path.Combine(_snapshotDirectory, name));
-            }
+            _disk.Delete(path);
         }
 
         _disk.SyncDirectory(_snapshotDirectory);

@@ -12,20 +12,26 @@ internal static class SnapshotFile
     public const int HeaderBytes = 28;
     private const uint Magic = 0x50414E53; // "SNAP" read as little-endian
 
+    /// <summary>The whole file: <see cref="Header"/>, then the data.</summary>
     public static byte[] Encode(long slot, ReadOnlySpan<byte> data)
     {
         var bytes = new byte[HeaderBytes + data.Length];
-        var header = bytes.AsSpan(0, HeaderBytes);
+        Header(slot, data).CopyTo(bytes, 0);
         data.CopyTo(bytes.AsSpan(HeaderBytes));
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], RecordFormat.FormatVersion);
-        BinaryPrimitives.WriteInt64LittleEndian(header[8..], slot);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], (uint)data.Length);
-
-        // The checksum is computed from the bytes as they will be written, not from the caller's array.
-        BinaryPrimitives.WriteUInt32LittleEndian(header[20..], RecordFormat.Checksum(bytes.AsSpan(HeaderBytes)));
-        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], RecordFormat.Checksum(header[..24]));
         return bytes;
+    }
+
+    /// <summary>The file's header for <paramref name="data"/>, which is to follow it unchanged.</summary>
+    public static byte[] Header(long slot, ReadOnlySpan<byte> data)
+    {
+        var header = new byte[HeaderBytes];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), RecordFormat.FormatVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), slot);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), (uint)data.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(20), RecordFormat.Checksum(data));
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), RecordFormat.Checksum(header.AsSpan(0, 24)));
+        return header;
     }
 
     /// <summary>The snapshot the file holds, or a <see cref="StorageException"/> naming the file and the check that failed.</summary>

@@ -37,12 +37,15 @@ public sealed class SnapshotWrite
             throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run.");
         }
 
-        var bytes = SnapshotFile.Encode(Slot, _data);
+        // The header, then the data from the caller's array itself: no copy of the whole state (its checksum is of
+        // that array, which nothing writes to once it is a snapshot).
+        var header = SnapshotFile.Header(Slot, _data);
         var temporary = System.IO.Path.Combine(_directory, StorageLayout.TemporarySnapshotFileName(Slot));
         using (var file = _disk.Open(temporary))
         {
             file.Truncate(0);
-            file.Append(bytes);
+            file.Append(header);
+            file.Append(_data);
             file.Sync();
         }
 

@@ -123,6 +123,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _disk.Crash(tear);
         _storage = null;
         _snapshotInFlight = null;
+        _cleanupInFlight = null;
     }
 
     public void Start()
@@ -340,6 +341,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             }
 
             _storage!.Sync();
+            StartCleanup();
             DurablyRebuilding &= !records.Any(op => op is VoterOp);
             if (syncToken is { } token)
             {
@@ -370,8 +372,8 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                 var data = job.Serialize();
                 if (_sim.BeforeUpgrade && !stateMachine.RevisionsStarted)
                 {
-                    // The build before revisions writes snapshot format 2.
-                    data = Synod.Tests.Kv.KvSnapshotFormats.Format2(data);
+                    // The build before revisions writes snapshot format 2 (after the configuration envelope it starts with).
+                    data = [.. data.AsSpan(0, job.PrefixBytes), .. Synod.Tests.Kv.KvSnapshotFormats.Format2(data[job.PrefixBytes..])];
                     _sim.Faults.OldFormatSnapshots++;
                 }
 
@@ -412,6 +414,35 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         return true;
     }
 
+    private StorageCleanup? _cleanupInFlight;
+
+    /// <summary>
+    /// Deletes the files a compaction let go a little later, as the server does on another thread once the checkpoint
+    /// is synced; a crash before then leaves them for recovery to delete.
+    /// </summary>
+    private void StartCleanup()
+    {
+        if (_cleanupInFlight is not null || _storage!.TakeCleanup() is not { } cleanup)
+        {
+            return;
+        }
+
+        _cleanupInFlight = cleanup;
+        var incarnation = Incarnation;
+        _sim.Schedule(_sim.NowMs + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax * 2), _sim.Tracing ? $"cleanup r{Id} segments={cleanup.Segments.Count}" : null, () =>
+        {
+            if (!Up || Incarnation != incarnation)
+            {
+                return;
+            }
+
+            cleanup.Run();
+            _storage!.CompleteCleanup(cleanup);
+            _cleanupInFlight = null;
+            StartCleanup();
+        });
+    }
+
     /// <summary>Writes the pending snapshot a little later, as the server does on another thread, while serving goes on.</summary>
     private void StartSnapshotWrite()
     {
@@ -434,6 +465,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             _sim.Faults.SnapshotFilesWritten++;
             _snapshotInFlight = null;
             StartSnapshotWrite();
+            StartCleanup();
         });
     }
 

@@ -155,6 +155,52 @@ public sealed class SegmentAndSnapshotTests
     }
 
     /// <summary>Chosen values for the slots, then the commit index over them, synced.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_files_a_checkpoint_supersedes_wait_for_its_sync_and_a_crash_before_it_loses_nothing(bool tear)
+    {
+        var disk = Stores.NewSimDisk();
+        var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, Stores.SmallSegments);
+        AppendChosen(storage, 1, 100);
+        storage.Append([new SnapshotOp(10, [1])]);
+        Stores.RunPendingSnapshot(storage);
+        AppendChosen(storage, 101, 200);
+        var segmentsBefore = disk.List(WalDirectory).Count;
+        storage.Append([new SnapshotOp(150, [1, 5, 0])]);
+        var write = storage.TakePendingSnapshot()!;
+        write.Run();
+        storage.CompleteSnapshot(write);
+
+        // The checkpoint is written, not synced, on the owner's thread: nothing is deleted before a sync makes it durable.
+        Assert.True(storage.CleanupWaitsForSync);
+        Assert.Null(storage.TakeCleanup());
+        Assert.Equal(segmentsBefore + 1, disk.List(WalDirectory).Count);
+        Assert.Equal(2, disk.List(SnapDirectory).Count);
+        var mirror = storage.CloneAppendedState();
+
+        // A crash now (the checkpoint lost or torn): the previous checkpoint and its segments are all still there.
+        disk.Crash(tear);
+        using (var recovered = Stores.Open(disk, Stores.SimDirectory, options: Stores.SmallSegments))
+        {
+            Assert.Equal(StateText.Describe(mirror), StateText.Describe(recovered.State));
+        }
+
+        // The next compaction, synced: the superseded files go (on any thread), and the store reopens to the same state.
+        using (var again = Stores.Open(disk, Stores.SimDirectory, options: Stores.SmallSegments))
+        {
+            again.Append([new SnapshotOp(180, [1, 8, 0])]);
+            Stores.RunPendingSnapshot(again);
+            Assert.False(again.CleanupWaitsForSync);
+            Assert.True(disk.List(WalDirectory).Count < segmentsBefore, $"{disk.List(WalDirectory).Count} segments after the cleanup, {segmentsBefore} before");
+            Assert.Equal(["00000000000000000180.snap"], disk.List(SnapDirectory));
+            mirror = again.CloneAppendedState();
+        }
+
+        using var reopened = Stores.Open(disk, Stores.SimDirectory, options: Stores.SmallSegments);
+        Assert.Equal(StateText.Describe(mirror), StateText.Describe(reopened.State));
+    }
+
     internal static void AppendChosen(ReplicaStorage storage, long from, long to)
     {
         var ops = new List<PersistOp>();

@@ -24,5 +24,17 @@ internal static class Stores
         var write = storage.TakePendingSnapshot() ?? throw new InvalidOperationException("No snapshot was pending.");
         write.Run();
         storage.CompleteSnapshot(write);
+        RunCleanup(storage);
+    }
+
+    /// <summary>Syncs the checkpoint a compaction wrote and deletes the files it superseded, as a host does.</summary>
+    public static void RunCleanup(ReplicaStorage storage)
+    {
+        storage.Sync();
+        if (storage.TakeCleanup() is { } cleanup)
+        {
+            cleanup.Run();
+            storage.CompleteCleanup(cleanup);
+        }
     }
 }

@@ -22,13 +22,41 @@ internal sealed class DriverCluster
         int[] members = [.. Enumerable.Range(1, size)];
         foreach (var id in members)
         {
-            var shell = new Shell(this);
+            var shell = new Shell(this, id);
             var options = new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1 };
             var driverOptions = new DriverOptions { SessionsMax = sessionsMax, SnapshotEverySlots = long.MaxValue };
             driverOptions = configure?.Invoke(driverOptions) ?? driverOptions;
             _drivers[id] = new ReplicaDriver(options, driverOptions, new SeededRandom((ulong)id), new DurableState(), shell, shell, shell, shell);
         }
     }
+
+    /// <summary>What every replica's log reports as written since its last snapshot (a snapshot is due past SnapshotEveryBytes).</summary>
+    public long LogBytesSinceSnapshot { get; set; }
+
+    /// <summary>Snapshots each replica's driver began serialising (each a pass over the whole state).</summary>
+    public Dictionary<int, int> SnapshotsStarted { get; } = [];
+
+    /// <summary>While set, background snapshots wait for <see cref="FinishHeldSnapshot"/>.</summary>
+    public bool HoldBackground { get; set; }
+
+    /// <summary>Serialises the oldest held snapshot and hands it to its driver, without the Process that would follow.</summary>
+    public void FinishHeldSnapshot()
+    {
+        var (driver, stateMachine, job) = _held[0];
+        _held.RemoveAt(0);
+        _background.RemoveAt(0);
+        var data = job.Serialize();
+        LastSerialized = data;
+        driver.SnapshotSerialized(stateMachine, job, data, null, 0);
+    }
+
+    private readonly List<(ReplicaDriver Driver, KvStateMachine StateMachine, KvSnapshotJob Job)> _held = [];
+
+    /// <summary>The bytes the last background snapshot serialised.</summary>
+    public byte[]? LastSerialized { get; private set; }
+
+    /// <summary>The SnapshotOps each replica's driver wrote to its log; while one is there that log reports a snapshot busy.</summary>
+    public Dictionary<int, List<SnapshotOp>> SnapshotsLogged { get; } = [];
 
     /// <summary>Replicas whose messages, both ways, are dropped.</summary>
     public HashSet<int> Isolated { get; } = [];
@@ -73,7 +101,7 @@ internal sealed class DriverCluster
     {
         for (var step = 0; step < stepsMax; step++)
         {
-            if (_background.Count > 0)
+            if (_background.Count > 0 && !HoldBackground)
             {
                 var work = _background[0];
                 _background.RemoveAt(0);
@@ -117,23 +145,39 @@ internal sealed class DriverCluster
         return answer.Result?.RegisteredClientId ?? throw new InvalidOperationException($"the registration through replica {id} was not answered: {answer.Failure}");
     }
 
-    private sealed class Shell(DriverCluster cluster) : IReplicaLog, IPeerOutbox, IBackgroundWork, IReplicaEvents
+    private sealed class Shell(DriverCluster cluster, int id) : IReplicaLog, IPeerOutbox, IBackgroundWork, IReplicaEvents
     {
-        public long BytesSinceSnapshot => 0;
+        public long BytesSinceSnapshot => cluster.LogBytesSinceSnapshot;
 
-        public bool SnapshotBusy => false;
+        public bool SnapshotBusy => cluster.SnapshotsLogged.GetValueOrDefault(id)?.Count > 0;
 
-        public bool Write(IReadOnlyList<PersistOp> ops, long? syncToken) => true;
+        public bool Write(IReadOnlyList<PersistOp> ops, long? syncToken)
+        {
+            foreach (var snapshot in ops.OfType<SnapshotOp>())
+            {
+                cluster.SnapshotsLogged.TryAdd(id, []);
+                cluster.SnapshotsLogged[id].Add(snapshot);
+            }
+
+            return true;
+        }
 
         public void Send(IReadOnlyList<Message> messages) => cluster._network.AddRange(messages);
 
-        public void SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job) =>
+        public void SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
+        {
+            cluster.SnapshotsStarted[id] = cluster.SnapshotsStarted.GetValueOrDefault(id) + 1;
+            cluster._held.Add((cluster._drivers.Values.First(d => ReferenceEquals(d.Kv, stateMachine)), stateMachine, job));
             cluster._background.Add(() =>
             {
                 var driver = cluster._drivers.Values.First(d => ReferenceEquals(d.Kv, stateMachine));
-                driver.SnapshotSerialized(stateMachine, job, job.Serialize(), null, 0);
+                cluster._held.RemoveAt(0);
+                var data = job.Serialize();
+                cluster.LastSerialized = data;
+                driver.SnapshotSerialized(stateMachine, job, data, null, 0);
                 driver.Process();
             });
+        }
     }
 }
 

@@ -21,6 +21,7 @@ public sealed class MetricsTests
         ("synod_slots_applied_total", "counter"),
         ("synod_slot_commands", "histogram"),
         ("synod_wal_fsync_duration_seconds", "histogram"),
+        ("synod_loop_pass_duration_seconds", "histogram"),
         ("synod_role_changes_total", "counter"),
         ("synod_slots_proposed_total", "counter"),
         ("synod_write_commit_duration_seconds", "histogram"),

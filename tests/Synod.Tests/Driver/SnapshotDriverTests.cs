@@ -1,0 +1,105 @@
+using System.Text;
+using Synod.Core;
+using Synod.Kv;
+
+namespace Synod.Tests.Driver;
+
+/// <summary>
+/// When the driver snapshots, and what it hands the log, on real drivers and cores. Found with 1 MiB values on a real
+/// cluster (docs/performance.md, "Scale"): every snapshot was followed at once by a second of the whole state, the
+/// core copied each one on the owner loop, and with a state far larger than the byte trigger a snapshot was due every
+/// few puts; the stalls outlasted the election timeout and leaders lost their quorum.
+/// </summary>
+public sealed class SnapshotDriverTests
+{
+    private const long TriggerBytes = 1024;
+
+    [Fact]
+    public void A_snapshot_handed_to_the_log_is_not_followed_at_once_by_another()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 16, options => options with { SnapshotEveryBytes = TriggerBytes });
+        var leader = cluster.ElectLeader();
+        var client = cluster.Register(leader, nonce: 5);
+
+        // The log is past the trigger until it writes the snapshot and compacts (as the server's is); the snapshot this
+        // write starts is serialised while the next write is under way.
+        cluster.LogBytesSinceSnapshot = 1 << 20;
+        cluster.HoldBackground = true;
+        cluster.Write(leader, Put(client, 1, "a"));
+        Assert.Equal(1, cluster.SnapshotsStarted[leader]);
+
+        // The next write is accepted by the followers; their answers reach the leader in the same pass of its loop as
+        // the finished snapshot, so one Ready carries both the snapshot and a newly chosen slot.
+        var answers = new List<Synod.Core.Messages.Message>();
+        cluster.Drop = message =>
+        {
+            if (message is Synod.Core.Messages.Accepted && message.To == leader)
+            {
+                answers.Add(message);
+                return true;
+            }
+
+            return false;
+        };
+        cluster.Write(leader, Put(client, 2, "b"));
+        Assert.NotEmpty(answers);
+        cluster.FinishHeldSnapshot();
+        foreach (var answer in answers)
+        {
+            cluster[leader].Step(answer);
+        }
+
+        cluster[leader].Process();
+        Assert.Single(cluster.SnapshotsLogged[leader]);
+        Assert.Equal(1, cluster.SnapshotsStarted[leader]);
+    }
+
+    private static KvCommand Put(ulong client, ulong sequence, string key) =>
+        new(client, sequence, KvOperation.Put, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes("v"));
+
+    [Fact]
+    public void The_log_stores_the_serialised_array_itself_and_it_restores_the_state()
+    {
+        var cluster = new DriverCluster(1, sessionsMax: 16, options => options with { SnapshotEveryBytes = TriggerBytes });
+        cluster.ElectLeader();
+        var client = cluster.Register(1, nonce: 5);
+        cluster.Write(1, new KvCommand(client, 1, KvOperation.Put, Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v")));
+
+        cluster.LogBytesSinceSnapshot = TriggerBytes;
+        cluster.Write(1, new KvCommand(client, 2, KvOperation.Put, Encoding.UTF8.GetBytes("k2"), Encoding.UTF8.GetBytes("v2")));
+        var logged = Assert.Single(cluster.SnapshotsLogged[1]);
+
+        // No copy of the state on the owner loop: the core keeps (and the log writes) what the background serialised,
+        // the configuration envelope included.
+        Assert.Same(cluster.LastSerialized, logged.Data);
+        var restored = KvStateMachine.Restore(Replica.SnapshotShellBytes(logged.Data));
+        Assert.True(restored.TryGet(Encoding.UTF8.GetBytes("k"), out var value));
+        Assert.Equal("v", Encoding.UTF8.GetString(value));
+        Assert.Equal(cluster[1].Core.SnapshotSlot, restored.AppliedSlot);
+    }
+
+    [Fact]
+    public void By_bytes_the_next_snapshot_waits_for_as_much_log_as_the_last_snapshot_held()
+    {
+        var cluster = new DriverCluster(1, sessionsMax: 16, options => options with { SnapshotEveryBytes = TriggerBytes });
+        cluster.ElectLeader();
+        var client = cluster.Register(1, nonce: 5);
+        var big = new byte[8 * 1024];
+        cluster.Write(1, new KvCommand(client, 1, KvOperation.Put, Encoding.UTF8.GetBytes("big"), big));
+        cluster.LogBytesSinceSnapshot = TriggerBytes;
+        cluster.Write(1, new KvCommand(client, 2, KvOperation.Put, Encoding.UTF8.GetBytes("a"), [1]));
+        Assert.Equal(1, cluster.SnapshotsStarted[1]);
+        var snapshotBytes = cluster[1].Core.SnapshotBytes;
+        Assert.True(snapshotBytes > 8 * 1024, $"the snapshot holds the 8 KiB value ({snapshotBytes} bytes)");
+
+        // The log compacted (the server's resets its count); past the trigger but short of the snapshot's size: not yet.
+        cluster.SnapshotsLogged[1].Clear();
+        cluster.LogBytesSinceSnapshot = snapshotBytes - 1;
+        cluster.Write(1, new KvCommand(client, 3, KvOperation.Put, Encoding.UTF8.GetBytes("b"), [2]));
+        Assert.Equal(1, cluster.SnapshotsStarted[1]);
+
+        cluster.LogBytesSinceSnapshot = snapshotBytes;
+        cluster.Write(1, new KvCommand(client, 4, KvOperation.Put, Encoding.UTF8.GetBytes("c"), [3]));
+        Assert.Equal(2, cluster.SnapshotsStarted[1]);
+    }
+}
