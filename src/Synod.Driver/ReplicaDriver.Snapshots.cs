@@ -55,7 +55,7 @@ public sealed partial class ReplicaDriver
 
         _events.SnapshotTaken(job.Slot, serializeMs);
         Core.CompactEnveloped(job.Slot, data, job.PrefixBytes);
-        _snapshotNotYetLogged = true;
+        _snapshotNotYetLogged = Core.SnapshotSlot == job.Slot;
     }
 
     /// <summary>A snapshot at the applied slot now, serialised at once (a simulator fault's step); false if there is nothing new.</summary>

@@ -206,7 +206,9 @@ public sealed partial class ReplicaHost
     {
         if (!_storage.CleanupWaitsForSync)
         {
+            // A sync that no cleanup followed (a roll inside a write that needed none, an install) may have made some due.
             _ticksCleanupWaited = 0;
+            StartCleanup();
             return;
         }
 

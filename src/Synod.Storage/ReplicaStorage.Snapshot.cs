@@ -150,7 +150,8 @@ public sealed partial class ReplicaStorage
     public StorageCleanup? TakeCleanup()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_cleanupInFlight is not null || Syncs < _cleanupAfterSyncs || (_segmentsToDelete.Count == 0 && _snapshotsToDelete.Count == 0))
+        if (_cleanupInFlight is not null || (Syncs < _cleanupAfterSyncs && !_options.CleanupBeforeCheckpointSyncBug)
+            || (_segmentsToDelete.Count == 0 && _snapshotsToDelete.Count == 0))
         {
             return null;
         }

@@ -140,7 +140,7 @@ public sealed partial class ReplicaStorage : IDisposable
     /// <summary>A copy of the state as appended so far (synced or not), snapshots included: what a clean restart recovers.</summary>
     public DurableState CloneAppendedState() => _mirror.Clone();
 
-    /// <summary>Closes the log and releases the lock. A <see cref="SnapshotWrite"/> still running must be awaited first.</summary>
+    /// <summary>Closes the log and releases the lock. A <see cref="SnapshotWrite"/> or <see cref="StorageCleanup"/> still running must be awaited first.</summary>
     public void Dispose()
     {
         if (_disposed)

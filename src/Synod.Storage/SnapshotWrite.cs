@@ -37,8 +37,9 @@ public sealed class SnapshotWrite
             throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run.");
         }
 
-        // The header, then the data from the caller's array itself: no copy of the whole state (its checksum is of
-        // that array, which nothing writes to once it is a snapshot).
+        // The header, then the data from the caller's array itself: no copy of the whole state. Its checksum is of that
+        // array, which is shared (the core sends it to peers) and must never be written to once it is a snapshot: a
+        // change between the checksum and the write would leave a file that recovery refuses as damaged.
         var header = SnapshotFile.Header(Slot, _data);
         var temporary = System.IO.Path.Combine(_directory, StorageLayout.TemporarySnapshotFileName(Slot));
         using (var file = _disk.Open(temporary))

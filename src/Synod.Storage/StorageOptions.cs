@@ -30,6 +30,12 @@ public sealed class StorageOptions
     /// </summary>
     public int SnapshotBytesMax { get; init; } = SnapshotBytesLimit;
 
+    /// <summary>
+    /// A bug switch for the simulator, never set elsewhere: the files a compaction supersedes are handed out for deletion
+    /// before the checkpoint that replaces them is durable, so a crash in between leaves a log that recovery must refuse.
+    /// </summary>
+    public bool CleanupBeforeCheckpointSyncBug { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the setting and why it is wrong.</summary>
     public void Validate()
     {

@@ -50,11 +50,15 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 {
     Description = "The lease holders' lock recipe writes its counter without the fencing compare (a client bug): the counter oracle must then find a violation.",
 };
+var cleanupOption = new Option<bool>("--cleanup-before-sync")
+{
+    Description = "The storage deletes the files a compaction supersedes before its checkpoint is durable (a storage bug): a crash in between must leave a replica that refuses to start.",
+};
 
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption,
 };
 
 root.SetAction(parse =>
@@ -94,6 +98,7 @@ root.SetAction(parse =>
         HandoverProbability = parse.GetValue(handoverOption),
         AuthProbability = parse.GetValue(authOption),
         UnfencedLock = parse.GetValue(unfencedOption),
+        CleanupBeforeCheckpointSync = parse.GetValue(cleanupOption),
     };
     try
     {
@@ -117,7 +122,8 @@ root.SetAction(parse =>
         (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
         (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +
         (baseOptions.AuthProbability != defaults.AuthProbability ? $" --auth-probability {baseOptions.AuthProbability}" : "") +
-        (baseOptions.UnfencedLock ? " --unfenced-lock" : "");
+        (baseOptions.UnfencedLock ? " --unfenced-lock" : "") +
+        (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

@@ -177,7 +177,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     private ReplicaStorage OpenStorage()
     {
-        var storageOptions = new StorageOptions();
+        var storageOptions = new StorageOptions { CleanupBeforeCheckpointSyncBug = _sim.Options.CleanupBeforeCheckpointSync };
         try
         {
             var storage = ReplicaStorage.Open(_disk, DataDirectory, Id, _nextOpenMode, storageOptions, _ => { });

@@ -132,6 +132,12 @@ public sealed record SimulationOptions
     public bool UnfencedLock { get; init; }
 
     /// <summary>
+    /// The storage deletes the WAL segments and snapshot a compaction supersedes before its checkpoint is durable
+    /// (StorageOptions.CleanupBeforeCheckpointSyncBug): a crash in between must leave a replica that cannot recover.
+    /// </summary>
+    public bool CleanupBeforeCheckpointSync { get; init; }
+
+    /// <summary>
     /// Per run, the chance that its membership changes while it runs: spare replicas join as learners, learners are
     /// promoted, voters and learners are removed (sizes 1 to 7), among every other fault.
     /// </summary>
