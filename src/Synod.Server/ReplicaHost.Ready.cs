@@ -17,7 +17,7 @@ namespace Synod.Server;
 /// </summary>
 public sealed partial class ReplicaHost
 {
-    private Task<Exception?>? _snapshotWriting;
+    private Task? _snapshotWriting;
     private SnapshotWrite? _snapshotInFlight;
     private double _snapshotSerializeMs;
     private long _snapshotStarted;
@@ -54,7 +54,6 @@ public sealed partial class ReplicaHost
             }
 
             StartSnapshotWrite();
-            StartCleanup();
         }
 
         return true;
@@ -62,28 +61,34 @@ public sealed partial class ReplicaHost
 
     void IPeerOutbox.Send(IReadOnlyList<Message> messages) => _peers.Send(messages);
 
-    /// <summary>Serialises the frozen state on a pool thread; the loop hears back through a SnapshotSerializedInput.</summary>
+    /// <summary>Serialises the frozen state beside the loop (<see cref="RunBeside"/>); the loop hears back through a SnapshotSerializedInput.</summary>
     void IBackgroundWork.SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
     {
         _snapshotStarted = TimeProvider.System.GetTimestamp();
-        // A thread of its own (LongRunning), not a pool thread: serialising a large state takes seconds, and the owner
-        // loop, the peer links and the client handlers all run on the pool, which on a small machine has few threads.
-        _ = Task.Factory.StartNew(() =>
-        {
-            byte[]? data = null;
-            Exception? failure = null;
-            try
-            {
-                data = job.Serialize();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-
-            _inputs.Writer.TryWrite(new SnapshotSerializedInput(stateMachine, job, data, failure));
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        byte[]? data = null;
+        _ = RunBeside(() => data = job.Serialize(), failure => new SnapshotSerializedInput(stateMachine, job, data, failure));
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a thread of its own (LongRunning), not a pool thread: serialising, writing or
+    /// deleting a large state takes seconds, and the owner loop, the peer links and the client handlers all run on the
+    /// pool, which on a small machine has few threads. The loop hears back through the input <paramref name="done"/>
+    /// makes of the work's failure (null if none).
+    /// </summary>
+    private Task RunBeside(Action work, Func<Exception?, HostInput> done) => Task.Factory.StartNew(() =>
+    {
+        Exception? failure = null;
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        _inputs.Writer.TryWrite(done(failure));
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Raised on the owner loop at every change of this replica's role, with the role taken and the core's reason.</summary>
     public event Action<string, string>? RoleChangedWithReason;
@@ -129,21 +134,7 @@ public sealed partial class ReplicaHost
         }
 
         _snapshotInFlight = write;
-        _snapshotWriting = Task.Factory.StartNew(() =>
-        {
-            Exception? failure = null;
-            try
-            {
-                write.Run();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-
-            _inputs.Writer.TryWrite(new SnapshotWrittenInput(write, failure));
-            return failure;
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _snapshotWriting = RunBeside(write.Run, failure => new SnapshotWrittenInput(write, failure));
     }
 
     private void FinishSnapshotWrite(SnapshotWrittenInput written)
@@ -169,20 +160,7 @@ public sealed partial class ReplicaHost
             return;
         }
 
-        _cleanupRunning = Task.Factory.StartNew(() =>
-        {
-            Exception? failure = null;
-            try
-            {
-                cleanup.Run();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-
-            _inputs.Writer.TryWrite(new CleanupDoneInput(cleanup, failure));
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _cleanupRunning = RunBeside(cleanup.Run, failure => new CleanupDoneInput(cleanup, failure));
     }
 
     private void FinishCleanup(CleanupDoneInput done)
@@ -199,14 +177,15 @@ public sealed partial class ReplicaHost
     }
 
     /// <summary>
-    /// A replica with nothing to sync would keep superseded files for ever: after CleanupSyncWaitTicksMax ticks
-    /// without a sync of its own the log is synced here (one fsync of the checkpoint, on an idle loop).
+    /// Every tick: starts a cleanup that has become due (within a tick of the sync that made it so, with no check on the
+    /// WAL's own path), and since a replica with nothing to sync would keep superseded files for ever, after
+    /// CleanupSyncWaitTicksMax ticks without a sync of its own the log is synced here (one fsync of the checkpoint,
+    /// on an idle loop).
     /// </summary>
     private void SyncForCleanupWhenIdle()
     {
         if (!_storage.CleanupWaitsForSync)
         {
-            // A sync that no cleanup followed (a roll inside a write that needed none, an install) may have made some due.
             _ticksCleanupWaited = 0;
             StartCleanup();
             return;
