@@ -5,7 +5,7 @@ namespace Synod.Core;
 /// them. Never set outside tests: each one breaks safety on purpose.
 /// </summary>
 [Flags]
-public enum ProtocolBugs
+public enum ProtocolBugs : long
 {
     None = 0,
 
@@ -139,4 +139,10 @@ public enum ProtocolBugs
     /// in place from the build that brought them, a replica that replays its log and one that restored its snapshot part.
     /// </summary>
     OldCommandsByOldestRules = 1073741824,
+
+    /// <summary>
+    /// A learner counts a snapshot chunk that overtook a late one as if every byte before it had arrived, so a snapshot
+    /// with a gap of zeros is installed.
+    /// </summary>
+    SnapshotChunkCountedEarly = 1L << 31,
 }

@@ -315,7 +315,7 @@ public sealed partial class Replica
     /// Reads a stored or received snapshot: its configurations (a snapshot from before membership changes has none, and
     /// the cluster's first configuration governs) and the shell's bytes. Null with <paramref name="problem"/> if malformed.
     /// </summary>
-    private (List<ConfigurationEpoch> Epochs, byte[] Data)? UnwrapSnapshot(byte[] wrapped, out string? problem)
+    private (List<ConfigurationEpoch> Epochs, ReadOnlyMemory<byte> Data)? UnwrapSnapshot(byte[] wrapped, out string? problem)
     {
         problem = null;
         if (!wrapped.AsSpan().StartsWith(EnvelopeMagic))
@@ -364,7 +364,7 @@ public sealed partial class Replica
             at += 20 + length;
         }
 
-        return (epochs, wrapped.AsSpan(at).ToArray());
+        return (epochs, wrapped.AsMemory(at));
     }
 
     /// <summary>Installs the configurations a snapshot carries (they replace what this replica knew for later slots).</summary>

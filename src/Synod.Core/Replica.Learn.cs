@@ -140,20 +140,42 @@ public sealed partial class Replica
             peer = transfer.From;
         }
 
+        if (_incomingSnapshot is { } arriving && arriving.From == peer && arriving.Received < arriving.RequestedUpTo &&
+            _tick - arriving.LastProgressTick < _options.RetransmitTicks)
+        {
+            // The window asked for is still arriving: asking again now would only have it sent twice.
+            return;
+        }
+
         _catchUpSentTick = _tick;
-        Send(_incomingSnapshot is { } incoming && incoming.From == peer
-            ? new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received)
-            : new CatchUpRequest(Id, peer, _commitIndex + 1));
+        if (_incomingSnapshot is { } incoming && incoming.From == peer)
+        {
+            incoming.RequestedUpTo = incoming.Received + SnapshotWindowBytes;
+            Send(new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received));
+        }
+        else
+        {
+            Send(new CatchUpRequest(Id, peer, _commitIndex + 1));
+        }
     }
+
+    /// <summary>The bytes of one window of snapshot chunks: what a source sends for one request.</summary>
+    private long SnapshotWindowBytes => (long)_options.SnapshotChunkBytes * _options.SnapshotChunksInFlight;
 
     private void OnCatchUpRequest(CatchUpRequest request)
     {
         if (request.FromSlot <= _snapshotSlot && _snapshotData is not null)
         {
-            // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning.
+            // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning: a
+            // window of chunks, which the learner takes in order (an empty snapshot is one empty chunk).
             var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, _snapshotData.Length) : 0;
-            var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
-            Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsSpan((int)offset, length).ToArray()));
+            for (var sent = 0; sent < _options.SnapshotChunksInFlight && (sent == 0 || offset < _snapshotData.Length); sent++)
+            {
+                var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
+                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsSpan((int)offset, length).ToArray()));
+                offset += length;
+            }
+
             return;
         }
 
@@ -214,19 +236,42 @@ public sealed partial class Replica
 
         if (chunk.Offset == 0 && !ContinuesTransfer(chunk))
         {
-            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes]) { LastProgressTick = _tick };
+            // A first chunk comes with the rest of its window (a request without an offset asks for the first window).
+            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes])
+            {
+                LastProgressTick = _tick, RequestedUpTo = SnapshotWindowBytes,
+            };
         }
 
         var incoming = _incomingSnapshot;
-        if (incoming is null || incoming.From != chunk.From || incoming.Slot != chunk.SnapshotSlot ||
-            incoming.Data.Length != chunk.TotalBytes || incoming.Received != chunk.Offset)
+        if (incoming is null || incoming.From != chunk.From || incoming.Slot != chunk.SnapshotSlot || incoming.Data.Length != chunk.TotalBytes)
         {
-            // Out of order (a duplicate, or a chunk of an abandoned transfer): the next request names the offset needed.
+            // A chunk of an abandoned transfer, or of another source's: the next request names the transfer and offset needed.
+            return;
+        }
+
+        if (incoming.Received != chunk.Offset && (_options.Bugs & ProtocolBugs.SnapshotChunkCountedEarly) != 0 && chunk.Offset > incoming.Received)
+        {
+            incoming.Received = (int)chunk.Offset;
+        }
+
+        if (incoming.Received != chunk.Offset)
+        {
+            // Ahead of the chunks that arrived in order but within the window asked for (one before it is late or lost):
+            // kept, and counted once those before it arrive. Anything else is a duplicate.
+            if (chunk.Offset > incoming.Received && chunk.Offset < incoming.RequestedUpTo && chunk.Chunk.Length > 0 &&
+                incoming.Ahead.Count < _options.SnapshotChunksInFlight && !incoming.Ahead.ContainsKey(chunk.Offset))
+            {
+                chunk.Chunk.CopyTo(incoming.Data, (int)chunk.Offset);
+                incoming.Ahead[chunk.Offset] = chunk.Chunk.Length;
+            }
+
             return;
         }
 
         chunk.Chunk.CopyTo(incoming.Data, incoming.Received);
         incoming.Received += chunk.Chunk.Length;
+        incoming.TakeAhead();
         incoming.LastProgressTick = _tick;
         _catchUpSentTick = long.MinValue / 2;
         if (incoming.Received < incoming.Data.Length)

@@ -349,7 +349,7 @@ public sealed partial class Replica
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;
-        byte[]? inner = null;
+        ReadOnlyMemory<byte>? inner = null;
         if (_snapshotData is not null)
         {
             var unwrapped = UnwrapSnapshot(_snapshotData, out var problem) ??
@@ -377,7 +377,7 @@ public sealed partial class Replica
         _persistedCommitIndex = _commitIndex;
         if (inner is not null)
         {
-            _pendingSnapshot = new SnapshotToInstall(_snapshotSlot, inner);
+            _pendingSnapshot = new SnapshotToInstall(_snapshotSlot, inner.Value);
         }
     }
 }

@@ -85,6 +85,13 @@ public sealed record ReplicaOptions
     /// <summary>Bytes of snapshot in one InstallSnapshot message.</summary>
     public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// InstallSnapshot messages a source sends for one request of a learner: a window of this many chunks in flight,
+    /// so that a transfer is not one round trip through both owner loops per chunk. The learner asks for the next
+    /// window once this one has arrived, and again from where it stands when a chunk went missing.
+    /// </summary>
+    public int SnapshotChunksInFlight { get; init; } = 8;
+
     /// <summary>The largest snapshot a learner takes from a peer; a larger one is refused (it could not be held in memory).</summary>
     public long SnapshotBytesMax { get; init; } = 1024L * 1024 * 1024;
 
@@ -152,6 +159,7 @@ public sealed record ReplicaOptions
         Require(CatchUpEntriesMax >= 1, "CatchUpEntriesMax must be at least 1.");
         Require(CatchUpBytesMax >= 1, "CatchUpBytesMax must be at least 1.");
         Require(SnapshotChunkBytes >= 1, "SnapshotChunkBytes must be at least 1.");
+        Require(SnapshotChunksInFlight >= 1 && SnapshotChunksInFlight <= 1024, $"SnapshotChunksInFlight ({SnapshotChunksInFlight}) must be within 1..1024.");
         Require(SnapshotBytesMax >= SnapshotChunkBytes, $"SnapshotBytesMax ({SnapshotBytesMax}) must be at least SnapshotChunkBytes ({SnapshotChunkBytes}).");
         Require(PromiseEntriesMax >= PipelineSlotsMax,
             $"PromiseEntriesMax ({PromiseEntriesMax}) must be at least PipelineSlotsMax ({PipelineSlotsMax}), or a promise cannot carry one leader's in-flight slots.");

@@ -42,7 +42,7 @@ public static class PeerMessageCodec
                 pb.CatchUpReply = new CatchUpReplyPb { CommitIndex = m.CommitIndex };
                 pb.CatchUpReply.Entries.AddRange(m.Entries.Select(e => new ChosenEntryPb { Slot = e.Slot, Batch = Encode(e.Commands) }));
                 break;
-            case InstallSnapshot m: pb.InstallSnapshot = new InstallSnapshotPb { SnapshotSlot = m.SnapshotSlot, Offset = m.Offset, TotalBytes = m.TotalBytes, Chunk = ByteString.CopyFrom(m.Chunk) }; break;
+            case InstallSnapshot m: pb.InstallSnapshot = new InstallSnapshotPb { SnapshotSlot = m.SnapshotSlot, Offset = m.Offset, TotalBytes = m.TotalBytes, Chunk = UnsafeByteOperations.UnsafeWrap(m.Chunk) }; break;
             case Forward m: pb.Forward = new ForwardPb { Batch = Encode([.. m.Commands]) }; break;
             case ReadIndexRequest m: pb.ReadIndexRequest = new ReadIndexRequestPb { ReadId = m.ReadId }; break;
             case ReadIndexReply m: pb.ReadIndexReply = new ReadIndexReplyPb { ReadId = m.ReadId, Index = m.Index }; break;

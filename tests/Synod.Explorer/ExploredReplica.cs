@@ -162,7 +162,7 @@ internal sealed class ExploredReplica
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data);
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data.Span);
             _oracle.OnSnapshotInstalled(Id, ready.Snapshot.Slot);
             Log?.Invoke($"r{Id} installs a snapshot at slot {ready.Snapshot.Slot}");
         }

@@ -176,10 +176,10 @@ public sealed partial class Simulator
             {
                 action();
             }
-            catch (Exception e) when (e is StorageException or InvalidOperationException or InvalidDataException)
+            catch (Exception e) when (e is StorageException or InvalidOperationException or InvalidDataException or Synod.Kv.KvFormatException)
             {
-                // A replica refused to start on damaged state, or an invariant broke: a finding of this seed, not a crash
-                // of the whole run.
+                // A replica refused to start on damaged state, an invariant broke, or a replica was handed a snapshot its
+                // state machine cannot read: a finding of this seed, not a crash of the whole run.
                 _violations.Add($"at {NowMs} ms: {e.GetType().Name}: {e.Message}");
                 break;
             }

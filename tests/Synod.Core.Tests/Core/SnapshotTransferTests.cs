@@ -3,13 +3,17 @@ using Synod.Core.Messages;
 
 namespace Synod.Tests.Core;
 
-/// <summary>Chunked snapshot transfer: a transfer in progress keeps its source, and is neither restarted nor left behind.</summary>
+/// <summary>
+/// Chunked snapshot transfer: a transfer in progress keeps its source, and is neither restarted nor left behind; a
+/// source sends a window of chunks per request, and a learner asks for the next window once this one arrived, or
+/// again from where it stands once a chunk went missing.
+/// </summary>
 public sealed class SnapshotTransferTests
 {
     [Fact]
     public void A_heartbeat_from_another_peer_does_not_restart_a_transfer_in_progress()
     {
-        var replica = new Replica(new ReplicaOptions { Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotBytesMax = 1024 }, new SeededRandom(1));
+        var replica = new Replica(new ReplicaOptions { Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = 1, SnapshotBytesMax = 1024 }, new SeededRandom(1));
         var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
         List<Message> Take()
         {
@@ -42,6 +46,75 @@ public sealed class SnapshotTransferTests
         replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
         var ready = replica.TakeReady();
         Assert.Equal(90, replica.CommitIndex);
-        Assert.Equal(data, ready.Snapshot!.Data);
+        Assert.Equal(data, ready.Snapshot!.Data.ToArray());
+    }
+
+    [Fact]
+    public void A_source_sends_a_window_of_chunks_and_the_learner_asks_for_the_next_once_it_has_arrived()
+    {
+        var (replica, take) = Learner(chunksInFlight: 2);
+        var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        Assert.Equal(0, take().OfType<CatchUpRequest>().Single().SnapshotOffset);
+
+        // The first chunk of the window: the second is on its way, so nothing is asked.
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
+        Assert.Empty(take().OfType<CatchUpRequest>());
+        replica.Tick();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        Assert.Empty(take().OfType<CatchUpRequest>());
+
+        // The window's last chunk: the next window is asked for at once.
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data[4..8]));
+        Assert.Equal((3, 8L), take().OfType<CatchUpRequest>().Select(r => (r.To, r.SnapshotOffset)).Single());
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        take();
+        Assert.Equal(90, replica.CommitIndex);
+
+        // Now a source itself: a request from the start gets the first window, one from offset 8 the rest.
+        replica.Step(new CatchUpRequest(2, 1, 1));
+        Assert.Equal([(0L, 4), (4L, 4)], take().OfType<InstallSnapshot>().Select(c => (c.Offset, c.Chunk.Length)));
+        replica.Step(new CatchUpRequest(2, 1, 1, 90, 8));
+        Assert.Equal([(8L, 4)], take().OfType<InstallSnapshot>().Select(c => (c.Offset, c.Chunk.Length)));
+    }
+
+    [Fact]
+    public void A_lost_chunk_is_asked_for_again_once_no_chunk_came_for_RetransmitTicks()
+    {
+        var (replica, take) = Learner(chunksInFlight: 3);
+        var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
+
+        // The chunk at 4 is lost; the one at 8 is out of order and dropped.
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        var requests = new List<CatchUpRequest>();
+        for (var tick = 1; tick <= 4; tick++)
+        {
+            replica.Tick();
+            replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+            requests.AddRange(take().OfType<CatchUpRequest>().Select(r => r with { }));
+            Assert.True(tick >= 4 || requests.Count == 0, $"asked again after {tick} tick(s), before RetransmitTicks (4)");
+        }
+
+        Assert.Equal(4, requests.Single().SnapshotOffset);
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data[4..8]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        take();
+        Assert.Equal(90, replica.CommitIndex);
+    }
+
+    private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight)
+    {
+        var replica = new Replica(
+            new ReplicaOptions { Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = chunksInFlight, SnapshotBytesMax = 1024, RetransmitTicks = 4 },
+            new SeededRandom(1));
+        return (replica, () =>
+        {
+            var ready = replica.TakeReady();
+            replica.Persisted(ready.Number);
+            return ready.Messages;
+        });
     }
 }
