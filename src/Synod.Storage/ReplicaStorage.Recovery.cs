@@ -85,7 +85,8 @@ public sealed partial class ReplicaStorage
         }
 
         var snapshotPath = Path.Combine(snapDirectory, StorageLayout.SnapshotFileName(newestSlot));
-        return SnapshotFile.Decode(disk.ReadAll(snapshotPath), snapshotPath, newestSlot, options.SnapshotBytesMax);
+        var (header, data) = disk.ReadAll(snapshotPath, SnapshotFile.HeaderBytes);
+        return SnapshotFile.Decode(header, data, snapshotPath, newestSlot, options.SnapshotBytesMax);
     }
 
     private static RecoveredWal ReplayWal(IDisk disk, string walDirectory, DurableState state, StorageOptions options, Action<string> log)

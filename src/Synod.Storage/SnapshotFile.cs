@@ -35,8 +35,16 @@ internal static class SnapshotFile
     }
 
     /// <summary>The snapshot the file holds, or a <see cref="StorageException"/> naming the file and the check that failed.</summary>
-    public static SnapshotOp Decode(ReadOnlySpan<byte> bytes, string path, long expectedSlot, int snapshotBytesMax)
+    public static SnapshotOp Decode(ReadOnlySpan<byte> bytes, string path, long expectedSlot, int snapshotBytesMax) =>
+        Decode(bytes[..Math.Min(HeaderBytes, bytes.Length)].ToArray(), bytes[Math.Min(HeaderBytes, bytes.Length)..].ToArray(), path, expectedSlot, snapshotBytesMax);
+
+    /// <summary>
+    /// <see cref="Decode(ReadOnlySpan{byte}, string, long, int)"/> for a file read as its header and its data: the
+    /// snapshot keeps <paramref name="data"/> itself, with no copy.
+    /// </summary>
+    public static SnapshotOp Decode(byte[] header, byte[] data, string path, long expectedSlot, int snapshotBytesMax)
     {
+        var bytes = header.AsSpan();
         if (bytes.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
         {
             throw StorageMessages.Corrupt(path, 0, $"it is not a Synod snapshot file (no magic bytes, or shorter than its {HeaderBytes}-byte header)", "snapshot");
@@ -55,18 +63,17 @@ internal static class SnapshotFile
 
         var slot = BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]);
         var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes[16..]);
-        if (slot != expectedSlot || length > (uint)snapshotBytesMax || HeaderBytes + (long)length != bytes.Length)
+        if (slot != expectedSlot || length > (uint)snapshotBytesMax || length != data.Length)
         {
             throw StorageMessages.Corrupt(path, 8, $"the header says slot {slot} and {length} bytes, but the file is named for slot {expectedSlot}, " +
-                $"holds {bytes.Length - HeaderBytes} bytes of data, and SnapshotBytesMax is {snapshotBytesMax}", "snapshot");
+                $"holds {data.Length} bytes of data, and SnapshotBytesMax is {snapshotBytesMax}", "snapshot");
         }
 
-        var data = bytes[HeaderBytes..];
         if (RecordFormat.Checksum(data) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[20..]))
         {
             throw StorageMessages.Corrupt(path, HeaderBytes, "the snapshot data's checksum does not match", "snapshot");
         }
 
-        return new SnapshotOp(slot, data.ToArray());
+        return new SnapshotOp(slot, data);
     }
 }

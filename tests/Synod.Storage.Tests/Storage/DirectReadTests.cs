@@ -14,6 +14,7 @@ public sealed class DirectReadTests
     [InlineData(4095)]
     [InlineData(4096)]
     [InlineData(1024 * 1024 + 3)]
+    [InlineData(8 * 1024 * 1024 + 31)]
     public void A_direct_read_returns_exactly_the_bytes_of_the_file(int length)
     {
         using var temp = new TempDirectory();
@@ -21,15 +22,20 @@ public sealed class DirectReadTests
         var bytes = Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray();
         File.WriteAllBytes(path, bytes);
 
-        var direct = NativeDirectRead.TryReadAll(path);
+        var direct = NativeDirectRead.TryReadAll(path, 28);
 
         if (OperatingSystem.IsLinux() && DirectIoWorksIn(temp.Path))
         {
             Assert.NotNull(direct);
         }
 
-        Assert.Equal(bytes, direct ?? bytes);
+        Assert.Equal(bytes, direct is { } split ? [.. split.Head, .. split.Body] : bytes);
         Assert.Equal(bytes, new RealDisk().ReadAll(path));
+
+        // A snapshot file is read as its header and its data, the data filled in place.
+        var (head, body) = new RealDisk().ReadAll(path, 28);
+        Assert.Equal(bytes.Take(28), head);
+        Assert.Equal(bytes.Skip(28), body);
     }
 
     /// <summary>Whether the test's file system is one that takes O_DIRECT (tmpfs does not); the CI machine's ext4 does.</summary>
