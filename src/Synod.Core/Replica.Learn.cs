@@ -172,7 +172,7 @@ public sealed partial class Replica
             for (var sent = 0; sent < _options.SnapshotChunksInFlight && (sent == 0 || offset < _snapshotData.Length); sent++)
             {
                 var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
-                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsSpan((int)offset, length).ToArray()));
+                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsMemory((int)offset, length)));
                 offset += length;
             }
 
@@ -262,14 +262,14 @@ public sealed partial class Replica
             if (chunk.Offset > incoming.Received && chunk.Offset < incoming.RequestedUpTo && chunk.Chunk.Length > 0 &&
                 incoming.Ahead.Count < _options.SnapshotChunksInFlight && !incoming.Ahead.ContainsKey(chunk.Offset))
             {
-                chunk.Chunk.CopyTo(incoming.Data, (int)chunk.Offset);
+                chunk.Chunk.Span.CopyTo(incoming.Data.AsSpan((int)chunk.Offset));
                 incoming.Ahead[chunk.Offset] = chunk.Chunk.Length;
             }
 
             return;
         }
 
-        chunk.Chunk.CopyTo(incoming.Data, incoming.Received);
+        chunk.Chunk.Span.CopyTo(incoming.Data.AsSpan(incoming.Received));
         incoming.Received += chunk.Chunk.Length;
         incoming.TakeAhead();
         incoming.LastProgressTick = _tick;

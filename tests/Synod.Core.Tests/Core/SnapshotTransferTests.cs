@@ -25,7 +25,7 @@ public sealed class SnapshotTransferTests
         // Leader 3 says commit 90; replica 1 asks it and gets chunk 0 of a snapshot at slot 90.
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
         Take();
-        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
         Assert.Equal(4, Take().OfType<CatchUpRequest>().Single().SnapshotOffset);
 
         // The next chunk is slow; meanwhile follower 2 heartbeats a higher commit index. The request goes to 3 again.
@@ -40,10 +40,10 @@ public sealed class SnapshotTransferTests
         Assert.Equal((3, 4L), (request.To, request.SnapshotOffset));
 
         // A stray first chunk (from 2, or from 3 again) does not throw the progress away.
-        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data[4..8]));
-        replica.Step(new InstallSnapshot(2, 1, 90, 0, 12, data[..4]));
-        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
-        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
+        replica.Step(new InstallSnapshot(2, 1, 90, 0, 12, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         var ready = replica.TakeReady();
         Assert.Equal(90, replica.CommitIndex);
         Assert.Equal(data, ready.Snapshot!.Data.ToArray());
@@ -58,16 +58,16 @@ public sealed class SnapshotTransferTests
         Assert.Equal(0, take().OfType<CatchUpRequest>().Single().SnapshotOffset);
 
         // The first chunk of the window: the second is on its way, so nothing is asked.
-        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
         Assert.Empty(take().OfType<CatchUpRequest>());
         replica.Tick();
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
         Assert.Empty(take().OfType<CatchUpRequest>());
 
         // The window's last chunk: the next window is asked for at once.
-        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data[4..8]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
         Assert.Equal((3, 8L), take().OfType<CatchUpRequest>().Select(r => (r.To, r.SnapshotOffset)).Single());
-        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         take();
         Assert.Equal(90, replica.CommitIndex);
 
@@ -85,10 +85,10 @@ public sealed class SnapshotTransferTests
         var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
         take();
-        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data[..4]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
 
         // The chunk at 4 is lost; the one at 8 is out of order and dropped.
-        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         var requests = new List<CatchUpRequest>();
         for (var tick = 1; tick <= 4; tick++)
         {
@@ -99,8 +99,8 @@ public sealed class SnapshotTransferTests
         }
 
         Assert.Equal(4, requests.Single().SnapshotOffset);
-        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data[4..8]));
-        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data[8..]));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         take();
         Assert.Equal(90, replica.CommitIndex);
     }

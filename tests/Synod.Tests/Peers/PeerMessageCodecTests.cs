@@ -49,7 +49,7 @@ public sealed class PeerMessageCodecTests
             new Promise(2, 3, B, 2, [new PromisedEntry(2, new Ballot(5, 1), [[9]], false), new PromisedEntry(3, Ballot.Zero, [[8]], true)], 3, 1, true, 4,
                 new Dictionary<int, long> { [1] = 2 }),
             new CatchUpReply(2, 1, [new ChosenEntry(11, [[1]])], 12),
-            new InstallSnapshot(2, 1, 10, 0, 3, [1, 2, 3]),
+            new InstallSnapshot(2, 1, 10, 0, 3, new byte[] { 1, 2, 3 }),
             new Forward(2, 3, [[5, 6]]),
             new VoterQueryReply(2, 1, B, 2, 3, new Dictionary<int, long> { [3] = 2 }, 1, 4),
         ];
