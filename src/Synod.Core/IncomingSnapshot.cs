@@ -23,6 +23,12 @@ internal sealed class IncomingSnapshot(int from, long slot, byte[] data)
     /// </summary>
     public long RequestedUpTo { get; set; }
 
+    /// <summary>
+    /// How long a window may go without a chunk in order before it is asked for again: RetransmitTicks, or twice the
+    /// wait for the last chunk if that was longer, doubled each time it is asked again (at most ElectionTimeoutTicks).
+    /// </summary>
+    public long ReaskTicks { get; set; }
+
     /// <summary>Chunks already copied into <see cref="Data"/> beyond <see cref="Received"/>: offset and length; at most SnapshotChunksInFlight.</summary>
     public Dictionary<long, int> Ahead { get; } = [];
 

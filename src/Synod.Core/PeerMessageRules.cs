@@ -45,7 +45,8 @@ public static class PeerMessageRules
                 Number(m.CommitIndex, "commit index") ?? Number(m.ReadRound, "read round") ?? Number(m.Phase1Slot, "phase 1 slot"),
             HeartbeatAck m => AnswerBallot(m.Ballot, m, options) ?? Number(m.ReadRound, "read round") ?? Number(m.CommitIndex, "commit index"),
             Commit m => OwnBallot(m.Ballot, m, options) ?? Number(m.CommitIndex, "commit index"),
-            CatchUpRequest m => Slot(m.FromSlot, "from slot") ?? Number(m.SnapshotSlot, "snapshot slot") ?? Number(m.SnapshotOffset, "snapshot offset"),
+            CatchUpRequest m => Slot(m.FromSlot, "from slot") ?? Number(m.SnapshotSlot, "snapshot slot") ?? Number(m.SnapshotOffset, "snapshot offset") ??
+                (m.SnapshotChunks is >= 0 and <= ReplicaOptions.SnapshotChunksInFlightMax ? null : $"V4: the snapshot chunks asked for, {m.SnapshotChunks}, lie outside 0..{ReplicaOptions.SnapshotChunksInFlightMax}"),
             CatchUpReply m => CheckCatchUpReply(m, options),
             InstallSnapshot m => CheckSnapshotChunk(m, options),
             Forward m => m.Commands.Count <= options.BatchCommandsMax ? null : $"V6: {m.Commands.Count} commands, over BatchCommandsMax ({options.BatchCommandsMax})",

@@ -141,7 +141,7 @@ public sealed partial class Replica
         }
 
         if (_incomingSnapshot is { } arriving && arriving.From == peer && arriving.Received < arriving.RequestedUpTo &&
-            _tick - arriving.LastProgressTick < _options.RetransmitTicks)
+            _tick - arriving.LastProgressTick < arriving.ReaskTicks)
         {
             // The window asked for is still arriving: asking again now would only have it sent twice.
             return;
@@ -150,12 +150,19 @@ public sealed partial class Replica
         _catchUpSentTick = _tick;
         if (_incomingSnapshot is { } incoming && incoming.From == peer)
         {
+            if (incoming.Received < incoming.RequestedUpTo)
+            {
+                // Asked again for want of a chunk: wait longer before the next time, so that a slow link is not
+                // answered with windows it cannot carry (a lost chunk is asked for again all the same).
+                incoming.ReaskTicks = Math.Min(2 * incoming.ReaskTicks, Math.Max(_options.RetransmitTicks, _options.ElectionTimeoutTicks));
+            }
+
             incoming.RequestedUpTo = incoming.Received + SnapshotWindowBytes;
-            Send(new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received));
+            Send(new CatchUpRequest(Id, peer, _commitIndex + 1, incoming.Slot, incoming.Received, _options.SnapshotChunksInFlight));
         }
         else
         {
-            Send(new CatchUpRequest(Id, peer, _commitIndex + 1));
+            Send(new CatchUpRequest(Id, peer, _commitIndex + 1, SnapshotChunks: _options.SnapshotChunksInFlight));
         }
     }
 
@@ -169,7 +176,8 @@ public sealed partial class Replica
             // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning: a
             // window of chunks, which the learner takes in order (an empty snapshot is one empty chunk).
             var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, _snapshotData.Length) : 0;
-            for (var sent = 0; sent < _options.SnapshotChunksInFlight && (sent == 0 || offset < _snapshotData.Length); sent++)
+            var window = Math.Clamp(request.SnapshotChunks, 1, _options.SnapshotChunksInFlight);
+            for (var sent = 0; sent < window && (sent == 0 || offset < _snapshotData.Length); sent++)
             {
                 var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
                 Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsMemory((int)offset, length)));
@@ -239,7 +247,7 @@ public sealed partial class Replica
             // A first chunk comes with the rest of its window (a request without an offset asks for the first window).
             _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes])
             {
-                LastProgressTick = _tick, RequestedUpTo = SnapshotWindowBytes,
+                LastProgressTick = _tick, RequestedUpTo = SnapshotWindowBytes, ReaskTicks = _options.RetransmitTicks,
             };
         }
 
@@ -272,6 +280,9 @@ public sealed partial class Replica
         chunk.Chunk.Span.CopyTo(incoming.Data.AsSpan(incoming.Received));
         incoming.Received += chunk.Chunk.Length;
         incoming.TakeAhead();
+
+        // Ask again only after twice the wait this chunk took: chunks slower than RetransmitTicks are not lost.
+        incoming.ReaskTicks = Math.Clamp(2 * (_tick - incoming.LastProgressTick), _options.RetransmitTicks, Math.Max(_options.RetransmitTicks, _options.ElectionTimeoutTicks));
         incoming.LastProgressTick = _tick;
         _catchUpSentTick = long.MinValue / 2;
         if (incoming.Received < incoming.Data.Length)

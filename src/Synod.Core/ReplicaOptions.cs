@@ -92,6 +92,9 @@ public sealed record ReplicaOptions
     /// </summary>
     public int SnapshotChunksInFlight { get; init; } = 8;
 
+    /// <summary>The most SnapshotChunksInFlight may be, and the most chunks a learner may ask for in one request.</summary>
+    public const int SnapshotChunksInFlightMax = 64;
+
     /// <summary>The largest snapshot a learner takes from a peer; a larger one is refused (it could not be held in memory).</summary>
     public long SnapshotBytesMax { get; init; } = 1024L * 1024 * 1024;
 
@@ -159,7 +162,7 @@ public sealed record ReplicaOptions
         Require(CatchUpEntriesMax >= 1, "CatchUpEntriesMax must be at least 1.");
         Require(CatchUpBytesMax >= 1, "CatchUpBytesMax must be at least 1.");
         Require(SnapshotChunkBytes >= 1, "SnapshotChunkBytes must be at least 1.");
-        Require(SnapshotChunksInFlight >= 1 && SnapshotChunksInFlight <= 1024, $"SnapshotChunksInFlight ({SnapshotChunksInFlight}) must be within 1..1024.");
+        Require(SnapshotChunksInFlight >= 1 && SnapshotChunksInFlight <= SnapshotChunksInFlightMax, $"SnapshotChunksInFlight ({SnapshotChunksInFlight}) must be within 1..{SnapshotChunksInFlightMax}.");
         Require(SnapshotBytesMax >= SnapshotChunkBytes, $"SnapshotBytesMax ({SnapshotBytesMax}) must be at least SnapshotChunkBytes ({SnapshotChunkBytes}).");
         Require(PromiseEntriesMax >= PipelineSlotsMax,
             $"PromiseEntriesMax ({PromiseEntriesMax}) must be at least PipelineSlotsMax ({PipelineSlotsMax}), or a promise cannot carry one leader's in-flight slots.");

@@ -9,9 +9,10 @@ namespace Synod.Server;
 
 /// <summary>
 /// A long-lived connection to one peer, TLS over TCP unless --insecure-peers (<see cref="PeerWire"/> has the format).
-/// The owner loop enqueues a Ready's messages and then kicks the link, which writes everything waiting with one write
-/// on the owner loop's own thread: on loopback or a fast network the write (and its encryption) completes at once,
-/// with no hand-off to another thread. Only when the socket is full does the rest go out from the write's completion.
+/// The owner loop enqueues a Ready's messages and then kicks the link, which writes everything waiting (a megabyte of
+/// encoded messages per write) on the owner loop's own thread: on loopback or a fast network the write (and its
+/// encryption) completes at once, with no hand-off to another thread. Only when the socket is full does the rest go out
+/// from the write's completion.
 /// When the peer is unreachable the link reconnects with backoff, and the queue keeps only the newest messages: Paxos
 /// retransmits what matters.
 /// </summary>

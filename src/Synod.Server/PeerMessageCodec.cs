@@ -37,7 +37,7 @@ public static class PeerMessageCodec
             case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot }; break;
             case HeartbeatAck m: pb.HeartbeatAck = new HeartbeatAckPb { Ballot = Encode(m.Ballot), ReadRound = m.ReadRound, CommitIndex = m.CommitIndex }; break;
             case Commit m: pb.Commit = new CommitPb { Ballot = Encode(m.Ballot), CommitIndex = m.CommitIndex }; break;
-            case CatchUpRequest m: pb.CatchUpRequest = new CatchUpRequestPb { FromSlot = m.FromSlot, SnapshotSlot = m.SnapshotSlot, SnapshotOffset = m.SnapshotOffset }; break;
+            case CatchUpRequest m: pb.CatchUpRequest = new CatchUpRequestPb { FromSlot = m.FromSlot, SnapshotSlot = m.SnapshotSlot, SnapshotOffset = m.SnapshotOffset, SnapshotChunks = (uint)m.SnapshotChunks }; break;
             case CatchUpReply m:
                 pb.CatchUpReply = new CatchUpReplyPb { CommitIndex = m.CommitIndex };
                 pb.CatchUpReply.Entries.AddRange(m.Entries.Select(e => new ChosenEntryPb { Slot = e.Slot, Batch = Encode(e.Commands) }));
@@ -84,7 +84,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot),
             PeerMessage.KindOneofCase.HeartbeatAck => new HeartbeatAck(from, to, Decode(pb.HeartbeatAck.Ballot), pb.HeartbeatAck.ReadRound, pb.HeartbeatAck.CommitIndex),
             PeerMessage.KindOneofCase.Commit => new Commit(from, to, Decode(pb.Commit.Ballot), pb.Commit.CommitIndex),
-            PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset),
+            PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset, (int)Math.Min(pb.CatchUpRequest.SnapshotChunks, int.MaxValue)),
             PeerMessage.KindOneofCase.CatchUpReply => new CatchUpReply(from, to,
                 [.. pb.CatchUpReply.Entries.Select(e => new ChosenEntry(e.Slot, Decode(e.Batch)))], pb.CatchUpReply.CommitIndex),
             PeerMessage.KindOneofCase.InstallSnapshot => new InstallSnapshot(from, to, pb.InstallSnapshot.SnapshotSlot, pb.InstallSnapshot.Offset, pb.InstallSnapshot.TotalBytes, ProtoBytes.OwnedArray(pb.InstallSnapshot.Chunk)),

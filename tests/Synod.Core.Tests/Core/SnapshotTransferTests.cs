@@ -71,11 +71,16 @@ public sealed class SnapshotTransferTests
         take();
         Assert.Equal(90, replica.CommitIndex);
 
-        // Now a source itself: a request from the start gets the first window, one from offset 8 the rest.
-        replica.Step(new CatchUpRequest(2, 1, 1));
+        // Now a source itself: a request from the start gets the first window, one from offset 8 the rest; a learner of a
+        // build before windows (no count asked) gets one chunk per request, and one asking more gets this source's window.
+        replica.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 2));
         Assert.Equal([(0L, 4), (4L, 4)], take().OfType<InstallSnapshot>().Select(c => (c.Offset, c.Chunk.Length)));
-        replica.Step(new CatchUpRequest(2, 1, 1, 90, 8));
+        replica.Step(new CatchUpRequest(2, 1, 1, 90, 8, 2));
         Assert.Equal([(8L, 4)], take().OfType<InstallSnapshot>().Select(c => (c.Offset, c.Chunk.Length)));
+        replica.Step(new CatchUpRequest(2, 1, 1, 90, 4));
+        Assert.Equal([(4L, 4)], take().OfType<InstallSnapshot>().Select(c => (c.Offset, c.Chunk.Length)));
+        replica.Step(new CatchUpRequest(2, 1, 1, 90, 0, 64));
+        Assert.Equal(2, take().OfType<InstallSnapshot>().Count());
     }
 
     [Fact]
@@ -87,7 +92,7 @@ public sealed class SnapshotTransferTests
         take();
         replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
 
-        // The chunk at 4 is lost; the one at 8 is out of order and dropped.
+        // The chunk at 4 is lost; the one at 8 overtook it and is kept in place.
         replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         var requests = new List<CatchUpRequest>();
         for (var tick = 1; tick <= 4; tick++)
@@ -103,6 +108,32 @@ public sealed class SnapshotTransferTests
         replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
         take();
         Assert.Equal(90, replica.CommitIndex);
+    }
+
+    [Fact]
+    public void Chunks_slower_than_RetransmitTicks_are_not_asked_for_again_once_the_learner_has_seen_how_slow_they_are()
+    {
+        var (replica, take) = Learner(chunksInFlight: 8);
+        var data = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        Assert.Equal(8, take().OfType<CatchUpRequest>().Single().SnapshotChunks);
+
+        // The source sends its window one chunk every 7 ticks (a slow link): only the first gap is taken for a loss.
+        var requests = 0;
+        for (var offset = 0; offset < 32; offset += 4)
+        {
+            replica.Step(new InstallSnapshot(3, 1, 90, offset, 32, data.AsMemory(offset, 4)));
+            requests += take().OfType<CatchUpRequest>().Count();
+            for (var tick = 0; tick < 7 && offset < 28; tick++)
+            {
+                replica.Tick();
+                replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+                requests += take().OfType<CatchUpRequest>().Count();
+            }
+        }
+
+        Assert.Equal(90, replica.CommitIndex);
+        Assert.Equal(1, requests);
     }
 
     private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight)

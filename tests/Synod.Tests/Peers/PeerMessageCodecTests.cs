@@ -23,6 +23,7 @@ public sealed class PeerMessageCodecTests
         new HeartbeatAck(2, 1, new Ballot(7, 1), 4, 10),
         new Commit(3, 1, B, 10),
         new CatchUpRequest(2, 1, 11, 9, 4096),
+        new CatchUpRequest(2, 1, 11, 9, 4096, 8),
         new ReadIndexRequest(2, 1, 77),
         new ReadIndexReply(3, 1, 77, 10),
         new PreVote(3, 1, B),
