@@ -316,6 +316,17 @@ public sealed partial class Replica
             return;
         }
 
+        if (_options.SnapshotCheck?.Invoke(unwrapped.Data) is { } damaged)
+        {
+            // Assembled wrong, or sent wrong: installing it would persist a state no restore accepts. Start over.
+            RefusedMessages++;
+            SnapshotsRefused++;
+            LastRefusal = $"InstallSnapshot from replica {from}: the snapshot at slot {slot} it assembled is refused by the state machine ({damaged}); fetching it again";
+            _catchUpSentTick = long.MinValue / 2;
+            RequestCatchUp(from);
+            return;
+        }
+
         if (_role == ReplicaRole.Candidate && (_options.Bugs & ProtocolBugs.CandidateInstallsSnapshot) == 0)
         {
             // I15: this election's phase 1 asked from the old commit index, and the slots the snapshot covers leave the

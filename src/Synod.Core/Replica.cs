@@ -120,6 +120,9 @@ public sealed partial class Replica
     /// <summary>The last refused message and the rule it broke, for the shell's log; null if none was refused.</summary>
     public string? LastRefusal { get; private set; }
 
+    /// <summary>Snapshots assembled from a peer's chunks that <see cref="ReplicaOptions.SnapshotCheck"/> refused (and that were fetched again).</summary>
+    public long SnapshotsRefused { get; private set; }
+
     /// <summary>
     /// A message from a peer (or, looped back by the core itself, from this replica). A peer's message that no correct
     /// replica could send is dropped and counted (<see cref="RefusedMessages"/>), and changes nothing.

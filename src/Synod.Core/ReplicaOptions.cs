@@ -92,6 +92,13 @@ public sealed record ReplicaOptions
     /// </summary>
     public int SnapshotChunksInFlight { get; init; } = 8;
 
+    /// <summary>
+    /// What is wrong with a snapshot's state machine bytes, or null if nothing (the shell's check, a pure function): a
+    /// snapshot assembled from a peer's chunks is checked before it is installed, and refused and fetched again if it
+    /// fails. Null: not checked.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, string?>? SnapshotCheck { get; init; }
+
     /// <summary>The most SnapshotChunksInFlight may be, and the most chunks a learner may ask for in one request.</summary>
     public const int SnapshotChunksInFlightMax = 64;
 

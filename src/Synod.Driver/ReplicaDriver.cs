@@ -41,7 +41,7 @@ public sealed partial class ReplicaDriver
         _background = background;
         _events = events;
         _nextReadId = options.FirstReadId;
-        Core = new Replica(coreOptions, random, state);
+        Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem } : coreOptions, random, state);
         Kv = NewStateMachine();
     }
 
@@ -386,6 +386,9 @@ public sealed partial class ReplicaDriver
         | ((Core.Options.Bugs & ProtocolBugs.OldCommandsByOldestRules) != 0 ? KvBugs.OldCommandsByOldestRules : KvBugs.None);
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs, _options.History);
+
+    /// <summary>The core's <see cref="ReplicaOptions.SnapshotCheck"/>: the state machine's header and checksum.</summary>
+    private static string? SnapshotProblem(ReadOnlyMemory<byte> snapshot) => KvStateMachine.SnapshotProblem(snapshot.Span);
 
     private KvEntry? Lookup(byte[] key) => Kv.TryGetEntry(key, out var entry) ? entry : null;
 }

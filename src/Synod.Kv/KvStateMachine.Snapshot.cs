@@ -290,6 +290,24 @@ public sealed partial class KvStateMachine
             "(1) with the version-6 build, revoke every lease, grant none and change no users, roles or authentication settings, and let every replica take a snapshot after that; " +
             "(2) run the build with lease owners (peer version 7) on every replica until each has taken a snapshot again; (3) start this build.");
 
+    /// <summary>
+    /// What is wrong with a snapshot's header or body checksum, or null if nothing: a learner checks a snapshot it
+    /// assembled from a peer's chunks before it installs it, so that a damaged one is refused and fetched again rather
+    /// than persisted and then refused by every restore.
+    /// </summary>
+    public static string? SnapshotProblem(ReadOnlySpan<byte> snapshot)
+    {
+        try
+        {
+            CheckedSnapshotBody(snapshot, out _);
+            return null;
+        }
+        catch (KvFormatException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
     private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot, out byte version)
     {

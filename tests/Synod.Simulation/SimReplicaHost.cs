@@ -232,9 +232,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnMessage(Message message)
     {
-        var refused = Core.RefusedMessages;
+        var (refused, snapshotsRefused) = (Core.RefusedMessages, Core.SnapshotsRefused);
         _driver.Step(message);
         _sim.Faults.MessagesRefused += Core.RefusedMessages - refused;
+        if (Core.SnapshotsRefused != snapshotsRefused)
+        {
+            // No run forges snapshot chunks, so a snapshot the state machine refuses was assembled wrong: a finding.
+            throw new InvalidDataException($"replica {Id} refused a snapshot it assembled from its peers' chunks: {Core.LastRefusal}");
+        }
+
         Process();
     }
 

@@ -136,10 +136,43 @@ public sealed class SnapshotTransferTests
         Assert.Equal(1, requests);
     }
 
-    private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight)
+    [Fact]
+    public void A_snapshot_the_state_machine_refuses_is_not_installed_and_is_fetched_again_from_the_start()
+    {
+        var (replica, take) = Learner(chunksInFlight: 4, check: bytes => bytes.Span[0] == 0xFF ? "damaged" : null);
+        var data = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        data[0] = 0xFF;
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 8, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 8, data.AsMemory(4, 4)));
+        var ready = replica.TakeReady();
+        replica.Persisted(ready.Number);
+
+        Assert.Equal(0, replica.CommitIndex);
+        Assert.Null(ready.Snapshot);
+        Assert.DoesNotContain(ready.PersistOps, op => op is Synod.Core.Persistence.SnapshotOp);
+        Assert.Equal(1, replica.SnapshotsRefused);
+        Assert.Contains("refused by the state machine (damaged)", replica.LastRefusal, StringComparison.Ordinal);
+        var again = ready.Messages.OfType<CatchUpRequest>().Single();
+        Assert.Equal((3, 0L, 0L), (again.To, again.SnapshotSlot, again.SnapshotOffset));
+
+        // The intact snapshot, sent again, is installed.
+        data[0] = 0;
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 8, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 8, data.AsMemory(4, 4)));
+        take();
+        Assert.Equal(90, replica.CommitIndex);
+    }
+
+    private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null)
     {
         var replica = new Replica(
-            new ReplicaOptions { Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = chunksInFlight, SnapshotBytesMax = 1024, RetransmitTicks = 4 },
+            new ReplicaOptions
+            {
+                Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = chunksInFlight, SnapshotBytesMax = 1024, RetransmitTicks = 4,
+                SnapshotCheck = check,
+            },
             new SeededRandom(1));
         return (replica, () =>
         {

@@ -27,6 +27,18 @@ public sealed class KvSnapshotTests
     }
 
     [Fact]
+    public void SnapshotProblem_names_a_damaged_snapshot_and_passes_an_intact_one()
+    {
+        var snapshot = SampleMachine().Snapshot();
+        Assert.Null(KvStateMachine.SnapshotProblem(snapshot));
+
+        var damaged = snapshot.ToArray();
+        damaged[^1] ^= 0x40;
+        Assert.Contains("checksum", KvStateMachine.SnapshotProblem(damaged), StringComparison.Ordinal);
+        Assert.Contains("truncated", KvStateMachine.SnapshotProblem(snapshot.AsSpan(0, 3)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_retry_after_restore_is_still_a_duplicate_with_its_first_result()
     {
         var machine = SampleMachine();
