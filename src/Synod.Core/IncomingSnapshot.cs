@@ -40,6 +40,11 @@ internal sealed class IncomingSnapshot(int from, long slot, byte[] data)
             Received += length;
         }
 
+        if (Ahead.Count == 0)
+        {
+            return;
+        }
+
         foreach (var offset in Ahead.Keys.Where(o => o < Received).ToList())
         {
             Ahead.Remove(offset);

@@ -13,30 +13,24 @@ public sealed class SnapshotTransferTests
     [Fact]
     public void A_heartbeat_from_another_peer_does_not_restart_a_transfer_in_progress()
     {
-        var replica = new Replica(new ReplicaOptions { Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = 1, SnapshotBytesMax = 1024 }, new SeededRandom(1));
+        var (replica, take) = Learner(chunksInFlight: 1);
         var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
-        List<Message> Take()
-        {
-            var ready = replica.TakeReady();
-            replica.Persisted(ready.Number);
-            return ready.Messages;
-        }
 
         // Leader 3 says commit 90; replica 1 asks it and gets chunk 0 of a snapshot at slot 90.
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
-        Take();
+        take();
         replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
-        Assert.Equal(4, Take().OfType<CatchUpRequest>().Single().SnapshotOffset);
+        Assert.Equal(4, take().OfType<CatchUpRequest>().Single().SnapshotOffset);
 
         // The next chunk is slow; meanwhile follower 2 heartbeats a higher commit index. The request goes to 3 again.
         for (var i = 0; i < 5; i++)
         {
             replica.Tick();
-            Take();
+            take();
         }
 
         replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0));
-        var request = Take().OfType<CatchUpRequest>().Single();
+        var request = take().OfType<CatchUpRequest>().Single();
         Assert.Equal((3, 4L), (request.To, request.SnapshotOffset));
 
         // A stray first chunk (from 2, or from 3 again) does not throw the progress away.
