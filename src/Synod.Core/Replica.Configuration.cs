@@ -315,12 +315,13 @@ public sealed partial class Replica
     /// Reads a stored or received snapshot: its configurations (a snapshot from before membership changes has none, and
     /// the cluster's first configuration governs) and the shell's bytes. Null with <paramref name="problem"/> if malformed.
     /// </summary>
-    private (List<ConfigurationEpoch> Epochs, ReadOnlyMemory<byte> Data)? UnwrapSnapshot(byte[] wrapped, out string? problem)
+    private (List<ConfigurationEpoch> Epochs, ReadOnlyMemory<byte> Data)? UnwrapSnapshot(ReadOnlyMemory<byte> stored, out string? problem)
     {
         problem = null;
-        if (!wrapped.AsSpan().StartsWith(EnvelopeMagic))
+        var wrapped = stored.Span;
+        if (!wrapped.StartsWith(EnvelopeMagic))
         {
-            return ([new ConfigurationEpoch(0, 1, Configuration.Initial(_options.Members))], wrapped);
+            return ([new ConfigurationEpoch(0, 1, Configuration.Initial(_options.Members))], stored);
         }
 
         if (wrapped.Length < 6 || wrapped[4] != EnvelopeVersion || wrapped[5] is 0 or > 16)
@@ -339,16 +340,16 @@ public sealed partial class Replica
                 return null;
             }
 
-            var chosenAt = BinaryPrimitives.ReadInt64LittleEndian(wrapped.AsSpan(at));
-            var from = BinaryPrimitives.ReadInt64LittleEndian(wrapped.AsSpan(at + 8));
-            var length = BinaryPrimitives.ReadInt32LittleEndian(wrapped.AsSpan(at + 16));
+            var chosenAt = BinaryPrimitives.ReadInt64LittleEndian(wrapped[at..]);
+            var from = BinaryPrimitives.ReadInt64LittleEndian(wrapped[(at + 8)..]);
+            var length = BinaryPrimitives.ReadInt32LittleEndian(wrapped[(at + 16)..]);
             if (length < 0 || at + 20 + length > wrapped.Length || chosenAt < 0 || from < 1 || (epochs.Count > 0 && from <= epochs[^1].EffectiveFrom))
             {
                 problem = "a snapshot whose configuration header holds a malformed configuration";
                 return null;
             }
 
-            var members = ConfigurationCommand.Decode(wrapped.AsSpan(at + 20, length).ToArray(), out var memberProblem);
+            var members = ConfigurationCommand.Decode(wrapped.Slice(at + 20, length).ToArray(), out var memberProblem);
             // A peer's snapshot is checked as a change in the log is: a damaged one must not make this replica count
             // quorums of a configuration no replica chose.
             if (members is null || members.Members.Count == 0 || members.Members.Count > ReplicaOptions.ReplicasMax || !members.Members.Any(m => m.Voter) ||
@@ -364,7 +365,7 @@ public sealed partial class Replica
             at += 20 + length;
         }
 
-        return (epochs, wrapped.AsMemory(at));
+        return (epochs, stored[at..]);
     }
 
     /// <summary>Installs the configurations a snapshot carries (they replace what this replica knew for later slots).</summary>

@@ -171,16 +171,16 @@ public sealed partial class Replica
 
     private void OnCatchUpRequest(CatchUpRequest request)
     {
-        if (request.FromSlot <= _snapshotSlot && _snapshotData is not null)
+        if (request.FromSlot <= _snapshotSlot && _snapshotData is { } snapshot)
         {
             // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning: a
             // window of chunks, which the learner takes in order (an empty snapshot is one empty chunk).
-            var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, _snapshotData.Length) : 0;
+            var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, snapshot.Length) : 0;
             var window = Math.Clamp(request.SnapshotChunks, 1, _options.SnapshotChunksInFlight);
-            for (var sent = 0; sent < window && (sent == 0 || offset < _snapshotData.Length); sent++)
+            for (var sent = 0; sent < window && (sent == 0 || offset < snapshot.Length); sent++)
             {
-                var length = (int)Math.Min(_options.SnapshotChunkBytes, _snapshotData.Length - offset);
-                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, _snapshotData.Length, _snapshotData.AsMemory((int)offset, length)));
+                var length = (int)Math.Min(_options.SnapshotChunkBytes, snapshot.Length - offset);
+                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, snapshot.Length, snapshot.Slice((int)offset, length)));
                 offset += length;
             }
 

@@ -25,7 +25,12 @@ public sealed partial class Replica
     private long _persistedCommitIndex;
     private long _appliedIndex;
     private long _snapshotSlot;
-    private byte[]? _snapshotData;
+    /// <summary>
+    /// The snapshot this replica holds, as stored (configuration envelope, then the state machine's bytes): the array
+    /// it was made or received in until its file is durable, then the stored file itself (<see cref="UseStoredSnapshot"/>).
+    /// Never written to once it is a snapshot: peers are sent views of it.
+    /// </summary>
+    private ReadOnlyMemory<byte>? _snapshotData;
     private SnapshotToInstall? _pendingSnapshot;
 
     // Time and liveness, counted in ticks.
@@ -247,11 +252,27 @@ public sealed partial class Replica
         _snapshotSlot = slot;
         _snapshotData = wrapped;
         ForgetConfigurationsThrough(slot);
-        _ready.PersistOps.Add(new SnapshotOp(slot, _snapshotData));
+        _ready.PersistOps.Add(new SnapshotOp(slot, wrapped));
     }
 
     /// <summary>The size of the snapshot this replica holds (stored and sent to peers), 0 if none.</summary>
     public int SnapshotBytes => _snapshotData?.Length ?? 0;
+
+    /// <summary>
+    /// The host's copy of the snapshot at <paramref name="slot"/> now that it is durable (a view of its file, mapped):
+    /// the replica sends peers chunks of it from then on and lets go of the array it held, one state-sized array less
+    /// for the life of the snapshot. Ignored, and false, unless it is the snapshot this replica holds, of the same size.
+    /// </summary>
+    public bool UseStoredSnapshot(long slot, ReadOnlyMemory<byte> stored)
+    {
+        if (slot != _snapshotSlot || _snapshotData is not { } held || held.Length != stored.Length)
+        {
+            return false;
+        }
+
+        _snapshotData = stored;
+        return true;
+    }
 
     /// <summary>Collects what the shell must persist, send and apply since the last call.</summary>
     public Ready TakeReady()
@@ -353,9 +374,9 @@ public sealed partial class Replica
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;
         ReadOnlyMemory<byte>? inner = null;
-        if (_snapshotData is not null)
+        if (_snapshotData is { } stored)
         {
-            var unwrapped = UnwrapSnapshot(_snapshotData, out var problem) ??
+            var unwrapped = UnwrapSnapshot(stored, out var problem) ??
                 throw new InvalidOperationException($"Replica {Id} cannot restore its snapshot at slot {_snapshotSlot}: {problem}.");
             AdoptSnapshotConfigurations(unwrapped.Epochs);
             inner = unwrapped.Data;

@@ -18,4 +18,10 @@ public interface IReplicaLog
     /// sync; return true.
     /// </summary>
     bool Write(IReadOnlyList<PersistOp> ops, long? syncToken);
+
+    /// <summary>
+    /// Once after each snapshot became durable (or was recovered at start): its slot and its stored bytes as the log
+    /// holds them now (a view of its file), which the core keeps instead of its own array; null otherwise.
+    /// </summary>
+    (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot();
 }

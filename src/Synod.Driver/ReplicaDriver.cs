@@ -227,6 +227,11 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public void Process()
     {
+        if (_log.TakeStoredSnapshot() is { } stored)
+        {
+            Core.UseStoredSnapshot(stored.Slot, stored.Data);
+        }
+
         NoteLeaderAndRole();
         NoteHandoverEnded();
         while (true)

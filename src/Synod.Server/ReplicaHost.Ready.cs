@@ -34,6 +34,8 @@ public sealed partial class ReplicaHost
 
     bool IReplicaLog.SnapshotBusy => _snapshotWriting is not null || _storage.HasPendingSnapshot;
 
+    (long Slot, ReadOnlyMemory<byte> Data)? IReplicaLog.TakeStoredSnapshot() => _storage.TakeStoredSnapshot();
+
     /// <summary>
     /// The core's rule: whatever a message promises is durable before the message leaves, so a Ready that needs it is
     /// synced here, before the driver sends. Records of what is already chosen promise nothing: they are written now

@@ -72,7 +72,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     // The stored snapshot starts with the configurations that govern the slots after it (the core's
                     // envelope); the state machine's own header follows them.
-                    Synod.Kv.KvStateMachine.CheckFormat(Synod.Core.Replica.SnapshotShellBytes(snapshot));
+                    Synod.Kv.KvStateMachine.CheckFormat(Synod.Core.Replica.SnapshotShellBytes(snapshot.Span));
                 }
                 catch (Synod.Kv.KvFormatException e)
                 {

@@ -42,6 +42,13 @@ public interface IDisk
         return (all[..head], all[head..]);
     }
 
+    /// <summary>
+    /// Bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="length"/> of a file that is never
+    /// written again (a durable snapshot), for as long as the result is referenced. A disk that can map files should, so
+    /// that the bytes are the page cache's and not the process's (RealDisk); this default reads a copy.
+    /// </summary>
+    ReadOnlyMemory<byte> Map(string path, long offset, int length) => ReadAll(path).AsMemory(checked((int)offset), length);
+
     /// <summary>Deletes a file, or an empty directory.</summary>
     void Delete(string path);
 

@@ -37,6 +37,9 @@ public sealed class RealDisk : IDisk
         return (head, rest);
     }
 
+    /// <inheritdoc />
+    public ReadOnlyMemory<byte> Map(string path, long offset, int length) => MappedFile.Map(path, offset, length);
+
     public void Delete(string path)
     {
         if (Directory.Exists(path))

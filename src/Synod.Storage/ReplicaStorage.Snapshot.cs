@@ -53,6 +53,42 @@ public sealed partial class ReplicaStorage
         FinishSnapshot(write);
     }
 
+    /// <summary>The slot of a durable snapshot whose file is not yet mapped (<see cref="TakeStoredSnapshot"/>), 0 if none.</summary>
+    private long _snapshotToMap;
+
+    /// <summary>
+    /// Once after a snapshot became durable (and once after open, for the snapshot recovered): the snapshot as its file
+    /// holds it, mapped (<see cref="IDisk.Map"/>), which this storage's own records of it now hold instead of the array it
+    /// was written from; the owner hands it to the core, and the array is let go. Null if there is none new, or if the
+    /// file cannot be mapped (logged; the array is kept, which costs memory and nothing else).
+    /// </summary>
+    public (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var slot = _snapshotToMap;
+        _snapshotToMap = 0;
+        if (slot == 0 || slot != SnapshotSlot || slot != _mirror.SnapshotSlot || _mirror.SnapshotData is not { } held)
+        {
+            return null;
+        }
+
+        var path = Path.Combine(_snapshotDirectory, StorageLayout.SnapshotFileName(slot));
+        ReadOnlyMemory<byte> stored;
+        try
+        {
+            stored = _disk.Map(path, SnapshotFile.HeaderBytes, held.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log($"{Directory}: the snapshot at slot {slot} could not be mapped from {path} ({e.Message}); it is kept in memory instead.");
+            return null;
+        }
+
+        _mirror.UseStoredSnapshot(slot, stored);
+        State.UseStoredSnapshot(slot, stored);
+        return (slot, stored);
+    }
+
     private SnapshotWrite NewSnapshotWrite(SnapshotOp snapshot) => new(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data);
 
     /// <summary>A SnapshotOp met in <see cref="Append"/>, after every op before it was written.</summary>
@@ -93,6 +129,7 @@ public sealed partial class ReplicaStorage
         }
 
         SnapshotSlot = write.Slot;
+        _snapshotToMap = write.Slot;
         if (write.Slot == _mirror.SnapshotSlot)
         {
             CompactTo(write.Slot);

@@ -55,6 +55,7 @@ public sealed partial class ReplicaStorage : IDisposable
         _current = wal.Current;
         _currentSequence = wal.CurrentSequence;
         SnapshotSlot = state.SnapshotSlot;
+        _snapshotToMap = state.SnapshotData is null ? 0 : state.SnapshotSlot;
         BytesSinceSnapshot = WalBytes;
     }
 

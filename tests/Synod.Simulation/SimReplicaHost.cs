@@ -318,6 +318,8 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     bool IReplicaLog.SnapshotBusy => _snapshotInFlight is not null || _storage!.HasPendingSnapshot;
 
+    (long Slot, ReadOnlyMemory<byte> Data)? IReplicaLog.TakeStoredSnapshot() => _storage!.TakeStoredSnapshot();
+
     /// <summary>
     /// One write and fsync per Ready, one after another as a disk does them: the Ready's records are written when the
     /// previous fsync has finished and are durable 1–FsyncDelayMsMax ms later. A crash in between loses them, or keeps

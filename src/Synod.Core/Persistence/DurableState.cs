@@ -14,7 +14,17 @@ public sealed class DurableState
 
     public long SnapshotSlot { get; private set; }
 
-    public byte[]? SnapshotData { get; private set; }
+    /// <summary>The snapshot as stored (envelope and state machine bytes): the array it was appended in, or its durable file (<see cref="UseStoredSnapshot"/>).</summary>
+    public ReadOnlyMemory<byte>? SnapshotData { get; private set; }
+
+    /// <summary>Holds <paramref name="stored"/> (the durable file's view) instead of the snapshot at <paramref name="slot"/>'s array, if that is the snapshot here.</summary>
+    public void UseStoredSnapshot(long slot, ReadOnlyMemory<byte> stored)
+    {
+        if (slot == SnapshotSlot && SnapshotData is { } held && held.Length == stored.Length)
+        {
+            SnapshotData = stored;
+        }
+    }
 
     /// <summary>The latest incarnation known for each replica (this one included); absent means 0.</summary>
     public SortedDictionary<int, long> Incarnations { get; } = [];

@@ -159,6 +159,33 @@ public sealed class SnapshotTransferTests
         Assert.Equal(90, replica.CommitIndex);
     }
 
+    [Fact]
+    public void Once_the_stored_copy_is_handed_over_chunks_are_sent_from_it_and_a_copy_of_another_snapshot_is_refused()
+    {
+        var (replica, take) = Learner(chunksInFlight: 3);
+        var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
+        take();
+        Assert.Equal(90, replica.SnapshotSlot);
+
+        // Another slot's copy, or one of another size, is not this snapshot: the replica keeps its own.
+        Assert.False(replica.UseStoredSnapshot(89, new byte[12]));
+        Assert.False(replica.UseStoredSnapshot(90, new byte[11]));
+        replica.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 3));
+        Assert.Equal(data, take().OfType<InstallSnapshot>().SelectMany(c => c.Chunk.ToArray()).ToArray());
+
+        // The stored copy (bytes told apart here, to see which one is sent) is what peers get from now on.
+        var stored = data.Select(b => (byte)(b + 100)).ToArray();
+        Assert.True(replica.UseStoredSnapshot(90, stored));
+        replica.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 3));
+        Assert.Equal(stored, take().OfType<InstallSnapshot>().SelectMany(c => c.Chunk.ToArray()).ToArray());
+        Assert.Equal(12, replica.SnapshotBytes);
+    }
+
     private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null)
     {
         var replica = new Replica(

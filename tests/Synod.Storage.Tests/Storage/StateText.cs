@@ -12,7 +12,7 @@ internal static class StateText
         {
             $"promised {state.Promised}",
             $"commit {state.CommitIndex}",
-            $"snapshot {state.SnapshotSlot} {Hex(state.SnapshotData ?? [])}",
+            $"snapshot {state.SnapshotSlot} {Hex(state.SnapshotData?.ToArray() ?? [])}",
             $"rebuilding {state.Rebuilding}",
             $"incarnations {string.Join(",", state.Incarnations.Select(pair => $"{pair.Key}:{pair.Value}"))}",
         };

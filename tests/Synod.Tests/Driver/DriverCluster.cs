@@ -162,6 +162,9 @@ internal sealed class DriverCluster
             return true;
         }
 
+        /// <summary>This log keeps no files: the core keeps the array it made.</summary>
+        public (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot() => null;
+
         public void Send(IReadOnlyList<Message> messages) => cluster._network.AddRange(messages);
 
         public void SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
