@@ -99,6 +99,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 WaiterTicksMax = Math.Max(1, 2 * options.RequestTimeoutMs / options.TickMs),
             };
             _driver = new ReplicaDriver(options.ToReplicaOptions(), driverOptions, new SeededRandom(seed), _storage.State, this, this, this, this);
+            _storage.ForgetRecoveredData();
             _auth = _driver.Kv.Auth;
             LeaseTtlSecondsMin = _driver.LeaseTtlSecondsMin;
             _peers = new PeerLinks(options, this, loggers);

@@ -9,10 +9,11 @@ namespace Synod.Storage;
 /// views of the array it replaces.
 /// <para>
 /// Unmapping waits: views of it live in messages on their way to peers, and a span taken from one does not keep this
-/// object alive, so when it is collected its mapping is retired and unmapped only <see cref="RetireMs"/> later (at the
-/// next mapping or collection after that). A deleted snapshot's disk space is freed then. Reading a page the device
-/// cannot read fails the process (SIGBUS) where a read would fail the call: the replica stops, and its restart finds
-/// the damaged file (docs/storage.md).
+/// object alive, so when it is collected (or disposed) its mapping is retired and unmapped only <see cref="RetireMs"/>
+/// later, by a timer. A deleted snapshot's disk space is freed then: after the full collection that finds the object
+/// unreferenced, and that minute. Reading a page the device cannot read fails the process (SIGBUS) where a read would
+/// fail the call: the replica stops, and its restart finds the damaged file (docs/storage.md). <see cref="GetSpan"/>
+/// is writable by its signature only: writing to it faults, and nothing here does (the memory is handed out read-only).
 /// </para>
 /// </summary>
 internal sealed unsafe class MappedFile : MemoryManager<byte>
@@ -42,11 +43,35 @@ internal sealed unsafe class MappedFile : MemoryManager<byte>
     ~MappedFile()
 #pragma warning restore CA2015
     {
+        Retire();
+    }
+
+    private int _retired;
+
+    /// <summary>Unmaps this mapping <see cref="RetireMs"/> from now (once, whether collected or disposed).</summary>
+    private void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 1)
+        {
+            return;
+        }
+
         lock (Gate)
         {
             Retired.Add((_id, Environment.TickCount64 + RetireMs));
-            UnmapDue();
         }
+
+        // A one-shot timer, so that an idle replica (no later mapping) lets go of a deleted file too.
+        Timer? timer = null;
+        timer = new Timer(_ =>
+        {
+            lock (Gate)
+            {
+                UnmapDue();
+            }
+
+            timer?.Dispose();
+        }, null, RetireMs + 1, Timeout.Infinite);
     }
 
     /// <summary>Mappings open now (retired ones not yet unmapped included): for tests.</summary>
@@ -93,6 +118,7 @@ internal sealed unsafe class MappedFile : MemoryManager<byte>
         }
         catch
         {
+            // Only the view's creation, the size check and AcquirePointer itself can throw: no pointer is held then.
             view?.Dispose();
             file.Dispose();
             throw;
@@ -135,6 +161,8 @@ internal sealed unsafe class MappedFile : MemoryManager<byte>
 
     protected override void Dispose(bool disposing)
     {
-        // Nothing at once: views of this memory may still be on their way (the finalizer retires the mapping).
+        // Not at once: views of this memory may still be on their way. (MemoryManager's Dispose also suppresses the
+        // finalizer, so the mapping is retired here.)
+        Retire();
     }
 }

@@ -38,7 +38,9 @@ public sealed class RealDisk : IDisk
     }
 
     /// <inheritdoc />
-    public ReadOnlyMemory<byte> Map(string path, long offset, int length) => MappedFile.Map(path, offset, length);
+    /// <remarks>Linux only: elsewhere a mapped file could not be deleted (Windows), so a copy is read as the default does.</remarks>
+    public ReadOnlyMemory<byte> Map(string path, long offset, int length) =>
+        OperatingSystem.IsLinux() ? MappedFile.Map(path, offset, length) : ReadAll(path).AsMemory(checked((int)offset), length);
 
     public void Delete(string path)
     {

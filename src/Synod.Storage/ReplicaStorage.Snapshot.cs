@@ -78,7 +78,7 @@ public sealed partial class ReplicaStorage
         {
             stored = _disk.Map(path, SnapshotFile.HeaderBytes, held.Length);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             _log($"{Directory}: the snapshot at slot {slot} could not be mapped from {path} ({e.Message}); it is kept in memory instead.");
             return null;
@@ -87,6 +87,15 @@ public sealed partial class ReplicaStorage
         _mirror.UseStoredSnapshot(slot, stored);
         State.UseStoredSnapshot(slot, stored);
         return (slot, stored);
+    }
+
+    /// <summary>
+    /// Once the core has been built from <see cref="State"/>: lets go of its snapshot and entries, which the core copied
+    /// and the mirror holds (a restarted replica held the snapshot and the log it read at open for its whole life).
+    /// </summary>
+    public void ForgetRecoveredData()
+    {
+        State.ForgetData();
     }
 
     private SnapshotWrite NewSnapshotWrite(SnapshotOp snapshot) => new(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data);

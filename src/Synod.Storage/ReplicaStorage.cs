@@ -69,7 +69,11 @@ public sealed partial class ReplicaStorage : IDisposable
 
     public int ReplicaId { get; }
 
-    /// <summary>What was recovered when the storage was opened (the snapshot, then the log replayed). Not updated afterwards.</summary>
+    /// <summary>
+    /// What was recovered when the storage was opened (the snapshot, then the log replayed), to build the core from. Not
+    /// updated afterwards, except that its snapshot becomes the mapped file (<see cref="TakeStoredSnapshot"/>), and its
+    /// snapshot and entries are let go once the host has built its core (<see cref="ForgetRecoveredData"/>).
+    /// </summary>
     public DurableState State { get; }
 
     /// <summary>Records written to the WAL since open, checkpoint records included.</summary>

@@ -149,6 +149,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         // runs the old build, which judged its own commands rightly.
         var options = _sim.BeforeLeaseOwners ? _options with { Bugs = _options.Bugs & ~ProtocolBugs.OldCommandsByOldestRules } : _options;
         _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this);
+        _storage.ForgetRecoveredData();
         _wasRebuilding = Core.Rebuilding;
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;

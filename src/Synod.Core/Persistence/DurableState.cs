@@ -81,6 +81,16 @@ public sealed class DurableState
         }
     }
 
+    /// <summary>
+    /// Lets go of the snapshot and the entries (the bulk of a recovered state) once a core has been built from them: the
+    /// core copied what it needs, and the storage's mirror holds the rest.
+    /// </summary>
+    public void ForgetData()
+    {
+        SnapshotData = null;
+        Entries.Clear();
+    }
+
     public DurableState Clone()
     {
         var copy = new DurableState

@@ -39,6 +39,12 @@ public sealed class StoredSnapshotTests
         Assert.Equal(20, recovered?.Slot);
         Assert.True(recovered!.Value.Data.Span.SequenceEqual(data));
         Assert.False(MemoryMarshal.TryGetArray(reopened.State.SnapshotData!.Value, out _), "the recovered state still holds the array read at open");
+
+        // Once the host has built its core from the recovered state, the storage lets go of its snapshot and entries.
+        reopened.ForgetRecoveredData();
+        Assert.Null(reopened.State.SnapshotData);
+        Assert.Empty(reopened.State.Entries);
+        Assert.True(reopened.CloneAppendedState().SnapshotData!.Value.Span.SequenceEqual(data));
     }
 
     [Fact]
