@@ -100,8 +100,24 @@ public static class ServeCommand
         {
             Description = "Talk to peers in plaintext without certificates: any process that reaches the port can then speak as a replica. Only for trusted networks and tests.",
         };
+        var preferredLeader = new Option<string>("--preferred-leader")
+        {
+            Description = "Which replica leads once it is up, heard and caught up for the stability window: largest-id (the largest live voter), none (leadership stays where an election put it), or a replica id.",
+            DefaultValueFactory = _ => "largest-id",
+        };
+        var preferredLeaderWindow = new Option<string>("--preferred-leader-window")
+        {
+            Description = "The stability window: how long the preferred replica must be up, heard without a gap and caught up before the leader hands over to it; also the least time between two such handovers (e.g. 3s).",
+            DefaultValueFactory = _ => "3s",
+        };
+        var preferredLeaderLagSlots = new Option<int>("--preferred-leader-lag-slots")
+        {
+            Description = "How many slots behind the leader's commit index the preferred replica may be and still count as caught up.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.PreferredLeaderLagSlotsMax,
+        };
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
+            preferredLeader, preferredLeaderWindow, preferredLeaderLagSlots,
             id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
@@ -200,8 +216,20 @@ public static class ServeCommand
                 return ExitCodes.InvalidInput;
             }
 
+            var preferred = ParsePreferredLeader(parse.GetValue(preferredLeader)!);
+            if (preferred is null)
+            {
+                Console.Error.WriteLine($"error: --preferred-leader {parse.GetValue(preferredLeader)}: expected largest-id, none or a replica id (1 to {Synod.Core.Configuration.ReplicaIdMax}).");
+                return ExitCodes.InvalidInput;
+            }
+
             var options = new ServerOptions
             {
+                PreferredLeader = preferred.Value,
+                PreferredLeaderStableMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(preferredLeaderWindow)!, TimeSpan.FromDays(1), out var window)
+                    ? (int)window.TotalMilliseconds
+                    : -1,
+                PreferredLeaderLagSlotsMax = parse.GetValue(preferredLeaderLagSlots),
                 PeerCredentials = credentials,
                 ClientTls = clientTls,
                 InsecurePeers = parse.GetValue(insecurePeers),
@@ -394,6 +422,15 @@ public static class ServeCommand
 
         return ClientTls.Load(certificate, key, clientAuthority);
     }
+
+    /// <summary>--preferred-leader: largest-id, none, or a replica id; null if it is none of those.</summary>
+    public static int? ParsePreferredLeader(string text) => text switch
+    {
+        "largest-id" => Synod.Core.ReplicaOptions.PreferLargestId,
+        "none" => Synod.Core.ReplicaOptions.PreferNone,
+        _ when int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id >= 1 && id <= Synod.Core.Configuration.ReplicaIdMax => id,
+        _ => null,
+    };
 
     private static Dictionary<int, string> ParseRoutes(string? text)
     {

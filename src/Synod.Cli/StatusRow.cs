@@ -22,6 +22,8 @@ namespace Synod.Cli;
 /// <param name="HistoryBytes">The bytes they count for (bounded by serve --history-bytes); null when down.</param>
 /// <param name="Watchers">The watchers it serves; null when down.</param>
 /// <param name="Leases">The leases live in its applied state; null when down.</param>
+/// <param name="PreferredLeader">From the leader: the voter it would hand over to (serve --preferred-leader), or null.</param>
+/// <param name="PreferredLeaderWait">From the leader: why that voter does not lead yet, or null.</param>
 /// <param name="WatchQueuedBytes">The bytes its watch streams have queued for their clients (bounded by serve --watch-bytes-max); null when down.</param>
 public sealed record StatusRow(
     int Id,
@@ -44,7 +46,9 @@ public sealed record StatusRow(
     uint? Watchers = null,
     ulong? WatchQueuedBytes = null,
     ulong? Leases = null,
-    string? Http = null)
+    string? Http = null,
+    int? PreferredLeader = null,
+    string? PreferredLeaderWait = null)
 {
     public const string LeaderRole = "leader";
 
@@ -69,7 +73,9 @@ public sealed record StatusRow(
         Watchers: response.Watchers,
         WatchQueuedBytes: response.WatchQueuedBytes,
         Leases: response.Leases,
-        Http: replica.Http);
+        Http: replica.Http,
+        PreferredLeader: response.PreferredLeader == 0 ? null : (int)response.PreferredLeader,
+        PreferredLeaderWait: response.PreferredLeaderWait is "" ? null : response.PreferredLeaderWait);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error, Http: replica.Http);

@@ -63,7 +63,11 @@ public static class StatusTable
         };
         var rebuilding = rows.Where(r => r.Up && r.Rebuilding == true).Select(r => r.Id).ToList();
         var rebuildingText = rebuilding.Count == 0 ? "" : $"; rebuilding (not voting): replica{(rebuilding.Count > 1 ? "s" : "")} {string.Join(", ", rebuilding)}";
-        return $"{up} of {rows.Count} replicas up; {leaderText}{rebuildingText}";
+        var preferred = leaders.Count == 1 ? rows.First(r => r.Leader) : null;
+        var preferredText = preferred?.PreferredLeader is int wanted
+            ? $"; preferred leader: replica {wanted} ({preferred.PreferredLeaderWait ?? "handing over"})"
+            : "";
+        return $"{up} of {rows.Count} replicas up; {leaderText}{preferredText}{rebuildingText}";
     }
 
     /// <summary>Why no replica is shown as leader: none is named, or the one named did not answer, or is not one.</summary>

@@ -33,6 +33,7 @@ public static class ProtocolBugCatalog
         ("snapshot-drops-auth", ProtocolBugs.SnapshotDropsAuth, "a snapshot leaves out users, roles and whether authentication is on, so a replica restored from one judges writes by other rules than the rest (runs with authentication)"),
         ("watch-outlives-auth-change", ProtocolBugs.WatchOutlivesAuthChange, "the replica driver checks a watcher's user only when the watch is created, so a watch opened before authentication was turned on keeps streaming changes its user may not read (runs with authentication)"),
         ("old-commands-by-oldest-rules", ProtocolBugs.OldCommandsByOldestRules, "commands of encoding 5 are judged without the lease owner rules, so after an upgrade in place from the build that brought them a replica that replays its log lets an attach through that a replica restored from its snapshot refused (runs with authentication upgrade from that build)"),
+        ("preferred-leader-skips-window", ProtocolBugs.PreferredLeaderSkipsWindow, "a leader hands over to the preferred voter as soon as it is live and caught up, without the stability window"),
         ("snapshot-chunk-counted-early", ProtocolBugs.SnapshotChunkCountedEarly, "a learner counts a snapshot chunk that overtook a late one as if every byte before it had arrived, and installs a snapshot with a gap"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];

@@ -145,4 +145,10 @@ public enum ProtocolBugs : long
     /// with a gap of zeros is installed.
     /// </summary>
     SnapshotChunkCountedEarly = 1L << 31,
+
+    /// <summary>
+    /// A leader hands over to the preferred voter as soon as it is live and caught up, without the stability window: a
+    /// replica that has just restarted is handed leadership at once, and one that keeps restarting takes it every time.
+    /// </summary>
+    PreferredLeaderSkipsWindow = 1L << 32,
 }

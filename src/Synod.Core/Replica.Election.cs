@@ -93,6 +93,7 @@ public sealed partial class Replica
         {
             AskLatePromisesIfBlocked();
             TickHandover();
+            HandOverToPreferred();
         }
     }
 
@@ -154,7 +155,7 @@ public sealed partial class Replica
         var ballot = isLeader ? _ballot : _promised;
         var round = CurrentReadRound;
         var phase1Slot = isLeader ? _phase1Slot : 0;
-        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot));
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, _tick + 1));
     }
 
     private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")
@@ -237,6 +238,13 @@ public sealed partial class Replica
     private void OnHeartbeat(Heartbeat heartbeat)
     {
         _peerCommitIndex[heartbeat.From] = heartbeat.CommitIndex;
+        if (heartbeat.UpTicks < _peerUpTicks.GetValueOrDefault(heartbeat.From))
+        {
+            // Up for less than it said before: it restarted, however short the gap in hearing it was.
+            _heardWithoutGapSince[heartbeat.From] = _tick;
+        }
+
+        _peerUpTicks[heartbeat.From] = heartbeat.UpTicks;
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {

@@ -149,6 +149,7 @@ public sealed partial class Replica
 
         if (message.From != Id)
         {
+            NoteHeard(message.From);
             _lastHeardTick[message.From] = _tick;
             _heardSinceStart.Add(message.From);
         }

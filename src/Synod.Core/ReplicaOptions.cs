@@ -126,6 +126,30 @@ public sealed record ReplicaOptions
     /// <summary>Reads waiting for a read index on one replica; more are refused.</summary>
     public int PendingReadsMax { get; init; } = 65536;
 
+    /// <summary><see cref="PreferredLeader"/>: the largest-id voter that is live, heard without a gap and caught up leads.</summary>
+    public const int PreferLargestId = -1;
+
+    /// <summary><see cref="PreferredLeader"/>: leadership stays where an election or a handover put it.</summary>
+    public const int PreferNone = 0;
+
+    /// <summary>
+    /// Which replica a leader hands its leadership to once it can (docs/protocol.md, "Preferred leader"):
+    /// <see cref="PreferLargestId"/>, <see cref="PreferNone"/>, or a replica id (that voter, when it is ready; while it
+    /// is not, whoever leads goes on leading). <see cref="PreferNone"/> by default here, for the core's own tests; the
+    /// server (ServerOptions.PreferredLeader) and the simulator run <see cref="PreferLargestId"/>.
+    /// </summary>
+    public int PreferredLeader { get; init; } = PreferNone;
+
+    /// <summary>
+    /// The stability window: how long a leader must have heard the preferred voter without a gap of half an election
+    /// timeout (and seen it caught up) before it hands over to it, and the least time between two handovers it starts
+    /// for this rule. A replica that keeps crashing and returning within it never leads.
+    /// </summary>
+    public int PreferredLeaderStableTicks { get; init; } = 60;
+
+    /// <summary>How many slots behind this leader's commit index the preferred voter may be and still count as caught up.</summary>
+    public int PreferredLeaderLagSlotsMax { get; init; } = 64;
+
     /// <summary>Protocol bugs switched on for the simulator's self-test. Always None in production.</summary>
     public ProtocolBugs Bugs { get; init; } = ProtocolBugs.None;
 
@@ -178,6 +202,11 @@ public sealed record ReplicaOptions
         Require(SlotsBeyondCommitMax >= PromiseEntriesMax + PipelineSlotsMax && SlotsBeyondCommitMax <= 1 << 30,
             $"SlotsBeyondCommitMax ({SlotsBeyondCommitMax}) must lie within PromiseEntriesMax + PipelineSlotsMax ({PromiseEntriesMax + PipelineSlotsMax}) and 2^30, or a candidate could not re-propose what one full promise reports.");
         Require(PendingReadsMax >= 1, "PendingReadsMax must be at least 1.");
+        Require(PreferredLeader >= PreferLargestId && PreferredLeader <= Configuration.ReplicaIdMax,
+            $"PreferredLeader ({PreferredLeader}) must be {PreferLargestId} (the largest id), {PreferNone} (none) or a replica id up to {Configuration.ReplicaIdMax}.");
+        Require(PreferredLeaderStableTicks >= ElectionTimeoutTicks,
+            $"PreferredLeaderStableTicks ({PreferredLeaderStableTicks}) must be at least ElectionTimeoutTicks ({ElectionTimeoutTicks}): a shorter window would hand leadership to a replica before a gap in hearing it could show.");
+        Require(PreferredLeaderLagSlotsMax >= 0, "PreferredLeaderLagSlotsMax must not be negative.");
     }
 
     private static void Require(bool condition, string sentence)

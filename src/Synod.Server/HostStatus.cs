@@ -26,4 +26,6 @@ public sealed record HostStatus(
     long HistoryChanges,
     long HistoryBytes,
     int Watchers,
-    int Leases);
+    int Leases,
+    int? PreferredLeader = null,
+    string? PreferredLeaderWait = null);

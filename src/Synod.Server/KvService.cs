@@ -620,6 +620,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             Watchers = (uint)status.Watchers,
             WatchQueuedBytes = (ulong)Math.Max(0, host.WatchBytes.Queued),
             Leases = (ulong)status.Leases,
+            PreferredLeader = (uint)(status.PreferredLeader ?? 0),
+            PreferredLeaderWait = status.PreferredLeaderWait ?? "",
         };
         var requests = host.Metrics.RecentRequests.LastSecond();
         response.RequestsLastSecond = (ulong)requests.Count;

@@ -480,5 +480,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.Kv.HistoryEventCount,
         _driver.Kv.HistoryBytes,
         _driver.WatcherCount,
-        _driver.Kv.LeaseCount);
+        _driver.Kv.LeaseCount,
+        _driver.Core.PreferredLeaderId,
+        _driver.Core.PreferredLeaderWait);
 }

@@ -135,6 +135,21 @@ public sealed record ServerOptions
     public int TickMs { get; init; } = 10;
 
     /// <summary>
+    /// Which replica leads once it can (--preferred-leader): <see cref="ReplicaOptions.PreferLargestId"/> (the default),
+    /// <see cref="ReplicaOptions.PreferNone"/>, or a replica id (docs/protocol.md, "Preferred leader").
+    /// </summary>
+    public int PreferredLeader { get; init; } = ReplicaOptions.PreferLargestId;
+
+    /// <summary>
+    /// The stability window (--preferred-leader-window): the preferred voter must have been up and heard without a gap
+    /// this long before the leader hands over to it, and a leader starts at most one such handover per window.
+    /// </summary>
+    public int PreferredLeaderStableMs { get; init; } = 3000;
+
+    /// <summary>How far behind the leader's commit index the preferred voter may be and count as caught up (--preferred-leader-lag-slots).</summary>
+    public int PreferredLeaderLagSlotsMax { get; init; } = 64;
+
+    /// <summary>
     /// How long a replica told to stop (SIGTERM, Ctrl-C) may take to leave gracefully, in milliseconds (serve
     /// --shutdown-drain): a leader hands leadership to the most up-to-date voter and every replica answers the client
     /// requests it holds before it closes its port. 0: stop at once, as before (an election follows a leader's stop).
@@ -285,6 +300,9 @@ public sealed record ServerOptions
         Members = InitialVoterIds,
         MemberIdMax = JoinIdMax,
         ProposalWaitTicksMax = Math.Max(1, RequestTimeoutMs / Math.Max(1, TickMs)),
+        PreferredLeader = PreferredLeader,
+        PreferredLeaderStableTicks = Math.Max(1, PreferredLeaderStableMs / Math.Max(1, TickMs)),
+        PreferredLeaderLagSlotsMax = PreferredLeaderLagSlotsMax,
     };
 
     public void Validate()
@@ -357,6 +375,16 @@ public sealed record ServerOptions
         if (RequestTimeoutMs < TickMs * Core.ElectionTimeoutTicks)
         {
             throw new ArgumentException($"RequestTimeoutMs ({RequestTimeoutMs}) must be at least one election timeout ({TickMs * Core.ElectionTimeoutTicks} ms), or requests fail during every failover.");
+        }
+
+        if (PreferredLeader > 0 && !Endpoints.ContainsKey(PreferredLeader) && PreferredLeader > JoinIdMax)
+        {
+            throw new ArgumentException($"--preferred-leader {PreferredLeader} names no replica of this cluster ({string.Join(",", Endpoints.Keys.Order())}); name one of them, largest-id or none.");
+        }
+
+        if (PreferredLeaderStableMs < TickMs * Core.ElectionTimeoutTicks || PreferredLeaderLagSlotsMax < 0)
+        {
+            throw new ArgumentException($"--preferred-leader-window ({PreferredLeaderStableMs} ms) must be at least one election timeout ({TickMs * Core.ElectionTimeoutTicks} ms), and --preferred-leader-lag-slots ({PreferredLeaderLagSlotsMax}) must not be negative.");
         }
 
         if (AuthTokenTtlMs is < AuthTokenTtlMsMin or > AuthTokenTtlMsMax)

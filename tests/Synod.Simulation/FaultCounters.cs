@@ -103,6 +103,12 @@ public sealed class FaultCounters
 
     public long HandoversGivenUp { get; set; }
 
+    /// <summary>Handovers leaders started for the preferred-leader rule.</summary>
+    public long PreferredHandovers { get; set; }
+
+    /// <summary>Runs that ended quiet long enough for the preferred-leader check (the largest voter leads).</summary>
+    public long PreferredLeaderChecks { get; set; }
+
     /// <summary>Runs that turned authentication on (<see cref="SimulationOptions.AuthProbability"/>), and writes refused for want of permission.</summary>
     public long AuthRuns { get; set; }
 
@@ -197,6 +203,8 @@ public sealed class FaultCounters
         Reconfigurations += other.Reconfigurations;
         Handovers += other.Handovers;
         HandoversGivenUp += other.HandoversGivenUp;
+        PreferredHandovers += other.PreferredHandovers;
+        PreferredLeaderChecks += other.PreferredLeaderChecks;
         AuthRuns += other.AuthRuns;
         WritesDenied += other.WritesDenied;
         AuthEnabled += other.AuthEnabled;
@@ -224,5 +232,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} auth-runs={AuthRuns} writes-denied={WritesDenied} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} auth-runs={AuthRuns} writes-denied={WritesDenied} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

@@ -50,6 +50,10 @@ var unfencedOption = new Option<bool>("--unfenced-lock")
 {
     Description = "The lease holders' lock recipe writes its counter without the fencing compare (a client bug): the counter oracle must then find a violation.",
 };
+var noPreferredOption = new Option<bool>("--no-preferred-leader")
+{
+    Description = "Replicas run without the preferred-leader rule (serve --preferred-leader none): the quiet-period check must then find runs that end with another leader than the largest voter.",
+};
 var cleanupOption = new Option<bool>("--cleanup-before-sync")
 {
     Description = "The storage deletes the files a compaction supersedes before its checkpoint is durable (a storage bug): a crash in between must leave a replica that refuses to start.",
@@ -58,7 +62,7 @@ var cleanupOption = new Option<bool>("--cleanup-before-sync")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption,
+    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, noPreferredOption,
 };
 
 root.SetAction(parse =>
@@ -99,6 +103,7 @@ root.SetAction(parse =>
         AuthProbability = parse.GetValue(authOption),
         UnfencedLock = parse.GetValue(unfencedOption),
         CleanupBeforeCheckpointSync = parse.GetValue(cleanupOption),
+        PreferredLeader = parse.GetValue(noPreferredOption) ? ReplicaOptions.PreferNone : ReplicaOptions.PreferLargestId,
     };
     try
     {
@@ -123,7 +128,8 @@ root.SetAction(parse =>
         (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +
         (baseOptions.AuthProbability != defaults.AuthProbability ? $" --auth-probability {baseOptions.AuthProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "") +
-        (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "");
+        (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "") +
+        (baseOptions.PreferredLeader == ReplicaOptions.PreferNone ? " --no-preferred-leader" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {
         if (seeds.Count == 1 || result.TraceHash is not null)

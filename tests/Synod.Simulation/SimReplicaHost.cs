@@ -113,9 +113,17 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public KvStateMachine Kv => _driver.Kv;
 
+    /// <summary>When this replica last crashed (simulated ms).</summary>
+    public long CrashedAtMs { get; private set; }
+
+    /// <summary>How long the life that ended at <see cref="CrashedAtMs"/> lasted.</summary>
+    public long LastLifeMs { get; private set; }
+
     public void Crash()
     {
         Up = false;
+        CrashedAtMs = _sim.NowMs;
+        LastLifeMs = _sim.NowMs - StartedAtMs;
         Incarnation++;
         _sim.Faults.UnsyncedBytesLost += _disk.UnsyncedBytes;
         var tear = _sim.Random.Chance(TornWriteProbability);
@@ -126,9 +134,13 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _cleanupInFlight = null;
     }
 
+    /// <summary>When this replica last started (simulated ms).</summary>
+    public long StartedAtMs { get; private set; }
+
     public void Start()
     {
         Up = true;
+        StartedAtMs = _sim.NowMs;
         LeasesSeen.Clear();
         LastCounter = (0, 0);
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
@@ -227,7 +239,13 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnTick()
     {
+        var preferredHandovers = Core.PreferredHandovers;
         _driver.Tick();
+        if (Core.PreferredHandovers != preferredHandovers && Core.HandoverTarget is int target)
+        {
+            _sim.OnPreferredHandover(this, target);
+        }
+
         Process();
     }
 

@@ -149,6 +149,9 @@ public sealed record SimulationOptions
     /// </summary>
     public double HandoverProbability { get; init; } = 0.3;
 
+    /// <summary>The replicas' preferred-leader rule: as `synod serve` ships (the largest id), or none to prove the check can fail.</summary>
+    public int PreferredLeader { get; init; } = ReplicaOptions.PreferLargestId;
+
     /// <summary>
     /// Per run, the chance that authentication is turned on while clients run: client 1 first adds users root and
     /// "limited" (a role with readwrite on half the keys) and enables authentication, then the even-numbered clients

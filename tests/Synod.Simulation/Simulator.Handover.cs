@@ -37,6 +37,7 @@ public sealed partial class Simulator
                 var voters = leader.Core.CurrentConfiguration.Voters.Where(id => id != leader.Id).ToList();
                 int? target = voters.Count > 0 && _handoverRandom.Chance(0.5) ? voters[_handoverRandom.Next(voters.Count)] : null;
                 var givenUp = leader.Core.HandoversGivenUp;
+                NoteLeadershipEvent();
                 if (leader.HandOver(target) is null)
                 {
                     Faults.Handovers++;

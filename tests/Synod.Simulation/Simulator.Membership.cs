@@ -107,6 +107,7 @@ public sealed partial class Simulator
                 return;
             }
 
+            NoteLeadershipEvent();
             Reconfigure();
             ScheduleNextReconfiguration();
         });

@@ -93,6 +93,9 @@ public sealed partial class Simulator
                 Id = i + 1, Members = members, Bugs = options.Bugs, SnapshotChunkBytes = Reconfiguring ? ReconfiguringSnapshotChunkBytes : SnapshotChunkBytes,
                 ProposalWaitTicksMax = Math.Max(1, options.ClientTimeoutMs / options.TickMs),
 
+                // As `synod serve` ships (ServerOptions.PreferredLeader); the core's own default is none.
+                PreferredLeader = options.PreferredLeader,
+
                 // A spare joins knowing the members of the configuration that adds it, as `serve --join` fetches them.
                 MemberIdMax = i >= options.Replicas ? i + 1 : 0,
             };
@@ -210,6 +213,7 @@ public sealed partial class Simulator
         _leaseHoldersStopped = true;
         Schedule(NowMs + ConvergenceMs + (_leaseHolders.Count > 0 ? 2 * LeaseTtlMs : 0), "converged?", () =>
         {
+            CheckPreferredLeader();
             _convergenceWindowEnded = true;
             _finished = true;
         });

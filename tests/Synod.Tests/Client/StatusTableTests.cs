@@ -72,4 +72,18 @@ public sealed class StatusTableTests
         Assert.Equal("1 of 2 replicas up; no leader confirmed (replica 1 names replica 2, which did not answer)",
             StatusTable.Summary([StatusRow.FromResponse(One, new StatusResponse { Role = "follower", LeaderId = 2 }), StatusRow.Down(Two, "refused")]));
     }
+
+    [Fact]
+    public void The_leader_s_preferred_replica_and_why_it_does_not_lead_yet_are_in_the_summary_and_the_json()
+    {
+        var rows = new[]
+        {
+            StatusRow.FromResponse(One, new StatusResponse { Role = "leader", Ballot = "9.1", LeaderId = 1, PreferredLeader = 2, PreferredLeaderWait = "catching up: 812 slots behind this leader's commit index (at most 64)" }),
+            StatusRow.FromResponse(Two, new StatusResponse { Role = "follower", Ballot = "9.1", LeaderId = 1 }),
+        };
+
+        Assert.Equal("2 of 2 replicas up; leader: replica 1; preferred leader: replica 2 (catching up: 812 slots behind this leader's commit index (at most 64))", StatusTable.Summary(rows));
+        Assert.Contains("\"preferredLeader\": 2", StatusTable.Json(rows), StringComparison.Ordinal);
+        Assert.Equal("2 of 2 replicas up; leader: replica 2", StatusTable.Summary([rows[1] with { Leader = false }, rows[1] with { Id = 2, Leader = true }]));
+    }
 }

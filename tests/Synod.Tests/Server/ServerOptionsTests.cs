@@ -47,6 +47,21 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public void The_preferred_leader_is_the_largest_id_by_default_reaches_the_core_in_ticks_and_a_bad_one_is_refused_naming_it()
+    {
+        var options = Options() with { Id = 1 };
+        options.Validate();
+        Assert.Equal((ReplicaOptions.PreferLargestId, 300, 64), (options.ToReplicaOptions().PreferredLeader, options.ToReplicaOptions().PreferredLeaderStableTicks, options.ToReplicaOptions().PreferredLeaderLagSlotsMax));
+        Assert.Equal(2, (options with { PreferredLeader = 2 }).ToReplicaOptions().PreferredLeader);
+        Assert.Equal([ReplicaOptions.PreferLargestId, ReplicaOptions.PreferNone, 3, null, null, null], new[] { "largest-id", "none", "3", "0", "-1", "smallest" }.Select(Synod.Cli.ServeCommand.ParsePreferredLeader));
+
+        var unknown = Assert.Throws<ArgumentException>((options with { PreferredLeader = 9 }).Validate);
+        Assert.Contains("--preferred-leader 9 names no replica", unknown.Message, StringComparison.Ordinal);
+        var shortWindow = Assert.Throws<ArgumentException>((options with { PreferredLeaderStableMs = 100 }).Validate);
+        Assert.Contains("--preferred-leader-window (100 ms) must be at least one election timeout (500 ms)", shortWindow.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_core_setting_changed_in_the_options_reaches_the_core()
     {
         var options = Options() with { Core = ServerOptions.CoreDefaults with { ElectionTimeoutTicks = 80, PipelineSlotsMax = 8 } };

@@ -49,6 +49,9 @@ public sealed class SimulationTests
         // are refused, and the replicas converge whichever way each got its state.
         Assert.True(faults.OwnerUpgrades > 0 && faults.TrespassesRefused > 0, faults.ToString());
 
+        // Leaders hand over to the preferred (largest) voter once it is ready, and quiet ends of runs were checked for it.
+        Assert.True(faults.PreferredHandovers > 0 && faults.PreferredLeaderChecks > 0, faults.ToString());
+
         // Membership changes in some runs: spares join, learners are promoted, members are removed and stop.
         Assert.True(faults.ReconfiguringRuns > 0 && faults.Reconfigurations > faults.ReconfiguringRuns && faults.ReplicasJoined > 0 && faults.ReplicasRetired > 0, faults.ToString());
     }
@@ -157,6 +160,20 @@ public sealed class SimulationTests
 
         Assert.NotEmpty(summary.Failures);
         Assert.NotEmpty(summary.Failures[0].Violations);
+    }
+
+    [Fact]
+    public void Replicas_without_the_preferred_leader_rule_are_caught_ending_runs_under_another_leader_than_the_largest_voter()
+    {
+        // The quiet-period check's own proof: with the rule off (serve --preferred-leader none), leadership stays where
+        // elections and handovers left it, and some run ends quiet under a smaller id.
+        var summary = SeedRunner.Run(
+            new SeedRange(1, SeedCount),
+            seed => new SimulationOptions { Seed = seed, PreferredLeader = ReplicaOptions.PreferNone },
+            stopAtFirstFailure: true);
+
+        Assert.NotEmpty(summary.Failures);
+        Assert.Contains(summary.Failures[0].Violations, v => v.Contains("not the largest voter", StringComparison.Ordinal));
     }
 
     [Fact]
