@@ -152,6 +152,36 @@ public sealed class RealClusterTests
         Assert.Equal(("follower", (uint)Replicas), (former!.Role, former.LeaderId));
     }
 
+    [SoakFact]
+    [Trait("Category", "Soak")]
+    public async Task A_largest_id_killed_and_restarted_every_two_seconds_never_leads_and_the_cluster_keeps_serving()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas);
+        await Eventually.WithinAsync(async () => (await cluster.StatusAsync(Replicas))?.Role == "leader", StartupLimit, TimeSpan.FromMilliseconds(100));
+        await using var client = NewClient(cluster);
+        var (written, ledAfterFirstKill) = (0, 0);
+        var flapUntil = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        for (var round = 0; round < 20 && DateTime.UtcNow < flapUntil; round++)
+        {
+            cluster.Kill(Replicas);
+            await client.PutAsync($"flap-{round}", "down");
+            written++;
+            cluster.Start(Replicas);
+            var upUntil = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+            while (DateTime.UtcNow < upUntil)
+            {
+                await client.PutAsync($"flap-{round}", "up");
+                written++;
+                ledAfterFirstKill += (await cluster.StatusAsync(Replicas))?.Role == "leader" ? 1 : 0;
+                await Task.Delay(100);
+            }
+        }
+
+        // Up for about a second of each two (the rest is the process starting), it is never ready for the 3-s window.
+        Assert.True(ledAfterFirstKill == 0, $"replica {Replicas} led in {ledAfterFirstKill} polls while it kept restarting.\n{cluster.AllLogs()}");
+        Assert.True(written > 20, $"only {written} writes were made while replica {Replicas} flapped");
+    }
+
     [Fact]
     public async Task With_two_replicas_killed_the_other_three_still_serve_reads_and_writes()
     {
