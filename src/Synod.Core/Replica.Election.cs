@@ -148,6 +148,12 @@ public sealed partial class Replica
         }
     }
 
+    /// <summary>
+    /// How long this replica has been up, as its heartbeats say it (from 1): capped at the stability window, which is all
+    /// a leader asks of it, so that heartbeats do not change with every tick; 0 with no preferred-leader rule here.
+    /// </summary>
+    private long UpTicksToSay => _options.PreferredLeader == ReplicaOptions.PreferNone ? 0 : Math.Min(_tick + 1, _options.PreferredLeaderStableTicks);
+
     private void SendHeartbeat()
     {
         _lastHeartbeatTick = _tick;
@@ -155,7 +161,7 @@ public sealed partial class Replica
         var ballot = isLeader ? _ballot : _promised;
         var round = CurrentReadRound;
         var phase1Slot = isLeader ? _phase1Slot : 0;
-        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, _tick + 1));
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, UpTicksToSay));
     }
 
     private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")

@@ -5,9 +5,11 @@ namespace Synod.Core;
 /// sticky: a larger id that comes back follows the sitting leader. So a leader hands its leadership over (the direct
 /// handover of Replica.Handover.cs: no election timeout, no failed request) to the preferred voter once that voter is
 /// ready: live, heard without a gap of half an election timeout for the stability window, up (by its own heartbeats)
-/// for as long, and within PreferredLeaderLagSlotsMax of this leader's commit index. A leader starts at most one such
-/// handover per stability window, so a replica that keeps crashing and returning never leads and costs at most one
-/// handover per window; a handover that does not end in time is given up as any other, and the leader leads on.
+/// for as long, and within PreferredLeaderLagSlotsMax of this leader's commit index. A leader starts no such handover
+/// in its first stability window as leader (a leader that was just handed leadership by a stopping or removed replica
+/// does not hand it straight back) and at most one per window after that, so a replica that keeps crashing and
+/// returning never leads and costs at most one handover per window; a handover that does not end in time is given up
+/// as any other.
 /// Like every election this is for liveness alone: ballots keep it safe.
 /// </summary>
 public sealed partial class Replica
@@ -20,11 +22,22 @@ public sealed partial class Replica
 
     private long _preferredHandoverTick = long.MinValue / 2;
 
-    /// <summary>As leader: the voter this leader would hand over to under the preferred-leader rule, or null (none, or itself).</summary>
-    public int? PreferredLeaderId { get; private set; }
+    /// <summary>As leader: the voter this leader would hand over to under the preferred-leader rule, or null (none, itself, or not leading).</summary>
+    public int? PreferredLeaderId
+    {
+        get => _role == ReplicaRole.Leader ? _preferredLeaderId : null;
+        private set => _preferredLeaderId = value;
+    }
+
+    private int? _preferredLeaderId;
+    private string? _preferredLeaderWait;
 
     /// <summary>As leader: why <see cref="PreferredLeaderId"/> does not lead yet (catching up, the stability window), or null.</summary>
-    public string? PreferredLeaderWait { get; private set; }
+    public string? PreferredLeaderWait
+    {
+        get => _role == ReplicaRole.Leader ? _preferredLeaderWait : null;
+        private set => _preferredLeaderWait = value;
+    }
 
     /// <summary>Handovers this replica started for the preferred-leader rule, since it started.</summary>
     public long PreferredHandovers { get; private set; }
@@ -63,6 +76,7 @@ public sealed partial class Replica
             !skipsWindow && heardFor < stable ? $"stability window: heard without a gap for {heardFor} of {stable} ticks"
             : !skipsWindow && upFor < stable ? upFor == 0 ? "it has not said how long it has been up (no heartbeat from it yet, or a build before the preferred leader)" : $"stability window: up for {upFor} of {stable} ticks"
             : behind > _options.PreferredLeaderLagSlotsMax ? $"catching up: {behind} slots behind this leader's commit index (at most {_options.PreferredLeaderLagSlotsMax})"
+            : !skipsWindow && _tick - _roleSinceTick < stable ? $"stability window: this replica has led for {_tick - _roleSinceTick} of {stable} ticks"
             : !skipsWindow && _tick - _preferredHandoverTick < stable ? $"stability window: this leader started a handover for the rule {_tick - _preferredHandoverTick} ticks ago (one per {stable})"
             : null;
         if (PreferredLeaderWait is not null)

@@ -30,6 +30,9 @@ public sealed class DashboardBrowserTests
         var peers = string.Join(",", endpoints.Select(e => $"{e.Key}={e.Value}"));
         await using var cluster = new ReplicaProcesses(endpoints, id => ["--peers", peers, "--http", http[id]]);
         var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        // A smaller id may win the first election; the largest then takes over once ready (the preferred leader).
+        await Eventually.WithinAsync(async () => (await cluster.StatusAsync(5))?.Role == "leader", StartupLimit, TimeSpan.FromMilliseconds(100));
+        leader = 5;
         await cluster.WaitForAllServingAsync(StartupLimit);
         var watcher = leader == 1 ? 2 : 1;
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = [.. endpoints.Values], OperationTimeout = TimeSpan.FromSeconds(20) });
