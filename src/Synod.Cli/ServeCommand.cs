@@ -223,12 +223,16 @@ public static class ServeCommand
                 return ExitCodes.InvalidInput;
             }
 
+            if (!Synod.Chaos.DurationText.TryParse(parse.GetValue(preferredLeaderWindow)!, TimeSpan.FromDays(1), out var window))
+            {
+                Console.Error.WriteLine($"error: --preferred-leader-window {parse.GetValue(preferredLeaderWindow)}: expected a duration up to a day, such as 3s or 500ms.");
+                return ExitCodes.InvalidInput;
+            }
+
             var options = new ServerOptions
             {
                 PreferredLeader = preferred.Value,
-                PreferredLeaderStableMs = Synod.Chaos.DurationText.TryParse(parse.GetValue(preferredLeaderWindow)!, TimeSpan.FromDays(1), out var window)
-                    ? (int)window.TotalMilliseconds
-                    : -1,
+                PreferredLeaderStableMs = (int)window.TotalMilliseconds,
                 PreferredLeaderLagSlotsMax = parse.GetValue(preferredLeaderLagSlots),
                 PeerCredentials = credentials,
                 ClientTls = clientTls,

@@ -151,4 +151,11 @@ public enum ProtocolBugs : long
     /// replica that has just restarted is handed leadership at once, and one that keeps restarting takes it every time.
     /// </summary>
     PreferredLeaderSkipsWindow = 1L << 32,
+
+    /// <summary>
+    /// The preferred-leader rule ignores what its target says of itself: a leader hands over to a replica that does not
+    /// hear a quorum (or rebuilds, or is stopping), and the replica stands on the TimeoutNow; the leader promises it and
+    /// steps aside, and a target that cannot win costs an election gap once per stability window.
+    /// </summary>
+    PreferredLeaderIgnoresReadiness = 1L << 33,
 }

@@ -161,7 +161,8 @@ public sealed partial class Replica
         var ballot = isLeader ? _ballot : _promised;
         var round = CurrentReadRound;
         var phase1Slot = isLeader ? _phase1Slot : 0;
-        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, UpTicksToSay));
+        var readiness = ReadinessToSay();
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, UpTicksToSay, readiness));
     }
 
     private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")
@@ -229,6 +230,7 @@ public sealed partial class Replica
 
         if (leaderId != Id)
         {
+            NotePreferredOutcome(leaderId);
             _leaderId = leaderId;
             _lastLeaderContactTick = _tick;
             _startupOver = true;
@@ -251,6 +253,7 @@ public sealed partial class Replica
         }
 
         _peerUpTicks[heartbeat.From] = heartbeat.UpTicks;
+        _peerReadiness[heartbeat.From] = heartbeat.Readiness;
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {

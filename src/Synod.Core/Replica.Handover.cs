@@ -89,6 +89,7 @@ public sealed partial class Replica
         {
             LastHandoverFailure = why + $"; replica {Id} leads on";
             _handoverTarget = null;
+            NotePreferredOutcome(null);
             HandoversGivenUp++;
             return;
         }
@@ -134,9 +135,11 @@ public sealed partial class Replica
     {
         // Only from the leader this replica follows, at the ballot it follows, knowing exactly the slots chosen that the
         // leader knew when it sent it: a late one (from an earlier leadership, or from a handover given up since, after
-        // which the leader chose more) is ignored. A replica that may not vote (rebuilding, or no voter) does not stand.
+        // which the leader chose more) is ignored. A replica that may not vote (rebuilding, or no voter), that is stopping,
+        // or that hears no quorum (its candidacy would fail, after the leader had promised it and stepped down) does not
+        // stand; the leader gives the handover up after an election timeout and leads on.
         if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || message.CommitIndex != _commitIndex ||
-            _rebuilding || !MayStand)
+            _rebuilding || !MayStand || Departing || (!HearsQuorum() && (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0))
         {
             return;
         }

@@ -5,11 +5,13 @@ namespace Synod.Core;
 /// sticky: a larger id that comes back follows the sitting leader. So a leader hands its leadership over (the direct
 /// handover of Replica.Handover.cs: no election timeout, no failed request) to the preferred voter once that voter is
 /// ready: live, heard without a gap of half an election timeout for the stability window, up (by its own heartbeats)
-/// for as long, and within PreferredLeaderLagSlotsMax of this leader's commit index. A leader starts no such handover
-/// in its first stability window as leader (a leader that was just handed leadership by a stopping or removed replica
-/// does not hand it straight back) and at most one per window after that, so a replica that keeps crashing and
-/// returning never leads and costs at most one handover per window; a handover that does not end in time is given up
-/// as any other.
+/// for as long, within PreferredLeaderLagSlotsMax of this leader's commit index, and saying in its heartbeats that it
+/// may lead (<see cref="LeadReadiness.Ready"/>: a voter, not rebuilding, not stopping, hearing a quorum, and preferring
+/// no other replica itself). A leader starts no such handover in its first stability window as leader (a leader that
+/// was just handed leadership by a stopping or removed replica does not hand it straight back) and at most one per
+/// window after that, so a replica that keeps crashing and returning never leads and costs at most one handover per
+/// window; a handover that does not end in time is given up as any other, and each rule handover that did not leave
+/// its target leading doubles the wait before the next one to that target (up to PreferredBackoffDoublingsMax times).
 /// Like every election this is for liveness alone: ballots keep it safe.
 /// </summary>
 public sealed partial class Replica
@@ -20,7 +22,28 @@ public sealed partial class Replica
     /// <summary>Per peer: how long it has been up, in its own ticks, by its last heartbeat (0: not known; a build before this rule never says, and is never handed leadership by it).</summary>
     private readonly Dictionary<int, long> _peerUpTicks = [];
 
+    /// <summary>Per peer: whether its last heartbeat said it may be handed leadership.</summary>
+    private readonly Dictionary<int, LeadReadiness> _peerReadiness = [];
+
+    /// <summary>Per peer: rule handovers to it in a row that did not leave it leading.</summary>
+    private readonly Dictionary<int, int> _preferredFailures = [];
+
+    /// <summary>The target of this replica's last rule handover, until the next leader is known (then counted as a success or a failure).</summary>
+    private int? _preferredPendingTarget;
+
+    /// <summary>How many times the wait before a rule handover to a target doubles at most after handovers to it that failed (2^5 = 32 windows).</summary>
+    private const int PreferredBackoffDoublingsMax = 5;
+
     private long _preferredHandoverTick = long.MinValue / 2;
+
+    /// <summary>Set by the host when this replica begins to stop: its heartbeats say it is leaving, so no leader hands it leadership, and it stands on no TimeoutNow.</summary>
+    public bool Departing { get; private set; }
+
+    /// <summary>This replica is stopping: no leader should hand it leadership from now on (see <see cref="Departing"/>).</summary>
+    public void Depart() => Departing = true;
+
+    /// <summary>Rule handovers that did not leave their target leading, since this replica started.</summary>
+    public long PreferredHandoversFailed { get; private set; }
 
     /// <summary>As leader: the voter this leader would hand over to under the preferred-leader rule, or null (none, itself, or not leading).</summary>
     public int? PreferredLeaderId
@@ -72,12 +95,18 @@ public sealed partial class Replica
         var heardFor = _tick - _heardWithoutGapSince.GetValueOrDefault(target, _tick);
         var upFor = _peerUpTicks.GetValueOrDefault(target);
         var behind = _commitIndex - _peerCommitIndex.GetValueOrDefault(target);
+        var failures = _preferredFailures.GetValueOrDefault(target);
+        var backoff = (long)stable << Math.Min(failures, PreferredBackoffDoublingsMax);
+        var readiness = (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) != 0 ? LeadReadiness.Ready : _peerReadiness.GetValueOrDefault(target);
         PreferredLeaderWait =
             !skipsWindow && heardFor < stable ? $"stability window: heard without a gap for {heardFor} of {stable} ticks"
             : !skipsWindow && upFor < stable ? upFor == 0 ? "it has not said how long it has been up (no heartbeat from it yet, or a build before the preferred leader)" : $"stability window: up for {upFor} of {stable} ticks"
             : behind > _options.PreferredLeaderLagSlotsMax ? $"catching up: {behind} slots behind this leader's commit index (at most {_options.PreferredLeaderLagSlotsMax})"
+            : readiness != LeadReadiness.Ready ? $"it says it may not lead now: {Describe(readiness)}"
             : !skipsWindow && _tick - _roleSinceTick < stable ? $"stability window: this replica has led for {_tick - _roleSinceTick} of {stable} ticks"
-            : !skipsWindow && _tick - _preferredHandoverTick < stable ? $"stability window: this leader started a handover for the rule {_tick - _preferredHandoverTick} ticks ago (one per {stable})"
+            : !skipsWindow && _tick - _preferredHandoverTick < backoff
+                ? failures == 0 ? $"stability window: this leader started a handover for the rule {_tick - _preferredHandoverTick} ticks ago (one per {stable})"
+                : $"backing off: {failures} handover(s) to it in a row did not leave it leading; the last {_tick - _preferredHandoverTick} of {backoff} ticks ago"
             : null;
         if (PreferredLeaderWait is not null)
         {
@@ -91,9 +120,66 @@ public sealed partial class Replica
         }
 
         _preferredHandoverTick = _tick;
+        _preferredPendingTarget = target;
         PreferredHandovers++;
         PreferredLeaderWait = "handing over to it now";
     }
+
+    /// <summary>
+    /// Once a leader is known after a rule handover of this replica's (<paramref name="leader"/>; or the handover was
+    /// given up: null): a handover that left its target leading clears the target's back-off, any other doubles it.
+    /// </summary>
+    private void NotePreferredOutcome(int? leader)
+    {
+        if (_preferredPendingTarget is not int target)
+        {
+            return;
+        }
+
+        _preferredPendingTarget = null;
+        if (leader == target)
+        {
+            _preferredFailures.Remove(target);
+            return;
+        }
+
+        _preferredFailures[target] = _preferredFailures.GetValueOrDefault(target) + 1;
+        PreferredHandoversFailed++;
+    }
+
+    /// <summary>What this replica's heartbeats say about being handed leadership now.</summary>
+    private LeadReadiness ReadinessToSay() =>
+        _options.PreferredLeader == ReplicaOptions.PreferNone ? LeadReadiness.Unknown
+        : _rebuilding ? LeadReadiness.Rebuilding
+        : Departing || !MayStand ? LeadReadiness.Leaving
+        : !HearsQuorum() ? LeadReadiness.HearsNoQuorum
+        : PreferredTarget() is not null ? LeadReadiness.PrefersAnother
+        : LeadReadiness.Ready;
+
+    /// <summary>Whether this replica heard a quorum of voters (itself counted) within half an election timeout: a candidacy of its own could then succeed.</summary>
+    private bool HearsQuorum()
+    {
+        var heard = new List<int> { Id };
+        foreach (var member in _members)
+        {
+            if (member != Id && _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks / 2)
+            {
+                heard.Add(member);
+            }
+        }
+
+        return IsQuorumAt(_commitIndex + 1, heard);
+    }
+
+    private static string Describe(LeadReadiness readiness) => readiness switch
+    {
+        LeadReadiness.Unknown => "it has not said (a build before this field, or no preferred-leader rule there)",
+        LeadReadiness.Rebuilding => "it rebuilds after losing its disk",
+        LeadReadiness.Leaving => "it is stopping or no voter",
+        LeadReadiness.HearsNoQuorum => "it does not hear a quorum of voters",
+        LeadReadiness.PrefersAnother => "its own setting prefers another replica",
+        _ => "it is ready",
+    };
 
     /// <summary>The live voter that should lead instead of this one, or null: none configured, none live, or this replica.</summary>
     private int? PreferredTarget()

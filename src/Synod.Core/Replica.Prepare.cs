@@ -172,6 +172,7 @@ public sealed partial class Replica
     private void BecomeLeader()
     {
         RoleReason = $"a quorum promised ballot {_ballot} ({_promises.Count} promises)";
+        NotePreferredOutcome(Id);
         _role = ReplicaRole.Leader;
         _roleSinceTick = _tick;
         _leaderId = Id;

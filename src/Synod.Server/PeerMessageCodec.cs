@@ -34,7 +34,7 @@ public static class PeerMessageCodec
             case Accept m: pb.Accept = new AcceptPb { Ballot = Encode(m.Ballot), Slot = m.Slot, Batch = Encode(m.Commands), CommitIndex = m.CommitIndex }; break;
             case Accepted m: pb.Accepted = new AcceptedPb { Ballot = Encode(m.Ballot), Slot = m.Slot }; break;
             case Reject m: pb.Reject = new RejectPb { Ballot = Encode(m.Ballot), Promised = Encode(m.Promised) }; break;
-            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot, UpTicks = m.UpTicks }; break;
+            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot, UpTicks = m.UpTicks, Readiness = (int)m.Readiness }; break;
             case HeartbeatAck m: pb.HeartbeatAck = new HeartbeatAckPb { Ballot = Encode(m.Ballot), ReadRound = m.ReadRound, CommitIndex = m.CommitIndex }; break;
             case Commit m: pb.Commit = new CommitPb { Ballot = Encode(m.Ballot), CommitIndex = m.CommitIndex }; break;
             case CatchUpRequest m: pb.CatchUpRequest = new CatchUpRequestPb { FromSlot = m.FromSlot, SnapshotSlot = m.SnapshotSlot, SnapshotOffset = m.SnapshotOffset, SnapshotChunks = (uint)m.SnapshotChunks }; break;
@@ -81,7 +81,8 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Accept => new Accept(from, to, Decode(pb.Accept.Ballot), pb.Accept.Slot, Decode(pb.Accept.Batch), pb.Accept.CommitIndex),
             PeerMessage.KindOneofCase.Accepted => new Accepted(from, to, Decode(pb.Accepted.Ballot), pb.Accepted.Slot),
             PeerMessage.KindOneofCase.Reject => new Reject(from, to, Decode(pb.Reject.Ballot), Decode(pb.Reject.Promised)),
-            PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot, pb.Heartbeat.UpTicks),
+            PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot, pb.Heartbeat.UpTicks,
+                (LeadReadiness)pb.Heartbeat.Readiness),
             PeerMessage.KindOneofCase.HeartbeatAck => new HeartbeatAck(from, to, Decode(pb.HeartbeatAck.Ballot), pb.HeartbeatAck.ReadRound, pb.HeartbeatAck.CommitIndex),
             PeerMessage.KindOneofCase.Commit => new Commit(from, to, Decode(pb.Commit.Ballot), pb.Commit.CommitIndex),
             PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset, (int)Math.Min(pb.CatchUpRequest.SnapshotChunks, int.MaxValue)),

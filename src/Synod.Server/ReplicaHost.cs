@@ -416,6 +416,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 handOver.Completion.TrySetResult(_driver.Core.Role == ReplicaRole.Leader ? _driver.HandOver() : null);
                 break;
             case DrainInput drain:
+                // Stopping: from now on no leader hands this replica leadership for the preferred-leader rule.
+                _driver.Core.Depart();
                 drain.Completion.TrySetResult(new DrainView(_driver.Core.Role == ReplicaRole.Leader, _driver.Core.HandoverTarget, _driver.KnownLeaderId,
                     _driver.RequestsAwaitingAnswer));
                 break;

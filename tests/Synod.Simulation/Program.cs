@@ -26,6 +26,11 @@ var earlyVoteOption = new Option<double>("--early-vote-probability")
     Description = "Per injected fault, the chance of an early vote (a rebuilt replica cut off from the leader the moment it votes; I14). 0 switches it off.",
     DefaultValueFactory = _ => defaults.EarlyVoteProbability,
 };
+var bridgeOption = new Option<double>("--bridge-probability")
+{
+    Description = "Per injected fault, the chance of a bridge (the largest voter, not leading, reaches only the leader for three stability windows). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.BridgeProbability,
+};
 var reconfigureOption = new Option<double>("--reconfigure-probability")
 {
     Description = "Per run, the chance that its membership changes while it runs (spares join as learners, learners are promoted, voters and learners removed; sizes 1 to 7). 0 switches it off.",
@@ -62,7 +67,7 @@ var cleanupOption = new Option<bool>("--cleanup-before-sync")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, noPreferredOption,
+    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, noPreferredOption,
 };
 
 root.SetAction(parse =>
@@ -97,6 +102,7 @@ root.SetAction(parse =>
         StalledCandidacyProbability = parse.GetValue(stalledOption),
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
+        BridgeProbability = parse.GetValue(bridgeOption),
         UpgradeProbability = parse.GetValue(upgradeOption),
         ReconfigureProbability = parse.GetValue(reconfigureOption),
         HandoverProbability = parse.GetValue(handoverOption),
@@ -123,6 +129,7 @@ root.SetAction(parse =>
         (baseOptions.StalledCandidacyProbability != defaults.StalledCandidacyProbability ? $" --stalled-candidacy-probability {baseOptions.StalledCandidacyProbability}" : "") +
         (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
         (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
+        (baseOptions.BridgeProbability != defaults.BridgeProbability ? $" --bridge-probability {baseOptions.BridgeProbability}" : "") +
         (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
         (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
         (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +

@@ -252,7 +252,13 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void OnMessage(Message message)
     {
         var (refused, snapshotsRefused) = (Core.RefusedMessages, Core.SnapshotsRefused);
+        var wasFollower = Core.Role == ReplicaRole.Follower;
         _driver.Step(message);
+        if (message is TimeoutNow && wasFollower && Core.Role != ReplicaRole.Follower)
+        {
+            _sim.OnStoodOnHandover(this);
+        }
+
         _sim.Faults.MessagesRefused += Core.RefusedMessages - refused;
         if (Core.SnapshotsRefused != snapshotsRefused)
         {

@@ -118,6 +118,12 @@ public sealed record SimulationOptions
     public double EarlyVoteProbability { get; init; } = 0.05;
 
     /// <summary>
+    /// Per injected fault, the chance that it is a bridge (<see cref="BridgeFault"/>): the largest voter, when it does not
+    /// lead, reaches the leader and no other replica for three stability windows; it must not stand on a handover then.
+    /// </summary>
+    public double BridgeProbability { get; init; } = 0.05;
+
+    /// <summary>
     /// Per run, the chance that it begins on the build before revisions and is upgraded in place a quarter of the way in
     /// (the upgrade fault): until then clients write commands of the old encoding (no compare-and-swap) and replicas
     /// write their snapshots in the old format (2), so that after the upgrade replicas restore old snapshots taken at
@@ -198,6 +204,7 @@ public sealed record SimulationOptions
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
+        RequireProbability(BridgeProbability, nameof(BridgeProbability));
         RequireProbability(UpgradeProbability, nameof(UpgradeProbability));
         RequireProbability(ReconfigureProbability, nameof(ReconfigureProbability));
         RequireProbability(HandoverProbability, nameof(HandoverProbability));

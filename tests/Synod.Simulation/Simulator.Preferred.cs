@@ -5,7 +5,8 @@ namespace Synod.Simulation;
 /// <summary>
 /// The preferred-leader rule's oracle (docs/protocol.md, "Preferred leader"). Two checks, neither of which reads how the
 /// core decides: a handover the rule starts goes to a replica that has been up for at least the stability window (at the
-/// fastest clock any replica runs in this simulator), so one that keeps restarting never gets it; and once the run has
+/// fastest clock any replica runs in this simulator), so one that keeps restarting never gets it, and a leader starts at
+/// most one such handover per window in one life; and once the run has
 /// been quiet (no fault, handover or membership change) for <see cref="PreferredQuietMs"/>, with every voter up and none
 /// rebuilding, the leader is the largest voter.
 /// </summary>
@@ -23,6 +24,9 @@ public sealed partial class Simulator
 
     private void NoteLeadershipEvent() => _lastLeadershipEventMs = NowMs;
 
+    /// <summary>Per replica: when, and in which life (its start time), it last started a handover for the rule.</summary>
+    private readonly Dictionary<int, (long AtMs, long LifeStartedAtMs)> _lastRuleHandover = [];
+
     /// <summary><paramref name="leader"/> started a handover to <paramref name="target"/> for the preferred-leader rule.</summary>
     internal void OnPreferredHandover(SimReplicaHost leader, int target)
     {
@@ -35,6 +39,14 @@ public sealed partial class Simulator
         var upMs = !host.Up ? host.LastLifeMs : life < ElectionTimeoutMs ? Math.Max(life, host.LastLifeMs) : life;
         var fastestTickMs = Math.Min(Options.TickMs, Options.ForgottenLifeClimbingTickMs);
         var leastMs = PreferredStableTicks * (long)fastestTickMs;
+        if (_lastRuleHandover.TryGetValue(leader.Id, out var last) && last.LifeStartedAtMs == leader.StartedAtMs && NowMs - last.AtMs < leastMs)
+        {
+            _violations.Add($"at {NowMs} ms: replica {leader.Id} started a handover for the preferred-leader rule {NowMs - last.AtMs} ms after its last one; " +
+                $"the rule allows one per stability window ({PreferredStableTicks} ticks, at least {leastMs} ms at the fastest clock here).");
+            _finished = true;
+        }
+
+        _lastRuleHandover[leader.Id] = (NowMs, leader.StartedAtMs);
         if (upMs < leastMs)
         {
             _violations.Add($"at {NowMs} ms: replica {leader.Id} handed its leadership to replica {target} for the preferred-leader rule " +

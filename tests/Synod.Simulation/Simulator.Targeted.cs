@@ -62,6 +62,19 @@ public sealed partial class Simulator
         return true;
     }
 
+    /// <summary>No slow clock and no clock set by a targeted fault runs for <paramref name="host"/> now.</summary>
+    internal bool ClockIsNormal(SimReplicaHost host) => host.SlowClockUntilMs <= NowMs && _clockUntilMs[host.Id] <= NowMs;
+
+    /// <summary><paramref name="host"/> left the follower role on a TimeoutNow.</summary>
+    internal void OnStoodOnHandover(SimReplicaHost host)
+    {
+        if (_targeted is BridgeFault bridge && bridge.OnStoodOnHandover(host) is { } violation)
+        {
+            _violations.Add(violation);
+            _finished = true;
+        }
+    }
+
     internal void EndTargetedFault(ITargetedFault fault)
     {
         if (_targeted != fault)
@@ -91,6 +104,10 @@ public sealed partial class Simulator
         else if (Random.Chance(Options.EarlyVoteProbability))
         {
             _targeted = EarlyVoteFault.TryStart(this);
+        }
+        else if (Random.Chance(Options.BridgeProbability))
+        {
+            _targeted = BridgeFault.TryStart(this);
         }
 
         return _targeted is not null;

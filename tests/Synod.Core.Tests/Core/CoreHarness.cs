@@ -14,6 +14,9 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
 {
     public Dictionary<int, Replica> R { get; } = [];
 
+    /// <summary>Changes each replica's options before it starts (its id and members are set already).</summary>
+    public Func<ReplicaOptions, ReplicaOptions> Configure { get; init; } = options => options;
+
     public Dictionary<int, DurableState> Disk { get; } = [];
 
     public List<Message> Net { get; } = [];
@@ -29,7 +32,7 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
     {
         Disk[id] = disk;
         Applied[id] = [];
-        R[id] = new Replica(new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1, Bugs = bugs }, new SeededRandom(seed ?? (ulong)id), disk.Clone());
+        R[id] = new Replica(Configure(new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1, Bugs = bugs }), new SeededRandom(seed ?? (ulong)id), disk.Clone());
         Pump(id);
     }
 

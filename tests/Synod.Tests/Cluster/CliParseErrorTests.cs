@@ -49,7 +49,9 @@ public sealed class CliParseErrorTests
     [InlineData("--peer-routes", "2=nowhere", "replica 2's route in --peer-routes")]
     [InlineData("--peer-routes", "1=127.0.0.1:9", "--peer-routes names replica 1")]
     [InlineData("--peer-routes", "2=127.0.0.1:9,2=127.0.0.1:10", "replica 2 is routed twice")]
-    public async Task A_bad_tls_or_route_setting_for_serve_exits_2_naming_it(string flag, string value, string mentions)
+    [InlineData("--preferred-leader-window", "soon", "--preferred-leader-window soon: expected a duration")]
+    [InlineData("--preferred-leader", "largest", "--preferred-leader largest: expected largest-id, none or a replica id")]
+    public async Task A_bad_tls_route_or_preferred_leader_setting_for_serve_exits_2_naming_it(string flag, string value, string mentions)
     {
         var data = Path.Combine(Path.GetTempPath(), $"synod-serve-flags-{Guid.NewGuid():N}");
         try

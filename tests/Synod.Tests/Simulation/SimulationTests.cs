@@ -52,6 +52,9 @@ public sealed class SimulationTests
         // Leaders hand over to the preferred (largest) voter once it is ready, and quiet ends of runs were checked for it.
         Assert.True(faults.PreferredHandovers > 0 && faults.PreferredLeaderChecks > 0, faults.ToString());
 
+        // The largest voter, when it did not lead, was cut off from all but the leader (a bridge) and did not stand on a handover.
+        Assert.True(faults.Bridges > 0, faults.ToString());
+
         // Membership changes in some runs: spares join, learners are promoted, members are removed and stop.
         Assert.True(faults.ReconfiguringRuns > 0 && faults.Reconfigurations > faults.ReconfiguringRuns && faults.ReplicasJoined > 0 && faults.ReplicasRetired > 0, faults.ToString());
     }
