@@ -1,4 +1,3 @@
-using System.Globalization;
 using Synod.Client;
 
 namespace Synod.Tests.Cluster;
@@ -40,7 +39,7 @@ public sealed class LargeValueLivenessTests
             var total = 0.0;
             foreach (var id in endpoints.Keys)
             {
-                total += Value(await web.GetStringAsync(new Uri($"http://{http[id]}/metrics")), metric);
+                total += PrometheusText.Sum(await web.GetStringAsync(new Uri($"http://{http[id]}/metrics")), metric);
             }
 
             return total;
@@ -59,19 +58,5 @@ public sealed class LargeValueLivenessTests
         Assert.True(snapshots >= 3, $"only {snapshots} snapshots were written: the run did not exercise them\n{cluster.AllLogs()}");
         var roleChanges = await Sum("synod_role_changes_total") - roleChangesBefore;
         Assert.True(roleChanges <= RoleChangesTolerated, $"{roleChanges} role changes during the run (leaders lost their quorum, elections were held)\n{cluster.AllLogs()}");
-    }
-
-    private static double Value(string scrape, string name)
-    {
-        var total = 0.0;
-        foreach (var line in scrape.Split('\n'))
-        {
-            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
-            {
-                total += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return total;
     }
 }

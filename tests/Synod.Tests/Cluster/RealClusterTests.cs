@@ -113,7 +113,10 @@ public sealed class RealClusterTests
     [Fact]
     public async Task The_largest_id_leads_and_once_back_from_a_kill_is_handed_the_leadership_again_with_no_failed_write()
     {
-        await using var cluster = new ReplicaProcesses(Replicas, "--preferred-leader-window", "1s");
+        var endpoints = ReplicaProcesses.NewEndpoints(Replicas);
+        var http = ReplicaProcesses.NewEndpoints(Replicas);
+        var peers = string.Join(",", endpoints.Select(e => $"{e.Key}={e.Value}"));
+        await using var cluster = new ReplicaProcesses(endpoints, id => ["--peers", peers, "--http", http[id]], "--preferred-leader-window", "1s");
         await Eventually.WithinAsync(async () => (await cluster.StatusAsync(Replicas))?.Role == "leader", StartupLimit, TimeSpan.FromMilliseconds(100));
         cluster.Kill(Replicas);
         var live = cluster.Endpoints.Keys.Where(id => id != Replicas).ToList();
@@ -150,6 +153,12 @@ public sealed class RealClusterTests
         Assert.True(written > 0, "no write was made while the largest id came back");
         var former = await cluster.StatusAsync(second);
         Assert.Equal(("follower", (uint)Replicas), (former!.Role, former.LeaderId));
+
+        // Handed over, not taken by an election: the former leader started a handover, and gave none up.
+        using var web = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var scrape = await web.GetStringAsync(new Uri($"http://{http[second]}/metrics"));
+        Assert.True(PrometheusText.Sum(scrape, "synod_handovers_total") >= 1 && PrometheusText.Sum(scrape, "synod_handovers_given_up_total") == 0,
+            $"replica {second} did not hand its leadership over:\n{scrape}");
     }
 
     [SoakFact]
