@@ -153,9 +153,15 @@ public enum ProtocolBugs : long
     PreferredLeaderSkipsWindow = 1L << 32,
 
     /// <summary>
-    /// The preferred-leader rule ignores what its target says of itself: a leader hands over to a replica that does not
-    /// hear a quorum (or rebuilds, or is stopping), and the replica stands on the TimeoutNow; the leader promises it and
-    /// steps aside, and a target that cannot win costs an election gap once per stability window.
+    /// The preferred-leader rule ignores what its target says of itself: a leader hands over to a replica that says it
+    /// hears no quorum (or rebuilds, or is stopping), and does not give the handover up when it refuses; proposals wait
+    /// an election timeout once per window while the target cannot lead.
     /// </summary>
     PreferredLeaderIgnoresReadiness = 1L << 33,
+
+    /// <summary>
+    /// A replica stands on a TimeoutNow although it hears no quorum of voters: the leader promises it and steps aside,
+    /// and a target that cannot win costs an election gap.
+    /// </summary>
+    HandoverIgnoresQuorum = 1L << 34,
 }

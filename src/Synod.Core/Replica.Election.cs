@@ -248,8 +248,10 @@ public sealed partial class Replica
         _peerCommitIndex[heartbeat.From] = heartbeat.CommitIndex;
         if (heartbeat.UpTicks < _peerUpTicks.GetValueOrDefault(heartbeat.From))
         {
-            // Up for less than it said before: it restarted, however short the gap in hearing it was.
+            // Up for less than it said before: it restarted, however short the gap in hearing it was. Handovers to its
+            // earlier life that failed say nothing of this one: its back-off starts again too.
             _heardWithoutGapSince[heartbeat.From] = _tick;
+            _preferredFailures.Remove(heartbeat.From);
         }
 
         _peerUpTicks[heartbeat.From] = heartbeat.UpTicks;

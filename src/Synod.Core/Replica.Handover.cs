@@ -62,6 +62,12 @@ public sealed partial class Replica
             return $"replica {target} has not been heard within the election timeout ({_options.ElectionTimeoutTicks} ticks)";
         }
 
+        if (_peerReadiness.GetValueOrDefault(target) is LeadReadiness.Rebuilding or LeadReadiness.Leaving or LeadReadiness.HearsNoQuorum &&
+            (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0)
+        {
+            return $"replica {target} says it may not lead now: {Describe(_peerReadiness[target])}";
+        }
+
         _handoverTarget = target;
         _handoverSinceTick = _tick;
         _timeoutNowSentTick = long.MinValue / 2;
@@ -84,6 +90,9 @@ public sealed partial class Replica
             : !CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target) ? $"replica {target} is no voter any more"
             : _tick - _lastHeardTick.GetValueOrDefault(target, long.MinValue / 2) >= _options.ElectionTimeoutTicks / 2
                 ? $"replica {target} has fallen silent (nothing heard for {_options.ElectionTimeoutTicks / 2} ticks)"
+            : _peerReadiness.GetValueOrDefault(target) is LeadReadiness.Rebuilding or LeadReadiness.Leaving or LeadReadiness.HearsNoQuorum &&
+                (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0
+                ? $"replica {target} says it may not lead now: {Describe(_peerReadiness[target])}"
             : null;
         if (why is not null)
         {
@@ -135,12 +144,18 @@ public sealed partial class Replica
     {
         // Only from the leader this replica follows, at the ballot it follows, knowing exactly the slots chosen that the
         // leader knew when it sent it: a late one (from an earlier leadership, or from a handover given up since, after
-        // which the leader chose more) is ignored. A replica that may not vote (rebuilding, or no voter), that is stopping,
-        // or that hears no quorum (its candidacy would fail, after the leader had promised it and stepped down) does not
-        // stand; the leader gives the handover up after an election timeout and leads on.
-        if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || message.CommitIndex != _commitIndex ||
-            _rebuilding || !MayStand || Departing || (!HearsQuorum() && (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0))
+        // which the leader chose more) is ignored.
+        if (_role != ReplicaRole.Follower || _leaderId != message.From || message.Ballot < _promised || message.CommitIndex != _commitIndex)
         {
+            return;
+        }
+
+        // A replica that may not vote (rebuilding, or no voter), that is stopping, or that hears no quorum (its candidacy
+        // would fail, after the leader had promised it and stepped aside) does not stand, and says why at once: the
+        // leader gives the handover up on that heartbeat and leads on.
+        if (MayNotLead() is { } why && (why != LeadReadiness.HearsNoQuorum || (_options.Bugs & ProtocolBugs.HandoverIgnoresQuorum) == 0))
+        {
+            Send(new Heartbeat(Id, message.From, _promised, false, _commitIndex, CurrentReadRound, 0, UpTicksToSay, why));
             return;
         }
 

@@ -28,8 +28,14 @@ public sealed partial class Replica
     /// <summary>Per peer: rule handovers to it in a row that did not leave it leading.</summary>
     private readonly Dictionary<int, int> _preferredFailures = [];
 
+    /// <summary>Per peer: the tick this replica last started a rule handover to it.</summary>
+    private readonly Dictionary<int, long> _preferredLastTickFor = [];
+
     /// <summary>The target of this replica's last rule handover, until the next leader is known (then counted as a success or a failure).</summary>
     private int? _preferredPendingTarget;
+
+    /// <summary>The target of a rule handover this replica gave up, counted a failure, until the next leader is known: if that is the target after all (its TimeoutNow arrived, the answers did not), the failure is taken back.</summary>
+    private int? _preferredGivenUpTarget;
 
     /// <summary>How many times the wait before a rule handover to a target doubles at most after handovers to it that failed (2^5 = 32 windows).</summary>
     private const int PreferredBackoffDoublingsMax = 5;
@@ -41,6 +47,9 @@ public sealed partial class Replica
 
     /// <summary>This replica is stopping: no leader should hand it leadership from now on (see <see cref="Departing"/>).</summary>
     public void Depart() => Departing = true;
+
+    /// <summary>What peer <paramref name="id"/>'s last heartbeat said about being handed leadership (Unknown if none came).</summary>
+    public LeadReadiness PeerReadiness(int id) => _peerReadiness.GetValueOrDefault(id);
 
     /// <summary>Rule handovers that did not leave their target leading, since this replica started.</summary>
     public long PreferredHandoversFailed { get; private set; }
@@ -67,7 +76,7 @@ public sealed partial class Replica
 
     private void NoteHeard(int from)
     {
-        if (!_heardWithoutGapSince.ContainsKey(from) || _tick - _lastHeardTick.GetValueOrDefault(from, long.MinValue / 2) >= _options.ElectionTimeoutTicks / 2)
+        if (!_heardWithoutGapSince.ContainsKey(from) || _tick - _lastHeardTick.GetValueOrDefault(from, long.MinValue / 2) >= HeardRecentlyTicks)
         {
             _heardWithoutGapSince[from] = _tick;
         }
@@ -96,7 +105,8 @@ public sealed partial class Replica
         var upFor = _peerUpTicks.GetValueOrDefault(target);
         var behind = _commitIndex - _peerCommitIndex.GetValueOrDefault(target);
         var failures = _preferredFailures.GetValueOrDefault(target);
-        var backoff = (long)stable << Math.Min(failures, PreferredBackoffDoublingsMax);
+        var backoff = failures == 0 ? 0 : (long)stable << Math.Min(failures, PreferredBackoffDoublingsMax);
+        var sinceToTarget = _tick - _preferredLastTickFor.GetValueOrDefault(target, long.MinValue / 2);
         var readiness = (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) != 0 ? LeadReadiness.Ready : _peerReadiness.GetValueOrDefault(target);
         PreferredLeaderWait =
             !skipsWindow && heardFor < stable ? $"stability window: heard without a gap for {heardFor} of {stable} ticks"
@@ -104,9 +114,8 @@ public sealed partial class Replica
             : behind > _options.PreferredLeaderLagSlotsMax ? $"catching up: {behind} slots behind this leader's commit index (at most {_options.PreferredLeaderLagSlotsMax})"
             : readiness != LeadReadiness.Ready ? $"it says it may not lead now: {Describe(readiness)}"
             : !skipsWindow && _tick - _roleSinceTick < stable ? $"stability window: this replica has led for {_tick - _roleSinceTick} of {stable} ticks"
-            : !skipsWindow && _tick - _preferredHandoverTick < backoff
-                ? failures == 0 ? $"stability window: this leader started a handover for the rule {_tick - _preferredHandoverTick} ticks ago (one per {stable})"
-                : $"backing off: {failures} handover(s) to it in a row did not leave it leading; the last {_tick - _preferredHandoverTick} of {backoff} ticks ago"
+            : !skipsWindow && _tick - _preferredHandoverTick < stable ? $"stability window: this leader started a handover for the rule {_tick - _preferredHandoverTick} ticks ago (one per {stable})"
+            : !skipsWindow && sinceToTarget < backoff ? $"backing off: {failures} handover(s) to it in a row did not leave it leading; the last {sinceToTarget} of {backoff} ticks ago"
             : null;
         if (PreferredLeaderWait is not null)
         {
@@ -120,17 +129,30 @@ public sealed partial class Replica
         }
 
         _preferredHandoverTick = _tick;
+        _preferredLastTickFor[target] = _tick;
         _preferredPendingTarget = target;
+        _preferredGivenUpTarget = null; // an earlier give-up stays a failure: this handover is judged on its own
         PreferredHandovers++;
         PreferredLeaderWait = "handing over to it now";
     }
 
     /// <summary>
     /// Once a leader is known after a rule handover of this replica's (<paramref name="leader"/>; or the handover was
-    /// given up: null): a handover that left its target leading clears the target's back-off, any other doubles it.
+    /// given up: null): a handover that left its target leading clears the target's back-off, any other doubles it. A
+    /// give-up counts as a failure at once, taken back if the target turns out to lead after all.
     /// </summary>
     private void NotePreferredOutcome(int? leader)
     {
+        if (leader is int known && _preferredGivenUpTarget is int givenUp)
+        {
+            _preferredGivenUpTarget = null;
+            if (known == givenUp)
+            {
+                _preferredFailures.Remove(givenUp);
+                PreferredHandoversFailed--;
+            }
+        }
+
         if (_preferredPendingTarget is not int target)
         {
             return;
@@ -145,30 +167,49 @@ public sealed partial class Replica
 
         _preferredFailures[target] = _preferredFailures.GetValueOrDefault(target) + 1;
         PreferredHandoversFailed++;
+        _preferredGivenUpTarget = leader is null ? target : null;
     }
 
-    /// <summary>What this replica's heartbeats say about being handed leadership now.</summary>
+    /// <summary>
+    /// What this replica's heartbeats say about being handed leadership now. Why it may not lead (rebuilding, leaving,
+    /// hearing no quorum) is said with any setting, so that a leader handing over for a graceful stop picks another
+    /// target; Ready and PrefersAnother only under a preferred-leader rule (Unknown with none, so that no rule picks it).
+    /// </summary>
     private LeadReadiness ReadinessToSay() =>
-        _options.PreferredLeader == ReplicaOptions.PreferNone ? LeadReadiness.Unknown
-        : _rebuilding ? LeadReadiness.Rebuilding
-        : Departing || !MayStand ? LeadReadiness.Leaving
-        : !HearsQuorum() ? LeadReadiness.HearsNoQuorum
+        MayNotLead() is { } why ? why
+        : _options.PreferredLeader == ReplicaOptions.PreferNone ? LeadReadiness.Unknown
         : PreferredTarget() is not null ? LeadReadiness.PrefersAnother
         : LeadReadiness.Ready;
 
-    /// <summary>Whether this replica heard a quorum of voters (itself counted) within half an election timeout: a candidacy of its own could then succeed.</summary>
+    /// <summary>Why this replica could not win an election now, or null: the reasons it says in heartbeats and refuses a TimeoutNow for.</summary>
+    private LeadReadiness? MayNotLead() =>
+        _rebuilding ? LeadReadiness.Rebuilding
+        : Departing || !MayStand ? LeadReadiness.Leaving
+        : !HearsQuorum() ? LeadReadiness.HearsNoQuorum
+        : null;
+
+    /// <summary>A gap in hearing a peer longer than this restarts its stability window: half an election timeout, but never less than two heartbeat intervals and a tick (one late heartbeat is no gap).</summary>
+    private int HeardRecentlyTicks => Math.Max(_options.ElectionTimeoutTicks / 2, (2 * _options.HeartbeatIntervalTicks) + 1);
+
+    /// <summary>
+    /// Whether this replica heard, within an election timeout (as a leader judges its quorum, and every replica who is
+    /// live), a quorum of voters of every configuration from its next slot on (itself counted; a peer that says it is
+    /// leaving not): a candidacy of its own could then succeed. A whole election timeout, not less: replicas whose
+    /// timers run at different rates must not take each other's heartbeat intervals for gaps.
+    /// </summary>
     private bool HearsQuorum()
     {
         var heard = new List<int> { Id };
         foreach (var member in _members)
         {
-            if (member != Id && _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks / 2)
+            if (member != Id && _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks &&
+                _peerReadiness.GetValueOrDefault(member) != LeadReadiness.Leaving)
             {
                 heard.Add(member);
             }
         }
 
-        return IsQuorumAt(_commitIndex + 1, heard);
+        return IsQuorumFrom(_commitIndex + 1, heard);
     }
 
     private static string Describe(LeadReadiness readiness) => readiness switch
@@ -178,7 +219,8 @@ public sealed partial class Replica
         LeadReadiness.Leaving => "it is stopping or no voter",
         LeadReadiness.HearsNoQuorum => "it does not hear a quorum of voters",
         LeadReadiness.PrefersAnother => "its own setting prefers another replica",
-        _ => "it is ready",
+        LeadReadiness.Ready => "it is ready",
+        _ => $"it says {(int)readiness}, which this build does not know",
     };
 
     /// <summary>The live voter that should lead instead of this one, or null: none configured, none live, or this replica.</summary>

@@ -101,8 +101,8 @@ public sealed partial class ReplicaDriver
     }
 
     /// <summary>
-    /// As leader, hands leadership to <paramref name="target"/>, or to the voter that acknowledges this leader and knows
-    /// the most slots chosen (the largest id of those): null once under way, else why not.
+    /// As leader, hands leadership to <paramref name="target"/>, or to the voter that acknowledges this leader, does not
+    /// say it could not win now, and knows the most slots chosen (the largest id of those): null once under way, else why not.
     /// </summary>
     public string? HandOver(int? target = null)
     {
@@ -111,9 +111,11 @@ public sealed partial class ReplicaDriver
             return $"replica {Core.Id} does not lead";
         }
 
+        // A voter that says it could not win now (stopping, rebuilding, hearing no quorum) would refuse: it comes last.
         target ??= Core.AcknowledgingMembers()
             .Where(id => id != Core.Id && Core.CurrentConfiguration.IsVoter(id) && Core.LatestConfiguration.IsVoter(id))
-            .OrderByDescending(Core.PeerCommitIndex).ThenByDescending(id => id)
+            .OrderBy(id => Core.PeerReadiness(id) is LeadReadiness.Leaving or LeadReadiness.Rebuilding or LeadReadiness.HearsNoQuorum)
+            .ThenByDescending(Core.PeerCommitIndex).ThenByDescending(id => id)
             .Cast<int?>().FirstOrDefault();
         var refusal = target is int id ? Core.HandOver(id) : "no other voter acknowledges this leader";
         if (refusal is null)

@@ -82,7 +82,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Accepted => new Accepted(from, to, Decode(pb.Accepted.Ballot), pb.Accepted.Slot),
             PeerMessage.KindOneofCase.Reject => new Reject(from, to, Decode(pb.Reject.Ballot), Decode(pb.Reject.Promised)),
             PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot, pb.Heartbeat.UpTicks,
-                (LeadReadiness)pb.Heartbeat.Readiness),
+                Enum.IsDefined((LeadReadiness)pb.Heartbeat.Readiness) ? (LeadReadiness)pb.Heartbeat.Readiness : LeadReadiness.Unknown),
             PeerMessage.KindOneofCase.HeartbeatAck => new HeartbeatAck(from, to, Decode(pb.HeartbeatAck.Ballot), pb.HeartbeatAck.ReadRound, pb.HeartbeatAck.CommitIndex),
             PeerMessage.KindOneofCase.Commit => new Commit(from, to, Decode(pb.Commit.Ballot), pb.Commit.CommitIndex),
             PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset, (int)Math.Min(pb.CatchUpRequest.SnapshotChunks, int.MaxValue)),

@@ -405,6 +405,22 @@ public sealed partial class Simulator
             "{" + string.Join(", ", keys.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value}")) + "}";
     }
 
+    /// <summary>
+    /// A run stopped early (an oracle found a violation, or the time ran out): a write still in flight may have taken
+    /// effect, and a read may have seen it, so it goes into the history with its outcome unknown, as one given up does.
+    /// </summary>
+    private void AddWritesInFlightAsUnknown()
+    {
+        foreach (var client in _clients)
+        {
+            if (client.Current is { } request && request.Kind != OperationKind.Get && !request.Range && !request.Register && !request.IsSideOperation &&
+                request.AuthChange is null && request.CompactTo == 0)
+            {
+                _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, null, Outcome.Unknown) { Expect = request.Expect });
+            }
+        }
+    }
+
     private void OnAttemptFailed(SimClient client, bool timedOut)
     {
         Faults.ClientRetries++;

@@ -324,7 +324,7 @@ public sealed partial class Simulator
         _partitioned = false;
     }
 
-    /// <summary>Ends the safety phase: every replica up, every link whole, no loss or duplication.</summary>
+    /// <summary>Ends the safety phase: every replica up, every link whole, every clock at its rate, no loss or duplication.</summary>
     private void HealEverything()
     {
         if (_healed)
@@ -346,6 +346,10 @@ public sealed partial class Simulator
         foreach (var host in _hosts)
         {
             Restart(host);
+
+            // Clocks run at the same rate again too (a slow or fast clock is a fault like any other).
+            host.SlowClockUntilMs = Math.Min(host.SlowClockUntilMs, NowMs);
+            _clockUntilMs[host.Id] = Math.Min(_clockUntilMs[host.Id], NowMs);
         }
 
         ScheduleLivenessWatch();

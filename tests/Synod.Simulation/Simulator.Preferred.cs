@@ -47,6 +47,11 @@ public sealed partial class Simulator
         }
 
         _lastRuleHandover[leader.Id] = (NowMs, leader.StartedAtMs);
+        if (_targeted is BridgeFault bridge && bridge.OnRuleHandover(leader, target) is { } bridged)
+        {
+            _violations.Add(bridged);
+            _finished = true;
+        }
         if (upMs < leastMs)
         {
             _violations.Add($"at {NowMs} ms: replica {leader.Id} handed its leadership to replica {target} for the preferred-leader rule " +
@@ -79,7 +84,7 @@ public sealed partial class Simulator
         if (leader.Id != largest)
         {
             _violations.Add($"after {quietMs} ms without faults, handovers or membership changes replica {leader.Id} leads, not the largest voter, replica {largest}, " +
-                $"which is up and not rebuilding (the leader says: {leader.Core.PreferredLeaderWait ?? "no preferred leader"}). {DescribeReplicas()}");
+                $"which is up and not rebuilding (the leader says: {leader.Core.PreferredLeaderWait ?? "no preferred leader"}; its last handover given up: {leader.Core.LastHandoverFailure ?? "none"}). {DescribeReplicas()}");
         }
     }
 }

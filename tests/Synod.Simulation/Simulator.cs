@@ -232,6 +232,10 @@ public sealed partial class Simulator
         }
 
         CheckWatchersCovered();
+        if (!_convergenceWindowEnded)
+        {
+            AddWritesInFlightAsUnknown();
+        }
 
         var result = LinearizabilityChecker.Check(_history, TimeSpan.FromSeconds(60));
         if (!result.Linearizable)

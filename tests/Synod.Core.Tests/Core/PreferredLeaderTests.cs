@@ -42,13 +42,15 @@ public sealed class PreferredLeaderTests
     /// <summary>
     /// Finding 2 of the cold review: replica 5 reaches the leader 4 and no one else. 4 hears it without a gap, it is up
     /// and caught up; but 5 hears no quorum, says so, and is not handed leadership. Before, 4 handed over, promised 5,
-    /// stepped aside, and 5 could not win: no leader until 1-3 elected one, once per window. The bug switch
-    /// preferred-leader-ignores-readiness brings that back. Once the links heal, 5 leads.
+    /// stepped aside, and 5 could not win: no leader until 1-3 elected one, once per window. With the leader's check off
+    /// (preferred-leader-ignores-readiness) 4 starts handovers that 5 refuses at once; with 5's refusal off too
+    /// (handover-ignores-quorum) 4 loses its leadership. Once the links heal, 5 leads.
     /// </summary>
     [Theory]
-    [InlineData(ProtocolBugs.None, false)]
-    [InlineData(ProtocolBugs.PreferredLeaderIgnoresReadiness, true)]
-    public void A_largest_id_that_reaches_only_the_leader_is_not_handed_leadership_until_it_hears_a_quorum(ProtocolBugs bugs, bool leaderLost)
+    [InlineData(ProtocolBugs.None, false, false)]
+    [InlineData(ProtocolBugs.PreferredLeaderIgnoresReadiness, true, false)]
+    [InlineData(ProtocolBugs.PreferredLeaderIgnoresReadiness | ProtocolBugs.HandoverIgnoresQuorum, true, true)]
+    public void A_largest_id_that_reaches_only_the_leader_is_not_handed_leadership_until_it_hears_a_quorum(ProtocolBugs bugs, bool handedOver, bool leaderLost)
     {
         var h = LedWithoutTheLargest([1, 2, 3, 4, 5], bugs);
         h.Start(5, new DurableState());
@@ -62,9 +64,9 @@ public sealed class PreferredLeaderTests
         }
 
         Assert.Equal(leaderLost, ticksWithoutLeader4 > 0);
-        if (!leaderLost)
+        Assert.Equal(handedOver, h.R[4].PreferredHandovers > 0);
+        if (!handedOver)
         {
-            Assert.Equal(0, h.R[4].PreferredHandovers);
             Assert.Equal(5, h.R[4].PreferredLeaderId);
             Assert.Contains("does not hear a quorum", h.R[4].PreferredLeaderWait, StringComparison.Ordinal);
 
@@ -77,24 +79,101 @@ public sealed class PreferredLeaderTests
     }
 
     /// <summary>
-    /// A TimeoutNow reaching a replica that hears no quorum (a leader that still thought it ready) is not acted on: the
-    /// leader gives the handover up and leads on, rather than promising a candidate that cannot win.
+    /// A TimeoutNow reaching a replica that hears no quorum (from a leader that still thought it ready: 5's heartbeats
+    /// were lost) is not acted on, and 5 says why at once: the leader gives the handover up within a few ticks, not an
+    /// election timeout, and leads on; asked again, it refuses at once.
     /// </summary>
     [Fact]
-    public void A_replica_that_hears_no_quorum_does_not_stand_on_a_TimeoutNow()
+    public void A_replica_that_hears_no_quorum_does_not_stand_on_a_TimeoutNow_and_the_leader_gives_up_at_once()
     {
         var h = LedWithoutTheLargest([1, 2, 3, 4, 5]);
         h.Start(5, new DurableState());
         Run(h, Window / 2);
         bool Bridged(Message m) => (m.From == 5 && m.To != 4) || (m.To == 5 && m.From != 4);
-        Run(h, 10, Bridged);
+        Run(h, 15, m => Bridged(m) || (m.From == 5 && m is Heartbeat));
+        Assert.NotEqual(LeadReadiness.HearsNoQuorum, h.R[4].PeerReadiness(5));
 
         Assert.Null(h.R[4].HandOver(5));
-        Run(h, 15, Bridged);
+        h.Propose(4, "waits");
+        var ticks = 0;
+        for (; ticks < 20 && h.R[4].HandoverTarget is not null; ticks++)
+        {
+            Run(h, 1, Bridged);
+        }
 
+        Assert.InRange(ticks, 1, 4);
         Assert.Equal(ReplicaRole.Leader, h.R[4].Role);
         Assert.Equal(ReplicaRole.Follower, h.R[5].Role);
+        Assert.Contains("does not hear a quorum", h.R[4].LastHandoverFailure, StringComparison.Ordinal);
+        Run(h, 3, Bridged);
+        Assert.Contains("waits", h.Applied[4].Values);
+        Assert.Contains("does not hear a quorum", h.R[4].HandOver(5), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A graceful stop's handover (no rule) to a replica that is stopping too: it refuses and says so, and the leader
+    /// gives up at once; once its heartbeats said so, it is not asked at all.
+    /// </summary>
+    [Fact]
+    public void A_replica_that_is_stopping_does_not_stand_on_a_TimeoutNow()
+    {
+        var h = LedWithoutTheLargest([1, 2, 3], configure: o => o with { PreferredLeader = ReplicaOptions.PreferNone });
+        h.Start(3, new DurableState());
+        Run(h, Window);
+        h.R[3].Depart();
+
+        Assert.Null(h.R[2].HandOver(3));
+        Run(h, 3);
+
+        Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
+        Assert.Null(h.R[2].HandoverTarget);
+        Assert.Contains("stopping", h.R[2].LastHandoverFailure, StringComparison.Ordinal);
+        Assert.Equal(LeadReadiness.Leaving, h.R[2].PeerReadiness(3));
+        Assert.Contains("stopping", h.R[2].HandOver(3), StringComparison.Ordinal);
+        Assert.Null(h.R[2].HandOver(1));
+    }
+
+    /// <summary>
+    /// The cold review's finding 5a: the leader gave up a rule handover (it heard nothing for a while) although its
+    /// TimeoutNow had reached the target, which won; learning that the target leads, it takes the failure back.
+    /// </summary>
+    [Fact]
+    public void A_rule_handover_given_up_whose_target_won_after_all_is_not_counted_a_failure()
+    {
+        var h = LedWithoutTheLargest([1, 2, 3, 4, 5]);
+        h.Start(5, new DurableState());
+        for (var t = 0; t < 3 * Window && h.R[4].PreferredHandovers == 0; t++)
+        {
+            // Ticked by hand, to stop before what the tick that starts the handover sent is delivered.
+            foreach (var id in h.R.Keys.ToList())
+            {
+                h.Tick(id);
+            }
+
+            if (h.R[4].PreferredHandovers == 0)
+            {
+                for (var round = 0; round < 20 && h.Net.Count > 0; round++)
+                {
+                    h.Deliver(_ => true);
+                }
+            }
+        }
+
+        Assert.Equal(1, h.R[4].PreferredHandovers);
+
+        // Everything to 4 is lost but the first TimeoutNow out: 5 stands and wins with 1-3; 4 hears none of it.
+        for (var t = 0; t < 12; t++)
+        {
+            Run(h, 1, m => m.To == 4);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[5].Role);
         Assert.Equal(1, h.R[4].HandoversGivenUp);
+        Assert.Equal(1, h.R[4].PreferredHandoversFailed);
+
+        Run(h, 5);
+        Assert.Equal(ReplicaRole.Follower, h.R[4].Role);
+        Assert.Equal(0, h.R[4].PreferredHandoversFailed);
     }
 
     /// <summary>

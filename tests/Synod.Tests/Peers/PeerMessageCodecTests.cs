@@ -64,4 +64,17 @@ public sealed class PeerMessageCodecTests
             Assert.Equal(encoded, PeerMessageCodec.Encode(decoded));
         }
     }
+
+    [Fact]
+    public void A_readiness_to_lead_this_build_does_not_know_reads_as_unknown_and_the_heartbeat_is_kept()
+    {
+        // A later build may say more about itself; the heartbeat still carries liveness and the leader's ballot.
+        var encoded = PeerMessageCodec.Encode(new Heartbeat(3, 1, B, true, 10, 4, 8, 60, LeadReadiness.Ready));
+        encoded.Heartbeat.Readiness = 42;
+
+        var decoded = Assert.IsType<Heartbeat>(PeerMessageCodec.Decode(3, encoded));
+
+        Assert.Equal(LeadReadiness.Unknown, decoded.Readiness);
+        Assert.Equal((B, true, 10L), (decoded.Ballot, decoded.IsLeader, decoded.CommitIndex));
+    }
 }
