@@ -16,12 +16,15 @@ public enum LeadReadiness
     /// <summary>It lost its disk and rebuilds: it may not vote, so it cannot stand.</summary>
     Rebuilding = 2,
 
-    /// <summary>It is stopping, or no voter of the configuration in effect and the latest one.</summary>
+    /// <summary>It is no voter of the configuration in effect and the latest one (a learner, or one being removed).</summary>
     Leaving = 3,
 
-    /// <summary>It has not heard a quorum of voters within half an election timeout: its candidacy would fail.</summary>
+    /// <summary>It has not heard a quorum of voters within an election timeout: its candidacy would fail.</summary>
     HearsNoQuorum = 4,
 
     /// <summary>Its own setting prefers another live voter: it would hand leadership straight on.</summary>
     PrefersAnother = 5,
+
+    /// <summary>It is stopping (a graceful stop has begun): it will be gone soon, so no one counts on it.</summary>
+    Stopping = 6,
 }

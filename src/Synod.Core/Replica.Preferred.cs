@@ -37,6 +37,8 @@ public sealed partial class Replica
     /// <summary>The target of a rule handover this replica gave up, counted a failure, until the next leader is known: if that is the target after all (its TimeoutNow arrived, the answers did not), the failure is taken back.</summary>
     private int? _preferredGivenUpTarget;
 
+    private long _preferredGivenUpTick;
+
     /// <summary>How many times the wait before a rule handover to a target doubles at most after handovers to it that failed (2^5 = 32 windows).</summary>
     private const int PreferredBackoffDoublingsMax = 5;
 
@@ -145,8 +147,9 @@ public sealed partial class Replica
     {
         if (leader is int known && _preferredGivenUpTarget is int givenUp)
         {
+            // Only a target that leads within a candidacy's time of the give-up won on this handover's TimeoutNow.
             _preferredGivenUpTarget = null;
-            if (known == givenUp)
+            if (known == givenUp && _tick - _preferredGivenUpTick <= 2L * _options.ElectionTimeoutTicks)
             {
                 _preferredFailures.Remove(givenUp);
                 PreferredHandoversFailed--;
@@ -168,6 +171,7 @@ public sealed partial class Replica
         _preferredFailures[target] = _preferredFailures.GetValueOrDefault(target) + 1;
         PreferredHandoversFailed++;
         _preferredGivenUpTarget = leader is null ? target : null;
+        _preferredGivenUpTick = _tick;
     }
 
     /// <summary>
@@ -184,7 +188,8 @@ public sealed partial class Replica
     /// <summary>Why this replica could not win an election now, or null: the reasons it says in heartbeats and refuses a TimeoutNow for.</summary>
     private LeadReadiness? MayNotLead() =>
         _rebuilding ? LeadReadiness.Rebuilding
-        : Departing || !MayStand ? LeadReadiness.Leaving
+        : Departing ? LeadReadiness.Stopping
+        : !MayStand ? LeadReadiness.Leaving
         : !HearsQuorum() ? LeadReadiness.HearsNoQuorum
         : null;
 
@@ -193,17 +198,18 @@ public sealed partial class Replica
 
     /// <summary>
     /// Whether this replica heard, within an election timeout (as a leader judges its quorum, and every replica who is
-    /// live), a quorum of voters of every configuration from its next slot on (itself counted; a peer that says it is
-    /// leaving not): a candidacy of its own could then succeed. A whole election timeout, not less: replicas whose
-    /// timers run at different rates must not take each other's heartbeat intervals for gaps.
+    /// live), a quorum of voters of every configuration from its next slot on: itself counted, and each peer heard in
+    /// this life that does not say it is stopping or rebuilding (neither will promise). A whole election timeout, not
+    /// less: replicas whose timers run at different rates must not take each other's heartbeat intervals for gaps.
     /// </summary>
     private bool HearsQuorum()
     {
         var heard = new List<int> { Id };
         foreach (var member in _members)
         {
-            if (member != Id && _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks &&
-                _peerReadiness.GetValueOrDefault(member) != LeadReadiness.Leaving)
+            if (member != Id && _heardSinceStart.Contains(member) &&
+                _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks &&
+                _peerReadiness.GetValueOrDefault(member) is not (LeadReadiness.Stopping or LeadReadiness.Rebuilding))
             {
                 heard.Add(member);
             }
@@ -216,7 +222,8 @@ public sealed partial class Replica
     {
         LeadReadiness.Unknown => "it has not said (a build before this field, or no preferred-leader rule there)",
         LeadReadiness.Rebuilding => "it rebuilds after losing its disk",
-        LeadReadiness.Leaving => "it is stopping or no voter",
+        LeadReadiness.Leaving => "it is no voter of the configuration in effect and the latest one",
+        LeadReadiness.Stopping => "it is stopping",
         LeadReadiness.HearsNoQuorum => "it does not hear a quorum of voters",
         LeadReadiness.PrefersAnother => "its own setting prefers another replica",
         LeadReadiness.Ready => "it is ready",

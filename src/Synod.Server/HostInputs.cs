@@ -66,4 +66,4 @@ internal sealed record HandOverInput(TaskCompletionSource<string?> Completion) :
 internal sealed record DrainInput(TaskCompletionSource<DrainView> Completion) : HostInput;
 
 /// <summary>What a stopping replica waits for: another leader, and no client request left unanswered.</summary>
-internal sealed record DrainView(bool Leads, int? HandoverTarget, int KnownLeader, int Waiting);
+internal sealed record DrainView(bool Leads, int? HandoverTarget, int KnownLeader, int Waiting, string? LastHandoverFailure = null);

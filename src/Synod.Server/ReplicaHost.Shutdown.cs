@@ -69,7 +69,7 @@ public sealed partial class ReplicaHost
         var leadership = !led ? "a follower"
             : !view.Leads && view.KnownLeader != 0 ? $"handed leadership to replica {view.KnownLeader}"
             : !view.Leads ? "stepped down, with no leader known yet"
-            : $"still leader ({refusal ?? "the handover did not end in time"}); an election follows";
+            : $"still leader ({refusal ?? view.LastHandoverFailure ?? "the handover did not end in time"}); an election follows";
         return FormattableString.Invariant($"replica {Id} stopping: {leadership}; {view.Waiting} client request(s) unanswered after {ms:F0} ms");
     }
 

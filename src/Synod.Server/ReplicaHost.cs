@@ -416,10 +416,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 handOver.Completion.TrySetResult(_driver.Core.Role == ReplicaRole.Leader ? _driver.HandOver() : null);
                 break;
             case DrainInput drain:
-                // Stopping: from now on no leader hands this replica leadership for the preferred-leader rule.
+                // Stopping: its heartbeats say so from now on, so no leader hands it leadership and it stands on no TimeoutNow.
                 _driver.Core.Depart();
                 drain.Completion.TrySetResult(new DrainView(_driver.Core.Role == ReplicaRole.Leader, _driver.Core.HandoverTarget, _driver.KnownLeaderId,
-                    _driver.RequestsAwaitingAnswer));
+                    _driver.RequestsAwaitingAnswer, _driver.Core.LastHandoverFailure));
                 break;
             case SnapshotWrittenInput written:
                 FinishSnapshotWrite(written);

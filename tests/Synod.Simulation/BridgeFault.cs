@@ -8,10 +8,11 @@ namespace Synod.Simulation;
 /// not lead, can reach the leader L and no other replica, both ways, for three stability windows and two election
 /// timeouts; what is in flight across the cut is lost, and so is what T sent L before it and in the first moments after
 /// (heartbeats that still said T heard a quorum). Everyone but T hears a quorum, so L leads on. Two checks, each on its
-/// own clock: once T's clock has run past the time it takes to notice it hears no quorum, T never stands on a
+/// own clock: once T's clock has run an election timeout past the cut, T never stands on a
 /// TimeoutNow (bug handover-ignores-quorum breaks it; the fault itself asks L, once, to hand over to T, as an operator
-/// naming T would); and once T's heartbeats saying so have had ten heartbeat intervals to reach L, L starts no handover
-/// to T for the preferred-leader rule (bug preferred-leader-ignores-readiness breaks it). In half the bridges T's
+/// naming T would); and once a heartbeat of T's saying so has reached L, L starts no handover to T for the
+/// preferred-leader rule (bug preferred-leader-ignores-readiness breaks it). T's heartbeats that still say it hears a
+/// quorum are lost, so none can arrive late and overwrite that. In half the bridges T's
 /// heartbeats never reach L (L goes on hearing T's other answers): L then still thinks T ready, hands over to it for the
 /// rule, and only T's own refusal stands between the cluster and an election gap; the second check is off then.
 /// </summary>
@@ -24,18 +25,16 @@ internal sealed class BridgeFault : ITargetedFault
     private readonly HashSet<Message> _sentDuringCut = new(ReferenceEqualityComparer.Instance);
     private bool _over;
 
-    /// <summary>How long after the cut T may still stand: until its clock has run an election timeout (it then hears no quorum), a heartbeat interval and a tick more.</summary>
-    private long TargetGraceMs
-    {
-        get
-        {
-            var o = _target.Core.Options;
-            return (o.ElectionTimeoutTicks + o.HeartbeatIntervalTicks + 1L) * _sim.Options.TickMs;
-        }
-    }
+    /// <summary>T's tick at the cut: once its own clock has run an election timeout and a tick past it, T hears no quorum.</summary>
+    private readonly long _cutAtTargetTick;
 
-    /// <summary>How long after the cut L may still think T ready: T's grace, then ten of T's heartbeats (any one of which, saying it hears no quorum, is enough) and the network's longest ordinary delay.</summary>
-    private long LeaderGraceMs => TargetGraceMs + (10L * _target.Core.Options.HeartbeatIntervalTicks * _sim.Options.TickMs) + _sim.Options.NetworkDelayMsMax;
+    /// <summary>When a heartbeat of T's saying it hears no quorum first reached L (0: none yet).</summary>
+    private long _noQuorumHeardByLeaderAtMs;
+
+    private bool TargetMustKnow => _target.Core.CurrentTick - _cutAtTargetTick > _target.Core.Options.ElectionTimeoutTicks;
+
+    /// <summary>When the fault asks L to hand over to T: by then T has long known it hears no quorum (ten heartbeat intervals past an election timeout, at TickMs).</summary>
+    private long AskAfterMs => (_target.Core.Options.ElectionTimeoutTicks + (10L * _target.Core.Options.HeartbeatIntervalTicks)) * _sim.Options.TickMs;
 
     /// <summary>T's heartbeats never reach L while the bridge stands.</summary>
     private readonly bool _silent;
@@ -46,6 +45,7 @@ internal sealed class BridgeFault : ITargetedFault
         _leader = leader;
         _target = target;
         _cutAtMs = sim.NowMs;
+        _cutAtTargetTick = target.Core.CurrentTick;
         _silent = silent;
     }
 
@@ -75,7 +75,7 @@ internal sealed class BridgeFault : ITargetedFault
         var options = leader.Core.Options;
         var lastsMs = ((3L * options.PreferredLeaderStableTicks) + (2L * options.ElectionTimeoutTicks)) * sim.Options.TickMs;
         sim.Schedule(sim.NowMs + lastsMs, sim.Tracing ? $"bridge around r{largest.Id} (only r{leader.Id} reaches it) heals" : null, fault.End);
-        sim.Schedule(sim.NowMs + fault.LeaderGraceMs, sim.Tracing ? $"bridge: r{leader.Id} is asked to hand over to r{largest.Id}" : null, fault.AskHandover);
+        sim.Schedule(sim.NowMs + fault.AskAfterMs, sim.Tracing ? $"bridge: r{leader.Id} is asked to hand over to r{largest.Id}" : null, fault.AskHandover);
         return fault;
     }
 
@@ -91,9 +91,10 @@ internal sealed class BridgeFault : ITargetedFault
             return MessageRoute.Drop;
         }
 
-        if (message.From == _target.Id && message is Heartbeat && (_silent || _sim.NowMs - _cutAtMs < TargetGraceMs))
+        if (message.From == _target.Id && message is Heartbeat heartbeat && (_silent || heartbeat.Readiness != LeadReadiness.HearsNoQuorum))
         {
-            // It may still say it hears a quorum, and a late one would overwrite what L heard since.
+            // One that still says T hears a quorum (sent before T noticed) would, arriving late, overwrite what L heard
+            // since; in a silent bridge none arrives.
             return MessageRoute.Drop;
         }
 
@@ -105,13 +106,26 @@ internal sealed class BridgeFault : ITargetedFault
         return MessageRoute.Default;
     }
 
-    public bool Admits(Message message) =>
-        _over || (!Cut(message) && (message.From != _target.Id || message.To != _leader.Id || _sentDuringCut.Contains(message)));
+    public bool Admits(Message message)
+    {
+        if (_over)
+        {
+            return true;
+        }
+
+        var admitted = !Cut(message) && (message.From != _target.Id || message.To != _leader.Id || _sentDuringCut.Contains(message));
+        if (admitted && message is Heartbeat { Readiness: LeadReadiness.HearsNoQuorum } && message.From == _target.Id && _noQuorumHeardByLeaderAtMs == 0)
+        {
+            _noQuorumHeardByLeaderAtMs = _sim.NowMs;
+        }
+
+        return admitted;
+    }
 
     /// <summary>The target left the follower role on a TimeoutNow: a violation once it has heard no quorum for long enough.</summary>
     public string? OnStoodOnHandover(SimReplicaHost host)
     {
-        if (_over || host != _target || _sim.NowMs - _cutAtMs < TargetGraceMs)
+        if (_over || host != _target || !TargetMustKnow)
         {
             return null;
         }
@@ -124,7 +138,8 @@ internal sealed class BridgeFault : ITargetedFault
     /// <summary>A replica started a handover for the preferred-leader rule: to T, once L must know T hears no quorum, a violation.</summary>
     public string? OnRuleHandover(SimReplicaHost leader, int target)
     {
-        if (_over || _silent || target != _target.Id || leader != _leader || _sim.NowMs - _cutAtMs < LeaderGraceMs)
+        // Admitted means handed to L's OnMessage at once; a handover started in the same instant came before it.
+        if (_over || _silent || target != _target.Id || leader != _leader || _noQuorumHeardByLeaderAtMs == 0 || _sim.NowMs <= _noQuorumHeardByLeaderAtMs)
         {
             return null;
         }

@@ -128,7 +128,7 @@ public sealed class PreferredLeaderTests
         Assert.Equal(ReplicaRole.Leader, h.R[2].Role);
         Assert.Null(h.R[2].HandoverTarget);
         Assert.Contains("stopping", h.R[2].LastHandoverFailure, StringComparison.Ordinal);
-        Assert.Equal(LeadReadiness.Leaving, h.R[2].PeerReadiness(3));
+        Assert.Equal(LeadReadiness.Stopping, h.R[2].PeerReadiness(3));
         Assert.Contains("stopping", h.R[2].HandOver(3), StringComparison.Ordinal);
         Assert.Null(h.R[2].HandOver(1));
     }
