@@ -25,7 +25,7 @@ public sealed partial class KvStateMachine
 
     // Every key in bytewise order, for range reads: changed only when a key is created or deleted, never by a write to
     // a key that exists. Not part of a snapshot (restore rebuilds it), so a background snapshot never reads it.
-    private readonly SortedSet<byte[]> _keyIndex = new(ByteArrayComparer.Instance);
+    private readonly SortedKeyIndex _keyIndex = new();
 
     // Orders sessions for eviction: least recently used slot first, ties by lower client id. An entry may hold an
     // earlier use than its session's last (RecordSession); eviction corrects it when it comes first.
@@ -189,18 +189,10 @@ public sealed partial class KvStateMachine
     {
         if (range.To.Length == 0)
         {
-            return _keyIndex.Count == 0 || ByteArrayComparer.Instance.Compare(range.From, _keyIndex.Max) > 0
-                ? []
-                : _keyIndex.GetViewBetween(range.From, _keyIndex.Max!);
+            return _keyIndex.Between(range.From, null);
         }
 
-        if (ByteArrayComparer.Instance.Compare(range.From, range.To) >= 0)
-        {
-            return [];
-        }
-
-        // [From, To): the view is inclusive at both ends, so the end itself is skipped.
-        return _keyIndex.GetViewBetween(range.From, range.To).Where(key => !key.AsSpan().SequenceEqual(range.To));
+        return ByteArrayComparer.Instance.Compare(range.From, range.To) >= 0 ? [] : _keyIndex.Between(range.From, range.To);
     }
 
     /// <summary>
