@@ -359,7 +359,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 if (_driver.Core.CurrentTick % Math.Max(1, ReplicaMetrics.GaugeViewEveryMs / _options.TickMs) == 0)
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
-                        _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp));
+                        _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp, _driver.Core.PreferredHandovers,
+                        _driver.Core.PreferredHandoversFailed));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)

@@ -157,7 +157,8 @@ public sealed class RealClusterTests
         // Handed over, not taken by an election: the former leader started a handover, and gave none up.
         using var web = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var scrape = await web.GetStringAsync(new Uri($"http://{http[second]}/metrics"));
-        Assert.True(PrometheusText.Sum(scrape, "synod_handovers_total") >= 1 && PrometheusText.Sum(scrape, "synod_handovers_given_up_total") == 0,
+        Assert.True(PrometheusText.Sum(scrape, "synod_preferred_handovers_total") >= 1 && PrometheusText.Sum(scrape, "synod_handovers_given_up_total") == 0 &&
+            PrometheusText.Sum(scrape, "synod_preferred_handovers_failed_total") == 0,
             $"replica {second} did not hand its leadership over:\n{scrape}");
     }
 

@@ -27,6 +27,8 @@ public sealed class MetricsTests
         ("synod_write_commit_duration_seconds", "histogram"),
         ("synod_read_index_rounds_total", "counter"),
         ("synod_handovers_total", "counter"),
+        ("synod_preferred_handovers_total", "counter"),
+        ("synod_preferred_handovers_failed_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),
         ("synod_commit_index", "gauge"),
