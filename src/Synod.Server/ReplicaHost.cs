@@ -360,7 +360,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
                         _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp, _driver.Core.PreferredHandovers,
-                        _driver.Core.PreferredHandoversFailed));
+                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)

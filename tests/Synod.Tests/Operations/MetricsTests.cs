@@ -28,6 +28,7 @@ public sealed class MetricsTests
         ("synod_read_index_rounds_total", "counter"),
         ("synod_handovers_total", "counter"),
         ("synod_preferred_handovers_total", "counter"),
+        ("synod_snapshots_refused_total", "counter"),
         ("synod_preferred_handovers_failed_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),
