@@ -29,4 +29,9 @@ public interface IReplicaEvents
     void SnapshotTaken(long slot, double serializeMs)
     {
     }
+
+    /// <summary>A snapshot of <paramref name="bytes"/> came out larger than the <paramref name="limit"/> a snapshot may have: it was not taken, and the log is kept.</summary>
+    void SnapshotTooLarge(long slot, long bytes, long limit)
+    {
+    }
 }

@@ -20,6 +20,12 @@ public sealed partial class ReplicaDriver
     /// <summary>No snapshot is started while set (a snapshot thread that falls behind; a simulator fault's step).</summary>
     public bool SnapshotsPaused { get; set; }
 
+    /// <summary>Snapshots that came out over ReplicaOptions.SnapshotBytesMax and were not taken, since this replica started.</summary>
+    public long SnapshotsTooLarge { get; private set; }
+
+    /// <summary>After a snapshot too large to take: the log's bytes since the last snapshot before which no other is tried.</summary>
+    private long _snapshotRetryAtLogBytes;
+
     private void MaybeCompact()
     {
         // By bytes, the log grows by SnapshotEveryBytes or by the last snapshot's size, whichever is more: a state much
@@ -27,7 +33,8 @@ public sealed partial class ReplicaDriver
         // each snapshot costs more than the log it lets go.
         var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots
             || _log.BytesSinceSnapshot >= Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
-        if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy)
+        if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy ||
+            _log.BytesSinceSnapshot < _snapshotRetryAtLogBytes)
         {
             return;
         }
@@ -53,6 +60,19 @@ public sealed partial class ReplicaDriver
             throw new InvalidOperationException($"Serialising the snapshot of slot {job.Slot} failed: {failure?.Message}", failure);
         }
 
+        if (data.Length > Core.Options.SnapshotBytesMax)
+        {
+            // Over the largest snapshot a replica may write or a peer accept: not taken. The log is kept (it grows, on
+            // disk and in memory, until keys are deleted), and every replica goes on serving; before this, each one's
+            // storage refused the snapshot at the same slot and every replica stopped. Tried again only once the log
+            // has grown by as much again, so the state is not serialised over and over.
+            SnapshotsTooLarge++;
+            _snapshotRetryAtLogBytes = _log.BytesSinceSnapshot + Math.Max(_options.SnapshotEveryBytes, data.Length);
+            _events.SnapshotTooLarge(job.Slot, data.Length, Core.Options.SnapshotBytesMax);
+            return;
+        }
+
+        _snapshotRetryAtLogBytes = 0;
         _events.SnapshotTaken(job.Slot, serializeMs);
         Core.CompactEnveloped(job.Slot, data, job.PrefixBytes);
         _snapshotNotYetLogged = Core.SnapshotSlot == job.Slot;

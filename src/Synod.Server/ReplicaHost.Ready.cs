@@ -127,6 +127,14 @@ public sealed partial class ReplicaHost
 
     void IReplicaEvents.SnapshotTaken(long slot, double serializeMs) => _snapshotSerializeMs = serializeMs;
 
+    void IReplicaEvents.SnapshotTooLarge(long slot, long bytes, long limit)
+    {
+        Metrics.SnapshotsTooLarge.Add(1, Metrics.Replica);
+        _logger.LogError(
+            "replica {Id}: the snapshot at slot {Slot} is {Bytes} bytes, over the {Limit} bytes a snapshot may have: it was not taken, so the log is kept and grows (on disk and in memory) and no lagging replica can be sent a snapshot; delete keys or compact the history until the state is smaller (docs/performance.md, \"The largest state\")",
+            Id, slot, bytes, limit);
+    }
+
     /// <summary>Hands the pending snapshot, if any, to another thread; the loop hears back through a SnapshotWrittenInput.</summary>
     private void StartSnapshotWrite()
     {

@@ -51,6 +51,7 @@ public sealed class ReplicaMetrics : IDisposable
         LoopPassSeconds = _meter.CreateHistogram<double>("synod.loop.pass.duration", unit: "s", description: "Each pass of the owner loop: the inputs drained, the Ready work with its WAL writes and fsyncs, and the answers (a long pass delays this replica's heartbeats and acknowledgements).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         SnapshotsWritten = _meter.CreateCounter<long>("synod.snapshots.written", unit: "{snapshot}", description: "Snapshots this replica took and wrote.");
+        SnapshotsTooLarge = _meter.CreateCounter<long>("synod.snapshots.too.large", unit: "{snapshot}", description: "Snapshots that came out over the largest a snapshot may have (1 GiB) and were not taken: the log is kept and grows until the state is smaller.");
         SnapshotSeconds = _meter.CreateHistogram<double>("synod.snapshot.duration", unit: "s", description: "Time to serialise and write a snapshot, on threads beside the owner loop.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60] });
         SnapshotsInstalled = _meter.CreateCounter<long>("synod.snapshots.installed", unit: "{snapshot}", description: "Snapshots installed from a peer (this replica had fallen behind its log).");
@@ -139,6 +140,9 @@ public sealed class ReplicaMetrics : IDisposable
     public Histogram<double> LoopPassSeconds { get; }
 
     public Counter<long> SnapshotsWritten { get; }
+
+    /// <summary>Snapshots over the size limit, not taken.</summary>
+    public Counter<long> SnapshotsTooLarge { get; }
 
     public Histogram<double> SnapshotSeconds { get; }
 

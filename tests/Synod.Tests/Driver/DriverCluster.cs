@@ -17,13 +17,14 @@ internal sealed class DriverCluster
     private readonly List<Message> _network = [];
     private readonly List<Action> _background = [];
 
-    public DriverCluster(int size, int sessionsMax, Func<DriverOptions, DriverOptions>? configure = null)
+    public DriverCluster(int size, int sessionsMax, Func<DriverOptions, DriverOptions>? configure = null, Func<ReplicaOptions, ReplicaOptions>? configureCore = null)
     {
         int[] members = [.. Enumerable.Range(1, size)];
         foreach (var id in members)
         {
             var shell = new Shell(this, id);
             var options = new ReplicaOptions { Id = id, Members = members, ElectionJitterTicks = 1 };
+            options = configureCore?.Invoke(options) ?? options;
             var driverOptions = new DriverOptions { SessionsMax = sessionsMax, SnapshotEverySlots = long.MaxValue };
             driverOptions = configure?.Invoke(driverOptions) ?? driverOptions;
             _drivers[id] = new ReplicaDriver(options, driverOptions, new SeededRandom((ulong)id), new DurableState(), shell, shell, shell, shell);

@@ -54,6 +54,55 @@ public sealed class SnapshotDriverTests
         Assert.Equal(1, cluster.SnapshotsStarted[leader]);
     }
 
+    /// <summary>
+    /// Found filling 4M keys of 256 B (docs/performance.md, "The largest state"): the state outgrew the largest snapshot
+    /// a replica may write (1 GiB), every replica's storage refused its snapshot at the same slot, and every replica
+    /// stopped. Now an oversized snapshot is not taken: the replica goes on serving with its log kept, tries again only
+    /// once the log has grown by as much again, and takes one as soon as the state fits.
+    /// </summary>
+    [Fact]
+    public void A_snapshot_over_the_size_limit_is_not_taken_and_the_replica_goes_on_serving()
+    {
+        var cluster = new DriverCluster(1, sessionsMax: 16, options => options with { SnapshotEveryBytes = TriggerBytes },
+            core => core with { SnapshotChunkBytes = 1024, SnapshotBytesMax = 4096 });
+        cluster.ElectLeader();
+        var client = cluster.Register(1, nonce: 5);
+        var big = new string('x', 1500);
+        ulong sequence = 0;
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            Assert.Equal(KvStatus.Ok, cluster.Write(1, new KvCommand(client, ++sequence, KvOperation.Put, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(big))).Result!.Status);
+        }
+
+        cluster.LogBytesSinceSnapshot = TriggerBytes;
+        Assert.Equal(KvStatus.Ok, cluster.Write(1, Put(client, ++sequence, "d")).Result!.Status);
+        Assert.Equal(1, cluster.SnapshotsStarted[1]);
+        Assert.Equal(1, cluster[1].SnapshotsTooLarge);
+        Assert.False(cluster.SnapshotsLogged.ContainsKey(1));
+
+        // Not tried again at every write while the log has not grown by another snapshot's worth.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(KvStatus.Ok, cluster.Write(1, Put(client, ++sequence, $"more-{i}")).Result!.Status);
+        }
+
+        Assert.Equal(1, cluster.SnapshotsStarted[1]);
+
+        // Once the state fits (the keys deleted and the history that still held their values compacted), the next due
+        // snapshot is taken.
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            Assert.Equal(KvStatus.Ok, cluster.Write(1, new KvCommand(client, ++sequence, KvOperation.Delete, Encoding.UTF8.GetBytes(key), [])).Result!.Status);
+        }
+
+        Assert.Equal(KvStatus.Ok, cluster.Write(1, KvCommand.CompactTo(client, ++sequence, cluster[1].Kv.Revision)).Result!.Status);
+
+        cluster.LogBytesSinceSnapshot = 1 << 20;
+        Assert.Equal(KvStatus.Ok, cluster.Write(1, Put(client, ++sequence, "e")).Result!.Status);
+        Assert.Single(cluster.SnapshotsLogged[1]);
+        Assert.Equal(1, cluster[1].SnapshotsTooLarge);
+    }
+
     private static KvCommand Put(ulong client, ulong sequence, string key) =>
         new(client, sequence, KvOperation.Put, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes("v"));
 
