@@ -23,8 +23,10 @@ public sealed partial class ReplicaDriver
     /// <summary>Snapshots that came out over ReplicaOptions.SnapshotBytesMax and were not taken, since this replica started.</summary>
     public long SnapshotsTooLarge { get; private set; }
 
-    /// <summary>After a snapshot too large to take: the log's bytes since the last snapshot before which no other is tried.</summary>
+    /// <summary>After a snapshot too large to take: no other is tried before the log has these bytes since the last snapshot, or this slot is applied.</summary>
     private long _snapshotRetryAtLogBytes;
+
+    private long _snapshotRetryAtSlot;
 
     private void MaybeCompact()
     {
@@ -34,14 +36,34 @@ public sealed partial class ReplicaDriver
         var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots
             || _log.BytesSinceSnapshot >= Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
         if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy ||
-            _log.BytesSinceSnapshot < _snapshotRetryAtLogBytes)
+            (_log.BytesSinceSnapshot < _snapshotRetryAtLogBytes && Kv.AppliedSlot < _snapshotRetryAtSlot))
         {
             return;
         }
 
         _lastSnapshotSlot = Kv.AppliedSlot;
-        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot)));
+        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
     }
+
+    /// <summary>
+    /// A snapshot over the largest a replica may write or a peer accept (measured before it was allocated): not taken.
+    /// The log is kept (it grows, on disk and in memory, until keys are deleted and the history compacted), and every
+    /// replica goes on serving; before, each one's storage refused the snapshot at the same slot and every replica
+    /// stopped. Measured again at the next trigger (SnapshotEveryBytes more log, or SnapshotEverySlots more slots), so
+    /// that one is taken soon after the state fits, and the state is not measured at every slot meanwhile.
+    /// </summary>
+    private void NoteSnapshotTooLarge(long slot, long bytes)
+    {
+        SnapshotsTooLarge++;
+        _snapshotRetryAtLogBytes = SaturatingAdd(_log.BytesSinceSnapshot, _options.SnapshotEveryBytes);
+        _snapshotRetryAtSlot = SaturatingAdd(Kv.AppliedSlot, _options.SnapshotEverySlots);
+        _events.SnapshotTooLarge(slot, bytes, Core.Options.SnapshotBytesMax);
+    }
+
+    /// <summary>A snapshot was taken or installed: the next is due by the usual trigger alone.</summary>
+    private void ClearSnapshotRetry() => (_snapshotRetryAtLogBytes, _snapshotRetryAtSlot) = (0, 0);
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
     /// <summary>
     /// The background work finished serialising <paramref name="job"/> of <paramref name="stateMachine"/> (null data
@@ -55,6 +77,12 @@ public sealed partial class ReplicaDriver
         }
 
         Kv.EndSnapshot(job);
+        if (failure is KvSnapshotTooLargeException tooLarge)
+        {
+            NoteSnapshotTooLarge(job.Slot, tooLarge.Bytes);
+            return;
+        }
+
         if (failure is not null || data is null)
         {
             throw new InvalidOperationException($"Serialising the snapshot of slot {job.Slot} failed: {failure?.Message}", failure);
@@ -62,17 +90,11 @@ public sealed partial class ReplicaDriver
 
         if (data.Length > Core.Options.SnapshotBytesMax)
         {
-            // Over the largest snapshot a replica may write or a peer accept: not taken. The log is kept (it grows, on
-            // disk and in memory, until keys are deleted), and every replica goes on serving; before this, each one's
-            // storage refused the snapshot at the same slot and every replica stopped. Tried again only once the log
-            // has grown by as much again, so the state is not serialised over and over.
-            SnapshotsTooLarge++;
-            _snapshotRetryAtLogBytes = _log.BytesSinceSnapshot + Math.Max(_options.SnapshotEveryBytes, data.Length);
-            _events.SnapshotTooLarge(job.Slot, data.Length, Core.Options.SnapshotBytesMax);
+            NoteSnapshotTooLarge(job.Slot, data.Length);
             return;
         }
 
-        _snapshotRetryAtLogBytes = 0;
+        ClearSnapshotRetry();
         _events.SnapshotTaken(job.Slot, serializeMs);
         Core.CompactEnveloped(job.Slot, data, job.PrefixBytes);
         _snapshotNotYetLogged = Core.SnapshotSlot == job.Slot;

@@ -20,8 +20,10 @@ public sealed partial class KvStateMachine
     /// Freezes the state as of <see cref="AppliedSlot"/> for serialising elsewhere. The serialised array starts with
     /// <paramref name="prefix"/> (the replica's configuration envelope), so that it needs no copy to be stored.
     /// </summary>
+    /// <param name="prefix">Bytes the serialised array starts with.</param>
+    /// <param name="bytesMax">The most the serialised array may have: past it, Serialize throws <see cref="KvSnapshotTooLargeException"/> before allocating.</param>
     /// <exception cref="InvalidOperationException">A snapshot is in progress already.</exception>
-    public KvSnapshotJob BeginSnapshot(byte[]? prefix = null)
+    public KvSnapshotJob BeginSnapshot(byte[]? prefix = null, long bytesMax = long.MaxValue)
     {
         if (_overlay is not null)
         {
@@ -45,7 +47,7 @@ public sealed partial class KvStateMachine
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(prefix, slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth);
+            return Serialize(prefix, slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth, bytesMax);
         });
     }
 

@@ -59,7 +59,7 @@ public sealed partial class KvStateMachine
     private static ReadOnlySpan<byte> SnapshotMagic => "SYKV"u8;
 
     /// <summary>Writes the whole state: applied slot, every key and value, every session.</summary>
-    /// <exception cref="InvalidOperationException">The state does not fit in one array.</exception>
+    /// <exception cref="KvSnapshotTooLargeException">The state does not fit in one array.</exception>
     public byte[] Snapshot()
     {
         if (_overlay is not null)
@@ -69,21 +69,23 @@ public sealed partial class KvStateMachine
 
         return Serialize(
             [],
-            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection());
+            AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection(),
+            long.MaxValue);
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
     private static byte[] Serialize(
         byte[] prefix,
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes, long bytesMax)
     {
         var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases)
             + (authBytes?.Length ?? 0);
-        if (bodyBytes > Array.MaxLength - SnapshotHeaderBytes - prefix.Length)
+        var wholeBytes = prefix.Length + SnapshotHeaderBytes + bodyBytes;
+        if (wholeBytes > Math.Min(bytesMax, Array.MaxLength))
         {
-            throw new InvalidOperationException(
-                $"The state needs a {bodyBytes}-byte snapshot body, more than one array can hold ({Array.MaxLength - SnapshotHeaderBytes - prefix.Length} bytes).");
+            // Measured before anything is allocated: a state too large is found at the cost of one pass over its keys.
+            throw new KvSnapshotTooLargeException(wholeBytes, Math.Min(bytesMax, Array.MaxLength));
         }
 
         // Every byte is written below, so the array need not be zeroed first (a pass over the whole state saved).

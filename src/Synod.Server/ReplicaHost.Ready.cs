@@ -131,7 +131,7 @@ public sealed partial class ReplicaHost
     {
         Metrics.SnapshotsTooLarge.Add(1, Metrics.Replica);
         _logger.LogError(
-            "replica {Id}: the snapshot at slot {Slot} is {Bytes} bytes, over the {Limit} bytes a snapshot may have: it was not taken, so the log is kept and grows (on disk and in memory) and no lagging replica can be sent a snapshot; delete keys or compact the history until the state is smaller (docs/performance.md, \"The largest state\")",
+            "replica {Id}: the snapshot at slot {Slot} is {Bytes} bytes, over the {Limit} bytes a snapshot may have: it was not taken, so the log is kept and grows (on disk and in memory), and a lagging or new replica is sent the last snapshot taken and all the log after it; delete keys and compact the history until the state is smaller (docs/performance.md, \"The largest state\")",
             Id, slot, bytes, limit);
     }
 

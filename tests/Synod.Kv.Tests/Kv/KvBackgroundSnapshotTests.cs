@@ -62,4 +62,22 @@ public sealed class KvBackgroundSnapshotTests
         Assert.Throws<InvalidOperationException>(() => machine.EndSnapshot(job));
         Assert.Equal(job.Serialize(), machine.Snapshot());
     }
+
+    [Fact]
+    public void A_snapshot_over_its_limit_is_refused_with_its_size_and_the_state_goes_on()
+    {
+        var machine = WithClients(1);
+        Apply(machine, Put(1, 1, "k", new string('x', 5_000)));
+        var whole = machine.Snapshot().Length;
+
+        var job = machine.BeginSnapshot([1, 2, 3], bytesMax: whole);
+        var refused = Assert.Throws<KvSnapshotTooLargeException>(() => job.Serialize());
+        machine.EndSnapshot(job);
+
+        Assert.Equal((whole + 3L, (long)whole), (refused.Bytes, refused.Limit));
+        Apply(machine, Put(1, 2, "k", "small"));
+        var fits = machine.BeginSnapshot([1, 2, 3], bytesMax: 2L * whole);
+        Assert.True(fits.Serialize().Length <= 2 * whole);
+        machine.EndSnapshot(fits);
+    }
 }

@@ -46,9 +46,22 @@ internal sealed class DriverCluster
         var (driver, stateMachine, job) = _held[0];
         _held.RemoveAt(0);
         _background.RemoveAt(0);
-        var data = job.Serialize();
+        var (data, failure) = SerializeOrFail(job);
         LastSerialized = data;
-        driver.SnapshotSerialized(stateMachine, job, data, null, 0);
+        driver.SnapshotSerialized(stateMachine, job, data, failure, 0);
+    }
+
+    /// <summary>As the server's background work does: a snapshot too large comes back as the failure, not a throw.</summary>
+    private static (byte[]? Data, Exception? Failure) SerializeOrFail(KvSnapshotJob job)
+    {
+        try
+        {
+            return (job.Serialize(), null);
+        }
+        catch (KvSnapshotTooLargeException e)
+        {
+            return (null, e);
+        }
     }
 
     private readonly List<(ReplicaDriver Driver, KvStateMachine StateMachine, KvSnapshotJob Job)> _held = [];
@@ -176,9 +189,9 @@ internal sealed class DriverCluster
             {
                 var driver = cluster._drivers.Values.First(d => ReferenceEquals(d.Kv, stateMachine));
                 cluster._held.RemoveAt(0);
-                var data = job.Serialize();
+                var (data, failure) = SerializeOrFail(job);
                 cluster.LastSerialized = data;
-                driver.SnapshotSerialized(stateMachine, job, data, null, 0);
+                driver.SnapshotSerialized(stateMachine, job, data, failure, 0);
                 driver.Process();
             });
         }
