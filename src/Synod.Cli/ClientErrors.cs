@@ -16,6 +16,7 @@ public static class ClientErrors
         ClientInputException or SynodInvalidArgumentException => ExitCodes.InvalidInput,
         SynodNotFoundException or SynodCompactedException or SynodLeaseNotFoundException => ExitCodes.NotFound,
         SynodPermissionDeniedException => ExitCodes.PermissionDenied,
+        SynodNoSpaceException => ExitCodes.NoSpace,
 
         // Unreachable derives from Unavailable, so it must be matched first.
         SynodUnreachableException => ExitCodes.Unreachable,

@@ -31,4 +31,7 @@ public static class ExitCodes
 
     /// <summary>Authentication is on and the user may not do this, names no user, or cannot sign in: nothing was done.</summary>
     public const int PermissionDenied = 8;
+
+    /// <summary>The write would take the keys and values past the cluster's write quota (database space exceeded): nothing was written.</summary>
+    public const int NoSpace = 9;
 }

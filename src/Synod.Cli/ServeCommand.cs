@@ -54,6 +54,11 @@ public static class ServeCommand
             Description = "...and at most this many bytes of history (keys, values and previous values), whichever comes first.",
             DefaultValueFactory = _ => ServerOptions.Defaults.HistoryBytes,
         };
+        var quotaBytes = new Option<long>("--quota-bytes")
+        {
+            Description = "The write quota: a put or transaction that would take the keys and values (16 bytes of overhead per key) past this many bytes is refused with \"database space exceeded\" (exit code 9); deletes are still served. Keep it with --history-bytes below the 1 GiB snapshot limit.",
+            DefaultValueFactory = _ => ServerOptions.Defaults.QuotaBytes,
+        };
         var watchersMax = new Option<int>("--watchers-max") { Description = "The most watchers this replica serves in all.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersMax };
         var watchersPerStreamMax = new Option<int>("--watchers-per-stream-max") { Description = "The most watchers one watch stream holds.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersPerStreamMax };
         var watchStreamBytesMax = new Option<long>("--watch-stream-bytes-max")
@@ -118,7 +123,7 @@ public static class ServeCommand
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             preferredLeader, preferredLeaderWindow, preferredLeaderLagSlots,
-            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
+            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, quotaBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -264,6 +269,7 @@ public static class ServeCommand
                 SessionsMax = parse.GetValue(sessionsMax),
                 HistoryRevisions = parse.GetValue(historyRevisions),
                 HistoryBytes = parse.GetValue(historyBytes),
+                QuotaBytes = parse.GetValue(quotaBytes),
                 WatchersMax = parse.GetValue(watchersMax),
                 WatchersPerStreamMax = parse.GetValue(watchersPerStreamMax),
                 WatchStreamBytesMax = parse.GetValue(watchStreamBytesMax),

@@ -24,6 +24,8 @@ namespace Synod.Cli;
 /// <param name="Leases">The leases live in its applied state; null when down.</param>
 /// <param name="PreferredLeader">From the leader: the voter it would hand over to (serve --preferred-leader), or null.</param>
 /// <param name="PreferredLeaderWait">From the leader: why that voter does not lead yet, or null.</param>
+/// <param name="DataBytes">The bytes its keys and values take as the write quota counts them; null when down.</param>
+/// <param name="QuotaBytes">Its write quota (serve --quota-bytes); null when down (or a build before the quota).</param>
 /// <param name="WatchQueuedBytes">The bytes its watch streams have queued for their clients (bounded by serve --watch-bytes-max); null when down.</param>
 public sealed record StatusRow(
     int Id,
@@ -48,7 +50,9 @@ public sealed record StatusRow(
     ulong? Leases = null,
     string? Http = null,
     int? PreferredLeader = null,
-    string? PreferredLeaderWait = null)
+    string? PreferredLeaderWait = null,
+    ulong? DataBytes = null,
+    ulong? QuotaBytes = null)
 {
     public const string LeaderRole = "leader";
 
@@ -75,7 +79,9 @@ public sealed record StatusRow(
         Leases: response.Leases,
         Http: replica.Http,
         PreferredLeader: response.PreferredLeader == 0 ? null : (int)response.PreferredLeader,
-        PreferredLeaderWait: response.PreferredLeaderWait is "" ? null : response.PreferredLeaderWait);
+        PreferredLeaderWait: response.PreferredLeaderWait is "" ? null : response.PreferredLeaderWait,
+        DataBytes: response.DataBytes,
+        QuotaBytes: response.QuotaBytes == 0 ? null : response.QuotaBytes);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error, Http: replica.Http);

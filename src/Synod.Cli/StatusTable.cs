@@ -67,8 +67,26 @@ public static class StatusTable
         var preferredText = preferred?.PreferredLeader is int wanted
             ? $"; preferred leader: replica {wanted} ({preferred.PreferredLeaderWait ?? "handing over"})"
             : "";
-        return $"{up} of {rows.Count} replicas up; {leaderText}{preferredText}{rebuildingText}";
+        return $"{up} of {rows.Count} replicas up; {leaderText}{preferredText}{rebuildingText}{QuotaText(rows)}";
     }
+
+    /// <summary>The share of the write quota used, from the fullest replica up, once it is past <see cref="QuotaWarnPercent"/>.</summary>
+    private static string QuotaText(IReadOnlyList<StatusRow> rows)
+    {
+        var fullest = rows.Where(r => r.Up && r.QuotaBytes is > 0 && r.DataBytes is not null)
+            .Select(r => (Used: (double)r.DataBytes!.Value / r.QuotaBytes!.Value, Row: r))
+            .OrderByDescending(x => x.Used).FirstOrDefault();
+        if (fullest.Row is null || fullest.Used * 100 < QuotaWarnPercent)
+        {
+            return "";
+        }
+
+        var full = fullest.Used >= 1 ? " (database space exceeded: writes that grow the data are refused; delete keys or raise --quota-bytes)" : "";
+        return $"; write quota {fullest.Used * 100:F0}% used ({fullest.Row.DataBytes} of {fullest.Row.QuotaBytes} bytes at replica {fullest.Row.Id}){full}";
+    }
+
+    /// <summary>The share of the write quota past which the summary line reports it (80%).</summary>
+    public const int QuotaWarnPercent = 80;
 
     /// <summary>Why no replica is shown as leader: none is named, or the one named did not answer, or is not one.</summary>
     private static string NoLeader(IReadOnlyList<StatusRow> rows)

@@ -227,6 +227,9 @@ public sealed partial class SynodClient
     /// <summary>The trailer of a write refused because its lease does not exist (the server's KvService.LeaseNotFoundTrailer).</summary>
     private const string LeaseNotFoundTrailer = "synod-lease-not-found";
 
+    /// <summary>The trailer of a write refused by the write quota (the server's KvService.NoSpaceTrailer).</summary>
+    private const string NoSpaceTrailer = "synod-no-space";
+
     /// <summary>The trailer naming the leader to ask, on a lease call refused by a replica that does not measure leases.</summary>
     private const string LeaderTrailer = "synod-leader";
 
@@ -281,6 +284,10 @@ public sealed partial class SynodClient
                 throw new SynodPermissionDeniedException($"replica {endpoint} refused the {history.Operation}: {detail} An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown.", e);
             case RpcFailureKind.PermissionDenied:
                 throw new SynodPermissionDeniedException($"replica {endpoint} refused the {history.Operation}: {detail}", e);
+            case RpcFailureKind.Refused when history.IsWrite && e.StatusCode == StatusCode.ResourceExhausted && e.Trailers.Get(NoSpaceTrailer) is not null:
+                // Judged before the log, like a refusal naming no user: an earlier attempt that went unanswered may still be chosen.
+                throw new SynodNoSpaceException(
+                    $"replica {endpoint} refused the {history.Operation}: {detail}" + (history.OutcomeUnknown ? $" An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown." : ""), e);
             case RpcFailureKind.SessionExpired when history.IsWrite:
                 throw SessionExpired(e, history, endpoint, detail);
             case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused or RpcFailureKind.Unauthenticated:

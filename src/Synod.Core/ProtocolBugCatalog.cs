@@ -36,6 +36,7 @@ public static class ProtocolBugCatalog
         ("preferred-leader-skips-window", ProtocolBugs.PreferredLeaderSkipsWindow, "a leader hands over to the preferred voter as soon as it is live and caught up, without the stability window"),
         ("preferred-leader-ignores-readiness", ProtocolBugs.PreferredLeaderIgnoresReadiness, "a leader hands over to the preferred voter although its heartbeats say it may not lead (it hears no quorum; caught in runs with a bridge)"),
         ("handover-ignores-quorum", ProtocolBugs.HandoverIgnoresQuorum, "a replica stands on a TimeoutNow although it hears no quorum of voters, so the leader steps aside for a candidate that cannot win (caught in runs with a bridge)"),
+        ("quota-ignored", ProtocolBugs.QuotaIgnored, "the replica driver proposes a write that would take the keys and values past the write quota instead of refusing it before the log (runs with a quota)"),
         ("snapshot-chunk-counted-early", ProtocolBugs.SnapshotChunkCountedEarly, "a learner counts a snapshot chunk that overtook a late one as if every byte before it had arrived, and installs a snapshot with a gap"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];

@@ -164,4 +164,10 @@ public enum ProtocolBugs : long
     /// and a target that cannot win costs an election gap.
     /// </summary>
     HandoverIgnoresQuorum = 1L << 34,
+
+    /// <summary>
+    /// The replica driver proposes a write that would take the keys and values past the write quota, instead of refusing
+    /// it with "no space" before the log.
+    /// </summary>
+    QuotaIgnored = 1L << 35,
 }

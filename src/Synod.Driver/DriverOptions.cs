@@ -29,6 +29,17 @@ public sealed record DriverOptions
     /// <summary>An idle watcher that asked for progress notifications gets one after this many ticks without a message.</summary>
     public int WatchProgressEveryTicks { get; init; } = 1_000;
 
+    /// <summary>The write quota unless configured otherwise: 768 MiB, three quarters of the 1 GiB snapshot limit.</summary>
+    public const long QuotaBytesDefault = 768L * 1024 * 1024;
+
+    /// <summary>
+    /// The write quota (serve --quota-bytes): a write that would take <see cref="KvStateMachine.DataBytes"/> past it, as
+    /// this replica has applied them, is refused with <see cref="ReplicaFailure.NoSpace"/> before it is proposed. A
+    /// replica's own admission rule, not part of the state: writes proposed elsewhere at the same time may take the data
+    /// a little past it, which is why it sits below the snapshot limit.
+    /// </summary>
+    public long QuotaBytes { get; init; } = QuotaBytesDefault;
+
     /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
     public long SnapshotEverySlots { get; init; } = 10_000;
 

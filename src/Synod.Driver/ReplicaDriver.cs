@@ -127,6 +127,14 @@ public sealed partial class ReplicaDriver
             return;
         }
 
+        if (!waiting && OverQuota(command))
+        {
+            // Judged before the log: nothing is proposed, so the client knows this attempt took no effect.
+            QuotaRefusals++;
+            answer.Fail(ReplicaFailure.NoSpace);
+            return;
+        }
+
         if (!waiting)
         {
             _writeWaiters[key] = write = new PendingWrite(command, Core.CurrentTick);
@@ -141,6 +149,38 @@ public sealed partial class ReplicaDriver
             // The bug: the client hears "done" for a write that may never be chosen.
             _writeWaiters.Remove(key);
             answer.Complete(new WriteOutcome(KvStatus.Ok, Kv.AppliedSlot, Duplicate: false));
+        }
+    }
+
+    /// <summary>Whether a write under this client id and sequence waits here (a retry of it joins it rather than being judged again).</summary>
+    public bool IsWaiting(ulong clientId, ulong sequence) => _writeWaiters.ContainsKey((clientId, sequence));
+
+    /// <summary>Writes refused because they would take the data past the write quota (<see cref="ReplicaFailure.NoSpace"/>).</summary>
+    public long QuotaRefusals { get; private set; }
+
+    /// <summary>
+    /// Whether <paramref name="command"/> would take the data past <see cref="DriverOptions.QuotaBytes"/>. Decoded only
+    /// when the data is within the command's size (and the per-key overhead of a transaction's puts) of the quota, so
+    /// writes far below it cost one comparison: a command grows the data by at most its key and value bytes, all within
+    /// its encoding, plus <see cref="KvStateMachine.KeyOverheadBytes"/> for each of at most TxnOpsMax puts of a branch.
+    /// </summary>
+    private bool OverQuota(byte[] command)
+    {
+        if (Kv.DataBytes + command.Length + ((long)KvStateMachine.KeyOverheadBytes * KvLimits.TxnOpsMax) <= _options.QuotaBytes
+            || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            var growth = Kv.GrowthOf(KvCommand.Decode(command));
+            return growth > 0 && Kv.DataBytes + growth > _options.QuotaBytes;
+        }
+        catch (KvFormatException)
+        {
+            // Bytes that do not decode are the state machine's to refuse, as every replica does (KvStatus.Invalid).
+            return false;
         }
     }
 

@@ -21,4 +21,11 @@ public enum ReplicaFailure
     /// its user included) may join it and hear its outcome. Nothing was proposed for this request.
     /// </summary>
     SequenceInUse,
+
+    /// <summary>
+    /// The write would take the keys and values past the write quota (<see cref="DriverOptions.QuotaBytes"/>, as the
+    /// replica contacted has applied them): nothing was proposed for this request. Deletes, and puts that do not grow
+    /// the data, are still served.
+    /// </summary>
+    NoSpace,
 }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Synod.Kv;
 
 /// <summary>
@@ -78,13 +80,24 @@ public sealed partial class KvStateMachine
 
     private void Put(byte[] key, KvEntry value)
     {
+        DataBytes += EntryBytes(key.Length, value.Value.Length);
         if (_overlay is null)
         {
-            _entries[key] = value;
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out var existed);
+            if (existed)
+            {
+                DataBytes -= EntryBytes(key.Length, slot.Value.Length);
+            }
+
+            slot = value;
             return;
         }
 
-        if (!TryGetEntry(key, out _))
+        if (TryGetEntry(key, out var existing))
+        {
+            DataBytes -= EntryBytes(key.Length, existing.Value.Length);
+        }
+        else
         {
             _overlayCountDelta++;
         }
@@ -96,14 +109,21 @@ public sealed partial class KvStateMachine
     {
         if (_overlay is null)
         {
-            return _entries.Remove(key);
+            if (!_entries.Remove(key, out var removed))
+            {
+                return false;
+            }
+
+            DataBytes -= EntryBytes(key.Length, removed.Value.Length);
+            return true;
         }
 
-        if (!TryGetEntry(key, out _))
+        if (!TryGetEntry(key, out var existing))
         {
             return false;
         }
 
+        DataBytes -= EntryBytes(key.Length, existing.Value.Length);
         _overlay[key] = null;
         _overlayCountDelta--;
         return true;

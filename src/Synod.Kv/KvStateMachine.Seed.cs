@@ -55,6 +55,7 @@ public sealed partial class KvStateMachine
 
             machine._entries.Add(key, entry);
             machine._keyIndex.Add(key);
+            machine.DataBytes += EntryBytes(key.Length, entry.Value.Length);
             previous = key;
             index++;
         }

@@ -402,6 +402,7 @@ public sealed partial class KvStateMachine
 
             _entries.Add(key, entry);
             _keyIndex.Add(key);
+            DataBytes += EntryBytes(key.Length, value.Length);
             previous = key;
         }
     }

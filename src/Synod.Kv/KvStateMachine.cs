@@ -82,6 +82,55 @@ public sealed partial class KvStateMachine
     public int SessionCount => _sessions.Count;
 
     /// <summary>
+    /// What one key counts for in <see cref="DataBytes"/> beyond its key and value bytes: about what its lengths and
+    /// revisions take in a snapshot (16 bytes).
+    /// </summary>
+    public const int KeyOverheadBytes = 16;
+
+    /// <summary>
+    /// The bytes the keys and values take: every key and value plus <see cref="KeyOverheadBytes"/> per key, close to
+    /// what they take in a snapshot. A function of the keys alone (a restored replica counts what a replaying one
+    /// counts); the write quota (serve --quota-bytes) is judged against it.
+    /// </summary>
+    public long DataBytes { get; private set; }
+
+    /// <summary>What a key with <paramref name="valueBytes"/> bytes of value counts for in <see cref="DataBytes"/>.</summary>
+    public static long EntryBytes(int keyBytes, int valueBytes) => (long)keyBytes + valueBytes + KeyOverheadBytes;
+
+    /// <summary>
+    /// How much <see cref="DataBytes"/> would grow at most if <paramref name="command"/> were applied now (negative when
+    /// it shrinks it): a put counts its key and value less what the key holds now; a transaction counts the puts of its
+    /// larger branch so (its deletes not subtracted, a key put twice counted twice); every other command 0.
+    /// </summary>
+    public long GrowthOf(KvCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return command.Operation switch
+        {
+            KvOperation.Put => PutGrowth(command.Key, command.Value),
+            KvOperation.Txn when command.Txn is { } txn => Math.Max(BranchGrowth(txn.Success), BranchGrowth(txn.Failure)),
+            _ => 0,
+        };
+    }
+
+    private long BranchGrowth(IReadOnlyList<KvTxnOp> ops)
+    {
+        long growth = 0;
+        foreach (var op in ops)
+        {
+            if (op.Kind == KvTxnOpKind.Put)
+            {
+                growth += PutGrowth(op.Key, op.Value);
+            }
+        }
+
+        return growth;
+    }
+
+    private long PutGrowth(byte[] key, byte[] value) =>
+        EntryBytes(key.Length, value.Length) - (TryGetEntry(key, out var existing) ? EntryBytes(key.Length, existing.Value.Length) : 0);
+
+    /// <summary>
     /// Applies one slot's batch of commands in order and answers each. A command that does not decode or
     /// validate is answered <see cref="KvStatus.Invalid"/> and changes nothing; bad bytes never throw,
     /// because every replica applies the same bytes and a throw would stop them all.
@@ -402,6 +451,7 @@ public sealed partial class KvStateMachine
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, command.Key, out var existed);
             KvEntry? previous = existed ? slot : null;
             slot = Written(previous, command.Value, RevisionsStarted ? ++Revision : 0);
+            DataBytes += EntryBytes(command.Key.Length, command.Value.Length) - (existed ? EntryBytes(command.Key.Length, previous!.Value.Value.Length) : 0);
             if (!existed)
             {
                 _keyIndex.Add(command.Key);

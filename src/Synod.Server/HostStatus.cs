@@ -28,4 +28,6 @@ public sealed record HostStatus(
     int Watchers,
     int Leases,
     int? PreferredLeader = null,
-    string? PreferredLeaderWait = null);
+    string? PreferredLeaderWait = null,
+    long DataBytes = 0,
+    long QuotaBytes = 0);

@@ -160,6 +160,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     /// <summary>The trailer of a NOT_FOUND answer to a write whose lease does not exist (as opposed to an absent key).</summary>
     public const string LeaseNotFoundTrailer = "synod-lease-not-found";
 
+    /// <summary>
+    /// The trailer of a RESOURCE_EXHAUSTED answer to a write refused by the write quota (as opposed to an overloaded
+    /// replica): every replica holds the same data, so the client does not retry it elsewhere.
+    /// </summary>
+    public const string NoSpaceTrailer = "synod-no-space";
+
     /// <summary>The trailer of an UNAVAILABLE answer to a lease keep-alive or TTL query that names the leader to ask (0: none known).</summary>
     public const string LeaderTrailer = "synod-leader";
 
@@ -622,6 +628,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             Leases = (ulong)status.Leases,
             PreferredLeader = (uint)(status.PreferredLeader ?? 0),
             PreferredLeaderWait = status.PreferredLeaderWait ?? "",
+            DataBytes = (ulong)status.DataBytes,
+            QuotaBytes = (ulong)status.QuotaBytes,
         };
         var requests = host.Metrics.RecentRequests.LastSecond();
         response.RequestsLastSecond = (ulong)requests.Count;
@@ -671,6 +679,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"sequence {command.Sequence} of client {command.ClientId}: {e.Message}; this request was not proposed."));
         }
+        catch (NoSpaceException)
+        {
+            throw NoSpace(command);
+        }
         catch (WriteOutcomeUnknownException e)
         {
             // Unknown, not FailedPrecondition: the client must not take it for "not applied" and resend under a new id.
@@ -713,6 +725,17 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
                 $"sequence {command.Sequence} of client {command.ClientId} is older than one already applied; the write was not applied. Start a new client id.")),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "the replicas refused the command as invalid.")),
         };
+    }
+
+    /// <summary>RESOURCE_EXHAUSTED for a write the write quota refused: what the data holds, the quota and what to do.</summary>
+    private RpcException NoSpace(KvCommand command)
+    {
+        var what = command.Operation == KvOperation.Txn ? "transaction" : "put";
+        return new RpcException(
+            new Status(StatusCode.ResourceExhausted,
+                $"database space exceeded: the keys and values take {host.Metrics.View?.DataBytes ?? 0} bytes at replica {options.Id} and the {what} would take them past the write quota of {options.QuotaBytes} bytes (--quota-bytes); " +
+                "this attempt was not proposed (an earlier attempt of the same write may still take effect). Delete keys or raise --quota-bytes on every replica; deletes and puts that do not grow the data are still served."),
+            new Metadata { { NoSpaceTrailer, "1" } });
     }
 
     /// <summary>PERMISSION_DENIED for a command the state machine refused: the user, the operation and the key.</summary>

@@ -91,6 +91,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 WatchProgressEveryTicks = Math.Max(1, options.WatchProgressIntervalMs / options.TickMs),
                 SnapshotEverySlots = options.SnapshotEverySlots,
                 SnapshotEveryBytes = options.SnapshotEveryBytes,
+                QuotaBytes = options.QuotaBytes,
                 // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
                 // of this replica (delivered late after a quick restart) cannot complete a new read with an old index.
                 FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
@@ -360,7 +361,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
                         _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp, _driver.Core.PreferredHandovers,
-                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused));
+                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused, _driver.QuotaRefusals));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
@@ -485,5 +486,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.WatcherCount,
         _driver.Kv.LeaseCount,
         _driver.Core.PreferredLeaderId,
-        _driver.Core.PreferredLeaderWait);
+        _driver.Core.PreferredLeaderWait,
+        _driver.Kv.DataBytes,
+        _options.QuotaBytes);
 }

@@ -77,6 +77,9 @@ public sealed class ReplicaMetrics : IDisposable
         _meter.CreateObservableGauge("synod.voters", () => Measure(v => v.Replicas), unit: "{replica}", description: "Voters in the current configuration.");
         _meter.CreateObservableGauge("synod.keys", () => Measure(v => v.Keys), unit: "{key}", description: "Keys in the state machine.");
         _meter.CreateObservableGauge("synod.revision", () => Measure(v => v.Revision), description: "The store's revision.");
+        _meter.CreateObservableGauge("synod.quota.used", () => Measure(v => v.DataBytes), unit: "By", description: "Bytes the keys and values take as the write quota counts them (each key with 16 bytes of overhead).");
+        _meter.CreateObservableGauge("synod.quota", () => Measure(v => v.QuotaBytes), unit: "By", description: "The write quota (serve --quota-bytes): a write that would take synod.quota.used past it is refused.");
+        _meter.CreateObservableCounter("synod.quota.refusals", () => MeasureCounters(c => c.QuotaRefusals), unit: "{write}", description: "Writes this replica refused before the log because they would take the keys and values past the write quota (database space exceeded).");
         _meter.CreateObservableGauge("synod.history.size", () => Measure(v => v.HistoryBytes), unit: "By", description: "Bytes of past revisions kept for reads at a revision and watches.");
         _meter.CreateObservableGauge("synod.wal.size", () => Measure(v => v.WalBytes), unit: "By", description: "Bytes of the write-ahead log on disk.");
         _meter.CreateObservableGauge("synod.wal.segments", () => Measure(v => v.WalSegments), unit: "{segment}", description: "Segment files of the write-ahead log.");
@@ -171,6 +174,9 @@ public sealed class ReplicaMetrics : IDisposable
 
     private CoreCounters? _counters;
 
+    /// <summary>The owner loop's last published view (every GaugeViewEveryMs), for error messages; null before the first.</summary>
+    public HostStatus? View => Volatile.Read(ref _view);
+
     private IEnumerable<Measurement<long>> MeasureCounters(Func<CoreCounters, long> read) =>
         Volatile.Read(ref _counters) is { } counters ? [new Measurement<long>(read(counters), _replica)] : [];
 
@@ -187,4 +193,4 @@ public sealed class ReplicaMetrics : IDisposable
 public sealed record PeerView(int Id, double HeardSeconds, double LagSlots);
 
 /// <summary>The core's running counts, published with the gauges' view.</summary>
-public sealed record CoreCounters(long SlotsProposed, long ReadRounds, long ExpiredProposals, long HandoversStarted, long HandoversGivenUp, long PreferredHandovers = 0, long PreferredHandoversFailed = 0, long SnapshotsRefused = 0);
+public sealed record CoreCounters(long SlotsProposed, long ReadRounds, long ExpiredProposals, long HandoversStarted, long HandoversGivenUp, long PreferredHandovers = 0, long PreferredHandoversFailed = 0, long SnapshotsRefused = 0, long QuotaRefusals = 0);

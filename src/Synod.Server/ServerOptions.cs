@@ -184,6 +184,13 @@ public sealed record ServerOptions
     /// <summary>The most bytes of history kept (--history-bytes), whichever of the two bounds comes first.</summary>
     public long HistoryBytes { get; init; } = Synod.Kv.KvHistoryLimits.BytesDefault;
 
+    /// <summary>
+    /// The write quota in bytes (--quota-bytes, 768 MiB): a put or transaction that would take the keys and values
+    /// (each counted with 16 bytes of overhead) past it is refused with "database space exceeded" before it is proposed.
+    /// Below the 1 GiB snapshot limit, so that the whole state, its history, sessions and leases fit one snapshot.
+    /// </summary>
+    public long QuotaBytes { get; init; } = Synod.Driver.DriverOptions.QuotaBytesDefault;
+
     /// <summary>The most watchers this replica serves in all (--watchers-max, 10,000); a watch beyond it is refused, naming it, and the client watches at another replica. Each applied slot costs the owner loop a little for every watcher, which is what this bounds.</summary>
     public int WatchersMax { get; init; } = 10_000;
 
@@ -418,6 +425,11 @@ public sealed record ServerOptions
             throw new ArgumentException($"HistoryBytes (--history-bytes) is {HistoryBytes}; it must be 0 or more bytes (0 keeps only the newest revision's changes).");
         }
 
+        if (QuotaBytes < 1)
+        {
+            throw new ArgumentException($"QuotaBytes (--quota-bytes) is {QuotaBytes}; it must be at least 1 byte.");
+        }
+
         if (SnapshotEverySlots < 1 || InputQueueMax < 1 || PeerQueueMessagesMax < 1)
         {
             throw new ArgumentException("SnapshotEverySlots, InputQueueMax and PeerQueueMessagesMax must each be at least 1.");
@@ -445,6 +457,11 @@ public sealed record ServerOptions
         if (Storage.RecordBytesMax < largestBatch)
         {
             throw new ArgumentException($"the storage's RecordBytesMax ({Storage.RecordBytesMax}) must hold the core's largest batch, BatchBytesMax ({core.BatchBytesMax}) plus one ClientRequestBytesMax ({ClientRequestBytesMax}) command, or a chosen batch could not be logged.");
+        }
+
+        if (QuotaBytes > core.SnapshotBytesMax - HistoryBytes)
+        {
+            throw new ArgumentException($"QuotaBytes (--quota-bytes, {QuotaBytes}) plus HistoryBytes (--history-bytes, {HistoryBytes}) pass the largest snapshot, SnapshotBytesMax ({core.SnapshotBytesMax}): the whole state goes in one snapshot, and a state that does not fit cannot bring a new or wiped replica up to date. Lower --quota-bytes or --history-bytes.");
         }
 
         if (Storage.SnapshotBytesMax < core.SnapshotBytesMax)

@@ -22,6 +22,7 @@ internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> co
         ReplicaFailure.NoLeader => new NoLeaderException(),
         ReplicaFailure.WriteOutcomeUnknown => new WriteOutcomeUnknownException(),
         ReplicaFailure.SequenceInUse => new SequenceInUseException(),
+        ReplicaFailure.NoSpace => new NoSpaceException(),
         _ => new InvalidOperationException($"The replica failed the request: {failure}."),
     }));
 }

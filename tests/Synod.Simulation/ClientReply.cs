@@ -19,4 +19,7 @@ public sealed record ClientReply(
 
     /// <summary>The write was refused because its user may not make it (authentication on): it was not applied, for good.</summary>
     public bool Denied { get; init; }
+
+    /// <summary>The write was refused before the log because it would take the data past the write quota: this attempt was not proposed.</summary>
+    public bool NoSpace { get; init; }
 }

@@ -156,6 +156,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             SnapshotEverySlots = _sim.Options.SnapshotEverySlots,
             FirstReadId = (long)Incarnation << 40,
             WaiterTicksMax = Math.Max(1, 2 * _sim.Options.ClientTimeoutMs / _sim.Options.TickMs),
+            QuotaBytes = _sim.QuotaBytes ?? DriverOptions.QuotaBytesDefault,
         };
         // The bug of the upgrade from the build with lease owners is this build's: a replica started before the upgrade
         // runs the old build, which judged its own commands rightly.
@@ -223,8 +224,64 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     /// <summary>A lease holder's write (register, grant, attach, revoke).</summary>
     public void LeaseWrite(ulong clientId, ulong sequence, byte[] command, IAnswer<WriteOutcome> answer)
     {
-        _driver.Write(clientId, sequence, command, answer);
+        WriteUnderQuota(clientId, sequence, command, KvCommand.Decode(command), answer);
         Process();
+    }
+
+    /// <summary>
+    /// Hands a write to the driver under the quota oracle: a write that would take this replica's data past the quota,
+    /// as it has applied it, must be answered "no space" at once rather than proposed; one that fits must not be
+    /// refused for space. A retry of a write waiting here already joins it, and a replica that knows no leader refuses
+    /// first, so neither is judged.
+    /// </summary>
+    private void WriteUnderQuota(ulong clientId, ulong sequence, byte[] bytes, KvCommand command, IAnswer<WriteOutcome> answer)
+    {
+        if (_sim.QuotaBytes is not { } quota || !Core.KnowsLiveLeader || Core.Removed || _driver.IsWaiting(clientId, sequence))
+        {
+            _driver.Write(clientId, sequence, bytes, answer);
+            return;
+        }
+
+        var (data, growth) = (Kv.DataBytes, Kv.GrowthOf(command));
+        var over = growth > 0 && data + growth > quota;
+        var watched = new WatchedAnswer<WriteOutcome>(answer);
+        _driver.Write(clientId, sequence, bytes, watched);
+        if (over)
+        {
+            _sim.Faults.WritesOverQuota++;
+        }
+
+        if (over && !watched.AnsweredAtOnce)
+        {
+            _sim.Violation($"replica {Id} proposed client {clientId}'s {command.Operation} {sequence}, which grows the data by {growth} bytes, at {data} bytes: past the write quota of {quota} bytes.");
+        }
+        else if (!over && watched.Failure == ReplicaFailure.NoSpace)
+        {
+            _sim.Violation($"replica {Id} refused client {clientId}'s {command.Operation} {sequence} for space, though it grows the data by {growth} bytes at {data} bytes, within the write quota of {quota} bytes.");
+        }
+    }
+
+    /// <summary>An answer that notes whether the driver gave it before returning (nothing proposed) and how it failed.</summary>
+    private sealed class WatchedAnswer<T>(IAnswer<T> inner) : IAnswer<T>
+    {
+        public bool AnsweredAtOnce { get; private set; }
+
+        public ReplicaFailure? Failure { get; private set; }
+
+        public bool Abandoned => inner.Abandoned;
+
+        public void Complete(T result)
+        {
+            AnsweredAtOnce = true;
+            inner.Complete(result);
+        }
+
+        public void Fail(ReplicaFailure failure)
+        {
+            AnsweredAtOnce = true;
+            Failure = failure;
+            inner.Fail(failure);
+        }
     }
 
     /// <summary>A lease holder's keep-alive.</summary>
@@ -314,7 +371,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                 bytes = bytes[..^1];
             }
 
-            _driver.Write(command.ClientId, command.Sequence, bytes, new WriteAnswer(this, request));
+            WriteUnderQuota(command.ClientId, command.Sequence, bytes, command, new WriteAnswer(this, request));
         }
 
         Process();
@@ -522,7 +579,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         /// <summary>Not ok and not "session gone": the client retries, and a retry's refusal then counts as outcome unknown.</summary>
         public void Fail(ReplicaFailure failure) =>
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, failure.ToString()));
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, false, null, failure.ToString()) { NoSpace = failure == ReplicaFailure.NoSpace });
     }
 
     private sealed class RangeAnswer(SimReplicaHost host, ClientRequest request) : IAnswer<RangeOutcome>

@@ -155,6 +155,12 @@ public sealed record SimulationOptions
     /// </summary>
     public double HandoverProbability { get; init; } = 0.3;
 
+    /// <summary>
+    /// Per run, the chance that the replicas run with a write quota of a few keys (80 to 160 bytes), so that writes are
+    /// refused for space and deletes make room again; the bug quota-ignored always runs with one.
+    /// </summary>
+    public double QuotaProbability { get; init; } = 0.2;
+
     /// <summary>The replicas' preferred-leader rule: as `synod serve` ships (the largest id), or none to prove the check can fail.</summary>
     public int PreferredLeader { get; init; } = ReplicaOptions.PreferLargestId;
 
@@ -209,6 +215,7 @@ public sealed record SimulationOptions
         RequireProbability(ReconfigureProbability, nameof(ReconfigureProbability));
         RequireProbability(HandoverProbability, nameof(HandoverProbability));
         RequireProbability(AuthProbability, nameof(AuthProbability));
+        RequireProbability(QuotaProbability, nameof(QuotaProbability));
         Require(TickMs >= 1 && SnapshotEverySlots >= 1, "TickMs and SnapshotEverySlots must be at least 1.");
         ValidateTargetedFaults();
     }

@@ -236,6 +236,12 @@ public sealed partial class Simulator
             return;
         }
 
+        if (reply.NoSpace)
+        {
+            OnNoSpace(client, request);
+            return;
+        }
+
         if (!reply.Ok)
         {
             OnAttemptFailed(client, timedOut: false);
@@ -459,6 +465,22 @@ public sealed partial class Simulator
                 SendAttempt(client);
             }
         });
+    }
+
+    /// <summary>
+    /// A write refused for space: not proposed by this attempt, so on a first attempt it did not happen; after an earlier
+    /// attempt that may be in flight, its outcome is unknown. Not retried either way: space comes back only with deletes.
+    /// </summary>
+    private void OnNoSpace(SimClient client, ClientRequest request)
+    {
+        Faults.WritesRefusedNoSpace++;
+        if (!request.IsSideOperation)
+        {
+            var first = client.AttemptsOfOperation == 1;
+            _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, first ? NowMs : null, first ? Outcome.Fail : Outcome.Unknown) { Expect = request.Expect });
+        }
+
+        EndOperation(client);
     }
 
     private void EndOperation(SimClient client)

@@ -61,6 +61,10 @@ public sealed partial class Simulator
             1 => new Synod.Kv.KvHistoryLimits(Revisions: 1_000, Bytes: 2_000),
             _ => Synod.Kv.KvHistoryLimits.Default,
         };
+        // Its own stream: a quota of a few keys, so that the data reaches it often.
+        var quotaRandom = new SeededRandom(Mix((ulong)options.Seed, 0x9A07));
+        QuotaBytes = quotaRandom.Chance(options.QuotaProbability) || (options.Bugs & ProtocolBugs.QuotaIgnored) != 0 ? 80 + quotaRandom.Next(81) : null;
+        Faults.QuotaRuns = QuotaBytes is null ? 0 : 1;
         _trace = options.TraceHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
 
         // Drawn from its own stream too; a run that changes membership has spares that join later with new ids.
@@ -114,6 +118,12 @@ public sealed partial class Simulator
     public SeededRandom Random { get; }
 
     public FaultCounters Faults { get; } = new();
+
+    /// <summary>A finding of a check made at a replica host (the quota oracle), at the simulated time it was made.</summary>
+    internal void Violation(string finding) => _violations.Add($"at {NowMs} ms: {finding}");
+
+    /// <summary>The replicas' write quota in this run (<see cref="SimulationOptions.QuotaProbability"/>); null: the default, never reached.</summary>
+    public long? QuotaBytes { get; }
 
     public SafetyOracle Oracle { get; } = new();
 

@@ -10,7 +10,8 @@ public sealed class CliExitCodeTests
     [Fact]
     public async Task Each_kind_of_failure_has_its_own_exit_code_and_one_line_on_stderr()
     {
-        await using var cluster = new ReplicaProcesses(3);
+        // A write quota of 2,000 bytes, so that one put can pass it.
+        await using var cluster = new ReplicaProcesses(3, "--quota-bytes", "2000");
         await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
         var endpoints = string.Join(",", cluster.EndpointList);
 
@@ -22,6 +23,11 @@ public sealed class CliExitCodeTests
         AssertFailure(await RunAsync("get", "nothing-here", "--endpoints", endpoints), ExitCodes.NotFound, "not found");
         AssertFailure(await RunAsync("put", new string('k', 1025), "v", "--endpoints", endpoints), ExitCodes.InvalidInput, "KeyBytesMax");
         AssertFailure(await RunAsync("put", "", "v", "--endpoints", endpoints), ExitCodes.InvalidInput, "empty");
+
+        AssertFailure(await RunAsync("put", "big", new string('v', 3_000), "--endpoints", endpoints), ExitCodes.NoSpace, "database space exceeded");
+        var status = await RunAsync("status", "--endpoints", endpoints, "--json");
+        Assert.Contains("\"quotaBytes\": 2000", status.Stdout, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Ok, (await RunAsync("put", "small", "fits", "--endpoints", endpoints)).ExitCode);
 
         cluster.Kill(2);
         AssertFailure(await RunAsync("get", "colour", "--endpoints", endpoints, "--node", "2"), ExitCodes.Unreachable, "");

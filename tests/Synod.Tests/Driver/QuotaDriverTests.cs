@@ -1,0 +1,81 @@
+using System.Text;
+using Synod.Core;
+using Synod.Driver;
+using Synod.Kv;
+
+namespace Synod.Tests.Driver;
+
+/// <summary>
+/// The write quota on real drivers and cores (serve --quota-bytes): a write that would take the keys and values past it
+/// is refused "no space" before the log, whichever replica it reaches; deletes and writes that do not grow the data go on.
+/// </summary>
+public sealed class QuotaDriverTests
+{
+    private const long Quota = 4_096;
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static KvCommand Put(ulong client, ulong sequence, string key, int valueBytes) =>
+        new(client, sequence, KvOperation.Put, Bytes(key), new byte[valueBytes]);
+
+    /// <summary>Fills the cluster through every replica in turn until a put is refused; returns the refused one's key.</summary>
+    private static (int Accepted, RecordingAnswer<WriteOutcome> Refused) Fill(DriverCluster cluster, ulong client, ref ulong sequence)
+    {
+        for (var index = 0; index < 1_000; index++)
+        {
+            var answer = cluster.Write(1 + (index % 3), Put(client, ++sequence, $"key/{index:D4}", 200));
+            if (answer.Failure is not null)
+            {
+                return (index, answer);
+            }
+
+            Assert.Equal(KvStatus.Ok, answer.Result?.Status);
+        }
+
+        throw new InvalidOperationException("1,000 puts of 200 bytes were all accepted under a quota of 4,096 bytes");
+    }
+
+    [Fact]
+    public void Puts_are_refused_for_space_at_the_quota_on_every_replica_and_deletes_and_shrinking_writes_make_room_again()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 100, configure: o => o with { QuotaBytes = Quota });
+        var leader = cluster.ElectLeader();
+        var client = cluster.Register(leader, nonce: 1);
+        ulong sequence = 0;
+
+        var (accepted, refused) = Fill(cluster, client, ref sequence);
+
+        // 4,096 / (8 + 200 + 16) = 18.3: the 19th put would pass the quota.
+        Assert.Equal(18, accepted);
+        Assert.Equal(ReplicaFailure.NoSpace, refused.Failure);
+        foreach (var id in new[] { 1, 2, 3 })
+        {
+            Assert.InRange(cluster[id].Kv.DataBytes, Quota - 224, Quota);
+            Assert.False(cluster[id].Kv.TryGet(Bytes($"key/{accepted:D4}"), out _), "a write refused for space was not proposed, so it is nowhere");
+            Assert.Equal(ReplicaFailure.NoSpace, cluster.Write(id, Put(client, ++sequence, "another", 100)).Failure);
+        }
+
+        // A put that does not grow the data (an overwrite with a smaller value) is served at the quota, and so is a delete.
+        Assert.Equal(KvStatus.Ok, cluster.Write(leader, Put(client, ++sequence, "key/0000", 10)).Result?.Status);
+        Assert.Equal(KvStatus.Ok, cluster.Write(leader, new KvCommand(client, ++sequence, KvOperation.Delete, Bytes("key/0001"), [])).Result?.Status);
+
+        // Room again: a new key of the size just freed fits, and a transaction whose branch would pass the quota does not.
+        Assert.Equal(KvStatus.Ok, cluster.Write(leader, Put(client, ++sequence, "new", 200)).Result?.Status);
+        var txn = new KvTxn([], [KvTxnOp.Put(Bytes("t1"), new byte[150]), KvTxnOp.Put(Bytes("t2"), new byte[150])], []);
+        Assert.Equal(ReplicaFailure.NoSpace, cluster.Write(leader, new KvCommand(client, ++sequence, KvOperation.Txn, [], []) { Txn = txn }).Failure);
+        Assert.True(cluster[leader].Kv.DataBytes <= Quota, $"the data ({cluster[leader].Kv.DataBytes} bytes) passed the quota");
+        Assert.Equal(1 + 3 + 1, cluster[1].QuotaRefusals + cluster[2].QuotaRefusals + cluster[3].QuotaRefusals);
+    }
+
+    /// <summary>The check's own proof: with the bug quota-ignored the same fill goes past the quota.</summary>
+    [Fact]
+    public void With_the_quota_ignored_the_same_fill_passes_the_quota()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 100, configure: o => o with { QuotaBytes = Quota }, configureCore: o => o with { Bugs = ProtocolBugs.QuotaIgnored });
+        var client = cluster.Register(cluster.ElectLeader(), nonce: 1);
+        ulong sequence = 0;
+
+        Assert.Throws<InvalidOperationException>(() => Fill(cluster, client, ref sequence));
+        Assert.True(cluster[1].Kv.DataBytes > 10 * Quota);
+    }
+}
