@@ -16,6 +16,8 @@ public static class ClientErrors
         ClientInputException or SynodInvalidArgumentException => ExitCodes.InvalidInput,
         SynodNotFoundException or SynodCompactedException or SynodLeaseNotFoundException => ExitCodes.NotFound,
         SynodPermissionDeniedException => ExitCodes.PermissionDenied,
+        // Refused for space after an earlier attempt went unanswered: the outcome is unknown, as exit code 4 says.
+        SynodNoSpaceException { OutcomeUnknown: true } => ExitCodes.Unavailable,
         SynodNoSpaceException => ExitCodes.NoSpace,
 
         // Unreachable derives from Unavailable, so it must be matched first.

@@ -151,13 +151,28 @@ internal static class SnapshotCommands
             }
 
             byte[] snapshot;
+            var snapshotBytesMax = new Synod.Storage.StorageOptions().SnapshotBytesMax;
             try
             {
-                snapshot = Synod.Kv.KvStateMachine.Seeded(SeedSlot, savedRevision, entries).Snapshot();
+                var seeded = Synod.Kv.KvStateMachine.Seeded(SeedSlot, savedRevision, entries);
+                if (seeded.DataBytes > Synod.Driver.DriverOptions.QuotaBytesDefault)
+                {
+                    await Console.Error.WriteLineAsync(
+                        $"warning: the keys and values take {seeded.DataBytes} bytes, past the default write quota of {Synod.Driver.DriverOptions.QuotaBytesDefault} bytes: " +
+                        $"serve every replica with --quota-bytes of at least that, or only deletes and writes that do not grow the data will be taken.");
+                }
+
+                snapshot = seeded.Snapshot(snapshotBytesMax);
             }
             catch (Synod.Kv.KvFormatException e)
             {
                 throw new ClientInputException($"{path}: {e.Message}", e);
+            }
+            catch (Synod.Kv.KvSnapshotTooLargeException e)
+            {
+                throw new ClientInputException(
+                    $"{path}: nothing was seeded: its {count} keys make a snapshot of {e.Bytes} bytes, over the {snapshotBytesMax} bytes a replica's snapshot may have (SnapshotBytesMax), " +
+                    "so no cluster can hold them; restore a part of the keys, or split them between clusters.", e);
             }
 
             var options = new Synod.Server.ServerOptions

@@ -82,7 +82,7 @@ public static class StatusTable
         }
 
         var full = fullest.Used >= 1 ? " (database space exceeded: writes that grow the data are refused; delete keys or raise --quota-bytes)" : "";
-        return $"; write quota {fullest.Used * 100:F0}% used ({fullest.Row.DataBytes} of {fullest.Row.QuotaBytes} bytes at replica {fullest.Row.Id}){full}";
+        return $"; write quota {Math.Floor(fullest.Used * 100):F0}% used ({fullest.Row.DataBytes} of {fullest.Row.QuotaBytes} bytes at replica {fullest.Row.Id}){full}";
     }
 
     /// <summary>The share of the write quota past which the summary line reports it (80%).</summary>

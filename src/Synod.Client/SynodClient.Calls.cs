@@ -287,7 +287,9 @@ public sealed partial class SynodClient
             case RpcFailureKind.Refused when history.IsWrite && e.StatusCode == StatusCode.ResourceExhausted && e.Trailers.Get(NoSpaceTrailer) is not null:
                 // Judged before the log, like a refusal naming no user: an earlier attempt that went unanswered may still be chosen.
                 throw new SynodNoSpaceException(
-                    $"replica {endpoint} refused the {history.Operation}: {detail}" + (history.OutcomeUnknown ? $" An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown." : ""), e);
+                    $"replica {endpoint} refused the {history.Operation}: {detail}" + (history.OutcomeUnknown ? $" An earlier attempt of the {history.Operation} may still take effect: its outcome is unknown." : ""),
+                    history.OutcomeUnknown,
+                    e);
             case RpcFailureKind.SessionExpired when history.IsWrite:
                 throw SessionExpired(e, history, endpoint, detail);
             case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused or RpcFailureKind.Unauthenticated:

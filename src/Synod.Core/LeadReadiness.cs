@@ -28,3 +28,14 @@ public enum LeadReadiness
     /// <summary>It is stopping (a graceful stop has begun): it will be gone soon, so no one counts on it.</summary>
     Stopping = 6,
 }
+
+/// <summary>What a replica's readiness means for a leader about to hand over to it.</summary>
+public static class LeadReadinessRules
+{
+    /// <summary>
+    /// Whether the replica said it could not lead now (rebuilding, leaving, hearing no quorum, stopping): a handover to it
+    /// would fail. Unknown (nothing said) and PrefersAnother (it would only hand on) do not count.
+    /// </summary>
+    public static bool CannotLead(this LeadReadiness readiness) =>
+        readiness is LeadReadiness.Rebuilding or LeadReadiness.Leaving or LeadReadiness.HearsNoQuorum or LeadReadiness.Stopping;
+}

@@ -62,7 +62,7 @@ public sealed partial class Replica
             return $"replica {target} has not been heard within the election timeout ({_options.ElectionTimeoutTicks} ticks)";
         }
 
-        if (_peerReadiness.GetValueOrDefault(target) is LeadReadiness.Rebuilding or LeadReadiness.Leaving or LeadReadiness.HearsNoQuorum or LeadReadiness.Stopping &&
+        if (_peerReadiness.GetValueOrDefault(target).CannotLead() &&
             (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0)
         {
             return $"replica {target} says it may not lead now: {Describe(_peerReadiness[target])}";
@@ -90,7 +90,7 @@ public sealed partial class Replica
             : !CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target) ? $"replica {target} is no voter any more"
             : _tick - _lastHeardTick.GetValueOrDefault(target, long.MinValue / 2) >= _options.ElectionTimeoutTicks / 2
                 ? $"replica {target} has fallen silent (nothing heard for {_options.ElectionTimeoutTicks / 2} ticks)"
-            : _peerReadiness.GetValueOrDefault(target) is LeadReadiness.Rebuilding or LeadReadiness.Leaving or LeadReadiness.HearsNoQuorum or LeadReadiness.Stopping &&
+            : _peerReadiness.GetValueOrDefault(target).CannotLead() &&
                 (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0
                 ? $"replica {target} says it may not lead now: {Describe(_peerReadiness[target])}"
             : null;

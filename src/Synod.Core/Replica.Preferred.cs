@@ -78,7 +78,7 @@ public sealed partial class Replica
 
     private void NoteHeard(int from)
     {
-        if (!_heardWithoutGapSince.ContainsKey(from) || _tick - _lastHeardTick.GetValueOrDefault(from, long.MinValue / 2) >= HeardRecentlyTicks)
+        if (!_heardWithoutGapSince.ContainsKey(from) || _tick - _lastHeardTick.GetValueOrDefault(from, long.MinValue / 2) >= HearingGapTicks)
         {
             _heardWithoutGapSince[from] = _tick;
         }
@@ -193,8 +193,8 @@ public sealed partial class Replica
         : !HearsQuorum() ? LeadReadiness.HearsNoQuorum
         : null;
 
-    /// <summary>A gap in hearing a peer longer than this restarts its stability window: half an election timeout, but never less than two heartbeat intervals and a tick (one late heartbeat is no gap).</summary>
-    private int HeardRecentlyTicks => Math.Max(_options.ElectionTimeoutTicks / 2, (2 * _options.HeartbeatIntervalTicks) + 1);
+    /// <summary>A gap in hearing a peer this long or longer restarts its stability window: half an election timeout, but never less than two heartbeat intervals and a tick (one late heartbeat is no gap).</summary>
+    private int HearingGapTicks => Math.Max(_options.ElectionTimeoutTicks / 2, (2 * _options.HeartbeatIntervalTicks) + 1);
 
     /// <summary>
     /// Whether this replica heard, within an election timeout (as a leader judges its quorum, and every replica who is
@@ -204,7 +204,10 @@ public sealed partial class Replica
     /// </summary>
     private bool HearsQuorum()
     {
-        var heard = new List<int> { Id };
+        // Reused: a readiness is said in every heartbeat, so this runs once per heartbeat interval.
+        var heard = _heardScratch;
+        heard.Clear();
+        heard.Add(Id);
         foreach (var member in _members)
         {
             if (member != Id && _heardSinceStart.Contains(member) &&
@@ -217,6 +220,8 @@ public sealed partial class Replica
 
         return IsQuorumFrom(_commitIndex + 1, heard);
     }
+
+    private readonly List<int> _heardScratch = [];
 
     private static string Describe(LeadReadiness readiness) => readiness switch
     {

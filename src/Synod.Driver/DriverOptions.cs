@@ -35,10 +35,18 @@ public sealed record DriverOptions
     /// <summary>
     /// The write quota (serve --quota-bytes): a write that would take <see cref="KvStateMachine.DataBytes"/> past it, as
     /// this replica has applied them, is refused with <see cref="ReplicaFailure.NoSpace"/> before it is proposed. A
-    /// replica's own admission rule, not part of the state: writes proposed elsewhere at the same time may take the data
-    /// a little past it, which is why it sits below the snapshot limit.
+    /// replica's own admission rule, not part of the state: the writes this replica has in flight are counted
+    /// (<see cref="ReplicaDriver.QuotaReserved"/>), but writes proposed at other replicas at the same time may take the
+    /// data a little past it, which is why it sits below the snapshot limit.
     /// </summary>
     public long QuotaBytes { get; init; } = QuotaBytesDefault;
+
+    /// <summary>
+    /// A replica whose applied state lags the highest commit index it has heard of by more than this many slots (or
+    /// that rebuilds) does not judge the quota: a write that grows the data is refused <see cref="ReplicaFailure.CatchingUp"/>
+    /// there, and the client takes it to another replica.
+    /// </summary>
+    public long QuotaLagSlotsMax { get; init; } = 1_000;
 
     /// <summary>A snapshot is taken once this many slots were applied since the last one.</summary>
     public long SnapshotEverySlots { get; init; } = 10_000;

@@ -14,6 +14,9 @@ internal sealed class PendingWrite(byte[] command, long tick)
 
     public List<IAnswer<WriteOutcome>> Waiters { get; } = [];
 
+    /// <summary>What this write holds back of the write quota until it is applied or given up (its growth, at most).</summary>
+    public long QuotaReserved { get; init; }
+
     /// <summary>
     /// A snapshot was installed while the write waited, so a copy of it may have been applied out of this replica's
     /// sight (a copy proposed again after a leader change, or the first one, chosen in a slot the snapshot covers). A

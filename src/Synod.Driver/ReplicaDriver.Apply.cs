@@ -67,6 +67,7 @@ public sealed partial class ReplicaDriver
     {
         if (_writeWaiters.Remove((applied.ClientId, applied.Sequence), out var write))
         {
+            QuotaReserved -= write.QuotaReserved;
             if (write.MayHaveBeenAppliedUnseen && applied.Status is KvStatus.SessionExpired or KvStatus.UnknownClient)
             {
                 // This copy was refused, but an earlier one may have been applied before the session went.

@@ -114,7 +114,7 @@ public sealed partial class ReplicaDriver
         // A voter that says it could not win now (stopping, rebuilding, hearing no quorum) would refuse: it comes last.
         target ??= Core.AcknowledgingMembers()
             .Where(id => id != Core.Id && Core.CurrentConfiguration.IsVoter(id) && Core.LatestConfiguration.IsVoter(id))
-            .OrderBy(id => Core.PeerReadiness(id) is LeadReadiness.Leaving or LeadReadiness.Rebuilding or LeadReadiness.HearsNoQuorum or LeadReadiness.Stopping)
+            .OrderBy(id => Core.PeerReadiness(id).CannotLead())
             .ThenByDescending(Core.PeerCommitIndex).ThenByDescending(id => id)
             .Cast<int?>().FirstOrDefault();
         var refusal = target is int id ? Core.HandOver(id) : "no other voter acknowledges this leader";

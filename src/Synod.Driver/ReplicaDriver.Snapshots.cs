@@ -90,6 +90,8 @@ public sealed partial class ReplicaDriver
 
         if (data.Length > Core.Options.SnapshotBytesMax)
         {
+            // Cannot happen while the state machine measures envelope and body together before it allocates; kept because
+            // a snapshot over the limit reaching storage would stop the replica (as it stopped every replica once).
             NoteSnapshotTooLarge(job.Slot, data.Length);
             return;
         }

@@ -127,17 +127,23 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        if (!waiting && OverQuota(command))
+        long reserved = 0;
+        if (!waiting && !Kv.HasApplied(clientId, sequence) && JudgeQuota(command, out reserved) is { } refused)
         {
             // Judged before the log: nothing is proposed, so the client knows this attempt took no effect.
-            QuotaRefusals++;
-            answer.Fail(ReplicaFailure.NoSpace);
+            if (refused == ReplicaFailure.NoSpace)
+            {
+                QuotaRefusals++;
+            }
+
+            answer.Fail(refused);
             return;
         }
 
         if (!waiting)
         {
-            _writeWaiters[key] = write = new PendingWrite(command, Core.CurrentTick);
+            _writeWaiters[key] = write = new PendingWrite(command, Core.CurrentTick) { QuotaReserved = reserved };
+            QuotaReserved += reserved;
         }
 
         write!.Waiters.RemoveAll(w => w.Abandoned);
@@ -147,7 +153,7 @@ public sealed partial class ReplicaDriver
         if ((Core.Options.Bugs & ProtocolBugs.AnswerWriteOnPropose) != 0 && clientId != 0)
         {
             // The bug: the client hears "done" for a write that may never be chosen.
-            _writeWaiters.Remove(key);
+            ForgetWrite(key);
             answer.Complete(new WriteOutcome(KvStatus.Ok, Kv.AppliedSlot, Duplicate: false));
         }
     }
@@ -159,28 +165,63 @@ public sealed partial class ReplicaDriver
     public long QuotaRefusals { get; private set; }
 
     /// <summary>
-    /// Whether <paramref name="command"/> would take the data past <see cref="DriverOptions.QuotaBytes"/>. Decoded only
-    /// when the data is within the command's size (and the per-key overhead of a transaction's puts) of the quota, so
-    /// writes far below it cost one comparison: a command grows the data by at most its key and value bytes, all within
-    /// its encoding, plus <see cref="KvStateMachine.KeyOverheadBytes"/> for each of at most TxnOpsMax puts of a branch.
+    /// The growth of the writes proposed from here and not yet applied (nor given up): the quota judges a write against
+    /// the data applied plus these, so that writes admitted together cannot pass it together.
     /// </summary>
-    private bool OverQuota(byte[] command)
+    public long QuotaReserved { get; private set; }
+
+    /// <summary>
+    /// Whether this replica lags too far to judge the quota: it rebuilds, or its applied state is more than
+    /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind the highest commit index it has heard of.
+    /// </summary>
+    public bool QuotaLagging => Core.Rebuilding || Core.HighestKnownCommit - Kv.AppliedSlot > _options.QuotaLagSlotsMax;
+
+    /// <summary>
+    /// Why <paramref name="command"/> may not be proposed for the write quota, or null: <see cref="ReplicaFailure.NoSpace"/>
+    /// when it would take the data applied here, with <see cref="QuotaReserved"/>, past <see cref="DriverOptions.QuotaBytes"/>;
+    /// <see cref="ReplicaFailure.CatchingUp"/> when it grows the data and this replica lags too far to judge
+    /// (<see cref="QuotaLagging"/>). <paramref name="reserved"/> is what an admitted write holds back until it is applied.
+    /// Decoded only near the quota or while lagging, so writes far below it cost one comparison: a command grows the data
+    /// by at most its encoding's length plus <see cref="KvStateMachine.KeyOverheadBytes"/> and a leased key's overhead for
+    /// each of at most TxnOpsMax puts of a branch, and a write far below the quota reserves its length and one key's overhead.
+    /// </summary>
+    private ReplicaFailure? JudgeQuota(byte[] command, out long reserved)
     {
-        if (Kv.DataBytes + command.Length + ((long)KvStateMachine.KeyOverheadBytes * KvLimits.TxnOpsMax) <= _options.QuotaBytes
-            || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)
+        reserved = command.Length + KvStateMachine.KeyOverheadBytes;
+        var lagging = QuotaLagging;
+        var used = Kv.DataBytes + QuotaReserved;
+        if ((!lagging && used + command.Length + QuotaDecodeMarginBytes <= _options.QuotaBytes) || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)
         {
-            return false;
+            return null;
         }
 
+        long growth;
         try
         {
-            var growth = Kv.GrowthOf(KvCommand.Decode(command));
-            return growth > 0 && Kv.DataBytes + growth > _options.QuotaBytes;
+            growth = Kv.GrowthOf(KvCommand.Decode(command));
         }
         catch (KvFormatException)
         {
             // Bytes that do not decode are the state machine's to refuse, as every replica does (KvStatus.Invalid).
-            return false;
+            return null;
+        }
+
+        reserved = Math.Max(0, growth);
+        return growth <= 0 ? null
+            : lagging ? ReplicaFailure.CatchingUp
+            : used + growth > _options.QuotaBytes ? ReplicaFailure.NoSpace
+            : null;
+    }
+
+    /// <summary>The most a command's growth may exceed its encoded length by: per put of a branch, a key's overhead and a leased key's.</summary>
+    private const long QuotaDecodeMarginBytes = (long)(KvStateMachine.KeyOverheadBytes + 2 + KvLimits.KeyBytesMax) * KvLimits.TxnOpsMax;
+
+    /// <summary>Drops a waiting write, releasing what it reserved of the quota.</summary>
+    private void ForgetWrite((ulong ClientId, ulong Sequence) key)
+    {
+        if (_writeWaiters.Remove(key, out var write))
+        {
+            QuotaReserved -= write.QuotaReserved;
         }
     }
 
@@ -408,7 +449,7 @@ public sealed partial class ReplicaDriver
             write.Waiters.RemoveAll(w => w.Abandoned);
             if (write.Waiters.Count == 0 || write.JoinedTick < oldest)
             {
-                _writeWaiters.Remove(key);
+                ForgetWrite(key);
             }
         }
 

@@ -28,4 +28,10 @@ public enum ReplicaFailure
     /// the data, are still served.
     /// </summary>
     NoSpace,
+
+    /// <summary>
+    /// The write would grow the data, and this replica lags too far behind the cluster to judge the write quota
+    /// (<see cref="DriverOptions.QuotaLagSlotsMax"/>; or it rebuilds): nothing was proposed; another replica can judge it.
+    /// </summary>
+    CatchingUp,
 }

@@ -127,7 +127,11 @@ public sealed partial class KvStateMachine
         var revision = RevisionsStarted ? Revision + 1 : 0;
         foreach (var key in lease.Keys)
         {
-            _keyLeases.Remove(key);
+            if (_keyLeases.Remove(key))
+            {
+                DataBytes -= LeasedKeyBytes(key.Length);
+            }
+
             if (TryGetEntry(key, out var current))
             {
                 Delete(key);
@@ -152,26 +156,30 @@ public sealed partial class KvStateMachine
             return;
         }
 
-        if (_keyLeases.Remove(key, out var previous) && _leases.TryGetValue(previous, out var old))
-        {
-            old.Keys.Remove(key);
-        }
-
+        DetachLease(key);
         if (lease != 0)
         {
             _keyLeases[key] = lease;
             _leases[lease].Keys.Add(key);
+            DataBytes += LeasedKeyBytes(key.Length);
         }
     }
 
     /// <summary>A key deleted: it leaves its lease.</summary>
     private void DetachLease(byte[] key)
     {
-        if (_keyLeases.Count > 0 && _keyLeases.Remove(key, out var previous) && _leases.TryGetValue(previous, out var old))
+        if (_keyLeases.Count > 0 && _keyLeases.Remove(key, out var previous))
         {
-            old.Keys.Remove(key);
+            DataBytes -= LeasedKeyBytes(key.Length);
+            if (_leases.TryGetValue(previous, out var old))
+            {
+                old.Keys.Remove(key);
+            }
         }
     }
+
+    /// <summary>What a leased key counts for in <see cref="DataBytes"/> once more: its lease lists it in a snapshot.</summary>
+    private static long LeasedKeyBytes(int keyBytes) => keyBytes + 2;
 
     /// <summary>Whether the lease a write names exists (0: it names none).</summary>
     private bool LeaseMissing(long lease) => lease != 0 && !_leases.ContainsKey(lease);
@@ -295,6 +303,7 @@ public sealed partial class KvStateMachine
                 }
 
                 lease.Keys.Add(key);
+                DataBytes += LeasedKeyBytes(key.Length);
                 previousKey = key;
             }
 

@@ -3,6 +3,13 @@ namespace Synod.Kv;
 /// <summary>Client sessions: the exactly-once rules and the bounded, deterministic LRU of sessions.</summary>
 public sealed partial class KvStateMachine
 {
+    /// <summary>
+    /// Whether the command of <paramref name="clientId"/> with <paramref name="sequence"/> has been applied here (its
+    /// session's last applied sequence is at or past it): a retry of it is answered as a duplicate, never judged again.
+    /// </summary>
+    public bool HasApplied(ulong clientId, ulong sequence) =>
+        clientId != 0 && _sessions.TryGetValue(clientId, out var session) && session.LastSequence >= sequence;
+
     /// <summary>True if the client has a session, for tests and diagnostics.</summary>
     public bool HasSession(ulong clientId) => _sessions.ContainsKey(clientId);
 

@@ -59,8 +59,9 @@ public sealed partial class KvStateMachine
     private static ReadOnlySpan<byte> SnapshotMagic => "SYKV"u8;
 
     /// <summary>Writes the whole state: applied slot, every key and value, every session.</summary>
-    /// <exception cref="KvSnapshotTooLargeException">The state does not fit in one array.</exception>
-    public byte[] Snapshot()
+    /// <param name="bytesMax">The most the snapshot may have: past it, it is refused before anything is allocated.</param>
+    /// <exception cref="KvSnapshotTooLargeException">The state does not fit in <paramref name="bytesMax"/> or in one array.</exception>
+    public byte[] Snapshot(long bytesMax = long.MaxValue)
     {
         if (_overlay is not null)
         {
@@ -70,7 +71,7 @@ public sealed partial class KvStateMachine
         return Serialize(
             [],
             AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection(),
-            long.MaxValue);
+            bytesMax);
     }
 
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>

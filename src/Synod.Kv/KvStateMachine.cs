@@ -88,9 +88,10 @@ public sealed partial class KvStateMachine
     public const int KeyOverheadBytes = 16;
 
     /// <summary>
-    /// The bytes the keys and values take: every key and value plus <see cref="KeyOverheadBytes"/> per key, close to
-    /// what they take in a snapshot. A function of the keys alone (a restored replica counts what a replaying one
-    /// counts); the write quota (serve --quota-bytes) is judged against it.
+    /// The bytes the keys and values take: every key and value plus <see cref="KeyOverheadBytes"/> per key, and a leased
+    /// key's bytes once more (its lease lists it), close to what they take in a snapshot. A function of the keys and
+    /// leases alone (a restored replica counts what a replaying one counts); the write quota (serve --quota-bytes) is
+    /// judged against it.
     /// </summary>
     public long DataBytes { get; private set; }
 
@@ -98,16 +99,17 @@ public sealed partial class KvStateMachine
     public static long EntryBytes(int keyBytes, int valueBytes) => (long)keyBytes + valueBytes + KeyOverheadBytes;
 
     /// <summary>
-    /// How much <see cref="DataBytes"/> would grow at most if <paramref name="command"/> were applied now (negative when
-    /// it shrinks it): a put counts its key and value less what the key holds now; a transaction counts the puts of its
-    /// larger branch so (its deletes not subtracted, a key put twice counted twice); every other command 0.
+    /// How much <see cref="DataBytes"/> would grow if <paramref name="command"/> were applied now (negative when it
+    /// shrinks it): a put counts its key and value (and the key once more on a lease) less what the key counts for now;
+    /// a transaction, the larger of its branches, each op in order (a delete subtracts what its key counts for by then);
+    /// every other command 0. Lease attachments a transaction's puts change are counted as for a put.
     /// </summary>
     public long GrowthOf(KvCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
         return command.Operation switch
         {
-            KvOperation.Put => PutGrowth(command.Key, command.Value),
+            KvOperation.Put => BytesAfterPut(command.Key, command.Value, command.Lease) - BytesNow(command.Key),
             KvOperation.Txn when command.Txn is { } txn => Math.Max(BranchGrowth(txn.Success), BranchGrowth(txn.Failure)),
             _ => 0,
         };
@@ -116,19 +118,31 @@ public sealed partial class KvStateMachine
     private long BranchGrowth(IReadOnlyList<KvTxnOp> ops)
     {
         long growth = 0;
+        Dictionary<byte[], long>? written = null;
         foreach (var op in ops)
         {
-            if (op.Kind == KvTxnOpKind.Put)
+            if (op.Kind is not (KvTxnOpKind.Put or KvTxnOpKind.Delete))
             {
-                growth += PutGrowth(op.Key, op.Value);
+                continue;
             }
+
+            written ??= new Dictionary<byte[], long>(ByteArrayComparer.Instance);
+            var before = written.TryGetValue(op.Key, out var earlier) ? earlier : BytesNow(op.Key);
+            var after = op.Kind == KvTxnOpKind.Put ? BytesAfterPut(op.Key, op.Value, op.Lease) : 0;
+            growth += after - before;
+            written[op.Key] = after;
         }
 
         return growth;
     }
 
-    private long PutGrowth(byte[] key, byte[] value) =>
-        EntryBytes(key.Length, value.Length) - (TryGetEntry(key, out var existing) ? EntryBytes(key.Length, existing.Value.Length) : 0);
+    /// <summary>What a key counts for in <see cref="DataBytes"/> now: its entry, and its key again if on a lease; 0 when absent.</summary>
+    private long BytesNow(byte[] key) =>
+        !TryGetEntry(key, out var existing) ? 0
+        : EntryBytes(key.Length, existing.Value.Length) + (LeaseOf(key) != 0 ? LeasedKeyBytes(key.Length) : 0);
+
+    private static long BytesAfterPut(byte[] key, byte[] value, long lease) =>
+        EntryBytes(key.Length, value.Length) + (lease != 0 ? LeasedKeyBytes(key.Length) : 0);
 
     /// <summary>
     /// Applies one slot's batch of commands in order and answers each. A command that does not decode or

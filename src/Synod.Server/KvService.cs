@@ -731,10 +731,11 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     private RpcException NoSpace(KvCommand command)
     {
         var what = command.Operation == KvOperation.Txn ? "transaction" : "put";
+        var used = host.Metrics.View is { } view ? $"the keys and values take about {view.DataBytes} bytes at replica {options.Id} and " : "";
         return new RpcException(
             new Status(StatusCode.ResourceExhausted,
-                $"database space exceeded: the keys and values take {host.Metrics.View?.DataBytes ?? 0} bytes at replica {options.Id} and the {what} would take them past the write quota of {options.QuotaBytes} bytes (--quota-bytes); " +
-                "this attempt was not proposed (an earlier attempt of the same write may still take effect). Delete keys or raise --quota-bytes on every replica; deletes and puts that do not grow the data are still served."),
+                $"database space exceeded: {used}the {what} would take them past the write quota of {options.QuotaBytes} bytes (--quota-bytes); " +
+                "this attempt was not proposed. Delete keys or raise --quota-bytes on every replica; deletes and writes that do not grow the data are still served."),
             new Metadata { { NoSpaceTrailer, "1" } });
     }
 

@@ -21,6 +21,9 @@ public sealed class SimClient(int index)
 
     public long Attempt { get; set; }
 
+    /// <summary>Attempts of the current operation the network delivered more than once (a copy refused says nothing of the other).</summary>
+    public HashSet<long> DuplicatedAttempts { get; } = [];
+
     public int AttemptsOfOperation { get; set; }
 
     public int LastReplica { get; set; }

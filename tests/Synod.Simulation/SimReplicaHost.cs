@@ -236,13 +236,17 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     /// </summary>
     private void WriteUnderQuota(ulong clientId, ulong sequence, byte[] bytes, KvCommand command, IAnswer<WriteOutcome> answer)
     {
-        if (_sim.QuotaBytes is not { } quota || !Core.KnowsLiveLeader || Core.Removed || _driver.IsWaiting(clientId, sequence))
+        // Not judged: no quota; no leader (refused first); a retry joining its waiting copy or of a write applied here
+        // already (neither is judged again); a replica that lags too far to judge; the bugs that rewrite a transaction
+        // before the quota sees it.
+        if (_sim.QuotaBytes is not { } quota || !Core.KnowsLiveLeader || Core.Removed || _driver.IsWaiting(clientId, sequence) ||
+            Kv.HasApplied(clientId, sequence) || _driver.QuotaLagging || (Core.Options.Bugs & (ProtocolBugs.CompareAtProposal | ProtocolBugs.TxnCompareAtProposal)) != 0)
         {
             _driver.Write(clientId, sequence, bytes, answer);
             return;
         }
 
-        var (data, growth) = (Kv.DataBytes, Kv.GrowthOf(command));
+        var (data, growth) = (Kv.DataBytes + _driver.QuotaReserved, Kv.GrowthOf(command));
         var over = growth > 0 && data + growth > quota;
         var watched = new WatchedAnswer<WriteOutcome>(answer);
         _driver.Write(clientId, sequence, bytes, watched);
@@ -253,11 +257,11 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         if (over && !watched.AnsweredAtOnce)
         {
-            _sim.Violation($"replica {Id} proposed client {clientId}'s {command.Operation} {sequence}, which grows the data by {growth} bytes, at {data} bytes: past the write quota of {quota} bytes.");
+            _sim.Violation($"replica {Id} proposed client {clientId}'s {command.Operation} {sequence}, which grows the data by {growth} bytes, at {data} bytes applied and reserved: past the write quota of {quota} bytes.");
         }
         else if (!over && watched.Failure == ReplicaFailure.NoSpace)
         {
-            _sim.Violation($"replica {Id} refused client {clientId}'s {command.Operation} {sequence} for space, though it grows the data by {growth} bytes at {data} bytes, within the write quota of {quota} bytes.");
+            _sim.Violation($"replica {Id} refused client {clientId}'s {command.Operation} {sequence} for space, though it grows the data by {growth} bytes at {data} bytes applied and reserved, within the write quota of {quota} bytes.");
         }
     }
 

@@ -157,6 +157,7 @@ public sealed partial class Simulator
 
         client.InvokeMs = NowMs;
         client.AttemptsOfOperation = 0;
+        client.DuplicatedAttempts.Clear();
         SendAttempt(client);
     }
 
@@ -469,14 +470,15 @@ public sealed partial class Simulator
 
     /// <summary>
     /// A write refused for space: not proposed by this attempt, so on a first attempt it did not happen; after an earlier
-    /// attempt that may be in flight, its outcome is unknown. Not retried either way: space comes back only with deletes.
+    /// attempt that may be in flight, or when the network delivered this attempt twice (the other copy may have been
+    /// judged after a delete made room), its outcome is unknown. Not retried either way: space comes back only with deletes.
     /// </summary>
     private void OnNoSpace(SimClient client, ClientRequest request)
     {
         Faults.WritesRefusedNoSpace++;
         if (!request.IsSideOperation)
         {
-            var first = client.AttemptsOfOperation == 1;
+            var first = client.AttemptsOfOperation == 1 && !client.DuplicatedAttempts.Contains(client.Attempt);
             _history.Add(new Operation(client.Index, request.Kind, request.Key, request.Value, null, client.InvokeMs, first ? NowMs : null, first ? Outcome.Fail : Outcome.Unknown) { Expect = request.Expect });
         }
 

@@ -85,6 +85,11 @@ public sealed partial class Simulator
     public void SendClientRequest(int replica, ClientRequest request)
     {
         var copies = CopiesToDeliver();
+        if (copies > 1)
+        {
+            _clients[request.Client - 1].DuplicatedAttempts.Add(request.Attempt);
+        }
+
         for (var i = 0; i < copies; i++)
         {
             var target = Host(replica);

@@ -119,6 +119,28 @@ public sealed partial class Simulator
 
     public FaultCounters Faults { get; } = new();
 
+    /// <summary>The bytes the keys, values and leased keys of <paramref name="kv"/> count for, from scratch (KvStateMachine.DataBytes).</summary>
+    private static long Recount(Synod.Kv.KvStateMachine kv)
+    {
+        long bytes = 0;
+        var range = new Synod.Kv.KvRange([], []);
+        while (true)
+        {
+            var page = kv.Range(range);
+            foreach (var (key, entry) in page.Entries)
+            {
+                bytes += Synod.Kv.KvStateMachine.EntryBytes(key.Length, entry.Value.Length) + (kv.LeaseOf(key) != 0 ? key.Length + 2 : 0);
+            }
+
+            if (!page.More)
+            {
+                return bytes;
+            }
+
+            range = new Synod.Kv.KvRange([.. page.Entries[^1].Key, 0], []);
+        }
+    }
+
     /// <summary>A finding of a check made at a replica host (the quota oracle), at the simulated time it was made.</summary>
     internal void Violation(string finding) => _violations.Add($"at {NowMs} ms: {finding}");
 
@@ -286,6 +308,13 @@ public sealed partial class Simulator
             {
                 _violations.Add($"replicas did not converge {ConvergenceMs} ms after the last operation: replica {first.Id} applied " +
                     $"{first.Kv.AppliedSlot} slots (hash {first.Kv.ContentHash():x}), replica {host.Id} applied {host.Kv.AppliedSlot} (hash {host.Kv.ContentHash():x}). {DescribeReplicas()}");
+                return;
+            }
+
+            // The write quota's count is kept up to date by every write path: it must equal a count from scratch.
+            if (Recount(host.Kv) is var counted && counted != host.Kv.DataBytes)
+            {
+                _violations.Add($"replica {host.Id} counts {host.Kv.DataBytes} bytes of keys and values for the write quota, but they add up to {counted}.");
                 return;
             }
 

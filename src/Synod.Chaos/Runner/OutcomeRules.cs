@@ -26,6 +26,7 @@ public static class OutcomeRules
             // unreachable on the retry, yet it may have been forwarded and applied; OutcomeUnknown says so.
             SynodUnavailableException unavailable => unavailable.OutcomeUnknown ? Outcome.Unknown : Outcome.Fail,
             SynodSessionExpiredException expired => expired.OutcomeUnknown ? Outcome.Unknown : Outcome.Fail,
+            SynodNoSpaceException noSpace => noSpace.OutcomeUnknown ? Outcome.Unknown : Outcome.Fail,
             SynodServerException server => server.OutcomeUnknown ? Outcome.Unknown : Outcome.Fail,
 
             // Cancelled mid-flight, or a failure the client library did not classify: the write may have been proposed.

@@ -10,7 +10,32 @@ namespace Synod.Tests.Kv;
 public sealed class KvDataBytesTests
 {
     private static long Recount(KvStateMachine machine) =>
-        machine.Range(new KvRange([], [])).Entries.Sum(kv => KvStateMachine.EntryBytes(kv.Key.Length, kv.Entry.Value.Length));
+        machine.Range(new KvRange([], [])).Entries.Sum(kv =>
+            KvStateMachine.EntryBytes(kv.Key.Length, kv.Entry.Value.Length) + (machine.LeaseOf(kv.Key) != 0 ? kv.Key.Length + 2 : 0));
+
+    [Fact]
+    public void A_leased_key_counts_its_key_once_more_and_a_transaction_counts_its_deletes_in_order()
+    {
+        var machine = WithClients(1);
+        Apply(machine, KvCommand.GrantLease(1, 1, 7, 60).Encode());
+        var leased = new KvCommand(1, 2, KvOperation.Put, Bytes("lk"), Bytes("vv")) { Lease = 7 };
+        Assert.Equal(2 + 2 + KvStateMachine.KeyOverheadBytes + 2 + 2, machine.GrowthOf(leased));
+        Apply(machine, leased.Encode());
+        Assert.Equal(2 + 2 + KvStateMachine.KeyOverheadBytes + 2 + 2, machine.DataBytes);
+
+        // A move: delete "lk", put "nk" of the same size without a lease: smaller by the lease's count of the key (with
+        // an empty other branch, the larger growth is that branch's 0: a move is taken at the quota).
+        KvTxnOp[] moveOps = [KvTxnOp.Delete(Bytes("lk")), KvTxnOp.Put(Bytes("nk"), Bytes("vv"))];
+        Assert.Equal(-4, machine.GrowthOf(new KvCommand(1, 3, KvOperation.Txn, [], []) { Txn = new KvTxn([], moveOps, moveOps) }));
+        Assert.Equal(0, machine.GrowthOf(new KvCommand(1, 3, KvOperation.Txn, [], []) { Txn = new KvTxn([], moveOps, []) }));
+
+        // A key put twice in one branch counts once; the larger branch counts.
+        var twice = new KvCommand(1, 3, KvOperation.Txn, [], []) { Txn = new KvTxn([], [KvTxnOp.Put(Bytes("a"), Bytes("12")), KvTxnOp.Put(Bytes("a"), Bytes("1234"))], [KvTxnOp.Put(Bytes("b"), Bytes("1"))]) };
+        Assert.Equal(1 + 4 + KvStateMachine.KeyOverheadBytes, machine.GrowthOf(twice));
+
+        Apply(machine, KvCommand.RevokeLease(1, 4, 7).Encode());
+        Assert.Equal(0, machine.DataBytes);
+    }
 
     [Fact]
     public void The_count_is_every_key_and_value_plus_the_per_key_overhead_through_puts_overwrites_and_deletes()

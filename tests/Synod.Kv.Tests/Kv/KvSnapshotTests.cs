@@ -10,6 +10,19 @@ public sealed class KvSnapshotTests
     private const int HeaderBytes = 17;
     private const int ChecksumOffset = 13;
 
+    /// <summary>What `synod snapshot restore --id` relies on to refuse a file no replica could hold, before allocating it.</summary>
+    [Fact]
+    public void A_snapshot_over_the_limit_given_is_refused_with_its_size_and_one_within_it_is_the_same_as_without_a_limit()
+    {
+        var machine = WithClients(1);
+        Apply(machine, Put(1, 1, "a", new string('v', 500)));
+        var whole = machine.Snapshot();
+
+        var refused = Assert.Throws<KvSnapshotTooLargeException>(() => machine.Snapshot(bytesMax: whole.Length - 1));
+        Assert.Equal((whole.Length, whole.Length - 1L), (refused.Bytes, refused.Limit));
+        Assert.Equal(whole, machine.Snapshot(bytesMax: whole.Length));
+    }
+
     [Fact]
     public void Restore_of_Snapshot_preserves_data_AppliedSlot_sessions_and_ContentHash()
     {

@@ -30,6 +30,20 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public void A_write_quota_that_with_the_history_would_not_leave_the_state_within_one_snapshot_is_refused_naming_both()
+    {
+        var options = Options() with { Id = 1 };
+        var room = ServerOptions.CoreDefaults.SnapshotBytesMax - ServerOptions.SnapshotReserveBytes;
+        (options with { QuotaBytes = room - options.HistoryBytes }).Validate();
+
+        var quota = Assert.Throws<ArgumentException>((options with { QuotaBytes = room - options.HistoryBytes + 1 }).Validate);
+        Assert.Contains("--quota-bytes", quota.Message, StringComparison.Ordinal);
+        var history = Assert.Throws<ArgumentException>((options with { HistoryBytes = 512L * 1024 * 1024 }).Validate);
+        Assert.Contains("--history-bytes", history.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>((options with { QuotaBytes = 0 }).Validate);
+    }
+
+    [Fact]
     public void A_peer_route_is_dialled_instead_of_the_configured_endpoint_and_a_bad_one_is_refused_naming_it()
     {
         var options = Options() with { Id = 1, PeerRoutes = new Dictionary<int, string> { [2] = "127.0.0.1:9002", [9] = "127.0.0.1:9009" } };
