@@ -56,7 +56,7 @@ public static class ServeCommand
         };
         var quotaBytes = new Option<long>("--quota-bytes")
         {
-            Description = "The write quota: a put or transaction that would take the keys and values (16 bytes of overhead per key) past this many bytes is refused with \"database space exceeded\" (exit code 9); deletes are still served. Keep it with --history-bytes below the 1 GiB snapshot limit.",
+            Description = "The write quota: a put or transaction that would take the keys and values (16 bytes of overhead per key) past this many bytes is refused with \"database space exceeded\" (exit code 9); deletes are still served. With --history-bytes, the sessions and 128 MiB of room it must fit the 1 GiB snapshot limit. Use the same on every replica.",
             DefaultValueFactory = _ => ServerOptions.Defaults.QuotaBytes,
         };
         var watchersMax = new Option<int>("--watchers-max") { Description = "The most watchers this replica serves in all.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersMax };

@@ -157,9 +157,15 @@ internal static class SnapshotCommands
                 var seeded = Synod.Kv.KvStateMachine.Seeded(SeedSlot, savedRevision, entries);
                 if (seeded.DataBytes > Synod.Driver.DriverOptions.QuotaBytesDefault)
                 {
+                    // The largest quota serve takes with the default history and sessions.
+                    var defaults = Synod.Server.ServerOptions.Defaults;
+                    var quotaMax = Synod.Server.ServerOptions.CoreDefaults.SnapshotBytesMax - defaults.HistoryBytes - Synod.Server.ServerOptions.SnapshotReserveBytes
+                        - ((long)defaults.SessionsMax * Synod.Server.ServerOptions.SessionSnapshotBytesMax);
                     await Console.Error.WriteLineAsync(
                         $"warning: the keys and values take {seeded.DataBytes} bytes, past the default write quota of {Synod.Driver.DriverOptions.QuotaBytesDefault} bytes: " +
-                        $"serve every replica with --quota-bytes of at least that, or only deletes and writes that do not grow the data will be taken.");
+                        (seeded.DataBytes <= quotaMax
+                            ? $"serve every replica with --quota-bytes of at least that (at most {quotaMax} with the default --history-bytes and --sessions-max), or only deletes and writes that do not grow the data will be taken."
+                            : $"more than the largest quota serve takes with the default --history-bytes and --sessions-max ({quotaMax}): the cluster will take only deletes and writes that do not grow the data until keys are deleted."));
                 }
 
                 snapshot = seeded.Snapshot(snapshotBytesMax);

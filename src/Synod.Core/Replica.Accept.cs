@@ -167,6 +167,7 @@ public sealed partial class Replica
         var raised = accept.Ballot > _promised;
         _promised = accept.Ballot;
         NoteLeader(accept.From, accept.Ballot);
+        NotePeerCommit(accept.From, accept.CommitIndex);
         _log.TryGetValue(accept.Slot, out var existing);
         var alreadyChosen = accept.Slot <= _snapshotSlot || existing is { Chosen: true };
         if (existing is { Chosen: true } && !existing.AcceptedBallot.IsZero && accept.Ballot >= existing.AcceptedBallot)

@@ -243,6 +243,19 @@ public sealed partial class Replica
         _maxRoundSeen = Math.Max(_maxRoundSeen, ballot.Round);
     }
 
+    /// <summary>
+    /// The commit index a leader's Accept or Commit carries, as a heartbeat's would be noted: a replica that hears the
+    /// leader knows how far behind it is from the first message on, not only from the first heartbeat (the write quota
+    /// judges only when it is close enough). Never lowered by a late message.
+    /// </summary>
+    private void NotePeerCommit(int from, long commitIndex)
+    {
+        if (commitIndex > _peerCommitIndex.GetValueOrDefault(from))
+        {
+            _peerCommitIndex[from] = commitIndex;
+        }
+    }
+
     private void OnHeartbeat(Heartbeat heartbeat)
     {
         _peerCommitIndex[heartbeat.From] = heartbeat.CommitIndex;

@@ -103,6 +103,7 @@ public sealed partial class Replica
         }
 
         NoteLeader(commit.From, commit.Ballot);
+        NotePeerCommit(commit.From, commit.CommitIndex);
         LearnCommit(commit.Ballot, commit.CommitIndex, commit.From);
     }
 

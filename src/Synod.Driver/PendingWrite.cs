@@ -15,7 +15,7 @@ internal sealed class PendingWrite(byte[] command, long tick)
     public List<IAnswer<WriteOutcome>> Waiters { get; } = [];
 
     /// <summary>What this write holds back of the write quota until it is applied or given up (its growth, at most).</summary>
-    public long QuotaReserved { get; init; }
+    public long QuotaReserved { get; set; }
 
     /// <summary>
     /// A snapshot was installed while the write waited, so a copy of it may have been applied out of this replica's

@@ -17,9 +17,15 @@ public sealed partial class ReplicaDriver
             _lastSnapshotSlot = ready.Snapshot.Slot;
             ClearSnapshotRetry();
             _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
-            foreach (var write in _writeWaiters.Values)
+            foreach (var ((clientId, sequence), write) in _writeWaiters)
             {
                 write.MayHaveBeenAppliedUnseen = true;
+                if (Kv.HasApplied(clientId, sequence))
+                {
+                    // In the installed state already: its growth is in DataBytes, so reserving it too would count it twice.
+                    QuotaReserved -= write.QuotaReserved;
+                    write.QuotaReserved = 0;
+                }
             }
 
             RecheckWatchers();

@@ -171,26 +171,48 @@ public sealed partial class ReplicaDriver
     public long QuotaReserved { get; private set; }
 
     /// <summary>
-    /// Whether this replica lags too far to judge the quota: it rebuilds, or its applied state is more than
-    /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind the highest commit index it has heard of.
+    /// Whether this follower lags its leader too far to judge the quota: its applied state is more than
+    /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind the commit index the leader last told it, or the slots it
+    /// has still to apply could hold more growth (<see cref="SlotGrowthBytesMax"/> each) than the room left under the
+    /// quota, so near the quota only a replica that has applied all it knows chosen judges. A leader never lags: what it
+    /// knows chosen it applies in the same pass, and what it has in flight it reserves. Only the leader's commit index
+    /// counts (a member that is not leading, or a message of an earlier life, cannot hold writes back).
     /// </summary>
-    public bool QuotaLagging => Core.Rebuilding || Core.HighestKnownCommit - Kv.AppliedSlot > _options.QuotaLagSlotsMax;
+    public bool QuotaLagging
+    {
+        get
+        {
+            if (Core.Role == ReplicaRole.Leader || !Core.KnowsLiveLeader || Core.LeaderId is not int leader)
+            {
+                return false;
+            }
+
+            var lag = Core.PeerCommitIndex(leader) - Kv.AppliedSlot;
+            var room = _options.QuotaBytes - Kv.DataBytes - QuotaReserved;
+            return lag > 0 && (lag > _options.QuotaLagSlotsMax || lag > room / SlotGrowthBytesMax);
+        }
+    }
+
+    /// <summary>The most one slot can grow the data by, about: a full batch and one more command, each byte counted twice (a leased key's).</summary>
+    private long SlotGrowthBytesMax => 2L * (Core.Options.BatchBytesMax + KvLimits.TxnBytesMax + KvLimits.KeyBytesMax);
 
     /// <summary>
     /// Why <paramref name="command"/> may not be proposed for the write quota, or null: <see cref="ReplicaFailure.NoSpace"/>
     /// when it would take the data applied here, with <see cref="QuotaReserved"/>, past <see cref="DriverOptions.QuotaBytes"/>;
     /// <see cref="ReplicaFailure.CatchingUp"/> when it grows the data and this replica lags too far to judge
     /// (<see cref="QuotaLagging"/>). <paramref name="reserved"/> is what an admitted write holds back until it is applied.
-    /// Decoded only near the quota or while lagging, so writes far below it cost one comparison: a command grows the data
-    /// by at most its encoding's length plus <see cref="KvStateMachine.KeyOverheadBytes"/> and a leased key's overhead for
-    /// each of at most TxnOpsMax puts of a branch, and a write far below the quota reserves its length and one key's overhead.
+    /// Decoded only near the quota or while lagging, so writes far below it cost one comparison and reserve an upper bound
+    /// of their growth (twice their encoding, and per put a key's overhead and a leased key's); near it, exactly their growth.
     /// </summary>
     private ReplicaFailure? JudgeQuota(byte[] command, out long reserved)
     {
-        reserved = command.Length + KvStateMachine.KeyOverheadBytes;
+        // An upper bound of the growth without decoding: every key and value byte is in the encoding, counted at most
+        // twice (a leased key), with a key's overhead and a leased key's for each put (one, or a branch of a transaction).
+        var puts = command.Length > 1 && command[1] == (byte)KvOperation.Txn ? KvLimits.TxnOpsMax : 1;
+        reserved = (2L * command.Length) + ((long)(KvStateMachine.KeyOverheadBytes + 2) * puts);
         var lagging = QuotaLagging;
         var used = Kv.DataBytes + QuotaReserved;
-        if ((!lagging && used + command.Length + QuotaDecodeMarginBytes <= _options.QuotaBytes) || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)
+        if ((!lagging && used + reserved <= _options.QuotaBytes) || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)
         {
             return null;
         }
@@ -212,9 +234,6 @@ public sealed partial class ReplicaDriver
             : used + growth > _options.QuotaBytes ? ReplicaFailure.NoSpace
             : null;
     }
-
-    /// <summary>The most a command's growth may exceed its encoded length by: per put of a branch, a key's overhead and a leased key's.</summary>
-    private const long QuotaDecodeMarginBytes = (long)(KvStateMachine.KeyOverheadBytes + 2 + KvLimits.KeyBytesMax) * KvLimits.TxnOpsMax;
 
     /// <summary>Drops a waiting write, releasing what it reserved of the quota.</summary>
     private void ForgetWrite((ulong ClientId, ulong Sequence) key)

@@ -31,7 +31,7 @@ public enum ReplicaFailure
 
     /// <summary>
     /// The write would grow the data, and this replica lags too far behind the cluster to judge the write quota
-    /// (<see cref="DriverOptions.QuotaLagSlotsMax"/>; or it rebuilds): nothing was proposed; another replica can judge it.
+    /// (<see cref="ReplicaDriver.QuotaLagging"/>): nothing was proposed; another replica (the leader) can judge it.
     /// </summary>
     CatchingUp,
 }

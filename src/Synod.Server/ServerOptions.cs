@@ -193,10 +193,13 @@ public sealed record ServerOptions
 
     /// <summary>
     /// What a snapshot holds besides the keys, values and history, at most, with writes in flight at other replicas
-    /// (128 MiB): users and roles stay under 64 MiB, sessions and leases' own records under a few tens; the quota and the
-    /// history must leave this much of the snapshot limit.
+    /// (128 MiB): users and roles stay under 64 MiB, leases' own records under a few tens; the quota, the history and the
+    /// sessions (<see cref="SessionSnapshotBytesMax"/> each) must leave this much of the snapshot limit.
     /// </summary>
     public const long SnapshotReserveBytes = 128L * 1024 * 1024;
+
+    /// <summary>The most one client session takes in a snapshot (72 bytes: its id, sequence, status, slot and revisions).</summary>
+    public const int SessionSnapshotBytesMax = 72;
 
     /// <summary>The most watchers this replica serves in all (--watchers-max, 10,000); a watch beyond it is refused, naming it, and the client watches at another replica. Each applied slot costs the owner loop a little for every watcher, which is what this bounds.</summary>
     public int WatchersMax { get; init; } = 10_000;
@@ -466,9 +469,10 @@ public sealed record ServerOptions
             throw new ArgumentException($"the storage's RecordBytesMax ({Storage.RecordBytesMax}) must hold the core's largest batch, BatchBytesMax ({core.BatchBytesMax}) plus one ClientRequestBytesMax ({ClientRequestBytesMax}) command, or a chosen batch could not be logged.");
         }
 
-        if (QuotaBytes > core.SnapshotBytesMax - HistoryBytes - SnapshotReserveBytes)
+        var sessionBytes = (long)SessionsMax * SessionSnapshotBytesMax;
+        if (QuotaBytes > core.SnapshotBytesMax - HistoryBytes - SnapshotReserveBytes - sessionBytes)
         {
-            throw new ArgumentException($"QuotaBytes (--quota-bytes, {QuotaBytes}) plus HistoryBytes (--history-bytes, {HistoryBytes}) plus {SnapshotReserveBytes} bytes kept for users, roles, leases, sessions and writes in flight pass the largest snapshot, SnapshotBytesMax ({core.SnapshotBytesMax}): the whole state goes in one snapshot, and a state that does not fit cannot bring a new or wiped replica up to date. Lower --quota-bytes or --history-bytes.");
+            throw new ArgumentException($"QuotaBytes (--quota-bytes, {QuotaBytes}) plus HistoryBytes (--history-bytes, {HistoryBytes}), {sessionBytes} bytes for SessionsMax (--sessions-max, {SessionsMax}) sessions and {SnapshotReserveBytes} bytes kept for users, roles, leases and writes in flight pass the largest snapshot, SnapshotBytesMax ({core.SnapshotBytesMax}): the whole state goes in one snapshot, and a state that does not fit cannot bring a new or wiped replica up to date. Lower --quota-bytes, --history-bytes or --sessions-max.");
         }
 
         if (Storage.SnapshotBytesMax < core.SnapshotBytesMax)

@@ -113,6 +113,12 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public KvStateMachine Kv => _driver.Kv;
 
+    /// <summary>What the driver holds back of the write quota for the writes it has waiting (<see cref="ReplicaDriver.QuotaReserved"/>).</summary>
+    public long QuotaReserved => _driver.QuotaReserved;
+
+    /// <summary>The writes waiting at the driver.</summary>
+    public int WritesWaiting => _driver.WritesWaiting;
+
     /// <summary>When this replica last crashed (simulated ms).</summary>
     public long CrashedAtMs { get; private set; }
 
@@ -237,17 +243,23 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     private void WriteUnderQuota(ulong clientId, ulong sequence, byte[] bytes, KvCommand command, IAnswer<WriteOutcome> answer)
     {
         // Not judged: no quota; no leader (refused first); a retry joining its waiting copy or of a write applied here
-        // already (neither is judged again); a replica that lags too far to judge; the bugs that rewrite a transaction
-        // before the quota sees it.
+        // already (neither is judged again); the bugs that rewrite a transaction before the quota sees it. A replica that
+        // lags too far to judge must refuse every write that grows the data.
         if (_sim.QuotaBytes is not { } quota || !Core.KnowsLiveLeader || Core.Removed || _driver.IsWaiting(clientId, sequence) ||
-            Kv.HasApplied(clientId, sequence) || _driver.QuotaLagging || (Core.Options.Bugs & (ProtocolBugs.CompareAtProposal | ProtocolBugs.TxnCompareAtProposal)) != 0)
+            Kv.HasApplied(clientId, sequence) || (Core.Options.Bugs & (ProtocolBugs.CompareAtProposal | ProtocolBugs.TxnCompareAtProposal)) != 0)
         {
             _driver.Write(clientId, sequence, bytes, answer);
             return;
         }
 
+        var lagging = _driver.QuotaLagging;
         var (data, growth) = (Kv.DataBytes + _driver.QuotaReserved, Kv.GrowthOf(command));
-        var over = growth > 0 && data + growth > quota;
+        var over = growth > 0 && (lagging || data + growth > quota);
+        if (lagging && growth > 0)
+        {
+            _sim.Faults.WritesRefusedLagging++;
+        }
+
         var watched = new WatchedAnswer<WriteOutcome>(answer);
         _driver.Write(clientId, sequence, bytes, watched);
         if (over)
@@ -257,9 +269,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         if (over && !watched.AnsweredAtOnce)
         {
-            _sim.Violation($"replica {Id} proposed client {clientId}'s {command.Operation} {sequence}, which grows the data by {growth} bytes, at {data} bytes applied and reserved: past the write quota of {quota} bytes.");
+            _sim.Violation($"replica {Id} proposed client {clientId}'s {command.Operation} {sequence}, which grows the data by {growth} bytes, at {data} bytes applied and reserved" +
+                (lagging ? ", while it lagged too far to judge the quota." : $": past the write quota of {quota} bytes."));
         }
-        else if (!over && watched.Failure == ReplicaFailure.NoSpace)
+        else if (!over && watched.Failure is ReplicaFailure.NoSpace or ReplicaFailure.CatchingUp)
         {
             _sim.Violation($"replica {Id} refused client {clientId}'s {command.Operation} {sequence} for space, though it grows the data by {growth} bytes at {data} bytes applied and reserved, within the write quota of {quota} bytes.");
         }

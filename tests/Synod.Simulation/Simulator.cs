@@ -318,6 +318,13 @@ public sealed partial class Simulator
                 return;
             }
 
+            // With nothing waiting, nothing is held back of the quota.
+            if (host.WritesWaiting == 0 && host.QuotaReserved != 0)
+            {
+                _violations.Add($"replica {host.Id} holds {host.QuotaReserved} bytes of the write quota back with no write waiting.");
+                return;
+            }
+
             // The hash leaves out the sessions and the client ids assigned; the snapshot bytes hold everything, sorted.
             if (!host.Kv.SnapshotInProgress && !first.Kv.SnapshotInProgress && !host.Kv.Snapshot().AsSpan().SequenceEqual(first.Kv.Snapshot()))
             {

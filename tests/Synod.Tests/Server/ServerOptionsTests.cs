@@ -33,13 +33,15 @@ public sealed class ServerOptionsTests
     public void A_write_quota_that_with_the_history_would_not_leave_the_state_within_one_snapshot_is_refused_naming_both()
     {
         var options = Options() with { Id = 1 };
-        var room = ServerOptions.CoreDefaults.SnapshotBytesMax - ServerOptions.SnapshotReserveBytes;
+        var room = ServerOptions.CoreDefaults.SnapshotBytesMax - ServerOptions.SnapshotReserveBytes - ((long)options.SessionsMax * ServerOptions.SessionSnapshotBytesMax);
         (options with { QuotaBytes = room - options.HistoryBytes }).Validate();
 
         var quota = Assert.Throws<ArgumentException>((options with { QuotaBytes = room - options.HistoryBytes + 1 }).Validate);
         Assert.Contains("--quota-bytes", quota.Message, StringComparison.Ordinal);
         var history = Assert.Throws<ArgumentException>((options with { HistoryBytes = 512L * 1024 * 1024 }).Validate);
         Assert.Contains("--history-bytes", history.Message, StringComparison.Ordinal);
+        var sessions = Assert.Throws<ArgumentException>((options with { SessionsMax = 5_000_000 }).Validate);
+        Assert.Contains("--sessions-max", sessions.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>((options with { QuotaBytes = 0 }).Validate);
     }
 
