@@ -50,7 +50,8 @@ internal sealed class AttemptHistory
     /// attempt cut short by the operation's deadline while the channel still waited to connect): it does not show that
     /// any replica was reached. A write's outcome still counts as unknown, in case the channel connected unseen.
     /// </param>
-    public void Record(string endpoint, RpcFailureKind kind, string text, bool neverConnected = false)
+    /// <param name="notProposed">A refusal that says this attempt was not proposed: it adds no doubt about a write's outcome (earlier attempts still count).</param>
+    public void Record(string endpoint, RpcFailureKind kind, string text, bool neverConnected = false, bool notProposed = false)
     {
         Attempts++;
         _endpointsTried.Add(endpoint);
@@ -71,7 +72,7 @@ internal sealed class AttemptHistory
         }
 
         AnyConnected = true;
-        OutcomeUnknown |= IsWrite;
+        OutcomeUnknown |= IsWrite && !notProposed;
         if (kind == RpcFailureKind.Refused)
         {
             LastServerMessage = text;

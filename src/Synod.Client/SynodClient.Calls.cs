@@ -230,6 +230,9 @@ public sealed partial class SynodClient
     /// <summary>The trailer of a write refused by the write quota (the server's KvService.NoSpaceTrailer).</summary>
     private const string NoSpaceTrailer = "synod-no-space";
 
+    /// <summary>The trailer of a refusal that says the attempt was not proposed (the server's KvService.NotProposedTrailer).</summary>
+    private const string NotProposedTrailer = "synod-not-proposed";
+
     /// <summary>The trailer naming the leader to ask, on a lease call refused by a replica that does not measure leases.</summary>
     private const string LeaderTrailer = "synod-leader";
 
@@ -294,7 +297,7 @@ public sealed partial class SynodClient
                 throw SessionExpired(e, history, endpoint, detail);
             case RpcFailureKind.ConnectFailed or RpcFailureKind.Unanswered or RpcFailureKind.Refused or RpcFailureKind.Unauthenticated:
                 var text = kind == RpcFailureKind.Refused ? detail : RpcFailure.Describe(e, attemptTimeout);
-                history.Record(endpoint, kind, text, neverConnected);
+                history.Record(endpoint, kind, text, neverConnected, notProposed: kind == RpcFailureKind.Refused && e.Trailers.Get(NotProposedTrailer) is not null);
                 if (pinned && kind == RpcFailureKind.ConnectFailed)
                 {
                     throw history.PinnedUnreachable(endpoint, text, elapsed);

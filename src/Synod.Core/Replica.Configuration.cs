@@ -392,6 +392,12 @@ public sealed partial class Replica
 
     private long _recoveryEnd;
 
+    /// <summary>
+    /// As leader: the last slot its phase 1 found a value (or a gap) to recover, 0 when none; until its commit index
+    /// reaches it, slots below may be chosen that this leader has not applied (the write quota counts them as lag).
+    /// </summary>
+    public long RecoveryEnd => _role == ReplicaRole.Leader ? _recoveryEnd : 0;
+
     /// <summary>Proposes the recovered slots again, in order, as far as the configuration is known and promised (I22).</summary>
     private void ProposeRecovered()
     {

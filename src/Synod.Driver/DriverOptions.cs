@@ -42,9 +42,9 @@ public sealed record DriverOptions
     public long QuotaBytes { get; init; } = QuotaBytesDefault;
 
     /// <summary>
-    /// A replica whose applied state lags the highest commit index it has heard of by more than this many slots (or
-    /// that rebuilds) does not judge the quota: a write that grows the data is refused <see cref="ReplicaFailure.CatchingUp"/>
-    /// there, and the client takes it to another replica.
+    /// A replica whose applied state lags what it knows chosen by more than this many slots does not judge the quota (nor
+    /// one whose lag could hold more growth than the room left: <see cref="ReplicaDriver.QuotaLagging"/>): a write that
+    /// grows the data is refused <see cref="ReplicaFailure.CatchingUp"/> there, and the client takes it to another replica.
     /// </summary>
     public long QuotaLagSlotsMax { get; init; } = 1_000;
 

@@ -171,23 +171,33 @@ public sealed partial class ReplicaDriver
     public long QuotaReserved { get; private set; }
 
     /// <summary>
-    /// Whether this follower lags its leader too far to judge the quota: its applied state is more than
-    /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind the commit index the leader last told it, or the slots it
-    /// has still to apply could hold more growth (<see cref="SlotGrowthBytesMax"/> each) than the room left under the
-    /// quota, so near the quota only a replica that has applied all it knows chosen judges. A leader never lags: what it
-    /// knows chosen it applies in the same pass, and what it has in flight it reserves. Only the leader's commit index
-    /// counts (a member that is not leading, or a message of an earlier life, cannot hold writes back).
+    /// Whether this replica lags too far to judge the quota: its applied state is more than
+    /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind what it knows chosen, or the slots it has still to apply
+    /// could hold more growth (<see cref="SlotGrowthBytesMax"/> each) than the room left under the quota, so near the
+    /// quota only a replica that has applied all it knows chosen judges. A follower measures from the commit index its
+    /// leader last sent (only the leader's counts: a member that is not leading cannot hold writes back); a leader from
+    /// its commit index or, just elected, the last slot its phase 1 recovers, whichever is later (slots below it may be
+    /// chosen that it has not applied).
     /// </summary>
     public bool QuotaLagging
     {
         get
         {
-            if (Core.Role == ReplicaRole.Leader || !Core.KnowsLiveLeader || Core.LeaderId is not int leader)
+            long known;
+            if (Core.Role == ReplicaRole.Leader)
+            {
+                known = Math.Max(Core.CommitIndex, Core.RecoveryEnd);
+            }
+            else if (Core.KnowsLiveLeader && Core.LeaderId is int leader)
+            {
+                known = Core.PeerCommitIndex(leader);
+            }
+            else
             {
                 return false;
             }
 
-            var lag = Core.PeerCommitIndex(leader) - Kv.AppliedSlot;
+            var lag = known - Kv.AppliedSlot;
             var room = _options.QuotaBytes - Kv.DataBytes - QuotaReserved;
             return lag > 0 && (lag > _options.QuotaLagSlotsMax || lag > room / SlotGrowthBytesMax);
         }
@@ -202,14 +212,16 @@ public sealed partial class ReplicaDriver
     /// <see cref="ReplicaFailure.CatchingUp"/> when it grows the data and this replica lags too far to judge
     /// (<see cref="QuotaLagging"/>). <paramref name="reserved"/> is what an admitted write holds back until it is applied.
     /// Decoded only near the quota or while lagging, so writes far below it cost one comparison and reserve an upper bound
-    /// of their growth (twice their encoding, and per put a key's overhead and a leased key's); near it, exactly their growth.
+    /// of their growth (their encoding, its keys again, and per put a key's overhead and a leased key's); near it, exactly
+    /// their growth.
     /// </summary>
     private ReplicaFailure? JudgeQuota(byte[] command, out long reserved)
     {
-        // An upper bound of the growth without decoding: every key and value byte is in the encoding, counted at most
-        // twice (a leased key), with a key's overhead and a leased key's for each put (one, or a branch of a transaction).
+        // An upper bound of the growth without decoding: every key and value byte is in the encoding, and only keys count
+        // twice (a leased key; at most KeyBytesMax each), with a key's overhead and a leased key's for each put (one, or a
+        // branch of a transaction).
         var puts = command.Length > 1 && command[1] == (byte)KvOperation.Txn ? KvLimits.TxnOpsMax : 1;
-        reserved = (2L * command.Length) + ((long)(KvStateMachine.KeyOverheadBytes + 2) * puts);
+        reserved = command.Length + Math.Min(command.Length, (long)KvLimits.KeyBytesMax * puts) + ((long)(KvStateMachine.KeyOverheadBytes + 2) * puts);
         var lagging = QuotaLagging;
         var used = Kv.DataBytes + QuotaReserved;
         if ((!lagging && used + reserved <= _options.QuotaBytes) || (Core.Options.Bugs & ProtocolBugs.QuotaIgnored) != 0)

@@ -166,6 +166,12 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     /// </summary>
     public const string NoSpaceTrailer = "synod-no-space";
 
+    /// <summary>
+    /// The trailer of an UNAVAILABLE answer to a write that says this attempt was not proposed (no leader known, or the
+    /// replica lags too far to judge the write quota): it adds no doubt about the write's outcome.
+    /// </summary>
+    public const string NotProposedTrailer = "synod-not-proposed";
+
     /// <summary>The trailer of an UNAVAILABLE answer to a lease keep-alive or TTL query that names the leader to ask (0: none known).</summary>
     public const string LeaderTrailer = "synod-leader";
 
@@ -673,7 +679,17 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         catch (NoLeaderException e)
         {
             var what = command.Operation == KvOperation.Register ? "registration" : "write";
-            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; this attempt was not proposed (an earlier attempt of the same write, here or elsewhere, may still take effect). Retry, here or at another replica."));
+            throw new RpcException(
+                new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the {what}: {e.Message}; this attempt was not proposed (an earlier attempt of the same write, here or elsewhere, may still take effect). Retry, here or at another replica."),
+                new Metadata { { NotProposedTrailer, "1" } });
+        }
+        catch (CatchingUpException e)
+        {
+            // Named, the leader is where the client goes next: it judges with all it knows chosen applied.
+            var leader = host.Metrics.View?.LeaderId is int known && known != options.Id ? known : 0;
+            throw new RpcException(
+                new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the write: {e.Message}; this attempt was not proposed. Retry at the leader{(leader == 0 ? "" : $" (replica {leader})")} or another replica."),
+                new Metadata { { NotProposedTrailer, "1" }, { LeaderTrailer, leader.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
         }
         catch (SequenceInUseException e)
         {

@@ -198,8 +198,8 @@ public sealed record ServerOptions
     /// </summary>
     public const long SnapshotReserveBytes = 128L * 1024 * 1024;
 
-    /// <summary>The most one client session takes in a snapshot (72 bytes: its id, sequence, status, slot and revisions).</summary>
-    public const int SessionSnapshotBytesMax = 72;
+    /// <summary>The most one client session takes in a snapshot (210 bytes: its id, sequence, status, slot and revisions, and its user's name).</summary>
+    public const int SessionSnapshotBytesMax = 210;
 
     /// <summary>The most watchers this replica serves in all (--watchers-max, 10,000); a watch beyond it is refused, naming it, and the client watches at another replica. Each applied slot costs the owner loop a little for every watcher, which is what this bounds.</summary>
     public int WatchersMax { get; init; } = 10_000;

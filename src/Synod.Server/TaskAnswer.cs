@@ -23,8 +23,7 @@ internal sealed class TaskAnswer<T>(ReplicaHost host, TaskCompletionSource<T> co
         ReplicaFailure.WriteOutcomeUnknown => new WriteOutcomeUnknownException(),
         ReplicaFailure.SequenceInUse => new SequenceInUseException(),
         ReplicaFailure.NoSpace => new NoSpaceException(),
-        ReplicaFailure.CatchingUp => new NoLeaderException(
-            "it lags the cluster too far (rebuilding, or more than QuotaLagSlotsMax slots behind the commit index it has heard of) to judge the write quota for a write that grows the data"),
+        ReplicaFailure.CatchingUp => new CatchingUpException(),
         _ => new InvalidOperationException($"The replica failed the request: {failure}."),
     }));
 }

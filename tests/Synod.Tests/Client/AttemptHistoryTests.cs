@@ -98,6 +98,23 @@ public sealed class AttemptHistoryTests
     }
 
     [Fact]
+    public void A_refusal_that_says_the_attempt_was_not_proposed_adds_no_doubt_but_keeps_an_earlier_one()
+    {
+        var refused = new AttemptHistory("put", isWrite: true);
+        refused.Record("127.0.0.1:7001", RpcFailureKind.Refused, "no leader; this attempt was not proposed", notProposed: true);
+        Assert.False(refused.Exhausted(Tried).OutcomeUnknown);
+
+        var earlier = new AttemptHistory("put", isWrite: true);
+        earlier.Record("127.0.0.1:7001", RpcFailureKind.Unanswered, "no answer within 2.0 s.");
+        earlier.Record("127.0.0.1:7002", RpcFailureKind.Refused, "no leader; this attempt was not proposed", notProposed: true);
+        Assert.True(earlier.Exhausted(Tried).OutcomeUnknown);
+
+        var overloaded = new AttemptHistory("put", isWrite: true);
+        overloaded.Record("127.0.0.1:7001", RpcFailureKind.Refused, "too busy");
+        Assert.True(overloaded.Exhausted(Tried).OutcomeUnknown);
+    }
+
+    [Fact]
     public void A_read_never_has_an_unknown_outcome()
     {
         var history = new AttemptHistory("get", isWrite: false);

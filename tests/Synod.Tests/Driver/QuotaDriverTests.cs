@@ -151,6 +151,32 @@ public sealed class QuotaDriverTests
         Assert.Null(delete.Failure);
     }
 
+    /// <summary>
+    /// Only the leader's commit index measures a follower's lag (review of the second version: the highest index any peer
+    /// sent counted, so one inflated heartbeat from any member made every replica refuse growing writes for good), and a
+    /// leader's Accepts and Commits carry it as its heartbeats do.
+    /// </summary>
+    [Fact]
+    public void Only_the_leaders_commit_index_measures_a_followers_lag_and_an_accept_carries_it()
+    {
+        var cluster = new DriverCluster(3, sessionsMax: 100, configure: o => o with { QuotaBytes = Quota, QuotaLagSlotsMax = 3 });
+        var leader = cluster.ElectLeader();
+        var (follower, other) = leader == 1 ? (2, 3) : leader == 2 ? (1, 3) : (1, 2);
+        var client = cluster.Register(leader, nonce: 1);
+        cluster.TickAll(3);
+
+        var ballot = cluster[follower].Core.Promised;
+        cluster[follower].Step(new Synod.Core.Messages.Heartbeat(other, follower, ballot, IsLeader: false, CommitIndex: 1_000_000, ReadRound: 0, Phase1Slot: 0));
+        Assert.False(cluster[follower].QuotaLagging, "a member that does not lead made the follower lag");
+
+        // Heartbeats lost: the follower learns how far the leader has got from its Accepts and Commits.
+        cluster.Drop = m => m is Synod.Core.Messages.Heartbeat && m.To == follower;
+        var before = cluster[follower].Core.PeerCommitIndex(leader);
+        Assert.Equal(KvStatus.Ok, cluster.Write(leader, Put(client, 1, "k", 10)).Result?.Status);
+        Assert.True(cluster[leader].Core.CommitIndex > before);
+        Assert.Equal(cluster[leader].Core.CommitIndex, cluster[follower].Core.PeerCommitIndex(leader));
+    }
+
     /// <summary>The check's own proof: with the bug quota-ignored the same fill goes past the quota.</summary>
     [Fact]
     public void With_the_quota_ignored_the_same_fill_passes_the_quota()
