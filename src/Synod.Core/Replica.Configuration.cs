@@ -393,8 +393,8 @@ public sealed partial class Replica
     private long _recoveryEnd;
 
     /// <summary>
-    /// As leader: the last slot its phase 1 found a value (or a gap) to recover, 0 when none; until its commit index
-    /// reaches it, slots below may be chosen that this leader has not applied (the write quota counts them as lag).
+    /// As leader: the last slot its phase 1 covers (values and gaps to recover); until its commit index reaches it, slots
+    /// below may be chosen that this leader has not applied (the write quota counts them as lag). 0 when not leading.
     /// </summary>
     public long RecoveryEnd => _role == ReplicaRole.Leader ? _recoveryEnd : 0;
 

@@ -175,9 +175,11 @@ public sealed partial class ReplicaDriver
     /// <see cref="DriverOptions.QuotaLagSlotsMax"/> slots behind what it knows chosen, or the slots it has still to apply
     /// could hold more growth (<see cref="SlotGrowthBytesMax"/> each) than the room left under the quota, so near the
     /// quota only a replica that has applied all it knows chosen judges. A follower measures from the commit index its
-    /// leader last sent (only the leader's counts: a member that is not leading cannot hold writes back); a leader from
-    /// its commit index or, just elected, the last slot its phase 1 recovers, whichever is later (slots below it may be
-    /// chosen that it has not applied).
+    /// leader last sent (only the leader's counts: a member that is not leading cannot hold writes back); a leader, just
+    /// elected, from the last slot its phase 1 recovers (slots below it may be chosen that it has not applied) — not from
+    /// its commit index, which runs ahead of its applied slot within every pass (an acknowledgement moves it at once, the
+    /// slot is applied at the end of the pass) while what it stands for is this leader's own proposals, reserved here, or
+    /// followers' forwarded ones, reserved there.
     /// </summary>
     public bool QuotaLagging
     {
@@ -186,7 +188,7 @@ public sealed partial class ReplicaDriver
             long known;
             if (Core.Role == ReplicaRole.Leader)
             {
-                known = Math.Max(Core.CommitIndex, Core.RecoveryEnd);
+                known = Core.RecoveryEnd;
             }
             else if (Core.KnowsLiveLeader && Core.LeaderId is int leader)
             {

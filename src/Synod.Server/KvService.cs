@@ -686,9 +686,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
         catch (CatchingUpException e)
         {
             // Named, the leader is where the client goes next: it judges with all it knows chosen applied.
-            var leader = host.Metrics.View?.LeaderId is int known && known != options.Id ? known : 0;
+            // A leader just elected names itself: it judges again once its phase 1 is applied.
+            var leader = host.Metrics.View?.LeaderId ?? 0;
             throw new RpcException(
-                new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the write: {e.Message}; this attempt was not proposed. Retry at the leader{(leader == 0 ? "" : $" (replica {leader})")} or another replica."),
+                new Status(StatusCode.Unavailable, $"replica {options.Id} cannot take the write: {e.Message}; this attempt was not proposed. Retry at the leader{(leader == 0 ? "" : $" (replica {leader})")}."),
                 new Metadata { { NotProposedTrailer, "1" }, { LeaderTrailer, leader.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
         }
         catch (SequenceInUseException e)
