@@ -748,7 +748,8 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     private RpcException NoSpace(KvCommand command)
     {
         var what = command.Operation == KvOperation.Txn ? "transaction" : "put";
-        var used = host.Metrics.View is { } view ? $"the keys and values take about {view.DataBytes} bytes at replica {options.Id} and " : "";
+        // From the view the owner loop publishes every 200 ms: none yet (or empty) in a replica's first moments.
+        var used = host.Metrics.View is { DataBytes: > 0 } view ? $"the keys and values take about {view.DataBytes} bytes at replica {options.Id} and " : "";
         return new RpcException(
             new Status(StatusCode.ResourceExhausted,
                 $"database space exceeded: {used}the {what} would take them past the write quota of {options.QuotaBytes} bytes (--quota-bytes); " +
