@@ -272,6 +272,18 @@ def log_seconds(path, text, after):
     return None
 
 
+def snapshot_spans(path):
+    """(start, end) as time.time() of every snapshot the replica logged at PATH as written."""
+    spans = []
+    with open(path) as lines:
+        for line in lines:
+            match = re.match(r"(\d\d:\d\d:\d\d)(\.\d{3}) .*snapshot at slot \d+ written \(\d+ bytes; \d+ ms to serialise and (\d+) ms in all", line)
+            if match:
+                end = calendar.timegm(time.strptime(f"{time.strftime('%Y-%m-%d', time.gmtime())} {match.group(1)}", "%Y-%m-%d %H:%M:%S")) + float(match.group(2))
+                spans.append((end - int(match.group(3)) / 1000, end))
+    return spans
+
+
 def measure_cell(args, work, keys, value_bytes, replicas, out):
     cell = {"keys": keys, "value_bytes": value_bytes, "replicas": replicas, "label": args.label,
             "data_bytes_per_key": KEY_BYTES + value_bytes, "date": time.strftime("%Y-%m-%d")}
@@ -330,17 +342,24 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
         if args.snapshots:
             row = rows["synod"]
             quiet, during = [], []
-            written = sum(synod.metric(i, "synod_snapshots_written_total") for i in range(1, replicas + 1))
             paused = [synod.metric(i, "dotnet_gc_pause_time_seconds_total") for i in range(1, replicas + 1)]
             gc_quiet, gc_during = [], []
+            measured = []
             for _ in range(args.snapshot_runs):
+                began = time.time()
                 result = bench(work, synod, "put", 64, "2s", keys, value_bytes, filled=True)
-                now = sum(synod.metric(i, "synod_snapshots_written_total") for i in range(1, replicas + 1))
+                ended = time.time()
                 paused_now = [synod.metric(i, "dotnet_gc_pause_time_seconds_total") for i in range(1, replicas + 1)]
-                longest = max(b - a for a, b in zip(paused, paused_now))
-                (during if now > written else quiet).append(result["p99_ms"])
-                (gc_during if now > written else gc_quiet).append(longest)
-                written, paused = now, paused_now
+                measured.append((began, ended, result["p99_ms"], max(b - a for a, b in zip(paused, paused_now))))
+                paused = paused_now
+            # A run is "with a snapshot" if any replica was serialising or writing one during it (from each replica's
+            # "snapshot at slot S written (...; B ms in all" line), not only if one finished in it: a snapshot of a large
+            # state takes many runs, and those before its end were counted as quiet.
+            busy = [span for i in range(1, replicas + 1) for span in snapshot_spans(os.path.join(work, "logs", f"synod-{i}.log"))]
+            for began, ended, p99, longest in measured:
+                overlaps = any(start < ended and end > began for start, end in busy)
+                (during if overlaps else quiet).append(p99)
+                (gc_during if overlaps else gc_quiet).append(longest)
             # The most time one replica spent paused for garbage collection in a run, median over the runs.
             row["gc_pause_quiet_s"] = round(statistics.median(gc_quiet), 3) if gc_quiet else None
             row["gc_pause_during_snapshot_s"] = round(statistics.median(gc_during), 3) if gc_during else None

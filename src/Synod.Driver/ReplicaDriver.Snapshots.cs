@@ -11,6 +11,28 @@ public sealed partial class ReplicaDriver
     private long _lastSnapshotSlot;
 
     /// <summary>
+    /// How far ahead of its trigger the first snapshot after a start or an install comes, as a share of the trigger:
+    /// this replica's place among the voters over their number (0, 1/3 and 2/3 with three). Every replica counts the
+    /// same slots and log bytes, so without it all of them began snapshotting at the same slot and wrote at once,
+    /// which held up the quorum the leader waits for (docs/performance.md, "Snapshots one replica at a time"). Each
+    /// snapshot after the first waits a whole trigger, so the replicas stay that far apart.
+    /// </summary>
+    private double _snapshotStagger;
+
+    /// <summary>Sets <see cref="_snapshotStagger"/> for the first snapshot from here on (at the start, and after an install).</summary>
+    private void StaggerNextSnapshot()
+    {
+        var voters = Core.CurrentConfiguration.Voters;
+        var place = 0;
+        while (place < voters.Count && voters[place] < Core.Id)
+        {
+            place++;
+        }
+
+        _snapshotStagger = voters.Count > 1 && place < voters.Count ? (double)place / voters.Count : 0;
+    }
+
+    /// <summary>
     /// A snapshot handed to the core whose SnapshotOp the log has not taken yet: the Ready that carries it is applied
     /// before it is written, and until it is written the log neither reports it busy nor has reset its byte count, so
     /// without this a second snapshot of the whole state would start at once (it did: two back to back per trigger).
@@ -33,8 +55,9 @@ public sealed partial class ReplicaDriver
         // By bytes, the log grows by SnapshotEveryBytes or by the last snapshot's size, whichever is more: a state much
         // larger than the trigger (large values) would otherwise be written again in whole for every few puts, and
         // each snapshot costs more than the log it lets go.
-        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots
-            || _log.BytesSinceSnapshot >= Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
+        var everyBytes = Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
+        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots - (long)(_snapshotStagger * _options.SnapshotEverySlots)
+            || _log.BytesSinceSnapshot >= everyBytes - (long)(_snapshotStagger * everyBytes);
         if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy ||
             (_log.BytesSinceSnapshot < _snapshotRetryAtLogBytes && Kv.AppliedSlot < _snapshotRetryAtSlot))
         {
@@ -42,6 +65,7 @@ public sealed partial class ReplicaDriver
         }
 
         _lastSnapshotSlot = Kv.AppliedSlot;
+        _snapshotStagger = 0;
         _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
     }
 

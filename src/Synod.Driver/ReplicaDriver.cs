@@ -43,6 +43,7 @@ public sealed partial class ReplicaDriver
         _nextReadId = options.FirstReadId;
         Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem } : coreOptions, random, state);
         Kv = NewStateMachine();
+        StaggerNextSnapshot();
     }
 
     public Replica Core { get; }
