@@ -15,7 +15,6 @@ public sealed partial class ReplicaDriver
             // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
             _leaseServingBallot = null;
             _lastSnapshotSlot = ready.Snapshot.Slot;
-            StaggerNextSnapshot();
             ClearSnapshotRetry();
             _events.SnapshotInstalled(ready.Snapshot.Slot, Kv.Count, Core.Role);
             foreach (var ((clientId, sequence), write) in _writeWaiters)

@@ -11,28 +11,6 @@ public sealed partial class ReplicaDriver
     private long _lastSnapshotSlot;
 
     /// <summary>
-    /// How far ahead of its trigger the first snapshot after a start or an install comes, as a share of the trigger:
-    /// this replica's place among the voters over their number (0, 1/3 and 2/3 with three). Every replica counts the
-    /// same slots and log bytes, so without it all of them began snapshotting at the same slot and wrote at once,
-    /// which held up the quorum the leader waits for (docs/performance.md, "Snapshots one replica at a time"). Each
-    /// snapshot after the first waits a whole trigger, so the replicas stay that far apart.
-    /// </summary>
-    private double _snapshotStagger;
-
-    /// <summary>Sets <see cref="_snapshotStagger"/> for the first snapshot from here on (at the start, and after an install).</summary>
-    private void StaggerNextSnapshot()
-    {
-        var voters = Core.CurrentConfiguration.Voters;
-        var place = 0;
-        while (place < voters.Count && voters[place] < Core.Id)
-        {
-            place++;
-        }
-
-        _snapshotStagger = voters.Count > 1 && place < voters.Count ? (double)place / voters.Count : 0;
-    }
-
-    /// <summary>
     /// A snapshot handed to the core whose SnapshotOp the log has not taken yet: the Ready that carries it is applied
     /// before it is written, and until it is written the log neither reports it busy nor has reset its byte count, so
     /// without this a second snapshot of the whole state would start at once (it did: two back to back per trigger).
@@ -50,14 +28,53 @@ public sealed partial class ReplicaDriver
 
     private long _snapshotRetryAtSlot;
 
+    /// <summary>
+    /// The slot at which a snapshot is due by slots, after one at <paramref name="last"/>: the first slot at least half of
+    /// <paramref name="every"/> later at which this replica's phase comes round, the phases of the voters spread evenly
+    /// over the trigger (slot n is in phase for the voter at <paramref name="place"/> of <paramref name="voters"/> when
+    /// n + place × every / voters is a multiple of every). Every replica counts the same slots, so without phases all of
+    /// them began snapshotting at the same slot and wrote at once, which held up the quorum the leader waits for
+    /// (docs/performance.md, "Snapshots one replica at a time"). Tied to slot numbers, not to when a replica started, so
+    /// restarts and installs do not bring two replicas into step; snapshots stay between half and one and a half
+    /// triggers apart. A replica that is no voter (place -1) snapshots every <paramref name="every"/> slots.
+    /// </summary>
+    public static long SnapshotDueSlot(long last, long every, int place, int voters)
+    {
+        // A trigger too large to be reached (long.MaxValue turns snapshots by slots off) keeps no phases either.
+        if (place < 0 || voters < 2 || every < 2 || every > long.MaxValue / 4)
+        {
+            return SaturatingAdd(last, every);
+        }
+
+        var earliest = (Int128)last + ((every + 1) / 2);
+        var phase = (Int128)place * every / voters;
+        var due = earliest + ((every - ((earliest + phase) % every)) % every);
+        return due > long.MaxValue ? long.MaxValue : (long)due;
+    }
+
+    private long SnapshotDueSlot()
+    {
+        var voters = Core.CurrentConfiguration.Voters;
+        var place = -1;
+        for (var i = 0; i < voters.Count; i++)
+        {
+            if (voters[i] == Core.Id)
+            {
+                place = i;
+            }
+        }
+
+        return SnapshotDueSlot(_lastSnapshotSlot, _options.SnapshotEverySlots, place, voters.Count);
+    }
+
     private void MaybeCompact()
     {
         // By bytes, the log grows by SnapshotEveryBytes or by the last snapshot's size, whichever is more: a state much
         // larger than the trigger (large values) would otherwise be written again in whole for every few puts, and
-        // each snapshot costs more than the log it lets go.
-        var everyBytes = Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes);
-        var due = Kv.AppliedSlot - _lastSnapshotSlot >= _options.SnapshotEverySlots - (long)(_snapshotStagger * _options.SnapshotEverySlots)
-            || _log.BytesSinceSnapshot >= everyBytes - (long)(_snapshotStagger * everyBytes);
+        // each snapshot costs more than the log it lets go. Only the slot trigger has phases (replicas' logs differ in
+        // bytes, and a phase would take a snapshot before the log grew by the last snapshot's size).
+        var due = _log.BytesSinceSnapshot >= Math.Max(_options.SnapshotEveryBytes, Core.SnapshotBytes)
+            || Kv.AppliedSlot >= SnapshotDueSlot();
         if (!due || SnapshotsPaused || Kv.AppliedSlot <= _lastSnapshotSlot || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy ||
             (_log.BytesSinceSnapshot < _snapshotRetryAtLogBytes && Kv.AppliedSlot < _snapshotRetryAtSlot))
         {
@@ -65,7 +82,6 @@ public sealed partial class ReplicaDriver
         }
 
         _lastSnapshotSlot = Kv.AppliedSlot;
-        _snapshotStagger = 0;
         _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
     }
 

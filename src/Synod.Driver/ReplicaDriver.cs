@@ -43,7 +43,6 @@ public sealed partial class ReplicaDriver
         _nextReadId = options.FirstReadId;
         Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem } : coreOptions, random, state);
         Kv = NewStateMachine();
-        StaggerNextSnapshot();
     }
 
     public Replica Core { get; }
@@ -223,7 +222,7 @@ public sealed partial class ReplicaDriver
         // An upper bound of the growth without decoding: every key and value byte is in the encoding, and only keys count
         // twice (a leased key; at most KeyBytesMax each), with a key's overhead and a leased key's for each put (one, or a
         // branch of a transaction).
-        var puts = command.Length > 1 && command[1] == (byte)KvOperation.Txn ? KvLimits.TxnOpsMax : 1;
+        var puts = KvCommand.IsTxn(command) ? KvLimits.TxnOpsMax : 1;
         reserved = command.Length + Math.Min(command.Length, (long)KvLimits.KeyBytesMax * puts) + ((long)(KvStateMachine.KeyOverheadBytes + 2) * puts);
         var lagging = QuotaLagging;
         var used = Kv.DataBytes + QuotaReserved;

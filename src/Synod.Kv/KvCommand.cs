@@ -176,6 +176,13 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     }
 
     /// <summary>
+    /// Whether <paramref name="encoded"/> (what <see cref="Encode"/> wrote) is a transaction, without decoding it: every
+    /// format has the operation byte right after the version byte. For a cheap bound before a full decode; the answer
+    /// about a malformed command means nothing (<see cref="Decode"/> refuses it).
+    /// </summary>
+    public static bool IsTxn(ReadOnlySpan<byte> encoded) => encoded.Length > 1 && encoded[1] == (byte)KvOperation.Txn;
+
+    /// <summary>
     /// Decodes what <see cref="Encode"/> wrote. Throws <see cref="KvFormatException"/>, never another exception,
     /// for truncated input, an unknown version or operation, a length over its limit, or trailing bytes.
     /// Semantic rules (empty key, sequence 0) are left to <see cref="Validate"/>.

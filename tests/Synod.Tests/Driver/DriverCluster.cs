@@ -34,6 +34,9 @@ internal sealed class DriverCluster
     /// <summary>What every replica's log reports as written since its last snapshot (a snapshot is due past SnapshotEveryBytes).</summary>
     public long LogBytesSinceSnapshot { get; set; }
 
+    /// <summary>Whether each log writes and compacts behind a snapshot at once (never busy); otherwise it stays busy after its first.</summary>
+    public bool LogCompactsAtOnce { get; init; }
+
     /// <summary>Snapshots each replica's driver began serialising (each a pass over the whole state).</summary>
     public Dictionary<int, int> SnapshotsStarted { get; } = [];
 
@@ -163,7 +166,7 @@ internal sealed class DriverCluster
     {
         public long BytesSinceSnapshot => cluster.LogBytesSinceSnapshot;
 
-        public bool SnapshotBusy => cluster.SnapshotsLogged.GetValueOrDefault(id)?.Count > 0;
+        public bool SnapshotBusy => !cluster.LogCompactsAtOnce && cluster.SnapshotsLogged.GetValueOrDefault(id)?.Count > 0;
 
         public bool Write(IReadOnlyList<PersistOp> ops, long? syncToken)
         {
