@@ -26,7 +26,6 @@ Needs root only to install etcd. Key counts and value sizes take k/M and KiB/MiB
 """
 
 import argparse
-import calendar
 import json
 import os
 import re
@@ -260,27 +259,39 @@ def synod_row(i, of):
     return next((row for row in view["replicas"] if row["id"] == of and row["up"]), None)
 
 
+def log_time(line, near):
+    """The time.time() of a server log line (local time of day, HH:MM:SS.mmm, no date): on the day before, of or after
+    NEAR, whichever puts it closest to NEAR (a run may cross midnight); None if the line has no such stamp."""
+    match = re.match(r"(\d\d):(\d\d):(\d\d)(\.\d{3})", line)
+    if not match:
+        return None
+    hour, minute, second = (int(match.group(k)) for k in (1, 2, 3))
+    day = time.localtime(near)
+    stamps = [time.mktime((day.tm_year, day.tm_mon, day.tm_mday + shift, hour, minute, second, 0, 0, -1)) + float(match.group(4))
+              for shift in (-1, 0, 1)]
+    return min(stamps, key=lambda stamp: abs(stamp - near))
+
+
 def log_seconds(path, text, after):
     """Seconds from AFTER (a time.time()) to the first line of the log at PATH that contains TEXT and was written after it."""
-    day = time.strftime("%Y-%m-%d", time.gmtime(after))
     with open(path) as lines:
         for line in lines:
-            if text in line and re.match(r"\d\d:\d\d:\d\d\.\d{3}", line):
-                stamp = calendar.timegm(time.strptime(f"{day} {line[:8]}", "%Y-%m-%d %H:%M:%S")) + float("0" + line[8:12])
-                if stamp >= after - 0.001:
-                    return stamp - after
+            stamp = log_time(line, after) if text in line else None
+            if stamp is not None and stamp >= after - 0.001:
+                return stamp - after
     return None
 
 
-def snapshot_spans(path):
-    """(start, end) as time.time() of every snapshot the replica logged at PATH as written."""
+def snapshot_spans(path, near):
+    """(start, end) as time.time() of every snapshot the replica logged at PATH as written (NEAR: a time.time() within a
+    day of them). A snapshot still being taken has no such line yet, so runs at the very end may be counted as quiet."""
     spans = []
     with open(path) as lines:
         for line in lines:
-            match = re.match(r"(\d\d:\d\d:\d\d)(\.\d{3}) .*snapshot at slot \d+ written \(\d+ bytes; \d+ ms to serialise and (\d+) ms in all", line)
-            if match:
-                end = calendar.timegm(time.strptime(f"{time.strftime('%Y-%m-%d', time.gmtime())} {match.group(1)}", "%Y-%m-%d %H:%M:%S")) + float(match.group(2))
-                spans.append((end - int(match.group(3)) / 1000, end))
+            match = re.search(r"snapshot at slot \d+ written \(\d+ bytes; \d+ ms to serialise and (\d+) ms in all", line)
+            end = log_time(line, near) if match else None
+            if end is not None:
+                spans.append((end - int(match.group(1)) / 1000, end))
     return spans
 
 
@@ -355,7 +366,7 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
             # A run is "with a snapshot" if any replica was serialising or writing one during it (from each replica's
             # "snapshot at slot S written (...; B ms in all" line), not only if one finished in it: a snapshot of a large
             # state takes many runs, and those before its end were counted as quiet.
-            busy = [span for i in range(1, replicas + 1) for span in snapshot_spans(os.path.join(work, "logs", f"synod-{i}.log"))]
+            busy = [span for i in range(1, replicas + 1) for span in snapshot_spans(os.path.join(work, "logs", f"synod-{i}.log"), time.time())]
             for began, ended, p99, longest in measured:
                 overlaps = any(start < ended and end > began for start, end in busy)
                 (during if overlaps else quiet).append(p99)

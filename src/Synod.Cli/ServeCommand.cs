@@ -37,7 +37,7 @@ public static class ServeCommand
         {
             Description = "Discard this replica's local state (moved aside into discarded-N in --data-dir) and rejoin as a non-voter that votes again only once it has caught up safely. For a lost or damaged disk.",
         };
-        var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots (the first after a start comes earlier by the replica's place among the voters, so replicas snapshot apart).", DefaultValueFactory = _ => ServerOptions.Defaults.SnapshotEverySlots };
+        var snapshotEverySlots = new Option<int>("--snapshot-every-slots") { Description = "Take a snapshot and compact the log every this many slots (each voter in its own phase of them, so replicas snapshot apart).", DefaultValueFactory = _ => ServerOptions.Defaults.SnapshotEverySlots };
         var snapshotEveryBytes = new Option<long>("--snapshot-every-bytes") { Description = "...or once the log grew by this many bytes since the last one (or by the last snapshot's size, if that is more: a snapshot never costs more than the log it lets go).", DefaultValueFactory = _ => ServerOptions.Defaults.SnapshotEveryBytes };
         var sessionsMax = new Option<int>("--sessions-max")
         {
