@@ -59,9 +59,10 @@ public sealed class HandoverTests
             DeliverOneRound(h);
         }
 
-        // Chosen, and the leader has begun filling the slots up to where it takes effect with no-ops, one at a time.
-        Assert.True(h.R[3].LatestConfigurationFrom > h.R[3].CommitIndex + 2,
-            $"the change should still be waiting for slots to be filled: latest revision {h.R[3].LatestConfiguration.Revision} from {h.R[3].LatestConfigurationFrom}, commit {h.R[3].CommitIndex}");
+        // Chosen, and the leader has begun filling the slots up to where it takes effect with no-ops, one at a time: one
+        // is in flight now.
+        Assert.True(h.R[3].LatestConfigurationFrom > h.R[3].CommitIndex + 2 && h.R[3].NextSlot > h.R[3].CommitIndex + 1,
+            $"a no-op should be in flight towards the change: latest revision {h.R[3].LatestConfiguration.Revision} from {h.R[3].LatestConfigurationFrom}, commit {h.R[3].CommitIndex}, next slot {h.R[3].NextSlot}");
 
         // Message rounds, a tick every third: without the fix the fill went on a slot at a time, the leader stayed a slot
         // ahead of the target, and the handover was given up after ElectionTimeoutTicks.
