@@ -55,13 +55,10 @@ public sealed partial class ReplicaDriver
     private long SnapshotDueSlot()
     {
         var voters = Core.CurrentConfiguration.Voters;
-        var place = -1;
-        for (var i = 0; i < voters.Count; i++)
+        var place = voters.Count - 1;
+        while (place >= 0 && voters[place] != Core.Id)
         {
-            if (voters[i] == Core.Id)
-            {
-                place = i;
-            }
+            place--;
         }
 
         return SnapshotDueSlot(_lastSnapshotSlot, _options.SnapshotEverySlots, place, voters.Count);

@@ -24,7 +24,9 @@ public static class BenchReport
         return string.Join(Environment.NewLine, lines);
     }
 
-    public static string Json(BenchSettings s, BenchResult r)
+    /// <param name="fill">The fill's own result when the run began with one: its keys, errors and seconds, apart from the
+    /// measured run's (a fill refused for space shows there, not in the run).</param>
+    public static string Json(BenchSettings s, BenchResult r, BenchResult? fill = null)
     {
         var report = new Dictionary<string, object>
         {
@@ -46,6 +48,13 @@ public static class BenchReport
         foreach (var p in Percentiles)
         {
             report[$"p{p.ToString(CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal)}_ms"] = Math.Round(r.PercentileMs(p), 3);
+        }
+
+        if (fill is not null)
+        {
+            report["fill_keys"] = fill.Ops;
+            report["fill_errors"] = fill.Errors;
+            report["fill_seconds"] = Math.Round(fill.Elapsed.TotalSeconds, 1);
         }
 
         return JsonSerializer.Serialize(report);

@@ -42,12 +42,11 @@ internal static class BenchSession
                 progress.WriteLine($"granted {runner.Leases.Count:N0} leases of {settings.LeaseTtlSeconds} s in {grant.Elapsed.TotalSeconds:F1} s ({grant.Errors:N0} errors)");
             }
 
-            string? fillJson = null;
+            BenchResult? fill = null;
             if (settings.NeedsFill)
             {
-                var fill = await runner.FillAsync(cancellation);
+                fill = await runner.FillAsync(cancellation);
                 progress.WriteLine($"filled {fill.Ops:N0} keys in {fill.Elapsed.TotalSeconds:F1} s ({fill.Errors:N0} errors)");
-                fillJson = FormattableString.Invariant($",\"fill_keys\":{fill.Ops},\"fill_errors\":{fill.Errors},\"fill_seconds\":{fill.Elapsed.TotalSeconds:F1}");
             }
 
             if (settings.Warmup > TimeSpan.Zero)
@@ -57,12 +56,7 @@ internal static class BenchSession
             }
 
             var result = await runner.MeasureAsync(cancellation);
-            var report = settings.Json ? BenchReport.Json(settings, result) : BenchReport.Text(result);
-            if (settings.Json && fillJson is not null)
-            {
-                // The fill's own figures, apart from the measured run's: a fill refused for space shows here, not there.
-                report = $"{report[..^1]}{fillJson}}}";
-            }
+            var report = settings.Json ? BenchReport.Json(settings, result, fill) : BenchReport.Text(result);
 
             if (settings.Mode == BenchMode.Lease)
             {
