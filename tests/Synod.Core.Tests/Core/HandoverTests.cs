@@ -298,6 +298,43 @@ public sealed class HandoverTests
         Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
     }
 
+    /// <summary>
+    /// helper-55's review: a leader that a Reballot sends into phase 1 again (a rebuilding replica asks for a ballot
+    /// above its own) kept its handover's target into the leadership it won next, so new commands waited there until the
+    /// old handover's give-up time, a whole election timeout. Now standing again ends the handover, and says why.
+    /// </summary>
+    [Fact]
+    public void A_leader_that_stands_again_at_a_higher_ballot_ends_its_handover_and_serves_at_once()
+    {
+        var h = LeaderThree();
+        var timeout = h.R[3].Options.ElectionTimeoutTicks;
+        Assert.Null(h.R[3].HandOver(2));
+        h.Drop(m => m is TimeoutNow);
+        h.Net.Add(new Reballot(1, 3, h.R[3].Ballot));
+        h.Deliver(m => m is Reballot);
+
+        Assert.Equal(ReplicaRole.Candidate, h.R[3].Role);
+        Assert.Null(h.R[3].HandoverTarget);
+        Assert.Equal(1, h.R[3].HandoversGivenUp);
+        Assert.Contains("began phase 1 again before replica 2 took over", h.R[3].LastHandoverFailure, StringComparison.Ordinal);
+
+        // 2 is never told to stand (every TimeoutNow is lost), so without the fix "after" waited for the give-up.
+        h.Propose(3, "after");
+        var ticks = 0;
+        for (; ticks < 2 * timeout && !Three.All(id => h.Applied[id].ContainsValue("after")); ticks++)
+        {
+            foreach (var id in Three) { h.Tick(id); }
+            h.Drop(m => m is TimeoutNow);
+            h.Deliver(_ => true);
+        }
+
+        Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
+        Assert.All(Three, id => Assert.Contains("after", h.Applied[id].Values));
+        Assert.True(ticks < timeout / 2, $"'after' was chosen {ticks} ticks after the leader stood again (election timeout {timeout})");
+        Assert.Null(h.R[3].HandoverTarget);
+        Assert.Null(h.Broken());
+    }
+
     /// <summary>Three replicas, 3 leading and settled.</summary>
     private static CoreHarness LeaderThree(ProtocolBugs bugs = ProtocolBugs.None)
     {
