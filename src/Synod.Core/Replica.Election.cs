@@ -168,15 +168,6 @@ public sealed partial class Replica
     private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")
     {
         RoleReason = handover ? "the leader handed over to it" : reason;
-        if (_handoverTarget is int target)
-        {
-            // A leader standing again at a higher ballot (a Reballot) ends its handover: kept, it would have held new
-            // commands (and a fill towards a chosen configuration) in its next leadership until the give-up time.
-            LastHandoverFailure = $"replica {Id} began phase 1 again before replica {target} took over ({reason})";
-            _handoverTarget = null;
-            HandoversGivenUp++;
-        }
-
         _role = ReplicaRole.Candidate;
         _roleSinceTick = _tick;
         _leaderId = null;

@@ -26,7 +26,7 @@ public sealed partial class Replica
     /// <summary>Handovers this replica started and gave up (the target did not take over in time), since it started.</summary>
     public long HandoversGivenUp { get; private set; }
 
-    /// <summary>Why the last handover this replica started was given up, or null if none was.</summary>
+    /// <summary>Why the last handover this replica started was given up, or null if it was not (or is under way).</summary>
     public string? LastHandoverFailure { get; private set; }
 
     /// <summary>
@@ -69,6 +69,7 @@ public sealed partial class Replica
         }
 
         _handoverTarget = target;
+        LastHandoverFailure = null;
         _handoverSinceTick = _tick;
         _timeoutNowSentTick = long.MinValue / 2;
         _handoverProbedCommit = -1;

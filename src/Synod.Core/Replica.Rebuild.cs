@@ -332,6 +332,14 @@ public sealed partial class Replica
             return;
         }
 
+        if (_handoverTarget is not null)
+        {
+            // Not during a handover: its target stands at a ballot above this one, and should it not, the handover is
+            // given up within an election timeout and the rebuilding replica asks again. Standing again now ended the
+            // handover that was about to succeed, or (kept) held new commands in the next leadership until its give-up.
+            return;
+        }
+
         // Phase 1 again at a higher ballot; reads waiting on the old ballot's confirmation are retried by their clients.
         DropPendingReads();
         StartElection(reason: $"a peer asked for a ballot above {reballot.Above}");
