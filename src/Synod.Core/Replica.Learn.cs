@@ -181,7 +181,8 @@ public sealed partial class Replica
             for (var sent = 0; sent < window && (sent == 0 || offset < snapshot.Length); sent++)
             {
                 var length = (int)Math.Min(_options.SnapshotChunkBytes, snapshot.Length - offset);
-                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, snapshot.Length, snapshot.Slice((int)offset, length)));
+                var chunk = snapshot.Slice((int)offset, length);
+                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, snapshot.Length, _snapshotLent ? chunk.ToArray() : chunk));
                 offset += length;
             }
 
@@ -338,6 +339,7 @@ public sealed partial class Replica
         DropLogThrough(slot);
         _snapshotSlot = slot;
         _snapshotData = data;
+        _snapshotLent = false;
         _commitIndex = slot;
         AdoptSnapshotConfigurations(unwrapped.Epochs);
         _pendingSnapshot = new SnapshotToInstall(slot, unwrapped.Data);

@@ -31,6 +31,9 @@ public sealed partial class Replica
     /// Never written to once it is a snapshot: peers are sent views of it.
     /// </summary>
     private ReadOnlyMemory<byte>? _snapshotData;
+
+    /// <summary>The snapshot's bytes are the shell's, lent (<see cref="CompactEnveloped"/>): peers are sent copies of them.</summary>
+    private bool _snapshotLent;
     private SnapshotToInstall? _pendingSnapshot;
 
     // Time and liveness, counted in ticks.
@@ -212,7 +215,7 @@ public sealed partial class Replica
     {
         if (CanCompactTo(slot))
         {
-            KeepSnapshot(slot, WrapSnapshot(slot, snapshot));
+            KeepSnapshot(slot, WrapSnapshot(slot, snapshot), lent: false);
         }
     }
 
@@ -222,9 +225,14 @@ public sealed partial class Replica
     /// as it is, with no copy of the state on this thread. Should that envelope not be the one this replica writes for
     /// the slot now, the shell's bytes after it are wrapped again (correct, at the cost of the copy).
     /// </summary>
-    public void CompactEnveloped(long slot, byte[] enveloped, int envelopeBytes)
+    /// <remarks>
+    /// The bytes are lent, not given: the shell may free them once the log has written the snapshot and the core has
+    /// taken the stored copy instead (<see cref="UseStoredSnapshot"/>), or holds another snapshot. Until then they go
+    /// to the log as they are, and a peer sent chunks of them gets copies, since a message may wait in a queue for
+    /// longer than the shell keeps the memory.
+    /// </remarks>
+    public void CompactEnveloped(long slot, ReadOnlyMemory<byte> enveloped, int envelopeBytes)
     {
-        ArgumentNullException.ThrowIfNull(enveloped);
         ArgumentOutOfRangeException.ThrowIfNegative(envelopeBytes);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(envelopeBytes, enveloped.Length);
         if (!CanCompactTo(slot))
@@ -232,9 +240,14 @@ public sealed partial class Replica
             return;
         }
 
-        KeepSnapshot(slot, enveloped.AsSpan(0, envelopeBytes).SequenceEqual(SnapshotEnvelope(slot))
-            ? enveloped
-            : WrapSnapshot(slot, enveloped.AsSpan(envelopeBytes)));
+        if (enveloped.Span[..envelopeBytes].SequenceEqual(SnapshotEnvelope(slot)))
+        {
+            KeepSnapshot(slot, enveloped, lent: true);
+        }
+        else
+        {
+            KeepSnapshot(slot, WrapSnapshot(slot, enveloped.Span[envelopeBytes..]), lent: false);
+        }
     }
 
     private bool CanCompactTo(long slot)
@@ -247,14 +260,18 @@ public sealed partial class Replica
         return slot > _snapshotSlot;
     }
 
-    private void KeepSnapshot(long slot, byte[] wrapped)
+    private void KeepSnapshot(long slot, ReadOnlyMemory<byte> wrapped, bool lent)
     {
         DropLogThrough(slot);
         _snapshotSlot = slot;
         _snapshotData = wrapped;
+        _snapshotLent = lent;
         ForgetConfigurationsThrough(slot);
         _ready.PersistOps.Add(new SnapshotOp(slot, wrapped));
     }
+
+    /// <summary>Whether the snapshot this replica holds is <paramref name="data"/> (by identity): memory the shell lent it is freed only once this says no.</summary>
+    public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _snapshotData is { } held && held.Equals(data);
 
     /// <summary>The size of the snapshot this replica holds (stored and sent to peers), 0 if none.</summary>
     public int SnapshotBytes => _snapshotData?.Length ?? 0;
@@ -272,6 +289,7 @@ public sealed partial class Replica
         }
 
         _snapshotData = stored;
+        _snapshotLent = false;
         return true;
     }
 
@@ -374,6 +392,7 @@ public sealed partial class Replica
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;
+        _snapshotLent = false;
         ReadOnlyMemory<byte>? inner = null;
         if (_snapshotData is { } stored)
         {

@@ -105,8 +105,10 @@ public sealed partial class ReplicaDriver
     /// <summary>
     /// The background work finished serialising <paramref name="job"/> of <paramref name="stateMachine"/> (null data
     /// and a failure if it could not). A snapshot of a state machine replaced meanwhile (one installed from a peer) is moot.
+    /// The data is lent to the core (<see cref="Replica.CompactEnveloped"/>): the shell keeps it until the log has written
+    /// it and the core holds the stored copy or another snapshot.
     /// </summary>
-    public void SnapshotSerialized(KvStateMachine stateMachine, KvSnapshotJob job, byte[]? data, Exception? failure, double serializeMs)
+    public void SnapshotSerialized(KvStateMachine stateMachine, KvSnapshotJob job, ReadOnlyMemory<byte>? data, Exception? failure, double serializeMs)
     {
         if (!ReferenceEquals(stateMachine, Kv))
         {
@@ -120,22 +122,22 @@ public sealed partial class ReplicaDriver
             return;
         }
 
-        if (failure is not null || data is null)
+        if (failure is not null || data is not { } serialized)
         {
             throw new InvalidOperationException($"Serialising the snapshot of slot {job.Slot} failed: {failure?.Message}", failure);
         }
 
-        if (data.Length > Core.Options.SnapshotBytesMax)
+        if (serialized.Length > Core.Options.SnapshotBytesMax)
         {
             // Cannot happen while the state machine measures envelope and body together before it allocates; kept because
             // a snapshot over the limit reaching storage would stop the replica (as it stopped every replica once).
-            NoteSnapshotTooLarge(job.Slot, data.Length);
+            NoteSnapshotTooLarge(job.Slot, serialized.Length);
             return;
         }
 
         ClearSnapshotRetry();
         _events.SnapshotTaken(job.Slot, serializeMs);
-        Core.CompactEnveloped(job.Slot, data, job.PrefixBytes);
+        Core.CompactEnveloped(job.Slot, serialized, job.PrefixBytes);
         _snapshotNotYetLogged = Core.SnapshotSlot == job.Slot;
     }
 

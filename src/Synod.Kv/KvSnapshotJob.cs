@@ -6,9 +6,9 @@ namespace Synod.Kv;
 /// </summary>
 public sealed class KvSnapshotJob
 {
-    private readonly Func<byte[]> _serialize;
+    private readonly Func<Func<int, Memory<byte>>, Memory<byte>> _serialize;
 
-    internal KvSnapshotJob(KvStateMachine owner, long slot, int prefixBytes, Func<byte[]> serialize)
+    internal KvSnapshotJob(KvStateMachine owner, long slot, int prefixBytes, Func<Func<int, Memory<byte>>, Memory<byte>> serialize)
     {
         Owner = owner;
         Slot = slot;
@@ -25,5 +25,16 @@ public sealed class KvSnapshotJob
     public int PrefixBytes { get; }
 
     /// <summary>The prefix, then the snapshot's bytes: the same as <see cref="KvStateMachine.Snapshot"/> at the begin would give.</summary>
-    public byte[] Serialize() => _serialize();
+    public byte[] Serialize() => KvStateMachine.WholeArray(_serialize(KvStateMachine.AllocateArray));
+
+    /// <summary>
+    /// <see cref="Serialize()"/> into memory of the caller's: <paramref name="allocate"/> is asked once, for exactly the
+    /// snapshot's bytes, after the state was measured (not at all when it is too large). A state hundreds of megabytes
+    /// large serialised into the collected heap is a large-object allocation that starts a full blocking collection.
+    /// </summary>
+    public Memory<byte> Serialize(Func<int, Memory<byte>> allocate)
+    {
+        ArgumentNullException.ThrowIfNull(allocate);
+        return _serialize(allocate);
+    }
 }

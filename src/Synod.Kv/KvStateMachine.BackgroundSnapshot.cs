@@ -45,11 +45,11 @@ public sealed partial class KvStateMachine
         var leases = LeasesNow();
         var auth = AuthSection();
         prefix ??= [];
-        return new KvSnapshotJob(this, slot, prefix.Length, () =>
+        return new KvSnapshotJob(this, slot, prefix.Length, allocate =>
         {
             var keys = entries.Keys.ToArray();
             Array.Sort(keys, ByteArrayComparer.Instance);
-            return Serialize(prefix, slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth, bytesMax);
+            return Serialize(prefix, slot, lastClientId, revision, started, entries, keys, sessions, history, leases, auth, bytesMax, allocate);
         });
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 
 namespace Synod.Kv;
 
@@ -68,17 +69,28 @@ public sealed partial class KvStateMachine
             throw new InvalidOperationException("A background snapshot is being taken (BeginSnapshot); finish it with EndSnapshot before taking another.");
         }
 
-        return Serialize(
+        return WholeArray(Serialize(
             [],
             AppliedSlot, LastClientId, Revision, RevisionsStarted, _entries, SortedKeys(), _sessions.OrderBy(pair => pair.Key).ToArray(), HistoryNow(), LeasesNow(), AuthSection(),
-            bytesMax);
+            bytesMax, AllocateArray));
     }
 
+    /// <summary>Memory for a snapshot from the collected heap; every byte is written, so it need not be zeroed first.</summary>
+    internal static Memory<byte> AllocateArray(int bytes) => GC.AllocateUninitializedArray<byte>(bytes);
+
+    /// <summary>The array <paramref name="memory"/> is the whole of, as <see cref="AllocateArray"/> gives it: no copy.</summary>
+    internal static byte[] WholeArray(Memory<byte> memory) =>
+        MemoryMarshal.TryGetArray<byte>(memory, out var array) && array.Offset == 0 && array.Count == array.Array!.Length
+            ? array.Array
+            : memory.ToArray();
+
     /// <summary>The snapshot bytes of a state: pure, so it may run on another thread over a frozen dictionary.</summary>
-    private static byte[] Serialize(
+    /// <param name="allocate">Memory of exactly the given bytes for the whole snapshot, asked for once, after it was measured.</param>
+    private static Memory<byte> Serialize(
         byte[] prefix,
         long appliedSlot, ulong lastClientId, long revision, bool revisionsStarted, Dictionary<byte[], KvEntry> entries, byte[][] keys,
-        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes, long bytesMax)
+        KeyValuePair<ulong, ClientSession>[] sessions, HistoryView history, LeaseView leases, byte[]? authBytes, long bytesMax,
+        Func<int, Memory<byte>> allocate)
     {
         var bodyBytes = SnapshotBodyBytes(appliedSlot, lastClientId, revision, entries, keys, sessions, history) + LeaseBytes(leases)
             + (authBytes?.Length ?? 0);
@@ -89,10 +101,15 @@ public sealed partial class KvStateMachine
             throw new KvSnapshotTooLargeException(wholeBytes, Math.Min(bytesMax, Array.MaxLength));
         }
 
-        // Every byte is written below, so the array need not be zeroed first (a pass over the whole state saved).
-        var whole = GC.AllocateUninitializedArray<byte>(prefix.Length + SnapshotHeaderBytes + (int)bodyBytes);
-        prefix.CopyTo(whole, 0);
-        var snapshot = whole.AsSpan(prefix.Length);
+        // Every byte is written below, so the memory need not be zeroed first (a pass over the whole state saved).
+        var whole = allocate(prefix.Length + SnapshotHeaderBytes + (int)bodyBytes);
+        if (whole.Length != prefix.Length + SnapshotHeaderBytes + bodyBytes)
+        {
+            throw new InvalidOperationException($"The snapshot needs {prefix.Length + SnapshotHeaderBytes + bodyBytes} bytes; it was given {whole.Length}.");
+        }
+
+        prefix.CopyTo(whole.Span);
+        var snapshot = whole.Span[prefix.Length..];
         var writer = new ByteWriter(snapshot[SnapshotHeaderBytes..]);
         writer.WriteVarint((ulong)appliedSlot);
         writer.WriteVarint(lastClientId);

@@ -57,7 +57,7 @@ internal sealed record SnapshotWrittenInput(SnapshotWrite Write, Exception? Fail
 internal sealed record CleanupDoneInput(StorageCleanup Cleanup, Exception? Failure) : HostInput;
 
 /// <summary>The state machine's snapshot was serialised on another thread; the owner hands it to the core.</summary>
-internal sealed record SnapshotSerializedInput(KvStateMachine StateMachine, KvSnapshotJob Job, byte[]? Data, Exception? Failure) : HostInput;
+internal sealed record SnapshotSerializedInput(KvStateMachine StateMachine, KvSnapshotJob Job, SnapshotMemory? Memory, Exception? Failure) : HostInput;
 
 /// <summary>A stopping replica asks its driver to hand leadership over (a follower: nothing to do); the answer is why not, or null.</summary>
 internal sealed record HandOverInput(TaskCompletionSource<string?> Completion) : HostInput;

@@ -25,6 +25,7 @@ public sealed partial class ReplicaHost
     private void Process()
     {
         _driver.Process();
+        FreeLentSnapshots();
         Volatile.Write(ref _knownLeaderId, (uint)_driver.KnownLeaderId);
         Volatile.Write(ref _auth, _driver.Kv.Auth);
         Volatile.Write(ref _stateLoaded, true);
@@ -63,12 +64,39 @@ public sealed partial class ReplicaHost
 
     void IPeerOutbox.Send(IReadOnlyList<Message> messages) => _peers.Send(messages);
 
-    /// <summary>Serialises the frozen state beside the loop (<see cref="RunBeside"/>); the loop hears back through a SnapshotSerializedInput.</summary>
+    /// <summary>
+    /// Serialises the frozen state beside the loop (<see cref="RunBeside"/>) into memory outside the collected heap
+    /// (<see cref="SnapshotMemory"/>); the loop hears back through a SnapshotSerializedInput.
+    /// </summary>
     void IBackgroundWork.SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
     {
         _snapshotStarted = TimeProvider.System.GetTimestamp();
-        byte[]? data = null;
-        _ = RunBeside(() => data = job.Serialize(), failure => new SnapshotSerializedInput(stateMachine, job, data, failure));
+        SnapshotMemory? memory = null;
+        _ = RunBeside(
+            () => job.Serialize(bytes => (memory = new SnapshotMemory(job.Slot, bytes)).Memory),
+            failure => new SnapshotSerializedInput(stateMachine, job, memory, failure));
+    }
+
+    /// <summary>Snapshot memory handed to the driver and not yet freed, oldest first.</summary>
+    private readonly List<SnapshotMemory> _lentSnapshots = [];
+
+    /// <summary>
+    /// After every pass of the driver, when its Readies are all with the log: frees the snapshot memory neither the core
+    /// nor the log holds any more (written, and replaced by the stored file's mapping; or superseded, or never kept).
+    /// </summary>
+    private void FreeLentSnapshots()
+    {
+        for (var i = _lentSnapshots.Count - 1; i >= 0; i--)
+        {
+            var memory = _lentSnapshots[i];
+            var bytes = (ReadOnlyMemory<byte>)memory.Memory;
+            if (!_driver.Core.HoldsSnapshotBytes(bytes) && !_storage.HoldsSnapshotBytes(bytes))
+            {
+                memory.Free();
+                _lentSnapshots.RemoveAt(i);
+                Metrics.SnapshotMemoryHeld(_lentSnapshots.Sum(lent => (long)lent.Length));
+            }
+        }
     }
 
     /// <summary>

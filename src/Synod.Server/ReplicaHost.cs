@@ -430,8 +430,14 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 FinishCleanup(cleanup);
                 break;
             case SnapshotSerializedInput serialized:
-                _driver.SnapshotSerialized(serialized.StateMachine, serialized.Job, serialized.Data, serialized.Failure,
-                    TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds);
+                if (serialized.Memory is { } memory)
+                {
+                    _lentSnapshots.Add(memory);
+                    Metrics.SnapshotMemoryHeld(_lentSnapshots.Sum(lent => (long)lent.Length));
+                }
+
+                _driver.SnapshotSerialized(serialized.StateMachine, serialized.Job, serialized.Failure is null ? serialized.Memory?.Memory : null,
+                    serialized.Failure, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds);
                 break;
         }
     }

@@ -68,6 +68,10 @@ public sealed class ReplicaMetrics : IDisposable
         }
 
         _meter.CreateObservableGauge("synod.snapshot.size", () => new Measurement<long>(Volatile.Read(ref _lastSnapshotBytes), _replica), unit: "By", description: "Size of the last snapshot written.");
+        _meter.CreateObservableGauge("synod.snapshot.memory", () => new Measurement<long>(Volatile.Read(ref _snapshotMemoryBytes), _replica), unit: "By",
+            description: "Bytes of snapshots serialised outside the collected heap and not yet freed: one being written, until the log holds its file instead.");
+        _meter.CreateObservableGauge("synod.snapshot.memory.peak", () => new Measurement<long>(Volatile.Read(ref _snapshotMemoryPeakBytes), _replica), unit: "By",
+            description: "The most bytes synod.snapshot.memory held at once since this replica started.");
         _meter.CreateObservableGauge("synod.leader", () => Measure(v => v.Role == "leader" ? 1 : 0), description: "1 while this replica leads, else 0.");
         _meter.CreateObservableGauge("synod.leader.id", () => Measure(v => v.LeaderId ?? 0), description: "The leader this replica knows (0: none).");
         _meter.CreateObservableGauge("synod.commit.index", () => Measure(v => v.CommitIndex), description: "The highest slot this replica knows chosen, with every slot below it.");
@@ -162,6 +166,16 @@ public sealed class ReplicaMetrics : IDisposable
         SnapshotsWritten.Add(1, _replica);
         SnapshotSeconds.Record(seconds, _replica);
         Volatile.Write(ref _lastSnapshotBytes, bytes);
+    }
+
+    private long _snapshotMemoryBytes;
+    private long _snapshotMemoryPeakBytes;
+
+    /// <summary>The bytes of snapshot memory the host holds now, for its gauges (called on the loop).</summary>
+    public void SnapshotMemoryHeld(long bytes)
+    {
+        Volatile.Write(ref _snapshotMemoryBytes, bytes);
+        Volatile.Write(ref _snapshotMemoryPeakBytes, Math.Max(Volatile.Read(ref _snapshotMemoryPeakBytes), bytes));
     }
 
     /// <summary>Publishes the owner loop's view of the replica and of each other member for the gauges (called on the loop).</summary>

@@ -98,6 +98,17 @@ public sealed partial class ReplicaStorage
         State.ForgetData();
     }
 
+    /// <summary>
+    /// Whether this storage still holds <paramref name="data"/> (by identity): a snapshot pending or being written, or
+    /// its own record of the snapshot, until the stored file's mapping replaces it. Memory lent to the log is freed only
+    /// once this says no, and the core holds it no more either.
+    /// </summary>
+    public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) =>
+        (_pendingSnapshot is { } pending && pending.Data.Equals(data))
+        || (_inFlightSnapshot is { } writing && writing.Data.Equals(data))
+        || (_mirror.SnapshotData is { } mirrored && mirrored.Equals(data))
+        || (State.SnapshotData is { } recovered && recovered.Equals(data));
+
     private SnapshotWrite NewSnapshotWrite(SnapshotOp snapshot) => new(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data);
 
     /// <summary>A SnapshotOp met in <see cref="Append"/>, after every op before it was written.</summary>

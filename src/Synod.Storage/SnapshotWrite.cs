@@ -9,10 +9,10 @@ public sealed class SnapshotWrite
 {
     private readonly IDisk _disk;
     private readonly string _directory;
-    private readonly byte[] _data;
+    private readonly ReadOnlyMemory<byte> _data;
     private int _done;
 
-    internal SnapshotWrite(IDisk disk, string snapshotDirectory, long slot, byte[] data)
+    internal SnapshotWrite(IDisk disk, string snapshotDirectory, long slot, ReadOnlyMemory<byte> data)
     {
         _disk = disk;
         _directory = snapshotDirectory;
@@ -24,6 +24,9 @@ public sealed class SnapshotWrite
     public long Slot { get; }
 
     public int DataBytes => _data.Length;
+
+    /// <summary>The bytes written: the snapshot's memory, held until <see cref="Run"/> returns.</summary>
+    internal ReadOnlyMemory<byte> Data => _data;
 
     /// <summary>Where the snapshot ends up.</summary>
     public string Path { get; }
@@ -37,16 +40,16 @@ public sealed class SnapshotWrite
             throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run.");
         }
 
-        // The header, then the data from the caller's array itself: no copy of the whole state. Its checksum is of that
-        // array, which is shared (the core sends it to peers) and must never be written to once it is a snapshot: a
+        // The header, then the data from the caller's memory itself: no copy of the whole state. Its checksum is of that
+        // memory, which is shared (the core sends it to peers) and must never be written to once it is a snapshot: a
         // change between the checksum and the write would leave a file that recovery refuses as damaged.
-        var header = SnapshotFile.Header(Slot, _data);
+        var header = SnapshotFile.Header(Slot, _data.Span);
         var temporary = System.IO.Path.Combine(_directory, StorageLayout.TemporarySnapshotFileName(Slot));
         using (var file = _disk.Open(temporary))
         {
             file.Truncate(0);
             file.Append(header);
-            file.Append(_data);
+            file.Append(_data.Span);
             file.Sync();
         }
 

@@ -18,8 +18,11 @@ public sealed record ChosenOp(long Slot, byte[][] Commands) : PersistOp;
 /// <summary>Every slot up to CommitIndex is chosen and present in the log or the snapshot.</summary>
 public sealed record CommitOp(long CommitIndex) : PersistOp;
 
-/// <summary>The state machine as of Slot; every slot up to it may be forgotten.</summary>
-public sealed record SnapshotOp(long Slot, byte[] Data) : PersistOp;
+/// <summary>
+/// The state machine as of Slot; every slot up to it may be forgotten. Data may be memory the shell lent the core
+/// (<see cref="Replica.CompactEnveloped"/>): never written to, and valid until the log has written it.
+/// </summary>
+public sealed record SnapshotOp(long Slot, ReadOnlyMemory<byte> Data) : PersistOp;
 
 /// <summary>
 /// This replica lost its durable state (a new disk, or a damaged log discarded by --rebuild-from-peers) and rejoins as a

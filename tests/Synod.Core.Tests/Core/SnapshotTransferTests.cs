@@ -186,6 +186,55 @@ public sealed class SnapshotTransferTests
         Assert.Equal(12, replica.SnapshotBytes);
     }
 
+    /// <summary>
+    /// A snapshot the shell serialised into memory of its own (outside the collected heap) is lent to the core until the
+    /// stored copy replaces it: the log is handed it as it is, peers get copies of its chunks (a message may wait in a
+    /// queue for longer than the shell keeps the memory), and once the stored copy is in, the core holds the lent memory
+    /// no more and sends views of the stored copy.
+    /// </summary>
+    [Fact]
+    public void Chunks_of_a_snapshot_the_shell_lent_are_copies_until_the_stored_copy_replaces_it()
+    {
+        var h = new CoreHarness([1, 2, 3]);
+        h.StartAll();
+        for (var t = 0; t < 200 && h.R[3].Role != ReplicaRole.Leader; t++)
+        {
+            foreach (var id in new[] { 1, 2, 3 }) { h.Tick(id); }
+            h.Deliver(_ => true);
+        }
+
+        h.Propose(3, "a");
+        h.Deliver(_ => true);
+        var leader = h.R[3];
+        var slot = leader.CommitIndex;
+        var envelope = leader.SnapshotEnvelope(slot);
+        var lent = new byte[envelope.Length + 10];
+        envelope.CopyTo(lent, 0);
+        leader.CompactEnveloped(slot, lent, envelope.Length);
+        Assert.True(leader.HoldsSnapshotBytes(lent));
+        h.Pump(3);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(h.Disk[3].SnapshotData!.Value, out var logged));
+        Assert.Same(lent, logged.Array);
+
+        h.Net.Clear();
+        leader.Step(new CatchUpRequest(2, 3, 1, SnapshotChunks: 2));
+        h.Pump(3);
+        var copy = Assert.Single(h.Net.OfType<InstallSnapshot>());
+        Assert.Equal(lent, copy.Chunk.ToArray());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(copy.Chunk, out var copied));
+        Assert.NotSame(lent, copied.Array);
+
+        var stored = lent.ToArray();
+        Assert.True(leader.UseStoredSnapshot(slot, stored));
+        Assert.False(leader.HoldsSnapshotBytes(lent));
+        h.Net.Clear();
+        leader.Step(new CatchUpRequest(2, 3, 1, SnapshotChunks: 2));
+        h.Pump(3);
+        var view = Assert.Single(h.Net.OfType<InstallSnapshot>());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(view.Chunk, out var viewed));
+        Assert.Same(stored, viewed.Array);
+    }
+
     private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null)
     {
         var replica = new Replica(

@@ -48,7 +48,7 @@ public sealed class MissingFilesTests
                 storage.Append([new ChosenOp(slot, [new byte[200]])]);
             }
 
-            storage.Append([new CommitOp(59), new SnapshotOp(40, [1, 2, 3])]);
+            storage.Append([new CommitOp(59), new SnapshotOp(40, new byte[] { 1, 2, 3 })]);
             storage.Sync();
             Stores.RunPendingSnapshot(storage);
         }

@@ -298,7 +298,7 @@ public sealed class OpenModeTests
         using (var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster))
         {
             SegmentAndSnapshotTests.AppendChosen(storage, 1, 10);
-            storage.Append([new SnapshotOp(8, [8, 8, 8])]);
+            storage.Append([new SnapshotOp(8, new byte[] { 8, 8, 8 })]);
             Stores.RunPendingSnapshot(storage);
         }
 

@@ -224,9 +224,9 @@ public sealed class RecordRulesTests
     {
         var ops = new OpGenerator(11).Take(300);
         var state = StateText.Fold(ops);
-        state.Apply(new SnapshotOp(state.CommitIndex / 2, [5]));
+        state.Apply(new SnapshotOp(state.CommitIndex / 2, new byte[] { 5 }));
 
-        var restored = StateText.Fold([new SnapshotOp(state.SnapshotSlot, [5]), .. Checkpoint.From(state)]);
+        var restored = StateText.Fold([new SnapshotOp(state.SnapshotSlot, new byte[] { 5 }), .. Checkpoint.From(state)]);
 
         Assert.Equal(StateText.Describe(state), StateText.Describe(restored));
     }

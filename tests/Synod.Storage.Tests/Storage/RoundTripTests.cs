@@ -46,13 +46,13 @@ public sealed class RoundTripTests
         using (var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster))
         {
             storage.Append(ops);
-            storage.Append([new SnapshotOp(2, [42, 43])]);
+            storage.Append([new SnapshotOp(2, new byte[] { 42, 43 })]);
             storage.Sync();
             Stores.RunPendingSnapshot(storage);
         }
 
         using var reopened = Stores.Open(disk, Stores.SimDirectory);
-        Assert.Equal(StateText.Describe(StateText.Fold([.. ops, new SnapshotOp(2, [42, 43])])), StateText.Describe(reopened.State));
+        Assert.Equal(StateText.Describe(StateText.Fold([.. ops, new SnapshotOp(2, new byte[] { 42, 43 })])), StateText.Describe(reopened.State));
         Assert.Equal(2, reopened.SnapshotSlot);
     }
 

@@ -43,11 +43,11 @@ public sealed class SegmentAndSnapshotTests
         using (var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, Stores.SmallSegments))
         {
             AppendChosen(storage, 1, 100);
-            storage.Append([new SnapshotOp(40, [4, 0])]);
+            storage.Append([new SnapshotOp(40, new byte[] { 4, 0 })]);
             Stores.RunPendingSnapshot(storage);
             AppendChosen(storage, 101, 200);
             var segmentsBefore = storage.SegmentCount;
-            storage.Append([new SnapshotOp(150, [1, 5, 0])]);
+            storage.Append([new SnapshotOp(150, new byte[] { 1, 5, 0 })]);
             Assert.True(storage.HasPendingSnapshot);
             Stores.RunPendingSnapshot(storage);
 
@@ -69,8 +69,8 @@ public sealed class SegmentAndSnapshotTests
         var disk = Stores.NewSimDisk();
         using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
         AppendChosen(storage, 1, 30);
-        storage.Append([new SnapshotOp(10, [1])]);
-        storage.Append([new SnapshotOp(20, [2])]);
+        storage.Append([new SnapshotOp(10, new byte[] { 1 })]);
+        storage.Append([new SnapshotOp(20, new byte[] { 2 })]);
 
         var write = storage.TakePendingSnapshot();
 
@@ -86,9 +86,9 @@ public sealed class SegmentAndSnapshotTests
         using (var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, Stores.SmallSegments))
         {
             AppendChosen(storage, 1, 60);
-            storage.Append([new SnapshotOp(10, [1])]);
+            storage.Append([new SnapshotOp(10, new byte[] { 1 })]);
             var first = storage.TakePendingSnapshot()!;
-            storage.Append([new SnapshotOp(30, [3])]);
+            storage.Append([new SnapshotOp(30, new byte[] { 3 })]);
             Assert.Null(storage.TakePendingSnapshot());
             first.Run();
             storage.CompleteSnapshot(first);
@@ -111,7 +111,7 @@ public sealed class SegmentAndSnapshotTests
         var disk = Stores.NewSimDisk();
         var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
         AppendChosen(storage, 1, 5);
-        var install = new SnapshotOp(100, [1, 0, 0]);
+        var install = new SnapshotOp(100, new byte[] { 1, 0, 0 });
 
         // The core emits the install and the commit index it implies in one Ready.
         storage.Append([new AcceptOp(6, new Ballot(2, 1), [[6]]), install, new CommitOp(100)]);
@@ -131,10 +131,10 @@ public sealed class SegmentAndSnapshotTests
         var disk = Stores.NewSimDisk();
         using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
         AppendChosen(storage, 1, 30);
-        storage.Append([new SnapshotOp(20, [2])]);
+        storage.Append([new SnapshotOp(20, new byte[] { 2 })]);
         Stores.RunPendingSnapshot(storage);
 
-        storage.Append([new SnapshotOp(10, [1])]);
+        storage.Append([new SnapshotOp(10, new byte[] { 1 })]);
 
         Assert.False(storage.HasPendingSnapshot);
         Assert.Equal(20, storage.CloneAppendedState().SnapshotSlot);
@@ -146,7 +146,7 @@ public sealed class SegmentAndSnapshotTests
         var disk = Stores.NewSimDisk();
         using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
         AppendChosen(storage, 1, 3);
-        storage.Append([new SnapshotOp(2, [2])]);
+        storage.Append([new SnapshotOp(2, new byte[] { 2 })]);
         var write = storage.TakePendingSnapshot()!;
 
         var error = Assert.Throws<InvalidOperationException>(() => storage.CompleteSnapshot(write));
@@ -163,11 +163,11 @@ public sealed class SegmentAndSnapshotTests
         var disk = Stores.NewSimDisk();
         var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, Stores.SmallSegments);
         AppendChosen(storage, 1, 100);
-        storage.Append([new SnapshotOp(10, [1])]);
+        storage.Append([new SnapshotOp(10, new byte[] { 1 })]);
         Stores.RunPendingSnapshot(storage);
         AppendChosen(storage, 101, 200);
         var segmentsBefore = disk.List(WalDirectory).Count;
-        storage.Append([new SnapshotOp(150, [1, 5, 0])]);
+        storage.Append([new SnapshotOp(150, new byte[] { 1, 5, 0 })]);
         var write = storage.TakePendingSnapshot()!;
         write.Run();
         storage.CompleteSnapshot(write);
@@ -189,7 +189,7 @@ public sealed class SegmentAndSnapshotTests
         // The next compaction, synced: the superseded files go (on any thread), and the store reopens to the same state.
         using (var again = Stores.Open(disk, Stores.SimDirectory, options: Stores.SmallSegments))
         {
-            again.Append([new SnapshotOp(180, [1, 8, 0])]);
+            again.Append([new SnapshotOp(180, new byte[] { 1, 8, 0 })]);
             Stores.RunPendingSnapshot(again);
             Assert.False(again.CleanupWaitsForSync);
             Assert.True(disk.List(WalDirectory).Count < segmentsBefore, $"{disk.List(WalDirectory).Count} segments after the cleanup, {segmentsBefore} before");

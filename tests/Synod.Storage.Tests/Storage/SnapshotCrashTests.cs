@@ -35,10 +35,10 @@ public sealed class SnapshotCrashTests
         var disk = Stores.NewSimDisk((ulong)crashAt + 1);
         var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, Stores.SmallSegments);
         SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
-        storage.Append([new SnapshotOp(20, [2, 0])]);
+        storage.Append([new SnapshotOp(20, new byte[] { 2, 0 })]);
         Stores.RunPendingSnapshot(storage);
         SegmentAndSnapshotTests.AppendChosen(storage, 61, 120);
-        var snapshot = new SnapshotOp(90, [9, 0]);
+        var snapshot = new SnapshotOp(90, new byte[] { 9, 0 });
         storage.Append([snapshot]);
         var withSnapshot = storage.CloneAppendedState();
         var withoutSnapshot = ExpectedWithoutSecondSnapshot();
@@ -74,7 +74,7 @@ public sealed class SnapshotCrashTests
     private static DurableState ExpectedWithoutSecondSnapshot()
     {
         var state = new DurableState();
-        state.Apply(new SnapshotOp(20, [2, 0]));
+        state.Apply(new SnapshotOp(20, new byte[] { 2, 0 }));
         for (var slot = 21L; slot <= 120; slot++)
         {
             state.Apply(new ChosenOp(slot, [BitConverter.GetBytes(slot), new byte[20]]));

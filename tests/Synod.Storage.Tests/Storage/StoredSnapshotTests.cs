@@ -55,7 +55,7 @@ public sealed class StoredSnapshotTests
         SegmentAndSnapshotTests.AppendChosen(storage, 1, 5);
 
         // Slot 50 is past the log: a snapshot from a peer, written at once.
-        storage.Append([new SnapshotOp(50, [7, 8, 9])]);
+        storage.Append([new SnapshotOp(50, new byte[] { 7, 8, 9 })]);
 
         var stored = storage.TakeStoredSnapshot();
 
@@ -70,7 +70,7 @@ public sealed class StoredSnapshotTests
         var log = new List<string>();
         using var storage = Stores.Open(new RealDisk(), temp.Path, StorageOpenMode.NewCluster, log: log);
         SegmentAndSnapshotTests.AppendChosen(storage, 1, 30);
-        storage.Append([new SnapshotOp(20, [1, 2, 3])]);
+        storage.Append([new SnapshotOp(20, new byte[] { 1, 2, 3 })]);
         Stores.RunPendingSnapshot(storage);
         File.Delete(Path.Combine(temp.Path, "snap", "00000000000000000020.snap"));
 

@@ -58,5 +58,17 @@ public sealed class LargeValueLivenessTests
         Assert.True(snapshots >= 3, $"only {snapshots} snapshots were written: the run did not exercise them\n{cluster.AllLogs()}");
         var roleChanges = await Sum("synod_role_changes_total") - roleChangesBefore;
         Assert.True(roleChanges <= RoleChangesTolerated, $"{roleChanges} role changes during the run (leaders lost their quorum, elections were held)\n{cluster.AllLogs()}");
+
+        // Each snapshot was serialised outside the collected heap (at least 16 MiB of it at once here), and each was
+        // freed once written and its file mapped: none is held once the last one is written.
+        Assert.True(await Sum("synod_snapshot_memory_peak_bytes") >= 16 * 1024 * 1024, $"no snapshot was serialised outside the collected heap\n{cluster.AllLogs()}");
+        var held = await Sum("synod_snapshot_memory_bytes");
+        for (var wait = 0; wait < 300 && held > 0; wait++)
+        {
+            await Task.Delay(100);
+            held = await Sum("synod_snapshot_memory_bytes");
+        }
+
+        Assert.True(held == 0, $"{held} bytes of snapshot memory still held 30 s after the last put\n{cluster.AllLogs()}");
     }
 }

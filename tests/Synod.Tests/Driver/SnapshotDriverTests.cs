@@ -172,8 +172,10 @@ public sealed class SnapshotDriverTests
 
         // No copy of the state on the owner loop: the core keeps (and the log writes) what the background serialised,
         // the configuration envelope included.
-        Assert.Same(cluster.LastSerialized, logged.Data);
-        var restored = KvStateMachine.Restore(Replica.SnapshotShellBytes(logged.Data));
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(logged.Data, out var segment));
+        Assert.Same(cluster.LastSerialized, segment.Array);
+        Assert.Equal(cluster.LastSerialized!.Length, logged.Data.Length);
+        var restored = KvStateMachine.Restore(Replica.SnapshotShellBytes(logged.Data.Span));
         Assert.True(restored.TryGet(Encoding.UTF8.GetBytes("k"), out var value));
         Assert.Equal("v", Encoding.UTF8.GetString(value));
         Assert.Equal(cluster[1].Core.SnapshotSlot, restored.AppliedSlot);

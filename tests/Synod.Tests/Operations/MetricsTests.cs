@@ -29,6 +29,8 @@ public sealed class MetricsTests
         ("synod_handovers_total", "counter"),
         ("synod_preferred_handovers_total", "counter"),
         ("synod_snapshots_refused_total", "counter"),
+        ("synod_snapshot_memory_bytes", "gauge"),
+        ("synod_snapshot_memory_peak_bytes", "gauge"),
         ("synod_preferred_handovers_failed_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),
