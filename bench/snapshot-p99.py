@@ -83,11 +83,20 @@ def main():
             "ops_quiet": median(quiet, 3), "ops_with_snapshot": median(during, 3),
             "worst_run_p99_ms": max(r[2] for r in runs), "mean_ops": round(statistics.mean(r[3] for r in runs)),
             "snapshots": len(spans), "snapshot_seconds_mean": round(statistics.mean(e - s for s, e in spans), 1) if spans else None,
-            "rss_mib": rss}
+            "rss_mib": rss, "gc_pauses_over_300ms": gc_pauses(work, replicas)}
     print(json.dumps(line))
     with open(args.out, "a") as out:
         out.write(json.dumps(line) + "\n")
     shutil.rmtree(work)
+
+
+def gc_pauses(work, replicas):
+    """The collector's pauses over 300 ms the replicas' slow-pass warnings name ("garbage collection paused the process N ms"), in ms."""
+    pauses = []
+    for i in replicas:
+        with open(os.path.join(work, "logs", f"synod-{i}.log"), errors="replace") as log:
+            pauses += [int(m) for m in re.findall(r"garbage collection paused the process (\d+) ms", log.read()) if int(m) > 300]
+    return sorted(pauses, reverse=True)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,10 @@ public sealed partial class Replica
     private long _appliedIndex;
     private long _snapshotSlot;
     /// <summary>
-    /// The snapshot this replica holds, as stored (configuration envelope, then the state machine's bytes): the array
-    /// it was made or received in until its file is durable, then the stored file itself (<see cref="UseStoredSnapshot"/>).
-    /// Never written to once it is a snapshot: peers are sent views of it.
+    /// The snapshot this replica holds, as stored (configuration envelope, then the state machine's bytes): the memory
+    /// it was made (lent by the shell) or received in until its file is durable, then the stored file itself
+    /// (<see cref="UseStoredSnapshot"/>). Never written to once it is a snapshot: peers are sent views of it, or copies
+    /// while it is lent.
     /// </summary>
     private ReadOnlyMemory<byte>? _snapshotData;
 
@@ -271,15 +272,16 @@ public sealed partial class Replica
     }
 
     /// <summary>Whether the snapshot this replica holds is <paramref name="data"/> (by identity): memory the shell lent it is freed only once this says no.</summary>
-    public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _snapshotData is { } held && held.Equals(data);
+    public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) =>
+        (_snapshotData is { } held && held.Equals(data)) || _ready.PersistOps.Any(op => op is SnapshotOp snapshot && snapshot.Data.Equals(data));
 
     /// <summary>The size of the snapshot this replica holds (stored and sent to peers), 0 if none.</summary>
     public int SnapshotBytes => _snapshotData?.Length ?? 0;
 
     /// <summary>
     /// The host's copy of the snapshot at <paramref name="slot"/> now that it is durable (a view of its file, mapped):
-    /// the replica sends peers chunks of it from then on and lets go of the array it held, one state-sized array less
-    /// for the life of the snapshot. Ignored, and false, unless it is the snapshot this replica holds, of the same size.
+    /// the replica sends peers chunks of it from then on and lets go of the memory it held (the shell frees memory it
+    /// lent), one state-sized copy less for the life of the snapshot. Ignored, and false, unless it is the snapshot this replica holds, of the same size.
     /// </summary>
     public bool UseStoredSnapshot(long slot, ReadOnlyMemory<byte> stored)
     {

@@ -21,7 +21,14 @@ public interface IReplicaLog
 
     /// <summary>
     /// Once after each snapshot became durable (or was recovered at start): its slot and its stored bytes as the log
-    /// holds them now (a view of its file), which the core keeps instead of its own array; null otherwise.
+    /// holds them now (a view of its file), which the core keeps instead of the bytes it was handed; null otherwise.
     /// </summary>
     (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot();
+
+    /// <summary>
+    /// Whether the log still holds <paramref name="data"/> (by identity): a snapshot waiting to be written or being
+    /// written, or its own record of one until the stored copy replaces it. Snapshot memory lent to the core is given
+    /// back only once neither holds it.
+    /// </summary>
+    bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data);
 }

@@ -105,11 +105,19 @@ public sealed partial class ReplicaDriver
     /// <summary>
     /// The background work finished serialising <paramref name="job"/> of <paramref name="stateMachine"/> (null data
     /// and a failure if it could not). A snapshot of a state machine replaced meanwhile (one installed from a peer) is moot.
-    /// The data is lent to the core (<see cref="Replica.CompactEnveloped"/>): the shell keeps it until the log has written
-    /// it and the core holds the stored copy or another snapshot.
+    /// The data is lent to the core (<see cref="Replica.CompactEnveloped"/>). With <paramref name="owner"/> (memory of the
+    /// shell's outside the collected heap) the driver disposes of it once neither the core nor the log holds the data
+    /// any more: written, and replaced by the stored file's mapping, or by another snapshot, or never kept.
     /// </summary>
-    public void SnapshotSerialized(KvStateMachine stateMachine, KvSnapshotJob job, ReadOnlyMemory<byte>? data, Exception? failure, double serializeMs)
+    public void SnapshotSerialized(KvStateMachine stateMachine, KvSnapshotJob job, ReadOnlyMemory<byte>? data, Exception? failure, double serializeMs,
+        IDisposable? owner = null)
     {
+        if (owner is not null)
+        {
+            // Freed at the end of this pass if nothing kept it (failed, moot, too large, or the core did not take it).
+            _lentSnapshots.Add((data ?? ReadOnlyMemory<byte>.Empty, owner));
+        }
+
         if (!ReferenceEquals(stateMachine, Kv))
         {
             return;
@@ -139,6 +147,51 @@ public sealed partial class ReplicaDriver
         _events.SnapshotTaken(job.Slot, serializeMs);
         Core.CompactEnveloped(job.Slot, serialized, job.PrefixBytes);
         _snapshotNotYetLogged = Core.SnapshotSlot == job.Slot;
+    }
+
+    /// <summary>Snapshot memory lent to the core with its owner, not yet disposed of (<see cref="SnapshotSerialized"/>).</summary>
+    private readonly List<(ReadOnlyMemory<byte> Data, IDisposable Owner)> _lentSnapshots = [];
+
+    /// <summary>The bug the simulator switches on to prove it catches a free too early: what the log holds is not asked.</summary>
+    public bool SnapshotMemoryFreedEarlyBug { get; init; }
+
+    /// <summary>The bytes of snapshot memory lent to the core and not yet given back.</summary>
+    public long SnapshotMemoryHeldBytes { get; private set; }
+
+    /// <summary>
+    /// After every pass, when each Ready's records are with the log: disposes of lent snapshot memory that neither the
+    /// core nor the log holds (by identity). No thread reads it then: the serialiser finished before the shell handed it
+    /// over, the log's writer holds it while it writes, and peers were sent copies of it.
+    /// </summary>
+    private void FreeLentSnapshots()
+    {
+        var held = 0L;
+        for (var i = _lentSnapshots.Count - 1; i >= 0; i--)
+        {
+            var (data, owner) = _lentSnapshots[i];
+            if (!data.IsEmpty && (Core.HoldsSnapshotBytes(data) || (!SnapshotMemoryFreedEarlyBug && _log.HoldsSnapshotBytes(data))))
+            {
+                held += data.Length;
+                continue;
+            }
+
+            owner.Dispose();
+            _lentSnapshots.RemoveAt(i);
+        }
+
+        SnapshotMemoryHeldBytes = held;
+    }
+
+    /// <summary>On stopping, once the log has closed and no snapshot write runs: disposes of every lent snapshot.</summary>
+    public void FreeSnapshotMemory()
+    {
+        foreach (var (_, owner) in _lentSnapshots)
+        {
+            owner.Dispose();
+        }
+
+        _lentSnapshots.Clear();
+        SnapshotMemoryHeldBytes = 0;
     }
 
     /// <summary>A snapshot at the applied slot now, serialised at once (a simulator fault's step); false if there is nothing new.</summary>

@@ -341,6 +341,12 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public void Process()
     {
+        ProcessReadies();
+        FreeLentSnapshots();
+    }
+
+    private void ProcessReadies()
+    {
         if (_log.TakeStoredSnapshot() is { } stored)
         {
             Core.UseStoredSnapshot(stored.Slot, stored.Data);

@@ -25,7 +25,7 @@ public sealed partial class ReplicaHost
     private void Process()
     {
         _driver.Process();
-        FreeLentSnapshots();
+        Metrics.SnapshotMemoryHeld(_driver.SnapshotMemoryHeldBytes);
         Volatile.Write(ref _knownLeaderId, (uint)_driver.KnownLeaderId);
         Volatile.Write(ref _auth, _driver.Kv.Auth);
         Volatile.Write(ref _stateLoaded, true);
@@ -36,6 +36,8 @@ public sealed partial class ReplicaHost
     bool IReplicaLog.SnapshotBusy => _snapshotWriting is not null || _storage.HasPendingSnapshot;
 
     (long Slot, ReadOnlyMemory<byte> Data)? IReplicaLog.TakeStoredSnapshot() => _storage.TakeStoredSnapshot();
+
+    bool IReplicaLog.HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _storage.HoldsSnapshotBytes(data);
 
     /// <summary>
     /// The core's rule: whatever a message promises is durable before the message leaves, so a Ready that needs it is
@@ -75,28 +77,6 @@ public sealed partial class ReplicaHost
         _ = RunBeside(
             () => job.Serialize(bytes => (memory = new SnapshotMemory(job.Slot, bytes)).Memory),
             failure => new SnapshotSerializedInput(stateMachine, job, memory, failure));
-    }
-
-    /// <summary>Snapshot memory handed to the driver and not yet freed, oldest first.</summary>
-    private readonly List<SnapshotMemory> _lentSnapshots = [];
-
-    /// <summary>
-    /// After every pass of the driver, when its Readies are all with the log: frees the snapshot memory neither the core
-    /// nor the log holds any more (written, and replaced by the stored file's mapping; or superseded, or never kept).
-    /// </summary>
-    private void FreeLentSnapshots()
-    {
-        for (var i = _lentSnapshots.Count - 1; i >= 0; i--)
-        {
-            var memory = _lentSnapshots[i];
-            var bytes = (ReadOnlyMemory<byte>)memory.Memory;
-            if (!_driver.Core.HoldsSnapshotBytes(bytes) && !_storage.HoldsSnapshotBytes(bytes))
-            {
-                memory.Free();
-                _lentSnapshots.RemoveAt(i);
-                Metrics.SnapshotMemoryHeld(_lentSnapshots.Sum(lent => (long)lent.Length));
-            }
-        }
     }
 
     /// <summary>

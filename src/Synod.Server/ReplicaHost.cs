@@ -259,6 +259,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         }
 
         _storage.Dispose();
+        _driver.FreeSnapshotMemory();
         _stopping.Dispose();
         // _peersClosing is not disposed: Kestrel's connection code may still read its token after this (it has no timer to free).
         Metrics.Dispose();
@@ -430,14 +431,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 FinishCleanup(cleanup);
                 break;
             case SnapshotSerializedInput serialized:
-                if (serialized.Memory is { } memory)
-                {
-                    _lentSnapshots.Add(memory);
-                    Metrics.SnapshotMemoryHeld(_lentSnapshots.Sum(lent => (long)lent.Length));
-                }
-
                 _driver.SnapshotSerialized(serialized.StateMachine, serialized.Job, serialized.Failure is null ? serialized.Memory?.Memory : null,
-                    serialized.Failure, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds);
+                    serialized.Failure, TimeProvider.System.GetElapsedTime(_snapshotStarted).TotalMilliseconds, serialized.Memory);
                 break;
         }
     }

@@ -60,7 +60,8 @@ public sealed partial class ReplicaStorage
     /// Once after a snapshot became durable (and once after open, for the snapshot recovered): the snapshot as its file
     /// holds it, mapped (<see cref="IDisk.Map"/>), which this storage's own records of it now hold instead of the array it
     /// was written from; the owner hands it to the core, and the array is let go. Null if there is none new, or if the
-    /// file cannot be mapped (logged; the array is kept, which costs memory and nothing else).
+    /// file cannot be mapped (logged; the memory it was written from is kept until the next snapshot, and peers are sent
+    /// copies of its chunks meanwhile: memory and time, nothing else).
     /// </summary>
     public (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot()
     {

@@ -6,10 +6,10 @@ namespace Synod.Storage;
 /// <summary>
 /// Memory for a snapshot a replica serialises, outside the collected heap. A state of hundreds of megabytes serialised
 /// into an array was a large-object allocation, and each one started a full blocking collection of a heap of millions of
-/// objects, a pause of 0.5-1.7 s at 790 MiB (docs/performance.md, "Snapshots outside the collected heap"). The owner
-/// frees it (<see cref="Free"/>) once nothing holds it any more: the log has written it and the core holds the stored
-/// copy instead, or another snapshot (<see cref="ReplicaStorage.HoldsSnapshotBytes"/>, the core's HoldsSnapshotBytes);
-/// the core sends peers copies of it meanwhile, never views, since a message may wait in a queue for longer.
+/// objects, a pause of 0.5-1.7 s at 790 MiB (docs/performance.md, "Snapshots outside the collected heap"). The driver
+/// frees it once nothing holds it any more: the log has written it and the core holds the stored copy instead, or
+/// another snapshot (<see cref="ReplicaStorage.HoldsSnapshotBytes"/>, the core's HoldsSnapshotBytes); the core sends
+/// peers copies of it meanwhile, never views, since a message may wait in a queue for longer.
 /// </summary>
 public sealed unsafe class SnapshotMemory : MemoryManager<byte>
 {

@@ -41,7 +41,7 @@ public sealed class SnapshotWrite
         }
 
         // The header, then the data from the caller's memory itself: no copy of the whole state. Its checksum is of that
-        // memory, which is shared (the core sends it to peers) and must never be written to once it is a snapshot: a
+        // memory, which is shared (the core holds it too) and must never be written to once it is a snapshot: a
         // change between the checksum and the write would leave a file that recovery refuses as damaged.
         var header = SnapshotFile.Header(Slot, _data.Span);
         var temporary = System.IO.Path.Combine(_directory, StorageLayout.TemporarySnapshotFileName(Slot));

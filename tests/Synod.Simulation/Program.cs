@@ -64,10 +64,15 @@ var cleanupOption = new Option<bool>("--cleanup-before-sync")
     Description = "The storage deletes the files a compaction supersedes before its checkpoint is durable (a storage bug): a crash in between must leave a replica that refuses to start.",
 };
 
+var snapshotFreedEarlyOption = new Option<bool>("--snapshot-memory-freed-early")
+{
+    Description = "The driver gives back a snapshot's memory while the log still holds it (a driver bug): the snapshot write must then fail on freed memory.",
+};
+
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, noPreferredOption,
+    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, snapshotFreedEarlyOption, noPreferredOption,
 };
 
 root.SetAction(parse =>
@@ -109,6 +114,7 @@ root.SetAction(parse =>
         AuthProbability = parse.GetValue(authOption),
         UnfencedLock = parse.GetValue(unfencedOption),
         CleanupBeforeCheckpointSync = parse.GetValue(cleanupOption),
+        SnapshotMemoryFreedEarly = parse.GetValue(snapshotFreedEarlyOption),
         PreferredLeader = parse.GetValue(noPreferredOption) ? ReplicaOptions.PreferNone : ReplicaOptions.PreferLargestId,
     };
     try
@@ -136,6 +142,7 @@ root.SetAction(parse =>
         (baseOptions.AuthProbability != defaults.AuthProbability ? $" --auth-probability {baseOptions.AuthProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "") +
         (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "") +
+        (baseOptions.SnapshotMemoryFreedEarly ? " --snapshot-memory-freed-early" : "") +
         (baseOptions.PreferredLeader == ReplicaOptions.PreferNone ? " --no-preferred-leader" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

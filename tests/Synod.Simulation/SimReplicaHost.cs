@@ -167,7 +167,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         // The bug of the upgrade from the build with lease owners is this build's: a replica started before the upgrade
         // runs the old build, which judged its own commands rightly.
         var options = _sim.BeforeLeaseOwners ? _options with { Bugs = _options.Bugs & ~ProtocolBugs.OldCommandsByOldestRules } : _options;
-        _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this);
+        _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this)
+        {
+            SnapshotMemoryFreedEarlyBug = _sim.Options.SnapshotMemoryFreedEarly,
+        };
         _storage.ForgetRecoveredData();
         _wasRebuilding = Core.Rebuilding;
         _sim.Oracle.OnRestart(Id);
@@ -419,6 +422,8 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     (long Slot, ReadOnlyMemory<byte> Data)? IReplicaLog.TakeStoredSnapshot() => _storage!.TakeStoredSnapshot();
 
+    bool IReplicaLog.HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _storage!.HoldsSnapshotBytes(data);
+
     /// <summary>
     /// One write and fsync per Ready, one after another as a disk does them: the Ready's records are written when the
     /// previous fsync has finished and are durable 1–FsyncDelayMsMax ms later. A crash in between loses them, or keeps
@@ -476,16 +481,23 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         {
             if (Up && Incarnation == incarnation)
             {
-                var data = job.Serialize();
                 if (_sim.BeforeUpgrade && !stateMachine.RevisionsStarted)
                 {
                     // The build before revisions writes snapshot format 2 (after the configuration envelope it starts with).
+                    var data = job.Serialize();
                     data = [.. data.AsSpan(0, job.PrefixBytes), .. Synod.Tests.Kv.KvSnapshotFormats.Format2(data[job.PrefixBytes..])];
                     _sim.Faults.OldFormatSnapshots++;
+                    driver.SnapshotSerialized(stateMachine, job, data, null, 0);
+                }
+                else
+                {
+                    // As the server does: into memory outside the collected heap, lent to the core and given back by the
+                    // driver once nothing holds it; a read after that fails (ObjectDisposedException), and so the run.
+                    SnapshotMemory? memory = null;
+                    var data = job.Serialize(bytes => (memory = new SnapshotMemory(job.Slot, bytes)).Memory);
+                    driver.SnapshotSerialized(stateMachine, job, data, null, 0, memory);
                 }
 
-
-                driver.SnapshotSerialized(stateMachine, job, data, null, 0);
                 Process();
             }
         });

@@ -144,6 +144,12 @@ public sealed record SimulationOptions
     public bool CleanupBeforeCheckpointSync { get; init; }
 
     /// <summary>
+    /// The driver gives back a snapshot's memory once the core holds it no more, without asking the log
+    /// (ReplicaDriver.SnapshotMemoryFreedEarlyBug): the snapshot write that still reads it must fail.
+    /// </summary>
+    public bool SnapshotMemoryFreedEarly { get; init; }
+
+    /// <summary>
     /// Per run, the chance that its membership changes while it runs: spare replicas join as learners, learners are
     /// promoted, voters and learners are removed (sizes 1 to 7), among every other fault.
     /// </summary>

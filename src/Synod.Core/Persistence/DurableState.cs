@@ -14,7 +14,7 @@ public sealed class DurableState
 
     public long SnapshotSlot { get; private set; }
 
-    /// <summary>The snapshot as stored (envelope and state machine bytes): the array it was appended in, or its durable file (<see cref="UseStoredSnapshot"/>).</summary>
+    /// <summary>The snapshot as stored (envelope and state machine bytes): the memory it was appended in, or its durable file (<see cref="UseStoredSnapshot"/>).</summary>
     public ReadOnlyMemory<byte>? SnapshotData { get; private set; }
 
     /// <summary>Holds <paramref name="stored"/> (the durable file's view) instead of the snapshot at <paramref name="slot"/>'s array, if that is the snapshot here.</summary>

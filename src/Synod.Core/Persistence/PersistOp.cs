@@ -20,7 +20,8 @@ public sealed record CommitOp(long CommitIndex) : PersistOp;
 
 /// <summary>
 /// The state machine as of Slot; every slot up to it may be forgotten. Data may be memory the shell lent the core
-/// (<see cref="Replica.CompactEnveloped"/>): never written to, and valid until the log has written it.
+/// (<see cref="Replica.CompactEnveloped"/>): never written to, and valid while the log or the core holds it (the
+/// driver gives it back once neither does).
 /// </summary>
 public sealed record SnapshotOp(long Slot, ReadOnlyMemory<byte> Data) : PersistOp;
 

@@ -182,6 +182,8 @@ internal sealed class DriverCluster
         /// <summary>This log keeps no files: the core keeps the array it made.</summary>
         public (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot() => null;
 
+        public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => false;
+
         public void Send(IReadOnlyList<Message> messages) => cluster._network.AddRange(messages);
 
         public void SerializeSnapshot(KvStateMachine stateMachine, KvSnapshotJob job)
