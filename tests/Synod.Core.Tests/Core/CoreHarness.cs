@@ -97,34 +97,36 @@ internal sealed class CoreHarness(int[] members, ProtocolBugs bugs = ProtocolBug
     /// <summary>Delivers matching messages (and what they cause that also matches) until none match.</summary>
     public void Deliver(Func<Message, bool> match)
     {
-        for (var round = 0; round < 200; round++)
+        for (var round = 0; round < 200 && DeliverOnce(match); round++)
         {
-            var batch = Net.Where(match).ToList();
-            if (batch.Count == 0)
+        }
+    }
+
+    /// <summary>One round: delivers the matching messages in the network now, not those they cause; false if none matched.</summary>
+    public bool DeliverOnce(Func<Message, bool> match)
+    {
+        var batch = Net.Where(match).ToList();
+        foreach (var message in batch)
+        {
+            Net.Remove(message);
+            if (Stopped.ContainsKey(message.To))
             {
-                return;
+                continue;
             }
 
-            foreach (var message in batch)
+            try
             {
-                Net.Remove(message);
-                if (Stopped.ContainsKey(message.To))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    R[message.To].Step(message);
-                    Pump(message.To);
-                }
-                catch (InvariantViolationException e)
-                {
-                    // As the server does: the replica stops, and hears nothing more.
-                    Stopped[message.To] = e.Message;
-                }
+                R[message.To].Step(message);
+                Pump(message.To);
+            }
+            catch (InvariantViolationException e)
+            {
+                // As the server does: the replica stops, and hears nothing more.
+                Stopped[message.To] = e.Message;
             }
         }
+
+        return batch.Count > 0;
     }
 
     public void Drop(Func<Message, bool> match) => Net.RemoveAll(m => match(m));

@@ -95,16 +95,10 @@ public sealed class HandoverTests
     }
 
     /// <summary>Every message now in flight to 1, 2 or 3 delivered once (not what they cause); those to learner 4, lost.</summary>
+    /// <summary>One round of messages among 1, 2 and 3; those to the learner 4, never started, are lost.</summary>
     private static void DeliverOneRound(CoreHarness h)
     {
-        var batch = h.Net.Where(m => m.To is 1 or 2 or 3).ToList();
-        h.Net.Clear();
-        foreach (var message in batch)
-        {
-            h.R[message.To].Step(message);
-            h.Pump(message.To);
-        }
-
+        h.DeliverOnce(m => m.To is 1 or 2 or 3);
         h.Drop(m => m.To is not (1 or 2 or 3));
     }
 
