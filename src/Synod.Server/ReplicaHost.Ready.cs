@@ -75,7 +75,7 @@ public sealed partial class ReplicaHost
         _snapshotStarted = TimeProvider.System.GetTimestamp();
         SnapshotMemory? memory = null;
         _ = RunBeside(
-            () => job.Serialize(bytes => (memory = new SnapshotMemory(job.Slot, bytes)).Memory),
+            () => job.Serialize(bytes => (memory = new SnapshotMemory(bytes)).Memory),
             failure => new SnapshotSerializedInput(stateMachine, job, memory, failure));
     }
 

@@ -18,11 +18,10 @@ public sealed unsafe class SnapshotMemory : MemoryManager<byte>
     private readonly int _length;
     private nint _start;
 
-    /// <summary>Allocates <paramref name="length"/> bytes, not zeroed, for the snapshot at <paramref name="slot"/>.</summary>
-    public SnapshotMemory(long slot, int length)
+    /// <summary>Allocates <paramref name="length"/> bytes, not zeroed.</summary>
+    public SnapshotMemory(int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        Slot = slot;
         _length = length;
         _start = (nint)NativeMemory.Alloc((nuint)Math.Max(length, 1));
         Interlocked.Add(ref _bytesHeld, length);
@@ -30,9 +29,6 @@ public sealed unsafe class SnapshotMemory : MemoryManager<byte>
 
     /// <summary>Its size in bytes (freed or not).</summary>
     public int Length => _length;
-
-    /// <summary>The slot of the snapshot serialised into it.</summary>
-    public long Slot { get; }
 
     /// <summary>The bytes of every SnapshotMemory in this process not yet freed.</summary>
     public static long BytesHeld => Interlocked.Read(ref _bytesHeld);

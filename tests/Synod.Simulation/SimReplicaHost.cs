@@ -494,7 +494,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
                     // As the server does: into memory outside the collected heap, lent to the core and given back by the
                     // driver once nothing holds it; a read after that fails (ObjectDisposedException), and so the run.
                     SnapshotMemory? memory = null;
-                    var data = job.Serialize(bytes => (memory = new SnapshotMemory(job.Slot, bytes)).Memory);
+                    var data = job.Serialize(bytes => (memory = new SnapshotMemory(bytes)).Memory);
                     driver.SnapshotSerialized(stateMachine, job, data, null, 0, memory);
                 }
 

@@ -301,11 +301,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_reballot_during_a_handover_is_left_to_the_target_which_leads_above_it()
     {
-        var h = LeaderThree();
-        var above = h.R[3].Ballot;
-        Assert.Null(h.R[3].HandOver(2));
-        h.Net.Add(new Reballot(1, 3, above));
-        h.Deliver(m => m is Reballot);
+        var (h, above) = HandOverThenReballot();
         Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
         Assert.Equal(2, h.R[3].HandoverTarget);
 
@@ -327,11 +323,7 @@ public sealed class HandoverTests
     [Fact]
     public void A_reballot_during_a_handover_the_target_never_takes_up_is_answered_after_the_give_up()
     {
-        var h = LeaderThree();
-        var above = h.R[3].Ballot;
-        Assert.Null(h.R[3].HandOver(2));
-        h.Net.Add(new Reballot(1, 3, above));
-        h.Deliver(m => m is Reballot);
+        var (h, above) = HandOverThenReballot();
         HoldTimeoutNowsUntilGivenUp(h);
         Assert.Null(h.R[3].HandoverTarget);
         Assert.Equal(ReplicaRole.Leader, h.R[3].Role);
@@ -344,6 +336,17 @@ public sealed class HandoverTests
         Settle(h, 5);
         Assert.All(Three, id => Assert.Contains("after", h.Applied[id].Values));
         Assert.Null(h.Broken());
+    }
+
+    /// <summary>3 leads and hands over to 2; then a Reballot asks 3 for a ballot above its own (returned).</summary>
+    private static (CoreHarness H, Ballot Above) HandOverThenReballot()
+    {
+        var h = LeaderThree();
+        var above = h.R[3].Ballot;
+        Assert.Null(h.R[3].HandOver(2));
+        h.Net.Add(new Reballot(1, 3, above));
+        h.Deliver(m => m is Reballot);
+        return (h, above);
     }
 
     /// <summary>Three replicas, 3 leading and settled.</summary>
