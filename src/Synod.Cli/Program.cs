@@ -2,6 +2,10 @@ using System.CommandLine;
 using Synod.Cli;
 using Synod.Cli.Bench;
 
+// The executable's runtime has the concurrent collector (Synod.Cli.csproj) so that a replica with a large heap can
+// switch to it (serve --background-gc-heap-bytes); every command starts with blocking collections, the faster kind
+// for a small heap.
+Synod.Server.CollectorMode.StartBlocking();
 var root = new RootCommand("Synod: a fault-tolerant replicated key-value store (Multi-Paxos).");
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());

@@ -59,6 +59,11 @@ public static class ServeCommand
             Description = "The write quota: a put or transaction that would take the keys and values (16 bytes of overhead per key) past this many bytes is refused with \"database space exceeded\" (exit code 9); deletes are still served. With --history-bytes, the sessions and 128 MiB of room it must fit the 1 GiB snapshot limit. Use the same on every replica.",
             DefaultValueFactory = _ => ServerOptions.Defaults.QuotaBytes,
         };
+        var backgroundGcHeapBytes = new Option<long>("--background-gc-heap-bytes")
+        {
+            Description = "From this size of the collected heap, full garbage collections run in the background instead of stopping the replica (back below half of it; 0: always). Blocking ones are faster for a small heap; for millions of keys they stop a replica for seconds.",
+            DefaultValueFactory = _ => ServerOptions.BackgroundGcHeapBytesDefault,
+        };
         var watchersMax = new Option<int>("--watchers-max") { Description = "The most watchers this replica serves in all.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersMax };
         var watchersPerStreamMax = new Option<int>("--watchers-per-stream-max") { Description = "The most watchers one watch stream holds.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersPerStreamMax };
         var watchStreamBytesMax = new Option<long>("--watch-stream-bytes-max")
@@ -123,7 +128,7 @@ public static class ServeCommand
         var command = new Command("serve", "Run one replica (for replicas on separate hosts, or under another supervisor).")
         {
             preferredLeader, preferredLeaderWindow, preferredLeaderLagSlots,
-            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, quotaBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
+            id, listen, http, logFormat, logLevel, peers, config, join, peerRoutes, dataDir, tickMs, newCluster, rebuild, snapshotEverySlots, snapshotEveryBytes, sessionsMax, historyRevisions, historyBytes, quotaBytes, backgroundGcHeapBytes, watchersMax, watchersPerStreamMax, watchStreamBytesMax, watchBytesMax, watchProgressInterval, authTokenTtl, shutdownDrain, walSegmentBytes,
             peerCert, peerKey, peerCa, insecurePeers, clusterToken, restamp, tlsCert, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellation) =>
@@ -270,6 +275,7 @@ public static class ServeCommand
                 HistoryRevisions = parse.GetValue(historyRevisions),
                 HistoryBytes = parse.GetValue(historyBytes),
                 QuotaBytes = parse.GetValue(quotaBytes),
+                BackgroundGcHeapBytes = parse.GetValue(backgroundGcHeapBytes),
                 WatchersMax = parse.GetValue(watchersMax),
                 WatchersPerStreamMax = parse.GetValue(watchersPerStreamMax),
                 WatchStreamBytesMax = parse.GetValue(watchStreamBytesMax),

@@ -72,6 +72,8 @@ public sealed class ReplicaMetrics : IDisposable
             description: "Bytes of snapshots serialised outside the collected heap and not yet freed: one being written, until the log holds its file instead.");
         _meter.CreateObservableGauge("synod.snapshot.memory.peak", () => new Measurement<long>(Volatile.Read(ref _snapshotMemoryPeakBytes), _replica), unit: "By",
             description: "The most bytes synod.snapshot.memory held at once since this replica started.");
+        _meter.CreateObservableGauge("synod.gc.background", () => new Measurement<int>(CollectorMode.Background ? 1 : 0, _replica),
+            description: "1 while full garbage collections run in the background (the collected heap past serve --background-gc-heap-bytes), 0 while they stop the process.");
         _meter.CreateObservableGauge("synod.leader", () => Measure(v => v.Role == "leader" ? 1 : 0), description: "1 while this replica leads, else 0.");
         _meter.CreateObservableGauge("synod.leader.id", () => Measure(v => v.LeaderId ?? 0), description: "The leader this replica knows (0: none).");
         _meter.CreateObservableGauge("synod.commit.index", () => Measure(v => v.CommitIndex), description: "The highest slot this replica knows chosen, with every slot below it.");

@@ -169,6 +169,17 @@ public sealed record ServerOptions
     public long SnapshotEveryBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// The collected heap's size from which full garbage collections run in the background instead of stopping the
+    /// process (--background-gc-heap-bytes, 1 GiB; back to blocking ones below half of it; 0: always in the background).
+    /// Blocking collections are the faster kind for a small heap; for a heap of millions of keys they stop a replica for
+    /// seconds (<see cref="CollectorMode"/>). Read only by `synod serve`'s process, which owns the collector.
+    /// </summary>
+    public long BackgroundGcHeapBytes { get; init; } = BackgroundGcHeapBytesDefault;
+
+    /// <summary>The default of <see cref="BackgroundGcHeapBytes"/>: 1 GiB.</summary>
+    public const long BackgroundGcHeapBytesDefault = 1L << 30;
+
+    /// <summary>
     /// Client sessions the state machine keeps (exactly-once writes); a registration beyond it evicts the least recently
     /// used. Every replica of a cluster must use the same number, or their sessions and answers diverge.
     /// </summary>
@@ -447,6 +458,11 @@ public sealed record ServerOptions
 
         ValidatePeerConnections();
         ValidateClientPort();
+
+        if (BackgroundGcHeapBytes < 0)
+        {
+            throw new ArgumentException($"BackgroundGcHeapBytes (--background-gc-heap-bytes) is {BackgroundGcHeapBytes}; it must be 0 (always collect in the background) or more bytes.");
+        }
 
         if (SnapshotEveryBytes < 1)
         {

@@ -141,6 +141,8 @@ public static class SynodServer
             logger.LogWarning("replica {Id} runs with --insecure-peers: peer connections are neither authenticated nor encrypted, and any process that reaches {Endpoint} can speak as a replica. Use it only where nothing untrusted can reach the port.",
                 options.Id, options.ListenEndpoint);
         }
+        using var collectorStop = new CancellationTokenSource();
+        var collector = CollectorMode.RunAsync(options.BackgroundGcHeapBytes, logger, collectorStop.Token);
         try
         {
             await app.StartAsync(CancellationToken.None);
@@ -188,6 +190,8 @@ public static class SynodServer
         }
         finally
         {
+            await collectorStop.CancelAsync();
+            await collector;
             await host.DisposeAsync();
             logger.LogInformation("replica {Id} stopped cleanly", options.Id);
         }

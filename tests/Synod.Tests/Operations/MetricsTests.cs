@@ -31,6 +31,7 @@ public sealed class MetricsTests
         ("synod_snapshots_refused_total", "counter"),
         ("synod_snapshot_memory_bytes", "gauge"),
         ("synod_snapshot_memory_peak_bytes", "gauge"),
+        ("synod_gc_background", "gauge"),
         ("synod_preferred_handovers_failed_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),
@@ -55,7 +56,9 @@ public sealed class MetricsTests
         var endpoints = ReplicaProcesses.NewEndpoints(3);
         var http = ReplicaProcesses.NewEndpoints(3);
         var peers = string.Join(",", endpoints.Select(e => $"{e.Key}={e.Value}"));
-        await using var cluster = new ReplicaProcesses(endpoints, id => ["--peers", peers, "--http", http[id]]);
+        // Replica 3 collects in the background from the start (--background-gc-heap-bytes 0); the others' heaps stay far
+        // below the 1 GiB default, so they keep blocking collections.
+        await using var cluster = new ReplicaProcesses(endpoints, id => ["--peers", peers, "--http", http[id], .. id == 3 ? ["--background-gc-heap-bytes", "0"] : Array.Empty<string>()]);
         var leader = await cluster.WaitForLeaderAsync(StartupLimit);
         var follower = leader % 3 + 1;
         using var web = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -99,6 +102,13 @@ public sealed class MetricsTests
             .Select(name => System.Text.RegularExpressions.Regex.Replace(name, "_(bucket|sum|count)$", "")).Distinct().ToList();
         Assert.NotEmpty(named);
         Assert.All(named, name => Assert.Contains($"# TYPE {name} ", after, StringComparison.Ordinal));
+
+        // The collector's mode, as the operator reads it: switched within a check or two (CollectorMode.CheckEveryMs).
+        string third = "";
+        Assert.True(await Eventually.WithinAsync(async () => Value(third = await Scrape(3), "synod_gc_background") == 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200)),
+            $"replica 3 (--background-gc-heap-bytes 0) never collected in the background:\n{third}");
+        Assert.Contains("full collections now run in the background", cluster.Log(3), StringComparison.Ordinal);
+        Assert.Equal(0, Value(await Scrape(1), "synod_gc_background"));
 
         var atFollower = await Scrape(follower);
         Assert.Equal(0, Value(atFollower, "synod_leader"));

@@ -46,6 +46,23 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public void Full_collections_go_to_the_background_from_the_heap_threshold_and_come_back_only_below_half_of_it()
+    {
+        const long GiB = 1L << 30;
+        Assert.False(CollectorMode.ShouldCollectInBackground(GiB - 1, GiB, background: false));
+        Assert.True(CollectorMode.ShouldCollectInBackground(GiB, GiB, background: false));
+        // Once switched, a heap that shrinks a little after a collection keeps the mode: no flipping at every check.
+        Assert.True(CollectorMode.ShouldCollectInBackground(GiB / 2, GiB, background: true));
+        Assert.False(CollectorMode.ShouldCollectInBackground((GiB / 2) - 1, GiB, background: true));
+        Assert.True(CollectorMode.ShouldCollectInBackground(0, 0, background: false));
+
+        var options = Options() with { Id = 1 };
+        (options with { BackgroundGcHeapBytes = 0 }).Validate();
+        var negative = Assert.Throws<ArgumentException>((options with { BackgroundGcHeapBytes = -1 }).Validate);
+        Assert.Contains("--background-gc-heap-bytes", negative.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_peer_route_is_dialled_instead_of_the_configured_endpoint_and_a_bad_one_is_refused_naming_it()
     {
         var options = Options() with { Id = 1, PeerRoutes = new Dictionary<int, string> { [2] = "127.0.0.1:9002", [9] = "127.0.0.1:9009" } };
