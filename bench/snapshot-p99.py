@@ -83,7 +83,8 @@ def main():
             "ops_quiet": median(quiet, 3), "ops_with_snapshot": median(during, 3),
             "worst_run_p99_ms": max(r[2] for r in runs), "mean_ops": round(statistics.mean(r[3] for r in runs)),
             "snapshots": len(spans), "snapshot_seconds_mean": round(statistics.mean(e - s for s, e in spans), 1) if spans else None,
-            "rss_mib": rss, "gc_pauses_over_300ms": gc_pauses(work, replicas), "leaderships": leaderships(work, replicas)}
+            "rss_mib": rss, "gc_pauses_over_300ms": gc_pauses(work, replicas), "leaderships": leaderships(work, replicas),
+            "background_gc": background_gc(work, replicas)}
     print(json.dumps(line))
     with open(args.out, "a") as out:
         out.write(json.dumps(line) + "\n")
@@ -97,6 +98,16 @@ def gc_pauses(work, replicas):
         with open(os.path.join(work, "logs", f"synod-{i}.log"), errors="replace") as log:
             pauses += [int(m) for m in re.findall(r"garbage collection paused the process (\d+) ms", log.read()) if int(m) > 300]
     return sorted(pauses, reverse=True)
+
+
+def background_gc(work, replicas):
+    """The replicas whose full collections went to the background (serve --background-gc-heap-bytes) during the probe."""
+    switched = []
+    for i in replicas:
+        with open(os.path.join(work, "logs", f"synod-{i}.log"), errors="replace") as log:
+            if "full collections now run in the background" in log.read():
+                switched.append(i)
+    return switched
 
 
 def leaderships(work, replicas):
