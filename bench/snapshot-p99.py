@@ -7,7 +7,7 @@ snapshot slots):
 
   bench/scale.py --keys 2750k --no-etcd --rounds 1 --workloads put:64 --duration 2s --snapshot-runs 1 --no-catchup --no-restart --keep
   bench/snapshot-p99.py --cell /var/tmp/synod-scale.XXXX/2750000-256-3 --keys 2750000 --runs 60 --label mine
-  bench/snapshot-p99.py --cell ... --env DOTNET_gcConcurrent=1 --label bgc
+  bench/snapshot-p99.py --cell ... --env DOTNET_GCConserveMemory=0 --label no-compaction
 
 It runs RUNS 2-second `synod bench --mode put --clients 64` runs and counts a run as "with a snapshot" if any replica was
 serialising or writing one during it (from each replica's "snapshot at slot S written (...; B ms in all" line, as
@@ -67,10 +67,16 @@ def main():
             cluster.start(i)
         scale.wait_serving(cluster, seconds=300)
         print(f"snapshot-p99: serving {time.monotonic() - started:.1f} s after the start", file=sys.stderr, flush=True)
+        paused = [cluster.metric(i, "dotnet_gc_pause_time_seconds_total") for i in replicas]
         for _ in range(args.runs):
             began = time.time()
             result = scale.bench(work, cluster, "put", 64, "2s", args.keys, args.value_size, filled=True)
-            runs.append((began, time.time(), result["p99_ms"], result["ops_per_sec"]))
+            ended = time.time()
+            paused_now = [cluster.metric(i, "dotnet_gc_pause_time_seconds_total") for i in replicas]
+            # The most time one replica spent stopped by the collector during the run (gc_paused_s_*: median, worst
+            # and sum over the runs).
+            runs.append((began, ended, result["p99_ms"], result["ops_per_sec"], max(b - a for a, b in zip(paused, paused_now))))
+            paused = paused_now
         rss = [rss_mib(cluster.processes[i].pid) for i in replicas]
     finally:
         cluster.stop_all()
@@ -83,7 +89,9 @@ def main():
             "ops_quiet": median(quiet, 3), "ops_with_snapshot": median(during, 3),
             "worst_run_p99_ms": max(r[2] for r in runs), "mean_ops": round(statistics.mean(r[3] for r in runs)),
             "snapshots": len(spans), "snapshot_seconds_mean": round(statistics.mean(e - s for s, e in spans), 1) if spans else None,
-            "rss_mib": rss, "gc_pauses_over_300ms": gc_pauses(work, replicas), "leaderships": leaderships(work, replicas),
+            "gc_paused_s_median": round(statistics.median(r[4] for r in runs), 3), "gc_paused_s_max": round(max(r[4] for r in runs), 3),
+            "gc_paused_s_sum": round(sum(r[4] for r in runs), 1),
+            "rss_mib": rss, "gc_pauses_over_300ms": gc_pauses(work, replicas), "gc_kinds_over_300ms": gc_kinds(work, replicas), "leaderships": leaderships(work, replicas),
             "background_gc": background_gc(work, replicas)}
     print(json.dumps(line))
     with open(args.out, "a") as out:
@@ -92,12 +100,25 @@ def main():
 
 
 def gc_pauses(work, replicas):
-    """The collector's pauses over 300 ms the replicas' slow-pass warnings name ("garbage collection paused the process N ms"), in ms."""
+    """The collector's pauses over 300 ms the replicas' slow-pass warnings name (at most one line per 5 s per replica) ("garbage collection paused the process N ms"), in ms."""
     pauses = []
     for i in replicas:
         with open(os.path.join(work, "logs", f"synod-{i}.log"), errors="replace") as log:
             pauses += [int(m) for m in re.findall(r"garbage collection paused the process (\d+) ms", log.read()) if int(m) > 300]
     return sorted(pauses, reverse=True)
+
+
+def gc_kinds(work, replicas):
+    """The collections of 300 ms or more that slow-pass warnings name ("a full blocking collection of generation 2,
+    compacting, paused 1733 ms"), counted by kind, generation and compaction."""
+    kinds = {}
+    for i in replicas:
+        with open(os.path.join(work, "logs", f"synod-{i}.log"), errors="replace") as log:
+            for kind, generation, how, ms in re.findall(r"(a full blocking|a background|an ephemeral) collection of generation (\d+), (compacting|sweeping), paused (\d+) ms", log.read()):
+                if int(ms) >= 300:
+                    name = f"{kind.split(' ', 1)[1]} gen{generation} {how}"
+                    kinds[name] = kinds.get(name, 0) + 1
+    return kinds
 
 
 def background_gc(work, replicas):

@@ -36,11 +36,43 @@ public sealed partial class ReplicaHost
         _logger.LogWarning(
             "replica {Id}: {Count} owner-loop pass(es) took over {Threshold} ms since the last such line; the last took {Total:F0} ms: " +
             "{Inputs} inputs in {HandleMs:F0} ms (longest {LongestMs:F0} ms, a {Longest}), Ready work and WAL {ProcessMs:F0} ms, answers {DeliverMs:F0} ms; " +
-            "garbage collection paused the process {GcMs:F0} ms of it",
-            Id, _slowPasses, SlowPassLogMs, pass.TotalMs, pass.Inputs, pass.HandleMs, pass.LongestInputMs, pass.LongestInput, pass.ProcessMs, pass.DeliverMs, pass.GcPauseMs);
+            "garbage collection paused the process {GcMs:F0} ms of it{Collections}",
+            Id, _slowPasses, SlowPassLogMs, pass.TotalMs, pass.Inputs, pass.HandleMs, pass.LongestInputMs, pass.LongestInput, pass.ProcessMs, pass.DeliverMs, pass.GcPauseMs,
+            CollectionsSince(pass.CollectionsBefore));
         _slowPasses = 0;
         _slowPassLoggedAtMs = Environment.TickCount64;
     }
+
+    /// <summary>
+    /// The last collection of each kind that ended after the <paramref name="before"/>-th (GC.CollectionCount(0), which
+    /// every collection raises), as "; the last of them: a full blocking collection, compacting, paused 1733 ms, ...",
+    /// or nothing when none did. Read only when a slow pass is logged: each kind's record is an allocation.
+    /// </summary>
+    private static string CollectionsSince(int before)
+    {
+        var parts = new List<string>();
+        foreach (var kind in (ReadOnlySpan<GCKind>)[GCKind.FullBlocking, GCKind.Background, GCKind.Ephemeral])
+        {
+            var info = GC.GetGCMemoryInfo(kind);
+            if (info.Index > before)
+            {
+                var paused = TimeSpan.Zero;
+                foreach (var pause in info.PauseDurations)
+                {
+                    paused += pause;
+                }
+
+                parts.Add(DescribeCollection(kind, info.Generation, info.Compacted, paused.TotalMilliseconds));
+            }
+        }
+
+        return parts.Count == 0 ? "" : $"; the last of each kind in it: {string.Join(", ", parts)}";
+    }
+
+    /// <summary>One collection as the slow-pass line names it: "a full blocking collection of generation 2, compacting, paused 1733 ms".</summary>
+    internal static string DescribeCollection(GCKind kind, int generation, bool compacted, double pausedMs) =>
+        $"{(kind switch { GCKind.FullBlocking => "a full blocking", GCKind.Background => "a background", _ => "an ephemeral" })} collection of generation {generation}, " +
+        $"{(compacted ? "compacting" : "sweeping")}, paused {pausedMs:F0} ms";
 
     /// <summary>Timestamps of one pass's parts (owner loop only).</summary>
     private struct LoopPass
@@ -49,6 +81,7 @@ public sealed partial class ReplicaHost
         private long _processing;
         private long _delivering;
         private TimeSpan _gcBefore;
+        private int _collectionsBefore;
         private double _longestMs;
         private string _longest;
 
@@ -56,6 +89,7 @@ public sealed partial class ReplicaHost
         {
             _started = TimeProvider.System.GetTimestamp(),
             _gcBefore = GC.GetTotalPauseDuration(),
+            _collectionsBefore = GC.CollectionCount(0),
             _longest = "none",
         };
 
@@ -83,10 +117,12 @@ public sealed partial class ReplicaHost
                 _longest,
                 TimeProvider.System.GetElapsedTime(_processing, _delivering).TotalMilliseconds,
                 TimeProvider.System.GetElapsedTime(_delivering, ended).TotalMilliseconds,
-                (GC.GetTotalPauseDuration() - _gcBefore).TotalMilliseconds);
+                (GC.GetTotalPauseDuration() - _gcBefore).TotalMilliseconds,
+                _collectionsBefore);
         }
     }
 
     private readonly record struct LoopPassTimes(
-        double TotalMs, int Inputs, double HandleMs, double LongestInputMs, string LongestInput, double ProcessMs, double DeliverMs, double GcPauseMs);
+        double TotalMs, int Inputs, double HandleMs, double LongestInputMs, string LongestInput, double ProcessMs, double DeliverMs, double GcPauseMs,
+        int CollectionsBefore);
 }
