@@ -270,14 +270,47 @@ public sealed class ReplicaProcesses : IAsyncDisposable
         return Enumerable.Range(1, count).ToDictionary(i => i, i => $"127.0.0.1:{ports[i - 1]}");
     }
 
+    /// <summary>
+    /// Ports the kernel gave free, never one this test process handed out before: two calls in one test (client and
+    /// --http endpoints) could otherwise get the same port back once the first call's listeners closed, and a replica's
+    /// client port would then be another's HTTP/1.1-only endpoint (a dashboard test failed so, HTTP_1_1_REQUIRED).
+    /// </summary>
     private static int[] FreePorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
+        var listeners = new List<TcpListener>();
+        var ports = new List<int>();
+        try
+        {
+            lock (HandedOut)
+            {
+                // Each attempt holds its listener open, so the kernel gives a different port every time.
+                for (var attempt = 0; ports.Count < count; attempt++)
+                {
+                    if (attempt > count + 1_000)
+                    {
+                        throw new InvalidOperationException($"no {count} loopback ports free that this test process has not used already.");
+                    }
+
+                    var listener = new TcpListener(IPAddress.Loopback, 0);
+                    listener.Start();
+                    listeners.Add(listener);
+                    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                    if (HandedOut.Add(port))
+                    {
+                        ports.Add(port);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Stop());
+        }
+
+        return [.. ports];
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 }
 
 /// <summary>How the test replicas serve clients: plaintext, TLS, or TLS asking every client for a certificate.</summary>
