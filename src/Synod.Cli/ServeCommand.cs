@@ -62,7 +62,7 @@ public static class ServeCommand
         var backgroundGcHeapBytes = new Option<long>("--background-gc-heap-bytes")
         {
             Description = "From this size of the collected heap, full garbage collections run in the background instead of stopping the replica (back below half of it; 0: always). Blocking ones are faster for a small heap; for millions of keys they stop a replica for seconds.",
-            DefaultValueFactory = _ => ServerOptions.BackgroundGcHeapBytesDefault,
+            DefaultValueFactory = _ => ServerOptions.Defaults.BackgroundGcHeapBytes,
         };
         var watchersMax = new Option<int>("--watchers-max") { Description = "The most watchers this replica serves in all.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersMax };
         var watchersPerStreamMax = new Option<int>("--watchers-per-stream-max") { Description = "The most watchers one watch stream holds.", DefaultValueFactory = _ => ServerOptions.Defaults.WatchersPerStreamMax };

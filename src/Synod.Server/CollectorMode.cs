@@ -6,12 +6,12 @@ namespace Synod.Server;
 /// <summary>
 /// The garbage collector's mode for a replica process, chosen from the size of its collected heap. Blocking full
 /// collections (<see cref="GCLatencyMode.Batch"/>) are the fastest while the heap is small; with millions of keys a
-/// blocking full collection stops the whole process for 0.3-2.7 s on two cores (marking every key's arrays), long
+/// blocking full collection stops the whole process for 0.4-2.1 s on two cores (marking every key's arrays), long
 /// enough for a leader to lose its quorum. Past <see cref="ServerOptions.BackgroundGcHeapBytes"/> the replica switches
 /// to <see cref="GCLatencyMode.SustainedLowLatency"/>: the oldest generation is marked in the background and blocking
 /// full collections are avoided (a compacting one still comes now and then), and back to blocking ones below half of
-/// it. Measured at 2.75M keys it cost a leader far less often and the worst run less, and made the quiet runs' p99
-/// about 1.7× (docs/performance.md, "The collector in the background at a large heap"). The process must run with
+/// it. Measured at 2.75M keys it cost a leader far less often and the worst run less, and the quiet runs' p99 was
+/// about 1.7× (cause not found; docs/performance.md, "The collector in the background at a large heap"). The process must run with
 /// the concurrent collector enabled (the synod executable's runtime configuration does), or background collections
 /// never happen whatever the mode.
 /// </summary>
@@ -41,12 +41,37 @@ public static class CollectorMode
     public static void StartBlocking() => GCSettings.LatencyMode = GCLatencyMode.Batch;
 
     /// <summary>
-    /// Reads the heap's size every <see cref="CheckEveryMs"/> and switches the mode when
-    /// <see cref="ShouldCollectInBackground"/> says so, with a log line each time, until <paramref name="cancellation"/>.
+    /// Starts with blocking collections, then reads the heap's size every <see cref="CheckEveryMs"/> and switches the
+    /// mode when <see cref="ShouldCollectInBackground"/> says so, with a log line each time, until
+    /// <paramref name="cancellation"/>. One loop per process (the mode is the process's): a second call while one runs
+    /// returns at once. Never throws: a failure is logged and ends the switching, not the replica.
     /// </summary>
     public static async Task RunAsync(long thresholdBytes, ILogger logger, CancellationToken cancellation)
     {
-        var concurrent = ConcurrentCollectorEnabled;
+        if (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            StartBlocking();
+            await SwitchAsync(thresholdBytes, logger, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "the garbage collector's mode is no longer switched (--background-gc-heap-bytes): {Message}", e.Message);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private static int _running;
+
+    private static async Task SwitchAsync(long thresholdBytes, ILogger logger, CancellationToken cancellation)
+    {
         var warned = false;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(CheckEveryMs));
         do
@@ -59,26 +84,29 @@ public static class CollectorMode
                 continue;
             }
 
-            if (wanted && !concurrent)
-            {
-                if (!warned)
-                {
-                    logger.LogWarning("the collected heap is {Heap} MiB, past --background-gc-heap-bytes ({Threshold} MiB), but this runtime has no concurrent collector (System.GC.Concurrent is off): full collections still stop the replica.",
-                        heapBytes >> 20, thresholdBytes >> 20);
-                    warned = true;
-                }
-
-                continue;
-            }
-
-            GCSettings.LatencyMode = wanted ? GCLatencyMode.SustainedLowLatency : GCLatencyMode.Batch;
             if (wanted)
             {
+                GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
+                if (GCSettings.LatencyMode != GCLatencyMode.SustainedLowLatency || !ConcurrentCollectorEnabled)
+                {
+                    // The runtime keeps Batch without the concurrent collector: say so once, not every second.
+                    GCSettings.LatencyMode = GCLatencyMode.Batch;
+                    if (!warned)
+                    {
+                        logger.LogWarning("the collected heap is {Heap} MiB, past --background-gc-heap-bytes ({Threshold} MiB), but this runtime has no concurrent collector (System.GC.Concurrent is off): full collections still stop the replica.",
+                            heapBytes >> 20, thresholdBytes >> 20);
+                        warned = true;
+                    }
+
+                    continue;
+                }
+
                 logger.LogInformation("the collected heap is {Heap} MiB, past --background-gc-heap-bytes ({Threshold} MiB): full collections now run in the background, so they no longer stop the replica for seconds.",
                     heapBytes >> 20, thresholdBytes >> 20);
             }
             else
             {
+                GCSettings.LatencyMode = GCLatencyMode.Batch;
                 logger.LogInformation("the collected heap is {Heap} MiB, below half of --background-gc-heap-bytes ({Threshold} MiB): blocking full collections again (the faster kind for a small heap).",
                     heapBytes >> 20, thresholdBytes >> 20);
             }

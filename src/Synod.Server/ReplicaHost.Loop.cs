@@ -44,11 +44,13 @@ public sealed partial class ReplicaHost
     }
 
     /// <summary>
-    /// The last collection of each kind that ended after the <paramref name="before"/>-th (GC.CollectionCount(0), which
-    /// every collection raises), as "; the last of them: a full blocking collection, compacting, paused 1733 ms, ...",
-    /// or nothing when none did. Read only when a slow pass is logged: each kind's record is an allocation.
+    /// The last collection of each kind that started after <paramref name="before"/> (GC.CollectionCount(0) then; a
+    /// collection's index is that count plus one when it starts), as "; the last of each kind in it: a full blocking
+    /// collection of generation 2, compacting, paused 1733 ms, ...", or nothing when none did. A background collection
+    /// that started before the pass and paused it is counted in the pause time but not named. Read only when a slow
+    /// pass is logged: each kind's record is an allocation.
     /// </summary>
-    private static string CollectionsSince(int before)
+    internal static string CollectionsSince(int before)
     {
         var parts = new List<string>();
         foreach (var kind in (ReadOnlySpan<GCKind>)[GCKind.FullBlocking, GCKind.Background, GCKind.Ephemeral])

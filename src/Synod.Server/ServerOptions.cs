@@ -174,10 +174,7 @@ public sealed record ServerOptions
     /// Blocking collections are the faster kind for a small heap; for a heap of millions of keys they stop a replica for
     /// seconds (<see cref="CollectorMode"/>). Read only by `synod serve`'s process, which owns the collector.
     /// </summary>
-    public long BackgroundGcHeapBytes { get; init; } = BackgroundGcHeapBytesDefault;
-
-    /// <summary>The default of <see cref="BackgroundGcHeapBytes"/>: 1 GiB.</summary>
-    public const long BackgroundGcHeapBytesDefault = 1L << 30;
+    public long BackgroundGcHeapBytes { get; init; } = 1L << 30;
 
     /// <summary>
     /// Client sessions the state machine keeps (exactly-once writes); a registration beyond it evicts the least recently

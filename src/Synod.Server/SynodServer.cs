@@ -191,7 +191,7 @@ public static class SynodServer
         finally
         {
             await collectorStop.CancelAsync();
-            await collector;
+            await collector; // never throws (CollectorMode.RunAsync logs what fails)
             await host.DisposeAsync();
             logger.LogInformation("replica {Id} stopped cleanly", options.Id);
         }

@@ -46,16 +46,8 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
-    public void Full_collections_go_to_the_background_from_the_heap_threshold_and_come_back_only_below_half_of_it()
+    public void A_negative_background_collection_threshold_is_refused_naming_the_flag()
     {
-        const long GiB = 1L << 30;
-        Assert.False(CollectorMode.ShouldCollectInBackground(GiB - 1, GiB, background: false));
-        Assert.True(CollectorMode.ShouldCollectInBackground(GiB, GiB, background: false));
-        // Once switched, a heap that shrinks a little after a collection keeps the mode: no flipping at every check.
-        Assert.True(CollectorMode.ShouldCollectInBackground(GiB / 2, GiB, background: true));
-        Assert.False(CollectorMode.ShouldCollectInBackground((GiB / 2) - 1, GiB, background: true));
-        Assert.True(CollectorMode.ShouldCollectInBackground(0, 0, background: false));
-
         var options = Options() with { Id = 1 };
         (options with { BackgroundGcHeapBytes = 0 }).Validate();
         var negative = Assert.Throws<ArgumentException>((options with { BackgroundGcHeapBytes = -1 }).Validate);
