@@ -11,9 +11,9 @@ namespace Synod.Server;
 /// to <see cref="GCLatencyMode.SustainedLowLatency"/>: the oldest generation is marked in the background and blocking
 /// full collections are avoided (a compacting one still comes now and then), and back to blocking ones below half of
 /// it. Measured at 2.75M keys it cost a leader far less often and the worst run less, and the quiet runs' p99 was
-/// about 1.7× (the 128 MiB gen0 budget in this mode; docs/performance.md, "The collector in the background at a large heap"). The process must run with
-/// the concurrent collector enabled (the synod executable's runtime configuration does), or background collections
-/// never happen whatever the mode.
+/// about 1.7× (the 128 MiB gen0 budget in this mode; docs/performance.md, "The collector in the background at a
+/// large heap"). The process must run with the concurrent collector enabled (the synod executable's runtime
+/// configuration does), or background collections never happen whatever the mode.
 /// </summary>
 public static class CollectorMode
 {
