@@ -10,5 +10,5 @@ namespace Synod.Driver;
 public sealed record ReadOutcome(KvEntry? Entry, long Revision, long AppliedSlot, long LagSlots, RevisionRefusal? Refused = null)
 {
     /// <summary>The value, or null when the key is absent.</summary>
-    public byte[]? Value => Entry?.Value;
+    public ReadOnlyMemory<byte>? Value => Entry?.Value;
 }

@@ -10,7 +10,7 @@ public sealed partial class ReplicaDriver
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data.Span, _options.SessionsMax, KvBugs, _options.History);
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs, _options.History);
 
             // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
             _leaseServingBallot = null;

@@ -10,5 +10,5 @@ internal readonly record struct ClientSession(
     ulong LastSequence, KvStatus LastStatus, long LastUsedSlot, long LastRevision, long LastCreateRevision = 0, long LastModRevision = 0, long LastVersion = 0)
 {
     /// <summary>The key's fields of the answer kept, as an entry without its value; null when the key was absent.</summary>
-    public KvEntry? LastEntry => LastVersion == 0 ? null : new KvEntry([], LastCreateRevision, LastModRevision, LastVersion);
+    public KvEntry? LastEntry => LastVersion == 0 ? null : new KvEntry(ReadOnlyMemory<byte>.Empty, LastCreateRevision, LastModRevision, LastVersion);
 }

@@ -49,7 +49,7 @@ public sealed record KvCondition(KvCompareTarget Target, KvCompareOp Op, long Nu
                 return false;
             }
 
-            return Compare(present.Value.AsSpan().SequenceCompareTo(Value));
+            return Compare(present.Value.Span.SequenceCompareTo(Value));
         }
 
         var actual = Target switch

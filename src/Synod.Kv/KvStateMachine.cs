@@ -171,10 +171,9 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
-    /// Looks a key up without allocating. The returned array is the stored value itself, shared to keep
-    /// reads cheap: callers must not modify it.
+    /// Looks a key up without allocating. The returned bytes are the stored value itself, shared to keep reads cheap.
     /// </summary>
-    public bool TryGet(ReadOnlySpan<byte> key, [MaybeNullWhen(false)] out byte[] value)
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
     {
         if (TryGetEntry(key, out var entry))
         {
@@ -182,7 +181,7 @@ public sealed partial class KvStateMachine
             return true;
         }
 
-        value = null;
+        value = default;
         return false;
     }
 
@@ -242,7 +241,7 @@ public sealed partial class KvStateMachine
             }
 
             bytes += size;
-            entries.Add((key, range.KeysOnly ? entry with { Value = [] } : entry));
+            entries.Add((key, range.KeysOnly ? entry with { Value = ReadOnlyMemory<byte>.Empty } : entry));
         }
 
         return new KvRangeResult(entries, More: false, count);
@@ -285,7 +284,7 @@ public sealed partial class KvStateMachine
             BinaryPrimitives.WriteInt32LittleEndian(number[sizeof(int)..], entry.Value.Length);
             hash.Append(number);
             hash.Append(key);
-            hash.Append(entry.Value);
+            hash.Append(entry.Value.Span);
             foreach (var revision in (ReadOnlySpan<long>)[entry.CreateRevision, entry.ModRevision, entry.Version])
             {
                 BinaryPrimitives.WriteInt64LittleEndian(number, revision);
@@ -404,7 +403,7 @@ public sealed partial class KvStateMachine
                     AttachLease(op.Key, op.Lease);
                     RecordEvent(revision, op.Key, entry, current);
                     changed = true;
-                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: entry with { Value = [] }));
+                    results.Add(new KvTxnOpResult(op.Kind, op.Key, Entry: entry with { Value = ReadOnlyMemory<byte>.Empty }));
                     break;
                 case KvTxnOpKind.Delete:
                     if (current is not null)

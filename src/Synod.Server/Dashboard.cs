@@ -313,7 +313,7 @@ internal sealed class Dashboard : IAsyncDisposable
             return;
         }
 
-        var shown = entry.Value.AsSpan(0, Math.Min(entry.Value.Length, ValueShownBytesMax)).ToArray();
+        var shown = entry.Value.Span[..Math.Min(entry.Value.Length, ValueShownBytesMax)].ToArray();
         var value = Text(shown, out var binary);
         await WriteJsonAsync(context, JsonSerializer.Serialize(new
         {

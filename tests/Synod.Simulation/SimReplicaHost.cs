@@ -617,7 +617,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         public void Complete(RangeOutcome result) =>
             host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, null, result.Refused?.Message ?? "range", Found: result.Result.Entries.ToDictionary(
-                kv => Encoding.UTF8.GetString(kv.Key), kv => Encoding.UTF8.GetString(kv.Entry.Value)))
+                kv => Encoding.UTF8.GetString(kv.Key), kv => Encoding.UTF8.GetString(kv.Entry.Value.Span)))
             {
                 Revision = result.Revision,
                 Refused = result.Refused,
@@ -632,7 +632,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         public bool Abandoned => !host._sim.IsCurrentAttempt(request.Client, request.Attempt);
 
         public void Complete(ReadOutcome result) =>
-            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, result.Value is null ? null : Encoding.UTF8.GetString(result.Value), "read")
+            host._sim.SendClientReply(host.Id, new ClientReply(request.Client, request.Attempt, true, result.Value is null ? null : Encoding.UTF8.GetString(result.Value.Value.Span), "read")
             {
                 Revision = result.Revision,
                 Refused = result.Refused,

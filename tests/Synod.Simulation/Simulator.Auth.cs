@@ -167,7 +167,7 @@ public sealed partial class Simulator
         foreach (var change in events)
         {
             var key = System.Text.Encoding.UTF8.GetString(change.Key);
-            if (change.Entry is { } entry && !AllowedForLimited(key) && _valuesWrittenAfterEnable.Contains(System.Text.Encoding.UTF8.GetString(entry.Value)))
+            if (change.Entry is { } entry && !AllowedForLimited(key) && _valuesWrittenAfterEnable.Contains(System.Text.Encoding.UTF8.GetString(entry.Value.Span)))
             {
                 _violations.Add($"at {NowMs} ms: watcher {index}, opened as '{LimitedUser}', was sent {key} at revision {change.Revision}, written after authentication was on (acknowledged at {_authEnabledAtMs} ms), though no role of the user lets it read {key}.");
                 return;

@@ -592,7 +592,7 @@ public sealed partial class Simulator
         }
 
         var accounts = kv.Range(KvRange.Prefix(Encoding.UTF8.GetBytes("b"))).Entries;
-        var sum = accounts.Sum(a => int.Parse(Encoding.UTF8.GetString(a.Entry.Value), System.Globalization.CultureInfo.InvariantCulture));
+        var sum = accounts.Sum(a => int.Parse(Encoding.UTF8.GetString(a.Entry.Value.Span), System.Globalization.CultureInfo.InvariantCulture));
         if (accounts.Count != BankAccounts || sum != BankTotal)
         {
             _violations.Add($"at the end the bank holds {accounts.Count} accounts summing to {sum}; it must hold {BankAccounts} summing to {BankTotal}.");

@@ -336,7 +336,7 @@ public sealed partial class Simulator
                 Faults.LocksTaken++;
                 break;
             case LockPhase.Read when result is { Results.Count: > 0 } && outcome.Status == KvStatus.Ok:
-                holder.LockCount = result.Results[0].Entry is { } counter ? ParseCounter(counter.Value).Count : 0;
+                holder.LockCount = result.Results[0].Entry is { } counter ? ParseCounter(counter.Value.Span).Count : 0;
                 holder.LockPhase = LockPhase.Write;
                 if (_leaseRandom!.Next(100) < 50 && !_healed)
                 {
@@ -368,7 +368,7 @@ public sealed partial class Simulator
     }
 
     /// <summary>The counter's "COUNT:TOKEN"; (-1, -1) for anything else (only a broken protocol writes that, and the oracle says so).</summary>
-    private static (long Count, long Token) ParseCounter(byte[] value)
+    private static (long Count, long Token) ParseCounter(ReadOnlySpan<byte> value)
     {
         var parts = Encoding.UTF8.GetString(value).Split(':');
         return parts.Length == 2
@@ -384,11 +384,11 @@ public sealed partial class Simulator
     /// </summary>
     private void CheckCounterAt(SimReplicaHost host)
     {
-        var now = host.Kv.TryGet(CounterKey, out var value) ? ParseCounter(value) : (0, 0);
+        var now = host.Kv.TryGet(CounterKey, out var value) ? ParseCounter(value.Span) : (0, 0);
         var last = host.LastCounter;
         if (now.Count < 0)
         {
-            Oracle.Report($"the fenced counter holds \"{Encoding.UTF8.GetString(value!)}\" on replica {host.Id} at slot {host.Kv.AppliedSlot}, which no holder writes.");
+            Oracle.Report($"the fenced counter holds \"{Encoding.UTF8.GetString(value.Span)}\" on replica {host.Id} at slot {host.Kv.AppliedSlot}, which no holder writes.");
             return;
         }
 
@@ -403,7 +403,7 @@ public sealed partial class Simulator
     /// <summary>After healing, on the converged state: every acknowledged fenced increment is there, and no more than might be.</summary>
     private void CheckCounterAtEnd(KvStateMachine kv)
     {
-        var count = kv.TryGet(CounterKey, out var value) ? ParseCounter(value).Count : 0;
+        var count = kv.TryGet(CounterKey, out var value) ? ParseCounter(value.Span).Count : 0;
         if (count < _lockWritesAcknowledged || count > _lockWritesAcknowledged + _lockWritesUnknown)
         {
             _violations.Add($"the fenced counter ends at {count}, but {_lockWritesAcknowledged} increments were acknowledged and {_lockWritesUnknown} had an unknown outcome.");

@@ -138,7 +138,7 @@ public sealed partial class Simulator
             var changes = new SortedDictionary<string, string?>(StringComparer.Ordinal);
             foreach (var change in group)
             {
-                if (!changes.TryAdd(Encoding.UTF8.GetString(change.Key), change.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value) : null))
+                if (!changes.TryAdd(Encoding.UTF8.GetString(change.Key), change.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value.Span) : null))
                 {
                     _violations.Add($"at {NowMs} ms: watcher {watcher.Index} received the change to {Encoding.UTF8.GetString(change.Key)} at revision {group.Key} twice.");
                 }

@@ -60,7 +60,7 @@ public static class KvTestCommands
     public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     public static string? Get(KvStateMachine machine, string key) =>
-        machine.TryGet(Bytes(key), out var value) ? Encoding.UTF8.GetString(value) : null;
+        machine.TryGet(Bytes(key), out var value) ? Encoding.UTF8.GetString(value.Span) : null;
 
     /// <summary>Applies one slot holding the given commands at the next slot number.</summary>
     public static IReadOnlyList<AppliedCommand> Apply(KvStateMachine machine, params byte[][] commands) =>

@@ -299,14 +299,14 @@ public sealed class KvHistoryReviewTests
             {
                 Assert.Null(machine.RevisionProblem(r, out _));
                 var expected = states[r].Select(kv => $"{kv.Key}={kv.Value}").ToArray();
-                var got = machine.RangeAt(KvRange.Prefix(Bytes("k")), r).Entries.Select(kv => $"{Encoding.UTF8.GetString(kv.Key)}={Encoding.UTF8.GetString(kv.Entry.Value)}").ToArray();
+                var got = machine.RangeAt(KvRange.Prefix(Bytes("k")), r).Entries.Select(kv => $"{Encoding.UTF8.GetString(kv.Key)}={Encoding.UTF8.GetString(kv.Entry.Value.Span)}").ToArray();
                 Assert.Equal(expected, got);
                 for (var i = 0; i < 12; i++)
                 {
                     var k = $"k{i}";
                     var found = machine.TryGetEntryAt(Bytes(k), r, out var e);
                     Assert.Equal(states[r].ContainsKey(k), found);
-                    if (found) Assert.Equal(states[r][k], Encoding.UTF8.GetString(e.Value));
+                    if (found) Assert.Equal(states[r][k], Encoding.UTF8.GetString(e.Value.Span));
                 }
 
                 var from = $"k{random.Next(12)}";

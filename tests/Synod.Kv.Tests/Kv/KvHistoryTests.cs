@@ -11,10 +11,10 @@ namespace Synod.Tests.Kv;
 public sealed class KvHistoryTests
 {
     private static string? GetAt(KvStateMachine machine, string key, long revision) =>
-        machine.TryGetEntryAt(Bytes(key), revision, out var entry) ? Encoding.UTF8.GetString(entry.Value) : null;
+        machine.TryGetEntryAt(Bytes(key), revision, out var entry) ? Encoding.UTF8.GetString(entry.Value.Span) : null;
 
     private static string[] RangeAt(KvStateMachine machine, string prefix, long revision) =>
-        [.. machine.RangeAt(KvRange.Prefix(Bytes(prefix)), revision).Entries.Select(kv => $"{Encoding.UTF8.GetString(kv.Key)}={Encoding.UTF8.GetString(kv.Entry.Value)}")];
+        [.. machine.RangeAt(KvRange.Prefix(Bytes(prefix)), revision).Entries.Select(kv => $"{Encoding.UTF8.GetString(kv.Key)}={Encoding.UTF8.GetString(kv.Entry.Value.Span)}")];
 
     /// <summary>Revisions 1..5: a=1, b=1, a=2, delete b, c=1 (in that order).</summary>
     private static KvStateMachine FiveRevisions(KvHistoryLimits? history = null, KvBugs bugs = KvBugs.None)
@@ -156,7 +156,7 @@ public sealed class KvHistoryTests
 
         Assert.Equal([2L, 3L], events.Select(e => e.Revision));
         Assert.Equal(4, next);
-        Assert.Equal("1", Encoding.UTF8.GetString(events[1].Previous!.Value.Value));
+        Assert.Equal("1", Encoding.UTF8.GetString(events[1].Previous!.Value.Value.Span));
         events.Clear();
         Assert.Equal(6, machine.EventsFrom(4, KvRange.Prefix(Bytes("k/")), events, eventsMax: 100));
         Assert.True(events[0].IsDelete);

@@ -205,7 +205,7 @@ public sealed class KvLeaseTests
         Assert.False(machine.TryGet(Bytes("one-more"), out _));
         var txn = new KvTxn([], [KvTxnOp.Put(Bytes("k0"), Bytes("again"), 5), KvTxnOp.Put(Bytes("another"), Bytes("x"), 5)], []);
         Assert.Equal(KvStatus.LeaseKeysFull, Apply(machine, Txn(1, ++sequence, txn)).Status);
-        Assert.Equal("v", System.Text.Encoding.UTF8.GetString(machine.TryGet(Bytes("k0"), out var value) ? value : []));
+        Assert.Equal("v", System.Text.Encoding.UTF8.GetString(machine.TryGet(Bytes("k0"), out var value) ? value.Span : []));
 
         // A key the lease holds already is written again under it.
         Assert.Equal(KvStatus.Ok, Apply(machine, PutWithLease(++sequence, "k0", 5)).Status);

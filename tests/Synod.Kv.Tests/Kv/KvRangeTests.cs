@@ -28,7 +28,7 @@ public sealed class KvRangeTests
 
         Assert.Equal(["app/", "app/a", "app/b", "app/c/x"], Keys(result));
         Assert.Equal((false, 4L), (result.More, result.Count));
-        Assert.Equal("value of app/a", Encoding.UTF8.GetString(result.Entries[1].Entry.Value));
+        Assert.Equal("value of app/a", Encoding.UTF8.GetString(result.Entries[1].Entry.Value.Span));
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class KvRangeTests
         var machine = Sample();
 
         var keysOnly = machine.Range(KvRange.Prefix(Bytes("app/"), keysOnly: true));
-        Assert.All(keysOnly.Entries, kv => Assert.Empty(kv.Entry.Value));
+        Assert.All(keysOnly.Entries, kv => Assert.Equal(0, kv.Entry.Value.Length));
         Assert.Equal(4, keysOnly.Entries.Count);
         var countOnly = machine.Range(KvRange.Prefix(Bytes("a"), countOnly: true));
         Assert.Empty(countOnly.Entries);

@@ -19,7 +19,7 @@ public sealed class KvSessionTests
         var results = Apply(machine, Put(1, 1, "k", "a"));
 
         // Answered with the revision of its first application (1), not the key's current one (2).
-        Assert.Equal(new AppliedCommand(1, 1, KvStatus.Ok, Duplicate: true, Revision: 1, Entry: new KvEntry([], 1, 1, 1)), results[0]);
+        Assert.Equal(new AppliedCommand(1, 1, KvStatus.Ok, Duplicate: true, Revision: 1, Entry: new KvEntry(ReadOnlyMemory<byte>.Empty, 1, 1, 1)), results[0]);
         Assert.Equal("b", Get(machine, "k"));
         Assert.Equal(2, machine.Revision);
     }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
 using Synod.Kv;
 using static Synod.Tests.Kv.KvTestCommands;
 
@@ -37,6 +39,38 @@ public sealed class KvSnapshotTests
         Assert.Null(Get(restored, "deleted"));
         Assert.Equal(machine.ContentHash(), restored.ContentHash());
         Assert.Equal(machine.Snapshot(), restored.Snapshot());
+    }
+
+    /// <summary>
+    /// A restart or a catch-up restores from the snapshot's own array: its values, and those of its history, are slices
+    /// of it rather than copies (docs/performance.md, "Restored values as slices of the snapshot"); bytes given as a
+    /// span are copied.
+    /// </summary>
+    [Fact]
+    public void A_snapshot_restored_from_its_array_keeps_values_as_slices_of_it_and_one_from_a_span_copies_them()
+    {
+        var machine = SampleMachine();
+        var snapshot = machine.Snapshot();
+        var framed = new byte[snapshot.Length + 5];
+        snapshot.CopyTo(framed, 5); // behind other bytes, as the core's envelope leaves it
+
+        var sliced = KvStateMachine.Restore(framed.AsMemory(5));
+        Assert.True(sliced.TryGetEntry("k"u8, out var entry));
+        Assert.True(MemoryMarshal.TryGetArray(entry.Value, out var segment));
+        Assert.Same(framed, segment.Array);
+        Assert.Equal("v2", Encoding.UTF8.GetString(entry.Value.Span));
+        var events = new List<KvEvent>();
+        sliced.EventsFrom(sliced.CompactRevision, KvRange.Prefix(Bytes("k")), events, eventsMax: 10);
+        Assert.Equal(["v1", "v2"], events.Select(e => Encoding.UTF8.GetString(e.Entry!.Value.Value.Span)));
+        Assert.All(events, e => Assert.Same(framed, MemoryMarshal.TryGetArray(e.Entry!.Value.Value, out var s) ? s.Array : null));
+        Assert.Equal(machine.Snapshot(), sliced.Snapshot());
+        Assert.Equal(machine.ContentHash(), sliced.ContentHash());
+
+        var copied = KvStateMachine.Restore(snapshot.AsSpan());
+        Assert.True(copied.TryGetEntry("k"u8, out var own));
+        Assert.True(MemoryMarshal.TryGetArray(own.Value, out var ownSegment));
+        Assert.NotSame(snapshot, ownSegment.Array);
+        Assert.Equal(2, ownSegment.Count);
     }
 
     [Fact]

@@ -160,7 +160,7 @@ public sealed class KvStateMachineApplyTests
         Apply(machine, Put(1, 1, "key", "value"));
 
         Assert.True(machine.TryGet("key"u8, out var value));
-        Assert.Equal(Bytes("value"), value);
+        Assert.Equal(Bytes("value"), value.ToArray());
         Assert.False(machine.TryGet("ke"u8, out _));
         Assert.False(machine.TryGet(ReadOnlySpan<byte>.Empty, out _));
     }

@@ -35,7 +35,7 @@ public sealed class KvTxnTests
         Assert.True(machine.TryGetEntry(Bytes("acct/b"), out var b));
         Assert.Equal((3L, 3L, 2L), (a.ModRevision, b.ModRevision, b.Version));
         var range = applied.Txn.Results[2].Range!;
-        Assert.Equal(["60", "40"], range.Entries.Select(kv => Encoding.UTF8.GetString(kv.Entry.Value)));
+        Assert.Equal(["60", "40"], range.Entries.Select(kv => Encoding.UTF8.GetString(kv.Entry.Value.Span)));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class KvTxnTests
 
         Assert.Equal((KvStatus.CompareFailed, 2L), (applied.Status, applied.Revision));
         Assert.False(applied.Txn!.Succeeded);
-        Assert.Equal(["100", "0"], applied.Txn.Results.Select(r => Encoding.UTF8.GetString(r.Entry!.Value.Value)));
+        Assert.Equal(["100", "0"], applied.Txn.Results.Select(r => Encoding.UTF8.GetString(r.Entry!.Value.Value.Span)));
         Assert.Equal(("100", "0"), (Get(machine, "acct/a"), Get(machine, "acct/b")));
     }
 

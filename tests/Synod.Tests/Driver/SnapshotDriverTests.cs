@@ -177,7 +177,7 @@ public sealed class SnapshotDriverTests
         Assert.Equal(cluster.LastSerialized!.Length, logged.Data.Length);
         var restored = KvStateMachine.Restore(Replica.SnapshotShellBytes(logged.Data.Span));
         Assert.True(restored.TryGet(Encoding.UTF8.GetBytes("k"), out var value));
-        Assert.Equal("v", Encoding.UTF8.GetString(value));
+        Assert.Equal("v", Encoding.UTF8.GetString(value.Span));
         Assert.Equal(cluster[1].Core.SnapshotSlot, restored.AppliedSlot);
     }
 

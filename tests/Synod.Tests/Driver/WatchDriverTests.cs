@@ -233,7 +233,7 @@ public sealed class WatchDriverTests
         }
 
         public void Deliver(long watchId, IReadOnlyList<KvEvent> events, long revision) =>
-            Events.AddRange(events.Select(e => (e.Revision, Encoding.UTF8.GetString(e.Key), e.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value) : null)));
+            Events.AddRange(events.Select(e => (e.Revision, Encoding.UTF8.GetString(e.Key), e.Entry is { } entry ? Encoding.UTF8.GetString(entry.Value.Span) : null)));
 
         void IWatchSink.Progress(long watchId, long revision) => Progress.Add(revision);
 
