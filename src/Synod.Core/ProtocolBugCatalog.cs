@@ -38,6 +38,7 @@ public static class ProtocolBugCatalog
         ("handover-ignores-quorum", ProtocolBugs.HandoverIgnoresQuorum, "a replica stands on a TimeoutNow although it hears no quorum of voters, so the leader steps aside for a candidate that cannot win (caught in runs with a bridge)"),
         ("quota-ignored", ProtocolBugs.QuotaIgnored, "the replica driver proposes a write that would take the keys and values past the write quota instead of refusing it before the log (runs with a quota)"),
         ("snapshot-chunk-counted-early", ProtocolBugs.SnapshotChunkCountedEarly, "a learner counts a snapshot chunk that overtook a late one as if every byte before it had arrived, and installs a snapshot with a gap"),
+        ("restored-values-moved-wrong", ProtocolBugs.RestoredValuesMovedWrong, "a value restored from a snapshot loses its last byte when it is moved out of the snapshot's array into one of its own, so a replica's state changes without a write"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

@@ -170,4 +170,10 @@ public enum ProtocolBugs : long
     /// it with "no space" before the log.
     /// </summary>
     QuotaIgnored = 1L << 35,
+
+    /// <summary>
+    /// Moving a value restored from a snapshot into an array of its own drops its last byte
+    /// (KvBugs.RestoredValuesMovedWrong): the value a replica holds changes under its readers without a write.
+    /// </summary>
+    RestoredValuesMovedWrong = 1L << 36,
 }

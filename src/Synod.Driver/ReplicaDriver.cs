@@ -508,7 +508,8 @@ public sealed partial class ReplicaDriver
         | ((Core.Options.Bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None)
         | ((Core.Options.Bugs & ProtocolBugs.PermissionsIgnored) != 0 ? KvBugs.PermissionsIgnored : KvBugs.None)
         | ((Core.Options.Bugs & ProtocolBugs.SnapshotDropsAuth) != 0 ? KvBugs.SnapshotDropsAuth : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.OldCommandsByOldestRules) != 0 ? KvBugs.OldCommandsByOldestRules : KvBugs.None);
+        | ((Core.Options.Bugs & ProtocolBugs.OldCommandsByOldestRules) != 0 ? KvBugs.OldCommandsByOldestRules : KvBugs.None)
+        | ((Core.Options.Bugs & ProtocolBugs.RestoredValuesMovedWrong) != 0 ? KvBugs.RestoredValuesMovedWrong : KvBugs.None);
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs, _options.History);
 

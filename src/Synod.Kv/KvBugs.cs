@@ -49,4 +49,11 @@ public enum KvBugs
     /// snapshot judge an attach differently.
     /// </summary>
     OldCommandsByOldestRules = 64,
+
+    /// <summary>
+    /// Moving a value restored from a snapshot out of the snapshot's array (a slice of it until then) into an array of
+    /// its own drops the value's last byte: what a replica holds changes without a write, once enough writes have
+    /// come after its restore.
+    /// </summary>
+    RestoredValuesMovedWrong = 128,
 }

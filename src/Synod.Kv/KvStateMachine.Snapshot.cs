@@ -237,7 +237,11 @@ public sealed partial class KvStateMachine
             };
         }
 
-        machine.ReadEntries(ref reader, revisions, values);
+        if (machine.ReadEntries(ref reader, revisions, values) is { Length: > 0 } restoredKeys && values.Array is { } array)
+        {
+            machine.KeepRestoredArray(array, restoredKeys);
+        }
+
         if (!revisions && (bugs & KvBugs.RevisionsStartAtRestore) != 0)
         {
             machine.StartRevisions();
@@ -397,10 +401,12 @@ public sealed partial class KvStateMachine
     /// keys without revisions (all 0): the first command of the current encoding applied numbers them, at the same slot
     /// on every replica (<see cref="StartRevisions"/>).
     /// </summary>
-    private void ReadEntries(ref ByteReader reader, bool revisions, RestoredValues values)
+    /// <returns>The keys read, in order, when the values are slices of the snapshot's array; otherwise null.</returns>
+    private byte[][]? ReadEntries(ref ByteReader reader, bool revisions, RestoredValues values)
     {
         var count = ReadCount(ref reader, "key count", EntryBytesMin);
         _entries.EnsureCapacity(count);
+        var keys = values.Array is null ? null : new byte[count][];
         byte[]? previous = null;
         for (var index = 0; index < count; index++)
         {
@@ -439,7 +445,13 @@ public sealed partial class KvStateMachine
             _keyIndex.Add(key);
             DataBytes += EntryBytes(key.Length, value.Length);
             previous = key;
+            if (keys is not null)
+            {
+                keys[index] = key;
+            }
         }
+
+        return keys;
     }
 
     private void ReadSessions(ref ByteReader reader, bool emptySessionsAllowed, bool revisions)
@@ -565,6 +577,8 @@ public sealed partial class KvStateMachine
     /// </summary>
     private readonly struct RestoredValues(byte[]? array, int bodyOffset)
     {
+        public byte[]? Array => array;
+
         /// <summary><paramref name="value"/>, read from the body so that it ends at <paramref name="endInBody"/>.</summary>
         public ReadOnlyMemory<byte> Take(ReadOnlySpan<byte> value, int endInBody) =>
             value.IsEmpty ? ReadOnlyMemory<byte>.Empty

@@ -167,6 +167,7 @@ public sealed partial class KvStateMachine
 
         AppliedSlot = slot;
         TrimHistory();
+        MoveRestoredValues(results.Length);
         return results;
     }
 

@@ -16,11 +16,17 @@ internal static class ProtoBytes
             ? segment.Array
             : bytes.ToByteArray();
 
-    /// <summary>A key and its entry as the wire carries them, wrapping the state machine's arrays without copying them.</summary>
-    public static Protocol.KeyValue KeyValueOf(byte[] key, Kv.KvEntry entry) => new()
+    /// <summary>
+    /// A key and its entry as the wire carries them, wrapping the state machine's arrays without copying them. A
+    /// message to be <paramref name="kept"/> (the watch cache) copies a value that is a slice of a larger array: a
+    /// value restored from a snapshot is a slice of the whole snapshot, which the message would otherwise keep alive.
+    /// </summary>
+    public static Protocol.KeyValue KeyValueOf(byte[] key, Kv.KvEntry entry, bool kept = false) => new()
     {
         Key = UnsafeByteOperations.UnsafeWrap(key),
-        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
+        Value = kept && !(MemoryMarshal.TryGetArray(entry.Value, out var segment) && segment.Count == segment.Array!.Length)
+            ? ByteString.CopyFrom(entry.Value.Span)
+            : UnsafeByteOperations.UnsafeWrap(entry.Value),
         CreateRevision = entry.CreateRevision,
         ModRevision = entry.ModRevision,
         Version = entry.Version,

@@ -32,12 +32,12 @@ internal sealed class WatchEventCache
         {
             Type = change.IsDelete ? WatchEvent.Types.EventType.Delete : WatchEvent.Types.EventType.Put,
             Kv = change.Entry is { } entry
-                ? ProtoBytes.KeyValueOf(change.Key, entry)
+                ? ProtoBytes.KeyValueOf(change.Key, entry, kept: true)
                 : new KeyValue { Key = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(change.Key), ModRevision = change.Revision },
         };
         if (withPrevious && change.Previous is { } previous)
         {
-            message.PrevKv = ProtoBytes.KeyValueOf(change.Key, previous);
+            message.PrevKv = ProtoBytes.KeyValueOf(change.Key, previous, kept: true);
         }
 
         built = (message, message.CalculateSize());

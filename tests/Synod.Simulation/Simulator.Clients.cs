@@ -592,8 +592,9 @@ public sealed partial class Simulator
         }
 
         var accounts = kv.Range(KvRange.Prefix(Encoding.UTF8.GetBytes("b"))).Entries;
-        var sum = accounts.Sum(a => int.Parse(Encoding.UTF8.GetString(a.Entry.Value.Span), System.Globalization.CultureInfo.InvariantCulture));
-        if (accounts.Count != BankAccounts || sum != BankTotal)
+        var balances = accounts.Select(a => int.TryParse(Encoding.UTF8.GetString(a.Entry.Value.Span), System.Globalization.CultureInfo.InvariantCulture, out var balance) ? balance : (int?)null).ToList();
+        var sum = balances.Sum() ?? 0;
+        if (accounts.Count != BankAccounts || sum != BankTotal || balances.Contains(null))
         {
             _violations.Add($"at the end the bank holds {accounts.Count} accounts summing to {sum}; it must hold {BankAccounts} summing to {BankTotal}.");
         }
@@ -612,7 +613,7 @@ public sealed partial class Simulator
             return;
         }
 
-        var balances = Enumerable.Range(0, BankAccounts).Select(a => found.TryGetValue($"b{a}", out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : -1).ToArray();
+        var balances = Enumerable.Range(0, BankAccounts).Select(a => found.TryGetValue($"b{a}", out var v) && int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var balance) ? balance : -1).ToArray();
         if (balances.Contains(-1) || balances.Sum() != BankTotal)
         {
             _violations.Add($"at {NowMs} ms client {client.Index} read the bank's accounts as {string.Join(", ", found.Select(kv => $"{kv.Key}={kv.Value}"))}: " +

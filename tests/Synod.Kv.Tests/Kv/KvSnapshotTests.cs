@@ -73,6 +73,55 @@ public sealed class KvSnapshotTests
         Assert.Equal(2, ownSegment.Count);
     }
 
+    /// <summary>
+    /// Restored values leave the snapshot's array once half as many writes as keys have come after the restore (a few
+    /// per command, never while a background snapshot reads the dictionary), so that an overwritten part does not keep
+    /// the whole array alive beside its copies; nothing a reader sees changes.
+    /// </summary>
+    [Fact]
+    public void Restored_values_move_into_arrays_of_their_own_after_enough_writes_but_not_during_a_background_snapshot()
+    {
+        const int Keys = 40;
+        var original = WithClients(1);
+        var sequence = 1UL;
+        Apply(original, [.. Enumerable.Range(0, Keys).Select(i => Put(1, sequence++, $"k{i:D2}", $"value {i}"))]);
+        var snapshot = original.Snapshot();
+        var restored = KvStateMachine.Restore(snapshot.AsMemory());
+        bool Sliced(string key) =>
+            restored.TryGetEntry(Bytes(key), out var entry) && MemoryMarshal.TryGetArray(entry.Value, out var segment) && ReferenceEquals(segment.Array, snapshot);
+        void Write(string key)
+        {
+            var command = Put(1, sequence++, key, "new");
+            Apply(original, command);
+            Apply(restored, command);
+        }
+
+        Assert.True(restored.HoldsRestoredArray);
+        for (var i = 0; i < (Keys / 2) - 1; i++)
+        {
+            Write($"other{i}");
+        }
+
+        Assert.True(Sliced("k00") && Sliced("k39"), "fewer writes than half the keys: nothing moves yet");
+        var job = restored.BeginSnapshot();
+        for (var i = 0; i < 5; i++)
+        {
+            Write($"during{i}");
+        }
+
+        Assert.True(Sliced("k00") && Sliced("k39"), "no value moves while a background snapshot reads the dictionary");
+        restored.EndSnapshot(job);
+        Write("after0");
+        Assert.False(Sliced("k00"));
+        Assert.True(Sliced("k39"), $"{KvStateMachine.RestoredValuesMovedPerCommand} values move per command");
+        Write("after1");
+        Write("after2");
+        Assert.False(restored.HoldsRestoredArray);
+        Assert.All(Enumerable.Range(0, Keys), i => Assert.False(Sliced($"k{i:D2}")));
+        Assert.Equal("value 39", Get(restored, "k39"));
+        Assert.Equal(original.Snapshot(), restored.Snapshot());
+    }
+
     [Fact]
     public void SnapshotProblem_names_a_damaged_snapshot_and_passes_an_intact_one()
     {

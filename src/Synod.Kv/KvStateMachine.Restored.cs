@@ -1,0 +1,67 @@
+using System.Runtime.InteropServices;
+
+namespace Synod.Kv;
+
+/// <summary>
+/// The snapshot array a restore left its values in (<see cref="Restore(ReadOnlyMemory{byte}, int, KvBugs, KvHistoryLimits?)"/>).
+/// Each value overwritten after the restore gets an array of its own while the snapshot's stays whole, so a workload
+/// that overwrites most keys but not all would keep both for good: the snapshot's array and a copy of most of what it
+/// holds. Once the writes since the restore reach half the restored keys, every applied slot moves up to
+/// <see cref="RestoredValuesMovedPerCommand"/> restored values per command into arrays of their own, key by key in
+/// the restore's order; at the end the state machine no longer holds the snapshot's array, and the collector frees it
+/// once the history's older changes (its values too) are trimmed. Nothing a reader can see changes; no move happens
+/// while a background snapshot is serialising the dictionary.
+/// </summary>
+public sealed partial class KvStateMachine
+{
+    /// <summary>Restored values moved into arrays of their own per command applied, once moving has begun.</summary>
+    public const int RestoredValuesMovedPerCommand = 16;
+
+    /// <summary>The array restored values are slices of; null when none are (or the last has been moved).</summary>
+    private byte[]? _restoredArray;
+
+    /// <summary>The keys restored, in order; the ones from <see cref="_restoredNext"/> on may still slice the array.</summary>
+    private byte[][]? _restoredKeys;
+
+    private int _restoredNext;
+
+    /// <summary>The revision at the restore: writes since are counted from it.</summary>
+    private long _restoredRevision;
+
+    /// <summary>Restored values that still slice the snapshot's array (read by tests and the simulator's checks).</summary>
+    public bool HoldsRestoredArray => _restoredArray is not null;
+
+    private void KeepRestoredArray(byte[] array, byte[][] keys)
+    {
+        _restoredArray = array;
+        _restoredKeys = keys;
+        _restoredNext = 0;
+        _restoredRevision = Revision;
+    }
+
+    /// <summary>After <paramref name="commands"/> commands were applied: moves restored values out, if it is time.</summary>
+    private void MoveRestoredValues(int commands)
+    {
+        if (_restoredKeys is not { } keys || _overlay is not null || Revision - _restoredRevision < keys.Length / 2)
+        {
+            return;
+        }
+
+        var budget = Math.Max(commands, 1) * RestoredValuesMovedPerCommand;
+        for (; _restoredNext < keys.Length && budget > 0; _restoredNext++, budget--)
+        {
+            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, keys[_restoredNext]);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) && MemoryMarshal.TryGetArray(entry.Value, out var segment)
+                && ReferenceEquals(segment.Array, _restoredArray))
+            {
+                entry = entry with { Value = (_bugs & KvBugs.RestoredValuesMovedWrong) != 0 && entry.Value.Length > 0 ? entry.Value[..^1].ToArray() : entry.Value.ToArray() };
+            }
+        }
+
+        if (_restoredNext == keys.Length)
+        {
+            _restoredArray = null;
+            _restoredKeys = null;
+        }
+    }
+}
