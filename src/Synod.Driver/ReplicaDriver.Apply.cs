@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using Synod.Core;
+using Synod.Core.Persistence;
 using Synod.Kv;
 
 namespace Synod.Driver;
@@ -6,11 +9,20 @@ namespace Synod.Driver;
 /// <summary>Applying what a Ready says is chosen, and answering the requests that waited for it.</summary>
 public sealed partial class ReplicaDriver
 {
+    /// <summary>
+    /// Whether the state machine may keep its values as slices of the snapshot it restores: a managed array (read at a
+    /// restart on a disk that cannot map, or assembled from a peer's chunks) or a mapped file (a restart), both never
+    /// written again and readable while referenced; not memory that is freed by hand.
+    /// </summary>
+    private static bool SlicesMayBeKept(ReadOnlyMemory<byte> snapshot) =>
+        MemoryMarshal.TryGetArray(snapshot, out _)
+        || (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(snapshot, out var manager) && manager is ICollectedMemory);
+
     private void Apply(Ready ready)
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data, _options.SessionsMax, KvBugs, _options.History);
+            Kv = KvStateMachine.Restore(ready.Snapshot.Data, SlicesMayBeKept(ready.Snapshot.Data), _options.SessionsMax, KvBugs, _options.History);
 
             // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
             _leaseServingBallot = null;

@@ -17,8 +17,8 @@ public sealed partial class KvStateMachine
     /// <summary>Restored values moved into arrays of their own per command applied, once moving has begun.</summary>
     public const int RestoredValuesMovedPerCommand = 16;
 
-    /// <summary>The array restored values are slices of; null when none are (or the last has been moved).</summary>
-    private byte[]? _restoredArray;
+    /// <summary>The array (or memory manager) restored values are slices of; null when none are (or the last has been moved).</summary>
+    private object? _restoredArray;
 
     /// <summary>The keys restored, in order; the ones from <see cref="_restoredNext"/> on may still slice the array.</summary>
     private byte[][]? _restoredKeys;
@@ -31,8 +31,13 @@ public sealed partial class KvStateMachine
     /// <summary>Restored values that still slice the snapshot's array (read by tests and the simulator's checks).</summary>
     public bool HoldsRestoredArray => _restoredArray is not null;
 
-    private void KeepRestoredArray(byte[] array, byte[][] keys)
+    private void KeepRestoredArray(object? array, byte[][] keys)
     {
+        if (array is null)
+        {
+            return;
+        }
+
         _restoredArray = array;
         _restoredKeys = keys;
         _restoredNext = 0;
@@ -51,8 +56,7 @@ public sealed partial class KvStateMachine
         for (; _restoredNext < keys.Length && budget > 0; _restoredNext++, budget--)
         {
             ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, keys[_restoredNext]);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) && MemoryMarshal.TryGetArray(entry.Value, out var segment)
-                && ReferenceEquals(segment.Array, _restoredArray))
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) && ReferenceEquals(BackingOf(entry.Value), _restoredArray))
             {
                 entry = entry with { Value = (_bugs & KvBugs.RestoredValuesMovedWrong) != 0 && entry.Value.Length > 0 ? entry.Value[..^1].ToArray() : entry.Value.ToArray() };
             }

@@ -188,16 +188,17 @@ public sealed partial class KvStateMachine
         Restore(snapshot, default, sessionsMax, bugs, history);
 
     /// <summary>
-    /// <see cref="Restore(ReadOnlySpan{byte}, int, KvBugs, KvHistoryLimits?)"/> without copying the values when the
-    /// snapshot is a managed array: each restored value is a slice of it, and the array stays alive (the collector's
-    /// doing) until every value restored from it has been overwritten or deleted. At 2.75M keys of 256 B that is 2.75M
-    /// arrays (770 MB) a restart or a catch-up no longer allocates, and as many objects fewer for every full collection
-    /// to mark (docs/performance.md, "Restored values as slices of the snapshot"). The caller must never change the
-    /// bytes afterwards. Memory outside the collected heap (a mapping, native memory that is freed) is copied as before.
+    /// <see cref="Restore(ReadOnlySpan{byte}, int, KvBugs, KvHistoryLimits?)"/>, and with <paramref name="keepSlices"/>
+    /// without copying the values: each restored value is a slice of <paramref name="snapshot"/>, which then stays alive
+    /// (the collector's doing) until every value restored from it has been overwritten, deleted or moved out
+    /// (<see cref="RestoredValuesMovedPerCommand"/>). At 2.75M keys of 256 B that is 2.75M arrays (770 MB) a restart or
+    /// a catch-up no longer allocates, and as many objects fewer for every full collection to mark (docs/performance.md,
+    /// "Restored values as slices of the snapshot"). Only for memory that is never written again and stays readable while
+    /// referenced: a managed array, or a mapped file that the collector unmaps; never memory that is freed by hand.
     /// </summary>
     public static KvStateMachine Restore(
-        ReadOnlyMemory<byte> snapshot, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null) =>
-        Restore(snapshot.Span, MemoryMarshal.TryGetArray(snapshot, out var segment) ? new RestoredValues(segment.Array, segment.Offset + SnapshotHeaderBytes) : default,
+        ReadOnlyMemory<byte> snapshot, bool keepSlices, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null) =>
+        Restore(snapshot.Span, keepSlices && snapshot.Length >= SnapshotHeaderBytes ? new RestoredValues(snapshot[SnapshotHeaderBytes..]) : default,
             sessionsMax, bugs, history);
 
     private static KvStateMachine Restore(
@@ -237,9 +238,9 @@ public sealed partial class KvStateMachine
             };
         }
 
-        if (machine.ReadEntries(ref reader, revisions, values) is { Length: > 0 } restoredKeys && values.Array is { } array)
+        if (machine.ReadEntries(ref reader, revisions, values) is { Length: > 0 } restoredKeys && values.Body is { } restoredBody)
         {
-            machine.KeepRestoredArray(array, restoredKeys);
+            machine.KeepRestoredArray(BackingOf(restoredBody), restoredKeys);
         }
 
         if (!revisions && (bugs & KvBugs.RevisionsStartAtRestore) != 0)
@@ -406,7 +407,7 @@ public sealed partial class KvStateMachine
     {
         var count = ReadCount(ref reader, "key count", EntryBytesMin);
         _entries.EnsureCapacity(count);
-        var keys = values.Array is null ? null : new byte[count][];
+        var keys = values.Body is null ? null : new byte[count][];
         byte[]? previous = null;
         for (var index = 0; index < count; index++)
         {
@@ -572,19 +573,25 @@ public sealed partial class KvStateMachine
     }
 
     /// <summary>
-    /// Where restored values are kept: slices of the snapshot's array (<paramref name="array"/>, its body starting at
-    /// <paramref name="bodyOffset"/>), or, with no array, copies of their own.
+    /// Where restored values are kept: slices of the snapshot's body (<paramref name="body"/>), or, without one, copies
+    /// of their own.
     /// </summary>
-    private readonly struct RestoredValues(byte[]? array, int bodyOffset)
+    private readonly struct RestoredValues(ReadOnlyMemory<byte>? body)
     {
-        public byte[]? Array => array;
+        public ReadOnlyMemory<byte>? Body => body;
 
         /// <summary><paramref name="value"/>, read from the body so that it ends at <paramref name="endInBody"/>.</summary>
         public ReadOnlyMemory<byte> Take(ReadOnlySpan<byte> value, int endInBody) =>
             value.IsEmpty ? ReadOnlyMemory<byte>.Empty
-            : array is null ? value.ToArray()
-            : array.AsMemory(bodyOffset + endInBody - value.Length, value.Length);
+            : body is { } slices ? slices.Slice(endInBody - value.Length, value.Length)
+            : value.ToArray();
     }
+
+    /// <summary>The array or memory manager <paramref name="memory"/> is part of (null for empty memory or a string's).</summary>
+    private static object? BackingOf(ReadOnlyMemory<byte> memory) =>
+        MemoryMarshal.TryGetArray(memory, out var segment) ? segment.Array
+        : MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(memory, out var manager) ? manager
+        : null;
 
     /// <summary>Reads a count and rejects one that the remaining bytes cannot hold, before anything is allocated for it.</summary>
     private static int ReadCount(ref ByteReader reader, string field, int itemBytesMin)

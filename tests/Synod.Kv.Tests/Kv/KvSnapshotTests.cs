@@ -42,9 +42,9 @@ public sealed class KvSnapshotTests
     }
 
     /// <summary>
-    /// A restart or a catch-up restores from the snapshot's own array: its values, and those of its history, are slices
+    /// A restart or a catch-up restores from the snapshot's own memory: its values, and those of its history, are slices
     /// of it rather than copies (docs/performance.md, "Restored values as slices of the snapshot"); bytes given as a
-    /// span are copied.
+    /// span, or without keepSlices, are copied.
     /// </summary>
     [Fact]
     public void A_snapshot_restored_from_its_array_keeps_values_as_slices_of_it_and_one_from_a_span_copies_them()
@@ -54,7 +54,7 @@ public sealed class KvSnapshotTests
         var framed = new byte[snapshot.Length + 5];
         snapshot.CopyTo(framed, 5); // behind other bytes, as the core's envelope leaves it
 
-        var sliced = KvStateMachine.Restore(framed.AsMemory(5));
+        var sliced = KvStateMachine.Restore(framed.AsMemory(5), keepSlices: true);
         Assert.True(sliced.TryGetEntry("k"u8, out var entry));
         Assert.True(MemoryMarshal.TryGetArray(entry.Value, out var segment));
         Assert.Same(framed, segment.Array);
@@ -66,11 +66,39 @@ public sealed class KvSnapshotTests
         Assert.Equal(machine.Snapshot(), sliced.Snapshot());
         Assert.Equal(machine.ContentHash(), sliced.ContentHash());
 
-        var copied = KvStateMachine.Restore(snapshot.AsSpan());
-        Assert.True(copied.TryGetEntry("k"u8, out var own));
-        Assert.True(MemoryMarshal.TryGetArray(own.Value, out var ownSegment));
-        Assert.NotSame(snapshot, ownSegment.Array);
-        Assert.Equal(2, ownSegment.Count);
+        foreach (var copied in new[] { KvStateMachine.Restore(snapshot.AsSpan()), KvStateMachine.Restore(framed.AsMemory(5), keepSlices: false) })
+        {
+            Assert.True(copied.TryGetEntry("k"u8, out var own));
+            Assert.True(MemoryMarshal.TryGetArray(own.Value, out var ownSegment));
+            Assert.NotSame(snapshot, ownSegment.Array);
+            Assert.NotSame(framed, ownSegment.Array);
+            Assert.Equal(2, ownSegment.Count);
+            Assert.False(copied.HoldsRestoredArray);
+        }
+
+        // A mapped file at a restart: memory of a manager, kept alive by the slices.
+        var manager = new ArrayMemory(framed);
+        var mapped = KvStateMachine.Restore(manager.Memory[5..], keepSlices: true);
+        Assert.True(mapped.TryGetEntry("k"u8, out var inManager));
+        Assert.True(MemoryMarshal.TryGetMemoryManager<byte, ArrayMemory>(inManager.Value, out var found));
+        Assert.Same(manager, found);
+        Assert.Equal(machine.Snapshot(), mapped.Snapshot());
+    }
+
+    /// <summary>Memory of a manager over an array, as a mapped file is (its bytes not reachable as an array).</summary>
+    private sealed class ArrayMemory(byte[] bytes) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => bytes;
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
     }
 
     /// <summary>
@@ -86,7 +114,7 @@ public sealed class KvSnapshotTests
         var sequence = 1UL;
         Apply(original, [.. Enumerable.Range(0, Keys).Select(i => Put(1, sequence++, $"k{i:D2}", $"value {i}"))]);
         var snapshot = original.Snapshot();
-        var restored = KvStateMachine.Restore(snapshot.AsMemory());
+        var restored = KvStateMachine.Restore(snapshot.AsMemory(), keepSlices: true);
         bool Sliced(string key) =>
             restored.TryGetEntry(Bytes(key), out var entry) && MemoryMarshal.TryGetArray(entry.Value, out var segment) && ReferenceEquals(segment.Array, snapshot);
         void Write(string key)
