@@ -25,8 +25,8 @@ public sealed class RealDisk : IDisk
     /// <remarks>
     /// The file is read past the page cache a piece at a time into one small buffer (its checksum only), then mapped, and
     /// the mapping is checksummed too: equal, the bytes are the device's (a restart at 781 MiB of snapshot had spent 2 s
-    /// of its 5 s before the port opened filling a fresh array of the file's size; docs/storage.md, "Recovery reads past
-    /// the page cache"). A read error comes from the direct read, named, not as a fault on the mapping.
+    /// of its 5 s before the port opened filling a fresh array of the file's size; docs/storage.md, "Recovery: torn or
+    /// corrupt"). A read error comes from the direct read, named, not as a fault on the mapping.
     /// </remarks>
     public (byte[] Head, ReadOnlyMemory<byte> Body)? ReadMapped(string path, int headBytes)
     {
