@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using Synod.Core;
-using Synod.Core.Persistence;
 using Synod.Kv;
 
 namespace Synod.Driver;
@@ -10,13 +8,12 @@ namespace Synod.Driver;
 public sealed partial class ReplicaDriver
 {
     /// <summary>
-    /// Whether the state machine may keep its values as slices of the snapshot it restores: a managed array (read at a
-    /// restart on a disk that cannot map, or assembled from a peer's chunks) or a mapped file (a restart), both never
-    /// written again and readable while referenced; not memory that is freed by hand.
+    /// Whether the state machine may keep its values as slices of the snapshot it restores: only a managed array (read
+    /// at a restart, or assembled from a peer's chunks), never written again and alive while referenced. Not a mapped
+    /// file (its pages could be read again from a device that no longer holds them, or fault the process; see
+    /// docs/performance.md, "Restored values as slices of the snapshot") and not memory that is freed by hand.
     /// </summary>
-    private static bool SlicesMayBeKept(ReadOnlyMemory<byte> snapshot) =>
-        MemoryMarshal.TryGetArray(snapshot, out _)
-        || (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(snapshot, out var manager) && manager is ICollectedMemory);
+    private static bool SlicesMayBeKept(ReadOnlyMemory<byte> snapshot) => MemoryMarshal.TryGetArray(snapshot, out _);
 
     private void Apply(Ready ready)
     {

@@ -7,7 +7,7 @@ namespace Synod.Kv;
 /// </summary>
 /// <param name="Value">
 /// The value; shared with readers, never modified. Its own array when a command wrote it; a slice of the snapshot
-/// array when a snapshot restored it (<see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, int, KvBugs, KvHistoryLimits?)"/>).
+/// array when a snapshot restored it (<see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
 /// </param>
 /// <param name="CreateRevision">The revision of the put that created the key (since it was last absent).</param>
 /// <param name="ModRevision">The revision of the put that last wrote it.</param>

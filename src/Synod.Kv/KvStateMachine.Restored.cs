@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Synod.Kv;
 
 /// <summary>
-/// The snapshot array a restore left its values in (<see cref="Restore(ReadOnlyMemory{byte}, int, KvBugs, KvHistoryLimits?)"/>).
+/// The snapshot array a restore left its values in (<see cref="Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
 /// Each value overwritten after the restore gets an array of its own while the snapshot's stays whole, so a workload
 /// that overwrites most keys but not all would keep both for good: the snapshot's array and a copy of most of what it
 /// holds. Once the writes since the restore reach half the restored keys, every applied slot moves up to

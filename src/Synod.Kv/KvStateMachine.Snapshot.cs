@@ -194,7 +194,7 @@ public sealed partial class KvStateMachine
     /// (<see cref="RestoredValuesMovedPerCommand"/>). At 2.75M keys of 256 B that is 2.75M arrays (770 MB) a restart or
     /// a catch-up no longer allocates, and as many objects fewer for every full collection to mark (docs/performance.md,
     /// "Restored values as slices of the snapshot"). Only for memory that is never written again and stays readable while
-    /// referenced: a managed array, or a mapped file that the collector unmaps; never memory that is freed by hand.
+    /// referenced (the replica driver passes a managed array only); never memory that is freed by hand.
     /// </summary>
     public static KvStateMachine Restore(
         ReadOnlyMemory<byte> snapshot, bool keepSlices, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null) =>

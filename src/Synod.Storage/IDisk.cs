@@ -49,14 +49,6 @@ public interface IDisk
     /// </summary>
     ReadOnlyMemory<byte> Map(string path, long offset, int length) => ReadAll(path).AsMemory(checked((int)offset), length);
 
-    /// <summary>
-    /// A file that is never written again (a durable snapshot) as its first <paramref name="headBytes"/> bytes and the
-    /// rest mapped (<see cref="Map"/>), but only if the mapped bytes are the ones the device holds: for recovery, which
-    /// must not take pages the cache kept after a failed write-back ("fsyncgate") for the disk's. Null where that cannot
-    /// be known or does not hold; the caller then reads the file (<see cref="ReadAll(string, int)"/>). This default: null.
-    /// </summary>
-    (byte[] Head, ReadOnlyMemory<byte> Body)? ReadMapped(string path, int headBytes) => null;
-
     /// <summary>Deletes a file, or an empty directory.</summary>
     void Delete(string path);
 

@@ -16,7 +16,7 @@ namespace Synod.Storage;
 /// is writable by its signature only: writing to it faults, and nothing here does (the memory is handed out read-only).
 /// </para>
 /// </summary>
-internal sealed unsafe class MappedFile : MemoryManager<byte>, Synod.Core.Persistence.ICollectedMemory
+internal sealed unsafe class MappedFile : MemoryManager<byte>
 {
     /// <summary>How long a mapping outlives the last reference to it.</summary>
     internal const long RetireMs = 60_000;

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
 namespace Synod.Storage;
@@ -51,71 +50,10 @@ internal static partial class NativeDirectRead
         }
     }
 
-    /// <summary>
-    /// The file's first <paramref name="headBytes"/> bytes, as the device holds them, with the length and the CRC32C
-    /// (<see cref="RecordFormat.Checksum"/>) of the rest, read past the page cache a piece at a time into one small
-    /// buffer; null where direct reads are not possible here.
-    /// </summary>
-    public static (byte[] Head, long RestLength, uint RestChecksum)? TryChecksum(string path, int headBytes)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        var length = new FileInfo(path).Length;
-        var fd = NativeOpen(path, ReadOnly | DirectFlag | CloseOnExec);
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            var head = new byte[(int)Math.Min(headBytes, length)];
-            var checksum = new Crc32(Crc32ParameterSet.Crc32C);
-            return ReadPieces(fd, path, length, (offset, piece) =>
-            {
-                var toHead = (int)Math.Clamp(head.Length - offset, 0, piece.Length);
-                if (toHead > 0)
-                {
-                    piece[..toHead].CopyTo(head.AsSpan((int)offset));
-                }
-
-                checksum.Append(piece[toHead..]);
-            })
-                ? (head, length - head.Length, checksum.GetCurrentHashAsUInt32())
-                : null;
-        }
-        finally
-        {
-            _ = NativeClose(fd);
-        }
-    }
-
     private static (byte[] Head, byte[] Body)? ReadAligned(int fd, string path, long length, int headBytes)
     {
         var head = new byte[(int)Math.Min(headBytes, length)];
         var rest = GC.AllocateUninitializedArray<byte>((int)(length - head.Length));
-        return ReadPieces(fd, path, length, (offset, piece) =>
-        {
-            var toHead = (int)Math.Clamp(head.Length - offset, 0, piece.Length);
-            if (toHead > 0)
-            {
-                piece[..toHead].CopyTo(head.AsSpan((int)offset));
-            }
-
-            piece[toHead..].CopyTo(rest.AsSpan((int)(offset + toHead - head.Length)));
-        })
-            ? (head, rest)
-            : null;
-    }
-
-    private delegate void PieceRead(long offset, ReadOnlySpan<byte> piece);
-
-    /// <summary>Reads the whole file in aligned pieces, each handed to <paramref name="onPiece"/> in order; false if the file system refuses direct reads.</summary>
-    private static bool ReadPieces(int fd, string path, long length, PieceRead onPiece)
-    {
         var buffer = GC.AllocateArray<byte>(ChunkBytes + AlignmentBytes, pinned: true);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
         var skew = (int)((AlignmentBytes - (address % AlignmentBytes)) % AlignmentBytes);
@@ -132,7 +70,7 @@ internal static partial class NativeDirectRead
             {
                 // EINVAL: the file system takes O_DIRECT at open but not for reads; anything else is the device failing.
                 var errno = Marshal.GetLastPInvokeError();
-                return errno == 22 ? false : throw new IOException($"read({path}) at offset {offset} failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).");
+                return errno == 22 ? null : throw new IOException($"read({path}) at offset {offset} failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).");
             }
 
             if (read == 0)
@@ -141,11 +79,18 @@ internal static partial class NativeDirectRead
             }
 
             var take = (int)Math.Min(read, length - offset);
-            onPiece(offset, buffer.AsSpan(skew, take));
+            var piece = buffer.AsSpan(skew, take);
+            var toHead = (int)Math.Clamp(head.Length - offset, 0, take);
+            if (toHead > 0)
+            {
+                piece[..toHead].CopyTo(head.AsSpan((int)offset));
+            }
+
+            piece[toHead..].CopyTo(rest.AsSpan((int)(offset + toHead - head.Length)));
             offset += take;
         }
 
-        return true;
+        return (head, rest);
     }
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -21,33 +21,6 @@ public sealed class RealDisk : IDisk
     /// <summary>Past the page cache where the file system allows (NativeDirectRead): recovery must see what the device holds.</summary>
     public byte[] ReadAll(string path) => NativeDirectRead.TryReadAll(path, 0)?.Body ?? File.ReadAllBytes(path);
 
-    /// <inheritdoc />
-    /// <remarks>
-    /// The file is read past the page cache a piece at a time into one small buffer (its checksum only), then mapped, and
-    /// the mapping is checksummed too: equal, the bytes are the device's (a restart at 781 MiB of snapshot had spent 2 s
-    /// of its 5 s before the port opened filling a fresh array of the file's size; docs/storage.md, "Recovery: torn or
-    /// corrupt"). A read error comes from the direct read, named, not as a fault on the mapping.
-    /// </remarks>
-    public (byte[] Head, ReadOnlyMemory<byte> Body)? ReadMapped(string path, int headBytes)
-    {
-        if (!OperatingSystem.IsLinux() || NativeDirectRead.TryChecksum(path, headBytes) is not { RestLength: > 0 and <= int.MaxValue } device)
-        {
-            return null;
-        }
-
-        ReadOnlyMemory<byte> mapped;
-        try
-        {
-            mapped = MappedFile.Map(path, device.Head.Length, (int)device.RestLength);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return null;
-        }
-
-        return RecordFormat.Checksum(mapped.Span) == device.RestChecksum ? (device.Head, mapped) : null;
-    }
-
     /// <inheritdoc cref="ReadAll(string)"/>
     public (byte[] Head, byte[] Body) ReadAll(string path, int headBytes)
     {

@@ -85,20 +85,7 @@ public sealed partial class ReplicaStorage
         }
 
         var snapshotPath = Path.Combine(snapDirectory, StorageLayout.SnapshotFileName(newestSlot));
-        // Mapped where the disk can map it and the mapped bytes are the device's: then the state machine's values stay in
-        // the page cache, and a restart fills no fresh array of the snapshot's size (IDisk.ReadMapped).
-        byte[] header;
-        ReadOnlyMemory<byte> data;
-        if (disk.ReadMapped(snapshotPath, SnapshotFile.HeaderBytes) is ({ } mappedHeader, var mapped))
-        {
-            (header, data) = (mappedHeader, mapped);
-        }
-        else
-        {
-            (header, var read) = disk.ReadAll(snapshotPath, SnapshotFile.HeaderBytes);
-            data = read;
-        }
-
+        var (header, data) = disk.ReadAll(snapshotPath, SnapshotFile.HeaderBytes);
         return SnapshotFile.Decode(header, data, snapshotPath, newestSlot, options.SnapshotBytesMax);
     }
 

@@ -42,7 +42,7 @@ internal static class SnapshotFile
     /// <see cref="Decode(ReadOnlySpan{byte}, string, long, int)"/> for a file read as its header and its data: the
     /// snapshot keeps <paramref name="data"/> itself, with no copy.
     /// </summary>
-    public static SnapshotOp Decode(byte[] header, ReadOnlyMemory<byte> data, string path, long expectedSlot, int snapshotBytesMax)
+    public static SnapshotOp Decode(byte[] header, byte[] data, string path, long expectedSlot, int snapshotBytesMax)
     {
         var bytes = header.AsSpan();
         if (bytes.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
@@ -69,7 +69,7 @@ internal static class SnapshotFile
                 $"holds {data.Length} bytes of data, and SnapshotBytesMax is {snapshotBytesMax}", "snapshot");
         }
 
-        if (RecordFormat.Checksum(data.Span) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[20..]))
+        if (RecordFormat.Checksum(data) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[20..]))
         {
             throw StorageMessages.Corrupt(path, HeaderBytes, "the snapshot data's checksum does not match", "snapshot");
         }

@@ -76,7 +76,7 @@ public sealed class KvSnapshotTests
             Assert.False(copied.HoldsRestoredArray);
         }
 
-        // A mapped file at a restart: memory of a manager, kept alive by the slices.
+        // Memory of a manager (never written, alive while referenced): kept alive by the slices.
         var manager = new ArrayMemory(framed);
         var mapped = KvStateMachine.Restore(manager.Memory[5..], keepSlices: true);
         Assert.True(mapped.TryGetEntry("k"u8, out var inManager));

@@ -38,42 +38,8 @@ public sealed class DirectReadTests
         Assert.Equal(bytes.Skip(28), body);
     }
 
-    /// <summary>
-    /// A snapshot file at recovery: read past the page cache for its checksum, then mapped, and handed out mapped only
-    /// if the mapping checks the same; the header and the data are exactly the file's, and the data is memory the
-    /// collector unmaps (so the state machine may keep slices of it).
-    /// </summary>
-    [Theory]
-    [InlineData(29)]
-    [InlineData(4096 + 28)]
-    [InlineData(8 * 1024 * 1024 + 31)]
-    public void A_snapshot_file_is_read_mapped_with_the_device_s_bytes(int length)
-    {
-        using var temp = new TempDirectory();
-        var path = Path.Combine(temp.Path, "file");
-        var bytes = Enumerable.Range(0, length).Select(i => (byte)(i * 13)).ToArray();
-        File.WriteAllBytes(path, bytes);
-
-        var direct = NativeDirectRead.TryChecksum(path, 28);
-        var mapped = ((IDisk)new RealDisk()).ReadMapped(path, 28);
-
-        if (!OperatingSystem.IsLinux() || !DirectIoWorksIn(temp.Path))
-        {
-            Assert.Null(mapped);
-            return;
-        }
-
-        Assert.Equal(bytes.Take(28), direct!.Value.Head);
-        Assert.Equal(((long)length - 28, RecordFormat.Checksum(bytes.AsSpan(28))), (direct.Value.RestLength, direct.Value.RestChecksum));
-        var (head, body) = mapped!.Value;
-        Assert.Equal(bytes.Take(28), head);
-        Assert.Equal(bytes.Skip(28), body.ToArray());
-        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(body, out var manager));
-        Assert.IsAssignableFrom<Synod.Core.Persistence.ICollectedMemory>(manager);
-    }
-
     /// <summary>Whether the test's file system is one that takes O_DIRECT (tmpfs does not); the CI machine's ext4 does.</summary>
-    internal static bool DirectIoWorksIn(string directory)
+    private static bool DirectIoWorksIn(string directory)
     {
         var best = (Mount: "", Type: "");
         foreach (var line in File.ReadLines("/proc/self/mounts"))
