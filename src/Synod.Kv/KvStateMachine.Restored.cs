@@ -6,7 +6,7 @@ namespace Synod.Kv;
 /// The snapshot array a restore left its values in (<see cref="Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
 /// Each value overwritten after the restore gets an array of its own while the snapshot's stays whole, so a workload
 /// that overwrites most keys but not all would keep both for good: the snapshot's array and a copy of most of what it
-/// holds. Once the writes since the restore reach half the restored keys, every applied slot moves up to
+/// holds. Once the commands applied since the restore reach half the restored keys, every applied slot moves up to
 /// <see cref="RestoredValuesMovedPerCommand"/> restored values per command into arrays of their own, key by key in
 /// the restore's order; at the end the state machine no longer holds the snapshot's array, and the collector frees it
 /// once the history's older changes (its values too) are trimmed. Nothing a reader can see changes; no move happens
@@ -25,8 +25,8 @@ public sealed partial class KvStateMachine
 
     private int _restoredNext;
 
-    /// <summary>The revision at the restore: writes since are counted from it.</summary>
-    private long _restoredRevision;
+    /// <summary>Commands applied since the restore (writes, and the rest, counted alike; a snapshot from before revisions has none to count).</summary>
+    private long _commandsSinceRestore;
 
     /// <summary>Restored values that still slice the snapshot's array (read by tests and the simulator's checks).</summary>
     public bool HoldsRestoredArray => _restoredArray is not null;
@@ -41,13 +41,19 @@ public sealed partial class KvStateMachine
         _restoredArray = array;
         _restoredKeys = keys;
         _restoredNext = 0;
-        _restoredRevision = Revision;
+        _commandsSinceRestore = 0;
     }
 
     /// <summary>After <paramref name="commands"/> commands were applied: moves restored values out, if it is time.</summary>
     private void MoveRestoredValues(int commands)
     {
-        if (_restoredKeys is not { } keys || _overlay is not null || Revision - _restoredRevision < keys.Length / 2)
+        if (_restoredKeys is not { } keys)
+        {
+            return;
+        }
+
+        _commandsSinceRestore += commands;
+        if (_overlay is not null || _commandsSinceRestore < keys.Length / 2)
         {
             return;
         }

@@ -102,7 +102,7 @@ public sealed class KvSnapshotTests
     }
 
     /// <summary>
-    /// Restored values leave the snapshot's array once half as many writes as keys have come after the restore (a few
+    /// Restored values leave the snapshot's array once half as many commands as keys have been applied after the restore (a few
     /// per command, never while a background snapshot reads the dictionary), so that an overwritten part does not keep
     /// the whole array alive beside its copies; nothing a reader sees changes.
     /// </summary>
@@ -130,7 +130,7 @@ public sealed class KvSnapshotTests
             Write($"other{i}");
         }
 
-        Assert.True(Sliced("k00") && Sliced("k39"), "fewer writes than half the keys: nothing moves yet");
+        Assert.True(Sliced("k00") && Sliced("k39"), "fewer commands than half the keys: nothing moves yet");
         var job = restored.BeginSnapshot();
         for (var i = 0; i < 5; i++)
         {
