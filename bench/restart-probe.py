@@ -51,14 +51,6 @@ class Replicas(scale.SynodCluster):
             return None
 
 
-def rss_mib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) // 1024
-    except (OSError, AttributeError):
-        return None
-
-
 def drop_page_cache():
     if os.geteuid() != 0:
         return False
@@ -82,7 +74,7 @@ def start_once(cluster, cell, work, label, executable, timeout):
         time.sleep(5)
         row = {"build": label, "loaded_s": scale.log_seconds(log_path, "serving clients", started),
                "restored_s": scale.log_seconds(log_path, "installed a snapshot at slot", started),
-               "served_s": round(served, 2), "rss_mib": rss_mib(cluster.processes[1].pid),
+               "served_s": round(served, 2), "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
                "heap_mib": round((cluster.metric_now(1, "dotnet_gc_last_collection_heap_size_bytes") or 0) / 2**20),
                "gc_paused_s": cluster.metric_now(1, "dotnet_gc_pause_time_seconds_total"), "page_cache_dropped": dropped}
     finally:
@@ -116,7 +108,7 @@ def catch_up_once(cluster, work, label, executable, timeout):
             time.sleep(0.1)
         time.sleep(5)
         row = {"build": label, "catchup_s": round(applied, 2), "snapshot_mib": round(size / 2**20),
-               "catchup_mb_per_sec": round(size / applied / 1e6, 1), "rss_mib": rss_mib(cluster.processes[1].pid),
+               "catchup_mb_per_sec": round(size / applied / 1e6, 1), "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
                "heap_mib": round((cluster.metric_now(1, "dotnet_gc_last_collection_heap_size_bytes") or 0) / 2**20),
                "gc_paused_s": cluster.metric_now(1, "dotnet_gc_pause_time_seconds_total")}
     finally:

@@ -25,10 +25,10 @@ public sealed partial class KvStateMachine
 
     private int _restoredNext;
 
-    /// <summary>Commands applied since the restore (writes, and the rest, counted alike; a snapshot from before revisions has none to count).</summary>
+    /// <summary>Commands applied since the restore, of every kind (a revision would not move after a snapshot from before revisions).</summary>
     private long _commandsSinceRestore;
 
-    /// <summary>Restored values that still slice the snapshot's array (read by tests and the simulator's checks).</summary>
+    /// <summary>Whether restored values may still slice the snapshot's array (for tests).</summary>
     public bool HoldsRestoredArray => _restoredArray is not null;
 
     private void KeepRestoredArray(object? array, byte[][] keys)

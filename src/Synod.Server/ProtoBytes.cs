@@ -11,10 +11,11 @@ internal static class ProtoBytes
     /// parsed message afterwards: take that array rather than copy it again. Half of an Accept's decoding cost was
     /// this copy.
     /// </summary>
-    public static byte[] OwnedArray(ByteString bytes) =>
-        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : bytes.ToByteArray();
+    public static byte[] OwnedArray(ByteString bytes) => WholeArray(bytes.Memory) ?? bytes.ToByteArray();
+
+    /// <summary>The array <paramref name="memory"/> is, when it is all of one array; otherwise null.</summary>
+    private static byte[]? WholeArray(ReadOnlyMemory<byte> memory) =>
+        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : null;
 
     /// <summary>
     /// A key and its entry as the wire carries them, wrapping the state machine's arrays without copying them. A
@@ -24,7 +25,7 @@ internal static class ProtoBytes
     public static Protocol.KeyValue KeyValueOf(byte[] key, Kv.KvEntry entry, bool kept = false) => new()
     {
         Key = UnsafeByteOperations.UnsafeWrap(key),
-        Value = kept && !(MemoryMarshal.TryGetArray(entry.Value, out var segment) && segment.Count == segment.Array!.Length)
+        Value = kept && WholeArray(entry.Value) is null
             ? ByteString.CopyFrom(entry.Value.Span)
             : UnsafeByteOperations.UnsafeWrap(entry.Value),
         CreateRevision = entry.CreateRevision,
