@@ -237,6 +237,13 @@ public sealed partial class Replica
         }
     }
 
+    private byte[] AllocateSnapshotArray(int length)
+    {
+        var array = _options.SnapshotArrayAllocator is { } allocate ? allocate(length) : new byte[length];
+        return array.Length == length ? array
+            : throw new InvalidOperationException($"SnapshotArrayAllocator returned {array.Length} bytes where {length} were asked for.");
+    }
+
     private void OnInstallSnapshot(InstallSnapshot chunk)
     {
         if (chunk.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader || !IsWellFormed(chunk))
@@ -247,7 +254,7 @@ public sealed partial class Replica
         if (chunk.Offset == 0 && !ContinuesTransfer(chunk))
         {
             // A first chunk comes with the rest of its window (a request without an offset asks for the first window).
-            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, new byte[chunk.TotalBytes])
+            _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, AllocateSnapshotArray((int)chunk.TotalBytes))
             {
                 LastProgressTick = _tick, RequestedUpTo = SnapshotWindowBytes, ReaskTicks = _options.RetransmitTicks,
             };

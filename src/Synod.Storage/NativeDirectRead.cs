@@ -53,7 +53,7 @@ internal static partial class NativeDirectRead
     private static (byte[] Head, byte[] Body)? ReadAligned(int fd, string path, long length, int headBytes)
     {
         var head = new byte[(int)Math.Min(headBytes, length)];
-        var rest = GC.AllocateUninitializedArray<byte>((int)(length - head.Length));
+        var rest = LargeArrays.AllocateUninitialized((int)(length - head.Length));
         var buffer = GC.AllocateArray<byte>(ChunkBytes + AlignmentBytes, pinned: true);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
         var skew = (int)((AlignmentBytes - (address % AlignmentBytes)) % AlignmentBytes);

@@ -19,7 +19,7 @@ public sealed class RealDisk : IDisk
     public IDiskFile Open(string path, bool allocateAhead = false) => new RealDiskFile(path, allocateAhead);
 
     /// <summary>Past the page cache where the file system allows (NativeDirectRead): recovery must see what the device holds.</summary>
-    public byte[] ReadAll(string path) => NativeDirectRead.TryReadAll(path, 0)?.Body ?? File.ReadAllBytes(path);
+    public byte[] ReadAll(string path) => ReadAll(path, 0).Body;
 
     /// <inheritdoc cref="ReadAll(string)"/>
     public (byte[] Head, byte[] Body) ReadAll(string path, int headBytes)
@@ -31,7 +31,7 @@ public sealed class RealDisk : IDisk
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
         var head = new byte[(int)Math.Min(headBytes, stream.Length)];
-        var rest = GC.AllocateUninitializedArray<byte>((int)(stream.Length - head.Length));
+        var rest = LargeArrays.AllocateUninitialized((int)(stream.Length - head.Length));
         stream.ReadExactly(head);
         stream.ReadExactly(rest);
         return (head, rest);

@@ -235,13 +235,45 @@ public sealed class SnapshotTransferTests
         Assert.Same(stored, viewed.Array);
     }
 
-    private static (Replica Replica, Func<List<Message>> Take) Learner(int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null)
+    [Fact]
+    public void A_snapshot_from_a_peer_is_assembled_in_the_array_the_allocator_gives_every_byte_written_by_its_chunks()
+    {
+        // The server's allocator gives arrays backed by huge pages; this one gives memory that is not zero, as reused memory
+        // may be, so that a byte no chunk wrote would show.
+        var given = new List<byte[]>();
+        var (replica, take) = Learner(chunksInFlight: 4, allocate: length =>
+        {
+            var array = Enumerable.Repeat((byte)0xEE, length).ToArray();
+            given.Add(array);
+            return array;
+        });
+        var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+
+        // The window's chunks out of order: the third overtakes the second.
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
+        var ready = replica.TakeReady();
+        replica.Persisted(ready.Number);
+
+        Assert.Equal(12, Assert.Single(given).Length);
+        Assert.Equal(90, replica.CommitIndex);
+        var installed = Assert.IsType<SnapshotToInstall>(ready.Snapshot);
+        Assert.Equal(data, installed.Data.ToArray());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(installed.Data, out var backing));
+        Assert.Same(given[0], backing.Array);
+    }
+
+    private static (Replica Replica, Func<List<Message>> Take) Learner(
+        int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null, Func<int, byte[]>? allocate = null)
     {
         var replica = new Replica(
             new ReplicaOptions
             {
                 Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = chunksInFlight, SnapshotBytesMax = 1024, RetransmitTicks = 4,
-                SnapshotCheck = check,
+                SnapshotCheck = check, SnapshotArrayAllocator = allocate,
             },
             new SeededRandom(1));
         return (replica, () =>
