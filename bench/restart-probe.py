@@ -116,6 +116,15 @@ def catch_up_once(cluster, work, label, executable, timeout):
     return row
 
 
+def keep_log(directory, work, name):
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for log in sorted(os.listdir(os.path.join(work, "logs"))):
+            if log.startswith("synod-") and log.endswith(".log"):
+                replica = log[len("synod-"):-len(".log")]
+                shutil.copy(os.path.join(work, "logs", log), os.path.join(directory, f"{name}.log" if replica == "1" else f"{name}.r{replica}.log"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cell", required=True, help="a cell's work directory kept by bench/scale.py --keep (holds synod/r1.. and certs/)")
@@ -125,6 +134,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=300, help="seconds a start may take before the probe gives up")
     parser.add_argument("--catchup", action="store_true", help="also start replica 1 empty (--rebuild-from-peers) once per build and round")
     parser.add_argument("--label", default="")
+    parser.add_argument("--logs", help="a directory to keep the logs in after each start: replica 1's as LABEL-ROUND-restart.log and LABEL-ROUND-catchup.log, the others' (up to then) beside it as ...rN.log")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "restart-probe.jsonl"))
     args = parser.parse_args()
 
@@ -155,6 +165,7 @@ def main():
                 print(json.dumps(row), flush=True)
                 with open(args.out, "a") as out:
                     out.write(json.dumps(row) + "\n")
+                keep_log(args.logs, work, f"{label}-{round_number + 1}-restart")
                 if args.catchup:
                     row = dict(catch_up_once(cluster, work, label, executable, args.timeout),
                                label=args.label, date=time.strftime("%Y-%m-%d"), round=round_number + 1)
@@ -162,6 +173,7 @@ def main():
                     print(json.dumps(row), flush=True)
                     with open(args.out, "a") as out:
                         out.write(json.dumps(row) + "\n")
+                    keep_log(args.logs, work, f"{label}-{round_number + 1}-catchup")
     finally:
         cluster.stop_all()
     for label, _ in builds:
