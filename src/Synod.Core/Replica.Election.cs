@@ -272,7 +272,7 @@ public sealed partial class Replica
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {
-            if (heartbeat.CommitIndex > _commitIndex)
+            if (heartbeat.CommitIndex > _commitIndex && MayCatchUpFromFollower)
             {
                 RequestCatchUp(heartbeat.From);
             }
