@@ -100,9 +100,11 @@ public sealed record ReplicaOptions
     public Func<ReadOnlyMemory<byte>, string?>? SnapshotCheck { get; init; }
 
     /// <summary>
-    /// Allocates the zeroed array a snapshot from a peer is assembled in (as many bytes as its first chunk announces, at
-    /// most <see cref="SnapshotBytesMax"/>). Null: <c>new byte[length]</c>. The server passes arrays backed by huge
-    /// pages (Synod.Storage's LargeArrays), which a learner fills several times faster on this project's machines.
+    /// Allocates the array a snapshot from a peer is assembled in (as many bytes as its first chunk announces, at most
+    /// <see cref="SnapshotBytesMax"/>). Its contents may be undefined: the core writes every byte from the chunks before
+    /// the snapshot leaves it (a transfer is installed only once the chunks received in order reach its length). Null:
+    /// <c>new byte[length]</c>. The server passes arrays backed by huge pages (Synod.Storage's LargeArrays), which a
+    /// learner fills several times faster on this project's machines, without zeroing them first on the owner loop.
     /// </summary>
     public Func<int, byte[]>? SnapshotArrayAllocator { get; init; }
 

@@ -328,7 +328,7 @@ public sealed record ServerOptions
         PreferredLeader = PreferredLeader,
         PreferredLeaderStableTicks = Math.Max(1, PreferredLeaderStableMs / Math.Max(1, TickMs)),
         PreferredLeaderLagSlotsMax = PreferredLeaderLagSlotsMax,
-        SnapshotArrayAllocator = Core.SnapshotArrayAllocator ?? LargeArrays.Allocate,
+        SnapshotArrayAllocator = Core.SnapshotArrayAllocator ?? LargeArrays.AllocateUninitialized,
     };
 
     public void Validate()
