@@ -272,7 +272,7 @@ public sealed partial class Replica
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {
-            if (heartbeat.CommitIndex > _commitIndex && MayCatchUpFromFollower)
+            if (heartbeat.CommitIndex > _commitIndex)
             {
                 RequestCatchUp(heartbeat.From);
             }

@@ -121,18 +121,6 @@ public sealed partial class Replica
         SendToPeers(to => new Commit(Id, to, ballot, commitIndex));
     }
 
-    /// <summary>
-    /// Whether a follower's heartbeat that shows a higher commit index may start a catch-up from that follower: not in
-    /// this replica's first election timeout, so that a replica that starts behind waits for the leader's first
-    /// heartbeat (which comes every HeartbeatIntervalTicks) and asks the leader. The leader's snapshot is the newest and
-    /// its log reaches furthest; a follower's snapshot may be older (snapshots are taken one replica at a time), and an
-    /// empty replica that took a follower's then fetched the leader's as well once the leader's heartbeat came: 642 MB
-    /// and then 797 MB at 2.75M keys (docs/performance.md, "Large pages for the arrays a restart fills"). Later a
-    /// follower may be asked again, as any replica that knows a slot chosen may tell it; a transfer in progress keeps
-    /// its source (<see cref="RequestCatchUp"/>).
-    /// </summary>
-    private bool MayCatchUpFromFollower => _tick >= _options.ElectionTimeoutTicks;
-
     private void RequestCatchUp(int peer)
     {
         // A sitting leader learns everything it needs in phase 1 and chooses the rest itself; adopting another
