@@ -30,6 +30,20 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public void A_snapshot_from_a_peer_is_assembled_in_an_array_backed_by_huge_pages_and_no_larger_snapshot_than_one_array_is_allowed()
+    {
+        // docs/performance.md, "Large pages for the arrays a restart fills": the server's core assembles a peer's
+        // snapshot in a LargeArrays array; the simulator's core keeps new byte[] (no allocator given).
+        var core = (Options() with { Id = 1 }).ToReplicaOptions();
+        Assert.Equal(LargeArrays.AllocateUninitialized, core.SnapshotArrayAllocator);
+        Assert.Equal(LargeArrays.AdvisedBytesMin, core.SnapshotArrayAllocator!(LargeArrays.AdvisedBytesMin).Length);
+
+        var tooLarge = Assert.Throws<ArgumentException>((core with { SnapshotBytesMax = Array.MaxLength + 1L }).Validate);
+        Assert.Contains("SnapshotBytesMax", tooLarge.Message, StringComparison.Ordinal);
+        (core with { SnapshotBytesMax = Array.MaxLength }).Validate();
+    }
+
+    [Fact]
     public void A_write_quota_that_with_the_history_would_not_leave_the_state_within_one_snapshot_is_refused_naming_both()
     {
         var options = Options() with { Id = 1 };
