@@ -159,21 +159,17 @@ def main():
         for round_number in range(args.rounds):
             order = builds if round_number % 2 == 0 else builds[::-1]
             for label, executable in order:
-                row = dict(start_once(cluster, args.cell, work, label, executable, args.timeout),
-                           label=args.label, date=time.strftime("%Y-%m-%d"), round=round_number + 1)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                with open(args.out, "a") as out:
-                    out.write(json.dumps(row) + "\n")
-                keep_log(args.logs, work, f"{label}-{round_number + 1}-restart")
-                if args.catchup:
-                    row = dict(catch_up_once(cluster, work, label, executable, args.timeout),
-                               label=args.label, date=time.strftime("%Y-%m-%d"), round=round_number + 1)
+                def record(row, kind):
+                    row = dict(row, label=args.label, date=time.strftime("%Y-%m-%d"), round=round_number + 1)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
                     with open(args.out, "a") as out:
                         out.write(json.dumps(row) + "\n")
-                    keep_log(args.logs, work, f"{label}-{round_number + 1}-catchup")
+                    keep_log(args.logs, work, f"{label}-{round_number + 1}-{kind}")
+
+                record(start_once(cluster, args.cell, work, label, executable, args.timeout), "restart")
+                if args.catchup:
+                    record(catch_up_once(cluster, work, label, executable, args.timeout), "catchup")
     finally:
         cluster.stop_all()
     for label, _ in builds:

@@ -66,7 +66,8 @@ public static partial class LargeArrays
         }
     }
 
-    private static bool TransparentHugePagesOffered()
+    /// <summary>Whether transparent huge pages are on for advised memory (mode "always" or "madvise", not "never").</summary>
+    internal static bool TransparentHugePagesOffered()
     {
         try
         {

@@ -25,7 +25,7 @@ public sealed class LargeArraysTests
 
         Assert.Equal(bytes.Take(28), head);
         Assert.True(bytes.AsSpan(28).SequenceEqual(body));
-        if (!OperatingSystem.IsLinux() || !TransparentHugePagesOffered())
+        if (!OperatingSystem.IsLinux() || !LargeArrays.TransparentHugePagesOffered())
         {
             return;
         }
@@ -46,13 +46,6 @@ public sealed class LargeArraysTests
         {
             handle.Free();
         }
-    }
-
-    /// <summary>Whether transparent huge pages are on for advised memory ("always" or "madvise"; not "never").</summary>
-    private static bool TransparentHugePagesOffered()
-    {
-        const string Setting = "/sys/kernel/mm/transparent_hugepage/enabled";
-        return File.Exists(Setting) && !File.ReadAllText(Setting).Contains("[never]", StringComparison.Ordinal);
     }
 
     /// <summary>The mapping of this process that holds <paramref name="address"/>, from /proc/self/smaps.</summary>
