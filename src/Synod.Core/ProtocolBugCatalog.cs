@@ -39,6 +39,7 @@ public static class ProtocolBugCatalog
         ("quota-ignored", ProtocolBugs.QuotaIgnored, "the replica driver proposes a write that would take the keys and values past the write quota instead of refusing it before the log (runs with a quota)"),
         ("snapshot-chunk-counted-early", ProtocolBugs.SnapshotChunkCountedEarly, "a learner counts a snapshot chunk that overtook a late one as if every byte before it had arrived, and installs a snapshot with a gap"),
         ("restored-values-moved-wrong", ProtocolBugs.RestoredValuesMovedWrong, "a value restored from a snapshot loses its last byte when it is moved out of the snapshot's array into one of its own, so a replica's state changes without a write"),
+        ("command-arrays-reused", ProtocolBugs.CommandArraysReused, "the driver writes over each command's array once its slot is applied, where a put's value is kept as a slice of its command, so a replica's state changes without a write"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
     ];
 

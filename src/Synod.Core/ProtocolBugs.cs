@@ -176,4 +176,11 @@ public enum ProtocolBugs : long
     /// (KvBugs.RestoredValuesMovedWrong): the value a replica holds changes under its readers without a write.
     /// </summary>
     RestoredValuesMovedWrong = 1L << 36,
+
+    /// <summary>
+    /// The replica driver writes over each command's array once its slot is applied, as a transport that reused its
+    /// receive buffers would: a put's value is a slice of its command (KvCommand.Decode(byte[])), so the values replicas
+    /// hold change under their readers without a write.
+    /// </summary>
+    CommandArraysReused = 1L << 37,
 }

@@ -48,6 +48,14 @@ public sealed partial class ReplicaDriver
                 AnswerWrite(applied, entry.Slot);
             }
 
+            if ((Core.Options.Bugs & ProtocolBugs.CommandArraysReused) != 0)
+            {
+                foreach (var command in entry.Commands)
+                {
+                    Array.Fill(command, (byte)'#');
+                }
+            }
+
             RecheckWatchers();
         }
 

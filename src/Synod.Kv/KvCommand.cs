@@ -13,6 +13,25 @@ namespace Synod.Kv;
 /// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
 public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
 {
+    /// <summary>Null for a put decoded from an array until <see cref="Value"/> is first read.</summary>
+    private byte[]? _value = Value;
+
+    /// <summary>For a put without a condition decoded from an array (<see cref="Decode(byte[])"/>), where its value lies in that array.</summary>
+    private ReadOnlyMemory<byte>? _valueInCommand;
+
+    /// <summary>The value as an array of its own (for a put decoded from an array, copied out of it the first time it is read).</summary>
+    public byte[] Value
+    {
+        get => _value ??= _valueInCommand?.ToArray()!;
+        init => _value = value;
+    }
+
+    /// <summary>
+    /// The value without a copy: for a put decoded from an array, the slice of that array it was encoded in, which the
+    /// state machine keeps as the key's value (so a command held in the log and the value it wrote share their bytes).
+    /// </summary>
+    public ReadOnlyMemory<byte> ValueMemory => _value ?? _valueInCommand ?? ReadOnlyMemory<byte>.Empty;
+
     /// <summary>
     /// The encoding this code writes: version 1's fields, then a condition flag (0 or 1) and the condition. The first
     /// command of this encoding applied starts revisions (<see cref="KvStateMachine.RevisionsStarted"/>), at the same
@@ -187,7 +206,17 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// for truncated input, an unknown version or operation, a length over its limit, or trailing bytes.
     /// Semantic rules (empty key, sequence 0) are left to <see cref="Validate"/>.
     /// </summary>
-    public static KvCommand Decode(ReadOnlySpan<byte> bytes)
+    public static KvCommand Decode(ReadOnlySpan<byte> bytes) => Decode(bytes, null);
+
+    /// <summary>
+    /// Decodes what <see cref="Encode"/> wrote, as <see cref="Decode(ReadOnlySpan{byte})"/> does, except that the value
+    /// of a put without a condition is not copied: <see cref="ValueMemory"/> is a slice of <paramref name="bytes"/>, which
+    /// must never be written afterwards (a command in the log is not). Such a command is its key, its value and a few
+    /// bytes more, so keeping the whole array for the value costs little.
+    /// </summary>
+    public static KvCommand Decode(byte[] bytes) => Decode(bytes, bytes);
+
+    private static KvCommand Decode(ReadOnlySpan<byte> bytes, byte[]? array)
     {
         var reader = new ByteReader(bytes, Subject);
         var version = reader.ReadByte("version");
@@ -212,7 +241,8 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var clientId = reader.ReadVarint("client id");
         var sequence = reader.ReadVarint("sequence");
         var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
-        var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+        var valueRead = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax));
+        var valueOffset = reader.Position - valueRead.Length;
         KvCondition? condition = null;
         var hasCondition = version >= FormatVersionBeforeHistory && reader.ReadByte("condition flag") switch
         {
@@ -246,7 +276,16 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var txn = operation == (byte)KvOperation.Txn ? KvTxn.Read(ref reader, withLeases) : null;
         var user = version >= FormatVersionAuth ? KvAuthChange.ReadName(ref reader, "user", allowEmpty: true) : "";
         reader.ExpectEnd();
-        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value) { Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease, User = user };
+
+        // Kept as a slice only where the command holds little besides the value: a condition's operand may be as large.
+        var valueInCommand = array is not null && operation == (byte)KvOperation.Put && condition is null
+            ? array.AsMemory(valueOffset, valueRead.Length)
+            : (ReadOnlyMemory<byte>?)null;
+        var value = valueInCommand is null ? valueRead.ToArray() : null;
+        return new KvCommand(clientId, sequence, (KvOperation)operation, key, value!)
+        {
+            Condition = condition, EncodingVersion = version, Txn = txn, Lease = lease, User = user, _valueInCommand = valueInCommand,
+        };
     }
 
     /// <summary>A command that compacts the history up to <paramref name="revision"/> (<see cref="KvOperation.Compact"/>).</summary>
@@ -305,13 +344,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     /// <summary>Returns null if the command may be applied, else a sentence naming the broken rule.</summary>
     public string? Validate() =>
         (User.Length != 0 ? KvAuthChange.NameProblem(User, "user name") : null)
-        ?? (Operation == KvOperation.Auth ? AuthProblem() : RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, Value))
+        ?? (Operation == KvOperation.Auth ? AuthProblem() : ValueProblem())
         ?? (Lease != 0 && Operation != KvOperation.Put ? "Only a put may attach its key to a lease." : null)
         ?? (Lease != 0 ? RequestRules.LeaseIdProblem(Lease) : null)
-        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, Value.Length) : null)
+        ?? (Condition is { } condition ? RequestRules.ConditionProblem((byte)Operation, (byte)condition.Target, condition.Number, condition.Value, ValueMemory.Length) : null)
         ?? (Operation == KvOperation.Txn
             ? Txn?.Problem() ?? (Txn is null ? "A transaction command carries no transaction." : null)
             : Txn is not null ? "Only a transaction command carries a transaction." : null);
+
+    private string? ValueProblem() =>
+        _value is null && _valueInCommand is { } inCommand && Key is not null
+            ? RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, inCommand.Span)
+            : RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, _value);
 
     private string? AuthProblem()
     {
@@ -336,18 +380,18 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         && Sequence == other.Sequence
         && Operation == other.Operation
         && Key.AsSpan().SequenceEqual(other.Key)
-        && Value.AsSpan().SequenceEqual(other.Value)
+        && ValueMemory.Span.SequenceEqual(other.ValueMemory.Span)
         && Equals(Condition, other.Condition)
         && Lease == other.Lease
         && Equals(Txn, other.Txn)
         && User == other.User;
 
-    public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, Value.Length);
+    public override int GetHashCode() => HashCode.Combine(ClientId, Sequence, Operation, Key.Length, ValueMemory.Length);
 
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append($"ClientId = {ClientId}, Sequence = {Sequence}, Operation = {Operation}, ");
-        builder.Append($"Key = {Key?.Length ?? 0} bytes, Value = {Value?.Length ?? 0} bytes");
+        builder.Append($"Key = {Key?.Length ?? 0} bytes, Value = {ValueMemory.Length} bytes");
         if (Condition is not null)
         {
             builder.Append($", Condition = {Condition}");

@@ -109,7 +109,7 @@ public sealed partial class KvStateMachine
         ArgumentNullException.ThrowIfNull(command);
         return command.Operation switch
         {
-            KvOperation.Put => BytesAfterPut(command.Key, command.Value, command.Lease) - BytesNow(command.Key),
+            KvOperation.Put => BytesAfterPut(command.Key, command.ValueMemory.Length, command.Lease) - BytesNow(command.Key),
             KvOperation.Txn when command.Txn is { } txn => Math.Max(BranchGrowth(txn.Success), BranchGrowth(txn.Failure)),
             _ => 0,
         };
@@ -128,7 +128,7 @@ public sealed partial class KvStateMachine
 
             written ??= new Dictionary<byte[], long>(ByteArrayComparer.Instance);
             var before = written.TryGetValue(op.Key, out var earlier) ? earlier : BytesNow(op.Key);
-            var after = op.Kind == KvTxnOpKind.Put ? BytesAfterPut(op.Key, op.Value, op.Lease) : 0;
+            var after = op.Kind == KvTxnOpKind.Put ? BytesAfterPut(op.Key, op.Value.Length, op.Lease) : 0;
             growth += after - before;
             written[op.Key] = after;
         }
@@ -141,13 +141,15 @@ public sealed partial class KvStateMachine
         !TryGetEntry(key, out var existing) ? 0
         : EntryBytes(key.Length, existing.Value.Length) + (LeaseOf(key) != 0 ? LeasedKeyBytes(key.Length) : 0);
 
-    private static long BytesAfterPut(byte[] key, byte[] value, long lease) =>
-        EntryBytes(key.Length, value.Length) + (lease != 0 ? LeasedKeyBytes(key.Length) : 0);
+    private static long BytesAfterPut(byte[] key, int valueLength, long lease) =>
+        EntryBytes(key.Length, valueLength) + (lease != 0 ? LeasedKeyBytes(key.Length) : 0);
 
     /// <summary>
     /// Applies one slot's batch of commands in order and answers each. A command that does not decode or
     /// validate is answered <see cref="KvStatus.Invalid"/> and changes nothing; bad bytes never throw,
-    /// because every replica applies the same bytes and a throw would stop them all.
+    /// because every replica applies the same bytes and a throw would stop them all. The value of a put without a
+    /// condition is kept as a slice of its command's array (<see cref="KvCommand.Decode(byte[])"/>), so the caller never
+    /// writes these arrays afterwards.
     /// </summary>
     /// <exception cref="InvalidOperationException">The slot is not <see cref="AppliedSlot"/> + 1.</exception>
     public IReadOnlyList<AppliedCommand> ApplySlot(long slot, IReadOnlyList<byte[]> commands)
@@ -443,7 +445,7 @@ public sealed partial class KvStateMachine
     /// an existing one counts one more version. Before revisions start (a log written before them) a key has none;
     /// <see cref="StartRevisions"/> numbers it.
     /// </summary>
-    private KvEntry Written(KvEntry? current, byte[] value, long revision) =>
+    private KvEntry Written(KvEntry? current, ReadOnlyMemory<byte> value, long revision) =>
         !RevisionsStarted ? new KvEntry(value, 0, 0, 0)
         : current is { } existing ? new KvEntry(value, existing.CreateRevision, revision, existing.Version + 1)
         : new KvEntry(value, revision, revision, 1);
@@ -464,8 +466,8 @@ public sealed partial class KvStateMachine
             // The common put: one lookup of the dictionary, which the entry is then written through.
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, command.Key, out var existed);
             KvEntry? previous = existed ? slot : null;
-            slot = Written(previous, command.Value, RevisionsStarted ? ++Revision : 0);
-            DataBytes += EntryBytes(command.Key.Length, command.Value.Length) - (existed ? EntryBytes(command.Key.Length, previous!.Value.Value.Length) : 0);
+            slot = Written(previous, command.ValueMemory, RevisionsStarted ? ++Revision : 0);
+            DataBytes += EntryBytes(command.Key.Length, command.ValueMemory.Length) - (existed ? EntryBytes(command.Key.Length, previous!.Value.Value.Length) : 0);
             if (!existed)
             {
                 _keyIndex.Add(command.Key);
@@ -485,7 +487,7 @@ public sealed partial class KvStateMachine
         switch (command.Operation)
         {
             case KvOperation.Put:
-                var entry = Written(current, command.Value, RevisionsStarted ? ++Revision : 0);
+                var entry = Written(current, command.ValueMemory, RevisionsStarted ? ++Revision : 0);
                 Put(command.Key, entry);
                 if (current is null)
                 {

@@ -18,14 +18,24 @@ internal static class ProtoBytes
         MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : null;
 
     /// <summary>
+    /// The bytes a kept value's array may hold beyond the value itself: a put's value is a slice of its command, which
+    /// holds the key (up to <see cref="Kv.KvLimits.KeyBytesMax"/>) and a few fields more.
+    /// </summary>
+    private const int KeptSliceSlackBytes = 2 * Kv.KvLimits.KeyBytesMax;
+
+    /// <summary>Whether <paramref name="memory"/> is an array's whole or all but <see cref="KeptSliceSlackBytes"/> of it.</summary>
+    private static bool WithinItsArray(ReadOnlyMemory<byte> memory) =>
+        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Array!.Length - segment.Count <= KeptSliceSlackBytes;
+
+    /// <summary>
     /// A key and its entry as the wire carries them, wrapping the state machine's arrays without copying them. A
-    /// message to be <paramref name="kept"/> (the watch cache) copies a value that is a slice of a larger array: a
+    /// message to be <paramref name="kept"/> (the watch cache) copies a value that is a slice of a much larger array: a
     /// value restored from a snapshot is a slice of the whole snapshot, which the message would otherwise keep alive.
     /// </summary>
     public static Protocol.KeyValue KeyValueOf(byte[] key, Kv.KvEntry entry, bool kept = false) => new()
     {
         Key = UnsafeByteOperations.UnsafeWrap(key),
-        Value = kept && WholeArray(entry.Value) is null
+        Value = kept && !WithinItsArray(entry.Value)
             ? ByteString.CopyFrom(entry.Value.Span)
             : UnsafeByteOperations.UnsafeWrap(entry.Value),
         CreateRevision = entry.CreateRevision,

@@ -136,11 +136,12 @@ internal static class RequestRules
             return "The key is missing (null).";
         }
 
-        if (value is null)
-        {
-            return "The value is missing (null); use an empty array for no value.";
-        }
+        return value is null ? "The value is missing (null); use an empty array for no value." : Problem(operation, clientId, sequence, key, value.AsSpan());
+    }
 
+    /// <summary>The sentence saying what is wrong with a command whose value is <paramref name="value"/>'s bytes, or null if it is valid.</summary>
+    public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[] key, ReadOnlySpan<byte> value)
+    {
         if (operation == Register)
         {
             return clientId != 0 ? $"A Register carries client id 0, not {clientId}: the replicas assign the id."
@@ -173,7 +174,7 @@ internal static class RequestRules
                 : key.Length != 0 ? "A lease grant or revoke carries no key."
                 : value.Length != bytes ? $"A lease {(operation == LeaseGrant ? "grant" : "revoke")}'s value is {bytes} bytes, not {value.Length}."
                 : LeaseIdProblem(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value)) is { } idProblem ? idProblem
-                : operation == LeaseGrant && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(8)) is var ttl && ttl is < 1 or > LeaseTtlSecondsMax
+                : operation == LeaseGrant && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(value[8..]) is var ttl && ttl is < 1 or > LeaseTtlSecondsMax
                     ? $"A lease's TTL is {ttl} seconds; it must lie in 1..{LeaseTtlSecondsMax}."
                 : null;
         }

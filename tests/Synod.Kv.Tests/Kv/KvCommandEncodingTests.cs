@@ -25,11 +25,33 @@ public sealed class KvCommandEncodingTests
     [MemberData(nameof(Commands))]
     public void Decode_of_Encode_is_the_same_command(KvCommand command)
     {
-        var decoded = KvCommand.Decode(command.Encode());
+        var encoded = command.Encode();
+        var decoded = KvCommand.Decode(encoded);
+        var copied = KvCommand.Decode(encoded.AsSpan());
 
         Assert.Equal(command, decoded);
+        Assert.Equal(command, copied);
         Assert.Equal(command.Key, decoded.Key);
+        Assert.Equal(command.Value, decoded.ValueMemory.ToArray());
         Assert.Equal(command.Value, decoded.Value);
+        Assert.Equal(command.Value, copied.Value);
+        Assert.Equal(decoded, copied);
+        Assert.Null(decoded.Validate());
+    }
+
+    [Fact]
+    public void A_put_decoded_from_an_array_is_a_slice_of_it_and_nothing_else_is()
+    {
+        var put = new KvCommand(1, 1, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("value")).Encode();
+        var conditional = (new KvCommand(1, 2, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("value")) { Condition = KvCondition.Absent }).Encode();
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(put).ValueMemory, out var slice));
+        Assert.Same(put, slice.Array);
+        Assert.Equal(KvTestCommands.Bytes("value"), slice.ToArray());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(put.AsSpan()).ValueMemory, out var own));
+        Assert.NotSame(put, own.Array);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(conditional).ValueMemory, out var withCondition));
+        Assert.NotSame(conditional, withCondition.Array);
     }
 
     [Fact]

@@ -34,6 +34,20 @@ public sealed class KvStateMachineApplyTests
     }
 
     [Fact]
+    public void A_put_keeps_its_value_in_its_command_so_the_log_and_the_state_share_the_bytes()
+    {
+        var machine = WithClients(1);
+        var command = new KvCommand(1, 1, KvOperation.Put, Bytes("k"), Bytes("a value")).Encode();
+
+        machine.ApplySlot(machine.AppliedSlot + 1, [command]);
+
+        Assert.True(machine.TryGetEntry("k"u8, out var entry));
+        Assert.Equal(Bytes("a value"), entry.Value.ToArray());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(entry.Value, out var kept));
+        Assert.Same(command, kept.Array);
+    }
+
+    [Fact]
     public void Delete_of_an_existing_key_answers_Ok_and_removes_it()
     {
         var machine = WithClients(1);
