@@ -6,8 +6,9 @@ namespace Synod.Kv;
 /// A deleted key has no entry; asked about, it reads as version 0 with revisions 0.
 /// </summary>
 /// <param name="Value">
-/// The value; shared with readers, never modified. Its own array when a command wrote it; a slice of the snapshot
-/// array when a snapshot restored it (<see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
+/// The value; shared with readers, never modified. A slice of its command's array when a put without a condition wrote
+/// it (<see cref="KvCommand.Decode(byte[])"/>), its own array when another command did; a slice of the snapshot array
+/// when a snapshot restored it (<see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
 /// </param>
 /// <param name="CreateRevision">The revision of the put that created the key (since it was last absent).</param>
 /// <param name="ModRevision">The revision of the put that last wrote it.</param>
