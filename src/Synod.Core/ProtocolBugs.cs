@@ -178,9 +178,10 @@ public enum ProtocolBugs : long
     RestoredValuesMovedWrong = 1L << 36,
 
     /// <summary>
-    /// The replica driver writes over each command's array once its slot is applied, as a transport that reused its
-    /// receive buffers would: a put's value is a slice of its command (KvCommand.Decode(byte[])), so the values replicas
-    /// hold change under their readers without a write.
+    /// The replica driver writes over the arrays it handed the state machine once their slot is applied, as a transport
+    /// that reused its receive buffers would (the bug applies copies and writes over those, so the log and the other
+    /// replicas are untouched): a put's value is a slice of its command (KvCommand.DecodeSharingValue), so the values a
+    /// replica holds change under its readers without a write.
     /// </summary>
     CommandArraysReused = 1L << 37,
 }

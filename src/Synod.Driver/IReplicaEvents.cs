@@ -18,6 +18,10 @@ public interface IReplicaEvents
     {
     }
 
+    /// <summary>
+    /// Slot <paramref name="slot"/> was applied. The arrays are the log's, and the state machine keeps slices of them as
+    /// values (KvCommand.DecodeSharingValue): read them, never write them.
+    /// </summary>
     void Applied(long slot, byte[][] commands)
     {
     }

@@ -15,6 +15,8 @@ public sealed partial class ReplicaDriver
     /// </summary>
     private static bool SlicesMayBeKept(ReadOnlyMemory<byte> snapshot) => MemoryMarshal.TryGetArray(snapshot, out _);
 
+    private static byte[][] CopiesOf(byte[][] commands) => [.. commands.Select(command => (byte[])command.Clone())];
+
     private void Apply(Ready ready)
     {
         if (ready.Snapshot is not null)
@@ -43,17 +45,17 @@ public sealed partial class ReplicaDriver
         foreach (var entry in ready.Committed)
         {
             _events.Applied(entry.Slot, entry.Commands);
-            foreach (var applied in Kv.ApplySlot(entry.Slot, KvCommandsOf(entry.Commands)))
+            var reused = (Core.Options.Bugs & ProtocolBugs.CommandArraysReused) != 0 ? CopiesOf(entry.Commands) : null;
+            foreach (var applied in Kv.ApplySlot(entry.Slot, KvCommandsOf(reused ?? entry.Commands)))
             {
                 AnswerWrite(applied, entry.Slot);
             }
 
-            if ((Core.Options.Bugs & ProtocolBugs.CommandArraysReused) != 0)
+            foreach (var command in reused ?? [])
             {
-                foreach (var command in entry.Commands)
-                {
-                    Array.Fill(command, (byte)'#');
-                }
+                // The bug: arrays handed to the state machine are written over afterwards (copies, which only the state
+                // machine holds, so that what the log and the other replicas hold stays as it was).
+                Array.Fill(command, (byte)'#');
             }
 
             RecheckWatchers();

@@ -13,22 +13,39 @@ namespace Synod.Kv;
 /// <param name="Value">The value, up to <see cref="KvLimits.ValueBytesMax"/> bytes; empty for Delete.</param>
 public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Operation, byte[] Key, byte[] Value)
 {
-    /// <summary>Null for a put decoded from an array until <see cref="Value"/> is first read.</summary>
+    /// <summary>Null for a command of <see cref="DecodeSharingValue"/> until <see cref="Value"/> is first read.</summary>
     private byte[]? _value = Value;
 
-    /// <summary>For a put without a condition decoded from an array (<see cref="Decode(byte[])"/>), where its value lies in that array.</summary>
+    /// <summary>For a command of <see cref="DecodeSharingValue"/>, where its value lies in the array it was decoded from.</summary>
     private ReadOnlyMemory<byte>? _valueInCommand;
 
-    /// <summary>The value as an array of its own (for a put decoded from an array, copied out of it the first time it is read).</summary>
+    /// <summary>
+    /// The value as an array of its own (for a command of <see cref="DecodeSharingValue"/>, copied out of its array the
+    /// first time it is read; two threads reading it at once for the first time would each make a copy of the same bytes).
+    /// </summary>
     public byte[] Value
     {
-        get => _value ??= _valueInCommand?.ToArray()!;
-        init => _value = value;
+        get
+        {
+            if (_value is null && _valueInCommand is { } shared)
+            {
+                _value = shared.ToArray();
+            }
+
+            return _value!;
+        }
+
+        init
+        {
+            _value = value;
+            _valueInCommand = null;
+        }
     }
 
     /// <summary>
-    /// The value without a copy: for a put decoded from an array, the slice of that array it was encoded in, which the
-    /// state machine keeps as the key's value (so a command held in the log and the value it wrote share their bytes).
+    /// The value without a copy: for a command of <see cref="DecodeSharingValue"/>, the slice of the array it was encoded
+    /// in, which the state machine keeps as the key's value (so a command held in the log and the value it wrote share
+    /// their bytes).
     /// </summary>
     public ReadOnlyMemory<byte> ValueMemory => _value ?? _valueInCommand ?? ReadOnlyMemory<byte>.Empty;
 
@@ -209,12 +226,20 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
     public static KvCommand Decode(ReadOnlySpan<byte> bytes) => Decode(bytes, null);
 
     /// <summary>
-    /// Decodes what <see cref="Encode"/> wrote, as <see cref="Decode(ReadOnlySpan{byte})"/> does, except that the value
-    /// of a put without a condition is not copied: <see cref="ValueMemory"/> is a slice of <paramref name="bytes"/>, which
-    /// must never be written afterwards (a command in the log is not). Such a command is its key, its value and a few
-    /// bytes more, so keeping the whole array for the value costs little.
+    /// How many bytes a command whose value <see cref="DecodeSharingValue"/> shares may hold beyond twice its value: room
+    /// for a short key, a session's varints and a user's name next to a small value.
     /// </summary>
-    public static KvCommand Decode(byte[] bytes) => Decode(bytes, bytes);
+    public const int SharedValueExtraBytesMax = 64;
+
+    /// <summary>
+    /// Decodes what <see cref="Encode"/> wrote, as <see cref="Decode(ReadOnlySpan{byte})"/> does, except that the value
+    /// of a put without a condition whose other bytes (the key, the user's name, a few more) are at most as many as the
+    /// value's and <see cref="SharedValueExtraBytesMax"/> more is not copied: <see cref="ValueMemory"/> is a slice of
+    /// <paramref name="bytes"/>, which must never be written afterwards (a command in the log is not). Keeping the
+    /// whole array for the value then costs at most the value again and those bytes; a put whose key outweighs its
+    /// value, or with a condition (whose operand may be as large as the value), or without a value, has it copied.
+    /// </summary>
+    public static KvCommand DecodeSharingValue(byte[] bytes) => Decode(bytes, bytes);
 
     private static KvCommand Decode(ReadOnlySpan<byte> bytes, byte[]? array)
     {
@@ -277,8 +302,9 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
         var user = version >= FormatVersionAuth ? KvAuthChange.ReadName(ref reader, "user", allowEmpty: true) : "";
         reader.ExpectEnd();
 
-        // Kept as a slice only where the command holds little besides the value: a condition's operand may be as large.
-        var valueInCommand = array is not null && operation == (byte)KvOperation.Put && condition is null
+        // Kept as a slice only where the command holds little besides the value (DecodeSharingValue).
+        var valueInCommand = array is not null && operation == (byte)KvOperation.Put && condition is null && valueRead.Length > 0 &&
+            array.Length - valueRead.Length <= valueRead.Length + SharedValueExtraBytesMax
             ? array.AsMemory(valueOffset, valueRead.Length)
             : (ReadOnlyMemory<byte>?)null;
         var value = valueInCommand is null ? valueRead.ToArray() : null;
@@ -353,7 +379,7 @@ public sealed record KvCommand(ulong ClientId, ulong Sequence, KvOperation Opera
             : Txn is not null ? "Only a transaction command carries a transaction." : null);
 
     private string? ValueProblem() =>
-        _value is null && _valueInCommand is { } inCommand && Key is not null
+        _value is null && _valueInCommand is { } inCommand
             ? RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, inCommand.Span)
             : RequestRules.Problem((byte)Operation, ClientId, Sequence, Key, _value);
 

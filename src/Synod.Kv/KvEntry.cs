@@ -7,7 +7,7 @@ namespace Synod.Kv;
 /// </summary>
 /// <param name="Value">
 /// The value; shared with readers, never modified. A slice of its command's array when a put without a condition wrote
-/// it (<see cref="KvCommand.Decode(byte[])"/>), its own array when another command did; a slice of the snapshot array
+/// it (<see cref="KvCommand.DecodeSharingValue"/>), its own array when another command did; a slice of the snapshot array
 /// when a snapshot restored it (<see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
 /// </param>
 /// <param name="CreateRevision">The revision of the put that created the key (since it was last absent).</param>

@@ -4,7 +4,7 @@ namespace Synod.Kv;
 
 /// <summary>
 /// The snapshot array a restore left its values in (<see cref="Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?)"/>).
-/// Each value overwritten after the restore gets an array of its own while the snapshot's stays whole, so a workload
+/// Each value overwritten after the restore lives elsewhere (in its command's array) while the snapshot's stays whole, so a workload
 /// that overwrites most keys but not all would keep both for good: the snapshot's array and a copy of most of what it
 /// holds. Once the commands applied since the restore reach half the restored keys, every applied slot moves up to
 /// <see cref="RestoredValuesMovedPerCommand"/> restored values per command into arrays of their own, key by key in

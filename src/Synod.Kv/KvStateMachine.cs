@@ -147,8 +147,8 @@ public sealed partial class KvStateMachine
     /// <summary>
     /// Applies one slot's batch of commands in order and answers each. A command that does not decode or
     /// validate is answered <see cref="KvStatus.Invalid"/> and changes nothing; bad bytes never throw,
-    /// because every replica applies the same bytes and a throw would stop them all. The value of a put without a
-    /// condition is kept as a slice of its command's array (<see cref="KvCommand.Decode(byte[])"/>), so the caller never
+    /// because every replica applies the same bytes and a throw would stop them all. The value of a put is usually
+    /// kept as a slice of its command's array (<see cref="KvCommand.DecodeSharingValue"/>), so the caller never
     /// writes these arrays afterwards.
     /// </summary>
     /// <exception cref="InvalidOperationException">The slot is not <see cref="AppliedSlot"/> + 1.</exception>
@@ -323,7 +323,7 @@ public sealed partial class KvStateMachine
         KvCommand command;
         try
         {
-            command = KvCommand.Decode(bytes);
+            command = KvCommand.DecodeSharingValue(bytes);
         }
         catch (KvFormatException)
         {

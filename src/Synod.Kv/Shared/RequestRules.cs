@@ -140,8 +140,13 @@ internal static class RequestRules
     }
 
     /// <summary>The sentence saying what is wrong with a command whose value is <paramref name="value"/>'s bytes, or null if it is valid.</summary>
-    public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[] key, ReadOnlySpan<byte> value)
+    public static string? Problem(byte operation, ulong clientId, ulong sequence, byte[]? key, ReadOnlySpan<byte> value)
     {
+        if (key is null)
+        {
+            return "The key is missing (null).";
+        }
+
         if (operation == Register)
         {
             return clientId != 0 ? $"A Register carries client id 0, not {clientId}: the replicas assign the id."

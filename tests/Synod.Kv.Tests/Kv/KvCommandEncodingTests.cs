@@ -26,8 +26,8 @@ public sealed class KvCommandEncodingTests
     public void Decode_of_Encode_is_the_same_command(KvCommand command)
     {
         var encoded = command.Encode();
-        var decoded = KvCommand.Decode(encoded);
-        var copied = KvCommand.Decode(encoded.AsSpan());
+        var decoded = KvCommand.DecodeSharingValue(encoded);
+        var copied = KvCommand.Decode(encoded);
 
         Assert.Equal(command, decoded);
         Assert.Equal(command, copied);
@@ -40,19 +40,38 @@ public sealed class KvCommandEncodingTests
     }
 
     [Fact]
-    public void A_put_decoded_from_an_array_is_a_slice_of_it_and_nothing_else_is()
+    public void A_put_whose_value_is_most_of_its_command_shares_the_array_and_nothing_else_does()
     {
-        var put = new KvCommand(1, 1, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("value")).Encode();
-        var conditional = (new KvCommand(1, 2, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("value")) { Condition = KvCondition.Absent }).Encode();
+        var put = new KvCommand(1, 1, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("a value")).Encode();
 
-        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(put).ValueMemory, out var slice));
-        Assert.Same(put, slice.Array);
-        Assert.Equal(KvTestCommands.Bytes("value"), slice.ToArray());
-        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(put.AsSpan()).ValueMemory, out var own));
-        Assert.NotSame(put, own.Array);
-        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(KvCommand.Decode(conditional).ValueMemory, out var withCondition));
-        Assert.NotSame(conditional, withCondition.Array);
+        Assert.Same(put, ArrayOf(KvCommand.DecodeSharingValue(put)));
+        Assert.Equal(KvTestCommands.Bytes("a value"), KvCommand.DecodeSharingValue(put).ValueMemory.ToArray());
+        Assert.NotSame(put, ArrayOf(KvCommand.Decode(put)));
+
+        // Copied: a condition's operand may be as large as the value; a key that outweighs the value would be kept for
+        // nothing; an empty value needs no array.
+        var conditional = (new KvCommand(1, 2, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("a value")) { Condition = KvCondition.Absent }).Encode();
+        var keyHeavy = new KvCommand(1, 3, KvOperation.Put, new byte[KvLimits.KeyBytesMax], KvTestCommands.Bytes("a value")).Encode();
+        var empty = new KvCommand(1, 4, KvOperation.Put, KvTestCommands.Bytes("k"), []).Encode();
+        Assert.NotSame(conditional, ArrayOf(KvCommand.DecodeSharingValue(conditional)));
+        Assert.NotSame(keyHeavy, ArrayOf(KvCommand.DecodeSharingValue(keyHeavy)));
+        Assert.True(KvCommand.DecodeSharingValue(empty).ValueMemory.IsEmpty);
+        Assert.NotSame(empty, ArrayOf(KvCommand.DecodeSharingValue(empty)));
     }
+
+    [Fact]
+    public void A_shared_value_replaced_by_with_is_the_new_one_and_a_null_one_is_refused()
+    {
+        var shared = KvCommand.DecodeSharingValue(new KvCommand(1, 1, KvOperation.Put, KvTestCommands.Bytes("k"), KvTestCommands.Bytes("a value")).Encode());
+
+        Assert.Equal(KvTestCommands.Bytes("other"), (shared with { Value = KvTestCommands.Bytes("other") }).ValueMemory.ToArray());
+        Assert.Null((shared with { Value = null! }).Value);
+        Assert.Contains("value is missing", (shared with { Value = null! }).Validate(), StringComparison.Ordinal);
+        Assert.Null(shared.Validate());
+    }
+
+    private static byte[]? ArrayOf(KvCommand command) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(command.ValueMemory, out var segment) ? segment.Array : null;
 
     [Fact]
     public void Encoding_is_version_byte_operation_byte_then_varints_and_lengths()
