@@ -184,4 +184,10 @@ public enum ProtocolBugs : long
     /// replica holds change under its readers without a write.
     /// </summary>
     CommandArraysReused = 1L << 37,
+
+    /// <summary>
+    /// A replica that must fetch a snapshot asks whichever peer's heartbeat showed it behind first, whatever snapshots
+    /// the peers' heartbeats said they hold: a learner then fetches an older snapshot and the newer one after it.
+    /// </summary>
+    OlderSnapshotKept = 1L << 38,
 }

@@ -162,7 +162,7 @@ public sealed partial class Replica
         var round = CurrentReadRound;
         var phase1Slot = isLeader ? _phase1Slot : 0;
         var readiness = ReadinessToSay();
-        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, UpTicksToSay, readiness));
+        SendToPeers(to => new Heartbeat(Id, to, ballot, isLeader, _commitIndex, round, phase1Slot, UpTicksToSay, readiness, _snapshotSlot));
     }
 
     private void StartElection(bool handover = false, string reason = "a quorum granted its pre-vote (no leader heard within the election timeout)")
@@ -269,6 +269,7 @@ public sealed partial class Replica
 
         _peerUpTicks[heartbeat.From] = heartbeat.UpTicks;
         _peerReadiness[heartbeat.From] = heartbeat.Readiness;
+        _peerSnapshotSlot[heartbeat.From] = heartbeat.SnapshotSlot;
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {

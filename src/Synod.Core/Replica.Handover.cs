@@ -156,7 +156,7 @@ public sealed partial class Replica
         // leader gives the handover up on that heartbeat and leads on.
         if (MayNotLead() is { } why && (why != LeadReadiness.HearsNoQuorum || (_options.Bugs & ProtocolBugs.HandoverIgnoresQuorum) == 0))
         {
-            Send(new Heartbeat(Id, message.From, _promised, false, _commitIndex, CurrentReadRound, 0, UpTicksToSay, why));
+            Send(new Heartbeat(Id, message.From, _promised, false, _commitIndex, CurrentReadRound, 0, UpTicksToSay, why, _snapshotSlot));
             return;
         }
 

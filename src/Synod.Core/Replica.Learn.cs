@@ -14,6 +14,9 @@ public sealed partial class Replica
     private long _catchUpSentTick = long.MinValue / 2;
     private IncomingSnapshot? _incomingSnapshot;
 
+    /// <summary>The slot of each peer's snapshot as its last heartbeat said it (0: none, or a build before heartbeats said it).</summary>
+    private readonly Dictionary<int, long> _peerSnapshotSlot = [];
+
     private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
     {
         if (slot <= _snapshotSlot)
@@ -135,6 +138,17 @@ public sealed partial class Replica
             _incomingSnapshot = null;
         }
 
+        var newest = NewestSnapshotSource(peer);
+        if (_incomingSnapshot is { } early && early.From != newest && early.Received <= SnapshotWindowBytes &&
+            _peerSnapshotSlot.GetValueOrDefault(newest) > early.Slot && (_options.Bugs & ProtocolBugs.OlderSnapshotKept) == 0)
+        {
+            // No more than the first window of an older snapshot has come: the newer one costs less than finishing that
+            // one and then taking the log after it (or the newer snapshot after all).
+            _incomingSnapshot = null;
+        }
+
+        peer = newest;
+
         // While a snapshot transfer makes progress, keep asking its source: another peer would start over from zero.
         if (_incomingSnapshot is { } transfer && transfer.Received > 0 && _tick - transfer.LastProgressTick < _options.ElectionTimeoutTicks)
         {
@@ -165,6 +179,32 @@ public sealed partial class Replica
         {
             Send(new CatchUpRequest(Id, peer, _commitIndex + 1, SnapshotChunks: _options.SnapshotChunksInFlight));
         }
+    }
+
+    /// <summary>
+    /// The peer to ask instead of <paramref name="peer"/>: when <paramref name="peer"/> would answer with a snapshot (its
+    /// snapshot lies past this replica's commit index), the peer heard within the election timeout, ahead of this
+    /// replica, with the newest snapshot. Snapshots are taken one replica at a time, so peers hold different ones; asking
+    /// whichever was heard first had a learner fetch an older snapshot, then the newer one as well.
+    /// </summary>
+    private int NewestSnapshotSource(int peer)
+    {
+        if (_peerSnapshotSlot.GetValueOrDefault(peer) <= _commitIndex || (_options.Bugs & ProtocolBugs.OlderSnapshotKept) != 0)
+        {
+            return peer;
+        }
+
+        var newest = peer;
+        foreach (var (other, slot) in _peerSnapshotSlot)
+        {
+            if (slot > _peerSnapshotSlot.GetValueOrDefault(newest) && other != Id && _peerCommitIndex.GetValueOrDefault(other) > _commitIndex &&
+                _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
+            {
+                newest = other;
+            }
+        }
+
+        return newest;
     }
 
     /// <summary>The bytes of one window of snapshot chunks: what a source sends for one request.</summary>

@@ -207,4 +207,20 @@ public sealed partial class ReplicaDriver
         _snapshotNotYetLogged = true;
         return true;
     }
+
+    /// <summary>
+    /// A snapshot at the applied slot started now, not at the next trigger, and serialised by the background work as
+    /// the trigger's is (a simulator fault's step); false if one is under way or there is nothing new.
+    /// </summary>
+    public bool SnapshotInBackgroundNow()
+    {
+        if (Kv.AppliedSlot <= Math.Max(_lastSnapshotSlot, Core.SnapshotSlot) || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy)
+        {
+            return false;
+        }
+
+        _lastSnapshotSlot = Kv.AppliedSlot;
+        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
+        return true;
+    }
 }

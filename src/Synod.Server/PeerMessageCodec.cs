@@ -34,7 +34,7 @@ public static class PeerMessageCodec
             case Accept m: pb.Accept = new AcceptPb { Ballot = Encode(m.Ballot), Slot = m.Slot, Batch = Encode(m.Commands), CommitIndex = m.CommitIndex }; break;
             case Accepted m: pb.Accepted = new AcceptedPb { Ballot = Encode(m.Ballot), Slot = m.Slot }; break;
             case Reject m: pb.Reject = new RejectPb { Ballot = Encode(m.Ballot), Promised = Encode(m.Promised) }; break;
-            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot, UpTicks = m.UpTicks, Readiness = (int)m.Readiness }; break;
+            case Heartbeat m: pb.Heartbeat = new HeartbeatPb { Ballot = Encode(m.Ballot), IsLeader = m.IsLeader, CommitIndex = m.CommitIndex, ReadRound = m.ReadRound, Phase1Slot = m.Phase1Slot, UpTicks = m.UpTicks, Readiness = (int)m.Readiness, SnapshotSlot = m.SnapshotSlot }; break;
             case HeartbeatAck m: pb.HeartbeatAck = new HeartbeatAckPb { Ballot = Encode(m.Ballot), ReadRound = m.ReadRound, CommitIndex = m.CommitIndex }; break;
             case Commit m: pb.Commit = new CommitPb { Ballot = Encode(m.Ballot), CommitIndex = m.CommitIndex }; break;
             case CatchUpRequest m: pb.CatchUpRequest = new CatchUpRequestPb { FromSlot = m.FromSlot, SnapshotSlot = m.SnapshotSlot, SnapshotOffset = m.SnapshotOffset, SnapshotChunks = (uint)m.SnapshotChunks }; break;
@@ -82,7 +82,7 @@ public static class PeerMessageCodec
             PeerMessage.KindOneofCase.Accepted => new Accepted(from, to, Decode(pb.Accepted.Ballot), pb.Accepted.Slot),
             PeerMessage.KindOneofCase.Reject => new Reject(from, to, Decode(pb.Reject.Ballot), Decode(pb.Reject.Promised)),
             PeerMessage.KindOneofCase.Heartbeat => new Heartbeat(from, to, Decode(pb.Heartbeat.Ballot), pb.Heartbeat.IsLeader, pb.Heartbeat.CommitIndex, pb.Heartbeat.ReadRound, pb.Heartbeat.Phase1Slot, pb.Heartbeat.UpTicks,
-                Enum.IsDefined((LeadReadiness)pb.Heartbeat.Readiness) ? (LeadReadiness)pb.Heartbeat.Readiness : LeadReadiness.Unknown),
+                Enum.IsDefined((LeadReadiness)pb.Heartbeat.Readiness) ? (LeadReadiness)pb.Heartbeat.Readiness : LeadReadiness.Unknown, pb.Heartbeat.SnapshotSlot),
             PeerMessage.KindOneofCase.HeartbeatAck => new HeartbeatAck(from, to, Decode(pb.HeartbeatAck.Ballot), pb.HeartbeatAck.ReadRound, pb.HeartbeatAck.CommitIndex),
             PeerMessage.KindOneofCase.Commit => new Commit(from, to, Decode(pb.Commit.Ballot), pb.Commit.CommitIndex),
             PeerMessage.KindOneofCase.CatchUpRequest => new CatchUpRequest(from, to, pb.CatchUpRequest.FromSlot, pb.CatchUpRequest.SnapshotSlot, pb.CatchUpRequest.SnapshotOffset, (int)Math.Min(pb.CatchUpRequest.SnapshotChunks, int.MaxValue)),

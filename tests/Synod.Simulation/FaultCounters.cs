@@ -109,6 +109,9 @@ public sealed class FaultCounters
     /// <summary>Bridge faults started (<see cref="BridgeFault"/>).</summary>
     public long Bridges { get; set; }
 
+    /// <summary>Followers healed with their own snapshot still being written, to install a peer's (SnapshotOvertakenFault).</summary>
+    public long SnapshotsOvertaken { get; set; }
+
     /// <summary>Handovers to the bridged voter the bridge fault asked of the leader (each must be refused).</summary>
     public long BridgeHandoversAsked { get; set; }
 
@@ -224,6 +227,7 @@ public sealed class FaultCounters
         HandoversGivenUp += other.HandoversGivenUp;
         PreferredHandovers += other.PreferredHandovers;
         Bridges += other.Bridges;
+        SnapshotsOvertaken += other.SnapshotsOvertaken;
         BridgeHandoversAsked += other.BridgeHandoversAsked;
         PreferredLeaderChecks += other.PreferredLeaderChecks;
         AuthRuns += other.AuthRuns;
@@ -257,5 +261,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} bridges={Bridges} bridge-handovers-asked={BridgeHandoversAsked} auth-runs={AuthRuns} writes-denied={WritesDenied} quota-runs={QuotaRuns} writes-refused-no-space={WritesRefusedNoSpace} writes-over-quota={WritesOverQuota} writes-refused-lagging={WritesRefusedLagging} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} bridges={Bridges} snapshots-overtaken={SnapshotsOvertaken} bridge-handovers-asked={BridgeHandoversAsked} auth-runs={AuthRuns} writes-denied={WritesDenied} quota-runs={QuotaRuns} writes-refused-no-space={WritesRefusedNoSpace} writes-over-quota={WritesOverQuota} writes-refused-lagging={WritesRefusedLagging} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

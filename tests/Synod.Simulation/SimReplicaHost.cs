@@ -521,6 +521,21 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         set => _driver.SnapshotsPaused = value;
     }
 
+    /// <summary>A snapshot at the applied slot started now and serialised in the background, as the trigger's is (a targeted fault's step).</summary>
+    public bool SnapshotInBackgroundNow()
+    {
+        if (!Up || !_driver.SnapshotInBackgroundNow())
+        {
+            return false;
+        }
+
+        Process();
+        return true;
+    }
+
+    /// <summary>The bytes of snapshot memory the driver has lent its core and not yet given back.</summary>
+    public long SnapshotMemoryHeldBytes => _driver.SnapshotMemoryHeldBytes;
+
     /// <summary>A snapshot at the applied slot now, not at the next multiple of SnapshotEverySlots (a targeted fault's step).</summary>
     public bool CompactNow()
     {
@@ -562,6 +577,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         });
     }
 
+    /// <summary>While above 0, each snapshot file write takes this many ms more (a slow disk; a targeted fault's step).</summary>
+    public long SnapshotWriteDelayMs { get; set; }
+
     /// <summary>Writes the pending snapshot a little later, as the server does on another thread, while serving goes on.</summary>
     private void StartSnapshotWrite()
     {
@@ -572,7 +590,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         _snapshotInFlight = write;
         var incarnation = Incarnation;
-        _sim.Schedule(_sim.NowMs + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax * 2), _sim.Tracing ? $"snapshot r{Id} slot={write.Slot}" : null, () =>
+        _sim.Schedule(_sim.NowMs + 1 + _sim.Random.Next(_sim.Options.FsyncDelayMsMax * 2) + SnapshotWriteDelayMs, _sim.Tracing ? $"snapshot r{Id} slot={write.Slot}" : null, () =>
         {
             if (!Up || Incarnation != incarnation)
             {

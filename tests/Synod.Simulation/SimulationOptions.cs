@@ -78,6 +78,15 @@ public sealed record SimulationOptions
     /// </summary>
     public double StalledCandidacyProbability { get; init; } = 0.05;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is an overtaken snapshot (<see cref="SnapshotOvertakenFault"/>): a cut-off
+    /// follower's own snapshot is still being written when it installs a newer one from a peer.
+    /// </summary>
+    public double SnapshotOvertakenProbability { get; init; } = 0.05;
+
+    /// <summary>How long each snapshot file write of the overtaken snapshot's follower takes while that fault runs.</summary>
+    public int SnapshotOvertakenWriteMs { get; init; } = 500;
+
     /// <summary>Shortest and longest hold of the stalled candidate's Prepare to its last promiser.</summary>
     public int StalledPrepareHoldMsMin { get; init; } = 800;
 
@@ -214,6 +223,8 @@ public sealed record SimulationOptions
         RequireProbability(HeldAcrossPartitionProbability, nameof(HeldAcrossPartitionProbability));
         RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
+        RequireProbability(SnapshotOvertakenProbability, nameof(SnapshotOvertakenProbability));
+        Require(SnapshotOvertakenWriteMs >= 1, $"SnapshotOvertakenWriteMs {SnapshotOvertakenWriteMs} must be at least 1.");
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));
         RequireProbability(BridgeProbability, nameof(BridgeProbability));

@@ -109,6 +109,10 @@ public sealed partial class Simulator
         {
             _targeted = BridgeFault.TryStart(this);
         }
+        else if (Random.Chance(Options.SnapshotOvertakenProbability))
+        {
+            _targeted = SnapshotOvertakenFault.TryStart(this);
+        }
 
         return _targeted is not null;
     }

@@ -8,7 +8,8 @@ namespace Synod.Core.Messages;
 /// (0 from a build before the preferred leader or a replica run with none; less than it said before after a restart):
 /// a leader hands over to a preferred replica only once it has been up for the stability window. <paramref name="Readiness"/>
 /// says whether the sender may be handed leadership now (<see cref="LeadReadiness"/>; Unknown from an older build or with
-/// no rule).
+/// no rule). <paramref name="SnapshotSlot"/> is the slot of the sender's snapshot (0 from an older build, or with none):
+/// a replica that must fetch a snapshot asks the peer with the newest one.
 /// </summary>
 public sealed record Heartbeat(int From, int To, Ballot Ballot, bool IsLeader, long CommitIndex, long ReadRound, long Phase1Slot, long UpTicks = 0,
-    LeadReadiness Readiness = LeadReadiness.Unknown) : Message(From, To);
+    LeadReadiness Readiness = LeadReadiness.Unknown, long SnapshotSlot = 0) : Message(From, To);

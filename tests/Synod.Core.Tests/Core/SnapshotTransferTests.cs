@@ -266,14 +266,76 @@ public sealed class SnapshotTransferTests
         Assert.Same(given[0], backing.Array);
     }
 
+    [Fact]
+    public void A_learner_that_began_an_older_snapshot_turns_to_the_peer_with_the_newest_once_it_hears_it()
+    {
+        var (asked, installedSlot) = OlderFirstThenNewer(ProtocolBugs.None);
+
+        Assert.Equal([2, 3], asked);
+        Assert.Equal(85, installedSlot);
+    }
+
+    [Fact]
+    public void Without_the_newest_snapshot_rule_the_learner_finishes_the_older_one_which_the_test_above_tells_apart()
+    {
+        var (asked, installedSlot) = OlderFirstThenNewer(ProtocolBugs.OlderSnapshotKept);
+
+        Assert.Equal([2], asked);
+        Assert.Equal(60, installedSlot);
+    }
+
+    [Fact]
+    public void A_learner_asks_the_peer_with_the_newest_snapshot_it_has_heard_not_the_one_whose_heartbeat_came_last()
+    {
+        var (replica, take) = Learner(chunksInFlight: 1);
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+        for (var i = 0; i < 5; i++)
+        {
+            replica.Tick();
+            take();
+        }
+
+        // Nothing of 3's snapshot came (lost); 2's heartbeat asks again, and 3 is still the one with the newest.
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+    }
+
+    /// <summary>
+    /// Follower 2 (snapshot at 60) is heard first and sends the first chunk of its snapshot; leader 3 (snapshot at 85) is
+    /// heard meanwhile. Returns the peers asked for a snapshot, in order, and the slot of the snapshot installed.
+    /// </summary>
+    private static (List<int> Asked, long InstalledSlot) OlderFirstThenNewer(ProtocolBugs bugs)
+    {
+        var (replica, take) = Learner(chunksInFlight: 1, bugs: bugs);
+        var older = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        var newer = Enumerable.Range(100, 8).Select(i => (byte)i).ToArray();
+        var asked = new List<int>();
+        void Note(List<Message> messages) => asked.AddRange(messages.OfType<CatchUpRequest>().Where(r => r.SnapshotOffset == 0).Select(r => r.To));
+
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        Note(take());
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        Note(take());
+        replica.Step(new InstallSnapshot(2, 1, 60, 0, 8, older.AsMemory(0, 4)));
+        Note(take());
+
+        // Whichever transfer the learner is in now, both sources' next chunks arrive (the other's are dropped).
+        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, newer.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(2, 1, 60, 4, 8, older.AsMemory(4, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, newer.AsMemory(4, 4)));
+        var snapshot = replica.TakeReady().Snapshot;
+        return (asked, snapshot?.Slot ?? 0);
+    }
+
     private static (Replica Replica, Func<List<Message>> Take) Learner(
-        int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null, Func<int, byte[]>? allocate = null)
+        int chunksInFlight, Func<ReadOnlyMemory<byte>, string?>? check = null, Func<int, byte[]>? allocate = null, ProtocolBugs bugs = ProtocolBugs.None)
     {
         var replica = new Replica(
             new ReplicaOptions
             {
                 Id = 1, Members = [1, 2, 3], SnapshotChunkBytes = 4, SnapshotChunksInFlight = chunksInFlight, SnapshotBytesMax = 1024, RetransmitTicks = 4,
-                SnapshotCheck = check, SnapshotArrayAllocator = allocate,
+                SnapshotCheck = check, SnapshotArrayAllocator = allocate, Bugs = bugs,
             },
             new SeededRandom(1));
         return (replica, () =>

@@ -20,6 +20,7 @@ public sealed class PeerMessageCodecTests
         new Reject(3, 1, new Ballot(7, 1), new Ballot(9, 2)),
         new Heartbeat(3, 1, B, true, 10, 4, 8),
         new Heartbeat(3, 1, B, true, 10, 4, 8, UpTicks: 3001, LeadReadiness.HearsNoQuorum),
+        new Heartbeat(2, 1, B, false, 10, 0, 0, UpTicks: 5, LeadReadiness.Ready, SnapshotSlot: 7),
         new Heartbeat(2, 1, Ballot.Zero, false, 10, 0, 0),
         new HeartbeatAck(2, 1, new Ballot(7, 1), 4, 10),
         new Commit(3, 1, B, 10),
