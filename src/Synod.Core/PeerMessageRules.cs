@@ -43,8 +43,7 @@ public static class PeerMessageRules
             Reject m => AnswerBallot(m.Ballot, m, options) ?? AnyBallot(m.Promised, "promised ballot", options),
             Heartbeat m => (m.IsLeader ? OwnBallot(m.Ballot, m, options) : AnyBallot(m.Ballot, "promised ballot", options)) ??
                 Number(m.CommitIndex, "commit index") ?? Number(m.ReadRound, "read round") ?? Number(m.Phase1Slot, "phase 1 slot") ??
-                Number(m.UpTicks, "time up") ?? Number(m.SnapshotSlot, "snapshot slot") ??
-                (m.SnapshotSlot <= m.CommitIndex ? null : $"V4: the snapshot slot, {m.SnapshotSlot}, lies past the commit index, {m.CommitIndex}"),
+                Number(m.UpTicks, "time up"),
             HeartbeatAck m => AnswerBallot(m.Ballot, m, options) ?? Number(m.ReadRound, "read round") ?? Number(m.CommitIndex, "commit index"),
             Commit m => OwnBallot(m.Ballot, m, options) ?? Number(m.CommitIndex, "commit index"),
             CatchUpRequest m => Slot(m.FromSlot, "from slot") ?? Number(m.SnapshotSlot, "snapshot slot") ?? Number(m.SnapshotOffset, "snapshot offset") ??

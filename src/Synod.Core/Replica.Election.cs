@@ -269,7 +269,8 @@ public sealed partial class Replica
 
         _peerUpTicks[heartbeat.From] = heartbeat.UpTicks;
         _peerReadiness[heartbeat.From] = heartbeat.Readiness;
-        _peerSnapshotSlot[heartbeat.From] = heartbeat.SnapshotSlot;
+        // A hint of whom to ask for a snapshot, nothing more: kept within what a correct peer could say, not refused.
+        _peerSnapshotSlot[heartbeat.From] = Math.Clamp(heartbeat.SnapshotSlot, 0, Math.Max(0, heartbeat.CommitIndex));
         NoteBallot(heartbeat.Ballot);
         if (!heartbeat.IsLeader)
         {

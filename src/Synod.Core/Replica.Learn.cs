@@ -17,6 +17,19 @@ public sealed partial class Replica
     /// <summary>The slot of each peer's snapshot as its last heartbeat said it (0: none, or a build before heartbeats said it).</summary>
     private readonly Dictionary<int, long> _peerSnapshotSlot = [];
 
+    /// <summary>
+    /// For each peer asked to catch this replica up that has sent nothing back since (no chunk, no entries), the tick
+    /// of the first such request: a peer heard but not answering (a one-way partition) is not chosen for its newer
+    /// snapshot once it has been silent for an election timeout.
+    /// </summary>
+    private readonly Dictionary<int, long> _unansweredSince = [];
+
+    /// <summary>
+    /// The source and slot of a transfer dropped for a newer snapshot, until that source is asked again: a late first
+    /// chunk of it would otherwise start it over.
+    /// </summary>
+    private (int From, long Slot)? _abandonedTransfer;
+
     private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
     {
         if (slot <= _snapshotSlot)
@@ -144,6 +157,7 @@ public sealed partial class Replica
         {
             // No more than the first window of an older snapshot has come: the newer one costs less than finishing that
             // one and then taking the log after it (or the newer snapshot after all).
+            _abandonedTransfer = (early.From, early.Slot);
             _incomingSnapshot = null;
         }
 
@@ -163,6 +177,17 @@ public sealed partial class Replica
         }
 
         _catchUpSentTick = _tick;
+        if (_peerCommitIndex.GetValueOrDefault(peer) > _commitIndex)
+        {
+            // Only a peer ahead has something to answer with.
+            _unansweredSince.TryAdd(peer, _tick);
+        }
+
+        if (_abandonedTransfer?.From == peer)
+        {
+            _abandonedTransfer = null;
+        }
+
         if (_incomingSnapshot is { } incoming && incoming.From == peer)
         {
             if (incoming.Received < incoming.RequestedUpTo)
@@ -184,7 +209,9 @@ public sealed partial class Replica
     /// <summary>
     /// The peer to ask instead of <paramref name="peer"/>: when <paramref name="peer"/> would answer with a snapshot (its
     /// snapshot lies past this replica's commit index), the peer heard within the election timeout, ahead of this
-    /// replica, with the newest snapshot. Snapshots are taken one replica at a time, so peers hold different ones; asking
+    /// replica, with the newest snapshot. A peer that has left a request unanswered for an election timeout (heard, but
+    /// not hearing this replica) is passed over, <paramref name="peer"/> too, for any other such peer; with none, the
+    /// peer that asked is asked, as before the rule. Snapshots are taken one replica at a time, so peers hold different ones; asking
     /// whichever was heard first had a learner fetch an older snapshot, then the newer one as well.
     /// </summary>
     private int NewestSnapshotSource(int peer)
@@ -194,18 +221,21 @@ public sealed partial class Replica
             return peer;
         }
 
-        var newest = peer;
+        int? newest = Silent(peer) ? null : peer;
         foreach (var (other, slot) in _peerSnapshotSlot)
         {
-            if (slot > _peerSnapshotSlot.GetValueOrDefault(newest) && other != Id && _peerCommitIndex.GetValueOrDefault(other) > _commitIndex &&
-                _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
+            if ((newest is null || slot > _peerSnapshotSlot.GetValueOrDefault(newest.Value)) && other != Id && !Silent(other) &&
+                _peerCommitIndex.GetValueOrDefault(other) > _commitIndex && _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
             {
                 newest = other;
             }
         }
 
-        return newest;
+        return newest ?? peer;
     }
+
+    /// <summary>Whether <paramref name="peer"/> has left a catch-up request unanswered for an election timeout.</summary>
+    private bool Silent(int peer) => _unansweredSince.TryGetValue(peer, out var since) && _tick - since >= _options.ElectionTimeoutTicks;
 
     /// <summary>The bytes of one window of snapshot chunks: what a source sends for one request.</summary>
     private long SnapshotWindowBytes => (long)_options.SnapshotChunkBytes * _options.SnapshotChunksInFlight;
@@ -252,6 +282,7 @@ public sealed partial class Replica
 
     private void OnCatchUpReply(CatchUpReply reply)
     {
+        _unansweredSince.Remove(reply.From);
         if (_role == ReplicaRole.Leader)
         {
             return;
@@ -286,6 +317,12 @@ public sealed partial class Replica
 
     private void OnInstallSnapshot(InstallSnapshot chunk)
     {
+        _unansweredSince.Remove(chunk.From);
+        if (chunk.Offset == 0 && _abandonedTransfer == (chunk.From, chunk.SnapshotSlot))
+        {
+            return;
+        }
+
         if (chunk.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader || !IsWellFormed(chunk))
         {
             return;

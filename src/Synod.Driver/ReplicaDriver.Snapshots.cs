@@ -214,7 +214,7 @@ public sealed partial class ReplicaDriver
     /// </summary>
     public bool SnapshotInBackgroundNow()
     {
-        if (Kv.AppliedSlot <= Math.Max(_lastSnapshotSlot, Core.SnapshotSlot) || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy)
+        if (SnapshotsPaused || Kv.AppliedSlot <= Math.Max(_lastSnapshotSlot, Core.SnapshotSlot) || Kv.SnapshotInProgress || _snapshotNotYetLogged || _log.SnapshotBusy)
         {
             return false;
         }

@@ -109,7 +109,7 @@ public sealed class FaultCounters
     /// <summary>Bridge faults started (<see cref="BridgeFault"/>).</summary>
     public long Bridges { get; set; }
 
-    /// <summary>Followers healed with their own snapshot still being written, to install a peer's (SnapshotOvertakenFault).</summary>
+    /// <summary>Followers that installed a peer's snapshot over their own one still being written (SnapshotOvertakenFault).</summary>
     public long SnapshotsOvertaken { get; set; }
 
     /// <summary>Handovers to the bridged voter the bridge fault asked of the leader (each must be refused).</summary>

@@ -15,13 +15,14 @@ namespace Synod.Simulation;
 ///    more) and F starts a snapshot of its own, serialised in the background into memory outside the collected heap
 ///    as a trigger's is; once its core holds it (the memory lent), F's links heal: it hears a peer ahead of it and
 ///    installs that peer's snapshot while its own is still being written.
-/// The fault ends once F has installed a peer's snapshot, or gives up after TargetedStepMsMax in a step.
+/// The fault ends once F has installed a peer's snapshot (counted), or gives up after TargetedStepMsMax in a step.
 /// </summary>
 internal sealed class SnapshotOvertakenFault : ITargetedFault
 {
     private readonly Simulator _sim;
     private readonly SimReplicaHost _follower;
     private Step _step;
+    private long _ownSnapshotSlot;
 
     private enum Step
     {
@@ -42,7 +43,8 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
     public static SnapshotOvertakenFault? TryStart(Simulator sim)
     {
         var leader = sim.SittingLeader;
-        if (sim.Hosts.Count < 3 || !sim.Quiet || leader is null)
+        // Before an upgrade the build writes old-format snapshots into ordinary arrays: nothing is lent to overtake.
+        if (sim.Hosts.Count < 3 || !sim.Quiet || leader is null || sim.BeforeUpgrade)
         {
             return null;
         }
@@ -105,10 +107,11 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
                     Enter(Step.OwnSnapshot);
                     break;
                 case Step.OwnSnapshot when _follower.Core.SnapshotSlot == _follower.Core.CommitIndex && _follower.SnapshotMemoryHeldBytes > 0:
-                    _sim.Faults.SnapshotsOvertaken++;
+                    _ownSnapshotSlot = _follower.Core.SnapshotSlot;
                     Enter(Step.Healed);
                     break;
-                case Step.Healed when Others.Any(h => h.Core.SnapshotSlot == _follower.Core.SnapshotSlot):
+                case Step.Healed when _follower.Core.SnapshotSlot > _ownSnapshotSlot:
+                    _sim.Faults.SnapshotsOvertaken++;
                     End();
                     return;
             }

@@ -44,8 +44,6 @@ public sealed class PeerMessageRuleTests
         { "V4 a slot of 2^62", new Accept(5, 1, LeaderBallot, Huge, Batch("x"), Huge) },
         { "V4 a commit index of 2^62", new Heartbeat(2, 1, Ballot.Zero, false, Huge, 0, 0) },
         { "V4 a negative time up", new Heartbeat(2, 1, Ballot.Zero, false, 1, 0, 0, -5) },
-        { "V4 a snapshot slot past the commit index", new Heartbeat(2, 1, Ballot.Zero, false, 10, 0, 0, SnapshotSlot: 11) },
-        { "V4 a negative snapshot slot", new Heartbeat(2, 1, Ballot.Zero, false, 10, 0, 0, SnapshotSlot: -1) },
         { "V4 a leader's commit of 2^62", new Commit(5, 1, LeaderBallot, Huge) },
         { "V4 a negative slot", new Accept(5, 1, LeaderBallot, -3, Batch("x"), 1) },
         { "V5 a slot far past the commit index", new Accept(5, 1, LeaderBallot, 1_000_000, Batch("x"), 1) },

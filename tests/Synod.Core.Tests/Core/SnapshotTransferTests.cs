@@ -301,6 +301,48 @@ public sealed class SnapshotTransferTests
         Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
     }
 
+    [Fact]
+    public void A_peer_with_a_newer_snapshot_that_never_answers_is_passed_over_after_an_election_timeout()
+    {
+        // Replica 3 is heard (its heartbeats arrive) but does not hear replica 1: a one-way partition.
+        var (replica, take) = Learner(chunksInFlight: 1);
+        var older = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 85));
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+
+        var asked = new List<int>();
+        for (var i = 0; i < replica.Options.ElectionTimeoutTicks + replica.Options.RetransmitTicks; i++)
+        {
+            replica.Tick();
+            replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 85));
+            replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+            asked.AddRange(take().OfType<CatchUpRequest>().Select(r => r.To));
+        }
+
+        Assert.Equal(2, asked[^1]);
+        Assert.DoesNotContain(2, asked.Take(asked.IndexOf(2)).Where(to => to != 3));
+
+        // 2's snapshot is taken, not dropped for 3's newer one.
+        replica.Step(new InstallSnapshot(2, 1, 60, 0, 8, older.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(2, 1, 60, 4, 8, older.AsMemory(4, 4)));
+        Assert.Equal(60, replica.TakeReady().Snapshot?.Slot);
+    }
+
+    [Fact]
+    public void A_late_first_chunk_of_a_dropped_transfer_does_not_start_it_over()
+    {
+        var (replica, take) = Learner(chunksInFlight: 1);
+        var older = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        replica.Step(new InstallSnapshot(2, 1, 60, 0, 8, older.AsMemory(0, 4)));
+        Assert.Equal([2, 3], take().OfType<CatchUpRequest>().Select(r => r.To));
+
+        // A duplicate of 2's first chunk: ignored, and nothing is asked again.
+        replica.Step(new InstallSnapshot(2, 1, 60, 0, 8, older.AsMemory(0, 4)));
+        Assert.Empty(take().OfType<CatchUpRequest>());
+    }
+
     /// <summary>
     /// Follower 2 (snapshot at 60) is heard first and sends the first chunk of its snapshot; leader 3 (snapshot at 85) is
     /// heard meanwhile. Returns the peers asked for a snapshot, in order, and the slot of the snapshot installed.
