@@ -167,6 +167,14 @@ public sealed partial class Simulator
         client.AttemptsOfOperation++;
         // Among the replicas that are members (all of them, unless membership changes in this run).
         var members = ActiveIds;
+        if (members.Count == 0)
+        {
+            // Every replica was retired: the cluster has nowhere left to take a request (seen under bug configuration-at-once).
+            _violations.Add($"at {NowMs} ms: no replica is a member any more; client {client.Index} has nowhere to send its request.");
+            _finished = true;
+            return;
+        }
+
         var index = Random.Next(members.Count);
         if (members[index] == client.LastReplica && members.Count > 1)
         {
