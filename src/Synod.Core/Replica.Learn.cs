@@ -211,8 +211,8 @@ public sealed partial class Replica
     /// snapshot lies past this replica's commit index), the peer heard within the election timeout, ahead of this
     /// replica, with the newest snapshot. A peer that has left a request unanswered for an election timeout (heard, but
     /// not hearing this replica) is passed over, <paramref name="peer"/> too, for any other such peer; with none, the
-    /// peer that asked is asked, as before the rule. Snapshots are taken one replica at a time, so peers hold different ones; asking
-    /// whichever was heard first had a learner fetch an older snapshot, then the newer one as well.
+    /// peer that asked is asked, as before the rule. Snapshots are taken one replica at a time, so peers hold different
+    /// ones; asking whichever was heard first had a learner fetch an older snapshot, then the newer one as well.
     /// </summary>
     private int NewestSnapshotSource(int peer)
     {

@@ -78,6 +78,12 @@ public sealed partial class ReplicaDriver
             return;
         }
 
+        StartBackgroundSnapshot();
+    }
+
+    /// <summary>A snapshot at the applied slot, serialised by the background work (which reports back through SnapshotSerialized).</summary>
+    private void StartBackgroundSnapshot()
+    {
         _lastSnapshotSlot = Kv.AppliedSlot;
         _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
     }
@@ -219,8 +225,7 @@ public sealed partial class ReplicaDriver
             return false;
         }
 
-        _lastSnapshotSlot = Kv.AppliedSlot;
-        _background.SerializeSnapshot(Kv, Kv.BeginSnapshot(Core.SnapshotEnvelope(Kv.AppliedSlot), Core.Options.SnapshotBytesMax));
+        StartBackgroundSnapshot();
         return true;
     }
 }

@@ -321,25 +321,9 @@ internal sealed class ForgottenLifeFault : ITargetedFault
         Watch(step);
     }
 
-    private void Watch(ForgottenLifeStep step)
-    {
-        _sim.Schedule(_sim.NowMs + _sim.Options.TargetedStepMsMax, null, () =>
-        {
-            if (_step == step && step != ForgottenLifeStep.Released)
-            {
-                GiveUp();
-            }
-        });
-    }
+    private void Watch(ForgottenLifeStep step) => _sim.GiveUpIfStillThere(() => _step == step && step != ForgottenLifeStep.Released, GiveUp);
 
-    private void GiveUp()
-    {
-        if (_step != ForgottenLifeStep.Over)
-        {
-            _sim.Faults.TargetedFaultsAbandoned++;
-            End();
-        }
-    }
+    private void GiveUp() => _sim.AbandonTargetedFault(_step == ForgottenLifeStep.Over, End);
 
     private void End()
     {

@@ -75,6 +75,29 @@ public sealed partial class Simulator
         }
     }
 
+    /// <summary>
+    /// A targeted fault's rule for a step that never ends: if <paramref name="stillThere"/> holds TargetedStepMsMax from
+    /// now, <paramref name="giveUp"/>.
+    /// </summary>
+    internal void GiveUpIfStillThere(Func<bool> stillThere, Action giveUp) =>
+        Schedule(NowMs + Options.TargetedStepMsMax, null, () =>
+        {
+            if (stillThere())
+            {
+                giveUp();
+            }
+        });
+
+    /// <summary>Counts a targeted fault abandoned and ends it (<paramref name="end"/>), unless it is <paramref name="over"/> already.</summary>
+    internal void AbandonTargetedFault(bool over, Action end)
+    {
+        if (!over)
+        {
+            Faults.TargetedFaultsAbandoned++;
+            end();
+        }
+    }
+
     internal void EndTargetedFault(ITargetedFault fault)
     {
         if (_targeted != fault)

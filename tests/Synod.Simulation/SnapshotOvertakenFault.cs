@@ -124,23 +124,10 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
     private void Enter(Step step)
     {
         _step = step;
-        _sim.Schedule(_sim.NowMs + _sim.Options.TargetedStepMsMax, null, () =>
-        {
-            if (_step == step)
-            {
-                GiveUp();
-            }
-        });
+        _sim.GiveUpIfStillThere(() => _step == step, GiveUp);
     }
 
-    private void GiveUp()
-    {
-        if (_step != Step.Over)
-        {
-            _sim.Faults.TargetedFaultsAbandoned++;
-            End();
-        }
-    }
+    private void GiveUp() => _sim.AbandonTargetedFault(_step == Step.Over, End);
 
     private void End()
     {

@@ -180,14 +180,7 @@ internal sealed class StalledCandidacyFault : ITargetedFault
         }
     }
 
-    private void GiveUp()
-    {
-        if (!_over)
-        {
-            _sim.Faults.TargetedFaultsAbandoned++;
-            End();
-        }
-    }
+    private void GiveUp() => _sim.AbandonTargetedFault(_over, End);
 
     private void End()
     {
