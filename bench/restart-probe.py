@@ -10,12 +10,13 @@ Fill once with bench/scale.py and keep its work directory, then:
 Replicas 2.. start once from copies of the kept data directories (the first build) and stay up as the quorum. Each
 round starts replica 1 once per build, alternating: its data directory copied afresh from the cell, the page cache
 dropped first where this runs as root (a cold restart reads its files from the device), then the times from the start to
-its "serving clients" log line (files read, port open), to "installed a snapshot at slot" (state machine restored)
-and to a linearizable read answered through it alone; five seconds after that, its resident memory and its collected
+its "serving clients" log line (files read, port open), to "installed a snapshot at slot" (state machine restored),
+to "state loaded in" (the log after the snapshot applied too) and to a linearizable read answered through it alone; five seconds after that, its resident memory and its collected
 heap at the last collection (dotnet_gc_last_collection_heap_size_bytes, all generations), and the time the collector
 paused it for in all. Then it is stopped (by pid). With --catchup, each build also starts replica 1 empty
 (--rebuild-from-peers) and is timed until it has applied up to the leader's commit index (the size of the leader's newest snapshot file
-over that time is the catch-up rate). A JSON line per start goes to --out, and the medians per build are printed. Replicas only on 127.0.0.1.
+over that time is the catch-up rate; the row also has the seconds to the snapshot installed and to it durable, from
+replica 1's log, the slots of log it then applied, and its applied slot over time). A JSON line per start goes to --out, and the medians per build are printed. Replicas only on 127.0.0.1.
 """
 
 import argparse
@@ -74,12 +75,13 @@ def start_once(cluster, cell, work, label, executable, timeout):
         time.sleep(5)
         row = {"build": label, "loaded_s": scale.log_seconds(log_path, "serving clients", started),
                "restored_s": scale.log_seconds(log_path, "installed a snapshot at slot", started),
+               "state_loaded_s": scale.log_seconds(log_path, "state loaded in", started),
                "served_s": round(served, 2), "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
                "heap_mib": round((cluster.metric_now(1, "dotnet_gc_last_collection_heap_size_bytes") or 0) / 2**20),
                "gc_paused_s": cluster.metric_now(1, "dotnet_gc_pause_time_seconds_total"), "page_cache_dropped": dropped}
     finally:
         scale.stop(cluster.processes[1])
-    for key in ("loaded_s", "restored_s", "gc_paused_s"):
+    for key in ("loaded_s", "restored_s", "state_loaded_s", "gc_paused_s"):
         row[key] = round(row[key], 2) if row[key] is not None else None
     return row
 
@@ -93,7 +95,9 @@ def catch_up_once(cluster, work, label, executable, timeout):
     snap = os.path.join(cluster.data_dir(leader), "snap")
     size = os.path.getsize(os.path.join(snap, max(name for name in os.listdir(snap) if name.endswith(".snap"))))
     cluster.executable[1] = executable
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
+    log_path = os.path.join(work, "logs", "synod-1.log")
+    timeline = []
     cluster.start(1, rebuild=True)
     try:
         while True:
@@ -102,18 +106,34 @@ def catch_up_once(cluster, work, label, executable, timeout):
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"replica 1 did not catch up within {timeout} s")
             row = scale.synod_row(leader, 1)
+            if row is not None and (not timeline or timeline[-1][1] != row["applied_slot"]):
+                timeline.append((round(time.monotonic() - started, 2), row["applied_slot"]))
             if row is not None and row["applied_slot"] >= target:
                 applied = time.monotonic() - started
                 break
             time.sleep(0.1)
         time.sleep(5)
         row = {"build": label, "catchup_s": round(applied, 2), "snapshot_mib": round(size / 2**20),
-               "catchup_mb_per_sec": round(size / applied / 1e6, 1), "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
+               "catchup_mb_per_sec": round(size / applied / 1e6, 1),
+               "installed_s": rounded(scale.log_seconds(log_path, "installed a snapshot at slot", started_wall)),
+               "durable_s": rounded(scale.log_seconds(log_path, "is durable; the WAL restarts", started_wall)),
+               "log_slots": target - installed_slot(log_path), "applied_timeline": timeline, "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
                "heap_mib": round((cluster.metric_now(1, "dotnet_gc_last_collection_heap_size_bytes") or 0) / 2**20),
                "gc_paused_s": cluster.metric_now(1, "dotnet_gc_pause_time_seconds_total")}
     finally:
         scale.stop(cluster.processes[1])
     return row
+
+
+def rounded(seconds):
+    return round(seconds, 2) if seconds is not None else None
+
+
+def installed_slot(path):
+    """The slot of the last snapshot the replica logged as installed (0 if none)."""
+    with open(path) as lines:
+        slots = [int(match.group(1)) for line in lines if (match := re.search(r"installed a snapshot at slot (\d+)", line))]
+    return slots[-1] if slots else 0
 
 
 def keep_log(directory, work, name):
@@ -173,8 +193,8 @@ def main():
     finally:
         cluster.stop_all()
     for label, _ in builds:
-        for kind, keys in (("restarts", ("loaded_s", "restored_s", "served_s", "rss_mib", "heap_mib", "gc_paused_s")),
-                           ("catch-ups", ("catchup_s", "catchup_mb_per_sec", "rss_mib", "heap_mib", "gc_paused_s"))):
+        for kind, keys in (("restarts", ("loaded_s", "restored_s", "state_loaded_s", "served_s", "rss_mib", "heap_mib", "gc_paused_s")),
+                           ("catch-ups", ("catchup_s", "installed_s", "durable_s", "catchup_mb_per_sec", "rss_mib", "heap_mib", "gc_paused_s"))):
             mine = [row for row in rows if row["build"] == label and keys[0] in row]
             medians = {key: statistics.median(row[key] for row in mine if row[key] is not None)
                        for key in keys if any(row[key] is not None for row in mine)}

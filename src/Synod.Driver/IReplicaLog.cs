@@ -20,6 +20,13 @@ public interface IReplicaLog
     bool Write(IReadOnlyList<PersistOp> ops, long? syncToken);
 
     /// <summary>
+    /// A snapshot installed from a peer, which the next <see cref="Write"/> carries as this very op: the log may begin
+    /// writing its file now, beside the state machine's restore from the same bytes, as long as the snapshot still
+    /// becomes durable in that Write's order (after the records before it, before any after it).
+    /// </summary>
+    void PrepareInstall(SnapshotOp snapshot);
+
+    /// <summary>
     /// Once after each snapshot became durable (or was recovered at start): its slot and its stored bytes as the log
     /// holds them now (a view of its file), which the core keeps instead of the bytes it was handed; null otherwise.
     /// </summary>

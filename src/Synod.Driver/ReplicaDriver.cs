@@ -362,6 +362,12 @@ public sealed partial class ReplicaDriver
                 return;
             }
 
+            if (ready.Snapshot is { } install && ready.PersistOps.Find(op => op is SnapshotOp { } held && held.Slot == install.Slot) is SnapshotOp installed)
+            {
+                // Its file is written beside the restore (a second or two at a million keys) instead of after it.
+                _log.PrepareInstall(installed);
+            }
+
             Apply(ready);
             if ((Core.Options.Bugs & ProtocolBugs.AckBeforePersist) != 0)
             {

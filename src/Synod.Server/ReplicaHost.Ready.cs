@@ -44,8 +44,44 @@ public sealed partial class ReplicaHost
     /// synced here, before the driver sends. Records of what is already chosen promise nothing: they are written now
     /// and made durable by the next fsync, so a commit is answered without waiting for a disk.
     /// </summary>
+    /// <summary>The file of a snapshot installed from a peer, being written beside its restore (<see cref="IReplicaLog.PrepareInstall"/>).</summary>
+    private Task? _installWriting;
+
+    void IReplicaLog.PrepareInstall(SnapshotOp snapshot)
+    {
+        WaitForInstallWrite();
+        if (_storage.PrepareInstall(snapshot) is { } write)
+        {
+            _installWriting = Task.Factory.StartNew(write.WriteTemporary, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the prepared file's write, on the owner loop, before anything else is appended (the storage publishes
+    /// it in the append's order). A failure is only logged: the append then writes the file itself, and a disk that
+    /// fails again fails the loop there, as any append does.
+    /// </summary>
+    private void WaitForInstallWrite()
+    {
+        if (_installWriting is not { } writing)
+        {
+            return;
+        }
+
+        _installWriting = null;
+        try
+        {
+            writing.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StorageException)
+        {
+            _logger.LogWarning("replica {Id}: writing the installed snapshot's file beside its restore failed ({Error}); it is written again in order", Id, e.Message);
+        }
+    }
+
     bool IReplicaLog.Write(IReadOnlyList<PersistOp> ops, long? syncToken)
     {
+        WaitForInstallWrite();
         _storage.Append(ops);
         if (syncToken is not null)
         {

@@ -106,17 +106,81 @@ public sealed partial class ReplicaStorage
     /// </summary>
     public bool HoldsSnapshotBytes(ReadOnlyMemory<byte> data) =>
         (_pendingSnapshot is { } pending && pending.Data.Equals(data))
+        || (_preparedInstall is { } prepared && prepared.Data.Equals(data))
         || (_inFlightSnapshot is { } writing && writing.Data.Equals(data))
         || (_mirror.SnapshotData is { } mirrored && mirrored.Equals(data))
         || (State.SnapshotData is { } recovered && recovered.Equals(data));
 
     private SnapshotWrite NewSnapshotWrite(SnapshotOp snapshot) => new(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data);
 
+    /// <summary>A snapshot from a peer whose file may be written ahead of its append (<see cref="PrepareInstall"/>).</summary>
+    private SnapshotWrite? _preparedInstall;
+
+    /// <summary>
+    /// A snapshot installed from a peer, which the next <see cref="Append"/> will carry as this very op (the same
+    /// bytes): returns the write of its file, whose <see cref="SnapshotWrite.WriteTemporary"/> the owner may run on
+    /// another thread meanwhile (while the state machine is restored from the same bytes). It publishes nothing:
+    /// <see cref="Append"/> still makes the snapshot durable after the records before it and before any after it, and
+    /// only waits for the sync of its data no more. The owner must let <see cref="SnapshotWrite.WriteTemporary"/>
+    /// return before the next <see cref="Append"/>. Null when there is nothing to prepare (a snapshot this log holds
+    /// already, or one being written under the same name).
+    /// </summary>
+    public SnapshotWrite? PrepareInstall(SnapshotOp snapshot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        DiscardPreparedInstall();
+        if (snapshot.Slot <= _mirror.SnapshotSlot || _inFlightSnapshot?.Slot == snapshot.Slot || _pendingSnapshot?.Slot == snapshot.Slot ||
+            snapshot.Data.Length > _options.SnapshotBytesMax)
+        {
+            return null;
+        }
+
+        _preparedInstall = new SnapshotWrite(_disk, _snapshotDirectory, snapshot.Slot, snapshot.Data, _options.PreparedInstallUnsyncedBug);
+        return _preparedInstall;
+    }
+
+    /// <summary>The prepared write of <paramref name="snapshot"/> (the same slot and the same bytes), taken; null if there is none.</summary>
+    private SnapshotWrite? TakePreparedInstall(SnapshotOp snapshot)
+    {
+        if (_preparedInstall is { } prepared && prepared.Slot == snapshot.Slot && prepared.Data.Equals(snapshot.Data))
+        {
+            ThrowIfStillWriting(prepared);
+            _preparedInstall = null;
+            return prepared;
+        }
+
+        DiscardPreparedInstall();
+        return null;
+    }
+
+    /// <summary>Lets go of a prepared write that no append carried, and deletes its temporary file.</summary>
+    private void DiscardPreparedInstall()
+    {
+        if (_preparedInstall is not { } prepared)
+        {
+            return;
+        }
+
+        prepared.Abandon();
+        _preparedInstall = null;
+        _disk.Delete(prepared.TemporaryPath);
+    }
+
+    private static void ThrowIfStillWriting(SnapshotWrite prepared)
+    {
+        if (prepared.IsWritingTemporary)
+        {
+            throw new InvalidOperationException($"The prepared snapshot file for slot {prepared.Slot} is still being written: let WriteTemporary return before the next Append.");
+        }
+    }
+
     /// <summary>A SnapshotOp met in <see cref="Append"/>, after every op before it was written.</summary>
     private void AcceptSnapshot(SnapshotOp snapshot)
     {
+        var prepared = TakePreparedInstall(snapshot);
         if (snapshot.Slot <= _mirror.SnapshotSlot)
         {
+            DeleteUnpublished(prepared);
             return;
         }
 
@@ -124,18 +188,28 @@ public sealed partial class ReplicaStorage
         _mirror.Apply(snapshot);
         if (covered)
         {
+            DeleteUnpublished(prepared);
             _pendingSnapshot = snapshot;
             return;
         }
 
         // A snapshot installed from a peer stands for values this log does not hold, and the records after it (a
         // commit index, a VoterOp) count on them: it must be durable after the records before it and before any after
-        // it. Installs are rare, so the owner thread writes it at once.
+        // it. Installs are rare, so the owner thread writes it at once; when its file was written beforehand
+        // (PrepareInstall), only published.
         _pendingSnapshot = null;
         Sync();
-        var write = NewSnapshotWrite(snapshot);
+        var write = prepared ?? NewSnapshotWrite(snapshot);
         write.Run();
         FinishSnapshot(write);
+    }
+
+    private void DeleteUnpublished(SnapshotWrite? prepared)
+    {
+        if (prepared is not null)
+        {
+            _disk.Delete(prepared.TemporaryPath);
+        }
     }
 
     private void FinishSnapshot(SnapshotWrite write)

@@ -3,22 +3,33 @@ namespace Synod.Storage;
 /// <summary>
 /// The slow half of taking a snapshot: <see cref="Run"/> writes <c>snap/&lt;slot&gt;.tmp</c>, syncs it, renames it to
 /// <c>snap/&lt;slot&gt;.snap</c> and syncs the directory. It touches no file the owner thread uses, so it may run on
-/// any thread; afterwards the owner calls <see cref="ReplicaStorage.CompleteSnapshot"/>.
+/// any thread; afterwards the owner calls <see cref="ReplicaStorage.CompleteSnapshot"/>. A snapshot installed from a
+/// peer may have its temporary file written beforehand (<see cref="WriteTemporary"/>, from
+/// <see cref="ReplicaStorage.PrepareInstall"/>): then <see cref="Run"/> only publishes it.
 /// </summary>
 public sealed class SnapshotWrite
 {
+    private const int Fresh = 0;
+    private const int WritingTemporary = 1;
+    private const int TemporaryWritten = 2;
+    private const int Abandoned = 3;
+
     private readonly IDisk _disk;
     private readonly string _directory;
     private readonly ReadOnlyMemory<byte> _data;
+    private readonly bool _skipTemporarySyncBug;
+    private int _temporary;
     private int _done;
 
-    internal SnapshotWrite(IDisk disk, string snapshotDirectory, long slot, ReadOnlyMemory<byte> data)
+    internal SnapshotWrite(IDisk disk, string snapshotDirectory, long slot, ReadOnlyMemory<byte> data, bool skipTemporarySyncBug = false)
     {
         _disk = disk;
         _directory = snapshotDirectory;
         _data = data;
+        _skipTemporarySyncBug = skipTemporarySyncBug;
         Slot = slot;
         Path = System.IO.Path.Combine(snapshotDirectory, StorageLayout.SnapshotFileName(slot));
+        TemporaryPath = System.IO.Path.Combine(snapshotDirectory, StorageLayout.TemporarySnapshotFileName(slot));
     }
 
     public long Slot { get; }
@@ -31,29 +42,87 @@ public sealed class SnapshotWrite
     /// <summary>Where the snapshot ends up.</summary>
     public string Path { get; }
 
+    /// <summary>Where it is written first: a file recovery deletes unread.</summary>
+    internal string TemporaryPath { get; }
+
     public bool IsDone => Volatile.Read(ref _done) == 1;
 
-    public void Run()
+    /// <summary>The temporary file is written and synced, waiting to be published.</summary>
+    internal bool IsTemporaryWritten => Volatile.Read(ref _temporary) == TemporaryWritten;
+
+    /// <summary>The temporary file is being written by <see cref="WriteTemporary"/> on another thread.</summary>
+    internal bool IsWritingTemporary => Volatile.Read(ref _temporary) == WritingTemporary;
+
+    /// <summary>
+    /// Writes and syncs the temporary file, on any thread, and publishes nothing: recovery deletes a temporary file, so
+    /// this may run before the records that must be durable ahead of the snapshot are. Does nothing if the write has
+    /// already begun or run (<see cref="Run"/> wrote it itself). On failure the write is as fresh: <see cref="Run"/>
+    /// tries it all again.
+    /// </summary>
+    public void WriteTemporary()
     {
-        if (IsDone)
+        if (Interlocked.CompareExchange(ref _temporary, WritingTemporary, Fresh) != Fresh)
         {
-            throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run.");
+            return;
         }
 
-        // The header, then the data from the caller's memory itself: no copy of the whole state. Its checksum is of that
-        // memory, which is shared (the core holds it too) and must never be written to once it is a snapshot: a
-        // change between the checksum and the write would leave a file that recovery refuses as damaged.
-        var header = SnapshotFile.Header(Slot, _data.Span);
-        var temporary = System.IO.Path.Combine(_directory, StorageLayout.TemporarySnapshotFileName(Slot));
-        using (var file = _disk.Open(temporary))
+        try
         {
+            // The header, then the data from the caller's memory itself: no copy of the whole state. Its checksum is of
+            // that memory, which is shared (the core holds it too) and must never be written to once it is a snapshot:
+            // a change between the checksum and the write would leave a file that recovery refuses as damaged.
+            var header = SnapshotFile.Header(Slot, _data.Span);
+            using var file = _disk.Open(TemporaryPath);
             file.Truncate(0);
             file.Append(header);
             file.Append(_data.Span);
-            file.Sync();
+            if (!_skipTemporarySyncBug)
+            {
+                file.Sync();
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _temporary, Fresh);
+            throw;
         }
 
-        _disk.Rename(temporary, Path);
+        Volatile.Write(ref _temporary, TemporaryWritten);
+    }
+
+    /// <summary>
+    /// No append carried the snapshot: <see cref="WriteTemporary"/>, if it has not begun, will do nothing, and the
+    /// owner deletes the temporary file. Not while <see cref="WriteTemporary"/> runs.
+    /// </summary>
+    internal void Abandon()
+    {
+        var was = Interlocked.CompareExchange(ref _temporary, Abandoned, Fresh);
+        if (was == WritingTemporary)
+        {
+            throw new InvalidOperationException($"The prepared snapshot file for slot {Slot} is still being written: let WriteTemporary return before the next Append.");
+        }
+
+        Volatile.Write(ref _temporary, Abandoned);
+    }
+
+    public void Run()
+    {
+        if (IsDone || Volatile.Read(ref _temporary) == Abandoned)
+        {
+            throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run, or was abandoned.");
+        }
+
+        if (IsWritingTemporary)
+        {
+            throw new InvalidOperationException($"The snapshot file for slot {Slot} is still being written on another thread: wait for WriteTemporary to return first.");
+        }
+
+        if (!IsTemporaryWritten)
+        {
+            WriteTemporary();
+        }
+
+        _disk.Rename(TemporaryPath, Path);
         _disk.SyncDirectory(_directory);
         Volatile.Write(ref _done, 1);
     }

@@ -36,6 +36,13 @@ public sealed class StorageOptions
     /// </summary>
     public bool CleanupBeforeCheckpointSyncBug { get; init; }
 
+    /// <summary>
+    /// A bug switch for the simulator, never set elsewhere: the file of a snapshot installed from a peer, written ahead
+    /// of its append (<see cref="ReplicaStorage.PrepareInstall"/>), is published without a sync of its data, so a crash
+    /// afterwards leaves a snapshot file that recovery must refuse as damaged.
+    /// </summary>
+    public bool PreparedInstallUnsyncedBug { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the setting and why it is wrong.</summary>
     public void Validate()
     {

@@ -64,6 +64,11 @@ var cleanupOption = new Option<bool>("--cleanup-before-sync")
     Description = "The storage deletes the files a compaction supersedes before its checkpoint is durable (a storage bug): a crash in between must leave a replica that refuses to start.",
 };
 
+var preparedUnsyncedOption = new Option<bool>("--prepared-install-unsynced")
+{
+    Description = "The storage publishes an installed snapshot's file, written beside its restore, without syncing its data (a storage bug): a crash afterwards must leave a replica that refuses to start.",
+};
+
 var snapshotFreedEarlyOption = new Option<bool>("--snapshot-memory-freed-early")
 {
     Description = "The driver gives back a snapshot's memory while the log still holds it (a driver bug): the snapshot write must then fail on freed memory.",
@@ -72,7 +77,8 @@ var snapshotFreedEarlyOption = new Option<bool>("--snapshot-memory-freed-early")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, snapshotFreedEarlyOption, noPreferredOption,
+    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption,
+    noPreferredOption,
 };
 
 root.SetAction(parse =>
@@ -114,6 +120,7 @@ root.SetAction(parse =>
         AuthProbability = parse.GetValue(authOption),
         UnfencedLock = parse.GetValue(unfencedOption),
         CleanupBeforeCheckpointSync = parse.GetValue(cleanupOption),
+        PreparedInstallUnsynced = parse.GetValue(preparedUnsyncedOption),
         SnapshotMemoryFreedEarly = parse.GetValue(snapshotFreedEarlyOption),
         PreferredLeader = parse.GetValue(noPreferredOption) ? ReplicaOptions.PreferNone : ReplicaOptions.PreferLargestId,
     };
@@ -142,6 +149,7 @@ root.SetAction(parse =>
         (baseOptions.AuthProbability != defaults.AuthProbability ? $" --auth-probability {baseOptions.AuthProbability}" : "") +
         (baseOptions.UnfencedLock ? " --unfenced-lock" : "") +
         (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "") +
+        (baseOptions.PreparedInstallUnsynced ? " --prepared-install-unsynced" : "") +
         (baseOptions.SnapshotMemoryFreedEarly ? " --snapshot-memory-freed-early" : "") +
         (baseOptions.PreferredLeader == ReplicaOptions.PreferNone ? " --no-preferred-leader" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>

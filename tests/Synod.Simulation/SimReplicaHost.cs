@@ -200,7 +200,11 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     private ReplicaStorage OpenStorage()
     {
-        var storageOptions = new StorageOptions { CleanupBeforeCheckpointSyncBug = _sim.Options.CleanupBeforeCheckpointSync };
+        var storageOptions = new StorageOptions
+        {
+            CleanupBeforeCheckpointSyncBug = _sim.Options.CleanupBeforeCheckpointSync,
+            PreparedInstallUnsyncedBug = _sim.Options.PreparedInstallUnsynced,
+        };
         try
         {
             var storage = ReplicaStorage.Open(_disk, DataDirectory, Id, _nextOpenMode, storageOptions, _ => { });
@@ -462,6 +466,29 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             }
         });
         return syncToken is null;
+    }
+
+    /// <summary>
+    /// As the server does on a thread of its own beside the restore: the installed snapshot's temporary file is written
+    /// (and synced) before the write that publishes it, unless the replica crashed in between; the storage writes it
+    /// itself if it was not.
+    /// </summary>
+    void IReplicaLog.PrepareInstall(SnapshotOp snapshot)
+    {
+        if (_storage!.PrepareInstall(snapshot) is not { } write)
+        {
+            return;
+        }
+
+        var incarnation = Incarnation;
+        _sim.Faults.InstallsPrepared++;
+        _sim.Schedule(_sim.NowMs, _sim.Tracing ? $"prepare install r{Id} slot={snapshot.Slot}" : null, () =>
+        {
+            if (Up && Incarnation == incarnation)
+            {
+                write.WriteTemporary();
+            }
+        });
     }
 
     void IPeerOutbox.Send(IReadOnlyList<Message> messages)

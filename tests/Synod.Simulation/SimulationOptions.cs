@@ -153,6 +153,12 @@ public sealed record SimulationOptions
     public bool CleanupBeforeCheckpointSync { get; init; }
 
     /// <summary>
+    /// The storage publishes the file of a snapshot installed from a peer, written beside its restore, without a sync
+    /// of its data (StorageOptions.PreparedInstallUnsyncedBug): a crash afterwards must leave a replica that cannot recover.
+    /// </summary>
+    public bool PreparedInstallUnsynced { get; init; }
+
+    /// <summary>
     /// The driver gives back a snapshot's memory once the core holds it no more, without asking the log
     /// (ReplicaDriver.SnapshotMemoryFreedEarlyBug): the snapshot write that still reads it must fail.
     /// </summary>

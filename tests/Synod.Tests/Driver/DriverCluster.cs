@@ -179,6 +179,11 @@ internal sealed class DriverCluster
             return true;
         }
 
+        /// <summary>This log keeps no files: there is nothing to write ahead.</summary>
+        public void PrepareInstall(SnapshotOp snapshot)
+        {
+        }
+
         /// <summary>This log keeps no files: the core keeps the array it made.</summary>
         public (long Slot, ReadOnlyMemory<byte> Data)? TakeStoredSnapshot() => null;
 
