@@ -12,8 +12,9 @@ namespace Synod.Server;
 /// The shell's side of the driver's Readies: the WAL, the peer links, threads for snapshots, and the log lines.
 /// Group commit: while one fsync runs, inputs queue up; the loop then steps them all and makes their records durable
 /// with the next single fsync. Snapshots the replica takes itself are serialised and written on other threads while
-/// the loop goes on serving (the log still holds everything they cover); the storage writes a snapshot installed from
-/// a peer at once, inside Append, since nothing else on disk holds what it covers.
+/// the loop goes on serving (the log still holds everything they cover); a snapshot installed from a peer is made
+/// durable inside Append, in order, since nothing else on disk holds what it covers, but its file is written and
+/// synced beside the restore and Append only publishes it (<see cref="IReplicaLog.PrepareInstall"/>).
 /// </summary>
 public sealed partial class ReplicaHost
 {
@@ -39,11 +40,6 @@ public sealed partial class ReplicaHost
 
     bool IReplicaLog.HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _storage.HoldsSnapshotBytes(data);
 
-    /// <summary>
-    /// The core's rule: whatever a message promises is durable before the message leaves, so a Ready that needs it is
-    /// synced here, before the driver sends. Records of what is already chosen promise nothing: they are written now
-    /// and made durable by the next fsync, so a commit is answered without waiting for a disk.
-    /// </summary>
     /// <summary>The file of a snapshot installed from a peer, being written beside its restore (<see cref="IReplicaLog.PrepareInstall"/>).</summary>
     private Task? _installWriting;
 
@@ -79,6 +75,11 @@ public sealed partial class ReplicaHost
         }
     }
 
+    /// <summary>
+    /// The core's rule: whatever a message promises is durable before the message leaves, so a Ready that needs it is
+    /// synced here, before the driver sends. Records of what is already chosen promise nothing: they are written now
+    /// and made durable by the next fsync, so a commit is answered without waiting for a disk.
+    /// </summary>
     bool IReplicaLog.Write(IReadOnlyList<PersistOp> ops, long? syncToken)
     {
         WaitForInstallWrite();

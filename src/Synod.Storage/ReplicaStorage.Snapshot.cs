@@ -208,6 +208,7 @@ public sealed partial class ReplicaStorage
     {
         if (prepared is not null)
         {
+            prepared.Abandon();
             _disk.Delete(prepared.TemporaryPath);
         }
     }

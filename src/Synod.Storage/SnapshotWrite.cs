@@ -55,17 +55,24 @@ public sealed class SnapshotWrite
 
     /// <summary>
     /// Writes and syncs the temporary file, on any thread, and publishes nothing: recovery deletes a temporary file, so
-    /// this may run before the records that must be durable ahead of the snapshot are. Does nothing if the write has
-    /// already begun or run (<see cref="Run"/> wrote it itself). On failure the write is as fresh: <see cref="Run"/>
-    /// tries it all again.
+    /// this may run before the records that must be durable ahead of the snapshot are. Returns false, having done
+    /// nothing, if the write was already claimed (<see cref="Run"/> wrote it itself, or it was abandoned). On failure
+    /// the write is as fresh: <see cref="Run"/> tries it all again.
     /// </summary>
-    public void WriteTemporary()
+    public bool WriteTemporary()
     {
         if (Interlocked.CompareExchange(ref _temporary, WritingTemporary, Fresh) != Fresh)
         {
-            return;
+            return false;
         }
 
+        WriteClaimed();
+        return true;
+    }
+
+    /// <summary>The write of the temporary file, once this thread has moved the state from Fresh to WritingTemporary.</summary>
+    private void WriteClaimed()
+    {
         try
         {
             // The header, then the data from the caller's memory itself: no copy of the whole state. Its checksum is of
@@ -107,19 +114,22 @@ public sealed class SnapshotWrite
 
     public void Run()
     {
-        if (IsDone || Volatile.Read(ref _temporary) == Abandoned)
+        if (IsDone)
         {
-            throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run, or was abandoned.");
+            throw new InvalidOperationException($"The snapshot write for slot {Slot} has already run.");
         }
 
-        if (IsWritingTemporary)
+        // Claimed here, not checked and then written: a WriteTemporary that another thread began in between must not be
+        // published half written.
+        switch (Interlocked.CompareExchange(ref _temporary, WritingTemporary, Fresh))
         {
-            throw new InvalidOperationException($"The snapshot file for slot {Slot} is still being written on another thread: wait for WriteTemporary to return first.");
-        }
-
-        if (!IsTemporaryWritten)
-        {
-            WriteTemporary();
+            case Fresh:
+                WriteClaimed();
+                break;
+            case WritingTemporary:
+                throw new InvalidOperationException($"The snapshot file for slot {Slot} is still being written on another thread: wait for WriteTemporary to return first.");
+            case Abandoned:
+                throw new InvalidOperationException($"The snapshot write for slot {Slot} was abandoned: its temporary file is deleted.");
         }
 
         _disk.Rename(TemporaryPath, Path);

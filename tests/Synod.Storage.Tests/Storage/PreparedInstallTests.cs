@@ -1,3 +1,4 @@
+using Synod.Core;
 using Synod.Core.Persistence;
 using Synod.Simulation;
 using Synod.Storage;
@@ -50,6 +51,7 @@ public sealed class PreparedInstallTests
         // The check above can fail: a file published before its data is durable is lost to the first crash after it.
         CrashAtEveryStep(bug: true, out var caught);
         Assert.NotNull(caught);
+        Assert.Contains(".snap is corrupt", caught, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -83,7 +85,7 @@ public sealed class PreparedInstallTests
     }
 
     [Fact]
-    public void A_prepared_install_no_append_carries_leaves_no_file_behind()
+    public void A_prepared_install_is_deleted_when_another_snapshot_is_appended_instead()
     {
         var disk = Stores.NewSimDisk();
         using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
@@ -106,29 +108,31 @@ public sealed class PreparedInstallTests
     }
 
     /// <summary>
-    /// Prepares, writes ahead and appends an install, then syncs and cleans up as a host does, crashing at each disk
-    /// operation in turn (torn or not); <paramref name="caught"/> is the first recovery that was neither the state before
-    /// the install nor the state with it. Returns the operation count at which the sequence finished uncrashed.
+    /// Prepares and writes ahead an install, with a promise appended (not synced) before it and chosen slots after it in
+    /// the same append, then syncs and cleans up as a host does, crashing at each disk operation in turn (torn or not).
+    /// A recovery must hold the snapshot before the install or the install's very bytes; with the install, the promise
+    /// before it (the snapshot is durable after the records before it); and a slot after it only with the install (before
+    /// any after it). <paramref name="caught"/> is the first recovery that breaks one of these. Returns the operation
+    /// count at which the sequence finished uncrashed.
     /// </summary>
     private static int CrashAtEveryStep(bool bug, out string? caught)
     {
         caught = null;
+        var promise = new Ballot(7, 2);
         for (var crashAt = 0; crashAt < OperationsMax; crashAt++)
         {
             var disk = Stores.NewSimDisk((ulong)crashAt + 1);
             var options = new StorageOptions { PreparedInstallUnsyncedBug = bug };
             var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, options);
             SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
-            var before = StateText.Describe(storage.CloneAppendedState());
             var install = Installed(9);
-            string? with = null;
             var completed = false;
             disk.CrashAfterOperations = crashAt;
             try
             {
+                storage.Append([new PromiseOp(promise)]);
                 storage.PrepareInstall(install)!.WriteTemporary();
-                storage.Append([install]);
-                with = StateText.Describe(storage.CloneAppendedState());
+                storage.Append([install, new ChosenOp(InstalledSlot + 1, [[5, 0, 1]]), new CommitOp(InstalledSlot + 1)]);
                 Stores.RunCleanup(storage);
                 completed = true;
             }
@@ -137,19 +141,29 @@ public sealed class PreparedInstallTests
             }
 
             disk.Crash(tearLastWrite: crashAt % 2 == 1);
-            string recovered;
+            DurableState recovered;
             try
             {
-                recovered = StateText.Describe(Reopened(disk));
+                recovered = Reopened(disk);
             }
             catch (Exception e) when (e is not SimulatedCrashException)
             {
-                recovered = $"refused: {e.GetType().Name}: {e.Message}";
+                caught = $"crash at operation {crashAt}: refused: {e.GetType().Name}: {e.Message}";
+                return crashAt;
             }
 
-            if (recovered != before && recovered != (with ?? StateText.Describe(WithInstall(install))))
+            var problem = recovered.SnapshotSlot switch
             {
-                caught = $"crash at operation {crashAt}: recovered\n{recovered}";
+                0 when recovered.Entries.ContainsKey(InstalledSlot + 1) => "a slot after the install without it",
+                0 => null,
+                InstalledSlot when !recovered.SnapshotData!.Value.Span.SequenceEqual(install.Data.Span) => "other bytes for the install",
+                InstalledSlot when recovered.Promised != promise => "the install without the promise appended before it",
+                InstalledSlot => null,
+                _ => $"a snapshot at slot {recovered.SnapshotSlot}",
+            };
+            if (problem is not null)
+            {
+                caught = $"crash at operation {crashAt}: recovered {problem}\n{StateText.Describe(recovered)}";
                 return crashAt;
             }
 
@@ -160,15 +174,5 @@ public sealed class PreparedInstallTests
         }
 
         throw new InvalidOperationException($"the install did not finish within {OperationsMax} operations");
-    }
-
-    /// <summary>The state with the install appended after 60 chosen slots (the recovery of a crash after the rename).</summary>
-    private static DurableState WithInstall(SnapshotOp install)
-    {
-        var disk = Stores.NewSimDisk();
-        using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
-        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
-        storage.Append([install]);
-        return storage.CloneAppendedState();
     }
 }
