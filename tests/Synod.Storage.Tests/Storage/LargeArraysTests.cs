@@ -7,8 +7,8 @@ namespace Synod.Tests.Storage;
 /// <summary>
 /// A restart reads its snapshot file into one array; on this project's virtual machines faulting that array in 4 KiB
 /// pages cost 2-3 s at 781 MiB, against about 0.4 s in 2 MiB pages (docs/performance.md, "Large pages for the arrays a
-/// restart fills"). What a user would check: the bytes are the file's, and the memory they sit in is made of huge pages
-/// wherever the kernel offers transparent huge pages.
+/// restart fills"). What a user would check: the bytes are the file's, and the memory they sit in is advised for huge
+/// pages wherever the kernel offers transparent huge pages.
 /// </summary>
 public sealed class LargeArraysTests
 {
@@ -31,7 +31,9 @@ public sealed class LargeArraysTests
         }
 
         // Pinned for the check only (the collector does not move it in between in practice: nothing else allocates here).
-        // Meaningful in mode "madvise" (the usual default): in "always" every large mapping has huge pages.
+        // What Synod does is the advice (the mapping's "hg" flag, set by MADV_HUGEPAGE alone, in mode "madvise" or
+        // "always"); whether the kernel then finds free 2 MiB pages depends on the machine's memory at that moment (a CI
+        // run after hours of benchmarks got none), so the huge pages themselves are not asserted.
         var hugePage = 2L * 1024 * 1024;
         var handle = GCHandle.Alloc(body, GCHandleType.Pinned);
         try
@@ -39,8 +41,8 @@ public sealed class LargeArraysTests
             var address = (long)handle.AddrOfPinnedObject();
             var firstHugePage = (address + hugePage - 1) & ~(hugePage - 1);
             var area = MappingHolding(firstHugePage);
-            Assert.True(area.AnonHugePagesKib > 0,
-                $"the {body.Length}-byte array at 0x{address:x} sits in a mapping with no huge pages ({area.Flags}); was it advised (MADV_HUGEPAGE)?");
+            Assert.True(area.Flags.Split(' ').Contains("hg"),
+                $"the {body.Length}-byte array at 0x{address:x} sits in a mapping not advised for huge pages (MADV_HUGEPAGE): {area.Flags}");
         }
         finally
         {
