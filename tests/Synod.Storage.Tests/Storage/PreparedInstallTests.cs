@@ -20,8 +20,7 @@ public sealed class PreparedInstallTests
     public void A_prepared_install_is_only_a_temporary_file_until_its_append_publishes_it()
     {
         var disk = Stores.NewSimDisk();
-        var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
-        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+        var storage = OpenWithSixtySlots(disk);
         var install = Installed(7);
 
         var write = storage.PrepareInstall(install) ?? throw new InvalidOperationException("nothing was prepared");
@@ -59,8 +58,7 @@ public sealed class PreparedInstallTests
     {
         // Two peers' snapshots of one slot need not be the same bytes: the prepared file is used only for the very bytes.
         var disk = Stores.NewSimDisk();
-        var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
-        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+        var storage = OpenWithSixtySlots(disk);
         storage.PrepareInstall(Installed(1))!.WriteTemporary();
 
         storage.Append([Installed(2)]);
@@ -72,8 +70,7 @@ public sealed class PreparedInstallTests
     public void A_prepare_that_never_ran_leaves_the_append_to_write_the_file_and_does_nothing_afterwards()
     {
         var disk = Stores.NewSimDisk();
-        var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
-        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+        var storage = OpenWithSixtySlots(disk);
         var install = Installed(3);
         var write = storage.PrepareInstall(install)!;
 
@@ -88,8 +85,7 @@ public sealed class PreparedInstallTests
     public void A_prepared_install_is_deleted_when_another_snapshot_is_appended_instead()
     {
         var disk = Stores.NewSimDisk();
-        using var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster);
-        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+        using var storage = OpenWithSixtySlots(disk);
         storage.PrepareInstall(Installed(4))!.WriteTemporary();
 
         // The next snapshot appended is the log's own (slot 40, which the log covers): the prepared file is deleted.
@@ -100,6 +96,14 @@ public sealed class PreparedInstallTests
 
     /// <summary>An installed snapshot at <see cref="InstalledSlot"/>, far past a log of 60 slots, a few KiB of <paramref name="fill"/>.</summary>
     private static SnapshotOp Installed(byte fill) => new(InstalledSlot, Enumerable.Repeat(fill, 5_000).ToArray());
+
+    /// <summary>A new log on <paramref name="disk"/> with slots 1..60 chosen and synced: far below <see cref="InstalledSlot"/>.</summary>
+    private static ReplicaStorage OpenWithSixtySlots(SimulatedDisk disk, StorageOptions? options = null)
+    {
+        var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, options);
+        SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+        return storage;
+    }
 
     private static DurableState Reopened(SimulatedDisk disk)
     {
@@ -123,8 +127,7 @@ public sealed class PreparedInstallTests
         {
             var disk = Stores.NewSimDisk((ulong)crashAt + 1);
             var options = new StorageOptions { PreparedInstallUnsyncedBug = bug };
-            var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster, options);
-            SegmentAndSnapshotTests.AppendChosen(storage, 1, 60);
+            var storage = OpenWithSixtySlots(disk, options);
             var install = Installed(9);
             var completed = false;
             disk.CrashAfterOperations = crashAt;
