@@ -144,7 +144,7 @@ public sealed partial class ReplicaStorage
     {
         if (_preparedInstall is { } prepared && prepared.Slot == snapshot.Slot && prepared.Data.Equals(snapshot.Data))
         {
-            ThrowIfStillWriting(prepared);
+            // Still being written here is the owner's mistake: Run and Abandon refuse it.
             _preparedInstall = null;
             return prepared;
         }
@@ -156,22 +156,9 @@ public sealed partial class ReplicaStorage
     /// <summary>Lets go of a prepared write that no append carried, and deletes its temporary file.</summary>
     private void DiscardPreparedInstall()
     {
-        if (_preparedInstall is not { } prepared)
-        {
-            return;
-        }
-
-        prepared.Abandon();
+        var prepared = _preparedInstall;
         _preparedInstall = null;
-        _disk.Delete(prepared.TemporaryPath);
-    }
-
-    private static void ThrowIfStillWriting(SnapshotWrite prepared)
-    {
-        if (prepared.IsWritingTemporary)
-        {
-            throw new InvalidOperationException($"The prepared snapshot file for slot {prepared.Slot} is still being written: let WriteTemporary return before the next Append.");
-        }
+        DeleteUnpublished(prepared);
     }
 
     /// <summary>A SnapshotOp met in <see cref="Append"/>, after every op before it was written.</summary>
@@ -204,6 +191,7 @@ public sealed partial class ReplicaStorage
         FinishSnapshot(write);
     }
 
+    /// <summary>Abandons a prepared write that is not to be published (it refuses one still being written) and deletes its file.</summary>
     private void DeleteUnpublished(SnapshotWrite? prepared)
     {
         if (prepared is not null)

@@ -47,12 +47,6 @@ public sealed class SnapshotWrite
 
     public bool IsDone => Volatile.Read(ref _done) == 1;
 
-    /// <summary>The temporary file is written and synced, waiting to be published.</summary>
-    internal bool IsTemporaryWritten => Volatile.Read(ref _temporary) == TemporaryWritten;
-
-    /// <summary>The temporary file is being written by <see cref="WriteTemporary"/> on another thread.</summary>
-    internal bool IsWritingTemporary => Volatile.Read(ref _temporary) == WritingTemporary;
-
     /// <summary>
     /// Writes and syncs the temporary file, on any thread, and publishes nothing: recovery deletes a temporary file, so
     /// this may run before the records that must be durable ahead of the snapshot are. Returns false, having done
