@@ -5,7 +5,7 @@ Fill once with bench/scale.py and keep its work directory, then:
 
   bench/scale.py --keys 2750k --no-etcd --rounds 1 --workloads put:64 --duration 2s --snapshot-runs 1 --no-catchup --no-restart --keep
   bench/restart-probe.py --cell /var/tmp/synod-scale.XXXX/2750000-256-3 --build new=./synod \\
-      --build old=/work/ab-old/src/Synod.Cli/bin/Release/net10.0/synod --rounds 3 --label slices
+      --build old=/work/ab-old/synod --rounds 3 --label slices
 
 Replicas 2.. start once from copies of the kept data directories (the first build) and stay up as the quorum. Each
 round starts replica 1 once per build, alternating: its data directory copied afresh from the cell, the page cache
