@@ -7,6 +7,8 @@ Fill once with bench/scale.py and keep its work directory, then:
   bench/restart-probe.py --cell /var/tmp/synod-scale.XXXX/2750000-256-3 --build new=./synod \\
       --build old=/work/ab-old/synod --rounds 3 --label slices
 
+Run each ./synod once first (./synod --version): one whose build is stale builds itself in its first timed start.
+
 Replicas 2.. start once from copies of the kept data directories (the first build) and stay up as the quorum. Each
 round starts replica 1 once per build, alternating: its data directory copied afresh from the cell, the page cache
 dropped first where this runs as root (a cold restart reads its files from the device), then the times from the start to
