@@ -312,6 +312,13 @@ public sealed partial class Replica
     }
 
     /// <summary>
+    /// <see cref="SnapshotShellBytes"/> as memory: the slice of <paramref name="stored"/> that the replica hands its shell
+    /// when it restores from it (empty if the header is cut short).
+    /// </summary>
+    public static ReadOnlyMemory<byte> SnapshotShell(ReadOnlyMemory<byte> stored) =>
+        stored[(stored.Length - SnapshotShellBytes(stored.Span).Length)..];
+
+    /// <summary>
     /// Reads a stored or received snapshot: its configurations (a snapshot from before membership changes has none, and
     /// the cluster's first configuration governs) and the shell's bytes. Null with <paramref name="problem"/> if malformed.
     /// </summary>

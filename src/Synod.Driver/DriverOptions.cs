@@ -54,6 +54,9 @@ public sealed record DriverOptions
     /// <summary>A snapshot is taken once the log grew by this many bytes since the last one, or by the last snapshot's size if that is more.</summary>
     public long SnapshotEveryBytes { get; init; } = long.MaxValue;
 
+    /// <summary>A state machine a host restored ahead of the install that needs it (a restart's stored snapshot), or null.</summary>
+    public RestoredAhead? RestoredAhead { get; init; }
+
     /// <summary>The first read id, less one; a per-process random start keeps a late reply to an earlier life from completing a new read.</summary>
     public long FirstReadId { get; init; }
 

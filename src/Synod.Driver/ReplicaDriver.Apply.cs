@@ -15,13 +15,20 @@ public sealed partial class ReplicaDriver
     /// </summary>
     private static bool SlicesMayBeKept(ReadOnlyMemory<byte> snapshot) => MemoryMarshal.TryGetArray(snapshot, out _);
 
+    /// <summary>
+    /// The state machine restored from a snapshot's shell bytes as a driver with <paramref name="options"/> and
+    /// <paramref name="bugs"/> restores it: pure, so a host may run it ahead on another thread (<see cref="RestoredAhead"/>).
+    /// </summary>
+    public static KvStateMachine RestoreStateMachine(ReadOnlyMemory<byte> data, DriverOptions options, ProtocolBugs bugs) =>
+        KvStateMachine.Restore(data, SlicesMayBeKept(data), options.SessionsMax, KvBugsOf(bugs), options.History);
+
     private static byte[][] CopiesOf(byte[][] commands) => [.. commands.Select(command => (byte[])command.Clone())];
 
     private void Apply(Ready ready)
     {
         if (ready.Snapshot is not null)
         {
-            Kv = KvStateMachine.Restore(ready.Snapshot.Data, SlicesMayBeKept(ready.Snapshot.Data), _options.SessionsMax, KvBugs, _options.History);
+            Kv = _options.RestoredAhead?.Take(ready.Snapshot.Data) ?? RestoreStateMachine(ready.Snapshot.Data, _options, Core.Options.Bugs);
 
             // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
             _leaseServingBallot = null;

@@ -507,15 +507,17 @@ public sealed partial class ReplicaDriver
         _readsAwaitingApply.RemoveAll(r => Gone(r.Read));
     }
 
+    private KvBugs KvBugs => KvBugsOf(Core.Options.Bugs);
+
     /// <summary>The state machine's bugs among the protocol's: the session rule and when revisions start live there.</summary>
-    private KvBugs KvBugs =>
-        ((Core.Options.Bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.PermissionsIgnored) != 0 ? KvBugs.PermissionsIgnored : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.SnapshotDropsAuth) != 0 ? KvBugs.SnapshotDropsAuth : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.OldCommandsByOldestRules) != 0 ? KvBugs.OldCommandsByOldestRules : KvBugs.None)
-        | ((Core.Options.Bugs & ProtocolBugs.RestoredValuesMovedWrong) != 0 ? KvBugs.RestoredValuesMovedWrong : KvBugs.None);
+    private static KvBugs KvBugsOf(ProtocolBugs bugs) =>
+        ((bugs & ProtocolBugs.FirstWriteOpensSession) != 0 ? KvBugs.FirstWriteOpensSession : KvBugs.None)
+        | ((bugs & ProtocolBugs.RevisionsStartAtRestore) != 0 ? KvBugs.RevisionsStartAtRestore : KvBugs.None)
+        | ((bugs & ProtocolBugs.HistoryUndoesOneTooMany) != 0 ? KvBugs.HistoryUndoesOneTooMany : KvBugs.None)
+        | ((bugs & ProtocolBugs.PermissionsIgnored) != 0 ? KvBugs.PermissionsIgnored : KvBugs.None)
+        | ((bugs & ProtocolBugs.SnapshotDropsAuth) != 0 ? KvBugs.SnapshotDropsAuth : KvBugs.None)
+        | ((bugs & ProtocolBugs.OldCommandsByOldestRules) != 0 ? KvBugs.OldCommandsByOldestRules : KvBugs.None)
+        | ((bugs & ProtocolBugs.RestoredValuesMovedWrong) != 0 ? KvBugs.RestoredValuesMovedWrong : KvBugs.None);
 
     private KvStateMachine NewStateMachine() => new(_options.SessionsMax, KvBugs, _options.History);
 

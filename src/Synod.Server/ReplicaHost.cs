@@ -45,6 +45,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private readonly ReplicaStorage _storage;
     private readonly PeerLinks _peers;
     private readonly ReplicaDriver _driver;
+    private readonly RestoredAhead _restoredAhead;
     private Task? _loop;
     private Task? _ticker;
     private readonly CancellationTokenSource _stopping = new();
@@ -62,8 +63,17 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         Metrics = new ReplicaMetrics(options.Id);
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
+        var replicaOptions = options.ToReplicaOptions();
+        var driverOptions = options.ToDriverOptions();
+        var restoredAhead = _restoredAhead = new RestoredAhead();
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
-            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId);
+            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId, stored =>
+            {
+                // Restored on a thread of its own while the log is read and the server starts; the first pass takes it.
+                var data = Replica.SnapshotShell(stored);
+                var restoring = Task.Run(() => ReplicaDriver.RestoreStateMachine(data, driverOptions, replicaOptions.Bugs));
+                restoredAhead.Offer(data, () => restoring.GetAwaiter().GetResult());
+            });
         try
         {
             if (_storage.State.SnapshotData is { } snapshot)
@@ -83,23 +93,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             // From the OS's entropy: the first round of a rebuild after a disk loss is drawn from it (I18), and the time
             // since boot repeats after a reboot.
             var seed = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
-            var driverOptions = new DriverOptions
-            {
-                SessionsMax = options.SessionsMax,
-                History = new Synod.Kv.KvHistoryLimits(options.HistoryRevisions, options.HistoryBytes),
-                WatchersMax = options.WatchersMax,
-                WatchProgressEveryTicks = Math.Max(1, options.WatchProgressIntervalMs / options.TickMs),
-                SnapshotEverySlots = options.SnapshotEverySlots,
-                SnapshotEveryBytes = options.SnapshotEveryBytes,
-                QuotaBytes = options.QuotaBytes,
-                // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life
-                // of this replica (delivered late after a quick restart) cannot complete a new read with an old index.
-                FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
-                TickMs = options.TickMs,
-                // A backstop: every request's own deadline (RequestTimeoutMs at most) has passed by then.
-                WaiterTicksMax = Math.Max(1, 2 * options.RequestTimeoutMs / options.TickMs),
-            };
-            _driver = new ReplicaDriver(options.ToReplicaOptions(), driverOptions, new SeededRandom(seed), _storage.State, this, this, this, this);
+            _driver = new ReplicaDriver(replicaOptions, driverOptions with { RestoredAhead = restoredAhead }, new SeededRandom(seed), _storage.State, this, this, this, this);
             _storage.ForgetRecoveredData();
             _auth = _driver.Kv.Auth;
             LeaseTtlSecondsMin = _driver.LeaseTtlSecondsMin;
@@ -305,7 +299,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         var started = TimeProvider.System.GetTimestamp();
         var snapshotSlot = _driver.Core.SnapshotSlot;
         Process();
-        var snapshot = snapshotSlot == 0 ? "no snapshot" : $"the snapshot at slot {snapshotSlot} restored";
+        var snapshot = snapshotSlot == 0 ? "no snapshot"
+            : $"the snapshot at slot {snapshotSlot} restored{(_restoredAhead.Taken ? " while the log was read" : "")}";
         _logger.LogInformation(
             "replica {Id}: state loaded in {Seconds:F1} s: {Snapshot}, the log applied up to slot {Applied} ({Slots} slots)",
             Id, TimeProvider.System.GetElapsedTime(started).TotalSeconds, snapshot, _driver.Kv.AppliedSlot, _driver.Kv.AppliedSlot - snapshotSlot);

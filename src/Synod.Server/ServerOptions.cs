@@ -331,6 +331,24 @@ public sealed record ServerOptions
         SnapshotArrayAllocator = Core.SnapshotArrayAllocator ?? LargeArrays.AllocateUninitialized,
     };
 
+    /// <summary>The replica driver's settings, in ticks where it counts ticks.</summary>
+    public Synod.Driver.DriverOptions ToDriverOptions() => new()
+    {
+        SessionsMax = SessionsMax,
+        History = new KvHistoryLimits(HistoryRevisions, HistoryBytes),
+        WatchersMax = WatchersMax,
+        WatchProgressEveryTicks = Math.Max(1, WatchProgressIntervalMs / TickMs),
+        SnapshotEverySlots = SnapshotEverySlots,
+        SnapshotEveryBytes = SnapshotEveryBytes,
+        QuotaBytes = QuotaBytes,
+        // Read ids start at a per-process random point, so that a read-index reply addressed to an earlier life of this
+        // replica (delivered late after a quick restart) cannot complete a new read with an old index.
+        FirstReadId = Random.Shared.NextInt64(1, long.MaxValue / 2),
+        TickMs = TickMs,
+        // A backstop: every request's own deadline (RequestTimeoutMs at most) has passed by then.
+        WaiterTicksMax = Math.Max(1, 2 * RequestTimeoutMs / TickMs),
+    };
+
     public void Validate()
     {
         if (!Endpoints.ContainsKey(Id))

@@ -13,8 +13,13 @@ public sealed partial class ReplicaStorage
     /// is a <see cref="StorageException"/> whose message names the file and says what to do; a disk failure is an
     /// <see cref="IOException"/>; bad options are an <see cref="ArgumentException"/>. A new directory is stamped with
     /// <paramref name="clusterId"/>, and an existing one must carry it (0: the caller names no cluster, nothing is checked).
+    /// <paramref name="snapshotRead"/> is given the newest snapshot's data (the bytes of the recovered state's
+    /// <see cref="DurableState.SnapshotData"/>) once it is read and checked, before the log's segments are, on this
+    /// thread; the log may still supersede it.
     /// </summary>
-    public static ReplicaStorage Open(IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log, ulong clusterId = 0)
+    public static ReplicaStorage Open(
+        IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log, ulong clusterId = 0,
+        Action<ReadOnlyMemory<byte>>? snapshotRead = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(replicaId);
         options.Validate();
@@ -27,7 +32,7 @@ public sealed partial class ReplicaStorage
         var lockHandle = AcquireLock(disk, directory);
         try
         {
-            return OpenLocked(disk, directory, replicaId, clusterId, mode, options, log, lockHandle);
+            return OpenLocked(disk, directory, replicaId, clusterId, mode, options, log, lockHandle, snapshotRead);
         }
         catch
         {
@@ -85,7 +90,9 @@ public sealed partial class ReplicaStorage
 
     private static bool HoldsData(IDisk disk, string path) => disk.IsDirectory(path) || disk.ReadAll(path).Length > 0;
 
-    private static ReplicaStorage OpenLocked(IDisk disk, string directory, int replicaId, ulong clusterId, StorageOpenMode mode, StorageOptions options, Action<string> log, IDisposable lockHandle)
+    private static ReplicaStorage OpenLocked(
+        IDisk disk, string directory, int replicaId, ulong clusterId, StorageOpenMode mode, StorageOptions options, Action<string> log, IDisposable lockHandle,
+        Action<ReadOnlyMemory<byte>>? snapshotRead)
     {
         var contents = Inspect(disk, directory);
         if (mode == StorageOpenMode.RebuildFromPeers)
@@ -101,7 +108,7 @@ public sealed partial class ReplicaStorage
         switch (contents)
         {
             case DirectoryContents.Initialised:
-                return Recover(disk, directory, replicaId, clusterId, options, log, lockHandle);
+                return Recover(disk, directory, replicaId, clusterId, options, log, lockHandle, snapshotRead);
             case DirectoryContents.OldLayout:
                 throw new StorageException($"{Path.Combine(directory, StorageLayout.OldLogFileName)} is the single-file log of format 1, which this build does not read. " +
                     "Run the build that wrote it, or rejoin with this build: ./synod serve <same flags> --rebuild-from-peers (moves the old file aside into discarded-<n> and rejoins as a non-voter until caught up).");

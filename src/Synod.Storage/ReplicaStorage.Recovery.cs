@@ -5,13 +5,18 @@ namespace Synod.Storage;
 /// <summary>Recovery: the meta file, the newest snapshot, then every segment replayed in order (docs/storage.md, "Recovery").</summary>
 public sealed partial class ReplicaStorage
 {
-    private static ReplicaStorage Recover(IDisk disk, string directory, int replicaId, ulong clusterId, StorageOptions options, Action<string> log, IDisposable lockHandle)
+    private static ReplicaStorage Recover(
+        IDisk disk, string directory, int replicaId, ulong clusterId, StorageOptions options, Action<string> log, IDisposable lockHandle,
+        Action<ReadOnlyMemory<byte>>? snapshotRead)
     {
         CheckMeta(disk, directory, replicaId, clusterId, log);
         var state = new DurableState();
         if (LoadNewestSnapshot(disk, Path.Combine(directory, StorageLayout.SnapshotDirectoryName), options, log) is { } snapshot)
         {
             state.Apply(snapshot);
+
+            // Checked, before the segments are read: the host may start restoring it on another thread meanwhile.
+            snapshotRead?.Invoke(snapshot.Data);
         }
 
         var wal = ReplayWal(disk, Path.Combine(directory, StorageLayout.WalDirectoryName), state, options, log);

@@ -74,10 +74,15 @@ var snapshotFreedEarlyOption = new Option<bool>("--snapshot-memory-freed-early")
     Description = "The driver gives back a snapshot's memory while the log still holds it (a driver bug): the snapshot write must then fail on freed memory.",
 };
 
+var restoredAheadOption = new Option<bool>("--restored-ahead-unchecked")
+{
+    Description = "A restarted replica's state machine, restored ahead from its stored snapshot, is taken at every later install whatever snapshot it is (a driver bug): a replica that installs a peer's snapshot goes back to its own older state.",
+};
+
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption,
+    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption, restoredAheadOption,
     noPreferredOption,
 };
 
@@ -122,6 +127,7 @@ root.SetAction(parse =>
         CleanupBeforeCheckpointSync = parse.GetValue(cleanupOption),
         PreparedInstallUnsynced = parse.GetValue(preparedUnsyncedOption),
         SnapshotMemoryFreedEarly = parse.GetValue(snapshotFreedEarlyOption),
+        RestoredAheadUnchecked = parse.GetValue(restoredAheadOption),
         PreferredLeader = parse.GetValue(noPreferredOption) ? ReplicaOptions.PreferNone : ReplicaOptions.PreferLargestId,
     };
     try
@@ -151,6 +157,7 @@ root.SetAction(parse =>
         (baseOptions.CleanupBeforeCheckpointSync ? " --cleanup-before-sync" : "") +
         (baseOptions.PreparedInstallUnsynced ? " --prepared-install-unsynced" : "") +
         (baseOptions.SnapshotMemoryFreedEarly ? " --snapshot-memory-freed-early" : "") +
+        (baseOptions.RestoredAheadUnchecked ? " --restored-ahead-unchecked" : "") +
         (baseOptions.PreferredLeader == ReplicaOptions.PreferNone ? " --no-preferred-leader" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

@@ -150,7 +150,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         LeasesSeen.Clear();
         LastCounter = (0, 0);
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
-        _storage = OpenStorage();
+        var restoredAhead = new RestoredAhead { UncheckedBug = _sim.Options.RestoredAheadUnchecked };
         var driverOptions = new DriverOptions
         {
             SessionsMax = _sim.Options.SessionsMax,
@@ -163,10 +163,19 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             FirstReadId = (long)Incarnation << 40,
             WaiterTicksMax = Math.Max(1, 2 * _sim.Options.ClientTimeoutMs / _sim.Options.TickMs),
             QuotaBytes = _sim.QuotaBytes ?? DriverOptions.QuotaBytesDefault,
+            RestoredAhead = restoredAhead,
         };
         // The bug of the upgrade from the build with lease owners is this build's: a replica started before the upgrade
         // runs the old build, which judged its own commands rightly.
         var options = _sim.BeforeLeaseOwners ? _options with { Bugs = _options.Bugs & ~ProtocolBugs.OldCommandsByOldestRules } : _options;
+
+        // The stored snapshot is offered as the server offers it (restored on another thread there, here when taken), so
+        // that the driver's first install goes the same way.
+        _storage = OpenStorage(stored =>
+        {
+            var data = Replica.SnapshotShell(stored);
+            restoredAhead.Offer(data, () => ReplicaDriver.RestoreStateMachine(data, driverOptions, options.Bugs));
+        });
         _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this)
         {
             SnapshotMemoryFreedEarlyBug = _sim.Options.SnapshotMemoryFreedEarly,
@@ -198,7 +207,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     private SimulatedDisk NewDisk() =>
         new(new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, 0xD15C0000UL + (ulong)_disks++))) { SkipFsync = (_options.Bugs & ProtocolBugs.SkipFsync) != 0 };
 
-    private ReplicaStorage OpenStorage()
+    private ReplicaStorage OpenStorage(Action<ReadOnlyMemory<byte>> snapshotRead)
     {
         var storageOptions = new StorageOptions
         {
@@ -207,7 +216,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         };
         try
         {
-            var storage = ReplicaStorage.Open(_disk, DataDirectory, Id, _nextOpenMode, storageOptions, _ => { });
+            var storage = ReplicaStorage.Open(_disk, DataDirectory, Id, _nextOpenMode, storageOptions, _ => { }, snapshotRead: snapshotRead);
             _nextOpenMode = StorageOpenMode.Existing;
             return storage;
         }

@@ -165,6 +165,13 @@ public sealed record SimulationOptions
     public bool SnapshotMemoryFreedEarly { get; init; }
 
     /// <summary>
+    /// A restarted replica's state machine, restored ahead from its stored snapshot, is handed out at every later install
+    /// too, whatever snapshot is installed (RestoredAhead.UncheckedBug): a replica that then installs a peer's snapshot
+    /// goes back to its own older state.
+    /// </summary>
+    public bool RestoredAheadUnchecked { get; init; }
+
+    /// <summary>
     /// Per run, the chance that its membership changes while it runs: spare replicas join as learners, learners are
     /// promoted, voters and learners are removed (sizes 1 to 7), among every other fault.
     /// </summary>

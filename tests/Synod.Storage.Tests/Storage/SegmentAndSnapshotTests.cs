@@ -64,6 +64,34 @@ public sealed class SegmentAndSnapshotTests
     }
 
     [Fact]
+    public void A_reopen_hands_the_caller_the_newest_snapshot_once_as_the_very_memory_the_recovered_state_holds()
+    {
+        var disk = Stores.NewSimDisk();
+        using (var storage = Stores.Open(disk, Stores.SimDirectory, StorageOpenMode.NewCluster))
+        {
+            var seen = new List<ReadOnlyMemory<byte>>();
+            using (ReplicaStorage.Open(disk, Stores.SimDirectory + "-empty", 1, StorageOpenMode.NewCluster, new StorageOptions(), _ => { }, snapshotRead: seen.Add))
+            {
+                Assert.Empty(seen);
+            }
+
+            AppendChosen(storage, 1, 30);
+            storage.Append([new SnapshotOp(20, new byte[] { 2, 0, 2 })]);
+            Stores.RunPendingSnapshot(storage);
+            AppendChosen(storage, 31, 40);
+        }
+
+        var handed = new List<ReadOnlyMemory<byte>>();
+        using var reopened = ReplicaStorage.Open(disk, Stores.SimDirectory, 1, StorageOpenMode.Existing, new StorageOptions(), _ => { }, snapshotRead: handed.Add);
+
+        // The very memory the recovered state holds: a host that restored from it ahead may hand the result to the driver
+        // only for that memory.
+        var data = Assert.Single(handed);
+        Assert.Equal(new byte[] { 2, 0, 2 }, data.ToArray());
+        Assert.True(data.Equals(reopened.State.SnapshotData!.Value));
+    }
+
+    [Fact]
     public void A_newer_snapshot_replaces_the_pending_one()
     {
         var disk = Stores.NewSimDisk();

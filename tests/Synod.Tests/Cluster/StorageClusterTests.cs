@@ -11,7 +11,7 @@ public sealed class StorageClusterTests
     private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task A_replica_whose_data_directory_was_deleted_refuses_to_start_plainly_and_rejoins_through_a_snapshot_with_rebuild_from_peers()
+    public async Task A_replica_whose_data_directory_was_deleted_refuses_to_start_plainly_rejoins_through_a_snapshot_with_rebuild_from_peers_and_restarts_from_it()
     {
         await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "50");
         var leader = await cluster.WaitForLeaderAsync(StartupLimit);
@@ -35,6 +35,17 @@ public sealed class StorageClusterTests
         Assert.Contains("installed a snapshot", cluster.Log(lost), StringComparison.Ordinal);
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
         var index = lost - 1;
+        Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
+        Assert.Equal("after-99", (await client.GetAsync("after-99", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
+
+        // Restarted again, it restores the snapshot it installed on a thread of its own while its log is read, and
+        // serves the same state.
+        cluster.Kill(lost);
+        cluster.Start(lost);
+        await cluster.WaitForAppliedAsync([lost], commit, TimeSpan.FromSeconds(30));
+        bool RestoredAhead() => cluster.Log(lost).Split("killed by the test")[^1].Contains("restored while the log was read", StringComparison.Ordinal);
+        await Eventually.WithinAsync(() => Task.FromResult(RestoredAhead()), TimeSpan.FromSeconds(10));
+        Assert.True(RestoredAhead(), $"replica {lost} did not restore its snapshot ahead.\n{cluster.Log(lost)}");
         Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
         Assert.Equal("after-99", (await client.GetAsync("after-99", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
     }

@@ -219,6 +219,17 @@ public sealed class SimulationTests
     }
 
     [Fact]
+    public void A_state_machine_restored_ahead_and_handed_out_at_every_install_is_caught_within_two_hundred_seeds()
+    {
+        // A restarted replica's state machine, restored ahead from its stored snapshot, taken again when it installs a
+        // peer's newer snapshot: it goes back to its older state, and its next slots cannot apply on it.
+        var summary = SeedRunner.Run(new SeedRange(1, SeedCount), seed => new SimulationOptions { Seed = seed, RestoredAheadUnchecked = true }, stopAtFirstFailure: true);
+
+        Assert.NotEmpty(summary.Failures);
+        Assert.Contains(summary.Failures[0].Violations, v => v.Contains("cannot be applied", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_lock_recipe_writing_without_its_fencing_token_is_caught_within_two_hundred_seeds()
     {
         // The lease holders' lock recipe, with the fencing compare left out of its write: a holder paused past its TTL
