@@ -67,13 +67,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         var driverOptions = options.ToDriverOptions();
         var restoredAhead = _restoredAhead = new RestoredAhead();
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
-            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId, stored =>
-            {
-                // Restored on a thread of its own while the log is read and the server starts; the first pass takes it.
-                var data = Replica.SnapshotShell(stored);
-                var restoring = Task.Run(() => ReplicaDriver.RestoreStateMachine(data, driverOptions, replicaOptions.Bugs));
-                restoredAhead.Offer(data, () => restoring.GetAwaiter().GetResult());
-            });
+            message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId,
+            stored => RestoreAhead(restoredAhead, stored, driverOptions, replicaOptions.Bugs));
         try
         {
             if (_storage.State.SnapshotData is { } snapshot)
@@ -288,6 +283,30 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             // Stopping.
         }
+    }
+
+    /// <summary>
+    /// Starts restoring the state machine from a stored snapshot (with the core's configuration header) on a thread of
+    /// its own, while the log is read and the server starts, and offers it to the driver's first install. Not for a
+    /// snapshot of the format this build refuses (the constructor says why, before anything parses its body). A start
+    /// that fails after this leaves the restore running until it ends; the process is exiting then.
+    /// </summary>
+    internal static void RestoreAhead(RestoredAhead restoredAhead, ReadOnlyMemory<byte> stored, DriverOptions driverOptions, ProtocolBugs bugs)
+    {
+        var data = Replica.SnapshotShell(stored);
+        try
+        {
+            Synod.Kv.KvStateMachine.CheckFormat(data.Span);
+        }
+        catch (Synod.Kv.KvFormatException)
+        {
+            return;
+        }
+
+        // Its own thread rather than the pool's: the pool's few threads start the server's listeners meanwhile.
+        var restoring = Task.Factory.StartNew(
+            () => ReplicaDriver.RestoreStateMachine(data, driverOptions, bugs), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        restoredAhead.Offer(data, () => restoring.GetAwaiter().GetResult());
     }
 
     /// <summary>

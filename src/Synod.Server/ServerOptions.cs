@@ -331,7 +331,7 @@ public sealed record ServerOptions
         SnapshotArrayAllocator = Core.SnapshotArrayAllocator ?? LargeArrays.AllocateUninitialized,
     };
 
-    /// <summary>The replica driver's settings, in ticks where it counts ticks.</summary>
+    /// <summary>The replica driver's settings, in ticks where it counts ticks; each call draws a new random first read id.</summary>
     public Synod.Driver.DriverOptions ToDriverOptions() => new()
     {
         SessionsMax = SessionsMax,

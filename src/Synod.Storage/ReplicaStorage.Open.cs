@@ -15,7 +15,7 @@ public sealed partial class ReplicaStorage
     /// <paramref name="clusterId"/>, and an existing one must carry it (0: the caller names no cluster, nothing is checked).
     /// <paramref name="snapshotRead"/> is given the newest snapshot's data (the bytes of the recovered state's
     /// <see cref="DurableState.SnapshotData"/>) once it is read and checked, before the log's segments are, on this
-    /// thread; the log may still supersede it.
+    /// thread (the log holds no snapshot records, so it is the snapshot recovered).
     /// </summary>
     public static ReplicaStorage Open(
         IDisk disk, string directory, int replicaId, StorageOpenMode mode, StorageOptions options, Action<string> log, ulong clusterId = 0,

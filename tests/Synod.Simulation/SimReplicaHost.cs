@@ -171,10 +171,12 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         // The stored snapshot is offered as the server offers it (restored on another thread there, here when taken), so
         // that the driver's first install goes the same way.
+        var offered = false;
         _storage = OpenStorage(stored =>
         {
             var data = Replica.SnapshotShell(stored);
             restoredAhead.Offer(data, () => ReplicaDriver.RestoreStateMachine(data, driverOptions, options.Bugs));
+            offered = true;
         });
         _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this)
         {
@@ -185,6 +187,13 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _sim.Oracle.OnRestart(Id);
         _lastFsyncDoneMs = _sim.NowMs;
         Process();
+
+        // The first pass installs the stored snapshot, and must take it as restored ahead: a slice that the core and
+        // Replica.SnapshotShell cut differently would silently restore it twice on a real server.
+        if (offered && !restoredAhead.Taken && !restoredAhead.UncheckedBug)
+        {
+            throw new InvalidOperationException($"Replica {Id} restarted from its stored snapshot but did not take the state machine restored ahead from it.");
+        }
     }
 
     /// <summary>The disk is replaced by an empty one: the replica restarts with --rebuild-from-peers, a non-voter.</summary>

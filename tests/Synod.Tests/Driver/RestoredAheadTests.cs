@@ -1,6 +1,7 @@
 using Synod.Core;
 using Synod.Driver;
 using Synod.Kv;
+using Synod.Server;
 
 namespace Synod.Tests.Driver;
 
@@ -65,6 +66,33 @@ public sealed class RestoredAheadTests
         var error = Assert.Throws<KvFormatException>(() => ahead.Take(Snapshot));
 
         Assert.Equal("The snapshot body has key #3 out of order.", error.Message);
+    }
+
+    [Fact]
+    public void The_servers_restore_on_its_own_thread_hands_over_a_damaged_snapshots_error_as_the_install_would_have_thrown_it()
+    {
+        var damaged = Snapshot.ToArray();
+        damaged[^1] ^= 0x40;
+        var expected = Assert.Throws<KvFormatException>(() => ReplicaDriver.RestoreStateMachine(damaged, new DriverOptions(), ProtocolBugs.None));
+        var ahead = new RestoredAhead();
+
+        ReplicaHost.RestoreAhead(ahead, damaged, new DriverOptions(), ProtocolBugs.None);
+
+        // Not an AggregateException: the owner loop reports what the restore said.
+        var error = Assert.Throws<KvFormatException>(() => ahead.Take(damaged));
+        Assert.Equal(expected.Message, error.Message);
+    }
+
+    [Fact]
+    public void The_server_restores_a_sound_snapshot_on_its_own_thread_and_the_install_takes_it()
+    {
+        var stored = Snapshot.ToArray();
+        var ahead = new RestoredAhead();
+
+        ReplicaHost.RestoreAhead(ahead, stored, new DriverOptions(), ProtocolBugs.None);
+
+        Assert.Equal(Snapshot.ToArray(), ahead.Take(stored)?.Snapshot());
+        Assert.True(ahead.Taken);
     }
 
     [Fact]
