@@ -171,13 +171,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         // The stored snapshot is offered as the server offers it (restored on another thread there, here when taken), so
         // that the driver's first install goes the same way.
-        var offered = false;
         _storage = OpenStorage(stored =>
         {
             var data = Replica.SnapshotShell(stored);
             restoredAhead.Offer(data, () => ReplicaDriver.RestoreStateMachine(data, driverOptions, options.Bugs));
-            offered = true;
         });
+
+        // Not an open refused after its snapshot was read (a damaged log, then a rebuild from peers): that offer is of
+        // memory no install will name.
+        var restoresStored = _storage.State.SnapshotData is not null;
         _driver = new ReplicaDriver(options, driverOptions, random, _storage.State, this, this, this, this)
         {
             SnapshotMemoryFreedEarlyBug = _sim.Options.SnapshotMemoryFreedEarly,
@@ -190,7 +192,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
         // The first pass installs the stored snapshot, and must take it as restored ahead: a slice that the core and
         // Replica.SnapshotShell cut differently would silently restore it twice on a real server.
-        if (offered && !restoredAhead.Taken && !restoredAhead.UncheckedBug)
+        if (restoresStored && !restoredAhead.Taken && !restoredAhead.UncheckedBug)
         {
             throw new InvalidOperationException($"Replica {Id} restarted from its stored snapshot but did not take the state machine restored ahead from it.");
         }
