@@ -17,7 +17,7 @@ to "state loaded in" (the log after the snapshot applied too) and to a lineariza
 heap at the last collection (dotnet_gc_last_collection_heap_size_bytes, all generations), and the time the collector
 paused it for in all. Then it is stopped (by pid). With --catchup, each build also starts replica 1 empty
 (--rebuild-from-peers) and is timed until it has applied up to the leader's commit index (the size of the leader's newest snapshot file
-over that time is the catch-up rate; the row also has the seconds to the snapshot installed and to it durable, from
+over that time is the catch-up rate; the row also has the seconds to the snapshot installed (and what its state machine took of them), to it durable, from
 replica 1's log, the slots of log it then applied, and its applied slot over time). A JSON line per start goes to --out, and the medians per build are printed. Replicas only on 127.0.0.1.
 """
 
@@ -119,6 +119,7 @@ def catch_up_once(cluster, work, label, executable, timeout):
                "catchup_mb_per_sec": round(size / applied / 1e6, 1),
                "installed_s": rounded(scale.log_seconds(log_path, "installed a snapshot at slot", started_wall)),
                "durable_s": rounded(scale.log_seconds(log_path, "is durable; the WAL restarts", started_wall)),
+               "install_took_s": install_took(log_path),
                "log_slots": target - installed_slot(log_path), "applied_timeline": timeline, "rss_mib": scale.rss_kib(cluster.processes[1].pid) // 1024,
                "heap_mib": round((cluster.metric_now(1, "dotnet_gc_last_collection_heap_size_bytes") or 0) / 2**20),
                "gc_paused_s": cluster.metric_now(1, "dotnet_gc_pause_time_seconds_total")}
@@ -136,6 +137,13 @@ def installed_slot(path):
     with open(path) as lines:
         slots = [int(match.group(1)) for line in lines if (match := re.search(r"installed a snapshot at slot (\d+)", line))]
     return slots[-1] if slots else 0
+
+
+def install_took(path):
+    """The seconds the last install's state machine took once its snapshot was whole (None from a build that does not say)."""
+    with open(path) as lines:
+        took = [float(match.group(1)) for line in lines if (match := re.search(r"its state machine took ([0-9.]+) s", line))]
+    return took[-1] if took else None
 
 
 def keep_log(directory, work, name):
@@ -196,7 +204,7 @@ def main():
         cluster.stop_all()
     for label, _ in builds:
         for kind, keys in (("restarts", ("loaded_s", "restored_s", "state_loaded_s", "served_s", "rss_mib", "heap_mib", "gc_paused_s")),
-                           ("catch-ups", ("catchup_s", "installed_s", "durable_s", "catchup_mb_per_sec", "rss_mib", "heap_mib", "gc_paused_s"))):
+                           ("catch-ups", ("catchup_s", "installed_s", "install_took_s", "durable_s", "catchup_mb_per_sec", "rss_mib", "heap_mib", "gc_paused_s"))):
             mine = [row for row in rows if row["build"] == label and keys[0] in row]
             medians = {key: statistics.median(row[key] for row in mine if row[key] is not None)
                        for key in keys if any(row[key] is not None for row in mine)}

@@ -26,6 +26,15 @@ public interface IReplicaEvents
     {
     }
 
+    /// <summary>
+    /// A whole snapshot of <paramref name="bytes"/> at <paramref name="slot"/> (read at a start, or assembled from a
+    /// peer's chunks) is installed next: its state machine is restored now, or taken as restored ahead.
+    /// <see cref="SnapshotInstalled"/> follows once it is.
+    /// </summary>
+    void SnapshotInstalling(long slot, long bytes)
+    {
+    }
+
     void SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled)
     {
     }

@@ -28,6 +28,7 @@ public sealed partial class ReplicaDriver
     {
         if (ready.Snapshot is not null)
         {
+            _events.SnapshotInstalling(ready.Snapshot.Slot, ready.Snapshot.Data.Length);
             Kv = _options.RestoredAhead?.Take(ready.Snapshot.Data) ?? RestoreStateMachine(ready.Snapshot.Data, _options, Core.Options.Bugs);
 
             // Another state: a leader measuring leases starts again from it (every lease a full TTL from now).
