@@ -23,6 +23,9 @@ public sealed partial class ReplicaHost
     private double _snapshotSerializeMs;
     private long _snapshotStarted;
 
+    /// <summary>When the snapshot being installed was whole, and its size (IReplicaEvents.SnapshotInstalling).</summary>
+    private (long Started, long Bytes) _installing;
+
     private void Process()
     {
         _driver.Process();
@@ -175,8 +178,6 @@ public sealed partial class ReplicaHost
         _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys, {MiB:F0} MiB; its state machine took {Seconds:F1} s)",
             Id, slot, keys, _installing.Bytes / 1048576.0, TimeProvider.System.GetElapsedTime(_installing.Started).TotalSeconds);
     }
-
-    private (long Started, long Bytes) _installing;
 
     void IReplicaEvents.SnapshotTaken(long slot, double serializeMs) => _snapshotSerializeMs = serializeMs;
 

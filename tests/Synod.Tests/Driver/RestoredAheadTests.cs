@@ -14,16 +14,24 @@ public sealed class RestoredAheadTests
 {
     private static readonly ReadOnlyMemory<byte> Snapshot = new KvStateMachine().Snapshot();
 
+    /// <summary>The driver's restore of <see cref="Snapshot"/>, counting how often it ran.</summary>
+    private sealed class CountedRestore
+    {
+        public int Count { get; private set; }
+
+        public KvStateMachine Restore()
+        {
+            Count++;
+            return ReplicaDriver.RestoreStateMachine(Snapshot, new DriverOptions(), ProtocolBugs.None);
+        }
+    }
+
     [Fact]
     public void What_was_offered_is_taken_once_for_the_memory_it_was_restored_from_and_restored_only_then()
     {
-        var restores = 0;
+        var restores = new CountedRestore();
         var ahead = new RestoredAhead();
-        ahead.Offer(Snapshot, () =>
-        {
-            restores++;
-            return ReplicaDriver.RestoreStateMachine(Snapshot, new DriverOptions(), ProtocolBugs.None);
-        });
+        ahead.Offer(Snapshot, restores.Restore);
 
         var taken = ahead.Take(Snapshot);
 
@@ -31,25 +39,21 @@ public sealed class RestoredAheadTests
         Assert.Equal(Snapshot.ToArray(), taken.Snapshot());
         Assert.True(ahead.Taken);
         Assert.Null(ahead.Take(Snapshot));
-        Assert.Equal(1, restores);
+        Assert.Equal(1, restores.Count);
     }
 
     [Fact]
     public void The_same_bytes_in_other_memory_are_not_handed_what_was_offered_and_the_offer_is_dropped()
     {
-        var restores = 0;
+        var restores = new CountedRestore();
         var ahead = new RestoredAhead();
-        ahead.Offer(Snapshot, () =>
-        {
-            restores++;
-            return new KvStateMachine();
-        });
+        ahead.Offer(Snapshot, restores.Restore);
 
         // An install of another snapshot (here: equal bytes elsewhere) restores its own; nothing offered is held after it.
         Assert.Null(ahead.Take(Snapshot.ToArray()));
         Assert.Null(ahead.Take(Snapshot));
         Assert.False(ahead.Taken);
-        Assert.Equal(0, restores);
+        Assert.Equal(0, restores.Count);
 
         var whole = new byte[Snapshot.Length + 1];
         Snapshot.CopyTo(whole);
