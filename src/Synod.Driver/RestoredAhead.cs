@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Synod.Core;
 using Synod.Kv;
 
 namespace Synod.Driver;
@@ -16,6 +18,33 @@ public sealed class RestoredAhead
 {
     private ReadOnlyMemory<byte> _data;
     private Func<KvStateMachine>? _restored;
+    private (byte[] Array, ReadOnlyMemory<byte> Shell, ArrivingRestore Restore)? _arrival;
+
+    /// <summary>
+    /// How a host restores a snapshot that is still arriving from a peer (a learner's), or null to restore it once whole
+    /// where it is installed. Given how many bytes of the core's array are in and the restore (which waits for the bytes
+    /// it reads next through the function it is given: a length of the array, returning once that many are in, with how
+    /// many are), it starts the restore on a thread of its own. The driver starts one once a transfer's configuration
+    /// header is in (<see cref="Replica.SnapshotArriving"/>), so that the restore (4-6 s at 2.75M keys) overlaps the
+    /// transfer instead of following it (docs/performance.md, "A learner restores while its snapshot arrives"); the install
+    /// of that snapshot takes it (<see cref="Take"/>), and a transfer given up ends it.
+    /// </summary>
+    public Func<int, Func<Func<int, int>, KvStateMachine>, ArrivingRestore>? StartArriving { get; init; }
+
+    /// <summary>
+    /// The bug (the simulator's --arrival-reads-ahead): the restore is told one chunk more has arrived than has, and
+    /// reads bytes not yet written (or written by a chunk that will be refused).
+    /// </summary>
+    public bool ArrivalReadsAheadBug { get; init; }
+
+    /// <summary>Installs that took a state machine restored while its snapshot arrived.</summary>
+    public int ArrivalsTaken { get; private set; }
+
+    /// <summary>
+    /// Installs of a snapshot whose arrival was being restored that did not take it (memory cut differently from the
+    /// core's): each restored it a second time. The simulator fails a run with any.
+    /// </summary>
+    public int ArrivalsMissed { get; private set; }
 
     /// <summary>
     /// The bug (the simulator's --restored-ahead-unchecked): what was offered is handed out at every install, whatever
@@ -53,6 +82,67 @@ public sealed class RestoredAhead
         _data = default;
         _restored = null;
         Taken |= restored is not null;
+        if (_arrival is var (array, shell, arriving))
+        {
+            _arrival = null;
+            if (restored is not null && data.Equals(shell))
+            {
+                ArrivalsTaken++;
+            }
+            else
+            {
+                ArrivalsMissed += MemoryMarshal.TryGetArray(data, out var installed) && installed.Array == array ? 1 : 0;
+                arriving.Abandon();
+            }
+        }
+
         return restored?.Invoke();
+    }
+
+    /// <summary>
+    /// After each pass of the driver: the snapshot the core is receiving (<see cref="Replica.SnapshotArriving"/>), if
+    /// any. Starts restoring a new one once its configuration header is in (offered as any restore ahead is, for the
+    /// shell's memory), tells the one under way how much has arrived, and gives up one the core no longer receives.
+    /// </summary>
+    internal void Arriving((byte[] Data, int Received)? arriving, int chunkBytes, Func<ReadOnlyMemory<byte>, Func<int, int>, KvStateMachine> restore)
+    {
+        if (StartArriving is null)
+        {
+            return;
+        }
+
+        if (_arrival is var (current, currentShell, currentRestore) && current != arriving?.Data)
+        {
+            _arrival = null;
+            if (_data.Equals(currentShell))
+            {
+                (_data, _restored) = (default, null);
+            }
+
+            currentRestore.Abandon();
+        }
+
+        if (arriving is not var (array, received))
+        {
+            return;
+        }
+
+        var arrived = ArrivalReadsAheadBug ? Math.Min(array.Length, received + chunkBytes) : received;
+        if (_arrival is var (_, _, underWay))
+        {
+            underWay.Arrived(arrived);
+            return;
+        }
+
+        var shellStart = Replica.SnapshotShellStart(array.AsSpan(0, arrived));
+        if (shellStart < 0)
+        {
+            return;
+        }
+
+        var shell = (ReadOnlyMemory<byte>)array.AsMemory(shellStart);
+        var started = StartArriving(arrived, waitFor => restore(shell, end => waitFor(shellStart + end) - shellStart));
+        _arrival = (array, shell, started);
+        Offer(shell, () => started.Result(array.Length));
     }
 }

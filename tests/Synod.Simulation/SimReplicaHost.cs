@@ -140,6 +140,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _cleanupInFlight = null;
     }
 
+    /// <summary>What this life of the replica restored ahead: a stored snapshot, and peers' snapshots while they arrived.</summary>
+    private RestoredAhead _restoredAhead = new();
+
     /// <summary>When this replica last started (simulated ms).</summary>
     public long StartedAtMs { get; private set; }
 
@@ -150,7 +153,19 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         LeasesSeen.Clear();
         LastCounter = (0, 0);
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
-        var restoredAhead = new RestoredAhead { UncheckedBug = _sim.Options.RestoredAheadUnchecked };
+        var restoredAhead = _restoredAhead = new RestoredAhead
+        {
+            UncheckedBug = _sim.Options.RestoredAheadUnchecked,
+            ArrivalReadsAheadBug = _sim.Options.ArrivalReadsAhead,
+
+            // As the server restores a peer's snapshot while it arrives, but lock-step: each pass waits until the restore
+            // waits for bytes not yet in, so that it reads what it would at that point, the same every run.
+            StartArriving = (arrived, restore) =>
+            {
+                var work = ArrivingWork<KvStateMachine>.Start(arrived, restore, stepped: true);
+                return new ArrivingRestore(work.Arrived, work.Abandon, work.Result);
+            },
+        };
         var driverOptions = new DriverOptions
         {
             SessionsMax = _sim.Options.SessionsMax,
@@ -424,7 +439,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     /// <summary>The driver carries out what the core says; the host counts what the simulator reports.</summary>
     private void Process()
     {
+        var arrivalsTaken = _restoredAhead.ArrivalsTaken;
         _driver.Process();
+        _sim.Faults.RestoredWhileArriving += _restoredAhead.ArrivalsTaken - arrivalsTaken;
+        if (_restoredAhead.ArrivalsMissed > 0)
+        {
+            // A slice cut differently from the core's: a real server would restore such a snapshot twice.
+            throw new InvalidOperationException($"Replica {Id} installed a snapshot it restored while it arrived without taking that restore.");
+        }
+
         _sim.Oracle.OnConfigurations(Id, Core.ConfigurationEpochs);
         NoteRebuilding();
         _sim.CheckLeasesAt(this);

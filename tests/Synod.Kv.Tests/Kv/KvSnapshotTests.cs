@@ -85,6 +85,63 @@ public sealed class KvSnapshotTests
         Assert.Equal(machine.Snapshot(), mapped.Snapshot());
     }
 
+    /// <summary>
+    /// A learner restores a snapshot while its chunks arrive (docs/performance.md, "A learner restores while its snapshot
+    /// arrives"): the restore asks for bytes as it goes and must read none it has not been given. Here the array holds
+    /// garbage until a chunk is copied in, and chunks are copied only when asked for: any byte read ahead would be
+    /// garbage. The state is the same as a whole restore's, and the keys were read before the last chunk came.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(4096)]
+    public void A_snapshot_restored_as_its_bytes_arrive_reads_none_before_they_have_and_restores_the_same_state(int chunkBytes)
+    {
+        var machine = WithClients(2);
+        var sequence = 1UL;
+        Apply(machine, [.. Enumerable.Range(0, 300).Select(i => Put(1, sequence++, $"key-{i:D3}", new string((char)('a' + (i % 26)), i % 40)))]);
+        Apply(machine, Put(2, 1, "key-007", "overwritten"));
+        var snapshot = machine.Snapshot();
+        var arriving = new byte[snapshot.Length];
+        Array.Fill(arriving, (byte)0xFF);
+        var arrived = 0;
+        var asked = new List<int>();
+        int Arrive(int end)
+        {
+            asked.Add(end);
+            Assert.InRange(end, 0, snapshot.Length);
+            while (arrived < end)
+            {
+                var chunk = Math.Min(chunkBytes, snapshot.Length - arrived);
+                snapshot.AsSpan(arrived, chunk).CopyTo(arriving.AsSpan(arrived));
+                arrived += chunk;
+            }
+
+            return arrived;
+        }
+
+        var restored = KvStateMachine.Restore(arriving.AsMemory(), keepSlices: true, arrived: Arrive);
+
+        Assert.Equal(machine.Snapshot(), restored.Snapshot());
+        Assert.Equal(machine.ContentHash(), restored.ContentHash());
+        Assert.True(asked.Count > 2, $"the restore asked for its bytes {asked.Count} times");
+        Assert.Equal(snapshot.Length, asked[^1]);
+        Assert.True(asked[^2] < snapshot.Length, "every key was read only once the last byte had come");
+        Assert.True(restored.TryGetEntry(Bytes("key-007"), out var entry) && MemoryMarshal.TryGetArray(entry.Value, out var segment) && segment.Array == arriving);
+    }
+
+    /// <summary>A snapshot damaged in transit is refused by its checksum once the last byte is in, as a whole one is.</summary>
+    [Fact]
+    public void A_damaged_snapshot_restored_as_it_arrives_is_refused_by_its_checksum()
+    {
+        var damaged = SampleMachine().Snapshot();
+        damaged[^3] ^= 0x01;
+
+        var refused = Assert.Throws<KvFormatException>(() => KvStateMachine.Restore(damaged.AsMemory(), keepSlices: true, arrived: end => damaged.Length));
+
+        Assert.Contains("CRC32C", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Memory of a manager over an array, as a mapped file is (its bytes not reachable as an array).</summary>
     private sealed class ArrayMemory(byte[] bytes) : System.Buffers.MemoryManager<byte>
     {
