@@ -366,7 +366,7 @@ public sealed partial class Replica
             var chosenAt = BinaryPrimitives.ReadInt64LittleEndian(wrapped[at..]);
             var from = BinaryPrimitives.ReadInt64LittleEndian(wrapped[(at + 8)..]);
             var length = BinaryPrimitives.ReadInt32LittleEndian(wrapped[(at + 16)..]);
-            if (length < 0 || at + 20 + length > wrapped.Length || chosenAt < 0 || from < 1 || (epochs.Count > 0 && from <= epochs[^1].EffectiveFrom))
+            if (length < 0 || at + 20 + (long)length > wrapped.Length || chosenAt < 0 || from < 1 || (epochs.Count > 0 && from <= epochs[^1].EffectiveFrom))
             {
                 problem = "a snapshot whose configuration header holds a malformed configuration";
                 return null;

@@ -130,6 +130,35 @@ public sealed class SnapshotTransferTests
         Assert.Equal(1, requests);
     }
 
+    /// <summary>
+    /// Found by a cold review (2026-12-07): a configuration header whose length field is near int.MaxValue overflowed the
+    /// bounds check (in int) and then threw from the slice inside Step, stopping the learner's owner loop. The header has
+    /// no checksum of its own, so one flipped bit from a peer could do it. Now it is refused as malformed.
+    /// </summary>
+    [Fact]
+    public void A_snapshot_whose_configuration_header_claims_a_length_near_the_largest_int_is_refused_not_thrown()
+    {
+        var (replica, take) = Learner(chunksInFlight: 16);
+        var data = new byte[40];
+        "SYCF"u8.CopyTo(data);
+        data[4] = 1;
+        data[5] = 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(6), 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(14), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(22), int.MaxValue - 10);
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+
+        for (var offset = 0; offset < data.Length; offset += 4)
+        {
+            replica.Step(new InstallSnapshot(3, 1, 90, offset, data.Length, data.AsMemory(offset, 4)));
+        }
+
+        take();
+        Assert.Equal(0, replica.CommitIndex);
+        Assert.Contains("configuration header holds a malformed configuration", replica.LastRefusal, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_snapshot_the_state_machine_refuses_is_not_installed_and_is_fetched_again_from_the_start()
     {
