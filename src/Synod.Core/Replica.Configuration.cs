@@ -314,7 +314,8 @@ public sealed partial class Replica
     /// <summary>
     /// Where the shell's bytes of a snapshot still arriving begin (as <see cref="SnapshotShellBytes"/> would cut them
     /// once it is whole), read from the <paramref name="prefix"/> that has arrived: -1 while its configuration header is
-    /// not all there, and for a header that is cut short or malformed (whose snapshot the replica refuses when whole).
+    /// not all there (or a length in it is negative). Nothing else is checked: the replica reads the whole snapshot's
+    /// header before it installs it, and an install names this offset only if it agrees.
     /// </summary>
     public static int SnapshotShellStart(ReadOnlySpan<byte> prefix)
     {

@@ -12,7 +12,8 @@ namespace Synod.Driver;
 /// every install (<see cref="DriverOptions.RestoredAhead"/>) and gets it only for the very memory it was restored from,
 /// once; anything else is restored where it is installed. The host offers it before the driver is made, and the driver
 /// takes it on its own thread afterwards. The simulator offers every restarting replica's stored snapshot too (restored
-/// when taken), so that it runs this path.
+/// when taken), so that it runs this path. A learner's snapshot from a peer is restored ahead too, while its chunks
+/// arrive (<see cref="StartArriving"/>): the driver starts that restore itself.
 /// </summary>
 public sealed class RestoredAhead
 {
@@ -33,12 +34,15 @@ public sealed class RestoredAhead
 
     /// <summary>
     /// The bug (the simulator's --arrival-reads-ahead): the restore is told one chunk more has arrived than has, and
-    /// reads bytes not yet written (or written by a chunk that will be refused).
+    /// reads bytes no chunk has written yet.
     /// </summary>
     public bool ArrivalReadsAheadBug { get; init; }
 
     /// <summary>Installs that took a state machine restored while its snapshot arrived.</summary>
     public int ArrivalsTaken { get; private set; }
+
+    /// <summary>Restores of snapshots still arriving given up: their transfer was, or the replica stopped.</summary>
+    public int ArrivalsAbandoned { get; private set; }
 
     /// <summary>
     /// Installs of a snapshot whose arrival was being restored that did not take it (memory cut differently from the
@@ -68,41 +72,63 @@ public sealed class RestoredAhead
     }
 
     /// <summary>
-    /// The state machine offered for exactly <paramref name="data"/> (the same memory, not only equal bytes), or null if
-    /// none was or it was offered for other memory; either way nothing offered is held afterwards.
+    /// The state machine offered for exactly <paramref name="data"/> (the same memory, not only equal bytes), or restored
+    /// while that very memory arrived, or null if neither; either way nothing offered or under way is held afterwards.
     /// </summary>
     public KvStateMachine? Take(ReadOnlyMemory<byte> data)
     {
-        if (UncheckedBug)
+        if (UncheckedBug && _restored is { } kept)
         {
-            return _restored?.Invoke();
+            AbandonArrival();
+            return kept();
         }
 
         var restored = data.Equals(_data) ? _restored : null;
         _data = default;
         _restored = null;
         Taken |= restored is not null;
-        if (_arrival is var (array, shell, arriving))
+        return (restored ?? ArrivalFor(data))?.Invoke();
+    }
+
+    /// <summary>
+    /// Gives up the restore of a snapshot still arriving, if one is under way: the replica stops (or, simulated,
+    /// crashes), and its thread, waiting for bytes that will not come, ends.
+    /// </summary>
+    public void AbandonArrival()
+    {
+        if (_arrival is var (_, _, arriving))
         {
             _arrival = null;
-            if (restored is not null && data.Equals(shell))
-            {
-                ArrivalsTaken++;
-            }
-            else
-            {
-                ArrivalsMissed += MemoryMarshal.TryGetArray(data, out var installed) && installed.Array == array ? 1 : 0;
-                arriving.Abandon();
-            }
+            ArrivalsAbandoned++;
+            arriving.Abandon();
+        }
+    }
+
+    /// <summary>The result of the restore under way if it is of <paramref name="data"/>; otherwise it is given up.</summary>
+    private Func<KvStateMachine>? ArrivalFor(ReadOnlyMemory<byte> data)
+    {
+        if (_arrival is not var (array, shell, arriving))
+        {
+            return null;
         }
 
-        return restored?.Invoke();
+        _arrival = null;
+        if (data.Equals(shell))
+        {
+            ArrivalsTaken++;
+            return () => arriving.Result(array.Length);
+        }
+
+        ArrivalsMissed += MemoryMarshal.TryGetArray(data, out var installed) && installed.Array == array ? 1 : 0;
+        ArrivalsAbandoned++;
+        arriving.Abandon();
+        return null;
     }
 
     /// <summary>
     /// After each pass of the driver: the snapshot the core is receiving (<see cref="Replica.SnapshotArriving"/>), if
-    /// any. Starts restoring a new one once its configuration header is in (offered as any restore ahead is, for the
-    /// shell's memory), tells the one under way how much has arrived, and gives up one the core no longer receives.
+    /// any. Starts restoring a new one once its configuration header is in (taken by the install that names its shell's
+    /// memory), tells the one under way how much has arrived, and gives up one the core no longer receives.
     /// </summary>
     internal void Arriving((byte[] Data, int Received)? arriving, int chunkBytes, Func<ReadOnlyMemory<byte>, Func<int, int>, KvStateMachine> restore)
     {
@@ -111,15 +137,9 @@ public sealed class RestoredAhead
             return;
         }
 
-        if (_arrival is var (current, currentShell, currentRestore) && current != arriving?.Data)
+        if (_arrival is var (current, _, _) && current != arriving?.Data)
         {
-            _arrival = null;
-            if (_data.Equals(currentShell))
-            {
-                (_data, _restored) = (default, null);
-            }
-
-            currentRestore.Abandon();
+            AbandonArrival();
         }
 
         if (arriving is not var (array, received))
@@ -143,6 +163,5 @@ public sealed class RestoredAhead
         var shell = (ReadOnlyMemory<byte>)array.AsMemory(shellStart);
         var started = StartArriving(arrived, waitFor => restore(shell, end => waitFor(shellStart + end) - shellStart));
         _arrival = (array, shell, started);
-        Offer(shell, () => started.Result(array.Length));
     }
 }

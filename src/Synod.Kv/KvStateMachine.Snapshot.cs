@@ -430,7 +430,10 @@ public sealed partial class KvStateMachine
         return body;
     }
 
-    /// <summary>A body whose format this build refuses (after its checksum, so that a damaged one is called damaged).</summary>
+    /// <summary>
+    /// Refuses a body whose format this build refuses: after its checksum when the snapshot is whole (so that a damaged
+    /// one is called damaged), after its header when it still arrives.
+    /// </summary>
     private static ReadOnlySpan<byte> Refused6(ReadOnlySpan<byte> body, byte version) =>
         version == SnapshotFormatVersionNoLeaseOwners ? throw NoLeaseOwnersRefused() : body;
 
@@ -444,8 +447,12 @@ public sealed partial class KvStateMachine
     {
         var available = arrived?.Invoke(reader.Position + VarintBytesMax) ?? int.MaxValue;
         var count = ReadCount(ref reader, "key count", EntryBytesMin);
-        _entries.EnsureCapacity(count);
-        var keys = values.Body is null ? null : new byte[count][];
+
+        // Arriving, the count is not yet covered by the checksum (a damaged one could ask for gigabytes): room is made
+        // for as many entries as the bytes in could hold, and grows as they are read.
+        var room = arrived is null ? count : (int)Math.Min(count, available / EntryBytesMin + 1L);
+        _entries.EnsureCapacity(room);
+        var keys = values.Body is null ? null : new byte[room][];
         byte[]? previous = null;
         for (var index = 0; index < count; index++)
         {
@@ -491,6 +498,11 @@ public sealed partial class KvStateMachine
             previous = key;
             if (keys is not null)
             {
+                if (index == keys.Length)
+                {
+                    Array.Resize(ref keys, (int)Math.Min(count, 2L * keys.Length));
+                }
+
                 keys[index] = key;
             }
         }

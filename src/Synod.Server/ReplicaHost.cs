@@ -235,6 +235,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             }
         }
 
+        // The owner loop has ended: a restore of a snapshot still arriving would wait for its bytes for good.
+        _restoredAhead.AbandonArrival();
         await _peers.DisposeAsync();
         if (_snapshotWriting is not null)
         {

@@ -88,7 +88,7 @@ var root = new RootCommand("Synod's deterministic simulator: the real core and s
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
     stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption, restoredAheadOption,
-    arrivalReadsAheadOption,     noPreferredOption,
+    arrivalReadsAheadOption, noPreferredOption,
 };
 
 root.SetAction(parse =>

@@ -128,6 +128,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void Crash()
     {
         Up = false;
+        var abandoned = _restoredAhead.ArrivalsAbandoned;
+        _restoredAhead.AbandonArrival();
+        _sim.Faults.ArrivalsAbandoned += _restoredAhead.ArrivalsAbandoned - abandoned;
         CrashedAtMs = _sim.NowMs;
         LastLifeMs = _sim.NowMs - StartedAtMs;
         Incarnation++;
@@ -142,6 +145,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     /// <summary>What this life of the replica restored ahead: a stored snapshot, and peers' snapshots while they arrived.</summary>
     private RestoredAhead _restoredAhead = new();
+
+    /// <summary>The run is over: a restore of a snapshot still arriving ends (its thread would wait for good).</summary>
+    public void EndRun() => _restoredAhead.AbandonArrival();
 
     /// <summary>When this replica last started (simulated ms).</summary>
     public long StartedAtMs { get; private set; }
@@ -439,9 +445,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     /// <summary>The driver carries out what the core says; the host counts what the simulator reports.</summary>
     private void Process()
     {
-        var arrivalsTaken = _restoredAhead.ArrivalsTaken;
+        var (taken, abandoned) = (_restoredAhead.ArrivalsTaken, _restoredAhead.ArrivalsAbandoned);
         _driver.Process();
-        _sim.Faults.RestoredWhileArriving += _restoredAhead.ArrivalsTaken - arrivalsTaken;
+        _sim.Faults.RestoredWhileArriving += _restoredAhead.ArrivalsTaken - taken;
+        _sim.Faults.ArrivalsAbandoned += _restoredAhead.ArrivalsAbandoned - abandoned;
         if (_restoredAhead.ArrivalsMissed > 0)
         {
             // A slice cut differently from the core's: a real server would restore such a snapshot twice.

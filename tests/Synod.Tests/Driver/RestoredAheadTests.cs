@@ -118,6 +118,7 @@ public sealed class RestoredAheadTests
         Assert.NotNull(ahead.Take(Snapshot.ToArray()));
         Assert.NotNull(ahead.Take(Snapshot));
     }
+
     /// <summary>
     /// A learner restores a peer's snapshot while its chunks arrive (docs/performance.md, "A learner restores while its
     /// snapshot arrives"), on a thread of its own as the server runs it, or lock-step as the simulator does; the install
