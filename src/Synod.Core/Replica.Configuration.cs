@@ -312,23 +312,6 @@ public sealed partial class Replica
     }
 
     /// <summary>
-    /// Where the shell's bytes of a snapshot still arriving begin (as <see cref="SnapshotShellBytes"/> would cut them
-    /// once it is whole), read from the <paramref name="prefix"/> that has arrived: -1 while its configuration header is
-    /// not all there (or a length in it is negative). Nothing else is checked: the replica reads the whole snapshot's
-    /// header before it installs it, and an install names this offset only if it agrees.
-    /// </summary>
-    public static int SnapshotShellStart(ReadOnlySpan<byte> prefix)
-    {
-        if (prefix.Length < EnvelopeMagic.Length)
-        {
-            return -1;
-        }
-
-        var shell = SnapshotShellBytes(prefix);
-        return shell.IsEmpty ? -1 : prefix.Length - shell.Length;
-    }
-
-    /// <summary>
     /// <see cref="SnapshotShellBytes"/> as memory: the slice of <paramref name="stored"/> that the replica hands its shell
     /// when it restores from it (empty if the header is cut short).
     /// </summary>

@@ -14,17 +14,6 @@ public sealed partial class Replica
     private long _catchUpSentTick = long.MinValue / 2;
     private IncomingSnapshot? _incomingSnapshot;
 
-    /// <summary>
-    /// The array a snapshot from a peer is being assembled in, and how many of its bytes from the start have arrived.
-    /// Nothing below that count is written again (a chunk ahead of it is copied past it, a duplicate below it dropped), so
-    /// a host may read that much while more arrives, as a learner restoring it meanwhile does; a transfer given up for
-    /// another gets a new array from <see cref="ReplicaOptions.SnapshotArrayAllocator"/>. Null while none is being
-    /// received that could be installed: none, the last chunk in, the commit index at or past its slot (the core drops it
-    /// at its next request), or while this replica leads (it takes no chunks then).
-    /// </summary>
-    public (byte[] Data, int Received)? SnapshotArriving =>
-        _incomingSnapshot is { } incoming && incoming.Slot > _commitIndex && _role != ReplicaRole.Leader ? (incoming.Data, incoming.Received) : null;
-
     /// <summary>The slot of each peer's snapshot as its last heartbeat said it (0: none, or a build before heartbeats said it).</summary>
     private readonly Dictionary<int, long> _peerSnapshotSlot = [];
 

@@ -104,9 +104,7 @@ public sealed record ReplicaOptions
     /// <see cref="SnapshotBytesMax"/>). Its contents may be undefined: the core writes every byte from the chunks before
     /// the snapshot leaves it (a transfer is installed only once the chunks received in order reach its length). Null:
     /// <c>new byte[length]</c>. The server passes arrays backed by huge pages (Synod.Storage's LargeArrays), which a
-    /// learner fills several times faster on this project's machines, without zeroing them first on the owner loop. Each
-    /// call must return a new array, never one handed out before: a host that restores a snapshot while it arrives
-    /// (<see cref="Replica.SnapshotArriving"/>) tells one transfer from the next by its array.
+    /// learner fills several times faster on this project's machines, without zeroing them first on the owner loop.
     /// </summary>
     public Func<int, byte[]>? SnapshotArrayAllocator { get; init; }
 

@@ -19,9 +19,8 @@ public sealed partial class ReplicaDriver
     /// The state machine restored from a snapshot's shell bytes as a driver with <paramref name="options"/> and
     /// <paramref name="bugs"/> restores it: pure, so a host may run it ahead on another thread (<see cref="RestoredAhead"/>).
     /// </summary>
-    /// <param name="arrived">For a snapshot still arriving: how the restore waits for its bytes (see <see cref="KvStateMachine.Restore(ReadOnlyMemory{byte}, bool, int, KvBugs, KvHistoryLimits?, Func{int, int}?)"/>).</param>
-    public static KvStateMachine RestoreStateMachine(ReadOnlyMemory<byte> data, DriverOptions options, ProtocolBugs bugs, Func<int, int>? arrived = null) =>
-        KvStateMachine.Restore(data, SlicesMayBeKept(data), options.SessionsMax, KvBugsOf(bugs), options.History, arrived);
+    public static KvStateMachine RestoreStateMachine(ReadOnlyMemory<byte> data, DriverOptions options, ProtocolBugs bugs) =>
+        KvStateMachine.Restore(data, SlicesMayBeKept(data), options.SessionsMax, KvBugsOf(bugs), options.History);
 
     private static byte[][] CopiesOf(byte[][] commands) => [.. commands.Select(command => (byte[])command.Clone())];
 

@@ -343,11 +343,6 @@ public sealed partial class ReplicaDriver
     {
         ProcessReadies();
         FreeLentSnapshots();
-        if (_options.RestoredAhead is { } ahead)
-        {
-            var (options, bugs) = (_options, Core.Options.Bugs);
-            ahead.Arriving(Core.SnapshotArriving, Core.Options.SnapshotChunkBytes, (shell, arrived) => RestoreStateMachine(shell, options, bugs, arrived));
-        }
     }
 
     private void ProcessReadies()

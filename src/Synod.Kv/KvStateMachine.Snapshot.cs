@@ -57,10 +57,6 @@ public sealed partial class KvStateMachine
     private const int SessionBytesMin = 4;
     private const int EventBytesMin = 4;
 
-    // The largest encodings, up to which a snapshot still arriving is waited for before they are read.
-    private const int VarintBytesMax = 10;
-    private const int PreambleBytesMax = 3 * VarintBytesMax + 1;
-
     private static ReadOnlySpan<byte> SnapshotMagic => "SYKV"u8;
 
     /// <summary>Writes the whole state: applied slot, every key and value, every session.</summary>
@@ -200,27 +196,17 @@ public sealed partial class KvStateMachine
     /// "Restored values as slices of the snapshot"). Only for memory that is never written again and stays readable while
     /// referenced (the replica driver passes a managed array only); never memory that is freed by hand.
     /// </summary>
-    /// <param name="arrived">
-    /// For a snapshot whose bytes are still arriving (a learner's, chunk by chunk): called with a length, it returns once
-    /// at least that many bytes from the start of <paramref name="snapshot"/> are in place and never written again, with
-    /// how many are. The keys are read as they arrive and the body's checksum is checked once the last byte is in, before
-    /// anything after the keys is read. Null for a snapshot that is whole.
-    /// </param>
     public static KvStateMachine Restore(
-        ReadOnlyMemory<byte> snapshot, bool keepSlices, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null,
-        Func<int, int>? arrived = null) =>
+        ReadOnlyMemory<byte> snapshot, bool keepSlices, int sessionsMax = KvLimits.SessionsMaxDefault, KvBugs bugs = KvBugs.None, KvHistoryLimits? history = null) =>
         Restore(snapshot.Span, keepSlices && snapshot.Length >= SnapshotHeaderBytes ? new RestoredValues(snapshot[SnapshotHeaderBytes..]) : default,
-            sessionsMax, bugs, history, arrived);
+            sessionsMax, bugs, history);
 
     private static KvStateMachine Restore(
-        ReadOnlySpan<byte> snapshot, RestoredValues values, int sessionsMax, KvBugs bugs, KvHistoryLimits? history, Func<int, int>? arrived = null)
+        ReadOnlySpan<byte> snapshot, RestoredValues values, int sessionsMax, KvBugs bugs, KvHistoryLimits? history)
     {
-        var body = arrived is null ? CheckedSnapshotBody(snapshot, out var version) : SnapshotBodyArriving(snapshot, arrived, out version);
+        var body = CheckedSnapshotBody(snapshot, out var version);
         var machine = new KvStateMachine(sessionsMax, bugs, history);
         var reader = new ByteReader(body, SnapshotBody);
-        var total = snapshot.Length;
-        Func<int, int>? bodyArrived = arrived is null ? null : end => arrived(Math.Min(total, SnapshotHeaderBytes + end)) - SnapshotHeaderBytes;
-        bodyArrived?.Invoke(PreambleBytesMax);
         var appliedSlot = reader.ReadVarint("applied slot");
         if (appliedSlot > long.MaxValue)
         {
@@ -252,16 +238,9 @@ public sealed partial class KvStateMachine
             };
         }
 
-        if (machine.ReadEntries(ref reader, revisions, values, bodyArrived) is { Length: > 0 } restoredKeys && values.Body is { } restoredBody)
+        if (machine.ReadEntries(ref reader, revisions, values) is { Length: > 0 } restoredKeys && values.Body is { } restoredBody)
         {
             machine.KeepRestoredArray(BackingOf(restoredBody), restoredKeys);
-        }
-
-        if (arrived is not null)
-        {
-            // The rest of the body (sessions, history, leases) is small beside the keys: read once all is in and checked.
-            arrived(snapshot.Length);
-            CheckedSnapshotBody(snapshot, out _);
         }
 
         if (!revisions && (bugs & KvBugs.RevisionsStartAtRestore) != 0)
@@ -374,31 +353,6 @@ public sealed partial class KvStateMachine
     /// <summary>Checks the header and the body's checksum, and returns the body.</summary>
     private static ReadOnlySpan<byte> CheckedSnapshotBody(ReadOnlySpan<byte> snapshot, out byte version)
     {
-        var body = CheckedSnapshotHeader(snapshot, out version);
-        var storedChecksum = BinaryPrimitives.ReadUInt32LittleEndian(snapshot[SnapshotChecksumOffset..]);
-        var actualChecksum = Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body);
-        if (storedChecksum != actualChecksum)
-        {
-            throw new KvFormatException(
-                $"The snapshot is corrupt: the body's CRC32C checksum is 0x{actualChecksum:x8} but the header records 0x{storedChecksum:x8}.");
-        }
-
-        return Refused6(body, version);
-    }
-
-    /// <summary>
-    /// The body of a snapshot still arriving, once its header has: checked as far as it can be (the checksum once the
-    /// keys are read, in <see cref="Restore(ReadOnlySpan{byte}, RestoredValues, int, KvBugs, KvHistoryLimits?, Func{int, int}?)"/>).
-    /// </summary>
-    private static ReadOnlySpan<byte> SnapshotBodyArriving(ReadOnlySpan<byte> snapshot, Func<int, int> arrived, out byte version)
-    {
-        arrived(Math.Min(snapshot.Length, SnapshotHeaderBytes));
-        return Refused6(CheckedSnapshotHeader(snapshot, out version), version);
-    }
-
-    /// <summary>Checks the header (magic, format, the body's length; not its checksum), and returns the body.</summary>
-    private static ReadOnlySpan<byte> CheckedSnapshotHeader(ReadOnlySpan<byte> snapshot, out byte version)
-    {
         if (snapshot.Length < SnapshotHeaderBytes)
         {
             throw new KvFormatException(
@@ -427,15 +381,21 @@ public sealed partial class KvStateMachine
                 $"The snapshot is {problem}: its header announces a {bodyLength}-byte body but {body.Length} bytes follow the header.");
         }
 
+        var storedChecksum = BinaryPrimitives.ReadUInt32LittleEndian(snapshot[SnapshotChecksumOffset..]);
+        var actualChecksum = Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, body);
+        if (storedChecksum != actualChecksum)
+        {
+            throw new KvFormatException(
+                $"The snapshot is corrupt: the body's CRC32C checksum is 0x{actualChecksum:x8} but the header records 0x{storedChecksum:x8}.");
+        }
+
+        if (version == SnapshotFormatVersionNoLeaseOwners)
+        {
+            throw NoLeaseOwnersRefused();
+        }
+
         return body;
     }
-
-    /// <summary>
-    /// Refuses a body whose format this build refuses: after its checksum when the snapshot is whole (so that a damaged
-    /// one is called damaged), after its header when it still arrives.
-    /// </summary>
-    private static ReadOnlySpan<byte> Refused6(ReadOnlySpan<byte> body, byte version) =>
-        version == SnapshotFormatVersionNoLeaseOwners ? throw NoLeaseOwnersRefused() : body;
 
     /// <summary>
     /// The keys in order. A snapshot from before revisions (version 1 or 2), or one taken before they started, holds
@@ -443,24 +403,14 @@ public sealed partial class KvStateMachine
     /// on every replica (<see cref="StartRevisions"/>).
     /// </summary>
     /// <returns>The keys read, in order, when the values are slices of the snapshot's array; otherwise null.</returns>
-    private byte[][]? ReadEntries(ref ByteReader reader, bool revisions, RestoredValues values, Func<int, int>? arrived)
+    private byte[][]? ReadEntries(ref ByteReader reader, bool revisions, RestoredValues values)
     {
-        var available = arrived?.Invoke(reader.Position + VarintBytesMax) ?? int.MaxValue;
         var count = ReadCount(ref reader, "key count", EntryBytesMin);
-
-        // Arriving, the count is not yet covered by the checksum (a damaged one could ask for gigabytes): room is made
-        // for as many entries as the bytes in could hold, and grows as they are read.
-        var room = arrived is null ? count : (int)Math.Min(count, available / EntryBytesMin + 1L);
-        _entries.EnsureCapacity(room);
-        var keys = values.Body is null ? null : new byte[room][];
+        _entries.EnsureCapacity(count);
+        var keys = values.Body is null ? null : new byte[count][];
         byte[]? previous = null;
         for (var index = 0; index < count; index++)
         {
-            if (arrived is not null)
-            {
-                available = EntryArrived(reader, revisions, available, arrived);
-            }
-
             var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax)).ToArray();
             var value = values.Take(reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)), reader.Position);
 
@@ -498,37 +448,11 @@ public sealed partial class KvStateMachine
             previous = key;
             if (keys is not null)
             {
-                if (index == keys.Length)
-                {
-                    Array.Resize(ref keys, (int)Math.Min(count, 2L * keys.Length));
-                }
-
                 keys[index] = key;
             }
         }
 
         return keys;
-    }
-
-    /// <summary>
-    /// Waits until the whole of the entry <paramref name="reader"/> (a copy) is at has arrived, its two lengths read as
-    /// they come; returns how many bytes have. A malformed entry is left to the reading that follows, which throws.
-    /// </summary>
-    private static int EntryArrived(ByteReader reader, bool revisions, int available, Func<int, int> arrived)
-    {
-        int Ensure(int end) => end > available ? available = arrived(end) : available;
-        try
-        {
-            Ensure(reader.Position + VarintBytesMax);
-            reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax, nameof(KvLimits.KeyBytesMax));
-            Ensure(reader.Position + VarintBytesMax);
-            reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax));
-            return Ensure(reader.Position + (revisions ? 3 * VarintBytesMax : 0));
-        }
-        catch (KvFormatException)
-        {
-            return available;
-        }
     }
 
     private void ReadSessions(ref ByteReader reader, bool emptySessionsAllowed, bool revisions)

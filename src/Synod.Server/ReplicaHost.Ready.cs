@@ -24,7 +24,7 @@ public sealed partial class ReplicaHost
     private long _snapshotStarted;
 
     /// <summary>When the snapshot being installed was whole, and its size (IReplicaEvents.SnapshotInstalling).</summary>
-    private (long Started, long Bytes, int ArrivalsTaken) _installing;
+    private (long Started, long Bytes) _installing;
 
     private void Process()
     {
@@ -167,18 +167,16 @@ public sealed partial class ReplicaHost
     void IReplicaEvents.Handover(bool started, string line) =>
         _logger.LogInformation("replica {Id}: {Handover}", Id, started ? line : "handover given up: " + line);
 
-    void IReplicaEvents.SnapshotInstalling(long slot, long bytes) => _installing = (TimeProvider.System.GetTimestamp(), bytes, _restoredAhead.ArrivalsTaken);
+    void IReplicaEvents.SnapshotInstalling(long slot, long bytes) => _installing = (TimeProvider.System.GetTimestamp(), bytes);
 
     void IReplicaEvents.SnapshotInstalled(long slot, int keys, ReplicaRole roleWhenInstalled)
     {
         Metrics.SnapshotsInstalled.Add(1, Metrics.Replica);
 
         // How long the owner loop spent on the state machine once the snapshot was whole (read, or every chunk in): at
-        // millions of keys, seconds, which a catch-up's or a restart's time is otherwise hard to split by. Restored while
-        // its chunks arrived, what is left of the restore when the last came.
-        _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys, {MiB:F0} MiB; its state machine took {Seconds:F1} s{More})",
-            Id, slot, keys, _installing.Bytes / 1048576.0, TimeProvider.System.GetElapsedTime(_installing.Started).TotalSeconds,
-            _restoredAhead.ArrivalsTaken > _installing.ArrivalsTaken ? " more, restored while it arrived" : "");
+        // millions of keys, seconds, which a catch-up's or a restart's time is otherwise hard to split by.
+        _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys, {MiB:F0} MiB; its state machine took {Seconds:F1} s)",
+            Id, slot, keys, _installing.Bytes / 1048576.0, TimeProvider.System.GetElapsedTime(_installing.Started).TotalSeconds);
     }
 
     void IReplicaEvents.SnapshotTaken(long slot, double serializeMs) => _snapshotSerializeMs = serializeMs;

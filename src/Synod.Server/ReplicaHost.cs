@@ -65,7 +65,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         var replicaOptions = options.ToReplicaOptions();
         var driverOptions = options.ToDriverOptions();
-        var restoredAhead = _restoredAhead = new RestoredAhead { StartArriving = StartArriving };
+        var restoredAhead = _restoredAhead = new RestoredAhead();
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
             message => _logger.LogWarning("replica {Id}: {Message}", options.Id, message), options.ClusterId,
             stored => RestoreAhead(restoredAhead, stored, driverOptions, replicaOptions.Bugs));
@@ -235,8 +235,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             }
         }
 
-        // The owner loop has ended: a restore of a snapshot still arriving would wait for its bytes for good.
-        _restoredAhead.AbandonArrival();
         await _peers.DisposeAsync();
         if (_snapshotWriting is not null)
         {
@@ -309,16 +307,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         var restoring = Task.Factory.StartNew(
             () => ReplicaDriver.RestoreStateMachine(data, driverOptions, bugs), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         restoredAhead.Offer(data, () => restoring.GetAwaiter().GetResult());
-    }
-
-    /// <summary>
-    /// Starts restoring a peer's snapshot while its chunks arrive, on a thread of its own (docs/performance.md, "A learner
-    /// restores while its snapshot arrives").
-    /// </summary>
-    internal static ArrivingRestore StartArriving(int arrived, Func<Func<int, int>, Synod.Kv.KvStateMachine> restore)
-    {
-        var work = ArrivingWork<Synod.Kv.KvStateMachine>.Start(arrived, restore, stepped: false);
-        return new ArrivingRestore(work.Arrived, work.Abandon, work.Result);
     }
 
     /// <summary>

@@ -48,12 +48,6 @@ public sealed class FaultCounters
     /// <summary>Installed snapshots whose file a replica began writing beside the restore (ReplicaStorage.PrepareInstall).</summary>
     public long InstallsPrepared { get; set; }
 
-    /// <summary>Peers' snapshots installed with the state machine restored while their chunks arrived.</summary>
-    public long RestoredWhileArriving { get; set; }
-
-    /// <summary>Restores of peers' snapshots still arriving given up with their transfer, or by a crash.</summary>
-    public long ArrivalsAbandoned { get; set; }
-
     /// <summary>Snapshots a peer sent to a replica too far behind to catch up slot by slot.</summary>
     public long SnapshotsSentToLaggards { get; set; }
 
@@ -214,8 +208,6 @@ public sealed class FaultCounters
         SnapshotFilesWritten += other.SnapshotFilesWritten;
         SnapshotsInstalled += other.SnapshotsInstalled;
         InstallsPrepared += other.InstallsPrepared;
-        RestoredWhileArriving += other.RestoredWhileArriving;
-        ArrivalsAbandoned += other.ArrivalsAbandoned;
         SnapshotsSentToLaggards += other.SnapshotsSentToLaggards;
         LeaderChanges += other.LeaderChanges;
         SnapshotChunksDelivered += other.SnapshotChunksDelivered;
@@ -271,7 +263,7 @@ public sealed class FaultCounters
     public override string ToString() =>
         $"crashes={Crashes} restarts={Restarts} power-failures={PowerFailures} partitions={Partitions} (one-way {OneWayPartitions}) " +
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
-        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} installs-prepared={InstallsPrepared} restored-while-arriving={RestoredWhileArriving} arrivals-abandoned={ArrivalsAbandoned} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
+        $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} installs-prepared={InstallsPrepared} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
         $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} bridges={Bridges} snapshots-overtaken={SnapshotsOvertaken} bridge-handovers-asked={BridgeHandoversAsked} auth-runs={AuthRuns} writes-denied={WritesDenied} quota-runs={QuotaRuns} writes-refused-no-space={WritesRefusedNoSpace} writes-over-quota={WritesOverQuota} writes-refused-lagging={WritesRefusedLagging} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

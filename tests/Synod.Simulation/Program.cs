@@ -79,16 +79,11 @@ var restoredAheadOption = new Option<bool>("--restored-ahead-unchecked")
     Description = "A restarted replica's state machine, restored ahead from its stored snapshot, is taken at every later install whatever snapshot it is (a driver bug): a replica that installs a peer's snapshot goes back to its own older state.",
 };
 
-var arrivalReadsAheadOption = new Option<bool>("--arrival-reads-ahead")
-{
-    Description = "A learner restoring a peer's snapshot while its chunks arrive is told one chunk more has come than has (a driver bug): it reads bytes not yet written.",
-};
-
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
     stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption, restoredAheadOption,
-    arrivalReadsAheadOption, noPreferredOption,
+    noPreferredOption,
 };
 
 root.SetAction(parse =>
@@ -133,7 +128,6 @@ root.SetAction(parse =>
         PreparedInstallUnsynced = parse.GetValue(preparedUnsyncedOption),
         SnapshotMemoryFreedEarly = parse.GetValue(snapshotFreedEarlyOption),
         RestoredAheadUnchecked = parse.GetValue(restoredAheadOption),
-        ArrivalReadsAhead = parse.GetValue(arrivalReadsAheadOption),
         PreferredLeader = parse.GetValue(noPreferredOption) ? ReplicaOptions.PreferNone : ReplicaOptions.PreferLargestId,
     };
     try
@@ -164,7 +158,6 @@ root.SetAction(parse =>
         (baseOptions.PreparedInstallUnsynced ? " --prepared-install-unsynced" : "") +
         (baseOptions.SnapshotMemoryFreedEarly ? " --snapshot-memory-freed-early" : "") +
         (baseOptions.RestoredAheadUnchecked ? " --restored-ahead-unchecked" : "") +
-        (baseOptions.ArrivalReadsAhead ? " --arrival-reads-ahead" : "") +
         (baseOptions.PreferredLeader == ReplicaOptions.PreferNone ? " --no-preferred-leader" : "");
     var summary = SeedRunner.Run(seeds, seed => baseOptions with { Seed = seed }, onResult: result =>
     {

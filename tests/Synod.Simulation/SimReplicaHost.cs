@@ -128,9 +128,6 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void Crash()
     {
         Up = false;
-        var abandoned = _restoredAhead.ArrivalsAbandoned;
-        _restoredAhead.AbandonArrival();
-        _sim.Faults.ArrivalsAbandoned += _restoredAhead.ArrivalsAbandoned - abandoned;
         CrashedAtMs = _sim.NowMs;
         LastLifeMs = _sim.NowMs - StartedAtMs;
         Incarnation++;
@@ -143,12 +140,6 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _cleanupInFlight = null;
     }
 
-    /// <summary>What this life of the replica restored ahead: a stored snapshot, and peers' snapshots while they arrived.</summary>
-    private RestoredAhead _restoredAhead = new();
-
-    /// <summary>The run is over: a restore of a snapshot still arriving ends (its thread would wait for good).</summary>
-    public void EndRun() => _restoredAhead.AbandonArrival();
-
     /// <summary>When this replica last started (simulated ms).</summary>
     public long StartedAtMs { get; private set; }
 
@@ -159,19 +150,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         LeasesSeen.Clear();
         LastCounter = (0, 0);
         var random = new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, (ulong)Incarnation));
-        var restoredAhead = _restoredAhead = new RestoredAhead
-        {
-            UncheckedBug = _sim.Options.RestoredAheadUnchecked,
-            ArrivalReadsAheadBug = _sim.Options.ArrivalReadsAhead,
-
-            // As the server restores a peer's snapshot while it arrives, but lock-step: each pass waits until the restore
-            // waits for bytes not yet in, so that it reads what it would at that point, the same every run.
-            StartArriving = (arrived, restore) =>
-            {
-                var work = ArrivingWork<KvStateMachine>.Start(arrived, restore, stepped: true);
-                return new ArrivingRestore(work.Arrived, work.Abandon, work.Result);
-            },
-        };
+        var restoredAhead = new RestoredAhead { UncheckedBug = _sim.Options.RestoredAheadUnchecked };
         var driverOptions = new DriverOptions
         {
             SessionsMax = _sim.Options.SessionsMax,
@@ -445,16 +424,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     /// <summary>The driver carries out what the core says; the host counts what the simulator reports.</summary>
     private void Process()
     {
-        var (taken, abandoned) = (_restoredAhead.ArrivalsTaken, _restoredAhead.ArrivalsAbandoned);
         _driver.Process();
-        _sim.Faults.RestoredWhileArriving += _restoredAhead.ArrivalsTaken - taken;
-        _sim.Faults.ArrivalsAbandoned += _restoredAhead.ArrivalsAbandoned - abandoned;
-        if (_restoredAhead.ArrivalsMissed > 0)
-        {
-            // A slice cut differently from the core's: a real server would restore such a snapshot twice.
-            throw new InvalidOperationException($"Replica {Id} installed a snapshot it restored while it arrived without taking that restore.");
-        }
-
         _sim.Oracle.OnConfigurations(Id, Core.ConfigurationEpochs);
         NoteRebuilding();
         _sim.CheckLeasesAt(this);

@@ -172,12 +172,6 @@ public sealed record SimulationOptions
     public bool RestoredAheadUnchecked { get; init; }
 
     /// <summary>
-    /// A learner restoring a peer's snapshot while its chunks arrive is told one chunk more has come than has
-    /// (RestoredAhead.ArrivalReadsAheadBug): it reads bytes not yet written, and restores a state no replica has.
-    /// </summary>
-    public bool ArrivalReadsAhead { get; init; }
-
-    /// <summary>
     /// Per run, the chance that its membership changes while it runs: spare replicas join as learners, learners are
     /// promoted, voters and learners are removed (sizes 1 to 7), among every other fault.
     /// </summary>

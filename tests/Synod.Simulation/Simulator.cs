@@ -253,11 +253,6 @@ public sealed partial class Simulator
 
     private SimulationResult Conclude()
     {
-        foreach (var host in _hosts)
-        {
-            host.EndRun();
-        }
-
         _violations.InsertRange(0, Oracle.Violations);
         if (Oracle.ViolationCount > Oracle.Violations.Count)
         {

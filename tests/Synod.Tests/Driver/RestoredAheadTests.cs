@@ -1,4 +1,3 @@
-using System.Text;
 using Synod.Core;
 using Synod.Driver;
 using Synod.Kv;
@@ -117,46 +116,5 @@ public sealed class RestoredAheadTests
 
         Assert.NotNull(ahead.Take(Snapshot.ToArray()));
         Assert.NotNull(ahead.Take(Snapshot));
-    }
-
-    /// <summary>
-    /// A learner restores a peer's snapshot while its chunks arrive (docs/performance.md, "A learner restores while its
-    /// snapshot arrives"), on a thread of its own as the server runs it, or lock-step as the simulator does; the install
-    /// takes that restore, and the learner then holds the leader's state.
-    /// </summary>
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_learner_restores_a_peers_snapshot_while_its_chunks_arrive_and_its_install_takes_that_restore(bool stepped)
-    {
-        var ahead = new List<RestoredAhead>();
-        var cluster = new DriverCluster(3, sessionsMax: 16, options =>
-        {
-            ahead.Add(new RestoredAhead { StartArriving = stepped ? StartStepped : ReplicaHost.StartArriving });
-            return options with { SnapshotEverySlots = 5, RestoredAhead = ahead[^1] };
-        }, core => core with { SnapshotChunkBytes = 64 }) { LogCompactsAtOnce = true };
-        var leader = cluster.ElectLeader();
-        var behind = leader == 3 ? 2 : 3;
-        var client = cluster.Register(leader, nonce: 1);
-        cluster.Isolated.Add(behind);
-        for (var i = 1; i <= 40; i++)
-        {
-            Assert.Equal(KvStatus.Ok, cluster.Write(leader, new KvCommand(client, (ulong)i, KvOperation.Put, Encoding.UTF8.GetBytes($"key-{i:D2}"), new byte[100])).Result?.Status);
-        }
-
-        cluster.Isolated.Remove(behind);
-        cluster.TickAll(100);
-
-        Assert.Equal(cluster[leader].Kv.AppliedSlot, cluster[behind].Kv.AppliedSlot);
-        Assert.Equal(cluster[leader].Kv.ContentHash(), cluster[behind].Kv.ContentHash());
-        Assert.Equal((1, 0), (ahead[behind - 1].ArrivalsTaken, ahead[behind - 1].ArrivalsMissed));
-        Assert.True(cluster[behind].Core.SnapshotSlot > 0, "the learner caught up without a snapshot");
-    }
-
-    /// <summary>As the simulator starts a restore of a snapshot still arriving.</summary>
-    private static ArrivingRestore StartStepped(int arrived, Func<Func<int, int>, KvStateMachine> restore)
-    {
-        var work = Synod.Storage.ArrivingWork<KvStateMachine>.Start(arrived, restore, stepped: true);
-        return new ArrivingRestore(work.Arrived, work.Abandon, work.Result);
     }
 }

@@ -57,10 +57,6 @@ public sealed class SimulationTests
 
         // Membership changes in some runs: spares join, learners are promoted, members are removed and stop.
         Assert.True(faults.ReconfiguringRuns > 0 && faults.Reconfigurations > faults.ReconfiguringRuns && faults.ReplicasJoined > 0 && faults.ReplicasRetired > 0, faults.ToString());
-
-        // Learners restore peers' snapshots while their chunks arrive, and their installs take those restores; some are
-        // given up with their transfer or by a crash.
-        Assert.True(faults.RestoredWhileArriving > 0 && faults.ArrivalsAbandoned > 0, faults.ToString());
     }
 
     [Fact]
@@ -220,17 +216,6 @@ public sealed class SimulationTests
 
         Assert.NotEmpty(summary.Failures);
         Assert.Contains(summary.Failures[0].Violations, v => v.Contains("SnapshotMemory", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void A_learner_restoring_a_snapshot_from_bytes_not_yet_arrived_is_caught_within_two_hundred_seeds()
-    {
-        // Told one chunk more has arrived than has, the restore reads bytes no chunk has written yet: the state it makes
-        // is refused (keys out of order, revisions out of bounds) or the checksum of what it read fails at the install.
-        var summary = SeedRunner.Run(new SeedRange(1, SeedCount), seed => new SimulationOptions { Seed = seed, ArrivalReadsAhead = true }, stopAtFirstFailure: true);
-
-        Assert.NotEmpty(summary.Failures);
-        Assert.Contains(summary.Failures[0].Violations, v => v.Contains("KvFormatException", StringComparison.Ordinal));
     }
 
     [Fact]
