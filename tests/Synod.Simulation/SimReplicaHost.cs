@@ -138,6 +138,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _storage = null;
         _snapshotInFlight = null;
         _cleanupInFlight = null;
+        _writesQueued.Clear();
     }
 
     /// <summary>When this replica last started (simulated ms).</summary>
@@ -446,7 +447,16 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     (long Slot, ReadOnlyMemory<byte> Data)? IReplicaLog.TakeStoredSnapshot() => _storage!.TakeStoredSnapshot();
 
-    bool IReplicaLog.HoldsSnapshotBytes(ReadOnlyMemory<byte> data) => _storage!.HoldsSnapshotBytes(data);
+    /// <summary>
+    /// Whether the log holds <paramref name="data"/>: the storage, or a write not yet appended (the server appends each
+    /// Ready's records at once; this host does so when the disk gets to them). Without the second, the driver freed a
+    /// snapshot's memory while its op waited for the disk, and the write that followed read freed memory.
+    /// </summary>
+    bool IReplicaLog.HoldsSnapshotBytes(ReadOnlyMemory<byte> data) =>
+        _storage!.HoldsSnapshotBytes(data) || _writesQueued.Any(ops => ops.Any(op => op is SnapshotOp snapshot && snapshot.Data.Equals(data)));
+
+    /// <summary>The records of each write handed over and not yet appended to the storage, oldest first.</summary>
+    private readonly List<List<PersistOp>> _writesQueued = [];
 
     /// <summary>
     /// One write and fsync per Ready, one after another as a disk does them: the Ready's records are written when the
@@ -461,8 +471,10 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         var incarnation = Incarnation;
         var driver = _driver;
         var records = ops.ToList();
+        _writesQueued.Add(records);
         _sim.Schedule(start, _sim.Tracing ? $"write r{Id} ops={records.Count}" : null, () =>
         {
+            _writesQueued.Remove(records);
             if (Up && Incarnation == incarnation)
             {
                 _storage!.Append(records);
