@@ -41,6 +41,7 @@ public static class ProtocolBugCatalog
         ("restored-values-moved-wrong", ProtocolBugs.RestoredValuesMovedWrong, "a value restored from a snapshot loses its last byte when it is moved out of the snapshot's array into one of its own, so a replica's state changes without a write"),
         ("command-arrays-reused", ProtocolBugs.CommandArraysReused, "the driver writes over each command's array once its slot is applied, where a put's value is kept as a slice of its command, so a replica's state changes without a write"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
+        ("refused-source-asked-again", ProtocolBugs.RefusedSourceAskedAgain, "a learner that refused a peer's damaged snapshot asks the same peer again although another could serve it, so a copy damaged on the source's disk keeps it from catching up (a liveness bug; caught in runs that damage a mapped snapshot)"),
     ];
 
     public static bool TryParse(string name, out ProtocolBugs bug)

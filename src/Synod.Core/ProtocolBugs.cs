@@ -192,4 +192,11 @@ public enum ProtocolBugs : long
     /// tell the two apart.
     /// </summary>
     OlderSnapshotKept = 1L << 38,
+
+    /// <summary>
+    /// A learner that refused a peer's snapshot (damaged at the source or in transfer) asks that peer again, whichever
+    /// others could serve it: a copy damaged on the source's disk, which the source sends damaged every time, keeps the
+    /// learner fetching it until the source takes a newer snapshot (a liveness bug).
+    /// </summary>
+    RefusedSourceAskedAgain = 1L << 39,
 }

@@ -30,6 +30,13 @@ public sealed partial class Replica
     /// </summary>
     private (int From, long Slot)? _abandonedTransfer;
 
+    /// <summary>
+    /// For each peer whose snapshot this replica assembled and refused (damaged at the source or in transfer), that
+    /// snapshot's slot: the peer is passed over for any other that can serve until it reports a newer snapshot, so that
+    /// a copy damaged on a source's disk does not keep a learner fetching it for ever. One entry per peer.
+    /// </summary>
+    private readonly Dictionary<int, long> _refusedSnapshotOf = [];
+
     private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
     {
         if (slot <= _snapshotSlot)
@@ -216,15 +223,15 @@ public sealed partial class Replica
     /// </summary>
     private int NewestSnapshotSource(int peer)
     {
-        if (_peerSnapshotSlot.GetValueOrDefault(peer) <= _commitIndex || (_options.Bugs & ProtocolBugs.OlderSnapshotKept) != 0)
+        if ((_peerSnapshotSlot.GetValueOrDefault(peer) <= _commitIndex && !Refused(peer)) || (_options.Bugs & ProtocolBugs.OlderSnapshotKept) != 0)
         {
             return peer;
         }
 
-        int? newest = Silent(peer) ? null : peer;
+        int? newest = Silent(peer) || Refused(peer) ? null : peer;
         foreach (var (other, slot) in _peerSnapshotSlot)
         {
-            if ((newest is null || slot > _peerSnapshotSlot.GetValueOrDefault(newest.Value)) && other != Id && !Silent(other) &&
+            if ((newest is null || slot > _peerSnapshotSlot.GetValueOrDefault(newest.Value)) && other != Id && !Silent(other) && !Refused(other) &&
                 _peerCommitIndex.GetValueOrDefault(other) > _commitIndex && _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
             {
                 newest = other;
@@ -233,6 +240,14 @@ public sealed partial class Replica
 
         return newest ?? peer;
     }
+
+    /// <summary>
+    /// Whether this replica refused <paramref name="peer"/>'s snapshot (still past its commit index), and the peer has
+    /// reported no newer one since (<see cref="_refusedSnapshotOf"/>).
+    /// </summary>
+    private bool Refused(int peer) =>
+        (_options.Bugs & ProtocolBugs.RefusedSourceAskedAgain) == 0 && _refusedSnapshotOf.TryGetValue(peer, out var slot) &&
+        slot > _commitIndex && slot >= _peerSnapshotSlot.GetValueOrDefault(peer);
 
     /// <summary>Whether <paramref name="peer"/> has left a catch-up request unanswered for an election timeout.</summary>
     private bool Silent(int peer) => _unansweredSince.TryGetValue(peer, out var since) && _tick - since >= _options.ElectionTimeoutTicks;
@@ -323,6 +338,14 @@ public sealed partial class Replica
             return;
         }
 
+        if (chunk.Offset == 0 && _refusedSnapshotOf.TryGetValue(chunk.From, out var refused) && refused == chunk.SnapshotSlot &&
+            NewestSnapshotSource(chunk.From) != chunk.From)
+        {
+            // A late answer from a source whose copy was refused, while another can serve: starting it over would have
+            // the next request ask that source again.
+            return;
+        }
+
         if (chunk.SnapshotSlot <= _commitIndex || _role == ReplicaRole.Leader || !IsWellFormed(chunk))
         {
             return;
@@ -397,19 +420,15 @@ public sealed partial class Replica
     {
         if (UnwrapSnapshot(data, out var problem) is not { } unwrapped)
         {
-            RefusedMessages++;
-            LastRefusal = $"InstallSnapshot from replica {from}: {problem}";
+            RefuseSnapshot(from, slot, $"InstallSnapshot from replica {from}: {problem}");
             return;
         }
 
         if (_options.SnapshotCheck?.Invoke(unwrapped.Data) is { } damaged)
         {
             // Assembled wrong, or sent wrong: installing it would persist a state no restore accepts. Start over.
-            RefusedMessages++;
             SnapshotsRefused++;
-            LastRefusal = $"InstallSnapshot from replica {from}: the snapshot at slot {slot} it assembled is refused by the state machine ({damaged}); fetching it again";
-            _catchUpSentTick = long.MinValue / 2;
-            RequestCatchUp(from);
+            RefuseSnapshot(from, slot, $"InstallSnapshot from replica {from}: the snapshot at slot {slot} it assembled is refused by the state machine ({damaged}); fetching it again");
             return;
         }
 
@@ -434,6 +453,20 @@ public sealed partial class Replica
         {
             RequestCatchUp(from);
         }
+    }
+
+    /// <summary>
+    /// A snapshot assembled from <paramref name="from"/>'s chunks is not installed: counted, remembered so that another
+    /// source is asked if one can serve (a copy damaged on the source's disk is sent damaged again), and fetched again.
+    /// </summary>
+    private void RefuseSnapshot(int from, long slot, string why)
+    {
+        RefusedMessages++;
+        LastRefusal = why;
+        LastSnapshotRefused = (from, slot);
+        _refusedSnapshotOf[from] = slot;
+        _catchUpSentTick = long.MinValue / 2;
+        RequestCatchUp(from);
     }
 
     private void DropLogThrough(long slot)

@@ -132,6 +132,9 @@ public sealed partial class Replica
     /// <summary>Snapshots assembled from a peer's chunks that <see cref="ReplicaOptions.SnapshotCheck"/> refused (and that were fetched again).</summary>
     public long SnapshotsRefused { get; private set; }
 
+    /// <summary>The source and slot of the last snapshot assembled from a peer's chunks and not installed (malformed or refused by the state machine); null if none.</summary>
+    public (int From, long Slot)? LastSnapshotRefused { get; private set; }
+
     /// <summary>
     /// A message from a peer (or, looped back by the core itself, from this replica). A peer's message that no correct
     /// replica could send is dropped and counted (<see cref="RefusedMessages"/>), and changes nothing.

@@ -31,6 +31,11 @@ var bridgeOption = new Option<double>("--bridge-probability")
     Description = "Per injected fault, the chance of a bridge (the largest voter, not leading, reaches only the leader for three stability windows). 0 switches it off.",
     DefaultValueFactory = _ => defaults.BridgeProbability,
 };
+var damagedSourceOption = new Option<double>("--damaged-source-probability")
+{
+    Description = "Per injected fault, the chance of a damaged snapshot source (the mapped snapshot a cut-off follower will fetch is damaged on its source's disk; the follower must fetch another's). 0 switches it off.",
+    DefaultValueFactory = _ => defaults.DamagedSourceProbability,
+};
 var reconfigureOption = new Option<double>("--reconfigure-probability")
 {
     Description = "Per run, the chance that its membership changes while it runs (spares join as learners, learners are promoted, voters and learners removed; sizes 1 to 7). 0 switches it off.",
@@ -82,7 +87,7 @@ var restoredAheadOption = new Option<bool>("--restored-ahead-unchecked")
 var root = new RootCommand("Synod's deterministic simulator: the real core and state machine on a simulated network, disk and clock, checked for linearizability.")
 {
     seedsOption, seedOption, replicasOption, opsOption, clientsOption, bugOptions.Bug, bugOptions.List, traceHashOption, corruptOption,
-    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption, restoredAheadOption,
+    stalledOption, forgottenOption, earlyVoteOption, bridgeOption, damagedSourceOption, upgradeOption, reconfigureOption, handoverOption, authOption, unfencedOption, cleanupOption, preparedUnsyncedOption, snapshotFreedEarlyOption, restoredAheadOption,
     noPreferredOption,
 };
 
@@ -119,6 +124,7 @@ root.SetAction(parse =>
         ForgottenLifeProbability = parse.GetValue(forgottenOption),
         EarlyVoteProbability = parse.GetValue(earlyVoteOption),
         BridgeProbability = parse.GetValue(bridgeOption),
+        DamagedSourceProbability = parse.GetValue(damagedSourceOption),
         UpgradeProbability = parse.GetValue(upgradeOption),
         ReconfigureProbability = parse.GetValue(reconfigureOption),
         HandoverProbability = parse.GetValue(handoverOption),
@@ -149,6 +155,7 @@ root.SetAction(parse =>
         (baseOptions.ForgottenLifeProbability != defaults.ForgottenLifeProbability ? $" --forgotten-life-probability {baseOptions.ForgottenLifeProbability}" : "") +
         (baseOptions.EarlyVoteProbability != defaults.EarlyVoteProbability ? $" --early-vote-probability {baseOptions.EarlyVoteProbability}" : "") +
         (baseOptions.BridgeProbability != defaults.BridgeProbability ? $" --bridge-probability {baseOptions.BridgeProbability}" : "") +
+        (baseOptions.DamagedSourceProbability != defaults.DamagedSourceProbability ? $" --damaged-source-probability {baseOptions.DamagedSourceProbability}" : "") +
         (baseOptions.UpgradeProbability != defaults.UpgradeProbability ? $" --upgrade-probability {baseOptions.UpgradeProbability}" : "") +
         (baseOptions.ReconfigureProbability != defaults.ReconfigureProbability ? $" --reconfigure-probability {baseOptions.ReconfigureProbability}" : "") +
         (baseOptions.HandoverProbability != defaults.HandoverProbability ? $" --handover-probability {baseOptions.HandoverProbability}" : "") +

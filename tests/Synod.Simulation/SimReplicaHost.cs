@@ -216,6 +216,36 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         return what;
     }
 
+    /// <summary>
+    /// Damages the snapshot this replica sends its peers where it lies: one byte of the state's bytes (after the
+    /// configuration header) flipped in the file the core's copy is mapped from, as bit rot the disk does not report
+    /// would, after the file was checked. The replica's next start finds it (or rebuilds). Null, and nothing done, unless
+    /// the core sends from the mapped file. Returns what it did, for the log.
+    /// </summary>
+    public (long Slot, string What)? DamageMappedSnapshot()
+    {
+        var slot = Core.SnapshotSlot;
+        var path = Path.Combine(DataDirectory, StorageLayout.SnapshotDirectoryName, StorageLayout.SnapshotFileName(slot));
+        if (!Up || slot == 0 || !_disk.Exists(path))
+        {
+            return null;
+        }
+
+        // The disk's view of the file is the same memory as the core's copy only once the storage has mapped it.
+        var mapped = _disk.Map(path, SnapshotFile.HeaderBytes, Core.SnapshotBytes);
+        var shellBytes = Replica.SnapshotShellBytes(mapped.Span).Length;
+        if (!Core.HoldsSnapshotBytes(mapped) || shellBytes == 0)
+        {
+            return null;
+        }
+
+        var offset = SnapshotFile.HeaderBytes + (mapped.Length - shellBytes) + _sim.Random.Next(shellBytes);
+        var mask = (byte)(1 + _sim.Random.Next(255));
+        _disk.Flip(path, offset, mask);
+        _sectorCorrupted = true;
+        return (slot, $"{path}: flipped bits 0x{mask:x2} of the byte at offset {offset}, in the state's bytes of the mapped snapshot");
+    }
+
     private SimulatedDisk NewDisk() =>
         new(new SeededRandom(Simulator.Mix((ulong)_sim.Options.Seed, (ulong)Id, 0xD15C0000UL + (ulong)_disks++))) { SkipFsync = (_options.Bugs & ProtocolBugs.SkipFsync) != 0 };
 
@@ -364,8 +394,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
         _sim.Faults.MessagesRefused += Core.RefusedMessages - refused;
         if (Core.SnapshotsRefused != snapshotsRefused)
         {
-            // No run forges snapshot chunks, so a snapshot the state machine refuses was assembled wrong: a finding.
-            throw new InvalidDataException($"replica {Id} refused a snapshot it assembled from its peers' chunks: {Core.LastRefusal}");
+            // No run forges snapshot chunks, so a snapshot the state machine refuses was assembled wrong (a finding),
+            // unless its source's mapped copy was damaged (DamagedSourceFault).
+            if (Core.LastSnapshotRefused is not { } refusedSnapshot || !_sim.DamagedSnapshots.Contains(refusedSnapshot))
+            {
+                throw new InvalidDataException($"replica {Id} refused a snapshot it assembled from its peers' chunks: {Core.LastRefusal}");
+            }
+
+            _sim.Faults.DamagedSnapshotsRefused++;
         }
 
         Process();

@@ -84,6 +84,12 @@ public sealed record SimulationOptions
     /// </summary>
     public double SnapshotOvertakenProbability { get; init; } = 0.05;
 
+    /// <summary>
+    /// Per injected fault, the chance that it is a damaged snapshot source (<see cref="DamagedSourceFault"/>): the mapped
+    /// snapshot a cut-off follower will fetch is damaged on its source's disk, and the follower must fetch another's.
+    /// </summary>
+    public double DamagedSourceProbability { get; init; } = 0.05;
+
     /// <summary>How long each snapshot file write of the overtaken snapshot's follower takes while that fault runs.</summary>
     public int SnapshotOvertakenWriteMs { get; init; } = 500;
 
@@ -237,6 +243,7 @@ public sealed record SimulationOptions
         RequireProbability(MessageDuplicateProbability, nameof(MessageDuplicateProbability));
         RequireProbability(StalledCandidacyProbability, nameof(StalledCandidacyProbability));
         RequireProbability(SnapshotOvertakenProbability, nameof(SnapshotOvertakenProbability));
+        RequireProbability(DamagedSourceProbability, nameof(DamagedSourceProbability));
         Require(SnapshotOvertakenWriteMs >= 1, $"SnapshotOvertakenWriteMs {SnapshotOvertakenWriteMs} must be at least 1.");
         RequireProbability(ForgottenLifeProbability, nameof(ForgottenLifeProbability));
         RequireProbability(EarlyVoteProbability, nameof(EarlyVoteProbability));

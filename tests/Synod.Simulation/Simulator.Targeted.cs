@@ -12,6 +12,16 @@ public sealed partial class Simulator
 
     internal IReadOnlyList<SimReplicaHost> Hosts => _hosts;
 
+    /// <summary>Snapshots (source, slot) whose source's mapped copy a <see cref="DamagedSourceFault"/> damaged: a learner may refuse these.</summary>
+    internal HashSet<(int Source, long Slot)> DamagedSnapshots { get; } = [];
+
+    /// <summary>A targeted fault found the cluster stuck where it must make progress: a violation, and the run ends.</summary>
+    internal void ReportLivenessViolation(string violation)
+    {
+        _violations.Add(violation);
+        _finished = true;
+    }
+
     internal int QuorumSize => (_hosts.Length / 2) + 1;
 
     /// <summary>No partition, nothing down, no targeted fault running: a targeted fault may start from here.</summary>
@@ -135,6 +145,10 @@ public sealed partial class Simulator
         else if (Random.Chance(Options.SnapshotOvertakenProbability))
         {
             _targeted = SnapshotOvertakenFault.TryStart(this);
+        }
+        else if (Random.Chance(Options.DamagedSourceProbability))
+        {
+            _targeted = DamagedSourceFault.TryStart(this);
         }
 
         return _targeted is not null;

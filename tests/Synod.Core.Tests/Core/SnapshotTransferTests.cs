@@ -372,6 +372,99 @@ public sealed class SnapshotTransferTests
         Assert.Empty(take().OfType<CatchUpRequest>());
     }
 
+    [Fact]
+    public void A_learner_that_refused_a_peers_damaged_snapshot_asks_another_peer_and_ignores_the_damaged_ones_late_chunks()
+    {
+        var (asked, installedSlot, lateChunkTaken) = DamagedAtTheNewestSource(ProtocolBugs.None);
+
+        // 3's copy (the newest) is refused; 2's older snapshot is fetched and installed, and 3 is not asked again.
+        Assert.Equal([3, 2], asked);
+        Assert.Equal(60, installedSlot);
+        Assert.False(lateChunkTaken);
+    }
+
+    [Fact]
+    public void The_bug_switch_that_asks_the_refused_source_again_is_told_apart()
+    {
+        var (asked, installedSlot, lateChunkTaken) = DamagedAtTheNewestSource(ProtocolBugs.RefusedSourceAskedAgain);
+
+        Assert.Equal([3, 3], asked);
+        Assert.Equal(0, installedSlot);
+        Assert.True(lateChunkTaken);
+    }
+
+    [Fact]
+    public void A_refused_source_is_asked_again_when_no_other_can_serve_and_once_it_reports_a_newer_snapshot()
+    {
+        var (replica, take) = Learner(chunksInFlight: 2, check: bytes => bytes.Span[0] == 0xFF ? "damaged" : null);
+        var damaged = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        damaged[0] = 0xFF;
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+
+        // No other peer is heard: 3 is the only source, and is asked again.
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+
+        // 2 is heard ahead (its snapshot older): it is asked instead of 3 ...
+        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        take();
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
+        {
+            replica.Tick();
+        }
+
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        Assert.Equal(2, take().OfType<CatchUpRequest>().Single().To);
+
+        // ... until 3 reports a newer snapshot than the one refused.
+        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
+        {
+            replica.Tick();
+        }
+
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 95, 0, 0, SnapshotSlot: 88));
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+    }
+
+    /// <summary>
+    /// Leader 3 (snapshot at 85, its copy damaged) and follower 2 (snapshot at 60) are heard; 3's snapshot is fetched and
+    /// refused. Returns the peers asked for a first window, in order, the slot installed once 2's chunks and a late
+    /// copy of 3's window have come, and whether that late copy was assembled (and refused) again.
+    /// </summary>
+    private static (List<int> Asked, long InstalledSlot, bool LateChunkTaken) DamagedAtTheNewestSource(ProtocolBugs bugs)
+    {
+        var (replica, take) = Learner(chunksInFlight: 2, check: bytes => bytes.Span[0] == 0xFF ? "damaged" : null, bugs: bugs);
+        var damaged = Enumerable.Range(0, 8).Select(i => (byte)i).ToArray();
+        damaged[0] = 0xFF;
+        var older = Enumerable.Range(10, 8).Select(i => (byte)i).ToArray();
+        var asked = new List<int>();
+        void Note(List<Message> messages) => asked.AddRange(messages.OfType<CatchUpRequest>().Where(r => r.SnapshotOffset == 0).Select(r => r.To));
+
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        Assert.Equal(1, replica.SnapshotsRefused);
+        Assert.Equal((3, 85L), replica.LastSnapshotRefused);
+        asked.Add(3);
+        Note(take());
+
+        // A late copy of 3's window (answering an earlier request), then 2's snapshot.
+        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        var lateChunkTaken = replica.SnapshotsRefused > 1;
+        take();
+        replica.Step(new InstallSnapshot(2, 1, 60, 0, 8, older.AsMemory(0, 4)));
+        replica.Step(new InstallSnapshot(2, 1, 60, 4, 8, older.AsMemory(4, 4)));
+        var snapshot = replica.TakeReady().Snapshot;
+        return (asked, snapshot?.Slot ?? 0, lateChunkTaken);
+    }
+
     /// <summary>
     /// Follower 2 (snapshot at 60) is heard first and sends the first chunk of its snapshot; leader 3 (snapshot at 85) is
     /// heard meanwhile. Returns the peers asked for a snapshot, in order, and the slot of the snapshot installed.

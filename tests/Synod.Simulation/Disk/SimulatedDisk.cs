@@ -107,6 +107,25 @@ public sealed class SimulatedDisk(IRandomSource random) : IDisk
         return _files.TryGetValue(path, out var file) ? file.ReadAll() : throw new FileNotFoundException($"{path} does not exist.", path);
     }
 
+    /// <summary>A view of the file's bytes, not a copy (<see cref="SimulatedFile.View"/>): damage done to the file later shows in it.</summary>
+    public ReadOnlyMemory<byte> Map(string path, long offset, int length)
+    {
+        path = Normalize(path);
+        return _files.TryGetValue(path, out var file) ? file.View(offset, length) : throw new FileNotFoundException($"{path} does not exist.", path);
+    }
+
+    /// <summary>Damages one byte of a file, durable or not, as bit rot the disk does not report would (XOR with <paramref name="mask"/>).</summary>
+    public void Flip(string path, long offset, byte mask)
+    {
+        path = Normalize(path);
+        if (!_files.TryGetValue(path, out var file) || offset < 0 || offset >= file.Length || mask == 0)
+        {
+            throw new ArgumentException($"{path}: no byte at offset {offset} to damage with mask 0x{mask:x2}.", nameof(path));
+        }
+
+        file.Flip(offset, mask);
+    }
+
     public void Delete(string path)
     {
         path = Normalize(path);

@@ -58,6 +58,14 @@ internal sealed class SimulatedFile
 
     public byte[] ReadAll() => _bytes.AsSpan(0, (int)Length).ToArray();
 
+    /// <summary>
+    /// The bytes as a mapping sees them: a view of this file's content, not a copy, so damage done to the file later
+    /// (<see cref="Flip"/>) shows in it, as it shows in a real mapping of a file whose sectors rot.
+    /// </summary>
+    public ReadOnlyMemory<byte> View(long offset, int length) =>
+        offset >= 0 && length >= 0 && offset + length <= Length ? _bytes.AsMemory((int)offset, length)
+            : throw new ArgumentOutOfRangeException(nameof(offset), offset, $"{length} bytes at offset {offset} are not within a simulated file of {Length} bytes.");
+
     /// <summary>Cutting a file is modelled as durable at once (like the directory operations).</summary>
     public void Truncate(long length)
     {

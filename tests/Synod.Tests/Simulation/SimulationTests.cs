@@ -38,6 +38,9 @@ public sealed class SimulationTests
         Assert.True(faults.PromiserDiskLosses > 0 && faults.FloorMemberDiskLosses > 0 && faults.PreparesHeldAcrossRebuilds > 0, faults.ToString());
         Assert.True(faults.EarlyVoteDiskLosses > 0 && faults.EarlyVoteSplits > 0, faults.ToString());
 
+        // A source's mapped snapshot is damaged on its disk; learners refuse it and get past it from another peer.
+        Assert.True(faults.MappedSnapshotsDamaged > 0 && faults.DamagedSnapshotsRefused > 0 && faults.DamagedSourcesPassedOver > 0, faults.ToString());
+
         // Lease holders pause past their TTL, and leases end both ways (revoked, expired); the oracle judged each expiry.
         Assert.True(faults.LeaseHolderPauses > 0 && faults.LeasesExpired > 0 && faults.LeasesEnded > faults.LeasesExpired, faults.ToString());
         Assert.True(faults.LocksTaken > 0 && faults.FencedWritesRefused > 0, faults.ToString());

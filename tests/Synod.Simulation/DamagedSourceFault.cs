@@ -1,0 +1,186 @@
+using Synod.Core.Messages;
+
+namespace Synod.Simulation;
+
+/// <summary>
+/// A snapshot damaged on its source's disk after the source checked it: the source maps its snapshot's file and sends
+/// peers chunks of the mapping, so bit rot the disk does not report reaches every learner that fetches it, every time.
+/// A learner refuses it (the state machine's checksum) and must then fetch another peer's snapshot: asking the damaged
+/// source again (bug switch --bug refused-source-asked-again) keeps it from catching up until that source takes a newer
+/// snapshot. Steps, the replicas and the timings drawn from the seed:
+/// 1. A follower F is cut off from everyone, what is in flight too, while the others go on choosing.
+/// 2. Once the others' commit index is past F's, every other replica takes a snapshot at once, so that each can serve F
+///    only with a snapshot.
+/// 3. One of them, D, takes a newer snapshot than the rest (F asks the peer with the newest); once D sends from its
+///    mapped file, a byte of the state in that file is flipped (D counts as a damaged disk from then on: its next start
+///    finds the damage and rebuilds), and F's links heal. No replica takes a snapshot from then until the fault ends,
+///    as in a quiet cluster: a newer one would replace the damaged copy and hide a learner stuck on it.
+/// 4. F must get past D's snapshot slot within TargetedStepMsMax (a liveness check: a violation if it does not). The
+///    fault ends once it has (counted), or gives up after TargetedStepMsMax in an earlier step.
+/// </summary>
+internal sealed class DamagedSourceFault : ITargetedFault
+{
+    private readonly Simulator _sim;
+    private readonly SimReplicaHost _follower;
+    private readonly SimReplicaHost _source;
+    private Step _step;
+    private long _damagedSlot;
+    private long _refusedAtHeal;
+    private string _damage = "";
+
+    private enum Step
+    {
+        CutOff,
+        OthersSnapshot,
+        NewestSnapshot,
+        Healed,
+        Over,
+    }
+
+    private DamagedSourceFault(Simulator sim, SimReplicaHost follower, SimReplicaHost source)
+    {
+        _sim = sim;
+        _follower = follower;
+        _source = source;
+    }
+
+    /// <summary>Step 1, when the cluster is quiet and led, has at least three replicas, and may lose another disk.</summary>
+    public static DamagedSourceFault? TryStart(Simulator sim)
+    {
+        var leader = sim.SittingLeader;
+        // Before an upgrade the build writes old-format snapshots; a disk damaged now must not leave more replicas
+        // rebuilding than a quorum tolerates.
+        if (sim.Hosts.Count < 3 || !sim.Quiet || leader is null || sim.BeforeUpgrade || !sim.CanLoseAnotherDisk())
+        {
+            return null;
+        }
+
+        var followers = sim.Hosts.Where(h => h != leader).ToList();
+        var follower = followers[sim.Random.Next(followers.Count)];
+        var others = sim.Hosts.Where(h => h != follower).ToList();
+        var fault = new DamagedSourceFault(sim, follower, others[sim.Random.Next(others.Count)]);
+        sim.CutLinks((_, _) => false);
+        fault.Enter(Step.CutOff);
+        fault.Poll();
+        return fault;
+    }
+
+    public MessageRoute Route(Message message) => Cut(message) ? MessageRoute.Drop : MessageRoute.Default;
+
+    public bool Admits(Message message) => !Cut(message);
+
+    private bool Cut(Message message) =>
+        _step is Step.CutOff or Step.OthersSnapshot or Step.NewestSnapshot && (message.From == _follower.Id || message.To == _follower.Id);
+
+    private IEnumerable<SimReplicaHost> Others => _sim.Hosts.Where(h => h != _follower && h.Up);
+
+    /// <summary>Each tick: moves on once the step's condition holds.</summary>
+    private void Poll()
+    {
+        _sim.Schedule(_sim.NowMs + _sim.Options.TickMs, null, () =>
+        {
+            if (_step == Step.Over)
+            {
+                return;
+            }
+
+            if (!_follower.Up || !_source.Up)
+            {
+                GiveUp();
+                return;
+            }
+
+            var followerCommit = _follower.Core.CommitIndex;
+            switch (_step)
+            {
+                case Step.CutOff when Others.Any(h => h.Core.CommitIndex > followerCommit + 1):
+                    foreach (var host in Others)
+                    {
+                        if (host.CompactNow())
+                        {
+                            _sim.Faults.TargetedSnapshots++;
+                        }
+                    }
+
+                    Enter(Step.OthersSnapshot);
+                    break;
+                case Step.OthersSnapshot when Others.All(h => h.Core.SnapshotSlot > followerCommit):
+                    Enter(Step.NewestSnapshot);
+                    break;
+                case Step.NewestSnapshot:
+                    var newestElsewhere = Others.Where(h => h != _source).Max(h => h.Core.SnapshotSlot);
+                    if (_source.Core.SnapshotSlot <= newestElsewhere)
+                    {
+                        // Taken once the source has applied past the others' snapshots (CompactNow refuses until then).
+                        if (_source.Core.AppliedIndex > newestElsewhere && _source.CompactNow())
+                        {
+                            _sim.Faults.TargetedSnapshots++;
+                        }
+                    }
+                    else if (_source.DamageMappedSnapshot() is { } damage)
+                    {
+                        _damagedSlot = damage.Slot;
+                        _sim.DamagedSnapshots.Add((_source.Id, damage.Slot));
+                        _sim.Faults.MappedSnapshotsDamaged++;
+                        _damage = damage.What;
+                        _refusedAtHeal = _follower.Core.SnapshotsRefused;
+
+                        // No newer snapshot anywhere until the fault ends, as in a quiet cluster (a snapshot every
+                        // SnapshotEverySlots would replace the damaged copy within the step, and hide a learner stuck on it).
+                        foreach (var host in Others)
+                        {
+                            host.SnapshotsPaused = true;
+                        }
+
+                        Enter(Step.Healed);
+                    }
+
+                    break;
+                case Step.Healed when followerCommit >= _damagedSlot:
+                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal ? 1 : 0;
+                    End();
+                    return;
+            }
+
+            Poll();
+        });
+    }
+
+    /// <summary>
+    /// Moves to <paramref name="step"/>, and gives up if the fault is still there TargetedStepMsMax later; a follower
+    /// still short of the damaged slot by then, with its links healed, is a liveness violation.
+    /// </summary>
+    private void Enter(Step step)
+    {
+        _step = step;
+        _sim.GiveUpIfStillThere(() => _step == step, step == Step.Healed ? NotCaughtUp : GiveUp);
+    }
+
+    private void NotCaughtUp()
+    {
+        var refused = _follower.Core.SnapshotsRefused - _refusedAtHeal;
+        _sim.ReportLivenessViolation(
+            $"replica {_follower.Id} did not get past slot {_damagedSlot} within {_sim.Options.TargetedStepMsMax} ms of hearing its peers again " +
+            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, while replicas " +
+            $"{string.Join(", ", Others.Where(h => h != _source).Select(h => $"{h.Id} (snapshot at {h.Core.SnapshotSlot})"))} could serve it ({_damage})");
+        End();
+    }
+
+    private void GiveUp() => _sim.AbandonTargetedFault(_step == Step.Over, End);
+
+    private void End()
+    {
+        if (_step == Step.Over)
+        {
+            return;
+        }
+
+        _step = Step.Over;
+        foreach (var host in _sim.Hosts)
+        {
+            host.SnapshotsPaused = false;
+        }
+
+        _sim.EndTargetedFault(this);
+    }
+}
