@@ -199,4 +199,11 @@ public enum ProtocolBugs : long
     /// learner fetching it until the source takes a newer snapshot (a liveness bug).
     /// </summary>
     RefusedSourceAskedAgain = 1L << 39,
+
+    /// <summary>
+    /// A replica sends its snapshot without checking the configuration header of the copy it sends (its file's mapping)
+    /// against its own configurations: a header damaged on disk since it was checked can still parse, and a learner
+    /// that installs it counts quorums of a configuration no replica chose.
+    /// </summary>
+    DamagedHeaderSent = 1L << 40,
 }

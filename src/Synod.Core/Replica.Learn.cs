@@ -160,7 +160,7 @@ public sealed partial class Replica
 
         var newest = NewestSnapshotSource(peer);
         if (_incomingSnapshot is { } early && early.From != newest && early.Received <= SnapshotWindowBytes &&
-            _peerSnapshotSlot.GetValueOrDefault(newest) > early.Slot && (_options.Bugs & ProtocolBugs.OlderSnapshotKept) == 0)
+            _peerSnapshotSlot.GetValueOrDefault(newest) > early.Slot && !Refused(newest) && (_options.Bugs & ProtocolBugs.OlderSnapshotKept) == 0)
         {
             // No more than the first window of an older snapshot has come: the newer one costs less than finishing that
             // one and then taking the log after it (or the newer snapshot after all).
@@ -217,8 +217,9 @@ public sealed partial class Replica
     /// The peer to ask instead of <paramref name="peer"/>: when <paramref name="peer"/> would answer with a snapshot (its
     /// snapshot lies past this replica's commit index), the peer heard within the election timeout, ahead of this
     /// replica, with the newest snapshot. A peer that has left a request unanswered for an election timeout (heard, but
-    /// not hearing this replica) is passed over, <paramref name="peer"/> too, for any other such peer; with none, the
-    /// peer that asked is asked, as before the rule. Snapshots are taken one replica at a time, so peers hold different
+    /// not hearing this replica) is passed over, <paramref name="peer"/> too, for any other such peer, and so is a peer
+    /// whose snapshot this replica refused until it reports a newer one (<see cref="Refused"/>); with none, the peer that
+    /// asked is asked, as before the rule. Snapshots are taken one replica at a time, so peers hold different
     /// ones; asking whichever was heard first had a learner fetch an older snapshot, then the newer one as well.
     /// </summary>
     private int NewestSnapshotSource(int peer)
@@ -259,6 +260,22 @@ public sealed partial class Replica
     {
         if (request.FromSlot <= _snapshotSlot && _snapshotData is { } snapshot)
         {
+            if (request.SnapshotSlot != _snapshotSlot || request.SnapshotOffset <= 0)
+            {
+                // A transfer starts: the configuration header goes out in its first window. The snapshot is sent from
+                // its file's mapping, which was checked when it was read or written but can rot since; a damaged
+                // state is refused by the learner's state machine check, but a damaged header could parse, and the
+                // learner would count quorums of a configuration no replica chose. Sent only if it says what this
+                // replica's own configurations say.
+                if ((_options.Bugs & ProtocolBugs.DamagedHeaderSent) == 0 && SnapshotHeaderProblem(snapshot) is { } problem)
+                {
+                    SnapshotsWithheld++;
+                    LastSnapshotWithheld = $"the snapshot at slot {_snapshotSlot} was not sent to replica {request.From}: its configuration header {problem}; " +
+                        "its copy on disk is damaged (the next snapshot replaces it; a restart refuses it and rebuilds)";
+                    return;
+                }
+            }
+
             // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning: a
             // window of chunks, which the learner takes in order (an empty snapshot is one empty chunk).
             var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, snapshot.Length) : 0;
@@ -293,6 +310,39 @@ public sealed partial class Replica
         {
             Send(new CatchUpReply(Id, request.From, entries, _commitIndex));
         }
+    }
+
+    /// <summary>
+    /// Null if the configuration header of <paramref name="snapshot"/> (the one this replica holds) carries the
+    /// configurations this replica's own state gives for the slots after it (<see cref="SnapshotEnvelope"/>: byte for
+    /// byte, or, for a header another build encoded, the same configurations); otherwise what is wrong. A snapshot from
+    /// before configuration headers has none to check (the learner's state machine check covers all its bytes).
+    /// </summary>
+    private string? SnapshotHeaderProblem(ReadOnlyMemory<byte> snapshot)
+    {
+        if (!snapshot.Span.StartsWith(EnvelopeMagic))
+        {
+            return null;
+        }
+
+        var expected = SnapshotEnvelope(_snapshotSlot);
+        if (snapshot.Span.StartsWith(expected))
+        {
+            return null;
+        }
+
+        if (UnwrapSnapshot(snapshot, out var problem) is not { } unwrapped)
+        {
+            return $"is malformed ({problem})";
+        }
+
+        var keepFrom = EpochStartAt(_snapshotSlot + 1);
+        var own = _epochs.Where(e => e.EffectiveFrom >= keepFrom && e.ChosenAt <= _snapshotSlot).ToList();
+        var same = own.Count == unwrapped.Epochs.Count && own.Zip(unwrapped.Epochs).All(pair =>
+            pair.First.ChosenAt == pair.Second.ChosenAt && pair.First.EffectiveFrom == pair.Second.EffectiveFrom &&
+            pair.First.Configuration.Revision == pair.Second.Configuration.Revision && pair.First.Configuration.IdMax == pair.Second.Configuration.IdMax &&
+            pair.First.Configuration.Members.SequenceEqual(pair.Second.Configuration.Members));
+        return same ? null : $"holds {unwrapped.Epochs.Count} configuration(s) that are not the {own.Count} this replica holds for the slots after it";
     }
 
     private void OnCatchUpReply(CatchUpReply reply)
@@ -338,8 +388,8 @@ public sealed partial class Replica
             return;
         }
 
-        if (chunk.Offset == 0 && _refusedSnapshotOf.TryGetValue(chunk.From, out var refused) && refused == chunk.SnapshotSlot &&
-            NewestSnapshotSource(chunk.From) != chunk.From)
+        if (chunk.Offset == 0 && (_options.Bugs & ProtocolBugs.RefusedSourceAskedAgain) == 0 &&
+            _refusedSnapshotOf.TryGetValue(chunk.From, out var refused) && refused == chunk.SnapshotSlot && NewestSnapshotSource(chunk.From) != chunk.From)
         {
             // A late answer from a source whose copy was refused, while another can serve: starting it over would have
             // the next request ask that source again.
@@ -464,7 +514,23 @@ public sealed partial class Replica
         RefusedMessages++;
         LastRefusal = why;
         LastSnapshotRefused = (from, slot);
+        if ((_options.Bugs & ProtocolBugs.RefusedSourceAskedAgain) != 0)
+        {
+            _catchUpSentTick = long.MinValue / 2;
+            RequestCatchUp(from);
+            return;
+        }
+
         _refusedSnapshotOf[from] = slot;
+        if (NewestSnapshotSource(from) == from)
+        {
+            // No other peer can serve: the refused source is asked again, at the next heartbeat or message that shows
+            // this replica behind, RetransmitTicks from now at the soonest; back to back, a learner would fetch a copy
+            // damaged at its source without pause.
+            _catchUpSentTick = _tick;
+            return;
+        }
+
         _catchUpSentTick = long.MinValue / 2;
         RequestCatchUp(from);
     }

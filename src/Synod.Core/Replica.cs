@@ -132,6 +132,15 @@ public sealed partial class Replica
     /// <summary>Snapshots assembled from a peer's chunks that <see cref="ReplicaOptions.SnapshotCheck"/> refused (and that were fetched again).</summary>
     public long SnapshotsRefused { get; private set; }
 
+    /// <summary>
+    /// Transfers of this replica's snapshot not started because its configuration header no longer says what this
+    /// replica's configurations say (its copy on disk damaged since it was checked); the learner asks another peer.
+    /// </summary>
+    public long SnapshotsWithheld { get; private set; }
+
+    /// <summary>Why the last transfer counted in <see cref="SnapshotsWithheld"/> was not started, for the shell's log; null if none.</summary>
+    public string? LastSnapshotWithheld { get; private set; }
+
     /// <summary>The source and slot of the last snapshot assembled from a peer's chunks and not installed (malformed or refused by the state machine); null if none.</summary>
     public (int From, long Slot)? LastSnapshotRefused { get; private set; }
 

@@ -34,6 +34,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private long _refusedAtReceiver;
     private long _refusalLoggedAtMs = long.MinValue / 2;
 
+    private long _withheldLogged;
+
+    private long _withheldLoggedAtMs = long.MinValue / 2;
+
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
     // One unbounded channel keeps inputs in arrival order; clients are bounded by _clientSlots (they wait for room)
@@ -386,6 +390,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     _driver.Step(peer.Message);
                     LogRefusals();
+                    LogWithheldSnapshots();
                 }
 
                 break;
@@ -396,12 +401,13 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
                         _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp, _driver.Core.PreferredHandovers,
-                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused, _driver.QuotaRefusals));
+                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused, _driver.QuotaRefusals, _driver.Core.SnapshotsWithheld));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
                 {
                     LogRefusals();
+                    LogWithheldSnapshots();
                 }
 
                 break;
@@ -484,6 +490,21 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
             Id, refused - _refusalsLogged, _driver.Core.LastRefusal);
         _refusalsLogged = refused;
         _refusalLoggedAtMs = Environment.TickCount64;
+    }
+
+    /// <summary>Logs transfers of this replica's snapshot withheld for a damaged header: at most one line per RefusalLogIntervalMs.</summary>
+    private void LogWithheldSnapshots()
+    {
+        var withheld = _driver.Core.SnapshotsWithheld;
+        if (withheld == _withheldLogged || Environment.TickCount64 - _withheldLoggedAtMs < RefusalLogIntervalMs)
+        {
+            return;
+        }
+
+        _logger.LogError("replica {Id}: withheld its snapshot from {Count} learner(s): {Why}. Its next snapshot replaces the file; or stop it and start it again with --rebuild-from-peers (a plain start refuses the damaged file)",
+            Id, withheld - _withheldLogged, _driver.Core.LastSnapshotWithheld);
+        _withheldLogged = withheld;
+        _withheldLoggedAtMs = Environment.TickCount64;
     }
 
     /// <summary>Every other member of the latest configuration as the metrics report it.</summary>

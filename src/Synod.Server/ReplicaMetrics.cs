@@ -46,6 +46,7 @@ public sealed class ReplicaMetrics : IDisposable
         _meter.CreateObservableCounter("synod.handovers.given.up", () => MeasureCounters(c => c.HandoversGivenUp), unit: "{handover}", description: "Handovers given up because the target did not take over in time.");
         _meter.CreateObservableCounter("synod.preferred.handovers", () => MeasureCounters(c => c.PreferredHandovers), unit: "{handover}", description: "Handovers this replica started as leader for the preferred-leader rule (also counted in synod.handovers).");
         _meter.CreateObservableCounter("synod.snapshots.refused", () => MeasureCounters(c => c.SnapshotsRefused), unit: "{snapshot}", description: "Snapshots this replica assembled from a peer's chunks that its state machine refused (damaged in transfer or at the source); each is fetched again.");
+        _meter.CreateObservableCounter("synod.snapshots.withheld", () => MeasureCounters(c => c.SnapshotsWithheld), unit: "{transfer}", description: "Transfers of this replica's snapshot not started because the configuration header of its copy on disk no longer says what its own configurations say (the file damaged since it was checked); learners ask another peer.");
         _meter.CreateObservableCounter("synod.preferred.handovers.failed", () => MeasureCounters(c => c.PreferredHandoversFailed), unit: "{handover}", description: "Preferred-leader handovers that did not leave their target leading (each doubles the wait before the next one to that target).");
         CandidaciesFailed = _meter.CreateCounter<long>("synod.candidacies.failed", unit: "{candidacy}", description: "Candidacies (elections this replica stood in) that did not make it leader.");
         LoopPassSeconds = _meter.CreateHistogram<double>("synod.loop.pass.duration", unit: "s", description: "Each pass of the owner loop: the inputs drained, the Ready work with its WAL writes and fsyncs, and the answers (a long pass delays this replica's heartbeats and acknowledgements).",
@@ -209,4 +210,4 @@ public sealed class ReplicaMetrics : IDisposable
 public sealed record PeerView(int Id, double HeardSeconds, double LagSlots);
 
 /// <summary>The core's running counts, published with the gauges' view.</summary>
-public sealed record CoreCounters(long SlotsProposed, long ReadRounds, long ExpiredProposals, long HandoversStarted, long HandoversGivenUp, long PreferredHandovers = 0, long PreferredHandoversFailed = 0, long SnapshotsRefused = 0, long QuotaRefusals = 0);
+public sealed record CoreCounters(long SlotsProposed, long ReadRounds, long ExpiredProposals, long HandoversStarted, long HandoversGivenUp, long PreferredHandovers = 0, long PreferredHandoversFailed = 0, long SnapshotsRefused = 0, long QuotaRefusals = 0, long SnapshotsWithheld = 0);

@@ -5,14 +5,17 @@ namespace Synod.Simulation;
 /// <summary>
 /// A snapshot damaged on its source's disk after the source checked it: the source maps its snapshot's file and sends
 /// peers chunks of the mapping, so bit rot the disk does not report reaches every learner that fetches it, every time.
-/// A learner refuses it (the state machine's checksum) and must then fetch another peer's snapshot: asking the damaged
-/// source again (bug switch --bug refused-source-asked-again) keeps it from catching up until that source takes a newer
-/// snapshot. Steps, the replicas and the timings drawn from the seed:
+/// Damage in the state's bytes: a learner refuses the snapshot (the state machine's checksum) and must then fetch
+/// another peer's; asking the damaged source again (bug switch --bug refused-source-asked-again) keeps it from catching
+/// up until that source takes a newer snapshot. Damage in the configuration header, which has no checksum of its own
+/// and can still parse: the source must see that it says other than its own configurations and not send it (it
+/// withholds it; the learner passes over a silent source); sending it (--bug damaged-header-sent) has learners count
+/// quorums of a configuration no replica chose. Steps, the replicas and the timings drawn from the seed:
 /// 1. A follower F is cut off from everyone, what is in flight too, while the others go on choosing.
 /// 2. Once the others' commit index is past F's, every other replica takes a snapshot at once, so that each can serve F
 ///    only with a snapshot.
 /// 3. One of them, D, takes a newer snapshot than the rest (F asks the peer with the newest); once D sends from its
-///    mapped file, a byte of the state in that file is flipped (D counts as a damaged disk from then on: its next start
+///    mapped file, a byte of that file is flipped (half the time in the configuration header, half in the state) (D counts as a damaged disk from then on: its next start
 ///    finds the damage and rebuilds), and F's links heal. No replica takes a snapshot from then until the fault ends,
 ///    as in a quiet cluster: a newer one would replace the damaged copy and hide a learner stuck on it.
 /// 4. F must get past D's snapshot slot within TargetedStepMsMax (a liveness check: a violation if it does not). The
@@ -26,6 +29,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
     private Step _step;
     private long _damagedSlot;
     private long _refusedAtHeal;
+    private long _withheldAtHeal;
     private string _damage = "";
 
     private enum Step
@@ -44,13 +48,16 @@ internal sealed class DamagedSourceFault : ITargetedFault
         _source = source;
     }
 
-    /// <summary>Step 1, when the cluster is quiet and led, has at least three replicas, and may lose another disk.</summary>
+    /// <summary>
+    /// Step 1, when the cluster is quiet and led, has at least three replicas, may lose another disk, and no clock runs
+    /// slow (a slow clock stretches heartbeats and re-asks past what the liveness check allows).
+    /// </summary>
     public static DamagedSourceFault? TryStart(Simulator sim)
     {
         var leader = sim.SittingLeader;
         // Before an upgrade the build writes old-format snapshots; a disk damaged now must not leave more replicas
         // rebuilding than a quorum tolerates.
-        if (sim.Hosts.Count < 3 || !sim.Quiet || leader is null || sim.BeforeUpgrade || !sim.CanLoseAnotherDisk())
+        if (sim.Hosts.Count < 3 || !sim.Quiet || leader is null || sim.BeforeUpgrade || !sim.CanLoseAnotherDisk() || !sim.Hosts.All(sim.ClockIsNormal))
         {
             return null;
         }
@@ -124,6 +131,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
                         _sim.Faults.MappedSnapshotsDamaged++;
                         _damage = damage.What;
                         _refusedAtHeal = _follower.Core.SnapshotsRefused;
+                        _withheldAtHeal = _source.Core.SnapshotsWithheld;
 
                         // No newer snapshot anywhere until the fault ends, as in a quiet cluster (a snapshot every
                         // SnapshotEverySlots would replace the damaged copy within the step, and hide a learner stuck on it).
@@ -137,7 +145,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
 
                     break;
                 case Step.Healed when followerCommit >= _damagedSlot:
-                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal ? 1 : 0;
+                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotsWithheld > _withheldAtHeal ? 1 : 0;
                     End();
                     return;
             }
@@ -161,7 +169,8 @@ internal sealed class DamagedSourceFault : ITargetedFault
         var refused = _follower.Core.SnapshotsRefused - _refusedAtHeal;
         _sim.ReportLivenessViolation(
             $"replica {_follower.Id} did not get past slot {_damagedSlot} within {_sim.Options.TargetedStepMsMax} ms of hearing its peers again " +
-            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, while replicas " +
+            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, which withheld " +
+            $"{_source.Core.SnapshotsWithheld - _withheldAtHeal}, while replicas " +
             $"{string.Join(", ", Others.Where(h => h != _source).Select(h => $"{h.Id} (snapshot at {h.Core.SnapshotSlot})"))} could serve it ({_damage})");
         End();
     }

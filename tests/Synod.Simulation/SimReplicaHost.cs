@@ -217,9 +217,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     }
 
     /// <summary>
-    /// Damages the snapshot this replica sends its peers where it lies: one byte of the state's bytes (after the
-    /// configuration header) flipped in the file the core's copy is mapped from, as bit rot the disk does not report
-    /// would, after the file was checked. The replica's next start finds it (or rebuilds). Null, and nothing done, unless
+    /// Damages the snapshot this replica sends its peers where it lies: one byte flipped in the file the core's copy is
+    /// mapped from (in its configuration header or in the state's bytes), as bit rot the disk does not report would,
+    /// after the file was checked. The replica's next start finds it (or rebuilds). Null, and nothing done, unless
     /// the core sends from the mapped file. Returns what it did, for the log.
     /// </summary>
     public (long Slot, string What)? DamageMappedSnapshot()
@@ -239,11 +239,14 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             return null;
         }
 
-        var offset = SnapshotFile.HeaderBytes + (mapped.Length - shellBytes) + _sim.Random.Next(shellBytes);
+        // Half the time in the configuration header (after its magic, version and count, where a flip can still parse),
+        // half in the state machine's bytes.
+        var headerBytes = mapped.Length - shellBytes;
+        var offset = SnapshotFile.HeaderBytes + (headerBytes > 6 && _sim.Random.Chance(0.5) ? 6 + _sim.Random.Next(headerBytes - 6) : headerBytes + _sim.Random.Next(shellBytes));
         var mask = (byte)(1 + _sim.Random.Next(255));
         _disk.Flip(path, offset, mask);
         _sectorCorrupted = true;
-        return (slot, $"{path}: flipped bits 0x{mask:x2} of the byte at offset {offset}, in the state's bytes of the mapped snapshot");
+        return (slot, $"{path}: flipped bits 0x{mask:x2} of the byte at offset {offset}, of the mapped snapshot, {(offset - SnapshotFile.HeaderBytes < headerBytes ? "in its configuration header" : "in the state's bytes")}");
     }
 
     private SimulatedDisk NewDisk() =>
@@ -383,7 +386,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnMessage(Message message)
     {
-        var (refused, snapshotsRefused) = (Core.RefusedMessages, Core.SnapshotsRefused);
+        var (refused, snapshotsRefused, withheld) = (Core.RefusedMessages, Core.SnapshotsRefused, Core.SnapshotsWithheld);
         var wasFollower = Core.Role == ReplicaRole.Follower;
         _driver.Step(message);
         if (message is TimeoutNow && wasFollower && Core.Role != ReplicaRole.Follower)
@@ -402,6 +405,17 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             }
 
             _sim.Faults.DamagedSnapshotsRefused++;
+        }
+
+        if (Core.SnapshotsWithheld != withheld)
+        {
+            // A replica withholds its snapshot only when its header says other than its own configurations: damage, or a finding.
+            if (!_sim.DamagedSnapshots.Contains((Id, Core.SnapshotSlot)))
+            {
+                throw new InvalidDataException($"replica {Id} withheld its snapshot, whose file no fault damaged: {Core.LastSnapshotWithheld}");
+            }
+
+            _sim.Faults.DamagedSnapshotsWithheld++;
         }
 
         Process();
@@ -563,7 +577,9 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     {
         foreach (var message in messages)
         {
-            _sim.SendPeerMessage(message);
+            // A snapshot chunk is a view of the sender's copy, which may be its file's mapping: copied as a socket
+            // copies it at send, so that damage done to the file later does not reach chunks already on their way.
+            _sim.SendPeerMessage(message is InstallSnapshot chunk ? chunk with { Chunk = chunk.Chunk.ToArray() } : message);
         }
     }
 

@@ -177,7 +177,17 @@ public sealed class SnapshotTransferTests
         Assert.DoesNotContain(ready.PersistOps, op => op is Synod.Core.Persistence.SnapshotOp);
         Assert.Equal(1, replica.SnapshotsRefused);
         Assert.Contains("refused by the state machine (damaged)", replica.LastRefusal, StringComparison.Ordinal);
-        var again = ready.Messages.OfType<CatchUpRequest>().Single();
+
+        // 3 is the only source: asked again from the start at its first heartbeat RetransmitTicks on (not back to back).
+        Assert.Empty(ready.Messages.OfType<CatchUpRequest>());
+        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
+        {
+            replica.Tick();
+        }
+
+        take();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        var again = take().OfType<CatchUpRequest>().Single();
         Assert.Equal((3, 0L, 0L), (again.To, again.SnapshotSlot, again.SnapshotOffset));
 
         // The intact snapshot, sent again, is installed.
@@ -404,13 +414,25 @@ public sealed class SnapshotTransferTests
         replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
         replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
 
-        // No other peer is heard: 3 is the only source, and is asked again.
-        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+        // No other peer is heard: 3 is the only source, and is asked again, but not at once nor at its next heartbeat
+        // within RetransmitTicks; then its snapshot is taken again.
+        Assert.Empty(take().OfType<CatchUpRequest>());
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        Assert.Empty(take().OfType<CatchUpRequest>());
+        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
+        {
+            replica.Tick();
+        }
 
-        // 2 is heard ahead (its snapshot older): it is asked instead of 3 ...
+        take();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
+        Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
         replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
         replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        Assert.Equal(2, replica.SnapshotsRefused);
         take();
+
+        // 2 is heard ahead (its snapshot older): it is asked instead of 3 ...
         replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
         for (var i = 0; i < replica.Options.RetransmitTicks; i++)
         {
@@ -430,6 +452,67 @@ public sealed class SnapshotTransferTests
         Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
     }
 
+    [Fact]
+    public void A_source_whose_snapshot_header_no_longer_says_its_own_configurations_does_not_send_it()
+    {
+        var (header, withheld, sentAfterDamage) = SourceWithDamagedHeader(ProtocolBugs.None);
+
+        Assert.True(header > 6);
+        Assert.Equal(1, withheld);
+        Assert.False(sentAfterDamage);
+    }
+
+    [Fact]
+    public void The_bug_switch_that_sends_a_damaged_header_is_told_apart()
+    {
+        var (_, withheld, sentAfterDamage) = SourceWithDamagedHeader(ProtocolBugs.DamagedHeaderSent);
+
+        Assert.Equal(0, withheld);
+        Assert.True(sentAfterDamage);
+    }
+
+    /// <summary>
+    /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping); a byte of that copy's
+    /// configuration header (a voter's flag) is then flipped. Returns the header's length, the transfers withheld, and
+    /// whether a learner's request was answered after the damage (before it, it was).
+    /// </summary>
+    private static (int HeaderBytes, long Withheld, bool SentAfterDamage) SourceWithDamagedHeader(ProtocolBugs bugs)
+    {
+        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 1024, Bugs = bugs }, new SeededRandom(1));
+        for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
+        {
+            source.Tick();
+            source.Persisted(source.TakeReady().Number);
+        }
+
+        source.Propose([1]);
+        for (var i = 0; i < 10 && source.AppliedIndex == 0; i++)
+        {
+            source.Persisted(source.TakeReady().Number);
+        }
+
+        var state = new byte[] { 9, 9, 9 };
+        source.Compact(source.AppliedIndex, state);
+        var snapshot = source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single();
+        var stored = snapshot.Data.ToArray();
+        Assert.True(source.UseStoredSnapshot(snapshot.Slot, stored));
+        var header = stored.Length - state.Length;
+
+        var before = Answer();
+        Assert.True(before);
+
+        // The member's voter flag: the 6-byte start, 20 bytes of slots and length, 19 of the command's header, then its 4-byte id.
+        stored[6 + 20 + 19 + 4] ^= 1;
+        var after = Answer();
+        return (header, source.SnapshotsWithheld, after);
+
+        bool Answer()
+        {
+            source.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 1));
+            return source.TakeReady().Messages.OfType<InstallSnapshot>().Any();
+        }
+    }
+
     /// <summary>
     /// Leader 3 (snapshot at 85, its copy damaged) and follower 2 (snapshot at 60) are heard; 3's snapshot is fetched and
     /// refused. Returns the peers asked for a first window, in order, the slot installed once 2's chunks and a late
@@ -444,14 +527,14 @@ public sealed class SnapshotTransferTests
         var asked = new List<int>();
         void Note(List<Message> messages) => asked.AddRange(messages.OfType<CatchUpRequest>().Where(r => r.SnapshotOffset == 0).Select(r => r.To));
 
-        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
-        take();
+        Note(take());
+        replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
+        Note(take());
         replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
         replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
         Assert.Equal(1, replica.SnapshotsRefused);
         Assert.Equal((3, 85L), replica.LastSnapshotRefused);
-        asked.Add(3);
         Note(take());
 
         // A late copy of 3's window (answering an earlier request), then 2's snapshot.

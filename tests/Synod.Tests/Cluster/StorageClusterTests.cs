@@ -1,5 +1,6 @@
 using Synod.Client;
 using Synod.Cli;
+using Synod.Protocol;
 
 namespace Synod.Tests.Cluster;
 
@@ -49,6 +50,66 @@ public sealed class StorageClusterTests
         Assert.True(RestoredAhead(), $"replica {lost} did not restore its snapshot ahead.\n{cluster.Log(lost)}");
         Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
         Assert.Equal("after-99", (await client.GetAsync("after-99", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());
+    }
+
+    [Fact]
+    public async Task Replicas_whose_snapshot_headers_rotted_on_disk_withhold_them_and_a_rebuilding_replica_catches_up_from_an_intact_peer()
+    {
+        await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "40");
+        var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        await WriteAsync(cluster, "before", 300, valueBytes: 64);
+
+        // Every voter snapshots in a phase of its own: write until each has one.
+        Dictionary<int, StatusResponse> statuses = [];
+        for (var round = 0; round < 10 && (statuses.Count == 0 || statuses.Values.Any(s => s.SnapshotSlot == 0)); round++)
+        {
+            await WriteAsync(cluster, $"more{round}", round == 0 ? 0 : 100, valueBytes: 64);
+            var commit = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
+            await cluster.WaitForAppliedAsync(cluster.Endpoints.Keys, commit, TimeSpan.FromSeconds(30));
+            statuses = (await Task.WhenAll(cluster.Endpoints.Keys.Select(cluster.StatusAsync)))!.ToDictionary(s => (int)s!.Id, s => s!);
+        }
+
+        Assert.True(statuses.Values.All(s => s.SnapshotSlot > 0), $"a replica took no snapshot: {string.Join(", ", statuses.Values.Select(s => $"{s.Id}: {s.SnapshotSlot}"))}");
+
+        // A learner, an intact peer stopped while the learner asks, and three replicas whose snapshot files rot after
+        // they were checked: the first member's voter flag in the configuration header (the file's 28-byte header, the
+        // envelope's 6, an epoch's 20, the member list's 19, the member's 4-byte id). They send peers chunks of the
+        // file's mapping, so the damage is in what they would send.
+        var followers = cluster.Endpoints.Keys.Where(id => id != leader).ToList();
+        var (learner, intact) = (followers[0], followers[1]);
+        var damaged = cluster.Endpoints.Keys.Where(id => id != learner && id != intact).ToList();
+        foreach (var id in damaged)
+        {
+            var file = Path.Combine(cluster.DataDir(id), "snap", $"{statuses[id].SnapshotSlot:D20}.snap");
+            const int VoterFlag = 28 + 6 + 20 + 19 + 4;
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+            var flag = new byte[1];
+            stream.Position = VoterFlag;
+            Assert.Equal(1, await stream.ReadAsync(flag));
+            Assert.True(flag[0] == 1, $"the byte at {VoterFlag} of {file} is {flag[0]}, not a voter's flag");
+            flag[0] = 0;
+            stream.Position = VoterFlag;
+            await stream.WriteAsync(flag);
+        }
+
+        cluster.Kill(intact);
+        cluster.Kill(learner);
+        Directory.Delete(cluster.DataDir(learner), recursive: true);
+        cluster.Start(learner, "--rebuild-from-peers");
+        bool Withheld() => damaged.Any(id => cluster.Log(id).Contains("withheld its snapshot", StringComparison.Ordinal));
+        await Eventually.WithinAsync(() => Task.FromResult(Withheld()), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        Assert.True(Withheld(), $"no damaged replica withheld its snapshot.\n{string.Join("\n", damaged.Select(id => $"replica {id}:\n{cluster.Log(id)}"))}\nlearner {learner}:\n{cluster.Log(learner)}");
+        Assert.DoesNotContain("installed a snapshot", cluster.Log(learner), StringComparison.Ordinal);
+
+        cluster.Start(intact);
+        await WriteAsync(cluster, "after", 20, valueBytes: 64);
+        var target = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
+        await cluster.WaitForAppliedAsync([learner], target, TimeSpan.FromSeconds(30));
+        Assert.Contains("configuration header", string.Concat(damaged.Select(cluster.Log)), StringComparison.Ordinal);
+        Assert.Contains("installed a snapshot", cluster.Log(learner), StringComparison.Ordinal);
+        await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
+        Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(learner - 1))).ValueAsString());
+        Assert.Equal("after-19", (await client.GetAsync("after-19", stale: true, options: SynodCallOptions.Pinned(learner - 1))).ValueAsString());
     }
 
     [SoakFact]
