@@ -42,7 +42,7 @@ public static class ProtocolBugCatalog
         ("command-arrays-reused", ProtocolBugs.CommandArraysReused, "the driver writes over each command's array once its slot is applied, where a put's value is kept as a slice of its command, so a replica's state changes without a write"),
         ("first-write-opens-session", ProtocolBugs.FirstWriteOpensSession, "a client's first write opens its session, so a late copy of it after the session was evicted is applied twice"),
         ("refused-source-asked-again", ProtocolBugs.RefusedSourceAskedAgain, "a learner that refused a peer's damaged snapshot asks the same peer again although another could serve it, so a copy damaged on the source's disk keeps it from catching up (a liveness bug; caught in runs that damage a mapped snapshot)"),
-        ("damaged-header-sent", ProtocolBugs.DamagedHeaderSent, "a replica sends its snapshot without checking the configuration header of its mapped copy against its own configurations, so a header damaged on disk is installed by learners, who then count quorums of a configuration no replica chose"),
+        ("damaged-header-sent", ProtocolBugs.DamagedHeaderSent, "a replica sends the configuration header of its snapshot as its file's mapping holds it, not as it checked it in memory, so a header damaged on disk reaches learners, who then count quorums of a configuration no replica chose"),
     ];
 
     public static bool TryParse(string name, out ProtocolBugs bug)

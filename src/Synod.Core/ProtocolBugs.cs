@@ -201,9 +201,9 @@ public enum ProtocolBugs : long
     RefusedSourceAskedAgain = 1L << 39,
 
     /// <summary>
-    /// A replica sends its snapshot without checking the configuration header of the copy it sends (its file's mapping)
-    /// against its own configurations: a header damaged on disk since it was checked can still parse, and a learner
-    /// that installs it counts quorums of a configuration no replica chose.
+    /// A replica sends the configuration header of its snapshot as its copy on disk (the file's mapping) holds it, not as
+    /// it checked it in memory: a header damaged on disk since it was checked can still parse, and a learner that
+    /// installs it counts quorums of a configuration no replica chose.
     /// </summary>
     DamagedHeaderSent = 1L << 40,
 }

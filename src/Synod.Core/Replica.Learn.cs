@@ -37,6 +37,13 @@ public sealed partial class Replica
     /// </summary>
     private readonly Dictionary<int, long> _refusedSnapshotOf = [];
 
+    /// <summary>
+    /// The configuration header of the snapshot this replica holds, as it was checked in memory (built, assembled and
+    /// unwrapped, or read with its file's checksum); null for none, or one from before configuration headers. Chunks
+    /// that hold header bytes are sent with these (<see cref="HeaderFromMemory"/>), not with the mapping's.
+    /// </summary>
+    private byte[]? _snapshotHeader;
+
     private void MarkChosen(long slot, byte[][] commands, Ballot ballot)
     {
         if (slot <= _snapshotSlot)
@@ -260,22 +267,6 @@ public sealed partial class Replica
     {
         if (request.FromSlot <= _snapshotSlot && _snapshotData is { } snapshot)
         {
-            if (request.SnapshotSlot != _snapshotSlot || request.SnapshotOffset <= 0)
-            {
-                // A transfer starts: the configuration header goes out in its first window. The snapshot is sent from
-                // its file's mapping, which was checked when it was read or written but can rot since; a damaged
-                // state is refused by the learner's state machine check, but a damaged header could parse, and the
-                // learner would count quorums of a configuration no replica chose. Sent only if it says what this
-                // replica's own configurations say.
-                if ((_options.Bugs & ProtocolBugs.DamagedHeaderSent) == 0 && SnapshotHeaderProblem(snapshot) is { } problem)
-                {
-                    SnapshotsWithheld++;
-                    LastSnapshotWithheld = $"the snapshot at slot {_snapshotSlot} was not sent to replica {request.From}: its configuration header {problem}; " +
-                        "its copy on disk is damaged (the next snapshot replaces it; a restart refuses it and rebuilds)";
-                    return;
-                }
-            }
-
             // Continue the transfer the learner is in, or start this (possibly newer) snapshot from its beginning: a
             // window of chunks, which the learner takes in order (an empty snapshot is one empty chunk).
             var offset = request.SnapshotSlot == _snapshotSlot ? Math.Clamp(request.SnapshotOffset, 0, snapshot.Length) : 0;
@@ -284,7 +275,7 @@ public sealed partial class Replica
             {
                 var length = (int)Math.Min(_options.SnapshotChunkBytes, snapshot.Length - offset);
                 var chunk = snapshot.Slice((int)offset, length);
-                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, snapshot.Length, _snapshotLent ? chunk.ToArray() : chunk));
+                Send(new InstallSnapshot(Id, request.From, _snapshotSlot, offset, snapshot.Length, HeaderFromMemory(chunk, offset) ?? (_snapshotLent ? chunk.ToArray() : chunk)));
                 offset += length;
             }
 
@@ -313,36 +304,42 @@ public sealed partial class Replica
     }
 
     /// <summary>
-    /// Null if the configuration header of <paramref name="snapshot"/> (the one this replica holds) carries the
-    /// configurations this replica's own state gives for the slots after it (<see cref="SnapshotEnvelope"/>: byte for
-    /// byte, or, for a header another build encoded, the same configurations); otherwise what is wrong. A snapshot from
-    /// before configuration headers has none to check (the learner's state machine check covers all its bytes).
+    /// A copy of <paramref name="chunk"/> (at <paramref name="offset"/> of the snapshot this replica holds) whose bytes of
+    /// the configuration header are the ones this replica checked in memory (<see cref="_snapshotHeader"/>); null if
+    /// the chunk holds none of them. The snapshot is sent from its file's mapping, which was checked when it was read or
+    /// written but can rot since: the state machine's bytes carry their own checksum, which the learner checks, but the
+    /// header has none, and a damaged one can still parse (a voter's flag, the slot a configuration takes effect from),
+    /// so that the learner would count quorums of a configuration no replica chose. Bytes that differ are counted
+    /// (<see cref="SnapshotHeadersDamaged"/>): the file is damaged, and the next start will refuse it.
     /// </summary>
-    private string? SnapshotHeaderProblem(ReadOnlyMemory<byte> snapshot)
+    private byte[]? HeaderFromMemory(ReadOnlyMemory<byte> chunk, long offset)
     {
-        if (!snapshot.Span.StartsWith(EnvelopeMagic))
+        if (_snapshotHeader is not { } header || offset >= header.Length || (_options.Bugs & ProtocolBugs.DamagedHeaderSent) != 0)
         {
             return null;
         }
 
-        var expected = SnapshotEnvelope(_snapshotSlot);
-        if (snapshot.Span.StartsWith(expected))
+        var copy = chunk.ToArray();
+        var held = header.AsSpan((int)offset, Math.Min(copy.Length, header.Length - (int)offset));
+        if (!copy.AsSpan(0, held.Length).SequenceEqual(held))
         {
-            return null;
+            SnapshotHeadersDamaged++;
+            LastSnapshotDamage = $"the configuration header of the snapshot at slot {_snapshotSlot}, as its copy on disk holds it, is not the one this " +
+                "replica checked: the file is damaged, and the replica's next start will refuse it; the header is sent from memory";
         }
 
-        if (UnwrapSnapshot(snapshot, out var problem) is not { } unwrapped)
-        {
-            return $"is malformed ({problem})";
-        }
+        held.CopyTo(copy);
+        return copy;
+    }
 
-        var keepFrom = EpochStartAt(_snapshotSlot + 1);
-        var own = _epochs.Where(e => e.EffectiveFrom >= keepFrom && e.ChosenAt <= _snapshotSlot).ToList();
-        var same = own.Count == unwrapped.Epochs.Count && own.Zip(unwrapped.Epochs).All(pair =>
-            pair.First.ChosenAt == pair.Second.ChosenAt && pair.First.EffectiveFrom == pair.Second.EffectiveFrom &&
-            pair.First.Configuration.Revision == pair.Second.Configuration.Revision && pair.First.Configuration.IdMax == pair.Second.Configuration.IdMax &&
-            pair.First.Configuration.Members.SequenceEqual(pair.Second.Configuration.Members));
-        return same ? null : $"holds {unwrapped.Epochs.Count} configuration(s) that are not the {own.Count} this replica holds for the slots after it";
+    /// <summary>
+    /// The configuration header of <paramref name="wrapped"/> (a snapshot checked in memory), copied; null for one from
+    /// before configuration headers, or one whose header is cut short (refused where it is read).
+    /// </summary>
+    private static byte[]? HeaderOf(ReadOnlySpan<byte> wrapped)
+    {
+        var shell = SnapshotShellBytes(wrapped);
+        return wrapped.StartsWith(EnvelopeMagic) && shell.Length > 0 ? wrapped[..(wrapped.Length - shell.Length)].ToArray() : null;
     }
 
     private void OnCatchUpReply(CatchUpReply reply)
@@ -492,6 +489,7 @@ public sealed partial class Replica
         DropLogThrough(slot);
         _snapshotSlot = slot;
         _snapshotData = data;
+        _snapshotHeader = HeaderOf(data);
         _snapshotLent = false;
         _commitIndex = slot;
         AdoptSnapshotConfigurations(unwrapped.Epochs);

@@ -133,13 +133,13 @@ public sealed partial class Replica
     public long SnapshotsRefused { get; private set; }
 
     /// <summary>
-    /// Transfers of this replica's snapshot not started because its configuration header no longer says what this
-    /// replica's configurations say (its copy on disk damaged since it was checked); the learner asks another peer.
+    /// Chunks of this replica's snapshot whose configuration header, as its copy on disk (the file's mapping) holds it,
+    /// differed from the header it checked in memory: the file is damaged. They were sent with the header from memory.
     /// </summary>
-    public long SnapshotsWithheld { get; private set; }
+    public long SnapshotHeadersDamaged { get; private set; }
 
-    /// <summary>Why the last transfer counted in <see cref="SnapshotsWithheld"/> was not started, for the shell's log; null if none.</summary>
-    public string? LastSnapshotWithheld { get; private set; }
+    /// <summary>What the last damage counted in <see cref="SnapshotHeadersDamaged"/> was, for the shell's log; null if none.</summary>
+    public string? LastSnapshotDamage { get; private set; }
 
     /// <summary>The source and slot of the last snapshot assembled from a peer's chunks and not installed (malformed or refused by the state machine); null if none.</summary>
     public (int From, long Slot)? LastSnapshotRefused { get; private set; }
@@ -278,6 +278,7 @@ public sealed partial class Replica
         DropLogThrough(slot);
         _snapshotSlot = slot;
         _snapshotData = wrapped;
+        _snapshotHeader = HeaderOf(wrapped.Span);
         _snapshotLent = lent;
         ForgetConfigurationsThrough(slot);
         _ready.PersistOps.Add(new SnapshotOp(slot, wrapped));
@@ -406,6 +407,7 @@ public sealed partial class Replica
         _maxRoundSeen = state.Promised.Round;
         _snapshotSlot = state.SnapshotSlot;
         _snapshotData = state.SnapshotData;
+        _snapshotHeader = state.SnapshotData is { } recovered ? HeaderOf(recovered.Span) : null;
         _snapshotLent = false;
         ReadOnlyMemory<byte>? inner = null;
         if (_snapshotData is { } stored)

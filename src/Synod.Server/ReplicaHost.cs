@@ -34,9 +34,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private long _refusedAtReceiver;
     private long _refusalLoggedAtMs = long.MinValue / 2;
 
-    private long _withheldLogged;
+    private long _damageLogged;
 
-    private long _withheldLoggedAtMs = long.MinValue / 2;
+    private long _damageLoggedAtMs = long.MinValue / 2;
 
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
@@ -390,7 +390,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     _driver.Step(peer.Message);
                     LogRefusals();
-                    LogWithheldSnapshots();
+                    LogSnapshotDamage();
                 }
 
                 break;
@@ -401,13 +401,13 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 {
                     Metrics.Publish(Snapshot(), PeerViews(), new CoreCounters(_driver.Core.SlotsProposed, _driver.Core.ReadRoundsStarted,
                         _driver.Core.ExpiredProposals, _driver.Core.HandoversStarted, _driver.Core.HandoversGivenUp, _driver.Core.PreferredHandovers,
-                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused, _driver.QuotaRefusals, _driver.Core.SnapshotsWithheld));
+                        _driver.Core.PreferredHandoversFailed, _driver.Core.SnapshotsRefused, _driver.QuotaRefusals, _driver.Core.SnapshotHeadersDamaged));
                 }
 
                 if (_driver.Core.CurrentTick % RefusalLogEveryTicks == 0)
                 {
                     LogRefusals();
-                    LogWithheldSnapshots();
+                    LogSnapshotDamage();
                 }
 
                 break;
@@ -492,19 +492,19 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _refusalLoggedAtMs = Environment.TickCount64;
     }
 
-    /// <summary>Logs transfers of this replica's snapshot withheld for a damaged header: at most one line per RefusalLogIntervalMs.</summary>
-    private void LogWithheldSnapshots()
+    /// <summary>Logs damage found in the header of this replica's snapshot file as it was sent: at most one line per RefusalLogIntervalMs.</summary>
+    private void LogSnapshotDamage()
     {
-        var withheld = _driver.Core.SnapshotsWithheld;
-        if (withheld == _withheldLogged || Environment.TickCount64 - _withheldLoggedAtMs < RefusalLogIntervalMs)
+        var damaged = _driver.Core.SnapshotHeadersDamaged;
+        if (damaged == _damageLogged || Environment.TickCount64 - _damageLoggedAtMs < RefusalLogIntervalMs)
         {
             return;
         }
 
-        _logger.LogError("replica {Id}: withheld its snapshot from {Count} learner(s): {Why}. Its next snapshot replaces the file; or stop it and start it again with --rebuild-from-peers (a plain start refuses the damaged file)",
-            Id, withheld - _withheldLogged, _driver.Core.LastSnapshotWithheld);
-        _withheldLogged = withheld;
-        _withheldLoggedAtMs = Environment.TickCount64;
+        _logger.LogError("replica {Id}: {Why} ({Count} chunk(s) since the last line). Let its next snapshot replace the file before it restarts, or start it with --rebuild-from-peers",
+            Id, _driver.Core.LastSnapshotDamage, damaged - _damageLogged);
+        _damageLogged = damaged;
+        _damageLoggedAtMs = Environment.TickCount64;
     }
 
     /// <summary>Every other member of the latest configuration as the metrics report it.</summary>

@@ -8,9 +8,8 @@ namespace Synod.Simulation;
 /// Damage in the state's bytes: a learner refuses the snapshot (the state machine's checksum) and must then fetch
 /// another peer's; asking the damaged source again (bug switch --bug refused-source-asked-again) keeps it from catching
 /// up until that source takes a newer snapshot. Damage in the configuration header, which has no checksum of its own
-/// and can still parse: the source must see that it says other than its own configurations and not send it (it
-/// withholds it; the learner passes over a silent source); sending it (--bug damaged-header-sent) has learners count
-/// quorums of a configuration no replica chose. Steps, the replicas and the timings drawn from the seed:
+/// and can still parse: the source must send the header it checked in memory, not its file's; sending the file's
+/// (--bug damaged-header-sent) has learners count quorums of a configuration no replica chose. Steps, the replicas and the timings drawn from the seed:
 /// 1. A follower F is cut off from everyone, what is in flight too, while the others go on choosing.
 /// 2. Once the others' commit index is past F's, every other replica takes a snapshot at once, so that each can serve F
 ///    only with a snapshot.
@@ -29,7 +28,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
     private Step _step;
     private long _damagedSlot;
     private long _refusedAtHeal;
-    private long _withheldAtHeal;
+    private long _damageFoundAtHeal;
     private string _damage = "";
 
     private enum Step
@@ -131,7 +130,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
                         _sim.Faults.MappedSnapshotsDamaged++;
                         _damage = damage.What;
                         _refusedAtHeal = _follower.Core.SnapshotsRefused;
-                        _withheldAtHeal = _source.Core.SnapshotsWithheld;
+                        _damageFoundAtHeal = _source.Core.SnapshotHeadersDamaged;
 
                         // No newer snapshot anywhere until the fault ends, as in a quiet cluster (a snapshot every
                         // SnapshotEverySlots would replace the damaged copy within the step, and hide a learner stuck on it).
@@ -145,7 +144,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
 
                     break;
                 case Step.Healed when followerCommit >= _damagedSlot:
-                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotsWithheld > _withheldAtHeal ? 1 : 0;
+                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotHeadersDamaged > _damageFoundAtHeal ? 1 : 0;
                     End();
                     return;
             }
@@ -169,8 +168,8 @@ internal sealed class DamagedSourceFault : ITargetedFault
         var refused = _follower.Core.SnapshotsRefused - _refusedAtHeal;
         _sim.ReportLivenessViolation(
             $"replica {_follower.Id} did not get past slot {_damagedSlot} within {_sim.Options.TargetedStepMsMax} ms of hearing its peers again " +
-            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, which withheld " +
-            $"{_source.Core.SnapshotsWithheld - _withheldAtHeal}, while replicas " +
+            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, which found its header " +
+            $"damaged in {_source.Core.SnapshotHeadersDamaged - _damageFoundAtHeal} chunks, while replicas " +
             $"{string.Join(", ", Others.Where(h => h != _source).Select(h => $"{h.Id} (snapshot at {h.Core.SnapshotSlot})"))} could serve it ({_damage})");
         End();
     }

@@ -121,10 +121,13 @@ public sealed class FaultCounters
     /// <summary>Snapshots a learner assembled from a damaged source's chunks and refused.</summary>
     public long DamagedSnapshotsRefused { get; set; }
 
-    /// <summary>Transfers a damaged source did not start because its mapped snapshot's configuration header no longer matched its own configurations.</summary>
-    public long DamagedSnapshotsWithheld { get; set; }
+    /// <summary>Chunks a damaged source sent with the configuration header it checked in memory instead of its mapped file's damaged one.</summary>
+    public long DamagedHeadersSentFromMemory { get; set; }
 
-    /// <summary>Followers that refused a damaged source's snapshot and got past it from another peer (DamagedSourceFault's last step).</summary>
+    /// <summary>
+    /// Followers that got past a damaged source's snapshot (DamagedSourceFault's last step) after refusing it and fetching
+    /// another peer's, or being sent its header from the source's memory.
+    /// </summary>
     public long DamagedSourcesPassedOver { get; set; }
 
     /// <summary>Handovers to the bridged voter the bridge fault asked of the leader (each must be refused).</summary>
@@ -247,7 +250,7 @@ public sealed class FaultCounters
         MappedSnapshotsDamaged += other.MappedSnapshotsDamaged;
         DamagedSnapshotsRefused += other.DamagedSnapshotsRefused;
         DamagedSourcesPassedOver += other.DamagedSourcesPassedOver;
-        DamagedSnapshotsWithheld += other.DamagedSnapshotsWithheld;
+        DamagedHeadersSentFromMemory += other.DamagedHeadersSentFromMemory;
         BridgeHandoversAsked += other.BridgeHandoversAsked;
         PreferredLeaderChecks += other.PreferredLeaderChecks;
         AuthRuns += other.AuthRuns;
@@ -281,5 +284,5 @@ public sealed class FaultCounters
         $"dropped={MessagesDropped} duplicated={MessagesDuplicated} held-long={MessagesHeldLong} candidate-installs={SnapshotsInstalledByCandidates} slow-clocks={SlowClocks} delivered={MessagesDelivered} " +
         $"unsynced-bytes-lost={UnsyncedBytesLost} torn-writes={TornWrites} sectors-corrupted={SectorsCorrupted} corrupt-logs-refused={CorruptLogsRefused} snapshot-files={SnapshotFilesWritten} snapshots-installed={SnapshotsInstalled} installs-prepared={InstallsPrepared} snapshots-sent-to-laggards={SnapshotsSentToLaggards} snapshot-chunks={SnapshotChunksDelivered} leader-changes={LeaderChanges} disk-wipes={DiskWipes} voters-restored={VotersRestored} client-retries={ClientRetries} forged={ForgedMessages} refused={MessagesRefused} lease-holder-pauses={LeaseHolderPauses} leases-ended={LeasesEnded} leases-expired={LeasesExpired} locks-taken={LocksTaken} fenced-writes-refused={FencedWritesRefused} " +
         $"stalled-candidacies={StalledCandidacies} targeted-snapshots={TargetedSnapshots} promiser-disk-losses={PromiserDiskLosses} " +
-        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} bridges={Bridges} snapshots-overtaken={SnapshotsOvertaken} mapped-snapshots-damaged={MappedSnapshotsDamaged} damaged-snapshots-refused={DamagedSnapshotsRefused} damaged-sources-passed-over={DamagedSourcesPassedOver} damaged-snapshots-withheld={DamagedSnapshotsWithheld} bridge-handovers-asked={BridgeHandoversAsked} auth-runs={AuthRuns} writes-denied={WritesDenied} quota-runs={QuotaRuns} writes-refused-no-space={WritesRefusedNoSpace} writes-over-quota={WritesOverQuota} writes-refused-lagging={WritesRefusedLagging} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
+        $"floor-member-disk-losses={FloorMemberDiskLosses} prepares-held-across-rebuilds={PreparesHeldAcrossRebuilds} early-vote-disk-losses={EarlyVoteDiskLosses} early-vote-splits={EarlyVoteSplits} upgrades={Upgrades} owner-upgrades={OwnerUpgrades} trespasses-attached={TrespassesAttached} trespasses-refused={TrespassesRefused} reconfiguring-runs={ReconfiguringRuns} reconfigurations={Reconfigurations} reconfigurations-refused={ReconfigurationsRefused} joined={ReplicasJoined} retired={ReplicasRetired} handovers={Handovers} handovers-given-up={HandoversGivenUp} preferred-handovers={PreferredHandovers} preferred-leader-checks={PreferredLeaderChecks} bridges={Bridges} snapshots-overtaken={SnapshotsOvertaken} mapped-snapshots-damaged={MappedSnapshotsDamaged} damaged-snapshots-refused={DamagedSnapshotsRefused} damaged-sources-passed-over={DamagedSourcesPassedOver} damaged-headers-sent-from-memory={DamagedHeadersSentFromMemory} bridge-handovers-asked={BridgeHandoversAsked} auth-runs={AuthRuns} writes-denied={WritesDenied} quota-runs={QuotaRuns} writes-refused-no-space={WritesRefusedNoSpace} writes-over-quota={WritesOverQuota} writes-refused-lagging={WritesRefusedLagging} auth-enabled={AuthEnabled} forbidden-writes-tried={ForbiddenWritesTried} leader-removals-followed={LeaderRemovalsFollowed} watchers-compacted={WatchersCompacted} watches-denied={WatchesDenied} watch-streams-full={WatchStreamsFull} old-format-snapshots={OldFormatSnapshots} targeted-abandoned={TargetedFaultsAbandoned}";
 }

@@ -386,7 +386,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnMessage(Message message)
     {
-        var (refused, snapshotsRefused, withheld) = (Core.RefusedMessages, Core.SnapshotsRefused, Core.SnapshotsWithheld);
+        var (refused, snapshotsRefused, headersDamaged) = (Core.RefusedMessages, Core.SnapshotsRefused, Core.SnapshotHeadersDamaged);
         var wasFollower = Core.Role == ReplicaRole.Follower;
         _driver.Step(message);
         if (message is TimeoutNow && wasFollower && Core.Role != ReplicaRole.Follower)
@@ -407,15 +407,15 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             _sim.Faults.DamagedSnapshotsRefused++;
         }
 
-        if (Core.SnapshotsWithheld != withheld)
+        if (Core.SnapshotHeadersDamaged != headersDamaged)
         {
-            // A replica withholds its snapshot only when its header says other than its own configurations: damage, or a finding.
+            // A replica finds its snapshot's header damaged only where a fault damaged its file: otherwise, a finding.
             if (!_sim.DamagedSnapshots.Contains((Id, Core.SnapshotSlot)))
             {
-                throw new InvalidDataException($"replica {Id} withheld its snapshot, whose file no fault damaged: {Core.LastSnapshotWithheld}");
+                throw new InvalidDataException($"replica {Id} found its snapshot's header damaged, whose file no fault damaged: {Core.LastSnapshotDamage}");
             }
 
-            _sim.Faults.DamagedSnapshotsWithheld++;
+            _sim.Faults.DamagedHeadersSentFromMemory += Core.SnapshotHeadersDamaged - headersDamaged;
         }
 
         Process();

@@ -229,7 +229,8 @@ public sealed class SnapshotTransferTests
     /// A snapshot the shell serialised into memory of its own (outside the collected heap) is lent to the core until the
     /// stored copy replaces it: the log is handed it as it is, peers get copies of its chunks (a message may wait in a
     /// queue for longer than the shell keeps the memory), and once the stored copy is in, the core holds the lent memory
-    /// no more and sends views of the stored copy.
+    /// no more and sends views of the stored copy (but for the chunk that holds the configuration header, a copy with
+    /// the header from memory).
     /// </summary>
     [Fact]
     public void Chunks_of_a_snapshot_the_shell_lent_are_copies_until_the_stored_copy_replaces_it()
@@ -269,9 +270,19 @@ public sealed class SnapshotTransferTests
         h.Net.Clear();
         leader.Step(new CatchUpRequest(2, 3, 1, SnapshotChunks: 2));
         h.Pump(3);
+        var first = Assert.Single(h.Net.OfType<InstallSnapshot>());
+        Assert.Equal(stored, first.Chunk.ToArray());
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(first.Chunk, out var headed));
+        Assert.NotSame(stored, headed.Array);
+
+        // A chunk past the configuration header (which goes out from memory, HeaderFromMemory) is a view of the stored copy.
+        h.Net.Clear();
+        leader.Step(new CatchUpRequest(2, 3, 1, slot, envelope.Length, 2));
+        h.Pump(3);
         var view = Assert.Single(h.Net.OfType<InstallSnapshot>());
         Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(view.Chunk, out var viewed));
         Assert.Same(stored, viewed.Array);
+        Assert.Equal(envelope.Length, viewed.Offset);
     }
 
     [Fact]
@@ -453,32 +464,35 @@ public sealed class SnapshotTransferTests
     }
 
     [Fact]
-    public void A_source_whose_snapshot_header_no_longer_says_its_own_configurations_does_not_send_it()
+    public void A_source_whose_snapshot_file_rotted_in_its_header_sends_the_header_it_checked_in_memory()
     {
-        var (header, withheld, sentAfterDamage) = SourceWithDamagedHeader(ProtocolBugs.None);
+        var (original, sent, continued, damaged) = SourceWithDamagedHeader(ProtocolBugs.None);
 
-        Assert.True(header > 6);
-        Assert.Equal(1, withheld);
-        Assert.False(sentAfterDamage);
+        // The whole snapshot as a learner assembles it, and a window continued from the chunk that holds the flag.
+        Assert.Equal(original, sent);
+        Assert.Equal(original.AsSpan(48, 16).ToArray(), continued);
+        Assert.Equal(2, damaged);
     }
 
     [Fact]
-    public void The_bug_switch_that_sends_a_damaged_header_is_told_apart()
+    public void The_bug_switch_that_sends_the_header_as_the_file_holds_it_is_told_apart()
     {
-        var (_, withheld, sentAfterDamage) = SourceWithDamagedHeader(ProtocolBugs.DamagedHeaderSent);
+        var (original, sent, continued, damaged) = SourceWithDamagedHeader(ProtocolBugs.DamagedHeaderSent);
 
-        Assert.Equal(0, withheld);
-        Assert.True(sentAfterDamage);
+        Assert.NotEqual(original, sent);
+        Assert.NotEqual(original.AsSpan(48, 16).ToArray(), continued);
+        Assert.Equal(0, damaged);
     }
 
     /// <summary>
-    /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping); a byte of that copy's
-    /// configuration header (a voter's flag) is then flipped. Returns the header's length, the transfers withheld, and
-    /// whether a learner's request was answered after the damage (before it, it was).
+    /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping), in 16-byte chunks
+    /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49) is then flipped.
+    /// Returns the snapshot as taken, as sent from the start afterwards, the chunk at 48 as sent to a learner continuing
+    /// a transfer, and the damage the replica counted.
     /// </summary>
-    private static (int HeaderBytes, long Withheld, bool SentAfterDamage) SourceWithDamagedHeader(ProtocolBugs bugs)
+    private static (byte[] Original, byte[] Sent, byte[] Continued, long Damaged) SourceWithDamagedHeader(ProtocolBugs bugs)
     {
-        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 1024, Bugs = bugs }, new SeededRandom(1));
+        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, Bugs = bugs }, new SeededRandom(1));
         for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
         {
             source.Tick();
@@ -491,26 +505,22 @@ public sealed class SnapshotTransferTests
             source.Persisted(source.TakeReady().Number);
         }
 
-        var state = new byte[] { 9, 9, 9 };
+        var state = Enumerable.Range(0, 40).Select(i => (byte)i).ToArray();
         source.Compact(source.AppliedIndex, state);
         var snapshot = source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single();
+        var original = snapshot.Data.ToArray();
         var stored = snapshot.Data.ToArray();
         Assert.True(source.UseStoredSnapshot(snapshot.Slot, stored));
-        var header = stored.Length - state.Length;
-
-        var before = Answer();
-        Assert.True(before);
 
         // The member's voter flag: the 6-byte start, 20 bytes of slots and length, 19 of the command's header, then its 4-byte id.
-        stored[6 + 20 + 19 + 4] ^= 1;
-        var after = Answer();
-        return (header, source.SnapshotsWithheld, after);
-
-        bool Answer()
-        {
-            source.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 1));
-            return source.TakeReady().Messages.OfType<InstallSnapshot>().Any();
-        }
+        const int VoterFlag = 6 + 20 + 19 + 4;
+        Assert.Equal(1, stored[VoterFlag]);
+        stored[VoterFlag] ^= 1;
+        source.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 64));
+        var sent = source.TakeReady().Messages.OfType<InstallSnapshot>().OrderBy(c => c.Offset).SelectMany(c => c.Chunk.ToArray()).ToArray();
+        source.Step(new CatchUpRequest(2, 1, 1, snapshot.Slot, 48, 1));
+        var continued = source.TakeReady().Messages.OfType<InstallSnapshot>().Single().Chunk.ToArray();
+        return (original, sent, continued, source.SnapshotHeadersDamaged);
     }
 
     /// <summary>

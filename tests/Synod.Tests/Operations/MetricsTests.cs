@@ -29,7 +29,7 @@ public sealed class MetricsTests
         ("synod_handovers_total", "counter"),
         ("synod_preferred_handovers_total", "counter"),
         ("synod_snapshots_refused_total", "counter"),
-        ("synod_snapshots_withheld_total", "counter"),
+        ("synod_snapshot_headers_damaged_total", "counter"),
         ("synod_snapshot_memory_bytes", "gauge"),
         ("synod_snapshot_memory_peak_bytes", "gauge"),
         ("synod_gc_background", "gauge"),
