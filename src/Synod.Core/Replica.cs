@@ -294,12 +294,22 @@ public sealed partial class Replica
     /// <summary>
     /// The host's copy of the snapshot at <paramref name="slot"/> now that it is durable (a view of its file, mapped):
     /// the replica sends peers chunks of it from then on and lets go of the memory it held (the shell frees memory it
-    /// lent), one state-sized copy less for the life of the snapshot. Ignored, and false, unless it is the snapshot this replica holds, of the same size.
+    /// lent), one state-sized copy less for the life of the snapshot. Ignored, and false, unless it is the snapshot this
+    /// replica holds, of the same size, and begins with the configuration header this replica checked (one that does
+    /// not was damaged on disk already: counted in <see cref="SnapshotHeadersDamaged"/>, and the memory is kept).
     /// </summary>
     public bool UseStoredSnapshot(long slot, ReadOnlyMemory<byte> stored)
     {
         if (slot != _snapshotSlot || _snapshotData is not { } held || held.Length != stored.Length)
         {
+            return false;
+        }
+
+        if (_snapshotHeader is { } header && !stored.Span.StartsWith(header))
+        {
+            SnapshotHeadersDamaged++;
+            LastSnapshotDamage = $"the configuration header of the snapshot at slot {slot}, as its file holds it once written, is not the one this " +
+                "replica checked: the file is damaged, and the replica's next start will refuse it; peers are sent the copy in memory";
             return false;
         }
 

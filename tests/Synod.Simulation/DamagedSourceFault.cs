@@ -144,7 +144,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
 
                     break;
                 case Step.Healed when followerCommit >= _damagedSlot:
-                    _sim.Faults.DamagedSourcesPassedOver += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotHeadersDamaged > _damageFoundAtHeal ? 1 : 0;
+                    _sim.Faults.DamagedSourcesGotPast += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotHeadersDamaged > _damageFoundAtHeal ? 1 : 0;
                     End();
                     return;
             }

@@ -484,6 +484,33 @@ public sealed class SnapshotTransferTests
         Assert.Equal(0, damaged);
     }
 
+    [Fact]
+    public void A_stored_copy_whose_header_is_already_damaged_is_not_taken_and_the_copy_in_memory_is_sent()
+    {
+        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1] }, new SeededRandom(1));
+        for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
+        {
+            source.Tick();
+            source.Persisted(source.TakeReady().Number);
+        }
+
+        source.Propose([1]);
+        for (var i = 0; i < 10 && source.AppliedIndex == 0; i++)
+        {
+            source.Persisted(source.TakeReady().Number);
+        }
+
+        source.Compact(source.AppliedIndex, [9, 9, 9]);
+        var snapshot = source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single();
+        var stored = snapshot.Data.ToArray();
+        stored[6 + 20 + 19 + 4] ^= 1;
+
+        Assert.False(source.UseStoredSnapshot(snapshot.Slot, stored));
+        Assert.Equal(1, source.SnapshotHeadersDamaged);
+        Assert.True(source.HoldsSnapshotBytes(snapshot.Data));
+        Assert.Contains("the file is damaged", source.LastSnapshotDamage, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping), in 16-byte chunks
     /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49) is then flipped.

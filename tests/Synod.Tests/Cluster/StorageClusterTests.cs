@@ -102,7 +102,9 @@ public sealed class StorageClusterTests
         var caughtUp = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
         await cluster.WaitForAppliedAsync([learner], caughtUp, TimeSpan.FromSeconds(30));
         Assert.Contains("installed a snapshot", cluster.Log(learner), StringComparison.Ordinal);
-        Assert.Contains("is not the one this replica checked", string.Concat(damaged.Select(cluster.Log)), StringComparison.Ordinal);
+        bool DamageLogged() => damaged.Any(id => cluster.Log(id).Contains("is not the one this replica checked", StringComparison.Ordinal));
+        await Eventually.WithinAsync(() => Task.FromResult(DamageLogged()), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        Assert.True(DamageLogged(), $"no damaged replica logged the damage.\n{string.Join("\n", damaged.Select(id => $"replica {id}:\n{cluster.Log(id)}"))}");
         await WriteAsync(cluster, "after", 20, valueBytes: 64);
         var target = (await cluster.StatusAsync(await cluster.WaitForLeaderAsync(StartupLimit)))!.CommitIndex;
         await cluster.WaitForAppliedAsync([learner], target, TimeSpan.FromSeconds(30));

@@ -39,7 +39,7 @@ public sealed class SimulationTests
         Assert.True(faults.EarlyVoteDiskLosses > 0 && faults.EarlyVoteSplits > 0, faults.ToString());
 
         // A source's mapped snapshot is damaged on its disk; learners refuse it and get past it from another peer.
-        Assert.True(faults.MappedSnapshotsDamaged > 0 && faults.DamagedSnapshotsRefused > 0 && faults.DamagedSourcesPassedOver > 0, faults.ToString());
+        Assert.True(faults.MappedSnapshotsDamaged > 0 && faults.DamagedSnapshotsRefused > 0 && faults.DamagedSourcesGotPast > 0, faults.ToString());
 
         // Lease holders pause past their TTL, and leases end both ways (revoked, expired); the oracle judged each expiry.
         Assert.True(faults.LeaseHolderPauses > 0 && faults.LeasesExpired > 0 && faults.LeasesEnded > faults.LeasesExpired, faults.ToString());
