@@ -30,7 +30,7 @@ public sealed class CliExitCodeTests
         Assert.Equal(ExitCodes.Ok, (await RunAsync("put", "small", "fits", "--endpoints", endpoints)).ExitCode);
 
         cluster.Kill(2);
-        AssertFailure(await RunAsync("get", "colour", "--endpoints", endpoints, "--node", "2"), ExitCodes.Unreachable, "");
+        AssertFailure(await RunAsync("get", "colour", "--endpoints", endpoints, "--node", "2", "--timeout", "2"), ExitCodes.Unreachable, "");
         cluster.Kill(3);
         AssertFailure(await RunAsync("put", "colour", "red", "--endpoints", endpoints, "--timeout", "4"), ExitCodes.Unavailable, "no quorum");
     }
