@@ -38,9 +38,10 @@ public sealed partial class Replica
     private readonly Dictionary<int, long> _refusedSnapshotOf = [];
 
     /// <summary>
-    /// The configuration header of the snapshot this replica holds, as it was checked in memory (built, assembled and
-    /// unwrapped, or read with its file's checksum); null for none, or one from before configuration headers. Chunks
-    /// that hold header bytes are sent with these (<see cref="HeaderFromMemory"/>), not with the mapping's.
+    /// The head of the snapshot this replica holds that no checksum covers (<see cref="HeaderOf"/>: the configuration
+    /// header and the shell's own header), as it was checked in memory (built, assembled and unwrapped, or read with its
+    /// file's checksum); null for none. Chunks that hold these bytes are sent with them (<see cref="HeaderFromMemory"/>),
+    /// not with the mapping's.
     /// </summary>
     private byte[]? _snapshotHeader;
 
@@ -305,12 +306,14 @@ public sealed partial class Replica
 
     /// <summary>
     /// A copy of <paramref name="chunk"/> (at <paramref name="offset"/> of the snapshot this replica holds) whose bytes of
-    /// the configuration header are the ones this replica checked in memory (<see cref="_snapshotHeader"/>); null if
+    /// the head no checksum covers are the ones this replica checked in memory (<see cref="_snapshotHeader"/>); null if
     /// the chunk holds none of them. The snapshot is sent from its file's mapping, which was checked when it was read or
-    /// written but can rot since: the state machine's bytes carry their own checksum, which the learner checks, but the
-    /// header has none, and a damaged one can still parse (a voter's flag, the slot a configuration takes effect from),
-    /// so that the learner would count quorums of a configuration no replica chose. Bytes that differ are counted
-    /// (<see cref="SnapshotHeadersDamaged"/>): the file is damaged, and the next start will refuse it.
+    /// written but can rot since: the state machine's body carries its own checksum, which the learner checks, but the
+    /// configuration header has none, and a damaged one can still parse (a voter's flag, the slot a configuration takes
+    /// effect from), so that the learner would count quorums of a configuration no replica chose; nor has the state
+    /// machine's own header (a version byte flipped to another version still read passes the learner's check, and the
+    /// restore fails after the snapshot was persisted). Bytes that differ are counted (<see cref="SnapshotHeadersDamaged"/>):
+    /// the file is damaged, and the next start will refuse it.
     /// </summary>
     private byte[]? HeaderFromMemory(ReadOnlyMemory<byte> chunk, long offset)
     {
@@ -324,7 +327,7 @@ public sealed partial class Replica
         if (!copy.AsSpan(0, held.Length).SequenceEqual(held))
         {
             SnapshotHeadersDamaged++;
-            LastSnapshotDamage = $"the configuration header of the snapshot at slot {_snapshotSlot}, as its copy on disk holds it, is not the one this " +
+            LastSnapshotDamage = $"the header of the snapshot at slot {_snapshotSlot} (its configurations and the state machine's header), as its copy on disk holds it, is not the one this " +
                 "replica checked: the file is damaged, and the replica's next start will refuse it; the header is sent from memory";
         }
 
@@ -333,13 +336,20 @@ public sealed partial class Replica
     }
 
     /// <summary>
-    /// The configuration header of <paramref name="wrapped"/> (a snapshot checked in memory), copied; null for one from
-    /// before configuration headers, or one whose header is cut short (refused where it is read).
+    /// The head of <paramref name="wrapped"/> (a snapshot checked in memory) that no checksum covers, copied: its
+    /// configuration header, if it has one, and the first <see cref="ReplicaOptions.SnapshotShellHeadBytes"/> of the
+    /// shell's bytes. Null for a snapshot whose header is cut short (refused where it is read).
     /// </summary>
-    private static byte[]? HeaderOf(ReadOnlySpan<byte> wrapped)
+    private byte[]? HeaderOf(ReadOnlySpan<byte> wrapped)
     {
         var shell = SnapshotShellBytes(wrapped);
-        return wrapped.StartsWith(EnvelopeMagic) && shell.Length > 0 ? wrapped[..(wrapped.Length - shell.Length)].ToArray() : null;
+        if (wrapped.StartsWith(EnvelopeMagic) && shell.Length == 0)
+        {
+            return null;
+        }
+
+        var head = wrapped.Length - shell.Length + Math.Min(shell.Length, _options.SnapshotShellHeadBytes);
+        return head == 0 ? null : wrapped[..head].ToArray();
     }
 
     private void OnCatchUpReply(CatchUpReply reply)

@@ -308,7 +308,7 @@ public sealed partial class Replica
         if (_snapshotHeader is { } header && !stored.Span.StartsWith(header))
         {
             SnapshotHeadersDamaged++;
-            LastSnapshotDamage = $"the configuration header of the snapshot at slot {slot}, as its file holds it once written, is not the one this " +
+            LastSnapshotDamage = $"the header of the snapshot at slot {slot} (its configurations and the state machine's header), as its file holds it once written, is not the one this " +
                 "replica checked: the file is damaged, and the replica's next start will refuse it; peers are sent the copy in memory";
             return false;
         }

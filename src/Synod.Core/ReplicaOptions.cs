@@ -100,6 +100,17 @@ public sealed record ReplicaOptions
     public Func<ReadOnlyMemory<byte>, string?>? SnapshotCheck { get; init; }
 
     /// <summary>
+    /// The bytes at the start of the shell's snapshot that <see cref="SnapshotCheck"/> cannot find damage in (the state
+    /// machine's own header: magic, version, length and checksum, outside what its checksum covers). A replica sends
+    /// them, like its configuration header, as it checked them in memory, not as its snapshot file holds them. 0 to
+    /// <see cref="SnapshotShellHeadBytesMax"/>.
+    /// </summary>
+    public int SnapshotShellHeadBytes { get; init; }
+
+    /// <summary>The most <see cref="SnapshotShellHeadBytes"/> may be.</summary>
+    public const int SnapshotShellHeadBytesMax = 4096;
+
+    /// <summary>
     /// Allocates the array a snapshot from a peer is assembled in (as many bytes as its first chunk announces, at most
     /// <see cref="SnapshotBytesMax"/>). Its contents may be undefined: the core writes every byte from the chunks before
     /// the snapshot leaves it (a transfer is installed only once the chunks received in order reach its length). Null:
@@ -180,6 +191,8 @@ public sealed record ReplicaOptions
     {
         Require(Members.Count >= 1 && Members.Count <= ReplicasMax, $"Members has {Members.Count} replicas; a cluster has 1 to {ReplicasMax}.");
         Require(Members.Distinct().Count() == Members.Count, "Members lists a replica id twice; every replica needs its own id.");
+        Require(SnapshotShellHeadBytes is >= 0 and <= SnapshotShellHeadBytesMax,
+            $"SnapshotShellHeadBytes is {SnapshotShellHeadBytes}; it must be 0 to {SnapshotShellHeadBytesMax} bytes.");
         Require(Members.All(m => m > 0), "Members holds an id below 1; replica ids start at 1.");
         Require(Members.Contains(Id) || (Members.Count > 0 && Id > Members.Max() && Id <= Configuration.ReplicaIdMax),
             $"Id {Id} is not in Members [{string.Join(",", Members)}]; a replica must be a member of its cluster's first configuration, or join later with an id above all of them.");

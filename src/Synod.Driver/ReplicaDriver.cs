@@ -41,7 +41,7 @@ public sealed partial class ReplicaDriver
         _background = background;
         _events = events;
         _nextReadId = options.FirstReadId;
-        Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem } : coreOptions, random, state);
+        Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem, SnapshotShellHeadBytes = KvStateMachine.SnapshotUncheckedBytes } : coreOptions, random, state);
         Kv = NewStateMachine();
     }
 

@@ -47,6 +47,13 @@ public sealed partial class KvStateMachine
 
     private const int SnapshotMagicBytes = 4;
     private const int SnapshotHeaderBytes = SnapshotMagicBytes + 1 + sizeof(ulong) + sizeof(uint);
+
+    /// <summary>
+    /// The bytes at the start of a snapshot its checksum does not cover (its header: magic, version, body length and the
+    /// checksum itself), which <see cref="SnapshotProblem"/> can only check for form: a version flipped to another one
+    /// still read passes it, and the restore fails. A replica sends them to peers as it checked them in memory.
+    /// </summary>
+    public const int SnapshotUncheckedBytes = SnapshotHeaderBytes;
     private const int SnapshotVersionOffset = SnapshotMagicBytes;
     private const int SnapshotBodyLengthOffset = SnapshotVersionOffset + 1;
     private const int SnapshotChecksumOffset = SnapshotBodyLengthOffset + sizeof(ulong);

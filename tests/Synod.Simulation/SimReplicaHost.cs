@@ -239,14 +239,21 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             return null;
         }
 
-        // Half the time in the configuration header (after its magic, version and count, where a flip can still parse),
-        // half in the state machine's bytes.
+        // Half the time in the configuration header (after its magic, version and count, where a flip can still parse), a
+        // quarter in the state machine's header (magic, version, length, checksum: outside what its checksum covers), a
+        // quarter in the state machine's body.
         var headerBytes = mapped.Length - shellBytes;
-        var offset = SnapshotFile.HeaderBytes + (headerBytes > 6 && _sim.Random.Chance(0.5) ? 6 + _sim.Random.Next(headerBytes - 6) : headerBytes + _sim.Random.Next(shellBytes));
+        var shellHead = Math.Min(shellBytes, KvStateMachine.SnapshotUncheckedBytes);
+        var offset = SnapshotFile.HeaderBytes + (_sim.Random.Next(4) switch
+        {
+            < 2 when headerBytes > 6 => 6 + _sim.Random.Next(headerBytes - 6),
+            2 => headerBytes + _sim.Random.Next(shellHead),
+            _ => headerBytes + _sim.Random.Next(shellBytes),
+        });
         var mask = (byte)(1 + _sim.Random.Next(255));
         _disk.Flip(path, offset, mask);
         _sectorCorrupted = true;
-        return (slot, $"{path}: flipped bits 0x{mask:x2} of the byte at offset {offset}, of the mapped snapshot, {(offset - SnapshotFile.HeaderBytes < headerBytes ? "in its configuration header" : "in the state's bytes")}");
+        return (slot, $"{path}: flipped bits 0x{mask:x2} of the byte at offset {offset}, of the mapped snapshot, {(offset - SnapshotFile.HeaderBytes < headerBytes ? "in its configuration header" : offset - SnapshotFile.HeaderBytes < headerBytes + shellHead ? "in the state machine's header" : "in the state's bytes")}");
     }
 
     private SimulatedDisk NewDisk() =>

@@ -513,13 +513,15 @@ public sealed class SnapshotTransferTests
 
     /// <summary>
     /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping), in 16-byte chunks
-    /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49) is then flipped.
+    /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49) and one of the shell's
+    /// head (<see cref="ReplicaOptions.SnapshotShellHeadBytes"/> 4, in the same chunk at 48) are then flipped.
     /// Returns the snapshot as taken, as sent from the start afterwards, the chunk at 48 as sent to a learner continuing
     /// a transfer, and the damage the replica counted.
     /// </summary>
     private static (byte[] Original, byte[] Sent, byte[] Continued, long Damaged) SourceWithDamagedHeader(ProtocolBugs bugs)
     {
-        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, Bugs = bugs }, new SeededRandom(1));
+        var source = new Replica(
+            new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, SnapshotShellHeadBytes = 4, Bugs = bugs }, new SeededRandom(1));
         for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
         {
             source.Tick();
@@ -543,6 +545,11 @@ public sealed class SnapshotTransferTests
         const int VoterFlag = 6 + 20 + 19 + 4;
         Assert.Equal(1, stored[VoterFlag]);
         stored[VoterFlag] ^= 1;
+
+        // And the second of the shell's first 4 bytes, which its own check does not cover (SnapshotShellHeadBytes).
+        var shellStart = stored.Length - state.Length;
+        Assert.InRange(shellStart, 49, 62);
+        stored[shellStart + 1] ^= 0x40;
         source.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 64));
         var sent = source.TakeReady().Messages.OfType<InstallSnapshot>().OrderBy(c => c.Offset).SelectMany(c => c.Chunk.ToArray()).ToArray();
         source.Step(new CatchUpRequest(2, 1, 1, snapshot.Slot, 48, 1));
