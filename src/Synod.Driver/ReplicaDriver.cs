@@ -41,7 +41,14 @@ public sealed partial class ReplicaDriver
         _background = background;
         _events = events;
         _nextReadId = options.FirstReadId;
-        Core = new Replica(coreOptions.SnapshotCheck is null ? coreOptions with { SnapshotCheck = SnapshotProblem, SnapshotShellHeadBytes = KvStateMachine.SnapshotUncheckedBytes } : coreOptions, random, state);
+        Core = new Replica(
+            coreOptions with
+            {
+                SnapshotCheck = coreOptions.SnapshotCheck ?? SnapshotProblem,
+                SnapshotShellHeadBytes = coreOptions.SnapshotShellHeadBytes == 0 ? KvStateMachine.SnapshotUncheckedBytes : coreOptions.SnapshotShellHeadBytes,
+            },
+            random,
+            state);
         Kv = NewStateMachine();
     }
 

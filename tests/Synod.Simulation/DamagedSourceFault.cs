@@ -8,13 +8,14 @@ namespace Synod.Simulation;
 /// Damage in the state's bytes: a learner refuses the snapshot (the state machine's checksum) and must then fetch
 /// another peer's; asking the damaged source again (bug switch --bug refused-source-asked-again) keeps it from catching
 /// up until that source takes a newer snapshot. Damage in the configuration header, which has no checksum of its own
-/// and can still parse: the source must send the header it checked in memory, not its file's; sending the file's
-/// (--bug damaged-header-sent) has learners count quorums of a configuration no replica chose. Steps, the replicas and the timings drawn from the seed:
+/// and can still parse, or in the state machine's header, outside its checksum: the source must send the headers it
+/// checked in memory, not its file's; sending the file's (--bug damaged-header-sent) has learners count quorums of a
+/// configuration no replica chose. Steps, the replicas and the timings drawn from the seed:
 /// 1. A follower F is cut off from everyone, what is in flight too, while the others go on choosing.
 /// 2. Once the others' commit index is past F's, every other replica takes a snapshot at once, so that each can serve F
 ///    only with a snapshot.
 /// 3. One of them, D, takes a newer snapshot than the rest (F asks the peer with the newest); once D sends from its
-///    mapped file, a byte of that file is flipped (half the time in the configuration header, half in the state) (D counts as a damaged disk from then on: its next start
+///    mapped file, a byte of that file is flipped (half the time in the configuration header, a quarter in the state machine's header, a quarter in its body) (D counts as a damaged disk from then on: its next start
 ///    finds the damage and rebuilds), and F's links heal. No replica takes a snapshot from then until the fault ends,
 ///    as in a quiet cluster: a newer one would replace the damaged copy and hide a learner stuck on it.
 /// 4. F must get past D's snapshot slot within TargetedStepMsMax (a liveness check: a violation if it does not). The

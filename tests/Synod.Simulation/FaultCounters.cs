@@ -121,7 +121,7 @@ public sealed class FaultCounters
     /// <summary>Snapshots a learner assembled from a damaged source's chunks and refused.</summary>
     public long DamagedSnapshotsRefused { get; set; }
 
-    /// <summary>Chunks a damaged source sent with the configuration header it checked in memory instead of its mapped file's damaged one.</summary>
+    /// <summary>Chunks a damaged source sent with the headers it checked in memory instead of its mapped file's damaged ones (and stored copies not taken for them).</summary>
     public long DamagedHeadersSentFromMemory { get; set; }
 
     /// <summary>

@@ -147,6 +147,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     public void Start()
     {
         Up = true;
+        _headersDamagedSeen = 0;
         StartedAtMs = _sim.NowMs;
         LeasesSeen.Clear();
         LastCounter = (0, 0);
@@ -218,7 +219,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     /// <summary>
     /// Damages the snapshot this replica sends its peers where it lies: one byte flipped in the file the core's copy is
-    /// mapped from (in its configuration header or in the state's bytes), as bit rot the disk does not report would,
+    /// mapped from (in its configuration header, the state machine's header or its body), as bit rot the disk does not report would,
     /// after the file was checked. The replica's next start finds it (or rebuilds). Null, and nothing done, unless
     /// the core sends from the mapped file. Returns what it did, for the log.
     /// </summary>
@@ -393,7 +394,7 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
 
     public void OnMessage(Message message)
     {
-        var (refused, snapshotsRefused, headersDamaged) = (Core.RefusedMessages, Core.SnapshotsRefused, Core.SnapshotHeadersDamaged);
+        var (refused, snapshotsRefused) = (Core.RefusedMessages, Core.SnapshotsRefused);
         var wasFollower = Core.Role == ReplicaRole.Follower;
         _driver.Step(message);
         if (message is TimeoutNow && wasFollower && Core.Role != ReplicaRole.Follower)
@@ -414,16 +415,6 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
             _sim.Faults.DamagedSnapshotsRefused++;
         }
 
-        if (Core.SnapshotHeadersDamaged != headersDamaged)
-        {
-            // A replica finds its snapshot's header damaged only where a fault damaged its file: otherwise, a finding.
-            if (!_sim.DamagedSnapshots.Contains((Id, Core.SnapshotSlot)))
-            {
-                throw new InvalidDataException($"replica {Id} found its snapshot's header damaged, whose file no fault damaged: {Core.LastSnapshotDamage}");
-            }
-
-            _sim.Faults.DamagedHeadersSentFromMemory += Core.SnapshotHeadersDamaged - headersDamaged;
-        }
 
         Process();
     }
@@ -483,9 +474,34 @@ public sealed class SimReplicaHost : IReplicaLog, IPeerOutbox, IBackgroundWork, 
     private void Process()
     {
         _driver.Process();
+        NoteHeaderDamage();
         _sim.Oracle.OnConfigurations(Id, Core.ConfigurationEpochs);
         NoteRebuilding();
         _sim.CheckLeasesAt(this);
+    }
+
+    /// <summary>What this life's core has counted in <see cref="Replica.SnapshotHeadersDamaged"/> so far.</summary>
+    private long _headersDamagedSeen;
+
+    /// <summary>
+    /// A replica finds its snapshot's head damaged (sending chunks, or when its file is first mapped) only where a fault
+    /// damaged its file: otherwise, a finding.
+    /// </summary>
+    private void NoteHeaderDamage()
+    {
+        var damaged = Core.SnapshotHeadersDamaged;
+        if (damaged == _headersDamagedSeen)
+        {
+            return;
+        }
+
+        if (!_sim.DamagedSnapshots.Contains((Id, Core.SnapshotSlot)))
+        {
+            throw new InvalidDataException($"replica {Id} found its snapshot's header damaged, whose file no fault damaged: {Core.LastSnapshotDamage}");
+        }
+
+        _sim.Faults.DamagedHeadersSentFromMemory += damaged - _headersDamagedSeen;
+        _headersDamagedSeen = damaged;
     }
 
     private void NoteRebuilding()

@@ -471,7 +471,7 @@ public sealed class SnapshotTransferTests
         // The whole snapshot as a learner assembles it, and a window continued from the chunk that holds the flag.
         Assert.Equal(original, sent);
         Assert.Equal(original.AsSpan(48, 16).ToArray(), continued);
-        Assert.Equal(2, damaged);
+        Assert.Equal(3, damaged);
     }
 
     [Fact]
@@ -513,15 +513,15 @@ public sealed class SnapshotTransferTests
 
     /// <summary>
     /// A single replica takes a snapshot and sends it from a copy it was handed as stored (a mapping), in 16-byte chunks
-    /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49) and one of the shell's
-    /// head (<see cref="ReplicaOptions.SnapshotShellHeadBytes"/> 4, in the same chunk at 48) are then flipped.
+    /// (its header spans several); a byte of that copy's header (the member's voter flag, byte 49, in the chunk at 48) and
+    /// one of the shell's head (<see cref="ReplicaOptions.SnapshotShellHeadBytes"/> 16, in the chunk at 64) are then flipped.
     /// Returns the snapshot as taken, as sent from the start afterwards, the chunk at 48 as sent to a learner continuing
     /// a transfer, and the damage the replica counted.
     /// </summary>
     private static (byte[] Original, byte[] Sent, byte[] Continued, long Damaged) SourceWithDamagedHeader(ProtocolBugs bugs)
     {
         var source = new Replica(
-            new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, SnapshotShellHeadBytes = 4, Bugs = bugs }, new SeededRandom(1));
+            new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, SnapshotShellHeadBytes = 16, Bugs = bugs }, new SeededRandom(1));
         for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
         {
             source.Tick();
@@ -546,10 +546,11 @@ public sealed class SnapshotTransferTests
         Assert.Equal(1, stored[VoterFlag]);
         stored[VoterFlag] ^= 1;
 
-        // And the second of the shell's first 4 bytes, which its own check does not cover (SnapshotShellHeadBytes).
+        // And the 14th of the shell's first 16 bytes, which its own check does not cover (SnapshotShellHeadBytes), in the
+        // chunk after the flag's.
         var shellStart = stored.Length - state.Length;
-        Assert.InRange(shellStart, 49, 62);
-        stored[shellStart + 1] ^= 0x40;
+        Assert.InRange(shellStart + 13, 64, 79);
+        stored[shellStart + 13] ^= 0x40;
         source.Step(new CatchUpRequest(2, 1, 1, SnapshotChunks: 64));
         var sent = source.TakeReady().Messages.OfType<InstallSnapshot>().OrderBy(c => c.Offset).SelectMany(c => c.Chunk.ToArray()).ToArray();
         source.Step(new CatchUpRequest(2, 1, 1, snapshot.Slot, 48, 1));
