@@ -326,13 +326,19 @@ public sealed partial class Replica
         var held = header.AsSpan((int)offset, Math.Min(copy.Length, header.Length - (int)offset));
         if (!copy.AsSpan(0, held.Length).SequenceEqual(held))
         {
-            SnapshotHeadersDamaged++;
-            LastSnapshotDamage = $"the header of the snapshot at slot {_snapshotSlot} (its configurations and the state machine's header), as its copy on disk holds it, is not the one this " +
-                "replica checked: the file is damaged, and the replica's next start will refuse it; the header is sent from memory";
+            NoteSnapshotDamage("as its copy on disk holds it", "the header is sent from memory");
         }
 
         held.CopyTo(copy);
         return copy;
+    }
+
+    /// <summary>Counts damage found in the head of the snapshot this replica holds (<see cref="SnapshotHeadersDamaged"/>) and says where.</summary>
+    private void NoteSnapshotDamage(string where, string instead)
+    {
+        SnapshotHeadersDamaged++;
+        LastSnapshotDamage = $"the header of the snapshot at slot {_snapshotSlot} (its configurations and the state machine's header), {where}, is not the one " +
+            $"this replica checked: the file is damaged, and the replica's next start will refuse it; {instead}";
     }
 
     /// <summary>

@@ -133,8 +133,9 @@ public sealed partial class Replica
     public long SnapshotsRefused { get; private set; }
 
     /// <summary>
-    /// Chunks of this replica's snapshot whose configuration header, as its copy on disk (the file's mapping) holds it,
-    /// differed from the header it checked in memory: the file is damaged. They were sent with the header from memory.
+    /// Chunks of this replica's snapshot whose head no checksum covers (its configuration header and the state machine's
+    /// header), as its copy on disk (the file's mapping) holds it, differed from the head it checked in memory, and
+    /// stored copies not taken for it: the file is damaged. The chunks were sent with the head from memory.
     /// </summary>
     public long SnapshotHeadersDamaged { get; private set; }
 
@@ -295,8 +296,9 @@ public sealed partial class Replica
     /// The host's copy of the snapshot at <paramref name="slot"/> now that it is durable (a view of its file, mapped):
     /// the replica sends peers chunks of it from then on and lets go of the memory it held (the shell frees memory it
     /// lent), one state-sized copy less for the life of the snapshot. Ignored, and false, unless it is the snapshot this
-    /// replica holds, of the same size, and begins with the configuration header this replica checked (one that does
-    /// not was damaged on disk already: counted in <see cref="SnapshotHeadersDamaged"/>, and the memory is kept).
+    /// replica holds, of the same size, and begins with the head this replica checked (configuration and state machine
+    /// headers; one that does not was damaged on disk already: counted in <see cref="SnapshotHeadersDamaged"/>, and the
+    /// memory is kept).
     /// </summary>
     public bool UseStoredSnapshot(long slot, ReadOnlyMemory<byte> stored)
     {
@@ -307,9 +309,7 @@ public sealed partial class Replica
 
         if (_snapshotHeader is { } header && !stored.Span.StartsWith(header))
         {
-            SnapshotHeadersDamaged++;
-            LastSnapshotDamage = $"the header of the snapshot at slot {slot} (its configurations and the state machine's header), as its file holds it once written, is not the one this " +
-                "replica checked: the file is damaged, and the replica's next start will refuse it; peers are sent the copy in memory";
+            NoteSnapshotDamage("as its file holds it once written", "peers are sent the copy in memory");
             return false;
         }
 

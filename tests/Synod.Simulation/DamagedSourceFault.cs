@@ -21,10 +21,8 @@ namespace Synod.Simulation;
 /// 4. F must get past D's snapshot slot within TargetedStepMsMax (a liveness check: a violation if it does not). The
 ///    fault ends once it has (counted), or gives up after TargetedStepMsMax in an earlier step.
 /// </summary>
-internal sealed class DamagedSourceFault : ITargetedFault
+internal sealed class DamagedSourceFault : FollowerCutOffFault
 {
-    private readonly Simulator _sim;
-    private readonly SimReplicaHost _follower;
     private readonly SimReplicaHost _source;
     private Step _step;
     private long _damagedSlot;
@@ -42,9 +40,8 @@ internal sealed class DamagedSourceFault : ITargetedFault
     }
 
     private DamagedSourceFault(Simulator sim, SimReplicaHost follower, SimReplicaHost source)
+        : base(sim, follower)
     {
-        _sim = sim;
-        _follower = follower;
         _source = source;
     }
 
@@ -72,43 +69,29 @@ internal sealed class DamagedSourceFault : ITargetedFault
         return fault;
     }
 
-    public MessageRoute Route(Message message) => Cut(message) ? MessageRoute.Drop : MessageRoute.Default;
-
-    public bool Admits(Message message) => !Cut(message);
-
-    private bool Cut(Message message) =>
-        _step is Step.CutOff or Step.OthersSnapshot or Step.NewestSnapshot && (message.From == _follower.Id || message.To == _follower.Id);
-
-    private IEnumerable<SimReplicaHost> Others => _sim.Hosts.Where(h => h != _follower && h.Up);
+    protected override bool CutOff => _step is Step.CutOff or Step.OthersSnapshot or Step.NewestSnapshot;
 
     /// <summary>Each tick: moves on once the step's condition holds.</summary>
     private void Poll()
     {
-        _sim.Schedule(_sim.NowMs + _sim.Options.TickMs, null, () =>
+        Sim.Schedule(Sim.NowMs + Sim.Options.TickMs, null, () =>
         {
             if (_step == Step.Over)
             {
                 return;
             }
 
-            if (!_follower.Up || !_source.Up)
+            if (!Follower.Up || !_source.Up)
             {
                 GiveUp();
                 return;
             }
 
-            var followerCommit = _follower.Core.CommitIndex;
+            var followerCommit = Follower.Core.CommitIndex;
             switch (_step)
             {
                 case Step.CutOff when Others.Any(h => h.Core.CommitIndex > followerCommit + 1):
-                    foreach (var host in Others)
-                    {
-                        if (host.CompactNow())
-                        {
-                            _sim.Faults.TargetedSnapshots++;
-                        }
-                    }
-
+                    SnapshotOthers();
                     Enter(Step.OthersSnapshot);
                     break;
                 case Step.OthersSnapshot when Others.All(h => h.Core.SnapshotSlot > followerCommit):
@@ -121,16 +104,16 @@ internal sealed class DamagedSourceFault : ITargetedFault
                         // Taken once the source has applied past the others' snapshots (CompactNow refuses until then).
                         if (_source.Core.AppliedIndex > newestElsewhere && _source.CompactNow())
                         {
-                            _sim.Faults.TargetedSnapshots++;
+                            Sim.Faults.TargetedSnapshots++;
                         }
                     }
                     else if (_source.DamageMappedSnapshot() is { } damage)
                     {
                         _damagedSlot = damage.Slot;
-                        _sim.DamagedSnapshots.Add((_source.Id, damage.Slot));
-                        _sim.Faults.MappedSnapshotsDamaged++;
+                        Sim.DamagedSnapshots.Add((_source.Id, damage.Slot));
+                        Sim.Faults.MappedSnapshotsDamaged++;
                         _damage = damage.What;
-                        _refusedAtHeal = _follower.Core.SnapshotsRefused;
+                        _refusedAtHeal = Follower.Core.SnapshotsRefused;
                         _damageFoundAtHeal = _source.Core.SnapshotHeadersDamaged;
 
                         // No newer snapshot anywhere until the fault ends, as in a quiet cluster (a snapshot every
@@ -145,7 +128,7 @@ internal sealed class DamagedSourceFault : ITargetedFault
 
                     break;
                 case Step.Healed when followerCommit >= _damagedSlot:
-                    _sim.Faults.DamagedSourcesGotPast += _follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotHeadersDamaged > _damageFoundAtHeal ? 1 : 0;
+                    Sim.Faults.DamagedSourcesGotPast += Follower.Core.SnapshotsRefused > _refusedAtHeal || _source.Core.SnapshotHeadersDamaged > _damageFoundAtHeal ? 1 : 0;
                     End();
                     return;
             }
@@ -161,21 +144,21 @@ internal sealed class DamagedSourceFault : ITargetedFault
     private void Enter(Step step)
     {
         _step = step;
-        _sim.GiveUpIfStillThere(() => _step == step, step == Step.Healed ? NotCaughtUp : GiveUp);
+        Sim.GiveUpIfStillThere(() => _step == step, step == Step.Healed ? NotCaughtUp : GiveUp);
     }
 
     private void NotCaughtUp()
     {
-        var refused = _follower.Core.SnapshotsRefused - _refusedAtHeal;
-        _sim.ReportLivenessViolation(
-            $"replica {_follower.Id} did not get past slot {_damagedSlot} within {_sim.Options.TargetedStepMsMax} ms of hearing its peers again " +
-            $"(commit index {_follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, which found its header " +
+        var refused = Follower.Core.SnapshotsRefused - _refusedAtHeal;
+        Sim.ReportLivenessViolation(
+            $"replica {Follower.Id} did not get past slot {_damagedSlot} within {Sim.Options.TargetedStepMsMax} ms of hearing its peers again " +
+            $"(commit index {Follower.Core.CommitIndex}): it refused {refused} damaged snapshots of replica {_source.Id}, which found its header " +
             $"damaged in {_source.Core.SnapshotHeadersDamaged - _damageFoundAtHeal} chunks, while replicas " +
             $"{string.Join(", ", Others.Where(h => h != _source).Select(h => $"{h.Id} (snapshot at {h.Core.SnapshotSlot})"))} could serve it ({_damage})");
         End();
     }
 
-    private void GiveUp() => _sim.AbandonTargetedFault(_step == Step.Over, End);
+    private void GiveUp() => Sim.AbandonTargetedFault(_step == Step.Over, End);
 
     private void End()
     {
@@ -185,11 +168,11 @@ internal sealed class DamagedSourceFault : ITargetedFault
         }
 
         _step = Step.Over;
-        foreach (var host in _sim.Hosts)
+        foreach (var host in Sim.Hosts)
         {
             host.SnapshotsPaused = false;
         }
 
-        _sim.EndTargetedFault(this);
+        Sim.EndTargetedFault(this);
     }
 }

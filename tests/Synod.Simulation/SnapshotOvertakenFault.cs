@@ -17,10 +17,8 @@ namespace Synod.Simulation;
 ///    installs that peer's snapshot while its own is still being written.
 /// The fault ends once F has installed a peer's snapshot (counted), or gives up after TargetedStepMsMax in a step.
 /// </summary>
-internal sealed class SnapshotOvertakenFault : ITargetedFault
+internal sealed class SnapshotOvertakenFault : FollowerCutOffFault
 {
-    private readonly Simulator _sim;
-    private readonly SimReplicaHost _follower;
     private Step _step;
     private long _ownSnapshotSlot;
 
@@ -34,9 +32,8 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
     }
 
     private SnapshotOvertakenFault(Simulator sim, SimReplicaHost follower)
+        : base(sim, follower)
     {
-        _sim = sim;
-        _follower = follower;
     }
 
     /// <summary>Step 1, when the cluster is quiet and led and has at least three replicas.</summary>
@@ -57,48 +54,34 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
         return fault;
     }
 
-    public MessageRoute Route(Message message) => Cut(message) ? MessageRoute.Drop : MessageRoute.Default;
-
-    public bool Admits(Message message) => !Cut(message);
-
-    private bool Cut(Message message) =>
-        _step is Step.CutOff or Step.OthersSnapshot or Step.OwnSnapshot && (message.From == _follower.Id || message.To == _follower.Id);
-
-    private IEnumerable<SimReplicaHost> Others => _sim.Hosts.Where(h => h != _follower && h.Up);
+    protected override bool CutOff => _step is Step.CutOff or Step.OthersSnapshot or Step.OwnSnapshot;
 
     /// <summary>Each tick: moves on once the step's condition holds.</summary>
     private void Poll()
     {
-        _sim.Schedule(_sim.NowMs + _sim.Options.TickMs, null, () =>
+        Sim.Schedule(Sim.NowMs + Sim.Options.TickMs, null, () =>
         {
             if (_step == Step.Over)
             {
                 return;
             }
 
-            if (!_follower.Up)
+            if (!Follower.Up)
             {
                 GiveUp();
                 return;
             }
 
-            var followerCommit = _follower.Core.CommitIndex;
+            var followerCommit = Follower.Core.CommitIndex;
             switch (_step)
             {
                 case Step.CutOff when Others.Any(h => h.Core.CommitIndex > followerCommit + 1):
-                    foreach (var host in Others)
-                    {
-                        if (host.CompactNow())
-                        {
-                            _sim.Faults.TargetedSnapshots++;
-                        }
-                    }
-
+                    SnapshotOthers();
                     Enter(Step.OthersSnapshot);
                     break;
                 case Step.OthersSnapshot when Others.Any(h => h.Core.SnapshotSlot > followerCommit):
-                    _follower.SnapshotWriteDelayMs = _sim.Options.SnapshotOvertakenWriteMs;
-                    if (!_follower.SnapshotInBackgroundNow())
+                    Follower.SnapshotWriteDelayMs = Sim.Options.SnapshotOvertakenWriteMs;
+                    if (!Follower.SnapshotInBackgroundNow())
                     {
                         GiveUp();
                         return;
@@ -106,12 +89,12 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
 
                     Enter(Step.OwnSnapshot);
                     break;
-                case Step.OwnSnapshot when _follower.Core.SnapshotSlot == _follower.Core.CommitIndex && _follower.SnapshotMemoryHeldBytes > 0:
-                    _ownSnapshotSlot = _follower.Core.SnapshotSlot;
+                case Step.OwnSnapshot when Follower.Core.SnapshotSlot == Follower.Core.CommitIndex && Follower.SnapshotMemoryHeldBytes > 0:
+                    _ownSnapshotSlot = Follower.Core.SnapshotSlot;
                     Enter(Step.Healed);
                     break;
-                case Step.Healed when _follower.Core.SnapshotSlot > _ownSnapshotSlot:
-                    _sim.Faults.SnapshotsOvertaken++;
+                case Step.Healed when Follower.Core.SnapshotSlot > _ownSnapshotSlot:
+                    Sim.Faults.SnapshotsOvertaken++;
                     End();
                     return;
             }
@@ -124,10 +107,10 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
     private void Enter(Step step)
     {
         _step = step;
-        _sim.GiveUpIfStillThere(() => _step == step, GiveUp);
+        Sim.GiveUpIfStillThere(() => _step == step, GiveUp);
     }
 
-    private void GiveUp() => _sim.AbandonTargetedFault(_step == Step.Over, End);
+    private void GiveUp() => Sim.AbandonTargetedFault(_step == Step.Over, End);
 
     private void End()
     {
@@ -137,7 +120,7 @@ internal sealed class SnapshotOvertakenFault : ITargetedFault
         }
 
         _step = Step.Over;
-        _follower.SnapshotWriteDelayMs = 0;
-        _sim.EndTargetedFault(this);
+        Follower.SnapshotWriteDelayMs = 0;
+        Sim.EndTargetedFault(this);
     }
 }

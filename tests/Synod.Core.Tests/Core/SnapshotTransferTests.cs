@@ -422,45 +422,48 @@ public sealed class SnapshotTransferTests
         damaged[0] = 0xFF;
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
         take();
-        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
-        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        SendDamaged();
 
         // No other peer is heard: 3 is the only source, and is asked again, but not at once nor at its next heartbeat
         // within RetransmitTicks; then its snapshot is taken again.
         Assert.Empty(take().OfType<CatchUpRequest>());
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
         Assert.Empty(take().OfType<CatchUpRequest>());
-        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
-        {
-            replica.Tick();
-        }
+        WaitRetransmit();
 
         take();
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
         Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
-        replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
-        replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        SendDamaged();
         Assert.Equal(2, replica.SnapshotsRefused);
         take();
 
         // 2 is heard ahead (its snapshot older): it is asked instead of 3 ...
         replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 90, 0, 0, SnapshotSlot: 60));
-        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
-        {
-            replica.Tick();
-        }
+        WaitRetransmit();
 
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0, SnapshotSlot: 85));
         Assert.Equal(2, take().OfType<CatchUpRequest>().Single().To);
 
         // ... until 3 reports a newer snapshot than the one refused.
-        for (var i = 0; i < replica.Options.RetransmitTicks; i++)
-        {
-            replica.Tick();
-        }
+        WaitRetransmit();
 
         replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 95, 0, 0, SnapshotSlot: 88));
         Assert.Equal(3, take().OfType<CatchUpRequest>().Single().To);
+
+        void SendDamaged()
+        {
+            replica.Step(new InstallSnapshot(3, 1, 85, 0, 8, damaged.AsMemory(0, 4)));
+            replica.Step(new InstallSnapshot(3, 1, 85, 4, 8, damaged.AsMemory(4, 4)));
+        }
+
+        void WaitRetransmit()
+        {
+            for (var i = 0; i < replica.Options.RetransmitTicks; i++)
+            {
+                replica.Tick();
+            }
+        }
     }
 
     [Fact]
@@ -487,7 +490,20 @@ public sealed class SnapshotTransferTests
     [Fact]
     public void A_stored_copy_whose_header_is_already_damaged_is_not_taken_and_the_copy_in_memory_is_sent()
     {
-        var source = new Replica(new ReplicaOptions { Id = 1, Members = [1] }, new SeededRandom(1));
+        var (source, snapshot) = SingleReplicaSnapshot(new ReplicaOptions { Id = 1, Members = [1] }, [9, 9, 9]);
+        var stored = snapshot.Data.ToArray();
+        stored[6 + 20 + 19 + 4] ^= 1;
+
+        Assert.False(source.UseStoredSnapshot(snapshot.Slot, stored));
+        Assert.Equal(1, source.SnapshotHeadersDamaged);
+        Assert.True(source.HoldsSnapshotBytes(snapshot.Data));
+        Assert.Contains("the file is damaged", source.LastSnapshotDamage, StringComparison.Ordinal);
+    }
+
+    /// <summary>A cluster of one replica that leads, chose one slot and took a snapshot of <paramref name="state"/> there: the replica and the snapshot it persists.</summary>
+    private static (Replica Source, Synod.Core.Persistence.SnapshotOp Snapshot) SingleReplicaSnapshot(ReplicaOptions options, byte[] state)
+    {
+        var source = new Replica(options, new SeededRandom(1));
         for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
         {
             source.Tick();
@@ -500,15 +516,8 @@ public sealed class SnapshotTransferTests
             source.Persisted(source.TakeReady().Number);
         }
 
-        source.Compact(source.AppliedIndex, [9, 9, 9]);
-        var snapshot = source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single();
-        var stored = snapshot.Data.ToArray();
-        stored[6 + 20 + 19 + 4] ^= 1;
-
-        Assert.False(source.UseStoredSnapshot(snapshot.Slot, stored));
-        Assert.Equal(1, source.SnapshotHeadersDamaged);
-        Assert.True(source.HoldsSnapshotBytes(snapshot.Data));
-        Assert.Contains("the file is damaged", source.LastSnapshotDamage, StringComparison.Ordinal);
+        source.Compact(source.AppliedIndex, state);
+        return (source, source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single());
     }
 
     /// <summary>
@@ -520,23 +529,9 @@ public sealed class SnapshotTransferTests
     /// </summary>
     private static (byte[] Original, byte[] Sent, byte[] Continued, long Damaged) SourceWithDamagedHeader(ProtocolBugs bugs)
     {
-        var source = new Replica(
-            new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, SnapshotShellHeadBytes = 16, Bugs = bugs }, new SeededRandom(1));
-        for (var i = 0; i < 200 && source.Role != ReplicaRole.Leader; i++)
-        {
-            source.Tick();
-            source.Persisted(source.TakeReady().Number);
-        }
-
-        source.Propose([1]);
-        for (var i = 0; i < 10 && source.AppliedIndex == 0; i++)
-        {
-            source.Persisted(source.TakeReady().Number);
-        }
-
         var state = Enumerable.Range(0, 40).Select(i => (byte)i).ToArray();
-        source.Compact(source.AppliedIndex, state);
-        var snapshot = source.TakeReady().PersistOps.OfType<Synod.Core.Persistence.SnapshotOp>().Single();
+        var (source, snapshot) = SingleReplicaSnapshot(
+            new ReplicaOptions { Id = 1, Members = [1], SnapshotChunkBytes = 16, SnapshotChunksInFlight = 64, SnapshotShellHeadBytes = 16, Bugs = bugs }, state);
         var original = snapshot.Data.ToArray();
         var stored = snapshot.Data.ToArray();
         Assert.True(source.UseStoredSnapshot(snapshot.Slot, stored));
