@@ -15,7 +15,8 @@ internal abstract record HostInput;
 /// </summary>
 internal abstract record ClientInput : HostInput;
 
-internal sealed record PeerInput(Message Message) : HostInput;
+/// <summary>A peer's message; <paramref name="Lent"/>, the pooled array its snapshot chunk was read into (PeerFrameDecoder), given back once it was stepped or dropped.</summary>
+internal sealed record PeerInput(Message Message, byte[]? Lent = null) : HostInput;
 
 internal sealed record TickInput : HostInput
 {

@@ -130,17 +130,18 @@ internal sealed partial class PeerReceiver
     {
         try
         {
-            var message = PeerMessageCodec.Decode(from, PeerMessage.Parser.ParseFrom(bytes));
+            var message = PeerFrameDecoder.Decode(from, bytes, out var lent);
             if (PeerMessageRules.Violation(message, _rules) is { } violation)
             {
                 // Checked here so it never queues for the owner loop; the core checks the same rules again.
+                PeerFrameDecoder.GiveBack(lent);
                 _host.NoteRefusedPeerMessage();
                 _log.Write(LogLevel.Warning, PeerLogKind.RuleBroken,
                     $"replica {Id}: dropped a {message.GetType().Name} from replica {from} that no correct replica could send (docs/protocol.md, peer message rules): {violation}");
                 return;
             }
 
-            _host.PostFromPeer(new PeerInput(message));
+            _host.PostFromPeer(new PeerInput(message, lent));
         }
         catch (Exception e) when (e is FormatException or InvalidProtocolBufferException)
         {

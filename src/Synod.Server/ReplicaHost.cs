@@ -153,6 +153,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         if (Interlocked.Increment(ref _peerInputsWaiting) > PeerInputsWaitingMax || !_inputs.Writer.TryWrite(input))
         {
             Interlocked.Decrement(ref _peerInputsWaiting);
+            PeerFrameDecoder.GiveBack((input as PeerInput)?.Lent);
         }
     }
 
@@ -393,6 +394,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                     LogSnapshotDamage();
                 }
 
+                // The core copied a snapshot chunk into its transfer, or dropped it: the array goes back to the pool.
+                PeerFrameDecoder.GiveBack(peer.Lent);
                 break;
             case TickInput:
                 _driver.Tick();

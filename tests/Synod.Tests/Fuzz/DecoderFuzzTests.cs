@@ -9,6 +9,7 @@ using Synod.Core.Persistence;
 using Synod.Kv;
 using Synod.Protocol.Peer;
 using Synod.Server;
+using Synod.Tests.Peers;
 using Synod.Storage;
 
 namespace Synod.Tests.Fuzz;
@@ -33,8 +34,22 @@ public sealed class DecoderFuzzTests
     public void Peer_messages_decode_or_are_refused_as_malformed() =>
         Fuzz("peer-message", PeerMessageSeeds(), bytes =>
         {
-            var pb = PeerMessage.Parser.ParseFrom(bytes);
-            var message = PeerMessageCodec.Decode(2, pb);
+            // The receiver's decoder (a snapshot chunk read without the parser) means what the parser means, or throws alike.
+            Message? parsed = null;
+            Exception? refused = null;
+            try
+            {
+                parsed = PeerMessageCodec.Decode(2, PeerMessage.Parser.ParseFrom(bytes));
+            }
+            catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
+            {
+                refused = e;
+            }
+
+            var message = PeerFrameDecoder.Decode(2, SplitSequence.Of(bytes, 3), out var lent);
+            PeerFrameDecoder.GiveBack(lent);
+            Assert.True(refused is null, $"the receiver's decoder took a frame the parser refuses ({refused?.Message})");
+            Assert.Equal(PeerFrameDecoderTests.Describe(parsed!), PeerFrameDecoderTests.Describe(message));
             _ = PeerMessageRules.Violation(message, new ReplicaOptions { Id = 1, Members = [1, 2, 3] });
         }, typeof(InvalidProtocolBufferException), typeof(FormatException));
 
@@ -193,6 +208,8 @@ public sealed class DecoderFuzzTests
             new Heartbeat(2, 1, ballot, true, 5, 4, Phase1Slot: 5),
             new CatchUpReply(2, 1, [new ChosenEntry(1, [Encoding.UTF8.GetBytes("x")])], 1),
             new VoterQuery(2, 1, 1, 4096),
+            new InstallSnapshot(2, 1, 7, 0, 10, Encoding.UTF8.GetBytes("snapshot")),
+            new InstallSnapshot(2, 1, -1, long.MinValue, long.MaxValue, new byte[300]),
         ];
         return [.. messages.Select(m => PeerMessageCodec.Encode(m).ToByteArray())];
     }
