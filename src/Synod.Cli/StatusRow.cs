@@ -26,6 +26,9 @@ namespace Synod.Cli;
 /// <param name="PreferredLeaderWait">From the leader: why that voter does not lead yet, or null.</param>
 /// <param name="DataBytes">The bytes its keys and values take as the write quota counts them; null when down.</param>
 /// <param name="QuotaBytes">Its write quota (serve --quota-bytes); null when down (or a build before the quota).</param>
+/// <param name="SnapshotFrom">The peer it is receiving a snapshot from (catching up, or rebuilding); null when none or down.</param>
+/// <param name="SnapshotReceivedBytes">Of that snapshot, the bytes in so far; null when none.</param>
+/// <param name="SnapshotTotalBytes">That snapshot's size; null when none.</param>
 /// <param name="WatchQueuedBytes">The bytes its watch streams have queued for their clients (bounded by serve --watch-bytes-max); null when down.</param>
 public sealed record StatusRow(
     int Id,
@@ -52,7 +55,10 @@ public sealed record StatusRow(
     int? PreferredLeader = null,
     string? PreferredLeaderWait = null,
     ulong? DataBytes = null,
-    ulong? QuotaBytes = null)
+    ulong? QuotaBytes = null,
+    int? SnapshotFrom = null,
+    ulong? SnapshotReceivedBytes = null,
+    ulong? SnapshotTotalBytes = null)
 {
     public const string LeaderRole = "leader";
 
@@ -81,7 +87,10 @@ public sealed record StatusRow(
         PreferredLeader: response.PreferredLeader == 0 ? null : (int)response.PreferredLeader,
         PreferredLeaderWait: response.PreferredLeaderWait is "" ? null : response.PreferredLeaderWait,
         DataBytes: response.DataBytes,
-        QuotaBytes: response.QuotaBytes == 0 ? null : response.QuotaBytes);
+        QuotaBytes: response.QuotaBytes == 0 ? null : response.QuotaBytes,
+        SnapshotFrom: response.SnapshotFrom == 0 ? null : (int)response.SnapshotFrom,
+        SnapshotReceivedBytes: response.SnapshotFrom == 0 ? null : response.SnapshotReceivedBytes,
+        SnapshotTotalBytes: response.SnapshotFrom == 0 ? null : response.SnapshotTotalBytes);
 
     public static StatusRow Down(ClusterConfig.ReplicaEntry replica, string error) => new(
         replica.Id, replica.Endpoint, Up: false, null, null, null, null, null, replica.ProcessId, Leader: false, null, error, Http: replica.Http);

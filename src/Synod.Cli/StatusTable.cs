@@ -119,6 +119,12 @@ public static class StatusTable
         row.Lag?.ToString() ?? Missing,
         row.Pid?.ToString() ?? Missing,
         row.Leader ? LeaderMarker : "",
-        row.Error ?? (row.Rebuilding == true ? "rebuilding (not voting)" : ""),
+        row.Error ?? string.Join("; ", new[] { row.Rebuilding == true ? "rebuilding (not voting)" : null, ReceivingText(row) }.OfType<string>()),
     ];
+
+    /// <summary>"receiving snapshot 412 of 757 MiB from 3" while a snapshot arrives from a peer; null otherwise.</summary>
+    internal static string? ReceivingText(StatusRow row) =>
+        row is { SnapshotFrom: int from, SnapshotReceivedBytes: ulong received, SnapshotTotalBytes: ulong total }
+            ? $"receiving snapshot {received / 1048576.0:F0} of {total / 1048576.0:F0} MiB from {from}"
+            : null;
 }

@@ -139,6 +139,10 @@ public sealed partial class Replica
     /// </summary>
     public long SnapshotHeadersDamaged { get; private set; }
 
+    /// <summary>The snapshot this replica is receiving from a peer, if any: its source, slot and the bytes in so far.</summary>
+    public SnapshotTransferProgress? IncomingSnapshotProgress =>
+        _incomingSnapshot is { } transfer ? new SnapshotTransferProgress(transfer.From, transfer.Slot, transfer.Received, transfer.Data.Length) : null;
+
     /// <summary>What the last damage counted in <see cref="SnapshotHeadersDamaged"/> was, for the shell's log; null if none.</summary>
     public string? LastSnapshotDamage { get; private set; }
 

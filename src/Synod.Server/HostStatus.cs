@@ -30,4 +30,5 @@ public sealed record HostStatus(
     int? PreferredLeader = null,
     string? PreferredLeaderWait = null,
     long DataBytes = 0,
-    long QuotaBytes = 0);
+    long QuotaBytes = 0,
+    Core.SnapshotTransferProgress? Receiving = null);

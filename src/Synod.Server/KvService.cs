@@ -636,6 +636,9 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
             PreferredLeaderWait = status.PreferredLeaderWait ?? "",
             DataBytes = (ulong)status.DataBytes,
             QuotaBytes = (ulong)status.QuotaBytes,
+            SnapshotFrom = (uint)(status.Receiving?.From ?? 0),
+            SnapshotReceivedBytes = (ulong)(status.Receiving?.ReceivedBytes ?? 0),
+            SnapshotTotalBytes = (ulong)(status.Receiving?.TotalBytes ?? 0),
         };
         var requests = host.Metrics.RecentRequests.LastSecond();
         response.RequestsLastSecond = (ulong)requests.Count;

@@ -26,6 +26,61 @@ public sealed partial class ReplicaHost
     /// <summary>When the snapshot being installed was whole, and its size (IReplicaEvents.SnapshotInstalling).</summary>
     private (long Started, long Bytes) _installing;
 
+    /// <summary>While a snapshot arrives from a peer, a line every this many milliseconds says how much is in.</summary>
+    internal const int SnapshotProgressLogMs = 5_000;
+
+    /// <summary>The transfer last seen (source and slot), when its first chunk came, and when its progress was last logged.</summary>
+    private (int From, long Slot) _transferSeen;
+
+    private long _transferStarted;
+    private long _transferLogged;
+
+    /// <summary>
+    /// Says when a snapshot begins to arrive from a peer, and every <see cref="SnapshotProgressLogMs"/> how much is in
+    /// and how fast (a stalled transfer says so by not moving): at a gigabyte a catch-up takes long enough that an
+    /// operator wants to see it move, as etcd's "receiving database snapshot" lines do.
+    /// </summary>
+    private void LogSnapshotTransfer()
+    {
+        if (_driver.Core.IncomingSnapshotProgress is not { } progress)
+        {
+            return;
+        }
+
+        var now = TimeProvider.System.GetTimestamp();
+        if ((progress.From, progress.Slot) != _transferSeen)
+        {
+            (_transferSeen, _transferStarted, _transferLogged) = ((progress.From, progress.Slot), now, now);
+            _logger.LogInformation("replica {Id}: receiving the snapshot at slot {Slot} from replica {From} ({MiB:F0} MiB)",
+                Id, progress.Slot, progress.From, progress.TotalBytes / 1048576.0);
+            return;
+        }
+
+        if (TimeProvider.System.GetElapsedTime(_transferLogged, now).TotalMilliseconds < SnapshotProgressLogMs)
+        {
+            return;
+        }
+
+        _transferLogged = now;
+        var seconds = TimeProvider.System.GetElapsedTime(_transferStarted, now).TotalSeconds;
+        _logger.LogInformation(
+            "replica {Id}: received {ReceivedMiB:F0} of {MiB:F0} MiB ({Percent:F0}%) of the snapshot at slot {Slot} from replica {From} in {Seconds:F0} s, {MBps:F0} MB/s",
+            Id, progress.ReceivedBytes / 1048576.0, progress.TotalBytes / 1048576.0, 100.0 * progress.ReceivedBytes / Math.Max(1, progress.TotalBytes),
+            progress.Slot, progress.From, seconds, progress.ReceivedBytes / 1e6 / Math.Max(seconds, 1e-3));
+    }
+
+    /// <summary>How the snapshot at <paramref name="slot"/> arrived, if it came from a peer in this process's life: for the installed line.</summary>
+    private string TransferText(long slot, long bytes)
+    {
+        if (_transferSeen.Slot != slot || _transferStarted == 0)
+        {
+            return "";
+        }
+
+        var seconds = TimeProvider.System.GetElapsedTime(_transferStarted, _installing.Started).TotalSeconds;
+        return $"; received from replica {_transferSeen.From} in {seconds:F1} s, {bytes / 1e6 / Math.Max(seconds, 1e-3):F0} MB/s";
+    }
+
     private void Process()
     {
         _driver.Process();
@@ -175,8 +230,8 @@ public sealed partial class ReplicaHost
 
         // How long the owner loop spent on the state machine once the snapshot was whole (read, or every chunk in): at
         // millions of keys, seconds, which a catch-up's or a restart's time is otherwise hard to split by.
-        _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys, {MiB:F0} MiB; its state machine took {Seconds:F1} s)",
-            Id, slot, keys, _installing.Bytes / 1048576.0, TimeProvider.System.GetElapsedTime(_installing.Started).TotalSeconds);
+        _logger.LogInformation("replica {Id}: installed a snapshot at slot {Slot} ({Keys} keys, {MiB:F0} MiB; its state machine took {Seconds:F1} s{Transfer})",
+            Id, slot, keys, _installing.Bytes / 1048576.0, TimeProvider.System.GetElapsedTime(_installing.Started).TotalSeconds, TransferText(slot, _installing.Bytes));
     }
 
     void IReplicaEvents.SnapshotTaken(long slot, double serializeMs) => _snapshotSerializeMs = serializeMs;

@@ -392,6 +392,10 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                     _driver.Step(peer.Message);
                     LogRefusals();
                     LogSnapshotDamage();
+                    if (peer.Message is InstallSnapshot)
+                    {
+                        LogSnapshotTransfer();
+                    }
                 }
 
                 // The core copied a snapshot chunk into its transfer, or dropped it: the array goes back to the pool.
@@ -413,6 +417,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                     LogSnapshotDamage();
                 }
 
+                LogSnapshotTransfer();
                 break;
             case ProposeInput propose:
                 _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion, Metrics.CommitTimer()));
@@ -547,5 +552,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _driver.Core.PreferredLeaderId,
         _driver.Core.PreferredLeaderWait,
         _driver.Kv.DataBytes,
-        _options.QuotaBytes);
+        _options.QuotaBytes,
+        _driver.Core.IncomingSnapshotProgress);
 }

@@ -73,6 +73,10 @@ public sealed class ReplicaMetrics : IDisposable
             description: "Bytes of snapshots serialised outside the collected heap and not yet freed: one being written, until the log holds its file instead.");
         _meter.CreateObservableGauge("synod.snapshot.memory.peak", () => new Measurement<long>(Volatile.Read(ref _snapshotMemoryPeakBytes), _replica), unit: "By",
             description: "The most bytes synod.snapshot.memory held at once since this replica started.");
+        _meter.CreateObservableGauge("synod.snapshot.receiving.bytes", () => Measure(v => v.Receiving?.ReceivedBytes ?? 0), unit: "By",
+            description: "Of the snapshot this replica is receiving from a peer (catching up, or rebuilding), the bytes in so far; 0 when it receives none.");
+        _meter.CreateObservableGauge("synod.snapshot.receiving.size", () => Measure(v => v.Receiving?.TotalBytes ?? 0), unit: "By",
+            description: "The size of the snapshot this replica is receiving from a peer; 0 when it receives none.");
         _meter.CreateObservableGauge("synod.gc.background", () => new Measurement<int>(CollectorMode.Background ? 1 : 0, _replica),
             description: "1 while full garbage collections run in the background (the collected heap past serve --background-gc-heap-bytes), 0 while they stop the process.");
         _meter.CreateObservableGauge("synod.leader", () => Measure(v => v.Role == "leader" ? 1 : 0), description: "1 while this replica leads, else 0.");

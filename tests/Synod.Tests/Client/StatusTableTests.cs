@@ -86,4 +86,25 @@ public sealed class StatusTableTests
         Assert.Contains("\"preferredLeader\": 2", StatusTable.Json(rows), StringComparison.Ordinal);
         Assert.Equal("2 of 2 replicas up; leader: replica 2", StatusTable.Summary([rows[1] with { Leader = false }, rows[1] with { Id = 2, Leader = true }]));
     }
+
+    [Fact]
+    public void A_replica_receiving_a_snapshot_shows_how_much_is_in_and_from_which_peer()
+    {
+        var rows = new[]
+        {
+            StatusRow.FromResponse(One, new StatusResponse
+            {
+                Role = "follower", Ballot = "9.3", LeaderId = 3, Rebuilding = true, SnapshotFrom = 3, SnapshotReceivedBytes = 412L << 20, SnapshotTotalBytes = 757L << 20,
+            }),
+            StatusRow.FromResponse(Two, new StatusResponse { Role = "follower", Ballot = "9.3", LeaderId = 3 }),
+        };
+
+        var lines = StatusTable.Text(rows).Split('\n');
+        Assert.EndsWith("rebuilding (not voting); receiving snapshot 412 of 757 MiB from 3", lines[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("receiving", lines[2], StringComparison.Ordinal);
+        var json = StatusTable.Json(rows);
+        Assert.Contains("\"snapshotFrom\": 3", json, StringComparison.Ordinal);
+        Assert.Contains($"\"snapshotReceivedBytes\": {412L << 20}", json, StringComparison.Ordinal);
+        Assert.Null(rows[1].SnapshotFrom);
+    }
 }

@@ -16,6 +16,15 @@ public sealed class StorageClusterTests
     {
         await using var cluster = new ReplicaProcesses(Replicas, "--snapshot-every-slots", "50");
         var leader = await cluster.WaitForLeaderAsync(StartupLimit);
+        await using (var large = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList, OperationTimeout = TimeSpan.FromSeconds(20) }))
+        {
+            // A snapshot of several 1 MiB chunks, so that the rebuilding replica says it is receiving one and how it came.
+            for (var i = 0; i < 3; i++)
+            {
+                await large.PutAsync($"large-{i}", new string((char)('a' + i), 900 * 1024));
+            }
+        }
+
         await WriteAsync(cluster, "before", 600, valueBytes: 64);
         var lost = cluster.Endpoints.Keys.First(id => id != leader);
         cluster.Kill(lost);
@@ -34,7 +43,8 @@ public sealed class StorageClusterTests
         await Eventually.WithinAsync(async () => (await cluster.StatusAsync(lost))?.Rebuilding == false, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
         Assert.False((await cluster.StatusAsync(lost))!.Rebuilding, $"replica {lost} never became a voter again.\n{cluster.Log(lost)}");
         Assert.Contains("installed a snapshot", cluster.Log(lost), StringComparison.Ordinal);
-        Assert.Matches(@"installed a snapshot at slot \d+ \(\d+ keys, \d+ MiB; its state machine took \d+\.\d s\)", cluster.Log(lost));
+        Assert.Matches(@"receiving the snapshot at slot \d+ from replica \d \(\d+ MiB\)", cluster.Log(lost));
+        Assert.Matches(@"installed a snapshot at slot \d+ \(\d+ keys, \d+ MiB; its state machine took \d+\.\d s; received from replica \d in \d+\.\d s, \d+ MB/s\)", cluster.Log(lost));
         await using var client = new SynodClient(new SynodClientOptions { Endpoints = cluster.EndpointList });
         var index = lost - 1;
         Assert.Equal("before-7", (await client.GetAsync("before-7", stale: true, options: SynodCallOptions.Pinned(index))).ValueAsString());

@@ -33,6 +33,8 @@ public sealed class MetricsTests
         ("synod_snapshot_memory_bytes", "gauge"),
         ("synod_snapshot_memory_peak_bytes", "gauge"),
         ("synod_gc_background", "gauge"),
+        ("synod_snapshot_receiving_bytes", "gauge"),
+        ("synod_snapshot_receiving_size_bytes", "gauge"),
         ("synod_preferred_handovers_failed_total", "counter"),
         ("synod_leader", "gauge"),
         ("synod_leader_id", "gauge"),

@@ -1,0 +1,8 @@
+namespace Synod.Core;
+
+/// <summary>
+/// A snapshot this replica is receiving from a peer: the source, the snapshot's slot, the bytes received in order so
+/// far (chunks that came ahead of a missing one are not counted yet) and the snapshot's size. For the shell's progress
+/// lines and status; the core decides nothing by it.
+/// </summary>
+public readonly record struct SnapshotTransferProgress(int From, long Slot, long ReceivedBytes, long TotalBytes);
