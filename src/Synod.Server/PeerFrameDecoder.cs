@@ -6,15 +6,23 @@ namespace Synod.Server;
 
 /// <summary>
 /// A peer's frame into the core's message. A snapshot's chunk (1 MiB by default, the bulk of a catch-up's bytes) is
-/// read straight into an array lent from the shared pool, which the owner loop gives back once the core has copied the
-/// chunk into its transfer (the core keeps no chunk: <c>Replica.OnInstallSnapshot</c> copies it). Through the protobuf
-/// parser each chunk was a new large-object array, about 760 of them for a 757 MiB snapshot, every one zeroed and
-/// counted towards a full collection. Every other frame, and a chunk frame in any other shape than the one
-/// <see cref="PeerMessageCodec.Encode"/> writes (fields repeated, unknown or out of range, an encoding not the
-/// shortest), goes through the parser as before, so a frame means what it meant to the parser or is refused as before.
+/// read straight into an array lent from this decoder's own pool, which the owner loop gives back once the core has
+/// copied the chunk into its transfer (the core keeps no chunk: <c>Replica.OnInstallSnapshot</c> copies it). Through the
+/// protobuf parser each chunk was a new large-object array, about 760 of them for a 757 MiB snapshot, every one zeroed
+/// and counted towards a full collection. Only a chunk frame whose fields each come at most once, with no other field,
+/// in shortest encodings (in any order, as the parser takes them), and whose chunk is no larger than a chunk may be
+/// (<see cref="Core.ReplicaOptions.SnapshotChunkBytes"/>) is read so; every other frame goes through the parser as
+/// before, so a frame means what it meant to the parser or is refused as before. The pool is the decoder's own and
+/// bounded (arrays up to the chunk size, <see cref="ArraysKeptPerSize"/> of each size), so what a peer can leave pooled
+/// is bounded too (a larger chunk, which the peer message rules refuse, never rents).
 /// </summary>
-internal static class PeerFrameDecoder
+internal sealed class PeerFrameDecoder(int chunkBytesMax)
 {
+    /// <summary>Arrays the pool keeps of each size: two windows of chunks in flight (ReplicaOptions.SnapshotChunksInFlightMax is larger, but rarely used).</summary>
+    internal const int ArraysKeptPerSize = 16;
+
+    private readonly ArrayPool<byte> _pool = ArrayPool<byte>.Create(Math.Max(1, chunkBytesMax), ArraysKeptPerSize);
+
     private const int ToField = (int)PeerMessage.ToFieldNumber;
     private const int InstallSnapshotField = (int)PeerMessage.InstallSnapshotFieldNumber;
     private const int VarintWire = 0;
@@ -25,7 +33,7 @@ internal static class PeerFrameDecoder
     /// pooled array a chunk was read into, to be given back (<see cref="GiveBack"/>) once the core has stepped the
     /// message or it was dropped; null when nothing was lent. Throws as the parser and <see cref="PeerMessageCodec.Decode(int, PeerMessage)"/> do.
     /// </summary>
-    public static Message Decode(int from, ReadOnlySequence<byte> frame, out byte[]? lent)
+    public Message Decode(int from, ReadOnlySequence<byte> frame, out byte[]? lent)
     {
         if (TryDecodeChunk(from, frame, out var chunk, out lent))
         {
@@ -36,15 +44,15 @@ internal static class PeerFrameDecoder
     }
 
     /// <summary>Gives back an array <see cref="Decode"/> lent; nothing for null.</summary>
-    public static void GiveBack(byte[]? lent)
+    public void GiveBack(byte[]? lent)
     {
         if (lent is not null)
         {
-            ArrayPool<byte>.Shared.Return(lent);
+            _pool.Return(lent);
         }
     }
 
-    private static bool TryDecodeChunk(int from, ReadOnlySequence<byte> frame, out InstallSnapshot message, out byte[]? lent)
+    private bool TryDecodeChunk(int from, ReadOnlySequence<byte> frame, out InstallSnapshot message, out byte[]? lent)
     {
         message = null!;
         lent = null;
@@ -111,10 +119,16 @@ internal static class PeerFrameDecoder
             }
         }
 
+        if (bytes.Length > chunkBytesMax)
+        {
+            // Refused by the peer message rules once decoded: through the parser, as before, never into the pool.
+            return false;
+        }
+
         var chunk = ReadOnlyMemory<byte>.Empty;
         if (bytes.Length > 0)
         {
-            lent = ArrayPool<byte>.Shared.Rent((int)bytes.Length);
+            lent = _pool.Rent((int)bytes.Length);
             bytes.CopyTo(lent);
             chunk = lent.AsMemory(0, (int)bytes.Length);
         }

@@ -130,11 +130,11 @@ internal sealed partial class PeerReceiver
     {
         try
         {
-            var message = PeerFrameDecoder.Decode(from, bytes, out var lent);
+            var message = _host.Frames.Decode(from, bytes, out var lent);
             if (PeerMessageRules.Violation(message, _rules) is { } violation)
             {
                 // Checked here so it never queues for the owner loop; the core checks the same rules again.
-                PeerFrameDecoder.GiveBack(lent);
+                _host.Frames.GiveBack(lent);
                 _host.NoteRefusedPeerMessage();
                 _log.Write(LogLevel.Warning, PeerLogKind.RuleBroken,
                     $"replica {Id}: dropped a {message.GetType().Name} from replica {from} that no correct replica could send (docs/protocol.md, peer message rules): {violation}");

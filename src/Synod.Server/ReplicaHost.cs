@@ -50,6 +50,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private readonly PeerLinks _peers;
     private readonly ReplicaDriver _driver;
     private readonly RestoredAhead _restoredAhead;
+
+    /// <summary>Peers' frames into messages, a snapshot's chunks into arrays of its pool, which the owner loop gives back.</summary>
+    internal PeerFrameDecoder Frames { get; }
     private Task? _loop;
     private Task? _ticker;
     private readonly CancellationTokenSource _stopping = new();
@@ -68,6 +71,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
         _clientSlots = new SemaphoreSlim(options.InputQueueMax, options.InputQueueMax);
         var replicaOptions = options.ToReplicaOptions();
+        Frames = new PeerFrameDecoder(replicaOptions.SnapshotChunkBytes);
         var driverOptions = options.ToDriverOptions();
         var restoredAhead = _restoredAhead = new RestoredAhead();
         _storage = ReplicaStorage.Open(new RealDisk(), options.DataDir, options.Id, options.OpenMode, options.Storage,
@@ -153,7 +157,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         if (Interlocked.Increment(ref _peerInputsWaiting) > PeerInputsWaitingMax || !_inputs.Writer.TryWrite(input))
         {
             Interlocked.Decrement(ref _peerInputsWaiting);
-            PeerFrameDecoder.GiveBack((input as PeerInput)?.Lent);
+            Frames.GiveBack((input as PeerInput)?.Lent);
         }
     }
 
@@ -399,7 +403,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 }
 
                 // The core copied a snapshot chunk into its transfer, or dropped it: the array goes back to the pool.
-                PeerFrameDecoder.GiveBack(peer.Lent);
+                Frames.GiveBack(peer.Lent);
                 break;
             case TickInput:
                 _driver.Tick();

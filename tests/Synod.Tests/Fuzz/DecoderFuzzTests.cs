@@ -30,6 +30,8 @@ public sealed class DecoderFuzzTests
 
     private const int InputBytesMax = 4_096;
 
+    private static readonly PeerFrameDecoder Frames = new(new ReplicaOptions { Id = 1, Members = [1] }.SnapshotChunkBytes);
+
     [Fact]
     public void Peer_messages_decode_or_are_refused_as_malformed() =>
         Fuzz("peer-message", PeerMessageSeeds(), bytes =>
@@ -46,11 +48,24 @@ public sealed class DecoderFuzzTests
                 refused = e;
             }
 
-            var message = PeerFrameDecoder.Decode(2, SplitSequence.Of(bytes, 3), out var lent);
-            PeerFrameDecoder.GiveBack(lent);
-            Assert.True(refused is null, $"the receiver's decoder took a frame the parser refuses ({refused?.Message})");
-            Assert.Equal(PeerFrameDecoderTests.Describe(parsed!), PeerFrameDecoderTests.Describe(message));
-            _ = PeerMessageRules.Violation(message, new ReplicaOptions { Id = 1, Members = [1, 2, 3] });
+            Message message;
+            byte[]? lent = null;
+            try
+            {
+                message = Frames.Decode(2, SplitSequence.Of(bytes, 3), out lent);
+                Assert.True(refused is null, $"the receiver's decoder took a frame the parser refuses ({refused?.Message})");
+                Assert.Equal(PeerFrameDecoderTests.Describe(parsed!), PeerFrameDecoderTests.Describe(message));
+                _ = PeerMessageRules.Violation(message, new ReplicaOptions { Id = 1, Members = [1, 2, 3] });
+            }
+            catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
+            {
+                Assert.True(refused is not null, $"the receiver's decoder refused a frame the parser takes ({e.Message})");
+                throw;
+            }
+            finally
+            {
+                Frames.GiveBack(lent);
+            }
         }, typeof(InvalidProtocolBufferException), typeof(FormatException));
 
     [Fact]

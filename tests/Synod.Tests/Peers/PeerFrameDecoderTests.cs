@@ -15,15 +15,17 @@ namespace Synod.Tests.Peers;
 /// </summary>
 public sealed class PeerFrameDecoderTests
 {
+    private static readonly int ChunkBytes = new ReplicaOptions { Id = 1, Members = [1] }.SnapshotChunkBytes;
+    private static readonly PeerFrameDecoder Frames = new(ChunkBytes);
     [Fact]
     public void Snapshot_chunks_read_without_the_parser_equal_the_parsers_reading_however_the_frame_is_split()
     {
-        var chunks = Gen.Select(Gen.Long, Gen.Long, Gen.Long, Gen.Byte.Array[0, 3000], Gen.Int[0, 20], Gen.Int[1, 700])
+        var chunks = Gen.Select(Gen.Long, Gen.Long, Gen.Long, Gen.Byte.Array[0, 3000], Gen.Int, Gen.Int[1, 700])
             .Select(t => (Message: new InstallSnapshot(4, t.Item5, t.Item1, t.Item2, t.Item3, t.Item4), Segment: t.Item6));
         chunks.Sample(t =>
         {
             var bytes = PeerMessageCodec.Encode(t.Message).ToByteArray();
-            var decoded = PeerFrameDecoder.Decode(4, SplitSequence.Of(bytes, t.Segment), out var lent);
+            var decoded = Frames.Decode(4, SplitSequence.Of(bytes, t.Segment), out var lent);
             try
             {
                 Assert.Equal(Describe(PeerMessageCodec.Decode(4, PeerMessage.Parser.ParseFrom(bytes))), Describe(decoded));
@@ -32,7 +34,7 @@ public sealed class PeerFrameDecoderTests
             }
             finally
             {
-                PeerFrameDecoder.GiveBack(lent);
+                Frames.GiveBack(lent);
             }
         }, iter: 2_000, threads: 1);
     }
@@ -54,21 +56,46 @@ public sealed class PeerFrameDecoderTests
         foreach (var frame in new[] { twice, unknown, padded, oneofLast })
         {
             var expected = Describe(PeerMessageCodec.Decode(4, PeerMessage.Parser.ParseFrom(frame)));
-            var decoded = PeerFrameDecoder.Decode(4, SplitSequence.Of(frame, 2), out var lent);
+            var decoded = Frames.Decode(4, SplitSequence.Of(frame, 2), out var lent);
             Assert.Null(lent);
             Assert.Equal(expected, Describe(decoded));
         }
 
         // A frame the parser refuses is refused alike: a chunk cut short.
         var cut = Frame([8, 1], Field(20, body))[..^2];
-        Assert.Throws<InvalidProtocolBufferException>(() => PeerFrameDecoder.Decode(4, SplitSequence.Of(cut, 3), out _));
+        Assert.Throws<InvalidProtocolBufferException>(() => Frames.Decode(4, SplitSequence.Of(cut, 3), out _));
+    }
+
+    [Fact]
+    public void A_chunk_of_the_size_peers_send_is_lent_and_one_larger_than_a_chunk_may_be_goes_to_the_parser()
+    {
+        var whole = new byte[ChunkBytes];
+        new Random(5).NextBytes(whole);
+        var frame = PeerMessageCodec.Encode(new InstallSnapshot(3, 1, 40, 8L * ChunkBytes, 64L * ChunkBytes, whole)).ToByteArray();
+        var decoded = (InstallSnapshot)Frames.Decode(3, SplitSequence.Of(frame, 4096), out var lent);
+        try
+        {
+            Assert.NotNull(lent);
+            Assert.True(decoded.Chunk.Span.SequenceEqual(whole));
+            Assert.Equal((40L, 8L * ChunkBytes, 64L * ChunkBytes), (decoded.SnapshotSlot, decoded.Offset, decoded.TotalBytes));
+        }
+        finally
+        {
+            Frames.GiveBack(lent);
+        }
+
+        // One byte over: the peer message rules refuse it once decoded; it never rents from the pool.
+        var over = PeerMessageCodec.Encode(new InstallSnapshot(3, 1, 40, 0, 64L * ChunkBytes, new byte[ChunkBytes + 1])).ToByteArray();
+        var parsed = (InstallSnapshot)Frames.Decode(3, SplitSequence.Of(over, 4096), out var none);
+        Assert.Null(none);
+        Assert.Equal(ChunkBytes + 1, parsed.Chunk.Length);
     }
 
     [Fact]
     public void Every_other_message_goes_through_the_parser_and_lends_nothing()
     {
         var frame = PeerMessageCodec.Encode(new Accept(3, 1, new Ballot(2, 3), 5, [[1, 2, 3]], 4)).ToByteArray();
-        var decoded = PeerFrameDecoder.Decode(3, SplitSequence.Of(frame, 1), out var lent);
+        var decoded = Frames.Decode(3, SplitSequence.Of(frame, 1), out var lent);
         Assert.Null(lent);
         Assert.Equal(Describe(PeerMessageCodec.Decode(3, PeerMessage.Parser.ParseFrom(frame))), Describe(decoded));
     }
