@@ -14,6 +14,9 @@ internal sealed class IncomingSnapshot(int from, long slot, byte[] data)
 
     public int Received { get; set; }
 
+    /// <summary>The tick its first chunk came: tells this transfer from an earlier one of the same snapshot from the same source (for progress lines only).</summary>
+    public long StartedTick { get; init; }
+
     /// <summary>When the last chunk arrived; a transfer that stopped making progress may be abandoned for another source.</summary>
     public long LastProgressTick { get; set; }
 

@@ -419,7 +419,7 @@ public sealed partial class Replica
             // A first chunk comes with the rest of its window (a request without an offset asks for the first window).
             _incomingSnapshot = new IncomingSnapshot(chunk.From, chunk.SnapshotSlot, AllocateSnapshotArray((int)chunk.TotalBytes))
             {
-                LastProgressTick = _tick, RequestedUpTo = SnapshotWindowBytes, ReaskTicks = _options.RetransmitTicks,
+                LastProgressTick = _tick, StartedTick = _tick, RequestedUpTo = SnapshotWindowBytes, ReaskTicks = _options.RetransmitTicks,
             };
         }
 

@@ -139,9 +139,15 @@ public sealed partial class Replica
     /// </summary>
     public long SnapshotHeadersDamaged { get; private set; }
 
-    /// <summary>The snapshot this replica is receiving from a peer, if any: its source, slot and the bytes in so far.</summary>
+    /// <summary>
+    /// The snapshot this replica is receiving from a peer, if any: its source, slot, when it began and the bytes in so
+    /// far. None once it would no longer be installed (the commit index passed its slot by the log, or this replica
+    /// leads), though the core may still hold its array until the next request.
+    /// </summary>
     public SnapshotTransferProgress? IncomingSnapshotProgress =>
-        _incomingSnapshot is { } transfer ? new SnapshotTransferProgress(transfer.From, transfer.Slot, transfer.Received, transfer.Data.Length) : null;
+        _incomingSnapshot is { } transfer && transfer.Slot > _commitIndex && _role != ReplicaRole.Leader
+            ? new SnapshotTransferProgress(transfer.From, transfer.Slot, transfer.StartedTick, transfer.Received, transfer.Data.Length)
+            : null;
 
     /// <summary>What the last damage counted in <see cref="SnapshotHeadersDamaged"/> was, for the shell's log; null if none.</summary>
     public string? LastSnapshotDamage { get; private set; }

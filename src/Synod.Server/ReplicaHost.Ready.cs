@@ -29,11 +29,16 @@ public sealed partial class ReplicaHost
     /// <summary>While a snapshot arrives from a peer, a line every this many milliseconds says how much is in.</summary>
     internal const int SnapshotProgressLogMs = 5_000;
 
-    /// <summary>The transfer last seen (source and slot), when its first chunk came, and when its progress was last logged.</summary>
-    private (int From, long Slot) _transferSeen;
+    /// <summary>The transfer last seen (source, slot and the core's tick it began), when it was first seen, and when its progress was last logged.</summary>
+    private (int From, long Slot, long StartedTick) _transferSeen;
 
     private long _transferStarted;
     private long _transferLogged;
+
+    /// <summary>When a transfer's first line was last written, and the transfers begun since whose first lines were not (at most one per SnapshotProgressLogMs).</summary>
+    private long _transferBeginLogged;
+
+    private int _transferBeginsUnlogged;
 
     /// <summary>
     /// Says when a snapshot begins to arrive from a peer, and every <see cref="SnapshotProgressLogMs"/> how much is in
@@ -48,11 +53,20 @@ public sealed partial class ReplicaHost
         }
 
         var now = TimeProvider.System.GetTimestamp();
-        if ((progress.From, progress.Slot) != _transferSeen)
+        if ((progress.From, progress.Slot, progress.StartedTick) != _transferSeen)
         {
-            (_transferSeen, _transferStarted, _transferLogged) = ((progress.From, progress.Slot), now, now);
-            _logger.LogInformation("replica {Id}: receiving the snapshot at slot {Slot} from replica {From} ({MiB:F0} MiB)",
-                Id, progress.Slot, progress.From, progress.TotalBytes / 1048576.0);
+            (_transferSeen, _transferStarted, _transferLogged) = ((progress.From, progress.Slot, progress.StartedTick), now, now);
+            if (_transferBeginLogged != 0 && TimeProvider.System.GetElapsedTime(_transferBeginLogged, now).TotalMilliseconds < SnapshotProgressLogMs)
+            {
+                // A peer that starts transfer after transfer (a faulty one can) gets one line per interval, not one per message.
+                _transferBeginsUnlogged++;
+                return;
+            }
+
+            var others = _transferBeginsUnlogged == 0 ? "" : $"; {_transferBeginsUnlogged} other transfer(s) began since the last such line";
+            (_transferBeginLogged, _transferBeginsUnlogged) = (now, 0);
+            _logger.LogInformation("replica {Id}: receiving the snapshot at slot {Slot} from replica {From} ({MiB:F0} MiB{Others})",
+                Id, progress.Slot, progress.From, progress.TotalBytes / 1048576.0, others);
             return;
         }
 

@@ -78,6 +78,27 @@ public sealed class SnapshotTransferTests
     }
 
     [Fact]
+    public void A_transfer_in_progress_reports_its_source_slot_start_and_bytes_in_until_it_is_installed()
+    {
+        var (replica, take) = Learner(chunksInFlight: 3);
+        var data = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        Assert.Null(replica.IncomingSnapshotProgress);
+        replica.Tick();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 90, 0, 0));
+        take();
+        replica.Step(new InstallSnapshot(3, 1, 90, 0, 12, data.AsMemory(0, 4)));
+        Assert.Equal(new SnapshotTransferProgress(3, 90, 1, 4, 12), replica.IncomingSnapshotProgress);
+
+        // A chunk ahead of a missing one is not counted yet; the start stays the first chunk's tick.
+        replica.Tick();
+        replica.Step(new InstallSnapshot(3, 1, 90, 8, 12, data.AsMemory(8)));
+        Assert.Equal(new SnapshotTransferProgress(3, 90, 1, 4, 12), replica.IncomingSnapshotProgress);
+        replica.Step(new InstallSnapshot(3, 1, 90, 4, 12, data.AsMemory(4, 4)));
+        Assert.Equal(90, replica.CommitIndex);
+        Assert.Null(replica.IncomingSnapshotProgress);
+    }
+
+    [Fact]
     public void A_lost_chunk_is_asked_for_again_once_no_chunk_came_for_RetransmitTicks()
     {
         var (replica, take) = Learner(chunksInFlight: 3);
