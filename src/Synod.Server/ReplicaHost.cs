@@ -50,9 +50,6 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     private readonly PeerLinks _peers;
     private readonly ReplicaDriver _driver;
     private readonly RestoredAhead _restoredAhead;
-
-    /// <summary>Peers' frames into messages, a snapshot's chunks into arrays of its pool, which the owner loop gives back.</summary>
-    internal PeerFrameDecoder Frames { get; }
     private Task? _loop;
     private Task? _ticker;
     private readonly CancellationTokenSource _stopping = new();
@@ -61,6 +58,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
 
     /// <summary>This replica's instruments (the /metrics endpoint exports them).</summary>
     public ReplicaMetrics Metrics { get; }
+
+    /// <summary>Peers' frames into messages, a snapshot's chunks into arrays of its pool, which the owner loop gives back.</summary>
+    internal PeerFrameDecoder Frames { get; }
 
     public ReplicaHost(ServerOptions options, ILoggerFactory loggers)
     {
