@@ -139,6 +139,12 @@ public sealed partial class Replica
     /// </summary>
     public long SnapshotHeadersDamaged { get; private set; }
 
+    /// <summary>What the last damage counted in <see cref="SnapshotHeadersDamaged"/> was, for the shell's log; null if none.</summary>
+    public string? LastSnapshotDamage { get; private set; }
+
+    /// <summary>The source and slot of the last snapshot assembled from a peer's chunks and not installed (malformed or refused by the state machine); null if none.</summary>
+    public (int From, long Slot)? LastSnapshotRefused { get; private set; }
+
     /// <summary>
     /// The snapshot this replica is receiving from a peer, if any: its source, slot, when it began and the bytes in so
     /// far. None once it would no longer be installed (the commit index passed its slot by the log, or this replica
@@ -148,12 +154,6 @@ public sealed partial class Replica
         _incomingSnapshot is { } transfer && transfer.Slot > _commitIndex && _role != ReplicaRole.Leader
             ? new SnapshotTransferProgress(transfer.From, transfer.Slot, transfer.StartedTick, transfer.Received, transfer.Data.Length)
             : null;
-
-    /// <summary>What the last damage counted in <see cref="SnapshotHeadersDamaged"/> was, for the shell's log; null if none.</summary>
-    public string? LastSnapshotDamage { get; private set; }
-
-    /// <summary>The source and slot of the last snapshot assembled from a peer's chunks and not installed (malformed or refused by the state machine); null if none.</summary>
-    public (int From, long Slot)? LastSnapshotRefused { get; private set; }
 
     /// <summary>
     /// A message from a peer (or, looped back by the core itself, from this replica). A peer's message that no correct

@@ -105,17 +105,12 @@ public sealed class PeerFrameDecoderTests
         ? $"InstallSnapshot from {chunk.From} to {chunk.To} slot {chunk.SnapshotSlot} offset {chunk.Offset} total {chunk.TotalBytes} chunk {Convert.ToHexString(chunk.Chunk.Span)}"
         : $"{message.GetType().Name} from {message.From} {Convert.ToHexString(PeerMessageCodec.Encode(message).ToByteArray())}";
 
+    /// <summary>A varint as protobuf writes it.</summary>
     private static byte[] Varint(ulong value)
     {
-        var bytes = new List<byte>();
-        do
-        {
-            var b = (byte)(value & 0x7f);
-            value >>= 7;
-            bytes.Add(value == 0 ? b : (byte)(b | 0x80));
-        }
-        while (value != 0);
-        return [.. bytes];
+        var bytes = new byte[CodedOutputStream.ComputeUInt64Size(value)];
+        new CodedOutputStream(bytes).WriteUInt64(value);
+        return bytes;
     }
 }
 
