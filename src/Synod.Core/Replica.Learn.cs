@@ -38,6 +38,22 @@ public sealed partial class Replica
     private readonly Dictionary<int, long> _refusedSnapshotOf = [];
 
     /// <summary>
+    /// The request for log entries (not snapshot chunks) sent last and not answered yet: its peer, the first slot it
+    /// asked for, the tick it was sent and whether it was itself asked again for want of an answer. Until it is answered,
+    /// or <see cref="_logReaskTicks"/> pass, no other is sent: a heartbeat from another peer ahead asked that peer for
+    /// the same slots, so that under a reply slower than RetransmitTicks (4 MiB applied at a learner) every slot of a
+    /// catch-up came twice, from two peers, and was encoded, sent, parsed and checked twice.
+    /// </summary>
+    private (int Peer, long FromSlot, long SentTick, bool Reasked)? _logRequest;
+
+    /// <summary>
+    /// Ticks after which an unanswered log request is sent again: twice what the last answer took, RetransmitTicks at
+    /// the least and an election timeout at the most, doubled when one is asked again unanswered (as a transfer's
+    /// <see cref="IncomingSnapshot.ReaskTicks"/>).
+    /// </summary>
+    private long _logReaskTicks;
+
+    /// <summary>
     /// The head of the snapshot this replica holds that no checksum covers (<see cref="HeaderOf"/>: the configuration
     /// header and the shell's own header), as it was checked in memory (built, assembled and unwrapped, or read with its
     /// file's checksum); null for none. Chunks that hold these bytes are sent with them (<see cref="HeaderFromMemory"/>),
@@ -191,6 +207,20 @@ public sealed partial class Replica
             return;
         }
 
+        var logOnly = _incomingSnapshot is not { } continuing || continuing.From != peer;
+        var reasked = false;
+        if (logOnly && _logRequest is { } pending && pending.FromSlot > _commitIndex)
+        {
+            if (_tick - pending.SentTick < LogReaskTicks)
+            {
+                // Its answer is on the way (or lost, and asked for again once the wait is over).
+                return;
+            }
+
+            _logReaskTicks = Math.Min(2 * LogReaskTicks, LogReaskTicksMax);
+            reasked = true;
+        }
+
         _catchUpSentTick = _tick;
         if (_peerCommitIndex.GetValueOrDefault(peer) > _commitIndex)
         {
@@ -217,8 +247,30 @@ public sealed partial class Replica
         }
         else
         {
+            _logRequest = (peer, _commitIndex + 1, _tick, reasked);
             Send(new CatchUpRequest(Id, peer, _commitIndex + 1, SnapshotChunks: _options.SnapshotChunksInFlight));
         }
+    }
+
+    private long LogReaskTicksMax => Math.Max(_options.RetransmitTicks, _options.ElectionTimeoutTicks);
+
+    private long LogReaskTicks => Math.Clamp(_logReaskTicks, _options.RetransmitTicks, LogReaskTicksMax);
+
+    /// <summary>An answer from <paramref name="peer"/> to the log request in flight (entries, or the snapshot it holds instead).</summary>
+    private void LogRequestAnswered(int peer)
+    {
+        if (_logRequest is not { } pending || pending.Peer != peer)
+        {
+            return;
+        }
+
+        if (!pending.Reasked)
+        {
+            // Measured only on a request sent once: an answer to one sent again may be the first one's, late.
+            _logReaskTicks = Math.Clamp(2 * (_tick - pending.SentTick), _options.RetransmitTicks, LogReaskTicksMax);
+        }
+
+        _logRequest = null;
     }
 
     /// <summary>
@@ -361,6 +413,7 @@ public sealed partial class Replica
     private void OnCatchUpReply(CatchUpReply reply)
     {
         _unansweredSince.Remove(reply.From);
+        LogRequestAnswered(reply.From);
         if (_role == ReplicaRole.Leader)
         {
             return;
@@ -396,6 +449,7 @@ public sealed partial class Replica
     private void OnInstallSnapshot(InstallSnapshot chunk)
     {
         _unansweredSince.Remove(chunk.From);
+        LogRequestAnswered(chunk.From);
         if (chunk.Offset == 0 && _abandonedTransfer == (chunk.From, chunk.SnapshotSlot))
         {
             return;
