@@ -219,6 +219,11 @@ public sealed partial class Replica
 
             _logReaskTicks = Math.Min(2 * LogReaskTicks, LogReaskTicksMax);
             reasked = true;
+            if (peer == pending.Peer && OtherPeerAhead(pending.Peer) is { } other)
+            {
+                // The peer asked left it unanswered (heard, perhaps, but not hearing): ask another ahead, not it again.
+                peer = NewestSnapshotSource(other);
+            }
         }
 
         _catchUpSentTick = _tick;
@@ -256,10 +261,30 @@ public sealed partial class Replica
 
     private long LogReaskTicks => Math.Clamp(_logReaskTicks, _options.RetransmitTicks, LogReaskTicksMax);
 
-    /// <summary>An answer from <paramref name="peer"/> to the log request in flight (entries, or the snapshot it holds instead).</summary>
-    private void LogRequestAnswered(int peer)
+    /// <summary>A peer other than <paramref name="unanswered"/>, heard within the election timeout and ahead of this replica; null if none.</summary>
+    private int? OtherPeerAhead(int unanswered)
     {
-        if (_logRequest is not { } pending || pending.Peer != peer)
+        foreach (var (other, commitIndex) in _peerCommitIndex)
+        {
+            if (other != Id && other != unanswered && commitIndex > _commitIndex &&
+                _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
+            {
+                return other;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// An answer from <paramref name="peer"/> that begins at <paramref name="firstSlot"/> (entries), or a snapshot's first
+    /// chunk at <paramref name="snapshotSlot"/>: it answers the log request in flight only if it is that request's
+    /// answer, not one to an earlier request of the same peer (asked again, and then answered late), which would let a
+    /// request for the same slots go again.
+    /// </summary>
+    private void LogRequestAnswered(int peer, long firstSlot = 0, long snapshotSlot = 0)
+    {
+        if (_logRequest is not { } pending || pending.Peer != peer || (firstSlot != pending.FromSlot && snapshotSlot < pending.FromSlot))
         {
             return;
         }
@@ -413,7 +438,10 @@ public sealed partial class Replica
     private void OnCatchUpReply(CatchUpReply reply)
     {
         _unansweredSince.Remove(reply.From);
-        LogRequestAnswered(reply.From);
+        if (reply.Entries.Count > 0)
+        {
+            LogRequestAnswered(reply.From, firstSlot: reply.Entries[0].Slot);
+        }
         if (_role == ReplicaRole.Leader)
         {
             return;
@@ -449,7 +477,10 @@ public sealed partial class Replica
     private void OnInstallSnapshot(InstallSnapshot chunk)
     {
         _unansweredSince.Remove(chunk.From);
-        LogRequestAnswered(chunk.From);
+        if (chunk.Offset == 0)
+        {
+            LogRequestAnswered(chunk.From, snapshotSlot: chunk.SnapshotSlot);
+        }
         if (chunk.Offset == 0 && _abandonedTransfer == (chunk.From, chunk.SnapshotSlot))
         {
             return;

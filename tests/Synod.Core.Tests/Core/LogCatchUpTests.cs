@@ -63,6 +63,96 @@ public sealed class LogCatchUpTests
         Assert.Equal(40, replica.CommitIndex);
     }
 
+    [Fact]
+    public void The_wait_stops_growing_at_an_election_timeout()
+    {
+        var (replica, take) = Learner();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 40, 0, 0));
+        take();
+        var asked = new List<int>();
+        for (var tick = 1; tick <= 45; tick++)
+        {
+            replica.Tick();
+            replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 40, 0, 0));
+            asked.AddRange(take().OfType<CatchUpRequest>().Select(_ => tick));
+        }
+
+        // 4, then 8, then the election timeout (10) each time after.
+        Assert.Equal([4, 12, 22, 32, 42], asked);
+    }
+
+    [Fact]
+    public void An_answer_from_another_peer_past_the_pending_requests_slots_lets_the_next_request_go()
+    {
+        var (replica, take) = Learner();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 40, 0, 0));
+        take();
+        replica.Tick();
+        replica.Step(new CatchUpReply(2, 1, Entries(1, 10), 40));
+        Assert.Equal([(2, 11L)], take().OfType<CatchUpRequest>().Select(r => (r.To, r.FromSlot)));
+    }
+
+    /// <summary>
+    /// Found by a cold review (helper-75): an answer was matched to the request in flight by its peer alone, so once the
+    /// first request had been asked again of the same peer, each late answer cleared the request sent after the answer
+    /// before it, and the learner stayed two requests deep to the end, every slot fetched twice.
+    /// </summary>
+    [Fact]
+    public void An_answer_to_a_request_asked_again_of_the_same_peer_does_not_clear_the_request_sent_after_the_first_answer()
+    {
+        var (replica, take) = Learner();
+        var inFlight = new List<(int Due, long From)>();
+        var asked = new List<(int Tick, long From)>();
+        void Collect(int tick)
+        {
+            foreach (var request in take().OfType<CatchUpRequest>())
+            {
+                asked.Add((tick, request.FromSlot));
+                inFlight.Add((tick + 6, request.FromSlot));
+            }
+        }
+
+        // Peer 3 answers every request 6 ticks after it was sent, with 10 slots; only 3 heartbeats.
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 60, 0, 0));
+        Collect(0);
+        for (var tick = 1; tick <= 40 && replica.CommitIndex < 60; tick++)
+        {
+            replica.Tick();
+            replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 60, 0, 0));
+            Collect(tick);
+            foreach (var due in inFlight.Where(f => f.Due == tick).ToList())
+            {
+                inFlight.Remove(due);
+                replica.Step(new CatchUpReply(3, 1, Entries(due.From, Math.Min(60, due.From + 9)), 60));
+                Collect(tick);
+            }
+        }
+
+        Assert.Equal(60, replica.CommitIndex);
+        Assert.Equal([(0, 1L), (4, 1L), (6, 11L), (12, 21L), (18, 31L), (24, 41L), (30, 51L)], asked);
+    }
+
+    [Fact]
+    public void A_request_left_unanswered_is_asked_again_of_another_peer_ahead_even_when_the_silent_one_is_heard_first()
+    {
+        var (replica, take) = Learner();
+        replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 40, 0, 0));
+        take();
+
+        // Peer 3 (the leader) is heard every tick but answers nothing; its heartbeat comes before peer 2's.
+        var asked = new List<(int Tick, int To)>();
+        for (var tick = 1; tick <= 4; tick++)
+        {
+            replica.Tick();
+            replica.Step(new Heartbeat(3, 1, new Ballot(1, 3), true, 40, 0, 0));
+            asked.AddRange(take().OfType<CatchUpRequest>().Select(r => (tick, r.To)));
+            replica.Step(new Heartbeat(2, 1, new Ballot(1, 3), false, 40, 0, 0));
+            asked.AddRange(take().OfType<CatchUpRequest>().Select(r => (tick, r.To)));
+        }
+
+        Assert.Equal([(4, 2)], asked);
+    }
+
     private static List<ChosenEntry> Entries(long first, long last) =>
         [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(slot => new ChosenEntry(slot, [[(byte)slot]]))];
 
