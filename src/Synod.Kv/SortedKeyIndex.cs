@@ -6,8 +6,8 @@ namespace Synod.Kv;
 /// Every key in bytewise order, for range reads: a list of sorted chunks of at most <see cref="ChunkMax"/> keys (a
 /// B-tree of one level). It holds a reference per key, about 10 bytes with the chunks' slack, where a sorted set held a
 /// 48-byte tree node per key (issue 21, "Memory per key"). Adding or removing a key costs a binary search over the
-/// chunks, one within a chunk and a move of at most <see cref="ChunkMax"/> references; keys added in order (a snapshot
-/// restored) fill each chunk before the next begins.
+/// chunks, one within a chunk and a move of at most <see cref="ChunkMax"/> references; a key past the largest (every key
+/// of a snapshot restored, which come in order) is appended without a search, filling each chunk before the next begins.
 /// </summary>
 internal sealed class SortedKeyIndex : IEnumerable<byte[]>
 {
@@ -38,6 +38,24 @@ internal sealed class SortedKeyIndex : IEnumerable<byte[]>
             return true;
         }
 
+        var last = _chunks[^1];
+        if (Comparer.Compare(last[^1], key) < 0)
+        {
+            // Past the largest key (every key of a snapshot restored, keys written in order): no search.
+            if (last.Count >= ChunkMax)
+            {
+                _chunks.Add(new List<byte[]>(ChunkMax) { key });
+            }
+            else
+            {
+                last.Add(key);
+            }
+
+            Count++;
+            _version++;
+            return true;
+        }
+
         var c = ChunkFor(key);
         var chunk = _chunks[c];
         var at = chunk.BinarySearch(key, Comparer);
@@ -46,23 +64,14 @@ internal sealed class SortedKeyIndex : IEnumerable<byte[]>
             return false;
         }
 
-        at = ~at;
-        if (at == chunk.Count && c == _chunks.Count - 1 && chunk.Count >= ChunkMax)
+        chunk.Insert(~at, key);
+        if (chunk.Count > ChunkMax)
         {
-            // Past the largest key with the last chunk full: a new chunk (keys added in order fill every chunk).
-            _chunks.Add(new List<byte[]>(ChunkMax) { key });
-        }
-        else
-        {
-            chunk.Insert(at, key);
-            if (chunk.Count > ChunkMax)
-            {
-                var upper = chunk.GetRange(ChunkMax / 2, chunk.Count - (ChunkMax / 2));
-                chunk.RemoveRange(ChunkMax / 2, chunk.Count - (ChunkMax / 2));
-                chunk.Capacity = ChunkMax;
-                upper.Capacity = ChunkMax;
-                _chunks.Insert(c + 1, upper);
-            }
+            var upper = chunk.GetRange(ChunkMax / 2, chunk.Count - (ChunkMax / 2));
+            chunk.RemoveRange(ChunkMax / 2, chunk.Count - (ChunkMax / 2));
+            chunk.Capacity = ChunkMax;
+            upper.Capacity = ChunkMax;
+            _chunks.Insert(c + 1, upper);
         }
 
         Count++;

@@ -163,6 +163,46 @@ public sealed class KvRangeTests
         AssertRangesMatch(restored, model, random, Key);
     }
 
+    [Fact]
+    public void Keys_written_in_order_then_between_and_past_a_deleted_largest_keep_the_order()
+    {
+        // Past the largest key the index appends without a search (a restore, keys written in order); the others search.
+        var random = new Random(7);
+        var machine = WithClients(1);
+        var model = new SortedSet<string>(StringComparer.Ordinal);
+        ulong sequence = 0;
+        string Key(int n) => $"k/{n:D5}";
+        void Write(int n, bool delete = false)
+        {
+            Apply(machine, delete ? Delete(1, ++sequence, Key(n)) : Put(1, ++sequence, Key(n), "v"));
+            _ = delete ? model.Remove(Key(n)) : model.Add(Key(n));
+        }
+
+        for (var n = 0; n < 2_000; n += 2)
+        {
+            Write(n);
+        }
+
+        AssertRangesMatch(machine, model, random, Key);
+        for (var n = 1999; n > 0; n -= 2)
+        {
+            Write(n);
+        }
+
+        for (var n = 1999; n > 1_500; n--)
+        {
+            Write(n, delete: true);
+        }
+
+        for (var n = 1_600; n < 3_000; n++)
+        {
+            Write(n);
+        }
+
+        AssertRangesMatch(machine, model, random, Key);
+        AssertRangesMatch(KvStateMachine.Restore(machine.Snapshot()), model, random, Key);
+    }
+
     private static void AssertRangesMatch(KvStateMachine machine, SortedSet<string> model, Random random, Func<int, string> key)
     {
         Assert.Equal(model.ToArray(), Keys(machine.Range(KvRange.Prefix(Bytes("k/")))));
