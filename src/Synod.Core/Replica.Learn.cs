@@ -442,6 +442,7 @@ public sealed partial class Replica
         {
             LogRequestAnswered(reply.From, firstSlot: reply.Entries[0].Slot);
         }
+
         if (_role == ReplicaRole.Leader)
         {
             return;
@@ -481,6 +482,7 @@ public sealed partial class Replica
         {
             LogRequestAnswered(chunk.From, snapshotSlot: chunk.SnapshotSlot);
         }
+
         if (chunk.Offset == 0 && _abandonedTransfer == (chunk.From, chunk.SnapshotSlot))
         {
             return;
