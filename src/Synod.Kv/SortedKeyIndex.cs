@@ -106,6 +106,37 @@ internal sealed class SortedKeyIndex : IEnumerable<byte[]>
         return true;
     }
 
+    /// <summary>
+    /// What is wrong with the index's shape, or null: a chunk empty or over <see cref="ChunkMax"/>, a key not above the
+    /// one before it, a count or largest key that does not match the keys held. For tests (SortedKeyIndexTests).
+    /// </summary>
+    internal string? Problem()
+    {
+        byte[]? previous = null;
+        var keys = 0;
+        for (var c = 0; c < _chunks.Count; c++)
+        {
+            if (_chunks[c].Count is 0 or > ChunkMax)
+            {
+                return $"chunk {c} holds {_chunks[c].Count} keys, not 1 to {ChunkMax}";
+            }
+
+            foreach (var key in _chunks[c])
+            {
+                if (previous is not null && Comparer.Compare(previous, key) >= 0)
+                {
+                    return $"key {keys} (in chunk {c}) is not above the key before it";
+                }
+
+                (previous, keys) = (key, keys + 1);
+            }
+        }
+
+        return keys != Count ? $"Count is {Count}, but the chunks hold {keys} keys"
+            : !ReferenceEquals(Max, previous) ? "Max is not the last key held"
+            : null;
+    }
+
     /// <summary>The keys from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive; null: to the end), in order.</summary>
     public IEnumerable<byte[]> Between(byte[] from, byte[]? to)
     {
