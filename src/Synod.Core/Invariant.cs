@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Synod.Core;
 
@@ -16,6 +17,40 @@ public static class Invariant
         {
             throw new InvariantViolationException(rule, detail);
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Check(bool, string, string)"/>, with the detail written only when the check fails: these checks
+    /// run for every accepted and applied slot, and a detail formatted every time cost a string each.
+    /// </summary>
+    public static void Check(
+        [DoesNotReturnIf(false)] bool condition, string rule, [InterpolatedStringHandlerArgument(nameof(condition))] ref DetailHandler detail)
+    {
+        if (!condition)
+        {
+            throw new InvariantViolationException(rule, detail.ToStringAndClear());
+        }
+    }
+
+    /// <summary>An invariant's detail, formatted only when the condition beside it is false.</summary>
+    [InterpolatedStringHandler]
+    public ref struct DetailHandler
+    {
+        private DefaultInterpolatedStringHandler _inner;
+
+        public DetailHandler(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
+        {
+            shouldAppend = !condition;
+            _inner = condition ? default : new DefaultInterpolatedStringHandler(literalLength, formattedCount);
+        }
+
+        public void AppendLiteral(string value) => _inner.AppendLiteral(value);
+
+        public void AppendFormatted<T>(T value) => _inner.AppendFormatted(value);
+
+        public void AppendFormatted<T>(T value, string? format) => _inner.AppendFormatted(value, format);
+
+        public string ToStringAndClear() => _inner.ToStringAndClear();
     }
 
     /// <summary>Whether two slot values are the same batch of commands, byte for byte.</summary>

@@ -36,7 +36,14 @@ internal ref struct ByteReader
         return value;
     }
 
-    public ulong ReadVarint(string field)
+    public ulong ReadVarint(string field) => ReadVarint(field, null);
+
+    /// <summary>
+    /// Reads a varint named <paramref name="field"/> followed by <paramref name="suffix"/> in its errors: the name is
+    /// joined only when the input is bad, so that a command's decoding (on every replica, for every command) builds no
+    /// string.
+    /// </summary>
+    private ulong ReadVarint(string field, string? suffix)
     {
         var start = _position;
         ulong value = 0;
@@ -45,7 +52,7 @@ internal ref struct ByteReader
             if (_position >= _buffer.Length)
             {
                 throw new KvFormatException(
-                    $"The {_subject} is truncated: the varint {field} starting at offset {start} has no last byte.");
+                    $"The {_subject} is truncated: the varint {field}{suffix} starting at offset {start} has no last byte.");
             }
 
             var current = _buffer[_position];
@@ -55,7 +62,7 @@ internal ref struct ByteReader
             // The tenth byte holds only bit 63; anything more would not fit in 64 bits.
             if (index == Varint.UInt64BytesMax - 1 && current > 1)
             {
-                throw new KvFormatException($"The {_subject} has a varint {field} at offset {start} that overflows 64 bits.");
+                throw new KvFormatException($"The {_subject} has a varint {field}{suffix} at offset {start} that overflows 64 bits.");
             }
 
             value |= (ulong)(current & 0x7F) << shift;
@@ -66,14 +73,14 @@ internal ref struct ByteReader
         }
 
         throw new KvFormatException(
-            $"The {_subject} has a varint {field} at offset {start} longer than {Varint.UInt64BytesMax} bytes.");
+            $"The {_subject} has a varint {field}{suffix} at offset {start} longer than {Varint.UInt64BytesMax} bytes.");
     }
 
     /// <summary>Reads a varint length, checks it against <paramref name="lengthMax"/>, then reads that many bytes.</summary>
     public ReadOnlySpan<byte> ReadLengthPrefixed(string field, int lengthMax, string limitName)
     {
         var lengthOffset = _position;
-        var length = ReadVarint($"{field} length");
+        var length = ReadVarint(field, " length");
         if (length > (ulong)lengthMax)
         {
             throw new KvFormatException(

@@ -578,11 +578,9 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     /// <summary>Posts a read and waits for its answer, turning "no leader" and the deadline into the client's errors.</summary>
     private async Task<T> ReadAsync<T>(ClientInput input, TaskCompletionSource<T> completion, ServerCallContext context)
     {
-        using var deadline = Deadline(context);
         try
         {
-            await host.PostAsync(input, deadline.Token);
-            return await completion.Task.WaitAsync(deadline.Token);
+            return await AnswerAsync(input, completion, context);
         }
         catch (NoLeaderException e)
         {
@@ -672,12 +670,10 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
 
         Validate(command);
         var completion = ReplicaHost.NewAnswerCompletion<WriteOutcome>();
-        using var deadline = Deadline(context);
         WriteOutcome outcome;
         try
         {
-            await host.PostAsync(new ProposeInput(command.ClientId, command.Sequence, command.Encode(), completion), deadline.Token);
-            outcome = await completion.Task.WaitAsync(deadline.Token);
+            outcome = await AnswerAsync(new ProposeInput(command.ClientId, command.Sequence, command.Encode(), completion), completion, context);
         }
         catch (NoLeaderException e)
         {
@@ -789,16 +785,22 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     }
 
     /// <summary>
-    /// The server's request timeout, or, if sooner, a moment before the caller's own deadline: answering just before
-    /// it lets the caller read why the request failed instead of seeing only that its deadline passed.
+    /// Posts a request to the owner loop and waits for its answer. The wait ends at the server's request timeout, or, if
+    /// sooner, a moment before the caller's own deadline (answering just before it lets the caller read why the request
+    /// failed instead of seeing only that its deadline passed), with an <see cref="OperationCanceledException"/>; and at
+    /// once if the caller goes away. Either way the completion is cancelled, which marks the driver's waiter abandoned.
+    /// The deadline is shared with the requests due at about the same time (<see cref="RequestDeadlines"/>): no source,
+    /// timer or waiting task of the request's own.
     /// </summary>
-    private CancellationTokenSource Deadline(ServerCallContext context)
+    private async Task<T> AnswerAsync<T>(ClientInput input, TaskCompletionSource<T> completion, ServerCallContext context)
     {
-        var source = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var timeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs);
         var remaining = context.Deadline - DateTime.UtcNow - TimeSpan.FromMilliseconds(AnswerBeforeDeadlineMs);
-        source.CancelAfter(remaining < timeout && remaining > TimeSpan.Zero ? remaining : timeout);
-        return source;
+        var due = host.Deadlines.After(remaining < timeout && remaining > TimeSpan.Zero ? remaining : timeout);
+        using var onDue = due.UnsafeRegister(static state => ((TaskCompletionSource<T>)state!).TrySetCanceled(), completion);
+        using var onGone = context.CancellationToken.UnsafeRegister(static state => ((TaskCompletionSource<T>)state!).TrySetCanceled(), completion);
+        await host.PostAsync(input, due);
+        return await completion.Task;
     }
 
     /// <summary>

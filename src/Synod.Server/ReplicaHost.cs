@@ -59,6 +59,9 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     /// <summary>This replica's instruments (the /metrics endpoint exports them).</summary>
     public ReplicaMetrics Metrics { get; }
 
+    /// <summary>The deadlines of clients' requests waiting here, shared by due time.</summary>
+    internal RequestDeadlines Deadlines { get; } = new();
+
     /// <summary>Peers' frames into messages, a snapshot's chunks into arrays of its pool, which the owner loop gives back.</summary>
     internal PeerFrameDecoder Frames { get; }
 
@@ -200,10 +203,19 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
     /// </summary>
     private const int InlineAnswersMax = 2;
 
-    private readonly List<Action> _answersDue = [];
+    private readonly List<IThreadPoolWorkItem> _answersDue = [];
 
     /// <summary>Queues a completion to run once this pass of the loop is done (its messages sent, its records written).</summary>
-    internal void AnswerLater(Action answer) => _answersDue.Add(answer);
+    internal void AnswerLater(IThreadPoolWorkItem answer) => _answersDue.Add(answer);
+
+    /// <inheritdoc cref="AnswerLater(IThreadPoolWorkItem)"/>
+    internal void AnswerLater(Action answer) => _answersDue.Add(new ActionAnswer(answer));
+
+    /// <summary>A failure's answer (rare): the completion to run, as a work item of the pool.</summary>
+    private sealed class ActionAnswer(Action answer) : IThreadPoolWorkItem
+    {
+        public void Execute() => answer();
+    }
 
     /// <summary>Completes the answers of this pass, after its messages left and its disk writes were made.</summary>
     private void DeliverAnswers()
@@ -212,14 +224,14 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         {
             foreach (var answer in _answersDue)
             {
-                answer();
+                answer.Execute();
             }
         }
         else
         {
             foreach (var answer in _answersDue)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static answer => answer(), answer, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(answer, preferLocal: false);
             }
         }
 
@@ -424,7 +436,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
                 LogSnapshotTransfer();
                 break;
             case ProposeInput propose:
-                _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion, Metrics.CommitTimer()));
+                _driver.Write(propose.ClientId, propose.Sequence, propose.Command, new TaskAnswer<WriteOutcome>(this, propose.Completion, Metrics));
                 break;
             case ReadInput read:
                 _driver.Read(read.Key, read.Stale, new TaskAnswer<ReadOutcome>(this, read.Completion), read.Revision);

@@ -127,12 +127,9 @@ public sealed class ReplicaMetrics : IDisposable
 
     public Histogram<double> CommitSeconds { get; }
 
-    /// <summary>A commit timer for one write: records its time in <see cref="CommitSeconds"/> when called (on its answer).</summary>
-    public Action CommitTimer()
-    {
-        var started = TimeProvider.System.GetTimestamp();
-        return () => CommitSeconds.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, _replica);
-    }
+    /// <summary>Records one write's time from <paramref name="started"/> (a <see cref="TimeProvider"/> timestamp) to its answer in <see cref="CommitSeconds"/>.</summary>
+    public void RecordCommit(long started) =>
+        CommitSeconds.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, _replica);
 
     /// <summary>
     /// The kind of a role change's reason, for the reason label (bounded: the reasons themselves carry numbers and ids):

@@ -27,6 +27,26 @@ public sealed class RuntimeInvariantTests
     }
 
     [Fact]
+    public void A_check_that_holds_formats_no_detail_and_one_that_fails_formats_it()
+    {
+        var probe = new FormatProbe();
+
+        Invariant.Check(true, "a rule", $"detail {probe}");
+        Assert.Equal(0, probe.Formatted);
+
+        var broken = Assert.Throws<InvariantViolationException>(() => Invariant.Check(false, "a rule", $"detail {probe}"));
+        Assert.Equal(1, probe.Formatted);
+        Assert.Contains("detail formatted 1", broken.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class FormatProbe
+    {
+        public int Formatted { get; private set; }
+
+        public override string ToString() => $"formatted {++Formatted}";
+    }
+
+    [Fact]
     public void An_accept_of_another_value_in_a_chosen_slot_stops_the_replica_naming_the_rule()
     {
         var replica = WithSlotOneChosen();

@@ -198,6 +198,16 @@ public sealed class KvCommandEncodingTests
     }
 
     [Fact]
+    public void A_length_cut_short_is_named_by_its_field()
+    {
+        // Version, operation, client id 1, sequence 1, then a key length whose varint never ends.
+        byte[] bytes = [KvCommand.FormatVersion, 1, 1, 1, 0x80];
+
+        var exception = Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes));
+        Assert.Contains("the varint key length starting at offset 4 has no last byte", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Key_length_over_KeyBytesMax_is_rejected_before_reading_the_key()
     {
         var bytes = new KvCommand(1, 1, KvOperation.Put, new byte[KvLimits.KeyBytesMax + 1], []).Encode();

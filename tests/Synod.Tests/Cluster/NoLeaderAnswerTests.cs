@@ -6,7 +6,10 @@ using Synod.Protocol;
 
 namespace Synod.Tests.Cluster;
 
-/// <summary>A replica that knows no live leader says so at once, instead of holding a request until its deadline.</summary>
+/// <summary>
+/// A replica that knows no live leader says so at once, instead of holding a request until its deadline; one that cannot
+/// have a request confirmed says why just before the caller's deadline, instead of letting it pass unexplained.
+/// </summary>
 [Collection(RealClusterCollection.Name)]
 public sealed class NoLeaderAnswerTests
 {
@@ -63,5 +66,45 @@ public sealed class NoLeaderAnswerTests
         // Not a speed threshold: "at once" against "at the deadline", with the deadline 20 s away.
         Assert.True(write.Elapsed < CallDeadline / 2, $"the write was answered after {write.Elapsed.TotalSeconds:F1} s of a {CallDeadline.TotalSeconds} s deadline");
         Assert.True(read.Elapsed < CallDeadline / 2, $"the read was answered after {read.Elapsed.TotalSeconds:F1} s of a {CallDeadline.TotalSeconds} s deadline");
+    }
+
+    [Fact]
+    public async Task A_write_no_quorum_confirms_is_answered_with_the_reason_before_the_callers_deadline()
+    {
+        await using var cluster = new ReplicaProcesses(3);
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var paused = new[] { 1, 2, 3 }.Where(id => id != leader).Select(cluster.ProcessId).ToList();
+        using var channel = GrpcChannel.ForAddress($"http://{cluster.Endpoints[leader]}");
+        var kv = new Synod.Protocol.Kv.KvClient(channel);
+        Signal("-STOP", paused);
+        try
+        {
+            // Its followers paused, the leader proposes the registration, and no quorum accepts it.
+            var refused = await Assert.ThrowsAsync<RpcException>(() => kv.RegisterAsync(
+                new RegisterRequest { Nonce = 7 }, deadline: DateTime.UtcNow.AddSeconds(3)).ResponseAsync);
+
+            // Unavailable with the reason, not DeadlineExceeded: the server answered before the caller gave up.
+            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            Assert.Contains("the registration was not confirmed within the deadline", refused.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains($"replica {leader} reaches 1 of 3 replicas", refused.Status.Detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Signal("-CONT", paused);
+        }
+
+        // Its followers back, the cluster takes a registration again (after an election, if the leader stepped down).
+        var newLeader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        using var again = GrpcChannel.ForAddress($"http://{cluster.Endpoints[newLeader]}");
+        var registered = await new Synod.Protocol.Kv.KvClient(again).RegisterAsync(
+            new RegisterRequest { Nonce = 8 }, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
+        Assert.NotEqual(0ul, registered.ClientId);
+    }
+
+    private static void Signal(string signal, IEnumerable<int> processIds)
+    {
+        using var kill = Process.Start("kill", [signal, .. processIds.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
     }
 }
