@@ -18,9 +18,16 @@ internal ref struct ByteReader
         _buffer = buffer;
         _subject = subject;
         _position = 0;
+        FieldPrefix = "";
     }
 
     public readonly int Position => _position;
+
+    /// <summary>
+    /// Put before every field's name in errors ("success " for a transaction's branch), so that a reader of many
+    /// similar fields names each without building a name for every field it reads.
+    /// </summary>
+    public string FieldPrefix { get; set; }
 
     public readonly int Remaining => _buffer.Length - _position;
 
@@ -52,7 +59,7 @@ internal ref struct ByteReader
             if (_position >= _buffer.Length)
             {
                 throw new KvFormatException(
-                    $"The {_subject} is truncated: the varint {field}{suffix} starting at offset {start} has no last byte.");
+                    $"The {_subject} is truncated: the varint {FieldPrefix}{field}{suffix} starting at offset {start} has no last byte.");
             }
 
             var current = _buffer[_position];
@@ -62,7 +69,7 @@ internal ref struct ByteReader
             // The tenth byte holds only bit 63; anything more would not fit in 64 bits.
             if (index == Varint.UInt64BytesMax - 1 && current > 1)
             {
-                throw new KvFormatException($"The {_subject} has a varint {field}{suffix} at offset {start} that overflows 64 bits.");
+                throw new KvFormatException($"The {_subject} has a varint {FieldPrefix}{field}{suffix} at offset {start} that overflows 64 bits.");
             }
 
             value |= (ulong)(current & 0x7F) << shift;
@@ -73,7 +80,7 @@ internal ref struct ByteReader
         }
 
         throw new KvFormatException(
-            $"The {_subject} has a varint {field}{suffix} at offset {start} longer than {Varint.UInt64BytesMax} bytes.");
+            $"The {_subject} has a varint {FieldPrefix}{field}{suffix} at offset {start} longer than {Varint.UInt64BytesMax} bytes.");
     }
 
     /// <summary>Reads a varint length, checks it against <paramref name="lengthMax"/>, then reads that many bytes.</summary>
@@ -84,7 +91,7 @@ internal ref struct ByteReader
         if (length > (ulong)lengthMax)
         {
             throw new KvFormatException(
-                $"The {_subject} has a {field} length of {length} bytes at offset {lengthOffset}, over {limitName} ({lengthMax} bytes).");
+                $"The {_subject} has a {FieldPrefix}{field} length of {length} bytes at offset {lengthOffset}, over {limitName} ({lengthMax} bytes).");
         }
 
         return ReadBytes((int)length, field);
@@ -113,5 +120,5 @@ internal ref struct ByteReader
     }
 
     private readonly KvFormatException Truncated(string field, int needed) =>
-        new($"The {_subject} is truncated: the {field} needs {needed} bytes at offset {_position} but only {Remaining} remain.");
+        new($"The {_subject} is truncated: the {FieldPrefix}{field} needs {needed} bytes at offset {_position} but only {Remaining} remain.");
 }

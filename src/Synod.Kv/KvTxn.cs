@@ -166,24 +166,27 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
     private static List<KvTxnOp> ReadOps(ref ByteReader reader, string branch, bool leases)
     {
         var ops = new List<KvTxnOp>();
-        for (var count = ReadCount(ref reader, $"{branch} count"); count > 0; count--)
+        var count = ReadCount(ref reader, $"{branch} count");
+        // The branch names each field in errors only: no name is built per field read.
+        reader.FieldPrefix = branch == "success" ? "success " : "failure ";
+        for (; count > 0; count--)
         {
-            var kind = reader.ReadByte($"{branch} operation");
+            var kind = reader.ReadByte("operation");
             if (kind is < (byte)KvTxnOpKind.Put or > (byte)KvTxnOpKind.Range)
             {
                 throw new KvFormatException($"The transaction's {branch} branch has operation {kind}; operations are 1 (put) to 4 (range).");
             }
 
-            var key = reader.ReadLengthPrefixed($"{branch} key", KvLimits.KeyBytesMax + 1, "KeyBytesMax + 1").ToArray();
-            var value = reader.ReadLengthPrefixed($"{branch} value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
-            var end = reader.ReadLengthPrefixed($"{branch} range end", KvLimits.KeyBytesMax + 1, "KeyBytesMax + 1").ToArray();
-            var limit = reader.ReadVarint($"{branch} limit");
+            var key = reader.ReadLengthPrefixed("key", KvLimits.KeyBytesMax + 1, "KeyBytesMax + 1").ToArray();
+            var value = reader.ReadLengthPrefixed("value", KvLimits.ValueBytesMax, nameof(KvLimits.ValueBytesMax)).ToArray();
+            var end = reader.ReadLengthPrefixed("range end", KvLimits.KeyBytesMax + 1, "KeyBytesMax + 1").ToArray();
+            var limit = reader.ReadVarint("limit");
             if (limit > int.MaxValue)
             {
                 throw new KvFormatException($"The transaction's {branch} branch has a range limit of {limit}, over {int.MaxValue}.");
             }
 
-            var lease = leases ? reader.ReadVarint($"{branch} lease") : 0;
+            var lease = leases ? reader.ReadVarint("lease") : 0;
             if (lease > (ulong)RequestRules.LeaseIdMax)
             {
                 throw new KvFormatException($"The transaction's {branch} branch names lease {lease}, over the largest lease id ({RequestRules.LeaseIdMax}).");
@@ -191,6 +194,8 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
 
             ops.Add(new KvTxnOp((KvTxnOpKind)kind, key, value, end, (int)limit, (long)lease));
         }
+
+        reader.FieldPrefix = "";
 
         return ops;
     }

@@ -795,11 +795,17 @@ internal sealed partial class KvService(ReplicaHost host, ServerOptions options,
     private async Task<T> AnswerAsync<T>(ClientInput input, TaskCompletionSource<T> completion, ServerCallContext context)
     {
         var timeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs);
-        var remaining = context.Deadline - DateTime.UtcNow - TimeSpan.FromMilliseconds(AnswerBeforeDeadlineMs);
+        // A shared deadline fires up to BucketMs after the request's own: taken off the caller's, so that the answer
+        // still goes AnswerBeforeDeadlineMs before it.
+        var remaining = context.Deadline - DateTime.UtcNow - TimeSpan.FromMilliseconds(AnswerBeforeDeadlineMs + RequestDeadlines.BucketMs);
         var due = host.Deadlines.After(remaining < timeout && remaining > TimeSpan.Zero ? remaining : timeout);
-        using var onDue = due.UnsafeRegister(static state => ((TaskCompletionSource<T>)state!).TrySetCanceled(), completion);
+        // The deadline's cancellation goes through the pool: a bucket's requests time out together, and each one's
+        // error (which asks the owner loop for the peers it reaches) would otherwise run in turn on the timer's thread.
+        using var onDue = due.UnsafeRegister(
+            static state => ThreadPool.UnsafeQueueUserWorkItem(static completion => completion.TrySetCanceled(), (TaskCompletionSource<T>)state!, preferLocal: false),
+            completion);
         using var onGone = context.CancellationToken.UnsafeRegister(static state => ((TaskCompletionSource<T>)state!).TrySetCanceled(), completion);
-        await host.PostAsync(input, due);
+        await host.PostAsync(input, due, context.CancellationToken);
         return await completion.Task;
     }
 

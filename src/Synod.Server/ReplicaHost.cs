@@ -164,6 +164,31 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         }
     }
 
+    /// <summary>
+    /// Posts a client's request, waiting while InputQueueMax requests are queued already, until <paramref name="due"/>
+    /// or until the caller goes away (<paramref name="callerGone"/>): a request whose caller left is not posted.
+    /// </summary>
+    internal async ValueTask PostAsync(ClientInput input, CancellationToken due, CancellationToken callerGone)
+    {
+        if (!_clientSlots.Wait(0))
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(due, callerGone);
+            await _clientSlots.WaitAsync(either.Token);
+        }
+
+        if (callerGone.IsCancellationRequested)
+        {
+            _clientSlots.Release();
+            throw new OperationCanceledException("The caller went away.", callerGone);
+        }
+
+        if (!_inputs.Writer.TryWrite(input))
+        {
+            _clientSlots.Release();
+            throw new OperationCanceledException("The replica is stopping.");
+        }
+    }
+
     /// <summary>Posts a client's request, waiting while InputQueueMax requests are queued already.</summary>
     internal async ValueTask PostAsync(ClientInput input, CancellationToken cancellation)
     {

@@ -13,6 +13,10 @@ internal sealed class RequestDeadlines
 
     private readonly Lock _lock = new();
     private readonly Dictionary<long, CancellationTokenSource> _buckets = [];
+    private readonly Func<long> _now;
+
+    /// <param name="now">The clock in milliseconds (<see cref="Environment.TickCount64"/>; a test's own).</param>
+    public RequestDeadlines(Func<long>? now = null) => _now = now ?? (static () => Environment.TickCount64);
 
     /// <summary>The number of shared cancellations not yet fired (for tests).</summary>
     public int Pending
@@ -29,8 +33,8 @@ internal sealed class RequestDeadlines
     /// <summary>A token cancelled once <paramref name="wait"/> has passed (and less than <see cref="BucketMs"/> more).</summary>
     public CancellationToken After(TimeSpan wait)
     {
-        var now = Environment.TickCount64;
-        var bucket = (now + Math.Max(0, (long)wait.TotalMilliseconds) + BucketMs - 1) / BucketMs;
+        var now = _now();
+        var bucket = (now + Math.Max(0, (long)Math.Ceiling(wait.TotalMilliseconds)) + BucketMs - 1) / BucketMs;
         lock (_lock)
         {
             if (_buckets.TryGetValue(bucket, out var shared))
@@ -41,18 +45,21 @@ internal sealed class RequestDeadlines
             var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, (bucket * BucketMs) - now)));
             _buckets[bucket] = source;
             // Fired, it is forgotten: its timer is gone with it, and nothing is left to dispose.
-            source.Token.UnsafeRegister(static state => ((Forget)state!).Run(), new Forget(this, bucket));
+            source.Token.UnsafeRegister(static state => ((Forget)state!).Run(), new Forget(this, bucket, source));
             return source.Token;
         }
     }
 
-    private sealed class Forget(RequestDeadlines deadlines, long bucket)
+    private sealed class Forget(RequestDeadlines deadlines, long bucket, CancellationTokenSource source)
     {
         public void Run()
         {
             lock (deadlines._lock)
             {
-                deadlines._buckets.Remove(bucket);
+                if (deadlines._buckets.TryGetValue(bucket, out var kept) && kept == source)
+                {
+                    deadlines._buckets.Remove(bucket);
+                }
             }
         }
     }

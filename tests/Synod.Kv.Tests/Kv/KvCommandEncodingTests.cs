@@ -208,6 +208,22 @@ public sealed class KvCommandEncodingTests
     }
 
     [Fact]
+    public void A_transaction_cut_short_names_the_branch_of_the_field_and_no_branch_for_the_fields_after_them()
+    {
+        var txn = new KvTxn([], [KvTxnOp.Put(KvTestCommands.Bytes("some key"), KvTestCommands.Bytes("a value"))], [KvTxnOp.Delete(KvTestCommands.Bytes("other"))]);
+        var bytes = new KvCommand(7, 9, KvOperation.Txn, [], []) { Txn = txn, User = "alice" }.Encode();
+
+        var messages = Enumerable.Range(0, bytes.Length).Select(length =>
+            Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes.AsSpan(0, length))).Message).ToList();
+
+        Assert.Contains(messages, m => m.Contains("the success key needs", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("the success value needs", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("the failure key needs", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("the user needs", StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("failure user", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Key_length_over_KeyBytesMax_is_rejected_before_reading_the_key()
     {
         var bytes = new KvCommand(1, 1, KvOperation.Put, new byte[KvLimits.KeyBytesMax + 1], []).Encode();
