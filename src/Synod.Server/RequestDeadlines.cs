@@ -15,6 +15,9 @@ internal sealed class RequestDeadlines
     private readonly Dictionary<long, CancellationTokenSource> _buckets = [];
     private readonly Func<long> _now;
 
+    /// <summary>The bucket handed out last: most requests carry the same wait, so most find theirs here without the lock.</summary>
+    private volatile Bucket? _last;
+
     /// <param name="now">The clock in milliseconds (<see cref="Environment.TickCount64"/>; a test's own).</param>
     public RequestDeadlines(Func<long>? now = null) => _now = now ?? (static () => Environment.TickCount64);
 
@@ -35,10 +38,17 @@ internal sealed class RequestDeadlines
     {
         var now = _now();
         var bucket = (now + Math.Max(0, (long)Math.Ceiling(wait.TotalMilliseconds)) + BucketMs - 1) / BucketMs;
+        // A bucket still due lies ahead of now, so its cancellation has not fired: the one kept here is good to share.
+        if (_last is { } last && last.Index == bucket)
+        {
+            return last.Token;
+        }
+
         lock (_lock)
         {
             if (_buckets.TryGetValue(bucket, out var shared))
             {
+                _last = new Bucket(bucket, shared.Token);
                 return shared.Token;
             }
 
@@ -46,9 +56,12 @@ internal sealed class RequestDeadlines
             _buckets[bucket] = source;
             // Fired, it is forgotten: its timer is gone with it, and nothing is left to dispose.
             source.Token.UnsafeRegister(static state => ((Forget)state!).Run(), new Forget(this, bucket, source));
+            _last = new Bucket(bucket, source.Token);
             return source.Token;
         }
     }
+
+    private sealed record Bucket(long Index, CancellationToken Token);
 
     private sealed class Forget(RequestDeadlines deadlines, long bucket, CancellationTokenSource source)
     {
