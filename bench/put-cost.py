@@ -65,6 +65,15 @@ def replica_id(pid):
     return int(args[args.index(b"--id") + 1]) if b"--id" in args else None
 
 
+def stop(process):
+    """SIGTERM to a process this script started (by its pid), SIGKILL if it has not ended 30 s later."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def bench(exe, args, timeout):
     """Runs `synod bench` and returns (its JSON, its CPU seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -107,11 +116,7 @@ def run_synod(label, exe, work, args):
                                   "bytes_per_put": used / ops if used is not None else None}
         return row
     finally:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            cluster.wait(30)
-        except subprocess.TimeoutExpired:
-            cluster.kill()
+        stop(cluster)
         log.close()
 
 
@@ -129,11 +134,7 @@ def run_echo(exe, work, args):
         return {"build": "echo", "target": "echo", "ops": ops, "ops_per_sec": result["ops_per_sec"], "p99_ms": result["p99_ms"],
                 "client_us_per_put": client_cpu * 1e6 / ops, "server_us_per_put": (cpu_seconds(echo.pid) - before) * 1e6 / ops}
     finally:
-        echo.send_signal(signal.SIGTERM)
-        try:
-            echo.wait(30)
-        except subprocess.TimeoutExpired:
-            echo.kill()
+        stop(echo)
 
 
 def describe(row):
