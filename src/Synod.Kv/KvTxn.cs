@@ -166,10 +166,9 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
     private static List<KvTxnOp> ReadOps(ref ByteReader reader, string branch, bool leases)
     {
         var ops = new List<KvTxnOp>();
-        var count = ReadCount(ref reader, $"{branch} count");
         // The branch names each field in errors only: no name is built per field read.
         reader.FieldPrefix = branch == "success" ? "success " : "failure ";
-        for (; count > 0; count--)
+        for (var count = ReadCount(ref reader, "count"); count > 0; count--)
         {
             var kind = reader.ReadByte("operation");
             if (kind is < (byte)KvTxnOpKind.Put or > (byte)KvTxnOpKind.Range)
@@ -205,7 +204,7 @@ public sealed record KvTxn(IReadOnlyList<KvTxnCompare> Compares, IReadOnlyList<K
         var count = reader.ReadVarint(field);
         if (count > KvLimits.TxnOpsMax)
         {
-            throw new KvFormatException($"The transaction has a {field} of {count}, over TxnOpsMax ({KvLimits.TxnOpsMax}).");
+            throw new KvFormatException($"The transaction has a {reader.FieldPrefix}{field} of {count}, over TxnOpsMax ({KvLimits.TxnOpsMax}).");
         }
 
         return (int)count;

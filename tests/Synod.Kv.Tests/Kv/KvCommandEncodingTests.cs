@@ -216,6 +216,7 @@ public sealed class KvCommandEncodingTests
         var messages = Enumerable.Range(0, bytes.Length).Select(length =>
             Assert.Throws<KvFormatException>(() => KvCommand.Decode(bytes.AsSpan(0, length))).Message).ToList();
 
+        Assert.Contains(messages, m => m.Contains("the varint success count starting", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("the success key needs", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("the success value needs", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("the failure key needs", StringComparison.Ordinal));
