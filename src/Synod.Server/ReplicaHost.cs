@@ -179,7 +179,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         if (callerGone.IsCancellationRequested)
         {
             _clientSlots.Release();
-            throw new OperationCanceledException("The caller went away.", callerGone);
+            throw new OperationCanceledException("The request was given up before it was posted.", callerGone);
         }
 
         if (!_inputs.Writer.TryWrite(input))
@@ -189,16 +189,8 @@ public sealed partial class ReplicaHost : IAsyncDisposable, IReplicaLog, IPeerOu
         }
     }
 
-    /// <summary>Posts a client's request, waiting while InputQueueMax requests are queued already.</summary>
-    internal async ValueTask PostAsync(ClientInput input, CancellationToken cancellation)
-    {
-        await _clientSlots.WaitAsync(cancellation);
-        if (!_inputs.Writer.TryWrite(input))
-        {
-            _clientSlots.Release();
-            throw new OperationCanceledException("The replica is stopping.");
-        }
-    }
+    /// <summary>Posts a client's request, waiting while InputQueueMax requests are queued already, until <paramref name="cancellation"/>.</summary>
+    internal ValueTask PostAsync(ClientInput input, CancellationToken cancellation) => PostAsync(input, CancellationToken.None, cancellation);
 
     /// <summary>
     /// Posts that a watch stream ended, without waiting for a client slot: its watchers must end even when every slot is
