@@ -117,7 +117,7 @@ public sealed partial class Replica
         var count = 0;
         foreach (var member in _members)
         {
-            if (member > Id && CurrentConfiguration.IsVoter(member) && _tick - _lastHeardTick[member] < _options.ElectionTimeoutTicks)
+            if (member > Id && CurrentConfiguration.IsVoter(member) && HeardRecently(member))
             {
                 count++;
             }

@@ -57,7 +57,7 @@ public sealed partial class Replica
             return $"replica {target} is no voter of the configuration in effect and the latest one";
         }
 
-        if (!_lastHeardTick.TryGetValue(target, out var heard) || _tick - heard >= _options.ElectionTimeoutTicks)
+        if (!HeardRecently(target))
         {
             return $"replica {target} has not been heard within the election timeout ({_options.ElectionTimeoutTicks} ticks)";
         }
@@ -89,7 +89,7 @@ public sealed partial class Replica
         var why = _tick - _handoverSinceTick >= _options.ElectionTimeoutTicks
             ? $"replica {target} did not take over within {_options.ElectionTimeoutTicks} ticks (it knows slots up to {_peerCommitIndex.GetValueOrDefault(target)} chosen, this leader up to {_commitIndex})"
             : !CurrentConfiguration.IsVoter(target) || !LatestConfiguration.IsVoter(target) ? $"replica {target} is no voter any more"
-            : _tick - _lastHeardTick.GetValueOrDefault(target, long.MinValue / 2) >= _options.ElectionTimeoutTicks / 2
+            : !HeardWithin(target, _options.ElectionTimeoutTicks / 2)
                 ? $"replica {target} has fallen silent (nothing heard for {_options.ElectionTimeoutTicks / 2} ticks)"
             : _peerReadiness.GetValueOrDefault(target).CannotLead() &&
                 (_options.Bugs & ProtocolBugs.PreferredLeaderIgnoresReadiness) == 0

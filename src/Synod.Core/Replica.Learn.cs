@@ -266,8 +266,7 @@ public sealed partial class Replica
     {
         foreach (var (other, commitIndex) in _peerCommitIndex)
         {
-            if (other != Id && other != unanswered && commitIndex > _commitIndex &&
-                _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
+            if (other != Id && other != unanswered && commitIndex > _commitIndex && HeardRecently(other))
             {
                 return other;
             }
@@ -318,7 +317,7 @@ public sealed partial class Replica
         foreach (var (other, slot) in _peerSnapshotSlot)
         {
             if ((newest is null || slot > _peerSnapshotSlot.GetValueOrDefault(newest.Value)) && other != Id && !Silent(other) && !Refused(other) &&
-                _peerCommitIndex.GetValueOrDefault(other) > _commitIndex && _tick - _lastHeardTick.GetValueOrDefault(other, long.MinValue / 2) < _options.ElectionTimeoutTicks)
+                _peerCommitIndex.GetValueOrDefault(other) > _commitIndex && HeardRecently(other))
             {
                 newest = other;
             }

@@ -78,7 +78,7 @@ public sealed partial class Replica
 
     private void NoteHeard(int from)
     {
-        if (!_heardWithoutGapSince.ContainsKey(from) || _tick - _lastHeardTick.GetValueOrDefault(from, long.MinValue / 2) >= HearingGapTicks)
+        if (!_heardWithoutGapSince.ContainsKey(from) || !HeardWithin(from, HearingGapTicks))
         {
             _heardWithoutGapSince[from] = _tick;
         }
@@ -210,8 +210,7 @@ public sealed partial class Replica
         heard.Add(Id);
         foreach (var member in _members)
         {
-            if (member != Id && _heardSinceStart.Contains(member) &&
-                _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) < _options.ElectionTimeoutTicks &&
+            if (member != Id && _heardSinceStart.Contains(member) && HeardRecently(member) &&
                 _peerReadiness.GetValueOrDefault(member) is not (LeadReadiness.Stopping or LeadReadiness.Rebuilding))
             {
                 heard.Add(member);
@@ -247,8 +246,7 @@ public sealed partial class Replica
         int? best = null;
         foreach (var member in _members)
         {
-            if (member == Id || !CurrentConfiguration.IsVoter(member) || !LatestConfiguration.IsVoter(member) ||
-                _tick - _lastHeardTick.GetValueOrDefault(member, long.MinValue / 2) >= _options.ElectionTimeoutTicks)
+            if (member == Id || !CurrentConfiguration.IsVoter(member) || !LatestConfiguration.IsVoter(member) || !HeardRecently(member))
             {
                 continue;
             }

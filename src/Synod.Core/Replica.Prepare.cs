@@ -70,7 +70,7 @@ public sealed partial class Replica
 
         var prepare = _deferredPrepare;
         _deferredPrepare = null;
-        if (_tick - _lastHeardTick[prepare.From] < _options.ElectionTimeoutTicks)
+        if (HeardRecently(prepare.From))
         {
             OnPrepare(prepare);
         }

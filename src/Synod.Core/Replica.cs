@@ -99,8 +99,17 @@ public sealed partial class Replica
     public long HighestKnownCommit => Math.Max(_commitIndex, _peerCommitIndex.Values.Max());
 
     /// <summary>Replicas heard from within the election timeout, this one included, in id order.</summary>
-    public IReadOnlyList<int> LiveMembers() =>
-        [.. _members.Where(m => m == Id || _tick - _lastHeardTick.GetValueOrDefault(m) < _options.ElectionTimeoutTicks)];
+    public IReadOnlyList<int> LiveMembers() => [.. _members.Where(m => m == Id || HeardRecently(m))];
+
+    /// <summary>
+    /// Whether a message of <paramref name="peer"/> arrived within the last <paramref name="ticks"/> ticks: the one test of
+    /// hearing a peer. A member never heard counts as heard at tick 0 (its entry is made so when it becomes a member), so
+    /// at the start every member is presumed live for one election timeout; an id never a member and never heard is not.
+    /// </summary>
+    private bool HeardWithin(int peer, long ticks) => _lastHeardTick.TryGetValue(peer, out var at) && _tick - at < ticks;
+
+    /// <summary>Whether <paramref name="peer"/> was heard within the election timeout (<see cref="HeardWithin"/>).</summary>
+    private bool HeardRecently(int peer) => HeardWithin(peer, _options.ElectionTimeoutTicks);
 
     /// <summary>Why the role last changed, in a few words ("the leader handed over to it", "replica 3 leads at 4.3"), for the shell's log.</summary>
     public string RoleReason { get; private set; } = "it started";
