@@ -178,6 +178,10 @@ def main():
     work = tempfile.mkdtemp(prefix="synod-restart.", dir=os.environ.get("TMPDIR", "/var/tmp"))
     os.makedirs(os.path.join(work, "logs"))
     cluster = Replicas(work, len(replicas), os.path.join(args.cell, "certs"))
+    saved = os.path.join(args.cell, "synod-args.json")  # the options the cell was filled with (scale.py --synod-arg)
+    if os.path.exists(saved):
+        with open(saved) as options:
+            Replicas.extra = json.load(options)
     rows = []
     try:
         for i in replicas[1:]:

@@ -137,6 +137,7 @@ class Cluster:
 class SynodCluster(Cluster):
     name = "synod"
     env = {}
+    extra = []  # more `synod serve` options (--synod-arg), the same for every replica and start
 
     def endpoints(self):
         return ",".join(f"127.0.0.1:{SYNOD_BASE + i - 1}" for i in range(1, self.replicas + 1))
@@ -149,7 +150,7 @@ class SynodCluster(Cluster):
         return [SYNOD, "serve", "--id", str(i), "--peers", peers, "--data-dir", self.data_dir(i),
                 "--http", f"127.0.0.1:{SYNOD_HTTP_BASE + i - 1}",
                 "--peer-cert", f"{self.certs}/replica-{i}.pem", "--peer-key", f"{self.certs}/replica-{i}-key.pem",
-                "--peer-ca", f"{self.certs}/ca.pem"] + first
+                "--peer-ca", f"{self.certs}/ca.pem"] + self.extra + first
 
     def start(self, i, fresh=False, rebuild=False):
         first = ["--new-cluster"] if fresh else ["--rebuild-from-peers"] if rebuild else []
@@ -305,6 +306,11 @@ def measure_cell(args, work, keys, value_bytes, replicas, out):
     subprocess.run([SYNOD, "certs", "--out", certs, "--replicas", str(replicas), "--cluster", "scale"],
                    check=True, stdout=subprocess.DEVNULL)
     SynodCluster.env = dict(pair.split("=", 1) for pair in args.synod_env)
+    SynodCluster.extra = list(args.synod_arg)
+    if args.synod_arg:
+        cell["synod_args"] = list(args.synod_arg)
+    with open(os.path.join(work, "synod-args.json"), "w") as saved:  # bench/restart-probe.py starts the cell's replicas so too
+        json.dump(list(args.synod_arg), saved)
     systems = [SynodCluster(work, replicas, certs)] + ([EtcdCluster(work, replicas, certs)] if args.etcd else [])
     try:
         for system in systems:
@@ -456,6 +462,8 @@ def main():
     parser.add_argument("--no-catchup", dest="catchup", action="store_false")
     parser.add_argument("--synod-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for every synod serve (for an A/B of a runtime setting)")
+    parser.add_argument("--synod-arg", action="append", default=[], metavar="OPTION",
+                        help="one more option for every synod serve, e.g. --synod-arg=--quota-bytes=936000000 (repeat it)")
     parser.add_argument("--label", default="", help="a label written into every result line (for an A/B)")
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 3 snapshot runs")
     parser.add_argument("--keep", action="store_true", help="keep each cell's work directory")
