@@ -103,8 +103,9 @@ public sealed partial class Replica
 
     /// <summary>
     /// Whether a message of <paramref name="peer"/> arrived within the last <paramref name="ticks"/> ticks: the one test of
-    /// hearing a peer. A member never heard counts as heard at tick 0 (its entry is made so when it becomes a member), so
-    /// at the start every member is presumed live for one election timeout; an id never a member and never heard is not.
+    /// hearing a peer. A member never heard counts as heard at tick 0 (its entry is made so when it becomes a member): the
+    /// members at the start are presumed live for one election timeout, one added later is not heard until it is; an id
+    /// never a member and never heard is not heard. (<see cref="TicksSinceHeard"/>, for display only, counts from 0 too.)
     /// </summary>
     private bool HeardWithin(int peer, long ticks) => _lastHeardTick.TryGetValue(peer, out var at) && _tick - at < ticks;
 
