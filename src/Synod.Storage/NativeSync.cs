@@ -61,6 +61,39 @@ internal static partial class NativeSync
         }
     }
 
+    private const uint SyncFileRangeWaitBefore = 1;
+    private const uint SyncFileRangeWrite = 2;
+
+    /// <summary>
+    /// Starts the writeback of a range of a file's dirty pages without waiting for it (sync_file_range with
+    /// SYNC_FILE_RANGE_WRITE). A hint only: it promises nothing about durability, which the caller's later
+    /// <see cref="SyncData"/> does, and a failure here (a file system without it) is left for that sync to report.
+    /// </summary>
+    public static void StartWriteback(SafeFileHandle handle, long offset, long length) =>
+        SyncFileRange(handle, offset, length, SyncFileRangeWrite);
+
+    /// <summary>Waits for the writeback of a range begun by <see cref="StartWriteback"/> (SYNC_FILE_RANGE_WAIT_BEFORE), to bound what is queued; a hint as well.</summary>
+    public static void AwaitWriteback(SafeFileHandle handle, long offset, long length) =>
+        SyncFileRange(handle, offset, length, SyncFileRangeWaitBefore | SyncFileRangeWrite);
+
+    private static void SyncFileRange(SafeFileHandle handle, long offset, long length, uint flags)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            var fd = (int)handle.DangerousGetHandle();
+            _ = Retry(() => NativeSyncFileRange(fd, offset, length, flags));
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     private static int Retry(Func<int> call)
     {
         int result;
@@ -86,6 +119,9 @@ internal static partial class NativeSync
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int NativeFdatasync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    private static partial int NativeSyncFileRange(int fd, long offset, long length, uint flags);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int NativeClose(int fd);

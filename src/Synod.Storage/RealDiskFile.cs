@@ -19,6 +19,16 @@ internal sealed class RealDiskFile : IDiskFile
 
     private static readonly byte[] Zeros = new byte[AllocateAheadChunkBytes];
 
+    /// <summary>
+    /// An append longer than this (a snapshot's file) is written in pieces of it, each handed to the disk as soon as it
+    /// is written (write-behind), with at most two pieces in the disk's queue: otherwise the page cache holds the whole
+    /// file until the <see cref="Sync"/> that follows, which then writes it all at once, after the copy rather than
+    /// during it, and queues a WAL's small fdatasync behind hundreds of megabytes. 8 MiB: a concurrent 4 KiB fdatasync's
+    /// worst latency was 30 ms with synced 8 MiB pieces against 67-155 ms with whole 80 MiB files (docs/performance.md,
+    /// "Where the cost goes"). Durability is unchanged: only <see cref="Sync"/> promises it.
+    /// </summary>
+    internal const int WriteBehindPieceBytes = 8 * 1024 * 1024;
+
     private readonly FileStream _stream;
     private readonly bool _allocateAhead;
     private long _length;
@@ -58,7 +68,15 @@ internal sealed class RealDiskFile : IDiskFile
             }
         }
 
-        RandomAccess.Write(_stream.SafeFileHandle, bytes, _length);
+        if (bytes.Length > WriteBehindPieceBytes && NativeSync.Supported)
+        {
+            WriteBehind(bytes, _length);
+        }
+        else
+        {
+            RandomAccess.Write(_stream.SafeFileHandle, bytes, _length);
+        }
+
         _length = end;
         _allocated = Math.Max(_allocated, end);
     }
@@ -103,6 +121,24 @@ internal sealed class RealDiskFile : IDiskFile
         _stream.SetLength(_length);
         _allocated = _length;
         return true;
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> at <paramref name="offset"/> piece by piece, each piece's writeback begun at once (<see cref="WriteBehindPieceBytes"/>).</summary>
+    private void WriteBehind(ReadOnlySpan<byte> bytes, long offset)
+    {
+        for (var done = 0; done < bytes.Length;)
+        {
+            var piece = Math.Min(WriteBehindPieceBytes, bytes.Length - done);
+            RandomAccess.Write(_stream.SafeFileHandle, bytes.Slice(done, piece), offset + done);
+            NativeSync.StartWriteback(_stream.SafeFileHandle, offset + done, piece);
+            if (done >= WriteBehindPieceBytes)
+            {
+                // The piece before this one on its way to the disk before the next is copied: two pieces in flight at most.
+                NativeSync.AwaitWriteback(_stream.SafeFileHandle, offset + done - WriteBehindPieceBytes, WriteBehindPieceBytes);
+            }
+
+            done += piece;
+        }
     }
 
     public void Sync()
