@@ -63,27 +63,40 @@ internal static partial class NativeSync
 
     private const uint SyncFileRangeWaitBefore = 1;
     private const uint SyncFileRangeWrite = 2;
+    private const int InvalidArgument = 22; // EINVAL
+    private const int IllegalSeek = 29; // ESPIPE
+    private const int NotImplemented = 38; // ENOSYS
 
     /// <summary>
     /// Starts the writeback of a range of a file's dirty pages without waiting for it (sync_file_range with
-    /// SYNC_FILE_RANGE_WRITE). A hint only: it promises nothing about durability, which the caller's later
-    /// <see cref="SyncData"/> does, and a failure here (a file system without it) is left for that sync to report.
+    /// SYNC_FILE_RANGE_WRITE). It promises nothing about durability, which the caller's later <see cref="SyncData"/> does.
     /// </summary>
-    public static void StartWriteback(SafeFileHandle handle, long offset, long length) =>
-        SyncFileRange(handle, offset, length, SyncFileRangeWrite);
+    /// <exception cref="IOException">The disk reported an error (EIO, ENOSPC): it must reach the caller, not wait for the sync.</exception>
+    public static void StartWriteback(SafeFileHandle handle, long offset, long length, string path) =>
+        SyncFileRange(handle, offset, length, SyncFileRangeWrite, path);
 
-    /// <summary>Waits for the writeback of a range begun by <see cref="StartWriteback"/> (SYNC_FILE_RANGE_WAIT_BEFORE), to bound what is queued; a hint as well.</summary>
-    public static void AwaitWriteback(SafeFileHandle handle, long offset, long length) =>
-        SyncFileRange(handle, offset, length, SyncFileRangeWaitBefore | SyncFileRangeWrite);
+    /// <summary>Waits for the writeback of a range begun by <see cref="StartWriteback"/> (SYNC_FILE_RANGE_WAIT_BEFORE), to bound what is queued.</summary>
+    /// <exception cref="IOException">
+    /// A write of the file failed. This wait reports a writeback error of the whole file, and reports it once: the
+    /// kernel then counts it as seen for this descriptor, and an fdatasync after it returns 0. So it is thrown, never
+    /// dropped.
+    /// </exception>
+    public static void AwaitWriteback(SafeFileHandle handle, long offset, long length, string path) =>
+        SyncFileRange(handle, offset, length, SyncFileRangeWaitBefore | SyncFileRangeWrite, path);
 
-    private static void SyncFileRange(SafeFileHandle handle, long offset, long length, uint flags)
+    private static void SyncFileRange(SafeFileHandle handle, long offset, long length, uint flags, string path)
     {
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
             var fd = (int)handle.DangerousGetHandle();
-            _ = Retry(() => NativeSyncFileRange(fd, offset, length, flags));
+            if (Retry(() => NativeSyncFileRange(fd, offset, length, flags)) != 0 &&
+                Marshal.GetLastPInvokeError() is not (NotImplemented or InvalidArgument or IllegalSeek))
+            {
+                // Not "unsupported here" (no such call, or a file it does not apply to): an error of the disk.
+                throw Failure("sync_file_range", path);
+            }
         }
         finally
         {

@@ -3,9 +3,10 @@ using Synod.Storage;
 namespace Synod.Tests.Storage;
 
 /// <summary>
-/// An append longer than a write-behind piece (a snapshot's file) is written in pieces whose writeback starts at once:
-/// what lands in the file must be exactly the bytes, in order, wherever a piece ends, with or without zeros allocated
-/// ahead, and an append after it must follow it.
+/// An append longer than a write-behind piece to a file without zeros allocated ahead (a snapshot's file) is written in
+/// pieces that end at multiples of the piece size, each one's writeback begun at once: what lands in the file must be
+/// exactly the bytes, in order, wherever a piece ends, and an append after it must follow it. A file with zeros
+/// allocated ahead (the WAL's) takes the same append in one write, with the same result.
 /// </summary>
 public sealed class WriteBehindTests
 {
