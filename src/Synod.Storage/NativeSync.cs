@@ -5,14 +5,20 @@ namespace Synod.Storage;
 
 /// <summary>
 /// The syncs .NET does not offer: fsync of a directory (so that a created, renamed or deleted entry survives a power
-/// failure) and fdatasync of a file (data and size, without the timestamps fsync would also write). Linux only;
-/// elsewhere directory sync is skipped and files use FileStream.Flush(flushToDisk: true).
+/// failure), fdatasync of a file (data and size, without the timestamps fsync would also write), and sync_file_range
+/// (a range's writeback begun or waited for, for writing a long file behind). Linux only; elsewhere directory sync is
+/// skipped, files use FileStream.Flush(flushToDisk: true) and are written in one piece.
 /// </summary>
 internal static partial class NativeSync
 {
     private const int ReadOnly = 0;
     private const int CloseOnExec = 0x80000;
     private const int Interrupted = 4; // EINTR
+    private const int InvalidArgument = 22; // EINVAL
+    private const int IllegalSeek = 29; // ESPIPE
+    private const int NotImplemented = 38; // ENOSYS
+    private const uint SyncFileRangeWaitBefore = 1;
+    private const uint SyncFileRangeWrite = 2;
 
     public static bool Supported => OperatingSystem.IsLinux();
 
@@ -60,12 +66,6 @@ internal static partial class NativeSync
             }
         }
     }
-
-    private const uint SyncFileRangeWaitBefore = 1;
-    private const uint SyncFileRangeWrite = 2;
-    private const int InvalidArgument = 22; // EINVAL
-    private const int IllegalSeek = 29; // ESPIPE
-    private const int NotImplemented = 38; // ENOSYS
 
     /// <summary>
     /// Starts the writeback of a range of a file's dirty pages without waiting for it (sync_file_range with

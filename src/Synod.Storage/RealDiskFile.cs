@@ -23,11 +23,11 @@ internal sealed class RealDiskFile : IDiskFile
     /// An append longer than this to a file without zeros allocated ahead (a snapshot's file, not the WAL's, whose
     /// appends the owner loop makes and must not wait on the disk for) is written in pieces that end at multiples of it,
     /// each handed to the disk as soon as it is written (write-behind), about two pieces in the disk's queue at most:
-    /// otherwise the page cache holds the whole
-    /// file until the <see cref="Sync"/> that follows, which then writes it all at once, after the copy rather than
-    /// during it, and queues a WAL's small fdatasync behind hundreds of megabytes. 8 MiB: a concurrent 4 KiB fdatasync's
-    /// worst latency was 30 ms with synced 8 MiB pieces against 67-155 ms with whole 80 MiB files (docs/performance.md,
-    /// "Where the cost goes"). Durability is unchanged: only <see cref="Sync"/> promises it.
+    /// otherwise the page cache holds the whole file until the <see cref="Sync"/> that follows, which then writes it all
+    /// at once, after the copy rather than during it, and queues a WAL's small fdatasync behind hundreds of megabytes.
+    /// 8 MiB: a concurrent 4 KiB fdatasync's worst latency was 30 ms with synced 8 MiB pieces against 67-155 ms with
+    /// whole 80 MiB files (docs/performance.md, "Where the cost goes"). Durability is unchanged: only
+    /// <see cref="Sync"/> promises it.
     /// </summary>
     internal const int WriteBehindPieceBytes = 8 * 1024 * 1024;
 

@@ -13,7 +13,7 @@ public sealed class WriteBehindTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void A_long_append_written_in_pieces_reads_back_byte_for_byte_and_the_next_append_follows_it(bool allocateAhead)
+    public void A_long_append_reads_back_byte_for_byte_and_the_next_append_follows_it(bool allocateAhead)
     {
         using var temp = new TempDirectory();
         var path = Path.Combine(temp.Path, "file");
