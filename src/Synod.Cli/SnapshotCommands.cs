@@ -159,8 +159,7 @@ internal static class SnapshotCommands
                 {
                     // The largest quota serve takes with the default history and sessions.
                     var defaults = Synod.Server.ServerOptions.Defaults;
-                    var quotaMax = Synod.Server.ServerOptions.CoreDefaults.SnapshotBytesMax - defaults.HistoryBytes - Synod.Server.ServerOptions.SnapshotReserveBytes
-                        - ((long)defaults.SessionsMax * Synod.Server.ServerOptions.SessionSnapshotBytesMax);
+                    var quotaMax = Synod.Server.ServerOptions.QuotaBytesMax(Synod.Server.ServerOptions.CoreDefaults.SnapshotBytesMax, defaults.HistoryBytes, defaults.SessionsMax);
                     await Console.Error.WriteLineAsync(
                         $"warning: the keys and values take {seeded.DataBytes} bytes, past the default write quota of {Synod.Driver.DriverOptions.QuotaBytesDefault} bytes: " +
                         (seeded.DataBytes <= quotaMax

@@ -209,6 +209,14 @@ public sealed record ServerOptions
     /// <summary>The most one client session takes in a snapshot (210 bytes: its id, sequence, status, slot and revisions, and its user's name).</summary>
     public const int SessionSnapshotBytesMax = 210;
 
+    /// <summary>
+    /// The largest write quota that leaves the whole state within one snapshot of <paramref name="snapshotBytesMax"/>
+    /// bytes, beside <paramref name="historyBytes"/> of history, <paramref name="sessionsMax"/> sessions and
+    /// <see cref="SnapshotReserveBytes"/> (negative when none fits).
+    /// </summary>
+    public static long QuotaBytesMax(long snapshotBytesMax, long historyBytes, int sessionsMax) =>
+        snapshotBytesMax - historyBytes - SnapshotReserveBytes - ((long)sessionsMax * SessionSnapshotBytesMax);
+
     /// <summary>The most watchers this replica serves in all (--watchers-max, 10,000); a watch beyond it is refused, naming it, and the client watches at another replica. Each applied slot costs the owner loop a little for every watcher, which is what this bounds.</summary>
     public int WatchersMax { get; init; } = 10_000;
 
@@ -502,9 +510,12 @@ public sealed record ServerOptions
         }
 
         var sessionBytes = (long)SessionsMax * SessionSnapshotBytesMax;
-        if (QuotaBytes > core.SnapshotBytesMax - HistoryBytes - SnapshotReserveBytes - sessionBytes)
+        var quotaMax = QuotaBytesMax(core.SnapshotBytesMax, HistoryBytes, SessionsMax);
+        if (QuotaBytes > quotaMax)
         {
-            throw new ArgumentException($"QuotaBytes (--quota-bytes, {QuotaBytes}) plus HistoryBytes (--history-bytes, {HistoryBytes}), {sessionBytes} bytes for SessionsMax (--sessions-max, {SessionsMax}) sessions and {SnapshotReserveBytes} bytes kept for users, roles, leases and writes in flight pass the largest snapshot, SnapshotBytesMax ({core.SnapshotBytesMax}): the whole state goes in one snapshot, and a state that does not fit cannot bring a new or wiped replica up to date. Lower --quota-bytes, --history-bytes or --sessions-max.");
+            // The largest quota these settings allow is named: a user raising the quota should not have to work it out.
+            var allowed = quotaMax > 0 ? $"with these settings --quota-bytes may be at most {quotaMax}" : "with these settings no quota fits";
+            throw new ArgumentException($"QuotaBytes (--quota-bytes, {QuotaBytes}) plus HistoryBytes (--history-bytes, {HistoryBytes}), {sessionBytes} bytes for SessionsMax (--sessions-max, {SessionsMax}) sessions and {SnapshotReserveBytes} bytes kept for users, roles, leases and writes in flight pass the largest snapshot, SnapshotBytesMax ({core.SnapshotBytesMax}): the whole state goes in one snapshot, and a state that does not fit cannot bring a new or wiped replica up to date. Lower --quota-bytes ({allowed}), --history-bytes or --sessions-max.");
         }
 
         if (Storage.SnapshotBytesMax < core.SnapshotBytesMax)

@@ -52,10 +52,13 @@ public sealed class ServerOptionsTests
 
         var quota = Assert.Throws<ArgumentException>((options with { QuotaBytes = room - options.HistoryBytes + 1 }).Validate);
         Assert.Contains("--quota-bytes", quota.Message, StringComparison.Ordinal);
+        Assert.Contains($"--quota-bytes may be at most {room - options.HistoryBytes}", quota.Message, StringComparison.Ordinal);
         var history = Assert.Throws<ArgumentException>((options with { HistoryBytes = 512L * 1024 * 1024 }).Validate);
         Assert.Contains("--history-bytes", history.Message, StringComparison.Ordinal);
+        Assert.Contains($"--quota-bytes may be at most {room - (512L * 1024 * 1024)}", history.Message, StringComparison.Ordinal);
         var sessions = Assert.Throws<ArgumentException>((options with { SessionsMax = 5_000_000 }).Validate);
         Assert.Contains("--sessions-max", sessions.Message, StringComparison.Ordinal);
+        Assert.Contains("with these settings no quota fits", sessions.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>((options with { QuotaBytes = 0 }).Validate);
     }
 
