@@ -48,22 +48,9 @@ internal static partial class NativeSync
 
     public static void SyncData(SafeFileHandle handle, string path)
     {
-        var added = false;
-        try
+        if (OnDescriptor(handle, static fd => NativeFdatasync(fd)) != 0)
         {
-            handle.DangerousAddRef(ref added);
-            var fd = (int)handle.DangerousGetHandle();
-            if (Retry(() => NativeFdatasync(fd)) != 0)
-            {
-                throw Failure("fdatasync", path);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            throw Failure("fdatasync", path);
         }
     }
 
@@ -86,17 +73,23 @@ internal static partial class NativeSync
 
     private static void SyncFileRange(SafeFileHandle handle, long offset, long length, uint flags, string path)
     {
+        if (OnDescriptor(handle, fd => NativeSyncFileRange(fd, offset, length, flags)) != 0 &&
+            Marshal.GetLastPInvokeError() is not (NotImplemented or InvalidArgument or IllegalSeek))
+        {
+            // Not "unsupported here" (no such call, or a file it does not apply to): an error of the disk.
+            throw Failure("sync_file_range", path);
+        }
+    }
+
+    /// <summary>Runs a call on the handle's descriptor, the handle held open meanwhile, again while it is interrupted (EINTR); returns its result.</summary>
+    private static int OnDescriptor(SafeFileHandle handle, Func<int, int> call)
+    {
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
             var fd = (int)handle.DangerousGetHandle();
-            if (Retry(() => NativeSyncFileRange(fd, offset, length, flags)) != 0 &&
-                Marshal.GetLastPInvokeError() is not (NotImplemented or InvalidArgument or IllegalSeek))
-            {
-                // Not "unsupported here" (no such call, or a file it does not apply to): an error of the disk.
-                throw Failure("sync_file_range", path);
-            }
+            return Retry(() => call(fd));
         }
         finally
         {
