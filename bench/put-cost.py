@@ -12,7 +12,11 @@ Each round runs every build in turn (and, with --echo, `synod bench-echo` with t
 (/proc/PID/stat), its allocated bytes (dotnet_gc_heap_total_allocated_bytes_total from /metrics) and the load
 generator's CPU time (its whole process, start included), and divides by the puts acknowledged. Throughput alone
 drifts with this machine's speed and with the batch sizes it leads to; the CPU per put of each process and the bytes
-allocated per put say where a change moved the cost. A JSON line per run goes to --out; the medians per build are
+allocated per put say where a change moved the cost. The load generator runs the same code against every build, so the
+replicas' CPU per put divided by its own ("replicas/client") takes out much of the machine's drift: for one build
+over six rounds it moved 1.19-1.36 where the replicas' CPU per put moved 54.7-85.4 us (docs/performance.md). It does
+not take out the batching a run falls into, and the client spends more per put against a cluster than against echo,
+so it compares builds, not a build with echo. A JSON line per run goes to --out; the medians per build are
 printed. Replicas only on 127.0.0.1; every process it starts is stopped by its pid.
 """
 
@@ -140,7 +144,7 @@ def run_echo(exe, work, args):
 def describe(row):
     if row["target"] == "echo":
         return (f"{row['build']:>8}: {row['ops_per_sec']:9,.0f} puts/s  server {row['server_us_per_put']:5.1f} us/put"
-                f"  client {row['client_us_per_put']:5.1f}")
+                f"  client {row['client_us_per_put']:5.1f}  server/client {relative(row):.3f}")
     parts = []
     for i, r in sorted(row["replicas"].items(), key=lambda kv: int(kv[0])):
         role = "L" if row["leader"] is not None and int(i) == int(row["leader"]) else "F"
@@ -148,7 +152,13 @@ def describe(row):
         parts.append(f"r{i}{role} {r['us_per_put']:5.1f} us{alloc}")
     total = sum(r["us_per_put"] for r in row["replicas"].values())
     return (f"{row['build']:>8}: {row['ops_per_sec']:9,.0f} puts/s  replicas {total:5.1f} us/put ({'; '.join(parts)})"
-            f"  client {row['client_us_per_put']:5.1f}")
+            f"  client {row['client_us_per_put']:5.1f}  replicas/client {relative(row):.3f}")
+
+
+def relative(row):
+    """The servers' CPU per put over the load generator's: the replicas' for a build, the echo server's for echo."""
+    servers = row["server_us_per_put"] if row["target"] == "echo" else sum(r["us_per_put"] for r in row["replicas"].values())
+    return servers / row["client_us_per_put"]
 
 
 def main():
@@ -208,7 +218,11 @@ def main():
         allocs = (f", allocated {statistics.median(leader_alloc):,.0f} B/put at the leader and {statistics.median(follower_alloc):,.0f} at a follower"
                   if leader_alloc and follower_alloc else "")
         print(f"  {label}: {rate:,.0f} puts/s, the replicas {total:.1f} us of CPU per put, client {client:.1f}{allocs}")
+        print(f"  {label}: replicas/client {statistics.median(relative(r) for r in mine):.3f}"
+              f" (rounds {', '.join(f'{relative(r):.3f}' for r in mine)})")
     if args.echo:
+        print(f"  echo: server/client {statistics.median(relative(r) for r in rows if r['build'] == 'echo'):.3f}"
+              f" (rounds {', '.join(f'{relative(r):.3f}' for r in rows if r['build'] == 'echo')})")
         echo_rates = {r["round"]: r["ops_per_sec"] for r in rows if r["build"] == "echo"}
         for label in [b[0] for b in builds]:
             ratios = [r["ops_per_sec"] / echo_rates[r["round"]] for r in rows if r["build"] == label and r["round"] in echo_rates]
