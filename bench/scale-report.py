@@ -73,7 +73,13 @@ def cell_table(rows, title, vary, label):
                           f" memory per key {memory:.2f}x etcd's")
     if ratios:
         out += ["", "Synod against etcd — " + "; ".join(ratios) + "."]
+    out += ["", measured_on(r for r in rows if r[vary] in cells)]
     return "\n".join(out)
+
+
+def measured_on(rows):
+    """The days the rows of a table were measured on, so that a table mixing old and new cells says so."""
+    return "Measured on " + ", ".join(sorted({r.get("date", "an unrecorded day")[:10] for r in rows})) + "."
 
 
 def snapshot_table(rows):
@@ -95,6 +101,7 @@ def snapshot_table(rows):
                    f" {r['snapshot_bytes'] / 1048576:,.0f} MiB | {taken} | {ms('put64_p99_quiet_ms')} ({r['runs_quiet']} runs) |"
                    f" {ms('put64_p99_during_snapshot_ms')} ({r['runs_during_snapshot']} runs) |"
                    f" {r.get('restart_seconds', '-')} s | {catchup} | {rate} |")
+    out += ["", measured_on(synod)]
     return "\n".join(out)
 
 
