@@ -97,10 +97,11 @@ def snapshot_table(rows):
         catchup = f"{r['catchup_seconds']:.2f} s" if "catchup_seconds" in r else "-"
         rate = f"{r['catchup_mb_per_sec']:.0f} MB/s" if "catchup_mb_per_sec" in r else "-"
         taken = f"{r['snapshot_seconds_mean']:.2f} s" if r.get("snapshot_seconds_mean") is not None else "-"
+        restart = f"{r['restart_seconds']:.2f} s" if "restart_seconds" in r else "-"
         out.append(f"| {human_count(r['keys'])} | {human_size(r['value_bytes'])} | {r['replicas']} |"
                    f" {r['snapshot_bytes'] / 1048576:,.0f} MiB | {taken} | {ms('put64_p99_quiet_ms')} ({r['runs_quiet']} runs) |"
                    f" {ms('put64_p99_during_snapshot_ms')} ({r['runs_during_snapshot']} runs) |"
-                   f" {r.get('restart_seconds', '-')} s | {catchup} | {rate} |")
+                   f" {restart} | {catchup} | {rate} |")
     out += ["", measured_on(synod)]
     return "\n".join(out)
 
